@@ -1,0 +1,55 @@
+"""Every role in one process: master, data node, leaf and root over ``LocalLeafClient``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from cluster.leaf import LeafService
+from cluster.leaf_client import LocalLeafClient
+from cluster.master import Master
+from cluster.node import DataNode
+from cluster.root import Root
+from cluster.scroll import ScrollRegistry
+from cluster.state import LocalStateStore
+from cluster.writes import WriteCoordinator
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedCluster:
+    def __init__(self, data_dir: str, *, cluster_name: str = "quidditch", node_name: str = "quidditch-0") -> None:
+        self.data_dir = data_dir
+        self.cluster_name = cluster_name
+        self.node_name = node_name
+        self.store = LocalStateStore(data_dir)
+        self.master = Master(self.store)
+        self.node = DataNode(data_dir)
+        self.node.apply_state(None, self.master.state)
+        self.master.subscribe(self.node.apply_state)
+        self.leaf_service = LeafService(self.node)
+        self.leaf = LocalLeafClient(self.leaf_service)
+        self.root = Root(self.leaf)
+        self.writes = WriteCoordinator(self.master, self.leaf)
+        self.scrolls = ScrollRegistry()
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._refresher = asyncio.create_task(self._refresh_loop())
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            try:
+                await asyncio.to_thread(self.node.refresh_due)
+            except Exception:
+                log.exception("periodic refresh failed")
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        await asyncio.to_thread(self.node.close)
+        self.leaf_service.close()

@@ -1,0 +1,190 @@
+"""The leaf: executes root requests on the shards of this node.
+
+Every method takes and returns protobuf messages (``cluster/protos/leaf.proto``) and is synchronous: the
+transports call it from worker threads (``LocalLeafClient``) or a gRPC server thread pool. Shard
+failures are reported per shard inside the response, never raised, so one bad shard yields a partial
+result instead of a failed request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+import orjson
+import tantivy
+
+from cluster.errors import error_to_pb, unexpected_to_pb
+from cluster.node import DataNode
+from cluster.protos import leaf_pb2 as pb
+from native import aggs as native_aggs
+from native.errors import QuidditchError
+from native.query import compile_query, parse_query
+from native.search import SortField, query_shard
+from native.shard import WriteOp
+
+log = logging.getLogger(__name__)
+
+
+class LeafService:
+    def __init__(self, node: DataNode, *, workers: int = 4) -> None:
+        self.node = node
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leaf-shard")
+
+    # -- search -------------------------------------------------------------------------------------------
+    def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
+        body = orjson.loads(request.query_json) if request.query_json else None
+        sort = [SortField(**spec) for spec in orjson.loads(request.sort_json)] if request.sort_json else []
+        after = orjson.loads(request.search_after_json) if request.search_after_json else None
+        aggs_body = orjson.loads(request.aggs_json) if request.aggs_json else None
+        gens = list(request.searcher_generations)
+
+        def one(i: int) -> pb.ShardSearchResult:
+            ref = request.shards[i]
+            result = pb.ShardSearchResult(shard=ref)
+            try:
+                shard = self.node.shard(ref.uuid, ref.shard)
+                gen = gens[i] if i < len(gens) and gens[i] else 0
+                if gen:
+                    searcher = shard.searcher(gen)
+                else:
+                    gen, searcher = shard.acquire_searcher()
+                compiled = shard.compiled
+                query = compile_query(parse_query(body), compiled, now_millis=request.now_millis)
+                hits = query_shard(
+                    searcher,
+                    compiled,
+                    query,
+                    limit=request.limit,
+                    sort=sort,
+                    search_after=after,
+                    min_score=request.min_score if request.has_min_score else None,
+                )
+                result.searcher_generation = gen
+                result.total = hits.total
+                if hits.max_score is not None:
+                    result.max_score = hits.max_score
+                    result.has_max_score = True
+                for hit in hits.hits:
+                    msg = result.hits.add(
+                        sort_values_json=orjson.dumps(hit.sort_values), segment_ord=hit.segment_ord, doc=hit.doc
+                    )
+                    if hit.score is not None:
+                        msg.score = hit.score
+                        msg.has_score = True
+                if aggs_body:
+                    tree = native_aggs.parse_aggs(aggs_body)
+                    result.agg_partial = native_aggs.execute_shard(
+                        tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index
+                    )
+            except QuidditchError as exc:
+                result.error.CopyFrom(error_to_pb(exc))
+            except Exception as exc:  # a bug or a tantivy error: fail this shard, not the node
+                log.exception("leaf search failed", extra={"index": ref.index, "shard": ref.shard})
+                result.error.CopyFrom(unexpected_to_pb(exc))
+            return result
+
+        if len(request.shards) == 1:
+            results = [one(0)]
+        else:
+            results = list(self._pool.map(one, range(len(request.shards))))
+        return pb.SearchResponse(results=results)
+
+    def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
+        response = pb.FetchResponse()
+        try:
+            shard = self.node.shard(request.shard.uuid, request.shard.shard)
+            searcher = shard.searcher(request.searcher_generation)
+            for ref in request.docs:
+                fields = searcher.doc(tantivy.DocAddress(ref.segment_ord, ref.doc)).to_dict()
+                response.docs.add(
+                    id=str(fields["_id"][0]),
+                    source=bytes(fields["_source"][0]),
+                    version=int(fields["_version"][0]),
+                    seq_no=int(fields["_seq_no"][0]),
+                    primary_term=int(fields["_primary_term"][0]),
+                    found=True,
+                )
+        except QuidditchError as exc:
+            response.error.CopyFrom(error_to_pb(exc))
+        except Exception as exc:
+            log.exception("leaf fetch failed", extra={"index": request.shard.index})
+            response.error.CopyFrom(unexpected_to_pb(exc))
+        return response
+
+    # -- writes and reads by id ---------------------------------------------------------------------------
+    def bulk(self, request: pb.BulkRequest) -> pb.BulkResponse:
+        response = pb.BulkResponse()
+        try:
+            shard = self.node.shard(request.shard.uuid, request.shard.shard)
+            ops = []
+            for op in request.ops:
+                update = orjson.loads(op.update_json) if op.update_json else {}
+                ops.append(
+                    WriteOp(
+                        op=op.op,
+                        id=op.id,
+                        source=op.source or None,
+                        if_seq_no=op.if_seq_no if op.has_if_seq_no else None,
+                        if_primary_term=op.if_primary_term if op.has_if_seq_no else None,
+                        auto_id=op.auto_id,
+                        doc=update.get("doc"),
+                        upsert=update.get("upsert"),
+                        doc_as_upsert=bool(update.get("doc_as_upsert", False)),
+                        detect_noop=bool(update.get("detect_noop", True)),
+                    )
+                )
+            for res in shard.write(ops):
+                msg = response.results.add(
+                    id=res.id,
+                    result=res.result,
+                    version=res.version,
+                    seq_no=res.seq_no,
+                    primary_term=res.primary_term,
+                    status=res.status,
+                )
+                if res.error is not None:
+                    msg.error.CopyFrom(error_to_pb(res.error))
+            if request.refresh:
+                shard.refresh()
+        except QuidditchError as exc:
+            response.error.CopyFrom(error_to_pb(exc))
+        return response
+
+    def get(self, request: pb.GetRequest) -> pb.StoredDoc:
+        shard = self.node.shard(request.shard.uuid, request.shard.shard)
+        doc = shard.get(request.id)
+        if doc is None or doc.source is None:
+            return pb.StoredDoc(id=request.id, found=False)
+        return pb.StoredDoc(
+            id=doc.id,
+            source=doc.source,
+            version=doc.version,
+            seq_no=doc.seq_no,
+            primary_term=doc.primary_term,
+            found=True,
+        )
+
+    def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse:
+        done = 0
+        for ref in request.shards:
+            self.node.shard(ref.uuid, ref.shard).refresh()
+            done += 1
+        return pb.RefreshResponse(successful=done)
+
+    def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
+        response = pb.StatsResponse()
+        for ref in request.shards:
+            shard = self.node.shard(ref.uuid, ref.shard)
+            size = 0
+            for dirpath, _, files in os.walk(shard.path):
+                for name in files:
+                    try:
+                        size += os.path.getsize(f"{dirpath}/{name}")
+                    except OSError:
+                        pass
+            response.shards.add(shard=ref, num_docs=shard.num_docs(), size_in_bytes=size, max_seq_no=shard.max_seq_no)
+        return response
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)

@@ -1,0 +1,124 @@
+"""A data node: opens, serves and closes the Diagon shards that cluster state assigns to it.
+
+In the embedded server every shard of every index lives here. The node reacts to cluster-state
+changes (new index → open its shards, deleted index → close and remove them, new mapping → hand it to
+the shards) and runs the periodic refresh (``index.refresh_interval``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+
+from cluster.settings import analysis_settings
+from cluster.state import ClusterState, IndexMeta
+from native.analysis import Analysis
+from native.errors import IndexNotFound
+from native.mapping import Mapping
+from native.shard import Shard
+
+log = logging.getLogger(__name__)
+
+
+def parse_interval_seconds(value: str | None) -> float | None:
+    """``1s``/``500ms``/``-1`` → seconds, None when refresh is disabled."""
+    if value is None:
+        return 1.0
+    text = str(value).strip()
+    if text in ("-1", "-1s"):
+        return None
+    units = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0))
+    for suffix, factor in units:
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(text[: -len(suffix)]) * factor
+    return float(text) / 1000 if text.isdigit() else 1.0
+
+
+class DataNode:
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self.shards: dict[tuple[str, int], Shard] = {}  # (index uuid, shard id)
+        self._meta: dict[str, IndexMeta] = {}  # uuid → meta
+        self._lock = threading.RLock()
+        self._last_refresh: dict[str, float] = {}
+        os.makedirs(os.path.join(data_dir, "indices"), exist_ok=True)
+
+    def shard_dir(self, index_uuid: str, shard_id: int) -> str:
+        return os.path.join(self.data_dir, "indices", index_uuid, str(shard_id))
+
+    def apply_state(self, old: ClusterState | None, new: ClusterState) -> None:
+        with self._lock:
+            live = {meta.uuid: meta for meta in new.indices.values()}
+            for index_uuid in list(self._meta):
+                if index_uuid not in live:
+                    self._remove_index(index_uuid)
+            for index_uuid, meta in live.items():
+                known = self._meta.get(index_uuid)
+                if known is None:
+                    self._open_index(meta)
+                elif known.mapping_version != meta.mapping_version:
+                    mapping = Mapping(meta.mappings)
+                    for shard_id in range(meta.number_of_shards):
+                        self.shards[(index_uuid, shard_id)].update_mapping(mapping)
+                self._meta[index_uuid] = meta
+            if old is None:
+                self._remove_orphans(live)
+
+    def _open_index(self, meta: IndexMeta) -> None:
+        analysis = Analysis.from_settings(analysis_settings(meta.settings))
+        mapping = Mapping(meta.mappings)
+        for shard_id in range(meta.number_of_shards):
+            self.shards[(meta.uuid, shard_id)] = Shard(
+                self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
+            )
+        self._meta[meta.uuid] = meta
+
+    def _remove_index(self, index_uuid: str) -> None:
+        meta = self._meta.pop(index_uuid)
+        for shard_id in range(meta.number_of_shards):
+            shard = self.shards.pop((index_uuid, shard_id), None)
+            if shard is not None:
+                shard.wal.close()
+                shard.writer.wait_merging_threads()
+        shutil.rmtree(os.path.join(self.data_dir, "indices", index_uuid), ignore_errors=True)
+
+    def _remove_orphans(self, live: dict[str, IndexMeta]) -> None:
+        root = os.path.join(self.data_dir, "indices")
+        for name in os.listdir(root):
+            if name not in live:
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+    def shard(self, index_uuid: str, shard_id: int) -> Shard:
+        shard = self.shards.get((index_uuid, shard_id))
+        if shard is None:
+            meta = self._meta.get(index_uuid)
+            raise IndexNotFound(meta.name if meta else index_uuid)
+        return shard
+
+    def refresh_due(self) -> None:
+        """Refresh the shards whose ``index.refresh_interval`` has elapsed (called about every 100 ms)."""
+        now = time.monotonic()
+        with self._lock:
+            metas = list(self._meta.values())
+        for meta in metas:
+            interval = parse_interval_seconds(meta.setting("index.refresh_interval"))
+            if interval is None or now - self._last_refresh.get(meta.uuid, 0.0) < interval:
+                continue
+            self._last_refresh[meta.uuid] = now
+            for shard_id in range(meta.number_of_shards):
+                shard = self.shards.get((meta.uuid, shard_id))
+                if shard is not None and shard.dirty:
+                    shard.refresh()
+
+    def close(self) -> None:
+        with self._lock:
+            for shard in self.shards.values():
+                try:
+                    shard.close()
+                except Exception:
+                    log.exception("closing shard failed", extra={"shard": shard.shard_id})
+            self.shards.clear()
+            self._meta.clear()

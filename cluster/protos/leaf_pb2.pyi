@@ -1,0 +1,247 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ShardRef(_message.Message):
+    __slots__ = ("index", "uuid", "shard")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    index: str
+    uuid: str
+    shard: int
+    def __init__(self, index: _Optional[str] = ..., uuid: _Optional[str] = ..., shard: _Optional[int] = ...) -> None: ...
+
+class Error(_message.Message):
+    __slots__ = ("status", "es_type", "reason", "extra_json", "caused_by")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ES_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_JSON_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    es_type: str
+    reason: str
+    extra_json: bytes
+    caused_by: Error
+    def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations")
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    SORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_AFTER_JSON_FIELD_NUMBER: _ClassVar[int]
+    AGGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    HAS_MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    NOW_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    SEARCHER_GENERATIONS_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
+    query_json: bytes
+    sort_json: bytes
+    limit: int
+    search_after_json: bytes
+    aggs_json: bytes
+    has_min_score: bool
+    min_score: float
+    now_millis: int
+    searcher_generations: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class PartialHit(_message.Message):
+    __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc")
+    SORT_VALUES_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    HAS_SCORE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_ORD_FIELD_NUMBER: _ClassVar[int]
+    DOC_FIELD_NUMBER: _ClassVar[int]
+    sort_values_json: bytes
+    score: float
+    has_score: bool
+    segment_ord: int
+    doc: int
+    def __init__(self, sort_values_json: _Optional[bytes] = ..., score: _Optional[float] = ..., has_score: _Optional[bool] = ..., segment_ord: _Optional[int] = ..., doc: _Optional[int] = ...) -> None: ...
+
+class ShardSearchResult(_message.Message):
+    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    HAS_MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    AGG_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    searcher_generation: int
+    hits: _containers.RepeatedCompositeFieldContainer[PartialHit]
+    total: int
+    max_score: float
+    has_max_score: bool
+    agg_partial: bytes
+    error: Error
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ShardSearchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ShardSearchResult, _Mapping]]] = ...) -> None: ...
+
+class DocRef(_message.Message):
+    __slots__ = ("segment_ord", "doc")
+    SEGMENT_ORD_FIELD_NUMBER: _ClassVar[int]
+    DOC_FIELD_NUMBER: _ClassVar[int]
+    segment_ord: int
+    doc: int
+    def __init__(self, segment_ord: _Optional[int] = ..., doc: _Optional[int] = ...) -> None: ...
+
+class FetchRequest(_message.Message):
+    __slots__ = ("shard", "searcher_generation", "docs", "highlight_json", "query_json", "now_millis")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
+    DOCS_FIELD_NUMBER: _ClassVar[int]
+    HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    NOW_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    searcher_generation: int
+    docs: _containers.RepeatedCompositeFieldContainer[DocRef]
+    highlight_json: bytes
+    query_json: bytes
+    now_millis: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ...) -> None: ...
+
+class StoredDoc(_message.Message):
+    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    source: bytes
+    version: int
+    seq_no: int
+    primary_term: int
+    found: bool
+    highlight_json: bytes
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ...) -> None: ...
+
+class FetchResponse(_message.Message):
+    __slots__ = ("docs", "error")
+    DOCS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    docs: _containers.RepeatedCompositeFieldContainer[StoredDoc]
+    error: Error
+    def __init__(self, docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class WriteOp(_message.Message):
+    __slots__ = ("op", "id", "source", "has_if_seq_no", "if_seq_no", "if_primary_term", "auto_id", "update_json")
+    OP_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    HAS_IF_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    IF_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    IF_PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    AUTO_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    op: str
+    id: str
+    source: bytes
+    has_if_seq_no: bool
+    if_seq_no: int
+    if_primary_term: int
+    auto_id: bool
+    update_json: bytes
+    def __init__(self, op: _Optional[str] = ..., id: _Optional[str] = ..., source: _Optional[bytes] = ..., has_if_seq_no: _Optional[bool] = ..., if_seq_no: _Optional[int] = ..., if_primary_term: _Optional[int] = ..., auto_id: _Optional[bool] = ..., update_json: _Optional[bytes] = ...) -> None: ...
+
+class WriteResult(_message.Message):
+    __slots__ = ("id", "result", "version", "seq_no", "primary_term", "status", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    result: str
+    version: int
+    seq_no: int
+    primary_term: int
+    status: int
+    error: Error
+    def __init__(self, id: _Optional[str] = ..., result: _Optional[str] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class BulkRequest(_message.Message):
+    __slots__ = ("shard", "ops", "mapping_version", "refresh")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    OPS_FIELD_NUMBER: _ClassVar[int]
+    MAPPING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    ops: _containers.RepeatedCompositeFieldContainer[WriteOp]
+    mapping_version: int
+    refresh: bool
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., ops: _Optional[_Iterable[_Union[WriteOp, _Mapping]]] = ..., mapping_version: _Optional[int] = ..., refresh: _Optional[bool] = ...) -> None: ...
+
+class BulkResponse(_message.Message):
+    __slots__ = ("results", "error")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[WriteResult]
+    error: Error
+    def __init__(self, results: _Optional[_Iterable[_Union[WriteResult, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class GetRequest(_message.Message):
+    __slots__ = ("shard", "id")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    id: str
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+
+class RefreshRequest(_message.Message):
+    __slots__ = ("shards",)
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
+
+class RefreshResponse(_message.Message):
+    __slots__ = ("successful",)
+    SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
+    successful: int
+    def __init__(self, successful: _Optional[int] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ("shards",)
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
+
+class ShardStats(_message.Message):
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    NUM_DOCS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    num_docs: int
+    size_in_bytes: int
+    max_seq_no: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ...) -> None: ...
+
+class StatsResponse(_message.Message):
+    __slots__ = ("shards",)
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[ShardStats]
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardStats, _Mapping]]] = ...) -> None: ...

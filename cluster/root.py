@@ -1,0 +1,252 @@
+"""The root: plans a search over shards, merges partial hits and aggregations, fetches the winners.
+
+Query then fetch: leaves return sort values and doc addresses; the root keeps the global top
+``from + size`` ordered by sort values then (shard, segment, doc), and fetches ``_source`` for those only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from cluster.errors import error_from_pb
+from cluster.leaf_client import LeafClient
+from cluster.protos import leaf_pb2 as pb
+from cluster.search_request import SearchSpec
+from cluster.source_filter import filter_source
+from cluster.state import IndexMeta
+from native import aggs as native_aggs
+from native.errors import IllegalArgument, QuidditchError, SearchPhaseError
+from native.query import parse_query
+from native.search import SCORE_SORT, sort_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShardTarget:
+    meta: IndexMeta
+    shard: int
+
+    def ref(self) -> pb.ShardRef:
+        return pb.ShardRef(index=self.meta.name, uuid=self.meta.uuid, shard=self.shard)
+
+
+@dataclass
+class QueryPhase:
+    targets: list[ShardTarget]
+    generations: list[int]
+    hits: list[tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None]]  # key, shard, seg, doc
+    total: int
+    max_score: float | None
+    failures: list[tuple[ShardTarget, QuidditchError]]
+    agg_partials: list[bytes]
+
+
+def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
+    return [ShardTarget(meta, shard) for meta in indices for shard in range(meta.number_of_shards)]
+
+
+def validate_window(spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False) -> None:
+    for meta in indices:
+        window = int(meta.setting("index.max_result_window", "10000") or 10000)
+        if spec.from_ + spec.size > window and not scroll:
+            raise SearchPhaseError(
+                "all shards failed",
+                caused_by=IllegalArgument(
+                    f"Result window is too large, from + size must be less than or equal to: [{window}] but was "
+                    f"[{spec.from_ + spec.size}]. See the scroll api for a more efficient way to request large "
+                    "data sets. This limit can be set by changing the [index.max_result_window] index level "
+                    "setting."
+                ),
+            )
+
+
+class Root:
+    def __init__(self, leaf: LeafClient) -> None:
+        self.leaf = leaf
+
+    async def query_phase(
+        self,
+        targets: list[ShardTarget],
+        spec: SearchSpec,
+        *,
+        limit: int,
+        query: dict[str, Any] | None,
+        aggs: dict[str, Any] | None,
+        generations: list[int] | None = None,
+        now_millis: int,
+    ) -> QueryPhase:
+        sort = spec.sort or list(SCORE_SORT)
+        request = pb.SearchRequest(
+            shards=[t.ref() for t in targets],
+            query_json=orjson.dumps(query) if query is not None else b"",
+            sort_json=orjson.dumps([s.__dict__ for s in sort]),
+            limit=limit,
+            search_after_json=orjson.dumps(spec.search_after) if spec.search_after is not None else b"",
+            aggs_json=orjson.dumps(aggs) if aggs else b"",
+            has_min_score=spec.min_score is not None,
+            min_score=spec.min_score or 0.0,
+            now_millis=now_millis,
+            searcher_generations=generations or [],
+        )
+        response = await self.leaf.search(request)
+        phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
+        for i, result in enumerate(response.results):
+            if result.HasField("error"):
+                phase.failures.append((targets[i], error_from_pb(result.error)))
+                continue
+            phase.generations[i] = result.searcher_generation
+            phase.total += result.total
+            if result.has_max_score:
+                phase.max_score = (
+                    result.max_score if phase.max_score is None else max(phase.max_score, result.max_score)
+                )
+            for hit in result.hits:
+                values = tuple(orjson.loads(hit.sort_values_json))
+                score = hit.score if hit.has_score else None
+                phase.hits.append((sort_key(values, sort), i, hit.segment_ord, hit.doc, values, score))
+            if result.agg_partial:
+                phase.agg_partials.append(result.agg_partial)
+        phase.hits.sort(key=lambda h: (h[0], h[1], h[2], h[3]))
+        if phase.failures and len(phase.failures) == len(targets):
+            cause = phase.failures[0][1]
+            if cause.status >= 500:
+                raise SearchPhaseError("all shards failed", caused_by=cause)
+            raise SearchPhaseError("all shards failed", caused_by=cause)
+        return phase
+
+    async def fetch(
+        self,
+        phase: QueryPhase,
+        window: list[tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None]],
+        spec: SearchSpec,
+    ) -> list[dict[str, Any]]:
+        by_shard: dict[int, list[int]] = defaultdict(list)
+        for pos, hit in enumerate(window):
+            by_shard[hit[1]].append(pos)
+        fetched: dict[int, pb.StoredDoc] = {}
+
+        async def fetch_one(shard_index: int, positions: list[int]) -> None:
+            request = pb.FetchRequest(
+                shard=phase.targets[shard_index].ref(),
+                searcher_generation=phase.generations[shard_index],
+                docs=[pb.DocRef(segment_ord=window[p][2], doc=window[p][3]) for p in positions],
+            )
+            response = await self.leaf.fetch(request)
+            if response.HasField("error"):
+                raise error_from_pb(response.error)
+            for pos, doc in zip(positions, response.docs, strict=True):
+                fetched[pos] = doc
+
+        await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
+        hits = []
+        score_sorted = not spec.explicit_sort
+        for pos, (_, shard_index, _, _, values, score) in enumerate(window):
+            doc = fetched[pos]
+            hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name, "_id": doc.id}
+            if spec.version:
+                hit["_version"] = doc.version
+            if spec.seq_no_primary_term:
+                hit["_seq_no"] = doc.seq_no
+                hit["_primary_term"] = doc.primary_term
+            hit["_score"] = score if (score_sorted or spec.track_scores) else None
+            if spec.source.enabled:
+                hit["_source"] = filter_source(orjson.loads(doc.source), spec.source)
+            if spec.explicit_sort:
+                hit["sort"] = list(values)
+            hits.append(hit)
+        return hits
+
+    async def search(
+        self, indices: Sequence[IndexMeta], spec: SearchSpec, *, scroll_offset: int | None = None,
+        generations: list[int] | None = None,
+    ) -> tuple[dict[str, Any], QueryPhase]:  # fmt: skip
+        started = time.monotonic()
+        now_millis = int(time.time() * 1000)
+        parse_query(spec.query)  # 400s before fan-out
+        tree = native_aggs.parse_aggs(spec.aggs) if spec.aggs else None
+        targets = targets_for(indices)
+        offset = spec.from_ if scroll_offset is None else scroll_offset
+        limit = offset + spec.size
+        hits_query = spec.query
+        if spec.post_filter is not None:
+            parse_query(spec.post_filter)
+            hits_query = {"bool": {"must": [spec.query or {"match_all": {}}], "filter": [spec.post_filter]}}
+        phase = await self.query_phase(
+            targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
+            generations=generations, now_millis=now_millis,
+        )  # fmt: skip
+        if spec.post_filter is not None and spec.aggs:
+            agg_spec = SearchSpec(query=spec.query, size=0)
+            agg_phase = await self.query_phase(
+                targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis
+            )
+            phase.agg_partials = agg_phase.agg_partials
+        window = phase.hits[offset:limit]
+        hits = await self.fetch(phase, window, spec) if window else []
+        response: dict[str, Any] = {
+            "took": int((time.monotonic() - started) * 1000),
+            "timed_out": False,
+            "_shards": {
+                "total": len(targets),
+                "successful": len(targets) - len(phase.failures),
+                "skipped": 0,
+                "failed": len(phase.failures),
+            },
+        }
+        if phase.failures:
+            response["_shards"]["failures"] = [
+                {"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
+                 "reason": {"type": e.es_type, "reason": e.reason}}
+                for t, e in phase.failures
+            ]  # fmt: skip
+        response["hits"] = {
+            "total": self._total(phase.total, spec),
+            "max_score": None if spec.explicit_sort and not spec.track_scores else phase.max_score,
+            "hits": hits,
+        }
+        if spec.track_total_hits is False and not spec.rest_total_hits_as_int:
+            del response["hits"]["total"]
+        if tree is not None:
+            merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
+            response["aggregations"] = native_aggs.finalize(tree, merged) if merged is not None else (
+                native_aggs.finalize(tree, native_aggs.merge_partials(tree, [])))
+        return response, phase
+
+    @staticmethod
+    def _total(total: int, spec: SearchSpec) -> Any:
+        if spec.rest_total_hits_as_int:
+            return total
+        tth = spec.track_total_hits
+        if tth is True:
+            return {"value": total, "relation": "eq"}
+        if tth is False:
+            return {"value": 0, "relation": "gte"}
+        if total > int(tth):
+            return {"value": int(tth), "relation": "gte"}
+        return {"value": total, "relation": "eq"}
+
+    async def count(self, indices: Sequence[IndexMeta], query: dict[str, Any] | None) -> dict[str, Any]:
+        parse_query(query)
+        targets = targets_for(indices)
+        spec = SearchSpec(query=query, size=0)
+        phase = await self.query_phase(
+            targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000)
+        )
+        return {
+            "count": phase.total,
+            "_shards": {
+                "total": len(targets),
+                "successful": len(targets) - len(phase.failures),
+                "skipped": 0,
+                "failed": len(phase.failures),
+            },
+        }

@@ -1,0 +1,87 @@
+"""Index settings: ES's three input shapes normalised to one flat map of strings, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from typing import Any
+
+from native.errors import IllegalArgument
+
+DEFAULTS = {"index.number_of_shards": "1", "index.number_of_replicas": "1"}
+STATIC = frozenset({"index.number_of_shards", "index.analysis", "index.routing_partition_size"})
+MAX_SHARDS = 1024
+
+
+def flatten_settings(settings: MappingABC[str, Any] | None) -> dict[str, Any]:
+    """``{"index": {"number_of_shards": 3}}``, ``{"number_of_shards": 3}`` → ``{"index.number_of_shards": "3"}``."""
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [("", settings or {})]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                stack.append((f"{prefix}{key}.", child))
+            continue
+        key = prefix[:-1]
+        if not key.startswith("index."):
+            key = "index." + key
+        if isinstance(value, list):
+            out[key] = [_stringify(v) for v in value]
+        else:
+            out[key] = None if value is None else _stringify(value)
+    return out
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def nest_settings(flat: MappingABC[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The nested form ``GET _settings`` returns (values stay strings)."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if prefix and not key.startswith(prefix):
+            continue
+        parts = key[len(prefix) :].split(".") if prefix else key.split(".")
+        node = out
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                nxt = node[part] = {"": nxt}
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def validate_settings(flat: MappingABC[str, Any]) -> None:
+    shards = flat.get("index.number_of_shards")
+    if shards is not None:
+        try:
+            count = int(shards)
+        except ValueError:
+            raise IllegalArgument(f"Failed to parse value [{shards}] for setting [index.number_of_shards]") from None
+        if not 1 <= count <= MAX_SHARDS:
+            raise IllegalArgument(
+                f"Failed to parse value [{count}] for setting [index.number_of_shards] must be >= 1"
+                if count < 1
+                else f"Failed to parse value [{count}] for setting [index.number_of_shards] must be <= {MAX_SHARDS}"
+            )
+    replicas = flat.get("index.number_of_replicas")
+    if replicas is not None:
+        try:
+            if int(replicas) < 0:
+                raise ValueError
+        except ValueError:
+            raise IllegalArgument(
+                f"Failed to parse value [{replicas}] for setting [index.number_of_replicas] must be >= 0"
+            ) from None
+    window = flat.get("index.max_result_window")
+    if window is not None and not str(window).isdigit():
+        raise IllegalArgument(f"Failed to parse value [{window}] for setting [index.max_result_window]")
+
+
+def analysis_settings(flat: MappingABC[str, Any]) -> dict[str, Any]:
+    nested = nest_settings({k: v for k, v in flat.items() if k.startswith("index.analysis.")}, "index.analysis.")
+    return nested

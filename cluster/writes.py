@@ -1,0 +1,225 @@
+"""The write path on the coordinating node: resolve, map, route, send, and answer in request order.
+
+``_bulk`` items are grouped by target shard (``_routing`` or ``_id`` through ``cluster.routing``); the
+coordinator first merges the dynamic mapping updates of the whole request through the master, so
+shards only ever see one agreed mapping version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from cluster.errors import error_from_pb
+from cluster.leaf_client import LeafClient
+from cluster.master import Master
+from cluster.protos import leaf_pb2 as pb
+from cluster.routing import shard_for
+from cluster.state import IndexMeta
+from native.errors import (
+    ActionRequestValidation,
+    BadRequest,
+    IndexNotFound,
+    MapperParsingError,
+    QuidditchError,
+)
+from native.mapping import Mapping
+
+MAX_ID_BYTES = 512
+
+
+@dataclass
+class WriteItem:
+    action: str  # index | create | delete | update
+    index: str
+    id: str | None = None
+    routing: str | None = None
+    source: bytes | None = None
+    if_seq_no: int | None = None
+    if_primary_term: int | None = None
+    update: dict[str, Any] | None = None
+    # filled while processing
+    error: QuidditchError | None = None
+    parsed: dict[str, Any] | None = field(default=None, repr=False)
+    auto_id: bool = False
+
+
+@dataclass
+class ItemResult:
+    action: str
+    index: str
+    id: str | None
+    status: int
+    body: dict[str, Any]
+
+
+_counter = 0
+
+
+def auto_id() -> str:
+    """A 20-character time-based id like ES's (url-safe base64, sortable prefix)."""
+    global _counter
+    _counter = (_counter + 1) & 0xFFFFFF
+    raw = int(time.time() * 1000).to_bytes(6, "big") + _counter.to_bytes(3, "big") + os.urandom(6)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class WriteCoordinator:
+    def __init__(self, master: Master, leaf: LeafClient, *, auto_create: bool = True) -> None:
+        self.master = master
+        self.leaf = leaf
+        self.auto_create = auto_create
+
+    def _meta(self, name: str) -> IndexMeta:
+        meta = self.master.state.indices.get(name)
+        if meta is None:
+            if not self.auto_create:
+                raise IndexNotFound(name)
+            try:
+                meta = self.master.create_index(name)
+            except QuidditchError as exc:
+                if exc.es_type != "resource_already_exists_exception":
+                    raise
+                meta = self.master.index(name)
+        return meta
+
+    def _prepare(self, items: list[WriteItem]) -> dict[str, IndexMeta]:
+        metas: dict[str, IndexMeta] = {}
+        mappings: dict[str, Mapping] = {}
+        changed: set[str] = set()
+        for item in items:
+            try:
+                if item.id is not None and len(item.id.encode()) > MAX_ID_BYTES:
+                    raise ActionRequestValidation(
+                        f"Validation Failed: 1: id [{item.id}] is too long, must be no longer than 512 bytes but "
+                        f"was: {len(item.id.encode())};"
+                    )
+                if item.action in ("index", "create") and item.source is None:
+                    raise ActionRequestValidation("Validation Failed: 1: source is missing;")
+                if item.action in ("delete", "update") and not item.id:
+                    raise ActionRequestValidation("Validation Failed: 1: id is missing;")
+                if item.if_seq_no is not None and item.if_primary_term is None:
+                    raise ActionRequestValidation(
+                        "Validation Failed: 1: ifSeqNo is set, but primary term is [0];"
+                    )
+                if item.index not in metas:
+                    metas[item.index] = self._meta(item.index)
+                    mappings[item.index] = Mapping(metas[item.index].mappings)
+                docs: list[dict[str, Any]] = []
+                if item.action in ("index", "create"):
+                    assert item.source is not None
+                    try:
+                        parsed = orjson.loads(item.source)
+                    except orjson.JSONDecodeError as exc:
+                        raise MapperParsingError(f"failed to parse: {exc}") from None
+                    if not isinstance(parsed, dict):
+                        raise MapperParsingError("failed to parse, document is empty")
+                    item.parsed = parsed
+                    docs.append(parsed)
+                elif item.action == "update" and item.update is not None:
+                    for key in ("doc", "upsert"):
+                        if isinstance(item.update.get(key), dict):
+                            docs.append(item.update[key])
+                for doc in docs:
+                    update = mappings[item.index].dynamic_update(doc)
+                    if update:
+                        mappings[item.index] = mappings[item.index].merge({"properties": update})
+                        changed.add(item.index)
+                if item.id is None:
+                    item.id = auto_id()
+                    item.auto_id = True
+            except QuidditchError as exc:
+                item.error = exc
+        for name in changed:
+            metas[name] = self.master.put_mapping(name, mappings[name].to_dict())
+        return metas
+
+    async def write(self, items: list[WriteItem], *, refresh: bool = False) -> list[ItemResult]:
+        metas = await asyncio.to_thread(self._prepare, items)
+        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for pos, item in enumerate(items):
+            if item.error is None:
+                meta = metas[item.index]
+                assert item.id is not None
+                groups[(item.index, shard_for(item.routing or item.id, meta.number_of_shards))].append(pos)
+        results: list[ItemResult | None] = [None] * len(items)
+
+        async def send(index: str, shard: int, positions: list[int]) -> None:
+            meta = metas[index]
+            ops = []
+            for pos in positions:
+                item = items[pos]
+                op = pb.WriteOp(op=item.action, id=item.id or "", auto_id=item.auto_id)
+                if item.source is not None and item.action in ("index", "create"):
+                    op.source = item.source
+                if item.if_seq_no is not None:
+                    op.has_if_seq_no = True
+                    op.if_seq_no = item.if_seq_no
+                    op.if_primary_term = item.if_primary_term or 0
+                if item.update is not None:
+                    op.update_json = orjson.dumps(item.update)
+                ops.append(op)
+            request = pb.BulkRequest(
+                shard=pb.ShardRef(index=index, uuid=meta.uuid, shard=shard),
+                ops=ops,
+                mapping_version=meta.mapping_version,
+                refresh=refresh,
+            )
+            response = await self.leaf.bulk(request)
+            if response.HasField("error"):
+                err = error_from_pb(response.error)
+                for pos in positions:
+                    results[pos] = self._error_result(items[pos], err)
+                return
+            for pos, res in zip(positions, response.results, strict=True):
+                item = items[pos]
+                if res.HasField("error"):
+                    results[pos] = self._error_result(item, error_from_pb(res.error))
+                    continue
+                results[pos] = ItemResult(item.action, index, res.id, res.status, {
+                    "_index": index,
+                    "_id": res.id,
+                    "_version": res.version,
+                    "result": res.result,
+                    "_shards": {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0},
+                    "_seq_no": res.seq_no,
+                    "_primary_term": res.primary_term,
+                    "status": res.status,
+                })  # fmt: skip
+                if res.result == "noop":
+                    results[pos].body["_shards"] = {"total": 0, "successful": 0, "failed": 0}  # type: ignore[union-attr]
+
+        await asyncio.gather(*(send(index, shard, positions) for (index, shard), positions in groups.items()))
+        for pos, item in enumerate(items):
+            if results[pos] is None:
+                assert item.error is not None
+                results[pos] = self._error_result(item, item.error)
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _error_result(item: WriteItem, exc: QuidditchError) -> ItemResult:
+        error = exc.to_dict()
+        if isinstance(exc, BadRequest) or exc.status in (404, 409):
+            error.setdefault("index", item.index)
+        return ItemResult(item.action, item.index, item.id, exc.status, {
+            "_index": item.index, "_id": item.id, "status": exc.status, "error": error,
+        })  # fmt: skip
+
+    async def get(self, meta: IndexMeta, doc_id: str, routing: str | None = None) -> pb.StoredDoc:
+        shard = shard_for(routing or doc_id, meta.number_of_shards)
+        return await self.leaf.get(pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard),
+                                                 id=doc_id))  # fmt: skip
+
+    async def refresh(self, metas: list[IndexMeta]) -> int:
+        refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
+        if not refs:
+            return 0
+        response = await self.leaf.refresh(pb.RefreshRequest(shards=refs))
+        return response.successful

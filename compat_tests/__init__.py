@@ -1,0 +1,1 @@
+"""Runners for data-driven compatibility suites (Elasticsearch YAML REST test format)."""

@@ -1,0 +1,52 @@
+"""Aggregations: ES JSON → spec tree → per-shard partials → merge → ES response.
+
+    tree = parse_aggs(body["aggs"])                                   # 400s happen here
+    part = execute_shard(tree, searcher, query, resolver, now_millis=now, index_name="logs")  # leaf
+    merged = merge_partials(tree, [part_a, part_b, ...])              # root, any grouping
+    body["aggregations"] = finalize(tree, merged)                     # root
+
+Partials are opaque bytes (orjson-encoded JSON, no pickle) so they travel inside leaf protobuf
+messages. ``merge_partials`` is associative, so the root may merge shard results as they arrive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tantivy
+
+from native.aggs.execute import ShardContext
+from native.aggs.partials import decode, encode, finalize_level, merge_level
+from native.aggs.spec import AggNode, AggTree, parse_aggs
+from native.fields import FieldResolver
+
+__all__ = ["AggNode", "AggTree", "execute_shard", "finalize", "merge_partials", "parse_aggs"]
+
+
+def execute_shard(
+    tree: AggTree,
+    searcher: tantivy.Searcher,
+    query: tantivy.Query,
+    resolver: FieldResolver,
+    *,
+    now_millis: int,
+    index_name: str = "",
+) -> bytes:
+    """Run every aggregation of ``tree`` over the docs of one shard matching ``query``."""
+    ctx = ShardContext(searcher, resolver, now_millis, index_name)
+    return encode(ctx.collect_level(tree.nodes, query))
+
+
+def merge_partials(tree: AggTree, partials: list[bytes]) -> bytes:
+    """Merge shard (or already merged) partials into one partial."""
+    if not partials:
+        return encode({})
+    merged = decode(partials[0])
+    for data in partials[1:]:
+        merged = merge_level(tree.nodes, merged, decode(data))
+    return encode(merged)
+
+
+def finalize(tree: AggTree, merged: bytes) -> dict[str, Any]:
+    """The ES response ``aggregations`` object."""
+    return finalize_level(tree.nodes, decode(merged))

@@ -1,0 +1,199 @@
+"""Per-shard execution: the context every aggregation kind collects with.
+
+The executor treats a bucket as *a query*: each bucket of a bucket aggregation is the parent query
+restricted by a filter (a term, a half-open range, a filter query). Bucket keys and counts come from
+exact per-shard sources (``terms_with_prefix`` for keywords, tantivy's own ``aggregate`` for numeric
+histograms/terms/ranges, document counts for filters), and sub-aggregations run again on the restricted
+query, so every depth of nesting is exact per shard and merges like the top level.
+
+Restrictions are added as zero-scoring ``Must`` clauses, so ``top_hits`` scores stay those of the
+search query.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tantivy
+
+from native.aggs.partials import Level, kind_of
+from native.aggs.spec import AggNode
+from native.errors import IllegalArgument
+from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
+
+MAX_BUCKETS = 65536
+
+
+@dataclass
+class ShardContext:
+    searcher: tantivy.Searcher
+    resolver: FieldResolver
+    now_millis: int
+    index_name: str = ""
+    _compiled: dict[int, tantivy.Query] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> tantivy.Schema:
+        return self.resolver.schema
+
+    # -- fields ------------------------------------------------------------------------------------
+
+    def field(self, path: str) -> FieldInfo | None:
+        return self.resolver.field(path)
+
+    def compile(self, ast: Any) -> tantivy.Query:
+        from native.query import compile_query
+
+        key = id(ast)
+        if key not in self._compiled:
+            self._compiled[key] = compile_query(ast, self.resolver, now_millis=self.now_millis)
+        return self._compiled[key]
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    def count(self, query: tantivy.Query) -> int:
+        return int(self.searcher.search(query, 1, count=True).count)
+
+    def docs(self, query: tantivy.Query) -> list[tantivy.DocAddress]:
+        limit = max(1, int(self.searcher.num_docs))
+        return [addr for _, addr in self.searcher.search(query, limit, count=False).hits]
+
+    def values(self, info: FieldInfo, query: tantivy.Query) -> np.ndarray:
+        """First value of ``info`` for every matching doc that has one (float64)."""
+        docs = self.docs(query)
+        if not docs:
+            return np.empty(0, dtype=np.float64)
+        raw = self.searcher.fast_field_values(info.tantivy_name, docs)
+        return np.array([v for v in raw if v is not None], dtype=np.float64)
+
+    def aggregate(self, query: tantivy.Query, spec: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.searcher.aggregate(query, spec)
+        except ValueError as exc:
+            if "bucket" in str(exc).lower():
+                raise IllegalArgument(
+                    f"Trying to create too many buckets. Must be less than or equal to: [{MAX_BUCKETS}]. "
+                    "This limit can be set by changing the [search.max_buckets] cluster level setting.",
+                    max_buckets=MAX_BUCKETS,
+                ) from exc
+            raise
+
+    def restrict(self, query: tantivy.Query, bucket_filter: tantivy.Query) -> tantivy.Query:
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.Must, tantivy.Query.const_score_query(bucket_filter, 0.0)),
+            ]
+        )
+
+    def exclude(self, query: tantivy.Query, filters: list[tantivy.Query]) -> tantivy.Query:
+        clauses = [(tantivy.Occur.Must, query)] + [(tantivy.Occur.MustNot, f) for f in filters]
+        return tantivy.Query.boolean_query(clauses)
+
+    # -- bucket filters ----------------------------------------------------------------------------
+
+    def exists_filter(self, info: FieldInfo) -> tantivy.Query:
+        return tantivy.Query.exists_query(info.tantivy_name)
+
+    def missing_filter(self, info: FieldInfo | None) -> tantivy.Query:
+        if info is None:
+            return tantivy.Query.all_query()
+        return self.exclude(tantivy.Query.all_query(), [self.exists_filter(info)])
+
+    def term_filter(self, info: FieldInfo, key: Any) -> tantivy.Query:
+        if info.es_type == "boolean":
+            return tantivy.Query.term_query(self.schema, info.tantivy_name, bool(key))
+        if info.tantivy_type == tantivy.FieldType.Text:
+            return tantivy.Query.term_query(self.schema, info.tantivy_name, str(key))
+        return self.range_filter(info, key, key, include_upper=True)
+
+    def range_filter(
+        self, info: FieldInfo, lo: float | None, hi: float | None, *, include_upper: bool = False
+    ) -> tantivy.Query:
+        """Documents with a value in ``[lo, hi)`` (``[lo, hi]`` with include_upper); None is unbounded."""
+        if lo is None and hi is None:
+            return self.exists_filter(info)
+        ftype = info.tantivy_type
+        if ftype == tantivy.FieldType.Float or info.es_type in NUMERIC_FLOAT_TYPES:
+            return tantivy.Query.range_query(
+                self.schema, info.tantivy_name, ftype,
+                None if lo is None else float(lo), None if hi is None else float(hi),
+                True, include_upper or hi is None,
+            )  # fmt: skip
+        # integer columns: x >= lo <=> x >= ceil(lo); x < hi <=> x < ceil(hi); x <= hi <=> x <= floor(hi)
+        ilo = None if lo is None else math.ceil(lo)
+        if hi is None:
+            ihi, inc = None, True
+        elif include_upper:
+            ihi, inc = math.floor(hi), True
+        else:
+            ihi, inc = math.ceil(hi), False
+        if ilo is not None and ihi is not None and (ihi < ilo or (ihi == ilo and not inc)):
+            return tantivy.Query.empty_query()
+        return tantivy.Query.range_query(self.schema, info.tantivy_name, ftype, ilo, ihi, True, inc)
+
+    # -- recursion ---------------------------------------------------------------------------------
+
+    def collect_level(self, nodes: tuple[AggNode, ...], query: tantivy.Query) -> Level:
+        return {node.name: kind_of(node).collect(self, node, query) for node in nodes}
+
+    def collect_subs(self, node: AggNode, query: tantivy.Query, bucket_filter: tantivy.Query | None) -> Level:
+        """Sub-aggregation partials of one bucket (``{}`` when the node has no children)."""
+        if not node.children:
+            return {}
+        restricted = query if bucket_filter is None else self.restrict(query, bucket_filter)
+        return self.collect_level(node.children, restricted)
+
+
+def convert_key(info: FieldInfo, value: Any) -> Any:
+    """A ``missing`` / bound value converted to the field's key type."""
+    if info.es_type == "boolean":
+        if isinstance(value, str):
+            return value.lower() == "true"
+        return bool(value)
+    if info.tantivy_type == tantivy.FieldType.Text:
+        return str(value)
+    if info.es_type == "date" and isinstance(value, str):
+        from native.dates import parse_date
+
+        return int(parse_date(value, info.date_formats))
+    if info.tantivy_type == tantivy.FieldType.Integer:
+        return int(float(value))
+    return float(value)
+
+
+def date_format(info: FieldInfo | None, explicit: str | None) -> str | None:
+    """The format rendering ``key_as_string`` of a date field (None for non-date fields)."""
+    if explicit:
+        return explicit
+    if info is None or info.es_type != "date":
+        return None
+    return info.date_formats[0] if info.date_formats else "strict_date_optional_time"
+
+
+def resolve_date(
+    value: Any,
+    now_millis: int,
+    time_zone: str | None,
+    *,
+    round_up: bool = False,
+    formats: tuple[str, ...] = ("strict_date_optional_time", "epoch_millis"),
+) -> int | None:
+    """An extended-bounds / date_range bound: epoch millis, a date string or date math."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    from native.dates import parse_date_math
+
+    try:
+        return int(
+            parse_date_math(
+                str(value), now_millis=now_millis, round_up=round_up, formats=formats, time_zone=time_zone
+            )
+        )
+    except ValueError as exc:
+        raise IllegalArgument(f"failed to parse date field [{value}]") from exc

@@ -1,0 +1,172 @@
+"""Query-defined buckets: ``filter``, ``filters``, ``missing``, ``global``, ``range``, ``date_range``.
+
+Each bucket is the parent query restricted by one filter; its count is a document count (a document
+with several values in one range counts once, as in ES). Partials:
+
+- single bucket (filter, missing, global): ``[doc_count, subs]``;
+- filters: ``{"b": [[key, doc_count, subs], ...]}`` in request order, ``_other_`` last;
+- range / date_range: ``{"b": [[from, to, key, doc_count, subs], ...], "f": date format}`` with the
+  bounds resolved on the shard (date math needs ``now``), sorted by (from, to) as ES does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tantivy
+
+from native.aggs.execute import ShardContext, date_format, resolve_date
+from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
+from native.aggs.spec import AggNode, FiltersSpec, RangeSpec
+
+
+class SingleBucketKind:
+    def empty(self, node: AggNode) -> Partial:
+        return [0, {}]
+
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        if node.kind == "global":
+            scope = tantivy.Query.all_query()
+        elif node.kind == "filter":
+            scope = ctx.restrict(query, ctx.compile(node.params.query))
+        else:  # missing
+            scope = ctx.restrict(query, ctx.missing_filter(ctx.field(node.params.field)))
+        return [ctx.count(scope), ctx.collect_subs(node, scope, None)]
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        return [a[0] + b[0], merge_level(node.children, a[1], b[1])]
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        return {"doc_count": p[0], **finalize_level(node.children, p[1] or empty_level(node.children))}
+
+
+class FiltersKind:
+    def empty(self, node: AggNode) -> Partial:
+        spec: FiltersSpec = node.params
+        keys = [key for key, _ in spec.filters] + ([spec.other_bucket_key] if spec.other_bucket else [])
+        return {"b": [[key, 0, {}] for key in keys]}
+
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: FiltersSpec = node.params
+        compiled = [ctx.compile(ast) for _, ast in spec.filters]
+        buckets = []
+        for (key, _), bucket_filter in zip(spec.filters, compiled, strict=True):
+            scope = ctx.restrict(query, bucket_filter)
+            buckets.append([key, ctx.count(scope), ctx.collect_subs(node, scope, None)])
+        if spec.other_bucket:
+            scope = ctx.exclude(query, compiled)
+            buckets.append([spec.other_bucket_key, ctx.count(scope), ctx.collect_subs(node, scope, None)])
+        return {"b": buckets}
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        return {
+            "b": [
+                [x[0], x[1] + y[1], merge_level(node.children, x[2], y[2])]
+                for x, y in zip(a["b"], b["b"], strict=True)
+            ]
+        }
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        spec: FiltersSpec = node.params
+        rendered = [
+            (key, {"doc_count": n, **finalize_level(node.children, subs or empty_level(node.children))})
+            for key, n, subs in p["b"]
+        ]
+        if spec.keyed:
+            return {"buckets": {str(key): body for key, body in rendered}}
+        out = []
+        for i, (key, body) in enumerate(rendered):
+            is_other = spec.other_bucket and i == len(rendered) - 1
+            out.append({"key": key, **body} if key is not None and not is_other else body)
+        return {"buckets": out}
+
+
+class RangeKind:
+    def empty(self, node: AggNode) -> Partial:
+        spec: RangeSpec = node.params
+        rows = [[r.lo if not spec.is_date else None, r.hi if not spec.is_date else None, r.key, 0, {}]
+                for r in spec.ranges]  # fmt: skip
+        return {"b": _sorted(rows), "f": None}
+
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: RangeSpec = node.params
+        info = ctx.field(spec.field)
+        fmt = date_format(info, spec.format) if (spec.is_date or (info and info.es_type == "date")) else None
+        if spec.is_date and fmt is None:
+            fmt = "strict_date_optional_time"
+        formats = info.date_formats if info is not None else ("strict_date_optional_time", "epoch_millis")
+        if spec.format:
+            formats = (spec.format, *formats)
+        rows = []
+        for item in spec.ranges:
+            lo, hi = item.lo, item.hi
+            if spec.is_date:
+                lo = resolve_date(lo, ctx.now_millis, spec.time_zone, formats=formats)
+                hi = resolve_date(hi, ctx.now_millis, spec.time_zone, formats=formats)
+            if info is None:
+                rows.append([lo, hi, item.key, 0, ctx.collect_subs(node, tantivy.Query.empty_query(), None)])
+                continue
+            scope = ctx.restrict(query, ctx.range_filter(info, lo, hi))
+            rows.append([lo, hi, item.key, ctx.count(scope), ctx.collect_subs(node, scope, None)])
+        return {"b": _sorted(rows), "f": fmt}
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        rows = [
+            [x[0] if x[0] is not None else y[0], x[1] if x[1] is not None else y[1], x[2], x[3] + y[3],
+             merge_level(node.children, x[4], y[4])]
+            for x, y in zip(a["b"], b["b"], strict=True)
+        ]  # fmt: skip
+        return {"b": rows, "f": a["f"] or b["f"]}
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        spec: RangeSpec = node.params
+        fmt = p["f"]
+        buckets = []
+        for lo, hi, key, count, subs in p["b"]:
+            lo_text = _bound_text(lo, fmt, spec.time_zone)
+            hi_text = _bound_text(hi, fmt, spec.time_zone)
+            bucket: dict[str, Any] = {"key": key if key is not None else f"{lo_text}-{hi_text}"}
+            if lo is not None:
+                bucket["from"] = float(lo)
+                if fmt:
+                    bucket["from_as_string"] = lo_text
+            if hi is not None:
+                bucket["to"] = float(hi)
+                if fmt:
+                    bucket["to_as_string"] = hi_text
+            bucket["doc_count"] = count
+            bucket.update(finalize_level(node.children, subs or empty_level(node.children)))
+            buckets.append(bucket)
+        if spec.keyed:
+            return {"buckets": {b["key"]: b for b in buckets}}
+        return {"buckets": buckets}
+
+
+def _sorted(rows: list[list[Any]]) -> list[list[Any]]:
+    def key(row: list[Any]) -> tuple[float, float]:
+        lo = -math.inf if row[0] is None else float(row[0])
+        hi = math.inf if row[1] is None else float(row[1])
+        return (lo, hi)
+
+    return sorted(rows, key=key)
+
+
+def _bound_text(value: Any, fmt: str | None, time_zone: str | None) -> str:
+    if value is None:
+        return "*"
+    if fmt:
+        from native.dates import format_date
+
+        return format_date(int(value), fmt, time_zone)
+    return java_double(float(value))
+
+
+KINDS = {
+    "filter": SingleBucketKind(),
+    "missing": SingleBucketKind(),
+    "global": SingleBucketKind(),
+    "filters": FiltersKind(),
+    "range": RangeKind(),
+    "date_range": RangeKind(),
+}

@@ -1,0 +1,294 @@
+"""``histogram`` and ``date_histogram``.
+
+Per shard, fixed-width buckets come from tantivy's ``histogram`` (``min_doc_count: 1``, exact counts);
+calendar buckets (month, quarter, year, ... in a time zone) are computed as calendar boundaries between
+the shard's min and max (``native.dates.round_calendar`` / ``next_calendar``) and counted with tantivy's
+``range`` aggregation, so months and DST days have their true lengths. Sub-aggregations of a bucket run
+on the query restricted to ``[key, next_key)``.
+
+Partial: ``{"b": [[key, doc_count, subs]], "o": effective offset, "f": date format, "xb": extended
+bounds, "hb": hard bounds}``. Empty buckets (``min_doc_count: 0``) are filled at finalize only, between
+the global min and max keys widened by ``extended_bounds`` and clipped by ``hard_bounds``.
+
+Fixed intervals in a named time zone use the zone's offset at ``now`` for the whole histogram (ES
+shifts per bucket across DST changes); fixed-offset zones are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tantivy
+
+from native.aggs.execute import MAX_BUCKETS, ShardContext, convert_key, date_format, resolve_date
+from native.aggs.partials import (
+    Partial,
+    bucket_metric,
+    empty_level,
+    finalize_level,
+    merge_level,
+    sort_key_for,
+)
+from native.aggs.spec import AggNode, DateHistogramSpec, HistogramSpec, Order
+from native.errors import IllegalArgument
+
+
+def _too_many(n: int) -> IllegalArgument:
+    return IllegalArgument(
+        f"Trying to create too many buckets. Must be less than or equal to: [{MAX_BUCKETS}] but was [{n}]. "
+        "This limit can be set by changing the [search.max_buckets] cluster level setting.",
+        max_buckets=MAX_BUCKETS,
+    )
+
+
+class _Base:
+    def empty(self, node: AggNode) -> Partial:
+        return {"b": [], "o": None, "f": None, "xb": None, "hb": None}
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        merged: dict[Any, list[Any]] = {k: [k, n, subs] for k, n, subs in a["b"]}
+        for key, count, subs in b["b"]:
+            cur = merged.get(key)
+            if cur is None:
+                merged[key] = [key, count, subs]
+            else:
+                cur[1] += count
+                cur[2] = merge_level(node.children, cur[2], subs)
+        return {
+            "b": list(merged.values()),
+            **{k: a[k] if a[k] is not None else b[k] for k in ("o", "f", "xb", "hb")},
+        }
+
+    # hooks for the two kinds
+    def _key_of(self, node: AggNode, p: Partial, value: float) -> float: ...
+
+    def _next_key(self, node: AggNode, p: Partial, key: float) -> float: ...
+
+    def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]: ...
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        spec = node.params
+        buckets: dict[Any, list[Any]] = {k: [k, n, subs] for k, n, subs in p["b"]}
+        if spec.min_doc_count == 0 and (buckets or p["xb"]):
+            self._fill(node, p, buckets)
+        rows = [b for b in buckets.values() if b[1] >= max(spec.min_doc_count, 0)]
+        rendered_subs = {id(b): finalize_level(node.children, b[2] or empty_level(node.children)) for b in rows}
+        rows.sort(key=lambda b: _order_key(spec.order, b[0], b[1], rendered_subs[id(b)], node))
+        out_buckets = []
+        for key, count, _ in rows:
+            bucket = self._render(node, p, key)
+            bucket["doc_count"] = count
+            bucket.update(rendered_subs[id(buckets[key])])
+            out_buckets.append(bucket)
+        if spec.keyed:
+            return {"buckets": {b.get("key_as_string", _float_text(b["key"])): b for b in out_buckets}}
+        return {"buckets": out_buckets}
+
+    def _fill(self, node: AggNode, p: Partial, buckets: dict[Any, list[Any]]) -> None:
+        keys = list(buckets)
+        xb, hb = p["xb"], p["hb"]
+        if xb is not None:
+            if xb[0] is not None:
+                keys.append(self._key_of(node, p, xb[0]))
+            if xb[1] is not None:
+                keys.append(self._key_of(node, p, xb[1]))
+        if not keys:
+            return
+        lo, hi = min(keys), max(keys)
+        if hb is not None:
+            if hb[0] is not None:
+                lo = max(lo, self._key_of(node, p, hb[0]))
+            if hb[1] is not None:
+                hi = min(hi, hb[1])
+        key, n = lo, 0
+        while key <= hi:
+            if key not in buckets:
+                buckets[key] = [key, 0, {}]
+            n += 1
+            if n > MAX_BUCKETS:
+                raise _too_many(n)
+            key = self._next_key(node, p, key)
+
+
+class HistogramKind(_Base):
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: HistogramSpec = node.params
+        offset = math.fmod(spec.offset, spec.interval)
+        if offset < 0:
+            offset += spec.interval
+        out = {"b": [], "o": offset, "f": spec.format, "xb": spec.extended_bounds, "hb": spec.hard_bounds}
+        info = ctx.field(spec.field)
+        if info is None:
+            return out
+        hist: dict[str, Any] = {
+            "field": info.tantivy_name, "interval": spec.interval, "offset": offset, "min_doc_count": 1,
+        }  # fmt: skip
+        if spec.hard_bounds is not None:
+            hist["hard_bounds"] = {"min": _num(spec.hard_bounds[0], -1e308), "max": _num(spec.hard_bounds[1], 1e308)}
+        result = ctx.aggregate(query, {"h": {"histogram": hist}})["h"]
+        counts = {float(b["key"]): int(b["doc_count"]) for b in result["buckets"] if b["doc_count"]}
+        if spec.missing is not None:
+            n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            if n_missing:
+                key = self._key_of(node, out, float(convert_key(info, spec.missing)))
+                counts[key] = counts.get(key, 0) + n_missing
+        out["b"] = [
+            [k, n, ctx.collect_subs(node, query, ctx.range_filter(info, k, k + spec.interval))]
+            for k, n in sorted(counts.items())
+        ]
+        return out
+
+    def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
+        interval = node.params.interval
+        offset = p["o"] or 0.0
+        return math.floor((value - offset) / interval) * interval + offset
+
+    def _next_key(self, node: AggNode, p: Partial, key: float) -> float:
+        # recompute from the bucket index so filled keys equal the keys tantivy produced
+        interval = node.params.interval
+        offset = p["o"] or 0.0
+        index = round((key - offset) / interval)
+        return (index + 1) * interval + offset
+
+    def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
+        return {"key": float(key)}
+
+
+class DateHistogramKind(_Base):
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: DateHistogramSpec = node.params
+        info = ctx.field(spec.field)
+        formats = info.date_formats if info is not None else ("strict_date_optional_time", "epoch_millis")
+        out: Partial = {
+            "b": [],
+            "o": self._offset(spec, ctx.now_millis),
+            "f": date_format(info, spec.format) or "strict_date_optional_time",
+            "xb": _resolve_bounds(spec.extended_bounds, ctx.now_millis, spec.time_zone, formats),
+            "hb": _resolve_bounds(spec.hard_bounds, ctx.now_millis, spec.time_zone, formats),
+        }
+        if info is None:
+            return out
+        if spec.fixed_ms is not None:
+            hist: dict[str, Any] = {
+                "field": info.tantivy_name, "interval": spec.fixed_ms, "offset": out["o"], "min_doc_count": 1,
+            }  # fmt: skip
+            result = ctx.aggregate(query, {"h": {"histogram": hist}})["h"]
+            counts = {int(b["key"]): int(b["doc_count"]) for b in result["buckets"] if b["doc_count"]}
+            edges = {k: k + spec.fixed_ms for k in counts}
+        else:
+            counts, edges = self._calendar_counts(ctx, node, out, info, query)
+        if out["hb"] is not None:
+            counts = {k: n for k, n in counts.items() if _within(k, out["hb"])}
+        if spec.missing is not None:
+            n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            if n_missing:
+                key = int(self._key_of(node, out, float(convert_key(info, spec.missing))))
+                counts[key] = counts.get(key, 0) + n_missing
+                edges.setdefault(key, int(self._next_key(node, out, key)))
+        out["b"] = [
+            [k, n, ctx.collect_subs(node, query, ctx.range_filter(info, k, edges[k]))]
+            for k, n in sorted(counts.items())
+        ]
+        return out
+
+    @staticmethod
+    def _offset(spec: DateHistogramSpec, now_millis: int) -> int:
+        if spec.fixed_ms is None:
+            return spec.offset_ms
+        from native.dates import resolve_time_zone
+
+        tz_offset = resolve_time_zone(spec.time_zone).offset_at_utc(now_millis) if spec.time_zone else 0
+        return (spec.offset_ms - tz_offset) % spec.fixed_ms
+
+    def _calendar_counts(
+        self, ctx: ShardContext, node: AggNode, p: Partial, info: Any, query: tantivy.Query
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        stats = ctx.aggregate(query, {"s": {"stats": {"field": info.tantivy_name}}})["s"]
+        if not stats.get("count"):
+            return {}, {}
+        lo, hi = int(stats["min"]), int(stats["max"])
+        starts = [int(self._key_of(node, p, lo))]
+        while True:
+            nxt = int(self._next_key(node, p, starts[-1]))
+            if nxt > hi:
+                break
+            starts.append(nxt)
+            if len(starts) > MAX_BUCKETS:
+                raise _too_many(len(starts))
+        ends = [*starts[1:], int(self._next_key(node, p, starts[-1]))]
+        ranges = [{"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
+        result = ctx.aggregate(query, {"r": {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}})
+        got = result["r"]["buckets"]
+        counts: dict[int, int] = {}
+        edges: dict[int, int] = {}
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            n = int(got.get(str(i), {}).get("doc_count", 0))
+            if n:
+                counts[start] = n
+                edges[start] = end
+        return counts, edges
+
+    def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
+        spec: DateHistogramSpec = node.params
+        offset = p["o"] or 0
+        if spec.fixed_ms is not None:
+            return (int(value) - offset) // spec.fixed_ms * spec.fixed_ms + offset
+        from native.dates import round_calendar
+
+        return round_calendar(int(value) - offset, spec.calendar, spec.time_zone) + offset
+
+    def _next_key(self, node: AggNode, p: Partial, key: float) -> float:
+        spec: DateHistogramSpec = node.params
+        if spec.fixed_ms is not None:
+            return int(key) + spec.fixed_ms
+        from native.dates import next_calendar
+
+        offset = p["o"] or 0
+        return next_calendar(int(key) - offset, spec.calendar, spec.time_zone) + offset
+
+    def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
+        from native.dates import format_date
+
+        return {"key_as_string": format_date(int(key), p["f"], node.params.time_zone), "key": int(key)}
+
+
+def _resolve_bounds(
+    bounds: tuple[Any, Any] | None, now_millis: int, time_zone: str | None, formats: tuple[str, ...]
+) -> list[int | None] | None:
+    if bounds is None:
+        return None
+    return [
+        resolve_date(bounds[0], now_millis, time_zone, formats=formats),
+        resolve_date(bounds[1], now_millis, time_zone, formats=formats),
+    ]
+
+
+def _num(value: Any, default: float) -> float:
+    return default if value is None else float(value)
+
+
+def _within(key: float, bounds: list[Any] | tuple[Any, Any]) -> bool:
+    lo, hi = bounds
+    return (lo is None or key >= float(lo) - 1e-9 * abs(float(lo))) and (hi is None or key <= float(hi))
+
+
+def _float_text(value: Any) -> str:
+    return repr(float(value))
+
+
+def _order_key(
+    orders: tuple[Order, ...], key: Any, count: int, rendered: dict[str, Any], node: AggNode
+) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for order in orders:
+        if order.path == "_count":
+            parts.append(sort_key_for(count, order.asc))
+        elif order.path == "_key":
+            parts.append(sort_key_for(key, order.asc))
+        else:
+            parts.append(sort_key_for(bucket_metric(node.children, rendered, order.path), order.asc))
+    return tuple(parts)
+
+
+KINDS = {"histogram": HistogramKind(), "date_histogram": DateHistogramKind()}

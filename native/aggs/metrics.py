@@ -1,0 +1,150 @@
+"""Single-pass numeric metrics: avg, min, max, sum, stats, extended_stats, value_count.
+
+All of them share one mergeable partial, the moments of the values:
+``{"c": count, "s": sum, "q": sum of squares, "lo": min, "hi": max, "f": date format or null}``.
+Counts, sums and sums of squares add; min/max take the extreme. ``avg`` is derived at finalize, never
+averaged across shards. The per-shard values come from tantivy's ``extended_stats`` over the bucket's
+query (every value of a multi-valued field counts, as in ES).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tantivy
+
+from native.aggs.execute import ShardContext, convert_key, date_format
+from native.aggs.partials import Partial, add_opt
+from native.aggs.spec import AggNode, MetricSpec
+
+
+def _empty() -> Partial:
+    return {"c": 0, "s": 0.0, "q": 0.0, "lo": None, "hi": None, "f": None}
+
+
+class StatsKind:
+    def empty(self, node: AggNode) -> Partial:
+        return _empty()
+
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: MetricSpec = node.params
+        info = ctx.field(spec.field)
+        out = _empty()
+        if info is None:
+            if spec.missing is not None and node.kind != "value_count":
+                _add_missing(out, float(spec.missing), ctx.count(query))
+            return out
+        out["f"] = date_format(info, spec.format)
+        if info.tantivy_type == tantivy.FieldType.Text:
+            if node.kind == "value_count":
+                out["c"] = sum(n for _, n in ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
+                return out
+            return out  # ES rejects numeric metrics on keywords at parse time; an empty metric is kinder
+        result = ctx.aggregate(query, {"m": {"extended_stats": {"field": info.tantivy_name}}})["m"]
+        out["c"] = int(result.get("count") or 0)
+        if out["c"]:
+            out["s"] = float(result["sum"])
+            out["q"] = float(result.get("sum_of_squares") or 0.0)
+            out["lo"] = result.get("min")
+            out["hi"] = result.get("max")
+        if spec.missing is not None:
+            n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            if n_missing:
+                _add_missing(out, float(convert_key(info, spec.missing)), n_missing)
+        return out
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        return {
+            "c": a["c"] + b["c"],
+            "s": a["s"] + b["s"],
+            "q": a["q"] + b["q"],
+            "lo": add_opt(a["lo"], b["lo"], min),
+            "hi": add_opt(a["hi"], b["hi"], max),
+            "f": a["f"] or b["f"],
+        }
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        count = p["c"]
+        kind = node.kind
+        if kind == "value_count":
+            return {"value": count}
+        if kind == "sum":
+            return _with_string({"value": p["s"]}, "value", p["f"], node)
+        if kind in ("min", "max"):
+            value = p["lo"] if kind == "min" else p["hi"]
+            return _with_string({"value": None if count == 0 else float(value)}, "value", p["f"], node)
+        avg = p["s"] / count if count else None
+        if kind == "avg":
+            return _with_string({"value": avg}, "value", p["f"], node)
+        out: dict[str, Any] = {
+            "count": count,
+            "min": float(p["lo"]) if count else None,
+            "max": float(p["hi"]) if count else None,
+            "avg": avg,
+            "sum": p["s"],
+        }
+        if kind == "extended_stats":
+            out.update(_extended(node.params.sigma, count, p["s"], p["q"], avg))
+        if p["f"] and count:
+            for key in ("min", "max", "avg", "sum"):
+                _with_string(out, key, p["f"], node)
+        return out
+
+
+def _add_missing(out: Partial, value: float, n: int) -> None:
+    out["c"] += n
+    out["s"] += value * n
+    out["q"] += value * value * n
+    out["lo"] = add_opt(out["lo"], value, min)
+    out["hi"] = add_opt(out["hi"], value, max)
+
+
+def _extended(sigma: float, count: int, total: float, squares: float, avg: float | None) -> dict[str, Any]:
+    if not count or avg is None:
+        nulls = dict.fromkeys(
+            ("variance", "variance_population", "variance_sampling", "std_deviation",
+             "std_deviation_population", "std_deviation_sampling")
+        )  # fmt: skip
+        bounds = dict.fromkeys(
+            ("upper", "lower", "upper_population", "lower_population", "upper_sampling", "lower_sampling")
+        )
+        return {"sum_of_squares": None, **nulls, "std_deviation_bounds": bounds}
+    variance = max(0.0, squares / count - avg * avg)
+    variance_sampling = max(0.0, (squares - total * total / count) / (count - 1)) if count > 1 else math.inf
+    std = math.sqrt(variance)
+    std_sampling = math.sqrt(variance_sampling) if math.isfinite(variance_sampling) else math.inf
+    return {
+        "sum_of_squares": squares,
+        "variance": variance,
+        "variance_population": variance,
+        "variance_sampling": _json_num(variance_sampling),
+        "std_deviation": std,
+        "std_deviation_population": std,
+        "std_deviation_sampling": _json_num(std_sampling),
+        "std_deviation_bounds": {
+            "upper": avg + sigma * std,
+            "lower": avg - sigma * std,
+            "upper_population": avg + sigma * std,
+            "lower_population": avg - sigma * std,
+            "upper_sampling": _json_num(avg + sigma * std_sampling),
+            "lower_sampling": _json_num(avg - sigma * std_sampling),
+        },
+    }
+
+
+def _json_num(value: float) -> float | str:
+    # ES renders a sampling variance of a single value as the string "Infinity"
+    return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _with_string(out: dict[str, Any], key: str, fmt: str | None, node: AggNode) -> dict[str, Any]:
+    value = out.get(key)
+    if fmt and value is not None:
+        from native.dates import format_date
+
+        out[f"{key}_as_string"] = format_date(int(value), fmt, None)
+    return out
+
+
+KINDS = dict.fromkeys(("avg", "min", "max", "sum", "stats", "extended_stats", "value_count"), StatsKind())

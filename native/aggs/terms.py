@@ -1,0 +1,250 @@
+"""The ``terms`` aggregation.
+
+Per shard the counts are exact: keywords come from ``terms_with_prefix(field, "", filter_query=q)``
+(every distinct value of the matching docs, no bucket limit); numeric, date and boolean fields from
+tantivy's terms aggregation asked for up to 65 000 keys. The shard keeps its top ``shard_size`` terms
+in the requested order and reports, as ES does:
+
+- ``o``: the doc counts of the terms it did not return (``sum_other_doc_count``);
+- ``e``: its error bound — the count of its last returned term when it returned a full ``shard_size``
+  list ordered by ``_count`` desc, 0 when it returned every term or ordered by ``_key``, -1 otherwise.
+
+Partial: ``{"b": [[key, doc_count, term_error, subs]], "o": int, "e": int, "sh": shards, "t": key type,
+"f": date format}``. Merging adds counts per key; a term missing from one side inherits that side's
+``e`` as its own error. Finalize orders, keeps ``size`` buckets, folds the rest into
+``sum_other_doc_count``, and reports ``doc_count_error_upper_bound`` = sum of shard errors (0 for a
+single shard, where the counts are exact).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import tantivy
+
+from native.aggs.execute import ShardContext, convert_key, date_format
+from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_level, sort_key_for
+from native.aggs.spec import AggNode, Order, TermsSpec
+from native.errors import IllegalArgument
+
+MAX_NUMERIC_TERMS = 65000
+MAX_METRIC_ORDER_CANDIDATES = 10000
+
+
+def _key_type(es_type: str) -> str:
+    if es_type == "boolean":
+        return "bool"
+    if es_type == "date":
+        return "date"
+    if es_type in ("double", "float", "half_float", "scaled_float"):
+        return "double"
+    if es_type in ("long", "integer", "short", "byte", "unsigned_long"):
+        return "long"
+    return "string"
+
+
+class TermsKind:
+    def empty(self, node: AggNode) -> Partial:
+        return {"b": [], "o": 0, "e": 0, "sh": 0, "t": None, "f": None}
+
+    # -- shard -------------------------------------------------------------------------------------
+
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: TermsSpec = node.params
+        info = ctx.field(spec.field)
+        out = {"b": [], "o": 0, "e": 0, "sh": 1, "t": None, "f": None}
+        if info is None:
+            if spec.missing is None:
+                return out
+            n = ctx.count(query)
+            if n:
+                out["t"] = "string" if isinstance(spec.missing, str) else "double"
+                out["b"] = [[spec.missing, n, 0, ctx.collect_subs(node, query, None)]]
+            return out
+        out["t"] = _key_type(info.es_type)
+        out["f"] = date_format(info, spec.format)
+        counts = self._counts(ctx, info, query)
+        missing_key = None
+        if spec.missing is not None:
+            missing_key = convert_key(info, spec.missing)
+            n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            if n_missing:
+                counts[missing_key] = counts.get(missing_key, 0) + n_missing
+        if spec.min_doc_count == 0:
+            for key in self._counts(ctx, info, tantivy.Query.all_query()):
+                counts.setdefault(key, 0)
+        candidates = [(k, n) for k, n in counts.items() if _accepted(spec, k) and n >= spec.shard_min_doc_count]
+        total = sum(n for _, n in candidates)
+
+        def bucket_filter(key: Any) -> tantivy.Query:
+            term = ctx.term_filter(info, key)
+            if missing_key is not None and key == missing_key:
+                return tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Should, term), (tantivy.Occur.Should, ctx.missing_filter(info))]
+                )
+            return term
+
+        primary = spec.order[0]
+        if primary.path in ("_count", "_key"):
+            candidates.sort(key=lambda kn: _order_key(spec.order, kn[0], kn[1], None, node))
+            chosen = candidates[: spec.shard_size]
+            buckets = [[k, n, 0, ctx.collect_subs(node, query, bucket_filter(k))] for k, n in chosen]
+        else:
+            if len(candidates) > MAX_METRIC_ORDER_CANDIDATES:
+                candidates.sort(key=lambda kn: (-kn[1], kn[0]))
+                candidates = candidates[:MAX_METRIC_ORDER_CANDIDATES]
+            scored = []
+            for k, n in candidates:
+                subs = ctx.collect_subs(node, query, bucket_filter(k))
+                rendered = finalize_level(node.children, subs)
+                scored.append((_order_key(spec.order, k, n, rendered, node), [k, n, 0, subs]))
+            scored.sort(key=lambda item: item[0])
+            buckets = [b for _, b in scored[: spec.shard_size]]
+        out["b"] = buckets
+        out["o"] = total - sum(b[1] for b in buckets)
+        if len(buckets) < spec.shard_size or len(candidates) <= len(buckets) or primary.path == "_key":
+            out["e"] = 0
+        elif primary.path == "_count" and not primary.asc:
+            out["e"] = buckets[-1][1] if buckets else 0
+        else:
+            out["e"] = -1
+        return out
+
+    def _counts(self, ctx: ShardContext, info: Any, query: tantivy.Query) -> dict[Any, int]:
+        if info.tantivy_type == tantivy.FieldType.Text:
+            return dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
+        if info.tantivy_type == tantivy.FieldType.IpAddr:
+            raise IllegalArgument(f"terms aggregation on [ip] field [{info.path}] is not supported")
+        result = ctx.aggregate(
+            query,
+            {"t": {"terms": {"field": info.tantivy_name, "size": MAX_NUMERIC_TERMS,
+                             "segment_size": MAX_NUMERIC_TERMS, "min_doc_count": 1}}},
+        )["t"]  # fmt: skip
+        out: dict[Any, int] = {}
+        for b in result["buckets"]:
+            key = b["key"]
+            if info.es_type == "boolean":
+                key = bool(key)
+            elif info.tantivy_type == tantivy.FieldType.Integer:
+                key = int(key)
+            else:
+                key = float(key)
+            out[key] = out.get(key, 0) + int(b["doc_count"])
+        return out
+
+    # -- merge / finalize --------------------------------------------------------------------------
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        if not a["sh"]:
+            return b
+        if not b["sh"]:
+            return a
+        ea, eb = a["e"], b["e"]
+        right = {bucket[0]: bucket for bucket in b["b"]}
+        merged: dict[Any, list[Any]] = {}
+        for key, count, err, subs in a["b"]:
+            other = right.get(key)
+            if other is None:
+                merged[key] = [key, count, _add_err(err, eb), subs]
+            else:
+                subs = merge_level(node.children, subs, other[3])
+                merged[key] = [key, count + other[1], _add_err(err, other[2]), subs]
+        for key, count, err, subs in b["b"]:
+            if key not in merged:
+                merged[key] = [key, count, _add_err(err, ea), subs]
+        return {
+            "b": list(merged.values()),
+            "o": a["o"] + b["o"],
+            "e": _add_err(ea, eb),
+            "sh": a["sh"] + b["sh"],
+            "t": a["t"] or b["t"],
+            "f": a["f"] or b["f"],
+        }
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        spec: TermsSpec = node.params
+        single = p["sh"] <= 1
+        eligible = [b for b in p["b"] if b[1] >= spec.min_doc_count]
+        rendered_subs = [finalize_level(node.children, b[3]) for b in eligible]
+        order = sorted(
+            range(len(eligible)),
+            key=lambda i: _order_key(spec.order, eligible[i][0], eligible[i][1], rendered_subs[i], node),
+        )
+        kept = order[: spec.size]
+        other = p["o"] + sum(eligible[i][1] for i in order[spec.size :])
+        buckets = []
+        for i in kept:
+            key, count, err, _ = eligible[i]
+            bucket: dict[str, Any] = {"key": _render_key(key, p["t"])}
+            if p["t"] == "bool":
+                bucket["key_as_string"] = "true" if key else "false"
+            elif p["t"] == "date" and p["f"]:
+                from native.dates import format_date
+
+                bucket["key_as_string"] = format_date(int(key), p["f"], None)
+            bucket["doc_count"] = count
+            if spec.show_term_doc_count_error:
+                bucket["doc_count_error_upper_bound"] = 0 if single else err
+            bucket.update(rendered_subs[i])
+            buckets.append(bucket)
+        return {
+            "doc_count_error_upper_bound": 0 if single else p["e"],
+            "sum_other_doc_count": other,
+            "buckets": buckets,
+        }
+
+
+def _add_err(a: int, b: int) -> int:
+    return -1 if a < 0 or b < 0 else a + b
+
+
+def _render_key(key: Any, key_type: str | None) -> Any:
+    if key_type == "bool":
+        return 1 if key else 0
+    if key_type in ("long", "date"):
+        return int(key)
+    if key_type == "double":
+        return float(key)
+    return key
+
+
+def _order_key(
+    orders: tuple[Order, ...], key: Any, count: int, rendered: dict[str, Any] | None, node: AggNode
+) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for order in orders:
+        if order.path == "_count":
+            parts.append(sort_key_for(count, order.asc))
+        elif order.path == "_key":
+            parts.append(sort_key_for(key, order.asc))
+        else:
+            parts.append(sort_key_for(bucket_metric(node.children, rendered or {}, order.path), order.asc))
+    return tuple(parts)
+
+
+def _accepted(spec: TermsSpec, key: Any) -> bool:
+    if spec.include is not None and not _matches(spec.include, key):
+        return False
+    return not (spec.exclude is not None and _matches(spec.exclude, key))
+
+
+def _matches(rule: str | tuple[Any, ...], key: Any) -> bool:
+    if isinstance(rule, str):
+        return _compiled(rule).fullmatch(str(key)) is not None
+    return any(key == v or str(key) == str(v) for v in rule)
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    if pattern not in _REGEX_CACHE:
+        try:
+            _REGEX_CACHE[pattern] = re.compile(pattern)
+        except re.error as exc:
+            raise IllegalArgument(f"invalid regular expression [{pattern}]") from exc
+    return _REGEX_CACHE[pattern]
+
+
+KINDS = {"terms": TermsKind()}

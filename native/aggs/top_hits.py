@@ -1,0 +1,110 @@
+"""``top_hits``: the best documents of a bucket.
+
+Each shard returns its own top ``from + size`` hits of the bucket query (by score, or by the first sort
+field through tantivy's fast-field ordering) with ``_id`` and the filtered ``_source`` already loaded;
+merging keeps the global top ``from + size``; finalize drops the first ``from``.
+
+Partial: ``{"t": bucket doc count, "ms": max score, "h": [[sort value, hit], ...]}``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+import orjson
+import tantivy
+
+from native.aggs.execute import ShardContext
+from native.aggs.partials import Partial, add_opt, sort_key_for
+from native.aggs.spec import AggNode, TopHitsSpec
+from native.fields import ID_FIELD, SOURCE_FIELD
+
+
+class TopHitsKind:
+    def empty(self, node: AggNode) -> Partial:
+        return {"t": 0, "ms": None, "h": []}
+
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: TopHitsSpec = node.params
+        wanted = spec.from_ + spec.size
+        total = ctx.count(query)
+        if wanted == 0 or total == 0:
+            return {"t": total, "ms": None, "h": []}
+        by_field = _sort_field(ctx, spec)
+        if by_field is None:
+            result = ctx.searcher.search(query, wanted, count=False)
+        else:
+            order = tantivy.Order.Asc if spec.sort[0].asc else tantivy.Order.Desc
+            result = ctx.searcher.search(query, wanted, count=False, order_by_field=by_field, order=order)
+        hits = []
+        max_score = None
+        for value, addr in result.hits:
+            stored = ctx.searcher.doc(addr).to_dict()
+            hit: dict[str, Any] = {
+                "_index": ctx.index_name,
+                "_id": (stored.get(ID_FIELD) or [None])[0],
+                "_score": None if by_field is not None else float(value),
+            }
+            if spec.source:
+                raw = (stored.get(SOURCE_FIELD) or [b"{}"])[0]
+                source = orjson.loads(raw) if isinstance(raw, bytes | str) else raw
+                hit["_source"] = filter_source(source, spec.includes, spec.excludes)
+            if by_field is not None:
+                hit["sort"] = [value]
+            else:
+                max_score = add_opt(max_score, float(value), max)
+            hits.append([value, hit])
+        return {"t": total, "ms": max_score, "h": hits}
+
+    def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        spec: TopHitsSpec = node.params
+        asc = bool(spec.sort) and spec.sort[0].field != "_score" and spec.sort[0].asc
+        hits = sorted(a["h"] + b["h"], key=lambda h: (sort_key_for(h[0], asc), str(h[1].get("_id"))))
+        return {"t": a["t"] + b["t"], "ms": add_opt(a["ms"], b["ms"], max), "h": hits[: spec.from_ + spec.size]}
+
+    def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        spec: TopHitsSpec = node.params
+        return {
+            "hits": {
+                "total": {"value": p["t"], "relation": "eq"},
+                "max_score": p["ms"],
+                "hits": [h[1] for h in p["h"][spec.from_ : spec.from_ + spec.size]],
+            }
+        }
+
+
+def _sort_field(ctx: ShardContext, spec: TopHitsSpec) -> str | None:
+    if not spec.sort or spec.sort[0].field == "_score":
+        return None
+    info = ctx.field(spec.sort[0].field)
+    return None if info is None else info.tantivy_name
+
+
+def filter_source(source: Any, includes: tuple[str, ...], excludes: tuple[str, ...]) -> Any:
+    """ES ``_source`` filtering with wildcard include/exclude patterns on dotted paths."""
+    if not includes and not excludes:
+        return source
+    return _filter(source, "", includes, excludes) if isinstance(source, dict) else source
+
+
+def _filter(obj: dict[str, Any], prefix: str, includes: tuple[str, ...], excludes: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        path = f"{prefix}{key}"
+        if any(fnmatch.fnmatchcase(path, pat) for pat in excludes):
+            continue
+        included = not includes or any(fnmatch.fnmatchcase(path, pat) for pat in includes)
+        if isinstance(value, dict):
+            if included:
+                out[key] = _filter(value, f"{path}.", (), excludes)
+            else:
+                partial = _filter(value, f"{path}.", includes, excludes)
+                if partial and any(pat.startswith(f"{path}.") or "*" in pat for pat in includes):
+                    out[key] = partial
+        elif included:
+            out[key] = value
+    return out
+
+
+KINDS = {"top_hits": TopHitsKind()}

@@ -1,0 +1,204 @@
+"""ES analysis settings → tantivy text analyzers.
+
+An index's ``settings.analysis`` (analyzers, tokenizers, filters, normalizers) is compiled once into an
+``Analysis``: named tantivy ``TextAnalyzer`` objects registered on every tantivy index of the shard,
+plus the same objects used in Python to analyze query text, so index and query tokens agree exactly.
+
+Tantivy names: analyzers are registered as ``a:<name>``, normalizers as ``n:<name>``.
+
+Mapping from ES building blocks (what tantivy can express):
+- tokenizers: ``standard`` and ``letter`` → tantivy ``simple`` (split on non-alphanumerics),
+  ``whitespace`` → ``whitespace``, ``keyword`` → ``raw``, ``pattern`` → ``regex`` over the tokens
+  (ES splits *on* the pattern; we invert the common patterns ``\\W+``, ``\\s+`` and single separators).
+- filters: ``lowercase``, ``asciifolding``, ``stop`` (``_english_`` or a list), ``stemmer``
+  (``language``/``name``), ``porter_stem``, ``kstem``, ``length``/``truncate``-like limits are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import tantivy
+
+from native.errors import IllegalArgument, MapperParsingError
+
+_STEMMER_LANGUAGES = {
+    "english": "english",
+    "light_english": "english",
+    "minimal_english": "english",
+    "porter": "english",
+    "porter2": "english",
+    "kstem": "english",
+    "possessive_english": "english",
+}
+_STOP_LANGUAGES = {
+    "_english_": "english",
+    "_french_": "french",
+    "_german_": "german",
+    "_spanish_": "spanish",
+    "_italian_": "italian",
+    "_dutch_": "dutch",
+    "_portuguese_": "portuguese",
+    "_russian_": "russian",
+    "_swedish_": "swedish",
+    "_danish_": "danish",
+    "_finnish_": "finnish",
+    "_norwegian_": "norwegian",
+    "_hungarian_": "hungarian",
+}
+_LANGUAGE_STEMMERS = {
+    "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek", "hungarian",
+    "italian", "norwegian", "portuguese", "romanian", "russian", "spanish", "swedish", "tamil", "turkish",
+}  # fmt: skip
+
+BUILTIN_ANALYZERS = ("standard", "simple", "whitespace", "keyword", "stop", "english", "default")
+
+
+def _tokenizer(spec: Mapping[str, Any] | str) -> tantivy.Tokenizer:
+    kind = spec if isinstance(spec, str) else str(spec.get("type", ""))
+    if kind in ("standard", "letter", "lowercase", "classic", "uax_url_email"):
+        return tantivy.Tokenizer.simple()
+    if kind == "whitespace":
+        return tantivy.Tokenizer.whitespace()
+    if kind == "keyword":
+        return tantivy.Tokenizer.raw()
+    if kind == "pattern":
+        pattern = "\\W+" if isinstance(spec, str) else str(spec.get("pattern", "\\W+"))
+        return tantivy.Tokenizer.regex(_invert_split_pattern(pattern))
+    raise IllegalArgument(f"failed to find tokenizer under name [{kind}]")
+
+
+def _invert_split_pattern(pattern: str) -> str:
+    """ES's pattern tokenizer splits on ``pattern``; tantivy's emits matches. Invert the usual ones."""
+    inverses = {"\\W+": "\\w+", "\\W": "\\w+", "\\s+": "\\S+", "\\s": "\\S+", " ": "[^ ]+"}
+    if pattern in inverses:
+        return inverses[pattern]
+    m = re.fullmatch(r"\[([^\]^]+)\]\+?", pattern)
+    if m:
+        return f"[^{m.group(1)}]+"
+    if len(pattern) == 1 or (len(pattern) == 2 and pattern[0] == "\\"):
+        return f"[^{pattern}]+"
+    raise IllegalArgument(f"pattern tokenizer pattern [{pattern}] is not supported")
+
+
+def _filter(name: str, custom: Mapping[str, Mapping[str, Any]]) -> list[tantivy.Filter]:
+    spec: Mapping[str, Any] = custom.get(name, {"type": name})
+    kind = str(spec.get("type", name))
+    if kind == "lowercase":
+        return [tantivy.Filter.lowercase()]
+    if kind == "asciifolding":
+        return [tantivy.Filter.ascii_fold()]
+    if kind == "stop":
+        words = spec.get("stopwords", "_english_")
+        if isinstance(words, str):
+            if words == "_none_":
+                return []
+            lang = _STOP_LANGUAGES.get(words)
+            if lang is None:
+                raise IllegalArgument(f"unknown stopwords list [{words}]")
+            return [tantivy.Filter.stopword(lang)]
+        return [tantivy.Filter.custom_stopword([str(w) for w in words])]
+    if kind in ("stemmer", "snowball"):
+        language = str(spec.get("language", spec.get("name", "english"))).lower()
+        language = _STEMMER_LANGUAGES.get(language, language)
+        if language not in _LANGUAGE_STEMMERS:
+            raise IllegalArgument(f"unknown stemmer language [{language}]")
+        return [tantivy.Filter.stemmer(language)]
+    if kind in ("porter_stem", "kstem"):
+        return [tantivy.Filter.stemmer("english")]
+    if kind in ("trim", "unique", "remove_duplicates"):
+        return []  # no-ops for the tokenizers we build on
+    raise IllegalArgument(f"failed to find filter under name [{name}]")
+
+
+def _build(tokenizer: tantivy.Tokenizer, filters: list[tantivy.Filter]) -> tantivy.TextAnalyzer:
+    builder = tantivy.TextAnalyzerBuilder(tokenizer)
+    for f in filters:
+        builder = builder.filter(f)
+    return builder.build()
+
+
+def _builtin(name: str) -> tantivy.TextAnalyzer | None:
+    lower = tantivy.Filter.lowercase()
+    if name in ("standard", "default", "simple"):
+        return _build(tantivy.Tokenizer.simple(), [lower])
+    if name == "whitespace":
+        return _build(tantivy.Tokenizer.whitespace(), [])
+    if name == "keyword":
+        return _build(tantivy.Tokenizer.raw(), [])
+    if name == "stop":
+        return _build(tantivy.Tokenizer.simple(), [lower, tantivy.Filter.stopword("english")])
+    if name == "english":
+        stop = tantivy.Filter.stopword("english")
+        return _build(tantivy.Tokenizer.simple(), [lower, stop, tantivy.Filter.stemmer("english")])
+    if name in _LANGUAGE_STEMMERS:
+        return _build(tantivy.Tokenizer.simple(), [lower, tantivy.Filter.stemmer(name)])
+    return None
+
+
+@dataclass
+class Analysis:
+    """Compiled analyzers and normalizers of one index."""
+
+    analyzers: dict[str, tantivy.TextAnalyzer] = field(default_factory=dict)
+    normalizers: dict[str, tantivy.TextAnalyzer] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, analysis: Mapping[str, Any] | None) -> Analysis:
+        analysis = analysis or {}
+        tokenizers: Mapping[str, Any] = analysis.get("tokenizer", {}) or {}
+        filters: Mapping[str, Mapping[str, Any]] = analysis.get("filter", {}) or {}
+        out = cls()
+        for name in BUILTIN_ANALYZERS:
+            built = _builtin(name)
+            assert built is not None
+            out.analyzers[name] = built
+        for name, spec in (analysis.get("analyzer", {}) or {}).items():
+            kind = spec.get("type", "custom")
+            if kind != "custom":
+                built = _builtin(str(kind))
+                if built is None:
+                    raise IllegalArgument(f"Unknown analyzer type [{kind}] for [{name}]")
+                if kind in ("standard", "stop") and "stopwords" in spec:
+                    extra = _filter("stop", {"stop": {"type": "stop", "stopwords": spec["stopwords"]}})
+                    built = _build(tantivy.Tokenizer.simple(), [tantivy.Filter.lowercase(), *extra])
+                out.analyzers[name] = built
+                continue
+            tok_name = spec.get("tokenizer")
+            if tok_name is None:
+                raise MapperParsingError(f"analyzer [{name}] must specify either an analyzer type, or a tokenizer")
+            tok_spec = tokenizers.get(tok_name, tok_name)
+            chain: list[tantivy.Filter] = []
+            for fname in spec.get("filter", []) or []:
+                chain.extend(_filter(str(fname), filters))
+            out.analyzers[name] = _build(_tokenizer(tok_spec), chain)
+        for name, spec in (analysis.get("normalizer", {}) or {}).items():
+            chain = []
+            for fname in spec.get("filter", []) or []:
+                chain.extend(_filter(str(fname), filters))
+            out.normalizers[name] = _build(tantivy.Tokenizer.raw(), chain)
+        out.normalizers.setdefault("lowercase", _build(tantivy.Tokenizer.raw(), [tantivy.Filter.lowercase()]))
+        return out
+
+    def analyzer(self, name: str) -> tantivy.TextAnalyzer:
+        try:
+            return self.analyzers[name]
+        except KeyError:
+            raise MapperParsingError(f"analyzer [{name}] has not been configured in mappings") from None
+
+    def normalizer(self, name: str) -> tantivy.TextAnalyzer:
+        try:
+            return self.normalizers[name]
+        except KeyError:
+            raise MapperParsingError(f"normalizer [{name}] not found for field") from None
+
+    def register(self, index: tantivy.Index) -> None:
+        """Register every analyzer and normalizer on a tantivy index (they are not persisted)."""
+        for name, analyzer in self.analyzers.items():
+            index.register_tokenizer(f"a:{name}", analyzer)
+        for name, normalizer in self.normalizers.items():
+            index.register_tokenizer(f"n:{name}", normalizer)
+            index.register_fast_field_tokenizer(f"n:{name}", normalizer)

@@ -1,0 +1,148 @@
+"""Domain errors shared by every layer.
+
+Each error carries the HTTP ``status`` and the Elasticsearch ``es_type`` it renders as; the one
+renderer lives in ``server``. Nothing here knows HTTP.
+
+QuidditchError (500, exception)
+├── BadRequest (400)
+│   ├── ParsingError (parsing_exception)
+│   ├── XContentParseError (x_content_parse_exception)
+│   ├── IllegalArgument (illegal_argument_exception)
+│   ├── ActionRequestValidation (action_request_validation_exception)
+│   ├── MapperParsingError (mapper_parsing_exception / document_parsing_exception)
+│   ├── StrictDynamicMappingError (strict_dynamic_mapping_exception)
+│   ├── InvalidIndexName (invalid_index_name_exception)
+│   ├── ResourceAlreadyExists (resource_already_exists_exception)
+│   ├── TooComplexToDeterminize (too_complex_to_determinize_exception)
+│   └── SearchPhaseError (search_phase_execution_exception, wraps a cause)
+├── IndexNotFound (404, index_not_found_exception)
+├── DocumentMissing (404, document_missing_exception)
+├── ResourceNotFound (404, resource_not_found_exception)
+├── VersionConflict (409, version_conflict_engine_exception)
+├── RequestTimeout (408)
+├── ContentTooLarge (413)
+├── RejectedExecution (429, es_rejected_execution_exception)
+└── ScriptingDisabled (400, illegal_argument_exception)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class QuidditchError(Exception):
+    status: int = 500
+    es_type: str = "exception"
+
+    def __init__(self, reason: str, *, caused_by: QuidditchError | None = None, **extra: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.caused_by = caused_by
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ES error object (without the outer ``{"error":…, "status":…}``)."""
+        body: dict[str, Any] = {"type": self.es_type, "reason": self.reason, **self.extra}
+        if self.caused_by is not None:
+            body["caused_by"] = self.caused_by.to_dict()
+        return body
+
+    def root_cause(self) -> QuidditchError:
+        err: QuidditchError = self
+        while err.caused_by is not None and isinstance(err, SearchPhaseError):
+            err = err.caused_by
+        return err
+
+
+class BadRequest(QuidditchError):
+    status = 400
+    es_type = "illegal_argument_exception"
+
+
+class ParsingError(BadRequest):
+    es_type = "parsing_exception"
+
+
+class XContentParseError(BadRequest):
+    es_type = "x_content_parse_exception"
+
+
+class IllegalArgument(BadRequest):
+    es_type = "illegal_argument_exception"
+
+
+class ActionRequestValidation(BadRequest):
+    es_type = "action_request_validation_exception"
+
+
+class MapperParsingError(BadRequest):
+    es_type = "mapper_parsing_exception"
+
+
+class DocumentParsingError(BadRequest):
+    es_type = "document_parsing_exception"
+
+
+class StrictDynamicMappingError(BadRequest):
+    es_type = "strict_dynamic_mapping_exception"
+
+
+class InvalidIndexName(BadRequest):
+    es_type = "invalid_index_name_exception"
+
+
+class ResourceAlreadyExists(BadRequest):
+    es_type = "resource_already_exists_exception"
+
+
+class TooComplexToDeterminize(BadRequest):
+    es_type = "too_complex_to_determinize_exception"
+
+
+class ScriptingDisabled(BadRequest):
+    es_type = "illegal_argument_exception"
+
+
+class SearchPhaseError(BadRequest):
+    es_type = "search_phase_execution_exception"
+
+
+class IndexNotFound(QuidditchError):
+    status = 404
+    es_type = "index_not_found_exception"
+
+    def __init__(self, index: str) -> None:
+        super().__init__(
+            f"no such index [{index}]",
+            **{"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_", "index": index},
+        )
+
+
+class DocumentMissing(QuidditchError):
+    status = 404
+    es_type = "document_missing_exception"
+
+
+class ResourceNotFound(QuidditchError):
+    status = 404
+    es_type = "resource_not_found_exception"
+
+
+class VersionConflict(QuidditchError):
+    status = 409
+    es_type = "version_conflict_engine_exception"
+
+
+class RequestTimeout(QuidditchError):
+    status = 408
+    es_type = "timeout_exception"
+
+
+class ContentTooLarge(QuidditchError):
+    status = 413
+    es_type = "content_too_long_exception"
+
+
+class RejectedExecution(QuidditchError):
+    status = 429
+    es_type = "es_rejected_execution_exception"

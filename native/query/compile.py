@@ -1,0 +1,493 @@
+"""``QueryAst`` → ``tantivy.Query`` against one shard's schema, with ES/Lucene semantics.
+
+* Unmapped fields match nothing; values are read by the field's mapped type (``values``).
+* Scoring follows ES: ``must``/``should`` add up, ``filter``/``must_not`` do not score (a filter is a
+  ``Must`` of a zero constant-score query), term-level queries on non-text fields, ``terms``,
+  ``range``, ``exists``, ``ids`` and pattern queries score a constant 1.0 times their boost.
+* Every leaf built counts towards ``max_clause_count`` (a 10 000-word ``match`` is refused the way a
+  10 000-clause ``bool`` is), and every argument is validated before tantivy sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import tantivy
+from tantivy import Occur, Query
+
+from native.errors import IllegalArgument, TooComplexToDeterminize
+from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
+from native.query import ast as A
+from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, MAX_SLOP, too_many_clauses
+from native.query.msm import resolve_msm
+from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
+from native.query.values import (
+    NO_MATCH,
+    BadValue,
+    bool_value,
+    date_value,
+    ip_network_bounds,
+    ip_value,
+    numeric_bound,
+    term_value,
+)
+
+__all__ = ["compile_query"]
+
+FAST_TYPES = frozenset({"keyword", "date", "boolean", "ip"})
+STRING_TYPES = frozenset({"text", "keyword", "match_only_text", "wildcard", "constant_keyword"})
+
+
+def compile_query(
+    ast: A.QueryAst, resolver: FieldResolver, *, now_millis: int, max_clause_count: int = MAX_CLAUSE_COUNT
+) -> tantivy.Query:
+    """Compile a parsed query for the shard whose mapping ``resolver`` describes."""
+    return _Compiler(resolver, now_millis, max_clause_count).compile(ast)
+
+
+def auto_fuzziness(spec: str | int | None, term: str) -> int:
+    """Edits allowed for ``term`` (``AUTO`` = 0 for 1-2 chars, 1 for 3-5, 2 beyond), capped at 2."""
+    if spec is None:
+        return 0
+    if isinstance(spec, int):
+        return min(spec, MAX_FUZZINESS)
+    low, high = 3, 6
+    if spec.startswith("AUTO:"):
+        low, high = (int(p) for p in spec[5:].split(","))
+    n = len(term)
+    return 0 if n < low else 1 if n < high else 2
+
+
+@dataclass
+class _Compiler:
+    resolver: FieldResolver
+    now_millis: int
+    max_clause_count: int
+    leaves: int = 0
+
+    def __post_init__(self) -> None:
+        self.schema = self.resolver.schema
+        self.dispatch: dict[type, Callable[[Any], Query]] = {
+            A.MatchAll: self.match_all, A.MatchNone: lambda _: Query.empty_query(),
+            A.Term: self.term, A.Terms: self.terms, A.Range: self.range, A.Exists: self.exists,
+            A.Ids: self.ids, A.Prefix: self.prefix, A.Wildcard: self.wildcard, A.Regexp: self.regexp,
+            A.Fuzzy: self.fuzzy, A.Match: self.match, A.MatchPhrase: self.match_phrase,
+            A.MatchPhrasePrefix: self.match_phrase_prefix, A.MultiField: self.multi_field,
+            A.Bool: self.bool, A.ConstantScore: self.constant_score, A.DisMax: self.dis_max,
+            A.Boosting: self.boosting,
+        }  # fmt: skip
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def compile(self, node: A.QueryAst) -> Query:
+        handler = self.dispatch.get(type(node))
+        if handler is None:
+            raise IllegalArgument(f"cannot compile query node [{type(node).__name__}]")
+        return handler(node)
+
+    def leaf(self, query: Query, n: int = 1) -> Query:
+        self.leaves += n
+        if self.leaves > self.max_clause_count:
+            raise too_many_clauses(self.max_clause_count)
+        return query
+
+    def info(self, path: str) -> FieldInfo | None:
+        return self.resolver.field(path)
+
+    @staticmethod
+    def boosted(query: Query, boost: float) -> Query:
+        return query if boost == 1.0 else Query.boost_query(query, float(boost))
+
+    @staticmethod
+    def const(query: Query, boost: float = 1.0) -> Query:
+        return Query.const_score_query(query, float(boost))
+
+    @staticmethod
+    def any_of(queries: Sequence[Query]) -> Query:
+        if not queries:
+            return Query.empty_query()
+        if len(queries) == 1:
+            return queries[0]
+        return Query.boolean_query([(Occur.Should, q) for q in queries])
+
+    @staticmethod
+    def all_of(queries: Sequence[Query]) -> Query:
+        if len(queries) == 1:
+            return queries[0]
+        return Query.boolean_query([(Occur.Must, q) for q in queries])
+
+    def regex(self, info: FieldInfo, pattern: str, case_insensitive: bool = False) -> Query:
+        if case_insensitive:
+            pattern = "(?i)" + pattern
+        try:
+            return self.leaf(Query.regex_query(self.schema, info.tantivy_name, pattern))
+        except ValueError as exc:
+            if "size limit" in str(exc):
+                raise TooComplexToDeterminize(
+                    f"Determinizing automaton for [{info.path}] would require more than 10000 effort."
+                ) from None
+            raise IllegalArgument(
+                f"failed to create query: invalid regular expression for [{info.path}]"
+            ) from None
+
+    def string_field(self, info: FieldInfo, kind: str) -> None:
+        if info.es_type not in STRING_TYPES:
+            raise BadValue(
+                f"Can only use {kind} queries on keyword and text fields - not on [{info.path}] "
+                f"which is of type [{info.es_type}]"
+            )
+
+    def normalize(self, info: FieldInfo, text: str) -> str:
+        """Keyword normalizer (ES applies it to term-level queries on keyword fields)."""
+        if info.es_type != "keyword" or info.analyze is None:
+            return text
+        return "".join(info.analyze(text))
+
+    def exact(self, info: FieldInfo, value: Any) -> Query:
+        """One exact-value match on a field of any type (term semantics), or empty."""
+        if info.es_type == "ip" and isinstance(value, str) and "/" in value:
+            lo, hi = ip_network_bounds(value)
+            q = Query.range_query(self.schema, info.tantivy_name, tantivy.FieldType.IpAddr, lo, hi)
+            return self.const(self.leaf(q))
+        typed = term_value(info, value, self.now_millis)
+        if typed is NO_MATCH:
+            return Query.empty_query()
+        q = self.leaf(Query.term_query(self.schema, info.tantivy_name, typed))
+        return q if info.es_type in ("text", "keyword") else self.const(q)
+
+    # -- term level ---------------------------------------------------------------------------------
+
+    def match_all(self, node: A.MatchAll) -> Query:
+        return self.boosted(self.leaf(Query.all_query()), node.boost)
+
+    def term(self, node: A.Term) -> Query:
+        if node.field == ID_FIELD:
+            return self.const(self.leaf(Query.term_query(self.schema, ID_FIELD, str(node.value))), node.boost)
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        if node.case_insensitive and info.es_type in STRING_TYPES:
+            text = self.normalize(info, str(node.value))
+            return self.boosted(self.const(self.regex(info, escape(text), True)), node.boost)
+        return self.boosted(self.exact(info, node.value), node.boost)
+
+    def terms(self, node: A.Terms) -> Query:
+        if node.field == ID_FIELD:
+            return self.ids(A.Ids(tuple(str(v) for v in node.values), node.boost))
+        info = self.info(node.field)
+        if info is None or not node.values:
+            return Query.empty_query()
+        if info.es_type == "ip":
+            return self.const(self.any_of([self.exact(info, v) for v in node.values]), node.boost)
+        typed = [term_value(info, v, self.now_millis) for v in node.values]
+        typed = [v for v in typed if v is not NO_MATCH]
+        if not typed:
+            return Query.empty_query()
+        q = Query.term_set_query(self.schema, info.tantivy_name, typed)
+        return self.const(self.leaf(q), node.boost)
+
+    def range(self, node: A.Range) -> Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        if node.lower is None and node.upper is None:
+            return self.boosted(self.exists(A.Exists(node.field)), node.boost)
+        es_type = info.es_type
+        if es_type in STRING_TYPES:
+            lo = None if node.lower is None else self.normalize(info, str(node.lower))
+            hi = None if node.upper is None else self.normalize(info, str(node.upper))
+            regexes = lexicographic_range(lo, hi, node.include_lower, node.include_upper)
+            if regexes is None:
+                return Query.empty_query()
+            if not regexes:
+                return self.const(self.exists(A.Exists(node.field)), node.boost)
+            return self.const(self.all_of([self.regex(info, r) for r in regexes]), node.boost)
+        if es_type == "boolean":
+            allowed = [b for b in (False, True) if _in_bounds(b, node, bool_value)]
+            return self.const(self.any_of([self.exact(info, b) for b in allowed]), node.boost)
+        bounds: list[tuple[Any, bool] | None] = []
+        sides = ((node.lower, True, node.include_lower), (node.upper, False, node.include_upper))
+        for value, lower, inclusive in sides:
+            if value is None:
+                bounds.append((None, True))
+            elif es_type == "date":
+                round_up = (not inclusive) if lower else inclusive
+                ms = date_value(
+                    info, value, self.now_millis, round_up=round_up, fmt=node.format, time_zone=node.time_zone
+                )
+                bounds.append((ms, inclusive))
+            elif es_type == "ip":
+                bounds.append((ip_value(value), inclusive))
+            elif info.is_numeric:
+                bounds.append(numeric_bound(info, value, lower=lower, inclusive=inclusive))
+            else:
+                raise BadValue(f"Field [{info.path}] of type [{es_type}] does not support range queries")
+        if any(b is None for b in bounds):
+            return Query.empty_query()
+        (lo_v, lo_inc), (hi_v, hi_inc) = bounds  # type: ignore[misc]
+        if lo_v is not None and hi_v is not None and es_type != "ip":
+            if lo_v > hi_v or (lo_v == hi_v and not (lo_inc and hi_inc)):
+                return Query.empty_query()
+        q = Query.range_query(
+            self.schema,
+            info.tantivy_name,
+            info.tantivy_type,
+            lo_v,
+            hi_v,
+            lo_inc if lo_v is not None else True,
+            hi_inc if hi_v is not None else True,
+        )
+        return self.const(self.leaf(q), node.boost)
+
+    def exists(self, node: A.Exists) -> Query:
+        path = node.field
+        if path in (ID_FIELD, "_source", "_index"):
+            return self.const(self.leaf(Query.all_query()), node.boost)
+        infos: list[FieldInfo]
+        info = None if "*" in path else self.info(path)
+        if info is not None:
+            infos = [info]
+        else:
+            infos = list(self.resolver.expand(path if "*" in path else path + ".*"))
+        queries = []
+        for f in infos:
+            if f.es_type in FAST_TYPES or f.is_numeric:
+                queries.append(self.leaf(Query.exists_query(f.tantivy_name)))
+            else:
+                queries.append(self.leaf(Query.term_query(self.schema, FIELD_NAMES_FIELD, f.path)))
+        return self.const(self.any_of(queries), node.boost)
+
+    def ids(self, node: A.Ids) -> Query:
+        if not node.values:
+            return Query.empty_query()
+        q = Query.term_set_query(self.schema, ID_FIELD, list(node.values))
+        return self.const(self.leaf(q), node.boost)
+
+    def prefix(self, node: A.Prefix) -> Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        self.string_field(info, "prefix")
+        pattern = escape(self.normalize(info, node.value)) + ".*"
+        return self.const(self.regex(info, "(?s)" + pattern, node.case_insensitive), node.boost)
+
+    def wildcard(self, node: A.Wildcard) -> Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        self.string_field(info, "wildcard")
+        analyze = info.analyze if (info.es_type == "keyword" or node.analyze) else None
+
+        def norm(text: str) -> str:
+            return "".join(analyze(text)) if analyze is not None else text
+
+        pattern = "(?s)" + wildcard_regex(node.value, norm)
+        return self.const(self.regex(info, pattern, node.case_insensitive), node.boost)
+
+    def regexp(self, node: A.Regexp) -> Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        self.string_field(info, "regexp")
+        try:
+            pattern = lucene_regex(node.value, node.flags)
+        except IllegalArgument as exc:
+            raise BadValue(exc.reason) from None
+        return self.const(self.regex(info, pattern, node.case_insensitive), node.boost)
+
+    def fuzzy_term(
+        self, info: FieldInfo, text: str, spec: str | int | None, prefix_length: int, transpositions: bool
+    ) -> Query:
+        distance = auto_fuzziness(spec, text)
+        if distance == 0:
+            return self.leaf(Query.term_query(self.schema, info.tantivy_name, text))
+        q = self.leaf(Query.fuzzy_term_query(self.schema, info.tantivy_name, text, distance, transpositions))
+        if prefix_length > 0 and len(text) > 0:
+            prefix = self.regex(info, "(?s)" + escape(text[:prefix_length]) + ".*")
+            q = Query.boolean_query([(Occur.Must, q), (Occur.Must, self.const(prefix, 0.0))])
+        return q
+
+    def fuzzy(self, node: A.Fuzzy) -> Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        if info.es_type not in STRING_TYPES:
+            return self.boosted(self.exact(info, node.value), node.boost)
+        text = self.normalize(info, str(node.value))
+        q = self.fuzzy_term(info, text, node.fuzziness, node.prefix_length, node.transpositions)
+        return self.boosted(q, node.boost)
+
+    # -- full text ----------------------------------------------------------------------------------
+
+    def tokens(self, info: FieldInfo, query: Any) -> list[str]:
+        text = "true" if query is True else "false" if query is False else str(query)
+        if info.es_type == "keyword":
+            typed = term_value(info, text, self.now_millis)
+            return [] if typed is NO_MATCH else [typed]
+        return list(info.analyze(text)) if info.analyze is not None else [text]
+
+    def non_text(self, info: FieldInfo, query: Any, lenient: bool) -> Query:
+        try:
+            return self.exact(info, query)
+        except BadValue:
+            if lenient:
+                return Query.empty_query()
+            raise
+
+    def zero_terms(self, mode: str) -> Query:
+        return self.leaf(Query.all_query()) if mode == "all" else Query.empty_query()
+
+    def match(self, node: A.Match) -> Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        if info.es_type not in STRING_TYPES:
+            return self.boosted(self.non_text(info, node.query, node.lenient), node.boost)
+        tokens = self.tokens(info, node.query)
+        if not tokens:
+            return self.zero_terms(node.zero_terms_query)
+        clauses = [
+            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions)
+            for t in tokens
+        ]
+        if node.operator == "and":
+            q = self.all_of(clauses)
+        else:
+            need = resolve_msm(node.minimum_should_match, len(clauses))
+            if need > len(clauses):
+                return Query.empty_query()
+            if len(clauses) == 1:
+                q = clauses[0]
+            else:
+                q = Query.boolean_query([(Occur.Should, c) for c in clauses], need if need > 1 else None)
+        return self.boosted(q, node.boost)
+
+    def phrase_tokens(self, node: A.MatchPhrase | A.MatchPhrasePrefix) -> tuple[FieldInfo, list[str]] | Query:
+        info = self.info(node.field)
+        if info is None:
+            return Query.empty_query()
+        if info.es_type not in STRING_TYPES:
+            return self.boosted(self.non_text(info, node.query, node.lenient), node.boost)
+        tokens = self.tokens(info, node.query)
+        if not tokens:
+            return self.zero_terms(node.zero_terms_query)
+        return info, tokens
+
+    def match_phrase(self, node: A.MatchPhrase) -> Query:
+        got = self.phrase_tokens(node)
+        if isinstance(got, Query):
+            return got
+        info, tokens = got
+        if len(tokens) == 1:
+            q = self.leaf(Query.term_query(self.schema, info.tantivy_name, tokens[0]))
+        else:
+            slop = max(0, min(node.slop, MAX_SLOP))
+            q = self.leaf(Query.phrase_query(self.schema, info.tantivy_name, tokens, slop), len(tokens))
+        return self.boosted(q, node.boost)
+
+    def match_phrase_prefix(self, node: A.MatchPhrasePrefix) -> Query:
+        got = self.phrase_tokens(node)
+        if isinstance(got, Query):
+            return got
+        info, tokens = got
+        if info.es_type == "keyword" or len(tokens) == 1:
+            q = self.const(self.regex(info, "(?s)" + escape(tokens[-1]) + ".*"))
+            if len(tokens) == 1:
+                return self.boosted(q, node.boost)
+        q = self.leaf(Query.phrase_prefix_query(self.schema, info.tantivy_name, tokens), len(tokens))
+        return self.boosted(q, node.boost)
+
+    def expand_fields(self, fields: Sequence[A.FieldBoost]) -> list[tuple[FieldInfo, float, bool]]:
+        seen: set[str] = set()
+        out: list[tuple[FieldInfo, float, bool]] = []
+        for fb in fields:
+            wildcard = "*" in fb.pattern
+            if fb.pattern == "*":
+                infos: Sequence[FieldInfo] = self.resolver.default_fields()
+            elif wildcard:
+                infos = self.resolver.expand(fb.pattern)
+            else:
+                one = self.info(fb.pattern)
+                infos = [one] if one is not None else []
+            for info in infos:
+                if info.path not in seen:
+                    seen.add(info.path)
+                    out.append((info, fb.boost, wildcard))
+        return out
+
+    def multi_field(self, node: A.MultiField) -> Query:
+        queries = []
+        for info, boost, wildcard in self.expand_fields(node.fields):
+            template = node.template
+            lenient = node.lenient or wildcard
+            if lenient and hasattr(template, "lenient"):
+                template = replace(template, lenient=True)  # type: ignore[type-var]
+            try:
+                q = self.compile(replace(template, field=info.path))  # type: ignore[type-var]
+            except BadValue:
+                if lenient:
+                    continue
+                raise
+            queries.append(self.boosted(q, boost))
+        if not queries:
+            return Query.empty_query()
+        if len(queries) == 1:
+            q = queries[0]
+        elif node.combine == "sum":
+            q = Query.boolean_query([(Occur.Should, c) for c in queries])
+        else:
+            q = Query.disjunction_max_query(queries, float(node.tie_breaker))
+        return self.boosted(q, node.boost)
+
+    # -- compound -----------------------------------------------------------------------------------
+
+    def bool(self, node: A.Bool) -> Query:
+        clauses: list[tuple[Occur, Query]] = []
+        clauses += [(Occur.Must, self.compile(c)) for c in node.must]
+        clauses += [(Occur.Must, self.const(self.compile(c), 0.0)) for c in node.filter]
+        should = [self.compile(c) for c in node.should]
+        clauses += [(Occur.Should, c) for c in should]
+        clauses += [(Occur.MustNot, self.compile(c)) for c in node.must_not]
+        if not clauses:
+            return self.boosted(self.leaf(Query.all_query()), node.boost)
+        need = resolve_msm(node.minimum_should_match, len(should)) if node.minimum_should_match else 0
+        if need > len(should):
+            return Query.empty_query()
+        if not node.must and not node.filter and not should:
+            clauses.append((Occur.Must, self.const(Query.all_query(), 0.0)))  # pure negative: all minus
+        q = Query.boolean_query(clauses, need if need > 0 else None)
+        return self.boosted(q, node.boost)
+
+    def constant_score(self, node: A.ConstantScore) -> Query:
+        return self.const(self.compile(node.filter), node.boost)
+
+    def dis_max(self, node: A.DisMax) -> Query:
+        queries = [self.compile(c) for c in node.queries]
+        q = queries[0] if len(queries) == 1 else Query.disjunction_max_query(queries, float(node.tie_breaker))
+        return self.boosted(q, node.boost)
+
+    def boosting(self, node: A.Boosting) -> Query:
+        # Docs matching the negative query keep their positive score times negative_boost.
+        positive, negative = self.compile(node.positive), self.compile(node.negative)
+        plain = Query.boolean_query([(Occur.Must, positive), (Occur.MustNot, negative)])
+        demoted = Query.boolean_query(
+            [
+                (Occur.Must, Query.boost_query(positive, float(node.negative_boost))),
+                (Occur.Must, self.const(negative, 0.0)),
+            ]
+        )
+        return self.boosted(Query.boolean_query([(Occur.Should, plain), (Occur.Should, demoted)]), node.boost)
+
+
+def _in_bounds(value: bool, node: A.Range, read: Callable[[Any], bool]) -> bool:
+    if node.lower is not None:
+        lo = read(node.lower)
+        if value < lo or (value == lo and not node.include_lower):
+            return False
+    if node.upper is not None:
+        hi = read(node.upper)
+        if value > hi or (value == hi and not node.include_upper):
+            return False
+    return True

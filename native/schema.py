@@ -1,0 +1,221 @@
+"""A mapping compiled against one tantivy schema: the shard's ``FieldResolver`` and document builder."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Mapping as MappingABC, Sequence
+from typing import Any
+
+import tantivy
+
+from native.analysis import Analysis
+from native.fields import (
+    FIELD_NAMES_FIELD,
+    ID_FIELD,
+    NUMERIC_FLOAT_TYPES,
+    NUMERIC_INT_TYPES,
+    PRIMARY_TERM_FIELD,
+    SEQ_NO_FIELD,
+    SOURCE_FIELD,
+    VERSION_FIELD,
+    FieldInfo,
+)
+from native.mapping import Leaf, Mapping, convert_value
+
+_TEXT_TYPES = ("text", "match_only_text")
+_KEYWORD_TYPES = ("keyword", "constant_keyword", "wildcard")
+
+
+def tantivy_name(path: str) -> str:
+    """A stable, injective tantivy field name for an ES leaf path."""
+    out = ["f_"]
+    for ch in path:
+        if ch.isalnum():
+            out.append(ch)
+        elif ch == "_":
+            out.append("__")
+        else:
+            out.append(f"_{ord(ch):x}_")
+    return "".join(out)
+
+
+def flatten_source(source: MappingABC[str, Any]) -> dict[str, list[Any]]:
+    """``{"a": {"b": [1, 2]}, "c.d": "x"}`` → ``{"a.b": [1, 2], "c.d": ["x"]}`` (leaf values only)."""
+    out: dict[str, list[Any]] = {}
+    stack: list[tuple[str, Any]] = [("", source)]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                stack.append((f"{prefix}{key}.", child))
+        elif isinstance(value, list):
+            for item in reversed(value):
+                stack.append((prefix, item))
+        else:
+            out.setdefault(prefix[:-1], []).append(value)
+    for values in out.values():
+        values.reverse()
+    return out
+
+
+def object_paths(source: MappingABC[str, Any]) -> Iterator[str]:
+    """Every path of an object (non-leaf) in the source, for ``_field_names``."""
+    stack: list[tuple[str, Any]] = [("", source)]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict):
+            if prefix:
+                yield prefix[:-1]
+            for key, child in value.items():
+                stack.append((f"{prefix}{key}.", child))
+        elif isinstance(value, list):
+            stack.extend((prefix, item) for item in value)
+
+
+class CompiledMapping:
+    """An index mapping bound to a tantivy schema; implements ``native.fields.FieldResolver``."""
+
+    def __init__(self, mapping: Mapping, analysis: Analysis) -> None:
+        self.mapping = mapping
+        self.analysis = analysis
+        self.leaves: list[Leaf] = list(mapping.iter_leaves())
+        self._fields: dict[str, FieldInfo] = {}
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field(ID_FIELD, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+        builder.add_bytes_field(SOURCE_FIELD, stored=True)
+        builder.add_integer_field(SEQ_NO_FIELD, stored=True, indexed=True, fast=True)
+        builder.add_integer_field(VERSION_FIELD, stored=True, fast=True)
+        builder.add_integer_field(PRIMARY_TERM_FIELD, stored=True, fast=True)
+        builder.add_text_field(FIELD_NAMES_FIELD, tokenizer_name="raw", index_option="basic")
+        for leaf in self.leaves:
+            self._fields[leaf.path] = self._add_leaf(builder, leaf)
+        self._schema = builder.build()
+        self._by_source: dict[str, list[tuple[Leaf, FieldInfo]]] = {}
+        for leaf in self.leaves:
+            self._by_source.setdefault(leaf.source_path, []).append((leaf, self._fields[leaf.path]))
+
+    def _add_leaf(self, builder: tantivy.SchemaBuilder, leaf: Leaf) -> FieldInfo:
+        name = tantivy_name(leaf.path)
+        ftype = leaf.type
+        params = leaf.params
+        indexed = params.get("index", True) is not False
+        analyze = None
+        formats: tuple[str, ...] = ("strict_date_optional_time", "epoch_millis")
+        if ftype in _TEXT_TYPES:
+            index_name = str(params.get("analyzer", "standard"))
+            search_name = str(params.get("search_analyzer", index_name))
+            self.analysis.analyzer(index_name)
+            builder.add_text_field(name, tokenizer_name=f"a:{index_name}", index_option="position")
+            analyze = self.analysis.analyzer(search_name).analyze
+            ftype = "text"
+        elif ftype in _KEYWORD_TYPES:
+            normalizer = params.get("normalizer")
+            tokenizer = "raw" if normalizer is None else f"n:{normalizer}"
+            if normalizer is not None:
+                analyze = self.analysis.normalizer(str(normalizer)).analyze
+            builder.add_text_field(name, fast=True, tokenizer_name=tokenizer, index_option="freq")
+            ftype = "keyword"
+        elif ftype in NUMERIC_INT_TYPES or ftype == "date":
+            builder.add_integer_field(name, indexed=indexed, fast=True)
+            if ftype == "date":
+                formats = tuple(str(params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
+        elif ftype in NUMERIC_FLOAT_TYPES:
+            builder.add_float_field(name, indexed=indexed, fast=True)
+        elif ftype == "boolean":
+            builder.add_boolean_field(name, indexed=indexed, fast=True)
+        elif ftype == "ip":
+            builder.add_ip_addr_field(name, indexed=indexed, fast=True)
+        scaling = params.get("scaling_factor")
+        ignore_above = params.get("ignore_above")
+        return FieldInfo(
+            path=leaf.path,
+            es_type=ftype,
+            tantivy_name=name,
+            analyze=analyze,
+            date_formats=formats,
+            scaling_factor=float(scaling) if scaling is not None else None,
+            ignore_above=int(ignore_above) if ignore_above is not None else None,
+        )
+
+    # -- FieldResolver ------------------------------------------------------------------------------------
+    @property
+    def schema(self) -> tantivy.Schema:
+        return self._schema
+
+    def field(self, path: str) -> FieldInfo | None:
+        return self._fields.get(path)
+
+    def expand(self, pattern: str) -> Sequence[FieldInfo]:
+        if "*" not in pattern and "?" not in pattern:
+            info = self._fields.get(pattern)
+            return [info] if info is not None else []
+        return [info for path, info in self._fields.items() if fnmatch.fnmatchcase(path, pattern)]
+
+    def default_fields(self) -> Sequence[FieldInfo]:
+        return [info for info in self._fields.values() if info.es_type in ("text", "keyword")]
+
+    def fields(self) -> Sequence[FieldInfo]:
+        return list(self._fields.values())
+
+    def same_schema(self, other: CompiledMapping) -> bool:
+        return [(f.path, f.es_type, f.tantivy_name) for f in self._fields.values()] == [
+            (f.path, f.es_type, f.tantivy_name) for f in other._fields.values()
+        ] and [(leaf.path, dict(leaf.params)) for leaf in self.leaves] == [
+            (leaf.path, dict(leaf.params)) for leaf in other.leaves
+        ]
+
+    # -- documents ----------------------------------------------------------------------------------------
+    def new_index(self, path: str | None) -> tantivy.Index:
+        index = tantivy.Index(self._schema, path=path, reuse=True) if path else tantivy.Index(self._schema)
+        self.analysis.register(index)
+        return index
+
+    def document(
+        self,
+        doc_id: str,
+        source_bytes: bytes,
+        source: MappingABC[str, Any],
+        *,
+        seq_no: int,
+        version: int,
+        primary_term: int,
+    ) -> tantivy.Document:
+        """The tantivy document for one ES document; raises ``DocumentParsingError`` on a bad value."""
+        doc = tantivy.Document()
+        doc.add_text(ID_FIELD, doc_id)
+        doc.add_bytes(SOURCE_FIELD, source_bytes)
+        doc.add_integer(SEQ_NO_FIELD, seq_no)
+        doc.add_integer(VERSION_FIELD, version)
+        doc.add_integer(PRIMARY_TERM_FIELD, primary_term)
+        present: set[str] = set()
+        for path, values in flatten_source(source).items():
+            targets = self._by_source.get(path)
+            if not targets:
+                continue
+            for leaf, info in targets:
+                for raw in values:
+                    value = convert_value(leaf, raw, doc_id)
+                    if value is None:
+                        continue
+                    present.add(leaf.path)
+                    _add(doc, info, value)
+        for obj_path in object_paths(source):
+            present.add(obj_path)
+        for path in present:
+            doc.add_text(FIELD_NAMES_FIELD, path)
+        return doc
+
+
+def _add(doc: tantivy.Document, info: FieldInfo, value: Any) -> None:
+    name = info.tantivy_name
+    kind = info.es_type
+    if kind in ("text", "keyword"):
+        doc.add_text(name, value)
+    elif kind in NUMERIC_INT_TYPES or kind == "date":
+        doc.add_integer(name, value)
+    elif kind in NUMERIC_FLOAT_TYPES:
+        doc.add_float(name, value)
+    elif kind == "boolean":
+        doc.add_boolean(name, value)
+    elif kind == "ip":
+        doc.add_ip_addr(name, value)

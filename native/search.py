@@ -1,0 +1,228 @@
+"""The query phase on one shard: matching, sorting, ``search_after`` and totals.
+
+A shard returns ``PartialHit``s (sort values and a doc address, no ``_source``); the root merges them by
+``sort_values`` and breaks ties by (shard, segment, doc) so paging is stable. The order of hits here must
+therefore be exactly that order restricted to this shard.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import tantivy
+
+from native.errors import IllegalArgument, SearchPhaseError
+from native.fields import COLUMNAR_NUMERIC_TYPES, FieldInfo
+from native.schema import CompiledMapping
+
+MAX_RESULT_WINDOW = 10_000
+
+
+@dataclass(frozen=True)
+class SortField:
+    field: str  # "_score", "_doc", or a field path
+    order: str = "asc"  # asc | desc
+    missing: Any = "_last"  # _last | _first | a value
+    unmapped_type: str | None = None
+
+    @property
+    def reverse(self) -> bool:
+        return self.order == "desc"
+
+
+SCORE_SORT = (SortField("_score", "desc"),)
+
+
+@dataclass(frozen=True)
+class PartialHit:
+    sort_values: tuple[Any, ...]
+    score: float | None
+    segment_ord: int
+    doc: int
+
+
+@dataclass(frozen=True)
+class ShardHits:
+    hits: list[PartialHit]
+    total: int
+    max_score: float | None
+
+
+def sort_key(values: Sequence[Any], sort: Sequence[SortField]) -> tuple[Any, ...]:
+    """A key that orders sort-value tuples as ES does (per-field direction, missing first or last)."""
+    key: list[Any] = []
+    for value, spec in zip(values, sort, strict=True):
+        missing_first = spec.missing == "_first"
+        if value is None:
+            key.append((0 if missing_first else 2, 0))
+            continue
+        if isinstance(value, str):
+            comparable: Any = _Desc(value) if spec.reverse else value
+        elif isinstance(value, bool):
+            comparable = -int(value) if spec.reverse else int(value)
+        else:
+            comparable = -value if spec.reverse else value
+        key.append((1, comparable))
+    return tuple(key)
+
+
+class _Desc(str):
+    """A string that sorts in reverse."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:  # type: ignore[override]
+        return str.__gt__(self, other)
+
+    def __gt__(self, other: str) -> bool:  # type: ignore[override]
+        return str.__lt__(self, other)
+
+    def __le__(self, other: str) -> bool:  # type: ignore[override]
+        return str.__ge__(self, other)
+
+    def __ge__(self, other: str) -> bool:  # type: ignore[override]
+        return str.__le__(self, other)
+
+
+def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo | None:
+    info = compiled.field(spec.field)
+    if info is None:
+        if spec.unmapped_type is not None:
+            return None
+        raise SearchPhaseError(
+            "all shards failed",
+            caused_by=IllegalArgument(f"No mapping found for [{spec.field}] in order to sort on"),
+        )
+    if info.es_type == "text":
+        raise SearchPhaseError(
+            "all shards failed",
+            caused_by=IllegalArgument(
+                f"Fielddata is disabled on [{spec.field}] in [{compiled.mapping and 'index'}]. Text fields are "
+                "not optimised for operations that require per-document field data like aggregations and "
+                "sorting, so these operations are disabled by default. Please use a keyword field instead."
+            ),
+        )
+    return info
+
+
+def query_shard(
+    searcher: tantivy.Searcher,
+    compiled: CompiledMapping,
+    query: tantivy.Query,
+    *,
+    limit: int,
+    sort: Sequence[SortField] = SCORE_SORT,
+    search_after: Sequence[Any] | None = None,
+    min_score: float | None = None,
+) -> ShardHits:
+    """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given."""
+    if limit < 0 or limit > 10_000_000:
+        raise IllegalArgument(f"invalid shard result window [{limit}]")
+    sort = tuple(sort) or SCORE_SORT
+    infos = [None if s.field in ("_score", "_doc") else _resolve_sort_field(s, compiled) for s in sort]
+    num_docs = int(searcher.num_docs)
+    by_score = all(s.field == "_score" for s in sort) and sort[0].reverse
+    if by_score and search_after is None and min_score is None:
+        result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
+        hits = [
+            PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]
+        ]
+        max_score = hits[0].score if hits else _max_score(searcher, query, result.count)
+        return ShardHits(hits, int(result.count), max_score)
+    single = sort[0] if len(sort) == 1 else None
+    info0 = infos[0]
+    if (
+        single is not None
+        and info0 is not None
+        and search_after is None
+        and min_score is None
+        and single.missing == "_last"
+        and (info0.es_type in COLUMNAR_NUMERIC_TYPES or info0.es_type == "keyword")
+    ):
+        order = tantivy.Order.Desc if single.reverse else tantivy.Order.Asc
+        result = searcher.search(query, max(limit, 1), count=True, order_by_field=info0.tantivy_name, order=order)
+        hits = [
+            PartialHit((_sort_value(value, info0),), None, addr.segment_ord, addr.doc)
+            for value, addr in result.hits[:limit]
+        ]
+        return ShardHits(hits, int(result.count), None)
+    return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs)
+
+
+def _max_score(searcher: tantivy.Searcher, query: tantivy.Query, count: int) -> float | None:
+    if not count:
+        return None
+    hits = searcher.search(query, 1, count=False).hits
+    return float(hits[0][0]) if hits else None
+
+
+def _sort_value(value: Any, info: FieldInfo) -> Any:
+    if value is None:
+        return None
+    if info.es_type == "boolean":
+        return 1 if value else 0
+    if info.es_type == "date" and isinstance(value, int) and abs(value) > 10**15:
+        return value // 1_000_000  # tantivy returns date fast fields in nanoseconds
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _general(
+    searcher: tantivy.Searcher,
+    query: tantivy.Query,
+    sort: Sequence[SortField],
+    infos: Sequence[FieldInfo | None],
+    limit: int,
+    search_after: Sequence[Any] | None,
+    min_score: float | None,
+    num_docs: int,
+) -> ShardHits:
+    result = searcher.search(query, max(num_docs, 1), count=True)
+    scored = result.hits
+    if min_score is not None:
+        scored = [(s, a) for s, a in scored if s >= min_score]
+    total = len(scored) if min_score is not None else int(result.count)
+    max_score = max((s for s, _ in scored), default=None)
+    addrs = [a for _, a in scored]
+    columns: list[list[Any]] = []
+    for spec, info in zip(sort, infos, strict=True):
+        if spec.field == "_score":
+            columns.append([float(s) for s, _ in scored])
+        elif spec.field == "_doc":
+            columns.append([(a.segment_ord << 32) | a.doc for a in addrs])
+        elif info is None:
+            columns.append([None] * len(addrs))
+        elif info.es_type == "keyword":
+            ordered = searcher.search(query, max(num_docs, 1), count=False, order_by_field=info.tantivy_name)
+            by_addr = {(a.segment_ord, a.doc): k for k, a in ordered.hits}
+            columns.append([by_addr.get((a.segment_ord, a.doc)) for a in addrs])
+        elif info.es_type in COLUMNAR_NUMERIC_TYPES:
+            values = searcher.fast_field_values(info.tantivy_name, addrs) if addrs else []
+            columns.append([_sort_value(v, info) for v in values])
+        else:
+            columns.append([None] * len(addrs))
+    for idx, spec in enumerate(sort):
+        if spec.missing not in ("_last", "_first"):
+            columns[idx] = [spec.missing if v is None else v for v in columns[idx]]
+    rows = []
+    for i, addr in enumerate(addrs):
+        values = tuple(col[i] for col in columns)
+        rows.append((sort_key(values, sort), addr.segment_ord, addr.doc, values, float(scored[i][0])))
+    if search_after is not None:
+        after = sort_key(_coerce_after(search_after, sort), sort)
+        rows = [r for r in rows if r[0] > after]
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    hits = [PartialHit(values, score, seg, doc) for _, seg, doc, values, score in rows[:limit]]
+    return ShardHits(hits, total, max_score)
+
+
+def _coerce_after(search_after: Sequence[Any], sort: Sequence[SortField]) -> tuple[Any, ...]:
+    if len(search_after) != len(sort):
+        raise IllegalArgument(
+            f"search_after has {len(search_after)} value(s) but sort has {len(sort)}."
+        )
+    return tuple(search_after)

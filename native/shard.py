@@ -1,0 +1,464 @@
+"""Diagon: one shard = a tantivy index + a write-ahead log + a version map.
+
+Directory layout::
+
+    <shard>/state.json        {"generation", "committed_seq_no", "primary_term", "fingerprint"}
+    <shard>/wal.log           operations since the last tantivy commit (see ``native.wal``)
+    <shard>/index.<gen>/      the tantivy index built with the mapping whose fingerprint is in state.json
+
+Contract:
+- ``write`` assigns seq_nos and versions, checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
+  WAL records of the batch and only then applies them to tantivy; item results come back in order.
+- ``get`` is realtime: the live version map holds every write since the last refresh.
+- ``refresh`` commits tantivy, reloads the reader, records the committed seq_no and empties the WAL.
+  Replay after a crash is idempotent (index = delete-by-id + add), so a crash between the tantivy commit
+  and the state write only replays operations again.
+- ``update_mapping`` rebuilds the tantivy index from stored ``_source`` when the field set changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping as MappingABC, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import tantivy
+
+from native.analysis import Analysis
+from native.errors import (
+    DocumentMissing,
+    DocumentParsingError,
+    IllegalArgument,
+    QuidditchError,
+    VersionConflict,
+)
+from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
+from native.mapping import Mapping
+from native.schema import CompiledMapping
+from native.wal import WriteAheadLog
+
+log = logging.getLogger(__name__)
+WRITER_HEAP = 64_000_000
+_PINNED_SEARCHERS = 16
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """One shard-level write. ``source`` is the raw JSON of the document for index/create."""
+
+    op: str  # index | create | delete | update
+    id: str
+    source: bytes | None = None
+    if_seq_no: int | None = None
+    if_primary_term: int | None = None
+    auto_id: bool = False
+    # update only
+    doc: dict[str, Any] | None = None
+    upsert: dict[str, Any] | None = None
+    doc_as_upsert: bool = False
+    detect_noop: bool = True
+
+
+@dataclass
+class WriteResult:
+    id: str
+    result: str = ""
+    version: int = 0
+    seq_no: int = -1
+    primary_term: int = 1
+    status: int = 200
+    error: QuidditchError | None = None
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    id: str
+    version: int
+    seq_no: int
+    primary_term: int
+    source: bytes | None  # None: deleted (a tombstone in the live map)
+
+
+@dataclass
+class _Pending:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    docs: list[tuple[str, tantivy.Document | None, bool]] = field(default_factory=list)
+
+
+class Shard:
+    def __init__(
+        self,
+        path: str,
+        mapping: Mapping,
+        analysis: Analysis,
+        *,
+        index_name: str = "",
+        shard_id: int = 0,
+        primary_term: int = 1,
+    ) -> None:
+        self.path = path
+        self.index_name = index_name
+        self.shard_id = shard_id
+        self.primary_term = primary_term
+        self.analysis = analysis
+        self._lock = threading.RLock()
+        self._live: dict[str, StoredDoc] = {}
+        self._dirty = False
+        self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
+        self._searcher_gen = 0
+        os.makedirs(path, exist_ok=True)
+        state = self._read_state()
+        self.generation: int = state.get("generation", 0)
+        self.committed_seq_no: int = state.get("committed_seq_no", -1)
+        self.compiled = CompiledMapping(mapping, analysis)
+        self.index = self.compiled.new_index(self._index_dir(self.generation))
+        self.writer = self.index.writer(WRITER_HEAP, 1)
+        if state and state.get("fingerprint") != self._fingerprint(self.compiled):
+            self._rebuild(self.compiled)
+        elif not state:
+            self._write_state()
+        self.max_seq_no = max(self.committed_seq_no, self._max_committed_seq_no())
+        self.wal = WriteAheadLog(os.path.join(path, "wal.log"))
+        self._recover()
+        self._reload()
+
+    # -- state --------------------------------------------------------------------------------------------
+    def _index_dir(self, generation: int) -> str:
+        path = os.path.join(self.path, f"index.{generation}")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def _read_state(self) -> dict[str, Any]:
+        try:
+            with open(os.path.join(self.path, "state.json"), "rb") as fh:
+                state: dict[str, Any] = orjson.loads(fh.read())
+                return state
+        except FileNotFoundError:
+            return {}
+
+    def _write_state(self) -> None:
+        state = {
+            "generation": self.generation,
+            "committed_seq_no": self.committed_seq_no,
+            "primary_term": self.primary_term,
+            "fingerprint": self._fingerprint(self.compiled),
+        }
+        tmp = os.path.join(self.path, "state.json.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(orjson.dumps(state))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, os.path.join(self.path, "state.json"))
+        dir_fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @staticmethod
+    def _fingerprint(compiled: CompiledMapping) -> str:
+        leaves = [(leaf.path, leaf.type, sorted((k, str(v)) for k, v in leaf.params.items() if k != "fields"))
+                  for leaf in compiled.leaves]  # fmt: skip
+        return orjson.dumps(leaves).decode()
+
+    def _max_committed_seq_no(self) -> int:
+        searcher = self.index.searcher()
+        if searcher.num_docs == 0:
+            return -1
+        result = searcher.aggregate(tantivy.Query.all_query(), {"m": {"max": {"field": SEQ_NO_FIELD}}})
+        value = result.get("m", {}).get("value")
+        return int(value) if value is not None else -1
+
+    def _recover(self) -> None:
+        replayed = 0
+        for record in self.wal.replay():
+            seq_no = int(record["seq_no"])
+            if seq_no <= self.committed_seq_no:
+                continue
+            doc_id = record["id"]
+            if record["op"] == "delete":
+                self.writer.delete_documents_by_term(ID_FIELD, doc_id)
+                self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], None)
+            else:
+                source = record["source"].encode()
+                doc = self.compiled.document(
+                    doc_id, source, orjson.loads(source),
+                    seq_no=seq_no, version=record["version"], primary_term=record["term"],
+                )  # fmt: skip
+                self.writer.delete_documents_by_term(ID_FIELD, doc_id)
+                self.writer.add_document(doc)
+                self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source)
+            self.max_seq_no = max(self.max_seq_no, seq_no)
+            replayed += 1
+        if replayed:
+            log.info("replayed wal", extra={"shard": self.shard_id, "index": self.index_name, "ops": replayed})
+            self._dirty = True
+            self.refresh()
+
+    # -- reads --------------------------------------------------------------------------------------------
+    def _reload(self) -> None:
+        self.index.reload()
+        self._searcher_gen += 1
+        self._searchers[self._searcher_gen] = self.index.searcher()
+        while len(self._searchers) > _PINNED_SEARCHERS:
+            self._searchers.popitem(last=False)
+
+    def acquire_searcher(self) -> tuple[int, tantivy.Searcher]:
+        with self._lock:
+            gen = self._searcher_gen
+            return gen, self._searchers[gen]
+
+    def searcher(self, generation: int) -> tantivy.Searcher:
+        """The searcher of an earlier query phase (for fetch and scroll), or the current one."""
+        with self._lock:
+            found = self._searchers.get(generation)
+            if found is not None:
+                self._searchers.move_to_end(generation)
+                return found
+            return self._searchers[self._searcher_gen]
+
+    def get(self, doc_id: str) -> StoredDoc | None:
+        """Realtime get: the latest acknowledged state of ``doc_id`` or None."""
+        with self._lock:
+            live = self._live.get(doc_id)
+            if live is not None:
+                return live if live.source is not None else None
+            return self._get_committed(self._searchers[self._searcher_gen], doc_id)
+
+    def _get_committed(self, searcher: tantivy.Searcher, doc_id: str) -> StoredDoc | None:
+        query = tantivy.Query.term_query(self.compiled.schema, ID_FIELD, doc_id)
+        hits = searcher.search(query, 1, count=False).hits
+        if not hits:
+            return None
+        fields = searcher.doc(hits[0][1]).to_dict()
+        return StoredDoc(
+            doc_id,
+            int(fields[VERSION_FIELD][0]),
+            int(fields[SEQ_NO_FIELD][0]),
+            int(fields[PRIMARY_TERM_FIELD][0]),
+            bytes(fields[SOURCE_FIELD][0]),
+        )
+
+    def num_docs(self) -> int:
+        return int(self.acquire_searcher()[1].num_docs)
+
+    # -- writes -------------------------------------------------------------------------------------------
+    def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        with self._lock:
+            pending = _Pending()
+            results = [self._prepare(op, pending) for op in ops]
+            self.wal.append(pending.records)
+            for doc_id, doc, append_only in pending.docs:
+                if not append_only:
+                    self.writer.delete_documents_by_term(ID_FIELD, doc_id)
+                if doc is not None:
+                    self.writer.add_document(doc)
+            if pending.records:
+                self._dirty = True
+            return results
+
+    def _current(self, doc_id: str) -> StoredDoc | None:
+        live = self._live.get(doc_id)
+        if live is not None:
+            return live if live.source is not None else None
+        return self._get_committed(self._searchers[self._searcher_gen], doc_id)
+
+    def _prepare(self, op: WriteOp, pending: _Pending) -> WriteResult:
+        try:
+            if op.op == "update":
+                return self._prepare_update(op, pending)
+            current = None if op.auto_id else self._current(op.id)
+            self._check_conflicts(op, current)
+            if op.op == "delete":
+                if current is None:
+                    return self._record_delete(op.id, pending, found=False)
+                return self._record_delete(op.id, pending, found=True, prior=current)
+            assert op.source is not None
+            return self._record_index(op.id, op.source, current, pending, append_only=op.auto_id)
+        except QuidditchError as exc:
+            return WriteResult(op.id, status=exc.status, error=exc)
+
+    def _check_conflicts(self, op: WriteOp, current: StoredDoc | None) -> None:
+        if op.op == "create" and current is not None:
+            raise VersionConflict(
+                f"[{op.id}]: version conflict, document already exists (current version [{current.version}])",
+                index_uuid="_na_", shard=str(self.shard_id), index=self.index_name,
+            )  # fmt: skip
+        if op.if_seq_no is not None:
+            if current is None:
+                raise VersionConflict(
+                    f"[{op.id}]: version conflict, required seqNo [{op.if_seq_no}], primary term "
+                    f"[{op.if_primary_term}] but no document was found",
+                    index_uuid="_na_", shard=str(self.shard_id), index=self.index_name,
+                )  # fmt: skip
+            if current.seq_no != op.if_seq_no or current.primary_term != op.if_primary_term:
+                raise VersionConflict(
+                    f"[{op.id}]: version conflict, required seqNo [{op.if_seq_no}], primary term "
+                    f"[{op.if_primary_term}]. current document has seqNo [{current.seq_no}] and primary term "
+                    f"[{current.primary_term}]",
+                    index_uuid="_na_", shard=str(self.shard_id), index=self.index_name,
+                )  # fmt: skip
+
+    def _next_seq_no(self) -> int:
+        self.max_seq_no += 1
+        return self.max_seq_no
+
+    def _record_index(
+        self,
+        doc_id: str,
+        source: bytes,
+        current: StoredDoc | None,
+        pending: _Pending,
+        *,
+        append_only: bool = False,
+        result: str | None = None,
+    ) -> WriteResult:
+        try:
+            parsed = orjson.loads(source)
+        except orjson.JSONDecodeError as exc:
+            raise DocumentParsingError(f"failed to parse: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise DocumentParsingError("failed to parse, document is empty")
+        version = 1 if current is None else current.version + 1
+        seq_no = self.max_seq_no + 1
+        doc = self.compiled.document(
+            doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=self.primary_term
+        )
+        self._next_seq_no()
+        pending.records.append(
+            {"op": "index", "id": doc_id, "seq_no": seq_no, "version": version, "term": self.primary_term,
+             "source": source.decode()}
+        )  # fmt: skip
+        pending.docs.append((doc_id, doc, append_only))
+        self._live[doc_id] = StoredDoc(doc_id, version, seq_no, self.primary_term, source)
+        status = 201 if current is None else 200
+        return WriteResult(
+            doc_id,
+            result or ("created" if current is None else "updated"),
+            version,
+            seq_no,
+            self.primary_term,
+            status,
+        )
+
+    def _record_delete(
+        self, doc_id: str, pending: _Pending, *, found: bool, prior: StoredDoc | None = None
+    ) -> WriteResult:
+        version = prior.version + 1 if prior is not None else 1
+        seq_no = self._next_seq_no()
+        pending.records.append(
+            {"op": "delete", "id": doc_id, "seq_no": seq_no, "version": version, "term": self.primary_term}
+        )
+        pending.docs.append((doc_id, None, False))
+        self._live[doc_id] = StoredDoc(doc_id, version, seq_no, self.primary_term, None)
+        return WriteResult(
+            doc_id, "deleted" if found else "not_found", version, seq_no, self.primary_term, 200 if found else 404
+        )
+
+    def _prepare_update(self, op: WriteOp, pending: _Pending) -> WriteResult:
+        current = self._current(op.id)
+        self._check_conflicts(op, current)
+        if current is None:
+            if op.upsert is not None:
+                body = op.upsert
+            elif op.doc_as_upsert and op.doc is not None:
+                body = op.doc
+            else:
+                raise DocumentMissing(
+                    f"[{op.id}]: document missing", index_uuid="_na_", shard=str(self.shard_id),
+                    index=self.index_name,
+                )  # fmt: skip
+            return self._record_index(op.id, orjson.dumps(body), None, pending)
+        assert current.source is not None
+        existing = orjson.loads(current.source)
+        if op.doc is None:
+            raise IllegalArgument("Validation Failed: 1: script or doc is missing;")
+        merged = deep_merge(existing, op.doc)
+        if op.detect_noop and merged == existing:
+            return WriteResult(op.id, "noop", current.version, current.seq_no, current.primary_term, 200)
+        return self._record_index(op.id, orjson.dumps(merged), current, pending)
+
+    # -- refresh and mapping ------------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        with self._lock:
+            if not (self._dirty or force):
+                return
+            self.writer.commit()
+            self.committed_seq_no = self.max_seq_no
+            self._write_state()
+            self.wal.truncate(0)
+            self._live.clear()
+            self._dirty = False
+            self._reload()
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def update_mapping(self, mapping: Mapping) -> None:
+        """Adopt a newer mapping; rebuild the tantivy index when its fields changed."""
+        with self._lock:
+            compiled = CompiledMapping(mapping, self.analysis)
+            if self._fingerprint(compiled) == self._fingerprint(self.compiled):
+                self.compiled = compiled
+                return
+            self.refresh(force=True)
+            self._rebuild(compiled)
+            self._reload()
+
+    def _rebuild(self, compiled: CompiledMapping) -> None:
+        """Re-index every committed document under ``compiled``'s schema into a new generation."""
+        self.writer.commit()
+        self.index.reload()
+        old_searcher = self.index.searcher()
+        new_gen = self.generation + 1
+        new_dir = os.path.join(self.path, f"index.{new_gen}")
+        shutil.rmtree(new_dir, ignore_errors=True)
+        new_index = compiled.new_index(self._index_dir(new_gen))
+        new_writer = new_index.writer(WRITER_HEAP, 1)
+        total = old_searcher.num_docs
+        if total:
+            hits = old_searcher.search(tantivy.Query.all_query(), total, count=False).hits
+            for _, addr in hits:
+                fields = old_searcher.doc(addr).to_dict()
+                source = bytes(fields[SOURCE_FIELD][0])
+                doc = compiled.document(
+                    str(fields[ID_FIELD][0]), source, orjson.loads(source),
+                    seq_no=int(fields[SEQ_NO_FIELD][0]), version=int(fields[VERSION_FIELD][0]),
+                    primary_term=int(fields[PRIMARY_TERM_FIELD][0]),
+                )  # fmt: skip
+                new_writer.add_document(doc)
+        new_writer.commit()
+        old_dir = self._index_dir(self.generation)
+        self.writer.wait_merging_threads()
+        self.index, self.writer, self.compiled = new_index, new_writer, compiled
+        self.generation = new_gen
+        self._write_state()
+        shutil.rmtree(old_dir, ignore_errors=True)
+        self._searchers.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.refresh()
+            finally:
+                self.wal.close()
+                self.writer.wait_merging_threads()
+
+
+def deep_merge(base: MappingABC[str, Any], update: MappingABC[str, Any]) -> dict[str, Any]:
+    """ES partial-document update semantics: objects merge recursively, everything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out

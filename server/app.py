@@ -1,0 +1,101 @@
+"""The Starlette application: routes from every handler module, one error renderer, product headers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cluster.embedded import EmbeddedCluster
+from native.errors import QuidditchError
+from server.errors import NoHandlerFound, error_body, error_status, unexpected_error_body
+from server.handlers import documents, indices, root, search
+from server.http import JSON_TYPE
+from server.jsonio import dumps
+from server.negotiation import BodyLimitMiddleware
+from server.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+class ProductHeaderMiddleware:
+    """``X-Elastic-Product: Elasticsearch`` on every response, errors included (clients check it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-elastic-product"]
+                headers.append((b"x-elastic-product", b"Elasticsearch"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def _render(request: Request, body: dict[str, Any], status: int) -> Response:
+    pretty = "pretty" in request.query_params and request.query_params["pretty"] != "false"
+    if request.method == "HEAD":
+        return Response(b"", status, media_type=JSON_TYPE)
+    return Response(dumps(body, pretty), status, media_type=JSON_TYPE)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QuidditchError)
+    trace = request.query_params.get("error_trace") == "true"
+    return _render(request, error_body(exc, error_trace=trace), error_status(exc))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    trace = request.query_params.get("error_trace") == "true"
+    return _render(request, unexpected_error_body(exc, error_trace=trace), 500)
+
+
+async def _no_handler(request: Request) -> Response:
+    raise NoHandlerFound(request.url.path, request.method)
+
+
+def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None = None) -> ASGIApp:
+    settings = settings or load_settings()
+    owned = cluster is None
+    the_cluster = cluster or EmbeddedCluster(settings.data_dir, cluster_name=settings.cluster_name,
+                                             node_name=settings.node_name)  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await the_cluster.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await the_cluster.stop()
+
+    routes = [
+        *root.routes,
+        *search.routes,
+        *documents.routes,
+        *indices.routes,
+        Route("/{path:path}", _no_handler, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={QuidditchError: _domain_error, Exception: _unexpected_error},
+    )
+    app.state.settings = settings
+    app.state.cluster = the_cluster
+    return ProductHeaderMiddleware(BodyLimitMiddleware(app, settings.http_max_content_length))

@@ -1,0 +1,1 @@
+"""One handler module per API family; each exposes ``routes``."""

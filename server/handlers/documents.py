@@ -1,0 +1,352 @@
+"""Single documents: index, create, get, exists, _source, delete, update, _mget; and ``_bulk``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from cluster.names import validate_index_name
+from cluster.search_request import parse_source_filter
+from cluster.source_filter import filter_source
+from cluster.writes import ItemResult, WriteItem
+from native.errors import (
+    ActionRequestValidation,
+    IllegalArgument,
+    IndexNotFound,
+    ParsingError,
+    QuidditchError,
+    ScriptingDisabled,
+)
+from server.http import check_params, es_json, flag, json_body, read_body
+from server.jsonio import iter_ndjson, loads
+
+WRITE_PARAMS = {"refresh", "routing", "if_seq_no", "if_primary_term", "op_type", "version", "version_type",
+                "pipeline", "require_alias", "require_data_stream"}  # fmt: skip
+GET_PARAMS = {"realtime", "refresh", "routing", "_source", "_source_includes", "_source_excludes",
+              "stored_fields", "version", "version_type"}  # fmt: skip
+
+
+def _cluster(request: Request) -> EmbeddedCluster:
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster
+
+
+def _refresh_flag(params: dict[str, str]) -> bool:
+    value = params.get("refresh", "false")
+    if value in ("", "true", "wait_for"):
+        return True
+    if value == "false":
+        return False
+    raise IllegalArgument(f"Unknown value for refresh: [{value}].")
+
+
+def _int_param(params: dict[str, str], name: str) -> int | None:
+    if name not in params:
+        return None
+    try:
+        return int(params[name])
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{params[name]}]") from None
+
+
+async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> ItemResult:
+    validate_index_name(item.index)
+    result = (await _cluster(request).writes.write([item], refresh=_refresh_flag(params)))[0]
+    if "error" in result.body:
+        err = result.body["error"]
+        raise _ItemFailure(result.status, err)
+    return result
+
+
+class _ItemFailure(QuidditchError):
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        extra = {k: v for k, v in error.items() if k not in ("type", "reason", "caused_by")}
+        cause = None
+        if "caused_by" in error:
+            cause = _ItemFailure(status, error["caused_by"])
+        super().__init__(error.get("reason", ""), caused_by=cause, **extra)
+        self.status = status
+        self.es_type = error.get("type", "exception")
+
+
+async def index_doc(request: Request) -> Response:
+    params = check_params(request, WRITE_PARAMS)
+    if "version" in params or "version_type" in params:
+        raise ActionRequestValidation("Validation Failed: 1: external versioning is not supported;")
+    index = request.path_params["index"]
+    doc_id = request.path_params.get("id")
+    body = await read_body(request)
+    if not body.strip():
+        raise ParsingError("request body is required")
+    loads(body)  # strict JSON checks (duplicates, NaN) before it is stored
+    op_type = params.get("op_type", "index")
+    if request.url.path.rstrip("/").split("/")[-2] == "_create" or op_type == "create":
+        action = "create"
+    elif op_type == "index":
+        action = "index"
+    else:
+        raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
+    if doc_id is None and action == "create":
+        raise ActionRequestValidation("Validation Failed: 1: an id must be provided if version type or value are set;")
+    item = WriteItem(
+        action=action,
+        index=index,
+        id=doc_id,
+        routing=params.get("routing"),
+        source=body,
+        if_seq_no=_int_param(params, "if_seq_no"),
+        if_primary_term=_int_param(params, "if_primary_term"),
+    )
+    result = await _write_one(request, item, params)
+    body_out = dict(result.body)
+    status = body_out.pop("status")
+    return es_json(request, body_out, status=status)
+
+
+async def delete_doc(request: Request) -> Response:
+    params = check_params(request, WRITE_PARAMS)
+    index = request.path_params["index"]
+    cluster = _cluster(request)
+    if index not in cluster.master.state.indices:
+        raise IndexNotFound(index)
+    item = WriteItem(
+        action="delete",
+        index=index,
+        id=request.path_params["id"],
+        routing=params.get("routing"),
+        if_seq_no=_int_param(params, "if_seq_no"),
+        if_primary_term=_int_param(params, "if_primary_term"),
+    )
+    result = await _write_one(request, item, params)
+    body_out = dict(result.body)
+    status = body_out.pop("status")
+    return es_json(request, body_out, status=status)
+
+
+UPDATE_KEYS = {"doc", "upsert", "doc_as_upsert", "detect_noop", "script", "scripted_upsert", "_source"}
+
+
+def _update_body(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    for key in body:
+        if key not in UPDATE_KEYS:
+            raise ParsingError(f"[UpdateRequest] unknown field [{key}]")
+    if "script" in body:
+        raise ScriptingDisabled("cannot execute [inline] scripts")
+    if "doc" not in body:
+        raise ActionRequestValidation("Validation Failed: 1: script or doc is missing;")
+    return {k: body[k] for k in ("doc", "upsert", "doc_as_upsert", "detect_noop") if k in body}
+
+
+async def update_doc(request: Request) -> Response:
+    params = check_params(request, WRITE_PARAMS | {"retry_on_conflict", "_source", "lang",
+                                                   "_source_includes", "_source_excludes"})  # fmt: skip
+    body = await json_body(request, required=True)
+    update = _update_body(body)
+    index = request.path_params["index"]
+    item = WriteItem(
+        action="update",
+        index=index,
+        id=request.path_params["id"],
+        routing=params.get("routing"),
+        update=update,
+        if_seq_no=_int_param(params, "if_seq_no"),
+        if_primary_term=_int_param(params, "if_primary_term"),
+    )
+    cluster = _cluster(request)
+    if index not in cluster.master.state.indices and "upsert" not in update and not update.get("doc_as_upsert"):
+        raise IndexNotFound(index)
+    result = await _write_one(request, item, params)
+    body_out = dict(result.body)
+    status = body_out.pop("status")
+    return es_json(request, body_out, status=status)
+
+
+async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]) -> dict[str, Any]:
+    cluster = _cluster(request)
+    meta = cluster.master.state.indices.get(index)
+    if meta is None:
+        raise IndexNotFound(index)
+    if flag(params, "refresh"):
+        await cluster.writes.refresh([meta])
+    doc = await cluster.writes.get(meta, doc_id, params.get("routing"))
+    if not doc.found:
+        return {"_index": index, "_id": doc_id, "found": False}
+    out: dict[str, Any] = {
+        "_index": index,
+        "_id": doc_id,
+        "_version": doc.version,
+        "_seq_no": doc.seq_no,
+        "_primary_term": doc.primary_term,
+        "found": True,
+    }
+    source_filter = parse_source_filter(
+        params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
+    )
+    if source_filter.enabled:
+        out["_source"] = filter_source(orjson.loads(doc.source), source_filter)
+    return out
+
+
+async def get_doc(request: Request) -> Response:
+    params = check_params(request, GET_PARAMS)
+    out = await _get(request, request.path_params["index"], request.path_params["id"], params)
+    return es_json(request, out, status=200 if out["found"] else 404)
+
+
+async def get_source(request: Request) -> Response:
+    params = check_params(request, GET_PARAMS)
+    index, doc_id = request.path_params["index"], request.path_params["id"]
+    out = await _get(request, index, doc_id, params)
+    if not out["found"]:
+        from native.errors import ResourceNotFound
+
+        raise ResourceNotFound(f"Document not found [{index}]/[{doc_id}]")
+    return es_json(request, out.get("_source", {}))
+
+
+async def mget(request: Request) -> Response:
+    params = check_params(request, GET_PARAMS)
+    body = await json_body(request, required=True)
+    default_index = request.path_params.get("index")
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    specs: list[dict[str, Any]]
+    if "docs" in body:
+        specs = list(body["docs"])
+    elif "ids" in body:
+        specs = [{"_id": i} for i in body["ids"]]
+    else:
+        raise ActionRequestValidation("Validation Failed: 1: no documents to get;")
+    docs = []
+    for spec in specs:
+        index = spec.get("_index", default_index)
+        doc_id = spec.get("_id")
+        if index is None:
+            docs.append({"_index": None, "_id": doc_id, "error": {"type": "action_request_validation_exception",
+                                                                  "reason": "index is missing"}})  # fmt: skip
+            continue
+        doc_params = dict(params)
+        if "_source" in spec:
+            doc_params["_source"] = spec["_source"] if not isinstance(spec["_source"], bool) else str(spec["_source"]).lower()
+        if "routing" in spec:
+            doc_params["routing"] = spec["routing"]
+        try:
+            docs.append(await _get(request, index, str(doc_id), doc_params))
+        except IndexNotFound as exc:
+            docs.append({"_index": index, "_id": doc_id, "error": exc.to_dict() | {"root_cause": [exc.to_dict()]}})
+    return es_json(request, {"docs": docs})
+
+
+# -- _bulk ----------------------------------------------------------------------------------------------------
+BULK_ACTIONS = ("index", "create", "update", "delete")
+BULK_META_KEYS = {"_index", "_id", "routing", "_routing", "if_seq_no", "if_primary_term", "op_type", "pipeline",
+                  "require_alias", "retry_on_conflict", "version", "version_type", "_source", "dynamic_templates",
+                  "require_data_stream", "list_executed_pipelines"}  # fmt: skip
+
+
+def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -> list[WriteItem | QuidditchError]:
+    """NDJSON → items; a malformed action line fails the whole request (as ES does)."""
+    if not body.strip():
+        raise ActionRequestValidation("Validation Failed: 1: no requests added;")
+    lines = iter_ndjson(body)
+    items: list[WriteItem | QuidditchError] = []
+    for line_no, line in lines:
+        try:
+            action_obj = loads(line)
+        except QuidditchError as exc:
+            raise IllegalArgument(f"Malformed action/metadata line [{line_no}], {exc.reason}") from None
+        if not isinstance(action_obj, dict) or len(action_obj) != 1:
+            raise IllegalArgument(
+                f"Malformed action/metadata line [{line_no}], expected START_OBJECT or END_OBJECT but found "
+                f"[{type(action_obj).__name__}]"
+            )
+        ((action, meta),) = action_obj.items()
+        if action not in BULK_ACTIONS:
+            raise IllegalArgument(
+                f"Malformed action/metadata line [{line_no}], expected one of [create, delete, index, update] but "
+                f"found [{action}]"
+            )
+        if not isinstance(meta, dict):
+            raise IllegalArgument(f"Malformed action/metadata line [{line_no}], expected START_OBJECT")
+        for key in meta:
+            if key not in BULK_META_KEYS:
+                raise IllegalArgument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
+        index = meta.get("_index", default_index)
+        doc_id = meta.get("_id")
+        item = WriteItem(
+            action=action,
+            index=str(index) if index is not None else "",
+            id=str(doc_id) if doc_id is not None else None,
+            routing=meta.get("routing", meta.get("_routing", params.get("routing"))),
+            if_seq_no=meta.get("if_seq_no"),
+            if_primary_term=meta.get("if_primary_term"),
+        )
+        if action != "delete":
+            try:
+                source_line_no, source = next(lines)
+            except StopIteration:
+                raise IllegalArgument("The bulk request must be terminated by a newline [\\n]") from None
+            if action == "update":
+                try:
+                    item.update = _update_body(loads(source))
+                except QuidditchError as exc:
+                    items.append(exc)
+                    continue
+            else:
+                item.source = bytes(source)
+        if index is None:
+            items.append(ActionRequestValidation("Validation Failed: 1: index is missing;"))
+            continue
+        try:
+            validate_index_name(item.index)
+        except QuidditchError as exc:
+            items.append(exc)
+            continue
+        items.append(item)
+    if not items:
+        raise ActionRequestValidation("Validation Failed: 1: no requests added;")
+    return items
+
+
+async def bulk(request: Request) -> Response:
+    params = check_params(request, {"refresh", "routing", "pipeline", "require_alias", "_source",
+                                    "_source_includes", "_source_excludes", "list_executed_pipelines",
+                                    "require_data_stream"})  # fmt: skip
+    body = await read_body(request)
+    parsed = parse_bulk(body, request.path_params.get("index"), params)
+    items = [p for p in parsed if isinstance(p, WriteItem)]
+    results = await _cluster(request).writes.write(items, refresh=_refresh_flag(params))
+    out: list[dict[str, Any]] = []
+    it = iter(results)
+    errors = False
+    for p in parsed:
+        if isinstance(p, WriteItem):
+            res = next(it)
+            errors = errors or "error" in res.body
+            out.append({res.action: res.body})
+        else:
+            errors = True
+            out.append({"index": {"_index": None, "_id": None, "status": p.status, "error": p.to_dict()}})
+    return es_json(request, {"errors": errors, "took": 0, "items": out})
+
+
+routes = [
+    Route("/_bulk", bulk, methods=["POST", "PUT"]),
+    Route("/_mget", mget, methods=["GET", "POST"]),
+    Route("/{index}/_bulk", bulk, methods=["POST", "PUT"]),
+    Route("/{index}/_mget", mget, methods=["GET", "POST"]),
+    Route("/{index}/_doc", index_doc, methods=["POST"]),
+    Route("/{index}/_doc/{id}", index_doc, methods=["PUT", "POST"]),
+    Route("/{index}/_create/{id}", index_doc, methods=["PUT", "POST"]),
+    Route("/{index}/_doc/{id}", get_doc, methods=["GET", "HEAD"]),
+    Route("/{index}/_doc/{id}", delete_doc, methods=["DELETE"]),
+    Route("/{index}/_source/{id}", get_source, methods=["GET", "HEAD"]),
+    Route("/{index}/_update/{id}", update_doc, methods=["POST"]),
+]

@@ -1,0 +1,268 @@
+"""Index management: create, delete, get, exists, mappings, settings, refresh, ``_cat/indices|count``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from cluster.names import resolve_expression
+from cluster.settings import nest_settings
+from cluster.state import IndexMeta
+from native.errors import IndexNotFound, ParsingError
+from native.mapping import Mapping
+from server.cat import CatColumn, render_cat
+from server.http import check_params, es_json, flag, json_body
+
+
+def _cluster(request: Request) -> EmbeddedCluster:
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster
+
+
+def resolve(request: Request, expression: str | None, params: dict[str, str] | None = None) -> list[IndexMeta]:
+    cluster = _cluster(request)
+    params = params or {}
+    indices = cluster.master.state.indices
+    names = resolve_expression(
+        expression,
+        indices,
+        ignore_unavailable=flag(params, "ignore_unavailable"),
+        allow_no_indices=flag(params, "allow_no_indices", True),
+        expand_hidden=params.get("expand_wildcards", "") in ("all", "hidden"),
+    )
+    return [indices[n] for n in names]
+
+
+async def create_index(request: Request) -> Response:
+    check_params(request)
+    name = request.path_params["index"]
+    body = await json_body(request)
+    if body is not None and not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    cluster = _cluster(request)
+    await asyncio.to_thread(cluster.master.create_index, name, body)
+    return es_json(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
+
+
+async def delete_index(request: Request) -> Response:
+    params = check_params(request)
+    cluster = _cluster(request)
+    expression = request.path_params["index"]
+    if expression in ("_all", "*") and False:
+        raise ParsingError("deleting all indices is disabled")
+    metas = resolve(request, expression, params)
+    for meta in metas:
+        await asyncio.to_thread(cluster.master.delete_index, meta.name)
+    return es_json(request, {"acknowledged": True})
+
+
+def _settings_body(meta: IndexMeta, flat: bool) -> dict[str, Any]:
+    if flat:
+        return dict(meta.settings)
+    return nest_settings(meta.settings)
+
+
+async def get_index(request: Request) -> Response:
+    params = check_params(request, {"features"})
+    metas = resolve(request, request.path_params["index"], params)
+    if request.method == "HEAD":
+        return es_json(request, {}, status=200 if metas else 404)
+    body = {
+        m.name: {
+            "aliases": dict(m.aliases),
+            "mappings": Mapping(m.mappings).to_dict(),
+            "settings": _settings_body(m, flag(params, "flat_settings")),
+        }
+        for m in metas
+    }
+    return es_json(request, body)
+
+
+async def exists_index(request: Request) -> Response:
+    params = check_params(request, {"features"})
+    try:
+        metas = resolve(request, request.path_params["index"], params)
+    except IndexNotFound:
+        return Response(b"", 404, media_type="application/json; charset=UTF-8")
+    return Response(b"", 200 if metas else 404, media_type="application/json; charset=UTF-8")
+
+
+async def get_mapping(request: Request) -> Response:
+    params = check_params(request)
+    metas = resolve(request, request.path_params.get("index"), params)
+    return es_json(request, {m.name: {"mappings": Mapping(m.mappings).to_dict()} for m in metas})
+
+
+async def put_mapping(request: Request) -> Response:
+    params = check_params(request, {"write_index_only"})
+    body = await json_body(request, required=True)
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    cluster = _cluster(request)
+    for meta in resolve(request, request.path_params["index"], params):
+        await asyncio.to_thread(cluster.master.put_mapping, meta.name, body)
+    return es_json(request, {"acknowledged": True})
+
+
+async def get_settings(request: Request) -> Response:
+    params = check_params(request)
+    metas = resolve(request, request.path_params.get("index"), params)
+    name_filter = request.path_params.get("name")
+    out: dict[str, Any] = {}
+    for m in metas:
+        flat = dict(m.settings)
+        if name_filter:
+            import fnmatch
+
+            pats = name_filter.split(",")
+            flat = {k: v for k, v in flat.items() if any(fnmatch.fnmatchcase(k, p) for p in pats)}
+        out[m.name] = {"settings": flat if flag(params, "flat_settings") else nest_settings(flat)}
+    return es_json(request, out)
+
+
+async def put_settings(request: Request) -> Response:
+    params = check_params(request, {"preserve_existing", "reopen"})
+    body = await json_body(request, required=True)
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    body = body.get("settings", body)
+    cluster = _cluster(request)
+    for meta in resolve(request, request.path_params.get("index"), params):
+        await asyncio.to_thread(cluster.master.put_settings, meta.name, body)
+    return es_json(request, {"acknowledged": True})
+
+
+async def refresh(request: Request) -> Response:
+    params = check_params(request)
+    metas = resolve(request, request.path_params.get("index"), params)
+    cluster = _cluster(request)
+    done = await cluster.writes.refresh(metas)
+    total = sum(m.number_of_shards * (1 + m.number_of_replicas) for m in metas)
+    return es_json(request, {"_shards": {"total": total, "successful": done, "failed": 0}})
+
+
+_INDICES_COLUMNS = [
+    CatColumn("health", ("h",)),
+    CatColumn("status", ("s",)),
+    CatColumn("index", ("i", "idx")),
+    CatColumn("uuid", ("id", "uuid")),
+    CatColumn("pri", ("p", "shards.primary", "shardsPrimary"), kind="int"),
+    CatColumn("rep", ("r", "shards.replica", "shardsReplica"), kind="int"),
+    CatColumn("docs.count", ("dc", "docsCount"), kind="int"),
+    CatColumn("docs.deleted", ("dd", "docsDeleted"), kind="int"),
+    CatColumn("store.size", ("ss", "storeSize"), kind="bytes"),
+    CatColumn("pri.store.size", (), kind="bytes"),
+    CatColumn("dataset.size", (), kind="bytes"),
+    CatColumn("creation.date", ("cd",), default=False),
+    CatColumn("creation.date.string", ("cds",), default=False),
+]
+
+
+async def _stats(request: Request, metas: list[IndexMeta]) -> dict[str, tuple[int, int]]:
+    from cluster.protos import leaf_pb2 as pb
+
+    cluster = _cluster(request)
+    refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
+    out: dict[str, tuple[int, int]] = {m.name: (0, 0) for m in metas}
+    if refs:
+        response = await cluster.leaf.stats(pb.StatsRequest(shards=refs))
+        for st in response.shards:
+            docs, size = out[st.shard.index]
+            out[st.shard.index] = (docs + st.num_docs, size + st.size_in_bytes)
+    return out
+
+
+async def cat_indices(request: Request) -> Response:
+    params = check_params(request, {"v", "h", "s", "help", "bytes", "health", "pri", "time", "index"})
+    metas = resolve(request, request.path_params.get("index"), params)
+    stats = await _stats(request, metas)
+    rows = []
+    for m in metas:
+        docs, size = stats[m.name]
+        rows.append({
+            "health": "yellow" if m.number_of_replicas else "green", "status": "open", "index": m.name,
+            "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,
+            "docs.deleted": 0, "store.size": size, "pri.store.size": size, "dataset.size": size,
+            "creation.date": str(m.creation_date),
+        })  # fmt: skip
+    if params.get("health"):
+        rows = [r for r in rows if r["health"] == params["health"]]
+    content, media = render_cat(rows, _INDICES_COLUMNS, params)
+    return Response(content, media_type=media)
+
+
+_COUNT_COLUMNS = [
+    CatColumn("epoch", ("t", "time")),
+    CatColumn("timestamp", ("ts", "hms", "hhmmss")),
+    CatColumn("count", ("dc", "docs.count", "docsCount"), kind="int"),
+]
+
+
+async def cat_count(request: Request) -> Response:
+    import time
+
+    params = check_params(request, {"v", "h", "s", "help"})
+    metas = resolve(request, request.path_params.get("index"), params)
+    cluster = _cluster(request)
+    result = await cluster.root.count(metas, None)
+    now = time.time()
+    row = {"epoch": str(int(now)), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "count": result["count"]}
+    content, media = render_cat([row], _COUNT_COLUMNS, params)
+    return Response(content, media_type=media)
+
+
+async def field_caps(request: Request) -> Response:
+    params = check_params(request, {"fields", "include_unmapped", "filters", "types", "include_empty_fields"})
+    metas = resolve(request, request.path_params.get("index"), params)
+    body = await json_body(request)
+    wanted = params.get("fields") or (",".join(body.get("fields", [])) if isinstance(body, dict) else "")
+    if not wanted:
+        raise ParsingError("specified fields can't be null")
+    import fnmatch
+
+    patterns = wanted.split(",")
+    fields: dict[str, dict[str, Any]] = {}
+    for m in metas:
+        for leaf in Mapping(m.mappings).iter_leaves():
+            if not any(fnmatch.fnmatchcase(leaf.path, p) for p in patterns):
+                continue
+            ftype = leaf.type
+            entry = fields.setdefault(leaf.path, {}).setdefault(ftype, {
+                "type": ftype, "metadata_field": False, "searchable": True,
+                "aggregatable": ftype != "text", "indices": [],
+            })  # fmt: skip
+            entry["indices"].append(m.name)
+    for by_type in fields.values():
+        for entry in by_type.values():
+            if len(entry["indices"]) == len(metas):
+                del entry["indices"]
+    return es_json(request, {"indices": [m.name for m in metas], "fields": fields})
+
+
+routes = [
+    Route("/_mapping", get_mapping, methods=["GET"]),
+    Route("/_settings", get_settings, methods=["GET"]),
+    Route("/_settings", put_settings, methods=["PUT"]),
+    Route("/_refresh", refresh, methods=["POST", "GET"]),
+    Route("/_cat/indices", cat_indices, methods=["GET"]),
+    Route("/_cat/indices/{index}", cat_indices, methods=["GET"]),
+    Route("/_cat/count", cat_count, methods=["GET"]),
+    Route("/_cat/count/{index}", cat_count, methods=["GET"]),
+    Route("/_field_caps", field_caps, methods=["GET", "POST"]),
+    Route("/{index}/_field_caps", field_caps, methods=["GET", "POST"]),
+    Route("/{index}/_mapping", get_mapping, methods=["GET"]),
+    Route("/{index}/_mapping", put_mapping, methods=["PUT", "POST"]),
+    Route("/{index}/_settings", get_settings, methods=["GET"]),
+    Route("/{index}/_settings/{name}", get_settings, methods=["GET"]),
+    Route("/{index}/_settings", put_settings, methods=["PUT"]),
+    Route("/{index}/_refresh", refresh, methods=["POST", "GET"]),
+    Route("/{index}", create_index, methods=["PUT"]),
+    Route("/{index}", delete_index, methods=["DELETE"]),
+    Route("/{index}", exists_index, methods=["HEAD"]),
+    Route("/{index}", get_index, methods=["GET"]),
+]

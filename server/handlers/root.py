@@ -1,0 +1,173 @@
+"""``GET /``, ``_cluster/health``, ``_cat/health``, ``_nodes``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from native.dates import parse_time_value
+from server.cat import CatColumn, render_cat
+from server.http import check_params, es_json
+
+
+def _cluster(request: Request) -> EmbeddedCluster:
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster
+
+
+async def info(request: Request) -> Response:
+    check_params(request)
+    settings = request.app.state.settings
+    cluster = _cluster(request)
+    body = {
+        "name": cluster.node_name,
+        "cluster_name": cluster.cluster_name,
+        "cluster_uuid": cluster.master.state.cluster_uuid,
+        "version": {
+            "number": settings.version_number,
+            "build_flavor": "default",
+            "build_type": "tar",
+            "build_hash": "quidditch",
+            "build_date": "2026-11-01T00:00:00.000Z",
+            "build_snapshot": False,
+            "lucene_version": "9.12.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        },
+        "tagline": "You Know, for Search",
+    }
+    return es_json(request, body)
+
+
+def health_body(cluster: EmbeddedCluster, index_names: list[str] | None = None) -> dict[str, Any]:
+    metas = [m for n, m in cluster.master.state.indices.items() if index_names is None or n in index_names]
+    primaries = sum(m.number_of_shards for m in metas)
+    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
+    status = "yellow" if unassigned else "green"
+    total = primaries + unassigned
+    return {
+        "cluster_name": cluster.cluster_name,
+        "status": status,
+        "timed_out": False,
+        "number_of_nodes": 1,
+        "number_of_data_nodes": 1,
+        "active_primary_shards": primaries,
+        "active_shards": primaries,
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": unassigned,
+        "unassigned_primary_shards": 0,
+        "delayed_unassigned_shards": 0,
+        "number_of_pending_tasks": 0,
+        "number_of_in_flight_fetch": 0,
+        "task_max_waiting_in_queue_millis": 0,
+        "active_shards_percent_as_number": 100.0 if total == 0 else primaries * 100.0 / total,
+    }
+
+
+_RANK = {"green": 0, "yellow": 1, "red": 2}
+
+
+async def health(request: Request) -> Response:
+    params = check_params(
+        request,
+        {"wait_for_status", "wait_for_nodes", "wait_for_events", "wait_for_no_relocating_shards",
+         "wait_for_no_initializing_shards", "level", "index"},
+    )  # fmt: skip
+    from cluster.names import resolve_expression
+
+    cluster = _cluster(request)
+    index = request.path_params.get("index")
+    names = resolve_expression(index, cluster.master.state.indices) if index else None
+    wanted = params.get("wait_for_status")
+    deadline = time.monotonic() + parse_time_value(params.get("timeout", "30s"))
+    body = health_body(cluster, names)
+    while wanted and _RANK[body["status"]] > _RANK.get(wanted, 0):
+        if time.monotonic() >= deadline:
+            body["timed_out"] = True
+            return es_json(request, body, status=408)
+        await asyncio.sleep(0.05)
+        body = health_body(cluster, names)
+    return es_json(request, body)
+
+
+_HEALTH_COLUMNS = [
+    CatColumn("epoch", ("t", "time")),
+    CatColumn("timestamp", ("ts", "hms", "hhmmss")),
+    CatColumn("cluster", ("cl",)),
+    CatColumn("status", ("st",)),
+    CatColumn("node.total", ("nt", "nodeTotal")),
+    CatColumn("node.data", ("nd", "nodeData")),
+    CatColumn("shards", ("t", "sh", "shards.total", "shardsTotal")),
+    CatColumn("pri", ("p", "shards.primary", "shardsPrimary")),
+    CatColumn("relo", ("r", "shards.relocating", "shardsRelocating")),
+    CatColumn("init", ("i", "shards.initializing", "shardsInitializing")),
+    CatColumn("unassign", ("u", "shards.unassigned", "shardsUnassigned")),
+    CatColumn("unassign.pri", ("up", "shards.unassigned.primary"), default=False),
+    CatColumn("pending_tasks", ("pt", "pendingTasks")),
+    CatColumn("max_task_wait_time", ("mtwt", "maxTaskWaitTime")),
+    CatColumn("active_shards_percent", ("asp", "activeShardsPercent")),
+]
+
+
+async def cat_health(request: Request) -> Response:
+    params = check_params(request, {"v", "h", "s", "help", "ts", "time", "bytes"})
+    body = health_body(_cluster(request))
+    now = time.time()
+    row = {
+        "epoch": str(int(now)),
+        "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
+        "cluster": body["cluster_name"],
+        "status": body["status"],
+        "node.total": 1,
+        "node.data": 1,
+        "shards": body["active_shards"],
+        "pri": body["active_primary_shards"],
+        "relo": 0,
+        "init": 0,
+        "unassign": body["unassigned_shards"],
+        "unassign.pri": 0,
+        "pending_tasks": 0,
+        "max_task_wait_time": "-",
+        "active_shards_percent": f"{body['active_shards_percent_as_number']:.1f}%",
+    }
+    content, media = render_cat([row], _HEALTH_COLUMNS, params)
+    return Response(content, media_type=media)
+
+
+async def nodes(request: Request) -> Response:
+    check_params(request)
+    cluster = _cluster(request)
+    settings = request.app.state.settings
+    body = {
+        "_nodes": {"total": 1, "successful": 1, "failed": 0},
+        "cluster_name": cluster.cluster_name,
+        "nodes": {
+            "quidditch-node-0": {
+                "name": cluster.node_name,
+                "version": settings.version_number,
+                "roles": ["data", "ingest", "master"],
+                "ip": settings.host,
+                "host": settings.host,
+                "transport_address": f"{settings.host}:9300",
+                "http": {"publish_address": f"{settings.host}:{settings.port}"},
+            }
+        },
+    }
+    return es_json(request, body)
+
+
+routes = [
+    Route("/", info, methods=["GET", "HEAD"]),
+    Route("/_cluster/health", health, methods=["GET"]),
+    Route("/_cluster/health/{index}", health, methods=["GET"]),
+    Route("/_cat/health", cat_health, methods=["GET"]),
+    Route("/_nodes", nodes, methods=["GET"]),
+    Route("/_nodes/{rest:path}", nodes, methods=["GET"]),
+]

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from native.errors import IllegalArgument
+from server.cat import CatColumn, format_byte_size, format_time_millis, render_cat
+
+COLUMNS = [
+    CatColumn("health", ("h",), "current health status"),
+    CatColumn("index", ("i", "idx"), "index name"),
+    CatColumn("docs.count", ("dc", "docsCount"), "available docs", kind="int"),
+    CatColumn("store.size", ("ss", "storeSize"), "store size of primaries & replicas", kind="bytes"),
+    CatColumn("uuid", ("id",), "index uuid", default=False),
+    CatColumn("query.time", ("qti",), "time spent in query phase", default=False, kind="time"),
+]
+ROWS = [
+    {"health": "green", "index": "logs", "docs.count": 1200, "store.size": 4608, "uuid": "u1",
+     "query.time": 1500},
+    {"health": "yellow", "index": "a", "docs.count": 7, "store.size": 225, "uuid": "u2", "query.time": 12},
+    {"health": "red", "index": "metrics-long", "docs.count": None, "store.size": None, "uuid": "u3",
+     "query.time": None},
+]  # fmt: skip
+
+
+def text(params: dict[str, str], rows: list | None = None) -> str:
+    body, ctype = render_cat(ROWS if rows is None else rows, COLUMNS, params)
+    assert ctype == "text/plain; charset=UTF-8"
+    return body.decode()
+
+
+def test_default_text_is_aligned_with_numbers_right_and_trailing_newline() -> None:
+    assert text({}) == (
+        "green  logs         1200 4.5kb\n"
+        "yellow a               7  225b\n"
+        "red    metrics-long           \n"
+    )
+
+
+def test_v_adds_header_row_aligned_like_its_column() -> None:
+    assert text({"v": ""}) == (
+        "health index        docs.count store.size\n"
+        "green  logs               1200      4.5kb\n"
+        "yellow a                     7       225b\n"
+        "red    metrics-long                      \n"
+    )
+    assert text({"v": "false"}) == text({})
+
+
+def test_h_selects_by_name_alias_and_wildcard_in_order() -> None:
+    assert text({"h": "i,dc", "v": "true"}) == (
+        "i              dc\n"
+        "logs         1200\n"
+        "a               7\n"
+        "metrics-long     \n"
+    )
+    assert text({"h": "uuid,nope,index"}) == "u1 logs         \nu2 a            \nu3 metrics-long \n"
+    wild = json.loads(render_cat(ROWS, COLUMNS, {"h": "*.count,store*", "format": "json"})[0])
+    assert wild[0] == {"docs.count": "1200", "store.size": "4.5kb"}
+    by_alias_glob = json.loads(render_cat(ROWS, COLUMNS, {"h": "qt*", "format": "json"})[0])
+    assert by_alias_glob[0] == {"query.time": "1.5s"}
+
+
+def test_sort_numeric_desc_and_multiple_keys_with_blanks_last() -> None:
+    lines = text({"h": "index", "s": "docs.count:desc"}).splitlines()
+    assert [ln.strip() for ln in lines] == ["logs", "a", "metrics-long"]
+    lines = text({"h": "index", "s": "dc"}).splitlines()
+    assert [ln.strip() for ln in lines] == ["a", "logs", "metrics-long"]
+    rows = [{"health": "green", "index": "b"}, {"health": "red", "index": "a"}, {"health": "green", "index": "a"}]
+    lines = text({"h": "health,index", "s": "health:asc,index:desc"}, rows).splitlines()
+    assert lines == ["green b", "green a", "red   a"]
+    # sorting by a column that is not displayed, and by store size in bytes rather than text
+    lines = text({"h": "index", "s": "ss:asc"}).splitlines()
+    assert [ln.strip() for ln in lines] == ["a", "logs", "metrics-long"]
+
+
+def test_sort_by_unknown_column_is_an_error() -> None:
+    with pytest.raises(IllegalArgument, match="Unable to sort by unknown sort key `bogus`"):
+        render_cat(ROWS, COLUMNS, {"s": "bogus"})
+
+
+def test_json_values_are_strings_and_none_is_null() -> None:
+    body, ctype = render_cat(ROWS, COLUMNS, {"format": "json"})
+    assert ctype == "application/json; charset=UTF-8"
+    data = json.loads(body)
+    assert data[0] == {"health": "green", "index": "logs", "docs.count": "1200", "store.size": "4.5kb"}
+    assert data[2] == {"health": "red", "index": "metrics-long", "docs.count": None, "store.size": None}
+    assert json.loads(render_cat([], COLUMNS, {"format": "json"})[0]) == []
+
+
+def test_json_pretty_and_filter_path() -> None:
+    body, _ = render_cat(ROWS, COLUMNS, {"format": "json", "pretty": "", "filter_path": "index"})
+    assert body.startswith(b"[\n  {\n")
+    assert json.loads(body) == [{"index": "logs"}, {"index": "a"}, {"index": "metrics-long"}]
+
+
+def test_bytes_param_gives_integer_units() -> None:
+    rows = [{"index": "x", "store.size": 5 * 1024 * 1024 + 10}]
+    for unit, expected in [("b", "5242890"), ("kb", "5120"), ("k", "5120"), ("mb", "5"), ("gb", "0")]:
+        data = json.loads(render_cat(rows, COLUMNS, {"format": "json", "h": "ss", "bytes": unit})[0])
+        assert data == [{"ss": expected}]
+    with pytest.raises(IllegalArgument):
+        render_cat(rows, COLUMNS, {"bytes": "zz"})
+
+
+def test_time_param() -> None:
+    data = json.loads(render_cat(ROWS[:1], COLUMNS, {"format": "json", "h": "qti", "time": "ms"})[0])
+    assert data == [{"qti": "1500"}]
+    data = json.loads(render_cat(ROWS[:1], COLUMNS, {"format": "json", "h": "qti", "time": "s"})[0])
+    assert data == [{"qti": "1"}]
+
+
+def test_yaml() -> None:
+    body, ctype = render_cat(ROWS[:2], COLUMNS, {"format": "yaml", "h": "index,dc"})
+    assert ctype == "application/yaml"
+    assert body.startswith(b"---\n")
+    assert yaml.safe_load(body) == [{"index": "logs", "dc": "1200"}, {"index": "a", "dc": "7"}]
+
+
+def test_help_lists_every_column_with_aliases() -> None:
+    body, ctype = render_cat(ROWS, COLUMNS, {"help": ""})
+    assert ctype.startswith("text/plain")
+    lines = body.decode().splitlines()
+    assert len(lines) == len(COLUMNS)
+    assert lines[0] == "health     | h            | current health status"
+    assert lines[2] == "docs.count | dc,docsCount | available docs"
+
+
+def test_unsupported_format() -> None:
+    with pytest.raises(IllegalArgument):
+        render_cat(ROWS, COLUMNS, {"format": "xml"})
+
+
+def test_empty_table() -> None:
+    assert text({}, []) == ""
+    assert text({"v": ""}, []) == "health index docs.count store.size\n"
+
+
+def test_bool_and_float_cells() -> None:
+    cols = [CatColumn("name"), CatColumn("ratio", kind="float"), CatColumn("ok", kind="bool")]
+    rows = [{"name": "n", "ratio": 0.5, "ok": True}, {"name": "m", "ratio": 12.25, "ok": False}]
+    assert render_cat(rows, cols, {})[0] == b"n   0.5 true \nm 12.25 false\n"
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(0, "0b"), (225, "225b"), (1023, "1023b"), (1024, "1kb"), (4608, "4.5kb"), (5 << 20, "5mb"),
+     (int(1.25 * (1 << 30)), "1.2gb"), (3 << 40, "3tb")],
+)  # fmt: skip
+def test_format_byte_size(size: int, expected: str) -> None:
+    assert format_byte_size(size) == expected
+
+
+@pytest.mark.parametrize(
+    ("millis", "expected"),
+    [(0, "0s"), (12, "12ms"), (1500, "1.5s"), (90_000, "1.5m"), (3 * 86_400_000, "3d"), (0.5, "500micros")],
+)
+def test_format_time_millis(millis: float, expected: str) -> None:
+    assert format_time_millis(millis) == expected
