@@ -73,7 +73,9 @@ class _Base:
         if spec.min_doc_count == 0 and (buckets or p["xb"]):
             self._fill(node, p, buckets)
         rows = [b for b in buckets.values() if b[1] >= max(spec.min_doc_count, 0)]
-        rendered_subs = {id(b): finalize_level(node.children, b[2] or empty_level(node.children)) for b in rows}
+        rendered_subs = {
+            id(b): finalize_level(node.children, b[2] or empty_level(node.children)) for b in rows
+        }
         rows.sort(key=lambda b: _order_key(spec.order, b[0], b[1], rendered_subs[id(b)], node))
         out_buckets = []
         for key, count, _ in rows:
@@ -125,7 +127,10 @@ class HistogramKind(_Base):
             "field": info.tantivy_name, "interval": spec.interval, "offset": offset, "min_doc_count": 1,
         }  # fmt: skip
         if spec.hard_bounds is not None:
-            hist["hard_bounds"] = {"min": _num(spec.hard_bounds[0], -1e308), "max": _num(spec.hard_bounds[1], 1e308)}
+            hist["hard_bounds"] = {
+                "min": _num(spec.hard_bounds[0], -1e308),
+                "max": _num(spec.hard_bounds[1], 1e308),
+            }
         result = ctx.aggregate(query, {"h": {"histogram": hist}})["h"]
         counts = {float(b["key"]): int(b["doc_count"]) for b in result["buckets"] if b["doc_count"]}
         if spec.missing is not None:
@@ -217,8 +222,12 @@ class DateHistogramKind(_Base):
             if len(starts) > MAX_BUCKETS:
                 raise _too_many(len(starts))
         ends = [*starts[1:], int(self._next_key(node, p, starts[-1]))]
-        ranges = [{"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
-        result = ctx.aggregate(query, {"r": {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}})
+        ranges = [
+            {"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))
+        ]
+        result = ctx.aggregate(
+            query, {"r": {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}}
+        )
         got = result["r"]["buckets"]
         counts: dict[int, int] = {}
         edges: dict[int, int] = {}

@@ -221,11 +221,15 @@ def _parse_node(name: str, definition: Any) -> AggNode:
             children = _parse_level(value)
         elif key == "meta":
             if not isinstance(value, dict):
-                raise ParsingError(f"Expected [START_OBJECT] under [meta], but got a different token in [{name}]")
+                raise ParsingError(
+                    f"Expected [START_OBJECT] under [meta], but got a different token in [{name}]"
+                )
             meta = value
         else:
             if kind is not None:
-                raise ParsingError(f"Found two aggregation type definitions in [{name}]: [{kind}] and [{key}]")
+                raise ParsingError(
+                    f"Found two aggregation type definitions in [{name}]: [{kind}] and [{key}]"
+                )
             if key not in KNOWN_KINDS:
                 close = difflib.get_close_matches(key, sorted(KNOWN_KINDS), n=3, cutoff=0.6)
                 hint = f" did you mean [{', '.join(close)}]?" if close else ""
@@ -269,7 +273,9 @@ def _int(kind: str, key: str, value: Any, minimum: int | None = None) -> int:
     except ValueError as exc:
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]") from exc
     if minimum is not None and number < minimum:
-        raise IllegalArgument(f"[{key}] must be greater than or equal to {minimum}. Found [{number}] in [{kind}]")
+        raise IllegalArgument(
+            f"[{key}] must be greater than or equal to {minimum}. Found [{number}] in [{kind}]"
+        )
     return number
 
 
@@ -385,7 +391,9 @@ def _parse_offset(value: Any) -> int:
     try:
         return sign * int(parse_interval(text))
     except Exception as exc:
-        raise IllegalArgument(f"failed to parse setting [date_histogram.offset] with value [{value}]") from exc
+        raise IllegalArgument(
+            f"failed to parse setting [date_histogram.offset] with value [{value}]"
+        ) from exc
 
 
 def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogramSpec:
@@ -397,7 +405,9 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
     })  # fmt: skip
     given = [k for k in ("fixed_interval", "calendar_interval", "interval") if k in body]
     if not given:
-        raise IllegalArgument("Required one of fields [fixed_interval, calendar_interval], but none were specified.")
+        raise IllegalArgument(
+            "Required one of fields [fixed_interval, calendar_interval], but none were specified."
+        )
     if len(given) > 1:
         raise IllegalArgument(f"Cannot use [{given[1]}] with [{given[0]}] configuration option.")
     key = given[0]
@@ -407,7 +417,9 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
     if key == "calendar_interval" or (key == "interval" and raw in CALENDAR_ALIASES):
         calendar = CALENDAR_ALIASES.get(raw)
         if calendar is None:
-            raise IllegalArgument(f"The supplied interval [{raw}] could not be parsed as a calendar interval.")
+            raise IllegalArgument(
+                f"The supplied interval [{raw}] could not be parsed as a calendar interval."
+            )
     else:
         try:
             fixed_ms = int(parse_interval(raw))
@@ -531,7 +543,9 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
         raise IllegalArgument(f"[values] must not be null: [{name}]")
     else:
         values = DEFAULT_PERCENTS
-    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, body.get("missing"))
+    return PercentilesSpec(
+        _field(kind, body), values, bool(body.get("keyed", True)), compression, body.get("missing")
+    )
 
 
 def _cardinality(name: str, kind: str, body: dict[str, Any]) -> CardinalitySpec:
@@ -562,9 +576,9 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     from_ = _int(kind, "from", body.get("from", 0), 0)
     if size + from_ > MAX_INNER_RESULT_WINDOW:
         raise IllegalArgument(
-            f"Top hits result window is too large, the top hits aggregator [{name}]'s from + size must be less "
-            f"than or equal to: [{MAX_INNER_RESULT_WINDOW}] but was [{size + from_}]. This limit can be set by "
-            "changing the [index.max_inner_result_window] index level setting."
+            f"Top hits result window is too large, the top hits aggregator [{name}]'s from + size must be "
+            f"less than or equal to: [{MAX_INNER_RESULT_WINDOW}] but was [{size + from_}]. This limit can be "
+            "set by changing the [index.max_inner_result_window] index level setting."
         )
     raw_sort = body.get("sort", [])
     sort = tuple(_sort_item(s) for s in (raw_sort if isinstance(raw_sort, list) else [raw_sort]))
@@ -579,7 +593,10 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     elif isinstance(source, list):
         includes = tuple(str(s) for s in source)
     elif isinstance(source, dict):
-        inc, exc = source.get("includes", source.get("include", [])), source.get("excludes", source.get("exclude", []))
+        inc, exc = (
+            source.get("includes", source.get("include", [])),
+            source.get("excludes", source.get("exclude", [])),
+        )
         includes = tuple([inc] if isinstance(inc, str) else inc)
         excludes = tuple([exc] if isinstance(exc, str) else exc)
     return TopHitsSpec(size, from_, sort, enabled, includes, excludes)

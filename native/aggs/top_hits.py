@@ -61,7 +61,11 @@ class TopHitsKind:
         spec: TopHitsSpec = node.params
         asc = bool(spec.sort) and spec.sort[0].field != "_score" and spec.sort[0].asc
         hits = sorted(a["h"] + b["h"], key=lambda h: (sort_key_for(h[0], asc), str(h[1].get("_id"))))
-        return {"t": a["t"] + b["t"], "ms": add_opt(a["ms"], b["ms"], max), "h": hits[: spec.from_ + spec.size]}
+        return {
+            "t": a["t"] + b["t"],
+            "ms": add_opt(a["ms"], b["ms"], max),
+            "h": hits[: spec.from_ + spec.size],
+        }
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         spec: TopHitsSpec = node.params
@@ -88,7 +92,9 @@ def filter_source(source: Any, includes: tuple[str, ...], excludes: tuple[str, .
     return _filter(source, "", includes, excludes) if isinstance(source, dict) else source
 
 
-def _filter(obj: dict[str, Any], prefix: str, includes: tuple[str, ...], excludes: tuple[str, ...]) -> dict[str, Any]:
+def _filter(
+    obj: dict[str, Any], prefix: str, includes: tuple[str, ...], excludes: tuple[str, ...]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in obj.items():
         path = f"{prefix}{key}"

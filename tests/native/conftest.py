@@ -104,6 +104,7 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> TinyIndex:
     index = tantivy.Index(schema, path=str(tmp_path_factory.mktemp("tiny")))
     index.register_tokenizer("en", _ANALYZER)
     index.register_tokenizer("lower", _LOWER)
+    index.register_fast_field_tokenizer("lower", _LOWER)
     docs = make_docs()
     writer = index.writer(heap_size=15_000_000, num_threads=1)
     for d in docs:

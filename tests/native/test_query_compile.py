@@ -204,8 +204,11 @@ def test_regex_too_complex(tiny_index: TinyIndex) -> None:
 
 def test_fuzzy(tiny_index: TinyIndex) -> None:
     t = tiny_index
-    assert t.search({"fuzzy": {"tag": "Alpho"}}) == t.ids(lambda d: d["tag"] in ("Alpha", "alpha"))
-    assert t.search({"fuzzy": {"tag": {"value": "Alpho", "prefix_length": 1}}}) == t.ids(lambda d: d["tag"] == "Alpha")
+    assert t.search({"fuzzy": {"tag": "Alpho"}}) == t.ids(lambda d: d["tag"] == "Alpha")
+    got = t.search({"fuzzy": {"tag": {"value": "alpho", "fuzziness": 2}}})
+    assert got == t.ids(lambda d: d["tag"] in ("Alpha", "alpha"))
+    got = t.search({"fuzzy": {"tag": {"value": "alpho", "fuzziness": 2, "prefix_length": 1}}})
+    assert got == t.ids(lambda d: d["tag"] == "alpha")
     assert t.search({"fuzzy": {"title": {"value": "elephent", "fuzziness": 5}}}) == t.ids(
         lambda d: "elephant" in toks(d)
     )

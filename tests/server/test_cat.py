@@ -56,7 +56,7 @@ def test_h_selects_by_name_alias_and_wildcard_in_order() -> None:
         "a               7\n"
         "metrics-long     \n"
     )
-    assert text({"h": "uuid,nope,index"}) == "u1 logs         \nu2 a            \nu3 metrics-long \n"
+    assert text({"h": "uuid,nope,index"}) == "u1 logs        \nu2 a           \nu3 metrics-long\n"
     wild = json.loads(render_cat(ROWS, COLUMNS, {"h": "*.count,store*", "format": "json"})[0])
     assert wild[0] == {"docs.count": "1200", "store.size": "4.5kb"}
     by_alias_glob = json.loads(render_cat(ROWS, COLUMNS, {"h": "qt*", "format": "json"})[0])
