@@ -13,6 +13,7 @@ from typing import Protocol
 from cluster.leaf import LeafService
 from cluster.protos import leaf_pb2 as pb
 
+
 class LeafClient(Protocol):
     async def search(self, request: pb.SearchRequest) -> pb.SearchResponse: ...
     async def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse: ...

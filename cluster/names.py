@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from native.errors import IndexNotFound, InvalidIndexName
 
-_FORBIDDEN = ['\\', "/", "*", "?", '"', "<", ">", "|", " ", ","]
+_FORBIDDEN = ["\\", "/", "*", "?", '"', "<", ">", "|", " ", ","]
 
 
 def validate_index_name(name: str) -> None:

@@ -217,8 +217,11 @@ class Root:
             del response["hits"]["total"]
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
-            response["aggregations"] = native_aggs.finalize(tree, merged) if merged is not None else (
-                native_aggs.finalize(tree, native_aggs.merge_partials(tree, [])))
+            response["aggregations"] = (
+                native_aggs.finalize(tree, merged)
+                if merged is not None
+                else (native_aggs.finalize(tree, native_aggs.merge_partials(tree, [])))
+            )
         return response, phase
 
     @staticmethod

@@ -96,7 +96,8 @@ def parse_source_filter(raw: Any, includes: str | None = None, excludes: str | N
         inc = raw.get("includes", raw.get("include", []))
         exc = raw.get("excludes", raw.get("exclude", []))
         return SourceFilter(
-            includes=tuple([inc] if isinstance(inc, str) else inc), excludes=tuple([exc] if isinstance(exc, str) else exc)
+            includes=tuple([inc] if isinstance(inc, str) else inc),
+            excludes=tuple([exc] if isinstance(exc, str) else exc),
         )
     return SourceFilter(
         includes=tuple(p for p in (includes or "").split(",") if p),

@@ -106,9 +106,7 @@ class WriteCoordinator:
                 if item.action in ("delete", "update") and not item.id:
                     raise ActionRequestValidation("Validation Failed: 1: id is missing;")
                 if item.if_seq_no is not None and item.if_primary_term is None:
-                    raise ActionRequestValidation(
-                        "Validation Failed: 1: ifSeqNo is set, but primary term is [0];"
-                    )
+                    raise ActionRequestValidation("Validation Failed: 1: ifSeqNo is set, but primary term is [0];")
                 if item.index not in metas:
                     metas[item.index] = self._meta(item.index)
                     mappings[item.index] = Mapping(metas[item.index].mappings)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Iterator, Mapping as MappingABC
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,9 +85,7 @@ def _check_field_def(path: str, spec: Any) -> None:
     if ftype in OBJECT_TYPES:
         for k in spec:
             if k not in ("type", "properties", "dynamic", "enabled", "subobjects"):
-                raise MapperParsingError(
-                    f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]"
-                )
+                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
         for name, child in (spec.get("properties") or {}).items():
             _check_field_def(f"{path}.{name}", child)
         return
@@ -223,7 +222,7 @@ class Mapping:
                 self._collect_dynamic({head: {rest: value}}, props, dynamic, out, prefix, depth)
                 continue
             if not key.strip():
-                raise DocumentParsingError(f"field name cannot be an empty string")
+                raise DocumentParsingError("field name cannot be an empty string")
             spec = props.get(key)
             path = prefix + key
             sample = _first_non_null(value)

@@ -127,9 +127,7 @@ def query_shard(
     by_score = all(s.field == "_score" for s in sort) and sort[0].reverse
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
-        hits = [
-            PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]
-        ]
+        hits = [PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]]
         max_score = hits[0].score if hits else _max_score(searcher, query, result.count)
         return ShardHits(hits, int(result.count), max_score)
     single = sort[0] if len(sort) == 1 else None
@@ -222,7 +220,5 @@ def _general(
 
 def _coerce_after(search_after: Sequence[Any], sort: Sequence[SortField]) -> tuple[Any, ...]:
     if len(search_after) != len(sort):
-        raise IllegalArgument(
-            f"search_after has {len(search_after)} value(s) but sort has {len(sort)}."
-        )
+        raise IllegalArgument(f"search_after has {len(search_after)} value(s) but sort has {len(sort)}.")
     return tuple(search_after)

@@ -24,7 +24,8 @@ import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping as MappingABC, Sequence
+from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -25,7 +25,7 @@ MAX_RECORD = 512 * 1024 * 1024
 class WriteAheadLog:
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fh = open(path, "ab")  # noqa: SIM115 - lives as long as the shard
+        self._fh = open(path, "ab")
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Append records and fsync; returns only when they are durable."""
@@ -70,7 +70,7 @@ class WriteAheadLog:
         self._fh.flush()
         os.truncate(self.path, size)
         self._fh.close()
-        self._fh = open(self.path, "ab")  # noqa: SIM115
+        self._fh = open(self.path, "ab")
         os.fsync(self._fh.fileno())
 
     def size(self) -> int:

@@ -66,7 +66,7 @@ def flag(params: dict[str, str], name: str, default: bool = False) -> bool:
 
 def es_json(request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     params = request.query_params
-    if "filter_path" in params and params["filter_path"]:
+    if params.get("filter_path"):
         body = apply_filter_path(body, params["filter_path"])
     pretty = "pretty" in params and params["pretty"] != "false"
     if request.method == "HEAD":

@@ -55,7 +55,7 @@ class ShardContext:
     # -- queries -----------------------------------------------------------------------------------
 
     def count(self, query: tantivy.Query) -> int:
-        return int(self.searcher.search(query, 1, count=True).count)
+        return int(self.searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
 
     def docs(self, query: tantivy.Query) -> list[tantivy.DocAddress]:
         limit = max(1, int(self.searcher.num_docs))
@@ -191,9 +191,7 @@ def resolve_date(
 
     try:
         return int(
-            parse_date_math(
-                str(value), now_millis=now_millis, round_up=round_up, formats=formats, time_zone=time_zone
-            )
+            parse_date_math(str(value), now_millis=now_millis, round_up=round_up, formats=formats, time_zone=time_zone)
         )
     except ValueError as exc:
         raise IllegalArgument(f"failed to parse date field [{value}]") from exc

@@ -62,8 +62,7 @@ class FiltersKind:
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
         return {
             "b": [
-                [x[0], x[1] + y[1], merge_level(node.children, x[2], y[2])]
-                for x, y in zip(a["b"], b["b"], strict=True)
+                [x[0], x[1] + y[1], merge_level(node.children, x[2], y[2])] for x, y in zip(a["b"], b["b"], strict=True)
             ]
         }
 
@@ -85,7 +84,7 @@ class FiltersKind:
 class RangeKind:
     def empty(self, node: AggNode) -> Partial:
         spec: RangeSpec = node.params
-        rows = [[r.lo if not spec.is_date else None, r.hi if not spec.is_date else None, r.key, 0, {}]
+        rows: list[list[Any]] = [[r.lo if not spec.is_date else None, r.hi if not spec.is_date else None, r.key, 0, {}]
                 for r in spec.ranges]  # fmt: skip
         return {"b": _sorted(rows), "f": None}
 

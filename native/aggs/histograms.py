@@ -61,11 +61,14 @@ class _Base:
         }
 
     # hooks for the two kinds
-    def _key_of(self, node: AggNode, p: Partial, value: float) -> float: ...
+    def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
+        raise NotImplementedError
 
-    def _next_key(self, node: AggNode, p: Partial, key: float) -> float: ...
+    def _next_key(self, node: AggNode, p: Partial, key: float) -> float:
+        raise NotImplementedError
 
-    def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]: ...
+    def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
+        raise NotImplementedError
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         spec = node.params
@@ -73,9 +76,7 @@ class _Base:
         if spec.min_doc_count == 0 and (buckets or p["xb"]):
             self._fill(node, p, buckets)
         rows = [b for b in buckets.values() if b[1] >= max(spec.min_doc_count, 0)]
-        rendered_subs = {
-            id(b): finalize_level(node.children, b[2] or empty_level(node.children)) for b in rows
-        }
+        rendered_subs = {id(b): finalize_level(node.children, b[2] or empty_level(node.children)) for b in rows}
         rows.sort(key=lambda b: _order_key(spec.order, b[0], b[1], rendered_subs[id(b)], node))
         out_buckets = []
         for key, count, _ in rows:
@@ -222,12 +223,8 @@ class DateHistogramKind(_Base):
             if len(starts) > MAX_BUCKETS:
                 raise _too_many(len(starts))
         ends = [*starts[1:], int(self._next_key(node, p, starts[-1]))]
-        ranges = [
-            {"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))
-        ]
-        result = ctx.aggregate(
-            query, {"r": {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}}
-        )
+        ranges = [{"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
+        result = ctx.aggregate(query, {"r": {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}})
         got = result["r"]["buckets"]
         counts: dict[int, int] = {}
         edges: dict[int, int] = {}
@@ -245,7 +242,7 @@ class DateHistogramKind(_Base):
             return (int(value) - offset) // spec.fixed_ms * spec.fixed_ms + offset
         from native.dates import round_calendar
 
-        return round_calendar(int(value) - offset, spec.calendar, spec.time_zone) + offset
+        return round_calendar(int(value) - offset, spec.calendar or "day", spec.time_zone) + offset
 
     def _next_key(self, node: AggNode, p: Partial, key: float) -> float:
         spec: DateHistogramSpec = node.params
@@ -254,7 +251,7 @@ class DateHistogramKind(_Base):
         from native.dates import next_calendar
 
         offset = p["o"] or 0
-        return next_calendar(int(key) - offset, spec.calendar, spec.time_zone) + offset
+        return next_calendar(int(key) - offset, spec.calendar or "day", spec.time_zone) + offset
 
     def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
         from native.dates import format_date

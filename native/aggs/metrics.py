@@ -38,9 +38,7 @@ class StatsKind:
         out["f"] = date_format(info, spec.format)
         if info.tantivy_type == tantivy.FieldType.Text:
             if node.kind == "value_count":
-                out["c"] = sum(
-                    n for _, n in ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query)
-                )
+                out["c"] = sum(n for _, n in ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
                 return out
             return out  # ES rejects numeric metrics on keywords at parse time; an empty metric is kinder
         result = ctx.aggregate(query, {"m": {"extended_stats": {"field": info.tantivy_name}}})["m"]

@@ -59,7 +59,7 @@ class PercentilesKind:
                     values = np.concatenate([values, np.full(n_missing, missing)])
         if values.size == 0:
             return {}
-        return TDigest.from_values(values, max_centroids=_centroids(spec.compression)).to_dict()
+        return TDigest.from_values(values, max_centroids=_centroids(spec.compression))  # type: ignore[arg-type].to_dict()
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
         if not a:

@@ -24,6 +24,7 @@ KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS
 
 DEFAULT_PERCENTS = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
 CALENDAR_ALIASES = {
+    "second": "second", "1s": "second",
     "minute": "minute", "1m": "minute",
     "hour": "hour", "1h": "hour",
     "day": "day", "1d": "day",
@@ -205,8 +206,7 @@ def _parse_level(body: Any) -> tuple[AggNode, ...]:
 def _parse_node(name: str, definition: Any) -> AggNode:
     if not isinstance(name, str) or not name or _BAD_NAME.search(name):
         raise ParsingError(
-            f"Invalid aggregation name [{name}]. Aggregation names can contain any character except "
-            "'[', ']', and '>'"
+            f"Invalid aggregation name [{name}]. Aggregation names can contain any character except '[', ']', and '>'"
         )
     if not isinstance(definition, dict):
         raise ParsingError(f"Expected [START_OBJECT] under [{name}], but got a different token")
@@ -221,15 +221,11 @@ def _parse_node(name: str, definition: Any) -> AggNode:
             children = _parse_level(value)
         elif key == "meta":
             if not isinstance(value, dict):
-                raise ParsingError(
-                    f"Expected [START_OBJECT] under [meta], but got a different token in [{name}]"
-                )
+                raise ParsingError(f"Expected [START_OBJECT] under [meta], but got a different token in [{name}]")
             meta = value
         else:
             if kind is not None:
-                raise ParsingError(
-                    f"Found two aggregation type definitions in [{name}]: [{kind}] and [{key}]"
-                )
+                raise ParsingError(f"Found two aggregation type definitions in [{name}]: [{kind}] and [{key}]")
             if key not in KNOWN_KINDS:
                 close = difflib.get_close_matches(key, sorted(KNOWN_KINDS), n=3, cutoff=0.6)
                 hint = f" did you mean [{', '.join(close)}]?" if close else ""
@@ -273,9 +269,7 @@ def _int(kind: str, key: str, value: Any, minimum: int | None = None) -> int:
     except ValueError as exc:
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]") from exc
     if minimum is not None and number < minimum:
-        raise IllegalArgument(
-            f"[{key}] must be greater than or equal to {minimum}. Found [{number}] in [{kind}]"
-        )
+        raise IllegalArgument(f"[{key}] must be greater than or equal to {minimum}. Found [{number}] in [{kind}]")
     return number
 
 
@@ -391,9 +385,7 @@ def _parse_offset(value: Any) -> int:
     try:
         return sign * int(parse_interval(text))
     except Exception as exc:
-        raise IllegalArgument(
-            f"failed to parse setting [date_histogram.offset] with value [{value}]"
-        ) from exc
+        raise IllegalArgument(f"failed to parse setting [date_histogram.offset] with value [{value}]") from exc
 
 
 def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogramSpec:
@@ -405,9 +397,7 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
     })  # fmt: skip
     given = [k for k in ("fixed_interval", "calendar_interval", "interval") if k in body]
     if not given:
-        raise IllegalArgument(
-            "Required one of fields [fixed_interval, calendar_interval], but none were specified."
-        )
+        raise IllegalArgument("Required one of fields [fixed_interval, calendar_interval], but none were specified.")
     if len(given) > 1:
         raise IllegalArgument(f"Cannot use [{given[1]}] with [{given[0]}] configuration option.")
     key = given[0]
@@ -417,9 +407,7 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
     if key == "calendar_interval" or (key == "interval" and raw in CALENDAR_ALIASES):
         calendar = CALENDAR_ALIASES.get(raw)
         if calendar is None:
-            raise IllegalArgument(
-                f"The supplied interval [{raw}] could not be parsed as a calendar interval."
-            )
+            raise IllegalArgument(f"The supplied interval [{raw}] could not be parsed as a calendar interval.")
     else:
         try:
             fixed_ms = int(parse_interval(raw))
@@ -486,6 +474,7 @@ def _query(value: Any) -> Any:
 def _filters(name: str, kind: str, body: dict[str, Any]) -> FiltersSpec:
     _check_keys(kind, body, {"filters", "other_bucket", "other_bucket_key", "keyed"})
     raw = body.get("filters")
+    filters: tuple[tuple[str | None, Any], ...]
     if isinstance(raw, dict):
         filters = tuple((str(k), _query(v)) for k, v in raw.items())
         keyed = bool(body.get("keyed", True))
@@ -543,9 +532,7 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
         raise IllegalArgument(f"[values] must not be null: [{name}]")
     else:
         values = DEFAULT_PERCENTS
-    return PercentilesSpec(
-        _field(kind, body), values, bool(body.get("keyed", True)), compression, body.get("missing")
-    )
+    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, body.get("missing"))
 
 
 def _cardinality(name: str, kind: str, body: dict[str, Any]) -> CardinalitySpec:
@@ -597,8 +584,8 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
             source.get("includes", source.get("include", [])),
             source.get("excludes", source.get("exclude", [])),
         )
-        includes = tuple([inc] if isinstance(inc, str) else inc)
-        excludes = tuple([exc] if isinstance(exc, str) else exc)
+        includes = tuple([inc] if isinstance(inc, str) else (inc or []))
+        excludes = tuple([exc] if isinstance(exc, str) else (exc or []))
     return TopHitsSpec(size, from_, sort, enabled, includes, excludes)
 
 

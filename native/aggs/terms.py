@@ -74,9 +74,7 @@ class TermsKind:
         if spec.min_doc_count == 0:
             for key in self._counts(ctx, info, tantivy.Query.all_query()):
                 counts.setdefault(key, 0)
-        candidates = [
-            (k, n) for k, n in counts.items() if _accepted(spec, k) and n >= spec.shard_min_doc_count
-        ]
+        candidates = [(k, n) for k, n in counts.items() if _accepted(spec, k) and n >= spec.shard_min_doc_count]
         total = sum(n for _, n in candidates)
 
         def bucket_filter(key: Any) -> tantivy.Query:

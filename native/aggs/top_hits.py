@@ -92,9 +92,7 @@ def filter_source(source: Any, includes: tuple[str, ...], excludes: tuple[str, .
     return _filter(source, "", includes, excludes) if isinstance(source, dict) else source
 
 
-def _filter(
-    obj: dict[str, Any], prefix: str, includes: tuple[str, ...], excludes: tuple[str, ...]
-) -> dict[str, Any]:
+def _filter(obj: dict[str, Any], prefix: str, includes: tuple[str, ...], excludes: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in obj.items():
         path = f"{prefix}{key}"

@@ -128,9 +128,7 @@ class _Compiler:
                 raise TooComplexToDeterminize(
                     f"Determinizing automaton for [{info.path}] would require more than 10000 effort."
                 ) from None
-            raise IllegalArgument(
-                f"failed to create query: invalid regular expression for [{info.path}]"
-            ) from None
+            raise IllegalArgument(f"failed to create query: invalid regular expression for [{info.path}]") from None
 
     def string_field(self, info: FieldInfo, kind: str) -> None:
         if info.es_type not in STRING_TYPES:
@@ -349,8 +347,7 @@ class _Compiler:
         if not tokens:
             return self.zero_terms(node.zero_terms_query)
         clauses = [
-            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions)
-            for t in tokens
+            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions) for t in tokens
         ]
         if node.operator == "and":
             q = self.all_of(clauses)

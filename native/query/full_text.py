@@ -206,9 +206,7 @@ def parse_combined_fields(body: Any, ctx: ParseContext) -> MultiField:
     if not body.get("fields"):
         raise ParsingError("[combined_fields] requires 'fields' to be set")
     ctx.count()
-    template = _match_from_opts(
-        "combined_fields", "", body["query"], {k: v for k, v in body.items() if k != "boost"}
-    )
+    template = _match_from_opts("combined_fields", "", body["query"], {k: v for k, v in body.items() if k != "boost"})
     return MultiField(
         parse_field_boosts("combined_fields", body["fields"]),
         template,

@@ -34,9 +34,7 @@ def single_field(name: str, body: Any) -> tuple[str, Any]:
     if not keys:
         raise IllegalArgument("field name is null or empty")
     if len(keys) > 1:
-        raise ParsingError(
-            f"[{name}] query doesn't support multiple fields, found [{keys[0]}] and [{keys[1]}]"
-        )
+        raise ParsingError(f"[{name}] query doesn't support multiple fields, found [{keys[0]}] and [{keys[1]}]")
     if not keys[0]:
         raise IllegalArgument("field name is null or empty")
     return keys[0], body[keys[0]]

@@ -32,7 +32,7 @@ from native.query.ast import (
     Wildcard,
 )
 from native.query.full_text import parse_field_boosts
-from native.query.limits import ParseContext, too_deep
+from native.query.limits import ParseContext, too_deep, too_many_clauses
 from native.query.params import as_bool, as_float, as_str, check_params, expect_object
 
 __all__ = ["PARSERS"]
@@ -93,9 +93,7 @@ class _Builder:
         if field is not None and "*" not in field:
             return _with_field(template, field)
         fields = self.fields if field is None else (FieldBoost(field),)
-        return MultiField(
-            fields, template, combine=self.combine, tie_breaker=self.tie_breaker, lenient=self.lenient
-        )
+        return MultiField(fields, template, combine=self.combine, tie_breaker=self.tie_breaker, lenient=self.lenient)
 
     def word(self, field: str | None, text: str, fuzzy: str | int | None = None) -> QueryAst:
         if field == "_exists_":
@@ -118,9 +116,7 @@ class _Builder:
         slop = self.phrase_slop if slop is None else slop
         return self.on_fields(field, MatchPhrase("", text, slop=slop, lenient=self.lenient))
 
-    def range(
-        self, field: str | None, lo: str | None, hi: str | None, inc_lo: bool, inc_hi: bool
-    ) -> QueryAst:
+    def range(self, field: str | None, lo: str | None, hi: str | None, inc_lo: bool, inc_hi: bool) -> QueryAst:
         lo = None if lo == "*" else lo
         hi = None if hi == "*" else hi
         return self.on_fields(field, Range("", lo, hi, inc_lo, inc_hi, time_zone=self.time_zone))
@@ -170,15 +166,18 @@ def _max_paren_depth(text: str) -> int:
     return best
 
 
-def _convert(node: Any, b: _Builder, field: str | None, occur_default: str) -> QueryAst:
-    """Iterative-enough conversion: recursion depth is bounded by the pre-checked paren depth."""
+def _convert(node: Any, b: _Builder, field: str | None, occur_default: str, depth: int = 0) -> QueryAst:
+    """Recursion is bounded: every level counts against the nesting limit (``NOT NOT NOT …`` too)."""
+    depth += 1
+    if depth > 4 * b.ctx.max_nested_depth:  # groups cost ~2 levels each; paren depth is checked apart
+        raise too_deep()
     if isinstance(node, T.SearchField):
         name = _unescape(node.name)
-        return _convert(node.expr, b, name, occur_default)
+        return _convert(node.expr, b, name, occur_default, depth)
     if isinstance(node, T.Group | T.FieldGroup):
-        return _convert(node.expr, b, field, occur_default)
+        return _convert(node.expr, b, field, occur_default, depth)
     if isinstance(node, T.Boost):
-        inner = _convert(node.expr, b, field, occur_default)
+        inner = _convert(node.expr, b, field, occur_default, depth)
         return Bool(must=(inner,), boost=float(node.force)) if float(node.force) != 1.0 else inner
     if isinstance(node, T.Word):
         return b.word(field, node.value)
@@ -200,9 +199,9 @@ def _convert(node: Any, b: _Builder, field: str | None, occur_default: str) -> Q
     if isinstance(node, T.To):
         return b.range(field, None, node.a.value, True, node.include)
     if isinstance(node, T.Not | T.Prohibit):
-        return Bool(must_not=(_convert(node.a, b, field, occur_default),))
+        return Bool(must_not=(_convert(node.a, b, field, occur_default, depth),))
     if isinstance(node, T.Plus):
-        return _convert(node.a, b, field, occur_default)
+        return _convert(node.a, b, field, occur_default, depth)
     if isinstance(node, T.BaseOperation):
         if isinstance(node, T.AndOperation):
             default = "must"
@@ -213,11 +212,11 @@ def _convert(node: Any, b: _Builder, field: str | None, occur_default: str) -> Q
         items: list[tuple[str, QueryAst]] = []
         for child in node.children:
             if isinstance(child, T.Not | T.Prohibit):
-                items.append(("must_not", _convert(child.a, b, field, default)))
+                items.append(("must_not", _convert(child.a, b, field, default, depth)))
             elif isinstance(child, T.Plus):
-                items.append(("must", _convert(child.a, b, field, default)))
+                items.append(("must", _convert(child.a, b, field, default, depth)))
             else:
-                items.append((default, _convert(child, b, field, default)))
+                items.append((default, _convert(child, b, field, default, depth)))
         return b.combine_clauses(items)
     raise ParsingError(f"Failed to parse query [{node}]")
 
@@ -233,8 +232,9 @@ def parse_query_string(body: Any, ctx: ParseContext) -> QueryAst:
         raise too_deep()
     if not text.strip():
         return MatchNone()
-    if len(text) > 32766:
-        raise ParsingError(f"Failed to parse query [{text[:50]}...]")
+    words = [w for w in text.split() if w not in ("AND", "OR", "NOT", "&&", "||")]
+    if ctx.clauses + len(words) > ctx.max_clause_count:
+        raise too_many_clauses(ctx.max_clause_count)  # refuse before luqum spends time on it
     try:
         tree = luqum_parser.parse(text)
     except (LuqumParseError, RecursionError, Exception) as exc:

@@ -38,9 +38,7 @@ def _field_value(name: str, body: Any, allowed: tuple[str, ...]) -> tuple[str, A
     if isinstance(raw, dict):
         check_params(name, raw, ("value", *allowed))
         if "value" not in raw:
-            raise IllegalArgument(
-                f"[{name}] query requires a value" if name != "term" else "value cannot be null"
-            )
+            raise IllegalArgument(f"[{name}] query requires a value" if name != "term" else "value cannot be null")
         return fname, _scalar(name, raw["value"]), raw
     if isinstance(raw, list):
         raise ParsingError(f"[{name}] query does not support array of values")
@@ -65,9 +63,7 @@ def parse_terms(body: Any, ctx: ParseContext) -> Terms:
     if not fields:
         raise ParsingError("[terms] query requires a field name")
     if len(fields) > 1:
-        raise ParsingError(
-            f"[terms] query does not support multiple fields, found [{fields[0]}] and [{fields[1]}]"
-        )
+        raise ParsingError(f"[terms] query does not support multiple fields, found [{fields[0]}] and [{fields[1]}]")
     fname = fields[0]
     values = body[fname]
     if isinstance(values, dict):
@@ -136,9 +132,7 @@ def parse_exists(body: Any, ctx: ParseContext) -> Exists:
     if not body.get("field"):
         raise IllegalArgument("[exists] must be provided with a [field]")
     ctx.count()
-    return Exists(
-        as_str("exists", "field", body["field"]), boost=as_float("exists", "boost", body.get("boost", 1))
-    )
+    return Exists(as_str("exists", "field", body["field"]), boost=as_float("exists", "boost", body.get("boost", 1)))
 
 
 def parse_ids(body: Any, ctx: ParseContext) -> Ids:

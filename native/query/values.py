@@ -143,9 +143,7 @@ def term_value(info: FieldInfo, value: Any, now_millis: int) -> Any:
     return text
 
 
-def numeric_bound(
-    info: FieldInfo, value: Any, *, lower: bool, inclusive: bool
-) -> tuple[int | float, bool] | None:
+def numeric_bound(info: FieldInfo, value: Any, *, lower: bool, inclusive: bool) -> tuple[int | float, bool] | None:
     """A range bound on a numeric field, rounded as ES rounds it; None = the side can never match."""
     number = _number(value)
     if info.es_type in NUMERIC_INT_TYPES:

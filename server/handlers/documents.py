@@ -234,7 +234,9 @@ async def mget(request: Request) -> Response:
             continue
         doc_params = dict(params)
         if "_source" in spec:
-            doc_params["_source"] = spec["_source"] if not isinstance(spec["_source"], bool) else str(spec["_source"]).lower()
+            doc_params["_source"] = (
+                spec["_source"] if not isinstance(spec["_source"], bool) else str(spec["_source"]).lower()
+            )
         if "routing" in spec:
             doc_params["routing"] = spec["routing"]
         try:
@@ -290,7 +292,7 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
         )
         if action != "delete":
             try:
-                source_line_no, source = next(lines)
+                _, source = next(lines)
             except StopIteration:
                 raise IllegalArgument("The bulk request must be terminated by a newline [\\n]") from None
             if action == "update":

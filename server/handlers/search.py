@@ -32,9 +32,7 @@ def _cluster(request: Request) -> EmbeddedCluster:
     return cluster
 
 
-async def run_search(
-    request: Request, index: str | None, body: Any, params: dict[str, str]
-) -> dict[str, Any]:
+async def run_search(request: Request, index: str | None, body: Any, params: dict[str, str]) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise ParsingError("request body must be an object")
     cluster = _cluster(request)

@@ -54,20 +54,36 @@ def test_multi_match_fields() -> None:
     [
         ({"foo": {}}, ParsingError, "unknown query [foo]"),
         ({"term": "x"}, ParsingError, "[term] query malformed, no start_object after query name"),
-        ({"match": {"a": "x", "b": "y"}}, ParsingError, "[match] query doesn't support multiple fields, found [a] and [b]"),
+        (
+            {"match": {"a": "x", "b": "y"}},
+            ParsingError,
+            "[match] query doesn't support multiple fields, found [a] and [b]",
+        ),
         ({"match": {"a": {"query": "x", "foo": 1}}}, ParsingError, "[match] query does not support [foo]"),
         ({"range": {"n": {"gte": 1, "bar": 2}}}, ParsingError, "[range] query does not support [bar]"),
         ({"bool": {"must": [], "bogus": 1}}, ParsingError, "[bool] query does not support [bogus]"),
         ({"match_all": {"x": 1}}, ParsingError, "[match_all] query does not support [x]"),
-        ({"term": {"a": 1}, "match": {"b": 2}}, ParsingError, "[term] malformed query, expected [END_OBJECT] but found [FIELD_NAME]"),
+        (
+            {"term": {"a": 1}, "match": {"b": 2}},
+            ParsingError,
+            "[term] malformed query, expected [END_OBJECT] but found [FIELD_NAME]",
+        ),
         ({"bool": {"must": [{}]}}, ParsingError, "query malformed, empty clause found"),
         ({"exists": {}}, IllegalArgument, "[exists] must be provided with a [field]"),
         ({"script": {"script": "1"}}, ScriptingDisabled, "cannot execute [inline] scripts"),
-        ({"match": {"a": {"query": "x", "boost": "high"}}}, XContentParseError, "[match] failed to parse field [boost]"),
-        ({"multi_match": {"query": "x", "type": "nope"}}, ParsingError, "failed to parse [multi_match] query type [nope]. unknown type."),
+        (
+            {"match": {"a": {"query": "x", "boost": "high"}}},
+            XContentParseError,
+            "[match] failed to parse field [boost]",
+        ),
+        (
+            {"multi_match": {"query": "x", "type": "nope"}},
+            ParsingError,
+            "failed to parse [multi_match] query type [nope]. unknown type.",
+        ),
         ({"terms": {"f": "notalist"}}, ParsingError, "[terms] query does not support [f]"),
     ],
-)  # fmt: skip
+)
 def test_parse_errors(body: dict[str, Any], exc: type[QuidditchError], reason: str) -> None:
     with pytest.raises(exc) as info:
         parse_query(body)
@@ -157,8 +173,25 @@ def test_query_string_shapes() -> None:
 
 @pytest.mark.parametrize(
     "spec,n,expected",
-    [("2", 5, 2), ("-1", 5, 4), ("75%", 4, 3), ("-25%", 4, 3), ("3<90%", 3, 3), ("3<90%", 10, 9),
-     ("2<-25% 9<-3", 2, 2), ("2<-25% 9<-3", 8, 6), ("2<-25% 9<-3", 12, 9), ("7", 3, 7)],
-)  # fmt: skip
+    [
+        ("2", 5, 2),
+        ("-1", 5, 4),
+        ("75%", 4, 3),
+        ("-25%", 4, 3),
+        ("3<90%", 3, 3),
+        ("3<90%", 10, 9),
+        ("2<-25% 9<-3", 2, 2),
+        ("2<-25% 9<-3", 8, 6),
+        ("2<-25% 9<-3", 12, 9),
+        ("7", 3, 7),
+    ],
+)
 def test_minimum_should_match(spec: str, n: int, expected: int) -> None:
     assert resolve_msm(spec, n) == expected
+
+
+def test_query_string_deep_unary_chain_rejected() -> None:
+    with pytest.raises(IllegalArgument, match="max_nested_depth"):
+        parse_query({"query_string": {"query": "NOT " * 3000 + "b"}})
+    nested = "(" * 25 + "a" + ")" * 25
+    parse_query({"query_string": {"query": nested}})

@@ -33,9 +33,7 @@ def text(params: dict[str, str], rows: list | None = None) -> str:
 
 def test_default_text_is_aligned_with_numbers_right_and_trailing_newline() -> None:
     assert text({}) == (
-        "green  logs         1200 4.5kb\n"
-        "yellow a               7  225b\n"
-        "red    metrics-long           \n"
+        "green  logs         1200 4.5kb\nyellow a               7  225b\nred    metrics-long           \n"
     )
 
 
@@ -51,10 +49,7 @@ def test_v_adds_header_row_aligned_like_its_column() -> None:
 
 def test_h_selects_by_name_alias_and_wildcard_in_order() -> None:
     assert text({"h": "i,dc", "v": "true"}) == (
-        "i              dc\n"
-        "logs         1200\n"
-        "a               7\n"
-        "metrics-long     \n"
+        "i              dc\nlogs         1200\na               7\nmetrics-long     \n"
     )
     assert text({"h": "uuid,nope,index"}) == "u1 logs        \nu2 a           \nu3 metrics-long\n"
     wild = json.loads(render_cat(ROWS, COLUMNS, {"h": "*.count,store*", "format": "json"})[0])
@@ -68,7 +63,11 @@ def test_sort_numeric_desc_and_multiple_keys_with_blanks_last() -> None:
     assert [ln.strip() for ln in lines] == ["logs", "a", "metrics-long"]
     lines = text({"h": "index", "s": "dc"}).splitlines()
     assert [ln.strip() for ln in lines] == ["a", "logs", "metrics-long"]
-    rows = [{"health": "green", "index": "b"}, {"health": "red", "index": "a"}, {"health": "green", "index": "a"}]
+    rows = [
+        {"health": "green", "index": "b"},
+        {"health": "red", "index": "a"},
+        {"health": "green", "index": "a"},
+    ]
     lines = text({"h": "health,index", "s": "health:asc,index:desc"}, rows).splitlines()
     assert lines == ["green b", "green a", "red   a"]
     # sorting by a column that is not displayed, and by store size in bytes rather than text

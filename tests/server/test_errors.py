@@ -81,7 +81,9 @@ def test_search_phase_error_wraps_its_cause() -> None:
     )
     exc = ne.SearchPhaseError("all shards failed", caused_by=cause, index="logs", node="node-1")
     body = error_body(exc)
-    assert_canonical_error(body, 400, "search_phase_execution_exception", root_type="illegal_argument_exception")
+    assert_canonical_error(
+        body, 400, "search_phase_execution_exception", root_type="illegal_argument_exception"
+    )
     assert body == {
         "error": {
             "root_cause": [{"type": "illegal_argument_exception", "reason": cause.reason}],
@@ -113,7 +115,9 @@ def test_search_phase_status_and_index_come_from_the_cause() -> None:
 
 def test_search_phase_without_cause_still_fills_root_cause() -> None:
     body = error_body(ne.SearchPhaseError(""))
-    assert_canonical_error(body, 400, "search_phase_execution_exception", root_type="search_phase_execution_exception")
+    assert_canonical_error(
+        body, 400, "search_phase_execution_exception", root_type="search_phase_execution_exception"
+    )
     assert body["error"]["reason"] == "all shards failed"
     assert body["error"]["failed_shards"] == []
 
@@ -123,7 +127,9 @@ def test_flat_errors() -> None:
         "error": "Content-Type header [text/plain] is not supported",
         "status": 406,
     }
-    assert_flat_error(error_body(NoHandlerFound("/x", "GET")), 400, "no handler found for uri [/x] and method [GET]")
+    assert_flat_error(
+        error_body(NoHandlerFound("/x", "GET")), 400, "no handler found for uri [/x] and method [GET]"
+    )
     exc = MethodNotAllowed("/_bulk", "GET", ["POST", "PUT"])
     assert_flat_error(
         error_body(exc), 405, "Incorrect HTTP method for uri [/_bulk] and method [GET], allowed: [POST, PUT]"

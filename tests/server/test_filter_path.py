@@ -44,7 +44,10 @@ STATE: dict[str, Any] = {
 
 def test_docs_search_example() -> None:
     out = apply_filter_path(SEARCH, "took,hits.hits._id,hits.hits._score")
-    assert out == {"took": 3, "hits": {"hits": [{"_id": "0", "_score": 1.6375021}, {"_id": "1", "_score": 1.2}]}}
+    assert out == {
+        "took": 3,
+        "hits": {"hits": [{"_id": "0", "_score": 1.6375021}, {"_id": "1", "_score": 1.2}]},
+    }
 
 
 def test_docs_single_wildcard_partial_name() -> None:
@@ -62,7 +65,9 @@ def test_docs_single_wildcard_partial_name() -> None:
 
 def test_docs_double_wildcard() -> None:
     out = apply_filter_path(STATE, "routing_table.indices.**.state")
-    assert out == {"routing_table": {"indices": {"my-index-000001": {"shards": {"0": [{"state": "STARTED"}]}}}}}
+    assert out == {
+        "routing_table": {"indices": {"my-index-000001": {"shards": {"0": [{"state": "STARTED"}]}}}}
+    }
 
 
 def test_docs_exclusion() -> None:
@@ -78,7 +83,9 @@ def test_docs_inclusion_and_exclusion_combined() -> None:
 
 def test_docs_source_under_hits() -> None:
     out = apply_filter_path(SEARCH, "hits.hits._source")
-    assert out == {"hits": {"hits": [{"_source": {"title": "a", "rating": 5}}, {"_source": {"title": "b", "rating": 3}}]}}
+    assert out == {
+        "hits": {"hits": [{"_source": {"title": "a", "rating": 5}}, {"_source": {"title": "b", "rating": 3}}]}
+    }
 
 
 def test_partial_name_wildcard_in_hits() -> None:
@@ -91,7 +98,9 @@ def test_wildcard_in_the_middle_and_multiple_stars() -> None:
     assert apply_filter_path(obj, "aggregations.by_*.buckets") == {
         "aggregations": {"by_host": {"buckets": [1]}, "by_day": {"buckets": [2]}}
     }
-    assert apply_filter_path(obj, "aggregations.*_*.buckets") == apply_filter_path(obj, "aggregations.by_*.buckets")
+    assert apply_filter_path(obj, "aggregations.*_*.buckets") == apply_filter_path(
+        obj, "aggregations.by_*.buckets"
+    )
     assert apply_filter_path({"a[1]": 1, "a1": 2}, "a[1]") == {"a[1]": 1}  # only '*' is special
     assert apply_filter_path({"a": {"b": 1}, "c": 2}, "*") == {"a": {"b": 1}, "c": 2}
 

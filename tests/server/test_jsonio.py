@@ -68,7 +68,9 @@ def test_duplicate_position_counts_lines() -> None:
     assert "line: 3, column:" in reason
 
 
-@pytest.mark.parametrize("data", [b'{"a":NaN}', b'{"a":Infinity}', b'{"a":-Infinity}', b"[1e400]", b"[-1e999]"])
+@pytest.mark.parametrize(
+    "data", [b'{"a":NaN}', b'{"a":Infinity}', b'{"a":-Infinity}', b"[1e400]", b"[-1e999]"]
+)
 def test_non_finite_numbers_are_rejected(data: bytes) -> None:
     reason_of(data)
 

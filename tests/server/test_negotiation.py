@@ -183,7 +183,7 @@ async def test_real_server_answers_413_before_the_body_is_finished() -> None:
             await writer.drain()
             try:
                 response = await asyncio.wait_for(reader.read(4096), timeout=0.05)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if response:
                 break
