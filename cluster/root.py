@@ -130,8 +130,8 @@ class Root:
         spec: SearchSpec,
     ) -> list[dict[str, Any]]:
         by_shard: dict[int, list[int]] = defaultdict(list)
-        for pos, hit in enumerate(window):
-            by_shard[hit[1]].append(pos)
+        for pos, entry in enumerate(window):
+            by_shard[entry[1]].append(pos)
         fetched: dict[int, pb.StoredDoc] = {}
 
         async def fetch_one(shard_index: int, positions: list[int]) -> None:
@@ -147,7 +147,7 @@ class Root:
                 fetched[pos] = doc
 
         await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
-        hits = []
+        hits: list[dict[str, Any]] = []
         score_sorted = not spec.explicit_sort
         for pos, (_, shard_index, _, _, values, score) in enumerate(window):
             doc = fetched[pos]

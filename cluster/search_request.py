@@ -93,8 +93,8 @@ def parse_source_filter(raw: Any, includes: str | None = None, excludes: str | N
     if isinstance(raw, list):
         return SourceFilter(includes=tuple(str(p) for p in raw))
     if isinstance(raw, dict):
-        inc = raw.get("includes", raw.get("include", []))
-        exc = raw.get("excludes", raw.get("exclude", []))
+        inc = raw.get("includes", raw.get("include")) or []
+        exc = raw.get("excludes", raw.get("exclude")) or []
         return SourceFilter(
             includes=tuple([inc] if isinstance(inc, str) else inc),
             excludes=tuple([exc] if isinstance(exc, str) else exc),

@@ -34,7 +34,7 @@ class QuidditchError(Exception):
     status: int = 500
     es_type: str = "exception"
 
-    def __init__(self, reason: str, *, caused_by: QuidditchError | None = None, **extra: Any) -> None:
+    def __init__(self, reason: str, caused_by: QuidditchError | None = None, **extra: Any) -> None:
         super().__init__(reason)
         self.reason = reason
         self.caused_by = caused_by
@@ -114,6 +114,7 @@ class IndexNotFound(QuidditchError):
     def __init__(self, index: str) -> None:
         super().__init__(
             f"no such index [{index}]",
+            None,
             **{"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_", "index": index},
         )
 

@@ -128,8 +128,8 @@ def query_shard(
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
         hits = [PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]]
-        max_score = hits[0].score if hits else _max_score(searcher, query, result.count)
-        return ShardHits(hits, int(result.count), max_score)
+        max_score = hits[0].score if hits else _max_score(searcher, query, result.count)  # type: ignore[attr-defined]
+        return ShardHits(hits, int(result.count), max_score)  # type: ignore[attr-defined]
     single = sort[0] if len(sort) == 1 else None
     info0 = infos[0]
     if (
@@ -146,7 +146,7 @@ def query_shard(
             PartialHit((_sort_value(value, info0),), None, addr.segment_ord, addr.doc)
             for value, addr in result.hits[:limit]
         ]
-        return ShardHits(hits, int(result.count), None)
+        return ShardHits(hits, int(result.count), None)  # type: ignore[attr-defined]
     return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs)
 
 
@@ -183,7 +183,7 @@ def _general(
     scored = result.hits
     if min_score is not None:
         scored = [(s, a) for s, a in scored if s >= min_score]
-    total = len(scored) if min_score is not None else int(result.count)
+    total = len(scored) if min_score is not None else int(result.count)  # type: ignore[attr-defined]
     max_score = max((s for s, _ in scored), default=None)
     addrs = [a for _, a in scored]
     columns: list[list[Any]] = []
@@ -206,15 +206,15 @@ def _general(
     for idx, spec in enumerate(sort):
         if spec.missing not in ("_last", "_first"):
             columns[idx] = [spec.missing if v is None else v for v in columns[idx]]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for i, addr in enumerate(addrs):
-        values = tuple(col[i] for col in columns)
-        rows.append((sort_key(values, sort), addr.segment_ord, addr.doc, values, float(scored[i][0])))
+        row_values = tuple(col[i] for col in columns)
+        rows.append((sort_key(row_values, sort), addr.segment_ord, addr.doc, row_values, float(scored[i][0])))
     if search_after is not None:
         after = sort_key(_coerce_after(search_after, sort), sort)
         rows = [r for r in rows if r[0] > after]
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    hits = [PartialHit(values, score, seg, doc) for _, seg, doc, values, score in rows[:limit]]
+    hits = [PartialHit(vals, score, seg, doc) for _, seg, doc, vals, score in rows[:limit]]
     return ShardHits(hits, total, max_score)
 
 

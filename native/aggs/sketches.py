@@ -59,7 +59,8 @@ class PercentilesKind:
                     values = np.concatenate([values, np.full(n_missing, missing)])
         if values.size == 0:
             return {}
-        return TDigest.from_values(values, max_centroids=_centroids(spec.compression))  # type: ignore[arg-type].to_dict()
+        digest = TDigest.from_values(values, max_centroids=_centroids(spec.compression))  # type: ignore[arg-type]
+        return digest.to_dict()
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
         if not a:

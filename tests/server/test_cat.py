@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 import pytest
 import yaml
 
 from native.errors import IllegalArgument
 from server.cat import CatColumn, format_byte_size, format_time_millis, render_cat
+
+Row = dict[str, str | int | float | None]
 
 COLUMNS = [
     CatColumn("health", ("h",), "current health status"),
@@ -16,7 +19,7 @@ COLUMNS = [
     CatColumn("uuid", ("id",), "index uuid", default=False),
     CatColumn("query.time", ("qti",), "time spent in query phase", default=False, kind="time"),
 ]
-ROWS = [
+ROWS: list[Row] = [
     {"health": "green", "index": "logs", "docs.count": 1200, "store.size": 4608, "uuid": "u1",
      "query.time": 1500},
     {"health": "yellow", "index": "a", "docs.count": 7, "store.size": 225, "uuid": "u2", "query.time": 12},
@@ -25,7 +28,7 @@ ROWS = [
 ]  # fmt: skip
 
 
-def text(params: dict[str, str], rows: list | None = None) -> str:
+def text(params: dict[str, str], rows: Sequence[Mapping[str, str | int | float | None]] | None = None) -> str:
     body, ctype = render_cat(ROWS if rows is None else rows, COLUMNS, params)
     assert ctype == "text/plain; charset=UTF-8"
     return body.decode()
@@ -96,7 +99,7 @@ def test_json_pretty_and_filter_path() -> None:
 
 
 def test_bytes_param_gives_integer_units() -> None:
-    rows = [{"index": "x", "store.size": 5 * 1024 * 1024 + 10}]
+    rows: list[Row] = [{"index": "x", "store.size": 5 * 1024 * 1024 + 10}]
     for unit, expected in [("b", "5242890"), ("kb", "5120"), ("k", "5120"), ("mb", "5"), ("gb", "0")]:
         data = json.loads(render_cat(rows, COLUMNS, {"format": "json", "h": "ss", "bytes": unit})[0])
         assert data == [{"ss": expected}]
@@ -139,7 +142,7 @@ def test_empty_table() -> None:
 
 def test_bool_and_float_cells() -> None:
     cols = [CatColumn("name"), CatColumn("ratio", kind="float"), CatColumn("ok", kind="bool")]
-    rows = [{"name": "n", "ratio": 0.5, "ok": True}, {"name": "m", "ratio": 12.25, "ok": False}]
+    rows: list[Row] = [{"name": "n", "ratio": 0.5, "ok": True}, {"name": "m", "ratio": 12.25, "ok": False}]
     assert render_cat(rows, cols, {})[0] == b"n   0.5 true \nm 12.25 false\n"
 
 
