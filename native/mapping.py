@@ -356,14 +356,6 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
             if ftype == "scaled_float":
                 factor = float(leaf.params["scaling_factor"])
                 number = round(number * factor) / factor
-            elif ftype == "half_float":
-                import numpy as np
-
-                number = float(np.float16(number))
-            elif ftype == "float":
-                import numpy as np
-
-                number = float(np.float32(number))
             return number
         if ftype == "date":
             formats = tuple(str(leaf.params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))

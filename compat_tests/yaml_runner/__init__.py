@@ -2,7 +2,8 @@
 
 It knows nothing about the server under test: pointed at a real Elasticsearch 8 it runs the
 suites unchanged.  API names (``indices.create``, ``search``, ``bulk``...) are resolved to HTTP
-requests with the REST API spec JSON files.
+requests by the official ``elasticsearch`` Python client (``client_api``), or with the REST API
+spec JSON files when given (``--api-spec DIR`` / ``$ES_REST_API_SPEC``).
 
 Python API::
 
@@ -12,7 +13,8 @@ Python API::
 
 Command line: ``python -m compat_tests.yaml_runner --help``.
 
-Modules: ``loader`` (files -> suites/tests/steps), ``api`` (spec table, request building),
+Modules: ``loader`` (files -> suites/tests/steps), ``api`` (resolver interface, spec table,
+request building), ``client_api`` (resolution through the ``elasticsearch`` client),
 ``client`` (HTTP), ``stash`` (stash and paths), ``matching`` (assertion semantics),
 ``executor`` (steps), ``prerequisites`` (skip/requires), ``cleanup`` (state wipe),
 ``skips`` (skips file), ``report`` (results), ``runner`` (orchestration).
@@ -20,20 +22,23 @@ Modules: ``loader`` (files -> suites/tests/steps), ``api`` (spec table, request 
 
 from __future__ import annotations
 
-from .api import ApiSpec, ApiTable, HttpRequest, RequestBuildError, build_request
+from .api import ApiResolver, ApiSpec, ApiTable, HttpRequest, RequestBuildError, build_request
 from .client import HttpClient, Response
+from .client_api import ClientApi
 from .executor import StepFailure, TestContext
 from .loader import Prerequisite, Section, Step, Suite, SuiteLoadError, TestCase, discover_files, load_suite
 from .prerequisites import SUPPORTED_FEATURES, ServerInfo
 from .report import Report, TestResult
-from .runner import Runner, run_paths
+from .runner import Runner, resolve_api, run_paths
 from .skips import SkipEntry, SkipList, SkipsFileError, load_skips
 from .stash import Stash, StashError
 
 __all__ = [
     "SUPPORTED_FEATURES",
+    "ApiResolver",
     "ApiSpec",
     "ApiTable",
+    "ClientApi",
     "HttpClient",
     "HttpRequest",
     "Prerequisite",
@@ -59,5 +64,6 @@ __all__ = [
     "discover_files",
     "load_skips",
     "load_suite",
+    "resolve_api",
     "run_paths",
 ]

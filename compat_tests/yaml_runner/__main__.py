@@ -23,12 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m compat_tests.yaml_runner",
         description="Run Elasticsearch YAML REST test suites against a server.",
     )
-    parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="YAML files or folders (searched recursively)"
-    )
-    parser.add_argument(
-        "--url", default="http://127.0.0.1:9200", help="server base URL (default %(default)s)"
-    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="YAML files or folders (searched recursively)")
+    parser.add_argument("--url", default="http://127.0.0.1:9200", help="server base URL (default %(default)s)")
     parser.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     parser.add_argument("--skips", metavar="FILE.yaml", help="skips file: list of {path, reason} entries")
     parser.add_argument("--filter", metavar="SUBSTRING", help="only run tests whose id contains SUBSTRING")
@@ -39,9 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"folder of REST API spec *.json files (repeatable; default ${SPEC_ENV} or the shared copy)",
     )
-    parser.add_argument(
-        "--no-wipe", action="store_true", help="do not delete indices/templates between tests"
-    )
+    parser.add_argument("--no-wipe", action="store_true", help="do not delete indices/templates between tests")
     parser.add_argument(
         "--collect-only", action="store_true", help="only parse the files and print counts (no server needed)"
     )

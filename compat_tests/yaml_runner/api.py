@@ -1,4 +1,9 @@
-"""The REST API spec table (api name -> paths, methods, params) and HTTP request building.
+"""API resolution (api name -> HTTP request): the resolver interface, and the optional REST API
+spec table.
+
+By default API names are resolved by the official ``elasticsearch`` Python client
+(:class:`client_api.ClientApi`, no spec files needed).  When spec files are available they can be
+used instead (``--api-spec DIR`` or ``$ES_REST_API_SPEC``): :class:`ApiTable`.
 
 The table is read from the Elasticsearch ``rest-api-spec/api/*.json`` files: each file is
 ``{"<api name>": {"url": {"paths": [{"path", "methods", "parts"}]}, "params": {...},
@@ -23,14 +28,14 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import yaml
 
 __all__ = [
-    "DEFAULT_SPEC_DIRS",
     "ApiPath",
+    "ApiResolver",
     "ApiSpec",
     "ApiTable",
     "HttpRequest",
@@ -38,12 +43,10 @@ __all__ = [
     "build_request",
     "default_spec_dirs",
     "param_str",
+    "parse_ignore",
+    "serialize_body",
 ]
 
-_WORK = Path(__file__).resolve().parents[3]
-DEFAULT_SPEC_DIRS: tuple[Path, ...] = (
-    _WORK / "shared/compat_cases/es-rest-api-spec/rest-api-spec/src/main/resources/rest-api-spec/api",
-)
 SPEC_ENV = "ES_REST_API_SPEC"
 GLOBAL_PARAMS = frozenset({"error_trace", "filter_path", "human", "pretty", "source", "source_content_type"})
 _PATH_SAFE = "!$&'()*+,;=:@"
@@ -56,11 +59,17 @@ class RequestBuildError(Exception):
 
 
 def default_spec_dirs() -> list[Path]:
-    """``$ES_REST_API_SPEC`` (os.pathsep-separated) if set, else the shared compat_cases folder."""
+    """``$ES_REST_API_SPEC`` (os.pathsep-separated) if set, else none (the client resolves APIs)."""
     env = os.environ.get(SPEC_ENV)
-    if env:
-        return [Path(p) for p in env.split(os.pathsep) if p]
-    return list(DEFAULT_SPEC_DIRS)
+    return [Path(p) for p in env.split(os.pathsep) if p] if env else []
+
+
+class ApiResolver(Protocol):
+    """Turns ``do: {<name>: {args}}`` into an :class:`HttpRequest` (raises :class:`RequestBuildError`)."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def build(self, name: str, args: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> HttpRequest: ...
 
 
 @dataclass(frozen=True)
@@ -97,18 +106,14 @@ class ApiSpec:
         content_types = (doc.get("headers") or {}).get("content_type") or []
         if content_types and content_types[0] == NDJSON:
             ndjson = True
-        return cls(
-            name=name, paths=paths, params=frozenset(doc.get("params") or {}), body=body, ndjson=ndjson
-        )
+        return cls(name=name, paths=paths, params=frozenset(doc.get("params") or {}), body=body, ndjson=ndjson)
 
     def best_path(self, supplied: Iterable[str]) -> ApiPath:
         names = set(supplied)
         candidates = [p for p in self.paths if p.parts <= names]
         if not candidates:
             wanted = sorted({part for p in self.paths for part in p.parts} - names)
-            raise RequestBuildError(
-                f"api [{self.name}]: no path matches the supplied parts (missing {wanted})"
-            )
+            raise RequestBuildError(f"api [{self.name}]: no path matches the supplied parts (missing {wanted})")
         most = max(len(p.parts) for p in candidates)
         return next(p for p in candidates if len(p.parts) == most)
 
@@ -149,9 +154,7 @@ class ApiTable:
         table = cls.from_documents(documents)
         if not len(table):
             shown = ", ".join(str(f) for f in folders) or "(none)"
-            raise FileNotFoundError(
-                f"no REST API spec found in {shown}; pass --api-spec DIR or set ${SPEC_ENV}"
-            )
+            raise FileNotFoundError(f"no REST API spec found in {shown}; pass --api-spec DIR or set ${SPEC_ENV}")
         return table
 
     def get(self, name: str) -> ApiSpec:
@@ -159,6 +162,9 @@ class ApiTable:
             return self._specs[name]
         except KeyError:
             raise RequestBuildError(f"api [{name}] is not in the REST API spec") from None
+
+    def build(self, name: str, args: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> HttpRequest:
+        return build_request(self.get(name), args, headers)
 
 
 @dataclass(frozen=True)
@@ -199,8 +205,9 @@ def _ndjson_line(item: Any) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
-def _serialize_body(spec: ApiSpec, body: Any, content_type: str | None) -> tuple[bytes, str]:
-    if spec.ndjson or isinstance(body, list):
+def serialize_body(body: Any, content_type: str | None, *, ndjson: bool = False) -> tuple[bytes, str]:
+    """Body bytes and content type: JSON (YAML when asked), or NDJSON for bulk-style APIs and lists."""
+    if ndjson or isinstance(body, list):
         if isinstance(body, list):
             text = "".join(_ndjson_line(item) + "\n" for item in body)
         elif isinstance(body, str):
@@ -215,19 +222,17 @@ def _serialize_body(spec: ApiSpec, body: Any, content_type: str | None) -> tuple
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), content_type or JSON
 
 
-def _parse_ignore(value: Any) -> frozenset[int]:
+def parse_ignore(value: Any) -> frozenset[int]:
     items = value if isinstance(value, list) else str(value).split(",")
     return frozenset(int(str(v).strip()) for v in items if str(v).strip())
 
 
-def build_request(
-    spec: ApiSpec, args: Mapping[str, Any], headers: Mapping[str, str] | None = None
-) -> HttpRequest:
+def build_request(spec: ApiSpec, args: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> HttpRequest:
     """Turn resolved ``do`` arguments into an :class:`HttpRequest`."""
     out_headers = {str(k): str(v) for k, v in (headers or {}).items()}
     args = dict(args)
     body = args.pop("body", None)
-    ignore = _parse_ignore(args.pop("ignore")) if "ignore" in args else frozenset()
+    ignore = parse_ignore(args.pop("ignore")) if "ignore" in args else frozenset()
     path = spec.best_path(k for k, v in args.items() if v is not None)
     url = path.path
     for part in path.parts:
@@ -237,10 +242,8 @@ def build_request(
     payload: bytes | None = None
     if body is not None:
         content_type = next((v for k, v in out_headers.items() if k.lower() == "content-type"), None)
-        payload, content_type = _serialize_body(spec, body, content_type)
+        payload, content_type = serialize_body(body, content_type, ndjson=spec.ndjson)
         out_headers = {k: v for k, v in out_headers.items() if k.lower() != "content-type"}
         out_headers["Content-Type"] = content_type
     method = _choose_method(path.methods, payload is not None)
-    return HttpRequest(
-        method=method, path=url, params=params, body=payload, headers=out_headers, ignore=ignore
-    )
+    return HttpRequest(method=method, path=url, params=params, body=payload, headers=out_headers, ignore=ignore)

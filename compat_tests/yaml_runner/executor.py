@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from . import matching
-from .api import ApiTable, RequestBuildError, build_request
+from .api import ApiResolver, RequestBuildError
 from .client import HttpClient, Response, TransportFailure
 from .loader import Step
 from .stash import Stash, StashError, evaluate_path, java_str
@@ -81,7 +81,7 @@ def _java_map_str(value: Any) -> str:
 class TestContext:
     """State of one running test: stash and last response."""
 
-    def __init__(self, client: HttpClient, api: ApiTable) -> None:
+    def __init__(self, client: HttpClient, api: ApiResolver) -> None:
         self.client = client
         self.api = api
         self.stash = Stash()
@@ -153,7 +153,7 @@ class TestContext:
         for key, value in (raw_params or {}).items():
             params[key] = self._resolve_body(value) if key == "body" else self.stash.resolve(value)
         try:
-            request = build_request(self.api.get(api_name), params, headers)
+            request = self.api.build(api_name, params, headers)
         except RequestBuildError as exc:
             raise StepFailure(step, str(exc)) from exc
         try:
@@ -188,9 +188,7 @@ class TestContext:
             raise StepFailure(step, f"expected an error [{catch}] but {summary}: {_excerpt(response)}")
         if catch == "request":
             if status in CATCH_STATUS.values() and status != 503:
-                raise StepFailure(
-                    step, f"expected [request] (4xx/5xx other than the named ones) but {summary}"
-                )
+                raise StepFailure(step, f"expected [request] (4xx/5xx other than the named ones) but {summary}")
             return
         error_texts = [response.text]
         if isinstance(response.body, dict) and "error" in response.body:

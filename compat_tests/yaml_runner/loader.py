@@ -183,18 +183,14 @@ def _parse_section(name: str, body: Any, where: str) -> tuple[tuple[Step, ...], 
     prereqs: list[Prerequisite] = []
     for position, raw in enumerate(body):
         if not isinstance(raw, dict) or len(raw) != 1:
-            raise SuiteLoadError(
-                f"{where}: [{name}] step {position + 1} must be a mapping with exactly one key"
-            )
+            raise SuiteLoadError(f"{where}: [{name}] step {position + 1} must be a mapping with exactly one key")
         ((kind, args),) = raw.items()
         if kind in PREREQUISITE_KINDS:
             prereqs.append(_parse_prerequisite(kind, args, f"{where} [{name}]"))
         elif kind in STEP_KINDS:
             if kind == "do" and not isinstance(args, dict):
                 raise SuiteLoadError(f"{where}: [{name}] step {position + 1}: [do] must be a mapping")
-            if kind in ASSERTION_KINDS - {"is_true", "is_false", "exists", "not_exists"} and not isinstance(
-                args, dict
-            ):
+            if kind in ASSERTION_KINDS - {"is_true", "is_false", "exists", "not_exists"} and not isinstance(args, dict):
                 raise SuiteLoadError(f"{where}: [{name}] step {position + 1}: [{kind}] must be a mapping")
             steps.append(Step(kind=kind, args=args, index=position))
         else:

@@ -89,9 +89,7 @@ def _parse_range(text: str) -> tuple[Version, Version]:
 
 def version_in_ranges(version: Version, ranges: str) -> bool:
     """Whether ``version`` is in any of the comma-separated ``min - max`` ranges (or ``all``)."""
-    return any(
-        low <= version <= high for low, high in (_parse_range(r) for r in ranges.split(",") if r.strip())
-    )
+    return any(low <= version <= high for low, high in (_parse_range(r) for r in ranges.split(",") if r.strip()))
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -16,16 +16,17 @@ from typing import Any
 
 import httpx
 
-from .api import ApiTable
+from .api import ApiResolver, ApiTable, default_spec_dirs
 from .cleanup import Cleaner
 from .client import HttpClient
+from .client_api import ClientApi
 from .executor import StepFailure, TestContext
 from .loader import Section, Suite, SuiteLoadError, discover_files, load_suite
 from .prerequisites import PrerequisiteChecker, ServerInfo
 from .report import Report, TestResult
 from .skips import SkipList, load_skips
 
-__all__ = ["Runner", "run_paths"]
+__all__ = ["Runner", "resolve_api", "run_paths"]
 
 LineSink = Callable[[str], None]
 
@@ -34,7 +35,7 @@ class Runner:
     def __init__(
         self,
         client: HttpClient,
-        api: ApiTable,
+        api: ApiResolver,
         skips: SkipList | None = None,
         *,
         wipe: bool = True,
@@ -59,9 +60,7 @@ class Runner:
         test_id = suite.test_id(test)
 
         def result(status: Any, reason: str = "", detail: str = "") -> TestResult:
-            return TestResult(
-                id=test_id, status=status, reason=reason, detail=detail, suite=suite.folder, root=root
-            )
+            return TestResult(id=test_id, status=status, reason=reason, detail=detail, suite=suite.folder, root=root)
 
         skip_reason = self.skips.reason_for(test_id, root)
         if skip_reason:
@@ -114,6 +113,17 @@ class Runner:
         return "\n".join(parts)
 
 
+def resolve_api(api_spec: ApiResolver | Iterable[str | Path] | None = None) -> ApiResolver:
+    """A resolver: the one given, spec folders given or in ``$ES_REST_API_SPEC``, else the client."""
+    if api_spec is None:
+        dirs = default_spec_dirs()
+    elif hasattr(api_spec, "build"):
+        return api_spec  # type: ignore[return-value]
+    else:
+        dirs = [Path(d) for d in api_spec]  # type: ignore[union-attr]
+    return ApiTable.load(dirs) if dirs else ClientApi()
+
+
 def _coerce_skips(skips: SkipList | str | Path | None) -> SkipList:
     if skips is None:
         return SkipList()
@@ -129,7 +139,7 @@ def run_paths(
     *,
     name_filter: str | None = None,
     timeout: float = 30.0,
-    api_spec: ApiTable | Iterable[str | Path] | None = None,
+    api_spec: ApiResolver | Iterable[str | Path] | None = None,
     on_result: LineSink | None = None,
     transport: httpx.BaseTransport | None = None,
     wipe: bool = True,
@@ -137,10 +147,12 @@ def run_paths(
     """Run every .yml/.yaml file under ``paths`` against ``url`` and return the :class:`Report`.
 
     ``on_result`` receives one console line per test as it finishes (nothing is printed when
-    it is ``None``).  ``api_spec`` is an :class:`ApiTable` or folders of spec JSON files
+    it is ``None``).  ``api_spec`` is a resolver (:class:`ApiTable`, :class:`ClientApi`) or
+    folders of REST API spec JSON files; by default ``$ES_REST_API_SPEC`` if set, else the
+    official ``elasticsearch`` client resolves API names (see :func:`resolve_api`).
     (default: ``$ES_REST_API_SPEC`` or the shared compat_cases folder).
     """
-    api = api_spec if isinstance(api_spec, ApiTable) else ApiTable.load(api_spec)
+    api = resolve_api(api_spec)
     skip_list = _coerce_skips(skips)
     report = Report()
     with HttpClient(url, timeout=timeout, transport=transport) as client:
@@ -151,9 +163,7 @@ def run_paths(
             except SuiteLoadError as exc:
                 rel = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.name
                 folder = Path(rel).parent.as_posix() or "."
-                failed = TestResult(
-                    id=f"{rel}::(load)", status="fail", reason=str(exc), suite=folder, root=str(root)
-                )
+                failed = TestResult(id=f"{rel}::(load)", status="fail", reason=str(exc), suite=folder, root=str(root))
                 _record(report, failed, on_result)
                 continue
             for test in suite.tests:

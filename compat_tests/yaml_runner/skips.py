@@ -84,9 +84,7 @@ class SkipList:
             if not isinstance(reason, str) or not reason.strip():
                 raise SkipsFileError(f"{source}: entry {position} ({path}) has no reason")
             root = item.get("root")
-            entries.append(
-                SkipEntry(path=path.strip(), reason=reason.strip(), root=str(root) if root else None)
-            )
+            entries.append(SkipEntry(path=path.strip(), reason=reason.strip(), root=str(root) if root else None))
         return cls(entries)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import tantivy
 
 from native.aggs.execute import MAX_BUCKETS, ShardContext, convert_key, date_format, resolve_date
+from native.aggs.metrics import inline_partials, inline_spec
 from native.aggs.partials import (
     Partial,
     bucket_metric,
@@ -132,15 +133,18 @@ class HistogramKind(_Base):
                 "min": _num(spec.hard_bounds[0], -1e308),
                 "max": _num(spec.hard_bounds[1], 1e308),
             }
-        result = ctx.aggregate(query, {"h": {"histogram": hist}})["h"]
-        counts = {float(b["key"]): int(b["doc_count"]) for b in result["buckets"] if b["doc_count"]}
+        inline = _inline(ctx, node)
+        result = ctx.aggregate(query, {"h": {"histogram": hist, **_with_aggs(inline)}})["h"]
+        raw = {float(b["key"]): b for b in result["buckets"] if b["doc_count"]}
+        counts = {k: int(b["doc_count"]) for k, b in raw.items()}
         if spec.missing is not None:
             n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
             if n_missing:
                 key = self._key_of(node, out, float(convert_key(info, spec.missing)))
                 counts[key] = counts.get(key, 0) + n_missing
+                raw.pop(key, None)
         out["b"] = [
-            [k, n, ctx.collect_subs(node, query, ctx.range_filter(info, k, k + spec.interval))]
+            [k, n, _subs(ctx, node, query, inline, raw.get(k), ctx.range_filter(info, k, k + spec.interval))]
             for k, n in sorted(counts.items())
         ]
         return out
@@ -175,15 +179,17 @@ class DateHistogramKind(_Base):
         }
         if info is None:
             return out
+        inline = _inline(ctx, node)
         if spec.fixed_ms is not None:
             hist: dict[str, Any] = {
                 "field": info.tantivy_name, "interval": spec.fixed_ms, "offset": out["o"], "min_doc_count": 1,
             }  # fmt: skip
-            result = ctx.aggregate(query, {"h": {"histogram": hist}})["h"]
-            counts = {int(b["key"]): int(b["doc_count"]) for b in result["buckets"] if b["doc_count"]}
+            result = ctx.aggregate(query, {"h": {"histogram": hist, **_with_aggs(inline)}})["h"]
+            raw = {int(b["key"]): b for b in result["buckets"] if b["doc_count"]}
+            counts = {k: int(b["doc_count"]) for k, b in raw.items()}
             edges = {k: k + spec.fixed_ms for k in counts}
         else:
-            counts, edges = self._calendar_counts(ctx, node, out, info, query)
+            counts, edges, raw = self._calendar_counts(ctx, node, out, info, query, inline)
         if out["hb"] is not None:
             counts = {k: n for k, n in counts.items() if _within(k, out["hb"])}
         if spec.missing is not None:
@@ -192,8 +198,9 @@ class DateHistogramKind(_Base):
                 key = int(self._key_of(node, out, float(convert_key(info, spec.missing))))
                 counts[key] = counts.get(key, 0) + n_missing
                 edges.setdefault(key, int(self._next_key(node, out, key)))
+                raw.pop(key, None)
         out["b"] = [
-            [k, n, ctx.collect_subs(node, query, ctx.range_filter(info, k, edges[k]))]
+            [k, n, _subs(ctx, node, query, inline, raw.get(k), ctx.range_filter(info, k, edges[k]))]
             for k, n in sorted(counts.items())
         ]
         return out
@@ -208,11 +215,17 @@ class DateHistogramKind(_Base):
         return (spec.offset_ms - tz_offset) % spec.fixed_ms
 
     def _calendar_counts(
-        self, ctx: ShardContext, node: AggNode, p: Partial, info: Any, query: tantivy.Query
-    ) -> tuple[dict[int, int], dict[int, int]]:
+        self,
+        ctx: ShardContext,
+        node: AggNode,
+        p: Partial,
+        info: Any,
+        query: tantivy.Query,
+        inline: dict[str, Any] | None,
+    ) -> tuple[dict[int, int], dict[int, int], dict[int, Any]]:
         stats = ctx.aggregate(query, {"s": {"stats": {"field": info.tantivy_name}}})["s"]
         if not stats.get("count"):
-            return {}, {}
+            return {}, {}, {}
         lo, hi = int(stats["min"]), int(stats["max"])
         starts = [int(self._key_of(node, p, lo))]
         while True:
@@ -224,16 +237,19 @@ class DateHistogramKind(_Base):
                 raise _too_many(len(starts))
         ends = [*starts[1:], int(self._next_key(node, p, starts[-1]))]
         ranges = [{"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
-        result = ctx.aggregate(query, {"r": {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}})
-        got = result["r"]["buckets"]
+        request = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}, **_with_aggs(inline)}
+        got = ctx.aggregate(query, {"r": request})["r"]["buckets"]
         counts: dict[int, int] = {}
         edges: dict[int, int] = {}
+        raw: dict[int, Any] = {}
         for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
-            n = int(got.get(str(i), {}).get("doc_count", 0))
+            bucket = got.get(str(i), {})
+            n = int(bucket.get("doc_count", 0))
             if n:
                 counts[start] = n
                 edges[start] = end
-        return counts, edges
+                raw[start] = bucket
+        return counts, edges, raw
 
     def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
         spec: DateHistogramSpec = node.params
@@ -257,6 +273,28 @@ class DateHistogramKind(_Base):
         from native.dates import format_date
 
         return {"key_as_string": format_date(int(key), p["f"], node.params.time_zone), "key": int(key)}
+
+
+def _inline(ctx: ShardContext, node: AggNode) -> dict[str, Any] | None:
+    return inline_spec(ctx, node.children) if node.children else None
+
+
+def _with_aggs(inline: dict[str, Any] | None) -> dict[str, Any]:
+    return {"aggs": inline} if inline else {}
+
+
+def _subs(
+    ctx: ShardContext,
+    node: AggNode,
+    query: tantivy.Query,
+    inline: dict[str, Any] | None,
+    bucket: dict[str, Any] | None,
+    bucket_filter: tantivy.Query,
+) -> dict[str, Any]:
+    """A bucket's sub-aggregation partials: read from the bucket pass when inlined, else run per bucket."""
+    if inline is not None and bucket is not None:
+        return inline_partials(ctx, node.children, bucket)
+    return ctx.collect_subs(node, query, bucket_filter)
 
 
 def _resolve_bounds(

@@ -42,12 +42,7 @@ class StatsKind:
                 return out
             return out  # ES rejects numeric metrics on keywords at parse time; an empty metric is kinder
         result = ctx.aggregate(query, {"m": {"extended_stats": {"field": info.tantivy_name}}})["m"]
-        out["c"] = int(result.get("count") or 0)
-        if out["c"]:
-            out["s"] = float(result["sum"])
-            out["q"] = float(result.get("sum_of_squares") or 0.0)
-            out["lo"] = result.get("min")
-            out["hi"] = result.get("max")
+        out = from_tantivy(result, out["f"])
         if spec.missing is not None:
             n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
             if n_missing:
@@ -90,6 +85,50 @@ class StatsKind:
             for key in ("min", "max", "avg", "sum"):
                 _with_string(out, key, p["f"], node)
         return out
+
+
+def from_tantivy(result: dict[str, Any], fmt: str | None) -> Partial:
+    """The partial of tantivy's ``extended_stats`` output."""
+    out = _empty()
+    out["f"] = fmt
+    out["c"] = int(result.get("count") or 0)
+    if out["c"]:
+        out["s"] = float(result["sum"])
+        out["q"] = float(result.get("sum_of_squares") or 0.0)
+        out["lo"] = result.get("min")
+        out["hi"] = result.get("max")
+    return out
+
+
+def inline_spec(ctx: ShardContext, children: tuple[AggNode, ...]) -> dict[str, Any] | None:
+    """Tantivy sub-aggregations computing every child inside the parent's own ``aggregate`` call.
+
+    Only when every child is a plain numeric stats-family metric; otherwise None and the parent runs
+    its children per bucket. Names are aliased (``m0``, ``m1``…) since ES names may hold any character.
+    """
+    subs: dict[str, Any] = {}
+    for i, child in enumerate(children):
+        if child.kind not in KINDS or child.params.missing is not None:
+            return None
+        info = ctx.field(child.params.field)
+        if info is None:
+            continue
+        if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.Boolean, tantivy.FieldType.IpAddr):
+            return None
+        subs[f"m{i}"] = {"extended_stats": {"field": info.tantivy_name}}
+    return subs
+
+
+def inline_partials(ctx: ShardContext, children: tuple[AggNode, ...], bucket: dict[str, Any]) -> dict[str, Any]:
+    """The children's partials read from one bucket of an ``aggregate`` result built with ``inline_spec``."""
+    out: dict[str, Any] = {}
+    for i, child in enumerate(children):
+        info = ctx.field(child.params.field)
+        result = bucket.get(f"m{i}")
+        out[child.name] = (
+            _empty() if info is None or result is None else from_tantivy(result, date_format(info, child.params.format))
+        )
+    return out
 
 
 def _add_missing(out: Partial, value: float, n: int) -> None:

@@ -381,7 +381,7 @@ class _Compiler:
             q = self.leaf(Query.term_query(self.schema, info.tantivy_name, tokens[0]))
         else:
             slop = max(0, min(node.slop, MAX_SLOP))
-            q = self.leaf(Query.phrase_query(self.schema, info.tantivy_name, tokens, slop), len(tokens))
+            q = self.leaf(Query.phrase_query(self.schema, info.tantivy_name, list[Any](tokens), slop), len(tokens))
         return self.boosted(q, node.boost)
 
     def match_phrase_prefix(self, node: A.MatchPhrasePrefix) -> Query:
@@ -393,7 +393,7 @@ class _Compiler:
             q = self.const(self.regex(info, "(?s)" + escape(tokens[-1]) + ".*"))
             if len(tokens) == 1:
                 return self.boosted(q, node.boost)
-        q = self.leaf(Query.phrase_prefix_query(self.schema, info.tantivy_name, tokens), len(tokens))
+        q = self.leaf(Query.phrase_prefix_query(self.schema, info.tantivy_name, list[Any](tokens)), len(tokens))
         return self.boosted(q, node.boost)
 
     def expand_fields(self, fields: Sequence[A.FieldBoost]) -> list[tuple[FieldInfo, float, bool]]:
@@ -420,9 +420,9 @@ class _Compiler:
             template = node.template
             lenient = node.lenient or wildcard
             if lenient and hasattr(template, "lenient"):
-                template = replace(template, lenient=True)  # type: ignore[type-var]
+                template = replace(template, lenient=True)  # type: ignore[call-arg]
             try:
-                q = self.compile(replace(template, field=info.path))  # type: ignore[type-var]
+                q = self.compile(replace(template, field=info.path))  # type: ignore[call-arg]
             except BadValue:
                 if lenient:
                     continue

@@ -25,7 +25,6 @@ from native.query.ast import (
     MatchNone,
     MatchPhrase,
     MultiField,
-    Prefix,
     QueryAst,
     Range,
     Regexp,
@@ -105,9 +104,8 @@ class _Builder:
         if text == "*":
             return self.on_fields(None, Exists(field or "")) if "*" in (field or "") else Exists(field or "")
         if _has_wildcard(text):
-            if text.endswith("*") and not _has_wildcard(text[:-1]) and not self.analyze_wildcard:
-                return self.on_fields(field, Prefix("", _unescape(text[:-1])))
-            return self.on_fields(field, Wildcard("", text, analyze=self.analyze_wildcard))
+            # Lucene's query parser runs wildcard terms through the analyzer's normalizer (lowercase)
+            return self.on_fields(field, Wildcard("", text, analyze=True))
         return self.on_fields(
             field, Match("", _unescape(text), operator=self.operator, fuzziness=fuzzy, lenient=self.lenient)
         )
@@ -134,7 +132,7 @@ class _Builder:
 def _with_field(template: QueryAst, field: str) -> QueryAst:
     from dataclasses import replace
 
-    return replace(template, field=field)  # type: ignore[type-var]
+    return replace(template, field=field)  # type: ignore[call-arg]
 
 
 def _has_wildcard(text: str) -> bool:
@@ -265,7 +263,8 @@ def _sqs_term(token: str, b: _Builder) -> QueryAst | None:
     if not text:
         return None
     if text.endswith("*") and len(text) > 1:
-        return b.on_fields(None, Prefix("", text[:-1]))
+        literal = re.sub(r"([\\*?])", r"\\\1", text[:-1])
+        return b.on_fields(None, Wildcard("", literal + "*", analyze=True))
     if text == "*":
         b.ctx.count()
         return MatchAll()

@@ -97,7 +97,7 @@ def date_value(
     time_zone: str | None = None,
 ) -> int:
     try:
-        return parse_date_math(
+        millis = parse_date_math(
             value,
             now_millis=now_millis,
             round_up=round_up,
@@ -106,6 +106,9 @@ def date_value(
         )
     except DateParseError as exc:
         raise BadValue(f"failed to create query: {exc}") from None
+    if not -(2**63) <= millis < 2**63:
+        raise BadValue(f"failed to create query: date [{value}] is out of range")
+    return millis
 
 
 def _scaled(info: FieldInfo, units: float) -> float:

@@ -279,6 +279,10 @@ def test_query_string(tiny_index: TinyIndex) -> None:
     got = t.search({"query_string": {"query": '"lazy dog"', "default_field": "title"}})
     assert got == t.search({"match_phrase": {"title": "lazy dog"}})
     assert t.search({"query_string": {"query": "*"}}) == ALL
+    # wildcard terms go through the field's normalizer, as Lucene's query parser does
+    got = t.search({"query_string": {"query": "title:QU*"}})
+    assert got == t.ids(lambda d: any(w.startswith("qu") for w in toks(d))) != set()
+    assert t.search({"query_string": {"query": "title:f?x"}}) == t.ids(lambda d: "fox" in toks(d))
 
 
 def test_simple_query_string(tiny_index: TinyIndex) -> None:

@@ -1,0 +1,5 @@
+"""Quidditch benchmark: ``python -m bench [--quick] [--docs N]``.
+
+Starts its own server on 127.0.0.1, loads a generated log corpus, and measures ingest, query latency,
+throughput and memory beside raw tantivy-py and SQLite FTS5 baselines. Results land in ``bench/results/``.
+"""
