@@ -20,6 +20,7 @@ from cluster.node import DataNode
 from cluster.protos import leaf_pb2 as pb
 from native import aggs as native_aggs
 from native.errors import QuidditchError
+from native.highlight import Highlighter, parse_highlight
 from native.query import compile_query, parse_query
 from native.search import SortField, query_shard
 from native.shard import WriteOp
@@ -96,9 +97,15 @@ class LeafService:
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             searcher = shard.searcher(request.searcher_generation)
+            highlighter = None
+            if request.highlight_json:
+                query_body = orjson.loads(request.query_json) if request.query_json else None
+                query = compile_query(parse_query(query_body), shard.compiled, now_millis=request.now_millis)
+                specs = parse_highlight(orjson.loads(request.highlight_json))
+                highlighter = Highlighter(searcher, query, shard.compiled, specs)
             for ref in request.docs:
                 fields = searcher.doc(tantivy.DocAddress(ref.segment_ord, ref.doc)).to_dict()
-                response.docs.add(
+                doc = response.docs.add(
                     id=str(fields["_id"][0]),
                     source=bytes(fields["_source"][0]),
                     version=int(fields["_version"][0]),
@@ -106,6 +113,10 @@ class LeafService:
                     primary_term=int(fields["_primary_term"][0]),
                     found=True,
                 )
+                if highlighter is not None:
+                    marked = highlighter.highlight(orjson.loads(doc.source))
+                    if marked:
+                        doc.highlight_json = orjson.dumps(marked)
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         except Exception as exc:

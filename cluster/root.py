@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
@@ -24,6 +25,7 @@ from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
 from native.errors import IllegalArgument, QuidditchError, SearchPhaseError
+from native.mapping import Mapping
 from native.query import parse_query
 from native.search import SCORE_SORT, sort_key
 
@@ -128,6 +130,7 @@ class Root:
         phase: QueryPhase,
         window: list[tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None]],
         spec: SearchSpec,
+        now_millis: int,
     ) -> list[dict[str, Any]]:
         by_shard: dict[int, list[int]] = defaultdict(list)
         for pos, entry in enumerate(window):
@@ -139,6 +142,9 @@ class Root:
                 shard=phase.targets[shard_index].ref(),
                 searcher_generation=phase.generations[shard_index],
                 docs=[pb.DocRef(segment_ord=window[p][2], doc=window[p][3]) for p in positions],
+                highlight_json=orjson.dumps(spec.highlight) if spec.highlight else b"",
+                query_json=orjson.dumps(spec.query) if spec.query is not None else b"",
+                now_millis=now_millis,
             )
             response = await self.leaf.fetch(request)
             if response.HasField("error"):
@@ -160,6 +166,14 @@ class Root:
             hit["_score"] = score if (score_sorted or spec.track_scores) else None
             if spec.source.enabled:
                 hit["_source"] = filter_source(orjson.loads(doc.source), spec.source)
+            field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
+            if field_specs:
+                source = orjson.loads(doc.source)
+                values = doc_fields(Mapping(phase.targets[shard_index].meta.mappings), source, field_specs)
+                if values:
+                    hit["fields"] = values
+            if doc.highlight_json:
+                hit["highlight"] = orjson.loads(doc.highlight_json)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)
@@ -191,7 +205,7 @@ class Root:
             )
             phase.agg_partials = agg_phase.agg_partials
         window = phase.hits[offset:limit]
-        hits = await self.fetch(phase, window, spec) if window else []
+        hits = await self.fetch(phase, window, spec, now_millis) if window else []
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000),
             "timed_out": False,

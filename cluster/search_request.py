@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
+from native.highlight import parse_highlight
 from native.search import SortField
 
 SEARCH_BODY_KEYS = frozenset({
@@ -155,6 +156,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         params.get("_source", body.get("_source")), params.get("_source_includes"), params.get("_source_excludes")
     )
     spec.highlight = body.get("highlight")
+    if spec.highlight is not None:
+        parse_highlight(spec.highlight)
     spec.docvalue_fields = list(body.get("docvalue_fields") or [])
     spec.fields = list(body.get("fields") or [])
     spec.version = str(params.get("version", body.get("version", False))).lower() == "true"
