@@ -190,9 +190,7 @@ def assert_close(a: Any, b: Any, rel: float = 1e-9, path: str = "") -> None:
         for k in a:
             assert_close(a[k], b[k], rel, f"{path}.{k}")
     elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), (
-            f"{path}: {len(a)} != {len(b) if isinstance(b, list) else b}"
-        )
+        assert isinstance(b, list) and len(a) == len(b), f"{path}: {len(a)} != {len(b) if isinstance(b, list) else b}"
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_close(x, y, rel, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float | int) and not isinstance(b, bool):
@@ -631,9 +629,7 @@ def test_percentiles_within_one_rank_on_100k_values(big: list[Shard]) -> None:
         "l": {"percentiles": {"field": "price", "keyed": False, "percents": [50]}},
         "r": {"percentile_ranks": {"field": "price", "values": [100, 1000]}},
     })  # fmt: skip
-    prices = np.sort(
-        np.concatenate([[d for d in s.searcher.fast_field_values("f_price", _all(s))] for s in big])
-    )
+    prices = np.sort(np.concatenate([[d for d in s.searcher.fast_field_values("f_price", _all(s))] for s in big]))
     for key, value in res["p"]["values"].items():
         rank = np.searchsorted(prices, value) / prices.size * 100
         assert abs(rank - float(key)) <= 1.0, (key, value, rank)
@@ -691,9 +687,7 @@ def test_percentiles_merge_is_order_independent(big: list[Shard]) -> None:
     tree = parse_aggs({"p": {"percentiles": {"field": "price", "percents": [50, 99]}}})
     parts = [s.run(tree) for s in big]
     a = finalize(tree, merge_partials(tree, parts))["p"]["values"]
-    b = finalize(
-        tree, merge_partials(tree, [merge_partials(tree, parts[3:]), merge_partials(tree, parts[:3])])
-    )
+    b = finalize(tree, merge_partials(tree, [merge_partials(tree, parts[3:]), merge_partials(tree, parts[:3])]))
     for k, v in a.items():
         assert b["p"]["values"][k] == pytest.approx(v, rel=0.01)
 
@@ -706,3 +700,31 @@ def test_histogram_on_date_as_numbers_and_math_sanity(data: Layouts) -> None:
         (np.floor(ts / interval) * interval).tolist()
     )
     assert all(math.isfinite(b["key"]) for b in res["h"]["buckets"])
+
+
+def test_histogram_metric_children_exact_in_bucket_pass(data: Layouts) -> None:
+    # stats-family children are computed inside the histogram's own pass; results must stay exact
+    res = data.same({
+        "m": {"date_histogram": {"field": "ts", "calendar_interval": "month", "time_zone": "Europe/Paris"},
+              "aggs": {"s": {"stats": {"field": "price"}}, "a": {"avg": {"field": "n"}},
+                       "u": {"max": {"field": "unmapped"}}}},
+        "w": {"date_histogram": {"field": "ts", "fixed_interval": "30d"}, "aggs": {"mx": {"max": {"field": "n"}}}},
+        "h": {"histogram": {"field": "n", "interval": 200}, "aggs": {"e": {"extended_stats": {"field": "price"}}}},
+    })  # fmt: skip
+    for b in res["m"]["buckets"]:
+        docs = [d for d in data.docs if d.get("ts") is not None and _month_start(d["ts"], "Europe/Paris") == b["key"]]
+        prices = values(docs, "price")
+        assert b["doc_count"] == len(docs)
+        assert b["s"]["count"] == len(prices) and b["s"]["sum"] == pytest.approx(sum(prices))
+        assert b["a"]["value"] == pytest.approx(np.mean(values(docs, "n")))
+        assert b["u"] == {"value": None}
+    month = 30 * 86_400_000
+    for b in res["w"]["buckets"]:
+        ns = [d["n"] for d in data.docs if d.get("ts") is not None and d["ts"] // month * month == b["key"]
+              and d.get("n") is not None]  # fmt: skip
+        assert b["mx"]["value"] == (float(max(ns)) if ns else None)
+    for b in res["h"]["buckets"]:
+        prices = np.array([d["price"] for d in data.docs if d.get("n") is not None and d.get("price") is not None
+                           and d["n"] // 200 * 200 == b["key"]])  # fmt: skip
+        assert b["e"]["count"] == prices.size
+        assert b["e"]["variance"] == pytest.approx(prices.var())
