@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from cluster.config import ClusterConfig
 from cluster.leaf import LeafService
 from cluster.leaf_client import LocalLeafClient
 from cluster.master import Master
@@ -19,19 +20,27 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedCluster:
-    def __init__(self, data_dir: str, *, cluster_name: str = "quidditch", node_name: str = "quidditch-0") -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        *,
+        cluster_name: str = "quidditch",
+        node_name: str = "quidditch-0",
+        config: ClusterConfig | None = None,
+    ) -> None:
+        self.config = config or ClusterConfig()
         self.data_dir = data_dir
         self.cluster_name = cluster_name
         self.node_name = node_name
         self.store = LocalStateStore(data_dir)
         self.master = Master(self.store)
-        self.node = DataNode(data_dir)
+        self.node = DataNode(data_dir, default_refresh_interval=self.config.default_refresh_interval)
         self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
-        self.leaf_service = LeafService(self.node)
+        self.leaf_service = LeafService(self.node, config=self.config)
         self.leaf = LocalLeafClient(self.leaf_service)
-        self.root = Root(self.leaf)
-        self.writes = WriteCoordinator(self.master, self.leaf)
+        self.root = Root(self.leaf, self.config)
+        self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
         self.scrolls = ScrollRegistry()
         self._refresher: asyncio.Task[None] | None = None
 

@@ -15,13 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 import tantivy
 
+from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.node import DataNode
 from cluster.protos import leaf_pb2 as pb
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
-from native.query import compile_query, parse_query
+from native.query import QueryAst, compile_query, parse_query
 from native.search import SortField, query_shard
 from native.shard import WriteOp
 
@@ -29,9 +30,17 @@ log = logging.getLogger(__name__)
 
 
 class LeafService:
-    def __init__(self, node: DataNode, *, workers: int = 4) -> None:
+    def __init__(self, node: DataNode, *, workers: int = 4, config: ClusterConfig | None = None) -> None:
         self.node = node
+        self.config = config or ClusterConfig()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leaf-shard")
+
+    def _parse(self, body: object) -> QueryAst:
+        return parse_query(
+            body,  # type: ignore[arg-type]
+            max_nested_depth=self.config.max_nested_depth,
+            max_clause_count=self.config.max_clause_count,
+        )
 
     # -- search -------------------------------------------------------------------------------------------
     def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
@@ -52,7 +61,12 @@ class LeafService:
                 else:
                     gen, searcher = shard.acquire_searcher()
                 compiled = shard.compiled
-                query = compile_query(parse_query(body), compiled, now_millis=request.now_millis)
+                query = compile_query(
+                    self._parse(body),
+                    compiled,
+                    now_millis=request.now_millis,
+                    max_clause_count=self.config.max_clause_count,
+                )
                 hits = query_shard(
                     searcher,
                     compiled,
@@ -100,7 +114,7 @@ class LeafService:
             highlighter = None
             if request.highlight_json:
                 query_body = orjson.loads(request.query_json) if request.query_json else None
-                query = compile_query(parse_query(query_body), shard.compiled, now_millis=request.now_millis)
+                query = compile_query(self._parse(query_body), shard.compiled, now_millis=request.now_millis)
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, shard.compiled, specs)
             for ref in request.docs:

@@ -23,10 +23,8 @@ from native.shard import Shard
 log = logging.getLogger(__name__)
 
 
-def parse_interval_seconds(value: str | None) -> float | None:
+def parse_interval_seconds(value: str) -> float | None:
     """``1s``/``500ms``/``-1`` → seconds, None when refresh is disabled."""
-    if value is None:
-        return 1.0
     text = str(value).strip()
     if text in ("-1", "-1s"):
         return None
@@ -38,8 +36,9 @@ def parse_interval_seconds(value: str | None) -> float | None:
 
 
 class DataNode:
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, *, default_refresh_interval: str = "1s") -> None:
         self.data_dir = data_dir
+        self.default_refresh_interval = default_refresh_interval
         self.shards: dict[tuple[str, int], Shard] = {}  # (index uuid, shard id)
         self._meta: dict[str, IndexMeta] = {}  # uuid → meta
         self._lock = threading.RLock()
@@ -104,7 +103,7 @@ class DataNode:
         with self._lock:
             metas = list(self._meta.values())
         for meta in metas:
-            interval = parse_interval_seconds(meta.setting("index.refresh_interval"))
+            interval = parse_interval_seconds(meta.setting("index.refresh_interval") or self.default_refresh_interval)
             if interval is None or now - self._last_refresh.get(meta.uuid, 0.0) < interval:
                 continue
             self._last_refresh[meta.uuid] = now

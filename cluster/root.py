@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from cluster.doc_fields import doc_fields, parse_field_specs
+from cluster.config import Backpressure, ClusterConfig
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
@@ -56,9 +57,11 @@ def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
     return [ShardTarget(meta, shard) for meta in indices for shard in range(meta.number_of_shards)]
 
 
-def validate_window(spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False) -> None:
+def validate_window(
+    spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False, default_window: int = 10_000
+) -> None:
     for meta in indices:
-        window = int(meta.setting("index.max_result_window", "10000") or 10000)
+        window = int(meta.setting("index.max_result_window") or default_window)
         if spec.from_ + spec.size > window and not scroll:
             raise SearchPhaseError(
                 "all shards failed",
@@ -72,8 +75,14 @@ def validate_window(spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool
 
 
 class Root:
-    def __init__(self, leaf: LeafClient) -> None:
+    def __init__(self, leaf: LeafClient, config: ClusterConfig | None = None) -> None:
         self.leaf = leaf
+        self.config = config or ClusterConfig()
+        self.queue = Backpressure("search", workers=8, capacity=self.config.search_queue_size)
+
+    def parse(self, query: dict[str, Any] | None) -> None:
+        """Validate a query with this node's limits (400s happen here, before any fan-out)."""
+        parse_query(query, max_nested_depth=self.config.max_nested_depth, max_clause_count=self.config.max_clause_count)
 
     async def query_phase(
         self,
@@ -99,7 +108,8 @@ class Root:
             now_millis=now_millis,
             searcher_generations=generations or [],
         )
-        response = await self.leaf.search(request)
+        async with self.queue.admit():
+            response = await self.leaf.search(request)
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
         for i, result in enumerate(response.results):
             if result.HasField("error"):
@@ -185,14 +195,14 @@ class Root:
     ) -> tuple[dict[str, Any], QueryPhase]:  # fmt: skip
         started = time.monotonic()
         now_millis = int(time.time() * 1000)
-        parse_query(spec.query)  # 400s before fan-out
+        self.parse(spec.query)
         tree = native_aggs.parse_aggs(spec.aggs) if spec.aggs else None
         targets = targets_for(indices)
         offset = spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
         hits_query = spec.query
         if spec.post_filter is not None:
-            parse_query(spec.post_filter)
+            self.parse(spec.post_filter)
             hits_query = {"bool": {"must": [spec.query or {"match_all": {}}], "filter": [spec.post_filter]}}
         phase = await self.query_phase(
             targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
@@ -252,7 +262,7 @@ class Root:
         return {"value": total, "relation": "eq"}
 
     async def count(self, indices: Sequence[IndexMeta], query: dict[str, Any] | None) -> dict[str, Any]:
-        parse_query(query)
+        self.parse(query)
         targets = targets_for(indices)
         spec = SearchSpec(query=query, size=0)
         phase = await self.query_phase(

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from cluster.config import Backpressure, ClusterConfig
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
@@ -72,10 +73,13 @@ def auto_id() -> str:
 
 
 class WriteCoordinator:
-    def __init__(self, master: Master, leaf: LeafClient, *, auto_create: bool = True) -> None:
+    def __init__(
+        self, master: Master, leaf: LeafClient, *, auto_create: bool = True, config: ClusterConfig | None = None
+    ) -> None:
         self.master = master
         self.leaf = leaf
         self.auto_create = auto_create
+        self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
 
     def _meta(self, name: str) -> IndexMeta:
         meta = self.master.state.indices.get(name)
@@ -170,7 +174,8 @@ class WriteCoordinator:
                 mapping_version=meta.mapping_version,
                 refresh=refresh,
             )
-            response = await self.leaf.bulk(request)
+            async with self.queue.admit():
+                response = await self.leaf.bulk(request)
             if response.HasField("error"):
                 err = error_from_pb(response.error)
                 for pos in positions:

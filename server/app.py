@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cluster.config import ClusterConfig
 from cluster.embedded import EmbeddedCluster
 from native.errors import QuidditchError
 from server.errors import NoHandlerFound, error_body, error_status, unexpected_error_body
@@ -69,11 +70,26 @@ async def _no_handler(request: Request) -> Response:
     raise NoHandlerFound(request.url.path, request.method)
 
 
+def cluster_config(settings: Settings) -> ClusterConfig:
+    return ClusterConfig(
+        max_nested_depth=settings.indices_query_bool_max_nested_depth,
+        max_clause_count=settings.indices_query_max_clause_count,
+        default_max_result_window=settings.index_max_result_window,
+        default_refresh_interval=settings.refresh_interval,
+        search_queue_size=settings.search_queue_size,
+        write_queue_size=settings.write_queue_size,
+    )
+
+
 def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None = None) -> ASGIApp:
     settings = settings or load_settings()
     owned = cluster is None
-    the_cluster = cluster or EmbeddedCluster(settings.data_dir, cluster_name=settings.cluster_name,
-                                             node_name=settings.node_name)  # fmt: skip
+    the_cluster = cluster or EmbeddedCluster(
+        settings.data_dir,
+        cluster_name=settings.cluster_name,
+        node_name=settings.node_name,
+        config=cluster_config(settings),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

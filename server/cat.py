@@ -108,9 +108,7 @@ def _render(value: CellValue, column: CatColumn, params: Mapping[str, str]) -> s
         unit = params.get("bytes")
         if unit:
             if unit not in _BYTE_UNITS:
-                raise IllegalArgument(
-                    f"failed to parse setting [bytes] with value [{unit}] as a size in bytes"
-                )
+                raise IllegalArgument(f"failed to parse setting [bytes] with value [{unit}] as a size in bytes")
             return str(int(value) // _BYTE_UNITS[unit])
         return format_byte_size(int(value))
     if column.kind == "time" and isinstance(value, (int, float)):

@@ -65,9 +65,7 @@ def check_content_type(content_type: str | None, has_body: bool) -> None:
         key, _, value = param.partition("=")
         key = key.strip().lower()
         value = value.strip().strip('"').lower()
-        if (key == "compatible-with" and value not in _COMPATIBLE) or (
-            key == "charset" and value not in _UTF8
-        ):
+        if (key == "compatible-with" and value not in _COMPATIBLE) or (key == "charset" and value not in _UTF8):
             raise ContentTypeNotSupported(content_type)
 
 

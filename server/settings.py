@@ -70,9 +70,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the HTTP server binds to"),
     Setting("port", 9200, "HTTP port", "int"),
     Setting("data_dir", "./data", "Directory holding indices, write-ahead logs and cluster state"),
-    Setting(
-        "version_number", "8.19.0", "Elasticsearch version reported by `GET /` (clients check the major)"
-    ),
+    Setting("version_number", "8.19.0", "Elasticsearch version reported by `GET /` (clients check the major)"),
     Setting("cluster_name", "quidditch", "Cluster name reported by `GET /` and `_cluster/health`"),
     Setting("node_name", None, "This node's name (defaults to the host name)"),
     Setting(
@@ -81,20 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body accepted, also after decompression; larger bodies get an empty 413",
         "bytes",
     ),
-    Setting("search_max_buckets", 65536, "Most aggregation buckets one search may return", "int"),
     Setting("index_max_result_window", 10000, "Default largest `from + size` a search may ask for", "int"),
     Setting("indices_query_bool_max_nested_depth", 30, "Deepest nesting of compound queries", "int"),
-    Setting(
-        "indices_query_max_clause_count", 4096, "Most leaf clauses (after expansion) in one query", "int"
-    ),
-    Setting(
-        "search_allow_expensive_queries", True, "Allow wildcard, regexp, prefix and fuzzy queries", "bool"
-    ),
+    Setting("indices_query_max_clause_count", 4096, "Most leaf clauses (after expansion) in one query", "int"),
     Setting("search_queue_size", 1000, "Searches that may wait for a worker before a 429", "int"),
     Setting("write_queue_size", 10000, "Bulk shard writes that may wait before a 429", "int"),
-    Setting(
-        "refresh_interval", "1s", "Default `index.refresh_interval` (`-1` disables periodic refresh)", "time"
-    ),
+    Setting("refresh_interval", "1s", "Default `index.refresh_interval` (`-1` disables periodic refresh)", "time"),
     Setting("log_level", "info", "Logging level: debug, info, warning or error"),
 )
 
@@ -110,11 +100,9 @@ class Settings:
     cluster_name: str
     node_name: str
     http_max_content_length: int
-    search_max_buckets: int
     index_max_result_window: int
     indices_query_bool_max_nested_depth: int
     indices_query_max_clause_count: int
-    search_allow_expensive_queries: bool
     search_queue_size: int
     write_queue_size: int
     refresh_interval: str
@@ -131,8 +119,7 @@ def parse_byte_size(value: str | int, name: str = "value") -> int:
     unit = match.group(2).lower() if match else ""
     if match is None or (unit not in _BYTE_UNITS and unit != ""):
         raise ValueError(
-            f"failed to parse setting [{name}] with value [{value}] as a size in bytes: unit is missing or "
-            "unrecognized"
+            f"failed to parse setting [{name}] with value [{value}] as a size in bytes: unit is missing or unrecognized"
         )
     number = float(match.group(1))
     if number < 0 and number != -1:
@@ -148,8 +135,7 @@ def parse_time_value(value: str, name: str = "value") -> float:
     match = _SIZE.fullmatch(text)
     if match is None or match.group(2).lower() not in _TIME_UNITS:
         raise ValueError(
-            f"failed to parse setting [{name}] with value [{value}] as a time value: unit is missing or "
-            "unrecognized"
+            f"failed to parse setting [{name}] with value [{value}] as a time value: unit is missing or unrecognized"
         )
     return float(match.group(1)) * _TIME_UNITS[match.group(2).lower()]
 
@@ -188,9 +174,7 @@ def _coerce(setting: Setting, value: Any) -> Any:
     return str(value)
 
 
-def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ
-) -> Settings:
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
     """Resolve every setting from defaults, ``QUIDDITCH_*`` variables and ``overrides`` (in that order).
 
     ``None`` in ``overrides`` means "not given" (handy for unset CLI flags); unknown names are an error.

@@ -39,7 +39,7 @@ async def run_search(request: Request, index: str | None, body: Any, params: dic
     spec = parse_search(body, params)
     metas = resolve(request, index, params)
     scroll = params.get("scroll")
-    validate_window(spec, metas, scroll=scroll is not None)
+    validate_window(spec, metas, scroll=scroll is not None, default_window=cluster.config.default_max_result_window)
     if scroll is not None:
         keep_alive = parse_time_value(scroll)
         response, phase = await cluster.root.search(metas, spec)

@@ -33,11 +33,10 @@ def test_defaults() -> None:
     assert st.cluster_name == "quidditch"
     assert st.node_name == socket.gethostname()
     assert st.http_max_content_length == 100 * 1024 * 1024
-    assert st.search_max_buckets == 65536
     assert st.index_max_result_window == 10000
     assert st.refresh_interval == "1s"
     assert st.log_level == "info"
-    assert st.search_allow_expensive_queries is True
+    assert st.search_queue_size == 1000
     with pytest.raises(dataclasses.FrozenInstanceError):
         st.port = 1  # type: ignore[misc]
 
@@ -46,15 +45,15 @@ def test_environment_then_overrides() -> None:
     env = {
         "QUIDDITCH_PORT": "9201",
         "QUIDDITCH_HTTP_MAX_CONTENT_LENGTH": "10kb",
-        "QUIDDITCH_SEARCH_ALLOW_EXPENSIVE_QUERIES": "false",
+        "QUIDDITCH_WRITE_QUEUE_SIZE": "7",
         "QUIDDITCH_NODE_NAME": "n1",
         "UNRELATED": "x",
     }
     st = load_settings(environ=env)
-    assert (st.port, st.http_max_content_length, st.search_allow_expensive_queries, st.node_name) == (
+    assert (st.port, st.http_max_content_length, st.write_queue_size, st.node_name) == (
         9201,
         10240,
-        False,
+        7,
         "n1",
     )
     st = load_settings({"port": 9300, "http_max_content_length": "1mb", "node_name": None}, environ=env)
@@ -68,8 +67,8 @@ def test_bad_values_and_unknown_names_are_errors() -> None:
         load_settings({"http_max_content_length": "100 parsecs"}, environ={})
     with pytest.raises(ValueError, match="refresh_interval"):
         load_settings({"refresh_interval": "soon"}, environ={})
-    with pytest.raises(ValueError, match="search_allow_expensive_queries"):
-        load_settings({"search_allow_expensive_queries": "maybe"}, environ={})
+    with pytest.raises(ValueError, match="search_queue_size"):
+        load_settings({"search_queue_size": "many"}, environ={})
     with pytest.raises(ValueError, match="unknown setting"):
         load_settings({"no_such_setting": 1}, environ={})
 
@@ -119,4 +118,3 @@ def test_markdown_table_lists_every_setting() -> None:
     for s in SETTINGS:
         assert f"`{s.name}`" in table and f"`{s.env_var}`" in table
     assert "| `http_max_content_length` | `QUIDDITCH_HTTP_MAX_CONTENT_LENGTH` | `100mb` |" in table
-    assert "`true`" in table  # booleans as users type them

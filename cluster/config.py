@@ -1,0 +1,47 @@
+"""Node-level limits and defaults the cluster layer enforces (fed from ``server.settings``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from native.errors import RejectedExecution
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    max_nested_depth: int = 30
+    max_clause_count: int = 4096
+    default_max_result_window: int = 10_000
+    default_refresh_interval: str = "1s"
+    search_queue_size: int = 1000
+    write_queue_size: int = 10_000
+
+
+class Backpressure:
+    """A bounded queue in front of a pool: past ``capacity`` waiting requests, answer 429 at once."""
+
+    def __init__(self, name: str, workers: int, capacity: int) -> None:
+        self.name = name
+        self.capacity = capacity
+        self._slots = asyncio.Semaphore(workers)
+        self._waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        if self._waiting >= self.capacity:
+            raise RejectedExecution(
+                f"rejected execution of {self.name} request: queue capacity = {self.capacity}, "
+                f"queued tasks = {self._waiting}"
+            )
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
