@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
 import fnmatch
+import re
 from collections.abc import Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
+import orjson
 import tantivy
 
 from native.analysis import Analysis
@@ -180,43 +184,103 @@ class CompiledMapping:
         seq_no: int,
         version: int,
         primary_term: int,
-    ) -> tantivy.Document:
-        """The tantivy document for one ES document; raises ``DocumentParsingError`` on a bad value."""
-        doc = tantivy.Document()
-        doc.add_text(ID_FIELD, doc_id)
-        doc.add_bytes(SOURCE_FIELD, source_bytes)
-        doc.add_integer(SEQ_NO_FIELD, seq_no)
-        doc.add_integer(VERSION_FIELD, version)
-        doc.add_integer(PRIMARY_TERM_FIELD, primary_term)
-        present: set[str] = set()
-        for path, values in flatten_source(source).items():
-            targets = self._by_source.get(path)
-            if not targets:
-                continue
-            for leaf, info in targets:
-                for raw in values:
-                    value = convert_value(leaf, raw, doc_id)
-                    if value is None:
+    ) -> str:
+        """The tantivy JSON document (for ``IndexWriter.add_json``) of one ES document.
+
+        Raises ``MapperParsingError`` on a value the mapping cannot take. Common value shapes (a string
+        for text/keyword, an int for integer types, an ISO date string) take a fast path; everything else
+        goes through ``native.mapping.convert_value``.
+        """
+        out: dict[str, Any] = {
+            ID_FIELD: doc_id,
+            SOURCE_FIELD: base64.b64encode(source_bytes).decode(),
+            SEQ_NO_FIELD: seq_no,
+            VERSION_FIELD: version,
+            PRIMARY_TERM_FIELD: primary_term,
+        }
+        present: list[str] = []
+        plan = self._by_source
+        stack: list[tuple[str, MappingABC[str, Any]]] = [("", source)]
+        while stack:
+            prefix, obj = stack.pop()
+            for key, value in obj.items():
+                path = prefix + key
+                if type(value) is dict:
+                    stack.append((path + ".", value))
+                    continue
+                targets = plan.get(path)
+                if type(value) is list:
+                    nested = [v for v in value if type(v) is dict]
+                    if nested:
+                        stack.extend((path + ".", v) for v in nested)
+                    if targets is None:
                         continue
-                    present.add(leaf.path)
-                    _add(doc, info, value)
-        for obj_path in object_paths(source):
-            present.add(obj_path)
-        for path in present:
-            doc.add_text(FIELD_NAMES_FIELD, path)
-        return doc
+                    values = [v for v in _flat(value) if type(v) is not dict]
+                    for leaf, info in targets:
+                        converted = [c for c in (_fast(leaf, info, v, doc_id) for v in values) if c is not None]
+                        if converted:
+                            out[info.tantivy_name] = converted
+                            if info.es_type == "text":
+                                present.append(leaf.path)
+                    continue
+                if targets is None:
+                    continue
+                for leaf, info in targets:
+                    single = _fast(leaf, info, value, doc_id)
+                    if single is not None:
+                        out[info.tantivy_name] = single
+                        if info.es_type == "text":
+                            present.append(leaf.path)
+        if present:
+            out[FIELD_NAMES_FIELD] = present
+        return orjson.dumps(out).decode()
 
 
-def _add(doc: tantivy.Document, info: FieldInfo, value: Any) -> None:
-    name = info.tantivy_name
+def _flat(values: list[Any]) -> Iterator[Any]:
+    for value in values:
+        if type(value) is list:
+            yield from _flat(value)
+        else:
+            yield value
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+_DEFAULT_DATE_FORMATS = ("strict_date_optional_time", "epoch_millis")
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MS = datetime.timedelta(milliseconds=1)
+
+
+def _fast(leaf: Leaf, info: FieldInfo, value: Any, doc_id: str) -> Any:
     kind = info.es_type
-    if kind in ("text", "keyword"):
-        doc.add_text(name, value)
-    elif kind in NUMERIC_INT_TYPES or kind == "date":
-        doc.add_integer(name, value)
-    elif kind in NUMERIC_FLOAT_TYPES:
-        doc.add_float(name, value)
-    elif kind == "boolean":
-        doc.add_boolean(name, value)
-    elif kind == "ip":
-        doc.add_ip_addr(name, value)
+    vtype = type(value)
+    if kind == "text" and vtype is str:
+        return value
+    if kind == "keyword" and vtype is str:
+        limit = info.ignore_above
+        return value if limit is None or len(value) <= limit else None
+    if vtype is int and (
+        (kind == "long" and -(2**63) <= value < 2**63) or (kind == "integer" and -(2**31) <= value < 2**31)
+    ):
+        return value
+    if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS:
+        if vtype is int:
+            return value
+        if vtype is str and len(value) >= 10 and value[4] == "-" and (len(value) == 10 or value[10] == "T"):
+            try:
+                parsed = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                return convert_value(leaf, value, doc_id)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=datetime.UTC)
+            return (parsed - _EPOCH) // _MS
+    if kind == "ip" and vtype is str and _IPV4.fullmatch(value):
+        return value
+    if kind == "boolean" and vtype is bool:
+        return value
+    converted = convert_value(leaf, value, doc_id)
+    if converted is not None and kind == "date":
+        return int(converted)
+    return converted
+
+

@@ -90,7 +90,7 @@ class StoredDoc:
 @dataclass
 class _Pending:
     records: list[dict[str, Any]] = field(default_factory=list)
-    docs: list[tuple[str, tantivy.Document | None, bool]] = field(default_factory=list)
+    docs: list[tuple[str, str | None, bool]] = field(default_factory=list)
 
 
 class Shard:
@@ -194,7 +194,7 @@ class Shard:
                     seq_no=seq_no, version=record["version"], primary_term=record["term"],
                 )  # fmt: skip
                 self.writer.delete_documents_by_term(ID_FIELD, doc_id)
-                self.writer.add_document(doc)
+                self.writer.add_json(doc)
                 self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source)
             self.max_seq_no = max(self.max_seq_no, seq_no)
             replayed += 1
@@ -260,7 +260,7 @@ class Shard:
                 if not append_only:
                     self.writer.delete_documents_by_term(ID_FIELD, doc_id)
                 if doc is not None:
-                    self.writer.add_document(doc)
+                    self.writer.add_json(doc)
             if pending.records:
                 self._dirty = True
             return results
@@ -435,7 +435,7 @@ class Shard:
                     seq_no=int(fields[SEQ_NO_FIELD][0]), version=int(fields[VERSION_FIELD][0]),
                     primary_term=int(fields[PRIMARY_TERM_FIELD][0]),
                 )  # fmt: skip
-                new_writer.add_document(doc)
+                new_writer.add_json(doc)
         new_writer.commit()
         old_dir = self._index_dir(self.generation)
         self.writer.wait_merging_threads()

@@ -57,7 +57,7 @@ class ServerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         env.update(self.extra_env)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
+        self._log = open(self.log_path, "ab")  # closed in stop()/kill()
         cmd = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--data-dir", self.data_dir]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -122,7 +122,9 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Iterator[ServerProcess]:
+def running_server(
+    data_dir: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> Iterator[ServerProcess]:
     proc = ServerProcess(data_dir, env)
     try:
         yield proc.start()
@@ -147,7 +149,9 @@ async def asgi_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     starlette_app = _starlette_of(app)
     async with starlette_app.router.lifespan_context(starlette_app):
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://quidditch.test", timeout=30) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://quidditch.test", timeout=30
+        ) as client:
             yield client
 
 
