@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.config import Backpressure, ClusterConfig
+from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb

@@ -72,6 +72,17 @@ def auto_id() -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _all_mapped_leaves(doc: dict[str, Any], mapping: Mapping) -> bool:
+    """True when every key is a mapped top-level leaf holding scalars: no dynamic update can follow."""
+    leaves = mapping.top_level_leaves
+    for key, value in doc.items():
+        if key not in leaves or type(value) is dict:
+            return False
+        if type(value) is list and any(type(v) is dict for v in value):
+            return False
+    return True
+
+
 class WriteCoordinator:
     def __init__(
         self, master: Master, leaf: LeafClient, *, auto_create: bool = True, config: ClusterConfig | None = None
@@ -130,6 +141,8 @@ class WriteCoordinator:
                         if isinstance(item.update.get(key), dict):
                             docs.append(item.update[key])
                 for doc in docs:
+                    if _all_mapped_leaves(doc, mappings[item.index]):
+                        continue
                     update = mappings[item.index].dynamic_update(doc)
                     if update:
                         mappings[item.index] = mappings[item.index].merge({"properties": update})

@@ -162,6 +162,17 @@ class Mapping:
         self._leaves = leaves
         yield from leaves
 
+    @property
+    def top_level_leaves(self) -> frozenset[str]:
+        """Names of the top-level properties that are leaf fields (not objects)."""
+        cached: frozenset[str] | None = getattr(self, "_top_level", None)
+        if cached is None:
+            cached = frozenset(
+                name for name, spec in self.properties.items() if spec.get("type", "object") not in OBJECT_TYPES
+            )
+            self._top_level = cached
+        return cached
+
     def leaf(self, path: str) -> Leaf | None:
         for leaf in self.iter_leaves():
             if leaf.path == path:

@@ -259,11 +259,15 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
         raise ActionRequestValidation("Validation Failed: 1: no requests added;")
     lines = iter_ndjson(body)
     items: list[WriteItem | QuidditchError] = []
+    valid_names: set[str] = set()
     for line_no, line in lines:
         try:
-            action_obj = loads(line)
-        except QuidditchError as exc:
-            raise IllegalArgument(f"Malformed action/metadata line [{line_no}], {exc.reason}") from None
+            action_obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            try:
+                action_obj = loads(line)
+            except QuidditchError as exc:
+                raise IllegalArgument(f"Malformed action/metadata line [{line_no}], {exc.reason}") from None
         if not isinstance(action_obj, dict) or len(action_obj) != 1:
             raise IllegalArgument(
                 f"Malformed action/metadata line [{line_no}], expected START_OBJECT or END_OBJECT but found "
@@ -306,11 +310,13 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
         if index is None:
             items.append(ActionRequestValidation("Validation Failed: 1: index is missing;"))
             continue
-        try:
-            validate_index_name(item.index)
-        except QuidditchError as exc:
-            items.append(exc)
-            continue
+        if item.index not in valid_names:
+            try:
+                validate_index_name(item.index)
+            except QuidditchError as exc:
+                items.append(exc)
+                continue
+            valid_names.add(item.index)
         items.append(item)
     if not items:
         raise ActionRequestValidation("Validation Failed: 1: no requests added;")
