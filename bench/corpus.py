@@ -33,8 +33,36 @@ MAPPING: dict[str, Any] = {
     }
 }
 
-_SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "ve", "zo", "pa", "di", "so", "qu", "ba", "fe", "gi", "ho",
-              "ja", "xe", "wy", "ce", "tor", "lin", "mar", "sen", "dex", "pol", "vin", "rak"]  # fmt: skip
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "ta",
+    "ve",
+    "zo",
+    "pa",
+    "di",
+    "so",
+    "qu",
+    "ba",
+    "fe",
+    "gi",
+    "ho",
+    "ja",
+    "xe",
+    "wy",
+    "ce",
+    "tor",
+    "lin",
+    "mar",
+    "sen",
+    "dex",
+    "pol",
+    "vin",
+    "rak",
+]
 
 
 def _vocabulary(rng: random.Random, size: int) -> list[str]:
@@ -91,7 +119,7 @@ class Corpus:
         c.message = [" ".join(row) for row in words.tolist()]
         return c
 
-    # -- documents ----------------------------------------------------------------------------------------
+    # -- documents
     def doc(self, i: int) -> dict[str, Any]:
         return {
             "@timestamp": self.ts_iso[i],
@@ -119,18 +147,32 @@ class Corpus:
     def tantivy_json(self) -> Iterator[str]:
         """One JSON string per doc for the raw tantivy schema (date as i64 millis)."""
         for i in range(self.n):
-            yield orjson.dumps({
-                "ts": int(self.ts_ms[i]), "status": int(self.status[i]), "bytes": int(self.bytes_[i]),
-                "method": self.method[i], "url": self.url[i], "client_ip": self.client_ip[i],
-                "message": self.message[i],
-            }).decode()  # fmt: skip
+            yield orjson.dumps(
+                {
+                    "ts": int(self.ts_ms[i]),
+                    "status": int(self.status[i]),
+                    "bytes": int(self.bytes_[i]),
+                    "method": self.method[i],
+                    "url": self.url[i],
+                    "client_ip": self.client_ip[i],
+                    "message": self.message[i],
+                }
+            ).decode()
 
     def sqlite_rows(self) -> Iterator[tuple[int, int, int, int, str, str, str, str]]:
         for i in range(self.n):
-            yield (i + 1, int(self.ts_ms[i]), int(self.status[i]), int(self.bytes_[i]), self.method[i],
-                   self.url[i], self.client_ip[i], self.message[i])  # fmt: skip
+            yield (
+                i + 1,
+                int(self.ts_ms[i]),
+                int(self.status[i]),
+                int(self.bytes_[i]),
+                self.method[i],
+                self.url[i],
+                self.client_ip[i],
+                self.message[i],
+            )
 
-    # -- query parameters ---------------------------------------------------------------------------------
+    # -- query parameters
     def params(self) -> dict[str, Any]:
         """Words and bounds used by every engine's queries (the same values everywhere)."""
         sorted_bytes = np.sort(self.bytes_)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -66,7 +67,7 @@ class Process:
     def __init__(self, argv: list[str], port: int, log_path: Path, start_timeout: float = 60.0) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(log_path, "wb")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(argv, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + start_timeout
@@ -104,15 +105,33 @@ class Process:
 
 def start_quidditch(data_dir: str, log_path: Path) -> Process:
     port = free_port()
-    argv = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", data_dir]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        data_dir,
+    ]
     return Process(argv, port, log_path)
 
 
 def start_empty_app(log_path: Path) -> Process:
     port = free_port()
-    argv = [sys.executable, "-m", "hypercorn", "bench.empty_app:app", "--bind", f"127.0.0.1:{port}",
-            "--log-level", "warning"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "bench.empty_app:app",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     return Process(argv, port, log_path)
 
 
@@ -120,8 +139,10 @@ def client(url: str, timeout: float = 60.0) -> httpx.Client:
     return httpx.Client(base_url=url, timeout=timeout, limits=httpx.Limits(max_keepalive_connections=4))
 
 
-# -- index management -----------------------------------------------------------------------------------------
-def create_index(c: httpx.Client, name: str, mapping: dict[str, Any], refresh_interval: str | None = None) -> None:
+# -- index management --
+def create_index(
+    c: httpx.Client, name: str, mapping: dict[str, Any], refresh_interval: str | None = None
+) -> None:
     settings: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
     if refresh_interval is not None:
         settings["refresh_interval"] = refresh_interval
@@ -137,7 +158,7 @@ def index_dir(c: httpx.Client, name: str, data_dir: str) -> Path | None:
 
 
 def ingest(url: str, bodies: list[bytes], clients: int, deadline_s: float) -> dict[str, Any]:
-    """Send ``bodies`` over ``clients`` threads; returns docs, seconds, errors (bulk item failures included)."""
+    """Send ``bodies`` over ``clients`` threads; docs, seconds and errors (bulk item failures included)."""
     lock = threading.Lock()
     state = {"next": 0, "docs": 0, "errors": 0, "item_errors": 0, "requests": 0}
     deadline = time.monotonic() + deadline_s
@@ -178,8 +199,12 @@ def ingest(url: str, bodies: list[bytes], clients: int, deadline_s: float) -> di
     for t in threads:
         t.join(timeout=deadline_s + 120)
     seconds = time.perf_counter() - t0
-    return {**state, "seconds": seconds, "truncated": state["next"] < len(bodies),
-            "bulk_request_latency": summarize(hist)}  # fmt: skip
+    return {
+        **state,
+        "seconds": seconds,
+        "truncated": state["next"] < len(bodies),
+        "bulk_request_latency": summarize(hist),
+    }
 
 
 def refresh(c: httpx.Client, name: str) -> float:
@@ -188,25 +213,39 @@ def refresh(c: httpx.Client, name: str) -> float:
     return time.perf_counter() - t0
 
 
-# -- queries --------------------------------------------------------------------------------------------------
+# -- queries --
 def queries(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """ES request bodies, one per measured query kind (keys shared with the baselines)."""
     return {
         "term": {"query": {"term": {"message": p["word"]}}},
-        "match_and": {"query": {"match": {"message": {"query": f"{p['word']} {p['word2']}", "operator": "and"}}}},
+        "match_and": {
+            "query": {"match": {"message": {"query": f"{p['word']} {p['word2']}", "operator": "and"}}}
+        },
         "phrase": {"query": {"match_phrase": {"message": " ".join(p["phrase"])}}},
         "range": {"query": {"range": {"bytes": {"gte": p["bytes_lo"], "lte": p["bytes_hi"]}}}},
-        "bool_filter_match": {"query": {"bool": {
-            "must": [{"match": {"message": p["word"]}}],
-            "filter": [{"range": {"status": {"gte": p["status_gte"]}}}, {"term": {"method": p["method"]}}],
-        }}},  # fmt: skip
+        "bool_filter_match": {
+            "query": {
+                "bool": {
+                    "must": [{"match": {"message": p["word"]}}],
+                    "filter": [
+                        {"range": {"status": {"gte": p["status_gte"]}}},
+                        {"term": {"method": p["method"]}},
+                    ],
+                }
+            }
+        },
         "sort_numeric_100": {"size": 100, "sort": [{"bytes": "desc"}]},
         "search_after": {"size": 10, "sort": [{"bytes": "asc"}], "search_after": [p["after_bytes"]]},
         "terms_agg": {"size": 0, "aggs": {"t": {"terms": {"field": "url", "size": 10}}}},
-        "date_histogram_avg": {"size": 0, "aggs": {"h": {
-            "date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
-            "aggs": {"a": {"avg": {"field": "bytes"}}},
-        }}},  # fmt: skip
+        "date_histogram_avg": {
+            "size": 0,
+            "aggs": {
+                "h": {
+                    "date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+                    "aggs": {"a": {"avg": {"field": "bytes"}}},
+                }
+            },
+        },
         "percentiles": {"size": 0, "aggs": {"p": {"percentiles": {"field": "bytes"}}}},
         "cardinality": {"size": 0, "aggs": {"c": {"cardinality": {"field": "url"}}}},
     }
@@ -216,8 +255,10 @@ def queries(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
 CHECKS: dict[str, dict[str, Any]] = {
     "cardinality_on_ip": {"size": 0, "aggs": {"c": {"cardinality": {"field": "client_ip"}}}},
     "terms_on_ip": {"size": 0, "aggs": {"t": {"terms": {"field": "client_ip", "size": 5}}}},
-    "date_histogram_calendar_day": {"size": 0, "aggs": {"h": {"date_histogram": {
-        "field": "@timestamp", "calendar_interval": "day"}}}},
+    "date_histogram_calendar_day": {
+        "size": 0,
+        "aggs": {"h": {"date_histogram": {"field": "@timestamp", "calendar_interval": "day"}}},
+    },
 }
 
 
@@ -250,8 +291,14 @@ def run_checks(c: httpx.Client, index: str) -> dict[str, Any]:
     return out
 
 
-def throughput(url: str, index: str, bodies: dict[str, dict[str, Any]], clients: int, seconds: float,
-               write_bodies: list[bytes]) -> dict[str, Any]:  # fmt: skip
+def throughput(
+    url: str,
+    index: str,
+    bodies: dict[str, dict[str, Any]],
+    clients: int,
+    seconds: float,
+    write_bodies: list[bytes],
+) -> dict[str, Any]:
     """``clients`` threads issue a random mix of the queries (and ~5% small bulk writes) for ``seconds``."""
     payloads = [(name, orjson.dumps(b)) for name, b in bodies.items()]
     lock = threading.Lock()
@@ -303,7 +350,7 @@ def throughput(url: str, index: str, bodies: dict[str, dict[str, Any]], clients:
     }
 
 
-# -- profiling ------------------------------------------------------------------------------------------------
+# -- profiling --
 def py_spy_available() -> bool:
     return shutil.which("py-spy") is not None
 
@@ -311,10 +358,24 @@ def py_spy_available() -> bool:
 def profile_bulk(url: str, pid: int, bodies: list[bytes], out_raw: Path, duration_s: float) -> dict[str, Any]:
     """py-spy (collapsed stacks) on the server while one client sends ``bodies``; summary of hot frames."""
     proc = subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking",
-         "--duration", str(int(duration_s)), "--output", str(out_raw)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--duration",
+            str(int(duration_s)),
+            "--output",
+            str(out_raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(1.0)
     result = ingest(url, bodies, 1, duration_s - 2)
     try:
@@ -325,6 +386,39 @@ def profile_bulk(url: str, pid: int, bodies: list[bytes], out_raw: Path, duratio
     if proc.returncode != 0 or not out_raw.exists():
         return {"error": f"py-spy failed ({proc.returncode}): {err.decode(errors='replace')[-300:]}"}
     return {"ingest": {k: result[k] for k in ("docs", "seconds")}, **summarize_collapsed(out_raw)}
+
+
+def profile_work(pid: int, out_raw: Path, duration_s: float, work: Callable[[float], Any]) -> dict[str, Any]:
+    """py-spy on the server while ``work(deadline)`` runs in this process."""
+    proc = subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--duration",
+            str(int(duration_s)),
+            "--output",
+            str(out_raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)
+    work(time.monotonic() + duration_s - 2)
+    try:
+        _, err = proc.communicate(timeout=duration_s + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    if proc.returncode != 0 or not out_raw.exists():
+        return {"error": f"py-spy failed ({proc.returncode}): {err.decode(errors='replace')[-300:]}"}
+    return summarize_collapsed(out_raw)
 
 
 def summarize_collapsed(path: Path, top: int = 25) -> dict[str, Any]:
@@ -340,19 +434,33 @@ def summarize_collapsed(path: Path, top: int = 25) -> dict[str, Any]:
         count = int(count_s)
         frames = [_short(f) for f in stack.split(";")]
         total += count
-        if frames and ("select (selectors.py" in frames[-1] or "_worker (concurrent" in frames[-1]
-                       or "wait (threading.py" in frames[-1]):  # fmt: skip
+        if frames and (
+            "select (selectors.py" in frames[-1]
+            or "_worker (concurrent" in frames[-1]
+            or "wait (threading.py" in frames[-1]
+            or "_worker (thread.py" in frames[-1]
+        ):
             idle += count
         for f in set(frames):
-            inclusive[f] = inclusive.get(f, 0) + count
+            if _PROJECT.search(f):
+                inclusive[f] = inclusive.get(f, 0) + count
         if frames:
             self_[frames[-1]] = self_.get(frames[-1], 0) + count
 
     def pct(d: dict[str, int]) -> list[tuple[str, float]]:
-        return [(k, round(100 * v / max(total, 1), 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+        return [
+            (k, round(100 * v / max(total, 1), 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        ]
 
-    return {"samples": total, "idle_samples_pct": round(100 * idle / max(total, 1), 1),
-            "inclusive_pct": pct(inclusive), "self_pct": pct(self_)}  # fmt: skip
+    return {
+        "samples": total,
+        "idle_samples_pct": round(100 * idle / max(total, 1), 1),
+        "inclusive_pct": pct(inclusive),
+        "self_pct": pct(self_),
+    }
+
+
+_PROJECT = re.compile(r"\((server|cluster|native|handlers|aggs|query)/")
 
 
 def _short(frame: str) -> str:
@@ -362,6 +470,9 @@ def _short(frame: str) -> str:
         return frame
     file = rest.rstrip(")").rsplit(":", 1)[0]
     parts = file.split("/")
-    short = "/".join(parts[-2:]) if parts[-2:-1] and parts[-2] in ("server", "cluster", "native", "handlers",
-                                                                    "aggs", "query") else parts[-1]
+    short = (
+        "/".join(parts[-2:])
+        if parts[-2:-1] and parts[-2] in ("server", "cluster", "native", "handlers", "aggs", "query")
+        else parts[-1]
+    )
     return f"{name} ({short})"

@@ -38,8 +38,9 @@ class SqliteBaseline:
         def flush() -> None:
             with self.db:
                 self.db.executemany("INSERT INTO logs VALUES (?,?,?,?,?,?,?,?)", buf)
-                self.db.executemany("INSERT INTO logs_fts(rowid, message) VALUES (?,?)",
-                                    [(r[0], r[7]) for r in buf])  # fmt: skip
+                self.db.executemany(
+                    "INSERT INTO logs_fts(rowid, message) VALUES (?,?)", [(r[0], r[7]) for r in buf]
+                )
 
         truncated = False
         for row in rows:
@@ -71,17 +72,25 @@ class SqliteBaseline:
 
             return run
 
-        fts = ("SELECT l.* FROM logs_fts JOIN logs l ON l.id = logs_fts.rowid WHERE logs_fts MATCH ? "
-               "ORDER BY rank LIMIT 10")  # fmt: skip
+        fts = (
+            "SELECT l.* FROM logs_fts JOIN logs l ON l.id = logs_fts.rowid WHERE logs_fts MATCH ? "
+            "ORDER BY rank LIMIT 10"
+        )
         word, word2 = p["word"], p["word2"]
         return {
             "term": q(fts, word),
             "match_and": q(fts, f"{word} AND {word2}"),
             "phrase": q(fts, '"' + " ".join(p["phrase"]) + '"'),
-            "range": q("SELECT * FROM logs WHERE bytes BETWEEN ? AND ? LIMIT 10", p["bytes_lo"], p["bytes_hi"]),
+            "range": q(
+                "SELECT * FROM logs WHERE bytes BETWEEN ? AND ? LIMIT 10", p["bytes_lo"], p["bytes_hi"]
+            ),
             "bool_filter_match": q(
                 "SELECT l.* FROM logs_fts JOIN logs l ON l.id = logs_fts.rowid WHERE logs_fts MATCH ? "
-                "AND l.status >= ? AND l.method = ? ORDER BY rank LIMIT 10", word, p["status_gte"], p["method"]),
+                "AND l.status >= ? AND l.method = ? ORDER BY rank LIMIT 10",
+                word,
+                p["status_gte"],
+                p["method"],
+            ),
             "sort_numeric_100": q("SELECT * FROM logs ORDER BY bytes DESC LIMIT 100"),
             "search_after": q("SELECT * FROM logs WHERE bytes > ? ORDER BY bytes LIMIT 10", p["after_bytes"]),
             "terms_agg": q("SELECT url, COUNT(*) c FROM logs GROUP BY url ORDER BY c DESC LIMIT 10"),

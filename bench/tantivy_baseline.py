@@ -1,7 +1,8 @@
-"""Raw tantivy-py in-process: the same fields and queries without HTTP, ES semantics or Python per-doc work."""
+"""Raw tantivy-py in-process: the same fields and queries, without HTTP, ES semantics or per-doc Python."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,6 +27,7 @@ def schema() -> tantivy.Schema:
 class TantivyBaseline:
     def __init__(self, path: str) -> None:
         self.path = path
+        os.makedirs(path, exist_ok=True)
         self.schema = schema()
         self.index = tantivy.Index(self.schema, path=path)
         self.searcher: tantivy.Searcher | None = None
@@ -46,9 +48,14 @@ class TantivyBaseline:
         seconds = time.perf_counter() - t0
         self.index.reload()
         self.searcher = self.index.searcher()
-        return {"docs": n, "seconds": seconds, "add_seconds": t_add, "truncated": n and time.monotonic() > deadline}
+        return {
+            "docs": n,
+            "seconds": seconds,
+            "add_seconds": t_add,
+            "truncated": n and time.monotonic() > deadline,
+        }
 
-    # -- queries ------------------------------------------------------------------------------------------
+    # -- queries
     def queries(self, p: dict[str, Any]) -> dict[str, Callable[[], bool]]:
         s = self.schema
         Q = tantivy.Query
@@ -77,21 +84,44 @@ class TantivyBaseline:
         term = Q.term_query(s, "message", word)
         return {
             "term": hits(term),
-            "match_and": hits(Q.boolean_query([(tantivy.Occur.Must, term),
-                                               (tantivy.Occur.Must, Q.term_query(s, "message", word2))])),
+            "match_and": hits(
+                Q.boolean_query(
+                    [(tantivy.Occur.Must, term), (tantivy.Occur.Must, Q.term_query(s, "message", word2))]
+                )
+            ),
             "phrase": hits(Q.phrase_query(s, "message", list(p["phrase"]))),
             "range": hits(Q.range_query(s, "bytes", I64, p["bytes_lo"], p["bytes_hi"])),
-            "bool_filter_match": hits(Q.boolean_query([
-                (tantivy.Occur.Must, term),
-                (tantivy.Occur.Must, Q.const_score_query(Q.range_query(s, "status", I64, p["status_gte"], None), 0.0)),
-                (tantivy.Occur.Must, Q.const_score_query(Q.term_query(s, "method", p["method"]), 0.0)),
-            ])),  # fmt: skip
+            "bool_filter_match": hits(
+                Q.boolean_query(
+                    [
+                        (tantivy.Occur.Must, term),
+                        (
+                            tantivy.Occur.Must,
+                            Q.const_score_query(Q.range_query(s, "status", I64, p["status_gte"], None), 0.0),
+                        ),
+                        (
+                            tantivy.Occur.Must,
+                            Q.const_score_query(Q.term_query(s, "method", p["method"]), 0.0),
+                        ),
+                    ]
+                )
+            ),
             "sort_numeric_100": hits(Q.all_query(), 100, order_by_field="bytes", order=tantivy.Order.Desc),
-            "search_after": hits(Q.range_query(s, "bytes", I64, p["after_bytes"], None, include_lower=False), 10,
-                                 order_by_field="bytes", order=tantivy.Order.Asc),  # fmt: skip
+            "search_after": hits(
+                Q.range_query(s, "bytes", I64, p["after_bytes"], None, include_lower=False),
+                10,
+                order_by_field="bytes",
+                order=tantivy.Order.Asc,
+            ),
             "terms_agg": agg({"t": {"terms": {"field": "url", "size": 10}}}),
-            "date_histogram_avg": agg({"h": {"histogram": {"field": "ts", "interval": 3_600_000},
-                                             "aggs": {"a": {"avg": {"field": "bytes"}}}}}),  # fmt: skip
+            "date_histogram_avg": agg(
+                {
+                    "h": {
+                        "histogram": {"field": "ts", "interval": 3_600_000},
+                        "aggs": {"a": {"avg": {"field": "bytes"}}},
+                    }
+                }
+            ),
             "percentiles": agg({"p": {"percentiles": {"field": "bytes"}}}),
             "cardinality": agg({"c": {"cardinality": {"field": "url"}}}),
         }

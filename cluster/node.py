@@ -80,8 +80,7 @@ class DataNode:
         for shard_id in range(meta.number_of_shards):
             shard = self.shards.pop((index_uuid, shard_id), None)
             if shard is not None:
-                shard.wal.close()
-                shard.writer.wait_merging_threads()
+                shard.close(discard=True)
         shutil.rmtree(os.path.join(self.data_dir, "indices", index_uuid), ignore_errors=True)
 
     def _remove_orphans(self, live: dict[str, IndexMeta]) -> None:

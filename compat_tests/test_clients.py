@@ -114,9 +114,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def driver(request: pytest.FixtureRequest, server: ServerProcess) -> Iterator[Driver]:
     if request.param == "elasticsearch":
         es = elasticsearch.Elasticsearch(server.url, request_timeout=30)
-        yield Driver(
-            "elasticsearch", es, es_helpers, elasticsearch.NotFoundError, elasticsearch.BadRequestError
-        )
+        yield Driver("elasticsearch", es, es_helpers, elasticsearch.NotFoundError, elasticsearch.BadRequestError)
         es.close()
     else:
         client = opensearchpy.OpenSearch(hosts=[server.url], timeout=30)
@@ -204,9 +202,7 @@ def test_scan_returns_every_doc_exactly_once(driver: Driver, corpus: tuple[str, 
     assert set(ids) == set(docs)
     assert all(hit["_source"] == docs[hit["_id"]] for hit in hits)
     # a filtered scan too
-    blue = list(
-        driver.helpers.scan(driver.client, index=index, query={"query": {"term": {"tag": "blue"}}}, size=37)
-    )
+    blue = list(driver.helpers.scan(driver.client, index=index, query={"query": {"term": {"tag": "blue"}}}, size=37))
     assert sorted(h["_id"] for h in blue) == sorted(k for k, v in docs.items() if v["tag"] == "blue")
 
 
@@ -250,9 +246,7 @@ def test_search_aggregations_match_plain_python(driver: Driver, corpus: tuple[st
     assert {b["key"]: b["doc_count"] for b in histogram} == expected
     assert [b["key"] for b in histogram] == sorted(expected)
     first = histogram[0]
-    assert first["key_as_string"].startswith(
-        datetime.fromtimestamp(first["key"] / 1000, UTC).strftime("%Y-%m-%d")
-    )
+    assert first["key_as_string"].startswith(datetime.fromtimestamp(first["key"] / 1000, UTC).strftime("%Y-%m-%d"))
 
     # the hits side of the same request shape
     top = driver.search(index, size=3, query={"range": {"n": {"lt": 10}}}, sort=[{"n": "desc"}])

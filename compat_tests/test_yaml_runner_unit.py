@@ -43,9 +43,7 @@ def _path(path: str, methods: list[str], *parts: str) -> dict[str, Any]:
     return {"path": path, "methods": methods, "parts": {p: {"type": "string"} for p in parts}}
 
 
-def _api(
-    paths: list[dict[str, Any]], params: tuple[str, ...] = (), body: dict[str, Any] | None = None
-) -> dict:
+def _api(paths: list[dict[str, Any]], params: tuple[str, ...] = (), body: dict[str, Any] | None = None) -> dict:
     doc: dict[str, Any] = {"url": {"paths": paths}, "params": {p: {"type": "string"} for p in params}}
     if body is not None:
         doc["body"] = body
@@ -76,11 +74,7 @@ SPEC = ApiTable.from_documents(
                 {"required": True, "serialize": "bulk"},
             )
         },
-        {
-            "count": _api(
-                [_path("/_count", ["POST", "GET"]), _path("/{index}/_count", ["POST", "GET"], "index")]
-            )
-        },
+        {"count": _api([_path("/_count", ["POST", "GET"]), _path("/{index}/_count", ["POST", "GET"], "index")])},
         {"cat.count": _api([_path("/_cat/count", ["GET"])], ("v",))},
         {
             "test.echo": _api(
@@ -118,9 +112,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
         pass
 
-    def _send(
-        self, status: int, body: Any, content_type: str = "application/json", headers: Any = ()
-    ) -> None:
+    def _send(self, status: int, body: Any, content_type: str = "application/json", headers: Any = ()) -> None:
         data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -170,9 +162,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_cat/count":
             total = sum(len(docs) for docs in fake.indices.values())
             header = "epoch      timestamp count\n" if query.get("v") == "true" else ""
-            return self._send(
-                200, f"{header}1700000000 12:00:00  {total}\n".encode(), "text/plain; charset=UTF-8"
-            )
+            return self._send(200, f"{header}1700000000 12:00:00  {total}\n".encode(), "text/plain; charset=UTF-8")
         if path == "/_bulk":
             items = []
             lines = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
@@ -195,9 +185,7 @@ class Handler(BaseHTTPRequestHandler):
                 result = "updated" if doc_id in docs else "created"
                 docs[doc_id] = doc
                 if "old_field" in doc:
-                    warn.append(
-                        ("Warning", f'299 Elasticsearch-{SERVER_VERSION} "[old_field] is deprecated" "now"')
-                    )
+                    warn.append(("Warning", f'299 Elasticsearch-{SERVER_VERSION} "[old_field] is deprecated" "now"'))
                 body = {"_index": index, "_id": doc_id, "result": result, "_version": 1, "_seq_no": 0}
                 return self._send(201 if result == "created" else 200, body, headers=warn)
             docs = fake.indices.get(index)
@@ -318,9 +306,7 @@ def test_version_ranges() -> None:
 
 
 def test_build_request_paths_params_and_ndjson() -> None:
-    req = build_request(
-        SPEC.get("index"), {"index": "my idx", "id": "a/b", "refresh": True, "body": {"f": 1}}
-    )
+    req = build_request(SPEC.get("index"), {"index": "my idx", "id": "a/b", "refresh": True, "body": {"f": 1}})
     assert (req.method, req.path, req.params) == ("PUT", "/my%20idx/_doc/a%2Fb", (("refresh", "true"),))
     assert json.loads(req.body or b"") == {"f": 1} and req.headers["Content-Type"] == "application/json"
     req = build_request(SPEC.get("index"), {"index": "i", "body": {}})
@@ -337,8 +323,7 @@ def test_build_request_paths_params_and_ndjson() -> None:
 def test_skips_file_format(tmp_path: Path) -> None:
     file = tmp_path / "skips.yaml"
     file.write_text(
-        "- path: 'search/*'\n  reason: not yet\n"
-        "- path: 'get/10_x.yml::*source*'\n  reason: no source filtering\n"
+        "- path: 'search/*'\n  reason: not yet\n- path: 'get/10_x.yml::*source*'\n  reason: no source filtering\n"
     )
     skips = load_skips(file)
     assert skips.reason_for("search/deep/1.yml::t") == "not yet"
@@ -784,3 +769,82 @@ def test_cli_collect_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out.strip().endswith("1 files, 2 tests, 0 load errors")
     (tmp_path / "bad.yaml").write_text("'a':\n  - nonsense: 1\n")
     assert cli_main(["--collect-only", str(tmp_path)]) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# API resolution through the elasticsearch client, include filter, baseline ratchet
+# --------------------------------------------------------------------------------------------
+def test_client_api_resolution() -> None:
+    from compat_tests.yaml_runner import ClientApi, RequestBuildError
+
+    api = ClientApi()
+    assert "indices.create" in api and "cat.indices" in api and "nope.api" not in api and "options" not in api
+    req = api.build("index", {"index": "my idx", "id": "a/b", "refresh": True, "body": {"f": 1}})
+    assert (req.method, req.path, req.params) == ("PUT", "/my%20idx/_doc/a%2Fb", (("refresh", "true"),))
+    assert json.loads(req.body or b"") == {"f": 1} and req.headers["Content-Type"] == "application/json"
+    assert api.build("index", {"index": "i", "body": {}}).describe() == "POST /i/_doc"
+    req = api.build("exists", {"index": "i", "id": 1})
+    assert (req.method, req.path, req.body) == ("HEAD", "/i/_doc/1", None)
+    req = api.build("bulk", {"body": [{"index": {"_index": "i"}}, '{"f": "raw"}']})
+    assert req.path == "/_bulk" and req.body == b'{"index":{"_index":"i"}}\n{"f": "raw"}\n'
+    assert req.headers["Content-Type"] == "application/x-ndjson"
+    # parameters the client does not know still go to the query string, lists comma-joined
+    req = api.build("search", {"index": ["a", "b"], "no_such_param": 1, "size": 0, "ignore": [404]})
+    assert req.path == "/a,b/_search" and req.params == (("no_such_param", "1"), ("size", "0"))
+    assert req.ignore == frozenset({404})
+    # body fields passed as parameters (client would require a body): placeholder, nothing sent
+    req = api.build("scroll", {"scroll_id": "abc", "scroll": "1m"})
+    assert req.describe() == "POST /_search/scroll?scroll_id=abc&scroll=1m" and req.body is None
+    assert api.build("cat.count", {}).method == "GET"  # GET-only in Elasticsearch 8
+    assert api.build("indices.get_settings", {"index": "i", "name": "x"}).path == "/i/_settings/x"
+    req = api.build("indices.create", {"index": "i", "body": '{"a": 1}'}, {"Content-Type": "application/json"})
+    assert req.body == b'{"a": 1}'
+    with pytest.raises(RequestBuildError, match="not known to the elasticsearch client"):
+        api.build("nope.api", {})
+    with pytest.raises(RequestBuildError, match="id"):
+        api.build("get", {"index": "i"})
+
+
+def test_default_resolver_is_the_client(
+    tmp_path: Path, fake_es: tuple[str, FakeES], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compat_tests.yaml_runner import ClientApi, resolve_api
+
+    monkeypatch.delenv("ES_REST_API_SPEC", raising=False)
+    assert isinstance(resolve_api(None), ClientApi)
+    assert isinstance(resolve_api([]), ClientApi)
+    url, _ = fake_es
+    suites = tmp_path / "suites"
+    (suites / "a").mkdir(parents=True)
+    (suites / "b").mkdir()
+    text = "'t':\n  - do: {indices.create: {index: x}}\n  - do: {indices.exists: {index: x}}\n  - is_true: ''\n"
+    (suites / "a" / "one.yml").write_text(text)
+    (suites / "b" / "two.yml").write_text(text)
+    report = run_paths(url, [suites], include=["a"], api_spec=None)
+    assert [(r.id, r.status) for r in report] == [("a/one.yml::t", "pass")]
+
+
+def test_baseline_ratchet_and_results_table(tmp_path: Path) -> None:
+    from compat_tests.yaml_runner import TestResult
+    from compat_tests.yaml_runner.baseline import (
+        check_baseline,
+        load_baseline,
+        results_markdown,
+        write_baseline,
+    )
+
+    root = "/x/compat_cases/suite-a/tests"
+    report = Report()
+    report.add(TestResult(id="s/a.yml::one", status="pass", suite="s", root=root))
+    report.add(TestResult(id="s/a.yml::two", status="fail", reason="boom", suite="s", root=root))
+    report.add(TestResult(id="top.yml::three", status="pass", suite=".", root=root))
+    file = tmp_path / "baseline.json"
+    assert load_baseline(file) == set()
+    assert write_baseline(file, report) == 2
+    assert load_baseline(file) == {"suite-a/s/a.yml::one", "suite-a/top.yml::three"}
+    check = check_baseline(report, {"suite-a/s/a.yml::two", "suite-a/gone.yml::x", "suite-a/s/a.yml::one"})
+    assert check.regressions == [("suite-a/gone.yml::x", "not run"), ("suite-a/s/a.yml::two", "fail: boom")]
+    assert check.newly_passing == ["suite-a/top.yml::three"] and not check.ok
+    assert check_baseline(report, {"suite-a/gone.yml::x"}, partial=True).ok
+    table = results_markdown(report)
+    assert "## suite-a" in table and "| s | 1 | 1 | 0 | 50% |" in table and "| (top-level files) | 1 |" in table

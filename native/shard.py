@@ -37,6 +37,7 @@ from native.errors import (
     DocumentMissing,
     DocumentParsingError,
     IllegalArgument,
+    IndexNotFound,
     QuidditchError,
     VersionConflict,
 )
@@ -112,6 +113,7 @@ class Shard:
         self._lock = threading.RLock()
         self._live: dict[str, StoredDoc] = {}
         self._dirty = False
+        self._closed = False
         self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
         self._searcher_gen = 0
         os.makedirs(path, exist_ok=True)
@@ -253,6 +255,7 @@ class Shard:
     # -- writes -------------------------------------------------------------------------------------------
     def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         with self._lock:
+            self._check_open()
             pending = _Pending()
             results = [self._prepare(op, pending) for op in ops]
             self.wal.append(pending.records)
@@ -387,9 +390,13 @@ class Shard:
         return self._record_index(op.id, orjson.dumps(merged), current, pending)
 
     # -- refresh and mapping ------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise IndexNotFound(self.index_name)
+
     def refresh(self, force: bool = False) -> None:
         with self._lock:
-            if not (self._dirty or force):
+            if self._closed or not (self._dirty or force):
                 return
             self.writer.commit()
             self.committed_seq_no = self.max_seq_no
@@ -406,6 +413,7 @@ class Shard:
     def update_mapping(self, mapping: Mapping) -> None:
         """Adopt a newer mapping; rebuild the tantivy index when its fields changed."""
         with self._lock:
+            self._check_open()
             compiled = CompiledMapping(mapping, self.analysis)
             if self._fingerprint(compiled) == self._fingerprint(self.compiled):
                 self.compiled = compiled
@@ -445,11 +453,16 @@ class Shard:
         shutil.rmtree(old_dir, ignore_errors=True)
         self._searchers.clear()
 
-    def close(self) -> None:
+    def close(self, *, discard: bool = False) -> None:
+        """Stop the shard (committing pending writes unless ``discard``); later calls are no-ops."""
         with self._lock:
+            if self._closed:
+                return
             try:
-                self.refresh()
+                if not discard:
+                    self.refresh()
             finally:
+                self._closed = True
                 self.wal.close()
                 self.writer.wait_merging_threads()
 

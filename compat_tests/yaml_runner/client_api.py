@@ -18,12 +18,17 @@ Path parts are the method parameters the client percent-encodes into the URL
 (``_quote(<param>)`` in the method's source).  An API whose client method insists on a body
 (or on a body field such as ``scroll_id`` that the YAML passes as a query parameter) while the
 YAML sends none is resolved with a placeholder body that is not sent.
+
+One 9.x client change is undone: APIs that gained a body only for the serverless
+``project_routing`` field (``cat.count``, ``indices.resolve_index``) are sent by the 9.x client
+as POST, but Elasticsearch 8 serves them with GET only; without a body they are sent as GET.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +38,7 @@ from .api import HttpRequest, RequestBuildError, param_str, parse_ignore, serial
 __all__ = ["ClientApi"]
 
 _PART = re.compile(r'"(\w+)":\s*_quote\((\w+)\)')
+_ROUTING_ONLY_BODY = re.compile(r'body_fields=\(\s*"project_routing",\s*\)')
 _NDJSON_NAMES = frozenset({"bulk", "msearch", "msearch_template", "fleet.msearch", "monitoring.bulk"})
 
 
@@ -73,6 +79,7 @@ class _Endpoint:
     func: Callable[..., Any]
     parts: Mapping[str, frozenset[str]]  # method parameter -> the URL part key(s) it fills
     takes_body: bool
+    routing_only_body: bool  # the only body field is the 9.x serverless ``project_routing``
 
 
 class ClientApi:
@@ -119,6 +126,7 @@ class ClientApi:
                     func=target,
                     parts=_parts(source),
                     takes_body="body" in parameters,
+                    routing_only_body=_ROUTING_ONLY_BODY.search(source) is not None,
                 )
         self._endpoints[name] = endpoint
         return endpoint
@@ -128,7 +136,9 @@ class ClientApi:
         if placeholder and endpoint.takes_body:
             call["body"] = {}
         try:
-            endpoint.func(**call)
+            with warnings.catch_warnings():  # "technical preview" and deprecation notices
+                warnings.simplefilter("ignore")
+                endpoint.func(**call)
         except _Captured as captured:
             return captured
         raise RequestBuildError(f"api [{endpoint.name}]: the client did not build a request")
@@ -162,8 +172,11 @@ class ClientApi:
             payload, content_type = serialize_body(body, content_type, ndjson=ndjson)
             out_headers = {k: v for k, v in out_headers.items() if k.lower() != "content-type"}
             out_headers["Content-Type"] = content_type
+        method = captured.method.upper()
+        if method == "POST" and payload is None and endpoint.routing_only_body:
+            method = "GET"  # cat.count, indices.resolve_index: GET-only in Elasticsearch 8
         return HttpRequest(
-            method=captured.method.upper(),
+            method=method,
             path=captured.path,
             params=params,
             body=payload,

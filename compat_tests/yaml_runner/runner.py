@@ -10,7 +10,9 @@ otherwise passed.  A file that cannot be parsed is reported as one failed entry
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,8 @@ def run_paths(
     on_result: LineSink | None = None,
     transport: httpx.BaseTransport | None = None,
     wipe: bool = True,
+    include: Sequence[str] | None = None,
+    deadline: float | None = None,
 ) -> Report:
     """Run every .yml/.yaml file under ``paths`` against ``url`` and return the :class:`Report`.
 
@@ -150,7 +154,10 @@ def run_paths(
     it is ``None``).  ``api_spec`` is a resolver (:class:`ApiTable`, :class:`ClientApi`) or
     folders of REST API spec JSON files; by default ``$ES_REST_API_SPEC`` if set, else the
     official ``elasticsearch`` client resolves API names (see :func:`resolve_api`).
-    (default: ``$ES_REST_API_SPEC`` or the shared compat_cases folder).
+    ``include``: when given, only files whose path relative to their root matches one of these
+    globs (or lies under a folder so named) are run; the others are not reported at all.
+    ``deadline`` (a ``time.monotonic()`` value): tests not started by then are reported as
+    failures without being run.
     """
     api = resolve_api(api_spec)
     skip_list = _coerce_skips(skips)
@@ -158,6 +165,8 @@ def run_paths(
     with HttpClient(url, timeout=timeout, transport=transport) as client:
         runner = Runner(client, api, skip_list, wipe=wipe)
         for root, file in discover_files(paths):
+            if include and not _included(file, root, include):
+                continue
             try:
                 suite = load_suite(file, root)
             except SuiteLoadError as exc:
@@ -169,8 +178,23 @@ def run_paths(
             for test in suite.tests:
                 if name_filter and name_filter not in suite.test_id(test):
                     continue
+                if deadline is not None and time.monotonic() > deadline:
+                    late = TestResult(
+                        id=suite.test_id(test),
+                        status="fail",
+                        reason="not run: the run's time budget is exhausted",
+                        suite=suite.folder,
+                        root=str(root),
+                    )
+                    _record(report, late, on_result)
+                    continue
                 _record(report, runner.run_test(suite, test, str(root)), on_result)
     return report
+
+
+def _included(file: Path, root: Path, include: Sequence[str]) -> bool:
+    rel = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.name
+    return any(fnmatchcase(rel, glob) or fnmatchcase(rel, glob.rstrip("/") + "/*") for glob in include)
 
 
 def _record(report: Report, result: TestResult, on_result: LineSink | None) -> None:
