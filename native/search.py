@@ -130,24 +130,116 @@ def query_shard(
         hits = [PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]]
         max_score = hits[0].score if hits else _max_score(searcher, query, result.count)  # type: ignore[attr-defined]
         return ShardHits(hits, int(result.count), max_score)  # type: ignore[attr-defined]
-    single = sort[0] if len(sort) == 1 else None
-    info0 = infos[0]
-    if (
-        single is not None
-        and info0 is not None
-        and search_after is None
-        and min_score is None
-        and single.missing == "_last"
-        and (info0.es_type in COLUMNAR_NUMERIC_TYPES or info0.es_type == "keyword")
-    ):
-        order = tantivy.Order.Desc if single.reverse else tantivy.Order.Asc
-        result = searcher.search(query, max(limit, 1), count=True, order_by_field=info0.tantivy_name, order=order)
-        hits = [
-            PartialHit((_sort_value(value, info0),), None, addr.segment_ord, addr.doc)
-            for value, addr in result.hits[:limit]
-        ]
-        return ShardHits(hits, int(result.count), None)  # type: ignore[attr-defined]
+    if min_score is None and _first_key_eligible(sort, infos, search_after):
+        return _top_by_first_key(searcher, compiled.schema, query, sort, infos, limit, search_after)
     return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs)
+
+
+def _first_key_eligible(
+    sort: Sequence[SortField], infos: Sequence[FieldInfo | None], search_after: Sequence[Any] | None
+) -> bool:
+    """Whether tantivy's own field ordering can produce the top-k (see ``_top_by_first_key``)."""
+    first, info0 = sort[0], infos[0]
+    if info0 is None or first.missing != "_last":
+        return False
+    if info0.es_type not in COLUMNAR_NUMERIC_TYPES and info0.es_type != "keyword":
+        return False
+    if search_after is not None:
+        if info0.es_type not in COLUMNAR_NUMERIC_TYPES or info0.es_type == "boolean" or search_after[0] is None:
+            return False
+        if len(search_after) != len(sort):
+            return False
+    for spec, info in zip(sort[1:], infos[1:], strict=True):
+        if spec.field == "_doc":
+            continue
+        if info is None or info.es_type not in COLUMNAR_NUMERIC_TYPES or spec.missing not in ("_last", "_first"):
+            return False
+    return True
+
+
+def _and(*queries: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _missing(info: FieldInfo) -> tantivy.Query:
+    return tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Must, tantivy.Query.all_query()),
+            (tantivy.Occur.MustNot, tantivy.Query.exists_query(info.tantivy_name)),
+        ]
+    )
+
+
+def _top_by_first_key(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    query: tantivy.Query,
+    sort: Sequence[SortField],
+    infos: Sequence[FieldInfo | None],
+    limit: int,
+    search_after: Sequence[Any] | None,
+) -> ShardHits:
+    """Exact top-k for sorts led by a fast field, without reading every matching document.
+
+    tantivy orders by the first key (missing values last, as ES's default ``_last``); the documents tied
+    with the k-th one on that key are fetched in full, then the candidates are ordered by the whole sort
+    key (and segment, doc) in Python. ``search_after`` on a numeric first key becomes a range filter.
+    """
+    first, info0 = sort[0], infos[0]
+    assert info0 is not None
+    order = tantivy.Order.Desc if first.reverse else tantivy.Order.Asc
+    total_result = searcher.search(query, 1, count=True)
+    total = int(total_result.count)  # type: ignore[attr-defined]
+    candidates_query = query
+    if search_after is not None:
+        after0 = search_after[0]
+        inclusive = len(sort) > 1
+        if first.reverse:
+            bound = tantivy.Query.range_query(
+                schema, info0.tantivy_name, info0.tantivy_type, None, after0, True, inclusive
+            )
+        else:
+            bound = tantivy.Query.range_query(
+                schema, info0.tantivy_name, info0.tantivy_type, after0, None, inclusive, True
+            )
+        beyond = tantivy.Query.boolean_query([(tantivy.Occur.Should, bound), (tantivy.Occur.Should, _missing(info0))])
+        candidates_query = _and(query, beyond)
+    want = max(limit, 1)
+    result = searcher.search(candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order)
+    hits = result.hits
+    if len(hits) >= want:
+        cutoff = hits[-1][0]
+        if cutoff is None:
+            ties_query = _and(candidates_query, _missing(info0))
+        elif info0.es_type == "keyword":
+            ties_query = _and(candidates_query, tantivy.Query.term_query(schema, info0.tantivy_name, cutoff))
+        else:
+            exact = tantivy.Query.range_query(
+                schema, info0.tantivy_name, info0.tantivy_type, cutoff, cutoff, True, True
+            )
+            ties_query = _and(candidates_query, exact)
+        kept = [(k, a) for k, a in hits if k != cutoff]
+        tie_count = int(searcher.search(ties_query, 1, count=True).count)  # type: ignore[attr-defined]
+        ties = searcher.search(ties_query, max(tie_count, 1), count=False).hits
+        hits = kept + [(cutoff, a) for _, a in ties]
+    addrs = [a for _, a in hits]
+    columns: list[list[Any]] = [[_sort_value(k, info0) for k, _ in hits]]
+    for spec, info in zip(sort[1:], infos[1:], strict=True):
+        if spec.field == "_doc":
+            columns.append([(a.segment_ord << 32) | a.doc for a in addrs])
+        else:
+            assert info is not None
+            values = searcher.fast_field_values(info.tantivy_name, addrs) if addrs else []
+            columns.append([_sort_value(v, info) for v in values])
+    rows = []
+    for i, addr in enumerate(addrs):
+        row_values = tuple(col[i] for col in columns)
+        rows.append((sort_key(row_values, sort), addr.segment_ord, addr.doc, row_values))
+    if search_after is not None:
+        after = sort_key(tuple(search_after), sort)
+        rows = [r for r in rows if r[0] > after]
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return ShardHits([PartialHit(v, None, seg, doc) for _, seg, doc, v in rows[:limit]], total, None)
 
 
 def _max_score(searcher: tantivy.Searcher, query: tantivy.Query, count: int) -> float | None:
@@ -162,8 +254,6 @@ def _sort_value(value: Any, info: FieldInfo) -> Any:
         return None
     if info.es_type == "boolean":
         return 1 if value else 0
-    if info.es_type == "date" and isinstance(value, int) and abs(value) > 10**15:
-        return value // 1_000_000  # tantivy returns date fast fields in nanoseconds
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
