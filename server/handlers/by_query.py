@@ -1,0 +1,66 @@
+"""``POST /{index}/_delete_by_query`` and ``POST /{index}/_update_by_query``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.by_query import by_query
+from cluster.embedded import EmbeddedCluster
+from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
+from server.handlers.indices import resolve
+from server.http import check_params, es_json, flag, json_body
+
+PARAMS = {"refresh", "conflicts", "max_docs", "q", "df", "default_operator", "analyzer", "analyze_wildcard",
+          "lenient", "routing", "scroll", "scroll_size", "slices", "wait_for_completion", "requests_per_second",
+          "search_timeout", "pipeline", "version", "from", "size", "sort"}  # fmt: skip
+
+
+async def _run(request: Request, action: str) -> Response:
+    params = check_params(request, PARAMS)
+    body = await json_body(request) or {}
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    for key in body:
+        if key == "script":
+            raise ScriptingDisabled("cannot execute [inline] scripts")
+        if key not in ("query", "max_docs", "conflicts", "_source", "size", "sort", "slice"):
+            raise ParsingError(f"Unknown key for a START_OBJECT in [{key}].")
+    query = body.get("query")
+    if "q" in params:
+        query = {"query_string": {"query": params["q"]}}
+        if "df" in params:
+            query["query_string"]["default_field"] = params["df"]
+    conflicts = body.get("conflicts", params.get("conflicts", "abort"))
+    if conflicts not in ("abort", "proceed"):
+        raise IllegalArgument(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+    max_docs = body.get("max_docs", params.get("max_docs"))
+    cluster: EmbeddedCluster = request.app.state.cluster
+    metas = resolve(request, request.path_params["index"], params)
+    result = await by_query(
+        cluster.root,
+        cluster.writes,
+        metas,
+        query,
+        action=action,
+        refresh=flag(params, "refresh"),
+        abort_on_conflict=conflicts == "abort",
+        max_docs=int(max_docs) if max_docs is not None else None,
+    )
+    status = 409 if result["failures"] and any(f["status"] == 409 for f in result["failures"]) else 200
+    return es_json(request, result, status=status)
+
+
+async def delete_by_query(request: Request) -> Response:
+    return await _run(request, "delete")
+
+
+async def update_by_query(request: Request) -> Response:
+    return await _run(request, "index")
+
+
+routes = [
+    Route("/{index}/_delete_by_query", delete_by_query, methods=["POST"]),
+    Route("/{index}/_update_by_query", update_by_query, methods=["POST"]),
+]
