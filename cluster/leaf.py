@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import orjson
 import tantivy
@@ -23,7 +25,7 @@ from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.query import QueryAst, compile_query, parse_query
-from native.search import SortField, query_shard
+from native.search import SCORE_SORT, SortField, query_shard, sort_key
 from native.shard import WriteOp
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class LeafService:
         after = orjson.loads(request.search_after_json) if request.search_after_json else None
         aggs_body = orjson.loads(request.aggs_json) if request.aggs_json else None
         gens = list(request.searcher_generations)
+        sort_spec = sort or list(SCORE_SORT)
 
         def one(i: int) -> pb.ShardSearchResult:
             ref = request.shards[i]
@@ -81,7 +84,15 @@ class LeafService:
                 if hits.max_score is not None:
                     result.max_score = hits.max_score
                     result.has_max_score = True
-                for hit in hits.hits:
+                ordered = sorted(hits.hits, key=lambda h: (sort_key(h.sort_values, sort_spec), h.segment_ord, h.doc))
+                if request.fetch:
+                    highlighter = None
+                    if request.highlight_json:
+                        specs = parse_highlight(orjson.loads(request.highlight_json))
+                        highlighter = Highlighter(searcher, query, compiled, specs)
+                    window = ordered[request.fetch_from :]
+                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
+                for hit in ordered:
                     msg = result.hits.add(
                         sort_values_json=orjson.dumps(hit.sort_values), segment_ord=hit.segment_ord, doc=hit.doc
                     )
@@ -106,6 +117,29 @@ class LeafService:
             results = list(self._pool.map(one, range(len(request.shards))))
         return pb.SearchResponse(results=results)
 
+    @staticmethod
+    def _load_docs(
+        out: Any,
+        searcher: tantivy.Searcher,
+        refs: Iterable[tuple[int, int]],
+        highlighter: Highlighter | None,
+    ) -> None:
+        """Append a ``StoredDoc`` per (segment, doc) address to the repeated field ``out``."""
+        for segment_ord, doc_id in refs:
+            fields = searcher.doc(tantivy.DocAddress(segment_ord, doc_id)).to_dict()
+            doc = out.add(
+                id=str(fields["_id"][0]),
+                source=bytes(fields["_source"][0]),
+                version=int(fields["_version"][0]),
+                seq_no=int(fields["_seq_no"][0]),
+                primary_term=int(fields["_primary_term"][0]),
+                found=True,
+            )
+            if highlighter is not None:
+                marked = highlighter.highlight(orjson.loads(doc.source))
+                if marked:
+                    doc.highlight_json = orjson.dumps(marked)
+
     def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         response = pb.FetchResponse()
         try:
@@ -117,20 +151,7 @@ class LeafService:
                 query = compile_query(self._parse(query_body), shard.compiled, now_millis=request.now_millis)
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, shard.compiled, specs)
-            for ref in request.docs:
-                fields = searcher.doc(tantivy.DocAddress(ref.segment_ord, ref.doc)).to_dict()
-                doc = response.docs.add(
-                    id=str(fields["_id"][0]),
-                    source=bytes(fields["_source"][0]),
-                    version=int(fields["_version"][0]),
-                    seq_no=int(fields["_seq_no"][0]),
-                    primary_term=int(fields["_primary_term"][0]),
-                    found=True,
-                )
-                if highlighter is not None:
-                    marked = highlighter.highlight(orjson.loads(doc.source))
-                    if marked:
-                        doc.highlight_json = orjson.dumps(marked)
+            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         except Exception as exc:

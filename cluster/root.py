@@ -7,6 +7,7 @@ Query then fetch: leaves return sort values and doc addresses; the root keeps th
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import time
 from collections import defaultdict
@@ -27,7 +28,8 @@ from cluster.state import IndexMeta
 from native import aggs as native_aggs
 from native.errors import IllegalArgument, QuidditchError, SearchPhaseError
 from native.mapping import Mapping
-from native.query import parse_query
+from native.query import QueryAst, parse_query
+from native.query.limits import check_ids_window
 from native.search import SCORE_SORT, sort_key
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class QueryPhase:
     max_score: float | None
     failures: list[tuple[ShardTarget, QuidditchError]]
     agg_partials: list[bytes]
+    terminated_early: bool = False
+    # single-shard query-and-fetch: documents of hits[fetch_from:], fetched with the query phase
+    prefetched: list[pb.StoredDoc] | None = None
 
 
 def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
@@ -58,10 +63,17 @@ def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
 
 
 def validate_window(
-    spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False, default_window: int = 10_000
-) -> None:
+    spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False, default_window: int = 10_000,
+    query: QueryAst | None = None,
+) -> None:  # fmt: skip
+    """Per-index limits that ES checks on the shard: ``ids`` count (while creating the query), then the window."""
     for meta in indices:
         window = int(meta.setting("index.max_result_window") or default_window)
+        if query is not None:
+            try:
+                check_ids_window(query, window, meta.name)
+            except QuidditchError as exc:
+                raise SearchPhaseError("all shards failed", caused_by=exc) from None
         if spec.from_ + spec.size > window and not scroll:
             raise SearchPhaseError(
                 "all shards failed",
@@ -74,15 +86,31 @@ def validate_window(
             )
 
 
+def index_boosts(indices: Sequence[IndexMeta], entries: list[tuple[str, float]]) -> dict[str, float]:
+    """``indices_boost``: per index, the first entry naming it, one of its aliases, or a pattern over either."""
+    out: dict[str, float] = {}
+    for meta in indices:
+        names = [meta.name, *meta.aliases]
+        for pattern, boost in entries:
+            if any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                out[meta.name] = boost
+                break
+        else:
+            out[meta.name] = 1.0
+    return out
+
+
 class Root:
     def __init__(self, leaf: LeafClient, config: ClusterConfig | None = None) -> None:
         self.leaf = leaf
         self.config = config or ClusterConfig()
         self.queue = Backpressure("search", workers=8, capacity=self.config.search_queue_size)
 
-    def parse(self, query: dict[str, Any] | None) -> None:
+    def parse(self, query: dict[str, Any] | None) -> QueryAst:
         """Validate a query with this node's limits (400s happen here, before any fan-out)."""
-        parse_query(query, max_nested_depth=self.config.max_nested_depth, max_clause_count=self.config.max_clause_count)
+        return parse_query(
+            query, max_nested_depth=self.config.max_nested_depth, max_clause_count=self.config.max_clause_count
+        )
 
     async def query_phase(
         self,
@@ -94,8 +122,11 @@ class Root:
         aggs: dict[str, Any] | None,
         generations: list[int] | None = None,
         now_millis: int,
+        boosts: list[float] | None = None,
+        fetch_from: int | None = None,
     ) -> QueryPhase:
         sort = spec.sort or list(SCORE_SORT)
+        score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
         request = pb.SearchRequest(
             shards=[t.ref() for t in targets],
             query_json=orjson.dumps(query) if query is not None else b"",
@@ -107,6 +138,9 @@ class Root:
             min_score=spec.min_score or 0.0,
             now_millis=now_millis,
             searcher_generations=generations or [],
+            fetch=fetch_from is not None,
+            fetch_from=fetch_from or 0,
+            highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
         )
         async with self.queue.admit():
             response = await self.leaf.search(request)
@@ -116,17 +150,33 @@ class Root:
                 phase.failures.append((targets[i], error_from_pb(result.error)))
                 continue
             phase.generations[i] = result.searcher_generation
-            phase.total += result.total
+            shard_hits = list(result.hits)
+            total = result.total
+            # terminate_after: ES stops collecting after N docs per shard (in index order); the leaf has
+            # no such cut-off, so the root keeps the shard's first N hits in sort order and caps its count.
+            if spec.terminate_after is not None and total > spec.terminate_after:
+                total = spec.terminate_after
+                shard_hits = shard_hits[: spec.terminate_after]
+                phase.terminated_early = True
+            phase.total += total
+            # indices_boost multiplies every score of an index: a shard's own top hits stay its top hits.
+            boost = boosts[i] if boosts else 1.0
             if result.has_max_score:
-                phase.max_score = (
-                    result.max_score if phase.max_score is None else max(phase.max_score, result.max_score)
-                )
-            for hit in result.hits:
+                shard_max = result.max_score * boost
+                phase.max_score = shard_max if phase.max_score is None else max(phase.max_score, shard_max)
+            for hit in shard_hits:
                 values = tuple(orjson.loads(hit.sort_values_json))
-                score = hit.score if hit.has_score else None
+                score = hit.score * boost if hit.has_score else None
+                if boost != 1.0 and score_positions:
+                    values = tuple(
+                        v * boost if j in score_positions and isinstance(v, int | float) else v
+                        for j, v in enumerate(values)
+                    )
                 phase.hits.append((sort_key(values, sort), i, hit.segment_ord, hit.doc, values, score))
             if result.agg_partial:
                 phase.agg_partials.append(result.agg_partial)
+            if fetch_from is not None:
+                phase.prefetched = list(result.docs)
         phase.hits.sort(key=lambda h: (h[0], h[1], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
             cause = phase.failures[0][1]
@@ -162,26 +212,34 @@ class Root:
             for pos, doc in zip(positions, response.docs, strict=True):
                 fetched[pos] = doc
 
-        await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
+        if phase.prefetched is not None and len(phase.prefetched) >= len(window):
+            fetched = dict(enumerate(phase.prefetched))
+        else:
+            await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
         hits: list[dict[str, Any]] = []
         score_sorted = not spec.explicit_sort
         for pos, (_, shard_index, _, _, values, score) in enumerate(window):
             doc = fetched[pos]
-            hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name, "_id": doc.id}
+            hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
+            if not spec.hide_id:
+                hit["_id"] = doc.id
             if spec.version:
                 hit["_version"] = doc.version
             if spec.seq_no_primary_term:
                 hit["_seq_no"] = doc.seq_no
                 hit["_primary_term"] = doc.primary_term
             hit["_score"] = score if (score_sorted or spec.track_scores) else None
+            if spec.explain:
+                # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
+                hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
             if spec.source.enabled:
                 hit["_source"] = filter_source(orjson.loads(doc.source), spec.source)
             field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
             if field_specs:
                 source = orjson.loads(doc.source)
-                values = doc_fields(Mapping(phase.targets[shard_index].meta.mappings), source, field_specs)
-                if values:
-                    hit["fields"] = values
+                rendered_fields = doc_fields(Mapping(phase.targets[shard_index].meta.mappings), source, field_specs)
+                if rendered_fields:
+                    hit["fields"] = rendered_fields
             if doc.highlight_json:
                 hit["highlight"] = orjson.loads(doc.highlight_json)
             if spec.explicit_sort:
@@ -197,6 +255,7 @@ class Root:
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
         tree = native_aggs.parse_aggs(spec.aggs) if spec.aggs else None
+        boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
         targets = targets_for(indices)
         offset = spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
@@ -207,6 +266,8 @@ class Root:
         phase = await self.query_phase(
             targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
             generations=generations, now_millis=now_millis,
+            boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
+            fetch_from=offset if len(targets) == 1 else None,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
             agg_spec = SearchSpec(query=spec.query, size=0)
@@ -219,12 +280,14 @@ class Root:
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000),
             "timed_out": False,
-            "_shards": {
-                "total": len(targets),
-                "successful": len(targets) - len(phase.failures),
-                "skipped": 0,
-                "failed": len(phase.failures),
-            },
+        }
+        if spec.terminate_after is not None:
+            response["terminated_early"] = phase.terminated_early
+        response["_shards"] = {
+            "total": len(targets),
+            "successful": len(targets) - len(phase.failures),
+            "skipped": 0,
+            "failed": len(phase.failures),
         }
         if phase.failures:
             response["_shards"]["failures"] = [
@@ -251,7 +314,7 @@ class Root:
     @staticmethod
     def _total(total: int, spec: SearchSpec) -> Any:
         if spec.rest_total_hits_as_int:
-            return total
+            return -1 if spec.track_total_hits is False else total
         tth = spec.track_total_hits
         if tth is True:
             return {"value": total, "relation": "eq"}
@@ -261,15 +324,19 @@ class Root:
             return {"value": int(tth), "relation": "gte"}
         return {"value": total, "relation": "eq"}
 
-    async def count(self, indices: Sequence[IndexMeta], query: dict[str, Any] | None) -> dict[str, Any]:
+    async def count(
+        self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None
+    ) -> dict[str, Any]:
         self.parse(query)
         targets = targets_for(indices)
-        spec = SearchSpec(query=query, size=0)
+        spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
         phase = await self.query_phase(
             targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000)
         )
-        return {
-            "count": phase.total,
+        out: dict[str, Any] = {"count": phase.total}
+        if terminate_after is not None:
+            out["terminated_early"] = phase.terminated_early
+        return out | {
             "_shards": {
                 "total": len(targets),
                 "successful": len(targets) - len(phase.failures),

@@ -31,7 +31,7 @@ class Error(_message.Message):
     def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations")
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SORT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,9 @@ class SearchRequest(_message.Message):
     MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
     NOW_MILLIS_FIELD_NUMBER: _ClassVar[int]
     SEARCHER_GENERATIONS_FIELD_NUMBER: _ClassVar[int]
+    FETCH_FIELD_NUMBER: _ClassVar[int]
+    FETCH_FROM_FIELD_NUMBER: _ClassVar[int]
+    HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     query_json: bytes
     sort_json: bytes
@@ -52,7 +55,10 @@ class SearchRequest(_message.Message):
     min_score: float
     now_millis: int
     searcher_generations: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ...) -> None: ...
+    fetch: bool
+    fetch_from: int
+    highlight_json: bytes
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ...) -> None: ...
 
 class PartialHit(_message.Message):
     __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc")
@@ -69,7 +75,7 @@ class PartialHit(_message.Message):
     def __init__(self, sort_values_json: _Optional[bytes] = ..., score: _Optional[float] = ..., has_score: _Optional[bool] = ..., segment_ord: _Optional[int] = ..., doc: _Optional[int] = ...) -> None: ...
 
 class ShardSearchResult(_message.Message):
-    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error")
+    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +84,7 @@ class ShardSearchResult(_message.Message):
     HAS_MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
     AGG_PARTIAL_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    DOCS_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     searcher_generation: int
     hits: _containers.RepeatedCompositeFieldContainer[PartialHit]
@@ -86,7 +93,8 @@ class ShardSearchResult(_message.Message):
     has_max_score: bool
     agg_partial: bytes
     error: Error
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    docs: _containers.RepeatedCompositeFieldContainer[StoredDoc]
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("results",)

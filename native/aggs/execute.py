@@ -66,8 +66,8 @@ class ShardContext:
         docs = self.docs(query)
         if not docs:
             return np.empty(0, dtype=np.float64)
-        raw = self.searcher.fast_field_values(info.tantivy_name, docs)
-        return np.array([v for v in raw if v is not None], dtype=np.float64)
+        raw = np.array(self.searcher.fast_field_values(info.tantivy_name, docs), dtype=np.float64)  # None → nan
+        return raw[~np.isnan(raw)]
 
     def aggregate(self, query: tantivy.Query, spec: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -108,6 +108,10 @@ class ShardContext:
             return tantivy.Query.term_query(self.schema, info.tantivy_name, bool(key))
         if info.tantivy_type == tantivy.FieldType.Text:
             return tantivy.Query.term_query(self.schema, info.tantivy_name, str(key))
+        if info.tantivy_type == tantivy.FieldType.IpAddr:
+            from native.query.values import ip_value
+
+            return tantivy.Query.term_query(self.schema, info.tantivy_name, ip_value(str(key)))
         return self.range_filter(info, key, key, include_upper=True)
 
     def range_filter(
@@ -154,7 +158,7 @@ def convert_key(info: FieldInfo, value: Any) -> Any:
         if isinstance(value, str):
             return value.lower() == "true"
         return bool(value)
-    if info.tantivy_type == tantivy.FieldType.Text:
+    if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.IpAddr):
         return str(value)
     if info.es_type == "date" and isinstance(value, str):
         from native.dates import parse_date

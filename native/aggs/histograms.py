@@ -17,6 +17,8 @@ shifts per bucket across DST changes); fixed-offset zones are exact.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import tantivy
@@ -143,8 +145,9 @@ class HistogramKind(_Base):
                 key = self._key_of(node, out, float(convert_key(info, spec.missing)))
                 counts[key] = counts.get(key, 0) + n_missing
                 raw.pop(key, None)
+        width = spec.interval
         out["b"] = [
-            [k, n, _subs(ctx, node, query, inline, raw.get(k), ctx.range_filter(info, k, k + spec.interval))]
+            [k, n, _subs(ctx, node, query, inline, raw.get(k), lambda k=k: ctx.range_filter(info, k, k + width))]
             for k, n in sorted(counts.items())
         ]
         return out
@@ -200,7 +203,7 @@ class DateHistogramKind(_Base):
                 edges.setdefault(key, int(self._next_key(node, out, key)))
                 raw.pop(key, None)
         out["b"] = [
-            [k, n, _subs(ctx, node, query, inline, raw.get(k), ctx.range_filter(info, k, edges[k]))]
+            [k, n, _subs(ctx, node, query, inline, raw.get(k), lambda k=k: ctx.range_filter(info, k, edges[k]))]
             for k, n in sorted(counts.items())
         ]
         return out
@@ -270,9 +273,24 @@ class DateHistogramKind(_Base):
         return next_calendar(int(key) - offset, spec.calendar or "day", spec.time_zone) + offset
 
     def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
-        from native.dates import format_date
+        return {"key_as_string": render_date(int(key), p["f"], node.params.time_zone), "key": int(key)}
 
-        return {"key_as_string": format_date(int(key), p["f"], node.params.time_zone), "key": int(key)}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_FAST_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z
+_UTC_NAMES = frozenset({None, "UTC", "Z", "+00:00", "Etc/UTC", "GMT"})
+
+
+def render_date(millis: int, fmt: str | None, time_zone: str | None) -> str:
+    """``format_date`` with a fast path for the default format in UTC (the common histogram key)."""
+    if fmt in ("strict_date_optional_time", "date_optional_time") and time_zone in _UTC_NAMES:
+        if 0 <= millis <= _MAX_FAST_MILLIS:
+            d = _EPOCH + timedelta(milliseconds=millis)
+            day = f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+            return f"{day}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}.{millis % 1000:03d}Z"
+    from native.dates import format_date
+
+    return format_date(millis, fmt or "strict_date_optional_time", time_zone)
 
 
 def _inline(ctx: ShardContext, node: AggNode) -> dict[str, Any] | None:
@@ -289,12 +307,14 @@ def _subs(
     query: tantivy.Query,
     inline: dict[str, Any] | None,
     bucket: dict[str, Any] | None,
-    bucket_filter: tantivy.Query,
+    bucket_filter: Callable[[], tantivy.Query],
 ) -> dict[str, Any]:
     """A bucket's sub-aggregation partials: read from the bucket pass when inlined, else run per bucket."""
+    if not node.children:
+        return {}
     if inline is not None and bucket is not None:
         return inline_partials(ctx, node.children, bucket)
-    return ctx.collect_subs(node, query, bucket_filter)
+    return ctx.collect_subs(node, query, bucket_filter())
 
 
 def _resolve_bounds(

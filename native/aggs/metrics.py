@@ -17,6 +17,7 @@ import tantivy
 from native.aggs.execute import ShardContext, convert_key, date_format
 from native.aggs.partials import Partial, add_opt
 from native.aggs.spec import AggNode, MetricSpec
+from native.errors import IllegalArgument
 
 
 def _empty() -> Partial:
@@ -32,16 +33,34 @@ class StatsKind:
         info = ctx.field(spec.field)
         out = _empty()
         if info is None:
-            if spec.missing is not None and node.kind != "value_count":
-                _add_missing(out, float(spec.missing), ctx.count(query))
+            if spec.missing is not None:
+                if node.kind == "value_count":
+                    out["c"] = ctx.count(query)
+                else:
+                    _add_missing(out, float(spec.missing), ctx.count(query))
             return out
         out["f"] = date_format(info, spec.format)
-        if info.tantivy_type == tantivy.FieldType.Text:
-            if node.kind == "value_count":
+        if node.kind == "value_count":
+            if info.tantivy_type == tantivy.FieldType.Text:
                 out["c"] = sum(n for _, n in ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
-                return out
-            return out  # ES rejects numeric metrics on keywords at parse time; an empty metric is kinder
-        result = ctx.aggregate(query, {"m": {"extended_stats": {"field": info.tantivy_name}}})["m"]
+            elif info.tantivy_type == tantivy.FieldType.IpAddr:
+                result = ctx.aggregate(query, {"m": {"terms": {"field": info.tantivy_name, "size": 65000}}})["m"]
+                out["c"] = sum(int(b["doc_count"]) for b in result["buckets"]) + int(result["sum_other_doc_count"])
+            else:
+                result = ctx.aggregate(query, {"m": {"value_count": {"field": info.tantivy_name}}})["m"]
+                out["c"] = int(result.get("value") or 0)
+            if spec.missing is not None:
+                out["c"] += ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            return out
+        if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.IpAddr):
+            raise IllegalArgument(
+                f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [{node.kind}]"
+            )
+        if node.kind in ("extended_stats",):
+            request: dict[str, Any] = {"extended_stats": {"field": info.tantivy_name}}
+        else:
+            request = {"stats": {"field": info.tantivy_name}}
+        result = ctx.aggregate(query, {"m": request})["m"]
         out = from_tantivy(result, out["f"])
         if spec.missing is not None:
             n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
@@ -115,7 +134,8 @@ def inline_spec(ctx: ShardContext, children: tuple[AggNode, ...]) -> dict[str, A
             continue
         if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.Boolean, tantivy.FieldType.IpAddr):
             return None
-        subs[f"m{i}"] = {"extended_stats": {"field": info.tantivy_name}}
+        kind = "extended_stats" if child.kind == "extended_stats" else "stats"
+        subs[f"m{i}"] = {kind: {"field": info.tantivy_name}}
     return subs
 
 
@@ -149,7 +169,7 @@ def _extended(sigma: float, count: int, total: float, squares: float, avg: float
             ("upper", "lower", "upper_population", "lower_population", "upper_sampling", "lower_sampling")
         )
         return {"sum_of_squares": None, **nulls, "std_deviation_bounds": bounds}
-    variance = max(0.0, squares / count - avg * avg)
+    variance = max(0.0, (squares - total * total / count) / count)  # ES's formula, to the last digit
     variance_sampling = max(0.0, (squares - total * total / count) / (count - 1)) if count > 1 else math.inf
     std = math.sqrt(variance)
     std_sampling = math.sqrt(variance_sampling) if math.isfinite(variance_sampling) else math.inf

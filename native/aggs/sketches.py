@@ -1,8 +1,12 @@
 """Approximate metrics with mergeable sketches: ``percentiles``, ``percentile_ranks``, ``cardinality``.
 
-Percentiles: a t-digest (``fastdigest``) built per shard from the bucket's values (first value per
-document, read with ``fast_field_values``); digests merge centroid-wise. Partial: the digest's
-``to_dict()`` (plain JSON), or ``{}`` when no values.
+Percentiles: a merging t-digest kept as sorted centroids (numpy; arcsine scale function, about
+``2 x compression`` centroids, every value its own centroid while there are few). Quantiles interpolate
+between centroid centres with the exact min/max at the ends, which is what ES gives on small samples
+(1, 51, 101, 151 → p25 = 26). Per shard the digest is built from tantivy's own percentiles on a grid of
+999 ranks when there are more than ``EXACT_VALUES_LIMIT`` values and that sketch's relative error is
+small in rank terms (see ``_digest_from_tantivy``), else from the values themselves
+(``fast_field_values``). Partial: ``{"m": means, "w": weights, "lo": min, "hi": max}`` or ``{}``.
 
 Cardinality: HyperLogLog++ as ES does it — an exact set of 64-bit hashes while the distinct count stays
 under ``precision_threshold``, then HLL registers with precision ``p`` derived from the threshold
@@ -23,18 +27,149 @@ from typing import Any
 import mmh3
 import numpy as np
 import tantivy
-from fastdigest import TDigest
 
 from native.aggs.execute import ShardContext, convert_key
 from native.aggs.partials import Partial
 from native.aggs.spec import AggNode, CardinalitySpec, PercentilesSpec
+from native.errors import IllegalArgument
+from native.fields import FieldInfo
 
 # -- percentiles -----------------------------------------------------------------------------------
 
 
-def _centroids(compression: float) -> int:
-    # fastdigest's max_centroids plays the role of the t-digest compression; keep tails precise
+def _centroid_budget(compression: float) -> int:
+    # the number of centroids kept (ES's MergingDigest keeps ~2x compression in its buffer)
     return max(int(compression * 2), 50)
+
+
+def _cluster(means: np.ndarray, weights: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sorted centroids so that each spans at most one unit of the k1 scale (arcsine) function:
+    singletons at the tails, large centroids in the middle, about ``budget`` centroids in all."""
+    if means.size <= budget:
+        return means, weights
+    total = float(weights.sum())
+    cum = np.cumsum(weights)
+    q = (cum - weights / 2.0) / total
+    k = np.floor(budget / (2.0 * math.pi) * np.arcsin(np.clip(2.0 * q - 1.0, -1.0, 1.0)))
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    w = np.add.reduceat(weights, starts)
+    m = np.add.reduceat(means * weights, starts) / w
+    return m, w
+
+
+def digest_from_values(values: np.ndarray, compression: float) -> Partial:
+    """A t-digest partial of raw values: every value is its own centroid while there are few of them."""
+    if values.size == 0:
+        return {}
+    values = np.sort(values.astype(np.float64, copy=False))
+    means, weights = _cluster(values, np.ones(values.size), _centroid_budget(compression))
+    return _digest(means, weights, float(values[0]), float(values[-1]))
+
+
+def _digest(means: np.ndarray, weights: np.ndarray, lo: float, hi: float) -> Partial:
+    return {"m": means.tolist(), "w": weights.tolist(), "lo": lo, "hi": hi}
+
+
+def merge_digests(a: Partial, b: Partial, compression: float) -> Partial:
+    if not a:
+        return b
+    if not b:
+        return a
+    means = np.concatenate([np.asarray(a["m"], dtype=np.float64), np.asarray(b["m"], dtype=np.float64)])
+    weights = np.concatenate([np.asarray(a["w"], dtype=np.float64), np.asarray(b["w"], dtype=np.float64)])
+    order = np.argsort(means, kind="stable")
+    means, weights = _cluster(means[order], weights[order], _centroid_budget(compression))
+    return _digest(means, weights, min(a["lo"], b["lo"]), max(a["hi"], b["hi"]))
+
+
+def _curve(p: Partial) -> tuple[np.ndarray, np.ndarray, float]:
+    """(cumulative-weight positions, values) of the piecewise linear quantile function: each centroid sits
+    at the middle of its weight, the exact min at 0 and the exact max at the total weight."""
+    means = np.asarray(p["m"], dtype=np.float64)
+    weights = np.asarray(p["w"], dtype=np.float64)
+    total = float(weights.sum())
+    centers = np.cumsum(weights) - weights / 2.0
+    xs = np.concatenate(([0.0], centers, [total]))
+    ys = np.concatenate(([p["lo"]], means, [p["hi"]]))
+    return xs, ys, total
+
+
+def digest_quantile(p: Partial, q: float) -> float:
+    xs, ys, total = _curve(p)
+    return float(np.interp(q * total, xs, ys))
+
+
+def digest_rank(p: Partial, x: float) -> float:
+    """Percentage of the values below ``x`` (values equal to a centroid count half, as in ES)."""
+    if x < p["lo"]:
+        return 0.0
+    if x > p["hi"]:
+        return 100.0
+    means = np.asarray(p["m"], dtype=np.float64)
+    weights = np.asarray(p["w"], dtype=np.float64)
+    total = float(weights.sum())
+    equal = means == x
+    if equal.any():
+        below = float(weights[means < x].sum()) + float(weights[equal].sum()) / 2.0
+        return below / total * 100.0
+    xs, ys, _ = _curve(p)
+    return float(np.interp(x, ys, xs)) / total * 100.0
+
+
+def _numeric_or_fail(info: FieldInfo, kind: str) -> None:
+    if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.IpAddr):
+        raise IllegalArgument(f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [{kind}]")
+
+
+EXACT_VALUES_LIMIT = 4096  # up to this many values per shard the digest is built from the values themselves
+_GRID = [i / 10.0 for i in range(1, 1000)]  # 0.1 … 99.9
+_DDSKETCH_ALPHA = 0.01  # tantivy's percentiles: a DDSketch with 1 % relative value accuracy
+_MAX_GRID_STEPS = 5.0
+_STEP_WINDOW = 10  # accept the sketch when its value error spans at most this many 0.1 % rank steps
+
+
+def _digest_from_tantivy(
+    ctx: ShardContext, info: FieldInfo, query: tantivy.Query, compression: float
+) -> Partial | None:
+    """A digest from tantivy's own percentiles on a grid of 999 ranks plus the exact min/max, or None
+    when the exact values must be read instead.
+
+    Tantivy's DDSketch has a *relative* value error; it is only used when that error is small in rank
+    terms (at most a few 0.1 % steps between neighbouring grid quantiles), which holds for spread-out
+    positive data (sizes, latencies, prices) and fails for narrow ranges of large numbers (epoch-millis
+    dates) or heavily repeated values, which take the exact path.
+    """
+    name = info.tantivy_name
+    request = {"s": {"stats": {"field": name}}, "p": {"percentiles": {"field": name, "percents": _GRID}}}
+    result = ctx.aggregate(query, request)
+    stats = result["s"]
+    count = int(stats.get("count") or 0)
+    if count == 0:
+        return {}
+    if count <= EXACT_VALUES_LIMIT:
+        return None
+    values = result["p"].get("values")
+    if isinstance(values, dict):
+        grid = np.array([values.get(repr(g)) for g in _GRID], dtype=float)
+    else:
+        grid = np.array([item.get("value") for item in values or []], dtype=float)
+    if grid.size != len(_GRID) or not np.all(np.isfinite(grid)):
+        return None
+    lo, hi = float(stats["min"]), float(stats["max"])
+    grid = np.clip(np.maximum.accumulate(grid), lo, hi)
+    # value per 0.1 % rank step, averaged over a 2 % window (the sketch's buckets repeat values locally)
+    w = _STEP_WINDOW
+    padded = np.concatenate((np.full(w, lo), grid, np.full(w, hi)))
+    step = (padded[2 * w :] - padded[: -2 * w]) / (2.0 * w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spans = _DDSKETCH_ALPHA * np.abs(grid) / step
+    if not np.all(np.isfinite(spans)) or float(spans.max()) > _MAX_GRID_STEPS:
+        return None
+    weights = np.full(grid.size, count / 1000.0)
+    weights[0] += count / 2000.0  # the ranks below 0.1 % and above 99.9 % sit with the end points
+    weights[-1] += count / 2000.0
+    means, weights = _cluster(grid, weights, _centroid_budget(compression))
+    return _digest(means, weights, lo, hi)
 
 
 class PercentilesKind:
@@ -49,48 +184,34 @@ class PercentilesKind:
                 return {}
             values = np.full(ctx.count(query), float(spec.missing))
         else:
-            if info.tantivy_type == tantivy.FieldType.Text:
-                return {}
+            _numeric_or_fail(info, node.kind)
+            fast = _digest_from_tantivy(ctx, info, query, spec.compression) if spec.missing is None else None
+            if fast is not None:
+                return fast
             values = ctx.values(info, query)
             if spec.missing is not None:
                 n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:
                     missing = float(convert_key(info, spec.missing))
                     values = np.concatenate([values, np.full(n_missing, missing)])
-        if values.size == 0:
-            return {}
-        digest = TDigest.from_values(values, max_centroids=_centroids(spec.compression))  # type: ignore[arg-type]
-        return digest.to_dict()
+        return digest_from_values(values, spec.compression)
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
-        if not a:
-            return b
-        if not b:
-            return a
-        return TDigest.from_dict(a).merge(TDigest.from_dict(b)).to_dict()
+        return merge_digests(a, b, node.params.compression)
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         spec: PercentilesSpec = node.params
-        digest = TDigest.from_dict(p) if p else None
         results: list[tuple[float, float | None]] = []
         for x in spec.percents:
-            if digest is None:
+            if not p or "m" not in p:
                 results.append((x, None))
             elif node.kind == "percentiles":
-                results.append((x, float(digest.quantile(x / 100.0))))
+                results.append((x, digest_quantile(p, x / 100.0)))
             else:
-                results.append((x, _rank(digest, x)))
+                results.append((x, digest_rank(p, x)))
         if spec.keyed:
             return {"values": {repr(float(x)): v for x, v in results}}
         return {"values": [{"key": float(x), "value": v} for x, v in results]}
-
-
-def _rank(digest: TDigest, value: float) -> float:
-    if value < digest.min():
-        return 0.0
-    if value >= digest.max():
-        return 100.0
-    return float(digest.cdf(value)) * 100.0
 
 
 # -- cardinality -----------------------------------------------------------------------------------
@@ -244,6 +365,11 @@ class CardinalityKind:
         if text:
             terms = ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query)
             sketch.add_hashes(hash_strings([t for t, _ in terms]))
+        elif info.tantivy_type == tantivy.FieldType.IpAddr:
+            text = True
+            request = {"terms": {"field": info.tantivy_name, "size": 65000, "segment_size": 65000}}
+            buckets = ctx.aggregate(query, {"t": request})["t"]["buckets"]
+            sketch.add_hashes(hash_strings([str(b["key"]) for b in buckets]))
         else:
             values = np.unique(ctx.values(info, query))
             sketch.add_hashes(hash_numbers(values, integral=integral))

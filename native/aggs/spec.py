@@ -58,6 +58,8 @@ class TermsSpec:
     exclude: str | tuple[Any, ...] | None = None
     show_term_doc_count_error: bool = False
     format: str | None = None
+    value_type: str | None = None
+    partition: tuple[int, int] | None = None  # (partition, num_partitions) of include
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ class TopHitsSpec:
     source: bool = True
     includes: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    version: bool = False
+    seq_no_primary_term: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,7 +317,22 @@ def _include(value: Any) -> str | tuple[Any, ...] | None:
         return value
     if isinstance(value, list):
         return tuple(value)
-    raise IllegalArgument("Unsupported include/exclude value: partitions are not supported")
+    raise IllegalArgument("Unsupported include/exclude value")
+
+
+def _partition(value: Any) -> tuple[int, int] | None:
+    if not isinstance(value, dict):
+        return None
+    for key in value:
+        if key not in ("partition", "num_partitions"):
+            raise XContentParseError(f"[include] unknown field [{key}]")
+    if "num_partitions" not in value or "partition" not in value:
+        raise IllegalArgument("Missing [num_partitions] or [partition] in [include]")
+    num = _int("terms", "num_partitions", value["num_partitions"], 1)
+    part = _int("terms", "partition", value["partition"], 0)
+    if part >= num:
+        raise IllegalArgument(f"[partition] must be less than [num_partitions] ({num}). Found [{part}]")
+    return (part, num)
 
 
 # -- per kind --------------------------------------------------------------------------------------
@@ -339,10 +358,12 @@ def _terms(name: str, kind: str, body: dict[str, Any]) -> TermsSpec:
         shard_min_doc_count=_int(kind, "shard_min_doc_count", body.get("shard_min_doc_count", 0), 0),
         order=_order(name, body.get("order"), (Order("_count", False), Order("_key", True))),
         missing=body.get("missing"),
-        include=_include(body.get("include")),
+        include=None if isinstance(body.get("include"), dict) else _include(body.get("include")),
         exclude=_include(body.get("exclude")),
         show_term_doc_count_error=bool(body.get("show_term_doc_count_error", False)),
         format=body.get("format"),
+        value_type=body.get("value_type"),
+        partition=_partition(body.get("include")),
     )
 
 
@@ -521,6 +542,10 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
     compression = 100.0
     if isinstance(body.get("tdigest"), dict):
         compression = _float(kind, "compression", body["tdigest"].get("compression", 100.0))
+        if compression < 0:
+            raise IllegalArgument(
+                f"[compression] must be greater than or equal to 0. Found [{compression}] in [{name}]"
+            )
     if list_key in body:
         raw = body[list_key]
         if not isinstance(raw, list) or not raw:
@@ -586,7 +611,10 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
         )
         includes = tuple([inc] if isinstance(inc, str) else (inc or []))
         excludes = tuple([exc] if isinstance(exc, str) else (exc or []))
-    return TopHitsSpec(size, from_, sort, enabled, includes, excludes)
+    return TopHitsSpec(
+        size, from_, sort, enabled, includes, excludes,
+        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)),
+    )  # fmt: skip
 
 
 _PARSERS = {

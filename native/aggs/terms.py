@@ -19,20 +19,72 @@ single shard, where the counts are exact).
 from __future__ import annotations
 
 import re
+import struct
 from typing import Any
 
+import mmh3
 import tantivy
 
 from native.aggs.execute import ShardContext, convert_key, date_format
 from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_level, sort_key_for
 from native.aggs.spec import AggNode, Order, TermsSpec
-from native.errors import IllegalArgument
+from native.errors import IllegalArgument, QuidditchError
 
 MAX_NUMERIC_TERMS = 65000
 MAX_METRIC_ORDER_CANDIDATES = 10000
 
 
+class AggregationExecutionError(QuidditchError):
+    status = 500
+    es_type = "aggregation_execution_exception"
+
+
+_VALUE_TYPES: dict[str, set[str]] = {
+    "string": {"keyword", "text", "match_only_text", "wildcard", "constant_keyword"},
+    "ip": {"ip"},
+    "date": {"date", "date_nanos"},
+    "boolean": {"boolean"},
+}
+_NUMERIC_VALUE_TYPES = {"long", "integer", "short", "byte", "double", "float", "number", "numeric"}
+
+
+def _check_value_type(info: Any, value_type: str | None) -> None:
+    if value_type is None:
+        return
+    if value_type in _NUMERIC_VALUE_TYPES:
+        ok = info.is_numeric
+    else:
+        ok = info.es_type in _VALUE_TYPES.get(value_type, {info.es_type})
+    if not ok:
+        raise IllegalArgument(
+            f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [terms] "
+            f"with value_type [{value_type}]"
+        )
+
+
+def _unmapped_missing(spec: TermsSpec) -> tuple[Any, str, str | None]:
+    """The key, key type and date format of the ``missing`` bucket of an unmapped field."""
+    value, vt = spec.missing, spec.value_type
+    if vt == "boolean":
+        return (value.lower() == "true") if isinstance(value, str) else bool(value), "bool", None
+    if vt == "date":
+        from native.dates import parse_date
+
+        formats = ("strict_date_optional_time", "epoch_millis")
+        key = int(parse_date(value, formats)) if isinstance(value, str) else int(value)
+        return key, "date", spec.format or "strict_date_optional_time"
+    if vt in ("long", "integer", "short", "byte"):
+        return int(float(value)), "long", None
+    if vt in _NUMERIC_VALUE_TYPES:
+        return float(value), "double", None
+    if vt in ("string", "ip") or isinstance(value, str):
+        return str(value), "string", None
+    return float(value), "double", None
+
+
 def _key_type(es_type: str) -> str:
+    if es_type == "ip":
+        return "ip"
     if es_type == "boolean":
         return "bool"
     if es_type == "date":
@@ -59,9 +111,16 @@ class TermsKind:
                 return out
             n = ctx.count(query)
             if n:
-                out["t"] = "string" if isinstance(spec.missing, str) else "double"
-                out["b"] = [[spec.missing, n, 0, ctx.collect_subs(node, query, None)]]
+                key, out["t"], out["f"] = _unmapped_missing(spec)
+                out["b"] = [[key, n, 0, ctx.collect_subs(node, query, None)]]
             return out
+        _check_value_type(info, spec.value_type)
+        if info.es_type == "ip" and isinstance(spec.include or spec.exclude, str):
+            raise AggregationExecutionError(
+                f"Aggregation [{node.name}] cannot support regular expression style include/exclude "
+                "settings as they can only be applied to string fields. Use an array of values "
+                "for include/exclude clauses"
+            )
         out["t"] = _key_type(info.es_type)
         out["f"] = date_format(info, spec.format)
         counts = self._counts(ctx, info, query)
@@ -74,7 +133,8 @@ class TermsKind:
         if spec.min_doc_count == 0:
             for key in self._counts(ctx, info, tantivy.Query.all_query()):
                 counts.setdefault(key, 0)
-        candidates = [(k, n) for k, n in counts.items() if _accepted(spec, k) and n >= spec.shard_min_doc_count]
+        accept = _acceptor(spec, info)
+        candidates = [(k, n) for k, n in counts.items() if accept(k) and n >= spec.shard_min_doc_count]
         total = sum(n for _, n in candidates)
 
         def bucket_filter(key: Any) -> tantivy.Query:
@@ -114,8 +174,6 @@ class TermsKind:
     def _counts(self, ctx: ShardContext, info: Any, query: tantivy.Query) -> dict[Any, int]:
         if info.tantivy_type == tantivy.FieldType.Text:
             return dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
-        if info.tantivy_type == tantivy.FieldType.IpAddr:
-            raise IllegalArgument(f"terms aggregation on [ip] field [{info.path}] is not supported")
         result = ctx.aggregate(
             query,
             {"t": {"terms": {"field": info.tantivy_name, "size": MAX_NUMERIC_TERMS,
@@ -126,6 +184,8 @@ class TermsKind:
             key = b["key"]
             if info.es_type == "boolean":
                 key = bool(key)
+            elif info.tantivy_type == tantivy.FieldType.IpAddr:
+                key = str(key)
             elif info.tantivy_type == tantivy.FieldType.Integer:
                 key = int(key)
             else:
@@ -158,7 +218,7 @@ class TermsKind:
             "o": a["o"] + b["o"],
             "e": _add_err(ea, eb),
             "sh": a["sh"] + b["sh"],
-            "t": a["t"] or b["t"],
+            "t": _merged_type(a["t"], b["t"]),
             "f": a["f"] or b["f"],
         }
 
@@ -195,6 +255,12 @@ class TermsKind:
         }
 
 
+def _merged_type(a: str | None, b: str | None) -> str | None:
+    if a and b and a != b and {a, b} <= {"long", "double"}:
+        return "double"  # ES: mixing long and double fields gives double terms
+    return a or b
+
+
 def _add_err(a: int, b: int) -> int:
     return -1 if a < 0 or b < 0 else a + b
 
@@ -223,16 +289,58 @@ def _order_key(
     return tuple(parts)
 
 
-def _accepted(spec: TermsSpec, key: Any) -> bool:
-    if spec.include is not None and not _matches(spec.include, key):
-        return False
-    return not (spec.exclude is not None and _matches(spec.exclude, key))
+def _acceptor(spec: TermsSpec, info: Any) -> Any:
+    """A predicate over shard keys applying include / exclude / partition."""
+    include = _rule(spec.include, info)
+    exclude = _rule(spec.exclude, info)
+    partition = spec.partition
+    integral = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Boolean)
+
+    def accept(key: Any) -> bool:
+        if include is not None and not include(key):
+            return False
+        if exclude is not None and exclude(key):
+            return False
+        return partition is None or _partition_of(key, partition[1], integral) == partition[0]
+
+    return accept
 
 
-def _matches(rule: str | tuple[Any, ...], key: Any) -> bool:
+def _rule(rule: str | tuple[Any, ...] | None, info: Any) -> Any:
+    if rule is None:
+        return None
     if isinstance(rule, str):
-        return _compiled(rule).fullmatch(str(key)) is not None
-    return any(key == v or str(key) == str(v) for v in rule)
+        pattern = _compiled(rule)
+        return lambda key: pattern.fullmatch(str(key)) is not None
+    values: set[Any] = set()
+    for v in rule:
+        values.add(v)
+        values.add(str(v))
+        try:
+            values.add(convert_key(info, v))
+        except (TypeError, ValueError, QuidditchError):
+            pass
+    return lambda key: key in values or str(key) in values
+
+
+_M64 = (1 << 64) - 1
+
+
+def _partition_of(key: Any, num: int, integral: bool) -> int:
+    """ES's include partition: murmur3_x86_32 (seed 31) of the term bytes, or HPPC's mix64 of a long
+    (a double's sortable long bits)."""
+    if isinstance(key, str):
+        return mmh3.hash(key.encode("utf-8"), 31, signed=True) % num
+    if integral or isinstance(key, bool):
+        z = int(key) & _M64
+    else:
+        bits = struct.unpack("<q", struct.pack("<d", float(key)))[0]
+        z = (bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)) & _M64  # NumericUtils.doubleToSortableLong
+    z = ((z ^ (z >> 32)) * 0x4CD6944C5CC20B6D) & _M64
+    z = ((z ^ (z >> 29)) * 0xFC12C5B19D3259E9) & _M64
+    z ^= z >> 32
+    signed = z - (1 << 64) if z >= 1 << 63 else z
+    return signed % num
 
 
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}

@@ -18,7 +18,7 @@ import tantivy
 from native.aggs.execute import ShardContext
 from native.aggs.partials import Partial, add_opt, sort_key_for
 from native.aggs.spec import AggNode, TopHitsSpec
-from native.fields import ID_FIELD, SOURCE_FIELD
+from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 
 
 class TopHitsKind:
@@ -44,8 +44,13 @@ class TopHitsKind:
             hit: dict[str, Any] = {
                 "_index": ctx.index_name,
                 "_id": (stored.get(ID_FIELD) or [None])[0],
-                "_score": None if by_field is not None else float(value),
             }
+            if spec.version:
+                hit["_version"] = _first_int(stored.get(VERSION_FIELD))
+            if spec.seq_no_primary_term:
+                hit["_seq_no"] = _first_int(stored.get(SEQ_NO_FIELD))
+                hit["_primary_term"] = _first_int(stored.get(PRIMARY_TERM_FIELD))
+            hit["_score"] = None if by_field is not None else float(value)
             if spec.source:
                 raw = (stored.get(SOURCE_FIELD) or [b"{}"])[0]
                 source = orjson.loads(raw) if isinstance(raw, bytes | str) else raw
@@ -76,6 +81,10 @@ class TopHitsKind:
                 "hits": [h[1] for h in p["h"][spec.from_ : spec.from_ + spec.size]],
             }
         }
+
+
+def _first_int(values: Any) -> int | None:
+    return int(values[0]) if values else None
 
 
 def _sort_field(ctx: ShardContext, spec: TopHitsSpec) -> str | None:
