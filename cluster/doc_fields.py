@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping as MappingABC
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
@@ -26,10 +27,48 @@ def parse_field_specs(raw: list[Any]) -> list[tuple[str, str | None]]:
     return out
 
 
+def decimal_format(number: float | int, pattern: str) -> str:
+    """Java ``DecimalFormat`` for the patterns ES users write (``0.0``, ``#.00``, ``#,##0.###``, ``0%``)."""
+    positive = pattern.split(";", 1)[0]
+    start = next((i for i, ch in enumerate(positive) if ch in "#0,."), len(positive))
+    end = start
+    while end < len(positive) and positive[end] in "#0,.":
+        end += 1
+    prefix, body, suffix = positive[:start], positive[start:end], positive[end:]
+    value = Decimal(str(number))
+    if "%" in prefix + suffix:
+        value *= 100
+    elif "\u2030" in prefix + suffix:
+        value *= 1000
+    int_part, _, frac_part = body.partition(".")
+    min_frac = frac_part.count("0")
+    max_frac = min_frac + frac_part.count("#")
+    min_int = int_part.replace(",", "").count("0")
+    group = len(int_part) - int_part.rfind(",") - 1 if "," in int_part else 0
+    quantized = value.quantize(Decimal(1).scaleb(-max_frac), rounding=ROUND_HALF_EVEN)
+    negative = quantized < 0
+    digits = f"{abs(quantized):f}"
+    whole, _, frac = digits.partition(".")
+    frac = frac.rstrip("0")
+    frac = frac + "0" * (min_frac - len(frac))
+    whole = whole.lstrip("0")
+    whole = "0" * (min_int - len(whole)) + whole
+    if not whole and not frac:
+        whole = "0"
+    if group > 0 and len(whole) > group:
+        head = len(whole) % group or group
+        whole = ",".join([whole[:head]] + [whole[i : i + group] for i in range(head, len(whole), group)])
+    text = whole + ("." + frac if frac else "")
+    return ("-" if negative and text.strip("0.,") else "") + prefix + text + suffix
+
+
 def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
     converted = convert_value(leaf, value, None)
     if converted is None:
         return None
+    if fmt and fmt != "use_field_mapping" and isinstance(converted, int | float) and not isinstance(converted, bool):
+        if leaf.type not in ("date", "date_nanos", "boolean"):
+            return decimal_format(converted, fmt)
     if leaf.type == "date":
         pattern = fmt or "strict_date_optional_time"
         if pattern.startswith("strict_date_optional_time"):

@@ -7,27 +7,125 @@ through ``apply_dynamic_mapping`` so every shard of an index agrees on one mappi
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cluster.names import validate_index_name
-from cluster.settings import DEFAULTS, STATIC, analysis_settings, flatten_settings, validate_settings
+from cluster import templates
+from cluster.names import AliasesNotFound, validate_alias_name, validate_index_name
+from cluster.settings import (
+    DEFAULTS,
+    STATIC,
+    analysis_settings,
+    flatten_settings,
+    update_cluster_settings,
+    validate_settings,
+)
 from cluster.state import ClusterState, ClusterStateStore, IndexMeta
 from native.analysis import Analysis
-from native.errors import IllegalArgument, IndexNotFound, ResourceAlreadyExists
+from native.errors import (
+    IllegalArgument,
+    IndexNotFound,
+    InvalidIndexName,
+    ParsingError,
+    QuidditchError,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
 from native.mapping import Mapping
 
 Listener = Callable[[ClusterState, ClusterState], None]
+
+ALIAS_KEYS = frozenset({"filter", "routing", "index_routing", "search_routing", "is_write_index", "is_hidden"})
+
+
+class AutoCreateDisabled(IndexNotFound):
+    def __init__(self, index: str, why: str) -> None:
+        super().__init__(index)
+        self.reason = f"no such index [{index}] and {why}"
+
+
+class TemplateMissing(ResourceNotFound):
+    pass
+
+
+@dataclass(frozen=True)
+class AliasAction:
+    """One ``POST _aliases`` action on concrete names: ``add``, ``remove`` or ``remove_index``."""
+
+    op: str
+    indices: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    props: MappingABC[str, Any] = field(default_factory=dict)
+    must_exist: bool | None = None
+
+
+def _strip_doc_type(mappings: Any) -> dict[str, Any]:
+    if isinstance(mappings, dict) and list(mappings) == ["_doc"] and isinstance(mappings["_doc"], dict):
+        return dict(mappings["_doc"])
+    return dict(mappings or {})
+
+
+def _parse_aliases(aliases: Any) -> dict[str, Any]:
+    if aliases is None:
+        return {}
+    if not isinstance(aliases, dict):
+        raise ParsingError("Failed to parse [aliases]")
+    return {name: dict(props or {}) for name, props in aliases.items()}
+
+
+def _alias_props(alias: str, props: MappingABC[str, Any]) -> dict[str, Any]:
+    """The stored form ES returns from ``GET _alias``: routing split into index/search routing."""
+    for key in props:
+        if key not in ALIAS_KEYS:
+            raise IllegalArgument(f"[aliases] unknown field [{key}]")
+    out: dict[str, Any] = {}
+    if props.get("filter") is not None:
+        if not isinstance(props["filter"], dict):
+            raise ParsingError(f"failed to parse filter for alias [{alias}]")
+        out["filter"] = props["filter"]
+    routing = props.get("routing")
+    index_routing = props.get("index_routing", routing)
+    search_routing = props.get("search_routing", routing)
+    if index_routing is not None:
+        if "," in str(index_routing):
+            raise IllegalArgument(f"alias [{alias}] has several index routing values associated with it")
+        out["index_routing"] = str(index_routing)
+    if search_routing is not None:
+        out["search_routing"] = str(search_routing)
+    for key in ("is_write_index", "is_hidden"):
+        if props.get(key) is not None:
+            value = props[key]
+            if isinstance(value, str):
+                value = value == "true"
+            out[key] = bool(value)
+    return out
+
+
+def _check_write_indices(state: ClusterState) -> None:
+    for alias, targets in state.aliases().items():
+        writers = [t for t in targets if state.indices[t].aliases[alias].get("is_write_index") is True]
+        if len(writers) > 1:
+            raise IllegalArgument(f"alias [{alias}] has more than one write index [{','.join(writers)}]")
 
 
 class Master:
     def __init__(self, store: ClusterStateStore) -> None:
         self.store = store
-        self._state = store.load()
+        state = store.load()
+        # ES installs its managed templates on every start; they are saved with the next change.
+        state = replace(
+            state,
+            index_templates={**templates.BUILTIN_INDEX_TEMPLATES, **state.index_templates},
+            component_templates={**templates.BUILTIN_COMPONENTS, **state.component_templates},
+        )
+        self._state = state
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
 
@@ -47,21 +145,50 @@ class Master:
 
     # -- indices ------------------------------------------------------------------------------------------
     def create_index(self, name: str, body: MappingABC[str, Any] | None = None) -> IndexMeta:
+        """Create ``name`` from ``body`` laid over the matching templates.
+
+        ``body=None`` is the auto-create path of a write: an alias name then means the alias's write index
+        (returned as is), and ``action.auto_create_index`` is honoured.
+        """
+        auto = body is None
+        if auto:
+            alias_meta = self._write_index_of_alias(name)
+            if alias_meta is not None:
+                return alias_meta
+            self._check_auto_create(name)
         validate_index_name(name)
         body = dict(body or {})
         unknown = set(body) - {"settings", "mappings", "aliases"}
         if unknown:
             key = sorted(unknown)[0]
             raise IllegalArgument(f"unknown key [{key}] for create index")
-        flat = {**DEFAULTS, **flatten_settings(body.get("settings"))}
-        validate_settings(flat)
-        analysis = Analysis.from_settings(analysis_settings(flat))
-        mapping = Mapping(body.get("mappings") or {})
-        from native.schema import CompiledMapping
-
-        CompiledMapping(mapping, analysis)  # analyzers named by the mapping exist
         with self._lock:
-            existing = self._state.indices.get(name)
+            state = self._state
+            if name in state.aliases():
+                raise InvalidIndexName(
+                    f"Invalid index name [{name}], already exists as alias", index=name, index_uuid="_na_"
+                )
+            contribution = templates.resolve(
+                name, state.index_templates, state.component_templates, state.legacy_templates
+            )
+            own = {k: v for k, v in flatten_settings(body.get("settings")).items() if v is not None}
+            flat = {**DEFAULTS, **contribution.settings, **own}
+            validate_settings(flat)
+            if str(flat.get("index.soft_deletes.enabled", "true")).lower() == "false":
+                raise IllegalArgument(
+                    "Creating indices with soft-deletes disabled is no longer supported. Please do not specify a "
+                    "value for setting [index.soft_deletes.enabled]."
+                )
+            analysis = Analysis.from_settings(analysis_settings(flat))
+            mapping_body = templates.merge_mappings(contribution.mappings, _strip_doc_type(body.get("mappings")))
+            mapping = Mapping(mapping_body)
+            from native.schema import CompiledMapping
+
+            CompiledMapping(mapping, analysis)  # analyzers named by the mapping exist
+            aliases = {**contribution.aliases, **_parse_aliases(body.get("aliases"))}
+            for alias in aliases:
+                validate_alias_name(alias, [*state.indices, name])
+            existing = state.indices.get(name)
             if existing is not None:
                 raise ResourceAlreadyExists(
                     f"index [{name}/{existing.uuid}] already exists", index_uuid=existing.uuid, index=name
@@ -78,10 +205,42 @@ class Master:
                 settings=flat,
                 mappings=mapping.to_dict(),
                 creation_date=now,
-                aliases=dict(body.get("aliases") or {}),
+                aliases={a: _alias_props(a, props) for a, props in aliases.items()},
             )
-            self._publish(self._state.with_index(meta))
+            new_state = state.with_index(meta)
+            _check_write_indices(new_state)
+            self._publish(new_state)
             return meta
+
+    def _check_auto_create(self, name: str) -> None:
+        value = self.cluster_setting("action.auto_create_index")
+        if value is None or str(value).lower() == "true":
+            return
+        if str(value).lower() == "false":
+            raise AutoCreateDisabled(name, "[action.auto_create_index] is [false]")
+        for pattern in (p.strip() for p in str(value).split(",") if p.strip()):
+            negate = pattern.startswith("-")
+            if fnmatch.fnmatchcase(name, pattern.lstrip("+-")):
+                if negate:
+                    raise AutoCreateDisabled(name, f"[action.auto_create_index] contains [{pattern}] which forbids "
+                                                   "automatic creation of the index")  # fmt: skip
+                return
+        raise AutoCreateDisabled(name, f"[action.auto_create_index] ([{value}]) doesn't match")
+
+    def _write_index_of_alias(self, name: str) -> IndexMeta | None:
+        targets = self._state.aliases().get(name)
+        if not targets:
+            return None
+        explicit = [t for t in targets if self._state.indices[t].aliases[name].get("is_write_index") is True]
+        if explicit:
+            return self._state.indices[explicit[0]]
+        if len(targets) == 1 and self._state.indices[targets[0]].aliases[name].get("is_write_index") is not False:
+            return self._state.indices[targets[0]]
+        raise IllegalArgument(
+            f"no write index is defined for alias [{name}]. The write index may be explicitly disabled using "
+            "is_write_index=false or the alias points to multiple indices without one being designated as a "
+            "write index"
+        )
 
     def delete_index(self, name: str) -> None:
         with self._lock:
@@ -90,7 +249,10 @@ class Master:
             self._publish(self._state.without_index(name))
 
     def index(self, name: str) -> IndexMeta:
+        """The index ``name``, or the write index of the alias ``name``."""
         meta = self._state.indices.get(name)
+        if meta is None:
+            meta = self._write_index_of_alias(name)
         if meta is None:
             raise IndexNotFound(name)
         return meta
@@ -116,15 +278,7 @@ class Master:
         from native.schema import CompiledMapping
 
         CompiledMapping(mapping, Analysis.from_settings(analysis_settings(meta.settings)))
-        new_meta = IndexMeta(
-            name=meta.name,
-            uuid=meta.uuid,
-            settings=meta.settings,
-            mappings=body,
-            creation_date=meta.creation_date,
-            mapping_version=meta.mapping_version + 1,
-            aliases=meta.aliases,
-        )
+        new_meta = replace(meta, mappings=body, mapping_version=meta.mapping_version + 1)
         self._publish(self._state.with_index(new_meta))
         return new_meta
 
@@ -140,14 +294,176 @@ class Master:
                     )
             merged = {k: v for k, v in {**meta.settings, **flat}.items() if v is not None}
             validate_settings(merged)
-            new_meta = IndexMeta(
-                name=meta.name,
-                uuid=meta.uuid,
-                settings=merged,
-                mappings=meta.mappings,
-                creation_date=meta.creation_date,
-                mapping_version=meta.mapping_version,
-                aliases=meta.aliases,
-            )
+            new_meta = replace(meta, settings=merged)
             self._publish(self._state.with_index(new_meta))
             return new_meta
+
+    # -- open / close --------------------------------------------------------------------------------------
+    def set_index_state(self, names: Iterable[str], state: str) -> list[IndexMeta]:
+        with self._lock:
+            metas = [replace(self.index(n), state=state) for n in names]
+            if metas:
+                self._publish(self._state.with_indices(metas))
+            return metas
+
+    def set_block(self, names: Iterable[str], block: str, value: bool) -> list[IndexMeta]:
+        key = f"index.blocks.{block}"
+        with self._lock:
+            metas = []
+            for n in names:
+                meta = self.index(n)
+                settings = dict(meta.settings)
+                if value:
+                    settings[key] = "true"
+                else:
+                    settings.pop(key, None)
+                metas.append(replace(meta, settings=settings))
+            if metas:
+                self._publish(self._state.with_indices(metas))
+            return metas
+
+    # -- aliases --------------------------------------------------------------------------------------------
+    def update_aliases(self, actions: Iterable[AliasAction]) -> None:
+        """Apply every action or none (``POST _aliases`` is atomic in ES)."""
+        with self._lock:
+            state = self._state
+            indices = dict(state.indices)
+            removed: set[str] = set()
+            for action in actions:
+                if action.op == "remove_index":
+                    for name in action.indices:
+                        if name not in indices:
+                            raise IndexNotFound(name)
+                        removed.add(name)
+                        del indices[name]
+                    continue
+                for name in action.indices:
+                    if name not in indices:
+                        raise IndexNotFound(name)
+                    meta = indices[name]
+                    aliases = dict(meta.aliases)
+                    for alias in action.aliases:
+                        if action.op == "add":
+                            validate_alias_name(alias, indices)
+                            aliases[alias] = _alias_props(alias, action.props)
+                        elif alias in aliases:
+                            del aliases[alias]
+                        elif action.must_exist:
+                            raise AliasesNotFound([alias])
+                    indices[name] = replace(meta, aliases=aliases)
+            new_state = state.changed(indices=indices)
+            _check_write_indices(new_state)
+            self._publish(new_state)
+
+    # -- cluster settings ------------------------------------------------------------------------------------
+    def cluster_setting(self, key: str) -> Any:
+        state = self._state
+        if key in state.transient:
+            return state.transient[key]
+        return state.persistent.get(key)
+
+    def put_cluster_settings(
+        self, persistent: MappingABC[str, Any] | None, transient: MappingABC[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply updates (``None`` values reset); return what was accepted, flat, per scope."""
+        with self._lock:
+            state = self._state
+            new_persistent, accepted_p = update_cluster_settings(state.persistent, persistent, "persistent")
+            new_transient, accepted_t = update_cluster_settings(state.transient, transient, "transient")
+            self._publish(state.changed(persistent=new_persistent, transient=new_transient))
+            return accepted_p, accepted_t
+
+    # -- templates ------------------------------------------------------------------------------------------
+    def put_index_template(self, name: str, body: Any, *, create: bool = False) -> None:
+        with self._lock:
+            state = self._state
+            if create and name in state.index_templates:
+                raise IllegalArgument(f"index template [{name}] already exists")
+            normalized = templates.normalize_composable(name, body, state.component_templates)
+            self._validate_block(normalized.get("template") or {})
+            templates.check_overlap(name, normalized, state.index_templates)
+            self._publish(state.changed(index_templates={**state.index_templates, name: normalized}))
+
+    def put_component_template(self, name: str, body: Any, *, create: bool = False) -> None:
+        with self._lock:
+            state = self._state
+            if create and name in state.component_templates:
+                raise IllegalArgument(f"component template [{name}] already exists")
+            normalized = templates.normalize_component(body)
+            self._validate_block(normalized["template"])
+            self._publish(state.changed(component_templates={**state.component_templates, name: normalized}))
+
+    def put_legacy_template(self, name: str, body: Any, *, create: bool = False) -> None:
+        with self._lock:
+            state = self._state
+            if create and name in state.legacy_templates:
+                raise IllegalArgument(f"index_template [{name}] already exists")
+            normalized = templates.normalize_legacy(body)
+            self._validate_block(normalized)
+            self._publish(state.changed(legacy_templates={**state.legacy_templates, name: normalized}))
+
+    def _validate_block(self, block: MappingABC[str, Any]) -> None:
+        flat = {**DEFAULTS, **(block.get("settings") or {})}
+        validate_settings(flat)
+        try:
+            from native.schema import CompiledMapping
+
+            CompiledMapping(Mapping(block.get("mappings") or {}), Analysis.from_settings(analysis_settings(flat)))
+        except QuidditchError:
+            raise
+        for alias, props in (block.get("aliases") or {}).items():
+            _alias_props(alias, props or {})
+
+    def delete_templates(self, kind: str, names: list[str]) -> None:
+        """Delete templates of ``kind`` (``index_templates``, ``component_templates``, ``legacy_templates``)."""
+        with self._lock:
+            state = self._state
+            current: dict[str, Any] = dict(getattr(state, kind))
+            missing = [n for n in names if n not in current]
+            if missing:
+                label = {"index_templates": "index_template", "component_templates": "component_template",
+                         "legacy_templates": "index_template"}[kind]  # fmt: skip
+                raise TemplateMissing(f"{label} matching [{','.join(missing)}] not found")
+            if kind == "component_templates":
+                for tname, body in state.index_templates.items():
+                    used = [n for n in names if n in (body.get("composed_of") or [])]
+                    if used:
+                        raise IllegalArgument(
+                            f"component templates [{','.join(used)}] cannot be removed as they are still in use by "
+                            f"index templates [{tname}]"
+                        )
+            for n in names:
+                del current[n]
+            self._publish(state.changed(**{kind: current}))
+
+    # -- rollover -------------------------------------------------------------------------------------------
+    def rollover(self, alias: str, new_name: str | None, body: MappingABC[str, Any], *, dry_run: bool = False,
+                 conditions_met: bool = True) -> tuple[str, str, bool]:  # fmt: skip
+        """Roll ``alias`` over to a new index: ``(old index, new index, rolled over)``."""
+        with self._lock:
+            state = self._state
+            targets = state.aliases().get(alias)
+            if not targets:
+                raise IllegalArgument(f"rollover target [{alias}] does not exist")
+            writers = [t for t in targets if state.indices[t].aliases[alias].get("is_write_index") is True]
+            if len(targets) > 1 and not writers:
+                raise IllegalArgument(f"rollover target [{alias}] does not point to a write index")
+            old = writers[0] if writers else targets[0]
+            if new_name is None:
+                match = re.match(r"^(.*)-(\d+)$", old)
+                if match is None:
+                    raise IllegalArgument(f"index name [{old}] does not match pattern '^.*-\\d+$'")
+                new_name = f"{match.group(1)}-{int(match.group(2)) + 1:06d}"
+            if dry_run or not conditions_met:
+                return old, new_name, False
+            create_body = {k: v for k, v in body.items() if k in ("settings", "mappings", "aliases")}
+            self.create_index(new_name, create_body)
+            explicit = state.indices[old].aliases[alias].get("is_write_index") is True
+            props = dict(state.indices[old].aliases[alias])
+            if explicit:
+                self.update_aliases([AliasAction("add", (old,), (alias,), {**props, "is_write_index": False}),
+                                     AliasAction("add", (new_name,), (alias,), props)])  # fmt: skip
+            else:
+                self.update_aliases([AliasAction("remove", (old,), (alias,)),
+                                     AliasAction("add", (new_name,), (alias,), props)])  # fmt: skip
+            return old, new_name, True

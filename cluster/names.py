@@ -1,11 +1,44 @@
-"""Index names: ES's naming rules and index expressions (comma lists, wildcards, exclusions)."""
+"""Index and alias names: ES's naming rules and index expressions (comma lists, wildcards, exclusions, aliases).
+
+Index names and alias names share one namespace, as in ES. Errors specific to names live here:
+
+BadRequest
+├── InvalidAliasName (invalid_alias_name_exception)
+└── IndexClosed (index_closed_exception)
+QuidditchError
+└── AliasesNotFound (404, aliases_not_found_exception)
+"""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
 
-from native.errors import IndexNotFound, InvalidIndexName
+from native.errors import BadRequest, IndexNotFound, InvalidIndexName, QuidditchError
+
+
+class InvalidAliasName(BadRequest):
+    es_type = "invalid_alias_name_exception"
+
+    def __init__(self, alias: str, desc: str) -> None:
+        super().__init__(f"Invalid alias name [{alias}]: {desc}", index=alias, index_uuid="_na_")
+
+
+class IndexClosed(BadRequest):
+    es_type = "index_closed_exception"
+
+    def __init__(self, index: str, index_uuid: str) -> None:
+        super().__init__("closed", index_uuid=index_uuid, index=index)
+
+
+class AliasesNotFound(QuidditchError):
+    status = 404
+    es_type = "aliases_not_found_exception"
+
+    def __init__(self, missing: list[str]) -> None:
+        listed = ",".join(missing)
+        super().__init__(f"aliases [{listed}] missing", **{"resource.type": "aliases", "resource.id": listed})
+
 
 _FORBIDDEN = ["\\", "/", "*", "?", '"', "<", ">", "|", " ", ","]
 
@@ -39,6 +72,45 @@ def validate_index_name(name: str) -> None:
         )
 
 
+def validate_alias_name(alias: str, existing_indices: Iterable[str] = ()) -> None:
+    """ES's ``AliasValidator``: alias names follow the index-name rules and may not shadow an index."""
+    if not alias or not alias.strip():
+        raise IllegalArgumentAlias("alias name is required")
+    try:
+        validate_index_name(alias)
+    except InvalidIndexName as exc:
+        desc = exc.reason.split("], ", 1)[1] if "], " in exc.reason else exc.reason
+        raise InvalidAliasName(alias, desc) from None
+    if alias in set(existing_indices):
+        raise InvalidAliasName(alias, "an index or data stream exists with the same name as the alias")
+
+
+class IllegalArgumentAlias(BadRequest):
+    es_type = "illegal_argument_exception"
+
+
+def match_names(patterns: str | Iterable[str] | None, names: Iterable[str]) -> list[str]:
+    """Names matching a comma list of exact names and ``*`` globs (``None``, ``_all``, ``*`` match all)."""
+    if patterns is None:
+        return list(names)
+    parts = [p.strip() for p in patterns.split(",")] if isinstance(patterns, str) else list(patterns)
+    parts = [p for p in parts if p]
+    if not parts or "_all" in parts or "*" in parts:
+        return list(names)
+    out = []
+    for name in names:
+        included = False
+        for part in parts:
+            if part.startswith("-") and included:
+                if fnmatch.fnmatchcase(name, part[1:]):
+                    included = False
+            elif fnmatch.fnmatchcase(name, part):
+                included = True
+        if included:
+            out.append(name)
+    return out
+
+
 def resolve_expression(
     expression: str | Iterable[str] | None,
     existing: Iterable[str],
@@ -47,15 +119,22 @@ def resolve_expression(
     ignore_unavailable: bool = False,
     allow_no_indices: bool = True,
     expand_hidden: bool = False,
+    closed: dict[str, str] | None = None,
+    expand_closed: bool = False,
+    forbid_closed: bool = False,
 ) -> list[str]:
     """Concrete index names for an ES index expression, in a stable order.
 
     ``None``, ``""``, ``_all`` and ``*`` mean every index; ``a,b*`` unions; ``-b*`` excludes what came
-    before it. A missing concrete name raises ``IndexNotFound`` unless ``ignore_unavailable``; a wildcard
-    that matches nothing raises it unless ``allow_no_indices``.
+    before it; an alias (or a wildcard matching one) stands for the indices it points to. A missing
+    concrete name raises ``IndexNotFound`` unless ``ignore_unavailable``; a wildcard that matches nothing
+    raises it unless ``allow_no_indices``. ``closed`` (name → uuid) are skipped by wildcards unless
+    ``expand_closed``; naming one concretely raises ``IndexClosed`` when ``forbid_closed`` (or drops it
+    under ``ignore_unavailable``).
     """
     names = sorted(existing)
-    visible = [n for n in names if expand_hidden or not n.startswith(".")]
+    closed = closed or {}
+    visible = [n for n in names if (expand_hidden or not n.startswith(".")) and (expand_closed or n not in closed)]
     aliases = aliases or {}
     if expression is None:
         parts: list[str] = []
@@ -68,6 +147,15 @@ def resolve_expression(
             raise IndexNotFound(parts[0])
         return visible
     out: list[str] = []
+
+    def add_concrete(name: str) -> None:
+        if name in closed and forbid_closed:
+            if ignore_unavailable:
+                return
+            raise IndexClosed(name, closed[name])
+        if name not in out:
+            out.append(name)
+
     for i, part in enumerate(parts):
         if part.startswith("-") and i > 0:
             pattern = part[1:]
@@ -78,19 +166,28 @@ def resolve_expression(
             continue
         if "*" in part or "?" in part:
             pool = names if part.startswith(".") else visible
+            pool = [n for n in pool if expand_closed or n not in closed]
             matched = [n for n in pool if fnmatch.fnmatchcase(n, part)]
+            if forbid_closed:
+                shut = [n for n in matched if n in closed]
+                if shut and not ignore_unavailable:
+                    raise IndexClosed(shut[0], closed[shut[0]])
+                matched = [n for n in matched if n not in closed]
             for alias, targets in aliases.items():
-                if fnmatch.fnmatchcase(alias, part):
-                    matched.extend(targets)
+                if fnmatch.fnmatchcase(alias, part) and (expand_hidden or not alias.startswith(".")):
+                    matched.extend(t for t in targets if expand_closed or t not in closed)
             if not matched and not allow_no_indices:
                 raise IndexNotFound(part)
             out.extend(n for n in matched if n not in out)
             continue
         if part in names:
-            if part not in out:
-                out.append(part)
+            add_concrete(part)
         elif part in aliases:
-            out.extend(n for n in aliases[part] if n not in out)
+            for target in aliases[part]:
+                if target in closed and forbid_closed and not expand_closed:
+                    continue
+                if target not in out:
+                    out.append(target)
         elif not ignore_unavailable:
             raise IndexNotFound(part)
     return out

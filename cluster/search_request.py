@@ -6,7 +6,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
-from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
+from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ScriptingDisabled
 from native.highlight import parse_highlight
 from native.search import SortField
 
@@ -48,6 +48,12 @@ class SearchSpec:
     post_filter: dict[str, Any] | None = None
     terminate_after: int | None = None
     rest_total_hits_as_int: bool = False
+    # stored_fields: None = not asked; () = none besides metadata; "_none_" hides _id too
+    stored_fields: tuple[str, ...] | None = None
+    hide_id: bool = False
+    indices_boost: list[tuple[str, float]] = field(default_factory=list)
+    explain: bool = False
+    request_cache: bool | None = None
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -106,6 +112,21 @@ def parse_source_filter(raw: Any, includes: str | None = None, excludes: str | N
     )
 
 
+def query_from_params(params: MappingABC[str, str]) -> dict[str, Any]:
+    """The ``query_string`` query that ``?q=`` (with ``df``, ``lenient``, …) stands for."""
+    qs: dict[str, Any] = {"query": params["q"]}
+    for param, key in (("df", "default_field"), ("default_operator", "default_operator"), ("analyzer", "analyzer")):
+        if param in params:
+            qs[key] = params[param]
+    for name in ("lenient", "analyze_wildcard"):
+        if name in params:
+            value = params[name]
+            if value not in ("", "true", "false"):
+                raise IllegalArgument(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
+            qs[name] = value != "false"
+    return {"query_string": qs}
+
+
 def _int(value: Any, name: str) -> int:
     try:
         number = int(value)
@@ -126,11 +147,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec = SearchSpec()
     spec.query = body.get("query")
     if "q" in params:
-        spec.query = {"query_string": {"query": params["q"]}}
-        if "df" in params:
-            spec.query["query_string"]["default_field"] = params["df"]
-        if "default_operator" in params:
-            spec.query["query_string"]["default_operator"] = params["default_operator"]
+        spec.query = query_from_params(params)
     spec.from_ = _int(params.get("from", body.get("from", 0)), "from")
     spec.size = _int(params.get("size", body.get("size", 10)), "size")
     if spec.from_ < 0:
@@ -146,20 +163,32 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     if spec.search_after is not None and not isinstance(spec.search_after, list):
         raise ParsingError("[search_after] must be an array")
     spec.aggs = body.get("aggs", body.get("aggregations"))
-    tth: Any = params.get("track_total_hits", body.get("track_total_hits", 10_000))
+    tth: Any = params.get("track_total_hits", body.get("track_total_hits"))
     if isinstance(tth, str):
         tth = True if tth == "true" else False if tth == "false" else _int(tth, "track_total_hits")
-    spec.track_total_hits = tth
+    if tth is not None and not isinstance(tth, bool):
+        if not isinstance(tth, int):
+            raise ParsingError(f"[track_total_hits] failed to parse field [{tth}]")
+        if tth < -1:
+            raise IllegalArgument(f"[track_total_hits] parameter must be positive or equals to -1, got {tth}")
+        tth = False if tth == -1 else tth
     if "min_score" in body:
         spec.min_score = float(body["min_score"])
-    spec.source = parse_source_filter(
-        params.get("_source", body.get("_source")), params.get("_source_includes"), params.get("_source_excludes")
-    )
+    if any(k in params for k in ("_source", "_source_includes", "_source_excludes")):
+        spec.source = parse_source_filter(
+            params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
+        )
+    else:
+        spec.source = parse_source_filter(body.get("_source"))
     spec.highlight = body.get("highlight")
     if spec.highlight is not None:
         parse_highlight(spec.highlight)
-    spec.docvalue_fields = list(body.get("docvalue_fields") or [])
+    if "docvalue_fields" in params:
+        spec.docvalue_fields = [f for f in params["docvalue_fields"].split(",") if f]
+    else:
+        spec.docvalue_fields = list(body.get("docvalue_fields") or [])
     spec.fields = list(body.get("fields") or [])
+    _parse_stored_fields(spec, body, params)
     spec.version = str(params.get("version", body.get("version", False))).lower() == "true"
     spec.seq_no_primary_term = (
         str(params.get("seq_no_primary_term", body.get("seq_no_primary_term", False))).lower() == "true"
@@ -167,7 +196,85 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.track_scores = bool(body.get("track_scores", False))
     spec.timeout = params.get("timeout", body.get("timeout"))
     spec.post_filter = body.get("post_filter")
-    spec.rest_total_hits_as_int = params.get("rest_total_hits_as_int", "false") == "true"
-    if spec.rest_total_hits_as_int and spec.track_total_hits == 10_000:
-        spec.track_total_hits = True
+    spec.rest_total_hits_as_int = params.get("rest_total_hits_as_int", "false") in ("true", "")
+    if spec.rest_total_hits_as_int:
+        if tth is None:
+            tth = True
+        elif tth is not True and tth is not False:
+            raise IllegalArgument(
+                f"[rest_total_hits_as_int] cannot be used if the tracking of total hits is not accurate, got {tth}"
+            )
+    spec.track_total_hits = 10_000 if tth is None else tth
+    raw_ta = params.get("terminate_after", body.get("terminate_after"))
+    if raw_ta is not None:
+        terminate_after = _int(raw_ta, "terminate_after")
+        if terminate_after < 0:
+            raise IllegalArgument("terminateAfter must be > 0")
+        spec.terminate_after = terminate_after or None
+    spec.indices_boost = _parse_indices_boost(body.get("indices_boost"))
+    spec.explain = str(params.get("explain", body.get("explain", False))).lower() == "true"
+    if "request_cache" in params:
+        spec.request_cache = params["request_cache"] in ("true", "")
+    search_type = params.get("search_type", "query_then_fetch")
+    if search_type not in ("query_then_fetch", "dfs_query_then_fetch"):
+        raise IllegalArgument(f"No search type for [{search_type}]")
+    if "scroll" in params:
+        _validate_scroll(spec, body, params)
     return spec
+
+
+def _parse_stored_fields(spec: SearchSpec, body: MappingABC[str, Any], params: MappingABC[str, str]) -> None:
+    raw: Any = params["stored_fields"].split(",") if "stored_fields" in params else body.get("stored_fields")
+    if raw is None:
+        return
+    names = [raw] if isinstance(raw, str) else list(raw)
+    if not all(isinstance(n, str) for n in names):
+        raise ParsingError("[stored_fields] must be a string or an array of strings")
+    source_explicit = "_source" in body or any(k.startswith("_source") for k in params)
+    if names == ["_none_"]:
+        if source_explicit and spec.source.enabled:
+            raise IllegalArgument("[stored_fields] cannot be disabled if [_source] is requested")
+        if spec.fields:
+            raise IllegalArgument("[stored_fields] cannot be disabled when using the [fields] option")
+        spec.stored_fields = ()
+        spec.hide_id = True
+        spec.source = SourceFilter(enabled=False)
+        return
+    spec.stored_fields = tuple(n for n in names if n != "_source")
+    if "_source" not in names and not source_explicit:
+        spec.source = SourceFilter(enabled=False)
+
+
+def _parse_indices_boost(raw: Any) -> list[tuple[str, float]]:
+    if raw is None:
+        return []
+    entries = list(raw.items()) if isinstance(raw, dict) else []
+    if isinstance(raw, list):
+        for item in raw:
+            if not isinstance(item, dict) or len(item) != 1:
+                raise ParsingError("[indices_boost] expects an array of single-key objects")
+            entries.extend(item.items())
+    elif not isinstance(raw, dict):
+        raise ParsingError("[indices_boost] must be an array of objects")
+    out = []
+    for name, boost in entries:
+        if isinstance(boost, bool) or not isinstance(boost, int | float):
+            raise ParsingError(f"[indices_boost] expects a number for [{name}] but found [{boost}]")
+        out.append((str(name), float(boost)))
+    return out
+
+
+def _validate_scroll(spec: SearchSpec, body: MappingABC[str, Any], params: MappingABC[str, str]) -> None:
+    """``SearchRequest.validate`` for scroll searches: every problem listed, as ES does."""
+    problems: list[str] = []
+    if spec.request_cache:
+        problems.append("[request_cache] cannot be used in a scroll context")
+    if spec.from_ > 0:
+        problems.append("using [from] is not allowed in a scroll context")
+    if spec.size == 0:
+        problems.append("[size] cannot be [0] in a scroll context")
+    if spec.search_after is not None:
+        problems.append("[search_after] cannot be used in a scroll context")
+    if problems:
+        listed = "".join(f"{i}: {p};" for i, p in enumerate(problems, 1))
+        raise ActionRequestValidation(f"Validation Failed: {listed}")

@@ -85,3 +85,55 @@ def validate_settings(flat: MappingABC[str, Any]) -> None:
 def analysis_settings(flat: MappingABC[str, Any]) -> dict[str, Any]:
     nested = nest_settings({k: v for k, v in flat.items() if k.startswith("index.analysis.")}, "index.analysis.")
     return nested
+
+
+# Cluster-level settings (``PUT _cluster/settings``): any key under these prefixes is accepted and stored;
+# Quidditch acts on a few (``action.auto_create_index``), the rest are kept so tools can read them back.
+CLUSTER_SETTING_PREFIXES = (
+    "action.", "cluster.", "indices.", "search.", "logger.", "xpack.", "ingest.", "network.", "transport.",
+    "http.", "script.", "thread_pool.", "discovery.", "gateway.", "node.", "persistent_tasks.", "snapshot.",
+    "repositories.", "health.", "data_streams.", "stack.", "time_series.", "esql.", "slm.", "ilm.", "migrate.",
+)  # fmt: skip
+
+
+def flatten_cluster_settings(settings: MappingABC[str, Any] | None) -> dict[str, Any]:
+    """Like :func:`flatten_settings` but without the ``index.`` prefix (cluster keys are global)."""
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [("", settings or {})]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                stack.append((f"{prefix}{key}.", child))
+            continue
+        key = prefix[:-1]
+        if isinstance(value, list):
+            out[key] = [_stringify(v) for v in value]
+        else:
+            out[key] = None if value is None else _stringify(value)
+    return out
+
+
+def update_cluster_settings(
+    current: MappingABC[str, Any], update: MappingABC[str, Any] | None, scope: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(new settings, accepted update)``; ``None`` resets a key (``a.b.*`` resets a whole group)."""
+    if update is not None and not isinstance(update, dict):
+        raise IllegalArgument(f"[{scope}] settings must be an object")
+    flat = flatten_cluster_settings(update)
+    new = dict(current)
+    accepted: dict[str, Any] = {}
+    for key, value in sorted(flat.items()):
+        if not key.startswith(CLUSTER_SETTING_PREFIXES):
+            raise IllegalArgument(f"{scope} setting [{key}], not recognized")
+        if value is None:
+            if key.endswith("*"):
+                new = {k: v for k, v in new.items() if not k.startswith(key[:-1])}
+            else:
+                new.pop(key, None)
+            continue
+        if key == "search.max_buckets" and not str(value).lstrip("-").isdigit():
+            raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}]")
+        new[key] = value
+        accepted[key] = value
+    return new, accepted

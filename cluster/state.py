@@ -31,7 +31,12 @@ class IndexMeta:
     mappings: MappingABC[str, Any]
     creation_date: int
     mapping_version: int = 1
-    aliases: MappingABC[str, Any] = field(default_factory=dict)
+    aliases: MappingABC[str, Any] = field(default_factory=dict)  # alias name → {filter, routing, ...}
+    state: str = "open"  # or "close"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
 
     @property
     def number_of_shards(self) -> int:
@@ -53,6 +58,7 @@ class IndexMeta:
             "creation_date": self.creation_date,
             "mapping_version": self.mapping_version,
             "aliases": dict(self.aliases),
+            "state": self.state,
         }
 
     @classmethod
@@ -65,6 +71,7 @@ class IndexMeta:
             creation_date=int(data["creation_date"]),
             mapping_version=int(data.get("mapping_version", 1)),
             aliases=dict(data.get("aliases", {})),
+            state=str(data.get("state", "open")),
         )
 
 
@@ -73,6 +80,27 @@ class ClusterState:
     version: int = 0
     cluster_uuid: str = ""
     indices: MappingABC[str, IndexMeta] = field(default_factory=dict)
+    # cluster settings, flat ("search.max_buckets" → "1000"), as ``PUT _cluster/settings`` stored them
+    persistent: MappingABC[str, Any] = field(default_factory=dict)
+    transient: MappingABC[str, Any] = field(default_factory=dict)
+    # templates by name, as their JSON bodies (composable, component, legacy ``_template``)
+    index_templates: MappingABC[str, Any] = field(default_factory=dict)
+    component_templates: MappingABC[str, Any] = field(default_factory=dict)
+    legacy_templates: MappingABC[str, Any] = field(default_factory=dict)
+
+    def aliases(self) -> dict[str, list[str]]:
+        """Alias name → the indices it points to (sorted)."""
+        out: dict[str, list[str]] = {}
+        for name in sorted(self.indices):
+            for alias in self.indices[name].aliases:
+                out.setdefault(alias, []).append(name)
+        return out
+
+    def changed(self, **fields: Any) -> ClusterState:
+        return replace(self, version=self.version + 1, **fields)
+
+    def with_indices(self, metas: list[IndexMeta]) -> ClusterState:
+        return replace(self, version=self.version + 1, indices={**self.indices, **{m.name: m for m in metas}})
 
     def with_index(self, meta: IndexMeta) -> ClusterState:
         return replace(self, version=self.version + 1, indices={**self.indices, meta.name: meta})
@@ -86,6 +114,11 @@ class ClusterState:
             "version": self.version,
             "cluster_uuid": self.cluster_uuid,
             "indices": {name: meta.to_json() for name, meta in self.indices.items()},
+            "persistent": dict(self.persistent),
+            "transient": dict(self.transient),
+            "index_templates": dict(self.index_templates),
+            "component_templates": dict(self.component_templates),
+            "legacy_templates": dict(self.legacy_templates),
         }
 
     @classmethod
@@ -94,6 +127,11 @@ class ClusterState:
             version=int(data.get("version", 0)),
             cluster_uuid=str(data.get("cluster_uuid", "")),
             indices={name: IndexMeta.from_json(meta) for name, meta in data.get("indices", {}).items()},
+            persistent=dict(data.get("persistent", {})),
+            transient=dict(data.get("transient", {})),
+            index_templates=dict(data.get("index_templates", {})),
+            component_templates=dict(data.get("component_templates", {})),
+            legacy_templates=dict(data.get("legacy_templates", {})),
         )
 
 

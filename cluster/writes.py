@@ -27,6 +27,7 @@ from cluster.state import IndexMeta
 from native.errors import (
     ActionRequestValidation,
     BadRequest,
+    IllegalArgument,
     IndexNotFound,
     MapperParsingError,
     QuidditchError,
@@ -46,6 +47,7 @@ class WriteItem:
     if_seq_no: int | None = None
     if_primary_term: int | None = None
     update: dict[str, Any] | None = None
+    require_alias: bool = False
     # filled while processing
     error: QuidditchError | None = None
     parsed: dict[str, Any] | None = field(default=None, repr=False)
@@ -92,6 +94,29 @@ class WriteCoordinator:
         self.auto_create = auto_create
         self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
 
+    def _write_target(self, name: str, require_alias: bool) -> str:
+        """The concrete index a write to ``name`` goes to: the index itself, or the write index of an alias."""
+        indices = self.master.state.indices
+        holders = [m for m in indices.values() if name in m.aliases]
+        if not holders:
+            if require_alias:
+                err = IndexNotFound(name)
+                err.reason = (
+                    f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias"
+                )
+                raise err
+            return name
+        if len(holders) == 1 and (holders[0].aliases[name] or {}).get("is_write_index") is not False:
+            return holders[0].name
+        writers = [m for m in holders if (m.aliases[name] or {}).get("is_write_index") is True]
+        if len(writers) == 1:
+            return writers[0].name
+        raise IllegalArgument(
+            f"no write index is defined for alias [{name}]. The write index may be explicitly disabled using "
+            "is_write_index=false or the alias points to multiple indices without one being designated as a "
+            "write index"
+        )
+
     def _meta(self, name: str) -> IndexMeta:
         meta = self.master.state.indices.get(name)
         if meta is None:
@@ -120,8 +145,12 @@ class WriteCoordinator:
                     raise ActionRequestValidation("Validation Failed: 1: source is missing;")
                 if item.action in ("delete", "update") and not item.id:
                     raise ActionRequestValidation("Validation Failed: 1: id is missing;")
+                if item.id == "":
+                    raise IllegalArgument("if _id is specified it must not be empty")
                 if item.if_seq_no is not None and item.if_primary_term is None:
                     raise ActionRequestValidation("Validation Failed: 1: ifSeqNo is set, but primary term is [0];")
+                if item.index not in self.master.state.indices or item.require_alias:
+                    item.index = self._write_target(item.index, item.require_alias)
                 if item.index not in metas:
                     metas[item.index] = self._meta(item.index)
                     mappings[item.index] = Mapping(metas[item.index].mappings)
@@ -156,7 +185,10 @@ class WriteCoordinator:
             metas[name] = self.master.put_mapping(name, mappings[name].to_dict())
         return metas
 
-    async def write(self, items: list[WriteItem], *, refresh: bool = False) -> list[ItemResult]:
+    async def write(
+        self, items: list[WriteItem], *, refresh: bool = False, forced_refresh: bool = False
+    ) -> list[ItemResult]:
+        """Apply ``items``; ``forced_refresh`` (``?refresh=true``, not ``wait_for``) is echoed per item as ES does."""
         metas = await asyncio.to_thread(self._prepare, items)
         groups: dict[tuple[str, int], list[int]] = defaultdict(list)
         for pos, item in enumerate(items):
@@ -204,6 +236,7 @@ class WriteCoordinator:
                     "_id": res.id,
                     "_version": res.version,
                     "result": res.result,
+                    **({"forced_refresh": True} if forced_refresh and res.result != "noop" else {}),
                     "_shards": {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0},
                     "_seq_no": res.seq_no,
                     "_primary_term": res.primary_term,

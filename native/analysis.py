@@ -145,9 +145,17 @@ class Analysis:
 
     analyzers: dict[str, tantivy.TextAnalyzer] = field(default_factory=dict)
     normalizers: dict[str, tantivy.TextAnalyzer] = field(default_factory=dict)
+    # Index-level mapping defaults (``index.mapping.ignore_malformed`` / ``index.mapping.coerce``) that
+    # ``native.schema.CompiledMapping`` applies to fields which do not set the parameter themselves.
+    ignore_malformed: bool = False
+    coerce: bool = True
 
     @classmethod
-    def from_settings(cls, analysis: Mapping[str, Any] | None) -> Analysis:
+    def from_settings(
+        cls, analysis: Mapping[str, Any] | None, *, index_settings: Mapping[str, Any] | None = None
+    ) -> Analysis:
+        """Compile ``index.analysis`` settings; ``index_settings`` (flat ``index.*`` keys) adds the
+        index-level mapping defaults."""
         analysis = analysis or {}
         tokenizers: Mapping[str, Any] = analysis.get("tokenizer", {}) or {}
         filters: Mapping[str, Mapping[str, Any]] = analysis.get("filter", {}) or {}
@@ -181,6 +189,9 @@ class Analysis:
                 chain.extend(_filter(str(fname), filters))
             out.normalizers[name] = _build(tantivy.Tokenizer.raw(), chain)
         out.normalizers.setdefault("lowercase", _build(tantivy.Tokenizer.raw(), [tantivy.Filter.lowercase()]))
+        flat = index_settings or {}
+        out.ignore_malformed = str(flat.get("index.mapping.ignore_malformed", "false")).lower() == "true"
+        out.coerce = str(flat.get("index.mapping.coerce", "true")).lower() != "false"
         return out
 
     def analyzer(self, name: str) -> tantivy.TextAnalyzer:

@@ -3,11 +3,14 @@
 Text is not stored in tantivy (``_source`` is), so each hit's field values are read from its source and
 handed to the generator as a transient document. ES semantics kept: ``pre_tags``/``post_tags``,
 ``fragment_size`` (default 100), ``number_of_fragments`` (default 5; 0 = whole value), field patterns,
-``require_field_match`` (a field is highlighted only when the query has terms for it).
+``require_field_match`` (a field is highlighted only when the query has terms for it). Tantivy only finds
+the matches; fragments are cut as ES's unified highlighter cuts them: whole sentences (punctuation kept),
+grouped up to ``fragment_size``, the best ``number_of_fragments`` returned in text order.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +30,11 @@ class FieldHighlight:
     post_tags: tuple[str, ...]
     fragment_size: int
     number_of_fragments: int
+    order: str = "none"
+
+    @property
+    def tags(self) -> tuple[str, str]:
+        return self.pre_tags[0], self.post_tags[0]
 
 
 def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
@@ -50,24 +58,85 @@ def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
                 post_tags=tuple(post if isinstance(post, list) else [post]),
                 fragment_size=int(opts.get("fragment_size", 100)),
                 number_of_fragments=int(opts.get("number_of_fragments", 5)),
+                order=str(opts.get("order", "none")),
             )
         )
     return out
 
 
-def _render(snippet: tantivy.Snippet, pre: str, post: str) -> str | None:
+# A sentence ends after terminal punctuation plus closing quotes/brackets and spaces (a period only when no
+# lowercase letter follows), or after a line break: close to Java's ``BreakIterator.getSentenceInstance(Locale.ROOT)``.
+_SENTENCE_END = re.compile(r"[!?\u3002]+[\"')\]]*\s+|\.+[\"')\]]*\s+(?=[^a-z\s])|[.!?]+[\"')\]]*\s*$|[\n\r\u2029]+")
+
+
+def _sentence_breaks(text: str) -> list[int]:
+    breaks = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not breaks or breaks[-1] != len(text):
+        breaks.append(len(text))
+    return breaks
+
+
+def _match_ranges(generator: tantivy.SnippetGenerator, field: str, text: str) -> list[tuple[int, int]]:
+    """Character ranges of the query's terms in ``text`` (tantivy reports byte offsets into its fragment)."""
+    raw = text.encode()
+    generator.set_max_num_chars(max(len(raw), 1))
+    doc = tantivy.Document()
+    doc.add_text(field, text)
+    snippet = generator.snippet_from_doc(doc)
     ranges = snippet.highlighted()
     if not ranges:
-        return None
-    text = snippet.fragment()
+        return []
+    base = raw.find(snippet.fragment().encode())
+    base = max(base, 0)
+
+    def char_at(byte_offset: int) -> int:
+        return len(raw[: base + byte_offset].decode("utf-8", "ignore"))
+
+    return [(char_at(r.start), char_at(r.end)) for r in ranges]
+
+
+@dataclass
+class _Passage:
+    start: int
+    end: int
+    matches: list[tuple[int, int]]
+
+
+def _passages(text: str, matches: list[tuple[int, int]], fragment_size: int) -> list[_Passage]:
+    """Lucene's passage loop over ES's ``BoundedBreakIteratorScanner``: a passage starts at the sentence of its
+    first match and takes following sentences while it stays within ``fragment_size``."""
+    breaks = _sentence_breaks(text)
+    out: list[_Passage] = []
+    for start, end in matches:
+        if out and start < out[-1].end:
+            out[-1].matches.append((start, end))
+            out[-1].end = max(out[-1].end, end)
+            continue
+        sentence_start = max([0, *(b for b in breaks if b <= start)])
+        sentence_start = max(sentence_start, out[-1].end if out else 0)
+        following = [b for b in breaks if b > start]
+        window_end = following[0] if following else len(text)
+        for b in following[1:]:
+            if b - sentence_start > fragment_size:
+                break
+            window_end = b
+        p_start, p_end = sentence_start, window_end
+        if p_end - p_start > fragment_size:
+            p_start = max(p_start, start - fragment_size)
+            p_end = min(p_end, p_start + fragment_size)
+        out.append(_Passage(p_start, max(p_end, end), [(start, end)]))
+    return out
+
+
+def _format(text: str, passage: _Passage, pre: str, post: str) -> str:
     parts: list[str] = []
-    last = 0
-    for r in ranges:
-        parts.append(text[last : r.start])
-        parts.append(pre + text[r.start : r.end] + post)
-        last = r.end
-    parts.append(text[last:])
-    return "".join(parts)
+    last = passage.start
+    for start, end in passage.matches:
+        parts.append(text[last:start])
+        parts.append(pre + text[start:end] + post)
+        last = end
+    parts.append(text[last : passage.end])
+    return "".join(parts).strip()
 
 
 class Highlighter:
@@ -95,19 +164,27 @@ class Highlighter:
         for path, tname, spec, generator in self.fields:
             leaf = self.compiled.mapping.leaf(path)
             values = flat.get(leaf.source_path if leaf else path, [])
-            fragments: list[str] = []
-            for value in values:
+            scored: list[tuple[float, int, int, str]] = []  # (score, value index, offset, fragment)
+            for value_index, value in enumerate(values):
                 if not isinstance(value, str):
                     continue
                 text = value[:MAX_ANALYZED_OFFSET]
-                size = len(text) if spec.number_of_fragments == 0 else max(spec.fragment_size, 1)
-                generator.set_max_num_chars(min(max(size, 1), len(text) or 1))
-                doc = tantivy.Document()
-                doc.add_text(tname, text)
-                rendered = _render(generator.snippet_from_doc(doc), spec.pre_tags[0], spec.post_tags[0])
-                if rendered is not None:
-                    fragments.append(rendered)
-            if fragments:
-                limit = spec.number_of_fragments or len(fragments)
-                out[path] = fragments[:limit]
+                matches = _match_ranges(generator, tname, text)
+                if not matches:
+                    continue
+                if spec.number_of_fragments == 0:
+                    whole = _Passage(0, len(text), matches)
+                    scored.append((len(matches), value_index, 0, _format(text, whole, *spec.tags)))
+                    continue
+                for passage in _passages(text, matches, max(spec.fragment_size, 1)):
+                    fragment = _format(text, passage, *spec.tags)
+                    scored.append((len(passage.matches), value_index, passage.start, fragment))
+            if not scored:
+                continue
+            if spec.number_of_fragments:
+                # the best passages (Lucene scores by matches; earlier wins a tie), then in text order
+                scored = sorted(scored, key=lambda p: (-p[0], p[1], p[2]))[: spec.number_of_fragments]
+                if spec.order != "score":
+                    scored.sort(key=lambda p: (p[1], p[2]))
+            out[path] = [p[3] for p in scored]
         return out

@@ -6,14 +6,16 @@ import base64
 import datetime
 import fnmatch
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
+from dataclasses import replace
 from typing import Any
 
 import orjson
 import tantivy
 
 from native.analysis import Analysis
+from native.errors import MapperParsingError
 from native.fields import (
     FIELD_NAMES_FIELD,
     ID_FIELD,
@@ -25,10 +27,18 @@ from native.fields import (
     VERSION_FIELD,
     FieldInfo,
 )
-from native.mapping import Leaf, Mapping, convert_value
+from native.mapping import (
+    GEO_POINT_TYPES,
+    RANGE_TYPES,
+    SOURCE_ONLY_TYPES,
+    Leaf,
+    Mapping,
+    convert_value,
+    geo_point_values,
+)
 
-_TEXT_TYPES = ("text", "match_only_text")
-_KEYWORD_TYPES = ("keyword", "constant_keyword", "wildcard")
+_TEXT_TYPES = ("text", "match_only_text", "search_as_you_type")
+_KEYWORD_TYPES = ("keyword", "constant_keyword", "wildcard", "version", "flattened")
 
 
 def tantivy_name(path: str) -> str:
@@ -78,13 +88,26 @@ def object_paths(source: MappingABC[str, Any]) -> Iterator[str]:
 
 
 class CompiledMapping:
-    """An index mapping bound to a tantivy schema; implements ``native.fields.FieldResolver``."""
+    """An index mapping bound to a tantivy schema; implements ``native.fields.FieldResolver``.
+
+    Most leaves are one typed tantivy field (``native.fields``). The others (see ``native.mapping``):
+    ``geo_point`` → two hidden f64 fields ``<name>_lat``/``<name>_lon``; range types → two hidden fields
+    ``<name>_gte``/``<name>_lte`` of the bound type (i64 for integer/long/date, f64, ip) holding inclusive
+    bounds; ``flattened`` → a keyword field with every leaf value; types kept in ``_source`` only
+    (``binary``, vectors, shapes, ``completion``, ``rank_feature(s)``) → no field at all, their
+    ``FieldInfo.tantivy_name`` is not in the schema. ``FieldInfo.extra`` carries ``mapping_type`` (the ES
+    type), ``searchable``/``aggregatable`` (``field_caps`` semantics; a non-searchable field is a text field
+    with ``index: false``, never written) and, for the two-field types, the hidden field names
+    (``lat``/``lon`` or ``gte``/``lte``, plus ``bound_type``). An ``alias`` resolves to its target's
+    ``FieldInfo`` with the alias path (``field``/``expand`` by exact name only).
+    """
 
     def __init__(self, mapping: Mapping, analysis: Analysis) -> None:
         self.mapping = mapping
         self.analysis = analysis
-        self.leaves: list[Leaf] = list(mapping.iter_leaves())
+        self.leaves: list[Leaf] = [self._with_index_defaults(leaf) for leaf in mapping.iter_leaves()]
         self._fields: dict[str, FieldInfo] = {}
+        self._aliases: dict[str, FieldInfo] = {}
         builder = tantivy.SchemaBuilder()
         builder.add_text_field(ID_FIELD, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
         builder.add_bytes_field(SOURCE_FIELD, stored=True)
@@ -93,19 +116,63 @@ class CompiledMapping:
         builder.add_integer_field(PRIMARY_TERM_FIELD, stored=True, fast=True)
         builder.add_text_field(FIELD_NAMES_FIELD, tokenizer_name="raw", index_option="basic")
         for leaf in self.leaves:
-            self._fields[leaf.path] = self._add_leaf(builder, leaf)
+            if leaf.type != "alias":
+                self._fields[leaf.path] = self._add_leaf(builder, leaf)
         self._schema = builder.build()
-        self._by_source: dict[str, list[tuple[Leaf, FieldInfo]]] = {}
         for leaf in self.leaves:
-            self._by_source.setdefault(leaf.source_path, []).append((leaf, self._fields[leaf.path]))
+            if leaf.type == "alias":
+                target = self._fields.get(str(leaf.params.get("path")))
+                if target is not None:
+                    self._aliases[leaf.path] = replace(target, path=leaf.path)
+        # Simple leaves (one value → one tantivy value) by source path take the fast path of ``document``;
+        # a source path with any other leaf gets handlers instead (all its leaves go through them).
+        simple: dict[str, list[tuple[Leaf, FieldInfo]]] = {}
+        special: dict[str, list[Callable[..., None]]] = {}
+        for leaf in self.leaves:
+            info = self._fields.get(leaf.path)
+            handler = self._handler(leaf, info)
+            if handler is not None:
+                special.setdefault(leaf.source_path, []).append(handler)
+            elif info is not None and info.extra.get("searchable", True):
+                simple.setdefault(leaf.source_path, []).append((leaf, info))
+        for path in list(simple):
+            if path in special:
+                special[path].extend(_simple_handler(leaf, info) for leaf, info in simple.pop(path))
+        self._by_source = simple
+        self._special = special
+        self._appenders: dict[str, list[Callable[..., None]]] = {
+            path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
+        }
+        self._appenders.update(special)
+        self._copies: dict[str, list[str]] = {}
+        for leaf in self.leaves:
+            copy_to = leaf.params.get("copy_to")
+            if copy_to and leaf.path == leaf.source_path:
+                self._copies[leaf.path] = [copy_to] if isinstance(copy_to, str) else [str(t) for t in copy_to]
+
+    def _with_index_defaults(self, leaf: Leaf) -> Leaf:
+        params = leaf.params
+        if self.analysis.ignore_malformed and "ignore_malformed" not in params and leaf.type in _MALFORMED_TYPES:
+            params = {**params, "ignore_malformed": True}
+        if (
+            not self.analysis.coerce
+            and "coerce" not in params
+            and (leaf.type in NUMERIC_INT_TYPES or leaf.type in NUMERIC_FLOAT_TYPES or leaf.type in RANGE_TYPES)
+        ):
+            params = {**params, "coerce": False}
+        return leaf if params is leaf.params else Leaf(leaf.path, leaf.type, params, leaf.source_path)
 
     def _add_leaf(self, builder: tantivy.SchemaBuilder, leaf: Leaf) -> FieldInfo:
         name = tantivy_name(leaf.path)
         ftype = leaf.type
         params = leaf.params
-        indexed = params.get("index", True) is not False
         analyze = None
         formats: tuple[str, ...] = ("strict_date_optional_time", "epoch_millis")
+        extra: dict[str, object] = {
+            "mapping_type": leaf.type,
+            "searchable": leaf.searchable,
+            "aggregatable": leaf.aggregatable,
+        }
         if ftype in _TEXT_TYPES:
             index_name = str(params.get("analyzer", "standard"))
             search_name = str(params.get("search_analyzer", index_name))
@@ -120,16 +187,34 @@ class CompiledMapping:
                 analyze = self.analysis.normalizer(str(normalizer)).analyze
             builder.add_text_field(name, fast=True, tokenizer_name=tokenizer, index_option="freq")
             ftype = "keyword"
-        elif ftype in NUMERIC_INT_TYPES or ftype == "date":
-            builder.add_integer_field(name, indexed=indexed, fast=True)
-            if ftype == "date":
+        elif ftype in NUMERIC_INT_TYPES or ftype in ("date", "date_nanos", "token_count"):
+            builder.add_integer_field(name, indexed=True, fast=True)
+            if ftype in ("date", "date_nanos"):
                 formats = tuple(str(params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
+                ftype = "date"
+            elif ftype == "token_count":
+                extra["analyzer"] = self.analysis.analyzer(str(params.get("analyzer", "standard"))).analyze
+                ftype = "integer"
         elif ftype in NUMERIC_FLOAT_TYPES:
-            builder.add_float_field(name, indexed=indexed, fast=True)
+            builder.add_float_field(name, indexed=True, fast=True)
         elif ftype == "boolean":
-            builder.add_boolean_field(name, indexed=indexed, fast=True)
+            builder.add_boolean_field(name, indexed=True, fast=True)
         elif ftype == "ip":
-            builder.add_ip_addr_field(name, indexed=indexed, fast=True)
+            builder.add_ip_addr_field(name, indexed=True, fast=True)
+        elif ftype in GEO_POINT_TYPES:
+            extra["lat"], extra["lon"] = f"{name}_lat", f"{name}_lon"
+            builder.add_float_field(f"{name}_lat", indexed=True, fast=True)
+            builder.add_float_field(f"{name}_lon", indexed=True, fast=True)
+        elif ftype in RANGE_TYPES:
+            kind = RANGE_TYPES[ftype]
+            extra["gte"], extra["lte"], extra["bound_type"] = f"{name}_gte", f"{name}_lte", kind
+            for hidden in (f"{name}_gte", f"{name}_lte"):
+                if kind in ("integer", "long", "date"):
+                    builder.add_integer_field(hidden, indexed=True, fast=True)
+                elif kind == "ip":
+                    builder.add_ip_addr_field(hidden, indexed=True, fast=True)
+                else:
+                    builder.add_float_field(hidden, indexed=True, fast=True)
         scaling = params.get("scaling_factor")
         ignore_above = params.get("ignore_above")
         return FieldInfo(
@@ -140,7 +225,31 @@ class CompiledMapping:
             date_formats=formats,
             scaling_factor=float(scaling) if scaling is not None else None,
             ignore_above=int(ignore_above) if ignore_above is not None else None,
+            extra=extra,
         )
+
+    def _handler(self, leaf: Leaf, info: FieldInfo | None) -> Callable[..., None] | None:
+        """The document handler of a leaf that is not one value → one tantivy value (None: simple leaf)."""
+        ftype = leaf.type
+        if ftype == "alias":
+            path = leaf.path
+
+            def write_alias(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+                raise MapperParsingError(f"Cannot write to a field alias [{path}].")
+
+            return write_alias
+        assert info is not None
+        if ftype in GEO_POINT_TYPES:
+            return _geo_handler(leaf, info)
+        if ftype in RANGE_TYPES:
+            return _range_handler(leaf, info)
+        if ftype == "flattened":
+            return _flattened_handler(leaf, info)
+        if ftype == "token_count":
+            return _token_count_handler(leaf, info)
+        if ftype in SOURCE_ONLY_TYPES:
+            return _source_only_handler(leaf)
+        return None
 
     # -- FieldResolver ------------------------------------------------------------------------------------
     @property
@@ -148,16 +257,21 @@ class CompiledMapping:
         return self._schema
 
     def field(self, path: str) -> FieldInfo | None:
-        return self._fields.get(path)
+        info = self._fields.get(path)
+        return info if info is not None else self._aliases.get(path)
 
     def expand(self, pattern: str) -> Sequence[FieldInfo]:
         if "*" not in pattern and "?" not in pattern:
-            info = self._fields.get(pattern)
+            info = self.field(pattern)
             return [info] if info is not None else []
         return [info for path, info in self._fields.items() if fnmatch.fnmatchcase(path, pattern)]
 
     def default_fields(self) -> Sequence[FieldInfo]:
-        return [info for info in self._fields.values() if info.es_type in ("text", "keyword")]
+        return [
+            info
+            for info in self._fields.values()
+            if info.es_type in ("text", "keyword") and info.extra.get("searchable", True)
+        ]
 
     def fields(self) -> Sequence[FieldInfo]:
         return list(self._fields.values())
@@ -189,7 +303,7 @@ class CompiledMapping:
 
         Raises ``MapperParsingError`` on a value the mapping cannot take. Common value shapes (a string
         for text/keyword, an int for integer types, an ISO date string) take a fast path; everything else
-        goes through ``native.mapping.convert_value``.
+        goes through ``native.mapping.convert_value`` or the handler of a non-simple leaf.
         """
         out: dict[str, Any] = {
             ID_FIELD: doc_id,
@@ -200,21 +314,33 @@ class CompiledMapping:
         }
         present: list[str] = []
         plan = self._by_source
+        special = self._special
         stack: list[tuple[str, MappingABC[str, Any]]] = [("", source)]
+        # Objects inside arrays: several of them can hold the same path, so their values are appended.
+        multi: list[tuple[str, MappingABC[str, Any]]] = []
         while stack:
             prefix, obj = stack.pop()
             for key, value in obj.items():
                 path = prefix + key
                 if type(value) is dict:
-                    stack.append((path + ".", value))
+                    if special and path in special:
+                        for handle in special[path]:
+                            handle(out, present, value, doc_id)
+                    else:
+                        stack.append((path + ".", value))
                     continue
                 targets = plan.get(path)
+                if targets is None:
+                    if special and path in special:
+                        for handle in special[path]:
+                            handle(out, present, value, doc_id)
+                    elif type(value) is list:
+                        multi.extend((path + ".", v) for v in value if type(v) is dict)
+                    continue
                 if type(value) is list:
                     nested = [v for v in value if type(v) is dict]
                     if nested:
-                        stack.extend((path + ".", v) for v in nested)
-                    if targets is None:
-                        continue
+                        multi.extend((path + ".", v) for v in nested)
                     values = [v for v in _flat(value) if type(v) is not dict]
                     for leaf, info in targets:
                         converted = [c for c in (_fast(leaf, info, v, doc_id) for v in values) if c is not None]
@@ -223,17 +349,170 @@ class CompiledMapping:
                             if info.es_type == "text":
                                 present.append(leaf.path)
                     continue
-                if targets is None:
-                    continue
                 for leaf, info in targets:
                     single = _fast(leaf, info, value, doc_id)
                     if single is not None:
                         out[info.tantivy_name] = single
                         if info.es_type == "text":
                             present.append(leaf.path)
+        if multi:
+            self._walk_appending(out, present, multi, doc_id)
+        if self._copies:
+            self._copy_to(out, present, source, doc_id)
         if present:
             out[FIELD_NAMES_FIELD] = present
         return orjson.dumps(out).decode()
+
+    def _walk_appending(
+        self, out: dict[str, Any], present: list[str], stack: list[tuple[str, MappingABC[str, Any]]], doc_id: str
+    ) -> None:
+        """The slow path of ``document`` for objects inside arrays: every value is appended."""
+        appenders = self._appenders
+        special = self._special
+        while stack:
+            prefix, obj = stack.pop()
+            for key, value in obj.items():
+                path = prefix + key
+                if type(value) is dict and path not in special:
+                    stack.append((path + ".", value))
+                    continue
+                handlers = appenders.get(path)
+                if handlers is not None:
+                    for handle in handlers:
+                        handle(out, present, value, doc_id)
+                if type(value) is list and path not in special:
+                    stack.extend((path + ".", v) for v in value if type(v) is dict)
+
+    def _copy_to(self, out: dict[str, Any], present: list[str], source: MappingABC[str, Any], doc_id: str) -> None:
+        """``copy_to``: every source value of a copying field is also indexed into each target field."""
+        flat = flatten_source(source)
+        for src, targets in self._copies.items():
+            values = flat.get(src)
+            if not values:
+                continue
+            for target in targets:
+                for handle in self._appenders.get(target, ()):
+                    handle(out, present, values, doc_id)
+
+
+_MALFORMED_TYPES = NUMERIC_INT_TYPES | NUMERIC_FLOAT_TYPES | {"date", "date_nanos", "ip", "geo_point", *RANGE_TYPES}
+
+
+def _put(out: dict[str, Any], name: str, values: list[Any]) -> None:
+    """Add values to a tantivy field of the document being built (keeping values already there)."""
+    if not values:
+        return
+    current = out.get(name)
+    if current is None:
+        out[name] = values if len(values) > 1 else values[0]
+    elif type(current) is list:
+        current.extend(values)
+    else:
+        out[name] = [current, *values]
+
+
+def _simple_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
+    name, is_text = info.tantivy_name, info.es_type == "text"
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        if type(value) is dict:
+            return
+        values = [v for v in _flat(value) if type(v) is not dict] if type(value) is list else [value]
+        converted = [c for c in (_fast(leaf, info, v, doc_id) for v in values) if c is not None]
+        if converted:
+            _put(out, name, converted)
+            if is_text and leaf.path not in present:
+                present.append(leaf.path)
+
+    return handle
+
+
+def _geo_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
+    lat_name, lon_name = str(info.extra["lat"]), str(info.extra["lon"])
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        lats, lons = [], []
+        for point in geo_point_values(value):
+            converted = convert_value(leaf, point, doc_id)
+            if converted is not None:
+                lats.append(converted[0])
+                lons.append(converted[1])
+        if lats:
+            _put(out, lat_name, lats)
+            _put(out, lon_name, lons)
+            present.append(leaf.path)
+
+    return handle
+
+
+def _range_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
+    lo_name, hi_name = str(info.extra["gte"]), str(info.extra["lte"])
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        los, his = [], []
+        for item in _flat(value) if type(value) is list else [value]:
+            converted = convert_value(leaf, item, doc_id)
+            if converted is not None:
+                los.append(converted[0])
+                his.append(converted[1])
+        if los:
+            _put(out, lo_name, los)
+            _put(out, hi_name, his)
+            present.append(leaf.path)
+
+    return handle
+
+
+def _flattened_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
+    name = info.tantivy_name
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        values: list[Any] = []
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if type(item) is dict:
+                stack.extend(reversed(list(item.values())))
+            elif type(item) is list:
+                stack.extend(reversed(item))
+            else:
+                converted = convert_value(leaf, item, doc_id)
+                if converted is not None:
+                    values.append(converted)
+        _put(out, name, values)
+
+    return handle
+
+
+def _token_count_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
+    name = info.tantivy_name
+    analyze = info.extra["analyzer"]
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        counts = []
+        for item in _flat(value) if type(value) is list else [value]:
+            if item is None:
+                item = leaf.params.get("null_value")
+                if item is None:
+                    continue
+                counts.append(convert_value(Leaf(leaf.path, "integer", {}), item, doc_id))
+            elif type(item) is str:
+                counts.append(len(analyze(item)))  # type: ignore[operator]
+            else:
+                counts.append(convert_value(leaf, item, doc_id))
+        _put(out, name, counts)
+
+    return handle
+
+
+def _source_only_handler(leaf: Leaf) -> Callable[..., None]:
+    path = leaf.path
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        if value is not None and value != []:
+            present.append(path)
+
+    return handle
 
 
 def _flat(values: list[Any]) -> Iterator[Any]:
@@ -284,3 +563,22 @@ def _fast(leaf: Leaf, info: FieldInfo, value: Any, doc_id: str) -> Any:
     return converted
 
 
+_GEOMETRY_TYPES = frozenset({"geo_point", "geo_shape", "shape", "point"})
+
+
+def query_error(info: FieldInfo, kind: str = "term") -> str | None:
+    """ES's 400 message for a ``kind`` query (term, match, range, prefix…) on ``info``; None when allowed.
+
+    For the query compiler: fields stored only in ``_source``, geometry fields and ``index: false`` text
+    fields are not searchable with ordinary queries (range types only through ``range``).
+    """
+    mapping_type = str(info.extra.get("mapping_type", info.es_type))
+    if not info.extra.get("searchable", True):
+        if mapping_type == "binary":
+            return "Binary fields do not support searching"
+        return f"Cannot search on field [{info.path}] since it is not indexed."
+    if mapping_type in _GEOMETRY_TYPES:
+        return f"Geometry fields do not support exact searching, use dedicated geometry queries instead: [{info.path}]"
+    if mapping_type in SOURCE_ONLY_TYPES or (mapping_type in RANGE_TYPES and kind != "range"):
+        return f"Field [{info.path}] of type [{mapping_type}] does not support {kind} queries"
+    return None

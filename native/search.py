@@ -125,6 +125,9 @@ def query_shard(
     infos = [None if s.field in ("_score", "_doc") else _resolve_sort_field(s, compiled) for s in sort]
     num_docs = int(searcher.num_docs)
     by_score = all(s.field == "_score" for s in sort) and sort[0].reverse
+    if limit == 0 and min_score is None:
+        # size 0 (aggregations, _count): only the total; ES reports no max_score either
+        return ShardHits([], int(searcher.search(query, 1, count=True).count), None)  # type: ignore[attr-defined]
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
         hits = [PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]]

@@ -17,7 +17,18 @@ from cluster.config import ClusterConfig
 from cluster.embedded import EmbeddedCluster
 from native.errors import QuidditchError
 from server.errors import NoHandlerFound, error_body, error_status, unexpected_error_body
-from server.handlers import documents, indices, root, search
+from server.handlers import (
+    aliases,
+    by_query,
+    cat,
+    cluster_admin,
+    documents,
+    index_admin,
+    indices,
+    root,
+    search,
+    templates,
+)
 from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
@@ -101,8 +112,15 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
                 await the_cluster.stop()
 
     routes = [
+        # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
+        *cluster_admin.routes,
+        *cat.routes,
+        *aliases.routes,
+        *templates.routes,
+        *index_admin.routes,
         *root.routes,
         *search.routes,
+        *by_query.routes,
         *documents.routes,
         *indices.routes,
         Route("/{path:path}", _no_handler, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),

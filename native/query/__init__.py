@@ -9,6 +9,7 @@ from __future__ import annotations
 from native.query import ast
 from native.query.ast import QueryAst
 from native.query.compile import compile_query
+from native.query.errors import QueryShardError
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_NESTED_DEPTH, MAX_REGEX_LENGTH, MAX_TERMS_COUNT
 from native.query.parse import QUERY_PARSERS, parse_query
 
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_TERMS_COUNT",
     "QUERY_PARSERS",
     "QueryAst",
+    "QueryShardError",
     "ast",
     "compile_query",
     "parse_query",

@@ -7,11 +7,13 @@ the limit), ``terms`` size, regex length, fuzziness and slop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from native.errors import IllegalArgument
+from native.query import ast
+from native.query.errors import QueryShardError
 
 __all__ = [
     "MAX_CLAUSE_COUNT",
@@ -21,6 +23,7 @@ __all__ = [
     "MAX_SLOP",
     "MAX_TERMS_COUNT",
     "ParseContext",
+    "check_ids_window",
     "check_regex_length",
     "check_terms_count",
 ]
@@ -42,6 +45,32 @@ def too_deep() -> IllegalArgument:
         "The nested depth of the query exceeds the maximum nested depth for queries set in "
         "[indices.query.bool.max_nested_depth]"
     )
+
+
+def _ids_counts(node: Any) -> Iterator[int]:
+    if isinstance(node, ast.Ids):
+        yield len(node.values)
+        return
+    if isinstance(node, tuple | list):
+        for child in node:
+            yield from _ids_counts(child)
+    elif isinstance(node, ast.QueryAst):
+        for f in fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, ast.QueryAst | tuple | list):
+                yield from _ids_counts(value)
+
+
+def check_ids_window(query: ast.QueryAst, max_result_window: int, index: str | None = None) -> None:
+    """An ``ids`` query may name at most ``index.max_result_window`` ids (ES's ``IdsQueryBuilder``)."""
+    for count in _ids_counts(query):
+        if count > max_result_window:
+            error = QueryShardError(
+                f"failed to create query: Too many ids specified, allowed max result window is [{max_result_window}]"
+            )
+            if index:
+                error.extra.update(index_uuid="_na_", index=index)
+            raise error
 
 
 def check_terms_count(count: int, limit: int = MAX_TERMS_COUNT) -> None:

@@ -13,6 +13,7 @@ from cluster.embedded import EmbeddedCluster
 from cluster.names import validate_index_name
 from cluster.search_request import parse_source_filter
 from cluster.source_filter import filter_source
+from cluster.state import IndexMeta
 from cluster.writes import ItemResult, WriteItem
 from native.errors import (
     ActionRequestValidation,
@@ -36,6 +37,11 @@ def _cluster(request: Request) -> EmbeddedCluster:
     return cluster
 
 
+def _forced_refresh(params: dict[str, str]) -> bool:
+    """``refresh=true`` (or empty) forces a refresh and says so in the response; ``wait_for`` does not."""
+    return params.get("refresh", "false") in ("", "true")
+
+
 def _refresh_flag(params: dict[str, str]) -> bool:
     value = params.get("refresh", "false")
     if value in ("", "true", "wait_for"):
@@ -56,7 +62,9 @@ def _int_param(params: dict[str, str], name: str) -> int | None:
 
 async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> ItemResult:
     validate_index_name(item.index)
-    result = (await _cluster(request).writes.write([item], refresh=_refresh_flag(params)))[0]
+    writes = _cluster(request).writes
+    refresh = _refresh_flag(params)
+    result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params)))[0]
     if "error" in result.body:
         err = result.body["error"]
         raise _ItemFailure(result.status, err)
@@ -101,6 +109,7 @@ async def index_doc(request: Request) -> Response:
         source=body,
         if_seq_no=_int_param(params, "if_seq_no"),
         if_primary_term=_int_param(params, "if_primary_term"),
+        require_alias=flag(params, "require_alias"),
     )
     result = await _write_one(request, item, params)
     body_out = dict(result.body)
@@ -111,9 +120,7 @@ async def index_doc(request: Request) -> Response:
 async def delete_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
     index = request.path_params["index"]
-    cluster = _cluster(request)
-    if index not in cluster.master.state.indices:
-        raise IndexNotFound(index)
+    index = _read_target(_cluster(request), index).name
     item = WriteItem(
         action="delete",
         index=index,
@@ -168,11 +175,27 @@ async def update_doc(request: Request) -> Response:
     return es_json(request, body_out, status=status)
 
 
+def _read_target(cluster: EmbeddedCluster, name: str) -> IndexMeta:
+    """The one index a single-document read of ``name`` (an index or an alias of one index) goes to."""
+    indices = cluster.master.state.indices
+    meta = indices.get(name)
+    if meta is not None:
+        return meta
+    holders = [m for m in indices.values() if name in m.aliases]
+    if not holders:
+        raise IndexNotFound(name)
+    if len(holders) > 1:
+        names = ", ".join(sorted(m.name for m in holders))
+        raise IllegalArgument(
+            f"alias [{name}] has more than one index associated with it [{names}], can't execute a single index op"
+        )
+    return holders[0]
+
+
 async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]) -> dict[str, Any]:
     cluster = _cluster(request)
-    meta = cluster.master.state.indices.get(index)
-    if meta is None:
-        raise IndexNotFound(index)
+    meta = _read_target(cluster, index)
+    index = meta.name
     if flag(params, "refresh"):
         await cluster.writes.refresh([meta])
     doc = await cluster.writes.get(meta, doc_id, params.get("routing"))
@@ -253,6 +276,67 @@ BULK_META_KEYS = {"_index", "_id", "routing", "_routing", "if_seq_no", "if_prima
                   "require_data_stream", "list_executed_pipelines"}  # fmt: skip
 
 
+def _token(value: Any) -> str:
+    """The Jackson token ES names in its bulk parse errors for a JSON value."""
+    if isinstance(value, dict):
+        return "START_OBJECT"
+    if isinstance(value, list):
+        return "START_ARRAY"
+    if isinstance(value, str):
+        return "VALUE_STRING"
+    if isinstance(value, bool):
+        return "VALUE_TRUE" if value else "VALUE_FALSE"
+    if isinstance(value, int):
+        return "VALUE_NUMBER_INT"
+    if isinstance(value, float):
+        return "VALUE_NUMBER_FLOAT"
+    return "VALUE_NULL"
+
+
+def _malformed(line_no: int, expected: str, found: str) -> IllegalArgument:
+    return IllegalArgument(f"Malformed action/metadata line [{line_no}], expected {expected} but found [{found}]")
+
+
+def _parse_action_line(line_no: int, line: bytes) -> tuple[str, dict[str, Any]]:
+    try:
+        action_obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:
+            action_obj = loads(line)
+        except QuidditchError as exc:
+            raise IllegalArgument(f"Malformed action/metadata line [{line_no}], {exc.reason}") from None
+    if not isinstance(action_obj, dict):
+        raise _malformed(line_no, "START_OBJECT", _token(action_obj))
+    if not action_obj:
+        raise _malformed(line_no, "FIELD_NAME", "END_OBJECT")
+    action, meta = next(iter(action_obj.items()))
+    if action not in BULK_ACTIONS:
+        raise IllegalArgument(
+            f"Malformed action/metadata line [{line_no}], expected one of [create, delete, index, update] but "
+            f"found [{action}]"
+        )
+    if not isinstance(meta, dict):
+        raise _malformed(line_no, "START_OBJECT", _token(meta))
+    if len(action_obj) != 1:
+        raise _malformed(line_no, "END_OBJECT", "FIELD_NAME")
+    for key, value in meta.items():
+        if key not in BULK_META_KEYS:
+            raise IllegalArgument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
+        if isinstance(value, dict | list) and key not in ("dynamic_templates", "_source"):
+            raise IllegalArgument(
+                f"Malformed action/metadata line [{line_no}], expected a simple value for field [{key}] but found "
+                f"[{_token(value)}]"
+            )
+    return action, meta
+
+
+def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
+    value = meta.get(key)
+    if value is None:
+        return default
+    return value is True or str(value).lower() == "true"
+
+
 def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -> list[WriteItem | QuidditchError]:
     """NDJSON → items; a malformed action line fails the whole request (as ES does)."""
     if not body.strip():
@@ -260,30 +344,11 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
     lines = iter_ndjson(body)
     items: list[WriteItem | QuidditchError] = []
     valid_names: set[str] = set()
+    require_alias = flag(params, "require_alias")
     for line_no, line in lines:
-        try:
-            action_obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            try:
-                action_obj = loads(line)
-            except QuidditchError as exc:
-                raise IllegalArgument(f"Malformed action/metadata line [{line_no}], {exc.reason}") from None
-        if not isinstance(action_obj, dict) or len(action_obj) != 1:
-            raise IllegalArgument(
-                f"Malformed action/metadata line [{line_no}], expected START_OBJECT or END_OBJECT but found "
-                f"[{type(action_obj).__name__}]"
-            )
-        ((action, meta),) = action_obj.items()
-        if action not in BULK_ACTIONS:
-            raise IllegalArgument(
-                f"Malformed action/metadata line [{line_no}], expected one of [create, delete, index, update] but "
-                f"found [{action}]"
-            )
-        if not isinstance(meta, dict):
-            raise IllegalArgument(f"Malformed action/metadata line [{line_no}], expected START_OBJECT")
-        for key in meta:
-            if key not in BULK_META_KEYS:
-                raise IllegalArgument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
+        action, meta = _parse_action_line(line_no, line)
+        if action == "index" and str(meta.get("op_type", "index")) == "create":
+            action = "create"
         index = meta.get("_index", default_index)
         doc_id = meta.get("_id")
         item = WriteItem(
@@ -293,6 +358,7 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
             routing=meta.get("routing", meta.get("_routing", params.get("routing"))),
             if_seq_no=meta.get("if_seq_no"),
             if_primary_term=meta.get("if_primary_term"),
+            require_alias=_meta_flag(meta, "require_alias", require_alias),
         )
         if action != "delete":
             try:
@@ -330,7 +396,8 @@ async def bulk(request: Request) -> Response:
     body = await read_body(request)
     parsed = parse_bulk(body, request.path_params.get("index"), params)
     items = [p for p in parsed if isinstance(p, WriteItem)]
-    results = await _cluster(request).writes.write(items, refresh=_refresh_flag(params))
+    refresh = _refresh_flag(params)
+    results = await _cluster(request).writes.write(items, refresh=refresh, forced_refresh=_forced_refresh(params))
     out: list[dict[str, Any]] = []
     it = iter(results)
     errors = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_expression
 from cluster.settings import nest_settings
 from cluster.state import IndexMeta
-from native.errors import IndexNotFound, ParsingError
+from native.errors import IllegalArgument, IndexNotFound, ParsingError
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
 from server.http import check_params, es_json, flag, json_body
@@ -24,16 +25,30 @@ def _cluster(request: Request) -> EmbeddedCluster:
     return cluster
 
 
-def resolve(request: Request, expression: str | None, params: dict[str, str] | None = None) -> list[IndexMeta]:
+def resolve(
+    request: Request, expression: str | None, params: dict[str, str] | None = None, *, allow_closed: bool = False
+) -> list[IndexMeta]:
+    """Indices named by an index expression (names, wildcards, aliases), as ES resolves them.
+
+    Closed indices are skipped by wildcards and refused by name (``index_closed_exception``) unless the API
+    works on closed indices (``allow_closed``) or ``expand_wildcards`` asks for them.
+    """
     cluster = _cluster(request)
     params = params or {}
-    indices = cluster.master.state.indices
+    state = cluster.master.state
+    indices = state.indices
+    wildcards = {w.strip() for w in params.get("expand_wildcards", "").split(",") if w.strip()}
+    expand_closed = bool(wildcards & {"closed", "all"}) or (allow_closed and not wildcards)
     names = resolve_expression(
         expression,
         indices,
+        aliases=state.aliases(),
         ignore_unavailable=flag(params, "ignore_unavailable"),
         allow_no_indices=flag(params, "allow_no_indices", True),
-        expand_hidden=params.get("expand_wildcards", "") in ("all", "hidden"),
+        expand_hidden=bool(wildcards & {"all", "hidden"}),
+        closed={m.name: m.uuid for m in indices.values() if not m.is_open},
+        expand_closed=expand_closed,
+        forbid_closed=not allow_closed,
     )
     return [indices[n] for n in names]
 
@@ -45,7 +60,7 @@ async def create_index(request: Request) -> Response:
     if body is not None and not isinstance(body, dict):
         raise ParsingError("request body must be an object")
     cluster = _cluster(request)
-    await asyncio.to_thread(cluster.master.create_index, name, body)
+    await asyncio.to_thread(cluster.master.create_index, name, body or {})
     return es_json(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
 
 
@@ -53,9 +68,14 @@ async def delete_index(request: Request) -> Response:
     params = check_params(request)
     cluster = _cluster(request)
     expression = request.path_params["index"]
-    if expression in ("_all", "*") and False:
-        raise ParsingError("deleting all indices is disabled")
-    metas = resolve(request, expression, params)
+    state = cluster.master.state
+    for part in expression.split(","):
+        if part in state.aliases() and part not in state.indices:
+            raise IllegalArgument(
+                f"The provided expression [{part}] matches an alias, specify the corresponding concrete indices "
+                "instead."
+            )
+    metas = resolve(request, expression, params, allow_closed=True)
     for meta in metas:
         await asyncio.to_thread(cluster.master.delete_index, meta.name)
     return es_json(request, {"acknowledged": True})
@@ -69,7 +89,7 @@ def _settings_body(meta: IndexMeta, flat: bool) -> dict[str, Any]:
 
 async def get_index(request: Request) -> Response:
     params = check_params(request, {"features"})
-    metas = resolve(request, request.path_params["index"], params)
+    metas = resolve(request, request.path_params["index"], params, allow_closed=True)
     if request.method == "HEAD":
         return es_json(request, {}, status=200 if metas else 404)
     body = {
@@ -86,7 +106,7 @@ async def get_index(request: Request) -> Response:
 async def exists_index(request: Request) -> Response:
     params = check_params(request, {"features"})
     try:
-        metas = resolve(request, request.path_params["index"], params)
+        metas = resolve(request, request.path_params["index"], params, allow_closed=True)
     except IndexNotFound:
         return Response(b"", 404, media_type="application/json; charset=UTF-8")
     return Response(b"", 200 if metas else 404, media_type="application/json; charset=UTF-8")
@@ -94,7 +114,7 @@ async def exists_index(request: Request) -> Response:
 
 async def get_mapping(request: Request) -> Response:
     params = check_params(request)
-    metas = resolve(request, request.path_params.get("index"), params)
+    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     return es_json(request, {m.name: {"mappings": Mapping(m.mappings).to_dict()} for m in metas})
 
 
@@ -104,14 +124,14 @@ async def put_mapping(request: Request) -> Response:
     if not isinstance(body, dict):
         raise ParsingError("request body must be an object")
     cluster = _cluster(request)
-    for meta in resolve(request, request.path_params["index"], params):
+    for meta in resolve(request, request.path_params["index"], params, allow_closed=True):
         await asyncio.to_thread(cluster.master.put_mapping, meta.name, body)
     return es_json(request, {"acknowledged": True})
 
 
 async def get_settings(request: Request) -> Response:
     params = check_params(request)
-    metas = resolve(request, request.path_params.get("index"), params)
+    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     name_filter = request.path_params.get("name")
     out: dict[str, Any] = {}
     for m in metas:
@@ -132,7 +152,7 @@ async def put_settings(request: Request) -> Response:
         raise ParsingError("request body must be an object")
     body = body.get("settings", body)
     cluster = _cluster(request)
-    for meta in resolve(request, request.path_params.get("index"), params):
+    for meta in resolve(request, request.path_params.get("index"), params, allow_closed=True):
         await asyncio.to_thread(cluster.master.put_settings, meta.name, body)
     return es_json(request, {"acknowledged": True})
 
@@ -163,32 +183,48 @@ _INDICES_COLUMNS = [
 ]
 
 
-async def _stats(request: Request, metas: list[IndexMeta]) -> dict[str, tuple[int, int]]:
+@dataclass
+class IndexStats:
+    docs: int = 0
+    size: int = 0
+    max_seq_no: int = -1
+    shards: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (docs, bytes)
+
+
+async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, IndexStats]:
+    """Docs and bytes per open index (and per shard), from the leaves."""
     from cluster.protos import leaf_pb2 as pb
 
     cluster = _cluster(request)
+    metas = [m for m in metas if m.is_open]
     refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
-    out: dict[str, tuple[int, int]] = {m.name: (0, 0) for m in metas}
+    out = {m.name: IndexStats() for m in metas}
     if refs:
         response = await cluster.leaf.stats(pb.StatsRequest(shards=refs))
         for st in response.shards:
-            docs, size = out[st.shard.index]
-            out[st.shard.index] = (docs + st.num_docs, size + st.size_in_bytes)
+            entry = out[st.shard.index]
+            entry.docs += st.num_docs
+            entry.size += st.size_in_bytes
+            entry.max_seq_no = max(entry.max_seq_no, st.max_seq_no)
+            entry.shards[st.shard.shard] = (st.num_docs, st.size_in_bytes)
     return out
 
 
 async def cat_indices(request: Request) -> Response:
     params = check_params(request, {"v", "h", "s", "help", "bytes", "health", "pri", "time", "index"})
-    metas = resolve(request, request.path_params.get("index"), params)
-    stats = await _stats(request, metas)
+    if "expand_wildcards" not in params:
+        params["expand_wildcards"] = "open,closed"
+    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
+    stats = await index_stats(request, metas)
     rows = []
     for m in metas:
-        docs, size = stats[m.name]
+        st = stats.get(m.name)
+        docs, size = (st.docs, st.size) if st else (None, None)
         rows.append({
-            "health": "yellow" if m.number_of_replicas else "green", "status": "open", "index": m.name,
+            "health": "yellow" if m.number_of_replicas else "green", "status": m.state, "index": m.name,
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,
-            "docs.deleted": 0, "store.size": size, "pri.store.size": size, "dataset.size": size,
-            "creation.date": str(m.creation_date),
+            "docs.deleted": 0 if m.is_open else None, "store.size": size, "pri.store.size": size,
+            "dataset.size": size, "creation.date": str(m.creation_date),
         })  # fmt: skip
     if params.get("health"):
         rows = [r for r in rows if r["health"] == params["health"]]

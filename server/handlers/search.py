@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -10,9 +12,9 @@ from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
 from cluster.root import validate_window
-from cluster.search_request import parse_search
-from native.dates import parse_time_value
-from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError
+from cluster.search_request import SearchSpec, parse_search, query_from_params
+from native.dates import format_date, parse_date_math, parse_time_value
+from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
 from server.http import check_params, es_json, flag, json_body, read_body
@@ -23,8 +25,17 @@ SEARCH_PARAMS = {
     "_source", "_source_includes", "_source_excludes", "track_total_hits", "track_scores", "scroll",
     "version", "seq_no_primary_term", "routing", "explain", "stored_fields", "docvalue_fields",
     "terminate_after", "stats", "suggest_field", "suggest_mode", "suggest_size", "suggest_text",
-    "search_type", "min_score",
+    "search_type", "min_score", "request_cache", "preference", "include_named_queries_score",
+    "allow_partial_search_results", "batched_reduce_size", "pre_filter_shard_size", "ccs_minimize_roundtrips",
 }  # fmt: skip
+MSEARCH_HEADER_KEYS = frozenset({
+    "index", "indices", "search_type", "request_cache", "preference", "routing", "allow_no_indices",
+    "expand_wildcards", "ignore_unavailable", "ignore_throttled", "allow_partial_search_results",
+    "ccs_minimize_roundtrips",
+})  # fmt: skip
+# msearch URL parameters that are defaults for every search in the body
+MSEARCH_SHARED_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildcards", "rest_total_hits_as_int",
+                         "search_type", "ignore_throttled", "preference", "routing", "request_cache")  # fmt: skip
 
 
 def _cluster(request: Request) -> EmbeddedCluster:
@@ -32,16 +43,67 @@ def _cluster(request: Request) -> EmbeddedCluster:
     return cluster
 
 
-async def run_search(request: Request, index: str | None, body: Any, params: dict[str, str]) -> dict[str, Any]:
+def _keep_alive(value: str) -> float:
+    try:
+        return parse_time_value(value)
+    except ValueError as exc:
+        raise IllegalArgument(f"failed to parse setting [scroll] with value [{value}] as a time value: {exc}") from None
+
+
+def _check_indices_boost(request: Request, spec: SearchSpec, params: dict[str, str]) -> None:
+    """A concrete name in ``indices_boost`` must be an index or alias (unless ``ignore_unavailable``)."""
+    if not spec.indices_boost or flag(params, "ignore_unavailable"):
+        return
+    indices = _cluster(request).master.state.indices
+    aliases = {a for m in indices.values() for a in m.aliases}
+    for name, _ in spec.indices_boost:
+        if "*" not in name and "?" not in name and name not in indices and name not in aliases:
+            raise IndexNotFound(name)
+
+
+_DATE_MATH_PART = re.compile(r"\{([^{}]+?)(?:\{([^{}|]*)(?:\|([^{}]*))?\})?\}")
+
+
+def resolve_date_math(expression: str | None, now_millis: int | None = None) -> str | None:
+    """ES date-math index names: ``<logstash-{now/M{yyyy.MM}}>`` → ``logstash-2024.06`` (format default
+    ``uuuu.MM.dd``, optional ``|time_zone``), for every comma-separated part written in angle brackets."""
+    if not expression or "<" not in expression:
+        return expression
+    now = now_millis if now_millis is not None else int(time.time() * 1000)
+
+    def render(match: re.Match[str]) -> str:
+        math, fmt, tz = match.group(1), match.group(2) or "uuuu.MM.dd", match.group(3)
+        try:
+            millis = parse_date_math(math, now_millis=now, time_zone=tz)
+            return format_date(millis, fmt, tz)
+        except Exception:
+            raise ParsingError(f"invalid date math expression [{math}]") from None
+
+    parts = []
+    for part in expression.split(","):
+        if part.startswith("<") and part.endswith(">"):
+            part = _DATE_MATH_PART.sub(render, part[1:-1])
+        parts.append(part)
+    return ",".join(parts)
+
+
+async def run_search(
+    request: Request, index: str | None, body: Any, params: dict[str, str], spec: SearchSpec | None = None
+) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise ParsingError("request body must be an object")
     cluster = _cluster(request)
-    spec = parse_search(body, params)
-    metas = resolve(request, index, params)
+    if spec is None:
+        spec = parse_search(body, params)
     scroll = params.get("scroll")
-    validate_window(spec, metas, scroll=scroll is not None, default_window=cluster.config.default_max_result_window)
-    if scroll is not None:
-        keep_alive = parse_time_value(scroll)
+    keep_alive = _keep_alive(scroll) if scroll is not None else None
+    metas = resolve(request, resolve_date_math(index), params)
+    _check_indices_boost(request, spec, params)
+    query = cluster.root.parse(spec.query)
+    validate_window(
+        spec, metas, scroll=scroll is not None, default_window=cluster.config.default_max_result_window, query=query
+    )
+    if keep_alive is not None:
         response, phase = await cluster.root.search(metas, spec)
         ctx = cluster.scrolls.open(metas, spec, phase.generations, spec.from_ + spec.size, phase.total, keep_alive)
         response = {"_scroll_id": ctx.id, **response}
@@ -60,6 +122,16 @@ async def search(request: Request) -> Response:
 async def count(request: Request) -> Response:
     params = check_params(request, {"q", "df", "default_operator", "analyzer", "analyze_wildcard", "lenient",
                                     "routing", "min_score", "terminate_after"})  # fmt: skip
+    terminate_after: int | None = None
+    if "terminate_after" in params:
+        try:
+            terminate_after = int(params["terminate_after"])
+        except ValueError:
+            raise IllegalArgument(
+                f"Failed to parse int parameter [terminate_after] with value [{params['terminate_after']}]"
+            ) from None
+        if terminate_after < 0:
+            raise IllegalArgument("terminateAfter must be > 0")
     body = await json_body(request)
     query = None
     if isinstance(body, dict):
@@ -68,22 +140,24 @@ async def count(request: Request) -> Response:
                 raise ParsingError(f"request does not support [{key}]")
         query = body.get("query")
     if "q" in params:
-        query = {"query_string": {"query": params["q"]}}
-        if "df" in params:
-            query["query_string"]["default_field"] = params["df"]
-    metas = resolve(request, request.path_params.get("index"), params)
-    return es_json(request, await _cluster(request).root.count(metas, query))
+        query = query_from_params(params)
+    metas = resolve(request, resolve_date_math(request.path_params.get("index")), params)
+    root = _cluster(request).root
+    return es_json(request, await root.count(metas, query, terminate_after=terminate_after or None))
 
 
 async def msearch(request: Request) -> Response:
     params = check_params(request, {"max_concurrent_searches", "rest_total_hits_as_int", "search_type",
-                                    "ccs_minimize_roundtrips", "typed_keys"})  # fmt: skip
+                                    "ccs_minimize_roundtrips", "typed_keys", "include_named_queries_score",
+                                    "routing"})  # fmt: skip
     body = await read_body(request)
     lines = list(iter_ndjson(body))
     if not lines:
         raise ActionRequestValidation("Validation Failed: 1: no requests added;")
-    responses: list[dict[str, Any]] = []
     default_index = request.path_params.get("index")
+    shared = {k: params[k] for k in MSEARCH_SHARED_PARAMS if k in params}
+    # Bodies are parsed up front: a malformed one fails the whole request, as in ES's REST layer.
+    searches: list[tuple[str | None, Any, dict[str, str], SearchSpec]] = []
     i = 0
     while i < len(lines):
         header = loads(lines[i][1])
@@ -93,15 +167,25 @@ async def msearch(request: Request) -> Response:
         i += 2
         if not isinstance(header, dict):
             raise ParsingError("msearch header must be an object")
-        index = header.get("index", default_index)
+        sub_params = dict(shared)
+        for key, value in header.items():
+            if key not in MSEARCH_HEADER_KEYS:
+                raise IllegalArgument(f"key [{key}] is not supported in the metadata section")
+            if key in ("index", "indices"):
+                continue
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            sub_params[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        index = header.get("index", header.get("indices", default_index))
         if isinstance(index, list):
             index = ",".join(index)
-        sub_params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in header.items()
-                      if k in ("ignore_unavailable", "allow_no_indices", "expand_wildcards")}  # fmt: skip
-        if "rest_total_hits_as_int" in params:
-            sub_params["rest_total_hits_as_int"] = params["rest_total_hits_as_int"]
+        if search_body is not None and not isinstance(search_body, dict):
+            raise ParsingError("msearch body must be an object")
+        searches.append((index, search_body, sub_params, parse_search(search_body, sub_params)))
+    responses: list[dict[str, Any]] = []
+    for index, search_body, sub_params, spec in searches:
         try:
-            result = await run_search(request, index, search_body, sub_params)
+            result = await run_search(request, index, search_body, sub_params, spec)
             result["status"] = 200
             responses.append(result)
         except QuidditchError as exc:
@@ -118,7 +202,7 @@ async def scroll(request: Request) -> Response:
         raise ActionRequestValidation("Validation Failed: 1: scrollId is missing;")
     keep = body.get("scroll", params.get("scroll"))
     cluster = _cluster(request)
-    ctx = cluster.scrolls.get(str(scroll_id), parse_time_value(keep) if keep else None)
+    ctx = cluster.scrolls.get(str(scroll_id), _keep_alive(keep) if keep else None)
     response, _ = await cluster.root.search(
         ctx.indices, ctx.spec, scroll_offset=ctx.offset, generations=ctx.generations
     )
@@ -156,4 +240,7 @@ routes = [
     Route("/{index}/_search", search, methods=["GET", "POST"]),
     Route("/{index}/_count", count, methods=["GET", "POST"]),
     Route("/{index}/_msearch", msearch, methods=["GET", "POST"]),
+    # a date-math index name may hold an encoded "/" (``<logs-{now/d}>``)
+    Route("/{index:path}/_search", search, methods=["GET", "POST"]),
+    Route("/{index:path}/_count", count, methods=["GET", "POST"]),
 ]

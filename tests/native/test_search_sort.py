@@ -57,7 +57,7 @@ def _expected(docs: list[dict[str, Any]], sort: list[SortField]) -> list[tuple[A
 )
 def test_paging_with_search_after_visits_the_python_order(shard, sort):
     s, docs = shard
-    gen, searcher = s.acquire_searcher()
+    _gen, searcher = s.acquire_searcher()
     expected = [r for r in _expected(docs, sort)]
     seen: list[tuple[Any, ...]] = []
     after = None

@@ -1,0 +1,178 @@
+"""Aliases: ``_alias`` / ``_aliases`` put, delete, get and exists, and the atomic ``POST _aliases``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from cluster.master import AliasAction
+from cluster.names import AliasesNotFound, match_names
+from cluster.state import IndexMeta
+from native.errors import ActionRequestValidation, IllegalArgument, ParsingError
+from server.handlers.indices import resolve
+from server.http import check_params, es_json, json_body
+
+ALIAS_BODY_KEYS = frozenset({"filter", "routing", "index_routing", "search_routing", "is_write_index", "is_hidden"})
+
+
+def _cluster(request: Request) -> EmbeddedCluster:
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster
+
+
+def _split(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in (p.strip() for p in value.split(",")) if v]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    raise ParsingError(f"expected a string or an array of strings but got [{value}]")
+
+
+async def put_alias(request: Request) -> Response:
+    params = check_params(request)
+    body = await json_body(request) or {}
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    for key in body:
+        if key not in ALIAS_BODY_KEYS:
+            raise IllegalArgument(f"[aliases] unknown field [{key}]")
+    names = _split(request.path_params["name"])
+    metas = resolve(request, request.path_params["index"], params, allow_closed=True)
+    action = AliasAction("add", tuple(m.name for m in metas), tuple(names), body)
+    await asyncio.to_thread(_cluster(request).master.update_aliases, [action])
+    return es_json(request, {"acknowledged": True})
+
+
+def _matching_aliases(metas: list[IndexMeta], pattern: str | None) -> dict[str, list[str]]:
+    return {m.name: match_names(pattern, list(m.aliases)) for m in metas}
+
+
+async def delete_alias(request: Request) -> Response:
+    params = check_params(request)
+    metas = resolve(request, request.path_params["index"], params, allow_closed=True)
+    pattern = request.path_params["name"]
+    found = _matching_aliases(metas, pattern)
+    if not any(found.values()):
+        raise AliasesNotFound(_split(pattern))
+    actions = [AliasAction("remove", (index,), tuple(aliases)) for index, aliases in found.items() if aliases]
+    await asyncio.to_thread(_cluster(request).master.update_aliases, actions)
+    return es_json(request, {"acknowledged": True})
+
+
+def _alias_listing(request: Request, params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The ``GET _alias`` body and the concrete alias names asked for but not found.
+
+    Without a name every resolved index is listed (``{"aliases": {}}`` when it has none); with one, only
+    indices holding a matching alias.
+    """
+    name = request.path_params.get("name")
+    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
+    body: dict[str, Any] = {}
+    seen: set[str] = set()
+    for meta in metas:
+        aliases = match_names(name, sorted(meta.aliases)) if name else sorted(meta.aliases)
+        seen.update(aliases)
+        if aliases or not name:
+            body[meta.name] = {"aliases": {a: dict(meta.aliases[a]) for a in aliases}}
+    wanted = _split(name)
+    missing = [w for w in wanted if w != "_all" and "*" not in w and not w.startswith("-") and w not in seen]
+    return body, missing
+
+
+async def get_alias(request: Request) -> Response:
+    params = check_params(request)
+    body, missing = _alias_listing(request, params)
+    if missing:
+        reason = f"alias [{missing[0]}] missing" if len(missing) == 1 else f"aliases [{','.join(missing)}] missing"
+        return es_json(request, {"error": reason, "status": 404, **body}, status=404)
+    return es_json(request, body)
+
+
+async def exists_alias(request: Request) -> Response:
+    params = check_params(request)
+    try:
+        body, missing = _alias_listing(request, params)
+    except Exception:  # an unknown index means no such alias
+        return Response(b"", 404, media_type="application/json; charset=UTF-8")
+    found = bool(body) and not missing
+    if found and request.path_params.get("name"):
+        found = any(entry["aliases"] for entry in body.values())
+    return Response(b"", 200 if found else 404, media_type="application/json; charset=UTF-8")
+
+
+async def update_aliases(request: Request) -> Response:
+    params = check_params(request)
+    body = await json_body(request, required=True)
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    for key in body:
+        if key != "actions":
+            raise ParsingError(f"[aliases] unknown field [{key}]")
+    raw_actions = body.get("actions")
+    if not isinstance(raw_actions, list) or not raw_actions:
+        raise ActionRequestValidation("Validation Failed: 1: No action specified;")
+    actions = [_parse_action(request, raw, params) for raw in raw_actions]
+    await asyncio.to_thread(_cluster(request).master.update_aliases, [a for a in actions if a is not None])
+    return es_json(request, {"acknowledged": True, "errors": False})
+
+
+def _parse_action(request: Request, raw: Any, params: dict[str, str]) -> AliasAction | None:
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise ParsingError("[aliases] failed to parse field [actions]")
+    op, spec = next(iter(raw.items()))
+    if op not in ("add", "remove", "remove_index"):
+        raise ParsingError(f"[aliases] unknown field [{op}]")
+    if not isinstance(spec, dict):
+        raise ParsingError(f"[{op}] failed to parse")
+    index_expr = _split(spec.get("index")) + _split(spec.get("indices"))
+    if not index_expr:
+        raise ActionRequestValidation("Validation Failed: 1: One of [index] or [indices] is required;")
+    alias_expr = _split(spec.get("alias")) + _split(spec.get("aliases"))
+    allowed = {"index", "indices", "alias", "aliases", "must_exist"} | (ALIAS_BODY_KEYS if op == "add" else set())
+    for key in spec:
+        if key not in allowed:
+            raise ParsingError(f"[{op}] unknown field [{key}]")
+    metas = resolve(request, ",".join(index_expr), {**params, "allow_no_indices": "false"}, allow_closed=True)
+    indices = tuple(m.name for m in metas)
+    if op == "remove_index":
+        return AliasAction("remove_index", indices)
+    if not alias_expr:
+        raise ActionRequestValidation("Validation Failed: 1: One of [alias] or [aliases] is required;")
+    must_exist = spec.get("must_exist")
+    if op == "add":
+        props = {k: v for k, v in spec.items() if k in ALIAS_BODY_KEYS}
+        return AliasAction("add", indices, tuple(alias_expr), props)
+    found = {m.name: match_names(",".join(alias_expr), list(m.aliases)) for m in metas}
+    if not any(found.values()) and must_exist is not False:
+        raise AliasesNotFound(alias_expr)
+    if must_exist is True:
+        for aliases in found.values():
+            missing = [a for a in alias_expr if a not in aliases]
+            if missing:
+                raise AliasesNotFound(missing)
+    names = sorted({a for aliases in found.values() for a in aliases})
+    return AliasAction("remove", indices, tuple(names), must_exist=False)
+
+
+routes = [
+    Route("/_aliases", update_aliases, methods=["POST"]),
+    Route("/_aliases", get_alias, methods=["GET"]),
+    Route("/_alias", get_alias, methods=["GET"]),
+    Route("/_alias/{name}", get_alias, methods=["GET"]),
+    Route("/_alias/{name}", exists_alias, methods=["HEAD"]),
+    Route("/{index}/_alias", get_alias, methods=["GET"]),
+    Route("/{index}/_aliases", get_alias, methods=["GET"]),
+    Route("/{index}/_alias/{name}", get_alias, methods=["GET"]),
+    Route("/{index}/_alias/{name}", exists_alias, methods=["HEAD"]),
+    Route("/{index}/_alias/{name}", put_alias, methods=["PUT", "POST"]),
+    Route("/{index}/_aliases/{name}", put_alias, methods=["PUT", "POST"]),
+    Route("/{index}/_alias/{name}", delete_alias, methods=["DELETE"]),
+    Route("/{index}/_aliases/{name}", delete_alias, methods=["DELETE"]),
+]

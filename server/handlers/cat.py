@@ -1,0 +1,499 @@
+"""The ``_cat`` APIs beyond indices/count/health: one node, its shards, aliases, templates and the rest.
+
+Columns follow ES's ``RestTable`` definitions (names, aliases, defaults); values describe a one-node
+cluster, with numbers Quidditch does not track reported as zero.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from cluster.names import match_names
+from server.cat import CatColumn, render_cat
+from server.handlers.indices import index_stats, resolve
+from server.http import check_params
+
+NODE_ID = "quidditch-node-0"
+CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
+
+
+def _cluster(request: Request) -> EmbeddedCluster:
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster
+
+
+def _cat(request: Request, rows: list[dict[str, Any]], columns: list[CatColumn], params: dict[str, str]) -> Response:
+    content, media = render_cat(rows, columns, params)
+    return Response(content, media_type=media)
+
+
+def _cols(spec: str) -> list[CatColumn]:
+    """``name:alias1/alias2:kind`` per line; a leading ``-`` marks a non-default column."""
+    out = []
+    for line in spec.strip().splitlines():
+        name, aliases, kind = [*line.strip().split(":"), "", ""][:3]
+        default = not name.startswith("-")
+        name = name.lstrip("-")
+        out.append(CatColumn(name, tuple(a for a in aliases.split("/") if a), default=default, kind=kind or "str"))  # type: ignore[arg-type]
+    return out
+
+
+def _host(request: Request) -> str:
+    host: str = request.app.state.settings.host
+    return host
+
+
+# -- help -------------------------------------------------------------------------------------------------
+CAT_ENDPOINTS = [
+    "/_cat/allocation", "/_cat/shards", "/_cat/shards/{index}", "/_cat/master", "/_cat/nodes", "/_cat/tasks",
+    "/_cat/indices", "/_cat/indices/{index}", "/_cat/segments", "/_cat/segments/{index}", "/_cat/count",
+    "/_cat/count/{index}", "/_cat/recovery", "/_cat/recovery/{index}", "/_cat/health", "/_cat/pending_tasks",
+    "/_cat/aliases", "/_cat/aliases/{alias}", "/_cat/thread_pool", "/_cat/thread_pool/{thread_pools}",
+    "/_cat/plugins", "/_cat/fielddata", "/_cat/fielddata/{fields}", "/_cat/nodeattrs", "/_cat/repositories",
+    "/_cat/snapshots/{repository}", "/_cat/templates", "/_cat/component_templates", "/_cat/circuit_breaker",
+]  # fmt: skip
+
+
+async def cat_help(request: Request) -> Response:
+    check_params(request, CAT_PARAMS)
+    return PlainTextResponse("=^.^=\n" + "".join(e + "\n" for e in CAT_ENDPOINTS))
+
+
+# -- shards / allocation / segments / recovery ------------------------------------------------------------
+SHARD_COLUMNS = _cols("""
+index:i/idx
+shard:s/sh
+prirep:p/pr/primaryOrReplica
+state:st
+docs:d/dc:int
+store:sto:bytes
+dataset::bytes
+ip
+id
+node:n
+-sync_id
+-unassigned.reason:ur
+-unassigned.at:ua
+""")
+
+
+async def cat_shards(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    params.setdefault("expand_wildcards", "all")
+    metas = resolve(request, request.path_params.get("index"), params)
+    stats = await index_stats(request, metas)
+    rows = []
+    for m in metas:
+        for s in range(m.number_of_shards):
+            docs, size = stats[m.name].shards.get(s, (0, 0))
+            rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "STARTED", "docs": docs,
+                         "store": size, "dataset": size, "ip": _host(request), "id": NODE_ID,
+                         "node": _cluster(request).node_name})  # fmt: skip
+            for _ in range(m.number_of_replicas):
+                rows.append({"index": m.name, "shard": s, "prirep": "r", "state": "UNASSIGNED",
+                             "unassigned.reason": "INDEX_CREATED"})  # fmt: skip
+    return _cat(request, rows, SHARD_COLUMNS, params)
+
+
+ALLOCATION_COLUMNS = _cols("""
+shards:s:int
+-shards.undesired
+-write_load.forecast
+-disk.indices.forecast:dif:bytes
+disk.indices:di/diskIndices:bytes
+disk.used:du/diskUsed:bytes
+disk.avail:da/diskAvail:bytes
+disk.total:dt/diskTotal:bytes
+disk.percent:dp/diskPercent:int
+host:h
+ip
+node:n
+-node.role:r/role/nodeRole
+""")
+
+
+async def cat_allocation(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    cluster = _cluster(request)
+    metas = [m for m in cluster.master.state.indices.values() if m.is_open]
+    stats = await index_stats(request, metas)
+    disk = os.statvfs(cluster.data_dir)
+    total, avail = disk.f_blocks * disk.f_frsize, disk.f_bavail * disk.f_frsize
+    rows = [{
+        "shards": sum(m.number_of_shards for m in metas), "disk.indices": sum(s.size for s in stats.values()),
+        "disk.used": total - avail, "disk.avail": avail, "disk.total": total,
+        "disk.percent": int((total - avail) * 100 / total) if total else 0, "host": _host(request),
+        "ip": _host(request), "node": cluster.node_name, "node.role": "dim", "shards.undesired": 0,
+        "write_load.forecast": 0.0, "disk.indices.forecast": sum(s.size for s in stats.values()),
+    }]  # fmt: skip
+    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
+    if unassigned:
+        rows.append({"shards": unassigned, "node": "UNASSIGNED"})
+    return _cat(request, rows, ALLOCATION_COLUMNS, params)
+
+
+SEGMENT_COLUMNS = _cols("""
+index:i/idx
+shard:s/sh
+prirep:p/pr/primaryOrReplica
+ip
+-id
+segment:seg
+generation:g/gen
+docs.count:dc/docsCount:int
+docs.deleted:dd/docsDeleted:int
+size:si:bytes
+size.memory:sm/sizeMemory:bytes
+committed:ic/isCommitted
+searchable:is/isSearchable
+version:v
+compound:ico/isCompound
+""")
+
+
+async def cat_segments(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    metas = resolve(request, request.path_params.get("index"), params)
+    stats = await index_stats(request, metas)
+    rows = []
+    for m in metas:
+        for s, (docs, size) in sorted(stats[m.name].shards.items()):
+            if docs:
+                rows.append({"index": m.name, "shard": s, "prirep": "p", "ip": _host(request), "id": NODE_ID,
+                             "segment": "_0", "generation": 0, "docs.count": docs, "docs.deleted": 0,
+                             "size": size, "size.memory": 0, "committed": "true", "searchable": "true",
+                             "version": "9.12.0", "compound": "true"})  # fmt: skip
+    return _cat(request, rows, SEGMENT_COLUMNS, params)
+
+
+RECOVERY_COLUMNS = _cols("""
+index:i/idx
+shard:s/sh
+start_time:start
+start_time_millis:start_millis
+stop_time:stop
+stop_time_millis:stop_millis
+time:t/ti:time
+type:ty
+stage:st
+source_host:shost
+source_node:snode
+target_host:thost
+target_node:tnode
+repository:rep
+snapshot:snap
+files:f
+files_recovered:fr
+files_percent:fp
+files_total:tf
+bytes:b
+bytes_recovered:br
+bytes_percent:bp
+bytes_total:tb
+translog_ops:to
+translog_ops_recovered:tor
+translog_ops_percent:top
+""")
+
+
+async def cat_recovery(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS | {"active_only", "detailed"})
+    metas = resolve(request, request.path_params.get("index"), params)
+    rows = []
+    for m in metas:
+        for s in range(m.number_of_shards):
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(m.creation_date / 1000))
+            rows.append({"index": m.name, "shard": s, "start_time": stamp, "start_time_millis": m.creation_date,
+                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": "empty_store",
+                         "stage": "done", "source_host": "n/a", "source_node": "n/a", "target_host": _host(request),
+                         "target_node": _cluster(request).node_name, "repository": "n/a", "snapshot": "n/a",
+                         "files": 0, "files_recovered": 0, "files_percent": "0.0%", "files_total": 0, "bytes": 0,
+                         "bytes_recovered": 0, "bytes_percent": "0.0%", "bytes_total": 0, "translog_ops": 0,
+                         "translog_ops_recovered": 0, "translog_ops_percent": "100.0%"})  # fmt: skip
+    return _cat(request, rows, RECOVERY_COLUMNS, params)
+
+
+# -- nodes ------------------------------------------------------------------------------------------------
+NODE_COLUMNS = _cols("""
+-id:nodeId
+-pid:p
+ip:i
+-port:po
+-http_address:http
+-version:v
+heap.percent:hp/heapPercent
+ram.percent:rp/ramPercent
+cpu
+load_1m:l
+load_5m:l
+load_15m:l
+-uptime:u
+node.role:r/role/nodeRole
+master:m
+name:n
+""")
+
+
+async def cat_nodes(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS | {"full_id", "include_unloaded_segments"})
+    settings = request.app.state.settings
+    load = os.getloadavg()
+    row = {"id": NODE_ID if params.get("full_id") == "true" else NODE_ID[:4], "pid": os.getpid(),
+           "ip": _host(request), "port": 9300, "http_address": f"{settings.host}:{settings.port}",
+           "version": settings.version_number, "heap.percent": 0, "ram.percent": 0, "cpu": 0,
+           "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}", "uptime": "0s",
+           "node.role": "dim", "master": "*", "name": _cluster(request).node_name}  # fmt: skip
+    return _cat(request, [row], NODE_COLUMNS, params)
+
+
+MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
+
+
+async def cat_master(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    row = {"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": _cluster(request).node_name}
+    return _cat(request, [row], MASTER_COLUMNS, params)
+
+
+NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
+
+
+async def cat_nodeattrs(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    row = {"node": _cluster(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
+           "ip": _host(request), "port": 9300, "attr": "xpack.installed", "value": "true"}  # fmt: skip
+    return _cat(request, [row], NODEATTR_COLUMNS, params)
+
+
+THREAD_POOL_COLUMNS = _cols("""
+node_name
+-node_id:id
+-ephemeral_node_id:eid
+-pid:p
+-host:h
+-ip:i
+-port:po
+name:n
+-type:t
+active:a:int
+pool_size:psz:int
+queue:q:int
+queue_size:qs:int
+rejected:r:int
+-largest:l:int
+-completed:c:int
+-core:cr
+-max:mx
+-size:sz
+-keep_alive:ka
+""")
+THREAD_POOLS = ("analyze", "fetch_shard_started", "flush", "force_merge", "generic", "get", "management",
+                "refresh", "search", "snapshot", "warmer", "write")  # fmt: skip
+
+
+async def cat_thread_pool(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    wanted = request.path_params.get("thread_pools")
+    rows = [{"node_name": _cluster(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
+             "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
+             "type": "fixed", "active": 0, "pool_size": 0, "queue": 0, "queue_size": 1000, "rejected": 0,
+             "largest": 0, "completed": 0, "core": None, "max": None, "size": 0, "keep_alive": None}
+            for name in match_names(wanted, THREAD_POOLS)]  # fmt: skip
+    return _cat(request, rows, THREAD_POOL_COLUMNS, params)
+
+
+# -- aliases / templates ----------------------------------------------------------------------------------
+ALIAS_COLUMNS = _cols("""
+alias:a
+index:i/idx
+filter:f/fi
+routing.index:ri/routingIndex
+routing.search:rs/routingSearch
+is_write_index:w/isWriteIndex
+""")
+
+
+async def cat_aliases(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS | {"expand_wildcards"})
+    state = _cluster(request).master.state
+    wanted = request.path_params.get("alias")
+    rows = []
+    for alias, indices in sorted(state.aliases().items()):
+        if wanted and not match_names(wanted, [alias]):
+            continue
+        for index in indices:
+            props = state.indices[index].aliases[alias]
+            write = props.get("is_write_index")
+            rows.append({"alias": alias, "index": index, "filter": "*" if props.get("filter") else "-",
+                         "routing.index": props.get("index_routing", "-"),
+                         "routing.search": props.get("search_routing", "-"),
+                         "is_write_index": "-" if write is None else str(write).lower()})  # fmt: skip
+    return _cat(request, rows, ALIAS_COLUMNS, params)
+
+
+TEMPLATE_COLUMNS = _cols("name:n\nindex_patterns:t\norder:o/p\nversion:v\ncomposed_of:c")
+
+
+async def cat_templates(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    state = _cluster(request).master.state
+    wanted = request.path_params.get("name")
+    rows = []
+    for name, body in state.legacy_templates.items():
+        rows.append({"name": name, "index_patterns": "[" + ", ".join(body["index_patterns"]) + "]",
+                     "order": body.get("order", 0), "version": body.get("version"), "composed_of": ""})  # fmt: skip
+    for name, body in state.index_templates.items():
+        rows.append({"name": name, "index_patterns": "[" + ", ".join(body["index_patterns"]) + "]",
+                     "order": body.get("priority", 0), "version": body.get("version"),
+                     "composed_of": "[" + ", ".join(body.get("composed_of") or []) + "]"})  # fmt: skip
+    rows = [r for r in rows if not wanted or match_names(wanted, [r["name"]])]
+    rows.sort(key=lambda r: r["name"])
+    return _cat(request, rows, TEMPLATE_COLUMNS, params)
+
+
+COMPONENT_COLUMNS = _cols("""
+name:n
+version:v
+alias_count:a
+mapping_count:m
+settings_count:s
+metadata_count:me
+included_in:i
+""")
+
+
+async def cat_component_templates(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    state = _cluster(request).master.state
+    wanted = request.path_params.get("name")
+    rows = []
+    for name in match_names(wanted, sorted(state.component_templates)):
+        body = state.component_templates[name]
+        template = body.get("template") or {}
+        users = [t for t, b in sorted(state.index_templates.items()) if name in (b.get("composed_of") or [])]
+        rows.append({"name": name, "version": body.get("version"),
+                     "alias_count": len(template.get("aliases") or {}),
+                     "mapping_count": 1 if template.get("mappings") else 0,
+                     "settings_count": len(template.get("settings") or {}),
+                     "metadata_count": len(body.get("_meta") or {}),
+                     "included_in": "[" + ", ".join(users) + "]"})  # fmt: skip
+    return _cat(request, rows, COMPONENT_COLUMNS, params)
+
+
+# -- the empty or constant ones ---------------------------------------------------------------------------
+PENDING_COLUMNS = _cols("insertOrder:o\ntimeInQueue:t\npriority:p\nsource:s")
+PLUGIN_COLUMNS = _cols("-id\nname:n\ncomponent:c\nversion:v\n-description:d")
+REPOSITORY_COLUMNS = _cols("id:repoId\ntype:t")
+SNAPSHOT_COLUMNS = _cols("id:snapshot\nrepository:re\nstatus:s\nstart_epoch:ste\nstart_time:sti\nend_epoch:ete\n"
+                         "end_time:eti\nduration:dur\nindices:i\nsuccessful_shards:ss\nfailed_shards:fs\n"
+                         "total_shards:ts\n-reason:r")  # fmt: skip
+FIELDDATA_COLUMNS = _cols("id\nhost:h\nip\nnode:n\nfield:f\nsize:s:bytes")
+TASK_COLUMNS = _cols("""
+id
+action:ac
+task_id:ti
+parent_task_id:pti
+type:ty
+start_time:start
+timestamp:ts/hms/hhmmss
+running_time_ns
+running_time:time
+node_id:ni
+ip:i
+port:po
+node:n
+version:v
+x_opaque_id:x
+""")
+BREAKER_COLUMNS = _cols("""
+node_id:id
+-node_name:nn
+breaker:br
+limit:l:bytes
+limit_bytes:lb:int
+estimated:e:bytes
+estimated_bytes:eb:int
+tripped:t:int
+-overhead:o
+""")
+
+
+async def cat_pending_tasks(request: Request) -> Response:
+    return _cat(request, [], PENDING_COLUMNS, check_params(request, CAT_PARAMS))
+
+
+async def cat_plugins(request: Request) -> Response:
+    return _cat(request, [], PLUGIN_COLUMNS, check_params(request, CAT_PARAMS | {"include_bootstrap"}))
+
+
+async def cat_repositories(request: Request) -> Response:
+    return _cat(request, [], REPOSITORY_COLUMNS, check_params(request, CAT_PARAMS))
+
+
+async def cat_snapshots(request: Request) -> Response:
+    return _cat(request, [], SNAPSHOT_COLUMNS, check_params(request, CAT_PARAMS))
+
+
+async def cat_fielddata(request: Request) -> Response:
+    return _cat(request, [], FIELDDATA_COLUMNS, check_params(request, CAT_PARAMS | {"fields"}))
+
+
+async def cat_tasks(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS | {"detailed", "actions", "nodes", "parent_task_id"})
+    now = time.time()
+    row = {"id": f"{NODE_ID}:1", "action": "cluster:monitor/tasks/lists", "task_id": f"{NODE_ID}:1",
+           "parent_task_id": "-", "type": "transport", "start_time": int(now * 1000),
+           "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "running_time_ns": 0, "running_time": "0s",
+           "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": _cluster(request).node_name,
+           "version": request.app.state.settings.version_number, "x_opaque_id": "-"}  # fmt: skip
+    return _cat(request, [row], TASK_COLUMNS, params)
+
+
+async def cat_circuit_breaker(request: Request) -> Response:
+    params = check_params(request, CAT_PARAMS)
+    rows = [{"node_id": NODE_ID, "node_name": _cluster(request).node_name, "breaker": name, "limit": limit,
+             "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0, "overhead": "1.0"}
+            for name, limit in (("request", 644245094), ("fielddata", 429496729), ("in_flight_requests", 1073741824),
+                                ("parent", 1020054732))]  # fmt: skip
+    return _cat(request, rows, BREAKER_COLUMNS, params)
+
+
+routes = [
+    Route("/_cat", cat_help, methods=["GET"]),
+    Route("/_cat/shards", cat_shards, methods=["GET"]),
+    Route("/_cat/shards/{index}", cat_shards, methods=["GET"]),
+    Route("/_cat/allocation", cat_allocation, methods=["GET"]),
+    Route("/_cat/allocation/{node_id}", cat_allocation, methods=["GET"]),
+    Route("/_cat/segments", cat_segments, methods=["GET"]),
+    Route("/_cat/segments/{index}", cat_segments, methods=["GET"]),
+    Route("/_cat/recovery", cat_recovery, methods=["GET"]),
+    Route("/_cat/recovery/{index}", cat_recovery, methods=["GET"]),
+    Route("/_cat/nodes", cat_nodes, methods=["GET"]),
+    Route("/_cat/master", cat_master, methods=["GET"]),
+    Route("/_cat/nodeattrs", cat_nodeattrs, methods=["GET"]),
+    Route("/_cat/thread_pool", cat_thread_pool, methods=["GET"]),
+    Route("/_cat/thread_pool/{thread_pools}", cat_thread_pool, methods=["GET"]),
+    Route("/_cat/aliases", cat_aliases, methods=["GET"]),
+    Route("/_cat/aliases/{alias}", cat_aliases, methods=["GET"]),
+    Route("/_cat/templates", cat_templates, methods=["GET"]),
+    Route("/_cat/templates/{name}", cat_templates, methods=["GET"]),
+    Route("/_cat/component_templates", cat_component_templates, methods=["GET"]),
+    Route("/_cat/component_templates/{name}", cat_component_templates, methods=["GET"]),
+    Route("/_cat/pending_tasks", cat_pending_tasks, methods=["GET"]),
+    Route("/_cat/plugins", cat_plugins, methods=["GET"]),
+    Route("/_cat/repositories", cat_repositories, methods=["GET"]),
+    Route("/_cat/snapshots", cat_snapshots, methods=["GET"]),
+    Route("/_cat/snapshots/{repository}", cat_snapshots, methods=["GET"]),
+    Route("/_cat/fielddata", cat_fielddata, methods=["GET"]),
+    Route("/_cat/fielddata/{fields}", cat_fielddata, methods=["GET"]),
+    Route("/_cat/tasks", cat_tasks, methods=["GET"]),
+    Route("/_cat/circuit_breaker", cat_circuit_breaker, methods=["GET"]),
+    Route("/_cat/circuit_breaker/{names}", cat_circuit_breaker, methods=["GET"]),
+]

@@ -1,0 +1,483 @@
+"""Cluster APIs: ``_cluster/settings|state|stats|pending_tasks|health?level=``, ``_remote/info``, reroute.
+
+Quidditch answers as a one-node Elasticsearch cluster would: the node is master, data and ingest; every
+primary is started on it and replicas stay unassigned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from cluster.names import resolve_expression
+from cluster.settings import nest_settings
+from cluster.state import ClusterState, IndexMeta
+from native.dates import parse_time_value
+from native.errors import IllegalArgument, ParsingError
+from native.mapping import Mapping
+from server.handlers.indices import index_stats
+from server.handlers.root import health_body
+from server.http import check_params, es_json, flag, json_body
+
+NODE_ID = "quidditch-node-0"
+STATE_METRICS = ("version", "master_node", "blocks", "nodes", "metadata", "routing_table", "routing_nodes",
+                 "customs")  # fmt: skip
+
+
+def _cluster(request: Request) -> EmbeddedCluster:
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster
+
+
+def _settings_out(flat: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
+    return dict(flat) if flat_settings else nest_settings(flat)
+
+
+async def get_settings(request: Request) -> Response:
+    params = check_params(request)
+    state = _cluster(request).master.state
+    flat = flag(params, "flat_settings")
+    body: dict[str, Any] = {
+        "persistent": _settings_out(dict(state.persistent), flat),
+        "transient": _settings_out(dict(state.transient), flat),
+    }
+    if flag(params, "include_defaults"):
+        defaults = {"action.auto_create_index": "true", "search.max_buckets": "65536",
+                    "cluster.name": _cluster(request).cluster_name}  # fmt: skip
+        body["defaults"] = _settings_out(defaults, flat)
+    return es_json(request, body)
+
+
+async def put_settings(request: Request) -> Response:
+    params = check_params(request)
+    body = await json_body(request, required=True)
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    for key in body:
+        if key not in ("persistent", "transient"):
+            raise IllegalArgument(f"[cluster_update_settings_request] unknown field [{key}]")
+    if not body.get("persistent") and not body.get("transient") and not ("persistent" in body or "transient" in body):
+        raise IllegalArgument("Validation Failed: 1: no settings to update;")
+    persistent, transient = await asyncio.to_thread(
+        _cluster(request).master.put_cluster_settings, body.get("persistent"), body.get("transient")
+    )
+    flat = flag(params, "flat_settings")
+    return es_json(request, {
+        "acknowledged": True,
+        "persistent": _settings_out(persistent, flat),
+        "transient": _settings_out(transient, flat),
+    })  # fmt: skip
+
+
+def _node(request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return {
+        "name": _cluster(request).node_name,
+        "ephemeral_id": NODE_ID,
+        "transport_address": f"{settings.host}:9300",
+        "external_id": _cluster(request).node_name,
+        "attributes": {},
+        "roles": ["data", "ingest", "master"],
+        "version": settings.version_number,
+        "min_index_version": 7000099,
+        "max_index_version": 8521000,
+    }
+
+
+def _shard_routing(meta: IndexMeta, shard: int, primary: bool) -> dict[str, Any]:
+    return {
+        "state": "STARTED" if primary else "UNASSIGNED",
+        "primary": primary,
+        "node": NODE_ID if primary else None,
+        "relocating_node": None,
+        "shard": shard,
+        "index": meta.name,
+        **({"allocation_id": {"id": f"{meta.uuid[:8]}-{shard}"}} if primary else {
+            "recovery_source": {"type": "PEER"},
+            "unassigned_info": {"reason": "INDEX_CREATED", "at": "1970-01-01T00:00:00.000Z",
+                                "delayed": False, "allocation_status": "no_attempt"},
+        }),
+    }  # fmt: skip
+
+
+def _routing_table(metas: list[IndexMeta]) -> dict[str, Any]:
+    return {
+        "indices": {
+            m.name: {
+                "shards": {
+                    str(s): [_shard_routing(m, s, True)] + [_shard_routing(m, s, False)] * m.number_of_replicas
+                    for s in range(m.number_of_shards)
+                }
+            }
+            for m in metas
+        }
+    }
+
+
+def _index_metadata(meta: IndexMeta, flat_settings: bool) -> dict[str, Any]:
+    settings = dict(meta.settings)
+    if not meta.is_open:
+        settings["index.verified_before_close"] = "true"
+    return {
+        "version": meta.mapping_version,
+        "mapping_version": meta.mapping_version,
+        "settings_version": 1,
+        "aliases_version": 1,
+        "routing_num_shards": meta.number_of_shards,
+        "state": meta.state,
+        "settings": settings if flat_settings else nest_settings(settings),
+        "mappings": {"_doc": Mapping(meta.mappings).to_dict()},
+        "aliases": sorted(meta.aliases),
+        "primary_terms": {str(s): 1 for s in range(meta.number_of_shards)},
+        "in_sync_allocations": {str(s): [f"{meta.uuid[:8]}-{s}"] for s in range(meta.number_of_shards)},
+        "rollover_info": {},
+        "system": False,
+        "timestamp_range": {"shards": []},
+    }
+
+
+def state_body(request: Request, state: ClusterState, metrics: set[str], metas: list[IndexMeta],
+               flat_settings: bool) -> dict[str, Any]:  # fmt: skip
+    cluster = _cluster(request)
+    body: dict[str, Any] = {"cluster_name": cluster.cluster_name, "cluster_uuid": state.cluster_uuid}
+    if "version" in metrics:
+        body["version"] = state.version
+        body["state_uuid"] = f"{state.cluster_uuid[:12]}{state.version:010d}"
+    if "master_node" in metrics:
+        body["master_node"] = NODE_ID
+    if "blocks" in metrics:
+        closed = {m.name: {"4": {"description": "index closed", "retryable": False, "levels": ["read", "write"]}}
+                  for m in metas if not m.is_open}  # fmt: skip
+        body["blocks"] = {"indices": closed} if closed else {}
+    if "nodes" in metrics:
+        body["nodes"] = {NODE_ID: _node(request)}
+    if "metadata" in metrics:
+        body["metadata"] = {
+            "cluster_uuid": state.cluster_uuid,
+            "cluster_uuid_committed": True,
+            "cluster_coordination": {"term": 1, "last_committed_config": [NODE_ID],
+                                     "last_accepted_config": [NODE_ID],
+                                     "voting_config_exclusions": list(_exclusions(request))},
+            "templates": {n: _legacy_out(t, flat_settings) for n, t in state.legacy_templates.items()},
+            "indices": {m.name: _index_metadata(m, flat_settings) for m in metas},
+            "index-graveyard": {"tombstones": []},
+            "component_template": {"component_template": dict(state.component_templates)},
+            "index_template": {"index_template": dict(state.index_templates)},
+            "persistent": dict(state.persistent),
+        }  # fmt: skip
+    if "routing_table" in metrics:
+        body["routing_table"] = _routing_table([m for m in metas if m.is_open])
+    if "routing_nodes" in metrics:
+        started = [_shard_routing(m, s, True) for m in metas if m.is_open for s in range(m.number_of_shards)]
+        unassigned = [_shard_routing(m, s, False) for m in metas if m.is_open for s in range(m.number_of_shards)
+                      for _ in range(m.number_of_replicas)]  # fmt: skip
+        body["routing_nodes"] = {"unassigned": unassigned, "nodes": {NODE_ID: started}}
+    return body
+
+
+def _legacy_out(template: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
+    out = dict(template)
+    out["settings"] = dict(template.get("settings") or {}) if flat_settings else nest_settings(
+        template.get("settings") or {})  # fmt: skip
+    return out
+
+
+async def cluster_state(request: Request) -> Response:
+    params = check_params(request, {"wait_for_metadata_version", "wait_for_timeout"})
+    cluster = _cluster(request)
+    metric_param = request.path_params.get("metric")
+    if metric_param is None or metric_param == "_all":
+        metrics = set(STATE_METRICS)
+    else:
+        metrics = {m.strip() for m in metric_param.split(",") if m.strip()}
+        for m in metrics:
+            if m not in STATE_METRICS and m != "_all":
+                raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{m}]")
+        if "_all" in metrics:
+            metrics = set(STATE_METRICS)
+    wanted_version = params.get("wait_for_metadata_version")
+    if wanted_version is not None:
+        deadline = time.monotonic() + parse_time_value(params.get("wait_for_timeout", "1m"))
+        while cluster.master.state.version < int(wanted_version):
+            if time.monotonic() >= deadline:
+                return es_json(request, {"cluster_name": cluster.cluster_name, "wait_for_timed_out": True})
+            await asyncio.sleep(0.05)
+    state = cluster.master.state
+    index_expr = request.path_params.get("index")
+    if index_expr is None:
+        metas = list(state.indices.values())
+    else:
+        names = resolve_expression(
+            index_expr, state.indices, aliases=state.aliases(),
+            ignore_unavailable=flag(params, "ignore_unavailable"),
+            allow_no_indices=flag(params, "allow_no_indices", True), expand_closed=True,
+        )  # fmt: skip
+        metas = [state.indices[n] for n in names]
+    return es_json(request, state_body(request, state, metrics, metas, flag(params, "flat_settings")))
+
+
+async def cluster_stats(request: Request) -> Response:
+    check_params(request, {"include_remotes"})
+    cluster = _cluster(request)
+    state = cluster.master.state
+    metas = list(state.indices.values())
+    open_metas = [m for m in metas if m.is_open]
+    stats = await index_stats(request, open_metas)
+    docs = sum(s.docs for s in stats.values())
+    size = sum(s.size for s in stats.values())
+    primaries = sum(m.number_of_shards for m in open_metas)
+    health = health_body(cluster)
+    settings = request.app.state.settings
+    field_types: dict[str, dict[str, Any]] = {}
+    for m in metas:
+        for leaf in Mapping(m.mappings).iter_leaves():
+            entry = field_types.setdefault(leaf.type, {"name": leaf.type, "count": 0, "index_count": 0,
+                                                       "_indices": set()})  # fmt: skip
+            entry["count"] += 1
+            entry["_indices"].add(m.name)
+    for entry in field_types.values():
+        entry["index_count"] = len(entry.pop("_indices"))
+    per_index = [m.number_of_shards for m in open_metas] or [0]
+    body = {
+        "_nodes": {"total": 1, "successful": 1, "failed": 0},
+        "cluster_name": cluster.cluster_name,
+        "cluster_uuid": state.cluster_uuid,
+        "timestamp": int(time.time() * 1000),
+        "status": health["status"],
+        "indices": {
+            "count": len(metas),
+            "shards": {
+                "total": primaries, "primaries": primaries, "replication": 0.0,
+                "index": {
+                    "shards": {"min": min(per_index), "max": max(per_index), "avg": sum(per_index) / len(per_index)},
+                    "primaries": {"min": min(per_index), "max": max(per_index),
+                                  "avg": sum(per_index) / len(per_index)},
+                    "replication": {"min": 0.0, "max": 0.0, "avg": 0.0},
+                },
+            },
+            "docs": {"count": docs, "deleted": 0, "total_size_in_bytes": size},
+            "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
+            "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
+            "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
+                            "cache_size": 0, "cache_count": 0, "evictions": 0},
+            "completion": {"size_in_bytes": 0},
+            "segments": {"count": 0, "memory_in_bytes": 0},
+            "mappings": {"field_types": sorted(field_types.values(), key=lambda e: e["name"]),
+                         "runtime_field_types": []},
+            "analysis": {"char_filter_types": [], "tokenizer_types": [], "filter_types": [], "analyzer_types": [],
+                         "built_in_char_filters": [], "built_in_tokenizers": [], "built_in_filters": [],
+                         "built_in_analyzers": []},
+            "versions": [{"version": settings.version_number, "index_count": len(metas),
+                          "primary_shard_count": primaries, "total_primary_bytes": size}],
+        },
+        "nodes": {
+            "count": {"total": 1, "coordinating_only": 0, "data": 1, "ingest": 1, "master": 1},
+            "versions": [settings.version_number],
+            "os": {"available_processors": 1, "allocated_processors": 1, "names": [], "pretty_names": []},
+            "process": {"cpu": {"percent": 0}, "open_file_descriptors": {"min": 0, "max": 0, "avg": 0}},
+            "jvm": {"max_uptime_in_millis": 0, "versions": [], "mem": {"heap_used_in_bytes": 0,
+                                                                     "heap_max_in_bytes": 0}, "threads": 0},
+            "fs": {"total_in_bytes": 0, "free_in_bytes": 0, "available_in_bytes": 0},
+            "plugins": [],
+            "network_types": {"transport_types": {}, "http_types": {"asgi": 1}},
+            "discovery_types": {"single-node": 1},
+            "packaging_types": [{"flavor": "default", "type": "tar", "count": 1}],
+            "ingest": {"number_of_pipelines": 0, "processor_stats": {}},
+        },
+    }  # fmt: skip
+    return es_json(request, body)
+
+
+async def pending_tasks(request: Request) -> Response:
+    check_params(request)
+    return es_json(request, {"tasks": []})
+
+
+_RANK = {"green": 0, "yellow": 1, "red": 2}
+
+
+def _index_health(meta: IndexMeta, shards: bool) -> dict[str, Any]:
+    pri, rep = meta.number_of_shards, meta.number_of_replicas
+    status = "yellow" if rep else "green"
+    out: dict[str, Any] = {
+        "status": status, "number_of_shards": pri, "number_of_replicas": rep, "active_primary_shards": pri,
+        "active_shards": pri, "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": pri * rep,
+        "unassigned_primary_shards": 0,
+    }  # fmt: skip
+    if shards:
+        out["shards"] = {
+            str(s): {"status": status, "primary_active": True, "active_shards": 1, "relocating_shards": 0,
+                     "initializing_shards": 0, "unassigned_shards": rep, "unassigned_primary_shards": 0}
+            for s in range(pri)
+        }  # fmt: skip
+    return out
+
+
+async def health(request: Request) -> Response:
+    params = check_params(
+        request,
+        {"wait_for_status", "wait_for_nodes", "wait_for_events", "wait_for_no_relocating_shards",
+         "wait_for_no_initializing_shards", "level", "index", "wait_for_active_shards"},
+    )  # fmt: skip
+    cluster = _cluster(request)
+    level = params.get("level", "cluster")
+    if level not in ("cluster", "indices", "shards"):
+        raise IllegalArgument(f"No enum constant org.elasticsearch.action.ClusterStatsLevel.{level.upper()}")
+    index = request.path_params.get("index") or params.get("index")
+
+    def build() -> dict[str, Any]:
+        state = cluster.master.state
+        names = (
+            resolve_expression(index, state.indices, aliases=state.aliases(), expand_closed=True)
+            if index and index not in ("_all", "*") else None
+        )  # fmt: skip
+        body = health_body(cluster, names)
+        if level != "cluster":
+            chosen = names if names is not None else sorted(state.indices)
+            body["indices"] = {n: _index_health(state.indices[n], level == "shards") for n in chosen}
+        return body
+
+    wanted = params.get("wait_for_status")
+    deadline = time.monotonic() + parse_time_value(params.get("timeout", "30s"))
+    body = build()
+    while wanted and _RANK[body["status"]] > _RANK.get(wanted, 0):
+        if time.monotonic() >= deadline:
+            body["timed_out"] = True
+            return es_json(request, body, status=408)
+        await asyncio.sleep(0.05)
+        body = build()
+    return es_json(request, body)
+
+
+async def remote_info(request: Request) -> Response:
+    check_params(request)
+    return es_json(request, {})
+
+
+async def reroute(request: Request) -> Response:
+    params = check_params(request, {"dry_run", "explain", "retry_failed", "metric"})
+    await json_body(request)
+    cluster = _cluster(request)
+    state = cluster.master.state
+    body: dict[str, Any] = {"acknowledged": True}
+    if flag(params, "explain"):
+        body["explanations"] = []
+    body["state"] = state_body(request, state, {"version", "master_node", "blocks", "nodes", "routing_table"},
+                               list(state.indices.values()), False)  # fmt: skip
+    return es_json(request, body)
+
+
+async def allocation_explain(request: Request) -> Response:
+    check_params(request, {"include_disk_info", "include_yes_decisions", "index", "shard", "primary",
+                           "current_node"})  # fmt: skip
+    body = await json_body(request) or {}
+    state = _cluster(request).master.state
+    candidates = [(m, s) for m in state.indices.values() if m.is_open and m.number_of_replicas
+                  for s in range(m.number_of_shards)]  # fmt: skip
+    if isinstance(body, dict) and body.get("index"):
+        candidates = [(m, s) for m, s in candidates if m.name == body["index"]]
+    if not candidates:
+        raise IllegalArgument(
+            "No shard was specified in the request which means the response should explain a randomly-chosen "
+            "unassigned shard, but there are no unassigned shards in this cluster. To explain the allocation of "
+            "an assigned shard you must specify the target shard in the request."
+        )
+    meta, shard = candidates[0]
+    return es_json(request, {
+        "index": meta.name, "shard": shard, "primary": False, "current_state": "unassigned",
+        "unassigned_info": {"reason": "INDEX_CREATED", "at": "1970-01-01T00:00:00.000Z", "last_allocation_status":
+                            "no_attempt"},
+        "can_allocate": "no",
+        "allocate_explanation": "Elasticsearch isn't allowed to allocate this shard to any of the nodes in the "
+                                "cluster. Choose a node to which you expect this shard to be allocated, find this "
+                                "node in the node-by-node explanation, and address the reasons which prevent "
+                                "Elasticsearch from allocating this shard there.",
+        "node_allocation_decisions": [{
+            "node_id": NODE_ID, "node_name": _cluster(request).node_name, "node_decision": "no",
+            "deciders": [{"decider": "same_shard", "decision": "NO",
+                          "explanation": "a copy of this shard is already allocated to this node"}],
+        }],
+    })  # fmt: skip
+
+
+def _exclusions(request: Request) -> list[dict[str, str]]:
+    state = request.app.state
+    if not hasattr(state, "voting_config_exclusions"):
+        state.voting_config_exclusions = []
+    exclusions: list[dict[str, str]] = state.voting_config_exclusions
+    return exclusions
+
+
+async def post_voting_exclusions(request: Request) -> Response:
+    params = check_params(request, {"node_ids", "node_names"})
+    ids = [n for n in params.get("node_ids", "").split(",") if n]
+    names = [n for n in params.get("node_names", "").split(",") if n]
+    if bool(ids) == bool(names):
+        raise IllegalArgument("You must set [node_names] or [node_ids] but not both")
+    exclusions = _exclusions(request)
+    cluster = _cluster(request)
+    for node_id in ids:
+        name = cluster.node_name if node_id == NODE_ID else "_absent_"
+        entry = {"node_id": node_id, "node_name": name}
+        if entry not in exclusions:
+            exclusions.append(entry)
+    for name in names:
+        entry = {"node_id": NODE_ID if name == cluster.node_name else "_absent_", "node_name": name}
+        if entry not in exclusions:
+            exclusions.append(entry)
+    return Response(b"", 200)
+
+
+async def delete_voting_exclusions(request: Request) -> Response:
+    check_params(request, {"wait_for_removal"})
+    _exclusions(request).clear()
+    return Response(b"", 200)
+
+
+INFO_TARGETS = ("_all", "http", "ingest", "thread_pool", "script")
+
+
+async def cluster_info(request: Request) -> Response:
+    check_params(request)
+    targets = [t.strip() for t in request.path_params["target"].split(",")]
+    for t in targets:
+        if t not in INFO_TARGETS:
+            raise IllegalArgument(f"request [{request.url.path}] contains unrecognized target: [{t}]")
+    if "_all" in targets:
+        targets = list(INFO_TARGETS[1:])
+    body: dict[str, Any] = {"cluster_name": _cluster(request).cluster_name}
+    if "http" in targets:
+        body["http"] = {"current_open": 0, "total_opened": 0, "clients": []}
+    if "ingest" in targets:
+        body["ingest"] = {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}}
+    if "thread_pool" in targets:
+        body["thread_pool"] = {}
+    if "script" in targets:
+        body["script"] = {"compilations": 0, "cache_evictions": 0, "compilation_limit_triggered": 0}
+    return es_json(request, body)
+
+
+routes = [
+    Route("/_info/{target}", cluster_info, methods=["GET"]),
+    Route("/_cluster/voting_config_exclusions", post_voting_exclusions, methods=["POST"]),
+    Route("/_cluster/voting_config_exclusions", delete_voting_exclusions, methods=["DELETE"]),
+    Route("/_cluster/settings", get_settings, methods=["GET"]),
+    Route("/_cluster/settings", put_settings, methods=["PUT"]),
+    Route("/_cluster/state", cluster_state, methods=["GET"]),
+    Route("/_cluster/state/{metric}", cluster_state, methods=["GET"]),
+    Route("/_cluster/state/{metric}/{index}", cluster_state, methods=["GET"]),
+    Route("/_cluster/stats", cluster_stats, methods=["GET"]),
+    Route("/_cluster/stats/nodes/{node_id}", cluster_stats, methods=["GET"]),
+    Route("/_cluster/pending_tasks", pending_tasks, methods=["GET"]),
+    Route("/_cluster/health", health, methods=["GET"]),
+    Route("/_cluster/health/{index}", health, methods=["GET"]),
+    Route("/_cluster/reroute", reroute, methods=["POST"]),
+    Route("/_cluster/allocation/explain", allocation_explain, methods=["GET", "POST"]),
+    Route("/_remote/info", remote_info, methods=["GET"]),
+]
