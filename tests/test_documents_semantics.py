@@ -107,3 +107,13 @@ async def test_alias_over_several_indices_without_write_index(asgi_client: httpx
     item = out["items"][0]["index"]
     assert out["errors"] is True and item["status"] == 400
     assert item["error"]["reason"].startswith("no write index is defined for alias [both]")
+
+
+async def test_bulk_ignores_a_trailing_action_without_document(asgi_client) -> None:
+    body = b'{"index":{"_index":"trail","_id":"1"}}\n{"a":1}\n{"index":{"_index":"trail"}}\n'
+    r = await asgi_client.post("/_bulk?refresh=true", content=body, headers={"content-type": "application/x-ndjson"})
+    assert r.status_code == 200 and [list(i) for i in r.json()["items"]] == [["index"]]
+    assert (await asgi_client.get("/trail/_count")).json()["count"] == 1
+    only = await asgi_client.post("/_bulk", content=b'{"index":{"_index":"trail"}}\n',
+                                  headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert only.status_code == 400 and only.json()["error"]["type"] == "action_request_validation_exception"

@@ -364,7 +364,7 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
             try:
                 _, source = next(lines)
             except StopIteration:
-                raise IllegalArgument("The bulk request must be terminated by a newline [\\n]") from None
+                break  # as ES: a trailing action line without its document is ignored
             if action == "update":
                 try:
                     item.update = _update_body(loads(source))
