@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .api import SPEC_ENV
-from .baseline import check_baseline, load_baseline, results_markdown, write_baseline
+from .baseline import check_baseline, load_baseline, results_markdown, update_readme_block, write_baseline
 from .loader import SuiteLoadError, discover_files, load_suite
 from .runner import resolve_api, run_paths
 from .skips import SkipsFileError, load_skips
@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="GLOB",
         help="only files (relative to their PATH) matching GLOB or under a folder so named (repeatable)",
+    )
+    parser.add_argument(
+        "--readme",
+        metavar="FILE.md",
+        help="replace the block between <!-- compat:start --> and <!-- compat:end --> in FILE.md with the table",
     )
     parser.add_argument("--url", default="http://127.0.0.1:9200", help="server base URL (default %(default)s)")
     parser.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
@@ -144,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write_json(args.report)
     if args.results_md:
         Path(args.results_md).write_text(results_markdown(report), encoding="utf-8")
+    if args.readme:
+        update_readme_block(Path(args.readme), report)
     print(report.final_line(), flush=True)
     status = 1 if args.strict and report.failed else 0
     baseline_file = args.baseline or (BASELINE if args.update_baseline else None)

@@ -134,3 +134,19 @@ def _row_cells(counts: dict[str, int], table: bool = False) -> str:
     if table:
         return f"{counts['pass']} | {counts['fail']} | {counts['skip']} | {rate}"
     return f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped ({rate})"
+
+
+README_START = "<!-- compat:start -->"
+README_END = "<!-- compat:end -->"
+
+
+def update_readme_block(path: Path, report: Report) -> None:
+    """Put the pass-rate tables (headings demoted under the README's own section) between the markers."""
+    text = path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{path} has no {README_START} ... {README_END} block")
+    body = results_markdown(report).split("\n")
+    body = [("##" + line) if line.startswith("## ") else line for line in body if not line.startswith("# ")]
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(head + README_START + "\n" + "\n".join(body).strip() + "\n" + README_END + tail, encoding="utf-8")
