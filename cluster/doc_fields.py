@@ -2,18 +2,20 @@
 
 Values are read from ``_source`` (ES reads doc values for ``docvalue_fields``; for the mapped types we
 support the result is the same, normalised the same way): dates are rendered in the requested format
-(``strict_date_optional_time`` by default), numbers and keywords as-is, always as lists.
+(``strict_date_optional_time`` by default), numbers and keywords as-is, ``geo_point`` as a GeoJSON point,
+range fields as an object of inclusive ``gte``/``lte`` bounds; always as lists.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 from collections.abc import Mapping as MappingABC
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
-from native.mapping import Leaf, Mapping, convert_value
+from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
 from native.schema import flatten_source
 
 
@@ -76,7 +78,60 @@ def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
         return dates.format_date(converted, pattern)
     if leaf.type == "ip":
         return str(value)
+    if leaf.type == "geo_point":
+        lat, lon = converted
+        return {"type": "Point", "coordinates": [lon, lat]}
+    if leaf.type in RANGE_TYPES:
+        return _render_range(leaf, converted, fmt)
     return converted
+
+
+_OBJECT_VALUED = frozenset({"geo_point", *RANGE_TYPES})
+
+
+def _source_values(leaf: Leaf, source: MappingABC[str, Any]) -> list[Any]:
+    """The values at the leaf's path, objects kept whole (a geo point ``{"lat", "lon"}``, a range ``{"gte"}``)."""
+    found: list[Any] = []
+    stack: list[tuple[Any, str]] = [(source, leaf.source_path)]
+    while stack:
+        node, rest = stack.pop()
+        if not rest:
+            found.append(node)
+        elif isinstance(node, list):
+            stack.extend((item, rest) for item in reversed(node))
+        elif isinstance(node, MappingABC):
+            for key, child in node.items():
+                if rest == key:
+                    stack.append((child, ""))
+                elif rest.startswith(key + "."):
+                    stack.append((child, rest[len(key) + 1 :]))
+    if leaf.type == "geo_point":
+        return [point for value in found for point in geo_point_values(value)]
+    return [item for value in found for item in (value if isinstance(value, list) else [value])]
+
+
+def _render_range(leaf: Leaf, bounds: tuple[Any, Any], fmt: str | None) -> dict[str, Any]:
+    """A range value as ES renders it: inclusive ``gte``/``lte`` (``gt: 1`` on an integer range → ``gte: 2``)."""
+    lo, hi = bounds
+    if RANGE_TYPES[leaf.type] == "date":
+        pattern = fmt or str(leaf.params.get("format", "strict_date_optional_time"))
+        return {"gte": _format_bound(lo, pattern), "lte": _format_bound(hi, pattern)}
+    if RANGE_TYPES[leaf.type] == "ip":
+        return {"gte": _plain_ip(lo), "lte": _plain_ip(hi)}
+    return {"gte": lo, "lte": hi}
+
+
+def _plain_ip(text: str) -> str:
+    addr = ipaddress.IPv6Address(text) if ":" in text else ipaddress.IPv4Address(text)
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return str(mapped or addr)
+
+
+def _format_bound(millis: int, pattern: str) -> Any:
+    try:
+        return dates.format_date(millis, pattern)
+    except (ValueError, OverflowError):
+        return millis  # an open end (Long.MIN/MAX_VALUE) is outside the calendar we format
 
 
 def doc_fields(
@@ -95,7 +150,7 @@ def doc_fields(
         else:
             continue
         values = []
-        for value in flat.get(leaf.source_path, []):
+        for value in _source_values(leaf, source) if leaf.type in _OBJECT_VALUED else flat.get(leaf.source_path, []):
             try:
                 rendered = _render(leaf, value, fmt)
             except Exception:

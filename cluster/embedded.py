@@ -41,6 +41,7 @@ class EmbeddedCluster:
         self.leaf = LocalLeafClient(self.leaf_service)
         self.root = Root(self.leaf, self.config)
         self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
+        self.root.attach_documents(self.master.index, self.writes.get)
         self.scrolls = ScrollRegistry()
         self._refresher: asyncio.Task[None] | None = None
 

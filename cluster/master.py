@@ -179,7 +179,7 @@ class Master:
                     "Creating indices with soft-deletes disabled is no longer supported. Please do not specify a "
                     "value for setting [index.soft_deletes.enabled]."
                 )
-            analysis = Analysis.from_settings(analysis_settings(flat))
+            analysis = Analysis.from_settings(analysis_settings(flat), index_settings=flat)
             mapping_body = templates.merge_mappings(contribution.mappings, _strip_doc_type(body.get("mappings")))
             mapping = Mapping(mapping_body)
             from native.schema import CompiledMapping
@@ -277,7 +277,7 @@ class Master:
             return meta
         from native.schema import CompiledMapping
 
-        CompiledMapping(mapping, Analysis.from_settings(analysis_settings(meta.settings)))
+        CompiledMapping(mapping, Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings))
         new_meta = replace(meta, mappings=body, mapping_version=meta.mapping_version + 1)
         self._publish(self._state.with_index(new_meta))
         return new_meta
@@ -408,7 +408,10 @@ class Master:
         try:
             from native.schema import CompiledMapping
 
-            CompiledMapping(Mapping(block.get("mappings") or {}), Analysis.from_settings(analysis_settings(flat)))
+            CompiledMapping(
+                Mapping(block.get("mappings") or {}),
+                Analysis.from_settings(analysis_settings(flat), index_settings=flat),
+            )
         except QuidditchError:
             raise
         for alias, props in (block.get("aliases") or {}).items():

@@ -1,6 +1,7 @@
 """Index and alias names: ES's naming rules and index expressions (comma lists, wildcards, exclusions, aliases).
 
-Index names and alias names share one namespace, as in ES. Errors specific to names live here:
+Index names and alias names share one namespace, as in ES; both may be written as date math
+(``<logs-{now/d}>``). Errors specific to names live here:
 
 BadRequest
 ├── InvalidAliasName (invalid_alias_name_exception)
@@ -12,9 +13,12 @@ QuidditchError
 from __future__ import annotations
 
 import fnmatch
+import re
+import time
 from collections.abc import Iterable
 
-from native.errors import BadRequest, IndexNotFound, InvalidIndexName, QuidditchError
+from native.dates import format_date, parse_date_math
+from native.errors import BadRequest, IndexNotFound, InvalidIndexName, ParsingError, QuidditchError
 
 
 class InvalidAliasName(BadRequest):
@@ -38,6 +42,38 @@ class AliasesNotFound(QuidditchError):
     def __init__(self, missing: list[str]) -> None:
         listed = ",".join(missing)
         super().__init__(f"aliases [{listed}] missing", **{"resource.type": "aliases", "resource.id": listed})
+
+
+_DATE_MATH_PART = re.compile(r"\{([^{}]+?)(?:\{([^{}|]*)(?:\|([^{}]*))?\})?\}")
+
+
+def is_date_math(part: str) -> bool:
+    return part.startswith("<") and part.endswith(">")
+
+
+def resolve_date_math(expression: str | None, now_millis: int | None = None) -> str | None:
+    """ES date-math index names: ``<logstash-{now/M{yyyy.MM}}>`` → ``logstash-2024.06`` (format default
+    ``uuuu.MM.dd``, optional ``|time_zone``), for every comma-separated part written in angle brackets
+    (``-<…>`` excludes one)."""
+    if not expression or "<" not in expression:
+        return expression
+    now = now_millis if now_millis is not None else int(time.time() * 1000)
+
+    def render(match: re.Match[str]) -> str:
+        math, fmt, tz = match.group(1), match.group(2) or "uuuu.MM.dd", match.group(3)
+        try:
+            millis = parse_date_math(math, now_millis=now, time_zone=tz)
+            return format_date(millis, fmt, tz)
+        except Exception:
+            raise ParsingError(f"invalid date math expression [{math}]") from None
+
+    parts = []
+    for part in expression.split(","):
+        sign = "-" if part.startswith("-<") else ""
+        if is_date_math(part[len(sign) :]):
+            part = sign + _DATE_MATH_PART.sub(render, part[len(sign) + 1 : -1])
+        parts.append(part)
+    return ",".join(parts)
 
 
 _FORBIDDEN = ["\\", "/", "*", "?", '"', "<", ">", "|", " ", ","]
@@ -132,6 +168,10 @@ def resolve_expression(
     ``expand_closed``; naming one concretely raises ``IndexClosed`` when ``forbid_closed`` (or drops it
     under ``ignore_unavailable``).
     """
+    if isinstance(expression, str):
+        expression = resolve_date_math(expression)
+    elif expression is not None:
+        expression = [resolve_date_math(str(part)) or "" for part in expression]
     names = sorted(existing)
     closed = closed or {}
     visible = [n for n in names if (expand_hidden or not n.startswith(".")) and (expand_closed or n not in closed)]

@@ -67,7 +67,7 @@ class DataNode:
                 self._remove_orphans(live)
 
     def _open_index(self, meta: IndexMeta) -> None:
-        analysis = Analysis.from_settings(analysis_settings(meta.settings))
+        analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
         mapping = Mapping(meta.mappings)
         for shard_id in range(meta.number_of_shards):
             self.shards[(meta.uuid, shard_id)] = Shard(

@@ -2,6 +2,10 @@
 
 Query then fetch: leaves return sort values and doc addresses; the root keeps the global top
 ``from + size`` ordered by sort values then (shard, segment, doc), and fetches ``_source`` for those only.
+
+Before fan-out the root resolves ``terms`` lookups (``native.query.lookup``): each looked-up document is
+read once with a realtime GET (``index_of`` + ``get_doc``, the master's index resolution and the write
+coordinator's GET) and the request JSON is rewritten with its values, so leaves only see plain ``terms``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import fnmatch
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -26,13 +30,17 @@ from cluster.search_request import SearchSpec
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
-from native.errors import IllegalArgument, QuidditchError, SearchPhaseError
+from native.errors import IllegalArgument, ParsingError, QuidditchError, SearchPhaseError
 from native.mapping import Mapping
 from native.query import QueryAst, parse_query
 from native.query.limits import check_ids_window
+from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
 from native.search import SCORE_SORT, sort_key
 
 log = logging.getLogger(__name__)
+
+IndexOf = Callable[[str], IndexMeta]  # an index or alias name → its (write) index, IndexNotFound otherwise
+GetDoc = Callable[[IndexMeta, str, str | None], Awaitable[pb.StoredDoc]]  # realtime GET (index, id, routing)
 
 
 @dataclass(frozen=True)
@@ -101,10 +109,45 @@ def index_boosts(indices: Sequence[IndexMeta], entries: list[tuple[str, float]])
 
 
 class Root:
-    def __init__(self, leaf: LeafClient, config: ClusterConfig | None = None) -> None:
+    def __init__(
+        self,
+        leaf: LeafClient,
+        config: ClusterConfig | None = None,
+        *,
+        index_of: IndexOf | None = None,
+        get_doc: GetDoc | None = None,
+    ) -> None:
         self.leaf = leaf
         self.config = config or ClusterConfig()
         self.queue = Backpressure("search", workers=8, capacity=self.config.search_queue_size)
+        self.index_of = index_of
+        self.get_doc = get_doc
+
+    def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
+        """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
+        self.index_of, self.get_doc = index_of, get_doc
+
+    async def resolve_lookups(self, *parts: Any) -> list[Any]:
+        """``parts`` (query, post_filter, aggs JSON) with every ``terms`` lookup replaced by its values."""
+        refs = find_lookups(*parts)
+        if not refs:
+            return list(parts)
+        index_of, get_doc = self.index_of, self.get_doc
+        if index_of is None or get_doc is None:
+            raise ParsingError("[terms] query lookup is not supported")
+
+        async def values_of(ref: LookupRef) -> list[Any]:
+            doc = await get_doc(index_of(ref.index), ref.id, ref.routing)
+            return extract_values(orjson.loads(doc.source), ref.path) if doc.found else []
+
+        values = dict(zip(refs, await asyncio.gather(*(values_of(r) for r in refs)), strict=True))
+        return [resolve_lookups(part, values) for part in parts]
+
+    async def _resolved(self, spec: SearchSpec) -> SearchSpec:
+        query, post_filter, aggs = await self.resolve_lookups(spec.query, spec.post_filter, spec.aggs)
+        if (query, post_filter, aggs) == (spec.query, spec.post_filter, spec.aggs):
+            return spec
+        return replace(spec, query=query, post_filter=post_filter, aggs=aggs)
 
     def parse(self, query: dict[str, Any] | None) -> QueryAst:
         """Validate a query with this node's limits (400s happen here, before any fan-out)."""
@@ -254,6 +297,7 @@ class Root:
         started = time.monotonic()
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
+        spec = await self._resolved(spec)
         tree = native_aggs.parse_aggs(spec.aggs) if spec.aggs else None
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
         targets = targets_for(indices)
@@ -328,6 +372,7 @@ class Root:
         self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None
     ) -> dict[str, Any]:
         self.parse(query)
+        (query,) = await self.resolve_lookups(query)
         targets = targets_for(indices)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
         phase = await self.query_phase(

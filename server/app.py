@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -32,6 +33,7 @@ from server.handlers import (
 from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
+from server.routing import DateMathPaths
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(DateMathPaths)],  # date-math names resolved before routing
         exception_handlers={QuidditchError: _domain_error, Exception: _unexpected_error},
     )
     app.state.settings = settings

@@ -34,6 +34,8 @@ class ShardContext:
     now_millis: int
     index_name: str = ""
     _compiled: dict[int, tantivy.Query] = field(default_factory=dict)
+    # Set under a ``nested`` aggregation: the nested path whose objects ``top_hits`` returns.
+    nested_path: str | None = None
 
     @property
     def schema(self) -> tantivy.Schema:
@@ -51,6 +53,13 @@ class ShardContext:
         if key not in self._compiled:
             self._compiled[key] = compile_query(ast, self.resolver, now_millis=self.now_millis)
         return self._compiled[key]
+
+    def exists(self, path: str) -> tantivy.Query:
+        """Documents with any value at ``path`` (a leaf field or an object's sub-fields)."""
+        from native.query import ast as A
+        from native.query import compile_query
+
+        return compile_query(A.Exists(path), self.resolver, now_millis=self.now_millis)
 
     # -- queries -----------------------------------------------------------------------------------
 

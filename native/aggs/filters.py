@@ -1,9 +1,21 @@
-"""Query-defined buckets: ``filter``, ``filters``, ``missing``, ``global``, ``range``, ``date_range``.
+"""Query-defined buckets: ``filter``, ``filters``, ``missing``, ``global``, ``nested``, ``reverse_nested``,
+``range``, ``date_range``.
 
 Each bucket is the parent query restricted by one filter; its count is a document count (a document
-with several values in one range counts once, as in ES). Partials:
+with several values in one range counts once, as in ES).
 
-- single bucket (filter, missing, global): ``[doc_count, subs]``;
+``nested`` is approximated: nested fields are indexed flat, like object fields, so there are no
+nested Lucene documents. A ``nested`` bucket is the parent query restricted to documents having a value
+under ``path``, and its ``doc_count`` counts those *parent* documents (ES counts nested objects).
+Metrics below it see the values of all of a document's nested objects together, which gives ES's
+answer for min/max/sum/value_count/cardinality/terms-presence, but not for per-object conditions (a
+filter over two fields of the same object can match values from different objects). ``top_hits``
+below it returns the nested objects themselves, read from ``_source`` (``native.aggs.top_hits``).
+``reverse_nested`` goes back to the same parent documents (restricted to ``path`` when given).
+
+Partials:
+
+- single bucket (filter, missing, global, nested, reverse_nested): ``[doc_count, subs]``;
 - filters: ``{"b": [[key, doc_count, subs], ...]}`` in request order, ``_other_`` last;
 - range / date_range: ``{"b": [[from, to, key, doc_count, subs], ...], "f": date format}`` with the
   bounds resolved on the shard (date math needs ``now``), sorted by (from, to) as ES does.
@@ -12,13 +24,14 @@ with several values in one range counts once, as in ES). Partials:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import tantivy
 
 from native.aggs.execute import ShardContext, date_format, resolve_date
 from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
-from native.aggs.spec import AggNode, FiltersSpec, RangeSpec
+from native.aggs.spec import AggNode, FiltersSpec, NestedSpec, RangeSpec
 
 
 class SingleBucketKind:
@@ -39,6 +52,14 @@ class SingleBucketKind:
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         return {"doc_count": p[0], **finalize_level(node.children, p[1] or empty_level(node.children))}
+
+
+class NestedKind(SingleBucketKind):
+    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        spec: NestedSpec = node.params
+        scope = query if spec.path is None else ctx.restrict(query, ctx.exists(spec.path))
+        inner = replace(ctx, nested_path=spec.path)
+        return [ctx.count(scope), inner.collect_subs(node, scope, None)]
 
 
 class FiltersKind:
@@ -165,6 +186,8 @@ KINDS = {
     "filter": SingleBucketKind(),
     "missing": SingleBucketKind(),
     "global": SingleBucketKind(),
+    "nested": NestedKind(),
+    "reverse_nested": NestedKind(),
     "filters": FiltersKind(),
     "range": RangeKind(),
     "date_range": RangeKind(),

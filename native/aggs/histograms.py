@@ -183,14 +183,17 @@ class DateHistogramKind(_Base):
         if info is None:
             return out
         inline = _inline(ctx, node)
-        if spec.fixed_ms is not None:
+        # Seconds and minutes have one length in every zone (offsets are whole minutes): a sparse fixed
+        # histogram, instead of enumerating every calendar bucket between min and max.
+        width = spec.fixed_ms if spec.fixed_ms is not None else _FIXED_CALENDAR.get(spec.calendar or "")
+        if width is not None:
             hist: dict[str, Any] = {
-                "field": info.tantivy_name, "interval": spec.fixed_ms, "offset": out["o"], "min_doc_count": 1,
+                "field": info.tantivy_name, "interval": width, "offset": out["o"] % width, "min_doc_count": 1,
             }  # fmt: skip
             result = ctx.aggregate(query, {"h": {"histogram": hist, **_with_aggs(inline)}})["h"]
             raw = {int(b["key"]): b for b in result["buckets"] if b["doc_count"]}
             counts = {k: int(b["doc_count"]) for k, b in raw.items()}
-            edges = {k: k + spec.fixed_ms for k in counts}
+            edges = {k: k + width for k in counts}
         else:
             counts, edges, raw = self._calendar_counts(ctx, node, out, info, query, inline)
         if out["hb"] is not None:
@@ -279,6 +282,9 @@ class DateHistogramKind(_Base):
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_FAST_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z
 _UTC_NAMES = frozenset({None, "UTC", "Z", "+00:00", "Etc/UTC", "GMT"})
+
+
+_FIXED_CALENDAR = {"second": 1000, "minute": 60_000}
 
 
 def render_date(millis: int, fmt: str | None, time_zone: str | None) -> str:

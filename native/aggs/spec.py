@@ -16,8 +16,9 @@ from typing import Any
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled, XContentParseError
 
 BUCKET_KINDS = frozenset(
-    {"terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing", "global"}
-)
+    {"terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing", "global",
+     "nested", "reverse_nested"}
+)  # fmt: skip
 STATS_KINDS = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
 METRIC_KINDS = STATS_KINDS | {"percentiles", "percentile_ranks", "cardinality", "top_hits"}
 KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS
@@ -132,6 +133,13 @@ class MissingSpec:
 @dataclass(frozen=True)
 class GlobalSpec:
     pass
+
+
+@dataclass(frozen=True)
+class NestedSpec:
+    """``nested`` (path required) and ``reverse_nested`` (path None = back to the root documents)."""
+
+    path: str | None
 
 
 @dataclass(frozen=True)
@@ -527,6 +535,16 @@ def _global(name: str, kind: str, body: dict[str, Any]) -> GlobalSpec:
     return GlobalSpec()
 
 
+def _nested(name: str, kind: str, body: dict[str, Any]) -> NestedSpec:
+    _check_keys(kind, body, {"path"})
+    path = body.get("path")
+    if path is None and kind == "nested":
+        raise ParsingError(f"Missing [path] field for nested aggregation [{name}]")
+    if path is not None and not isinstance(path, str):
+        raise ParsingError(f"[{kind}] path must be a string in [{name}]")
+    return NestedSpec(path)
+
+
 def _metric(name: str, kind: str, body: dict[str, Any]) -> MetricSpec:
     allowed = {"field", "missing", "format"} | ({"sigma"} if kind == "extended_stats" else set())
     _check_keys(kind, body, allowed)
@@ -627,6 +645,8 @@ _PARSERS = {
     "filter": _filter,
     "missing": _missing,
     "global": _global,
+    "nested": _nested,
+    "reverse_nested": _nested,
     **dict.fromkeys(STATS_KINDS, _metric),
     "percentiles": _percentiles,
     "percentile_ranks": _percentiles,

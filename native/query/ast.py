@@ -31,6 +31,7 @@ __all__ = [
     "Regexp",
     "Term",
     "Terms",
+    "TermsLookup",
     "Wildcard",
 ]
 
@@ -68,6 +69,19 @@ class Terms(QueryAst):
 
 
 @dataclass(frozen=True)
+class TermsLookup(QueryAst):
+    """``terms`` whose values are read from a document (``native.query.lookup``); the root resolves it into
+    ``Terms`` before fan-out, so a shard never compiles one."""
+
+    field: str
+    index: str
+    id: str
+    path: str
+    routing: str | None = None
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
 class Range(QueryAst):
     field: str
     lower: Any = None
@@ -77,6 +91,8 @@ class Range(QueryAst):
     format: str | None = None
     time_zone: str | None = None
     boost: float = 1.0
+    # Only read for range-typed fields (integer_range, date_range…): intersects, within or contains.
+    relation: str = "intersects"
 
 
 @dataclass(frozen=True)

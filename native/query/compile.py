@@ -6,10 +6,20 @@
   ``range``, ``exists``, ``ids`` and pattern queries score a constant 1.0 times their boost.
 * Every leaf built counts towards ``max_clause_count`` (a 10 000-word ``match`` is refused the way a
   10 000-clause ``bool`` is), and every argument is validated before tantivy sees it.
+* A field that cannot be searched the way a query asks (geometry, ``_source``-only types such as
+  ``binary`` or ``dense_vector``, ``text`` with ``index: false``) is a 400 ``query_shard_exception``
+  with ES's reason (``native.schema.query_error``), never a shard failure or a silent empty result.
+* Range-typed fields (``integer_range``, ``date_range``…) are two hidden columns of inclusive bounds.
+  ``range`` compares the query bounds (made inclusive first, as ES does) against them per ``relation``;
+  ``term``/``match`` is a range that intersects ``[v, v]``. A document holding several ranges keeps its
+  lower and upper bounds in separate multi-valued columns, so the pairing is lost: a query can match a
+  lower bound of one range and an upper bound of another (ES pairs them; single ranges are exact).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +30,7 @@ from tantivy import Occur, Query
 from native.errors import IllegalArgument, TooComplexToDeterminize
 from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
 from native.query import ast as A
+from native.query.errors import QueryShardError
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, MAX_SLOP, too_many_clauses
 from native.query.msm import resolve_msm
 from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
@@ -33,11 +44,15 @@ from native.query.values import (
     numeric_bound,
     term_value,
 )
+from native.schema import query_error
+from native.values import _RANGE_LIMITS as RANGE_LIMITS
 
 __all__ = ["compile_query"]
 
 FAST_TYPES = frozenset({"keyword", "date", "boolean", "ip"})
 STRING_TYPES = frozenset({"text", "keyword", "match_only_text", "wildcard", "constant_keyword"})
+GEOMETRY_TYPES = frozenset({"geo_point", "geo_shape", "shape", "point"})
+PATTERN_KINDS = frozenset({"prefix", "wildcard", "regexp"})
 
 
 def compile_query(
@@ -76,7 +91,7 @@ class _Compiler:
             A.Fuzzy: self.fuzzy, A.Match: self.match, A.MatchPhrase: self.match_phrase,
             A.MatchPhrasePrefix: self.match_phrase_prefix, A.MultiField: self.multi_field,
             A.Bool: self.bool, A.ConstantScore: self.constant_score, A.DisMax: self.dis_max,
-            A.Boosting: self.boosting,
+            A.Boosting: self.boosting, A.TermsLookup: self.terms_lookup,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -95,6 +110,24 @@ class _Compiler:
 
     def info(self, path: str) -> FieldInfo | None:
         return self.resolver.field(path)
+
+    def field(self, path: str, kind: str) -> FieldInfo | None:
+        """The mapped field a ``kind`` query targets (None: unmapped), or ES's 400 when it cannot be so searched."""
+        info = self.resolver.field(path)
+        if info is None:
+            return None
+        if kind in PATTERN_KINDS:
+            self.string_field(info, kind)
+        mapping_type = str(info.extra.get("mapping_type", info.es_type))
+        if kind == "range" and mapping_type in GEOMETRY_TYPES:
+            message: str | None = f"Field [{path}] of type [{mapping_type}] does not support range queries"
+        elif "bound_type" in info.extra and info.extra.get("searchable", True):
+            message = None  # range types: term and match are ranges too
+        else:
+            message = query_error(info, kind)
+        if message is not None:
+            raise QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+        return info
 
     @staticmethod
     def boosted(query: Query, boost: float) -> Query:
@@ -145,6 +178,8 @@ class _Compiler:
 
     def exact(self, info: FieldInfo, value: Any) -> Query:
         """One exact-value match on a field of any type (term semantics), or empty."""
+        if "bound_type" in info.extra:
+            return self.range_field(info, A.Range(info.path, value, value))
         if info.es_type == "ip" and isinstance(value, str) and "/" in value:
             lo, hi = ip_network_bounds(value)
             q = Query.range_query(self.schema, info.tantivy_name, tantivy.FieldType.IpAddr, lo, hi)
@@ -163,7 +198,7 @@ class _Compiler:
     def term(self, node: A.Term) -> Query:
         if node.field == ID_FIELD:
             return self.const(self.leaf(Query.term_query(self.schema, ID_FIELD, str(node.value))), node.boost)
-        info = self.info(node.field)
+        info = self.field(node.field, "term")
         if info is None:
             return Query.empty_query()
         if node.case_insensitive and info.es_type in STRING_TYPES:
@@ -174,10 +209,10 @@ class _Compiler:
     def terms(self, node: A.Terms) -> Query:
         if node.field == ID_FIELD:
             return self.ids(A.Ids(tuple(str(v) for v in node.values), node.boost))
-        info = self.info(node.field)
+        info = self.field(node.field, "term")
         if info is None or not node.values:
             return Query.empty_query()
-        if info.es_type == "ip":
+        if info.es_type == "ip" or "bound_type" in info.extra:
             return self.const(self.any_of([self.exact(info, v) for v in node.values]), node.boost)
         typed = [term_value(info, v, self.now_millis) for v in node.values]
         typed = [v for v in typed if v is not NO_MATCH]
@@ -186,12 +221,17 @@ class _Compiler:
         q = Query.term_set_query(self.schema, info.tantivy_name, typed)
         return self.const(self.leaf(q), node.boost)
 
+    def terms_lookup(self, node: A.TermsLookup) -> Query:
+        raise IllegalArgument(f"[terms] lookup of [{node.index}][{node.id}] was not resolved before reaching the shard")
+
     def range(self, node: A.Range) -> Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "range")
         if info is None:
             return Query.empty_query()
         if node.lower is None and node.upper is None:
             return self.boosted(self.exists(A.Exists(node.field)), node.boost)
+        if "bound_type" in info.extra:
+            return self.range_field(info, node)
         es_type = info.es_type
         if es_type in STRING_TYPES:
             lo = None if node.lower is None else self.normalize(info, str(node.lower))
@@ -239,6 +279,64 @@ class _Compiler:
         )
         return self.const(self.leaf(q), node.boost)
 
+    def range_field(self, info: FieldInfo, node: A.Range) -> Query:
+        """A range query on a range-typed field (its hidden ``gte``/``lte`` columns) per ``node.relation``."""
+        kind = str(info.extra["bound_type"])
+        bounds = self.range_field_bounds(info, kind, node)
+        if bounds is None:
+            return Query.empty_query()
+        lo, hi = bounds
+        ftype = {"ip": tantivy.FieldType.IpAddr, "float": tantivy.FieldType.Float, "double": tantivy.FieldType.Float}
+        column_type = ftype.get(kind, tantivy.FieldType.Integer)
+        gte, lte = str(info.extra["gte"]), str(info.extra["lte"])
+
+        def column(name: str, at_least: Any, at_most: Any) -> Query:
+            return self.leaf(Query.range_query(self.schema, name, column_type, at_least, at_most, True, True))
+
+        if node.relation == "within":  # the document's range lies inside the query's
+            clauses = [column(gte, lo, None), column(lte, None, hi)]
+        elif node.relation == "contains":  # the document's range covers the query's
+            clauses = [column(gte, None, lo), column(lte, hi, None)]
+        else:  # intersects
+            clauses = [column(gte, None, hi), column(lte, lo, None)]
+        return self.const(self.all_of(clauses), node.boost)
+
+    def range_field_bounds(self, info: FieldInfo, kind: str, node: A.Range) -> tuple[Any, Any] | None:
+        """The query's bounds as inclusive values of the bound type (open sides → the type's limits)."""
+        typed = replace(info, es_type=kind)
+        out: list[Any] = []
+        sides = ((node.lower, True, node.include_lower), (node.upper, False, node.include_upper))
+        for value, lower, inclusive in sides:
+            step = 0 if inclusive else 1 if lower else -1
+            if value is None and kind == "ip":
+                out.append(0 if lower else 2**128 - 1)
+            elif value is None:
+                out.append(RANGE_LIMITS[kind][0 if lower else 1])
+            elif kind == "date":
+                round_up = (not inclusive) if lower else inclusive
+                ms = date_value(
+                    typed, value, self.now_millis, round_up=round_up, fmt=node.format, time_zone=node.time_zone
+                )
+                out.append(ms + step)
+            elif kind == "ip":
+                out.append(int(ipaddress.IPv6Address(ip_value(value))) + step)
+            else:
+                got = numeric_bound(typed, value, lower=lower, inclusive=inclusive)
+                if got is None:
+                    return None
+                number, exact = got
+                if not exact:
+                    number = number + step if kind in ("integer", "long") else math.nextafter(number, math.inf * step)
+                out.append(number)
+        lo, hi = out
+        if lo > hi:
+            return None
+        if kind == "ip":
+            if hi < 0 or lo >= 2**128:
+                return None
+            return str(ipaddress.IPv6Address(max(lo, 0))), str(ipaddress.IPv6Address(min(hi, 2**128 - 1)))
+        return lo, hi
+
     def exists(self, node: A.Exists) -> Query:
         path = node.field
         if path in (ID_FIELD, "_source", "_index"):
@@ -264,18 +362,16 @@ class _Compiler:
         return self.const(self.leaf(q), node.boost)
 
     def prefix(self, node: A.Prefix) -> Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "prefix")
         if info is None:
             return Query.empty_query()
-        self.string_field(info, "prefix")
         pattern = escape(self.normalize(info, node.value)) + ".*"
         return self.const(self.regex(info, "(?s)" + pattern, node.case_insensitive), node.boost)
 
     def wildcard(self, node: A.Wildcard) -> Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "wildcard")
         if info is None:
             return Query.empty_query()
-        self.string_field(info, "wildcard")
         analyze = info.analyze if (info.es_type == "keyword" or node.analyze) else None
 
         def norm(text: str) -> str:
@@ -285,10 +381,9 @@ class _Compiler:
         return self.const(self.regex(info, pattern, node.case_insensitive), node.boost)
 
     def regexp(self, node: A.Regexp) -> Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "regexp")
         if info is None:
             return Query.empty_query()
-        self.string_field(info, "regexp")
         try:
             pattern = lucene_regex(node.value, node.flags)
         except IllegalArgument as exc:
@@ -308,7 +403,7 @@ class _Compiler:
         return q
 
     def fuzzy(self, node: A.Fuzzy) -> Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "term")
         if info is None:
             return Query.empty_query()
         if info.es_type not in STRING_TYPES:
@@ -338,7 +433,7 @@ class _Compiler:
         return self.leaf(Query.all_query()) if mode == "all" else Query.empty_query()
 
     def match(self, node: A.Match) -> Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "term")
         if info is None:
             return Query.empty_query()
         if info.es_type not in STRING_TYPES:
@@ -362,7 +457,7 @@ class _Compiler:
         return self.boosted(q, node.boost)
 
     def phrase_tokens(self, node: A.MatchPhrase | A.MatchPhrasePrefix) -> tuple[FieldInfo, list[str]] | Query:
-        info = self.info(node.field)
+        info = self.field(node.field, "term")
         if info is None:
             return Query.empty_query()
         if info.es_type not in STRING_TYPES:
@@ -423,7 +518,7 @@ class _Compiler:
                 template = replace(template, lenient=True)  # type: ignore[call-arg]
             try:
                 q = self.compile(replace(template, field=info.path))  # type: ignore[call-arg]
-            except BadValue:
+            except (BadValue, QueryShardError):
                 if lenient:
                     continue
                 raise

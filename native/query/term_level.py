@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from native.errors import IllegalArgument, ParsingError
-from native.query.ast import Exists, Fuzzy, Ids, Prefix, Range, Regexp, Term, Terms, Wildcard
+from native.query.ast import Exists, Fuzzy, Ids, Prefix, Range, Regexp, Term, Terms, TermsLookup, Wildcard
 from native.query.limits import ParseContext, check_regex_length, check_terms_count
+from native.query.lookup import parse_lookup
 from native.query.params import (
     as_bool,
     as_float,
@@ -56,7 +57,7 @@ def parse_term(body: Any, ctx: ParseContext) -> Term:
     )
 
 
-def parse_terms(body: Any, ctx: ParseContext) -> Terms:
+def parse_terms(body: Any, ctx: ParseContext) -> Terms | TermsLookup:
     body = expect_object("terms", body)
     boost = as_float("terms", "boost", body.get("boost", 1.0))
     fields = [k for k in body if k not in ("boost", "_name")]
@@ -67,7 +68,8 @@ def parse_terms(body: Any, ctx: ParseContext) -> Terms:
     fname = fields[0]
     values = body[fname]
     if isinstance(values, dict):
-        raise ParsingError("[terms] query lookup is not supported")
+        ctx.count()
+        return TermsLookup(fname, *parse_lookup(values), boost=boost)
     if not isinstance(values, list):
         raise ParsingError(f"[terms] query does not support [{fname}]")
     check_terms_count(len(values), ctx.max_terms_count)
@@ -110,9 +112,10 @@ def parse_range(body: Any, ctx: ParseContext) -> Range:
     for v in (lower, upper):
         if isinstance(v, dict | list):
             raise ParsingError("[range] query does not support object or array bounds")
-    relation = opts.get("relation", "intersects")
-    if str(relation).lower() not in ("intersects", "within", "contains"):
-        raise ParsingError(f"[range] query does not support relation [{relation}]")
+    raw_relation = opts.get("relation", "intersects")
+    relation = str(raw_relation).lower()
+    if relation not in ("intersects", "within", "contains"):
+        raise ParsingError(f"[range] query does not support relation [{raw_relation}]")
     ctx.count()
     return Range(
         fname,
@@ -123,6 +126,7 @@ def parse_range(body: Any, ctx: ParseContext) -> Range:
         format=as_str("range", "format", opts["format"]) if "format" in opts else None,
         time_zone=as_str("range", "time_zone", opts["time_zone"]) if "time_zone" in opts else None,
         boost=as_float("range", "boost", opts.get("boost", 1.0)),
+        relation=relation,
     )
 
 

@@ -1,4 +1,5 @@
-"""Cluster APIs: ``_cluster/settings|state|stats|pending_tasks|health?level=``, ``_remote/info``, reroute.
+"""Cluster APIs: ``_cluster/settings|state|stats|pending_tasks|health?level=``, ``_remote/info``,
+``_resolve/cluster``, reroute.
 
 Quidditch answers as a one-node Elasticsearch cluster would: the node is master, data and ingest; every
 primary is started on it and replicas stay unassigned.
@@ -19,7 +20,7 @@ from cluster.names import resolve_expression
 from cluster.settings import nest_settings
 from cluster.state import ClusterState, IndexMeta
 from native.dates import parse_time_value
-from native.errors import IllegalArgument, ParsingError
+from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
 from server.handlers.indices import index_stats
 from server.handlers.root import health_body
@@ -360,6 +361,47 @@ async def remote_info(request: Request) -> Response:
     return es_json(request, {})
 
 
+async def resolve_cluster(request: Request) -> Response:
+    """``_resolve/cluster``: this cluster is the only one (``(local)``); no remote clusters are configured."""
+    params = check_params(request)
+    settings = request.app.state.settings
+    entry: dict[str, Any] = {"connected": True, "skip_unavailable": False}
+    name = request.path_params.get("name")
+    if name is not None:
+        for part in name.split(","):
+            remote = part.lstrip("-").split(":", 1)
+            if len(remote) == 2:
+                raise NoSuchRemoteCluster(remote[0])
+        state = _cluster(request).master.state
+        wildcards = {w.strip() for w in params.get("expand_wildcards", "open").split(",") if w.strip()}
+        closed = {m.name: m.uuid for m in state.indices.values() if not m.is_open}
+        try:
+            names = resolve_expression(
+                name, state.indices, aliases=state.aliases(), ignore_unavailable=flag(params, "ignore_unavailable"),
+                expand_hidden=bool(wildcards & {"all", "hidden"}), closed=closed,
+                expand_closed=bool(wildcards & {"all", "closed"}),
+            )  # fmt: skip
+            entry["matching_indices"] = bool(names)
+        except QuidditchError as exc:
+            entry["matching_indices"] = False
+            entry["error"] = exc.reason
+    entry["version"] = {
+        "number": settings.version_number,
+        "build_flavor": "default",
+        "minimum_wire_compatibility_version": "7.17.0",
+        "minimum_index_compatibility_version": "7.0.0",
+    }
+    return es_json(request, {"(local)": entry})
+
+
+class NoSuchRemoteCluster(QuidditchError):
+    status = 404
+    es_type = "no_such_remote_cluster_exception"
+
+    def __init__(self, alias: str) -> None:
+        super().__init__(f"no such remote cluster: [{alias}]")
+
+
 async def reroute(request: Request) -> Response:
     params = check_params(request, {"dry_run", "explain", "retry_failed", "metric"})
     await json_body(request)
@@ -480,4 +522,6 @@ routes = [
     Route("/_cluster/reroute", reroute, methods=["POST"]),
     Route("/_cluster/allocation/explain", allocation_explain, methods=["GET", "POST"]),
     Route("/_remote/info", remote_info, methods=["GET"]),
+    Route("/_resolve/cluster", resolve_cluster, methods=["GET"]),
+    Route("/_resolve/cluster/{name}", resolve_cluster, methods=["GET"]),
 ]

@@ -1,5 +1,6 @@
 """Index operations beyond CRUD: open/close, blocks, ``_stats``, flush, force merge, cache clear,
-``_segments``, ``_recovery``, ``_resolve/index`` and ``_mapping/field``.
+``_segments``, ``_recovery``, ``_resolve/index``, ``_mapping/field``, the copies ``_clone|_shrink|_split``,
+``_disk_usage`` and ``_field_usage_stats``.
 
 Flush and force merge commit the shards (a Diagon commit is what a Lucene flush is); counters for the
 stats that ES keeps per shard (flush, refresh) live in memory on the app, like ES's node-local stats.
@@ -9,19 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.names import match_names
+from cluster.names import match_names, resolve_date_math
+from cluster.search_request import SearchSpec
+from cluster.settings import flatten_settings
 from cluster.state import IndexMeta
-from native.errors import IllegalArgument
+from cluster.writes import WriteItem
+from native.errors import IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from native.mapping import Mapping
+from native.schema import flatten_source
+from native.search import SortField
+from server.cat import format_byte_size
 from server.handlers.indices import IndexStats, index_stats, resolve
-from server.http import check_params, es_json, flag
+from server.http import check_params, es_json, flag, json_body
 
 BLOCKS = ("read_only", "read_only_allow_delete", "read", "write", "metadata")
 STATS_METRICS = ("docs", "shard_stats", "store", "indexing", "get", "search", "merge", "refresh", "flush",
@@ -191,11 +200,11 @@ async def stats(request: Request) -> Response:
     metric_param = request.path_params.get("metric")
     metrics: set[str] | None = None
     if metric_param and metric_param != "_all":
-        metrics = {m.strip() for m in metric_param.split(",")}
-        metrics = {"merges" if m == "merge" else m for m in metrics}
-        for m in metrics:
-            if m not in STATS_METRICS and m != "merges":
-                raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{m}]")
+        metrics = {name.strip() for name in metric_param.split(",")}
+        metrics = {"merges" if name == "merge" else name for name in metrics}
+        for name in metrics:
+            if name not in STATS_METRICS and name != "merges":
+                raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]")
     metas = resolve(request, request.path_params.get("index"), params)
     level = params.get("level", "indices")
     st = await index_stats(request, metas)
@@ -440,6 +449,250 @@ async def resolve_index(request: Request) -> Response:
     return es_json(request, {"indices": indices, "aliases": aliases_out, "data_streams": []})
 
 
+# -- clone / shrink / split ----------------------------------------------------------------------------------
+# Settings a resized index never inherits: identity, shard counts, and ES's private resize bookkeeping.
+_NOT_COPIED = ("index.uuid", "index.provided_name", "index.creation_date", "index.version.created",
+               "index.number_of_shards", "index.number_of_replicas", "index.number_of_routing_shards",
+               "index.resize.", "index.routing.allocation.initial_recovery.")  # fmt: skip
+_SCAN_PAGE = 1000
+
+
+class IllegalState(QuidditchError):
+    status = 500
+    es_type = "illegal_state_exception"
+
+
+def routing_num_shards(meta: IndexMeta) -> int:
+    """ES's ``index.number_of_routing_shards``: explicit, or the default that allows splits by 2 up to 1024."""
+    explicit = meta.settings.get("index.number_of_routing_shards")
+    if explicit is not None:
+        return int(explicit)
+    shards = meta.number_of_shards
+    splits = max(1, 10 - (shards - 1).bit_length())
+    return shards * 2**splits
+
+
+def check_resize(kind: str, source: IndexMeta, target_shards: int) -> None:
+    """ES's preconditions for ``_clone``/``_shrink``/``_split`` (write block, shard arithmetic)."""
+    blocked = ("index.blocks.write", "index.blocks.read_only")
+    if not any(str(source.settings.get(key, "false")).lower() == "true" for key in blocked):
+        raise IllegalState(f'index {source.name} must be read-only to resize index. use "index.blocks.write=true"')
+    src = source.number_of_shards
+    if kind == "clone" and target_shards != src:
+        raise IllegalArgument(
+            f"the number of target shards ([{target_shards}]) must be the same as the number of source shards ([{src}])"
+        )
+    if kind == "shrink":
+        if target_shards > src:
+            raise IllegalArgument(
+                f"the number of target shards [{target_shards}] must be less that the number of source shards [{src}]"
+            )
+        if src % target_shards:
+            raise IllegalArgument(f"the number of source shards [{src}] must be a multiple of [{target_shards}]")
+    if kind == "split":
+        if target_shards < src:
+            raise IllegalArgument(
+                f"the number of source shards [{src}] must be less that the number of target shards [{target_shards}]"
+            )
+        if target_shards % src:
+            raise IllegalArgument(f"the number of source shards [{src}] must be a factor of [{target_shards}]")
+        routing = routing_num_shards(source)
+        if routing % target_shards:
+            raise IllegalArgument(
+                f"the number of routing shards [{routing}] must be a multiple of the target shards [{target_shards}]"
+            )
+
+
+async def scan_documents(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every document of ``metas`` as pages of hits, read from the readers pinned by the first page."""
+    spec = SearchSpec(query=None, size=_SCAN_PAGE, sort=[SortField("_doc")], explicit_sort=True)
+    spec.track_total_hits = True
+    response, phase = await cluster.root.search(metas, spec)
+    total = int(response["hits"]["total"]["value"])
+    offset = 0
+    hits = response["hits"]["hits"]
+    while hits and offset < total:
+        yield hits
+        offset += len(hits)
+        response, _ = await cluster.root.search(metas, spec, scroll_offset=offset, generations=phase.generations)
+        hits = response["hits"]["hits"]
+
+
+async def _copy_documents(cluster: EmbeddedCluster, source: IndexMeta, target: str) -> None:
+    await cluster.writes.refresh([source])  # acknowledged but unrefreshed documents are copied too
+    async for hits in scan_documents(cluster, [source]):
+        items = [WriteItem(action="index", index=target, id=hit["_id"], source=orjson.dumps(hit["_source"]))
+                 for hit in hits]  # fmt: skip
+        for result in await cluster.writes.write(items):
+            if "error" in result.body:
+                raise IllegalState(f"failed to copy document [{result.id}] into [{target}]: {result.body['error']}")
+
+
+async def clone(request: Request) -> Response:
+    return await resize(request, "clone")
+
+
+async def shrink(request: Request) -> Response:
+    return await resize(request, "shrink")
+
+
+async def split(request: Request) -> Response:
+    return await resize(request, "split")
+
+
+async def resize(request: Request, kind: str) -> Response:
+    """``_clone``, ``_shrink``, ``_split``: a new index with the source's mappings and settings, then every
+    document re-indexed into it (ES hard-links segments instead; the result is the same documents).
+
+    Custom ``_routing`` is not stored with a document, so a routed document lands in the target by its id.
+    """
+    check_params(request, {"copy_settings"})
+    cluster = _cluster(request)
+    state = cluster.master.state
+    source = state.indices.get(request.path_params["index"])
+    if source is None:
+        raise IndexNotFound(request.path_params["index"])
+    target = request.path_params["target"]
+    body = await json_body(request) or {}
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    if "mappings" in body:
+        raise IllegalArgument("mappings are not allowed when resizing indices, all mappings are copied from the "
+                              "source index")  # fmt: skip
+    unknown = set(body) - {"settings", "aliases"}
+    if unknown:
+        raise ParsingError(f"unknown key [{sorted(unknown)[0]}] for create index")
+    requested = flatten_settings(body.get("settings"))
+    default_shards = 1 if kind == "shrink" else source.number_of_shards
+    target_shards = int(requested.get("index.number_of_shards") or default_shards)
+    check_resize(kind, source, target_shards)
+    inherited = {k: v for k, v in source.settings.items() if not k.startswith(_NOT_COPIED) and k not in requested}
+    blocks = {k: v for k, v in inherited.items() if k.startswith("index.blocks.")}
+    settings = {k: v for k, v in inherited.items() if k not in blocks}
+    settings.update({k: v for k, v in requested.items() if v is not None})
+    settings["index.number_of_shards"] = str(target_shards)
+    aliases = body.get("aliases") or {}
+    if isinstance(aliases, dict):
+        aliases = {resolve_date_math(a) or a: props for a, props in aliases.items()}
+    create = {"settings": settings, "mappings": source.mappings, "aliases": aliases}
+    await asyncio.to_thread(cluster.master.create_index, target, create)
+    try:
+        await _copy_documents(cluster, source, target)
+        await cluster.writes.refresh([cluster.master.state.indices[target]])
+        if blocks:  # inherited like every other setting, once the copy no longer needs to write
+            await asyncio.to_thread(cluster.master.put_settings, target, blocks)
+    except BaseException:
+        await asyncio.to_thread(cluster.master.delete_index, target)
+        raise
+    return es_json(request, {"acknowledged": True, "shards_acknowledged": True, "index": target})
+
+
+# -- disk usage / field usage -----------------------------------------------------------------------------
+_USAGE_PARTS = ("inverted_index", "stored_fields", "doc_values", "points", "norms", "term_vectors", "knn_vectors")
+_POINT_BYTES = {"long": 8, "double": 8, "date": 8, "date_nanos": 8, "integer": 4, "float": 4, "short": 2,
+                "byte": 1, "half_float": 2, "scaled_float": 8, "unsigned_long": 8, "ip": 16, "boolean": 1,
+                "geo_point": 8}  # fmt: skip
+
+
+def _field_usage_bytes(leaf: Any, values: list[Any]) -> dict[str, int]:
+    """Bytes one field's values take in each Lucene structure, estimated the way Lucene lays them out."""
+    out = dict.fromkeys(_USAGE_PARTS, 0)
+    raw = [v if isinstance(v, str) else orjson.dumps(v).decode() for v in values]
+    out["stored_fields"] = sum(len(r.encode()) for r in raw)  # _source holds the value
+    if not leaf.searchable and not leaf.aggregatable:
+        return out
+    width = _POINT_BYTES.get(leaf.type)
+    if width is not None:
+        if leaf.params.get("index", True) is not False:
+            out["points"] = width * len(values)
+    elif leaf.params.get("index", True) is not False:
+        out["inverted_index"] = sum(len(r.encode()) for r in raw)
+        if leaf.type in ("text", "match_only_text") and leaf.params.get("norms", True) is not False:
+            out["norms"] = 1
+    if leaf.aggregatable:
+        out["doc_values"] = width * len(values) if width is not None else sum(len(r.encode()) for r in raw)
+    return out
+
+
+def _usage_entry(parts: dict[str, int], human: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    total = sum(parts.values())
+    if human:
+        entry["total"] = format_byte_size(total)
+    entry["total_in_bytes"] = total
+    inverted: dict[str, Any] = {"total_in_bytes": parts["inverted_index"]}
+    if human:
+        inverted = {"total": format_byte_size(parts["inverted_index"]), **inverted}
+    entry["inverted_index"] = inverted
+    for part in _USAGE_PARTS[1:]:
+        if human:
+            entry[part] = format_byte_size(parts[part])
+        entry[f"{part}_in_bytes"] = parts[part]
+    return entry
+
+
+async def disk_usage(request: Request) -> Response:
+    """``_disk_usage``: the store size per index (real) and, per field, what the field's values cost in each
+    Lucene structure, estimated from every document (tantivy's files do not split bytes by field)."""
+    params = check_params(request, {"run_expensive_tasks", "flush"})
+    if not flag(params, "run_expensive_tasks"):
+        raise IllegalArgument(
+            "analyzing the disk usage of an index is expensive and resource-intensive, the parameter "
+            "[run_expensive_tasks] must be set to [true] in order for the task to be performed."
+        )
+    metas = resolve(request, request.path_params["index"], params)
+    cluster = _cluster(request)
+    await cluster.writes.refresh(metas)
+    stats = await index_stats(request, metas)
+    human = flag(params, "human")
+    body: dict[str, Any] = {"_shards": _shards_header(metas)}
+    for meta in metas:
+        mapping = Mapping(meta.mappings)
+        leaves = list(mapping.iter_leaves())
+        per_field = {leaf.path: dict.fromkeys(_USAGE_PARTS, 0) for leaf in leaves}
+        async for hits in scan_documents(cluster, [meta]):
+            for hit in hits:
+                flat = flatten_source(hit.get("_source") or {})
+                for leaf in leaves:
+                    values = flat.get(leaf.source_path)
+                    if values:
+                        for part, size in _field_usage_bytes(leaf, values).items():
+                            per_field[leaf.path][part] += size
+        fields = {path: parts for path, parts in per_field.items() if any(parts.values())}
+        all_fields = {part: sum(p[part] for p in fields.values()) for part in _USAGE_PARTS}
+        store = stats[meta.name].size
+        entry: dict[str, Any] = {"store_size": format_byte_size(store)} if human else {}
+        entry["store_size_in_bytes"] = store
+        entry["all_fields"] = _usage_entry(all_fields, human)
+        entry["fields"] = {path: _usage_entry(parts, human) for path, parts in sorted(fields.items())}
+        body[meta.name] = entry
+    return es_json(request, body)
+
+
+async def field_usage_stats(request: Request) -> Response:
+    """``_field_usage_stats``: ES's shape, one entry per started shard copy. Field accesses are not counted,
+    so no field is listed (ES lists a field once a search has read it)."""
+    params = check_params(request, {"fields"})
+    metas = resolve(request, request.path_params["index"], params)
+    body: dict[str, Any] = {"_shards": _shards_header(metas)}
+    for meta in metas:
+        body[meta.name] = {"shards": [{
+            "tracking_id": f"{meta.uuid[:8]}-{shard}",
+            "tracking_started_at_millis": meta.creation_date,
+            "routing": {"state": "STARTED", "primary": True, "node": _cluster(request).node_name,
+                        "relocating_node": None},
+            "stats": {"all_fields": _empty_usage(), "fields": {}},
+        } for shard in range(meta.number_of_shards)]}  # fmt: skip
+    return es_json(request, body)
+
+
+def _empty_usage() -> dict[str, Any]:
+    inverted = dict.fromkeys(("terms", "postings", "proximity", "positions", "term_frequencies", "offsets",
+                              "payloads"), 0)  # fmt: skip
+    return {"any": 0, "inverted_index": inverted, "stored_fields": 0, "doc_values": 0, "points": 0, "norms": 0,
+            "term_vectors": 0, "knn_vectors": 0}  # fmt: skip
+
+
 def _field_mapping(mapping: dict[str, Any], path: str) -> dict[str, Any] | None:
     node: dict[str, Any] | None = {"properties": mapping.get("properties", {})}
     parts = path.split(".")
@@ -515,4 +768,9 @@ routes = [
     Route("/{alias}/_rollover/{new_index}", rollover, methods=["POST"]),
     Route("/{index}/_analyze", analyze, methods=["GET", "POST"]),
     Route("/{index}/_shard_stores", shard_stores, methods=["GET"]),
+    Route("/{index}/_clone/{target}", clone, methods=["PUT", "POST"]),
+    Route("/{index}/_shrink/{target}", shrink, methods=["PUT", "POST"]),
+    Route("/{index}/_split/{target}", split, methods=["PUT", "POST"]),
+    Route("/{index}/_disk_usage", disk_usage, methods=["POST"]),
+    Route("/{index}/_field_usage_stats", field_usage_stats, methods=["GET"]),
 ]

@@ -11,10 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.names import resolve_expression
+from cluster.names import resolve_date_math, resolve_expression
 from cluster.settings import nest_settings
 from cluster.state import IndexMeta
-from native.errors import IllegalArgument, IndexNotFound, ParsingError
+from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
 from server.http import check_params, es_json, flag, json_body
@@ -59,8 +59,11 @@ async def create_index(request: Request) -> Response:
     body = await json_body(request)
     if body is not None and not isinstance(body, dict):
         raise ParsingError("request body must be an object")
+    body = dict(body or {})
+    if isinstance(body.get("aliases"), dict):
+        body["aliases"] = {resolve_date_math(alias) or alias: props for alias, props in body["aliases"].items()}
     cluster = _cluster(request)
-    await asyncio.to_thread(cluster.master.create_index, name, body or {})
+    await asyncio.to_thread(cluster.master.create_index, name, body)
     return es_json(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
 
 
@@ -252,31 +255,155 @@ async def cat_count(request: Request) -> Response:
     return Response(content, media_type=media)
 
 
-async def field_caps(request: Request) -> Response:
-    params = check_params(request, {"fields", "include_unmapped", "filters", "types", "include_empty_fields"})
-    metas = resolve(request, request.path_params.get("index"), params)
-    body = await json_body(request)
-    wanted = params.get("fields") or (",".join(body.get("fields", [])) if isinstance(body, dict) else "")
-    if not wanted:
-        raise ParsingError("specified fields can't be null")
+# ES 8's metadata fields as ``field_caps`` reports them: (searchable, aggregatable).
+_METADATA_FIELDS = {
+    "_id": (True, False), "_index": (True, True), "_routing": (True, False), "_source": (False, False),
+    "_version": (False, True), "_seq_no": (True, True), "_ignored": (True, False), "_doc_count": (False, False),
+    "_field_names": (True, False),
+}  # fmt: skip
+_FIELD_CAPS_FILTERS = {"+metadata", "-metadata", "-nested", "-multifield", "-parent"}
+
+
+@dataclass(frozen=True)
+class _IndexCap:
+    """One field of one index, as ``field_caps`` merges it."""
+
+    type: str
+    searchable: bool
+    aggregatable: bool
+    metadata: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _index_caps(mapping: Mapping, patterns: list[str], filters: set[str], types: set[str]) -> dict[str, _IndexCap]:
+    """The matching fields of one index (leaves, their parent objects, metadata fields), after ``filters``."""
     import fnmatch
 
-    patterns = wanted.split(",")
-    fields: dict[str, dict[str, Any]] = {}
-    for m in metas:
-        for leaf in Mapping(m.mappings).iter_leaves():
-            if not any(fnmatch.fnmatchcase(leaf.path, p) for p in patterns):
-                continue
-            ftype = leaf.type
-            entry = fields.setdefault(leaf.path, {}).setdefault(ftype, {
-                "type": ftype, "metadata_field": False, "searchable": True,
-                "aggregatable": ftype != "text", "indices": [],
-            })  # fmt: skip
-            entry["indices"].append(m.name)
-    for by_type in fields.values():
-        for entry in by_type.values():
-            if len(entry["indices"]) == len(metas):
-                del entry["indices"]
+    def wanted(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    objects = dict(mapping.iter_objects())
+    nested_paths = [p for p, kind in objects.items() if kind == "nested"]
+    leaves = {leaf.path: leaf for leaf in mapping.iter_leaves()}
+    out: dict[str, _IndexCap] = {}
+    if "-metadata" not in filters:
+        for name, (searchable, aggregatable) in _METADATA_FIELDS.items():
+            if wanted(name) and (not types or name in types):
+                out[name] = _IndexCap(name, searchable, aggregatable, metadata=True)
+    if "+metadata" in filters:
+        return out
+    for path, leaf in leaves.items():
+        if not wanted(path):
+            continue
+        if "-multifield" in filters and leaf.source_path != path:
+            continue
+        if "-nested" in filters and any(path.startswith(n + ".") for n in nested_paths):
+            continue
+        target = leaf
+        if leaf.type == "alias":
+            target = leaves.get(str(leaf.params.get("path", ""))) or leaf
+        if not types or target.type in types:
+            meta = {k: [v] for k, v in sorted((leaf.params.get("meta") or {}).items())}
+            out[path] = _IndexCap(target.type, target.searchable, target.aggregatable, meta=meta)
+        if "-parent" in filters:
+            continue
+        parent = path
+        while "." in parent:
+            parent = parent.rsplit(".", 1)[0]
+            if parent in out:
+                break
+            kind = objects.get(parent)
+            if kind is None:
+                continue  # the parent of a multi-field is a field, not an object
+            if "-nested" in filters and kind == "nested":
+                break
+            if not types or kind in types:
+                out[parent] = _IndexCap(kind, False, False)
+    return out
+
+
+def _merge_caps(
+    per_index: dict[str, dict[str, _IndexCap]], include_unmapped: bool
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """ES's response merge: one entry per (field, type); index lists only where indices disagree."""
+    names = sorted({name for caps in per_index.values() for name in caps})
+    fields: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in names:
+        by_type: dict[str, list[tuple[str, _IndexCap]]] = {}
+        unmapped = []
+        for index, caps in per_index.items():
+            cap = caps.get(name)
+            if cap is None:
+                unmapped.append(index)
+            else:
+                by_type.setdefault(cap.type, []).append((index, cap))
+        with_unmapped = include_unmapped and bool(unmapped)
+        multi = len(by_type) + (1 if with_unmapped else 0) > 1
+        out: dict[str, dict[str, Any]] = {}
+        for ftype, entries in by_type.items():
+            searchable = all(c.searchable for _, c in entries)
+            aggregatable = all(c.aggregatable for _, c in entries)
+            entry: dict[str, Any] = {
+                "type": ftype, "metadata_field": entries[0][1].metadata,
+                "searchable": searchable, "aggregatable": aggregatable,
+            }  # fmt: skip
+            if multi:
+                entry["indices"] = [i for i, _ in entries]
+            if not searchable and any(c.searchable for _, c in entries):
+                entry["non_searchable_indices"] = [i for i, c in entries if not c.searchable]
+            if not aggregatable and any(c.aggregatable for _, c in entries):
+                entry["non_aggregatable_indices"] = [i for i, c in entries if not c.aggregatable]
+            meta: dict[str, list[Any]] = {}
+            for _, c in entries:
+                for k, values in c.meta.items():
+                    meta.setdefault(k, [])
+                    meta[k].extend(v for v in values if v not in meta[k])
+            if meta:
+                entry["meta"] = meta
+            out[ftype] = entry
+        if with_unmapped:
+            out["unmapped"] = {"type": "unmapped", "metadata_field": False, "searchable": False,
+                               "aggregatable": False, "indices": unmapped}  # fmt: skip
+        fields[name] = out
+    return fields
+
+
+def _list_param(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    raise ParsingError(f"expected a string or an array but got [{value}]")
+
+
+async def field_caps(request: Request) -> Response:
+    params = check_params(request, {"fields", "include_unmapped", "filters", "types", "include_empty_fields"})
+    body = await json_body(request)
+    if body is not None and not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    body = body or {}
+    unknown = set(body) - {"fields", "index_filter", "runtime_mappings"}
+    if unknown:
+        raise ParsingError(f"unknown field [{sorted(unknown)[0]}]")
+    patterns = _list_param(params.get("fields")) or _list_param(body.get("fields"))
+    if not patterns:
+        raise ActionRequestValidation("Validation Failed: 1: no fields specified;")
+    filters = set(_list_param(params.get("filters")))
+    bad = filters - _FIELD_CAPS_FILTERS
+    if bad:
+        raise IllegalArgument(f"Invalid filter [{sorted(bad)[0]}]")
+    types = set(_list_param(params.get("types")))
+    metas = resolve(request, request.path_params.get("index"), params)
+    if body.get("index_filter") is not None:
+        # ES drops the indices whose shards all rewrite the filter to match_none; we drop those without a match
+        cluster = _cluster(request)
+        counts = [await cluster.root.count([m], body["index_filter"]) for m in metas]
+        metas = [m for m, c in zip(metas, counts, strict=True) if c["count"] > 0]
+    metas = sorted(metas, key=lambda m: m.name)
+    per_index = {m.name: _index_caps(Mapping(m.mappings), patterns, filters, types) for m in metas}
+    fields = _merge_caps(per_index, flag(params, "include_unmapped"))
     return es_json(request, {"indices": [m.name for m in metas], "fields": fields})
 
 

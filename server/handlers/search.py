@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -11,9 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
+from cluster.names import resolve_date_math
 from cluster.root import validate_window
 from cluster.search_request import SearchSpec, parse_search, query_from_params
-from native.dates import format_date, parse_date_math, parse_time_value
+from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
@@ -59,32 +58,6 @@ def _check_indices_boost(request: Request, spec: SearchSpec, params: dict[str, s
     for name, _ in spec.indices_boost:
         if "*" not in name and "?" not in name and name not in indices and name not in aliases:
             raise IndexNotFound(name)
-
-
-_DATE_MATH_PART = re.compile(r"\{([^{}]+?)(?:\{([^{}|]*)(?:\|([^{}]*))?\})?\}")
-
-
-def resolve_date_math(expression: str | None, now_millis: int | None = None) -> str | None:
-    """ES date-math index names: ``<logstash-{now/M{yyyy.MM}}>`` → ``logstash-2024.06`` (format default
-    ``uuuu.MM.dd``, optional ``|time_zone``), for every comma-separated part written in angle brackets."""
-    if not expression or "<" not in expression:
-        return expression
-    now = now_millis if now_millis is not None else int(time.time() * 1000)
-
-    def render(match: re.Match[str]) -> str:
-        math, fmt, tz = match.group(1), match.group(2) or "uuuu.MM.dd", match.group(3)
-        try:
-            millis = parse_date_math(math, now_millis=now, time_zone=tz)
-            return format_date(millis, fmt, tz)
-        except Exception:
-            raise ParsingError(f"invalid date math expression [{math}]") from None
-
-    parts = []
-    for part in expression.split(","):
-        if part.startswith("<") and part.endswith(">"):
-            part = _DATE_MATH_PART.sub(render, part[1:-1])
-        parts.append(part)
-    return ",".join(parts)
 
 
 async def run_search(
