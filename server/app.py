@@ -21,6 +21,7 @@ from server.errors import NoHandlerFound, error_body, error_status, unexpected_e
 from server.handlers import (
     aliases,
     by_query,
+    capabilities,
     cat,
     cluster_admin,
     documents,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
 
     routes = [
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
+        *capabilities.routes,
         *cluster_admin.routes,
         *cat.routes,
         *aliases.routes,

@@ -135,3 +135,15 @@ async def test_source_filtering_and_count(client: httpx.AsyncClient) -> None:
     assert r["hits"]["hits"][0]["_source"] == {"host": "web01"}
     r = (await client.get("/logs/_count?q=msg:user")).json()
     assert r["count"] == 2
+
+
+async def test_capabilities_answers_from_the_implemented_table(client: httpx.AsyncClient) -> None:
+    yes = await client.get(
+        "/_capabilities",
+        params={"method": "GET", "path": "/_cluster/health", "capabilities": "unassigned_pri_shard_count"},
+    )
+    assert yes.json() == {"supported": True}
+    no = await client.get(
+        "/_capabilities", params={"method": "PUT", "path": "/{index}", "capabilities": "lookup_index_mode"}
+    )
+    assert no.json() == {"supported": False}
