@@ -47,8 +47,7 @@ ALIAS_KEYS = frozenset({"filter", "routing", "index_routing", "search_routing", 
 
 class AutoCreateDisabled(IndexNotFound):
     def __init__(self, index: str, why: str) -> None:
-        super().__init__(index)
-        self.reason = f"no such index [{index}] and {why}"
+        super().__init__(index, reason=f"no such index [{index}] and {why}")
 
 
 class TemplateMissing(ResourceNotFound):

@@ -41,7 +41,8 @@ class AliasesNotFound(QuidditchError):
 
     def __init__(self, missing: list[str]) -> None:
         listed = ",".join(missing)
-        super().__init__(f"aliases [{listed}] missing", **{"resource.type": "aliases", "resource.id": listed})
+        super().__init__(f"aliases [{listed}] missing")
+        self.extra.update({"resource.type": "aliases", "resource.id": listed})
 
 
 _DATE_MATH_PART = re.compile(r"\{([^{}]+?)(?:\{([^{}|]*)(?:\|([^{}]*))?\})?\}")

@@ -100,11 +100,11 @@ class WriteCoordinator:
         holders = [m for m in indices.values() if name in m.aliases]
         if not holders:
             if require_alias:
-                err = IndexNotFound(name)
-                err.reason = (
-                    f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias"
+                raise IndexNotFound(
+                    name,
+                    reason=f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] "
+                    "is not an alias",
                 )
-                raise err
             return name
         if len(holders) == 1 and (holders[0].aliases[name] or {}).get("is_write_index") is not False:
             return holders[0].name

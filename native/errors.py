@@ -34,7 +34,7 @@ class QuidditchError(Exception):
     status: int = 500
     es_type: str = "exception"
 
-    def __init__(self, reason: str, caused_by: QuidditchError | None = None, **extra: Any) -> None:
+    def __init__(self, reason: str, *, caused_by: QuidditchError | None = None, **extra: Any) -> None:
         super().__init__(reason)
         self.reason = reason
         self.caused_by = caused_by
@@ -111,11 +111,10 @@ class IndexNotFound(QuidditchError):
     status = 404
     es_type = "index_not_found_exception"
 
-    def __init__(self, index: str) -> None:
-        super().__init__(
-            f"no such index [{index}]",
-            None,
-            **{"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_", "index": index},
+    def __init__(self, index: str, *, reason: str | None = None) -> None:
+        super().__init__(reason or f"no such index [{index}]")
+        self.extra.update(
+            {"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_", "index": index}
         )
 
 
