@@ -30,11 +30,18 @@ DEFAULT_FOLDERS: tuple[str, ...] = (
     "_core/search",
     "_core/settings.yaml",
     "cat",
+    "cluster/component_template.yaml",
     "cluster/health.yaml",
     "cluster/settings.yaml",
     "cluster/state.yaml",
+    "cluster/stats.yaml",
+    "cluster/stats",
     "indices",
 )
+#: Not selected (outside the core set, or mostly OpenSearch-only): ``_core/{analyze*, dangling,
+#: field_caps, list, msearch/template, mtermvectors, rank_eval, recovery, reindex*, remote, render,
+#: script*, search_shards, shard_stores, stats, tasks*, template, update_by_query, upgrade,
+#: validate}`` and ``cluster/{allocation, nodes, pending_tasks}``.
 
 
 def stories_dir(shared: Path | None = None) -> Path:
