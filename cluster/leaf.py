@@ -84,7 +84,9 @@ class LeafService:
                 if hits.max_score is not None:
                     result.max_score = hits.max_score
                     result.has_max_score = True
-                ordered = sorted(hits.hits, key=lambda h: (sort_key(h.sort_values, sort_spec), h.segment_ord, h.doc))
+                ordered = sorted(
+                    hits.hits, key=lambda h: (sort_key(h.sort_values, sort_spec), h.tiebreak, h.segment_ord, h.doc)
+                )
                 if request.fetch:
                     highlighter = None
                     if request.highlight_json:
@@ -94,7 +96,10 @@ class LeafService:
                     self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
                 for hit in ordered:
                     msg = result.hits.add(
-                        sort_values_json=orjson.dumps(hit.sort_values), segment_ord=hit.segment_ord, doc=hit.doc
+                        sort_values_json=orjson.dumps(hit.sort_values),
+                        segment_ord=hit.segment_ord,
+                        doc=hit.doc,
+                        tiebreak=hit.tiebreak,
                     )
                     if hit.score is not None:
                         msg.score = hit.score

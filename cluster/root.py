@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
@@ -52,11 +53,15 @@ class ShardTarget:
         return pb.ShardRef(index=self.meta.name, uuid=self.meta.uuid, shard=self.shard)
 
 
+RankedHit = tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None, int]
+
+
 @dataclass
 class QueryPhase:
     targets: list[ShardTarget]
     generations: list[int]
-    hits: list[tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None]]  # key, shard, seg, doc
+    # (sort key, shard, segment, doc, sort values, score, tiebreak), in global order
+    hits: list[RankedHit]
     total: int
     max_score: float | None
     failures: list[tuple[ShardTarget, QuidditchError]]
@@ -64,6 +69,13 @@ class QueryPhase:
     terminated_early: bool = False
     # single-shard query-and-fetch: documents of hits[fetch_from:], fetched with the query phase
     prefetched: list[pb.StoredDoc] | None = None
+
+
+def as_float32(score: float | None) -> float | None:
+    """A score as ES renders it: the shortest decimal of the float32 value (1.6, not 1.600000023841858)."""
+    if score is None:
+        return None
+    return float(str(numpy.float32(score)))
 
 
 def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
@@ -215,12 +227,12 @@ class Root:
                         v * boost if j in score_positions and isinstance(v, int | float) else v
                         for j, v in enumerate(values)
                     )
-                phase.hits.append((sort_key(values, sort), i, hit.segment_ord, hit.doc, values, score))
+                phase.hits.append((sort_key(values, sort), i, hit.segment_ord, hit.doc, values, score, hit.tiebreak))
             if result.agg_partial:
                 phase.agg_partials.append(result.agg_partial)
             if fetch_from is not None:
                 phase.prefetched = list(result.docs)
-        phase.hits.sort(key=lambda h: (h[0], h[1], h[2], h[3]))
+        phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
             cause = phase.failures[0][1]
             if cause.status >= 500:
@@ -231,7 +243,7 @@ class Root:
     async def fetch(
         self,
         phase: QueryPhase,
-        window: list[tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None]],
+        window: list[RankedHit],
         spec: SearchSpec,
         now_millis: int,
     ) -> list[dict[str, Any]]:
@@ -261,7 +273,7 @@ class Root:
             await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
         hits: list[dict[str, Any]] = []
         score_sorted = not spec.explicit_sort
-        for pos, (_, shard_index, _, _, values, score) in enumerate(window):
+        for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
             doc = fetched[pos]
             hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
             if not spec.hide_id:
@@ -271,7 +283,7 @@ class Root:
             if spec.seq_no_primary_term:
                 hit["_seq_no"] = doc.seq_no
                 hit["_primary_term"] = doc.primary_term
-            hit["_score"] = score if (score_sorted or spec.track_scores) else None
+            hit["_score"] = as_float32(score) if (score_sorted or spec.track_scores) else None
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
@@ -341,7 +353,7 @@ class Root:
             ]  # fmt: skip
         response["hits"] = {
             "total": self._total(phase.total, spec),
-            "max_score": None if spec.explicit_sort and not spec.track_scores else phase.max_score,
+            "max_score": None if spec.explicit_sort and not spec.track_scores else as_float32(phase.max_score),
             "hits": hits,
         }
         if spec.track_total_hits is False and not spec.rest_total_hits_as_int:

@@ -15,7 +15,7 @@ from typing import Any
 import tantivy
 
 from native.errors import IllegalArgument, SearchPhaseError
-from native.fields import COLUMNAR_NUMERIC_TYPES, FieldInfo
+from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.schema import CompiledMapping
 
 MAX_RESULT_WINDOW = 10_000
@@ -42,6 +42,8 @@ class PartialHit:
     score: float | None
     segment_ord: int
     doc: int
+    # Orders hits with equal sort values: the document's _seq_no (insertion order, as Lucene's doc ids).
+    tiebreak: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,12 @@ def query_shard(
         return ShardHits([], int(searcher.search(query, 1, count=True).count), None)  # type: ignore[attr-defined]
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
-        hits = [PartialHit((score,), score, addr.segment_ord, addr.doc) for score, addr in result.hits[:limit]]
+        top = result.hits[:limit]
+        seqs = _seq_nos(searcher, [a for _, a in top])
+        hits = [
+            PartialHit((score,), score, addr.segment_ord, addr.doc, seq)
+            for (score, addr), seq in sorted(zip(top, seqs, strict=True), key=lambda t: (-t[0][0], t[1]))
+        ]
         max_score = hits[0].score if hits else _max_score(searcher, query, result.count)  # type: ignore[attr-defined]
         return ShardHits(hits, int(result.count), max_score)  # type: ignore[attr-defined]
     if min_score is None and _first_key_eligible(sort, infos, search_after):
@@ -234,15 +241,22 @@ def _top_by_first_key(
             assert info is not None
             values = searcher.fast_field_values(info.tantivy_name, addrs) if addrs else []
             columns.append([_sort_value(v, info) for v in values])
+    seqs = _seq_nos(searcher, addrs)
     rows = []
     for i, addr in enumerate(addrs):
         row_values = tuple(col[i] for col in columns)
-        rows.append((sort_key(row_values, sort), addr.segment_ord, addr.doc, row_values))
+        rows.append((sort_key(row_values, sort), seqs[i], addr.segment_ord, addr.doc, row_values))
     if search_after is not None:
         after = sort_key(tuple(search_after), sort)
         rows = [r for r in rows if r[0] > after]
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return ShardHits([PartialHit(v, None, seg, doc) for _, seg, doc, v in rows[:limit]], total, None)
+    rows.sort(key=lambda r: r[:4])
+    return ShardHits([PartialHit(v, None, seg, doc, seq) for _, seq, seg, doc, v in rows[:limit]], total, None)
+
+
+def _seq_nos(searcher: tantivy.Searcher, addrs: list[tantivy.DocAddress]) -> list[int]:
+    if not addrs:
+        return []
+    return [int(v or 0) for v in searcher.fast_field_values(SEQ_NO_FIELD, addrs)]
 
 
 def _max_score(searcher: tantivy.Searcher, query: tantivy.Query, count: int) -> float | None:
@@ -299,15 +313,16 @@ def _general(
     for idx, spec in enumerate(sort):
         if spec.missing not in ("_last", "_first"):
             columns[idx] = [spec.missing if v is None else v for v in columns[idx]]
+    seqs = _seq_nos(searcher, addrs)
     rows: list[tuple[Any, ...]] = []
     for i, addr in enumerate(addrs):
         row_values = tuple(col[i] for col in columns)
-        rows.append((sort_key(row_values, sort), addr.segment_ord, addr.doc, row_values, float(scored[i][0])))
+        rows.append((sort_key(row_values, sort), seqs[i], addr.segment_ord, addr.doc, row_values, float(scored[i][0])))
     if search_after is not None:
         after = sort_key(_coerce_after(search_after, sort), sort)
         rows = [r for r in rows if r[0] > after]
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    hits = [PartialHit(vals, score, seg, doc) for _, seg, doc, vals, score in rows[:limit]]
+    rows.sort(key=lambda r: r[:4])
+    hits = [PartialHit(vals, score, seg, doc, seq) for _, seq, seg, doc, vals, score in rows[:limit]]
     return ShardHits(hits, total, max_score)
 
 

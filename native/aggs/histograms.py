@@ -12,6 +12,19 @@ the global min and max keys widened by ``extended_bounds`` and clipped by ``hard
 
 Fixed intervals in a named time zone use the zone's offset at ``now`` for the whole histogram (ES
 shifts per bucket across DST changes); fixed-offset zones are exact.
+
+Range fields (``integer_range`` ... ``date_range``): a document counts once in every bucket its inclusive
+``[gte, lte]`` overlaps, after clipping the range to ``hard_bounds`` (as ES's range histogram aggregators
+do; a range entirely outside the hard bounds counts nowhere). Bounds are read per shard from the two hidden
+fast fields (``FieldInfo.extra["gte"]`` / ``["lte"]``) and the buckets are produced by a sweep over
+bucket-start / bucket-end events, so the work is the number of non-empty buckets, not the span. A bucket's
+sub-aggregations run on the query restricted to ``gte < bucket end AND lte >= bucket start``.
+Limitation: a multi-valued range field keeps its bounds in two separate columns, so the pairing of a
+lower bound with its upper bound is positional (values are read in insertion order and paired by index
+when both lists have the same length; otherwise the document counts as its hull ``[min gte, max lte]``),
+and the sub-aggregation filter of such a document matches when *any* lower bound is before the bucket end
+and *any* upper bound after its start, which may include it in a bucket between two of its ranges.
+``missing`` is ignored for range fields.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from native.aggs.partials import (
 )
 from native.aggs.spec import AggNode, DateHistogramSpec, HistogramSpec, Order
 from native.errors import IllegalArgument
+from native.fields import FieldInfo
 
 
 def _too_many(n: int) -> IllegalArgument:
@@ -62,6 +76,33 @@ class _Base:
             "b": list(merged.values()),
             **{k: a[k] if a[k] is not None else b[k] for k in ("o", "f", "xb", "hb")},
         }
+
+    def _collect_range(
+        self,
+        ctx: ShardContext,
+        node: AggNode,
+        query: tantivy.Query,
+        info: FieldInfo,
+        out: Partial,
+        clip: tuple[Any, Any] | list[Any] | None,
+        *,
+        bucket_of: Callable[[Any], Any],
+        succ: Callable[[Any], Any],
+        key_of: Callable[[Any], Any],
+    ) -> Partial:
+        """Buckets of a range field: each doc once in every bucket its (clipped) range overlaps.
+
+        ``bucket_of`` maps a value to an ordered bucket token, ``succ`` gives the next token and ``key_of``
+        the bucket key of a token.
+        """
+        counts = range_bucket_counts(_range_bounds(ctx, info, query), clip, bucket_of, succ)
+        buckets = []
+        for token in sorted(counts):
+            start, end = key_of(token), key_of(succ(token))
+            subs = ctx.collect_subs(node, query, _overlap_filter(ctx, info, start, end)) if node.children else {}
+            buckets.append([start, counts[token], subs])
+        out["b"] = buckets
+        return out
 
     # hooks for the two kinds
     def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
@@ -127,6 +168,19 @@ class HistogramKind(_Base):
         info = ctx.field(spec.field)
         if info is None:
             return out
+        if _is_range(info):
+            if info.extra.get("bound_type") == "ip":
+                raise IllegalArgument(
+                    f"Field [{spec.field}] of type [{info.es_type}] is not supported for aggregation [histogram]"
+                )
+            interval = spec.interval
+            clip = None if spec.hard_bounds is None else tuple(_opt_float(v) for v in spec.hard_bounds)
+            return self._collect_range(
+                ctx, node, query, info, out, clip,
+                bucket_of=lambda v: math.floor((v - offset) / interval),
+                succ=lambda t: t + 1,
+                key_of=lambda t: t * interval + offset,
+            )  # fmt: skip
         hist: dict[str, Any] = {
             "field": info.tantivy_name, "interval": spec.interval, "offset": offset, "min_doc_count": 1,
         }  # fmt: skip
@@ -182,6 +236,24 @@ class DateHistogramKind(_Base):
         }
         if info is None:
             return out
+        if _is_range(info):
+            if info.extra.get("bound_type") != "date":
+                raise IllegalArgument(f"Expected date range type but found range type [{info.extra.get('bound_type')}]")
+            memo: dict[int, int] = {}
+
+            def bucket_of(value: Any) -> int:
+                value = int(value)
+                key = memo.get(value)
+                if key is None:
+                    key = memo[value] = int(self._key_of(node, out, value))
+                return key
+
+            return self._collect_range(
+                ctx, node, query, info, out, out["hb"],
+                bucket_of=bucket_of,
+                succ=lambda k: int(self._next_key(node, out, k)),
+                key_of=lambda k: k,
+            )  # fmt: skip
         inline = _inline(ctx, node)
         # Seconds and minutes have one length in every zone (offsets are whole minutes): a sparse fixed
         # histogram, instead of enumerating every calendar bucket between min and max.
@@ -297,6 +369,108 @@ def render_date(millis: int, fmt: str | None, time_zone: str | None) -> str:
     from native.dates import format_date
 
     return format_date(millis, fmt or "strict_date_optional_time", time_zone)
+
+
+def _is_range(info: FieldInfo) -> bool:
+    return "gte" in info.extra and "lte" in info.extra and "bound_type" in info.extra
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _range_bounds(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> list[list[tuple[Any, Any]]]:
+    """The ``(gte, lte)`` pairs of every doc matching ``query`` that has a value in the range field."""
+    lo_name, hi_name = str(info.extra["gte"]), str(info.extra["lte"])
+    with_value = ctx.restrict(query, tantivy.Query.exists_query(lo_name))
+    docs = ctx.docs(with_value)
+    if not docs:
+        return []
+    n_values = ctx.aggregate(with_value, {"c": {"value_count": {"field": lo_name}}})["c"].get("value") or 0
+    if int(n_values) == len(docs):  # single-valued: one column read per bound
+        los = ctx.searcher.fast_field_values(lo_name, docs)
+        his = ctx.searcher.fast_field_values(hi_name, docs)
+        return [[(lo, hi)] for lo, hi in zip(los, his, strict=True) if lo is not None and hi is not None]
+    # Multi-valued docs: every value of both columns (insertion order) through tantivy's top_hits.
+    request = {"top_hits": {"size": len(docs), "sort": [], "docvalue_fields": [lo_name, hi_name]}}
+    out: list[list[tuple[Any, Any]]] = []
+    for hit in ctx.aggregate(with_value, {"t": request})["t"]["hits"]:
+        values = hit.get("docvalue_fields") or {}
+        los, his = list(values.get(lo_name) or []), list(values.get(hi_name) or [])
+        if not los or not his:
+            continue
+        if len(los) == len(his):
+            out.append(list(zip(los, his, strict=True)))
+        else:  # pairing unknowable: the hull of the doc's ranges
+            out.append([(min(los), max(his))])
+    return out
+
+
+def range_bucket_counts(
+    docs: list[list[tuple[Any, Any]]],
+    clip: tuple[Any, Any] | list[Any] | None,
+    bucket_of: Callable[[Any], Any],
+    succ: Callable[[Any], Any],
+) -> dict[Any, int]:
+    """Bucket token → number of docs (each a list of inclusive ranges) overlapping the bucket.
+
+    Ranges are clipped to ``clip`` (hard bounds, either side None) first; a doc whose ranges overlap
+    each other or share a bucket counts once there. Raises the too-many-buckets error past MAX_BUCKETS.
+    """
+    clip_lo, clip_hi = clip if clip is not None else (None, None)
+    events: dict[Any, int] = {}
+    try:
+        for ranges in docs:
+            spans = []
+            for lo, hi in ranges:
+                if clip_lo is not None and lo < clip_lo:
+                    lo = clip_lo
+                if clip_hi is not None and hi > clip_hi:
+                    hi = clip_hi
+                if lo <= hi:
+                    spans.append([bucket_of(lo), bucket_of(hi)])
+            spans.sort()
+            merged: list[list[Any]] = []
+            for span in spans:
+                if merged and span[0] <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], span[1])
+                else:
+                    merged.append(span)
+            for first, last in merged:
+                events[first] = events.get(first, 0) + 1
+                after = succ(last)
+                events[after] = events.get(after, 0) - 1
+    except (OverflowError, ValueError) as exc:  # unbounded ranges (±max) without hard bounds
+        raise _too_many(MAX_BUCKETS + 1) from exc
+    counts: dict[Any, int] = {}
+    points = sorted(events)
+    running = 0
+    for i, point in enumerate(points):
+        running += events[point]
+        if running <= 0:
+            continue
+        stop = points[i + 1]
+        token = point
+        while token < stop:
+            counts[token] = running
+            if len(counts) > MAX_BUCKETS:
+                raise _too_many(len(counts))
+            token = succ(token)
+    return counts
+
+
+def _overlap_filter(ctx: ShardContext, info: FieldInfo, start: Any, end: Any) -> tantivy.Query:
+    """Docs whose range overlaps the bucket ``[start, end)``: ``gte < end AND lte >= start``."""
+    lo_name, hi_name = str(info.extra["gte"]), str(info.extra["lte"])
+    if info.extra.get("bound_type") in ("float", "double"):
+        ftype = tantivy.FieldType.Float
+        lo_q = tantivy.Query.range_query(ctx.schema, lo_name, ftype, None, float(end), True, False)
+        hi_q = tantivy.Query.range_query(ctx.schema, hi_name, ftype, float(start), None, True, True)
+    else:  # integer columns: x < end <=> x < ceil(end); x >= start <=> x >= ceil(start)
+        ftype = tantivy.FieldType.Integer
+        lo_q = tantivy.Query.range_query(ctx.schema, lo_name, ftype, None, math.ceil(end), True, False)
+        hi_q = tantivy.Query.range_query(ctx.schema, hi_name, ftype, math.ceil(start), None, True, True)
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, lo_q), (tantivy.Occur.Must, hi_q)])
 
 
 def _inline(ctx: ShardContext, node: AggNode) -> dict[str, Any] | None:
