@@ -26,7 +26,9 @@ from server.handlers import (
     cluster_admin,
     documents,
     index_admin,
+    index_copy,
     indices,
+    nodes,
     root,
     search,
     templates,
@@ -34,7 +36,7 @@ from server.handlers import (
 from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
-from server.routing import DateMathPaths
+from server.routing import RawPathRouting
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,9 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *aliases.routes,
         *templates.routes,
         *index_admin.routes,
+        *index_copy.routes,
         *root.routes,
+        *nodes.routes,
         *search.routes,
         *by_query.routes,
         *documents.routes,
@@ -132,7 +136,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(DateMathPaths)],  # date-math names resolved before routing
+        middleware=[Middleware(RawPathRouting)],  # date-math names and encoded ids, before routing
         exception_handlers={QuidditchError: _domain_error, Exception: _unexpected_error},
     )
     app.state.settings = settings

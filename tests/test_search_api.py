@@ -147,3 +147,16 @@ async def test_capabilities_answers_from_the_implemented_table(client: httpx.Asy
         "/_capabilities", params={"method": "PUT", "path": "/{index}", "capabilities": "lookup_index_mode"}
     )
     assert no.json() == {"supported": False}
+
+
+async def test_nodes_stats_has_the_sections_tools_read(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/_nodes/stats")).json()
+    (node,) = body["nodes"].values()
+    assert node["jvm"]["gc"]["collectors"] == {} and node["jvm"]["mem"]["pools"] == {}
+    assert node["ingest"]["total"]["count"] == 0 and node["ingest"]["pipelines"] == {}
+    assert node["indices"]["docs"]["count"] == len(DOCS)
+    assert node["process"]["mem"]["resident_in_bytes"] > 0
+    only_jvm = (await client.get("/_nodes/stats/jvm")).json()["nodes"]
+    assert set(next(iter(only_jvm.values()))) >= {"jvm", "name"} and "indices" not in next(iter(only_jvm.values()))
+    info = (await client.get("/_nodes/_all/_none")).json()
+    assert next(iter(info["nodes"].values()))["version"].startswith("8.")

@@ -141,33 +141,9 @@ async def cat_health(request: Request) -> Response:
     return Response(content, media_type=media)
 
 
-async def nodes(request: Request) -> Response:
-    check_params(request)
-    cluster = _cluster(request)
-    settings = request.app.state.settings
-    body = {
-        "_nodes": {"total": 1, "successful": 1, "failed": 0},
-        "cluster_name": cluster.cluster_name,
-        "nodes": {
-            "quidditch-node-0": {
-                "name": cluster.node_name,
-                "version": settings.version_number,
-                "roles": ["data", "ingest", "master"],
-                "ip": settings.host,
-                "host": settings.host,
-                "transport_address": f"{settings.host}:9300",
-                "http": {"publish_address": f"{settings.host}:{settings.port}"},
-            }
-        },
-    }
-    return es_json(request, body)
-
-
 routes = [
     Route("/", info, methods=["GET", "HEAD"]),
     Route("/_cluster/health", health, methods=["GET"]),
     Route("/_cluster/health/{index}", health, methods=["GET"]),
     Route("/_cat/health", cat_health, methods=["GET"]),
-    Route("/_nodes", nodes, methods=["GET"]),
-    Route("/_nodes/{rest:path}", nodes, methods=["GET"]),
 ]
