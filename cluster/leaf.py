@@ -8,6 +8,7 @@ result instead of a failed request.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterable
@@ -25,10 +26,14 @@ from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.query import QueryAst, compile_query, parse_query
+from native.query.ast import MatchAll
 from native.search import SCORE_SORT, SortField, query_shard, sort_key
 from native.shard import WriteOp
 
 log = logging.getLogger(__name__)
+# Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
+# forms (``QueryAst``, ``AggTree``, ``SortField``) are frozen, so one parse serves every repeat.
+_PARSE_CACHE_SIZE = 512
 
 
 class LeafService:
@@ -36,6 +41,10 @@ class LeafService:
         self.node = node
         self.config = config or ClusterConfig()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leaf-shard")
+        cache = functools.lru_cache(maxsize=_PARSE_CACHE_SIZE)
+        self._query_of = cache(self._parse_query_json)
+        self._aggs_of = cache(self._parse_aggs_json)
+        self._sort_of = cache(self._parse_sort_json)
 
     def _parse(self, body: object) -> QueryAst:
         return parse_query(
@@ -44,12 +53,25 @@ class LeafService:
             max_clause_count=self.config.max_clause_count,
         )
 
+    # The cached parsers (errors are not cached: lru_cache stores only returned values).
+    def _parse_query_json(self, query_json: bytes) -> QueryAst:
+        return self._parse(orjson.loads(query_json) if query_json else None)
+
+    @staticmethod
+    def _parse_aggs_json(aggs_json: bytes) -> native_aggs.AggTree | None:
+        body = orjson.loads(aggs_json) if aggs_json else None
+        return native_aggs.parse_aggs(body) if body else None
+
+    @staticmethod
+    def _parse_sort_json(sort_json: bytes) -> tuple[SortField, ...]:
+        return tuple(SortField(**spec) for spec in orjson.loads(sort_json)) if sort_json else ()
+
     # -- search -------------------------------------------------------------------------------------------
     def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
-        body = orjson.loads(request.query_json) if request.query_json else None
-        sort = [SortField(**spec) for spec in orjson.loads(request.sort_json)] if request.sort_json else []
+        query_json = request.query_json
+        sort = list(self._sort_of(request.sort_json))
         after = orjson.loads(request.search_after_json) if request.search_after_json else None
-        aggs_body = orjson.loads(request.aggs_json) if request.aggs_json else None
+        aggs_json = request.aggs_json
         gens = list(request.searcher_generations)
         sort_spec = sort or list(SCORE_SORT)
 
@@ -64,11 +86,13 @@ class LeafService:
                 else:
                     gen, searcher = shard.acquire_searcher()
                 compiled = shard.compiled
+                ast = self._query_of(query_json)
                 query = compile_query(
-                    self._parse(body),
+                    ast,
                     compiled,
                     now_millis=request.now_millis,
                     max_clause_count=self.config.max_clause_count,
+                    searcher=searcher,
                 )
                 hits = query_shard(
                     searcher,
@@ -78,6 +102,7 @@ class LeafService:
                     sort=sort,
                     search_after=after,
                     min_score=request.min_score if request.has_min_score else None,
+                    matches_all=type(ast) is MatchAll,
                 )
                 result.searcher_generation = gen
                 result.total = hits.total
@@ -104,8 +129,8 @@ class LeafService:
                     if hit.score is not None:
                         msg.score = hit.score
                         msg.has_score = True
-                if aggs_body:
-                    tree = native_aggs.parse_aggs(aggs_body)
+                tree = self._aggs_of(aggs_json) if aggs_json else None
+                if tree is not None:
                     result.agg_partial = native_aggs.execute_shard(
                         tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index
                     )
@@ -152,8 +177,9 @@ class LeafService:
             searcher = shard.searcher(request.searcher_generation)
             highlighter = None
             if request.highlight_json:
-                query_body = orjson.loads(request.query_json) if request.query_json else None
-                query = compile_query(self._parse(query_body), shard.compiled, now_millis=request.now_millis)
+                query = compile_query(
+                    self._query_of(request.query_json), shard.compiled, now_millis=request.now_millis, searcher=searcher
+                )
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, shard.compiled, specs)
             self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)

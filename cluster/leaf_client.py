@@ -8,10 +8,18 @@ apart.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from cluster.leaf import LeafService
 from cluster.protos import leaf_pb2 as pb
+
+T = TypeVar("T")
+A = TypeVar("A")
+# Search and fetch run on their own threads, as many as the root admits at once (``Root.queue``).
+SEARCH_THREADS = 8
 
 
 class LeafClient(Protocol):
@@ -23,17 +31,88 @@ class LeafClient(Protocol):
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse: ...
 
 
+class Workers:
+    """Threads that run blocking calls and hand each result straight to the awaiting asyncio future.
+
+    ``asyncio.to_thread`` goes through ``concurrent.futures`` (a Future with its Condition, a chained
+    callback, a copied context): ~36 µs per hop on a 2-core machine, against ~17 µs here, paid on every
+    search. Threads start on demand, up to ``size``, and exit after ``idle_s`` without work.
+    """
+
+    def __init__(self, size: int, name: str, idle_s: float = 30.0) -> None:
+        self._size = size
+        self._name = name
+        self._idle_s = idle_s
+        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Any, Any]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0  # threads waiting for work and not yet claimed by a submit
+
+    def run(self, fn: Callable[[A], T], arg: A) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((loop, fut, fn, arg))
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+                return fut
+            if self._threads >= self._size:
+                return fut  # the next thread to finish takes it
+            self._threads += 1
+        threading.Thread(target=self._work, name=f"{self._name}-{self._threads}", daemon=True).start()
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            try:
+                loop, fut, fn, arg = self._queue.get(timeout=self._idle_s)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:  # nobody claimed this thread: retire it
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue  # claimed by a submit whose item is on its way
+            try:
+                result = fn(arg)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                _deliver(loop, fut, None, exc)
+            else:
+                _deliver(loop, fut, result, None)
+            del loop, fut, fn, arg
+            with self._lock:
+                self._idle += 1
+
+
+def _deliver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    def settle() -> None:
+        if fut.done():  # the awaiting task was cancelled
+            return
+        if exc is not None:
+            fut.set_exception(RuntimeError(repr(exc)) if isinstance(exc, StopIteration) else exc)
+        else:
+            fut.set_result(result)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop is closed: nobody is waiting any more
+        pass
+
+
 class LocalLeafClient:
     """In-process transport: same messages, no sockets; tantivy work runs in worker threads."""
 
     def __init__(self, service: LeafService) -> None:
         self.service = service
+        self._search_threads = Workers(SEARCH_THREADS, "leaf-search")
 
     async def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
-        return await asyncio.to_thread(self.service.search, request)
+        return await self._search_threads.run(self.service.search, request)
 
     async def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
-        return await asyncio.to_thread(self.service.fetch, request)
+        return await self._search_threads.run(self.service.fetch, request)
 
     async def bulk(self, request: pb.BulkRequest) -> pb.BulkResponse:
         return await asyncio.to_thread(self.service.bulk, request)

@@ -16,6 +16,7 @@ import fnmatch
 import re
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from native.dates import format_date, parse_date_math
 from native.errors import BadRequest, IndexNotFound, InvalidIndexName, ParsingError, QuidditchError
@@ -75,6 +76,11 @@ def resolve_date_math(expression: str | None, now_millis: int | None = None) -> 
             part = sign + _DATE_MATH_PART.sub(render, part[len(sign) + 1 : -1])
         parts.append(part)
     return ",".join(parts)
+
+
+def resolve_alias_names(aliases: dict[str, Any]) -> dict[str, Any]:
+    """An ``aliases`` body (alias name → properties) with its date-math names resolved."""
+    return {resolve_date_math(alias) or alias: props for alias, props in aliases.items()}
 
 
 _FORBIDDEN = ["\\", "/", "*", "?", '"', "<", ">", "|", " ", ","]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -40,6 +41,7 @@ from native.search import SCORE_SORT, sort_key
 
 log = logging.getLogger(__name__)
 
+_PARSE_CACHE_SIZE = 512
 IndexOf = Callable[[str], IndexMeta]  # an index or alias name → its (write) index, IndexNotFound otherwise
 GetDoc = Callable[[IndexMeta, str, str | None], Awaitable[pb.StoredDoc]]  # realtime GET (index, id, routing)
 
@@ -75,6 +77,12 @@ def as_float32(score: float | None) -> float | None:
     """A score as ES renders it: the shortest decimal of the float32 value (1.6, not 1.600000023841858)."""
     if score is None:
         return None
+    return _as_float32(score)
+
+
+@functools.lru_cache(maxsize=4096)
+def _as_float32(score: float) -> float:
+    # cached: the same few scores repeat across hits and requests, and numpy's str() costs ~1.5 µs
     return float(str(numpy.float32(score)))
 
 
@@ -134,6 +142,9 @@ class Root:
         self.queue = Backpressure("search", workers=8, capacity=self.config.search_queue_size)
         self.index_of = index_of
         self.get_doc = get_doc
+        # Parsed queries and aggregations by their JSON (the handler validates, then ``search`` parses
+        # again; dashboards repeat bodies). Parse results are frozen; errors are never cached.
+        self._parsed: dict[bytes, Any] = {}
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
@@ -163,9 +174,30 @@ class Root:
 
     def parse(self, query: dict[str, Any] | None) -> QueryAst:
         """Validate a query with this node's limits (400s happen here, before any fan-out)."""
+        return self._cached(b"q", query, self._parse_query)  # type: ignore[no-any-return]
+
+    def parse_aggs(self, aggs: dict[str, Any]) -> native_aggs.AggTree:
+        return self._cached(b"a", aggs, native_aggs.parse_aggs)  # type: ignore[no-any-return]
+
+    def _parse_query(self, query: dict[str, Any] | None) -> QueryAst:
         return parse_query(
             query, max_nested_depth=self.config.max_nested_depth, max_clause_count=self.config.max_clause_count
         )
+
+    def _cached(self, kind: bytes, body: Any, parse: Callable[[Any], Any]) -> Any:
+        if not body:
+            return parse(body)
+        try:
+            key = kind + orjson.dumps(body)
+        except (TypeError, orjson.JSONEncodeError):
+            return parse(body)
+        found = self._parsed.get(key)
+        if found is None:
+            found = parse(body)  # raises for a bad body: nothing is cached
+            if len(self._parsed) >= _PARSE_CACHE_SIZE:
+                self._parsed.clear()
+            self._parsed[key] = found
+        return found
 
     async def query_phase(
         self,
@@ -310,7 +342,7 @@ class Root:
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
         spec = await self._resolved(spec)
-        tree = native_aggs.parse_aggs(spec.aggs) if spec.aggs else None
+        tree = self.parse_aggs(spec.aggs) if spec.aggs else None
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
         targets = targets_for(indices)
         offset = spec.from_ if scroll_offset is None else scroll_offset

@@ -61,15 +61,11 @@ def flatten_source(source: MappingABC[str, Any]) -> dict[str, list[Any]]:
     while stack:
         prefix, value = stack.pop()
         if isinstance(value, dict):
-            for key, child in value.items():
-                stack.append((f"{prefix}{key}.", child))
+            stack.extend((f"{prefix}{key}.", child) for key, child in reversed(value.items()))
         elif isinstance(value, list):
-            for item in reversed(value):
-                stack.append((prefix, item))
+            stack.extend((prefix, item) for item in reversed(value))
         else:
             out.setdefault(prefix[:-1], []).append(value)
-    for values in out.values():
-        values.reverse()
     return out
 
 

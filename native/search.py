@@ -119,8 +119,13 @@ def query_shard(
     sort: Sequence[SortField] = SCORE_SORT,
     search_after: Sequence[Any] | None = None,
     min_score: float | None = None,
+    matches_all: bool = False,
 ) -> ShardHits:
-    """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given."""
+    """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given.
+
+    ``matches_all`` says ``query`` matches every live document (a ``match_all``), so a size-0 request
+    (aggregations, ``_count``) takes its total from ``num_docs`` instead of a counting search.
+    """
     if limit < 0 or limit > 10_000_000:
         raise IllegalArgument(f"invalid shard result window [{limit}]")
     sort = tuple(sort) or SCORE_SORT
@@ -129,6 +134,8 @@ def query_shard(
     by_score = all(s.field == "_score" for s in sort) and sort[0].reverse
     if limit == 0 and min_score is None:
         # size 0 (aggregations, _count): only the total; ES reports no max_score either
+        if matches_all:
+            return ShardHits([], num_docs, None)
         return ShardHits([], int(searcher.search(query, 1, count=True).count), None)  # type: ignore[attr-defined]
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)

@@ -111,6 +111,9 @@ class Shard:
         self.primary_term = primary_term
         self.analysis = analysis
         self._lock = threading.RLock()
+        # Guards only the pinned-searcher map: searches never wait behind a write batch or a commit,
+        # which hold ``_lock`` for their whole duration.
+        self._searchers_lock = threading.RLock()
         self._live: dict[str, StoredDoc] = {}
         self._dirty = False
         self._closed = False
@@ -206,21 +209,25 @@ class Shard:
             self.refresh()
 
     # -- reads --------------------------------------------------------------------------------------------
-    def _reload(self) -> None:
+    def _reload(self, *, drop_pinned: bool = False) -> None:
         self.index.reload()
-        self._searcher_gen += 1
-        self._searchers[self._searcher_gen] = self.index.searcher()
-        while len(self._searchers) > _PINNED_SEARCHERS:
-            self._searchers.popitem(last=False)
+        searcher = self.index.searcher()
+        with self._searchers_lock:
+            if drop_pinned:  # after a rebuild: earlier searchers read the previous index generation
+                self._searchers.clear()
+            self._searcher_gen += 1
+            self._searchers[self._searcher_gen] = searcher
+            while len(self._searchers) > _PINNED_SEARCHERS:
+                self._searchers.popitem(last=False)
 
     def acquire_searcher(self) -> tuple[int, tantivy.Searcher]:
-        with self._lock:
+        with self._searchers_lock:
             gen = self._searcher_gen
             return gen, self._searchers[gen]
 
     def searcher(self, generation: int) -> tantivy.Searcher:
         """The searcher of an earlier query phase (for fetch and scroll), or the current one."""
-        with self._lock:
+        with self._searchers_lock:
             found = self._searchers.get(generation)
             if found is not None:
                 self._searchers.move_to_end(generation)
@@ -419,8 +426,9 @@ class Shard:
                 self.compiled = compiled
                 return
             self.refresh(force=True)
-            self._rebuild(compiled)
-            self._reload()
+            with self._searchers_lock:  # searches wait for the rebuilt index rather than read the old one
+                self._rebuild(compiled)
+                self._reload(drop_pinned=True)
 
     def _rebuild(self, compiled: CompiledMapping) -> None:
         """Re-index every committed document under ``compiled``'s schema into a new generation."""
@@ -451,7 +459,6 @@ class Shard:
         self.generation = new_gen
         self._write_state()
         shutil.rmtree(old_dir, ignore_errors=True)
-        self._searchers.clear()
 
     def close(self, *, discard: bool = False) -> None:
         """Stop the shard (committing pending writes unless ``discard``); later calls are no-ops."""

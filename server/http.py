@@ -29,8 +29,10 @@ COMMON_PARAMS = frozenset({
 def check_params(request: Request, allowed: Iterable[str] = ()) -> dict[str, str]:
     """The query parameters, or a 400 naming the first one the API does not know (as ES does)."""
     params = dict(request.query_params)
-    allowed_set = COMMON_PARAMS | frozenset(allowed)
-    unknown = [k for k in params if k not in allowed_set]
+    if not params:  # the common case: nothing to check
+        return params
+    allowed_set = allowed if isinstance(allowed, set | frozenset) else frozenset(allowed)
+    unknown = [k for k in params if k not in COMMON_PARAMS and k not in allowed_set]
     if unknown:
         raise IllegalArgument(f"request [{request.url.path}] contains unrecognized parameter: [{unknown[0]}]")
     return params

@@ -51,7 +51,7 @@ class ShardContext:
 
         key = id(ast)
         if key not in self._compiled:
-            self._compiled[key] = compile_query(ast, self.resolver, now_millis=self.now_millis)
+            self._compiled[key] = compile_query(ast, self.resolver, now_millis=self.now_millis, searcher=self.searcher)
         return self._compiled[key]
 
     def exists(self, path: str) -> tantivy.Query:

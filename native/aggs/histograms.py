@@ -219,6 +219,10 @@ class HistogramKind(_Base):
         return (index + 1) * interval + offset
 
     def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
+        if p.get("f"):
+            from native.aggs.number_format import format_number
+
+            return {"key_as_string": format_number(float(key), p["f"]), "key": float(key)}
         return {"key": float(key)}
 
 

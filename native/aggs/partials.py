@@ -50,9 +50,9 @@ _REGISTRY: dict[str, AggKind] = {}
 
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
-        from native.aggs import filters, histograms, metrics, sketches, terms, top_hits
+        from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
 
-        for module in (filters, histograms, metrics, sketches, terms, top_hits):
+        for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)
     return _REGISTRY[node.kind]
 

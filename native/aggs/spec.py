@@ -17,10 +17,17 @@ from native.errors import IllegalArgument, ParsingError, ScriptingDisabled, XCon
 
 BUCKET_KINDS = frozenset(
     {"terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing", "global",
-     "nested", "reverse_nested"}
+     "nested", "reverse_nested", "composite", "geo_distance"}
 )  # fmt: skip
 STATS_KINDS = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
-METRIC_KINDS = STATS_KINDS | {"percentiles", "percentile_ranks", "cardinality", "top_hits"}
+METRIC_KINDS = STATS_KINDS | {
+    "percentiles",
+    "percentile_ranks",
+    "cardinality",
+    "top_hits",
+    "geo_bounds",
+    "geo_centroid",
+}
 KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS
 
 DEFAULT_PERCENTS = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
@@ -185,6 +192,44 @@ class TopHitsSpec:
     excludes: tuple[str, ...] = ()
     version: bool = False
     seq_no_primary_term: bool = False
+
+
+@dataclass(frozen=True)
+class CompositeSource:
+    name: str
+    kind: str  # terms | histogram | date_histogram
+    field: str
+    asc: bool = True
+    missing_bucket: bool = False
+    missing_first: bool | None = None  # None: ES's "default" (first when ascending)
+    format: str | None = None
+    time_zone: str | None = None
+    inner: Any = None  # the AggNode of a histogram / date_histogram source
+
+
+@dataclass(frozen=True)
+class CompositeSpec:
+    sources: tuple[CompositeSource, ...]
+    size: int = 10
+    after: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class GeoMetricSpec:
+    """geo_bounds (wrap_longitude) and geo_centroid."""
+
+    field: str
+    wrap_longitude: bool = True
+
+
+@dataclass(frozen=True)
+class GeoDistanceSpec:
+    field: str
+    origin: tuple[float, float]  # (lat, lon)
+    ranges: tuple[RangeItem, ...]
+    unit: str = "m"
+    distance_type: str = "arc"
+    keyed: bool = False
 
 
 @dataclass(frozen=True)
@@ -635,7 +680,134 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     )  # fmt: skip
 
 
+def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
+    _check_keys(kind, body, {"sources", "size", "after"})
+    raw = body.get("sources")
+    if not isinstance(raw, list) or not raw:
+        raise IllegalArgument("Composite [sources] cannot be null or empty")
+    sources: list[CompositeSource] = []
+    for item in raw:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ParsingError("[composite] each source must be an object with a single named source")
+        ((source_name, definition),) = item.items()
+        if not isinstance(definition, dict) or len(definition) != 1:
+            raise ParsingError(
+                f"[composite] source [{source_name}] must hold one of [terms, histogram, date_histogram]"
+            )
+        ((source_kind, params),) = definition.items()
+        if source_kind not in ("terms", "histogram", "date_histogram"):
+            if source_kind == "geotile_grid":
+                raise IllegalArgument("[composite] source [geotile_grid] is not supported")
+            raise ParsingError(f"Unknown source type [{source_kind}] in [composite]")
+        if not isinstance(params, dict):
+            raise ParsingError(f"[{source_kind}] source [{source_name}] must be an object")
+        if "script" in params:
+            raise ScriptingDisabled("cannot execute [inline] scripts")
+        own = {"order", "missing_bucket", "missing_order", "value_type", "missing"}
+        order = str(params.get("order", "asc")).lower()
+        if order not in ("asc", "desc"):
+            raise ParsingError(f"Unknown order direction [{order}]")
+        missing_order = str(params.get("missing_order", "default")).lower()
+        if missing_order not in ("default", "first", "last"):
+            raise IllegalArgument(f"Unknown MissingOrder value [{missing_order}]")
+        missing_bucket = bool(params.get("missing_bucket", False))
+        if missing_order != "default" and not missing_bucket:
+            raise IllegalArgument("missingOrder can only be set if missingBucket is true")
+        inner_body = {k: v for k, v in params.items() if k not in own}
+        inner = None
+        fmt = params.get("format")
+        if source_kind == "terms":
+            _check_keys(source_kind, inner_body, {"field", "format"})
+        else:
+            inner = AggNode(source_name, source_kind, _PARSERS[source_kind](source_name, source_kind, inner_body))
+            if source_kind == "date_histogram" and fmt is None:
+                fmt = None
+        sources.append(CompositeSource(
+            name=str(source_name), kind=source_kind, field=_field(source_kind, params), asc=order == "asc",
+            missing_bucket=missing_bucket,
+            missing_first=None if missing_order == "default" else missing_order == "first",
+            format=fmt, time_zone=params.get("time_zone"), inner=inner,
+        ))  # fmt: skip
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise IllegalArgument(f"Composite source names must be unique, found duplicates: {dupes}")
+    size = _int(kind, "size", body.get("size", 10))
+    if size < 1:
+        raise IllegalArgument(f"[size] must be greater than 0. Found [{size}] in [{name}]")
+    after = None
+    if body.get("after") is not None:
+        raw_after = body["after"]
+        if not isinstance(raw_after, dict):
+            raise ParsingError("[after] must be an object")
+        if len(raw_after) != len(sources):
+            raise IllegalArgument(f"[after] has {len(raw_after)} value(s) but [sources] has {len(sources)}")
+        values = []
+        for source in sources:
+            if source.name not in raw_after:
+                raise IllegalArgument(f"Missing value for [after.{source.name}]")
+            values.append(_after_value(source, raw_after[source.name]))
+        after = tuple(values)
+    return CompositeSpec(tuple(sources), size, after)
+
+
+def _after_value(source: CompositeSource, value: Any) -> Any:
+    if value is None:
+        if not source.missing_bucket:
+            raise IllegalArgument(f"Cannot set after key in the composite aggregation [{source.name}] - "
+                                  "missing bucket [missing_bucket] is not enabled")  # fmt: skip
+        return None
+    if source.kind == "date_histogram" and isinstance(value, str):
+        from native.dates import parse_date
+
+        formats = tuple(f for f in (source.format, "strict_date_optional_time", "epoch_millis") if f)
+        try:
+            return int(parse_date(value, formats))
+        except ValueError as exc:
+            raise IllegalArgument(f"failed to parse date field [{value}]") from exc
+    if source.kind == "histogram":
+        return _float("composite", "after", value)
+    return value
+
+
+def _geo_metric(name: str, kind: str, body: dict[str, Any]) -> GeoMetricSpec:
+    _check_keys(kind, body, {"field", "wrap_longitude"} if kind == "geo_bounds" else {"field"})
+    return GeoMetricSpec(_field(kind, body), bool(body.get("wrap_longitude", True)))
+
+
+def _geo_distance(name: str, kind: str, body: dict[str, Any]) -> GeoDistanceSpec:
+    from native.query import geo
+
+    _check_keys(kind, body, {"field", "origin", "point", "center", "ranges", "unit", "distance_type", "keyed"})
+    origin_raw = body.get("origin", body.get("point", body.get("center")))
+    if origin_raw is None:
+        raise ParsingError(f"Missing [origin] in geo_distance aggregator [{name}]")
+    origin = geo.point(origin_raw, query=kind)
+    unit = str(body.get("unit", "m"))
+    geo.unit_metres(unit)
+    distance_type = str(body.get("distance_type", "arc")).lower()
+    if distance_type not in ("arc", "plane"):
+        raise IllegalArgument(f"No geo distance for [{distance_type}]")
+    ranges = body.get("ranges")
+    if not isinstance(ranges, list) or not ranges:
+        raise IllegalArgument(f"No [ranges] specified for the [{name}] aggregation")
+    items = []
+    for item in ranges:
+        if not isinstance(item, dict):
+            raise ParsingError(f"[ranges] items must be objects in [{name}]")
+        lo, hi = item.get("from"), item.get("to")
+        items.append(RangeItem(item.get("key"), None if lo is None else _float(kind, "from", lo),
+                               None if hi is None else _float(kind, "to", hi)))  # fmt: skip
+    return GeoDistanceSpec(
+        _field(kind, body), origin, tuple(items), unit, distance_type, bool(body.get("keyed", False))
+    )
+
+
 _PARSERS = {
+    "composite": _composite,
+    "geo_bounds": _geo_metric,
+    "geo_centroid": _geo_metric,
+    "geo_distance": _geo_distance,
     "terms": _terms,
     "histogram": _histogram,
     "date_histogram": _date_histogram,

@@ -237,3 +237,119 @@ class Boosting(QueryAst):
     negative: QueryAst
     negative_boost: float
     boost: float = 1.0
+
+
+# -- geo (``native.query.geo_parse``) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeoDistance(QueryAst):
+    """Points within ``distance`` metres of ``(lat, lon)``; ``distance_type`` plane or arc."""
+
+    field: str
+    lat: float
+    lon: float
+    distance: float
+    distance_type: str = "arc"
+    ignore_unmapped: bool = False
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class GeoBoundingBox(QueryAst):
+    """Points with bottom <= lat <= top and lon in [left, right] (wrapping over the dateline when left > right)."""
+
+    field: str
+    top: float
+    left: float
+    bottom: float
+    right: float
+    ignore_unmapped: bool = False
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class GeoPolygon(QueryAst):
+    """Points inside the ring ``points`` of ``(lat, lon)`` (geo_polygon, geo_shape polygon)."""
+
+    field: str
+    points: tuple[tuple[float, float], ...]
+    holes: tuple[tuple[tuple[float, float], ...], ...] = ()
+    ignore_unmapped: bool = False
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class GeoShape(QueryAst):
+    """``geo_shape`` on a geo_point field: ``shapes`` (GeoBoundingBox / GeoPolygon / Term-like point nodes)
+    combined per ``relation`` (intersects and within are the same for points; disjoint negates)."""
+
+    field: str
+    shapes: tuple[QueryAst, ...]
+    relation: str = "intersects"
+    ignore_unmapped: bool = False
+    boost: float = 1.0
+
+
+# -- other specialised queries (``native.query.specialized``) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class TermsSet(QueryAst):
+    """Docs matching at least N of ``values``; N is the doc's ``msm_field`` value, or (script forms)
+    ``min(num_terms, doc[msm_field])`` / ``num_terms``."""
+
+    field: str
+    values: tuple[Scalar, ...]
+    msm_field: str | None = None
+    msm_script: str | None = None  # "num_terms" | "min" (Math.min(params.num_terms, doc[f].value))
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Pinned(QueryAst):
+    ids: tuple[str, ...]
+    organic: QueryAst
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class SpanNear(QueryAst):
+    """span_near of span_term clauses on one field → a (sloppy) phrase; ``in_order`` false is an AND
+    approximation when slop is large."""
+
+    field: str
+    terms: tuple[str, ...]
+    slop: int = 0
+    in_order: bool = True
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class MoreLikeThis(QueryAst):
+    fields: tuple[str, ...]
+    like_texts: tuple[str, ...]
+    like_ids: tuple[str, ...] = ()
+    like_docs: tuple[Any, ...] = ()
+    unlike_texts: tuple[str, ...] = ()
+    min_term_freq: int = 2
+    min_doc_freq: int = 5
+    max_doc_freq: int | None = None
+    max_query_terms: int = 25
+    min_word_length: int = 0
+    max_word_length: int = 0
+    stop_words: tuple[str, ...] = ()
+    minimum_should_match: str = "30%"
+    include: bool = False
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class DistanceFeature(QueryAst):
+    """Score ``boost * pivot / (pivot + distance(origin))`` on a date or geo_point field, approximated by a
+    staircase of nested range queries (tantivy has no per-document scoring hook)."""
+
+    field: str
+    origin: Any
+    pivot: Any
+    boost: float = 1.0

@@ -30,6 +30,8 @@ from tantivy import Occur, Query
 from native.errors import IllegalArgument, TooComplexToDeterminize
 from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
 from native.query import ast as A
+from native.query.compile_geo import GeoCompilerMixin
+from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, MAX_SLOP, too_many_clauses
 from native.query.msm import resolve_msm
@@ -56,10 +58,21 @@ PATTERN_KINDS = frozenset({"prefix", "wildcard", "regexp"})
 
 
 def compile_query(
-    ast: A.QueryAst, resolver: FieldResolver, *, now_millis: int, max_clause_count: int = MAX_CLAUSE_COUNT
+    ast: A.QueryAst,
+    resolver: FieldResolver,
+    *,
+    now_millis: int,
+    max_clause_count: int = MAX_CLAUSE_COUNT,
+    searcher: tantivy.Searcher | None = None,
 ) -> tantivy.Query:
-    """Compile a parsed query for the shard whose mapping ``resolver`` describes."""
-    return _Compiler(resolver, now_millis, max_clause_count).compile(ast)
+    """Compile a parsed query for the shard whose mapping ``resolver`` describes.
+
+    ``searcher`` (the one the query will run on) lets queries that tantivy cannot express exactly read
+    fast-field values while compiling: ``geo_distance`` / ``geo_polygon`` boundary checks and
+    ``more_like_this`` document lookups and term statistics. Without it those are coarser (documented in
+    ``native.query.compile_geo`` and ``native.query.specialized``).
+    """
+    return _Compiler(resolver, now_millis, max_clause_count, searcher=searcher).compile(ast)
 
 
 def auto_fuzziness(spec: str | int | None, term: str) -> int:
@@ -76,11 +89,12 @@ def auto_fuzziness(spec: str | int | None, term: str) -> int:
 
 
 @dataclass
-class _Compiler:
+class _Compiler(GeoCompilerMixin, MoreCompilerMixin):
     resolver: FieldResolver
     now_millis: int
     max_clause_count: int
     leaves: int = 0
+    searcher: tantivy.Searcher | None = None
 
     def __post_init__(self) -> None:
         self.schema = self.resolver.schema
@@ -92,6 +106,10 @@ class _Compiler:
             A.MatchPhrasePrefix: self.match_phrase_prefix, A.MultiField: self.multi_field,
             A.Bool: self.bool, A.ConstantScore: self.constant_score, A.DisMax: self.dis_max,
             A.Boosting: self.boosting, A.TermsLookup: self.terms_lookup,
+            A.GeoDistance: self.geo_distance, A.GeoBoundingBox: self.geo_bounding_box,
+            A.GeoPolygon: self.geo_polygon, A.GeoShape: self.geo_shape, A.TermsSet: self.terms_set,
+            A.Pinned: self.pinned, A.SpanNear: self.span_near, A.MoreLikeThis: self.more_like_this,
+            A.DistanceFeature: self.distance_feature,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from native.errors import ParsingError
-from native.query import compound, full_text, query_string, term_level
+from native.query import compound, full_text, geo_parse, query_string, specialized, term_level
 from native.query.ast import MatchAll, QueryAst
 from native.query.limits import (
     MAX_CLAUSE_COUNT,
@@ -24,6 +24,8 @@ QUERY_PARSERS: Mapping[str, QueryParser] = {
     **term_level.PARSERS,
     **full_text.PARSERS,
     **query_string.PARSERS,
+    **geo_parse.PARSERS,
+    **specialized.PARSERS,
 }
 
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
 from cluster.master import AliasAction
-from cluster.names import AliasesNotFound, match_names
+from cluster.names import AliasesNotFound, match_names, resolve_date_math
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError
 from server.handlers.indices import resolve
@@ -134,7 +134,8 @@ def _parse_action(request: Request, raw: Any, params: dict[str, str]) -> AliasAc
     index_expr = _split(spec.get("index")) + _split(spec.get("indices"))
     if not index_expr:
         raise ActionRequestValidation("Validation Failed: 1: One of [index] or [indices] is required;")
-    alias_expr = _split(spec.get("alias")) + _split(spec.get("aliases"))
+    # as ES, alias names may be date math (index expressions are resolved with it by ``resolve``)
+    alias_expr = [resolve_date_math(a) or a for a in _split(spec.get("alias")) + _split(spec.get("aliases"))]
     allowed = {"index", "indices", "alias", "aliases", "must_exist"} | (ALIAS_BODY_KEYS if op == "add" else set())
     for key in spec:
         if key not in allowed:

@@ -10,11 +10,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.names import validate_index_name
+from cluster.names import resolve_date_math, validate_index_name
 from cluster.search_request import parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
-from cluster.writes import ItemResult, WriteItem
+from cluster.writes import WriteItem
 from native.errors import (
     ActionRequestValidation,
     IllegalArgument,
@@ -25,6 +25,7 @@ from native.errors import (
 )
 from server.http import check_params, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
+from server.routing import DOC_ID
 
 WRITE_PARAMS = {"refresh", "routing", "if_seq_no", "if_primary_term", "op_type", "version", "version_type",
                 "pipeline", "require_alias", "require_data_stream"}  # fmt: skip
@@ -60,15 +61,30 @@ def _int_param(params: dict[str, str], name: str) -> int | None:
         raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{params[name]}]") from None
 
 
-async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> ItemResult:
+def _write_item(action: str, index: str, doc_id: str | None, params: dict[str, str], **fields: Any) -> WriteItem:
+    """A single-document write: the id from the path, routing and the optimistic-concurrency parameters."""
+    return WriteItem(
+        action=action,
+        index=index,
+        id=doc_id,
+        routing=params.get("routing"),
+        if_seq_no=_int_param(params, "if_seq_no"),
+        if_primary_term=_int_param(params, "if_primary_term"),
+        **fields,
+    )
+
+
+async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> Response:
+    """Apply one write and answer with its result (its ``status`` as the HTTP status), or raise its error."""
     validate_index_name(item.index)
     writes = _cluster(request).writes
     refresh = _refresh_flag(params)
     result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params)))[0]
     if "error" in result.body:
-        err = result.body["error"]
-        raise _ItemFailure(result.status, err)
-    return result
+        raise _ItemFailure(result.status, result.body["error"])
+    body = dict(result.body)
+    status = body.pop("status")
+    return es_json(request, body, status=status)
 
 
 class _ItemFailure(QuidditchError):
@@ -101,38 +117,16 @@ async def index_doc(request: Request) -> Response:
         raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
     if doc_id is None and action == "create":
         raise ActionRequestValidation("Validation Failed: 1: an id must be provided if version type or value are set;")
-    item = WriteItem(
-        action=action,
-        index=index,
-        id=doc_id,
-        routing=params.get("routing"),
-        source=body,
-        if_seq_no=_int_param(params, "if_seq_no"),
-        if_primary_term=_int_param(params, "if_primary_term"),
-        require_alias=flag(params, "require_alias"),
-    )
-    result = await _write_one(request, item, params)
-    body_out = dict(result.body)
-    status = body_out.pop("status")
-    return es_json(request, body_out, status=status)
+    item = _write_item(action, index, doc_id, params, source=body, require_alias=flag(params, "require_alias"))
+    return await _write_one(request, item, params)
 
 
 async def delete_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
     index = request.path_params["index"]
     index = _read_target(_cluster(request), index).name
-    item = WriteItem(
-        action="delete",
-        index=index,
-        id=request.path_params["id"],
-        routing=params.get("routing"),
-        if_seq_no=_int_param(params, "if_seq_no"),
-        if_primary_term=_int_param(params, "if_primary_term"),
-    )
-    result = await _write_one(request, item, params)
-    body_out = dict(result.body)
-    status = body_out.pop("status")
-    return es_json(request, body_out, status=status)
+    item = _write_item("delete", index, request.path_params["id"], params)
+    return await _write_one(request, item, params)
 
 
 UPDATE_KEYS = {"doc", "upsert", "doc_as_upsert", "detect_noop", "script", "scripted_upsert", "_source"}
@@ -157,22 +151,11 @@ async def update_doc(request: Request) -> Response:
     body = await json_body(request, required=True)
     update = _update_body(body)
     index = request.path_params["index"]
-    item = WriteItem(
-        action="update",
-        index=index,
-        id=request.path_params["id"],
-        routing=params.get("routing"),
-        update=update,
-        if_seq_no=_int_param(params, "if_seq_no"),
-        if_primary_term=_int_param(params, "if_primary_term"),
-    )
+    item = _write_item("update", index, request.path_params["id"], params, update=update)
     cluster = _cluster(request)
     if index not in cluster.master.state.indices and "upsert" not in update and not update.get("doc_as_upsert"):
         raise IndexNotFound(index)
-    result = await _write_one(request, item, params)
-    body_out = dict(result.body)
-    status = body_out.pop("status")
-    return es_json(request, body_out, status=status)
+    return await _write_one(request, item, params)
 
 
 def _read_target(cluster: EmbeddedCluster, name: str) -> IndexMeta:
@@ -378,6 +361,7 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
             continue
         if item.index not in valid_names:
             try:
+                item.index = resolve_date_math(item.index) or ""  # as ES: ``<logs-{now/d}>`` in ``_index``
                 validate_index_name(item.index)
             except QuidditchError as exc:
                 items.append(exc)
@@ -418,10 +402,10 @@ routes = [
     Route("/{index}/_bulk", bulk, methods=["POST", "PUT"]),
     Route("/{index}/_mget", mget, methods=["GET", "POST"]),
     Route("/{index}/_doc", index_doc, methods=["POST"]),
-    Route("/{index}/_doc/{id}", index_doc, methods=["PUT", "POST"]),
-    Route("/{index}/_create/{id}", index_doc, methods=["PUT", "POST"]),
-    Route("/{index}/_doc/{id}", get_doc, methods=["GET", "HEAD"]),
-    Route("/{index}/_doc/{id}", delete_doc, methods=["DELETE"]),
-    Route("/{index}/_source/{id}", get_source, methods=["GET", "HEAD"]),
-    Route("/{index}/_update/{id}", update_doc, methods=["POST"]),
+    Route(f"/{{index}}/_doc/{DOC_ID}", index_doc, methods=["PUT", "POST"]),
+    Route(f"/{{index}}/_create/{DOC_ID}", index_doc, methods=["PUT", "POST"]),
+    Route(f"/{{index}}/_doc/{DOC_ID}", get_doc, methods=["GET", "HEAD"]),
+    Route(f"/{{index}}/_doc/{DOC_ID}", delete_doc, methods=["DELETE"]),
+    Route(f"/{{index}}/_source/{DOC_ID}", get_source, methods=["GET", "HEAD"]),
+    Route(f"/{{index}}/_update/{DOC_ID}", update_doc, methods=["POST"]),
 ]

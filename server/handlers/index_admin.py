@@ -1,6 +1,6 @@
 """Index operations beyond CRUD: open/close, blocks, ``_stats``, flush, force merge, cache clear,
-``_segments``, ``_recovery``, ``_resolve/index``, ``_mapping/field``, the copies ``_clone|_shrink|_split``,
-``_disk_usage`` and ``_field_usage_stats``.
+``_segments``, ``_recovery``, ``_resolve/index``, ``_mapping/field``,
+``_disk_usage`` and ``_field_usage_stats`` (the copies ``_clone|_shrink|_split`` are in ``index_copy``).
 
 Flush and force merge commit the shards (a Diagon commit is what a Lucene flush is); counters for the
 stats that ES keeps per shard (flush, refresh) live in memory on the app, like ES's node-local stats.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-from collections.abc import AsyncIterator
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -19,15 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.names import match_names, resolve_date_math
-from cluster.search_request import SearchSpec
-from cluster.settings import flatten_settings
+from cluster.names import match_names
+from cluster.resize import scan_documents
+from cluster.settings import analysis_settings
 from cluster.state import IndexMeta
-from cluster.writes import WriteItem
-from native.errors import IllegalArgument, IndexNotFound, ParsingError, QuidditchError
+from native.analysis import Analysis
+from native.errors import IllegalArgument, IndexNotFound
 from native.mapping import Mapping
 from native.schema import flatten_source
-from native.search import SortField
 from server.cat import format_byte_size
 from server.handlers.indices import IndexStats, index_stats, resolve
 from server.http import check_params, es_json, flag, json_body
@@ -64,6 +63,17 @@ def _shards_header(metas: list[IndexMeta]) -> dict[str, int]:
     return {"total": total, "successful": successful, "failed": 0}
 
 
+async def _object_body(request: Request, parser: str, keys: Collection[str]) -> dict[str, Any]:
+    """The optional JSON object body of an API whose ES parser ``parser`` accepts only ``keys``."""
+    body = await json_body(request) or {}
+    if not isinstance(body, dict):
+        raise IllegalArgument("request body must be an object")
+    for key in body:
+        if key not in keys:
+            raise IllegalArgument(f"[{parser}] unknown field [{key}]")
+    return body
+
+
 # -- open / close / blocks --------------------------------------------------------------------------------
 async def close_index(request: Request) -> Response:
     params = check_params(request)
@@ -87,13 +97,18 @@ async def open_index(request: Request) -> Response:
     return es_json(request, {"acknowledged": True, "shards_acknowledged": True})
 
 
-async def add_block(request: Request) -> Response:
+async def _set_block(request: Request, value: bool) -> list[IndexMeta]:
     params = check_params(request)
     block = request.path_params["block"]
     if block not in BLOCKS:
         raise IllegalArgument(f"No enum constant org.elasticsearch.cluster.metadata.IndexMetadata.APIBlock.{block}")
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
-    await asyncio.to_thread(_cluster(request).master.set_block, [m.name for m in metas], block, True)
+    await asyncio.to_thread(_cluster(request).master.set_block, [m.name for m in metas], block, value)
+    return metas
+
+
+async def add_block(request: Request) -> Response:
+    metas = await _set_block(request, True)
     return es_json(request, {
         "acknowledged": True, "shards_acknowledged": True,
         "indices": [{"name": m.name, "blocked": True} for m in metas],
@@ -101,12 +116,7 @@ async def add_block(request: Request) -> Response:
 
 
 async def remove_block(request: Request) -> Response:
-    params = check_params(request)
-    block = request.path_params["block"]
-    if block not in BLOCKS:
-        raise IllegalArgument(f"No enum constant org.elasticsearch.cluster.metadata.IndexMetadata.APIBlock.{block}")
-    metas = resolve(request, request.path_params["index"], params, allow_closed=True)
-    await asyncio.to_thread(_cluster(request).master.set_block, [m.name for m in metas], block, False)
+    metas = await _set_block(request, False)
     return es_json(request, {"acknowledged": True, "indices": [{"name": m.name, "unblocked": True} for m in metas]})
 
 
@@ -310,15 +320,8 @@ async def shard_stores(request: Request) -> Response:
 
 # -- rollover ---------------------------------------------------------------------------------------------
 async def rollover(request: Request) -> Response:
-    from server.http import json_body
-
     params = check_params(request, {"dry_run", "lazy"})
-    body = await json_body(request) or {}
-    if not isinstance(body, dict):
-        raise IllegalArgument("request body must be an object")
-    for key in body:
-        if key not in ("conditions", "settings", "mappings", "aliases"):
-            raise IllegalArgument(f"[rollover] unknown field [{key}]")
+    body = await _object_body(request, "rollover", ("conditions", "settings", "mappings", "aliases"))
     alias = request.path_params["alias"]
     cluster = _cluster(request)
     conditions = body.get("conditions") or {}
@@ -329,12 +332,7 @@ async def rollover(request: Request) -> Response:
         st = await index_stats(request, metas)
         docs = sum(s.docs for s in st.values())
         for name, value in conditions.items():
-            if name == "max_docs":
-                results[f"[{name}: {value}]"] = docs >= int(value)
-            elif name == "min_docs":
-                results[f"[{name}: {value}]"] = docs >= int(value)
-            else:
-                results[f"[{name}: {value}]"] = False
+            results[f"[{name}: {value}]"] = name in ("max_docs", "min_docs") and docs >= int(value)
     met = not conditions or any(v for k, v in results.items() if not k.startswith("[min_"))
     old, new, rolled = await asyncio.to_thread(
         cluster.master.rollover, alias, request.path_params.get("new_index"), body,
@@ -352,17 +350,8 @@ ANALYZE_KEYS = frozenset({"analyzer", "text", "field", "tokenizer", "filter", "c
 
 
 async def analyze(request: Request) -> Response:
-    from cluster.settings import analysis_settings
-    from native.analysis import Analysis
-    from server.http import json_body
-
     params = check_params(request, {"analyzer", "text", "field"})
-    body = await json_body(request) or {}
-    if not isinstance(body, dict):
-        raise IllegalArgument("request body must be an object")
-    for key in body:
-        if key not in ANALYZE_KEYS:
-            raise IllegalArgument(f"[analyze_request] unknown field [{key}]")
+    body = await _object_body(request, "analyze_request", ANALYZE_KEYS)
     body = {**{k: v for k, v in params.items() if k in ("analyzer", "text", "field")}, **body}
     text = body.get("text")
     if text is None:
@@ -371,7 +360,9 @@ async def analyze(request: Request) -> Response:
     index = request.path_params.get("index")
     analysis = Analysis.from_settings({})
     name = body.get("analyzer")
+    default = "standard"
     if index is not None:
+        default = "default"  # the index's ``default`` analyzer when it defines one (built in: standard)
         meta = resolve(request, index, {})[0]
         analysis = Analysis.from_settings(analysis_settings(meta.settings))
         if name is None and body.get("field"):
@@ -388,24 +379,19 @@ async def analyze(request: Request) -> Response:
         analysis = Analysis.from_settings(custom)
         name = "_custom"
     analyzer = analysis.normalizer(body["normalizer"]) if body.get("normalizer") else analysis.analyzer(
-        name or "standard")  # fmt: skip
+        name or default)  # fmt: skip
     tokens: list[dict[str, Any]] = []
-    position = 0
+    position = 0  # of the next text: after the last token, then ES's position_increment_gap (100)
     base = 0
     for piece in texts:
-        cursor = 0
-        lower = piece.lower()
-        for token in analyzer.analyze(piece):
-            start = lower.find(token.lower(), cursor)
-            if start < 0:
-                start = cursor
-            end = start + len(token) if lower.find(token.lower(), cursor) >= 0 else cursor
-            cursor = max(cursor, end)
-            tokens.append({"token": token, "start_offset": base + start, "end_offset": base + end,
-                           "type": "word", "position": position})  # fmt: skip
-            position += 1
+        last = -1
+        # the analyzer's own offsets and positions: a removed stopword leaves a gap, as in Lucene
+        for token in analyzer.pre_tokenize(piece).tokens:
+            last = position + token.position
+            tokens.append({"token": token.text, "start_offset": base + token.char_offset_from,
+                           "end_offset": base + token.char_offset_to, "type": "word", "position": last})  # fmt: skip
         base += len(piece) + 1
-        position += 100 if len(texts) > 1 else 0
+        position = max(position, last + 1) + (100 if len(texts) > 1 else 0)
     return es_json(request, {"tokens": tokens})
 
 
@@ -443,148 +429,8 @@ async def resolve_index(request: Request) -> Response:
             and part not in all_aliases
             and not flag(params, "ignore_unavailable")
         ):
-            from native.errors import IndexNotFound
-
             raise IndexNotFound(part)
     return es_json(request, {"indices": indices, "aliases": aliases_out, "data_streams": []})
-
-
-# -- clone / shrink / split ----------------------------------------------------------------------------------
-# Settings a resized index never inherits: identity, shard counts, and ES's private resize bookkeeping.
-_NOT_COPIED = ("index.uuid", "index.provided_name", "index.creation_date", "index.version.created",
-               "index.number_of_shards", "index.number_of_replicas", "index.number_of_routing_shards",
-               "index.resize.", "index.routing.allocation.initial_recovery.")  # fmt: skip
-_SCAN_PAGE = 1000
-
-
-class IllegalState(QuidditchError):
-    status = 500
-    es_type = "illegal_state_exception"
-
-
-def routing_num_shards(meta: IndexMeta) -> int:
-    """ES's ``index.number_of_routing_shards``: explicit, or the default that allows splits by 2 up to 1024."""
-    explicit = meta.settings.get("index.number_of_routing_shards")
-    if explicit is not None:
-        return int(explicit)
-    shards = meta.number_of_shards
-    splits = max(1, 10 - (shards - 1).bit_length())
-    return shards * 2**splits
-
-
-def check_resize(kind: str, source: IndexMeta, target_shards: int) -> None:
-    """ES's preconditions for ``_clone``/``_shrink``/``_split`` (write block, shard arithmetic)."""
-    blocked = ("index.blocks.write", "index.blocks.read_only")
-    if not any(str(source.settings.get(key, "false")).lower() == "true" for key in blocked):
-        raise IllegalState(f'index {source.name} must be read-only to resize index. use "index.blocks.write=true"')
-    src = source.number_of_shards
-    if kind == "clone" and target_shards != src:
-        raise IllegalArgument(
-            f"the number of target shards ([{target_shards}]) must be the same as the number of source shards ([{src}])"
-        )
-    if kind == "shrink":
-        if target_shards > src:
-            raise IllegalArgument(
-                f"the number of target shards [{target_shards}] must be less that the number of source shards [{src}]"
-            )
-        if src % target_shards:
-            raise IllegalArgument(f"the number of source shards [{src}] must be a multiple of [{target_shards}]")
-    if kind == "split":
-        if target_shards < src:
-            raise IllegalArgument(
-                f"the number of source shards [{src}] must be less that the number of target shards [{target_shards}]"
-            )
-        if target_shards % src:
-            raise IllegalArgument(f"the number of source shards [{src}] must be a factor of [{target_shards}]")
-        routing = routing_num_shards(source)
-        if routing % target_shards:
-            raise IllegalArgument(
-                f"the number of routing shards [{routing}] must be a multiple of the target shards [{target_shards}]"
-            )
-
-
-async def scan_documents(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every document of ``metas`` as pages of hits, read from the readers pinned by the first page."""
-    spec = SearchSpec(query=None, size=_SCAN_PAGE, sort=[SortField("_doc")], explicit_sort=True)
-    spec.track_total_hits = True
-    response, phase = await cluster.root.search(metas, spec)
-    total = int(response["hits"]["total"]["value"])
-    offset = 0
-    hits = response["hits"]["hits"]
-    while hits and offset < total:
-        yield hits
-        offset += len(hits)
-        response, _ = await cluster.root.search(metas, spec, scroll_offset=offset, generations=phase.generations)
-        hits = response["hits"]["hits"]
-
-
-async def _copy_documents(cluster: EmbeddedCluster, source: IndexMeta, target: str) -> None:
-    await cluster.writes.refresh([source])  # acknowledged but unrefreshed documents are copied too
-    async for hits in scan_documents(cluster, [source]):
-        items = [WriteItem(action="index", index=target, id=hit["_id"], source=orjson.dumps(hit["_source"]))
-                 for hit in hits]  # fmt: skip
-        for result in await cluster.writes.write(items):
-            if "error" in result.body:
-                raise IllegalState(f"failed to copy document [{result.id}] into [{target}]: {result.body['error']}")
-
-
-async def clone(request: Request) -> Response:
-    return await resize(request, "clone")
-
-
-async def shrink(request: Request) -> Response:
-    return await resize(request, "shrink")
-
-
-async def split(request: Request) -> Response:
-    return await resize(request, "split")
-
-
-async def resize(request: Request, kind: str) -> Response:
-    """``_clone``, ``_shrink``, ``_split``: a new index with the source's mappings and settings, then every
-    document re-indexed into it (ES hard-links segments instead; the result is the same documents).
-
-    Custom ``_routing`` is not stored with a document, so a routed document lands in the target by its id.
-    """
-    check_params(request, {"copy_settings"})
-    cluster = _cluster(request)
-    state = cluster.master.state
-    source = state.indices.get(request.path_params["index"])
-    if source is None:
-        raise IndexNotFound(request.path_params["index"])
-    target = request.path_params["target"]
-    body = await json_body(request) or {}
-    if not isinstance(body, dict):
-        raise ParsingError("request body must be an object")
-    if "mappings" in body:
-        raise IllegalArgument("mappings are not allowed when resizing indices, all mappings are copied from the "
-                              "source index")  # fmt: skip
-    unknown = set(body) - {"settings", "aliases"}
-    if unknown:
-        raise ParsingError(f"unknown key [{sorted(unknown)[0]}] for create index")
-    requested = flatten_settings(body.get("settings"))
-    default_shards = 1 if kind == "shrink" else source.number_of_shards
-    target_shards = int(requested.get("index.number_of_shards") or default_shards)
-    check_resize(kind, source, target_shards)
-    inherited = {k: v for k, v in source.settings.items() if not k.startswith(_NOT_COPIED) and k not in requested}
-    blocks = {k: v for k, v in inherited.items() if k.startswith("index.blocks.")}
-    settings = {k: v for k, v in inherited.items() if k not in blocks}
-    settings.update({k: v for k, v in requested.items() if v is not None})
-    settings["index.number_of_shards"] = str(target_shards)
-    aliases = body.get("aliases") or {}
-    if isinstance(aliases, dict):
-        aliases = {resolve_date_math(a) or a: props for a, props in aliases.items()}
-    create = {"settings": settings, "mappings": source.mappings, "aliases": aliases}
-    await asyncio.to_thread(cluster.master.create_index, target, create)
-    try:
-        await _copy_documents(cluster, source, target)
-        await cluster.writes.refresh([cluster.master.state.indices[target]])
-        if blocks:  # inherited like every other setting, once the copy no longer needs to write
-            await asyncio.to_thread(cluster.master.put_settings, target, blocks)
-    except BaseException:
-        await asyncio.to_thread(cluster.master.delete_index, target)
-        raise
-    return es_json(request, {"acknowledged": True, "shards_acknowledged": True, "index": target})
 
 
 # -- disk usage / field usage -----------------------------------------------------------------------------
@@ -768,9 +614,6 @@ routes = [
     Route("/{alias}/_rollover/{new_index}", rollover, methods=["POST"]),
     Route("/{index}/_analyze", analyze, methods=["GET", "POST"]),
     Route("/{index}/_shard_stores", shard_stores, methods=["GET"]),
-    Route("/{index}/_clone/{target}", clone, methods=["PUT", "POST"]),
-    Route("/{index}/_shrink/{target}", shrink, methods=["PUT", "POST"]),
-    Route("/{index}/_split/{target}", split, methods=["PUT", "POST"]),
     Route("/{index}/_disk_usage", disk_usage, methods=["POST"]),
     Route("/{index}/_field_usage_stats", field_usage_stats, methods=["GET"]),
 ]

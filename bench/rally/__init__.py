@@ -1,0 +1,1 @@
+"""A local Rally (``esrally``) track for the generated log corpus; see ``bench/rally/README.md``."""

@@ -1,0 +1,93 @@
+"""``GET|POST [/{index}]/_validate/query``: would this query parse and compile, without running it.
+
+As in ES, an invalid query is not an error response: the body says ``valid: false`` (with the reason when
+``explain=true``). Parsing uses the search's own parser (``Root.parse``, with the node's limits); each index
+then compiles the query against its shard's mapping, which is where unknown fields of the wrong type,
+bad numbers or dates and the like fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.embedded import EmbeddedCluster
+from cluster.explain import field_names, validate_on
+from cluster.search_request import query_from_params
+from native.errors import ParsingError, QuidditchError
+from server.handlers.indices import resolve
+from server.http import check_params, es_json, flag, json_body
+
+PARAMS = {"explain", "rewrite", "all_shards", "q", "df", "default_operator", "analyzer", "analyze_wildcard",
+          "lenient"}  # fmt: skip
+
+
+def _parse_failure(exc: QuidditchError) -> str:
+    kind = "ParsingException" if isinstance(exc, ParsingError) else exc.es_type
+    return f"org.elasticsearch.common.{kind}: {exc.reason}" if kind == "ParsingException" else f"[{kind}] {exc.reason}"
+
+
+async def validate_query(request: Request) -> Response:
+    params = check_params(request, PARAMS)
+    explain = flag(params, "explain")
+    cluster: EmbeddedCluster = request.app.state.cluster
+    metas = resolve(request, request.path_params.get("index"), params)
+    try:
+        body = await json_body(request)
+        if body is not None and not isinstance(body, dict):
+            raise ParsingError("request body must be an object")
+        for key in body or {}:
+            if key != "query":
+                raise ParsingError(f"request does not support [{key}]")
+        query = query_from_params(params) if "q" in params else (body or {}).get("query")
+        ast = cluster.root.parse(query)
+        (resolved,) = await cluster.root.resolve_lookups(query)
+        if resolved != query:
+            ast = cluster.root.parse(resolved)
+    except QuidditchError as exc:
+        invalid: dict[str, Any] = {"valid": False}
+        if explain:
+            invalid["error"] = _parse_failure(exc)
+        return es_json(request, invalid)
+    now = int(time.time() * 1000)
+    all_shards = flag(params, "all_shards")
+    explanations: list[dict[str, Any]] = []
+    valid = True
+    for meta in metas:
+        shards = range(meta.number_of_shards) if all_shards else range(1)
+        for shard_id in shards:
+            shard = cluster.node.shard(meta.uuid, shard_id)
+            entry: dict[str, Any] = {"index": meta.name}
+            if all_shards:
+                entry["shard"] = shard_id
+            try:
+                names = await asyncio.to_thread(field_names, shard)
+                rendered = await asyncio.to_thread(
+                    validate_on, shard.compiled, ast, names, now_millis=now,
+                    max_clause_count=cluster.config.max_clause_count,
+                )  # fmt: skip
+                entry |= {"valid": True, "explanation": rendered}
+            except (QuidditchError, ValueError) as exc:  # tantivy reports bad terms as ValueError
+                valid = False
+                reason = exc.reason if isinstance(exc, QuidditchError) else str(exc)
+                reason = reason.removeprefix("failed to create query: ")
+                entry |= {"valid": False,
+                          "error": f"[{meta.name}/{meta.uuid}] QueryShardException[failed to create query: "
+                                   f"{reason}]"}  # fmt: skip
+            explanations.append(entry)
+    count = len(explanations)
+    out: dict[str, Any] = {"_shards": {"total": count, "successful": count, "failed": 0}, "valid": valid}
+    if explain or flag(params, "rewrite"):
+        out["explanations"] = explanations
+    return es_json(request, out)
+
+
+routes = [
+    Route("/_validate/query", validate_query, methods=["GET", "POST"]),
+    Route("/{index}/_validate/query", validate_query, methods=["GET", "POST"]),
+]
