@@ -33,6 +33,10 @@ class SortField:
         return self.order == "desc"
 
 
+# ``_doc`` (index order) is served by the shard's ``_seq_no`` column: insertion order, unique per shard, and a
+# fast indexed field, so ``_doc`` sorts, scrolls and ``search_after`` take the fast-field paths.
+DOC_ORDER = FieldInfo(path="_doc", es_type="long", tantivy_name=SEQ_NO_FIELD)
+
 SCORE_SORT = (SortField("_score", "desc"),)
 
 
@@ -129,7 +133,10 @@ def query_shard(
     if limit < 0 or limit > 10_000_000:
         raise IllegalArgument(f"invalid shard result window [{limit}]")
     sort = tuple(sort) or SCORE_SORT
-    infos = [None if s.field in ("_score", "_doc") else _resolve_sort_field(s, compiled) for s in sort]
+    infos = [
+        None if s.field == "_score" else DOC_ORDER if s.field == "_doc" else _resolve_sort_field(s, compiled)
+        for s in sort
+    ]
     num_docs = int(searcher.num_docs)
     by_score = all(s.field == "_score" for s in sort) and sort[0].reverse
     if limit == 0 and min_score is None:
@@ -167,8 +174,6 @@ def _first_key_eligible(
         if len(search_after) != len(sort):
             return False
     for spec, info in zip(sort[1:], infos[1:], strict=True):
-        if spec.field == "_doc":
-            continue
         if info is None or info.es_type not in COLUMNAR_NUMERIC_TYPES or spec.missing not in ("_last", "_first"):
             return False
     return True
@@ -241,13 +246,10 @@ def _top_by_first_key(
         hits = kept + [(cutoff, a) for _, a in ties]
     addrs = [a for _, a in hits]
     columns: list[list[Any]] = [[_sort_value(k, info0) for k, _ in hits]]
-    for spec, info in zip(sort[1:], infos[1:], strict=True):
-        if spec.field == "_doc":
-            columns.append([(a.segment_ord << 32) | a.doc for a in addrs])
-        else:
-            assert info is not None
-            values = searcher.fast_field_values(info.tantivy_name, addrs) if addrs else []
-            columns.append([_sort_value(v, info) for v in values])
+    for info in infos[1:]:
+        assert info is not None
+        values = searcher.fast_field_values(info.tantivy_name, addrs) if addrs else []
+        columns.append([_sort_value(v, info) for v in values])
     seqs = _seq_nos(searcher, addrs)
     rows = []
     for i, addr in enumerate(addrs):
@@ -304,8 +306,6 @@ def _general(
     for spec, info in zip(sort, infos, strict=True):
         if spec.field == "_score":
             columns.append([float(s) for s, _ in scored])
-        elif spec.field == "_doc":
-            columns.append([(a.segment_ord << 32) | a.doc for a in addrs])
         elif info is None:
             columns.append([None] * len(addrs))
         elif info.es_type == "keyword":
