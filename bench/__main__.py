@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import tantivy
 
+from bench import prose, report
 from bench import quidditch_runner as qr
-from bench import report
 from bench.corpus import MAPPING, Corpus
 from bench.measure import latency
 from bench.sqlite_baseline import SqliteBaseline
@@ -40,10 +40,15 @@ def orjson_parse_seconds(bodies: list[bytes]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="100k docs, 200 repetitions, 10 s throughput")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="100k docs (20k packages in the prose corpus), 200 repetitions, 10 s throughput",
+    )
     ap.add_argument("--docs", type=int, default=None, help="corpus size (default 1M, 100k with --quick)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     ap.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    ap.add_argument("--no-prose", action="store_true", help="skip the prose (Debian package descriptions) corpus")
     args = ap.parse_args(argv)
 
     quick = args.quick
@@ -246,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
             log(f"SQLite query {name}")
             results["latency"][name]["sqlite"] = latency(fn, reps, query_budget_s)
         sb.close()
+
+        # -- prose corpus (its own Quidditch server, after every log-corpus measure) -----------------
+        if args.no_prose:
+            results["prose"] = {"skipped": "--no-prose"}
+        else:
+            results["prose"] = prose.run(quick, reps, query_budget_s, ingest_deadline_s, work, log)
     finally:
         for proc in (server, empty):
             if proc is not None:

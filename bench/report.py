@@ -22,6 +22,51 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{x:.2f}x" if x < 1 else f"{x:.1f}x"
 
 
+INGEST_HEADER = [
+    "| engine | docs | seconds | docs/s | bytes on disk / doc | ÷ raw tantivy (docs/s) | ÷ SQLite (docs/s) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+]
+LATENCY_HEADER = [
+    "| query | Quidditch p50 / p99 / max | raw tantivy p50 / p99 / max | SQLite p50 / p99 / max | "
+    "Q ÷ tantivy (p50) | Q ÷ SQLite (p50) | target p50 | meets target | Q errors |",
+    "| --- | --- | --- | --- | ---: | ---: | ---: | :---: | ---: |",
+]
+
+
+def _ingest_rows(ing: dict[str, Any]) -> list[str]:
+    lines = []
+    t_rate = ing.get("tantivy", {}).get("docs_per_s")
+    s_rate = ing.get("sqlite", {}).get("docs_per_s")
+    for name, e in ing.items():
+        if not isinstance(e, dict) or "docs_per_s" not in e:
+            continue
+        lines.append(
+            f"| {e.get('label', name)} | {e['docs']:,} | {e['seconds']:.1f} | {e['docs_per_s']:,.0f} | "
+            f"{_f(e.get('bytes_per_doc'), 0)} | {_ratio(e['docs_per_s'], t_rate)} | "
+            f"{_ratio(e['docs_per_s'], s_rate)} |"
+        )
+    return lines
+
+
+def _latency_rows(latencies: dict[str, Any], empty: float) -> list[str]:
+    lines = []
+    for name, row in latencies.items():
+        q, t, s = row.get("quidditch") or {}, row.get("tantivy") or {}, row.get("sqlite") or {}
+        target = (t.get("p50_ms") or 0) + empty + 1.0 if t.get("p50_ms") is not None else None
+        meets = "-" if target is None or q.get("p50_ms") is None else ("yes" if q["p50_ms"] <= target else "no")
+
+        def trio(d: dict[str, Any]) -> str:
+            if not d or d.get("p50_ms") is None:
+                return "n/a" if not d else f"failed ({d.get('errors', 0)} errors)"
+            return f"{_f(d['p50_ms'])} / {_f(d['p99_ms'])} / {_f(d['max_ms'])}"
+
+        lines.append(
+            f"| {name} | {trio(q)} | {trio(t)} | {trio(s)} | {_ratio(q.get('p50_ms'), t.get('p50_ms'))} | "
+            f"{_ratio(q.get('p50_ms'), s.get('p50_ms'))} | {_f(target)} | {meets} | {q.get('errors', 0)} |"
+        )
+    return lines
+
+
 def write_json(results: dict[str, Any], out_dir: Path) -> Path:
     path = out_dir / f"{results['meta']['date']}-{results['meta']['mode']}.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -38,21 +83,9 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "## Ingest",
         "",
-        "| engine | docs | seconds | docs/s | bytes on disk / doc | ÷ raw tantivy (docs/s) "
-        "| ÷ SQLite (docs/s) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *INGEST_HEADER,
     ]
-    ing = r["ingest"]
-    t_rate = ing.get("tantivy", {}).get("docs_per_s")
-    s_rate = ing.get("sqlite", {}).get("docs_per_s")
-    for name, e in ing.items():
-        if not isinstance(e, dict) or "docs_per_s" not in e:
-            continue
-        lines.append(
-            f"| {e.get('label', name)} | {e['docs']:,} | {e['seconds']:.1f} | {e['docs_per_s']:,.0f} | "
-            f"{_f(e.get('bytes_per_doc'), 0)} | {_ratio(e['docs_per_s'], t_rate)} | "
-            f"{_ratio(e['docs_per_s'], s_rate)} |"
-        )
+    lines += _ingest_rows(r["ingest"])
     op = r.get("orjson_parse", {})
     if op:
         lines += [
@@ -71,27 +104,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"** ms, p99 {_f(r['empty_request'].get('p99_ms'), 3)} ms. "
         "Target = raw tantivy p50 + empty request p50 + 1 ms.",
         "",
-        "| query | Quidditch p50 / p99 / max | raw tantivy p50 / p99 / max | SQLite p50 / p99 / max | "
-        "Q ÷ tantivy (p50) | Q ÷ SQLite (p50) | target p50 | meets target | Q errors |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | :---: | ---: |",
+        *LATENCY_HEADER,
     ]
-    empty = r["empty_request"].get("p50_ms") or 0.0
-    for name, row in r["latency"].items():
-        q, t, s = row.get("quidditch") or {}, row.get("tantivy") or {}, row.get("sqlite") or {}
-        target = (t.get("p50_ms") or 0) + empty + 1.0 if t.get("p50_ms") is not None else None
-        meets = (
-            "-" if target is None or q.get("p50_ms") is None else ("yes" if q["p50_ms"] <= target else "no")
-        )
-
-        def trio(d: dict[str, Any]) -> str:
-            if not d or d.get("p50_ms") is None:
-                return "n/a" if not d else f"failed ({d.get('errors', 0)} errors)"
-            return f"{_f(d['p50_ms'])} / {_f(d['p99_ms'])} / {_f(d['max_ms'])}"
-
-        lines.append(
-            f"| {name} | {trio(q)} | {trio(t)} | {trio(s)} | {_ratio(q.get('p50_ms'), t.get('p50_ms'))} | "
-            f"{_ratio(q.get('p50_ms'), s.get('p50_ms'))} | {_f(target)} | {meets} | {q.get('errors', 0)} |"
-        )
+    lines += _latency_rows(r["latency"], r["empty_request"].get("p50_ms") or 0.0)
     tp = r.get("throughput", {})
     if tp:
         lat = tp["latency"]
@@ -130,6 +145,7 @@ def markdown(r: dict[str, Any]) -> str:
         for name, c in checks.items():
             err = (c.get("shard_error") or c.get("error") or "").replace("|", "\\|")
             lines.append(f"| {name} | {c.get('status')} | {err} |")
+    lines += _prose_section(r)
     prof = r.get("profiles", {})
     for title, p in prof.items():
         lines += ["", f"## Profile: {title}", ""]
@@ -149,6 +165,59 @@ def markdown(r: dict[str, Any]) -> str:
     if r.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {n}" for n in r["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _prose_section(r: dict[str, Any]) -> list[str]:
+    """The "Prose corpus" section: Debian package descriptions, the same columns as the log-corpus tables."""
+    pr = r.get("prose")
+    if not pr:
+        return []
+    lines = ["", "## Prose corpus", ""]
+    if "skipped" in pr:
+        return [*lines, f"Skipped: {pr['skipped']}."]
+    m, p = pr["meta"], pr["meta"]["params"]
+    df = p.get("df", {})
+    lines += [
+        f"{m['docs']:,} Debian packages (of {m['available']:,}, evenly spaced by name) from {m['source']}: "
+        "name, section, priority (keyword), installed_size (long), maintainer (text + keyword), summary and "
+        f"description (text); {m['ndjson_bytes'] / max(m['docs'], 1):,.0f} bytes of `_bulk` NDJSON per doc. "
+        "Quidditch runs in a fresh server process. Query words picked from document frequencies in "
+        f"`description`: word `{p['word']}` ({df.get('word', '?')} docs), word2 `{p['word2']}` "
+        f"({df.get('word2', '?')} docs, its most frequent co-occurring mid-frequency word), phrase "
+        f"`{' '.join(p['phrase'])}` (the most frequent non-stop-word bigram, {df.get('phrase_docs', '?')} docs), "
+        f"wildcard `{p['prefix']}*` (from `{df.get('prefix_of', '?')}`), section `{p['section']}` (the most "
+        "frequent among the docs with `word`).",
+        "",
+        "### Ingest",
+        "",
+        *INGEST_HEADER,
+        *_ingest_rows(pr["ingest"]),
+        "",
+        "### Query latency (ms)",
+        "",
+        "Same engines and method as above (multi_match is `best_fields`: a dis_max of per-field OR; the wildcard "
+        "is a regex query in tantivy and a prefix query in FTS5). Target = raw tantivy p50 + empty request p50 "
+        "+ 1 ms.",
+        "",
+        *LATENCY_HEADER,
+        *_latency_rows(pr["latency"], (r.get("empty_request") or {}).get("p50_ms") or 0.0),
+    ]
+    hits = pr.get("hits") or {}
+    if hits:
+        lines += [
+            "",
+            "Total hits per engine (one untimed request each; differences come from tokenizers, not bugs, unless "
+            "large):",
+            "",
+            "| query | Quidditch | raw tantivy | SQLite FTS5 |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, h in hits.items():
+            cells = [f"{h[k]:,}" if isinstance(h.get(k), int) else "-" for k in ("quidditch", "tantivy", "sqlite")]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+    if pr.get("notes"):
+        lines += ["", *[f"- {n}" for n in pr["notes"]]]
+    return lines
 
 
 def plot(r: dict[str, Any], path: Path) -> str | None:
