@@ -34,10 +34,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import tantivy
 
 from native.aggs.execute import MAX_BUCKETS, ShardContext, convert_key, date_format, resolve_date
-from native.aggs.metrics import inline_partials, inline_spec
+from native.aggs.metrics import inline_reader, inline_spec
 from native.aggs.partials import (
     Partial,
     bucket_metric,
@@ -114,20 +115,33 @@ class _Base:
     def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _render_many(self, node: AggNode, p: Partial, keys: list[Any]) -> list[dict[str, Any]]:
+        return [self._render(node, p, key) for key in keys]
+
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         spec = node.params
         buckets: dict[Any, list[Any]] = {k: [k, n, subs] for k, n, subs in p["b"]}
         if spec.min_doc_count == 0 and (buckets or p["xb"]):
             self._fill(node, p, buckets)
-        rows = [b for b in buckets.values() if b[1] >= max(spec.min_doc_count, 0)]
-        rendered_subs = {id(b): finalize_level(node.children, b[2] or empty_level(node.children)) for b in rows}
-        rows.sort(key=lambda b: _order_key(spec.order, b[0], b[1], rendered_subs[id(b)], node))
-        out_buckets = []
-        for key, count, _ in rows:
-            bucket = self._render(node, p, key)
-            bucket["doc_count"] = count
-            bucket.update(rendered_subs[id(buckets[key])])
-            out_buckets.append(bucket)
+        min_count = max(spec.min_doc_count, 0)
+        rows = [b for b in buckets.values() if b[1] >= min_count]
+        children = node.children
+        if children:
+            empty = empty_level(children)
+            subs = [finalize_level(children, b[2] or empty) for b in rows]
+        else:
+            subs = [{}] * len(rows)
+        if spec.order == _KEY_ASC:
+            order = sorted(range(len(rows)), key=lambda i: rows[i][0])
+        else:
+            order = sorted(
+                range(len(rows)), key=lambda i: _order_key(spec.order, rows[i][0], rows[i][1], subs[i], node)
+            )
+        out_buckets = self._render_many(node, p, [rows[i][0] for i in order])
+        for bucket, i in zip(out_buckets, order, strict=True):
+            bucket["doc_count"] = rows[i][1]
+            if children:
+                bucket.update(subs[i])
         if spec.keyed:
             return {"buckets": {b.get("key_as_string", _float_text(b["key"])): b for b in out_buckets}}
         return {"buckets": out_buckets}
@@ -200,10 +214,7 @@ class HistogramKind(_Base):
                 counts[key] = counts.get(key, 0) + n_missing
                 raw.pop(key, None)
         width = spec.interval
-        out["b"] = [
-            [k, n, _subs(ctx, node, query, inline, raw.get(k), lambda k=k: ctx.range_filter(info, k, k + width))]
-            for k, n in sorted(counts.items())
-        ]
+        out["b"] = _bucket_rows(ctx, node, query, inline, counts, raw, lambda k: ctx.range_filter(info, k, k + width))
         return out
 
     def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
@@ -281,10 +292,7 @@ class DateHistogramKind(_Base):
                 counts[key] = counts.get(key, 0) + n_missing
                 edges.setdefault(key, int(self._next_key(node, out, key)))
                 raw.pop(key, None)
-        out["b"] = [
-            [k, n, _subs(ctx, node, query, inline, raw.get(k), lambda k=k: ctx.range_filter(info, k, edges[k]))]
-            for k, n in sorted(counts.items())
-        ]
+        out["b"] = _bucket_rows(ctx, node, query, inline, counts, raw, lambda k: ctx.range_filter(info, k, edges[k]))
         return out
 
     @staticmethod
@@ -354,6 +362,11 @@ class DateHistogramKind(_Base):
     def _render(self, node: AggNode, p: Partial, key: float) -> dict[str, Any]:
         return {"key_as_string": render_date(int(key), p["f"], node.params.time_zone), "key": int(key)}
 
+    def _render_many(self, node: AggNode, p: Partial, keys: list[Any]) -> list[dict[str, Any]]:
+        ints = [int(k) for k in keys]
+        texts = render_dates(ints, p["f"], node.params.time_zone)
+        return [{"key_as_string": text, "key": key} for text, key in zip(texts, ints, strict=True)]
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_FAST_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z
@@ -373,6 +386,20 @@ def render_date(millis: int, fmt: str | None, time_zone: str | None) -> str:
     from native.dates import format_date
 
     return format_date(millis, fmt or "strict_date_optional_time", time_zone)
+
+
+def render_dates(millis: list[int], fmt: str | None, time_zone: str | None) -> list[str]:
+    """``render_date`` of many keys; the default format in UTC is rendered by numpy in one call."""
+    if (
+        millis
+        and fmt in ("strict_date_optional_time", "date_optional_time")
+        and time_zone in _UTC_NAMES
+        and 0 <= min(millis)
+        and max(millis) <= _MAX_FAST_MILLIS
+    ):
+        texts = np.datetime_as_string(np.array(millis, dtype=np.int64).astype("datetime64[ms]"), unit="ms")
+        return [f"{t}Z" for t in texts.tolist()]
+    return [render_date(m, fmt, time_zone) for m in millis]
 
 
 def _is_range(info: FieldInfo) -> bool:
@@ -485,20 +512,29 @@ def _with_aggs(inline: dict[str, Any] | None) -> dict[str, Any]:
     return {"aggs": inline} if inline else {}
 
 
-def _subs(
+def _bucket_rows(
     ctx: ShardContext,
     node: AggNode,
     query: tantivy.Query,
     inline: dict[str, Any] | None,
-    bucket: dict[str, Any] | None,
-    bucket_filter: Callable[[], tantivy.Query],
-) -> dict[str, Any]:
-    """A bucket's sub-aggregation partials: read from the bucket pass when inlined, else run per bucket."""
+    counts: dict[Any, int],
+    raw: dict[Any, Any],
+    bucket_filter: Callable[[Any], tantivy.Query],
+) -> list[list[Any]]:
+    """``[key, count, subs]`` per bucket in key order (subs read from ``raw`` when inlined)."""
+    keys = sorted(counts)
     if not node.children:
-        return {}
-    if inline is not None and bucket is not None:
-        return inline_partials(ctx, node.children, bucket)
-    return ctx.collect_subs(node, query, bucket_filter())
+        return [[k, counts[k], {}] for k in keys]
+    read = inline_reader(ctx, node.children) if inline is not None else None
+    rows = []
+    for k in keys:
+        bucket = raw.get(k)
+        if read is not None and bucket is not None:
+            subs = read(bucket)
+        else:
+            subs = ctx.collect_subs(node, query, bucket_filter(k))
+        rows.append([k, counts[k], subs])
+    return rows
 
 
 def _resolve_bounds(
@@ -523,6 +559,9 @@ def _within(key: float, bounds: list[Any] | tuple[Any, Any]) -> bool:
 
 def _float_text(value: Any) -> str:
     return repr(float(value))
+
+
+_KEY_ASC = (Order("_key", True),)
 
 
 def _order_key(

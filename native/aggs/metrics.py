@@ -141,14 +141,33 @@ def inline_spec(ctx: ShardContext, children: tuple[AggNode, ...]) -> dict[str, A
 
 def inline_partials(ctx: ShardContext, children: tuple[AggNode, ...], bucket: dict[str, Any]) -> dict[str, Any]:
     """The children's partials read from one bucket of an ``aggregate`` result built with ``inline_spec``."""
-    out: dict[str, Any] = {}
+    return inline_reader(ctx, children)(bucket)
+
+
+def inline_reader(ctx: ShardContext, children: tuple[AggNode, ...]) -> Any:
+    """``inline_partials`` with the per-child lookups done once: a function of one result bucket."""
+    plan = []
     for i, child in enumerate(children):
         info = ctx.field(child.params.field)
-        result = bucket.get(f"m{i}")
-        out[child.name] = (
-            _empty() if info is None or result is None else from_tantivy(result, date_format(info, child.params.format))
-        )
-    return out
+        fmt = None if info is None else date_format(info, child.params.format)
+        plan.append((child.name, None if info is None else f"m{i}", fmt))
+
+    def read(bucket: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, key, fmt in plan:
+            result = None if key is None else bucket.get(key)
+            if result is None:
+                out[name] = _empty()
+                continue
+            count = int(result.get("count") or 0)
+            if count:
+                out[name] = {"c": count, "s": float(result["sum"]), "q": float(result.get("sum_of_squares") or 0.0),
+                             "lo": result.get("min"), "hi": result.get("max"), "f": fmt}  # fmt: skip
+            else:
+                out[name] = {"c": 0, "s": 0.0, "q": 0.0, "lo": None, "hi": None, "f": fmt}
+        return out
+
+    return read
 
 
 def _add_missing(out: Partial, value: float, n: int) -> None:

@@ -123,6 +123,11 @@ class TermsKind:
             )
         out["t"] = _key_type(info.es_type)
         out["f"] = date_format(info, spec.format)
+        fast = _tantivy_top(ctx, node, spec, info, query)
+        if fast is not None:
+            chosen, total, more = fast
+            buckets = [[k, n, 0, ctx.collect_subs(node, query, ctx.term_filter(info, k))] for k, n in chosen]
+            return _finish(out, spec, buckets, total, more)
         counts = self._counts(ctx, info, query)
         missing_key = None
         if spec.missing is not None:
@@ -161,15 +166,7 @@ class TermsKind:
                 scored.append((_order_key(spec.order, k, n, rendered, node), [k, n, 0, subs]))
             scored.sort(key=lambda item: item[0])
             buckets = [b for _, b in scored[: spec.shard_size]]
-        out["b"] = buckets
-        out["o"] = total - sum(b[1] for b in buckets)
-        if len(buckets) < spec.shard_size or len(candidates) <= len(buckets) or primary.path == "_key":
-            out["e"] = 0
-        elif primary.path == "_count" and not primary.asc:
-            out["e"] = buckets[-1][1] if buckets else 0
-        else:
-            out["e"] = -1
-        return out
+        return _finish(out, spec, buckets, total, len(candidates) > len(buckets))
 
     def _counts(self, ctx: ShardContext, info: Any, query: tantivy.Query) -> dict[Any, int]:
         if info.tantivy_type == tantivy.FieldType.Text:
@@ -253,6 +250,77 @@ class TermsKind:
             "sum_other_doc_count": other,
             "buckets": buckets,
         }
+
+
+def _finish(out: Partial, spec: TermsSpec, buckets: list[list[Any]], total: int, more: bool) -> Partial:
+    """Fill a shard partial from its chosen buckets: ``total`` is the doc count of every candidate term,
+    ``more`` whether candidates were left out."""
+    primary = spec.order[0]
+    out["b"] = buckets
+    out["o"] = total - sum(b[1] for b in buckets)
+    if len(buckets) < spec.shard_size or not more or primary.path == "_key":
+        out["e"] = 0
+    elif primary.path == "_count" and not primary.asc:
+        out["e"] = buckets[-1][1] if buckets else 0
+    else:
+        out["e"] = -1
+    return out
+
+
+# Tantivy's terms aggregation per segment keeps its top ``segment_size`` terms; asking for this many
+# keeps every term of any segment with fewer distinct values, so the shard counts are exact (checked
+# on the result: a segment that had to cut terms reports a non-zero error bound, and we fall back).
+_SEGMENT_SIZE = 65000
+_TOP_SLACK = 16
+
+
+def _tantivy_top(
+    ctx: ShardContext, node: AggNode, spec: TermsSpec, info: Any, query: tantivy.Query
+) -> tuple[list[tuple[Any, int]], int, bool] | None:
+    """The shard's top ``shard_size`` keyword terms from tantivy's own terms aggregation, or None when
+    the request is not translatable or tantivy's answer is not provably exact (the caller then walks
+    the term dictionary).
+
+    Returns ``(chosen (key, count) in order, total doc count of all terms, whether terms were left
+    out)``: the same data the term-dictionary path derives, so the partial and its error bounds are
+    identical.
+    """
+    if info.es_type != "keyword" or spec.missing is not None or spec.min_doc_count == 0:
+        return None
+    if spec.include is not None or spec.exclude is not None or spec.partition is not None:
+        return None
+    if spec.shard_min_doc_count > 1 or any(o.path not in ("_count", "_key") for o in spec.order):
+        return None
+    primary = spec.order[0]
+    if primary.path == "_count" and primary.asc:
+        return None  # ascending counts are not exact under per-segment cut-offs
+    # Key order: a term among the first N keys of the shard is among the first N of every segment.
+    size = spec.shard_size if primary.path == "_key" else spec.shard_size + _TOP_SLACK
+    if size + 1 > _SEGMENT_SIZE:
+        return None
+    order = {"_key": "asc" if primary.asc else "desc"} if primary.path == "_key" else {"_count": "desc"}
+    request = {"field": info.tantivy_name, "size": size, "segment_size": max(size, _SEGMENT_SIZE),
+               "min_doc_count": 1, "order": order}  # fmt: skip
+    try:
+        result = ctx.searcher.aggregate(query, {"t": {"terms": request}})["t"]
+    except ValueError:
+        return None
+    if result.get("doc_count_error_upper_bound"):
+        return None  # a segment cut terms: counts may be short
+    got = [(b["key"], int(b["doc_count"])) for b in result["buckets"]]
+    if got and not isinstance(got[0][0], str):
+        return None
+    other = int(result.get("sum_other_doc_count") or 0)
+    total = sum(n for _, n in got) + other
+    got.sort(key=lambda kn: _order_key(spec.order, kn[0], kn[1], None, node))
+    chosen = got[: spec.shard_size]
+    more = other > 0 or len(got) > len(chosen)
+    if primary.path == "_count" and more and len(got) >= size and chosen:
+        # Terms tied with the last chosen count may have been cut by tantivy (its tie order is not
+        # ES's key order): exact only when the least count returned is below the last chosen count.
+        if got[-1][1] >= chosen[-1][1]:
+            return None
+    return chosen, total, more
 
 
 def _merged_type(a: str | None, b: str | None) -> str | None:
