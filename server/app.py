@@ -41,14 +41,22 @@ from server.handlers import (
 from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
-from server.routing import RawPathRouting
+from server.routing import IndexedRouter, RawPathRouting
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 
+_PRODUCT_NAME = b"x-elastic-product"
+_PRODUCT = (_PRODUCT_NAME, b"Elasticsearch")
+
+
 class ProductHeaderMiddleware:
-    """``X-Elastic-Product: Elasticsearch`` on every response, errors included (clients check it)."""
+    """``X-Elastic-Product: Elasticsearch`` on every response, errors included (clients check it).
+
+    The header is appended to the response's own header list (Starlette builds one per response); only when
+    a header of that name is already there (any case) is the list rebuilt without it, as before.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,12 +68,23 @@ class ProductHeaderMiddleware:
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-elastic-product"]
-                headers.append((b"x-elastic-product", b"Elasticsearch"))
-                message["headers"] = headers
+                message["headers"] = _with_product(message.get("headers", []))
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+def _with_product(headers: Any) -> list[tuple[bytes, bytes]]:
+    if type(headers) is list:
+        for name, _ in headers:
+            if len(name) == 17 and name.lower() == _PRODUCT_NAME:
+                break
+        else:  # the common case: no such header yet
+            headers.append(_PRODUCT)
+            return headers
+    rebuilt = [(k, v) for k, v in headers if k.lower() != _PRODUCT_NAME]
+    rebuilt.append(_PRODUCT)
+    return rebuilt
 
 
 def _render(request: Request, body: dict[str, Any], status: int) -> Response:
@@ -150,6 +169,8 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         middleware=[Middleware(RawPathRouting)],  # date-math names and encoded ids, before routing
         exception_handlers={QuidditchError: _domain_error, Exception: _unexpected_error},
     )
+    # same routes, same answers; the route is picked from a per-path-shape candidate list, not a full scan
+    app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.cluster = the_cluster
     return ProductHeaderMiddleware(BodyLimitMiddleware(app, settings.http_max_content_length))

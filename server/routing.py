@@ -11,19 +11,25 @@ raw path first and decodes each segment after, so two kinds of segment are handl
   math) and may hold any character: ``PUT /idx/_doc/a%2Fb`` is the document ``a/b``. Such a segment stays
   percent-encoded in the path Starlette routes on and the ``docid`` convertor (``{id:docid}``) decodes it
   once matched, so an unencoded ``/idx/_doc/a/b`` still matches no route, as in ES.
+
+:class:`IndexedRouter` then picks the route without walking all ~180 of them: see its doc.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes
 
+from starlette._utils import get_route_path
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cluster.names import is_date_math, resolve_date_math
 from native.errors import QuidditchError
 
-__all__ = ["DOC_ID", "RawPathRouting", "resolve_path"]
+__all__ = ["DOC_ID", "IndexedRouter", "RawPathRouting", "resolve_path"]
 
 # a segment after one of these is a document id, never an index name
 _DOC_ID_AFTER = frozenset({"_doc", "_create", "_update", "_source", "_explain", "_termvectors"})
@@ -105,3 +111,134 @@ class RawPathRouting:
                     path, raw_path = resolved
                     scope = {**scope, "path": path, "raw_path": raw_path.encode()}
         await self.app(scope, receive, send)
+
+
+# a whole path segment that is one parameter: ``{index}``, ``{id:docid}``
+_PARAM_SEGMENT = re.compile(r"^\{[a-zA-Z_][a-zA-Z0-9_]*(?::[a-zA-Z_][a-zA-Z0-9_]*)?\}$")
+_KEYED = 2  # path segments 1 and 2 (after the leading ``/``) key the candidate lists
+_ANY = None  # a request segment that is no route's literal there
+
+
+def _one_segment(convertor: Convertor[Any]) -> bool:
+    """Whether the convertor's regex surely matches no ``/`` (``str``, ``docid``, ``int``, ``uuid``); ``path``,
+    ``float`` (its ``.``) and anything unknown are taken as possibly spanning segments."""
+    regex = convertor.regex
+    return regex == "[^/]+" or not any(c in regex for c in "/.\\^")
+
+
+class _Shape:
+    """What a route's path says about the paths it can match, conservatively (``None``: anything)."""
+
+    __slots__ = ("literals", "nsegments")
+
+    def __init__(self, route: BaseRoute) -> None:
+        # literals[i]: the text segment i (1-based, i <= _KEYED) must equal, or None when not fixed
+        self.literals: list[str | None] = [None] * (_KEYED + 1)
+        # the segment count of every matching path, or None when a parameter may span segments
+        self.nsegments: int | None = None
+        if not isinstance(route, Route) or not route.path.startswith("/"):
+            return  # a Mount, a Host, a WebSocketRoute...: a candidate for every path
+        segments = route.path.split("/")
+        convertors = route.param_convertors
+        fixed_count = True
+        for i, segment in enumerate(segments):
+            if "{" not in segment:
+                if 1 <= i <= _KEYED:
+                    self.literals[i] = segment
+            elif not _PARAM_SEGMENT.match(segment) or not _one_segment(convertors[segment[1:-1].split(":")[0]]):
+                fixed_count = False  # a parameter that may hold ``/``, or text mixed with parameters
+        if fixed_count:
+            self.nsegments = len(segments)
+        else:  # only the literal segments before the first parameter stay at fixed positions
+            first_param = next(i for i, seg in enumerate(segments) if "{" in seg)
+            self.literals = [lit if i < first_param else None for i, lit in enumerate(self.literals)]
+
+    def may_match(self, nsegments: int | None, keys: tuple[str | None, ...]) -> bool:
+        if self.nsegments is not None and nsegments is not None and self.nsegments != nsegments:
+            return False
+        return all(lit is None or lit == key for lit, key in zip(self.literals[1:], keys, strict=True))
+
+
+class IndexedRouter(Router):
+    """Starlette's :class:`~starlette.routing.Router`, answering exactly as it does, without the full scan.
+
+    Starlette tries every route in order: the first full match (path and method) answers, else the first
+    partial one (path only: a 405), else the redirect/404 fallback. Routes are indexed here by what their
+    paths fix: the literal text of segments 1 and 2 (``/_cat/...``, ``/{index}/_search``) and the segment
+    count when no parameter can span a ``/``. A request is keyed by its own segments 1 and 2 (when they
+    are some route's literal there, else "any") and its segment count; the routes that could match such a
+    key (a superset of the ones that do) are computed once per key and tried in their original order with
+    Starlette's own ``matches``, so the first full and the first partial match are the ones the plain scan
+    finds. When none matches (never, with the ``/{path:path}`` catch-all) Starlette's scan runs as is.
+
+    A path ending in a newline falls back to the scan: ``$`` in a route's regex matches before it, so
+    ``/_search\\n`` matches ``/_search`` while its segment is not that literal. Routes added after the first
+    request are seen: the index is rebuilt when the route list changes length or identity.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._indexed: tuple[int, int] | None = None
+
+    def _index(self) -> None:
+        self._shapes = [(route, _Shape(route)) for route in self.routes]
+        self._known: list[frozenset[str]] = [
+            frozenset(lit for _, s in self._shapes if (lit := s.literals[i]) is not None) for i in range(_KEYED + 1)
+        ]
+        counts = [s.nsegments for _, s in self._shapes if s.nsegments is not None]
+        self._max_nsegments = max(counts, default=0)
+        self._candidates: dict[tuple[Any, ...], tuple[BaseRoute, ...]] = {}
+        self._indexed = (id(self.routes), len(self.routes))
+
+    def candidates(self, route_path: str) -> tuple[BaseRoute, ...] | None:
+        """The routes that may match ``route_path``, in order; None when only the full scan will do."""
+        if self._indexed != (id(self.routes), len(self.routes)):
+            self._index()
+        if route_path.endswith("\n") or not route_path.startswith("/"):
+            return None
+        segments = route_path.split("/", _KEYED + 1)
+        count = route_path.count("/") + 1
+        # longer than every fixed-length route (None): only the variable-length ones can match
+        nsegments = count if count <= self._max_nsegments else None
+        known = self._known
+        keys = tuple(
+            segments[i] if i < len(segments) and segments[i] in known[i] else _ANY for i in range(1, _KEYED + 1)
+        )
+        key = (nsegments, *keys)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = tuple(
+                route
+                for route, shape in self._shapes
+                if (nsegments is not None or shape.nsegments is None) and shape.may_match(nsegments, keys)
+            )
+        return found
+
+    def pick(self, scope: Scope) -> tuple[BaseRoute | None, Scope]:
+        """The route Starlette's scan would hand ``scope`` to (full match first, else the first partial) and
+        its child scope; ``(None, {})`` when it would fall through to redirect/404."""
+        candidates = self.candidates(get_route_path(scope))
+        routes = self.routes if candidates is None else candidates
+        partial: BaseRoute | None = None
+        partial_scope: Scope = {}
+        for route in routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
+            if match is Match.PARTIAL and partial is None:
+                partial, partial_scope = route, child_scope
+        return partial, partial_scope
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().app(scope, receive, send)
+            return
+        if "router" not in scope:
+            scope["router"] = self
+        route, child_scope = self.pick(scope)
+        if route is None:  # Starlette's own redirect_slashes / 404 fallback, unchanged
+            await super().app(scope, receive, send)
+            return
+        scope["route"] = route
+        scope.update(child_scope)
+        await route.handle(scope, receive, send)
