@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -191,37 +191,44 @@ class LeafService:
         return response
 
     # -- writes and reads by id ---------------------------------------------------------------------------
-    def bulk(self, request: pb.BulkRequest) -> pb.BulkResponse:
+    def bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None) -> pb.BulkResponse:
+        """Apply a shard-level bulk. ``parsed`` (in-process callers only) holds, per op, the already parsed
+        ``source`` or None; it saves the shard a second parse of each document."""
         response = pb.BulkResponse()
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             ops = []
-            for op in request.ops:
-                update = orjson.loads(op.update_json) if op.update_json else {}
-                ops.append(
-                    WriteOp(
-                        op=op.op,
-                        id=op.id,
-                        source=op.source or None,
-                        if_seq_no=op.if_seq_no if op.has_if_seq_no else None,
-                        if_primary_term=op.if_primary_term if op.has_if_seq_no else None,
-                        auto_id=op.auto_id,
-                        doc=update.get("doc"),
-                        upsert=update.get("upsert"),
-                        doc_as_upsert=bool(update.get("doc_as_upsert", False)),
-                        detect_noop=bool(update.get("detect_noop", True)),
+            append = ops.append
+            hints = parsed if parsed is not None and len(parsed) == len(request.ops) else None
+            for i, op in enumerate(request.ops):
+                kind = op.op
+                if kind == "update" or op.has_if_seq_no:
+                    update = orjson.loads(op.update_json) if op.update_json else {}
+                    append(
+                        WriteOp(
+                            kind,
+                            op.id,
+                            op.source or None,
+                            op.if_seq_no if op.has_if_seq_no else None,
+                            op.if_primary_term if op.has_if_seq_no else None,
+                            op.auto_id,
+                            update.get("doc"),
+                            update.get("upsert"),
+                            bool(update.get("doc_as_upsert", False)),
+                            bool(update.get("detect_noop", True)),
+                        )
                     )
-                )
+                else:  # index, create, delete without conditions: the common case, built positionally
+                    hint = hints[i] if hints is not None else None
+                    append(WriteOp(kind, op.id, op.source or None, None, None, op.auto_id, parsed=hint))
+            add = response.results.add
             for res in shard.write(ops):
-                msg = response.results.add(
-                    id=res.id,
-                    result=res.result,
-                    version=res.version,
-                    seq_no=res.seq_no,
-                    primary_term=res.primary_term,
-                    status=res.status,
-                )
-                if res.error is not None:
+                if res.error is None:
+                    add(id=res.id, result=res.result, version=res.version, seq_no=res.seq_no,
+                        primary_term=res.primary_term, status=res.status)  # fmt: skip
+                else:
+                    msg = add(id=res.id, result=res.result, version=res.version, seq_no=res.seq_no,
+                              primary_term=res.primary_term, status=res.status)  # fmt: skip
                     msg.error.CopyFrom(error_to_pb(res.error))
             if request.refresh:
                 shard.refresh()

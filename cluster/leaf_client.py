@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from cluster.leaf import LeafService
@@ -25,7 +25,12 @@ SEARCH_THREADS = 8
 class LeafClient(Protocol):
     async def search(self, request: pb.SearchRequest) -> pb.SearchResponse: ...
     async def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse: ...
-    async def bulk(self, request: pb.BulkRequest) -> pb.BulkResponse: ...
+    async def bulk(
+        self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None
+    ) -> pb.BulkResponse:
+        """``parsed``: per op, the source the coordinator already parsed (or None). A transport that
+        crosses processes ignores it and the leaf parses ``source`` itself; in-process it saves a parse."""
+
     async def get(self, request: pb.GetRequest) -> pb.StoredDoc: ...
     async def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse: ...
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse: ...
@@ -114,8 +119,10 @@ class LocalLeafClient:
     async def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         return await self._search_threads.run(self.service.fetch, request)
 
-    async def bulk(self, request: pb.BulkRequest) -> pb.BulkResponse:
-        return await asyncio.to_thread(self.service.bulk, request)
+    async def bulk(
+        self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None
+    ) -> pb.BulkResponse:
+        return await asyncio.to_thread(self.service.bulk, request, parsed)
 
     async def get(self, request: pb.GetRequest) -> pb.StoredDoc:
         return await asyncio.to_thread(self.service.get, request)

@@ -37,7 +37,7 @@ from native.mapping import Mapping
 MAX_ID_BYTES = 512
 
 
-@dataclass
+@dataclass(slots=True)
 class WriteItem:
     action: str  # index | create | delete | update
     index: str
@@ -54,7 +54,7 @@ class WriteItem:
     auto_id: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     action: str
     index: str
@@ -68,15 +68,30 @@ _counter = 0
 
 def auto_id() -> str:
     """A 20-character time-based id like ES's (url-safe base64, sortable prefix)."""
+    return auto_ids(1)[0]
+
+
+def auto_ids(n: int) -> list[str]:
+    """``n`` ids as ``auto_id`` makes them: one clock read and one ``urandom`` call for the batch."""
     global _counter
-    _counter = (_counter + 1) & 0xFFFFFF
-    raw = int(time.time() * 1000).to_bytes(6, "big") + _counter.to_bytes(3, "big") + os.urandom(6)
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    stamp = int(time.time() * 1000).to_bytes(6, "big")
+    noise = os.urandom(6 * n)
+    encode = base64.urlsafe_b64encode
+    out = []
+    for i in range(n):
+        _counter = (_counter + 1) & 0xFFFFFF
+        out.append(encode(stamp + _counter.to_bytes(3, "big") + noise[6 * i : 6 * i + 6]).decode())
+    return out  # 15 bytes encode to 20 characters, no padding
 
 
-def _all_mapped_leaves(doc: dict[str, Any], mapping: Mapping) -> bool:
-    """True when every key is a mapped top-level leaf holding scalars: no dynamic update can follow."""
+def _all_mapped_leaves(doc: dict[str, Any], mapping: Mapping, source: bytes | None = None) -> bool:
+    """True when every key is a mapped top-level leaf holding scalars: no dynamic update can follow.
+
+    ``source``, the raw JSON of ``doc``, allows a shortcut: with a single ``{`` no value can be an object.
+    """
     leaves = mapping.top_level_leaves
+    if source is not None and source.count(b"{") == 1:
+        return leaves.issuperset(doc)
     for key, value in doc.items():
         if key not in leaves or type(value) is dict:
             return False
@@ -134,56 +149,69 @@ class WriteCoordinator:
         metas: dict[str, IndexMeta] = {}
         mappings: dict[str, Mapping] = {}
         changed: set[str] = set()
+        need_ids: list[WriteItem] = []
+        loads, decode_error = orjson.loads, orjson.JSONDecodeError
+        resolved = ""  # the last index name known to be a concrete index (no alias lookup needed)
         for item in items:
             try:
-                if item.id is not None and len(item.id.encode()) > MAX_ID_BYTES:
+                action, doc_id = item.action, item.id
+                # (a UTF-8 character is at most 4 bytes: short ids skip the encode)
+                if doc_id is not None and len(doc_id) * 4 > MAX_ID_BYTES and len(doc_id.encode()) > MAX_ID_BYTES:
                     raise ActionRequestValidation(
-                        f"Validation Failed: 1: id [{item.id}] is too long, must be no longer than 512 bytes but "
-                        f"was: {len(item.id.encode())};"
+                        f"Validation Failed: 1: id [{doc_id}] is too long, must be no longer than 512 bytes but "
+                        f"was: {len(doc_id.encode())};"
                     )
-                if item.action in ("index", "create") and item.source is None:
-                    raise ActionRequestValidation("Validation Failed: 1: source is missing;")
-                if item.action in ("delete", "update") and not item.id:
+                if action in ("index", "create"):
+                    if item.source is None:
+                        raise ActionRequestValidation("Validation Failed: 1: source is missing;")
+                elif not doc_id and action in ("delete", "update"):
                     raise ActionRequestValidation("Validation Failed: 1: id is missing;")
-                if item.id == "":
+                if doc_id == "":
                     raise IllegalArgument("if _id is specified it must not be empty")
                 if item.if_seq_no is not None and item.if_primary_term is None:
                     raise ActionRequestValidation("Validation Failed: 1: ifSeqNo is set, but primary term is [0];")
-                if item.index not in self.master.state.indices or item.require_alias:
-                    item.index = self._write_target(item.index, item.require_alias)
-                if item.index not in metas:
-                    metas[item.index] = self._meta(item.index)
-                    mappings[item.index] = Mapping(metas[item.index].mappings)
-                docs: list[dict[str, Any]] = []
-                if item.action in ("index", "create"):
-                    assert item.source is not None
+                if item.index != resolved or item.require_alias:
+                    if item.index not in self.master.state.indices or item.require_alias:
+                        item.index = self._write_target(item.index, item.require_alias)
+                    if item.index not in metas:
+                        metas[item.index] = self._meta(item.index)
+                        mappings[item.index] = Mapping(metas[item.index].mappings)
+                    resolved = "" if item.require_alias else item.index
+                mapping = mappings[item.index]
+                if action in ("index", "create"):
+                    source = item.source
                     try:
-                        parsed = orjson.loads(item.source)
-                    except orjson.JSONDecodeError as exc:
+                        parsed = loads(source)  # type: ignore[arg-type]
+                    except decode_error as exc:
                         raise MapperParsingError(f"failed to parse: {exc}") from None
-                    if not isinstance(parsed, dict):
+                    if type(parsed) is not dict:
                         raise MapperParsingError("failed to parse, document is empty")
                     item.parsed = parsed
-                    docs.append(parsed)
-                elif item.action == "update" and item.update is not None:
+                    if not _all_mapped_leaves(parsed, mapping, source):
+                        self._dynamic(item.index, parsed, mappings, changed)
+                elif action == "update" and item.update is not None:
                     for key in ("doc", "upsert"):
-                        if isinstance(item.update.get(key), dict):
-                            docs.append(item.update[key])
-                for doc in docs:
-                    if _all_mapped_leaves(doc, mappings[item.index]):
-                        continue
-                    update = mappings[item.index].dynamic_update(doc)
-                    if update:
-                        mappings[item.index] = mappings[item.index].merge({"properties": update})
-                        changed.add(item.index)
-                if item.id is None:
-                    item.id = auto_id()
-                    item.auto_id = True
+                        doc = item.update.get(key)
+                        if isinstance(doc, dict) and not _all_mapped_leaves(doc, mapping):
+                            self._dynamic(item.index, doc, mappings, changed)
+                if doc_id is None:
+                    need_ids.append(item)
             except QuidditchError as exc:
                 item.error = exc
+        for item, new_id in zip(need_ids, auto_ids(len(need_ids)), strict=True):
+            item.id = new_id
+            item.auto_id = True
         for name in changed:
             metas[name] = self.master.put_mapping(name, mappings[name].to_dict())
         return metas
+
+    @staticmethod
+    def _dynamic(index: str, doc: dict[str, Any], mappings: dict[str, Mapping], changed: set[str]) -> None:
+        """Merge the dynamic mapping update ``doc`` calls for (raises on ``dynamic: strict`` and conflicts)."""
+        update = mappings[index].dynamic_update(doc)
+        if update:
+            mappings[index] = mappings[index].merge({"properties": update})
+            changed.add(index)
 
     async def write(
         self, items: list[WriteItem], *, refresh: bool = False, forced_refresh: bool = False
@@ -200,57 +228,61 @@ class WriteCoordinator:
 
         async def send(index: str, shard: int, positions: list[int]) -> None:
             meta = metas[index]
-            ops = []
+            request = pb.BulkRequest(
+                shard=pb.ShardRef(index=index, uuid=meta.uuid, shard=shard),
+                mapping_version=meta.mapping_version,
+                refresh=refresh,
+            )
+            add = request.ops.add
+            parsed: list[dict[str, Any] | None] = []
             for pos in positions:
                 item = items[pos]
-                op = pb.WriteOp(op=item.action, id=item.id or "", auto_id=item.auto_id)
-                if item.source is not None and item.action in ("index", "create"):
-                    op.source = item.source
+                action = item.action
+                if item.source is not None and action in ("index", "create"):
+                    op = add(op=action, id=item.id, auto_id=item.auto_id, source=item.source)
+                else:
+                    op = add(op=action, id=item.id or "", auto_id=item.auto_id)
                 if item.if_seq_no is not None:
                     op.has_if_seq_no = True
                     op.if_seq_no = item.if_seq_no
                     op.if_primary_term = item.if_primary_term or 0
                 if item.update is not None:
                     op.update_json = orjson.dumps(item.update)
-                ops.append(op)
-            request = pb.BulkRequest(
-                shard=pb.ShardRef(index=index, uuid=meta.uuid, shard=shard),
-                ops=ops,
-                mapping_version=meta.mapping_version,
-                refresh=refresh,
-            )
+                parsed.append(item.parsed)
             async with self.queue.admit():
-                response = await self.leaf.bulk(request)
+                response = await self.leaf.bulk(request, parsed)
             if response.HasField("error"):
                 err = error_from_pb(response.error)
                 for pos in positions:
                     results[pos] = self._error_result(items[pos], err)
                 return
+            shards = {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0}
             for pos, res in zip(positions, response.results, strict=True):
                 item = items[pos]
                 if res.HasField("error"):
                     results[pos] = self._error_result(item, error_from_pb(res.error))
                     continue
-                results[pos] = ItemResult(item.action, index, res.id, res.status, {
-                    "_index": index,
-                    "_id": res.id,
-                    "_version": res.version,
-                    "result": res.result,
-                    **({"forced_refresh": True} if forced_refresh and res.result != "noop" else {}),
-                    "_shards": {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0},
-                    "_seq_no": res.seq_no,
-                    "_primary_term": res.primary_term,
-                    "status": res.status,
-                })  # fmt: skip
-                if res.result == "noop":
-                    results[pos].body["_shards"] = {"total": 0, "successful": 0, "failed": 0}  # type: ignore[union-attr]
+                doc_id, result, status = res.id, res.result, res.status
+                if result == "noop":
+                    body = {"_index": index, "_id": doc_id, "_version": res.version, "result": result,
+                            "_shards": {"total": 0, "successful": 0, "failed": 0}}  # fmt: skip
+                elif forced_refresh:
+                    body = {"_index": index, "_id": doc_id, "_version": res.version, "result": result,
+                            "forced_refresh": True, "_shards": shards}  # fmt: skip
+                else:
+                    body = {"_index": index, "_id": doc_id, "_version": res.version, "result": result,
+                            "_shards": shards}  # fmt: skip
+                body["_seq_no"] = res.seq_no
+                body["_primary_term"] = res.primary_term
+                body["status"] = status
+                results[pos] = ItemResult(item.action, index, doc_id, status, body)
 
         await asyncio.gather(*(send(index, shard, positions) for (index, shard), positions in groups.items()))
         for pos, item in enumerate(items):
             if results[pos] is None:
                 assert item.error is not None
                 results[pos] = self._error_result(item, item.error)
-        return [r for r in results if r is not None]
+        return results  # type: ignore[return-value]
 
     @staticmethod
     def _error_result(item: WriteItem, exc: QuidditchError) -> ItemResult:

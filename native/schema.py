@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 import fnmatch
 import re
+from binascii import b2a_base64
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import replace
@@ -135,6 +135,14 @@ class CompiledMapping:
             if path in special:
                 special[path].extend(_simple_handler(leaf, info) for leaf, info in simple.pop(path))
         self._by_source = simple
+        # Per source path: (tantivy name, converter, the path to list in ``_field_names`` or None).
+        self._plan: dict[str, tuple[tuple[str, Callable[[Any, str], Any], str | None], ...]] = {
+            path: tuple(
+                (info.tantivy_name, _converter(leaf, info), leaf.path if info.es_type == "text" else None)
+                for leaf, info in targets
+            )
+            for path, targets in simple.items()
+        }
         self._special = special
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
@@ -303,22 +311,39 @@ class CompiledMapping:
         """
         out: dict[str, Any] = {
             ID_FIELD: doc_id,
-            SOURCE_FIELD: base64.b64encode(source_bytes).decode(),
+            SOURCE_FIELD: b2a_base64(source_bytes, newline=False).decode(),
             SEQ_NO_FIELD: seq_no,
             VERSION_FIELD: version,
             PRIMARY_TERM_FIELD: primary_term,
         }
         present: list[str] = []
-        plan = self._by_source
+        plan = self._plan
         special = self._special
-        stack: list[tuple[str, MappingABC[str, Any]]] = [("", source)]
+        # The top level first: a planned key holding a scalar is converted right here (the common flat
+        # document); every other key goes through the general walk below, as a one-key object.
+        rest: dict[str, Any] | None = None
+        for key, value in source.items():
+            targets = plan.get(key)
+            if targets is None or type(value) in _CONTAINERS or (special and key in special):
+                if rest is None:
+                    rest = {}
+                rest[key] = value
+                continue
+            for name, convert, text_path in targets:
+                single = convert(value, doc_id)
+                if single is not None:
+                    out[name] = single
+                    if text_path is not None:
+                        present.append(text_path)
+        stack: list[tuple[str, MappingABC[str, Any]]] = [("", rest)] if rest else []
         # Objects inside arrays: several of them can hold the same path, so their values are appended.
         multi: list[tuple[str, MappingABC[str, Any]]] = []
         while stack:
             prefix, obj = stack.pop()
             for key, value in obj.items():
-                path = prefix + key
-                if type(value) is dict:
+                path = prefix + key if prefix else key
+                vtype = type(value)
+                if vtype is dict:
                     if special and path in special:
                         for handle in special[path]:
                             handle(out, present, value, doc_id)
@@ -330,27 +355,27 @@ class CompiledMapping:
                     if special and path in special:
                         for handle in special[path]:
                             handle(out, present, value, doc_id)
-                    elif type(value) is list:
+                    elif vtype is list:
                         multi.extend((path + ".", v) for v in value if type(v) is dict)
                     continue
-                if type(value) is list:
+                if vtype is list:
                     nested = [v for v in value if type(v) is dict]
                     if nested:
                         multi.extend((path + ".", v) for v in nested)
                     values = [v for v in _flat(value) if type(v) is not dict]
-                    for leaf, info in targets:
-                        converted = [c for c in (_fast(leaf, info, v, doc_id) for v in values) if c is not None]
+                    for name, convert, text_path in targets:
+                        converted = [c for c in (convert(v, doc_id) for v in values) if c is not None]
                         if converted:
-                            out[info.tantivy_name] = converted
-                            if info.es_type == "text":
-                                present.append(leaf.path)
+                            out[name] = converted
+                            if text_path is not None:
+                                present.append(text_path)
                     continue
-                for leaf, info in targets:
-                    single = _fast(leaf, info, value, doc_id)
+                for name, convert, text_path in targets:
+                    single = convert(value, doc_id)
                     if single is not None:
-                        out[info.tantivy_name] = single
-                        if info.es_type == "text":
-                            present.append(leaf.path)
+                        out[name] = single
+                        if text_path is not None:
+                            present.append(text_path)
         if multi:
             self._walk_appending(out, present, multi, doc_id)
         if self._copies:
@@ -519,11 +544,70 @@ def _flat(values: list[Any]) -> Iterator[Any]:
             yield value
 
 
+def _converter(leaf: Leaf, info: FieldInfo) -> Callable[[Any, str], Any]:
+    """``_fast`` for one leaf, with the common value type of its kind checked first (no kind dispatch)."""
+    kind = info.es_type
+
+    def general(value: Any, doc_id: str) -> Any:
+        return _fast(leaf, info, value, doc_id)
+
+    if kind == "text":
+
+        def text(value: Any, doc_id: str) -> Any:
+            return value if type(value) is str else _fast(leaf, info, value, doc_id)
+
+        return text
+    if kind == "keyword":
+        limit = info.ignore_above
+
+        def keyword(value: Any, doc_id: str) -> Any:
+            if type(value) is str:
+                return value if limit is None or len(value) <= limit else None
+            return _fast(leaf, info, value, doc_id)
+
+        return keyword
+    if kind in ("long", "integer"):
+        lo, hi = (-(2**63), 2**63) if kind == "long" else (-(2**31), 2**31)
+
+        def integer(value: Any, doc_id: str) -> Any:
+            if type(value) is int and lo <= value < hi:
+                return value
+            return _fast(leaf, info, value, doc_id)
+
+        return integer
+    if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS:
+
+        def date(value: Any, doc_id: str) -> Any:
+            if type(value) is str and len(value) >= 10 and value[4] == "-" and (len(value) == 10 or value[10] == "T"):
+                try:
+                    parsed = _fromisoformat(value)
+                except ValueError:
+                    return _fast(leaf, info, value, doc_id)
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=datetime.UTC)
+                return (parsed - _EPOCH) // _MS
+            return _fast(leaf, info, value, doc_id)
+
+        return date
+    if kind == "ip":
+        match = _IPV4.fullmatch
+
+        def ip(value: Any, doc_id: str) -> Any:
+            if type(value) is str and match(value):
+                return value
+            return _fast(leaf, info, value, doc_id)
+
+        return ip
+    return general
+
+
+_CONTAINERS = (dict, list)
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _DEFAULT_DATE_FORMATS = ("strict_date_optional_time", "epoch_millis")
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MS = datetime.timedelta(milliseconds=1)
+_fromisoformat = datetime.datetime.fromisoformat
 
 
 def _fast(leaf: Leaf, info: FieldInfo, value: Any, doc_id: str) -> Any:

@@ -1,9 +1,18 @@
 """The write-ahead log (ES's translog) of one shard.
 
-A record is ``[u32 length][u32 crc32(payload)][payload]`` with an orjson payload. ``append`` writes a batch
-and fsyncs before returning, so an operation is acknowledged only once it is durable. ``replay`` yields
-every intact record and truncates the file at the first torn or corrupted one: a crash mid-write loses
-only the unacknowledged tail, and nothing after a bad record is ever replayed.
+A record is ``[u32 length][u32 crc32(payload)][payload]``. ``append`` writes a batch and fsyncs before
+returning, so an operation is acknowledged only once it is durable. ``replay`` yields every intact record
+and truncates the file at the first torn or corrupted one: a crash mid-write loses only the unacknowledged
+tail, and nothing after a bad record is ever replayed.
+
+Two payload encodings, told apart by their first byte, are replayed alike:
+
+- JSON (``{``…): an orjson object ``{"op", "id", "seq_no", "version", "term"[, "source": str]}``, as
+  ``append`` writes it (the original format; kept for WALs written before the binary one).
+- binary (``\\x01`` index, ``\\x02`` delete), written by the shard's hot path through ``append_payloads``
+  and ``index_payload``/``delete_payload``: ``<B kind><q seq_no><q version><q term><I id length>``, the
+  UTF-8 id, then (index only) the raw ``_source`` bytes, so a document is neither escaped into JSON nor
+  decoded to ``str``. Replay yields the same dict with ``source`` as ``bytes``.
 """
 
 from __future__ import annotations
@@ -19,7 +28,45 @@ import orjson
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<II")
+_BINARY = struct.Struct("<BqqqI")
+_INDEX, _DELETE = 1, 2
 MAX_RECORD = 512 * 1024 * 1024
+
+
+def index_payload(doc_id: str, seq_no: int, version: int, term: int, source: bytes) -> bytes:
+    """The binary payload of an index operation (see the module docstring)."""
+    raw_id = doc_id.encode()
+    return _BINARY.pack(_INDEX, seq_no, version, term, len(raw_id)) + raw_id + source
+
+
+def delete_payload(doc_id: str, seq_no: int, version: int, term: int) -> bytes:
+    raw_id = doc_id.encode()
+    return _BINARY.pack(_DELETE, seq_no, version, term, len(raw_id)) + raw_id
+
+
+def _decode(payload: bytes) -> dict[str, Any] | None:
+    """A record from its payload, or None when the payload is not a well-formed record."""
+    if payload[:1] == b"{":
+        try:
+            record = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return None
+        return record if isinstance(record, dict) else None
+    if len(payload) < _BINARY.size or payload[0] not in (_INDEX, _DELETE):
+        return None
+    kind, seq_no, version, term, id_len = _BINARY.unpack_from(payload)
+    id_end = _BINARY.size + id_len
+    if id_end > len(payload) or (kind == _DELETE and id_end != len(payload)):
+        return None
+    try:
+        doc_id = payload[_BINARY.size : id_end].decode()
+    except UnicodeDecodeError:
+        return None
+    record: dict[str, Any] = {"op": "index" if kind == _INDEX else "delete", "id": doc_id, "seq_no": seq_no,
+                              "version": version, "term": term}  # fmt: skip
+    if kind == _INDEX:
+        record["source"] = payload[id_end:]
+    return record
 
 
 class WriteAheadLog:
@@ -28,14 +75,18 @@ class WriteAheadLog:
         self._fh = open(path, "ab")
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        """Append records and fsync; returns only when they are durable."""
-        chunks = []
-        for record in records:
-            payload = orjson.dumps(record)
-            chunks.append(_HEADER.pack(len(payload), zlib.crc32(payload)))
-            chunks.append(payload)
-        if not chunks:
+        """Append JSON records and fsync; returns only when they are durable."""
+        self.append_payloads([orjson.dumps(record) for record in records])
+
+    def append_payloads(self, payloads: list[bytes]) -> None:
+        """Append encoded payloads (``index_payload``/``delete_payload``) and fsync; returns once durable."""
+        if not payloads:
             return
+        crc32, pack = zlib.crc32, _HEADER.pack
+        chunks = []
+        for payload in payloads:
+            chunks.append(pack(len(payload), crc32(payload)))
+            chunks.append(payload)
         self._fh.write(b"".join(chunks))
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -55,9 +106,8 @@ class WriteAheadLog:
             payload = data[start:end]
             if zlib.crc32(payload) != crc:
                 break
-            try:
-                record = orjson.loads(payload)
-            except orjson.JSONDecodeError:
+            record = _decode(payload)
+            if record is None:
                 break
             yield record
             offset = end

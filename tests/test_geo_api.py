@@ -25,9 +25,8 @@ async def test_geo_distance_matches_haversine(asgi_client: httpx.AsyncClient) ->
     lines = []
     for i, (lat, lon) in enumerate(points):
         lines += [orjson.dumps({"index": {"_id": str(i)}}), orjson.dumps({"loc": {"lat": lat, "lon": lon}})]
-    r = await asgi_client.post(
-        "/places/_bulk?refresh=true", content=b"\n".join(lines) + b"\n", headers={"content-type": "application/x-ndjson"}
-    )
+    ndjson = {"content-type": "application/x-ndjson"}
+    r = await asgi_client.post("/places/_bulk?refresh=true", content=b"\n".join(lines) + b"\n", headers=ndjson)
     assert not r.json()["errors"]
     body = {"size": 400, "query": {"geo_distance": {"distance": "20km", "loc": {"lat": 48.85, "lon": 2.35}}}}
     hits = (await asgi_client.post("/places/_search", json=body)).json()["hits"]["hits"]

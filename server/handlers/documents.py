@@ -14,7 +14,7 @@ from cluster.names import resolve_date_math, validate_index_name
 from cluster.search_request import parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
-from cluster.writes import WriteItem
+from cluster.writes import ItemResult, WriteItem
 from native.errors import (
     ActionRequestValidation,
     IllegalArgument,
@@ -328,21 +328,23 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
     items: list[WriteItem | QuidditchError] = []
     valid_names: set[str] = set()
     require_alias = flag(params, "require_alias")
+    default_routing = params.get("routing")
+    # Action lines repeat (``{"index":{"_index":"logs"}}`` before every document): parse each distinct one once.
+    seen: dict[bytes, tuple[str, Any, str | None, Any, Any, Any, bool]] = {}
     for line_no, line in lines:
-        action, meta = _parse_action_line(line_no, line)
-        if action == "index" and str(meta.get("op_type", "index")) == "create":
-            action = "create"
-        index = meta.get("_index", default_index)
-        doc_id = meta.get("_id")
-        item = WriteItem(
-            action=action,
-            index=str(index) if index is not None else "",
-            id=str(doc_id) if doc_id is not None else None,
-            routing=meta.get("routing", meta.get("_routing", params.get("routing"))),
-            if_seq_no=meta.get("if_seq_no"),
-            if_primary_term=meta.get("if_primary_term"),
-            require_alias=_meta_flag(meta, "require_alias", require_alias),
-        )
+        known = seen.get(line)
+        if known is None:
+            action, meta = _parse_action_line(line_no, line)
+            if action == "index" and str(meta.get("op_type", "index")) == "create":
+                action = "create"
+            doc_id = meta.get("_id")
+            known = (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
+                     meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
+                     meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias))  # fmt: skip
+            seen[line] = known
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = known
+        item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
+                         if_primary_term, None, alias_only)  # fmt: skip
         if action != "delete":
             try:
                 _, source = next(lines)
@@ -382,6 +384,11 @@ async def bulk(request: Request) -> Response:
     items = [p for p in parsed if isinstance(p, WriteItem)]
     refresh = _refresh_flag(params)
     results = await _cluster(request).writes.write(items, refresh=refresh, forced_refresh=_forced_refresh(params))
+    return es_json(request, bulk_response(parsed, results))
+
+
+def bulk_response(parsed: list[WriteItem | QuidditchError], results: list[ItemResult]) -> dict[str, Any]:
+    """The ``_bulk`` response body: one item per action line, in request order."""
     out: list[dict[str, Any]] = []
     it = iter(results)
     errors = False
@@ -393,7 +400,7 @@ async def bulk(request: Request) -> Response:
         else:
             errors = True
             out.append({"index": {"_index": None, "_id": None, "status": p.status, "error": p.to_dict()}})
-    return es_json(request, {"errors": errors, "took": 0, "items": out})
+    return {"errors": errors, "took": 0, "items": out}
 
 
 routes = [
