@@ -183,7 +183,7 @@ def explain_doc(shard: Shard, doc_id: str, ast: QueryAst, *, now_millis: int, ma
         return ExplainResult(found=False)
     address = hits[0][1]
     stored = searcher.doc(address).to_dict()
-    meta = {
+    meta: dict[str, Any] = {
         "version": int(stored[VERSION_FIELD][0]),
         "seq_no": int(stored[SEQ_NO_FIELD][0]),
         "primary_term": int(stored[PRIMARY_TERM_FIELD][0]),

@@ -197,7 +197,7 @@ class LeafService:
         response = pb.BulkResponse()
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
-            ops = []
+            ops: list[WriteOp] = []
             append = ops.append
             hints = parsed if parsed is not None and len(parsed) == len(request.ops) else None
             for i, op in enumerate(request.ops):

@@ -48,10 +48,10 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
     """A record from its payload, or None when the payload is not a well-formed record."""
     if payload[:1] == b"{":
         try:
-            record = orjson.loads(payload)
+            decoded = orjson.loads(payload)
         except orjson.JSONDecodeError:
             return None
-        return record if isinstance(record, dict) else None
+        return decoded if isinstance(decoded, dict) else None
     if len(payload) < _BINARY.size or payload[0] not in (_INDEX, _DELETE):
         return None
     kind, seq_no, version, term, id_len = _BINARY.unpack_from(payload)

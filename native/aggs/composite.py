@@ -163,7 +163,7 @@ def _source_keys(ctx: ShardContext, source: CompositeSource, query: tantivy.Quer
 
             kind = HISTOGRAMS[source.kind]
             assert source.inner is not None
-            partial = kind.collect(ctx, source.inner, query)
+            partial = kind.collect(ctx, source.inner, query)  # type: ignore[attr-defined]
             for key, count, _ in partial["b"]:
                 if not count:
                     continue

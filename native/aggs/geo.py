@@ -64,7 +64,7 @@ def doc_points(
     if int(n_values) == len(docs):
         lats = ctx.searcher.fast_field_values(lat_name, docs)
         lons = ctx.searcher.fast_field_values(lon_name, docs)
-        return docs, [[quantize(la, lo)] for la, lo in zip(lats, lons, strict=True)]
+        return docs, [[quantize(float(la or 0.0), float(lo or 0.0))] for la, lo in zip(lats, lons, strict=True)]
     points: list[list[tuple[float, float]]] = []
     for addr in docs:  # multi-valued: one small top_hits per doc keeps doc ↔ values aligned
         one = ctx.restrict(with_value, _seq_filter(ctx, ctx.searcher.fast_field_values(SEQ_NO_FIELD, [addr])))
@@ -72,7 +72,13 @@ def doc_points(
         hits = ctx.aggregate(one, {"t": request})["t"]["hits"]
         values = (hits[0].get("docvalue_fields") or {}) if hits else {}
         lats, lons = list(values.get(lat_name) or []), list(values.get(lon_name) or [])
-        points.append([quantize(la, lo) for la, lo in zip(lats, lons, strict=False)])
+        points.append(
+            [
+                quantize(float(la), float(lo))
+                for la, lo in zip(lats, lons, strict=False)
+                if la is not None and lo is not None
+            ]
+        )
     return docs, points
 
 

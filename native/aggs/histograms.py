@@ -188,7 +188,7 @@ class HistogramKind(_Base):
                     f"Field [{spec.field}] of type [{info.es_type}] is not supported for aggregation [histogram]"
                 )
             interval = spec.interval
-            clip = None if spec.hard_bounds is None else tuple(_opt_float(v) for v in spec.hard_bounds)
+            clip = None if spec.hard_bounds is None else [_opt_float(v) for v in spec.hard_bounds]
             return self._collect_range(
                 ctx, node, query, info, out, clip,
                 bucket_of=lambda v: math.floor((v - offset) / interval),
@@ -433,7 +433,7 @@ def _range_bounds(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> l
         if len(los) == len(his):
             out.append(list(zip(los, his, strict=True)))
         else:  # pairing unknowable: the hull of the doc's ranges
-            out.append([(min(los), max(his))])
+            out.append([(min(los), max(his))])  # type: ignore[type-var]
     return out
 
 

@@ -106,7 +106,7 @@ def _fixed(number: Decimal, min_int: int, min_frac: int, max_frac: int, group: i
     if len(int_text) < min_int:
         int_text = int_text.rjust(min_int, "0")
     if group > 0 and len(int_text) > group:
-        chunks = []
+        chunks: list[str] = []
         while len(int_text) > group:
             chunks.insert(0, int_text[-group:])
             int_text = int_text[:-group]

@@ -97,8 +97,8 @@ def parse_terms_set(body: Any, ctx: ParseContext) -> QueryAst:
     if given[0] == "minimum_should_match_field":
         msm_field = as_str("terms_set", "minimum_should_match_field", raw["minimum_should_match_field"])
         return TermsSet(fname, tuple(terms), msm_field=msm_field, boost=boost)
-    kind, msm_field = _script_kind(raw["minimum_should_match_script"])
-    return TermsSet(fname, tuple(terms), msm_field=msm_field, msm_script=kind, boost=boost)
+    kind, script_field = _script_kind(raw["minimum_should_match_script"])
+    return TermsSet(fname, tuple(terms), msm_field=script_field, msm_script=kind, boost=boost)
 
 
 def parse_pinned(body: Any, ctx: ParseContext) -> Pinned:
@@ -179,7 +179,8 @@ def parse_span_near(body: Any, ctx: ParseContext) -> QueryAst:
     if len(fields) > 1:
         raise IllegalArgument("Clauses must have same field")
     if all(isinstance(c, Term) for c in clauses) and fields:
-        return SpanNear(fields.pop(), tuple(str(c.value) for c in clauses), slop, in_order, boost)  # type: ignore[union-attr]
+        terms = tuple(str(c.value) for c in clauses if isinstance(c, Term))
+        return SpanNear(fields.pop(), terms, slop, in_order, boost)
     return Bool(must=tuple(clauses), boost=boost)  # nested spans: every clause required (approximation)
 
 
