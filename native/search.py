@@ -236,8 +236,10 @@ def _top_by_first_key(
         elif info0.es_type == "keyword":
             ties_query = _and(candidates_query, tantivy.Query.term_query(schema, info0.tantivy_name, cutoff))
         else:
+            # one value: the inverted index finds its postings directly, where the fast-field range scans
+            # the whole column (columns of _doc, date and numeric fields are indexed too)
             exact = tantivy.Query.range_query(
-                schema, info0.tantivy_name, info0.tantivy_type, cutoff, cutoff, True, True
+                schema, info0.tantivy_name, info0.tantivy_type, cutoff, cutoff, True, True, use_inverted_index=True
             )
             ties_query = _and(candidates_query, exact)
         kept = [(k, a) for k, a in hits if k != cutoff]
