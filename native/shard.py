@@ -3,16 +3,28 @@
 Directory layout::
 
     <shard>/state.json        {"generation", "committed_seq_no", "primary_term", "fingerprint"}
-    <shard>/wal.log           operations since the last tantivy commit (see ``native.wal``)
+    <shard>/wal.log           the active WAL: operations since the last WAL swap (see ``native.wal``)
+    <shard>/wal.<n>.log       sealed WAL generations: operations a refresh is committing (or crashed while
+                              committing); deleted once state.json records a commit covering them
     <shard>/index.<gen>/      the tantivy index built with the mapping whose fingerprint is in state.json
 
 Contract:
 - ``write`` assigns seq_nos and versions, checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
-  WAL records of the batch and only then applies them to tantivy; item results come back in order.
-- ``get`` is realtime: the live version map holds every write since the last refresh.
-- ``refresh`` commits tantivy, reloads the reader, records the committed seq_no and empties the WAL.
-  Replay after a crash is idempotent (index = delete-by-id + add), so a crash between the tantivy commit
-  and the state write only replays operations again.
+  WAL records of the batch and only then hands them to the shard's applier thread; item results come back
+  in order. The write is acknowledged once its WAL records are durable; it never waits for tantivy.
+- The applier thread (``_Applier``) owns the tantivy ``IndexWriter``: tantivy-py's writer takes a mutable
+  borrow for every call (``add_json`` during a ``commit`` on another thread raises "Already borrowed"), so
+  every add, delete and commit goes through its queue, in seq_no order.
+- ``get`` is realtime: the live version map (``_live``, plus ``_live_sealed`` while a refresh commits)
+  holds every write the published searcher does not show yet.
+- ``refresh`` holds the write lock only to note the seq_no boundary, seal the active WAL
+  (``wal.log`` → ``wal.<n>.log``), move the live map aside and queue a commit. The tantivy commit runs
+  outside the lock while writes continue into the new ``wal.log``; then the state records the boundary as
+  committed, sealed generations are deleted, the reader is reloaded and the moved-aside live map dropped
+  (entries written after the boundary are in the new map, so they stay). Refreshes are serialised.
+- Recovery replays every sealed generation and then ``wal.log``, skipping seq_no <= committed. Replay is
+  idempotent (index = delete-by-id + add), so a crash between the tantivy commit and the state write, or
+  between the WAL swap and the commit, only replays operations again.
 - ``update_mapping`` rebuilds the tantivy index from stored ``_source`` when the field set changes.
 """
 
@@ -23,7 +35,7 @@ import logging
 import os
 import shutil
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,7 +56,7 @@ from native.errors import (
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.mapping import Mapping
 from native.schema import CompiledMapping
-from native.wal import WriteAheadLog, delete_payload, index_payload
+from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
 
 log = logging.getLogger(__name__)
 WRITER_HEAP = 64_000_000
@@ -52,6 +64,10 @@ WRITER_HEAP = 64_000_000
 # (27k docs/s either way) and ~10% slower in-process, the second thread competing with the GIL-bound path.
 WRITER_THREADS = 1
 _PINNED_SEARCHERS = 16
+# Documents handed to the applier but not yet given to tantivy, beyond which a write waits (backpressure;
+# the queue holds each document's tantivy JSON). A commit of ~1 s of ingest fits well below it.
+MAX_PENDING_DOCS = 100_000
+_RECOVERY_BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -102,6 +118,112 @@ class _Pending:
     docs: list[tuple[str, str | None, bool]] = field(default_factory=list)
 
 
+_Docs = list[tuple[str, "str | None", bool]]  # (id, tantivy JSON or None for a delete, append-only)
+
+
+class _Ticket:
+    """Completion of a queued applier command: ``wait`` returns once it ran, raising what it raised."""
+
+    __slots__ = ("_done", "error")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self.error: BaseException | None = None
+
+    def set(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()
+        if self.error is not None:
+            raise self.error
+
+
+class _Applier(threading.Thread):
+    """Serialises every call into the shard's tantivy ``IndexWriter`` (adds, deletes, commits), in order.
+
+    ``apply`` and ``submit`` are only called under the shard's write lock, so the queue order is the seq_no
+    order and a commit contains exactly the operations queued before it. While the thread is idle (no
+    commit running, nothing queued) ``apply`` hands the documents to tantivy in the calling thread, as a
+    write did before commits moved here: nothing can start on the thread meanwhile, since only a holder of
+    the write lock queues work. While a commit runs, documents queue behind it instead of blocking.
+    """
+
+    def __init__(self, writer: tantivy.IndexWriter, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.writer = writer
+        self._queue: deque[tuple[str, Any]] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._pending_docs = 0
+        self._busy = False
+        self._discard = False
+
+    def apply(self, docs: _Docs) -> None:
+        with self._cond:
+            inline = not self._busy and not self._queue
+            if not inline:
+                while self._pending_docs >= MAX_PENDING_DOCS and self.is_alive():
+                    self._cond.wait()
+                self._queue.append(("docs", docs))
+                self._pending_docs += len(docs)
+                self._cond.notify_all()
+        if inline:
+            self._apply(docs)
+
+    def submit(self, kind: str) -> _Ticket:
+        """Queue ``commit``, ``sync`` (a no-op: done once everything before it ran) or ``stop``."""
+        ticket = _Ticket()
+        with self._cond:
+            self._queue.append((kind, ticket))
+            self._cond.notify_all()
+        return ticket
+
+    def stop(self, *, discard: bool = False) -> None:
+        if discard:
+            self._discard = True
+        self.submit("stop")
+        self.join()
+
+    def run(self) -> None:
+        queue, cond = self._queue, self._cond
+        while True:
+            with cond:
+                self._busy = False
+                cond.notify_all()
+                while not queue:
+                    cond.wait()
+                kind, arg = queue.popleft()
+                self._busy = True
+            if kind == "docs":
+                if not self._discard:
+                    self._apply(arg)
+                with cond:
+                    self._pending_docs -= len(arg)
+                continue
+            error: BaseException | None = None
+            if kind == "commit":
+                try:
+                    self.writer.commit()
+                except BaseException as exc:
+                    error = exc
+            arg.set(error)
+            if kind == "stop":
+                return
+
+    def _apply(self, docs: _Docs) -> None:
+        writer = self.writer
+        add_json, delete = writer.add_json, writer.delete_documents_by_term
+        for doc_id, doc, append_only in docs:
+            try:
+                if not append_only:
+                    delete(ID_FIELD, doc_id)
+                if doc is not None:
+                    add_json(doc)
+            except Exception:  # its WAL record is durable; replay will meet the same error
+                log.exception("tantivy rejected a document", extra={"id": doc_id})
+
+
 class Shard:
     def __init__(
         self,
@@ -119,10 +241,14 @@ class Shard:
         self.primary_term = primary_term
         self.analysis = analysis
         self._lock = threading.RLock()
+        # Serialises refreshes (and mapping changes, close); taken before ``_lock``, never after it.
+        self._refresh_lock = threading.RLock()
         # Guards only the pinned-searcher map: searches never wait behind a write batch or a commit,
         # which hold ``_lock`` for their whole duration.
         self._searchers_lock = threading.RLock()
         self._live: dict[str, StoredDoc] = {}
+        # The live map of the writes a running refresh commits, dropped once the reloaded reader shows them.
+        self._live_sealed: dict[str, StoredDoc] = {}
         self._dirty = False
         self._closed = False
         self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
@@ -140,8 +266,12 @@ class Shard:
             self._write_state()
         self.max_seq_no = max(self.committed_seq_no, self._max_committed_seq_no())
         self.wal = WriteAheadLog(os.path.join(path, "wal.log"))
-        self._recover()
+        sealed = sealed_generations(self.wal.path)
+        self._wal_gen = sealed[-1][0] if sealed else 0  # the last sealed WAL generation
+        self._applier = _Applier(self.writer, f"applier-{index_name}-{shard_id}")
+        self._applier.start()
         self._reload()
+        self._recover(sealed)
 
     # -- state --------------------------------------------------------------------------------------------
     def _index_dir(self, generation: int) -> str:
@@ -190,16 +320,34 @@ class Shard:
         value = result.get("m", {}).get("value")
         return int(value) if value is not None else -1
 
-    def _recover(self) -> None:
+    def _recover(self, sealed: list[tuple[int, str]]) -> None:
+        """Replay the sealed WAL generations, then the active one, skipping seq_no <= committed."""
         replayed = 0
-        for record in self.wal.replay():
+        for _, path in sealed:
+            wal = WriteAheadLog(path)
+            try:
+                replayed += self._replay(wal)
+            finally:
+                wal.close()
+        replayed += self._replay(self.wal)
+        if replayed:
+            log.info("replayed wal", extra={"shard": self.shard_id, "index": self.index_name, "ops": replayed})
+            self._dirty = True
+            self.refresh()
+        elif sealed:  # a crash after the state write: the commit covers them all
+            self._drop_sealed(self._wal_gen)
+
+    def _replay(self, wal: WriteAheadLog) -> int:
+        replayed = 0
+        batch: _Docs = []
+        for record in wal.replay():
             seq_no = int(record["seq_no"])
             if seq_no <= self.committed_seq_no:
                 continue
             doc_id = record["id"]
             self.max_seq_no = max(self.max_seq_no, seq_no)
             if record["op"] == "delete":
-                self.writer.delete_documents_by_term(ID_FIELD, doc_id)
+                batch.append((doc_id, None, False))
                 self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], None)
             else:
                 source = record["source"]
@@ -208,14 +356,21 @@ class Shard:
                     doc_id, source, orjson.loads(source),
                     seq_no=seq_no, version=record["version"], primary_term=record["term"],
                 )  # fmt: skip
-                self.writer.delete_documents_by_term(ID_FIELD, doc_id)
-                self.writer.add_json(doc)
+                batch.append((doc_id, doc, False))
                 self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source)
             replayed += 1
-        if replayed:
-            log.info("replayed wal", extra={"shard": self.shard_id, "index": self.index_name, "ops": replayed})
-            self._dirty = True
-            self.refresh()
+            if len(batch) >= _RECOVERY_BATCH:
+                self._applier.apply(batch)
+                batch = []
+        if batch:
+            self._applier.apply(batch)
+        return replayed
+
+    def _drop_sealed(self, upto: int) -> None:
+        """Delete the sealed WAL generations <= ``upto`` (a durable commit covers their operations)."""
+        for generation, path in sealed_generations(self.wal.path):
+            if generation <= upto:
+                os.remove(path)
 
     # -- reads --------------------------------------------------------------------------------------------
     def _reload(self, *, drop_pinned: bool = False) -> None:
@@ -247,6 +402,8 @@ class Shard:
         """Realtime get: the latest acknowledged state of ``doc_id`` or None."""
         with self._lock:
             live = self._live.get(doc_id)
+            if live is None and self._live_sealed:
+                live = self._live_sealed.get(doc_id)
             if live is not None:
                 return live if live.source is not None else None
             return self._get_committed(self._searchers[self._searcher_gen], doc_id)
@@ -276,19 +433,16 @@ class Shard:
             prepare = self._prepare
             results = [prepare(op, pending) for op in ops]
             self.wal.append_payloads(pending.records)
-            writer = self.writer
-            add_json, delete = writer.add_json, writer.delete_documents_by_term
-            for doc_id, doc, append_only in pending.docs:
-                if not append_only:
-                    delete(ID_FIELD, doc_id)
-                if doc is not None:
-                    add_json(doc)
+            if pending.docs:
+                self._applier.apply(pending.docs)
             if pending.records:
                 self._dirty = True
             return results
 
     def _current(self, doc_id: str) -> StoredDoc | None:
         live = self._live.get(doc_id)
+        if live is None and self._live_sealed:
+            live = self._live_sealed.get(doc_id)
         if live is not None:
             return live if live.source is not None else None
         return self._get_committed(self._searchers[self._searcher_gen], doc_id)
@@ -404,16 +558,35 @@ class Shard:
             raise IndexNotFound(self.index_name)
 
     def refresh(self, force: bool = False) -> None:
-        with self._lock:
-            if self._closed or not (self._dirty or force):
-                return
-            self.writer.commit()
-            self.committed_seq_no = self.max_seq_no
+        """Make every write acknowledged before this call searchable (and committed) when it returns."""
+        with self._refresh_lock:
+            with self._lock:
+                if self._closed or not (self._dirty or force):
+                    return
+                boundary = self.max_seq_no
+                if self.wal.size():
+                    self._wal_gen += 1
+                    self.wal.seal(self._wal_gen)
+                sealed_upto = self._wal_gen
+                if self._live_sealed:  # a previous refresh failed: its writes are still uncommitted
+                    self._live_sealed.update(self._live)
+                else:
+                    self._live_sealed = self._live
+                self._live = {}
+                self._dirty = False
+                ticket = self._applier.submit("commit")
+            try:
+                ticket.wait()  # the tantivy commit: writes go on meanwhile
+            except BaseException:
+                with self._lock:
+                    self._dirty = True
+                raise
+            self.committed_seq_no = boundary
             self._write_state()
-            self.wal.truncate(0)
-            self._live.clear()
-            self._dirty = False
+            self._drop_sealed(sealed_upto)
             self._reload()
+            with self._lock:
+                self._live_sealed = {}
 
     @property
     def dirty(self) -> bool:
@@ -421,15 +594,17 @@ class Shard:
 
     def update_mapping(self, mapping: Mapping) -> None:
         """Adopt a newer mapping; rebuild the tantivy index when its fields changed."""
-        with self._lock:
+        with self._refresh_lock, self._lock:
             self._check_open()
             compiled = CompiledMapping(mapping, self.analysis)
             if self._fingerprint(compiled) == self._fingerprint(self.compiled):
                 self.compiled = compiled
                 return
-            self.refresh(force=True)
+            self.refresh(force=True)  # holding ``_lock`` throughout: no write can queue behind the commit
+            self._applier.submit("sync").wait()  # the applier is idle: this thread may use the writer
             with self._searchers_lock:  # searches wait for the rebuilt index rather than read the old one
                 self._rebuild(compiled)
+                self._applier.writer = self.writer
                 self._reload(drop_pinned=True)
 
     def _rebuild(self, compiled: CompiledMapping) -> None:
@@ -464,7 +639,7 @@ class Shard:
 
     def close(self, *, discard: bool = False) -> None:
         """Stop the shard (committing pending writes unless ``discard``); later calls are no-ops."""
-        with self._lock:
+        with self._refresh_lock, self._lock:
             if self._closed:
                 return
             try:
@@ -472,6 +647,7 @@ class Shard:
                     self.refresh()
             finally:
                 self._closed = True
+                self._applier.stop(discard=discard)
                 self.wal.close()
                 self.writer.wait_merging_threads()
 

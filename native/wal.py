@@ -13,6 +13,11 @@ Two payload encodings, told apart by their first byte, are replayed alike:
   and ``index_payload``/``delete_payload``: ``<B kind><q seq_no><q version><q term><I id length>``, the
   UTF-8 id, then (index only) the raw ``_source`` bytes, so a document is neither escaped into JSON nor
   decoded to ``str``. Replay yields the same dict with ``source`` as ``bytes``.
+
+Generations: ``seal(n)`` renames the active file (``wal.log``) to ``wal.<n>.log`` and starts an empty
+active file, so a refresh can commit tantivy for the sealed operations while new writes keep appending.
+``sealed_generations`` lists the sealed files of a shard in order; the shard replays them, then the active
+file, and deletes a sealed file once a tantivy commit covers all of its operations.
 """
 
 from __future__ import annotations
@@ -69,6 +74,33 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
     return record
 
 
+def generation_path(active_path: str, generation: int) -> str:
+    """``<dir>/wal.log`` → ``<dir>/wal.<generation>.log``."""
+    base, ext = os.path.splitext(active_path)
+    return f"{base}.{generation}{ext}"
+
+
+def sealed_generations(active_path: str) -> list[tuple[int, str]]:
+    """The sealed generations next to ``active_path`` as ``(generation, path)``, oldest first."""
+    directory = os.path.dirname(active_path) or "."
+    base, ext = os.path.splitext(os.path.basename(active_path))
+    found = []
+    for name in os.listdir(directory):
+        if name.startswith(base + ".") and name.endswith(ext):
+            middle = name[len(base) + 1 : len(name) - len(ext)]
+            if middle.isdigit():
+                found.append((int(middle), os.path.join(directory, name)))
+    return sorted(found)
+
+
+def fsync_dir(directory: str) -> None:
+    dir_fd = os.open(directory or ".", os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 class WriteAheadLog:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -87,9 +119,20 @@ class WriteAheadLog:
         for payload in payloads:
             chunks.append(pack(len(payload), crc32(payload)))
             chunks.append(payload)
-        self._fh.write(b"".join(chunks))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        fh = self._fh
+        start = fh.tell()
+        try:
+            fh.write(b"".join(chunks))
+            fh.flush()
+            os.fsync(fh.fileno())
+        except BaseException:
+            # Nothing of a failed append is acknowledged; cut it off so later records (or a sealed
+            # generation) never sit behind a partial one. Best effort: the failure may persist.
+            try:
+                self.truncate(start)
+            except OSError:
+                log.exception("could not cut a failed wal append", extra={"path": self.path})
+            raise
 
     def replay(self) -> Iterator[dict[str, Any]]:
         """Yield intact records from the start; truncate a torn or corrupted tail."""
@@ -122,6 +165,21 @@ class WriteAheadLog:
         self._fh.close()
         self._fh = open(self.path, "ab")
         os.fsync(self._fh.fileno())
+
+    def seal(self, generation: int) -> str:
+        """Rename the active file to generation ``generation`` and continue in a new, empty active file.
+
+        Returns the sealed path. Both directory entries are durable before this returns, so a record
+        appended (and acknowledged) afterwards is never replayed before the sealed ones.
+        """
+        sealed = generation_path(self.path, generation)
+        self._fh.flush()
+        self._fh.close()
+        os.replace(self.path, sealed)
+        self._fh = open(self.path, "ab")
+        os.fsync(self._fh.fileno())
+        fsync_dir(os.path.dirname(self.path))
+        return sealed
 
     def size(self) -> int:
         return os.path.getsize(self.path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import struct
 import threading
 import time
@@ -22,6 +21,7 @@ from native.mapping import Mapping
 from native.shard import Shard, WriteOp
 from native.wal import WriteAheadLog
 from tests.conftest import running_server
+from tests.crash_copy import crash_copy
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +61,7 @@ class _Writer(threading.Thread):
                         lines.append(orjson.dumps(doc))
                     body = b"\n".join(lines) + b"\n"
                     try:
-                        response = client.post(
-                            "/_bulk", content=body, headers={"content-type": "application/x-ndjson"}
-                        )
+                        response = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
                     except httpx.TransportError:
                         return  # the server died mid-request: nothing of this request was acknowledged
                     if response.status_code != 200:
@@ -98,9 +96,7 @@ def test_sigkill_mid_bulk_loses_nothing_acknowledged(tmp_path: Path) -> None:
         writer.start()
         kill_after = 3 + rng.randrange(4)
         with writer.progress:
-            writer.progress.wait_for(
-                lambda: writer.acked_requests >= kill_after or writer.stopped.is_set(), 60
-            )
+            writer.progress.wait_for(lambda: writer.acked_requests >= kill_after or writer.stopped.is_set(), 60)
         assert writer.error is None, writer.error
         assert writer.acked_requests >= 3, f"only {writer.acked_requests} bulk requests acknowledged"
         time.sleep(rng.uniform(0.0, 0.3))  # land somewhere inside the next request
@@ -139,9 +135,7 @@ def test_sigkill_mid_bulk_loses_nothing_acknowledged(tmp_path: Path) -> None:
             assert count >= len(acked)
             # whole batches only: an in-flight request may be durable, but never half an item
             query = {"range": {"counter": {"gte": 0}}}
-            search = client.post(
-                f"/{INDEX}/_search", json={"size": 0, "track_total_hits": True, "query": query}
-            )
+            search = client.post(f"/{INDEX}/_search", json={"size": 0, "track_total_hits": True, "query": query})
             assert search.json()["hits"]["total"]["value"] == count
 
 
@@ -248,14 +242,6 @@ def test_wal_replay_of_an_empty_or_headerless_file(tmp_path: Path) -> None:
 SHARD_MAPPING = {"properties": {"n": {"type": "long"}, "title": {"type": "text"}}}
 
 
-def _copy_if_present(src: str, dst: str) -> None:
-    """Tantivy's writer threads create and remove temp files while we copy; a vanished file is skipped."""
-    try:
-        shutil.copy2(src, dst)
-    except FileNotFoundError:
-        pass
-
-
 def _open_shard(path: Path) -> Shard:
     return Shard(str(path), Mapping(SHARD_MAPPING), Analysis.from_settings({}), index_name="t", shard_id=0)
 
@@ -272,7 +258,7 @@ def test_shard_reopened_on_a_torn_wal_serves_the_intact_docs(tmp_path: Path, kin
             assert [r.status for r in results] == [201] * len(batch)
         # The crash: copy the directory while the shard is open and unrefreshed (all ops only in the WAL).
         crashed = tmp_path / "crashed"
-        shutil.copytree(live, crashed, copy_function=_copy_if_present)
+        crash_copy(live, crashed)
     finally:
         shard.close()
 

@@ -3,7 +3,6 @@ action lines, batched auto ids and the flat-document shortcut of ``CompiledMappi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import orjson
@@ -15,6 +14,7 @@ from native.schema import CompiledMapping
 from native.shard import Shard, WriteOp
 from native.wal import WriteAheadLog, delete_payload, index_payload
 from server.handlers.documents import parse_bulk
+from tests.crash_copy import crash_copy
 
 MAPPING = {"properties": {"n": {"type": "long"}, "title": {"type": "text"}, "tag": {"type": "keyword"},
                           "at": {"type": "date"}, "obj": {"properties": {"x": {"type": "long"}}}}}  # fmt: skip
@@ -55,7 +55,7 @@ def test_parsed_hint_and_crash_replay_give_the_same_documents(tmp_path: Path) ->
         ops = [WriteOp("index", str(i), source=s, auto_id=True, parsed=orjson.loads(s)) for i, s in enumerate(sources)]
         assert [r.status for r in shard.write(ops)] == [201] * 4
         assert shard.write([WriteOp("delete", "3")])[0].result == "deleted"
-        shutil.copytree(live, tmp_path / "crashed")  # unrefreshed: everything is only in the WAL
+        crash_copy(live, tmp_path / "crashed")  # unrefreshed: everything is only in the WAL
     finally:
         shard.close()
     reopened = _shard(tmp_path / "crashed")
