@@ -35,12 +35,17 @@ Field types beyond the core ones (how ``native.schema`` stores them):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
 from native import dates
+from native.dynamic_templates import (
+    _DEFAULT_DYNAMIC_MAPPING,
+    _check_templates,
+    _substitute,
+    _template_match,
+)
 from native.errors import (
     DocumentParsingError,
     IllegalArgument,
@@ -56,7 +61,7 @@ from native.field_types import (
     SOURCE_ONLY_TYPES,
     Leaf,
 )
-from native.fields import NUMERIC_FLOAT_TYPES, NUMERIC_INT_TYPES
+from native.properties import _check_field_def, _merge_props, normalize_properties
 from native.values import convert_value, geo_point_values, parse_geo_point, parse_range
 
 __all__ = [
@@ -80,205 +85,10 @@ MAX_DEPTH = 20
 
 _DEFAULT_DYNAMIC_DATE_FORMATS = ("strict_date_optional_time", "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd")
 
-# Parameters each field type accepts (others are a mapper_parsing_exception, as in ES); None = any.
-_COMMON_PARAMS = {"type", "fields", "index", "store", "doc_values", "copy_to", "meta", "boost"}
-_TEXT_PARAMS = {"analyzer", "search_analyzer", "search_quote_analyzer", "norms", "index_options", "fielddata",
-                "position_increment_gap", "term_vector", "similarity", "index_prefixes", "index_phrases",
-                "eager_global_ordinals", "fielddata_frequency_filter"}  # fmt: skip
-_DATE_PARAMS = {"format", "locale", "null_value", "ignore_malformed", "precision_step", "script", "on_script_error"}
-_TYPE_PARAMS: dict[str, set[str] | None] = {
-    "text": _TEXT_PARAMS,
-    "match_only_text": set(),
-    "keyword": {"ignore_above", "normalizer", "null_value", "eager_global_ordinals", "norms",
-                "index_options", "split_queries_on_whitespace", "similarity", "time_series_dimension",
-                "script", "on_script_error"},
-    "constant_keyword": {"value"},
-    "wildcard": {"ignore_above", "null_value"},
-    "date": _DATE_PARAMS,
-    "date_nanos": _DATE_PARAMS,
-    "boolean": {"null_value", "script", "on_script_error"},
-    "ip": {"null_value", "ignore_malformed", "script", "on_script_error"},
-    "version": set(),
-    "search_as_you_type": _TEXT_PARAMS | {"max_shingle_size"},
-    "token_count": {"analyzer", "enable_position_increments", "null_value"},
-    "flattened": {"depth_limit", "eager_global_ordinals", "ignore_above", "index_options", "null_value",
-                  "similarity", "split_queries_on_whitespace", "time_series_dimensions"},
-    "geo_point": {"ignore_malformed", "ignore_z_value", "null_value", "script", "on_script_error"},
-    "geo_shape": {"orientation", "ignore_malformed", "ignore_z_value", "coerce"},
-    "shape": {"orientation", "ignore_malformed", "ignore_z_value", "coerce"},
-    "point": {"ignore_malformed", "ignore_z_value", "null_value"},
-    "binary": set(),
-    "dense_vector": {"dims", "similarity", "index_options", "element_type"},
-    "sparse_vector": None,
-    "rank_feature": {"positive_score_impact"},
-    "rank_features": {"positive_score_impact"},
-    "completion": {"analyzer", "search_analyzer", "preserve_separators", "preserve_position_increments",
-                   "max_input_length", "contexts"},
-}  # fmt: skip
-_NUMERIC_PARAMS = {"null_value", "coerce", "ignore_malformed", "scaling_factor", "time_series_metric",
-                   "time_series_dimension", "script", "on_script_error"}  # fmt: skip
-_RANGE_PARAMS = {"coerce", "format", "locale"}
-_OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"}
-
-
-def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) -> dict[str, Any]:
-    """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)."""
-    if not isinstance(props, dict):
-        raise MapperParsingError(f"Expected map for property [properties] on field [{prefix.rstrip('.') or '_doc'}] "
-                                 f"but got a class {type(props).__name__}")  # fmt: skip
-    out: dict[str, Any] = {}
-    for name, spec in props.items():
-        if not isinstance(name, str) or name == "":
-            raise IllegalArgument("field name cannot be an empty string")
-        if not name.strip():
-            raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']")
-        if isinstance(spec, dict) and "properties" in spec and spec.get("type", "object") in OBJECT_TYPES:
-            sub = spec.get("subobjects", subobjects) is not False
-            spec = {**spec, "properties": normalize_properties(spec["properties"], f"{prefix}{name}.", sub)}
-        if "." in name and subobjects:
-            parts = name.split(".")
-            if any(not p.strip() for p in parts):
-                raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']" if name.strip(".")
-                                      else f"field name cannot contain only dots: ['{name}']")  # fmt: skip
-            for part in reversed(parts[1:]):
-                spec = {"properties": {part: spec}}
-            name = parts[0]
-        if name in out and isinstance(spec, dict) and isinstance(out[name], dict):
-            out[name] = _merge_props({name: out[name]}, {name: spec}, prefix)[name]
-        else:
-            out[name] = spec
-    return out
-
-
-def _check_field_def(path: str, spec: Any) -> None:
-    if not isinstance(spec, dict):
-        raise MapperParsingError(f"Expected map for property [fields] on field [{path}] but got a {type(spec)}")
-    ftype = spec.get("type", "object" if "properties" in spec or "type" not in spec else None)
-    if ftype in OBJECT_TYPES:
-        for k in spec:
-            if k not in _OBJECT_PARAMS:
-                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
-        for name, child in (spec.get("properties") or {}).items():
-            _check_field_def(f"{path}.{name}", child)
-        return
-    if ftype not in LEAF_TYPES:
-        raise MapperParsingError(f"No handler for type [{ftype}] declared on field [{path}]")
-    if ftype == "alias":
-        for k in spec:
-            if k not in ("type", "path"):
-                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [alias]")
-        if not isinstance(spec.get("path"), str):
-            raise MapperParsingError(f"The [path] property must be specified for field [{path}].")
-        return
-    if ftype in NUMERIC_INT_TYPES or ftype in NUMERIC_FLOAT_TYPES:
-        allowed: set[str] | None = _COMMON_PARAMS | _NUMERIC_PARAMS
-    elif ftype in RANGE_TYPES:
-        allowed = _COMMON_PARAMS | _RANGE_PARAMS
-    else:
-        extra = _TYPE_PARAMS.get(str(ftype), set())
-        allowed = None if extra is None else _COMMON_PARAMS | extra
-    if allowed is not None:
-        for k in spec:
-            if k not in allowed:
-                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
-    if ftype == "scaled_float" and "scaling_factor" not in spec:
-        raise MapperParsingError(f"Field [scaling_factor] is required for field [{path}]")
-    if ftype == "token_count" and "analyzer" not in spec:
-        raise MapperParsingError(f"Analyzer must be set for field [{path}] but wasn't.")
-    if ftype == "dense_vector" and "dims" in spec and not isinstance(spec["dims"], int):
-        raise MapperParsingError(f"Failed to parse mapping: [dims] on mapper [{path}] of type [dense_vector] "
-                                 f"must be an integer")  # fmt: skip
-    for flag in ("index", "doc_values", "store", "coerce", "ignore_malformed"):
-        if flag in spec and not isinstance(spec[flag], bool) and str(spec[flag]) not in ("true", "false"):
-            raise MapperParsingError(
-                f"Failed to parse mapping: Cannot parse value [{spec[flag]}] as only [true] or [false] are "
-                f"allowed. for parameter [{flag}] of field [{path}]"
-            )
-    if spec.get("null_value") is not None and (
-        ftype in NUMERIC_INT_TYPES or ftype in NUMERIC_FLOAT_TYPES or ftype in ("date", "date_nanos", "ip", "boolean")
-    ):
-        try:
-            convert_value(Leaf(path, str(ftype), {k: v for k, v in spec.items() if k != "null_value"}),
-                          spec["null_value"], None)  # fmt: skip
-        except MapperParsingError as exc:
-            raise MapperParsingError(
-                f"Failed to parse mapping: Error parsing [null_value] on field [{path}]: {exc.reason}"
-            ) from None
-    copy_to = spec.get("copy_to")
-    if copy_to is not None and not isinstance(copy_to, str | list):
-        raise MapperParsingError(f"Failed to parse mapping: [copy_to] on field [{path}] must be a string or list")
-    for sub, sub_spec in (spec.get("fields") or {}).items():
-        _check_field_def(f"{path}.{sub}", sub_spec)
-
-
 _ROOT_KEYS = frozenset(
     {"properties", "dynamic", "date_detection", "numeric_detection", "dynamic_date_formats", "_source", "_meta",
      "dynamic_templates", "_routing", "enabled", "runtime", "subobjects", "_field_names", "_data_stream_timestamp"}
 )  # fmt: skip
-_TEMPLATE_KEYS = frozenset(
-    {"match_mapping_type", "unmatch_mapping_type", "match", "unmatch", "path_match", "path_unmatch",
-     "match_pattern", "mapping", "runtime"}
-)  # fmt: skip
-_DYNAMIC_TYPES = ("object", "string", "long", "double", "boolean", "date", "binary")
-# The mapping type a dynamic value gets when a template's mapping names none (and ``{dynamic_type}``).
-_DEFAULT_DYNAMIC_MAPPING = {"string": "text", "long": "long", "double": "float", "boolean": "boolean",
-                            "date": "date", "object": "object", "binary": "binary"}  # fmt: skip
-
-
-def _simple_match(pattern: str, value: str) -> bool:
-    """ES ``Regex.simpleMatch``: only ``*`` is a wildcard."""
-    if "*" not in pattern:
-        return pattern == value
-    return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("*")), value, re.S) is not None
-
-
-def _template_match(patterns: Any, value: str, regex: bool) -> bool:
-    for pattern in patterns if isinstance(patterns, list) else [patterns]:
-        if regex:
-            if re.search(str(pattern), value):
-                return True
-        elif _simple_match(str(pattern), value):
-            return True
-    return False
-
-
-def _substitute(obj: Any, name: str, dynamic_type: str) -> Any:
-    if isinstance(obj, str):
-        return obj.replace("{name}", name).replace("{dynamic_type}", dynamic_type)
-    if isinstance(obj, dict):
-        return {_substitute(k, name, dynamic_type): _substitute(v, name, dynamic_type) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_substitute(v, name, dynamic_type) for v in obj]
-    return obj
-
-
-def _check_templates(templates: Any) -> list[tuple[str, dict[str, Any]]]:
-    if not isinstance(templates, list):
-        raise MapperParsingError("Failed to parse mapping: Dynamic template syntax error. An array of named objects "
-                                 "is expected.")  # fmt: skip
-    out: list[tuple[str, dict[str, Any]]] = []
-    for entry in templates:
-        if not isinstance(entry, dict) or len(entry) != 1 or not isinstance(next(iter(entry.values())), dict):
-            raise MapperParsingError("Failed to parse mapping: A dynamic template must be defined with a name")
-        name, tpl = next(iter(entry.items()))
-        for key in tpl:
-            if key not in _TEMPLATE_KEYS:
-                raise MapperParsingError(f"Failed to parse mapping: Illegal dynamic template parameter: [{key}]")
-        if "mapping" not in tpl and "runtime" not in tpl:
-            raise MapperParsingError(f"Failed to parse mapping: template [{name}] must have either mapping or "
-                                     "runtime set")  # fmt: skip
-        for key in ("match_mapping_type", "unmatch_mapping_type"):
-            for t in tpl[key] if isinstance(tpl.get(key), list) else [tpl.get(key)]:
-                if t is not None and t != "*" and t not in _DYNAMIC_TYPES:
-                    raise MapperParsingError(
-                        f"Failed to parse mapping: No field type matched on [{t}], possible values are "
-                        f"[{', '.join(_DYNAMIC_TYPES)}]"
-                    )
-        if tpl.get("match_pattern", "simple") not in ("simple", "regex"):
-            raise MapperParsingError(f"Failed to parse mapping: Illegal match_pattern [{tpl['match_pattern']}] "
-                                     "for dynamic template")  # fmt: skip
-        out.append((str(name), tpl))
-    return out
 
 
 class Mapping:
@@ -615,43 +425,3 @@ def _first_non_null(value: Any) -> Any:
                 return found
         return None
     return value
-
-
-def _merge_props(old: MappingABC[str, Any], new: MappingABC[str, Any], prefix: str) -> dict[str, Any]:
-    out = dict(old)
-    for name, spec in new.items():
-        path = prefix + name
-        if name not in out:
-            out[name] = spec
-            continue
-        cur = out[name]
-        cur_type = cur.get("type", "object")
-        new_type = spec.get("type")
-        if new_type is None:
-            # ``{"properties": ...}`` without a type (dynamic updates) merges into any object, nested included.
-            new_type = cur_type if cur_type in OBJECT_TYPES and "properties" in spec else "object"
-        if cur_type != new_type:
-            raise IllegalArgument(f"mapper [{path}] cannot be changed from type [{cur_type}] to [{new_type}]")
-        if cur_type in OBJECT_TYPES:
-            if "enabled" in spec and spec["enabled"] != cur.get("enabled", True):
-                raise MapperParsingError(f"the [enabled] parameter can't be updated for the object mapping [{path}]")
-            merged = {**cur, **{k: v for k, v in spec.items() if k != "properties"}}
-            merged["properties"] = _merge_props(cur.get("properties") or {}, spec.get("properties") or {},
-                                                path + ".")  # fmt: skip
-            if not merged["properties"] and "properties" not in cur and "properties" not in spec:
-                merged.pop("properties")
-            out[name] = merged
-            continue
-        for param in ("analyzer", "normalizer", "scaling_factor", "index", "doc_values", "format"):
-            if param in spec and spec.get(param) != cur.get(param):
-                raise IllegalArgument(
-                    f"Mapper for [{path}] conflicts with existing mapper:\n\tCannot update parameter "
-                    f"[{param}] from [{cur.get(param, 'default')}] to [{spec.get(param)}]"
-                )
-        merged_leaf = {**cur, **spec}
-        if "fields" in cur or "fields" in spec:
-            merged_leaf["fields"] = {**(cur.get("fields") or {}), **(spec.get("fields") or {})}
-        out[name] = merged_leaf
-    return out
-
-

@@ -12,9 +12,9 @@ Contract:
 - ``write`` assigns seq_nos and versions, checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
   WAL records of the batch and only then hands them to the shard's applier thread; item results come back
   in order. The write is acknowledged once its WAL records are durable; it never waits for tantivy.
-- The applier thread (``_Applier``) owns the tantivy ``IndexWriter``: tantivy-py's writer takes a mutable
-  borrow for every call (``add_json`` during a ``commit`` on another thread raises "Already borrowed"), so
-  every add, delete and commit goes through its queue, in seq_no order.
+- The applier thread (``native.applier._Applier``) owns the tantivy ``IndexWriter``: tantivy-py's writer
+  takes a mutable borrow for every call (``add_json`` during a ``commit`` on another thread raises
+  "Already borrowed"), so every add, delete and commit goes through its queue, in seq_no order.
 - ``get`` is realtime: the live version map (``_live``, plus ``_live_sealed`` while a refresh commits)
   holds every write the published searcher does not show yet.
 - ``refresh`` holds the write lock only to note the seq_no boundary, seal the active WAL
@@ -35,7 +35,7 @@ import logging
 import os
 import shutil
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +45,7 @@ import orjson
 import tantivy
 
 from native.analysis import Analysis
+from native.applier import _Applier, _Docs
 from native.errors import (
     DocumentMissing,
     DocumentParsingError,
@@ -64,9 +65,6 @@ WRITER_HEAP = 64_000_000
 # (27k docs/s either way) and ~10% slower in-process, the second thread competing with the GIL-bound path.
 WRITER_THREADS = 1
 _PINNED_SEARCHERS = 16
-# Documents handed to the applier but not yet given to tantivy, beyond which a write waits (backpressure;
-# the queue holds each document's tantivy JSON). A commit of ~1 s of ingest fits well below it.
-MAX_PENDING_DOCS = 100_000
 _RECOVERY_BATCH = 1000
 
 
@@ -116,112 +114,6 @@ class StoredDoc(NamedTuple):  # a tuple: one is made per written document (the l
 class _Pending:
     records: list[bytes] = field(default_factory=list)  # WAL payloads (``native.wal``)
     docs: list[tuple[str, str | None, bool]] = field(default_factory=list)
-
-
-_Docs = list[tuple[str, "str | None", bool]]  # (id, tantivy JSON or None for a delete, append-only)
-
-
-class _Ticket:
-    """Completion of a queued applier command: ``wait`` returns once it ran, raising what it raised."""
-
-    __slots__ = ("_done", "error")
-
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self.error: BaseException | None = None
-
-    def set(self, error: BaseException | None = None) -> None:
-        self.error = error
-        self._done.set()
-
-    def wait(self) -> None:
-        self._done.wait()
-        if self.error is not None:
-            raise self.error
-
-
-class _Applier(threading.Thread):
-    """Serialises every call into the shard's tantivy ``IndexWriter`` (adds, deletes, commits), in order.
-
-    ``apply`` and ``submit`` are only called under the shard's write lock, so the queue order is the seq_no
-    order and a commit contains exactly the operations queued before it. While the thread is idle (no
-    commit running, nothing queued) ``apply`` hands the documents to tantivy in the calling thread, as a
-    write did before commits moved here: nothing can start on the thread meanwhile, since only a holder of
-    the write lock queues work. While a commit runs, documents queue behind it instead of blocking.
-    """
-
-    def __init__(self, writer: tantivy.IndexWriter, name: str) -> None:
-        super().__init__(name=name, daemon=True)
-        self.writer = writer
-        self._queue: deque[tuple[str, Any]] = deque()
-        self._cond = threading.Condition(threading.Lock())
-        self._pending_docs = 0
-        self._busy = False
-        self._discard = False
-
-    def apply(self, docs: _Docs) -> None:
-        with self._cond:
-            inline = not self._busy and not self._queue
-            if not inline:
-                while self._pending_docs >= MAX_PENDING_DOCS and self.is_alive():
-                    self._cond.wait()
-                self._queue.append(("docs", docs))
-                self._pending_docs += len(docs)
-                self._cond.notify_all()
-        if inline:
-            self._apply(docs)
-
-    def submit(self, kind: str) -> _Ticket:
-        """Queue ``commit``, ``sync`` (a no-op: done once everything before it ran) or ``stop``."""
-        ticket = _Ticket()
-        with self._cond:
-            self._queue.append((kind, ticket))
-            self._cond.notify_all()
-        return ticket
-
-    def stop(self, *, discard: bool = False) -> None:
-        if discard:
-            self._discard = True
-        self.submit("stop")
-        self.join()
-
-    def run(self) -> None:
-        queue, cond = self._queue, self._cond
-        while True:
-            with cond:
-                self._busy = False
-                cond.notify_all()
-                while not queue:
-                    cond.wait()
-                kind, arg = queue.popleft()
-                self._busy = True
-            if kind == "docs":
-                if not self._discard:
-                    self._apply(arg)
-                with cond:
-                    self._pending_docs -= len(arg)
-                continue
-            error: BaseException | None = None
-            if kind == "commit":
-                try:
-                    self.writer.commit()
-                except BaseException as exc:
-                    error = exc
-            arg.set(error)
-            if kind == "stop":
-                return
-
-    def _apply(self, docs: _Docs) -> None:
-        writer = self.writer
-        add_json, delete = writer.add_json, writer.delete_documents_by_term
-        for doc_id, doc, append_only in docs:
-            try:
-                if not append_only:
-                    delete(ID_FIELD, doc_id)
-                if doc is not None:
-                    add_json(doc)
-            except Exception:  # its WAL record is durable; replay will meet the same error
-                log.exception("tantivy rejected a document", extra={"id": doc_id})
 
 
 class Shard:

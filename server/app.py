@@ -20,6 +20,7 @@ from native.errors import QuidditchError
 from server.errors import NoHandlerFound, error_body, error_status, unexpected_error_body
 from server.handlers import (
     aliases,
+    analyze,
     by_query,
     capabilities,
     cat,
@@ -28,6 +29,7 @@ from server.handlers import (
     explain,
     index_admin,
     index_copy,
+    index_stats,
     indices,
     nodes,
     reindex,
@@ -147,7 +149,10 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *cat.routes,
         *aliases.routes,
         *templates.routes,
+        # stats before the rest of index admin: ``/_stats/{metric}`` wins over ``/{index}/_flush`` and co
+        *index_stats.routes,
         *index_admin.routes,
+        *analyze.routes,
         *index_copy.routes,
         *root.routes,
         *reindex.routes,

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-import native.shard as shard_module
+import native.applier as applier_module
 from native.analysis import Analysis
 from native.errors import VersionConflict
 from native.mapping import Mapping
@@ -278,7 +278,7 @@ def test_refresh_after_an_acknowledged_write_makes_it_searchable(tmp_path: Path)
 
 
 def test_backpressure_bounds_the_applier_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shard_module, "MAX_PENDING_DOCS", 3)
+    monkeypatch.setattr(applier_module, "MAX_PENDING_DOCS", 3)
     shard = _open(tmp_path / "s")
     try:
         _index(shard, "a", 0)

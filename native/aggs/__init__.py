@@ -16,8 +16,9 @@ from typing import Any
 import tantivy
 
 from native.aggs.execute import ShardContext
+from native.aggs.parse import parse_aggs
 from native.aggs.partials import decode, encode, finalize_level, merge_level
-from native.aggs.spec import AggNode, AggTree, parse_aggs
+from native.aggs.spec import AggNode, AggTree
 from native.fields import FieldResolver
 
 __all__ = ["AggNode", "AggTree", "execute_shard", "finalize", "merge_partials", "parse_aggs"]

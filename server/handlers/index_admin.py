@@ -1,6 +1,7 @@
-"""Index operations beyond CRUD: open/close, blocks, ``_stats``, flush, force merge, cache clear,
-``_segments``, ``_recovery``, ``_resolve/index``, ``_mapping/field``,
-``_disk_usage`` and ``_field_usage_stats`` (the copies ``_clone|_shrink|_split`` are in ``index_copy``).
+"""Index operations beyond CRUD: open/close, blocks, flush, force merge, cache clear, rollover,
+``_resolve/index``, ``_mapping/field``, ``_disk_usage`` and ``_field_usage_stats`` (the copies
+``_clone|_shrink|_split`` are in ``index_copy``, ``_stats``/``_segments``/``_recovery`` in ``index_stats``,
+``_analyze`` in ``analyze``).
 
 Flush and force merge commit the shards (a Diagon commit is what a Lucene flush is); counters for the
 stats that ES keeps per shard (flush, refresh) live in memory on the app, like ES's node-local stats.
@@ -21,20 +22,15 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from cluster.names import match_names
 from cluster.resize import scan_documents
-from cluster.settings import analysis_settings
 from cluster.state import IndexMeta
-from native.analysis import Analysis
 from native.errors import IllegalArgument, IndexNotFound
 from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
-from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.indices import index_stats, resolve
 from server.http import check_params, es_json, flag, json_body
 
 BLOCKS = ("read_only", "read_only_allow_delete", "read", "write", "metadata")
-STATS_METRICS = ("docs", "shard_stats", "store", "indexing", "get", "search", "merge", "refresh", "flush",
-                 "warmer", "query_cache", "fielddata", "completion", "segments", "translog", "request_cache",
-                 "recovery", "bulk", "dense_vector", "sparse_vector", "mappings")  # fmt: skip
 
 
 def _cluster(request: Request) -> EmbeddedCluster:
@@ -149,175 +145,6 @@ async def clear_cache(request: Request) -> Response:
     return es_json(request, {"_shards": _shards_header(metas)})
 
 
-# -- stats ------------------------------------------------------------------------------------------------
-def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: int) -> dict[str, Any]:
-    indexed = max(st.max_seq_no + 1, 0)
-    return {
-        "docs": {"count": st.docs, "deleted": 0, "total_size_in_bytes": st.size},
-        "shard_stats": {"total_count": shards},
-        "store": {"size_in_bytes": st.size, "total_data_set_size_in_bytes": st.size, "reserved_in_bytes": 0},
-        "indexing": {"index_total": indexed, "index_time_in_millis": 0, "index_current": 0, "index_failed": 0,
-                     "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0, "noop_update_total": 0,
-                     "is_throttled": False, "throttle_time_in_millis": 0, "write_load": 0.0},
-        "get": {"total": 0, "time_in_millis": 0, "exists_total": 0, "exists_time_in_millis": 0, "missing_total": 0,
-                "missing_time_in_millis": 0, "current": 0},
-        "search": {"open_contexts": 0, "query_total": 0, "query_time_in_millis": 0, "query_current": 0,
-                   "fetch_total": 0, "fetch_time_in_millis": 0, "fetch_current": 0, "scroll_total": 0,
-                   "scroll_time_in_millis": 0, "scroll_current": 0, "suggest_total": 0,
-                   "suggest_time_in_millis": 0, "suggest_current": 0},
-        "merges": {"current": 0, "current_docs": 0, "current_size_in_bytes": 0, "total": 0,
-                   "total_time_in_millis": 0, "total_docs": 0, "total_size_in_bytes": 0},
-        "refresh": {"total": counters.get("refresh", 0), "total_time_in_millis": 0, "external_total": 0,
-                    "external_total_time_in_millis": 0, "listeners": 0},
-        "flush": {"total": counters.get("flush", 0), "periodic": 0, "total_time_in_millis": 0},
-        "warmer": {"current": 0, "total": 0, "total_time_in_millis": 0},
-        "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
-                        "cache_size": 0, "cache_count": 0, "evictions": 0},
-        "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
-        "completion": {"size_in_bytes": 0},
-        "segments": {"count": 1 if st.docs else 0, "memory_in_bytes": 0},
-        "translog": {"operations": 0, "size_in_bytes": 0, "uncommitted_operations": 0,
-                     "uncommitted_size_in_bytes": 0, "earliest_last_modified_age": 0},
-        "request_cache": {"memory_size_in_bytes": 0, "evictions": 0, "hit_count": 0, "miss_count": 0},
-        "recovery": {"current_as_source": 0, "current_as_target": 0, "throttle_time_in_millis": 0},
-        "bulk": {"total_operations": 0, "total_time_in_millis": 0, "total_size_in_bytes": 0,
-                 "avg_time_in_millis": 0, "avg_size_in_bytes": 0},
-    }  # fmt: skip
-
-
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for key, value in b.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and key in out:
-            out[key] = out[key] + value
-        else:
-            out[key] = value
-    return out
-
-
-def _pick(section: dict[str, Any], metrics: set[str] | None) -> dict[str, Any]:
-    if metrics is None:
-        return section
-    return {k: v for k, v in section.items() if k in metrics}
-
-
-async def stats(request: Request) -> Response:
-    params = check_params(request, {"level", "fields", "completion_fields", "fielddata_fields", "groups",
-                                    "include_segment_file_sizes", "include_unloaded_segments", "forbid_closed_indices",
-                                    "types"})  # fmt: skip
-    metric_param = request.path_params.get("metric")
-    metrics: set[str] | None = None
-    if metric_param and metric_param != "_all":
-        metrics = {name.strip() for name in metric_param.split(",")}
-        metrics = {"merges" if name == "merge" else name for name in metrics}
-        for name in metrics:
-            if name not in STATS_METRICS and name != "merges":
-                raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]")
-    metas = resolve(request, request.path_params.get("index"), params)
-    level = params.get("level", "indices")
-    st = await index_stats(request, metas)
-    counters = _counters(request)
-    body: dict[str, Any] = {"_shards": _shards_header(metas)}
-    all_pri: dict[str, Any] = {}
-    indices: dict[str, Any] = {}
-    for m in metas:
-        if not m.is_open:
-            continue
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards)
-        all_pri = _merge(all_pri, section) if all_pri else section
-        entry: dict[str, Any] = {
-            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green", "status": "open",
-            "primaries": _pick(section, metrics), "total": _pick(section, metrics),
-        }  # fmt: skip
-        if level == "shards":
-            entry["shards"] = {
-                str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
-                                      "relocating_node": None},
-                          **_pick(_section(IndexStats(docs=d, size=b), m, {}, 1), metrics)}]
-                for s, (d, b) in sorted(st[m.name].shards.items())
-            }  # fmt: skip
-        indices[m.name] = entry
-    if not all_pri:
-        all_pri = _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
-    body["_all"] = {"primaries": _pick(all_pri, metrics), "total": _pick(all_pri, metrics)}
-    if level in ("indices", "shards"):
-        body["indices"] = indices
-    return es_json(request, body)
-
-
-# -- segments / recovery ----------------------------------------------------------------------------------
-async def segments(request: Request) -> Response:
-    params = check_params(request, {"verbose", "include_unloaded_segments"})
-    metas = resolve(request, request.path_params.get("index"), params)
-    st = await index_stats(request, metas)
-    indices: dict[str, Any] = {}
-    for m in metas:
-        shards: dict[str, Any] = {}
-        for s in range(m.number_of_shards):
-            docs, size = st[m.name].shards.get(s, (0, 0))
-            segs = {"_0": {"generation": 0, "num_docs": docs, "deleted_docs": 0, "size_in_bytes": size,
-                           "committed": True, "search": True, "version": "9.12.0", "compound": True,
-                           "attributes": {}}} if docs else {}  # fmt: skip
-            shards[str(s)] = [{
-                "routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0"},
-                "num_committed_segments": len(segs), "num_search_segments": len(segs), "segments": segs,
-            }]  # fmt: skip
-        indices[m.name] = {"shards": shards}
-    return es_json(request, {"_shards": _shards_header(metas), "indices": indices})
-
-
-def recovery_rows(metas: list[IndexMeta]) -> list[tuple[IndexMeta, int]]:
-    return [(m, s) for m in metas if m.is_open for s in range(m.number_of_shards)]
-
-
-async def recovery(request: Request) -> Response:
-    params = check_params(request, {"active_only", "detailed"})
-    metas = resolve(request, request.path_params.get("index"), params)
-    out: dict[str, Any] = {}
-    for m, s in recovery_rows(metas):
-        if flag(params, "active_only"):
-            continue
-        out.setdefault(m.name, {"shards": []})["shards"].append({
-            "id": s, "type": "EMPTY_STORE", "stage": "DONE", "primary": True,
-            "start_time_in_millis": m.creation_date, "stop_time_in_millis": m.creation_date,
-            "total_time_in_millis": 0, "source": {},
-            "target": {"id": "quidditch-node-0", "host": "127.0.0.1", "transport_address": "127.0.0.1:9300",
-                       "ip": "127.0.0.1", "name": _cluster(request).node_name},
-            "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
-                               "percent": "0.0%"},
-                      "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
-                      "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
-                      "target_throttle_time_in_millis": 0},
-            "translog": {"recovered": 0, "total": 0, "percent": "100.0%", "total_on_start": 0,
-                         "total_time_in_millis": 0},
-            "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0},
-        })  # fmt: skip
-    return es_json(request, out)
-
-
-async def shard_stores(request: Request) -> Response:
-    params = check_params(request, {"status"})
-    metas = resolve(request, request.path_params.get("index"), params)
-    statuses = {s.strip() for s in params.get("status", "yellow,red").split(",")}
-    indices: dict[str, Any] = {}
-    for m in metas:
-        status = "yellow" if m.number_of_replicas else "green"
-        if "all" not in statuses and status not in statuses:
-            continue
-        indices[m.name] = {"shards": {
-            str(s): {"stores": [{
-                "quidditch-node-0": {"name": _cluster(request).node_name, "ephemeral_id": "quidditch-node-0",
-                                     "transport_address": "127.0.0.1:9300", "external_id": "quidditch-node-0",
-                                     "attributes": {}, "roles": ["data", "ingest", "master"]},
-                "allocation_id": f"{m.uuid[:8]}-{s}", "allocation": "primary",
-            }]}
-            for s in range(m.number_of_shards)
-        }}  # fmt: skip
-    return es_json(request, {"indices": indices})
-
-
 # -- rollover ---------------------------------------------------------------------------------------------
 async def rollover(request: Request) -> Response:
     params = check_params(request, {"dry_run", "lazy"})
@@ -342,57 +169,6 @@ async def rollover(request: Request) -> Response:
         "acknowledged": rolled, "shards_acknowledged": rolled, "old_index": old, "new_index": new,
         "rolled_over": rolled, "dry_run": flag(params, "dry_run"), "lazy": False, "conditions": results,
     })  # fmt: skip
-
-
-# -- analyze ----------------------------------------------------------------------------------------------
-ANALYZE_KEYS = frozenset({"analyzer", "text", "field", "tokenizer", "filter", "char_filter", "normalizer",
-                          "explain", "attributes"})  # fmt: skip
-
-
-async def analyze(request: Request) -> Response:
-    params = check_params(request, {"analyzer", "text", "field"})
-    body = await _object_body(request, "analyze_request", ANALYZE_KEYS)
-    body = {**{k: v for k, v in params.items() if k in ("analyzer", "text", "field")}, **body}
-    text = body.get("text")
-    if text is None:
-        raise IllegalArgument("Validation Failed: 1: text is missing;")
-    texts = text if isinstance(text, list) else [text]
-    index = request.path_params.get("index")
-    analysis = Analysis.from_settings({})
-    name = body.get("analyzer")
-    default = "standard"
-    if index is not None:
-        default = "default"  # the index's ``default`` analyzer when it defines one (built in: standard)
-        meta = resolve(request, index, {})[0]
-        analysis = Analysis.from_settings(analysis_settings(meta.settings))
-        if name is None and body.get("field"):
-            field = _field_mapping(Mapping(meta.mappings).to_dict(), body["field"]) or {}
-            name = field.get("analyzer", "standard") if field.get("type", "text") == "text" else "keyword"
-    if body.get("tokenizer") is not None or body.get("filter"):
-        tok = body.get("tokenizer", "standard")
-        custom = {"analyzer": {"_custom": {"tokenizer": tok, "filter": body.get("filter") or []}}}
-        if isinstance(tok, dict):
-            custom = {
-                "tokenizer": {"_tok": tok},
-                "analyzer": {"_custom": {"tokenizer": "_tok", "filter": body.get("filter") or []}},
-            }
-        analysis = Analysis.from_settings(custom)
-        name = "_custom"
-    analyzer = analysis.normalizer(body["normalizer"]) if body.get("normalizer") else analysis.analyzer(
-        name or default)  # fmt: skip
-    tokens: list[dict[str, Any]] = []
-    position = 0  # of the next text: after the last token, then ES's position_increment_gap (100)
-    base = 0
-    for piece in texts:
-        last = -1
-        # the analyzer's own offsets and positions: a removed stopword leaves a gap, as in Lucene
-        for token in analyzer.pre_tokenize(piece).tokens:
-            last = position + token.position
-            tokens.append({"token": token.text, "start_offset": base + token.char_offset_from,
-                           "end_offset": base + token.char_offset_to, "type": "word", "position": last})  # fmt: skip
-        base += len(piece) + 1
-        position = max(position, last + 1) + (100 if len(texts) > 1 else 0)
-    return es_json(request, {"tokens": tokens})
 
 
 # -- resolve / field mappings -----------------------------------------------------------------------------
@@ -587,13 +363,9 @@ async def get_field_mapping(request: Request) -> Response:
 
 
 routes = [
-    Route("/_stats", stats, methods=["GET"]),
-    Route("/_stats/{metric}", stats, methods=["GET"]),
     Route("/_flush", flush, methods=["POST", "GET"]),
     Route("/_forcemerge", forcemerge, methods=["POST"]),
     Route("/_cache/clear", clear_cache, methods=["POST"]),
-    Route("/_segments", segments, methods=["GET"]),
-    Route("/_recovery", recovery, methods=["GET"]),
     Route("/_resolve/index/{name}", resolve_index, methods=["GET"]),
     Route("/_mapping/field/{fields}", get_field_mapping, methods=["GET"]),
     Route("/{index}/_mapping/field/{fields}", get_field_mapping, methods=["GET"]),
@@ -601,19 +373,11 @@ routes = [
     Route("/{index}/_open", open_index, methods=["POST"]),
     Route("/{index}/_block/{block}", add_block, methods=["PUT"]),
     Route("/{index}/_block/{block}", remove_block, methods=["DELETE"]),
-    Route("/{index}/_stats", stats, methods=["GET"]),
-    Route("/{index}/_stats/{metric}", stats, methods=["GET"]),
     Route("/{index}/_flush", flush, methods=["POST", "GET"]),
     Route("/{index}/_forcemerge", forcemerge, methods=["POST"]),
     Route("/{index}/_cache/clear", clear_cache, methods=["POST"]),
-    Route("/{index}/_segments", segments, methods=["GET"]),
-    Route("/{index}/_recovery", recovery, methods=["GET"]),
-    Route("/_shard_stores", shard_stores, methods=["GET"]),
-    Route("/_analyze", analyze, methods=["GET", "POST"]),
     Route("/{alias}/_rollover", rollover, methods=["POST"]),
     Route("/{alias}/_rollover/{new_index}", rollover, methods=["POST"]),
-    Route("/{index}/_analyze", analyze, methods=["GET", "POST"]),
-    Route("/{index}/_shard_stores", shard_stores, methods=["GET"]),
     Route("/{index}/_disk_usage", disk_usage, methods=["POST"]),
     Route("/{index}/_field_usage_stats", field_usage_stats, methods=["GET"]),
 ]

@@ -1,0 +1,93 @@
+"""Aggregation parsing entry: ES aggregation JSON → an ``AggTree`` of spec nodes (``native.aggs.spec``).
+
+``parse_aggs`` validates the whole ``aggs`` object up front so that every 400 happens before any shard
+is touched; each kind's body is read by its parser in ``bucket_parsers`` or ``metric_parsers``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from native.aggs import bucket_parsers, metric_parsers
+from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
+from native.errors import ParsingError, ScriptingDisabled
+
+_BAD_NAME = re.compile(r"[\[\]>]")
+
+
+def parse_aggs(body: Any) -> AggTree:
+    """Parse the ``aggs`` / ``aggregations`` object of a search body."""
+    return AggTree(_parse_level(body))
+
+
+def _parse_level(body: Any) -> tuple[AggNode, ...]:
+    if not isinstance(body, dict):
+        raise ParsingError("Aggregation definition must be an object")
+    return tuple(_parse_node(name, definition) for name, definition in body.items())
+
+
+def _parse_node(name: str, definition: Any) -> AggNode:
+    if not isinstance(name, str) or not name or _BAD_NAME.search(name):
+        raise ParsingError(
+            f"Invalid aggregation name [{name}]. Aggregation names can contain any character except '[', ']', and '>'"
+        )
+    if not isinstance(definition, dict):
+        raise ParsingError(f"Expected [START_OBJECT] under [{name}], but got a different token")
+    kind: str | None = None
+    body: Any = None
+    children: tuple[AggNode, ...] = ()
+    meta = None
+    for key, value in definition.items():
+        if key in ("aggs", "aggregations"):
+            if children:
+                raise ParsingError(f"Found two sub aggregation definitions under [{name}]")
+            children = _parse_level(value)
+        elif key == "meta":
+            if not isinstance(value, dict):
+                raise ParsingError(f"Expected [START_OBJECT] under [meta], but got a different token in [{name}]")
+            meta = value
+        else:
+            if kind is not None:
+                raise ParsingError(f"Found two aggregation type definitions in [{name}]: [{kind}] and [{key}]")
+            if key not in KNOWN_KINDS:
+                close = difflib.get_close_matches(key, sorted(KNOWN_KINDS), n=3, cutoff=0.6)
+                hint = f" did you mean [{', '.join(close)}]?" if close else ""
+                raise ParsingError(f"Unknown aggregation type [{key}]{hint}")
+            kind, body = key, value
+    if kind is None:
+        raise ParsingError(f"Missing definition for aggregation [{name}]")
+    if not isinstance(body, dict):
+        raise ParsingError(f"Expected [START_OBJECT] under [{kind}], but got a different token")
+    if "script" in body:
+        raise ScriptingDisabled("cannot execute [inline] scripts")
+    if children and kind in METRIC_KINDS:
+        raise ParsingError(f"Aggregator [{name}] of type [{kind}] cannot accept sub-aggregations")
+    params = _PARSERS[kind](name, kind, body)
+    return AggNode(name, kind, params, children, meta)
+
+
+_PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
+    "composite": bucket_parsers._composite,
+    "geo_bounds": metric_parsers._geo_metric,
+    "geo_centroid": metric_parsers._geo_metric,
+    "geo_distance": bucket_parsers._geo_distance,
+    "terms": bucket_parsers._terms,
+    "histogram": bucket_parsers._histogram,
+    "date_histogram": bucket_parsers._date_histogram,
+    "range": bucket_parsers._range,
+    "date_range": bucket_parsers._range,
+    "filters": bucket_parsers._filters,
+    "filter": bucket_parsers._filter,
+    "missing": bucket_parsers._missing,
+    "global": bucket_parsers._global,
+    "nested": bucket_parsers._nested,
+    "reverse_nested": bucket_parsers._nested,
+    **dict.fromkeys(STATS_KINDS, metric_parsers._metric),
+    "percentiles": metric_parsers._percentiles,
+    "percentile_ranks": metric_parsers._percentiles,
+    "cardinality": metric_parsers._cardinality,
+    "top_hits": metric_parsers._top_hits,
+}

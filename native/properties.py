@@ -1,0 +1,179 @@
+"""The ``properties`` tree: dotted names expanded, each field definition validated, two trees merged."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from typing import Any
+
+from native.errors import IllegalArgument, MapperParsingError
+from native.field_types import LEAF_TYPES, OBJECT_TYPES, RANGE_TYPES, Leaf
+from native.fields import NUMERIC_FLOAT_TYPES, NUMERIC_INT_TYPES
+from native.values import convert_value
+
+# Parameters each field type accepts (others are a mapper_parsing_exception, as in ES); None = any.
+_COMMON_PARAMS = {"type", "fields", "index", "store", "doc_values", "copy_to", "meta", "boost"}
+_TEXT_PARAMS = {"analyzer", "search_analyzer", "search_quote_analyzer", "norms", "index_options", "fielddata",
+                "position_increment_gap", "term_vector", "similarity", "index_prefixes", "index_phrases",
+                "eager_global_ordinals", "fielddata_frequency_filter"}  # fmt: skip
+_DATE_PARAMS = {"format", "locale", "null_value", "ignore_malformed", "precision_step", "script", "on_script_error"}
+_TYPE_PARAMS: dict[str, set[str] | None] = {
+    "text": _TEXT_PARAMS,
+    "match_only_text": set(),
+    "keyword": {"ignore_above", "normalizer", "null_value", "eager_global_ordinals", "norms",
+                "index_options", "split_queries_on_whitespace", "similarity", "time_series_dimension",
+                "script", "on_script_error"},
+    "constant_keyword": {"value"},
+    "wildcard": {"ignore_above", "null_value"},
+    "date": _DATE_PARAMS,
+    "date_nanos": _DATE_PARAMS,
+    "boolean": {"null_value", "script", "on_script_error"},
+    "ip": {"null_value", "ignore_malformed", "script", "on_script_error"},
+    "version": set(),
+    "search_as_you_type": _TEXT_PARAMS | {"max_shingle_size"},
+    "token_count": {"analyzer", "enable_position_increments", "null_value"},
+    "flattened": {"depth_limit", "eager_global_ordinals", "ignore_above", "index_options", "null_value",
+                  "similarity", "split_queries_on_whitespace", "time_series_dimensions"},
+    "geo_point": {"ignore_malformed", "ignore_z_value", "null_value", "script", "on_script_error"},
+    "geo_shape": {"orientation", "ignore_malformed", "ignore_z_value", "coerce"},
+    "shape": {"orientation", "ignore_malformed", "ignore_z_value", "coerce"},
+    "point": {"ignore_malformed", "ignore_z_value", "null_value"},
+    "binary": set(),
+    "dense_vector": {"dims", "similarity", "index_options", "element_type"},
+    "sparse_vector": None,
+    "rank_feature": {"positive_score_impact"},
+    "rank_features": {"positive_score_impact"},
+    "completion": {"analyzer", "search_analyzer", "preserve_separators", "preserve_position_increments",
+                   "max_input_length", "contexts"},
+}  # fmt: skip
+_NUMERIC_PARAMS = {"null_value", "coerce", "ignore_malformed", "scaling_factor", "time_series_metric",
+                   "time_series_dimension", "script", "on_script_error"}  # fmt: skip
+_RANGE_PARAMS = {"coerce", "format", "locale"}
+_OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"}
+
+
+def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) -> dict[str, Any]:
+    """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)."""
+    if not isinstance(props, dict):
+        raise MapperParsingError(f"Expected map for property [properties] on field [{prefix.rstrip('.') or '_doc'}] "
+                                 f"but got a class {type(props).__name__}")  # fmt: skip
+    out: dict[str, Any] = {}
+    for name, spec in props.items():
+        if not isinstance(name, str) or name == "":
+            raise IllegalArgument("field name cannot be an empty string")
+        if not name.strip():
+            raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']")
+        if isinstance(spec, dict) and "properties" in spec and spec.get("type", "object") in OBJECT_TYPES:
+            sub = spec.get("subobjects", subobjects) is not False
+            spec = {**spec, "properties": normalize_properties(spec["properties"], f"{prefix}{name}.", sub)}
+        if "." in name and subobjects:
+            parts = name.split(".")
+            if any(not p.strip() for p in parts):
+                raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']" if name.strip(".")
+                                      else f"field name cannot contain only dots: ['{name}']")  # fmt: skip
+            for part in reversed(parts[1:]):
+                spec = {"properties": {part: spec}}
+            name = parts[0]
+        if name in out and isinstance(spec, dict) and isinstance(out[name], dict):
+            out[name] = _merge_props({name: out[name]}, {name: spec}, prefix)[name]
+        else:
+            out[name] = spec
+    return out
+
+
+def _check_field_def(path: str, spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise MapperParsingError(f"Expected map for property [fields] on field [{path}] but got a {type(spec)}")
+    ftype = spec.get("type", "object" if "properties" in spec or "type" not in spec else None)
+    if ftype in OBJECT_TYPES:
+        for k in spec:
+            if k not in _OBJECT_PARAMS:
+                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
+        for name, child in (spec.get("properties") or {}).items():
+            _check_field_def(f"{path}.{name}", child)
+        return
+    if ftype not in LEAF_TYPES:
+        raise MapperParsingError(f"No handler for type [{ftype}] declared on field [{path}]")
+    if ftype == "alias":
+        for k in spec:
+            if k not in ("type", "path"):
+                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [alias]")
+        if not isinstance(spec.get("path"), str):
+            raise MapperParsingError(f"The [path] property must be specified for field [{path}].")
+        return
+    if ftype in NUMERIC_INT_TYPES or ftype in NUMERIC_FLOAT_TYPES:
+        allowed: set[str] | None = _COMMON_PARAMS | _NUMERIC_PARAMS
+    elif ftype in RANGE_TYPES:
+        allowed = _COMMON_PARAMS | _RANGE_PARAMS
+    else:
+        extra = _TYPE_PARAMS.get(str(ftype), set())
+        allowed = None if extra is None else _COMMON_PARAMS | extra
+    if allowed is not None:
+        for k in spec:
+            if k not in allowed:
+                raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
+    if ftype == "scaled_float" and "scaling_factor" not in spec:
+        raise MapperParsingError(f"Field [scaling_factor] is required for field [{path}]")
+    if ftype == "token_count" and "analyzer" not in spec:
+        raise MapperParsingError(f"Analyzer must be set for field [{path}] but wasn't.")
+    if ftype == "dense_vector" and "dims" in spec and not isinstance(spec["dims"], int):
+        raise MapperParsingError(f"Failed to parse mapping: [dims] on mapper [{path}] of type [dense_vector] "
+                                 f"must be an integer")  # fmt: skip
+    for flag in ("index", "doc_values", "store", "coerce", "ignore_malformed"):
+        if flag in spec and not isinstance(spec[flag], bool) and str(spec[flag]) not in ("true", "false"):
+            raise MapperParsingError(
+                f"Failed to parse mapping: Cannot parse value [{spec[flag]}] as only [true] or [false] are "
+                f"allowed. for parameter [{flag}] of field [{path}]"
+            )
+    if spec.get("null_value") is not None and (
+        ftype in NUMERIC_INT_TYPES or ftype in NUMERIC_FLOAT_TYPES or ftype in ("date", "date_nanos", "ip", "boolean")
+    ):
+        try:
+            convert_value(Leaf(path, str(ftype), {k: v for k, v in spec.items() if k != "null_value"}),
+                          spec["null_value"], None)  # fmt: skip
+        except MapperParsingError as exc:
+            raise MapperParsingError(
+                f"Failed to parse mapping: Error parsing [null_value] on field [{path}]: {exc.reason}"
+            ) from None
+    copy_to = spec.get("copy_to")
+    if copy_to is not None and not isinstance(copy_to, str | list):
+        raise MapperParsingError(f"Failed to parse mapping: [copy_to] on field [{path}] must be a string or list")
+    for sub, sub_spec in (spec.get("fields") or {}).items():
+        _check_field_def(f"{path}.{sub}", sub_spec)
+
+
+def _merge_props(old: MappingABC[str, Any], new: MappingABC[str, Any], prefix: str) -> dict[str, Any]:
+    out = dict(old)
+    for name, spec in new.items():
+        path = prefix + name
+        if name not in out:
+            out[name] = spec
+            continue
+        cur = out[name]
+        cur_type = cur.get("type", "object")
+        new_type = spec.get("type")
+        if new_type is None:
+            # ``{"properties": ...}`` without a type (dynamic updates) merges into any object, nested included.
+            new_type = cur_type if cur_type in OBJECT_TYPES and "properties" in spec else "object"
+        if cur_type != new_type:
+            raise IllegalArgument(f"mapper [{path}] cannot be changed from type [{cur_type}] to [{new_type}]")
+        if cur_type in OBJECT_TYPES:
+            if "enabled" in spec and spec["enabled"] != cur.get("enabled", True):
+                raise MapperParsingError(f"the [enabled] parameter can't be updated for the object mapping [{path}]")
+            merged = {**cur, **{k: v for k, v in spec.items() if k != "properties"}}
+            merged["properties"] = _merge_props(cur.get("properties") or {}, spec.get("properties") or {},
+                                                path + ".")  # fmt: skip
+            if not merged["properties"] and "properties" not in cur and "properties" not in spec:
+                merged.pop("properties")
+            out[name] = merged
+            continue
+        for param in ("analyzer", "normalizer", "scaling_factor", "index", "doc_values", "format"):
+            if param in spec and spec.get(param) != cur.get(param):
+                raise IllegalArgument(
+                    f"Mapper for [{path}] conflicts with existing mapper:\n\tCannot update parameter "
+                    f"[{param}] from [{cur.get(param, 'default')}] to [{spec.get(param)}]"
+                )
+        merged_leaf = {**cur, **spec}
+        if "fields" in cur or "fields" in spec:
+            merged_leaf["fields"] = {**(cur.get("fields") or {}), **(spec.get("fields") or {})}
+        out[name] = merged_leaf
+    return out

@@ -1,0 +1,72 @@
+"""The ``_analyze`` handler: text run through an index's (or an ad hoc) analyzer, as ES tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cluster.settings import analysis_settings
+from native.analysis import Analysis
+from native.errors import IllegalArgument
+from native.mapping import Mapping
+from server.handlers.index_admin import _field_mapping, _object_body
+from server.handlers.indices import resolve
+from server.http import check_params, es_json
+
+ANALYZE_KEYS = frozenset({"analyzer", "text", "field", "tokenizer", "filter", "char_filter", "normalizer",
+                          "explain", "attributes"})  # fmt: skip
+
+
+async def analyze(request: Request) -> Response:
+    params = check_params(request, {"analyzer", "text", "field"})
+    body = await _object_body(request, "analyze_request", ANALYZE_KEYS)
+    body = {**{k: v for k, v in params.items() if k in ("analyzer", "text", "field")}, **body}
+    text = body.get("text")
+    if text is None:
+        raise IllegalArgument("Validation Failed: 1: text is missing;")
+    texts = text if isinstance(text, list) else [text]
+    index = request.path_params.get("index")
+    analysis = Analysis.from_settings({})
+    name = body.get("analyzer")
+    default = "standard"
+    if index is not None:
+        default = "default"  # the index's ``default`` analyzer when it defines one (built in: standard)
+        meta = resolve(request, index, {})[0]
+        analysis = Analysis.from_settings(analysis_settings(meta.settings))
+        if name is None and body.get("field"):
+            field = _field_mapping(Mapping(meta.mappings).to_dict(), body["field"]) or {}
+            name = field.get("analyzer", "standard") if field.get("type", "text") == "text" else "keyword"
+    if body.get("tokenizer") is not None or body.get("filter"):
+        tok = body.get("tokenizer", "standard")
+        custom = {"analyzer": {"_custom": {"tokenizer": tok, "filter": body.get("filter") or []}}}
+        if isinstance(tok, dict):
+            custom = {
+                "tokenizer": {"_tok": tok},
+                "analyzer": {"_custom": {"tokenizer": "_tok", "filter": body.get("filter") or []}},
+            }
+        analysis = Analysis.from_settings(custom)
+        name = "_custom"
+    analyzer = analysis.normalizer(body["normalizer"]) if body.get("normalizer") else analysis.analyzer(
+        name or default)  # fmt: skip
+    tokens: list[dict[str, Any]] = []
+    position = 0  # of the next text: after the last token, then ES's position_increment_gap (100)
+    base = 0
+    for piece in texts:
+        last = -1
+        # the analyzer's own offsets and positions: a removed stopword leaves a gap, as in Lucene
+        for token in analyzer.pre_tokenize(piece).tokens:
+            last = position + token.position
+            tokens.append({"token": token.text, "start_offset": base + token.char_offset_from,
+                           "end_offset": base + token.char_offset_to, "type": "word", "position": last})  # fmt: skip
+        base += len(piece) + 1
+        position = max(position, last + 1) + (100 if len(texts) > 1 else 0)
+    return es_json(request, {"tokens": tokens})
+
+
+routes = [
+    Route("/_analyze", analyze, methods=["GET", "POST"]),
+    Route("/{index}/_analyze", analyze, methods=["GET", "POST"]),
+]
