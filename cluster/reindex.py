@@ -136,6 +136,7 @@ class ReindexTask:
     error: BaseException | None = None
     handle: asyncio.Task[None] | None = None
     requests_per_second: float = -1.0
+    action: str = "indices:data/write/reindex"
 
     @property
     def completed(self) -> bool:
@@ -149,8 +150,10 @@ class ReindexTasks:
         self._ids = itertools.count(1)
         self.tasks: dict[int, ReindexTask] = {}
 
-    def start(self, description: str, work: Awaitable[dict[str, Any]]) -> ReindexTask:
-        task = ReindexTask(next(self._ids), description, int(time.time() * 1000))
+    def start(
+        self, description: str, work: Awaitable[dict[str, Any]], action: str = "indices:data/write/reindex"
+    ) -> ReindexTask:
+        task = ReindexTask(next(self._ids), description, int(time.time() * 1000), action=action)
 
         async def run() -> None:
             try:

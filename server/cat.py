@@ -7,7 +7,7 @@ times, ``None`` for blanks) and declares its columns; :func:`render_cat` applies
 - ``h=name,alias,pat*``: which columns, in that order (names, aliases or ``*`` globs; unknown names are
   ignored, as in ES); a column picked by alias is headed by the alias;
 - ``s=col,col:desc``: sort on raw values (numbers numerically), blanks last, stable;
-- ``format=text|json|yaml``: json/yaml give a list of objects whose values are strings (or null);
+- ``format=text|json|yaml|cbor``: json/yaml/cbor give a list of objects whose values are strings (or null);
 - ``bytes=b|kb|mb|gb|tb|pb`` and ``time=d|h|m|s|ms|micros|nanos``: integer units for byte and time
   columns instead of the human form (``1.2kb``, ``350ms``);
 - ``pretty`` (json) and ``filter_path`` (json/yaml).
@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 
 from native.errors import IllegalArgument
-from server import jsonio
+from server import cbor, jsonio
 from server.filter_path import apply_filter_path, glob_matcher
 
 __all__ = ["CatColumn", "format_byte_size", "format_time_millis", "render_cat"]
@@ -219,7 +219,7 @@ def render_cat(
     if _flag(params, "help"):
         return _help(columns), TEXT_CONTENT_TYPE
     fmt = (params.get("format") or "text").lower()
-    if fmt not in ("text", "txt", "json", "yaml"):
+    if fmt not in ("text", "txt", "json", "yaml", "cbor"):
         raise IllegalArgument(f"Unsupported format [{fmt}]")
     shown = _display_columns(columns, params.get("h"))
     ordered = _sort_rows([dict(r) for r in rows], columns, params.get("s"))
@@ -231,5 +231,7 @@ def render_cat(
         objects = apply_filter_path(objects, params["filter_path"])
     if fmt == "json":
         return jsonio.dumps(objects, pretty=_flag(params, "pretty")), JSON_CONTENT_TYPE
+    if fmt == "cbor":
+        return cbor.dumps(objects), cbor.CBOR_CONTENT_TYPE
     text = yaml.safe_dump(objects, explicit_start=True, sort_keys=False, default_flow_style=False)
     return text.encode(), YAML_CONTENT_TYPE

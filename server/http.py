@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from native.errors import IllegalArgument, ParsingError
+from server.cbor import CBOR_CONTENT_TYPE, wants_cbor
+from server.cbor import dumps as cbor_dumps
 from server.filter_path import apply_filter_path
 from server.jsonio import dumps, loads
 from server.negotiation import check_content_type
@@ -73,4 +75,6 @@ def es_json(request: Request, body: Any, status: int = 200, headers: dict[str, s
     pretty = "pretty" in params and params["pretty"] != "false"
     if request.method == "HEAD":
         return Response(b"", status, headers=headers, media_type=JSON_TYPE)
+    if wants_cbor(request.headers.get("accept")):
+        return Response(cbor_dumps(body), status, headers=headers, media_type=CBOR_CONTENT_TYPE)
     return Response(dumps(body, pretty), status, headers=headers, media_type=JSON_TYPE)

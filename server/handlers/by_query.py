@@ -9,7 +9,9 @@ from starlette.routing import Route
 from cluster.by_query import by_query
 from cluster.embedded import EmbeddedCluster
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
+from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import resolve
+from server.handlers.reindex import _tasks
 from server.http import check_params, es_json, flag, json_body
 
 PARAMS = {"refresh", "conflicts", "max_docs", "q", "df", "default_operator", "analyzer", "analyze_wildcard",
@@ -38,7 +40,10 @@ async def _run(request: Request, action: str) -> Response:
     max_docs = body.get("max_docs", params.get("max_docs"))
     cluster: EmbeddedCluster = request.app.state.cluster
     metas = resolve(request, request.path_params["index"], params)
-    result = await by_query(
+    background = not flag(params, "wait_for_completion", True)
+    if background:
+        cluster.root.parse(query)  # a bad query is a 400 now, not a failed background task
+    work = by_query(
         cluster.root,
         cluster.writes,
         metas,
@@ -48,6 +53,15 @@ async def _run(request: Request, action: str) -> Response:
         abort_on_conflict=conflicts == "abort",
         max_docs=int(max_docs) if max_docs is not None else None,
     )
+    if background:
+        kind = "delete" if action == "delete" else "update"
+        names = ", ".join(m.name for m in metas)
+        task = _tasks(request).start(f"{kind}-by-query [{names}]", work, action=f"indices:data/write/{kind}/byquery")
+        rps = params.get("requests_per_second")
+        if rps is not None:
+            task.requests_per_second = float(rps)
+        return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
+    result = await work
     status = 409 if result["failures"] and any(f["status"] == 409 for f in result["failures"]) else 200
     return es_json(request, result, status=status)
 

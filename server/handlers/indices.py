@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,19 +133,93 @@ async def put_mapping(request: Request) -> Response:
     return es_json(request, {"acknowledged": True})
 
 
+def index_setting_defaults(settings: dict[str, Any], max_result_window: int, refresh_interval: str) -> dict[str, Any]:
+    """Flat defaults ``include_defaults=true`` reports for settings the index does not set explicitly."""
+    shards = str(settings.get("index.number_of_shards", "1"))
+    defaults: dict[str, Any] = {
+        "index.store.type": "",
+        "index.store.preload": [],
+        "index.refresh_interval": refresh_interval,
+        "index.max_result_window": str(max_result_window),
+        "index.max_inner_result_window": "100",
+        "index.max_rescore_window": "10000",
+        "index.max_docvalue_fields_search": "100",
+        "index.max_script_fields": "32",
+        "index.max_terms_count": "65536",
+        "index.max_regex_length": "1000",
+        "index.max_ngram_diff": "1",
+        "index.max_shingle_diff": "3",
+        "index.max_refresh_listeners": "1000",
+        "index.max_slices_per_scroll": "1024",
+        "index.number_of_routing_shards": shards,
+        "index.routing_partition_size": "1",
+        "index.auto_expand_replicas": "false",
+        "index.codec": "default",
+        "index.hidden": "false",
+        "index.blocks.read_only": "false",
+        "index.blocks.read_only_allow_delete": "false",
+        "index.blocks.read": "false",
+        "index.blocks.write": "false",
+        "index.blocks.metadata": "false",
+        "index.default_pipeline": "_none",
+        "index.final_pipeline": "_none",
+        "index.gc_deletes": "60s",
+        "index.query.default_field": ["*"],
+        "index.mapping.total_fields.limit": "1000",
+        "index.mapping.depth.limit": "20",
+        "index.mapping.nested_fields.limit": "50",
+        "index.mapping.nested_objects.limit": "10000",
+        "index.mapping.field_name_length.limit": "9223372036854775807",
+        "index.mapping.ignore_malformed": "false",
+        "index.mapping.coerce": "false",
+        "index.search.idle.after": "30s",
+        "index.shard.check_on_startup": "false",
+        "index.translog.durability": "REQUEST",
+        "index.translog.sync_interval": "5s",
+        "index.translog.flush_threshold_size": "10gb",
+        "index.write.wait_for_active_shards": "1",
+        "index.priority": "1",
+        "index.soft_deletes.enabled": "true",
+        "index.soft_deletes.retention_lease.period": "12h",
+        "index.highlight.max_analyzed_offset": "1000000",
+        "index.analyze.max_token_count": "10000",
+        "index.unassigned.node_left.delayed_timeout": "1m",
+        "index.merge.scheduler.max_thread_count": "1",
+        "index.merge.policy.max_merged_segment": "5gb",
+        "index.merge.policy.segments_per_tier": "10.0",
+        "index.merge.policy.floor_segment": "2mb",
+        "index.merge.policy.deletes_pct_allowed": "20.0",
+        "index.merge.policy.expunge_deletes_allowed": "10.0",
+        "index.merge.policy.max_merge_at_once": "10",
+        "index.format": "0",
+        "index.load_fixed_bitset_filters_eagerly": "true",
+    }
+    return {k: v for k, v in defaults.items() if k not in settings}
+
+
 async def get_settings(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     name_filter = request.path_params.get("name")
+    pats = name_filter.split(",") if name_filter else None
+    app_settings = request.app.state.settings
+    flat_out = flag(params, "flat_settings")
+
+    def _filtered(flat: dict[str, Any]) -> dict[str, Any]:
+        if pats is None:
+            return flat
+        return {k: v for k, v in flat.items() if any(fnmatch.fnmatchcase(k, p) for p in pats)}
+
     out: dict[str, Any] = {}
     for m in metas:
-        flat = dict(m.settings)
-        if name_filter:
-            import fnmatch
-
-            pats = name_filter.split(",")
-            flat = {k: v for k, v in flat.items() if any(fnmatch.fnmatchcase(k, p) for p in pats)}
-        out[m.name] = {"settings": flat if flag(params, "flat_settings") else nest_settings(flat)}
+        flat = _filtered(dict(m.settings))
+        entry: dict[str, Any] = {"settings": flat if flat_out else nest_settings(flat)}
+        if flag(params, "include_defaults"):
+            defaults = index_setting_defaults(dict(m.settings), app_settings.index_max_result_window,
+                                              app_settings.refresh_interval)  # fmt: skip
+            defaults = _filtered(defaults)
+            entry["defaults"] = defaults if flat_out else nest_settings(defaults)
+        out[m.name] = entry
     return es_json(request, out)
 
 

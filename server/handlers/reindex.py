@@ -172,7 +172,7 @@ def _task_info(task: ReindexTask) -> dict[str, Any]:
         status.pop(key, None)
     running_ns = int((time.monotonic() - task.started) * 1e9) if not task.completed else 0
     return {
-        "node": NODE_ID, "id": task.id, "type": "transport", "action": ACTION, "status": status,
+        "node": NODE_ID, "id": task.id, "type": "transport", "action": task.action, "status": status,
         "description": task.description, "start_time_in_millis": task.start_millis,
         "running_time_in_nanos": max(running_ns, 0), "cancellable": True, "cancelled": False, "headers": {},
     }  # fmt: skip
@@ -206,5 +206,7 @@ async def rethrottle(request: Request) -> Response:
 routes = [
     Route("/_reindex", reindex_handler, methods=["POST"]),
     Route("/_reindex/{task_id}/_rethrottle", rethrottle, methods=["POST"]),
+    Route("/_delete_by_query/{task_id}/_rethrottle", rethrottle, methods=["POST"]),
+    Route("/_update_by_query/{task_id}/_rethrottle", rethrottle, methods=["POST"]),
     Route("/_tasks/{task_id}", get_task, methods=["GET"]),
 ]
