@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from cluster.root import Root
+from cluster.root import SNAPSHOT_PIN_SECONDS, Root
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
 from cluster.writes import WriteCoordinator, WriteItem
@@ -36,7 +36,7 @@ async def by_query(
     spec = SearchSpec(query=query, size=PAGE, sort=[SortField("_doc")], explicit_sort=True)
     spec.seq_no_primary_term = True
     spec.track_total_hits = True
-    response, phase = await root.search(indices, spec)
+    response, phase = await root.search(indices, spec, pin_seconds=SNAPSHOT_PIN_SECONDS)
     generations = phase.generations
     total = int(response["hits"]["total"]["value"])
     if max_docs is not None:
@@ -73,7 +73,9 @@ async def by_query(
         offset += len(hits)
         if failures and abort_on_conflict:
             break
-        response, _ = await root.search(indices, spec, scroll_offset=offset, generations=generations)
+        response, _ = await root.search(
+            indices, spec, scroll_offset=offset, generations=generations, pin_seconds=SNAPSHOT_PIN_SECONDS
+        )
         hits = response["hits"]["hits"]
     if refresh:
         await writes.refresh(list(indices))

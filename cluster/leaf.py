@@ -85,6 +85,8 @@ class LeafService:
                     searcher = shard.searcher(gen)
                 else:
                     gen, searcher = shard.acquire_searcher()
+                if request.pin_seconds > 0:
+                    shard.pin(gen, request.pin_seconds)
                 compiled = shard.compiled
                 ast = self._query_of(query_json)
                 query = compile_query(

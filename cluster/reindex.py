@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from cluster.root import Root
+from cluster.root import SNAPSHOT_PIN_SECONDS, Root
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
@@ -77,7 +77,7 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
     spec = SearchSpec(query=request.query, size=request.batch_size, sort=sort, explicit_sort=True)
     spec.track_total_hits = True
     spec.source = SourceFilter()  # filtered here, so a missing include still copies an empty document
-    response, phase = await root.search(request.sources, spec)
+    response, phase = await root.search(request.sources, spec, pin_seconds=SNAPSHOT_PIN_SECONDS)
     generations = phase.generations
     total = int(response["hits"]["total"]["value"])
     if request.max_docs is not None:
@@ -112,7 +112,9 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
         offset += len(hits)
         if failures and (request.abort_on_conflict or any(f["status"] != 409 for f in failures)):
             break
-        response, _ = await root.search(request.sources, spec, scroll_offset=offset, generations=generations)
+        response, _ = await root.search(
+            request.sources, spec, scroll_offset=offset, generations=generations, pin_seconds=SNAPSHOT_PIN_SECONDS
+        )
         hits = response["hits"]["hits"]
     if request.refresh:
         meta = writes.master.state.indices.get(request.dest)

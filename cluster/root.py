@@ -73,6 +73,10 @@ class QueryPhase:
     prefetched: list[pb.StoredDoc] | None = None
 
 
+# Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
+SNAPSHOT_PIN_SECONDS = 300.0
+
+
 def as_float32(score: float | None) -> float | None:
     """A score as ES renders it: the shortest decimal of the float32 value (1.6, not 1.600000023841858)."""
     if score is None:
@@ -211,6 +215,7 @@ class Root:
         now_millis: int,
         boosts: list[float] | None = None,
         fetch_from: int | None = None,
+        pin_seconds: float = 0.0,
     ) -> QueryPhase:
         sort = spec.sort or list(SCORE_SORT)
         score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
@@ -228,6 +233,7 @@ class Root:
             fetch=fetch_from is not None,
             fetch_from=fetch_from or 0,
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
+            pin_seconds=pin_seconds,
         )
         async with self.queue.admit():
             response = await self.leaf.search(request)
@@ -336,8 +342,10 @@ class Root:
 
     async def search(
         self, indices: Sequence[IndexMeta], spec: SearchSpec, *, scroll_offset: int | None = None,
-        generations: list[int] | None = None,
+        generations: list[int] | None = None, pin_seconds: float = 0.0,
     ) -> tuple[dict[str, Any], QueryPhase]:  # fmt: skip
+        """One search. ``generations`` re-reads the readers of an earlier page (scroll, snapshot passes);
+        ``pin_seconds`` keeps the readers used now alive that much longer on every shard."""
         started = time.monotonic()
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
@@ -355,7 +363,7 @@ class Root:
             targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
             generations=generations, now_millis=now_millis,
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
-            fetch_from=offset if len(targets) == 1 else None,
+            fetch_from=offset if len(targets) == 1 else None, pin_seconds=pin_seconds,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
             agg_spec = SearchSpec(query=spec.query, size=0)

@@ -35,6 +35,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
@@ -144,6 +145,7 @@ class Shard:
         self._dirty = False
         self._closed = False
         self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
+        self._pins: dict[int, float] = {}  # searcher generation → monotonic deadline
         self._searcher_gen = 0
         os.makedirs(path, exist_ok=True)
         state = self._read_state()
@@ -273,8 +275,25 @@ class Shard:
                 self._searchers.clear()
             self._searcher_gen += 1
             self._searchers[self._searcher_gen] = searcher
-            while len(self._searchers) > _PINNED_SEARCHERS:
-                self._searchers.popitem(last=False)
+            self._evict_searchers()
+
+    def _evict_searchers(self) -> None:
+        """Keep the last ``_PINNED_SEARCHERS`` readers plus every reader pinned by a live scroll/snapshot."""
+        now = time.monotonic()
+        self._pins = {gen: until for gen, until in self._pins.items() if until > now}
+        excess = len(self._searchers) - _PINNED_SEARCHERS
+        for gen in list(self._searchers):
+            if excess <= 0:
+                break
+            if gen != self._searcher_gen and gen not in self._pins:
+                del self._searchers[gen]
+                excess -= 1
+
+    def pin(self, generation: int, seconds: float) -> None:
+        """Keep the reader of ``generation`` for ``seconds`` more (scroll keep-alive, snapshot passes)."""
+        with self._searchers_lock:
+            if generation in self._searchers:
+                self._pins[generation] = max(self._pins.get(generation, 0.0), time.monotonic() + seconds)
 
     def acquire_searcher(self) -> tuple[int, tantivy.Searcher]:
         with self._searchers_lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -77,7 +78,7 @@ async def run_search(
         spec, metas, scroll=scroll is not None, default_window=cluster.config.default_max_result_window, query=query
     )
     if keep_alive is not None:
-        response, phase = await cluster.root.search(metas, spec)
+        response, phase = await cluster.root.search(metas, spec, pin_seconds=keep_alive)
         ctx = cluster.scrolls.open(metas, spec, phase.generations, spec.from_ + spec.size, phase.total, keep_alive)
         response = {"_scroll_id": ctx.id, **response}
         return response
@@ -177,7 +178,11 @@ async def scroll(request: Request) -> Response:
     cluster = _cluster(request)
     ctx = cluster.scrolls.get(str(scroll_id), _keep_alive(keep) if keep else None)
     response, _ = await cluster.root.search(
-        ctx.indices, ctx.spec, scroll_offset=ctx.offset, generations=ctx.generations
+        ctx.indices,
+        ctx.spec,
+        scroll_offset=ctx.offset,
+        generations=ctx.generations,
+        pin_seconds=max(ctx.expires_at - time.monotonic(), 0.0),
     )
     ctx.offset += ctx.spec.size
     if flag(params, "rest_total_hits_as_int") and isinstance(response["hits"].get("total"), dict):

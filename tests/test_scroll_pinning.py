@@ -1,0 +1,39 @@
+"""A scroll reads the snapshot of its first page even after many more refreshes than the reader LRU keeps."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+
+from native.shard import _PINNED_SEARCHERS
+
+
+async def _bulk(client: httpx.AsyncClient, start: int, count: int) -> None:
+    lines = []
+    for i in range(start, start + count):
+        lines += [orjson.dumps({"index": {"_id": str(i)}}), orjson.dumps({"n": i})]
+    r = await client.post(
+        "/snap/_bulk?refresh=true", content=b"\n".join(lines) + b"\n", headers={"content-type": "application/x-ndjson"}
+    )
+    assert not r.json()["errors"]
+
+
+async def test_scroll_survives_many_refreshes(asgi_client: httpx.AsyncClient) -> None:
+    r = await asgi_client.put(
+        "/snap", json={"settings": {"number_of_shards": 2}, "mappings": {"properties": {"n": {"type": "long"}}}}
+    )
+    assert r.status_code == 200
+    await _bulk(asgi_client, 0, 50)
+    first = (await asgi_client.post("/snap/_search?scroll=1m", json={"size": 10, "sort": ["_doc"]})).json()
+    seen = [h["_id"] for h in first["hits"]["hits"]]
+    # more refreshes (each adds and updates documents) than the shard keeps readers for
+    for round_ in range(_PINNED_SEARCHERS + 4):
+        await _bulk(asgi_client, 1000 + round_ * 5, 5)
+    for _ in range(10):
+        page = (
+            await asgi_client.post("/_search/scroll", json={"scroll": "1m", "scroll_id": first["_scroll_id"]})
+        ).json()
+        if not page["hits"]["hits"]:
+            break
+        seen += [h["_id"] for h in page["hits"]["hits"]]
+    assert sorted(seen, key=int) == [str(i) for i in range(50)]  # the snapshot: no later document, none twice
