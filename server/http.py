@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cluster.embedded import EmbeddedCluster
 from native.errors import IllegalArgument, ParsingError
 from server.cbor import CBOR_CONTENT_TYPE, wants_cbor
 from server.cbor import dumps as cbor_dumps
@@ -78,3 +79,9 @@ def es_json(request: Request, body: Any, status: int = 200, headers: dict[str, s
     if wants_cbor(request.headers.get("accept")):
         return Response(cbor_dumps(body), status, headers=headers, media_type=CBOR_CONTENT_TYPE)
     return Response(dumps(body, pretty), status, headers=headers, media_type=JSON_TYPE)
+
+
+def cluster_of(request: Request) -> EmbeddedCluster:
+    """The cluster the app serves (set by ``server.app.create_app``)."""
+    cluster: EmbeddedCluster = request.app.state.cluster
+    return cluster

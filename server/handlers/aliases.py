@@ -9,20 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.master import AliasAction
 from cluster.names import AliasesNotFound, match_names, resolve_date_math
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError
 from server.handlers.indices import resolve
-from server.http import check_params, es_json, json_body
+from server.http import check_params, cluster_of, es_json, json_body
 
 ALIAS_BODY_KEYS = frozenset({"filter", "routing", "index_routing", "search_routing", "is_write_index", "is_hidden"})
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _split(value: Any) -> list[str]:
@@ -46,7 +40,7 @@ async def put_alias(request: Request) -> Response:
     names = _split(request.path_params["name"])
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
     action = AliasAction("add", tuple(m.name for m in metas), tuple(names), body)
-    await asyncio.to_thread(_cluster(request).master.update_aliases, [action])
+    await asyncio.to_thread(cluster_of(request).master.update_aliases, [action])
     return es_json(request, {"acknowledged": True})
 
 
@@ -62,7 +56,7 @@ async def delete_alias(request: Request) -> Response:
     if not any(found.values()):
         raise AliasesNotFound(_split(pattern))
     actions = [AliasAction("remove", (index,), tuple(aliases)) for index, aliases in found.items() if aliases]
-    await asyncio.to_thread(_cluster(request).master.update_aliases, actions)
+    await asyncio.to_thread(cluster_of(request).master.update_aliases, actions)
     return es_json(request, {"acknowledged": True})
 
 
@@ -119,7 +113,7 @@ async def update_aliases(request: Request) -> Response:
     if not isinstance(raw_actions, list) or not raw_actions:
         raise ActionRequestValidation("Validation Failed: 1: No action specified;")
     actions = [_parse_action(request, raw, params) for raw in raw_actions]
-    await asyncio.to_thread(_cluster(request).master.update_aliases, [a for a in actions if a is not None])
+    await asyncio.to_thread(cluster_of(request).master.update_aliases, [a for a in actions if a is not None])
     return es_json(request, {"acknowledged": True, "errors": False})
 
 

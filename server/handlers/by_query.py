@@ -36,7 +36,7 @@ async def _run(request: Request, action: str) -> Response:
             query["query_string"]["default_field"] = params["df"]
     conflicts = body.get("conflicts", params.get("conflicts", "abort"))
     if conflicts not in ("abort", "proceed"):
-        raise IllegalArgument(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+        raise IllegalArgument(f'conflicts may only be "proceed" or "abort" but was [{conflicts}]')
     max_docs = body.get("max_docs", params.get("max_docs"))
     cluster: EmbeddedCluster = request.app.state.cluster
     metas = resolve(request, request.path_params["index"], params)

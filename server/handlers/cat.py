@@ -14,19 +14,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.names import match_names
 from server.cat import CatColumn, render_cat
 from server.handlers.indices import index_stats, resolve
-from server.http import check_params
+from server.http import check_params, cluster_of
 
 NODE_ID = "quidditch-node-0"
 CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _cat(request: Request, rows: list[dict[str, Any]], columns: list[CatColumn], params: dict[str, str]) -> Response:
@@ -95,7 +89,7 @@ async def cat_shards(request: Request) -> Response:
             docs, size = stats[m.name].shards.get(s, (0, 0))
             rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "STARTED", "docs": docs,
                          "store": size, "dataset": size, "ip": _host(request), "id": NODE_ID,
-                         "node": _cluster(request).node_name})  # fmt: skip
+                         "node": cluster_of(request).node_name})  # fmt: skip
             for _ in range(m.number_of_replicas):
                 rows.append({"index": m.name, "shard": s, "prirep": "r", "state": "UNASSIGNED",
                              "unassigned.reason": "INDEX_CREATED"})  # fmt: skip
@@ -121,7 +115,7 @@ node:n
 
 async def cat_allocation(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     metas = [m for m in cluster.master.state.indices.values() if m.is_open]
     stats = await index_stats(request, metas)
     disk = os.statvfs(cluster.data_dir)
@@ -213,7 +207,7 @@ async def cat_recovery(request: Request) -> Response:
             rows.append({"index": m.name, "shard": s, "start_time": stamp, "start_time_millis": m.creation_date,
                          "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": "empty_store",
                          "stage": "done", "source_host": "n/a", "source_node": "n/a", "target_host": _host(request),
-                         "target_node": _cluster(request).node_name, "repository": "n/a", "snapshot": "n/a",
+                         "target_node": cluster_of(request).node_name, "repository": "n/a", "snapshot": "n/a",
                          "files": 0, "files_recovered": 0, "files_percent": "0.0%", "files_total": 0, "bytes": 0,
                          "bytes_recovered": 0, "bytes_percent": "0.0%", "bytes_total": 0, "translog_ops": 0,
                          "translog_ops_recovered": 0, "translog_ops_percent": "100.0%"})  # fmt: skip
@@ -249,7 +243,7 @@ async def cat_nodes(request: Request) -> Response:
            "ip": _host(request), "port": 9300, "http_address": f"{settings.host}:{settings.port}",
            "version": settings.version_number, "heap.percent": 0, "ram.percent": 0, "cpu": 0,
            "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}", "uptime": "0s",
-           "node.role": "dim", "master": "*", "name": _cluster(request).node_name}  # fmt: skip
+           "node.role": "dim", "master": "*", "name": cluster_of(request).node_name}  # fmt: skip
     return _cat(request, [row], NODE_COLUMNS, params)
 
 
@@ -258,7 +252,7 @@ MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
 
 async def cat_master(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    row = {"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": _cluster(request).node_name}
+    row = {"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": cluster_of(request).node_name}
     return _cat(request, [row], MASTER_COLUMNS, params)
 
 
@@ -267,7 +261,7 @@ NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
 
 async def cat_nodeattrs(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    row = {"node": _cluster(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
+    row = {"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
            "ip": _host(request), "port": 9300, "attr": "xpack.installed", "value": "true"}  # fmt: skip
     return _cat(request, [row], NODEATTR_COLUMNS, params)
 
@@ -301,7 +295,7 @@ THREAD_POOLS = ("analyze", "fetch_shard_started", "flush", "force_merge", "gener
 async def cat_thread_pool(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     wanted = request.path_params.get("thread_pools")
-    rows = [{"node_name": _cluster(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
+    rows = [{"node_name": cluster_of(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
              "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
              "type": "fixed", "active": 0, "pool_size": 0, "queue": 0, "queue_size": 1000, "rejected": 0,
              "largest": 0, "completed": 0, "core": None, "max": None, "size": 0, "keep_alive": None}
@@ -322,7 +316,7 @@ is_write_index:w/isWriteIndex
 
 async def cat_aliases(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"expand_wildcards"})
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     wanted = request.path_params.get("alias")
     rows = []
     for alias, indices in sorted(state.aliases().items()):
@@ -343,7 +337,7 @@ TEMPLATE_COLUMNS = _cols("name:n\nindex_patterns:t\norder:o/p\nversion:v\ncompos
 
 async def cat_templates(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     wanted = request.path_params.get("name")
     rows = []
     for name, body in state.legacy_templates.items():
@@ -371,7 +365,7 @@ included_in:i
 
 async def cat_component_templates(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     wanted = request.path_params.get("name")
     rows = []
     for name in match_names(wanted, sorted(state.component_templates)):
@@ -451,14 +445,14 @@ async def cat_tasks(request: Request) -> Response:
     row = {"id": f"{NODE_ID}:1", "action": "cluster:monitor/tasks/lists", "task_id": f"{NODE_ID}:1",
            "parent_task_id": "-", "type": "transport", "start_time": int(now * 1000),
            "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "running_time_ns": 0, "running_time": "0s",
-           "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": _cluster(request).node_name,
+           "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
            "version": request.app.state.settings.version_number, "x_opaque_id": "-"}  # fmt: skip
     return _cat(request, [row], TASK_COLUMNS, params)
 
 
 async def cat_circuit_breaker(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    rows = [{"node_id": NODE_ID, "node_name": _cluster(request).node_name, "breaker": name, "limit": limit,
+    rows = [{"node_id": NODE_ID, "node_name": cluster_of(request).node_name, "breaker": name, "limit": limit,
              "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0, "overhead": "1.0"}
             for name, limit in (("request", 644245094), ("fielddata", 429496729), ("in_flight_requests", 1073741824),
                                 ("parent", 1020054732))]  # fmt: skip

@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_expression
 from cluster.settings import nest_settings
 from cluster.state import ClusterState, IndexMeta
@@ -24,16 +23,11 @@ from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
 from server.handlers.indices import index_stats
 from server.handlers.root import health_body
-from server.http import check_params, es_json, flag, json_body
+from server.http import check_params, cluster_of, es_json, flag, json_body
 
 NODE_ID = "quidditch-node-0"
 STATE_METRICS = ("version", "master_node", "blocks", "nodes", "metadata", "routing_table", "routing_nodes",
                  "customs")  # fmt: skip
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _settings_out(flat: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
@@ -42,7 +36,7 @@ def _settings_out(flat: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
 
 async def get_settings(request: Request) -> Response:
     params = check_params(request)
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     flat = flag(params, "flat_settings")
     body: dict[str, Any] = {
         "persistent": _settings_out(dict(state.persistent), flat),
@@ -50,7 +44,7 @@ async def get_settings(request: Request) -> Response:
     }
     if flag(params, "include_defaults"):
         defaults = {"action.auto_create_index": "true", "search.max_buckets": "65536",
-                    "cluster.name": _cluster(request).cluster_name}  # fmt: skip
+                    "cluster.name": cluster_of(request).cluster_name}  # fmt: skip
         body["defaults"] = _settings_out(defaults, flat)
     return es_json(request, body)
 
@@ -66,7 +60,7 @@ async def put_settings(request: Request) -> Response:
     if not body.get("persistent") and not body.get("transient") and not ("persistent" in body or "transient" in body):
         raise IllegalArgument("Validation Failed: 1: no settings to update;")
     persistent, transient = await asyncio.to_thread(
-        _cluster(request).master.put_cluster_settings, body.get("persistent"), body.get("transient")
+        cluster_of(request).master.put_cluster_settings, body.get("persistent"), body.get("transient")
     )
     flat = flag(params, "flat_settings")
     return es_json(request, {
@@ -79,10 +73,10 @@ async def put_settings(request: Request) -> Response:
 def _node(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     return {
-        "name": _cluster(request).node_name,
+        "name": cluster_of(request).node_name,
         "ephemeral_id": NODE_ID,
         "transport_address": f"{settings.host}:9300",
-        "external_id": _cluster(request).node_name,
+        "external_id": cluster_of(request).node_name,
         "attributes": {},
         "roles": ["data", "ingest", "master"],
         "version": settings.version_number,
@@ -145,7 +139,7 @@ def _index_metadata(meta: IndexMeta, flat_settings: bool) -> dict[str, Any]:
 
 def state_body(request: Request, state: ClusterState, metrics: set[str], metas: list[IndexMeta],
                flat_settings: bool) -> dict[str, Any]:  # fmt: skip
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     body: dict[str, Any] = {"cluster_name": cluster.cluster_name, "cluster_uuid": state.cluster_uuid}
     if "version" in metrics:
         body["version"] = state.version
@@ -191,7 +185,7 @@ def _legacy_out(template: dict[str, Any], flat_settings: bool) -> dict[str, Any]
 
 async def cluster_state(request: Request) -> Response:
     params = check_params(request, {"wait_for_metadata_version", "wait_for_timeout"})
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     metric_param = request.path_params.get("metric")
     if metric_param is None or metric_param == "_all":
         metrics = set(STATE_METRICS)
@@ -225,7 +219,7 @@ async def cluster_state(request: Request) -> Response:
 
 async def cluster_stats(request: Request) -> Response:
     check_params(request, {"include_remotes"})
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     state = cluster.master.state
     metas = list(state.indices.values())
     open_metas = [m for m in metas if m.is_open]
@@ -326,7 +320,7 @@ async def health(request: Request) -> Response:
         {"wait_for_status", "wait_for_nodes", "wait_for_events", "wait_for_no_relocating_shards",
          "wait_for_no_initializing_shards", "level", "index", "wait_for_active_shards"},
     )  # fmt: skip
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     level = params.get("level", "cluster")
     if level not in ("cluster", "indices", "shards"):
         raise IllegalArgument(f"No enum constant org.elasticsearch.action.ClusterStatsLevel.{level.upper()}")
@@ -372,7 +366,7 @@ async def resolve_cluster(request: Request) -> Response:
             remote = part.lstrip("-").split(":", 1)
             if len(remote) == 2:
                 raise NoSuchRemoteCluster(remote[0])
-        state = _cluster(request).master.state
+        state = cluster_of(request).master.state
         wildcards = {w.strip() for w in params.get("expand_wildcards", "open").split(",") if w.strip()}
         closed = {m.name: m.uuid for m in state.indices.values() if not m.is_open}
         try:
@@ -405,7 +399,7 @@ class NoSuchRemoteCluster(QuidditchError):
 async def reroute(request: Request) -> Response:
     params = check_params(request, {"dry_run", "explain", "retry_failed", "metric"})
     await json_body(request)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     state = cluster.master.state
     body: dict[str, Any] = {"acknowledged": True}
     if flag(params, "explain"):
@@ -419,7 +413,7 @@ async def allocation_explain(request: Request) -> Response:
     check_params(request, {"include_disk_info", "include_yes_decisions", "index", "shard", "primary",
                            "current_node"})  # fmt: skip
     body = await json_body(request) or {}
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     candidates = [(m, s) for m in state.indices.values() if m.is_open and m.number_of_replicas
                   for s in range(m.number_of_shards)]  # fmt: skip
     if isinstance(body, dict) and body.get("index"):
@@ -441,7 +435,7 @@ async def allocation_explain(request: Request) -> Response:
                                 "node in the node-by-node explanation, and address the reasons which prevent "
                                 "Elasticsearch from allocating this shard there.",
         "node_allocation_decisions": [{
-            "node_id": NODE_ID, "node_name": _cluster(request).node_name, "node_decision": "no",
+            "node_id": NODE_ID, "node_name": cluster_of(request).node_name, "node_decision": "no",
             "deciders": [{"decider": "same_shard", "decision": "NO",
                           "explanation": "a copy of this shard is already allocated to this node"}],
         }],
@@ -463,7 +457,7 @@ async def post_voting_exclusions(request: Request) -> Response:
     if bool(ids) == bool(names):
         raise IllegalArgument("You must set [node_names] or [node_ids] but not both")
     exclusions = _exclusions(request)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     for node_id in ids:
         name = cluster.node_name if node_id == NODE_ID else "_absent_"
         entry = {"node_id": node_id, "node_name": name}
@@ -493,7 +487,7 @@ async def cluster_info(request: Request) -> Response:
             raise IllegalArgument(f"request [{request.url.path}] contains unrecognized target: [{t}]")
     if "_all" in targets:
         targets = list(INFO_TARGETS[1:])
-    body: dict[str, Any] = {"cluster_name": _cluster(request).cluster_name}
+    body: dict[str, Any] = {"cluster_name": cluster_of(request).cluster_name}
     if "http" in targets:
         body["http"] = {"current_open": 0, "total_opened": 0, "clients": []}
     if "ingest" in targets:

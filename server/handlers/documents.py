@@ -23,7 +23,7 @@ from native.errors import (
     QuidditchError,
     ScriptingDisabled,
 )
-from server.http import check_params, es_json, flag, json_body, read_body
+from server.http import check_params, cluster_of, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
 from server.routing import DOC_ID
 
@@ -31,11 +31,6 @@ WRITE_PARAMS = {"refresh", "routing", "if_seq_no", "if_primary_term", "op_type",
                 "pipeline", "require_alias", "require_data_stream"}  # fmt: skip
 GET_PARAMS = {"realtime", "refresh", "routing", "_source", "_source_includes", "_source_excludes",
               "stored_fields", "version", "version_type"}  # fmt: skip
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _forced_refresh(params: dict[str, str]) -> bool:
@@ -77,7 +72,7 @@ def _write_item(action: str, index: str, doc_id: str | None, params: dict[str, s
 async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> Response:
     """Apply one write and answer with its result (its ``status`` as the HTTP status), or raise its error."""
     validate_index_name(item.index)
-    writes = _cluster(request).writes
+    writes = cluster_of(request).writes
     refresh = _refresh_flag(params)
     result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params)))[0]
     if "error" in result.body:
@@ -124,7 +119,7 @@ async def index_doc(request: Request) -> Response:
 async def delete_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
     index = request.path_params["index"]
-    index = _read_target(_cluster(request), index).name
+    index = _read_target(cluster_of(request), index).name
     item = _write_item("delete", index, request.path_params["id"], params)
     return await _write_one(request, item, params)
 
@@ -152,7 +147,7 @@ async def update_doc(request: Request) -> Response:
     update = _update_body(body)
     index = request.path_params["index"]
     item = _write_item("update", index, request.path_params["id"], params, update=update)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     if index not in cluster.master.state.indices and "upsert" not in update and not update.get("doc_as_upsert"):
         raise IndexNotFound(index)
     return await _write_one(request, item, params)
@@ -176,7 +171,7 @@ def _read_target(cluster: EmbeddedCluster, name: str) -> IndexMeta:
 
 
 async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]) -> dict[str, Any]:
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     meta = _read_target(cluster, index)
     index = meta.name
     if flag(params, "refresh"):
@@ -383,7 +378,7 @@ async def bulk(request: Request) -> Response:
     parsed = parse_bulk(body, request.path_params.get("index"), params)
     items = [p for p in parsed if isinstance(p, WriteItem)]
     refresh = _refresh_flag(params)
-    results = await _cluster(request).writes.write(items, refresh=refresh, forced_refresh=_forced_refresh(params))
+    results = await cluster_of(request).writes.write(items, refresh=refresh, forced_refresh=_forced_refresh(params))
     return es_json(request, bulk_response(parsed, results))
 
 

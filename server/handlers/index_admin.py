@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.names import match_names
 from cluster.resize import scan_documents
 from cluster.state import IndexMeta
@@ -28,14 +27,9 @@ from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
 from server.handlers.indices import index_stats, resolve
-from server.http import check_params, es_json, flag, json_body
+from server.http import check_params, cluster_of, es_json, flag, json_body
 
 BLOCKS = ("read_only", "read_only_allow_delete", "read", "write", "metadata")
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _counters(request: Request) -> dict[str, dict[str, int]]:
@@ -74,7 +68,7 @@ async def _object_body(request: Request, parser: str, keys: Collection[str]) -> 
 async def close_index(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     open_ones = [m for m in metas if m.is_open]
     if open_ones:
         await cluster.writes.refresh(open_ones)
@@ -89,7 +83,7 @@ async def open_index(request: Request) -> Response:
     params = dict(check_params(request))
     params.setdefault("expand_wildcards", "closed")
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
-    await asyncio.to_thread(_cluster(request).master.set_index_state, [m.name for m in metas], "open")
+    await asyncio.to_thread(cluster_of(request).master.set_index_state, [m.name for m in metas], "open")
     return es_json(request, {"acknowledged": True, "shards_acknowledged": True})
 
 
@@ -99,7 +93,7 @@ async def _set_block(request: Request, value: bool) -> list[IndexMeta]:
     if block not in BLOCKS:
         raise IllegalArgument(f"No enum constant org.elasticsearch.cluster.metadata.IndexMetadata.APIBlock.{block}")
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
-    await asyncio.to_thread(_cluster(request).master.set_block, [m.name for m in metas], block, value)
+    await asyncio.to_thread(cluster_of(request).master.set_block, [m.name for m in metas], block, value)
     return metas
 
 
@@ -120,7 +114,7 @@ async def remove_block(request: Request) -> Response:
 async def flush(request: Request) -> Response:
     params = check_params(request, {"force", "wait_if_ongoing"})
     metas = resolve(request, request.path_params.get("index"), params)
-    await _cluster(request).writes.refresh(metas)
+    await cluster_of(request).writes.refresh(metas)
     _bump(request, metas, "flush")
     return es_json(request, {"_shards": _shards_header(metas)})
 
@@ -133,7 +127,7 @@ async def forcemerge(request: Request) -> Response:
             "parameters are mutually exclusive;"
         )
     metas = resolve(request, request.path_params.get("index"), params)
-    await _cluster(request).writes.refresh(metas)
+    await cluster_of(request).writes.refresh(metas)
     if not flag(params, "wait_for_completion", True):
         return es_json(request, {"task": "quidditch-node-0:1"})
     return es_json(request, {"_shards": _shards_header(metas)})
@@ -150,7 +144,7 @@ async def rollover(request: Request) -> Response:
     params = check_params(request, {"dry_run", "lazy"})
     body = await _object_body(request, "rollover", ("conditions", "settings", "mappings", "aliases"))
     alias = request.path_params["alias"]
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     conditions = body.get("conditions") or {}
     results: dict[str, bool] = {}
     if conditions:
@@ -174,7 +168,7 @@ async def rollover(request: Request) -> Response:
 # -- resolve / field mappings -----------------------------------------------------------------------------
 async def resolve_index(request: Request) -> Response:
     params = check_params(request, {"mode"})
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     wildcards = {w.strip() for w in params.get("expand_wildcards", "open").split(",")}
     expand_closed = bool(wildcards & {"closed", "all"})
     expand_hidden = bool(wildcards & {"hidden", "all"})
@@ -263,7 +257,7 @@ async def disk_usage(request: Request) -> Response:
             "[run_expensive_tasks] must be set to [true] in order for the task to be performed."
         )
     metas = resolve(request, request.path_params["index"], params)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     await cluster.writes.refresh(metas)
     stats = await index_stats(request, metas)
     human = flag(params, "human")
@@ -301,7 +295,7 @@ async def field_usage_stats(request: Request) -> Response:
         body[meta.name] = {"shards": [{
             "tracking_id": f"{meta.uuid[:8]}-{shard}",
             "tracking_started_at_millis": meta.creation_date,
-            "routing": {"state": "STARTED", "primary": True, "node": _cluster(request).node_name,
+            "routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_name,
                         "relocating_node": None},
             "stats": {"all_fields": _empty_usage(), "fields": {}},
         } for shard in range(meta.number_of_shards)]}  # fmt: skip

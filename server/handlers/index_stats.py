@@ -10,9 +10,9 @@ from starlette.routing import Route
 
 from cluster.state import IndexMeta
 from native.errors import IllegalArgument
-from server.handlers.index_admin import _cluster, _counters, _shards_header
+from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, resolve
-from server.http import check_params, es_json, flag
+from server.http import check_params, cluster_of, es_json, flag
 
 STATS_METRICS = ("docs", "shard_stats", "store", "indexing", "get", "search", "merge", "refresh", "flush",
                  "warmer", "query_cache", "fielddata", "completion", "segments", "translog", "request_cache",
@@ -154,7 +154,7 @@ async def recovery(request: Request) -> Response:
             "start_time_in_millis": m.creation_date, "stop_time_in_millis": m.creation_date,
             "total_time_in_millis": 0, "source": {},
             "target": {"id": "quidditch-node-0", "host": "127.0.0.1", "transport_address": "127.0.0.1:9300",
-                       "ip": "127.0.0.1", "name": _cluster(request).node_name},
+                       "ip": "127.0.0.1", "name": cluster_of(request).node_name},
             "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
                                "percent": "0.0%"},
                       "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
@@ -178,7 +178,7 @@ async def shard_stores(request: Request) -> Response:
             continue
         indices[m.name] = {"shards": {
             str(s): {"stores": [{
-                "quidditch-node-0": {"name": _cluster(request).node_name, "ephemeral_id": "quidditch-node-0",
+                "quidditch-node-0": {"name": cluster_of(request).node_name, "ephemeral_id": "quidditch-node-0",
                                      "transport_address": "127.0.0.1:9300", "external_id": "quidditch-node-0",
                                      "attributes": {}, "roles": ["data", "ingest", "master"]},
                 "allocation_id": f"{m.uuid[:8]}-{s}", "allocation": "primary",

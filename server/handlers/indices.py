@@ -11,19 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, resolve_expression
 from cluster.settings import nest_settings
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
-from server.http import check_params, es_json, flag, json_body
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
+from server.http import check_params, cluster_of, es_json, flag, json_body
 
 
 def resolve(
@@ -34,7 +28,7 @@ def resolve(
     Closed indices are skipped by wildcards and refused by name (``index_closed_exception``) unless the API
     works on closed indices (``allow_closed``) or ``expand_wildcards`` asks for them.
     """
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     params = params or {}
     state = cluster.master.state
     indices = state.indices
@@ -63,14 +57,14 @@ async def create_index(request: Request) -> Response:
     body = dict(body or {})
     if isinstance(body.get("aliases"), dict):
         body["aliases"] = {resolve_date_math(alias) or alias: props for alias, props in body["aliases"].items()}
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     await asyncio.to_thread(cluster.master.create_index, name, body)
     return es_json(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
 
 
 async def delete_index(request: Request) -> Response:
     params = check_params(request)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     expression = request.path_params["index"]
     state = cluster.master.state
     for part in expression.split(","):
@@ -127,7 +121,7 @@ async def put_mapping(request: Request) -> Response:
     body = await json_body(request, required=True)
     if not isinstance(body, dict):
         raise ParsingError("request body must be an object")
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     for meta in resolve(request, request.path_params["index"], params, allow_closed=True):
         await asyncio.to_thread(cluster.master.put_mapping, meta.name, body)
     return es_json(request, {"acknowledged": True})
@@ -229,7 +223,7 @@ async def put_settings(request: Request) -> Response:
     if not isinstance(body, dict):
         raise ParsingError("request body must be an object")
     body = body.get("settings", body)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     for meta in resolve(request, request.path_params.get("index"), params, allow_closed=True):
         await asyncio.to_thread(cluster.master.put_settings, meta.name, body)
     return es_json(request, {"acknowledged": True})
@@ -238,7 +232,7 @@ async def put_settings(request: Request) -> Response:
 async def refresh(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params.get("index"), params)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     done = await cluster.writes.refresh(metas)
     total = sum(m.number_of_shards * (1 + m.number_of_replicas) for m in metas)
     return es_json(request, {"_shards": {"total": total, "successful": done, "failed": 0}})
@@ -273,7 +267,7 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
     """Docs and bytes per open index (and per shard), from the leaves."""
     from cluster.protos import leaf_pb2 as pb
 
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     metas = [m for m in metas if m.is_open]
     refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
     out = {m.name: IndexStats() for m in metas}
@@ -322,7 +316,7 @@ async def cat_count(request: Request) -> Response:
 
     params = check_params(request, {"v", "h", "s", "help"})
     metas = resolve(request, request.path_params.get("index"), params)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     result = await cluster.root.count(metas, None)
     now = time.time()
     row = {"epoch": str(int(now)), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "count": result["count"]}
@@ -473,7 +467,7 @@ async def field_caps(request: Request) -> Response:
     metas = resolve(request, request.path_params.get("index"), params)
     if body.get("index_filter") is not None:
         # ES drops the indices whose shards all rewrite the filter to match_none; we drop those without a match
-        cluster = _cluster(request)
+        cluster = cluster_of(request)
         counts = [await cluster.root.count([m], body["index_filter"]) for m in metas]
         metas = [m for m, c in zip(metas, counts, strict=True) if c["count"] > 0]
     metas = sorted(metas, key=lambda m: m.name)

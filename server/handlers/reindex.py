@@ -10,13 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.reindex import DEFAULT_BATCH, ReindexRequest, ReindexTask, ReindexTasks, reindex
 from cluster.search_request import parse_sort, parse_source_filter
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ResourceNotFound, ScriptingDisabled
 from server.handlers.cluster_admin import NODE_ID, _node
 from server.handlers.indices import resolve
-from server.http import check_params, es_json, flag, json_body
+from server.http import check_params, cluster_of, es_json, flag, json_body
 
 PARAMS = {"refresh", "wait_for_completion", "requests_per_second", "slices", "max_docs", "scroll",
           "require_alias", "timeout", "wait_for_active_shards"}  # fmt: skip
@@ -24,11 +23,6 @@ BODY_KEYS = {"source", "dest", "conflicts", "max_docs", "size", "script"}
 SOURCE_KEYS = {"index", "query", "_source", "size", "sort", "slice", "remote", "runtime_mappings"}
 DEST_KEYS = {"index", "op_type", "version_type", "routing", "pipeline", "type"}
 ACTION = "indices:data/write/reindex"
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _tasks(request: Request) -> ReindexTasks:
@@ -104,7 +98,7 @@ def parse_reindex(request: Request, body: Any, params: dict[str, str]) -> Reinde
     if routing is not None and routing not in ("keep", "discard") and not str(routing).startswith("="):
         raise IllegalArgument(f"Unsupported routing command [{routing}]")
     metas = resolve(request, str(raw_index), params)
-    writes = _cluster(request).writes
+    writes = cluster_of(request).writes
     target = dest_index if dest_index in writes.master.state.indices else None
     if target is None:
         try:
@@ -138,7 +132,7 @@ async def reindex_handler(request: Request) -> Response:
     params = check_params(request, PARAMS)
     body = await json_body(request, required=True)
     parsed = parse_reindex(request, body, params)
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     cluster.root.parse(parsed.query)  # a bad query is a 400 now, not a failed background task
     rps = params.get("requests_per_second")
     if not flag(params, "wait_for_completion", True):

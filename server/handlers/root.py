@@ -13,18 +13,13 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from native.dates import parse_time_value
 from server.cat import CatColumn, render_cat
-from server.http import check_params, es_json
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
+from server.http import check_params, cluster_of, es_json
 
 
 async def info(request: Request) -> Response:
     check_params(request)
     settings = request.app.state.settings
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     body = {
         "name": cluster.node_name,
         "cluster_name": cluster.cluster_name,
@@ -82,7 +77,7 @@ async def health(request: Request) -> Response:
     )  # fmt: skip
     from cluster.names import resolve_expression
 
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     index = request.path_params.get("index")
     names = resolve_expression(index, cluster.master.state.indices) if index else None
     wanted = params.get("wait_for_status")
@@ -118,7 +113,7 @@ _HEALTH_COLUMNS = [
 
 async def cat_health(request: Request) -> Response:
     params = check_params(request, {"v", "h", "s", "help", "ts", "time", "bytes"})
-    body = health_body(_cluster(request))
+    body = health_body(cluster_of(request))
     now = time.time()
     row = {
         "epoch": str(int(now)),

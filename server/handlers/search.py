@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math
 from cluster.root import validate_window
 from cluster.search_request import SearchSpec, parse_search, query_from_params
@@ -17,7 +16,7 @@ from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
-from server.http import check_params, es_json, flag, json_body, read_body
+from server.http import check_params, cluster_of, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
 
 SEARCH_PARAMS = {
@@ -38,11 +37,6 @@ MSEARCH_SHARED_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildc
                          "search_type", "ignore_throttled", "preference", "routing", "request_cache")  # fmt: skip
 
 
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
-
-
 def _keep_alive(value: str) -> float:
     try:
         return parse_time_value(value)
@@ -54,7 +48,7 @@ def _check_indices_boost(request: Request, spec: SearchSpec, params: dict[str, s
     """A concrete name in ``indices_boost`` must be an index or alias (unless ``ignore_unavailable``)."""
     if not spec.indices_boost or flag(params, "ignore_unavailable"):
         return
-    indices = _cluster(request).master.state.indices
+    indices = cluster_of(request).master.state.indices
     aliases = {a for m in indices.values() for a in m.aliases}
     for name, _ in spec.indices_boost:
         if "*" not in name and "?" not in name and name not in indices and name not in aliases:
@@ -66,7 +60,7 @@ async def run_search(
 ) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise ParsingError("request body must be an object")
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     if spec is None:
         spec = parse_search(body, params)
     scroll = params.get("scroll")
@@ -116,7 +110,7 @@ async def count(request: Request) -> Response:
     if "q" in params:
         query = query_from_params(params)
     metas = resolve(request, resolve_date_math(request.path_params.get("index")), params)
-    root = _cluster(request).root
+    root = cluster_of(request).root
     return es_json(request, await root.count(metas, query, terminate_after=terminate_after or None))
 
 
@@ -175,7 +169,7 @@ async def scroll(request: Request) -> Response:
     if not scroll_id:
         raise ActionRequestValidation("Validation Failed: 1: scrollId is missing;")
     keep = body.get("scroll", params.get("scroll"))
-    cluster = _cluster(request)
+    cluster = cluster_of(request)
     ctx = cluster.scrolls.get(str(scroll_id), _keep_alive(keep) if keep else None)
     response, _ = await cluster.root.search(
         ctx.indices,
@@ -203,7 +197,7 @@ async def clear_scroll(request: Request) -> Response:
         ids = request.query_params["scroll_id"].split(",")
     else:
         ids = None
-    freed, all_found = _cluster(request).scrolls.clear(ids)
+    freed, all_found = cluster_of(request).scrolls.clear(ids)
     return es_json(request, {"succeeded": True, "num_freed": freed}, status=200 if all_found else 404)
 
 

@@ -11,19 +11,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster import templates
-from cluster.embedded import EmbeddedCluster
 from cluster.master import TemplateMissing
 from cluster.names import match_names
 from cluster.settings import nest_settings
 from native.errors import ParsingError
-from server.http import check_params, es_json, flag, json_body
+from server.http import check_params, cluster_of, es_json, flag, json_body
 
 JSON = "application/json; charset=UTF-8"
-
-
-def _cluster(request: Request) -> EmbeddedCluster:
-    cluster: EmbeddedCluster = request.app.state.cluster
-    return cluster
 
 
 def _block_out(block: dict[str, Any], flat: bool) -> dict[str, Any]:
@@ -52,14 +46,14 @@ def _select(request: Request, stored: dict[str, Any], what: str) -> list[str]:
 async def put_index_template(request: Request) -> Response:
     params = check_params(request, {"create", "cause"})
     body = await json_body(request, required=True)
-    await asyncio.to_thread(_cluster(request).master.put_index_template, request.path_params["name"], body,
+    await asyncio.to_thread(cluster_of(request).master.put_index_template, request.path_params["name"], body,
                             create=flag(params, "create"))  # fmt: skip
     return es_json(request, {"acknowledged": True})
 
 
 async def get_index_template(request: Request) -> Response:
     params = check_params(request)
-    stored = dict(_cluster(request).master.state.index_templates)
+    stored = dict(cluster_of(request).master.state.index_templates)
     names = _select(request, stored, "index template")
     flat = flag(params, "flat_settings")
     return es_json(request, {"index_templates": [
@@ -69,7 +63,7 @@ async def get_index_template(request: Request) -> Response:
 
 async def exists_index_template(request: Request) -> Response:
     check_params(request)
-    found = match_names(request.path_params["name"], list(_cluster(request).master.state.index_templates))
+    found = match_names(request.path_params["name"], list(cluster_of(request).master.state.index_templates))
     return Response(b"", 200 if found else 404, media_type=JSON)
 
 
@@ -80,14 +74,14 @@ async def delete_index_template(request: Request) -> Response:
 
 
 async def _delete(request: Request, kind: str, what: str) -> None:
-    stored = dict(getattr(_cluster(request).master.state, kind))
+    stored = dict(getattr(cluster_of(request).master.state, kind))
     name = request.path_params["name"]
     names = match_names(name, sorted(stored))
     if not names:
         if "*" in name:
             return
         raise TemplateMissing(f"{what} matching [{name}] not found")
-    await asyncio.to_thread(_cluster(request).master.delete_templates, kind, names)
+    await asyncio.to_thread(cluster_of(request).master.delete_templates, kind, names)
 
 
 def _simulated(state: Any, body: dict[str, Any], flat: bool) -> dict[str, Any]:
@@ -118,7 +112,7 @@ def _overlapping(state: Any, name: str | None, patterns: list[str], exclude: str
 
 async def simulate_index(request: Request) -> Response:
     params = check_params(request, {"include_defaults", "cause", "create"})
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     index = request.path_params["name"]
     chosen = templates.matching_composable(index, state.index_templates)
     if chosen is None:
@@ -132,7 +126,7 @@ async def simulate_index(request: Request) -> Response:
 
 async def simulate_template(request: Request) -> Response:
     params = check_params(request, {"include_defaults", "cause", "create"})
-    state = _cluster(request).master.state
+    state = cluster_of(request).master.state
     body = await json_body(request)
     name = request.path_params.get("name")
     if body is None:
@@ -151,14 +145,14 @@ async def simulate_template(request: Request) -> Response:
 async def put_component_template(request: Request) -> Response:
     params = check_params(request, {"create", "cause"})
     body = await json_body(request, required=True)
-    await asyncio.to_thread(_cluster(request).master.put_component_template, request.path_params["name"], body,
+    await asyncio.to_thread(cluster_of(request).master.put_component_template, request.path_params["name"], body,
                             create=flag(params, "create"))  # fmt: skip
     return es_json(request, {"acknowledged": True})
 
 
 async def get_component_template(request: Request) -> Response:
     params = check_params(request, {"include_defaults"})
-    stored = dict(_cluster(request).master.state.component_templates)
+    stored = dict(cluster_of(request).master.state.component_templates)
     names = _select(request, stored, "component template")
     flat = flag(params, "flat_settings")
     return es_json(request, {"component_templates": [
@@ -169,7 +163,7 @@ async def get_component_template(request: Request) -> Response:
 
 async def exists_component_template(request: Request) -> Response:
     check_params(request)
-    found = match_names(request.path_params["name"], list(_cluster(request).master.state.component_templates))
+    found = match_names(request.path_params["name"], list(cluster_of(request).master.state.component_templates))
     return Response(b"", 200 if found else 404, media_type=JSON)
 
 
@@ -187,14 +181,14 @@ async def put_legacy_template(request: Request) -> Response:
         raise ParsingError("request body must be an object")
     if "order" in params:
         body = {**body, "order": int(params["order"])}
-    await asyncio.to_thread(_cluster(request).master.put_legacy_template, request.path_params["name"], body,
+    await asyncio.to_thread(cluster_of(request).master.put_legacy_template, request.path_params["name"], body,
                             create=flag(params, "create"))  # fmt: skip
     return es_json(request, {"acknowledged": True})
 
 
 async def get_legacy_template(request: Request) -> Response:
     params = check_params(request)
-    stored = dict(_cluster(request).master.state.legacy_templates)
+    stored = dict(cluster_of(request).master.state.legacy_templates)
     name = request.path_params.get("name")
     names = match_names(name, sorted(stored))
     flat = flag(params, "flat_settings")
@@ -206,7 +200,7 @@ async def get_legacy_template(request: Request) -> Response:
 
 async def exists_legacy_template(request: Request) -> Response:
     check_params(request)
-    found = match_names(request.path_params["name"], list(_cluster(request).master.state.legacy_templates))
+    found = match_names(request.path_params["name"], list(cluster_of(request).master.state.legacy_templates))
     return Response(b"", 200 if found else 404, media_type=JSON)
 
 
