@@ -28,7 +28,7 @@ from native.highlight import Highlighter, parse_highlight
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
 from native.search import SCORE_SORT, SortField, query_shard, sort_key
-from native.shard import WriteOp
+from native.shard import Shard, WriteOp
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
@@ -199,6 +199,11 @@ class LeafService:
         response = pb.BulkResponse()
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
+            if request.HasField("columns"):
+                self._index_columns(shard, request.columns, parsed, response)
+                if request.refresh:
+                    shard.refresh()
+                return response
             ops: list[WriteOp] = []
             append = ops.append
             hints = parsed if parsed is not None and len(parsed) == len(request.ops) else None
@@ -237,6 +242,23 @@ class LeafService:
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         return response
+
+    @staticmethod
+    def _index_columns(
+        shard: Shard, columns: pb.IndexColumns, parsed: Sequence[dict[str, Any] | None] | None,
+        response: pb.BulkResponse,
+    ) -> None:
+        ids, sources = columns.ids, columns.sources
+        hints = parsed if parsed is not None and len(parsed) == len(ids) else None
+        result = shard.index_columns(columns.op, ids, sources, auto_id=columns.auto_id, parsed=hints)
+        out = response.columns
+        out.seq_nos.extend(result.seq_nos)
+        out.versions.extend(result.versions)
+        out.updated.extend(result.updated)
+        out.primary_term = result.primary_term
+        for pos, exc in result.errors.items():
+            out.failed.append(pos)
+            out.errors.append(error_to_pb(exc))
 
     def get(self, request: pb.GetRequest) -> pb.StoredDoc:
         shard = self.node.shard(request.shard.uuid, request.shard.shard)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
@@ -72,16 +73,19 @@ def auto_id() -> str:
 
 
 def auto_ids(n: int) -> list[str]:
-    """``n`` ids as ``auto_id`` makes them: one clock read and one ``urandom`` call for the batch."""
+    """``n`` ids as ``auto_id`` makes them: one clock read, one ``urandom`` call and one base64 encoding
+    for the batch (15 bytes per id encode to 20 characters, no padding, so the ids are slices)."""
     global _counter
-    stamp = int(time.time() * 1000).to_bytes(6, "big")
-    noise = os.urandom(6 * n)
-    encode = base64.urlsafe_b64encode
-    out = []
-    for i in range(n):
-        _counter = (_counter + 1) & 0xFFFFFF
-        out.append(encode(stamp + _counter.to_bytes(3, "big") + noise[6 * i : 6 * i + 6]).decode())
-    return out  # 15 bytes encode to 20 characters, no padding
+    if n <= 0:
+        return []
+    raw = np.empty((n, 15), dtype=np.uint8)
+    raw[:, :6] = np.frombuffer(int(time.time() * 1000).to_bytes(6, "big"), dtype=np.uint8)
+    counters = (np.arange(_counter + 1, _counter + 1 + n, dtype=np.uint32) & 0xFFFFFF).astype(">u4")
+    raw[:, 6:9] = counters.view(np.uint8).reshape(n, 4)[:, 1:]
+    raw[:, 9:] = np.frombuffer(os.urandom(6 * n), dtype=np.uint8).reshape(n, 6)
+    _counter = (_counter + n) & 0xFFFFFF
+    text = base64.urlsafe_b64encode(raw.tobytes()).decode()
+    return [text[i : i + 20] for i in range(0, 20 * n, 20)]
 
 
 def _all_mapped_leaves(doc: dict[str, Any], mapping: Mapping, source: bytes | None = None) -> bool:
@@ -96,6 +100,19 @@ def _all_mapped_leaves(doc: dict[str, Any], mapping: Mapping, source: bytes | No
         if key not in leaves or type(value) is dict:
             return False
         if type(value) is list and any(type(v) is dict for v in value):
+            return False
+    return True
+
+
+def _plain_index_ops(items: list[WriteItem], positions: list[int]) -> bool:
+    """True when the items at ``positions`` are all ``index`` (or all ``create``) with a source and no
+    conditions: the shape ``IndexColumns`` carries."""
+    action = items[positions[0]].action
+    if action not in ("index", "create"):
+        return False
+    for pos in positions:
+        item = items[pos]
+        if item.action != action or item.source is None or item.if_seq_no is not None or item.update is not None:
             return False
     return True
 
@@ -219,15 +236,20 @@ class WriteCoordinator:
         """Apply ``items``; ``forced_refresh`` (``?refresh=true``, not ``wait_for``) is echoed per item as ES does."""
         metas = await asyncio.to_thread(self._prepare, items)
         groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+        shard_counts = {name: meta.number_of_shards for name, meta in metas.items()}
         for pos, item in enumerate(items):
             if item.error is None:
-                meta = metas[item.index]
+                n_shards = shard_counts[item.index]
                 assert item.id is not None
-                groups[(item.index, shard_for(item.routing or item.id, meta.number_of_shards))].append(pos)
+                shard = shard_for(item.routing or item.id, n_shards) if n_shards > 1 else 0
+                groups[(item.index, shard)].append(pos)
         results: list[ItemResult | None] = [None] * len(items)
 
         async def send(index: str, shard: int, positions: list[int]) -> None:
             meta = metas[index]
+            if _plain_index_ops(items, positions):
+                await send_columns(index, shard, positions)
+                return
             request = pb.BulkRequest(
                 shard=pb.ShardRef(index=index, uuid=meta.uuid, shard=shard),
                 mapping_version=meta.mapping_version,
@@ -276,6 +298,49 @@ class WriteCoordinator:
                 body["_primary_term"] = res.primary_term
                 body["status"] = status
                 results[pos] = ItemResult(item.action, index, doc_id, status, body)
+
+        async def send_columns(index: str, shard: int, positions: list[int]) -> None:
+            meta = metas[index]
+            group = [items[pos] for pos in positions]
+            action = group[0].action
+            request = pb.BulkRequest(
+                shard=pb.ShardRef(index=index, uuid=meta.uuid, shard=shard),
+                mapping_version=meta.mapping_version,
+                refresh=refresh,
+            )
+            columns = request.columns
+            columns.op = action
+            columns.ids.extend([item.id for item in group])  # type: ignore[misc]
+            columns.sources.extend([item.source for item in group])  # type: ignore[misc]
+            columns.auto_id = all(item.auto_id for item in group)
+            async with self.queue.admit():
+                response = await self.leaf.bulk(request, [item.parsed for item in group])
+            if response.HasField("error"):
+                err = error_from_pb(response.error)
+                for pos in positions:
+                    results[pos] = self._error_result(items[pos], err)
+                return
+            out = response.columns
+            shards = {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0}
+            term = out.primary_term
+            updated = out.updated or [False] * len(positions)
+            failed = dict(zip(out.failed, out.errors, strict=True)) if out.failed else {}
+            for i, (pos, item, seq_no, version, is_update) in enumerate(
+                zip(positions, group, out.seq_nos, out.versions, updated, strict=True)
+            ):
+                if failed and i in failed:
+                    results[pos] = self._error_result(item, error_from_pb(failed[i]))
+                    continue
+                status = 200 if is_update else 201
+                if forced_refresh:
+                    body = {"_index": index, "_id": item.id, "_version": version,
+                            "result": "updated" if is_update else "created", "forced_refresh": True,
+                            "_shards": shards, "_seq_no": seq_no, "_primary_term": term, "status": status}  # fmt: skip
+                else:
+                    body = {"_index": index, "_id": item.id, "_version": version,
+                            "result": "updated" if is_update else "created",
+                            "_shards": shards, "_seq_no": seq_no, "_primary_term": term, "status": status}  # fmt: skip
+                results[pos] = ItemResult(action, index, item.id, status, body)
 
         await asyncio.gather(*(send(index, shard, positions) for (index, shard), positions in groups.items()))
         for pos, item in enumerate(items):

@@ -180,6 +180,8 @@ def _converter(leaf: Leaf, info: FieldInfo) -> Callable[[Any, str], Any]:
                     return _fast(leaf, info, value, doc_id)
                 if parsed.tzinfo is None:
                     parsed = parsed.replace(tzinfo=datetime.UTC)
+                if parsed.microsecond % 1000 == 0:  # whole milliseconds: exact through the float seconds
+                    return round(parsed.timestamp() * 1000)
                 return (parsed - _EPOCH) // _MS
             return _fast(leaf, info, value, doc_id)
 

@@ -149,6 +149,8 @@ class CompiledMapping:
             )
             for path, targets in simple.items()
         }
+        # The same, for the source paths with exactly one leaf (most): no loop over targets per value.
+        self._plan1 = {path: targets[0] for path, targets in self._plan.items() if len(targets) == 1}
         self._special = special
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
@@ -323,14 +325,26 @@ class CompiledMapping:
             PRIMARY_TERM_FIELD: primary_term,
         }
         present: list[str] = []
-        plan = self._plan
+        plan, plan1 = self._plan, self._plan1
         special = self._special
         # The top level first: a planned key holding a scalar is converted right here (the common flat
-        # document); every other key goes through the general walk below, as a one-key object.
+        # document); every other key goes through the general walk below, as a one-key object. (A source
+        # path with a special handler is never planned.)
         rest: dict[str, Any] | None = None
         for key, value in source.items():
-            targets = plan.get(key)
-            if targets is None or type(value) in _CONTAINERS or (special and key in special):
+            if type(value) in _CONTAINERS:
+                targets = None
+            else:
+                target = plan1.get(key)
+                if target is not None:
+                    single = target[1](value, doc_id)
+                    if single is not None:
+                        out[target[0]] = single
+                        if target[2] is not None:
+                            present.append(target[2])
+                    continue
+                targets = plan.get(key)
+            if targets is None:
                 if rest is None:
                     rest = {}
                 rest[key] = value

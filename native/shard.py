@@ -111,6 +111,26 @@ class StoredDoc(NamedTuple):  # a tuple: one is made per written document (the l
     source: bytes | None  # None: deleted (a tombstone in the live map)
 
 
+class ColumnsResult(NamedTuple):
+    """``Shard.index_columns``: per document, in order (seq_no -1 and version 0 where ``errors`` has it)."""
+
+    seq_nos: list[int]
+    versions: list[int]
+    updated: list[bool]  # empty when every document was created
+    primary_term: int
+    errors: dict[int, QuidditchError]
+
+
+def _parse_source(source: bytes) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(source)
+    except orjson.JSONDecodeError as exc:
+        raise DocumentParsingError(f"failed to parse: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise DocumentParsingError("failed to parse, document is empty")
+    return parsed
+
+
 @dataclass(slots=True)
 class _Pending:
     records: list[bytes] = field(default_factory=list)  # WAL payloads (``native.wal``)
@@ -350,6 +370,65 @@ class Shard:
                 self._dirty = True
             return results
 
+    def index_columns(
+        self,
+        op: str,
+        ids: Sequence[str],
+        sources: Sequence[bytes],
+        *,
+        auto_id: bool = False,
+        parsed: Sequence[dict[str, Any] | None] | None = None,
+    ) -> ColumnsResult:
+        """``write`` for plain ``index``/``create`` operations given in columns (the bulk loader shape).
+
+        The same contract as ``write`` (seq_no order, WAL fsync before the applier sees anything), in one
+        loop without a ``WriteOp``/``WriteResult`` per document. ``auto_id``: every id was generated, so no
+        earlier version can exist and tantivy needs no delete. ``parsed`` is ``WriteOp.parsed`` per document.
+        """
+        seq_nos: list[int] = []
+        versions: list[int] = []
+        updated: list[bool] = []
+        errors: dict[int, QuidditchError] = {}
+        with self._lock:
+            self._check_open()
+            records: list[bytes] = []
+            docs: _Docs = []
+            live, term, document = self._live, self.primary_term, self.compiled.document
+            create = op == "create"
+            for i, doc_id in enumerate(ids):
+                source = sources[i]
+                try:
+                    doc = parsed[i] if parsed is not None else None
+                    if doc is None:
+                        doc = _parse_source(source)
+                    current = None if auto_id else self._current(doc_id)
+                    if current is None:
+                        version = 1
+                    elif create:
+                        raise self._exists_conflict(doc_id, current)
+                    else:
+                        version = current.version + 1
+                    seq_no = self.max_seq_no + 1
+                    tantivy_doc = document(doc_id, source, doc, seq_no=seq_no, version=version, primary_term=term)
+                except QuidditchError as exc:
+                    errors[i] = exc
+                    seq_nos.append(-1)
+                    versions.append(0)
+                    updated.append(False)
+                    continue
+                self.max_seq_no = seq_no
+                records.append(index_payload(doc_id, seq_no, version, term, source))
+                docs.append((doc_id, tantivy_doc, auto_id))
+                live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source)
+                seq_nos.append(seq_no)
+                versions.append(version)
+                updated.append(current is not None)
+            self.wal.append_payloads(records)
+            if docs:
+                self._applier.apply(docs)
+                self._dirty = True
+        return ColumnsResult(seq_nos, versions, updated if any(updated) else [], term, errors)
+
     def _current(self, doc_id: str) -> StoredDoc | None:
         live = self._live.get(doc_id)
         if live is None and self._live_sealed:
@@ -373,12 +452,15 @@ class Shard:
         except QuidditchError as exc:
             return WriteResult(op.id, status=exc.status, error=exc)
 
+    def _exists_conflict(self, doc_id: str, current: StoredDoc) -> VersionConflict:
+        return VersionConflict(
+            f"[{doc_id}]: version conflict, document already exists (current version [{current.version}])",
+            index_uuid="_na_", shard=str(self.shard_id), index=self.index_name,
+        )  # fmt: skip
+
     def _check_conflicts(self, op: WriteOp, current: StoredDoc | None) -> None:
         if op.op == "create" and current is not None:
-            raise VersionConflict(
-                f"[{op.id}]: version conflict, document already exists (current version [{current.version}])",
-                index_uuid="_na_", shard=str(self.shard_id), index=self.index_name,
-            )  # fmt: skip
+            raise self._exists_conflict(op.id, current)
         if op.if_seq_no is not None:
             if current is None:
                 raise VersionConflict(
@@ -410,12 +492,7 @@ class Shard:
         parsed: dict[str, Any] | None = None,
     ) -> WriteResult:
         if parsed is None:
-            try:
-                parsed = orjson.loads(source)
-            except orjson.JSONDecodeError as exc:
-                raise DocumentParsingError(f"failed to parse: {exc}") from None
-            if not isinstance(parsed, dict):
-                raise DocumentParsingError("failed to parse, document is empty")
+            parsed = _parse_source(source)
         version = 1 if current is None else current.version + 1
         seq_no = self.max_seq_no + 1
         term = self.primary_term

@@ -195,24 +195,56 @@ class WriteResult(_message.Message):
     def __init__(self, id: _Optional[str] = ..., result: _Optional[str] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., status: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class BulkRequest(_message.Message):
-    __slots__ = ("shard", "ops", "mapping_version", "refresh")
+    __slots__ = ("shard", "ops", "mapping_version", "refresh", "columns")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     OPS_FIELD_NUMBER: _ClassVar[int]
     MAPPING_VERSION_FIELD_NUMBER: _ClassVar[int]
     REFRESH_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     ops: _containers.RepeatedCompositeFieldContainer[WriteOp]
     mapping_version: int
     refresh: bool
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., ops: _Optional[_Iterable[_Union[WriteOp, _Mapping]]] = ..., mapping_version: _Optional[int] = ..., refresh: _Optional[bool] = ...) -> None: ...
+    columns: IndexColumns
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., ops: _Optional[_Iterable[_Union[WriteOp, _Mapping]]] = ..., mapping_version: _Optional[int] = ..., refresh: _Optional[bool] = ..., columns: _Optional[_Union[IndexColumns, _Mapping]] = ...) -> None: ...
+
+class IndexColumns(_message.Message):
+    __slots__ = ("op", "ids", "sources", "auto_id")
+    OP_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    AUTO_ID_FIELD_NUMBER: _ClassVar[int]
+    op: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    sources: _containers.RepeatedScalarFieldContainer[bytes]
+    auto_id: bool
+    def __init__(self, op: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., sources: _Optional[_Iterable[bytes]] = ..., auto_id: _Optional[bool] = ...) -> None: ...
 
 class BulkResponse(_message.Message):
-    __slots__ = ("results", "error")
+    __slots__ = ("results", "error", "columns")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[WriteResult]
     error: Error
-    def __init__(self, results: _Optional[_Iterable[_Union[WriteResult, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    columns: IndexColumnsResult
+    def __init__(self, results: _Optional[_Iterable[_Union[WriteResult, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., columns: _Optional[_Union[IndexColumnsResult, _Mapping]] = ...) -> None: ...
+
+class IndexColumnsResult(_message.Message):
+    __slots__ = ("seq_nos", "versions", "updated", "primary_term", "failed", "errors")
+    SEQ_NOS_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    seq_nos: _containers.RepeatedScalarFieldContainer[int]
+    versions: _containers.RepeatedScalarFieldContainer[int]
+    updated: _containers.RepeatedScalarFieldContainer[bool]
+    primary_term: int
+    failed: _containers.RepeatedScalarFieldContainer[int]
+    errors: _containers.RepeatedCompositeFieldContainer[Error]
+    def __init__(self, seq_nos: _Optional[_Iterable[int]] = ..., versions: _Optional[_Iterable[int]] = ..., updated: _Optional[_Iterable[bool]] = ..., primary_term: _Optional[int] = ..., failed: _Optional[_Iterable[int]] = ..., errors: _Optional[_Iterable[_Union[Error, _Mapping]]] = ...) -> None: ...
 
 class GetRequest(_message.Message):
     __slots__ = ("shard", "id")
