@@ -15,12 +15,13 @@ from typing import Any
 import orjson
 import tantivy
 
-from bench import prose, report
+from bench import es_metadata, prose, report, targets
 from bench import quidditch_runner as qr
 from bench.corpus import MAPPING, Corpus
 from bench.measure import latency
 from bench.sqlite_baseline import SqliteBaseline
 from bench.tantivy_baseline import TantivyBaseline
+from bench.totals import quidditch_total, returns_hits
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "ingest": {},
         "latency": {},
+        "hits": {},  # per hit-returning query: each engine's ES ``hits.total`` (one untimed call each)
         "profiles": {},
         "notes": notes,
     }
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         log("starting Quidditch")
         server = qr.start_quidditch(data_dir, work / "server.log")
         time.sleep(1.0)
-        srv: dict[str, Any] = {"startup_s": round(server.startup_s, 3), "rss_idle_mib": server.rss_mib()}
+        srv: dict[str, Any] = {"startup_s": round(server.startup_s, 3), "rss_idle_mib": server.rss_mib(),
+                               "rss_idle_parts_mib": server.rss_parts_mib()}  # fmt: skip
         results["server"] = srv
         c = qr.client(server.url, timeout=120.0)
         qr.create_index(c, "logs", MAPPING)
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["ingest"]["quidditch_1"] = r1
         srv["rss_loaded_mib"] = server.rss_mib()
+        srv["rss_loaded_parts_mib"] = server.rss_parts_mib()
         count = c.get("/logs/_count").json().get("count")
         if count != n_docs:
             notes.append(f"`logs` holds {count} docs after ingest, expected {n_docs}")
@@ -179,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 "quidditch": latency(qr.search_fn(c, "logs", body), reps, query_budget_s),
                 "request": body,
             }
+            if returns_hits(body):
+                results["hits"][name] = {"quidditch": quidditch_total(c, "logs", body)}
 
         log(f"throughput, 16 clients, {tp_seconds:.0f} s")
         qr.create_index(c, "scratch", MAPPING)
@@ -206,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
                     for fn in agg_fns:
                         fn()
 
-            results["profiles"]["aggregations (terms, date_histogram+avg, percentiles, cardinality)"] = (
-                qr.profile_work(server.pid, work / "aggs.pyspy", 10.0, agg_loop)
+            results["profiles"]["aggregations (terms, date_histogram+avg, percentiles, cardinality)"] = qr.profile_work(
+                server.pid, work / "aggs.pyspy", 10.0, agg_loop
             )
         srv["rss_end_mib"] = server.rss_mib()
+        srv["rss_end_parts_mib"] = server.rss_parts_mib()
         c.close()
         server.stop()
         server = None
@@ -227,9 +234,26 @@ def main(argv: list[str] | None = None) -> int:
             bytes_per_doc=rt["bytes_on_disk"] / max(rt["docs"], 1),
         )
         results["ingest"]["tantivy"] = rt
-        for name, fn in tb.queries(params).items():
+
+        log("raw tantivy ingest + ES metadata fields")
+        meta_dir = work / "tantivy-es-meta"
+        mjson = list(es_metadata.with_metadata(corpus.tantivy_json(), corpus.sources(), corpus.seed))
+        rm = TantivyBaseline(str(meta_dir), with_es_metadata=True).ingest(mjson, ingest_deadline_s)
+        del mjson
+        rm["bytes_on_disk"] = qr.dir_bytes(meta_dir)
+        rm.update(
+            label=es_metadata.LABEL,
+            docs_per_s=rm["docs"] / rm["seconds"],
+            bytes_per_doc=rm["bytes_on_disk"] / max(rm["docs"], 1),
+        )
+        results["ingest"]["tantivy_es_meta"] = rm
+        shutil.rmtree(meta_dir, ignore_errors=True)
+
+        for name, tfn in tb.queries(params).items():
             log(f"tantivy query {name}")
-            results["latency"][name]["tantivy"] = latency(fn, reps, query_budget_s)
+            if name in results["hits"]:
+                results["hits"][name]["tantivy"] = tfn()
+            results["latency"][name]["tantivy"] = latency(tfn, reps, query_budget_s)
 
         # -- SQLite FTS5 ------------------------------------------------------------------------------
         log("SQLite FTS5 ingest")
@@ -244,12 +268,14 @@ def main(argv: list[str] | None = None) -> int:
             bytes_per_doc=rs["bytes_on_disk"] / max(rs["docs"], 1),
         )
         results["ingest"]["sqlite"] = rs
-        for name, fn in sb.queries(params).items():
-            if fn is None:
+        for name, sfn in sb.queries(params).items():
+            if sfn is None:
                 results["latency"][name]["sqlite"] = None
                 continue
             log(f"SQLite query {name}")
-            results["latency"][name]["sqlite"] = latency(fn, reps, query_budget_s)
+            if name in results["hits"]:
+                results["hits"][name]["sqlite"] = sfn()
+            results["latency"][name]["sqlite"] = latency(sfn, reps, query_budget_s)
         sb.close()
 
         # -- prose corpus (its own Quidditch server, after every log-corpus measure) -----------------
@@ -264,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     results["meta"]["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    results["targets"] = [t.as_dict() for t in targets.evaluate(results)]
     json_path = report.write_json(results, args.out)
     why = report.plot(results, args.out / "latency.png")
     if why:

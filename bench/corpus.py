@@ -144,6 +144,11 @@ class Corpus:
             bodies.append(b"\n".join(parts) + b"\n")
         return bodies
 
+    def sources(self) -> Iterator[bytes]:
+        """Each doc's JSON exactly as ``bulk_bodies`` sends it (what Quidditch keeps as ``_source``)."""
+        for i in range(self.n):
+            yield orjson.dumps(self.doc(i))
+
     def tantivy_json(self) -> Iterator[str]:
         """One JSON string per doc for the raw tantivy schema (date as i64 millis)."""
         for i in range(self.n):

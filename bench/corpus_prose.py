@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -96,7 +96,8 @@ def _read_index(path: str) -> str:
         out = _run([helper, "cat-file", path])
         if out:
             return out.decode("utf-8", errors="replace")
-    opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(Path(path).suffix)
+    openers: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+    opener = openers.get(Path(path).suffix)
     try:
         if opener is not None:
             with opener(path, "rb") as f:

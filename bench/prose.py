@@ -7,6 +7,7 @@ nothing here changes the log-corpus numbers.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from bench import es_metadata
 from bench import quidditch_runner as qr
 from bench.corpus_prose import MAPPING, ProseCorpus
 from bench.measure import latency
@@ -64,6 +66,7 @@ def run(
     # -- Quidditch (its own server) -------------------------------------------------------------------
     data_dir = str(work / "quidditch-prose")
     server = qr.start_quidditch(data_dir, work / "server-prose.log")
+    out["meta"]["startup_s"] = round(server.startup_s, 3)
     try:
         c = qr.client(server.url, timeout=120.0)
         qr.create_index(c, INDEX, MAPPING)
@@ -107,6 +110,22 @@ def run(
         bytes_per_doc=rt["bytes_on_disk"] / max(rt["docs"], 1),
     )
     out["ingest"]["tantivy"] = rt
+
+    log("prose: raw tantivy ingest + ES metadata fields")
+    meta_dir = work / "tantivy-prose-es-meta"
+    sources = [orjson.dumps(d) for d in corpus.docs]  # what `bulk_bodies` sends: Quidditch's `_source`
+    mjson = list(es_metadata.with_metadata(corpus.tantivy_json(), sources))
+    rm = TantivyProse(str(meta_dir), with_es_metadata=True).ingest(mjson, ingest_deadline_s)
+    rm["bytes_on_disk"] = qr.dir_bytes(meta_dir)
+    rm.update(
+        label=es_metadata.LABEL,
+        docs_per_s=rm["docs"] / rm["seconds"],
+        bytes_per_doc=rm["bytes_on_disk"] / max(rm["docs"], 1),
+    )
+    out["ingest"]["tantivy_es_meta"] = rm
+    del mjson, sources
+    shutil.rmtree(meta_dir, ignore_errors=True)
+
     tq = tb.prose_queries(params)
     for name, fn in tq.items():
         log(f"prose: tantivy query {name}")

@@ -1,4 +1,8 @@
-"""Raw tantivy-py and SQLite FTS5 over the prose corpus: the same fields and the same queries as Quidditch."""
+"""Raw tantivy-py and SQLite FTS5 over the prose corpus: the same fields and the same queries as Quidditch.
+
+As for the log corpus, a hit-returning query returns its top documents and its ES ``hits.total`` in the same
+timed call (``bench.totals``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any
 
 import tantivy
 
+from bench import es_metadata
 from bench.tantivy_baseline import TantivyBaseline
+from bench.totals import capped_count_sql, es_total
 
 
 def es_queries(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -36,8 +42,11 @@ def es_queries(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def tantivy_schema() -> tantivy.Schema:
+def tantivy_schema(with_es_metadata: bool = False) -> tantivy.Schema:
+    """The package fields; ``with_es_metadata`` adds the fields of ``bench.es_metadata``."""
     sb = tantivy.SchemaBuilder()
+    if with_es_metadata:
+        es_metadata.add_fields(sb)
     sb.add_text_field("name", stored=True, fast=True, tokenizer_name="raw", index_option="freq")
     sb.add_text_field("section", stored=True, fast=True, tokenizer_name="raw", index_option="freq")
     sb.add_text_field("priority", stored=True, fast=True, tokenizer_name="raw", index_option="freq")
@@ -52,10 +61,11 @@ def tantivy_schema() -> tantivy.Schema:
 class TantivyProse(TantivyBaseline):
     """``TantivyBaseline`` (same writer heap/threads, same ingest loop) with the package schema."""
 
-    def __init__(self, path: str) -> None:  # not super().__init__: that would create the log schema's index
+    def __init__(self, path: str, with_es_metadata: bool = False) -> None:
+        # not super().__init__: that would create the log schema's index
         self.path = path
         os.makedirs(path, exist_ok=True)
-        self.schema = tantivy_schema()
+        self.schema = tantivy_schema(with_es_metadata)
         self.index = tantivy.Index(self.schema, path=path)
         self.searcher = None
 
@@ -84,20 +94,23 @@ class TantivyProse(TantivyBaseline):
             "bool_filter_section_match": Q.boolean_query([(Occur.Must, term), (Occur.Must, section)]),
         }
 
-    def prose_queries(self, p: dict[str, Any]) -> dict[str, Callable[[], bool]]:
-        def hits(query: tantivy.Query, limit: int = 10) -> Callable[[], bool]:
-            def run() -> bool:
+    def prose_queries(self, p: dict[str, Any]) -> dict[str, Callable[[], object]]:
+        """One callable per query kind; a hit-returning one returns its ES ``hits.total``."""
+
+        def hits(query: tantivy.Query, limit: int = 10) -> Callable[[], object]:
+            def run() -> object:
                 searcher = self.index.searcher()  # as a server does per request
-                for _score, addr in searcher.search(query, limit).hits:
+                res = searcher.search(query, limit, count=True)  # counts every match: at least ES's work
+                for _score, addr in res.hits:
                     searcher.doc(addr).to_dict()  # return the documents, like _source in a hit list
-                return True
+                return es_total(res.count)  # type: ignore[attr-defined]
 
             return run
 
-        def agg(spec: dict[str, Any]) -> Callable[[], bool]:
+        def agg(spec: dict[str, Any]) -> Callable[[], object]:
             q = tantivy.Query.all_query()
 
-            def run() -> bool:
+            def run() -> object:
                 self.index.searcher().aggregate(q, spec)
                 return True
 
@@ -110,7 +123,9 @@ class TantivyProse(TantivyBaseline):
     def count(self, name: str, p: dict[str, Any]) -> int | None:
         """Total hits of query ``name`` (not timed: a cross-check that the engines agree on semantics)."""
         query = self._queries(p).get(name)
-        return None if query is None else int(self.index.searcher().search(query, 1, count=True).count)
+        if query is None:
+            return None
+        return int(self.index.searcher().search(query, 1, count=True).count)  # type: ignore[attr-defined]
 
 
 SQLITE_SCHEMA = """
@@ -170,26 +185,32 @@ class SqliteProse:
         seconds = time.perf_counter() - t0
         return {"docs": n, "seconds": seconds, "rows_seconds": t_rows, "truncated": truncated}
 
-    def prose_queries(self, p: dict[str, Any]) -> dict[str, Callable[[], bool]]:
+    def prose_queries(self, p: dict[str, Any]) -> dict[str, Callable[[], object]]:
+        """One callable per query kind; a hit-returning one returns its ES ``hits.total``, counted (up to
+        10,001) in the same call as the top rows."""
         db = self.db
 
-        def q(sql: str, *args: Any) -> Callable[[], bool]:
-            def run() -> bool:
+        def q(sql: str, *args: Any) -> Callable[[], object]:
+            def run() -> object:
                 db.execute(sql, args).fetchall()
                 return True
 
             return run
 
-        fts = (
-            "SELECT l.* FROM pkgs_fts JOIN pkgs l ON l.id = pkgs_fts.rowid WHERE pkgs_fts MATCH ? "
-            "ORDER BY rank LIMIT 10"
-        )
-        fts_section = (
-            "SELECT l.* FROM pkgs_fts JOIN pkgs l ON l.id = pkgs_fts.rowid WHERE pkgs_fts MATCH ? "
-            "AND l.section = ? ORDER BY rank LIMIT 10"
-        )
+        def hits(sql: str, count_sql: str, *args: Any) -> Callable[[], object]:
+            def run() -> object:
+                db.execute(sql, args).fetchall()
+                return es_total(db.execute(count_sql, args).fetchone()[0])
+
+            return run
+
+        join = "FROM pkgs_fts JOIN pkgs l ON l.id = pkgs_fts.rowid WHERE pkgs_fts MATCH ?"
+        fts = f"SELECT l.* {join} ORDER BY rank LIMIT 10"
+        fts_count = capped_count_sql("FROM pkgs_fts WHERE pkgs_fts MATCH ?")
+        fts_section = f"SELECT l.* {join} AND l.section = ? ORDER BY rank LIMIT 10"
+        fts_section_count = capped_count_sql(f"{join} AND l.section = ?")
         fns = {
-            name: q(fts_section, match, section) if section else q(fts, match)
+            name: hits(fts_section, fts_section_count, match, section) if section else hits(fts, fts_count, match)
             for name, (match, section) in self._matches(p).items()
         }
         fns["terms_agg_section"] = q("SELECT section, COUNT(*) c FROM pkgs GROUP BY section ORDER BY c DESC LIMIT 10")

@@ -52,6 +52,19 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def rss_parts_kib(pid: int) -> dict[str, int]:
+    """``RssAnon`` (heap: Python objects, tantivy's writer buffers) and ``RssFile`` (mapped index files, which
+    the kernel can drop and re-read) of ``pid`` (KiB)."""
+    parts = {"anon": 0, "file": 0}
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                parts["anon"] = int(line.split()[1])
+            elif line.startswith("RssFile:"):
+                parts["file"] = int(line.split()[1])
+    return parts
+
+
 def dir_bytes(path: str | Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
@@ -91,6 +104,9 @@ class Process:
 
     def rss_mib(self) -> float:
         return round(rss_kib(self.pid) / 1024, 1)
+
+    def rss_parts_mib(self) -> dict[str, float]:
+        return {k: round(v / 1024, 1) for k, v in rss_parts_kib(self.pid).items()}
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -1,4 +1,9 @@
-"""Raw tantivy-py in-process: the same fields and queries, without HTTP, ES semantics or per-doc Python."""
+"""Raw tantivy-py in-process: the same fields and queries, without HTTP, ES semantics or per-doc Python.
+
+Every hit-returning query returns what an ES ``_search`` returns: the top hits' stored documents and
+``hits.total`` (see ``bench.totals``). ``Searcher.search(count=True)`` counts every match rather than stopping at
+10,001, which is at least as much work as ES's default.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,17 @@ from typing import Any
 
 import tantivy
 
+from bench import es_metadata
+from bench.totals import es_total
+
 WRITER_HEAP = 64_000_000  # the same per-shard heap and thread count as native.shard
 
 
-def schema() -> tantivy.Schema:
+def schema(with_es_metadata: bool = False) -> tantivy.Schema:
+    """The log corpus's fields; ``with_es_metadata`` adds the fields of ``bench.es_metadata``."""
     sb = tantivy.SchemaBuilder()
+    if with_es_metadata:
+        es_metadata.add_fields(sb)
     sb.add_integer_field("ts", stored=True, indexed=True, fast=True)
     sb.add_integer_field("status", stored=True, indexed=True, fast=True)
     sb.add_integer_field("bytes", stored=True, indexed=True, fast=True)
@@ -25,10 +36,10 @@ def schema() -> tantivy.Schema:
 
 
 class TantivyBaseline:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, with_es_metadata: bool = False) -> None:
         self.path = path
         os.makedirs(path, exist_ok=True)
-        self.schema = schema()
+        self.schema = schema(with_es_metadata)
         self.index = tantivy.Index(self.schema, path=path)
         self.searcher: tantivy.Searcher | None = None
 
@@ -56,22 +67,24 @@ class TantivyBaseline:
         }
 
     # -- queries
-    def queries(self, p: dict[str, Any]) -> dict[str, Callable[[], bool]]:
+    def queries(self, p: dict[str, Any]) -> dict[str, Callable[[], object]]:
+        """One callable per query kind; a hit-returning one returns its ES ``hits.total``."""
         s = self.schema
         Q = tantivy.Query
         I64 = tantivy.FieldType.Integer
 
-        def hits(query: tantivy.Query, limit: int = 10, **kw: Any) -> Callable[[], bool]:
-            def run() -> bool:
+        def hits(query: tantivy.Query, limit: int = 10, total_of_all: bool = False, **kw: Any) -> Callable[[], object]:
+            def run() -> object:
                 searcher = self.index.searcher()  # as a server does per request
-                res = searcher.search(query, limit, **kw)
+                res = searcher.search(query, limit, count=True, **kw)
                 for _score, addr in res.hits:
                     searcher.doc(addr).to_dict()  # return the documents, like _source in a hit list
-                return True
+                # search_after: ES's total counts the query's matches (all docs), not those after the cursor
+                return es_total(searcher.num_docs if total_of_all else res.count)  # type: ignore[attr-defined]
 
             return run
 
-        def agg(spec: dict[str, Any], query: tantivy.Query | None = None) -> Callable[[], bool]:
+        def agg(spec: dict[str, Any], query: tantivy.Query | None = None) -> Callable[[], object]:
             q = query or Q.all_query()
 
             def run() -> bool:
@@ -85,9 +98,7 @@ class TantivyBaseline:
         return {
             "term": hits(term),
             "match_and": hits(
-                Q.boolean_query(
-                    [(tantivy.Occur.Must, term), (tantivy.Occur.Must, Q.term_query(s, "message", word2))]
-                )
+                Q.boolean_query([(tantivy.Occur.Must, term), (tantivy.Occur.Must, Q.term_query(s, "message", word2))])
             ),
             "phrase": hits(Q.phrase_query(s, "message", list(p["phrase"]))),
             "range": hits(Q.range_query(s, "bytes", I64, p["bytes_lo"], p["bytes_hi"])),
@@ -110,6 +121,7 @@ class TantivyBaseline:
             "search_after": hits(
                 Q.range_query(s, "bytes", I64, p["after_bytes"], None, include_lower=False),
                 10,
+                total_of_all=True,
                 order_by_field="bytes",
                 order=tantivy.Order.Asc,
             ),
