@@ -30,17 +30,13 @@ Contract:
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import shutil
 import threading
-import time
-from collections import OrderedDict
-from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 import tantivy
@@ -49,7 +45,6 @@ from native.analysis import Analysis
 from native.applier import _Applier, _Docs
 from native.errors import (
     DocumentMissing,
-    DocumentParsingError,
     IllegalArgument,
     IndexNotFound,
     QuidditchError,
@@ -57,8 +52,10 @@ from native.errors import (
 )
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.mapping import Mapping
+from native.readers import Readers
 from native.schema import CompiledMapping
 from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
+from native.writes import ColumnsResult, StoredDoc, WriteOp, WriteResult, deep_merge, parse_source
 
 log = logging.getLogger(__name__)
 WRITER_HEAP = 64_000_000
@@ -67,68 +64,6 @@ WRITER_HEAP = 64_000_000
 WRITER_THREADS = 1
 _PINNED_SEARCHERS = 16
 _RECOVERY_BATCH = 1000
-
-
-@dataclass(slots=True)
-class WriteOp:
-    """One shard-level write. ``source`` is the raw JSON of the document for index/create.
-
-    ``parsed`` is an optional hint: ``orjson.loads(source)`` already made by an in-process caller (the
-    coordinator parses every source for dynamic mapping), so the shard does not parse it a second time.
-    It must be that exact value (a dict) and is only read.
-    """
-
-    op: str  # index | create | delete | update
-    id: str
-    source: bytes | None = None
-    if_seq_no: int | None = None
-    if_primary_term: int | None = None
-    auto_id: bool = False
-    # update only
-    doc: dict[str, Any] | None = None
-    upsert: dict[str, Any] | None = None
-    doc_as_upsert: bool = False
-    detect_noop: bool = True
-    parsed: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class WriteResult:
-    id: str
-    result: str = ""
-    version: int = 0
-    seq_no: int = -1
-    primary_term: int = 1
-    status: int = 200
-    error: QuidditchError | None = None
-
-
-class StoredDoc(NamedTuple):  # a tuple: one is made per written document (the live map)
-    id: str
-    version: int
-    seq_no: int
-    primary_term: int
-    source: bytes | None  # None: deleted (a tombstone in the live map)
-
-
-class ColumnsResult(NamedTuple):
-    """``Shard.index_columns``: per document, in order (seq_no -1 and version 0 where ``errors`` has it)."""
-
-    seq_nos: list[int]
-    versions: list[int]
-    updated: list[bool]  # empty when every document was created
-    primary_term: int
-    errors: dict[int, QuidditchError]
-
-
-def _parse_source(source: bytes) -> dict[str, Any]:
-    try:
-        parsed = orjson.loads(source)
-    except orjson.JSONDecodeError as exc:
-        raise DocumentParsingError(f"failed to parse: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise DocumentParsingError("failed to parse, document is empty")
-    return parsed
 
 
 @dataclass(slots=True)
@@ -156,17 +91,12 @@ class Shard:
         self._lock = threading.RLock()
         # Serialises refreshes (and mapping changes, close); taken before ``_lock``, never after it.
         self._refresh_lock = threading.RLock()
-        # Guards only the pinned-searcher map: searches never wait behind a write batch or a commit,
-        # which hold ``_lock`` for their whole duration.
-        self._searchers_lock = threading.RLock()
         self._live: dict[str, StoredDoc] = {}
         # The live map of the writes a running refresh commits, dropped once the reloaded reader shows them.
         self._live_sealed: dict[str, StoredDoc] = {}
         self._dirty = False
         self._closed = False
-        self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
-        self._pins: dict[int, float] = {}  # searcher generation → monotonic deadline
-        self._searcher_gen = 0
+        self._readers = Readers(_PINNED_SEARCHERS)
         os.makedirs(path, exist_ok=True)
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
@@ -289,45 +219,18 @@ class Shard:
     # -- reads --------------------------------------------------------------------------------------------
     def _reload(self, *, drop_pinned: bool = False) -> None:
         self.index.reload()
-        searcher = self.index.searcher()
-        with self._searchers_lock:
-            if drop_pinned:  # after a rebuild: earlier searchers read the previous index generation
-                self._searchers.clear()
-            self._searcher_gen += 1
-            self._searchers[self._searcher_gen] = searcher
-            self._evict_searchers()
-
-    def _evict_searchers(self) -> None:
-        """Keep the last ``_PINNED_SEARCHERS`` readers plus every reader pinned by a live scroll/snapshot."""
-        now = time.monotonic()
-        self._pins = {gen: until for gen, until in self._pins.items() if until > now}
-        excess = len(self._searchers) - _PINNED_SEARCHERS
-        for gen in list(self._searchers):
-            if excess <= 0:
-                break
-            if gen != self._searcher_gen and gen not in self._pins:
-                del self._searchers[gen]
-                excess -= 1
+        self._readers.publish(self.index.searcher(), drop_earlier=drop_pinned)
 
     def pin(self, generation: int, seconds: float) -> None:
         """Keep the reader of ``generation`` for ``seconds`` more (scroll keep-alive, snapshot passes)."""
-        with self._searchers_lock:
-            if generation in self._searchers:
-                self._pins[generation] = max(self._pins.get(generation, 0.0), time.monotonic() + seconds)
+        self._readers.pin(generation, seconds)
 
     def acquire_searcher(self) -> tuple[int, tantivy.Searcher]:
-        with self._searchers_lock:
-            gen = self._searcher_gen
-            return gen, self._searchers[gen]
+        return self._readers.current()
 
     def searcher(self, generation: int) -> tantivy.Searcher:
         """The searcher of an earlier query phase (for fetch and scroll), or the current one."""
-        with self._searchers_lock:
-            found = self._searchers.get(generation)
-            if found is not None:
-                self._searchers.move_to_end(generation)
-                return found
-            return self._searchers[self._searcher_gen]
+        return self._readers.get(generation)
 
     def get(self, doc_id: str) -> StoredDoc | None:
         """Realtime get: the latest acknowledged state of ``doc_id`` or None."""
@@ -337,7 +240,7 @@ class Shard:
                 live = self._live_sealed.get(doc_id)
             if live is not None:
                 return live if live.source is not None else None
-            return self._get_committed(self._searchers[self._searcher_gen], doc_id)
+            return self._get_committed(self._readers.current()[1], doc_id)
 
     def _get_committed(self, searcher: tantivy.Searcher, doc_id: str) -> StoredDoc | None:
         query = tantivy.Query.term_query(self.compiled.schema, ID_FIELD, doc_id)
@@ -400,7 +303,7 @@ class Shard:
                 try:
                     doc = parsed[i] if parsed is not None else None
                     if doc is None:
-                        doc = _parse_source(source)
+                        doc = parse_source(source)
                     current = None if auto_id else self._current(doc_id)
                     if current is None:
                         version = 1
@@ -435,7 +338,7 @@ class Shard:
             live = self._live_sealed.get(doc_id)
         if live is not None:
             return live if live.source is not None else None
-        return self._get_committed(self._searchers[self._searcher_gen], doc_id)
+        return self._get_committed(self._readers.current()[1], doc_id)
 
     def _prepare(self, op: WriteOp, pending: _Pending) -> WriteResult:
         try:
@@ -492,7 +395,7 @@ class Shard:
         parsed: dict[str, Any] | None = None,
     ) -> WriteResult:
         if parsed is None:
-            parsed = _parse_source(source)
+            parsed = parse_source(source)
         version = 1 if current is None else current.version + 1
         seq_no = self.max_seq_no + 1
         term = self.primary_term
@@ -590,7 +493,7 @@ class Shard:
                 return
             self.refresh(force=True)  # holding ``_lock`` throughout: no write can queue behind the commit
             self._applier.submit("sync").wait()  # the applier is idle: this thread may use the writer
-            with self._searchers_lock:  # searches wait for the rebuilt index rather than read the old one
+            with self._readers.lock:  # searches wait for the rebuilt index rather than read the old one
                 self._rebuild(compiled)
                 self._applier.writer = self.writer
                 self._reload(drop_pinned=True)
@@ -638,14 +541,3 @@ class Shard:
                 self._applier.stop(discard=discard)
                 self.wal.close()
                 self.writer.wait_merging_threads()
-
-
-def deep_merge(base: MappingABC[str, Any], update: MappingABC[str, Any]) -> dict[str, Any]:
-    """ES partial-document update semantics: objects merge recursively, everything else replaces."""
-    out = copy.deepcopy(dict(base))
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out

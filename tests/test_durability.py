@@ -18,8 +18,9 @@ import pytest
 
 from native.analysis import Analysis
 from native.mapping import Mapping
-from native.shard import Shard, WriteOp
+from native.shard import Shard
 from native.wal import WriteAheadLog
+from native.writes import WriteOp
 from tests.conftest import running_server
 from tests.crash_copy import crash_copy
 

@@ -11,8 +11,9 @@ from cluster.writes import _all_mapped_leaves, auto_ids
 from native.analysis import Analysis
 from native.mapping import Mapping
 from native.schema import CompiledMapping
-from native.shard import Shard, WriteOp
+from native.shard import Shard
 from native.wal import WriteAheadLog, delete_payload, index_payload
+from native.writes import WriteOp
 from server.handlers.documents import parse_bulk
 from tests.crash_copy import crash_copy
 

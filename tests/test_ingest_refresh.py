@@ -21,7 +21,8 @@ import native.applier as applier_module
 from native.analysis import Analysis
 from native.errors import VersionConflict
 from native.mapping import Mapping
-from native.shard import Shard, WriteOp
+from native.shard import Shard
+from native.writes import WriteOp
 from tests.crash_copy import crash_copy
 
 MAPPING = {"properties": {"n": {"type": "long"}, "title": {"type": "text"}}}

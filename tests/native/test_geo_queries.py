@@ -14,7 +14,8 @@ from native.errors import BadRequest
 from native.fields import ID_FIELD
 from native.mapping import Mapping
 from native.query import compile_query, geo, parse_query
-from native.shard import Shard, WriteOp
+from native.shard import Shard
+from native.writes import WriteOp
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from native.errors import IllegalArgument, MapperParsingError, StrictDynamicMapp
 from native.fields import FIELD_NAMES_FIELD, ID_FIELD
 from native.mapping import Mapping, parse_geo_point
 from native.schema import CompiledMapping
-from native.shard import Shard, WriteOp
+from native.shard import Shard
+from native.writes import WriteOp
 
 
 def _shard(tmp: Path, body: dict[str, Any], settings: dict[str, Any] | None = None) -> Shard:

@@ -17,7 +17,8 @@ from native.errors import BadRequest
 from native.fields import ID_FIELD
 from native.mapping import Mapping
 from native.query import compile_query, parse_query
-from native.shard import Shard, WriteOp
+from native.shard import Shard
+from native.writes import WriteOp
 
 WORDS = ["quick", "brown", "fox", "lazy", "dog", "jumps"]
 

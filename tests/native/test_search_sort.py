@@ -12,7 +12,8 @@ import tantivy
 from native.analysis import Analysis
 from native.mapping import Mapping
 from native.search import SortField, query_shard
-from native.shard import Shard, WriteOp
+from native.shard import Shard
+from native.writes import WriteOp
 
 MAPPING = Mapping({"properties": {"a": {"type": "long"}, "b": {"type": "double"}, "k": {"type": "keyword"}}})
 

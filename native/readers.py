@@ -1,0 +1,66 @@
+"""The searchers a shard answers from: the current one, the last few, and those pinned by scrolls.
+
+Every refresh publishes a new searcher under the next generation number. A query phase names the generation
+it read, so its fetch phase (and a scroll's next page, or a by-query pass) reads the same point in time: the
+last ``keep`` generations stay available, and a pinned generation stays until its deadline. A generation
+that is gone falls back to the current searcher.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+import tantivy
+
+
+class Readers:
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        # Searches take only this lock: they never wait behind a write batch or a commit.
+        self.lock = threading.RLock()
+        self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
+        self._pins: dict[int, float] = {}  # generation → monotonic deadline
+        self._generation = 0
+
+    def publish(self, searcher: tantivy.Searcher, *, drop_earlier: bool = False) -> int:
+        """Make ``searcher`` the current one; ``drop_earlier`` after a rebuild, whose earlier searchers read
+        an index generation that is gone."""
+        with self.lock:
+            if drop_earlier:
+                self._searchers.clear()
+            self._generation += 1
+            self._searchers[self._generation] = searcher
+            self._evict()
+            return self._generation
+
+    def _evict(self) -> None:
+        now = time.monotonic()
+        self._pins = {gen: until for gen, until in self._pins.items() if until > now}
+        excess = len(self._searchers) - self.keep
+        for gen in list(self._searchers):
+            if excess <= 0:
+                break
+            if gen != self._generation and gen not in self._pins:
+                del self._searchers[gen]
+                excess -= 1
+
+    def pin(self, generation: int, seconds: float) -> None:
+        """Keep the searcher of ``generation`` for ``seconds`` more (scroll keep-alive, snapshot passes)."""
+        with self.lock:
+            if generation in self._searchers:
+                self._pins[generation] = max(self._pins.get(generation, 0.0), time.monotonic() + seconds)
+
+    def current(self) -> tuple[int, tantivy.Searcher]:
+        with self.lock:
+            return self._generation, self._searchers[self._generation]
+
+    def get(self, generation: int) -> tantivy.Searcher:
+        """The searcher of ``generation`` (an earlier query phase's), or the current one."""
+        with self.lock:
+            found = self._searchers.get(generation)
+            if found is not None:
+                self._searchers.move_to_end(generation)
+                return found
+            return self._searchers[self._generation]
