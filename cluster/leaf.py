@@ -22,18 +22,28 @@ from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.node import DataNode
 from cluster.protos import leaf_pb2 as pb
+from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
-from native.search import SCORE_SORT, SortField, query_shard, sort_key
+from native.search import SortField, query_shard
 from native.shard import Shard, WriteOp
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
 # forms (``QueryAst``, ``AggTree``, ``SortField``) are frozen, so one parse serves every repeat.
 _PARSE_CACHE_SIZE = 512
+
+
+def _fill(result: pb.ShardSearchResult, total: int, max_score: float | None, agg_partial: bytes) -> None:
+    result.total = total
+    if max_score is not None:
+        result.max_score = max_score
+        result.has_max_score = True
+    if agg_partial:
+        result.agg_partial = agg_partial
 
 
 class LeafService:
@@ -45,6 +55,7 @@ class LeafService:
         self._query_of = cache(self._parse_query_json)
         self._aggs_of = cache(self._parse_aggs_json)
         self._sort_of = cache(self._parse_sort_json)
+        self.request_cache = ShardRequestCache()
 
     def _parse(self, body: object) -> QueryAst:
         return parse_query(
@@ -69,11 +80,15 @@ class LeafService:
     # -- search -------------------------------------------------------------------------------------------
     def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
         query_json = request.query_json
-        sort = list(self._sort_of(request.sort_json))
+        sort = self._sort_of(request.sort_json)
         after = orjson.loads(request.search_after_json) if request.search_after_json else None
         aggs_json = request.aggs_json
-        gens = list(request.searcher_generations)
-        sort_spec = sort or list(SCORE_SORT)
+        gens = request.searcher_generations
+        min_score = request.min_score if request.has_min_score else None
+        # size 0 on the current readers: the shard request cache may answer (see ``cluster.request_cache``)
+        may_cache = (
+            request.limit == 0 and not any(gens) and request.pin_seconds <= 0 and cacheable(query_json, aggs_json)
+        )
 
         def one(i: int) -> pb.ShardSearchResult:
             ref = request.shards[i]
@@ -88,6 +103,15 @@ class LeafService:
                 if request.pin_seconds > 0:
                     shard.pin(gen, request.pin_seconds)
                 compiled = shard.compiled
+                result.searcher_generation = gen
+                cache_key: CacheKey | None = None
+                if may_cache and self._request_cache_enabled(request, ref.uuid):
+                    cache_key = (ref.index, query_json, aggs_json, request.sort_json, request.search_after_json,
+                                 min_score)  # fmt: skip
+                    cached = self.request_cache.get(shard, gen, compiled, cache_key)
+                    if cached is not None:
+                        _fill(result, cached.total, cached.max_score, cached.agg_partial)
+                        return result
                 ast = self._query_of(query_json)
                 query = compile_query(
                     ast,
@@ -103,17 +127,24 @@ class LeafService:
                     limit=request.limit,
                     sort=sort,
                     search_after=after,
-                    min_score=request.min_score if request.has_min_score else None,
+                    min_score=min_score,
                     matches_all=type(ast) is MatchAll,
                 )
-                result.searcher_generation = gen
-                result.total = hits.total
-                if hits.max_score is not None:
-                    result.max_score = hits.max_score
-                    result.has_max_score = True
-                ordered = sorted(
-                    hits.hits, key=lambda h: (sort_key(h.sort_values, sort_spec), h.tiebreak, h.segment_ord, h.doc)
+                tree = self._aggs_of(aggs_json) if aggs_json else None
+                agg_partial = (
+                    native_aggs.execute_shard(
+                        tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index
+                    )
+                    if tree is not None
+                    else b""
                 )
+                _fill(result, hits.total, hits.max_score, agg_partial)
+                if cache_key is not None:
+                    self.request_cache.put(
+                        shard, gen, compiled, cache_key, CachedResult(hits.total, hits.max_score, agg_partial)
+                    )
+                # ``query_shard`` returns the hits in the shard's share of the global order already
+                ordered = hits.hits
                 if request.fetch:
                     highlighter = None
                     if request.highlight_json:
@@ -121,21 +152,14 @@ class LeafService:
                         highlighter = Highlighter(searcher, query, compiled, specs)
                     window = ordered[request.fetch_from :]
                     self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
+                add = result.hits.add
                 for hit in ordered:
-                    msg = result.hits.add(
-                        sort_values_json=orjson.dumps(hit.sort_values),
-                        segment_ord=hit.segment_ord,
-                        doc=hit.doc,
-                        tiebreak=hit.tiebreak,
-                    )
-                    if hit.score is not None:
-                        msg.score = hit.score
-                        msg.has_score = True
-                tree = self._aggs_of(aggs_json) if aggs_json else None
-                if tree is not None:
-                    result.agg_partial = native_aggs.execute_shard(
-                        tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index
-                    )
+                    if hit.score is None:
+                        add(sort_values_json=orjson.dumps(hit.sort_values), segment_ord=hit.segment_ord,
+                            doc=hit.doc, tiebreak=hit.tiebreak)  # fmt: skip
+                    else:
+                        add(sort_values_json=orjson.dumps(hit.sort_values), segment_ord=hit.segment_ord,
+                            doc=hit.doc, tiebreak=hit.tiebreak, score=hit.score, has_score=True)  # fmt: skip
             except QuidditchError as exc:
                 result.error.CopyFrom(error_to_pb(exc))
             except Exception as exc:  # a bug or a tantivy error: fail this shard, not the node
@@ -148,6 +172,12 @@ class LeafService:
         else:
             results = list(self._pool.map(one, range(len(request.shards))))
         return pb.SearchResponse(results=results)
+
+    def _request_cache_enabled(self, request: pb.SearchRequest, index_uuid: str) -> bool:
+        if request.HasField("request_cache"):
+            return request.request_cache
+        meta = self.node.index_meta(index_uuid)
+        return meta is None or str(meta.setting("index.requests.cache.enable", "true")).lower() != "false"
 
     @staticmethod
     def _load_docs(

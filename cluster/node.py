@@ -89,6 +89,10 @@ class DataNode:
             if name not in live:
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
+    def index_meta(self, index_uuid: str) -> IndexMeta | None:
+        """The metadata of an index this node holds shards of (None once it is removed)."""
+        return self._meta.get(index_uuid)
+
     def shard(self, index_uuid: str, shard_id: int) -> Shard:
         shard = self.shards.get((index_uuid, shard_id))
         if shard is None:

@@ -235,9 +235,14 @@ class Root:
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
             pin_seconds=pin_seconds,
         )
+        if spec.request_cache is not None:
+            request.request_cache = spec.request_cache
         async with self.queue.admit():
             response = await self.leaf.search(request)
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
+        # One shard's hits arrive in the global order already (the leaf orders them the way the merge
+        # below does): only hits of several shards need sort keys and the merge sort.
+        merge = len(targets) > 1 or boosts is not None
         for i, result in enumerate(response.results):
             if result.HasField("error"):
                 phase.failures.append((targets[i], error_from_pb(result.error)))
@@ -265,12 +270,14 @@ class Root:
                         v * boost if j in score_positions and isinstance(v, int | float) else v
                         for j, v in enumerate(values)
                     )
-                phase.hits.append((sort_key(values, sort), i, hit.segment_ord, hit.doc, values, score, hit.tiebreak))
+                key = sort_key(values, sort) if merge else ()
+                phase.hits.append((key, i, hit.segment_ord, hit.doc, values, score, hit.tiebreak))
             if result.agg_partial:
                 phase.agg_partials.append(result.agg_partial)
             if fetch_from is not None:
                 phase.prefetched = list(result.docs)
-        phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
+        if merge:
+            phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
             cause = phase.failures[0][1]
             if cause.status >= 500:
@@ -310,7 +317,11 @@ class Root:
         else:
             await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
         hits: list[dict[str, Any]] = []
-        score_sorted = not spec.explicit_sort
+        with_score = not spec.explicit_sort or spec.track_scores
+        field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
+        mappings: dict[int, Mapping] = {}
+        source_filter = spec.source if spec.source.enabled else None
+        loads = orjson.loads
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
             doc = fetched[pos]
             hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
@@ -321,20 +332,21 @@ class Root:
             if spec.seq_no_primary_term:
                 hit["_seq_no"] = doc.seq_no
                 hit["_primary_term"] = doc.primary_term
-            hit["_score"] = as_float32(score) if (score_sorted or spec.track_scores) else None
+            hit["_score"] = as_float32(score) if with_score else None
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
-            if spec.source.enabled:
-                hit["_source"] = filter_source(orjson.loads(doc.source), spec.source)
-            field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
+            if source_filter is not None:
+                hit["_source"] = filter_source(loads(doc.source), source_filter)
             if field_specs:
-                source = orjson.loads(doc.source)
-                rendered_fields = doc_fields(Mapping(phase.targets[shard_index].meta.mappings), source, field_specs)
+                mapping = mappings.get(shard_index)
+                if mapping is None:
+                    mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
                 if rendered_fields:
                     hit["fields"] = rendered_fields
             if doc.highlight_json:
-                hit["highlight"] = orjson.loads(doc.highlight_json)
+                hit["highlight"] = loads(doc.highlight_json)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)

@@ -155,7 +155,9 @@ def query_shard(
         max_score = hits[0].score if hits else _max_score(searcher, query, result.count)  # type: ignore[attr-defined]
         return ShardHits(hits, int(result.count), max_score)  # type: ignore[attr-defined]
     if min_score is None and _first_key_eligible(sort, infos, search_after):
-        return _top_by_first_key(searcher, compiled.schema, query, sort, infos, limit, search_after)
+        return _top_by_first_key(
+            searcher, compiled.schema, query, sort, infos, limit, search_after, num_docs if matches_all else None
+        )
     return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs)
 
 
@@ -200,19 +202,27 @@ def _top_by_first_key(
     infos: Sequence[FieldInfo | None],
     limit: int,
     search_after: Sequence[Any] | None,
+    num_docs: int | None = None,
 ) -> ShardHits:
     """Exact top-k for sorts led by a fast field, without reading every matching document.
 
     tantivy orders by the first key (missing values last, as ES's default ``_last``); the documents tied
     with the k-th one on that key are fetched in full, then the candidates are ordered by the whole sort
     key (and segment, doc) in Python. ``search_after`` on a numeric first key becomes a range filter.
+    ``num_docs`` is given when ``query`` matches every live document: it is then the total.
+
+    The total is counted in the ordered pass itself when that pass runs ``query`` as is (no
+    ``search_after``): a separate counting search is one more pass over every matching document.
     """
     first, info0 = sort[0], infos[0]
     assert info0 is not None
     order = tantivy.Order.Desc if first.reverse else tantivy.Order.Asc
-    total_result = searcher.search(query, 1, count=True)
-    total = int(total_result.count)  # type: ignore[attr-defined]
+    count_in_pass = num_docs is None and search_after is None
+    total = num_docs
+    if total is None and not count_in_pass:
+        total = int(searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
     candidates_query = query
+    want = max(limit, 1)
     if search_after is not None:
         after0 = search_after[0]
         inclusive = len(sort) > 1
@@ -224,10 +234,24 @@ def _top_by_first_key(
             bound = tantivy.Query.range_query(
                 schema, info0.tantivy_name, info0.tantivy_type, after0, None, inclusive, True
             )
-        beyond = tantivy.Query.boolean_query([(tantivy.Occur.Should, bound), (tantivy.Occur.Should, _missing(info0))])
-        candidates_query = _and(query, beyond)
-    want = max(limit, 1)
-    result = searcher.search(candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order)
+        # Documents without a value sort after every value: they can only reach a page that the documents
+        # past ``after0`` do not fill, so the union with them is searched only then.
+        candidates_query = bound if num_docs is not None else _and(query, bound)
+        result = searcher.search(candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order)
+        if len(result.hits) < want:
+            beyond = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, bound), (tantivy.Occur.Should, _missing(info0))]
+            )
+            candidates_query = _and(query, beyond)
+            result = searcher.search(
+                candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order
+            )
+    else:
+        result = searcher.search(
+            candidates_query, want, count=count_in_pass, order_by_field=info0.tantivy_name, order=order
+        )
+    if total is None:
+        total = int(result.count)  # type: ignore[attr-defined]
     hits = result.hits
     if len(hits) >= want:
         cutoff = hits[-1][0]
