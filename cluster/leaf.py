@@ -173,6 +173,13 @@ class LeafService:
             results = list(self._pool.map(one, range(len(request.shards))))
         return pb.SearchResponse(results=results)
 
+    def readers_free(self, shards: Iterable[pb.ShardRef]) -> bool:
+        """Whether a search of ``shards`` would start without waiting for a shard's index swap."""
+        try:
+            return all(self.node.shard(ref.uuid, ref.shard).readers_free() for ref in shards)
+        except QuidditchError:
+            return False
+
     def _request_cache_enabled(self, request: pb.SearchRequest, index_uuid: str) -> bool:
         if request.HasField("request_cache"):
             return request.request_cache

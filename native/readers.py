@@ -52,6 +52,13 @@ class Readers:
             if generation in self._searchers:
                 self._pins[generation] = max(self._pins.get(generation, 0.0), time.monotonic() + seconds)
 
+    def free(self) -> bool:
+        """Whether a search could take the lock right now (False while a rebuild swaps the index)."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        self.lock.release()
+        return True
+
     def current(self) -> tuple[int, tantivy.Searcher]:
         with self.lock:
             return self._generation, self._searchers[self._generation]

@@ -232,6 +232,10 @@ class Shard:
         """The searcher of an earlier query phase (for fetch and scroll), or the current one."""
         return self._readers.get(generation)
 
+    def readers_free(self) -> bool:
+        """Whether a search would get a searcher without waiting (no index swap in progress)."""
+        return self._readers.free()
+
     def get(self, doc_id: str) -> StoredDoc | None:
         """Realtime get: the latest acknowledged state of ``doc_id`` or None."""
         with self._lock:
