@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -64,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         loop.run_until_complete(_root(spec))
         cluster.leaf.search = real_search  # type: ignore[method-assign]
         req = captured["req"]
-        t_root = p50(lambda spec=spec: loop.run_until_complete(_root(spec)), args.n)
-        t_leaf = p50(lambda req=req: cluster.leaf_service.search(req), args.n)
+        t_root = p50(functools.partial(lambda s: loop.run_until_complete(_root(s)), spec), args.n)
+        t_leaf = p50(functools.partial(cluster.leaf_service.search, req), args.n)
         print(f"{kind:<22}{t_root:>12.3f}{t_leaf:>12.3f}", flush=True)
     loop.run_until_complete(cluster.stop())
     return 0

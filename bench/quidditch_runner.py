@@ -278,9 +278,12 @@ CHECKS: dict[str, dict[str, Any]] = {
 }
 
 
-def search_fn(c: httpx.Client, index: str, body: dict[str, Any]) -> Callable[[], bool]:
+def search_fn(c: httpx.Client, index: str, body: dict[str, Any], request_cache: bool = True) -> Callable[[], bool]:
+    """One ``_search`` per call; ``request_cache=False`` sends ``?request_cache=false`` so that a repeated
+    size-0 request is computed every time, like the in-process baselines, instead of answered by ES's shard
+    request cache (on by default for size-0 requests)."""
     payload = orjson.dumps(body)
-    path = f"/{index}/_search"
+    path = f"/{index}/_search" if request_cache else f"/{index}/_search?request_cache=false"
 
     def run() -> bool:
         r = c.post(path, content=payload, headers=JSON)

@@ -70,6 +70,15 @@ def _trio(d: dict[str, Any]) -> str:
     return f"{fmt(d['p50_ms'])} / {fmt(d['p99_ms'])} / {fmt(d['max_ms'])}"
 
 
+def cached_rows(cached: dict[str, Any], latencies: dict[str, Any]) -> list[str]:
+    """Size-0 queries answered with the shard request cache, beside the raw engine computing them."""
+    lines = ["| query | Quidditch, request cache on: p50 / p99 / max | ÷ raw tantivy (p50) |", "| --- | --- | ---: |"]
+    for name, c in cached.items():
+        raw = (latencies.get(name) or {}).get("tantivy") or {}
+        lines.append(f"| {name} | {_trio(c)} | {ratio(c.get('p50_ms'), raw.get('p50_ms'))} |")
+    return lines
+
+
 def latency_rows(latencies: dict[str, Any], empty: float) -> list[str]:
     """One row per query; ``empty`` is the empty-request p50 (ms) of the same run."""
     lines = []

@@ -299,13 +299,15 @@ def _tantivy_top(
     if size + 1 > _SEGMENT_SIZE:
         return None
     order = {"_key": "asc" if primary.asc else "desc"} if primary.path == "_key" else {"_count": "desc"}
-    request = {"field": info.tantivy_name, "size": size, "segment_size": max(size, _SEGMENT_SIZE),
+    # One segment is the whole shard: its own top terms are the shard's, counts exact, nothing to over-fetch.
+    single = ctx.searcher.num_segments == 1
+    request = {"field": info.tantivy_name, "size": size, "segment_size": size if single else max(size, _SEGMENT_SIZE),
                "min_doc_count": 1, "order": order}  # fmt: skip
     try:
         result = ctx.searcher.aggregate(query, {"t": {"terms": request}})["t"]
     except ValueError:
         return None
-    if result.get("doc_count_error_upper_bound"):
+    if result.get("doc_count_error_upper_bound") and not single:
         return None  # a segment cut terms: counts may be short
     got = [(b["key"], int(b["doc_count"])) for b in result["buckets"]]
     if got and not isinstance(got[0][0], str):

@@ -356,6 +356,23 @@ def test_terms_error_bounds_on_skewed_shards(tmp_path: Path) -> None:
     assert one["doc_count_error_upper_bound"] == 0
 
 
+def test_terms_on_one_segment_with_many_tied_terms(tmp_path: Path) -> None:
+    # One segment is the whole shard (tantivy is asked for just the top terms): ties at the cut still
+    # follow ES's key order, the other count and the error bound are exact.
+    counts = {"big": 10, **{f"t{i:02d}": 2 for i in range(60)}, **{f"u{i:02d}": 1 for i in range(30)}}
+    docs = [{"id": f"{t}-{i}", "tag": t} for t, n in counts.items() for i in range(n)]
+    random.Random(3).shuffle(docs)
+    shard = Shard(tmp_path / "one", docs, ("tag",))  # fewer than 4,000 docs: one commit, one segment
+    assert shard.searcher.num_segments == 1
+    for size in (1, 3, 25):
+        tree = parse_aggs({"t": {"terms": {"field": "tag", "size": size, "shard_size": size}}})
+        res = finalize(tree, merge_partials(tree, [shard.run(tree)]))["t"]
+        top, other = expected_terms(Counter(d["tag"] for d in docs), size)
+        assert [(b["key"], b["doc_count"]) for b in res["buckets"]] == top
+        assert res["sum_other_doc_count"] == other
+        assert res["doc_count_error_upper_bound"] == 0
+
+
 # -- histograms ------------------------------------------------------------------------------------
 
 
