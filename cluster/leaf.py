@@ -318,6 +318,26 @@ class LeafService:
             done += 1
         return pb.RefreshResponse(successful=done)
 
+    def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
+        """Merge the shards one after another (ES runs one force merge per node at a time); searches and
+        writes go on meanwhile."""
+        response = pb.ForcemergeResponse()
+        for ref in request.shards:
+            try:
+                merged = self.node.shard(ref.uuid, ref.shard).forcemerge(
+                    request.max_num_segments or 1, only_expunge_deletes=request.only_expunge_deletes
+                )
+            except QuidditchError as exc:
+                response.failures.add(shard=ref, error=error_to_pb(exc))
+                continue
+            except Exception as exc:
+                log.exception("leaf forcemerge failed", extra={"index": ref.index, "shard": ref.shard})
+                response.failures.add(shard=ref, error=unexpected_to_pb(exc))
+                continue
+            response.successful += 1
+            response.merged += int(merged)
+        return response
+
     def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
         response = pb.StatsResponse()
         for ref in request.shards:
@@ -329,7 +349,11 @@ class LeafService:
                         size += os.path.getsize(f"{dirpath}/{name}")
                     except OSError:
                         pass
-            response.shards.add(shard=ref, num_docs=shard.num_docs(), size_in_bytes=size, max_seq_no=shard.max_seq_no)
+            stats = response.shards.add(shard=ref, num_docs=shard.num_docs(), size_in_bytes=size,
+                                        max_seq_no=shard.max_seq_no)  # fmt: skip
+            for seg in shard.segments():
+                stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,
+                                   size_in_bytes=seg.size_in_bytes)  # fmt: skip
         return response
 
     def close(self) -> None:

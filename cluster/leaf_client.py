@@ -43,6 +43,7 @@ class LeafClient(Protocol):
     async def get(self, request: pb.GetRequest) -> pb.StoredDoc: ...
     async def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse: ...
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse: ...
+    async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse: ...
 
 
 class Workers:
@@ -172,3 +173,6 @@ class LocalLeafClient:
 
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
         return await asyncio.to_thread(self.service.stats, request)
+
+    async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
+        return await asyncio.to_thread(self.service.forcemerge, request)

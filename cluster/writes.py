@@ -369,3 +369,15 @@ class WriteCoordinator:
             return 0
         response = await self.leaf.refresh(pb.RefreshRequest(shards=refs))
         return response.successful
+
+    async def forcemerge(
+        self, metas: list[IndexMeta], *, max_num_segments: int = 1, only_expunge_deletes: bool = False
+    ) -> pb.ForcemergeResponse:
+        """Merge every shard of ``metas`` (``native.merge``): acknowledged writes are committed first, and
+        searches and writes go on meanwhile."""
+        refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
+        if not refs:
+            return pb.ForcemergeResponse()
+        request = pb.ForcemergeRequest(shards=refs, max_num_segments=max_num_segments,
+                                       only_expunge_deletes=only_expunge_deletes)  # fmt: skip
+        return await self.leaf.forcemerge(request)

@@ -26,6 +26,9 @@ Contract:
   idempotent (index = delete-by-id + add), so a crash between the tantivy commit and the state write, or
   between the WAL swap and the commit, only replays operations again.
 - ``update_mapping`` rebuilds the tantivy index from stored ``_source`` when the field set changes.
+- ``forcemerge`` rewrites the documents into a new generation with one writer (fewer segments, no deleted
+  documents) while searches, writes and refreshes go on; writes made meanwhile are replayed onto the new
+  generation before it is swapped in (``native.merge``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,16 @@ from native.errors import (
 )
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.mapping import Mapping
+from native.merge import (
+    MergeAborted,
+    Rewrite,
+    SegmentInfo,
+    copy_all,
+    generations,
+    needs_merge,
+    remove_stale_generations,
+    segment_infos,
+)
 from native.readers import Readers
 from native.schema import CompiledMapping
 from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
@@ -97,9 +110,13 @@ class Shard:
         self._dirty = False
         self._closed = False
         self._readers = Readers(_PINNED_SEARCHERS)
+        # One force merge at a time; while one runs, the batches handed to the applier are also kept here.
+        self._merge_lock = threading.Lock()
+        self._merge_tail: list[_Docs] | None = None
         os.makedirs(path, exist_ok=True)
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
+        remove_stale_generations(path, self.generation)
         self.committed_seq_no: int = state.get("committed_seq_no", -1)
         self.compiled = CompiledMapping(mapping, analysis)
         self.index = self.compiled.new_index(self._index_dir(self.generation))
@@ -263,6 +280,10 @@ class Shard:
     def num_docs(self) -> int:
         return int(self.acquire_searcher()[1].num_docs)
 
+    def segments(self) -> list[SegmentInfo]:
+        """The segments of the last commit."""
+        return segment_infos(os.path.join(self.path, f"index.{self.generation}"))
+
     # -- writes -------------------------------------------------------------------------------------------
     def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         with self._lock:
@@ -273,6 +294,8 @@ class Shard:
             self.wal.append_payloads(pending.records)
             if pending.docs:
                 self._applier.apply(pending.docs)
+                if self._merge_tail is not None:
+                    self._merge_tail.append(pending.docs)
             if pending.records:
                 self._dirty = True
             return results
@@ -333,6 +356,8 @@ class Shard:
             self.wal.append_payloads(records)
             if docs:
                 self._applier.apply(docs)
+                if self._merge_tail is not None:
+                    self._merge_tail.append(docs)
                 self._dirty = True
         return ColumnsResult(seq_nos, versions, updated if any(updated) else [], term, errors)
 
@@ -506,24 +531,10 @@ class Shard:
         """Re-index every committed document under ``compiled``'s schema into a new generation."""
         self.writer.commit()
         self.index.reload()
-        old_searcher = self.index.searcher()
-        new_gen = self.generation + 1
-        new_dir = os.path.join(self.path, f"index.{new_gen}")
-        shutil.rmtree(new_dir, ignore_errors=True)
+        new_gen = self._next_generation()
         new_index = compiled.new_index(self._index_dir(new_gen))
         new_writer = new_index.writer(WRITER_HEAP, WRITER_THREADS)
-        total = old_searcher.num_docs
-        if total:
-            hits = old_searcher.search(tantivy.Query.all_query(), total, count=False).hits
-            for _, addr in hits:
-                fields = old_searcher.doc(addr).to_dict()
-                source = bytes(fields[SOURCE_FIELD][0])
-                doc = compiled.document(
-                    str(fields[ID_FIELD][0]), source, orjson.loads(source),
-                    seq_no=int(fields[SEQ_NO_FIELD][0]), version=int(fields[VERSION_FIELD][0]),
-                    primary_term=int(fields[PRIMARY_TERM_FIELD][0]),
-                )  # fmt: skip
-                new_writer.add_json(doc)
+        copy_all(self.index.searcher(), compiled, new_writer)
         new_writer.commit()
         old_dir = self._index_dir(self.generation)
         self.writer.wait_merging_threads()
@@ -531,6 +542,66 @@ class Shard:
         self.generation = new_gen
         self._write_state()
         shutil.rmtree(old_dir, ignore_errors=True)
+
+    def _next_generation(self) -> int:
+        return max([self.generation, *generations(self.path)]) + 1
+
+    def forcemerge(self, max_num_segments: int = 1, *, only_expunge_deletes: bool = False) -> bool:
+        """Rewrite the documents into a new generation (``native.merge``) when the last commit has more than
+        ``max_num_segments`` segments or deleted documents (only the latter with ``only_expunge_deletes``);
+        returns whether it did. Documents, versions and seq_nos are unchanged, and every write acknowledged
+        before the call is committed when it returns. Searches, writes and refreshes only wait for the swap;
+        a mapping rebuild meanwhile cancels the rewrite (it rewrote everything itself)."""
+        with self._merge_lock:
+            self.refresh()
+            with self._lock:
+                self._check_open()
+                if not needs_merge(self.segments(), max_num_segments, only_expunge_deletes):
+                    return False
+                base = self.generation
+                new_gen = self._next_generation()
+                new_dir = self._index_dir(new_gen)
+                self._merge_tail = []
+            rewrite: Rewrite | None = None
+            try:
+                rewrite = Rewrite(self.compiled, new_dir)
+                self.refresh()  # the snapshot holds every write made before the tail started
+                rewrite.copy(self._readers.current()[1], self._take_tail, lambda: self._closed)
+                writer = rewrite.finish(WRITER_HEAP, WRITER_THREADS, self._take_tail)
+                with self._refresh_lock, self._lock:
+                    if self._closed or self.generation != base:
+                        raise MergeAborted
+                    self._applier.submit("sync").wait()  # the old writer is idle from here on
+                    rewrite.apply_tail(self._take_tail())
+                    writer.commit()
+                    old_writer, old_dir = self.writer, os.path.join(self.path, f"index.{base}")
+                    self.generation, self.index, self.writer = new_gen, rewrite.index, writer
+                    self._applier.writer = writer
+                    self.committed_seq_no = self.max_seq_no
+                    self._write_state()
+                    self._live, self._live_sealed, self._merge_tail = {}, {}, None
+                    self._reload()
+            except BaseException as exc:
+                with self._lock:
+                    self._merge_tail = None
+                    if self.generation == new_gen:  # failed after the swap: the new generation is in charge
+                        raise
+                if rewrite is not None:
+                    rewrite.discard()
+                else:
+                    shutil.rmtree(new_dir, ignore_errors=True)
+                if isinstance(exc, MergeAborted):
+                    self._check_open()
+                    return False
+                raise
+        old_writer.wait_merging_threads()
+        shutil.rmtree(old_dir, ignore_errors=True)
+        return True
+
+    def _take_tail(self) -> list[_Docs]:
+        with self._lock:
+            tail, self._merge_tail = self._merge_tail or [], []
+            return tail
 
     def close(self, *, discard: bool = False) -> None:
         """Stop the shard (committing pending writes unless ``discard``); later calls are no-ops."""

@@ -268,6 +268,34 @@ class RefreshResponse(_message.Message):
     successful: int
     def __init__(self, successful: _Optional[int] = ...) -> None: ...
 
+class ForcemergeRequest(_message.Message):
+    __slots__ = ("shards", "max_num_segments", "only_expunge_deletes")
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_NUM_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    ONLY_EXPUNGE_DELETES_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
+    max_num_segments: int
+    only_expunge_deletes: bool
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., max_num_segments: _Optional[int] = ..., only_expunge_deletes: _Optional[bool] = ...) -> None: ...
+
+class ForcemergeResponse(_message.Message):
+    __slots__ = ("successful", "merged", "failures")
+    SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
+    MERGED_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    successful: int
+    merged: int
+    failures: _containers.RepeatedCompositeFieldContainer[ShardFailure]
+    def __init__(self, successful: _Optional[int] = ..., merged: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ShardFailure, _Mapping]]] = ...) -> None: ...
+
+class ShardFailure(_message.Message):
+    __slots__ = ("shard", "error")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    error: Error
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
 class StatsRequest(_message.Message):
     __slots__ = ("shards",)
     SHARDS_FIELD_NUMBER: _ClassVar[int]
@@ -275,16 +303,30 @@ class StatsRequest(_message.Message):
     def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
 
 class ShardStats(_message.Message):
-    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no")
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     NUM_DOCS_FIELD_NUMBER: _ClassVar[int]
     SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     num_docs: int
     size_in_bytes: int
     max_seq_no: int
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ...) -> None: ...
+    segments: _containers.RepeatedCompositeFieldContainer[SegmentStats]
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ...) -> None: ...
+
+class SegmentStats(_message.Message):
+    __slots__ = ("name", "num_docs", "deleted_docs", "size_in_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NUM_DOCS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_DOCS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    num_docs: int
+    deleted_docs: int
+    size_in_bytes: int
+    def __init__(self, name: _Optional[str] = ..., num_docs: _Optional[int] = ..., deleted_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ...) -> None: ...
 
 class StatsResponse(_message.Message):
     __slots__ = ("shards",)

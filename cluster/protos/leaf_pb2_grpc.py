@@ -59,6 +59,11 @@ class LeafStub:
                 request_serializer=leaf__pb2.RefreshRequest.SerializeToString,
                 response_deserializer=leaf__pb2.RefreshResponse.FromString,
                 _registered_method=True)
+        self.Forcemerge = channel.unary_unary(
+                '/quidditch.leaf.Leaf/Forcemerge',
+                request_serializer=leaf__pb2.ForcemergeRequest.SerializeToString,
+                response_deserializer=leaf__pb2.ForcemergeResponse.FromString,
+                _registered_method=True)
         self.Stats = channel.unary_unary(
                 '/quidditch.leaf.Leaf/Stats',
                 request_serializer=leaf__pb2.StatsRequest.SerializeToString,
@@ -99,6 +104,12 @@ class LeafServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Forcemerge(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Stats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -132,6 +143,11 @@ def add_LeafServicer_to_server(servicer, server):
                     servicer.Refresh,
                     request_deserializer=leaf__pb2.RefreshRequest.FromString,
                     response_serializer=leaf__pb2.RefreshResponse.SerializeToString,
+            ),
+            'Forcemerge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Forcemerge,
+                    request_deserializer=leaf__pb2.ForcemergeRequest.FromString,
+                    response_serializer=leaf__pb2.ForcemergeResponse.SerializeToString,
             ),
             'Stats': grpc.unary_unary_rpc_method_handler(
                     servicer.Stats,
@@ -274,6 +290,33 @@ class Leaf:
             '/quidditch.leaf.Leaf/Refresh',
             leaf__pb2.RefreshRequest.SerializeToString,
             leaf__pb2.RefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Forcemerge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quidditch.leaf.Leaf/Forcemerge',
+            leaf__pb2.ForcemergeRequest.SerializeToString,
+            leaf__pb2.ForcemergeResponse.FromString,
             options,
             channel_credentials,
             insecure,

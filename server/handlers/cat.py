@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from cluster.names import match_names
 from server.cat import CatColumn, render_cat
+from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
 from server.http import check_params, cluster_of
 
@@ -158,12 +159,12 @@ async def cat_segments(request: Request) -> Response:
     stats = await index_stats(request, metas)
     rows = []
     for m in metas:
-        for s, (docs, size) in sorted(stats[m.name].shards.items()):
-            if docs:
+        for s, segments in sorted(stats[m.name].segments.items()):
+            for i, (docs, deleted, size) in enumerate(segments):
                 rows.append({"index": m.name, "shard": s, "prirep": "p", "ip": _host(request), "id": NODE_ID,
-                             "segment": "_0", "generation": 0, "docs.count": docs, "docs.deleted": 0,
-                             "size": size, "size.memory": 0, "committed": "true", "searchable": "true",
-                             "version": "9.12.0", "compound": "true"})  # fmt: skip
+                             "segment": segment_name(i), "generation": i, "docs.count": docs,
+                             "docs.deleted": deleted, "size": size, "size.memory": 0, "committed": "true",
+                             "searchable": "true", "version": "9.12.0", "compound": "true"})  # fmt: skip
     return _cat(request, rows, SEGMENT_COLUMNS, params)
 
 

@@ -3,8 +3,9 @@
 ``_clone|_shrink|_split`` are in ``index_copy``, ``_stats``/``_segments``/``_recovery`` in ``index_stats``,
 ``_analyze`` in ``analyze``).
 
-Flush and force merge commit the shards (a Diagon commit is what a Lucene flush is); counters for the
-stats that ES keeps per shard (flush, refresh) live in memory on the app, like ES's node-local stats.
+Flush commits the shards (a Diagon commit is what a Lucene flush is); force merge rewrites each shard into
+fewer segments (``native.merge``). Counters for the stats that ES keeps per shard (flush, refresh) live in
+memory on the app, like ES's node-local stats.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 from collections.abc import Collection
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.embedded import EmbeddedCluster
 from cluster.names import match_names
 from cluster.resize import scan_documents
 from cluster.state import IndexMeta
@@ -26,7 +29,9 @@ from native.errors import IllegalArgument, IndexNotFound
 from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
+from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import index_stats, resolve
+from server.handlers.reindex import _tasks
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 BLOCKS = ("read_only", "read_only_allow_delete", "read", "write", "metadata")
@@ -126,11 +131,37 @@ async def forcemerge(request: Request) -> Response:
             "Validation Failed: 1: cannot set only_expunge_deletes and max_num_segments at the same time, those two "
             "parameters are mutually exclusive;"
         )
+    raw = params.get("max_num_segments", "-1")
+    try:
+        max_num_segments = int(raw)
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse int parameter [max_num_segments] with value [{raw}]") from None
     metas = resolve(request, request.path_params.get("index"), params)
-    await cluster_of(request).writes.refresh(metas)
+    work = _forcemerge(cluster_of(request), metas, max(max_num_segments, 1), flag(params, "only_expunge_deletes"))
     if not flag(params, "wait_for_completion", True):
-        return es_json(request, {"task": "quidditch-node-0:1"})
-    return es_json(request, {"_shards": _shards_header(metas)})
+        names = ", ".join(m.name for m in metas)
+        task = _tasks(request).start(f"Force-merge indices [{names}]", work, action="indices:admin/forcemerge")
+        return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
+    return es_json(request, await work)
+
+
+async def _forcemerge(
+    cluster: EmbeddedCluster, metas: list[IndexMeta], max_num_segments: int, only_expunge_deletes: bool
+) -> dict[str, Any]:
+    """Merge the shards (``max_num_segments`` 1 when unset, ES's -1) and answer ES's ``_shards`` header."""
+    response = await cluster.writes.forcemerge(
+        [m for m in metas if m.is_open], max_num_segments=max_num_segments, only_expunge_deletes=only_expunge_deletes
+    )
+    shards: dict[str, Any] = dict(_shards_header(metas))
+    if response.failures:
+        shards["successful"] -= len(response.failures)
+        shards["failed"] = len(response.failures)
+        shards["failures"] = [
+            {"index": f.shard.index, "shard": f.shard.shard, "status": HTTPStatus(f.error.status).name,
+             "reason": {"type": f.error.es_type, "reason": f.error.reason}}
+            for f in response.failures
+        ]  # fmt: skip
+    return {"_shards": shards}
 
 
 async def clear_cache(request: Request) -> Response:

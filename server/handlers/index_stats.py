@@ -45,7 +45,7 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
                         "cache_size": 0, "cache_count": 0, "evictions": 0},
         "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
         "completion": {"size_in_bytes": 0},
-        "segments": {"count": 1 if st.docs else 0, "memory_in_bytes": 0},
+        "segments": {"count": sum(len(segs) for segs in st.segments.values()), "memory_in_bytes": 0},
         "translog": {"operations": 0, "size_in_bytes": 0, "uncommitted_operations": 0,
                      "uncommitted_size_in_bytes": 0, "earliest_last_modified_age": 0},
         "request_cache": {"memory_size_in_bytes": 0, "evictions": 0, "hit_count": 0, "miss_count": 0},
@@ -105,7 +105,8 @@ async def stats(request: Request) -> Response:
             entry["shards"] = {
                 str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
                                       "relocating_node": None},
-                          **_pick(_section(IndexStats(docs=d, size=b), m, {}, 1), metrics)}]
+                          **_pick(_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
+                                           m, {}, 1), metrics)}]
                 for s, (d, b) in sorted(st[m.name].shards.items())
             }  # fmt: skip
         indices[m.name] = entry
@@ -126,16 +127,26 @@ async def segments(request: Request) -> Response:
     for m in metas:
         shards: dict[str, Any] = {}
         for s in range(m.number_of_shards):
-            docs, size = st[m.name].shards.get(s, (0, 0))
-            segs = {"_0": {"generation": 0, "num_docs": docs, "deleted_docs": 0, "size_in_bytes": size,
-                           "committed": True, "search": True, "version": "9.12.0", "compound": True,
-                           "attributes": {}}} if docs else {}  # fmt: skip
+            segs = {segment_name(i): {"generation": i, "num_docs": docs, "deleted_docs": deleted,
+                                      "size_in_bytes": size, "committed": True, "search": True, "version": "9.12.0",
+                                      "compound": True, "attributes": {}}
+                    for i, (docs, deleted, size) in enumerate(st[m.name].segments.get(s, []))}  # fmt: skip
             shards[str(s)] = [{
                 "routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0"},
                 "num_committed_segments": len(segs), "num_search_segments": len(segs), "segments": segs,
             }]  # fmt: skip
         indices[m.name] = {"shards": shards}
     return es_json(request, {"_shards": _shards_header(metas), "indices": indices})
+
+
+def segment_name(generation: int) -> str:
+    """Lucene's segment name: ``_`` and the generation in base 36."""
+    digits = ""
+    while True:
+        generation, digit = divmod(generation, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not generation:
+            return "_" + digits
 
 
 def recovery_rows(metas: list[IndexMeta]) -> list[tuple[IndexMeta, int]]:

@@ -261,6 +261,8 @@ class IndexStats:
     size: int = 0
     max_seq_no: int = -1
     shards: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (docs, bytes)
+    # shard → its committed segments as (docs, deleted docs, bytes), in the searcher's order
+    segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
 
 
 async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, IndexStats]:
@@ -279,6 +281,7 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
             entry.size += st.size_in_bytes
             entry.max_seq_no = max(entry.max_seq_no, st.max_seq_no)
             entry.shards[st.shard.shard] = (st.num_docs, st.size_in_bytes)
+            entry.segments[st.shard.shard] = [(g.num_docs, g.deleted_docs, g.size_in_bytes) for g in st.segments]
     return out
 
 
