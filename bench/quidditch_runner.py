@@ -229,6 +229,15 @@ def refresh(c: httpx.Client, name: str) -> float:
     return time.perf_counter() - t0
 
 
+def segment_count(c: httpx.Client, name: str) -> int | None:
+    """Search segments of ``name`` over its shards, from ``GET /{name}/_segments`` (None when unavailable)."""
+    r = c.get(f"/{name}/_segments")
+    if r.status_code != 200:
+        return None
+    shards = r.json().get("indices", {}).get(name, {}).get("shards", {})
+    return sum(int(copy.get("num_search_segments", 0)) for copies in shards.values() for copy in copies)
+
+
 # -- queries --
 def queries(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """ES request bodies, one per measured query kind (keys shared with the baselines)."""

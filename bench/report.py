@@ -58,6 +58,14 @@ def markdown(r: dict[str, Any]) -> str:
             f"{op['seconds']:.2f} s = **{op['pct_of_quidditch_1_client']:.1f}%** of the 1-client "
             f"Quidditch ingest time ({op['docs_per_s']:,.0f} docs/s).",
         ]
+    fm = r.get("forcemerge")
+    if fm:
+        lines += [
+            "",
+            f"After loading, the `logs` index is force-merged (`POST /logs/_forcemerge?max_num_segments=1`, as "
+            f"Rally's tracks do; the raw tantivy index got one commit): {fm.get('segments_before')} → "
+            f"{fm.get('segments_after')} segments in {fm.get('seconds')} s, before the queries below.",
+        ]
     lines += [
         "",
         "## Query latency (ms)",
