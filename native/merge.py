@@ -33,6 +33,8 @@ over it as usual.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -206,3 +208,10 @@ class Rewrite:
         except Exception:  # already consumed by ``finish``'s wait or failed: the directory goes anyway
             pass
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def release_freed_memory() -> None:
+    """Hand the memory a rewrite freed back to the OS: glibc keeps freed arena pages (in-process, a 300k-document
+    load and rewrite left 1.4 GB of heap resident, 0.2 GB after ``malloc_trim``). A no-op without glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -62,6 +62,7 @@ from native.merge import (
     copy_all,
     generations,
     needs_merge,
+    release_freed_memory,
     remove_stale_generations,
     segment_infos,
 )
@@ -596,6 +597,8 @@ class Shard:
                 raise
         old_writer.wait_merging_threads()
         shutil.rmtree(old_dir, ignore_errors=True)
+        del old_writer, rewrite
+        release_freed_memory()
         return True
 
     def _take_tail(self) -> list[_Docs]:
