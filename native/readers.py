@@ -24,12 +24,10 @@ class Readers:
         self._pins: dict[int, float] = {}  # generation → monotonic deadline
         self._generation = 0
 
-    def publish(self, searcher: tantivy.Searcher, *, drop_earlier: bool = False) -> int:
-        """Make ``searcher`` the current one; ``drop_earlier`` after a rebuild, whose earlier searchers read
-        an index generation that is gone."""
+    def publish(self, searcher: tantivy.Searcher) -> int:
+        """Make ``searcher`` the current one (earlier ones stay, even when their index directory was replaced
+        and deleted: their mapped files stay readable)."""
         with self.lock:
-            if drop_earlier:
-                self._searchers.clear()
             self._generation += 1
             self._searchers[self._generation] = searcher
             self._evict()

@@ -235,9 +235,9 @@ class Shard:
                 os.remove(path)
 
     # -- reads --------------------------------------------------------------------------------------------
-    def _reload(self, *, drop_pinned: bool = False) -> None:
+    def _reload(self) -> None:
         self.index.reload()
-        self._readers.publish(self.index.searcher(), drop_earlier=drop_pinned)
+        self._readers.publish(self.index.searcher())
 
     def pin(self, generation: int, seconds: float) -> None:
         """Keep the reader of ``generation`` for ``seconds`` more (scroll keep-alive, snapshot passes)."""
@@ -526,7 +526,9 @@ class Shard:
             with self._readers.lock:  # searches wait for the rebuilt index rather than read the old one
                 self._rebuild(compiled)
                 self._applier.writer = self.writer
-                self._reload(drop_pinned=True)
+                # Earlier searchers stay (their deleted files stay readable while mapped): a fetch phase or
+                # scroll page names the generation its query phase read, whose documents it must get.
+                self._reload()
 
     def _rebuild(self, compiled: CompiledMapping) -> None:
         """Re-index every committed document under ``compiled``'s schema into a new generation."""

@@ -37,3 +37,30 @@ async def test_scroll_survives_many_refreshes(asgi_client: httpx.AsyncClient) ->
             break
         seen += [h["_id"] for h in page["hits"]["hits"]]
     assert sorted(seen, key=int) == [str(i) for i in range(50)]  # the snapshot: no later document, none twice
+
+
+async def test_scroll_and_fetch_survive_a_mapping_rebuild(asgi_client: httpx.AsyncClient) -> None:
+    """A new field rebuilds the shard into a new index generation; a scroll opened before reads on."""
+    r = await asgi_client.put(
+        "/snap", json={"settings": {"number_of_shards": 2}, "mappings": {"properties": {"n": {"type": "long"}}}}
+    )
+    assert r.status_code == 200
+    await _bulk(asgi_client, 0, 60)
+    first = (await asgi_client.post("/snap/_search?scroll=1m", json={"size": 7, "sort": [{"n": "asc"}]})).json()
+    seen = [h["_source"]["n"] for h in first["hits"]["hits"]]
+    # delete and re-add documents, then a new field: every shard rebuilds its index
+    lines = [orjson.dumps({"delete": {"_id": str(i)}}) for i in range(0, 60, 3)]
+    lines += [orjson.dumps({"index": {"_id": "new"}}), orjson.dumps({"n": -1, "tag": "fresh"})]
+    r = await asgi_client.post("/snap/_bulk?refresh=true", content=b"\n".join(lines) + b"\n",
+                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert not r.json()["errors"]
+    mapping = (await asgi_client.get("/snap/_mapping")).json()["snap"]["mappings"]["properties"]
+    assert "tag" in mapping
+    for _ in range(20):
+        page = (
+            await asgi_client.post("/_search/scroll", json={"scroll": "1m", "scroll_id": first["_scroll_id"]})
+        ).json()
+        if not page["hits"]["hits"]:
+            break
+        seen += [h["_source"]["n"] for h in page["hits"]["hits"]]
+    assert seen == list(range(60))  # the snapshot's documents, in order, none from after it
