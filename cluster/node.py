@@ -107,13 +107,16 @@ class DataNode:
             metas = list(self._meta.values())
         for meta in metas:
             interval = parse_interval_seconds(meta.setting("index.refresh_interval") or self.default_refresh_interval)
-            if interval is None or now - self._last_refresh.get(meta.uuid, 0.0) < interval:
+            if interval is not None and now - self._last_refresh.get(meta.uuid, 0.0) < interval:
                 continue
             self._last_refresh[meta.uuid] = now
             for shard_id in range(meta.number_of_shards):
                 shard = self.shards.get((meta.uuid, shard_id))
-                if shard is not None and shard.dirty:
+                if shard is None:
+                    continue
+                if interval is not None and shard.dirty:
                     shard.refresh()
+                shard.retire_readers()
 
     def close(self) -> None:
         with self._lock:

@@ -2,8 +2,8 @@
 
 Every refresh publishes a new searcher under the next generation number. A query phase names the generation
 it read, so its fetch phase (and a scroll's next page, or a by-query pass) reads the same point in time: the
-last ``keep`` generations stay available, and a pinned generation stays until its deadline. A generation
-that is gone falls back to the current searcher.
+last ``keep`` generations stay available for ``RETIRE_AFTER_S`` after a newer one replaced them, and a pinned
+generation stays until its deadline. A generation that is gone falls back to the current searcher.
 """
 
 from __future__ import annotations
@@ -14,20 +14,28 @@ from collections import OrderedDict
 
 import tantivy
 
+# An earlier searcher, unpinned, is released this long after a newer one replaced it: a fetch phase follows
+# its query phase within the request, and scrolls pin theirs. Until then it holds its segment files (after a
+# merge or mapping rebuild, a whole deleted index generation).
+RETIRE_AFTER_S = 60.0
+
 
 class Readers:
-    def __init__(self, keep: int) -> None:
+    def __init__(self, keep: int, retire_after_s: float = RETIRE_AFTER_S) -> None:
         self.keep = keep
+        self.retire_after_s = retire_after_s
         # Searches take only this lock: they never wait behind a write batch or a commit.
         self.lock = threading.RLock()
         self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
         self._pins: dict[int, float] = {}  # generation → monotonic deadline
         self._generation = 0
+        self._replaced_at: dict[int, float] = {}  # generation → when a newer searcher was published
 
     def publish(self, searcher: tantivy.Searcher) -> int:
         """Make ``searcher`` the current one (earlier ones stay, even when their index directory was replaced
         and deleted: their mapped files stay readable)."""
         with self.lock:
+            self._replaced_at[self._generation] = time.monotonic()
             self._generation += 1
             self._searchers[self._generation] = searcher
             self._evict()
@@ -37,12 +45,20 @@ class Readers:
         now = time.monotonic()
         self._pins = {gen: until for gen, until in self._pins.items() if until > now}
         excess = len(self._searchers) - self.keep
+        retire_before = now - self.retire_after_s
         for gen in list(self._searchers):
-            if excess <= 0:
-                break
-            if gen != self._generation and gen not in self._pins:
+            if gen == self._generation or gen in self._pins:
+                continue
+            if excess > 0 or self._replaced_at.get(gen, now) < retire_before:
                 del self._searchers[gen]
                 excess -= 1
+        self._replaced_at = {gen: at for gen, at in self._replaced_at.items() if gen in self._searchers}
+
+    def retire(self) -> None:
+        """Release the earlier searchers whose time is up (called periodically: an idle shard publishes none)."""
+        with self.lock:
+            if len(self._searchers) > 1:
+                self._evict()
 
     def pin(self, generation: int, seconds: float) -> None:
         """Keep the searcher of ``generation`` for ``seconds`` more (scroll keep-alive, snapshot passes)."""

@@ -250,6 +250,10 @@ class Shard:
         """The searcher of an earlier query phase (for fetch and scroll), or the current one."""
         return self._readers.get(generation)
 
+    def retire_readers(self) -> None:
+        """Release earlier searchers no fetch phase can still need (``native.readers.RETIRE_AFTER_S``)."""
+        self._readers.retire()
+
     def readers_free(self) -> bool:
         """Whether a search would get a searcher without waiting (no index swap in progress)."""
         return self._readers.free()
