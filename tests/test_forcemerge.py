@@ -406,6 +406,10 @@ async def test_forcemerge_over_http(asgi_client: httpx.AsyncClient) -> None:
     assert len(segments) == 4 and sum(s["deleted_docs"] for s in segments) == 2
     cat = (await asgi_client.get("/_cat/segments/fm?format=json")).json()
     assert len(cat) == 4
+    stats = (await asgi_client.get("/fm/_stats")).json()["indices"]["fm"]["primaries"]
+    assert stats["docs"] == {**stats["docs"], "count": 78, "deleted": 2} and stats["merges"]["total"] == 0
+    cat_indices = (await asgi_client.get("/_cat/indices/fm?format=json&h=docs.count,docs.deleted")).json()
+    assert cat_indices == [{"docs.count": "78", "docs.deleted": "2"}]
     before = await _answers(asgi_client, "fm")
     gamma = [d for d in docs.values() if "gamma" in d["title"].split()]
     assert before[0] == {"value": len(gamma), "relation": "eq"}
@@ -422,6 +426,8 @@ async def test_forcemerge_over_http(asgi_client: httpx.AsyncClient) -> None:
     assert [(row["segment"], row["docs.count"], row["docs.deleted"]) for row in cat] == [("_0", "78", "0")]
     stats = (await asgi_client.get("/fm/_stats/segments")).json()
     assert stats["indices"]["fm"]["primaries"]["segments"]["count"] == 1
+    stats = (await asgi_client.get("/fm/_stats")).json()["indices"]["fm"]["primaries"]
+    assert stats["docs"]["deleted"] == 0 and stats["merges"]["total"] == 1
     assert await _answers(asgi_client, "fm") == before
 
 

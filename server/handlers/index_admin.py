@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import time
 from collections.abc import Collection
 from http import HTTPStatus
 from typing import Any
@@ -137,7 +138,8 @@ async def forcemerge(request: Request) -> Response:
     except ValueError:
         raise IllegalArgument(f"Failed to parse int parameter [max_num_segments] with value [{raw}]") from None
     metas = resolve(request, request.path_params.get("index"), params)
-    work = _forcemerge(cluster_of(request), metas, max(max_num_segments, 1), flag(params, "only_expunge_deletes"))
+    work = _forcemerge(cluster_of(request), metas, max(max_num_segments, 1), flag(params, "only_expunge_deletes"),
+                       _counters(request))  # fmt: skip
     if not flag(params, "wait_for_completion", True):
         names = ", ".join(m.name for m in metas)
         task = _tasks(request).start(f"Force-merge indices [{names}]", work, action="indices:admin/forcemerge")
@@ -146,12 +148,24 @@ async def forcemerge(request: Request) -> Response:
 
 
 async def _forcemerge(
-    cluster: EmbeddedCluster, metas: list[IndexMeta], max_num_segments: int, only_expunge_deletes: bool
+    cluster: EmbeddedCluster,
+    metas: list[IndexMeta],
+    max_num_segments: int,
+    only_expunge_deletes: bool,
+    counters: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
-    """Merge the shards (``max_num_segments`` 1 when unset, ES's -1) and answer ES's ``_shards`` header."""
+    """Merge the shards (``max_num_segments`` 1 when unset, ES's -1) and answer ES's ``_shards`` header; the
+    ``_stats`` merge counters count each shard's pass and its time."""
+    started = time.monotonic()
+    open_metas = [m for m in metas if m.is_open]
     response = await cluster.writes.forcemerge(
-        [m for m in metas if m.is_open], max_num_segments=max_num_segments, only_expunge_deletes=only_expunge_deletes
+        open_metas, max_num_segments=max_num_segments, only_expunge_deletes=only_expunge_deletes
     )
+    millis = int((time.monotonic() - started) * 1000)
+    for m in open_metas:
+        entry = counters.setdefault(m.uuid, {})
+        entry["merge"] = entry.get("merge", 0) + m.number_of_shards
+        entry["merge_time_in_millis"] = entry.get("merge_time_in_millis", 0) + millis
     shards: dict[str, Any] = dict(_shards_header(metas))
     if response.failures:
         shards["successful"] -= len(response.failures)

@@ -23,7 +23,7 @@ STATS_METRICS = ("docs", "shard_stats", "store", "indexing", "get", "search", "m
 def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: int) -> dict[str, Any]:
     indexed = max(st.max_seq_no + 1, 0)
     return {
-        "docs": {"count": st.docs, "deleted": 0, "total_size_in_bytes": st.size},
+        "docs": {"count": st.docs, "deleted": st.deleted, "total_size_in_bytes": st.size},
         "shard_stats": {"total_count": shards},
         "store": {"size_in_bytes": st.size, "total_data_set_size_in_bytes": st.size, "reserved_in_bytes": 0},
         "indexing": {"index_total": indexed, "index_time_in_millis": 0, "index_current": 0, "index_failed": 0,
@@ -35,8 +35,9 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
                    "fetch_total": 0, "fetch_time_in_millis": 0, "fetch_current": 0, "scroll_total": 0,
                    "scroll_time_in_millis": 0, "scroll_current": 0, "suggest_total": 0,
                    "suggest_time_in_millis": 0, "suggest_current": 0},
-        "merges": {"current": 0, "current_docs": 0, "current_size_in_bytes": 0, "total": 0,
-                   "total_time_in_millis": 0, "total_docs": 0, "total_size_in_bytes": 0},
+        "merges": {"current": 0, "current_docs": 0, "current_size_in_bytes": 0, "total": counters.get("merge", 0),
+                   "total_time_in_millis": counters.get("merge_time_in_millis", 0), "total_docs": 0,
+                   "total_size_in_bytes": 0},
         "refresh": {"total": counters.get("refresh", 0), "total_time_in_millis": 0, "external_total": 0,
                     "external_total_time_in_millis": 0, "listeners": 0},
         "flush": {"total": counters.get("flush", 0), "periodic": 0, "total_time_in_millis": 0},

@@ -264,6 +264,11 @@ class IndexStats:
     # shard → its committed segments as (docs, deleted docs, bytes), in the searcher's order
     segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
 
+    @property
+    def deleted(self) -> int:
+        """Deleted documents still held by committed segments (a merge expunges them)."""
+        return sum(deleted for segments in self.segments.values() for _, deleted, _ in segments)
+
 
 async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, IndexStats]:
     """Docs and bytes per open index (and per shard), from the leaves."""
@@ -294,11 +299,11 @@ async def cat_indices(request: Request) -> Response:
     rows = []
     for m in metas:
         st = stats.get(m.name)
-        docs, size = (st.docs, st.size) if st else (None, None)
+        docs, size, deleted = (st.docs, st.size, st.deleted) if st else (None, None, None)
         rows.append({
             "health": "yellow" if m.number_of_replicas else "green", "status": m.state, "index": m.name,
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,
-            "docs.deleted": 0 if m.is_open else None, "store.size": size, "pri.store.size": size,
+            "docs.deleted": deleted, "store.size": size, "pri.store.size": size,
             "dataset.size": size, "creation.date": str(m.creation_date),
         })  # fmt: skip
     if params.get("health"):
