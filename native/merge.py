@@ -104,11 +104,18 @@ def segment_infos(index_dir: str) -> list[SegmentInfo]:
     return out
 
 
+# ``only_expunge_deletes`` merges the segments with more than this share of deleted documents, as ES's
+# ``index.merge.policy.expunge_deletes_allowed`` (10 %) does.
+EXPUNGE_DELETES_ALLOWED = 0.10
+
+
 def needs_merge(segments: list[SegmentInfo], max_num_segments: int, only_expunge_deletes: bool) -> bool:
-    """ES's decision: too many segments, or deleted documents to expunge (the only reason when
-    ``only_expunge_deletes``)."""
-    has_deletes = any(s.deleted_docs for s in segments)
-    return has_deletes if only_expunge_deletes else has_deletes or len(segments) > max_num_segments
+    """ES's decision: too many segments or deleted documents; with ``only_expunge_deletes``, a segment with
+    more than ``EXPUNGE_DELETES_ALLOWED`` of its documents deleted. (A rewrite always rewrites the whole
+    shard: tantivy-py cannot merge chosen segments.)"""
+    if only_expunge_deletes:
+        return any(s.deleted_docs > EXPUNGE_DELETES_ALLOWED * s.max_doc for s in segments)
+    return any(s.deleted_docs for s in segments) or len(segments) > max_num_segments
 
 
 def generations(path: str) -> list[int]:

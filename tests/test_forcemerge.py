@@ -202,6 +202,21 @@ def test_forcemerge_skips_a_merged_shard(loaded: tuple[Shard, Model]) -> None:
     assert shard.generation == generation + 1
 
 
+def test_only_expunge_deletes_waits_for_ten_percent(loaded: tuple[Shard, Model]) -> None:
+    shard, model = loaded
+    assert shard.forcemerge() is True  # one segment
+    model.delete(shard, "d0")
+    shard.refresh()
+    assert [s.deleted_docs for s in shard.segments()] == [1]
+    assert shard.forcemerge(only_expunge_deletes=True) is False  # 0.1 % deleted: ES's 10 % is not reached
+    for n in range(1, 200):
+        model.delete(shard, f"d{n}")
+    shard.refresh()
+    assert shard.forcemerge(only_expunge_deletes=True) is True
+    assert [s.deleted_docs for s in shard.segments()] == [0]
+    _check(shard, model)
+
+
 def test_unrefreshed_writes_are_merged_and_committed(loaded: tuple[Shard, Model]) -> None:
     shard, model = loaded
     model.index(shard, "late", {"n": 1, "tag": "red", "title": "alpha"})
