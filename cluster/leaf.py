@@ -354,6 +354,11 @@ class LeafService:
             for seg in shard.segments():
                 stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,
                                    size_in_bytes=seg.size_in_bytes)  # fmt: skip
+            memory, evictions, hits, misses = self.request_cache.stats(shard)
+            cache = stats.request_cache
+            cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count = (
+                memory, evictions, hits, misses
+            )
         return response
 
     def close(self) -> None:

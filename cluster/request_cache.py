@@ -66,21 +66,39 @@ class ShardRequestCache:
         self._lock = threading.Lock()
         # keyed by the shard object: a closed or deleted shard takes its entries with it
         self._shards: weakref.WeakKeyDictionary[Shard, _ShardEntries] = weakref.WeakKeyDictionary()
+        # per shard, for ``_stats``: [hits, misses, evictions] (they outlive the per-reader entries)
+        self._counts: weakref.WeakKeyDictionary[Shard, list[int]] = weakref.WeakKeyDictionary()
         self.hits = 0
         self.misses = 0
+
+    def _count(self, shard: Shard, which: int) -> None:
+        counts = self._counts.get(shard)
+        if counts is None:
+            counts = self._counts[shard] = [0, 0, 0]
+        counts[which] += 1
+
+    def stats(self, shard: Shard) -> tuple[int, int, int, int]:
+        """``(memory_size_in_bytes, evictions, hit_count, miss_count)`` of ``shard``, as ES's ``_stats`` has them."""
+        with self._lock:
+            entries = self._shards.get(shard)
+            hits, misses, evictions = self._counts.get(shard, (0, 0, 0))
+            return (entries.bytes if entries is not None else 0), evictions, hits, misses
 
     def get(self, shard: Shard, generation: int, compiled: CompiledMapping, key: CacheKey) -> CachedResult | None:
         with self._lock:
             found = self._shards.get(shard)
             if found is None or found.generation != generation or found.compiled is not compiled:
                 self.misses += 1
+                self._count(shard, 1)
                 return None
             result = found.entries.get(key)
             if result is None:
                 self.misses += 1
+                self._count(shard, 1)
                 return None
             found.entries.move_to_end(key)
             self.hits += 1
+            self._count(shard, 0)
             return result
 
     def put(
@@ -103,3 +121,4 @@ class ShardRequestCache:
             while len(found.entries) > self.max_entries or found.bytes > self.max_bytes:
                 evicted_key, evicted = found.entries.popitem(last=False)
                 found.bytes -= _size(evicted_key, evicted)
+                self._count(shard, 2)

@@ -303,18 +303,32 @@ class StatsRequest(_message.Message):
     def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
 
 class ShardStats(_message.Message):
-    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments")
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     NUM_DOCS_FIELD_NUMBER: _ClassVar[int]
     SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CACHE_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     num_docs: int
     size_in_bytes: int
     max_seq_no: int
     segments: _containers.RepeatedCompositeFieldContainer[SegmentStats]
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ...) -> None: ...
+    request_cache: RequestCacheStats
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ...) -> None: ...
+
+class RequestCacheStats(_message.Message):
+    __slots__ = ("memory_size_in_bytes", "evictions", "hit_count", "miss_count")
+    MEMORY_SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONS_FIELD_NUMBER: _ClassVar[int]
+    HIT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    MISS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    memory_size_in_bytes: int
+    evictions: int
+    hit_count: int
+    miss_count: int
+    def __init__(self, memory_size_in_bytes: _Optional[int] = ..., evictions: _Optional[int] = ..., hit_count: _Optional[int] = ..., miss_count: _Optional[int] = ...) -> None: ...
 
 class SegmentStats(_message.Message):
     __slots__ = ("name", "num_docs", "deleted_docs", "size_in_bytes")

@@ -263,6 +263,8 @@ class IndexStats:
     shards: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (docs, bytes)
     # shard → its committed segments as (docs, deleted docs, bytes), in the searcher's order
     segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # the shard request cache, summed: memory_size_in_bytes, evictions, hit_count, miss_count
+    request_cache: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
 
     @property
     def deleted(self) -> int:
@@ -287,6 +289,9 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
             entry.max_seq_no = max(entry.max_seq_no, st.max_seq_no)
             entry.shards[st.shard.shard] = (st.num_docs, st.size_in_bytes)
             entry.segments[st.shard.shard] = [(g.num_docs, g.deleted_docs, g.size_in_bytes) for g in st.segments]
+            cache = st.request_cache
+            for i, value in enumerate((cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count)):
+                entry.request_cache[i] += value
     return out
 
 

@@ -83,6 +83,8 @@ async def test_size_zero_results_are_cached_per_reader_and_refresh_invalidates(
         assert body["aggregations"]["t"]["buckets"] == _terms(docs)
         assert body["aggregations"]["m"]["value"] == max(d["n"] for d in docs)
     assert {k: v for k, v in first.items() if k != "took"} == {k: v for k, v in second.items() if k != "took"}
+    stats = (await asgi_client.get("/c/_stats/request_cache")).json()["indices"]["c"]["primaries"]["request_cache"]
+    assert stats["hit_count"] == 1 and stats["miss_count"] == 1 and stats["memory_size_in_bytes"] > 0
     # a refresh with new documents: the next answer is computed on the new reader
     more = _docs(50, 2)
     await _add(asgi_client, "c", more, start=300)
