@@ -14,6 +14,7 @@ from typing import Any
 
 import tantivy
 
+from native import narrowing
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.schema import CompiledMapping
@@ -237,7 +238,16 @@ def _top_by_first_key(
         # Documents without a value sort after every value: they can only reach a page that the documents
         # past ``after0`` do not fill, so the union with them is searched only then.
         candidates_query = bound if num_docs is not None else _and(query, bound)
-        result = searcher.search(candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order)
+        narrowed = None
+        if info0.es_type != "keyword" and int(searcher.num_docs) >= narrowing.MIN_DOCS and total is not None:
+            narrowed = _narrowed(searcher, schema, query, first.reverse, info0, want, total, num_docs is not None,
+                                 after=after0, after_inclusive=inclusive)  # fmt: skip
+        if narrowed is not None:
+            result = narrowed
+        else:
+            result = searcher.search(
+                candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order
+            )
         if len(result.hits) < want:
             beyond = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Should, bound), (tantivy.Occur.Should, _missing(info0))]
@@ -247,9 +257,15 @@ def _top_by_first_key(
                 candidates_query, want, count=False, order_by_field=info0.tantivy_name, order=order
             )
     else:
-        result = searcher.search(
-            candidates_query, want, count=count_in_pass, order_by_field=info0.tantivy_name, order=order
-        )
+        narrowed = None
+        if info0.es_type != "keyword" and int(searcher.num_docs) >= narrowing.MIN_DOCS:
+            if total is None:
+                total = int(searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
+            narrowed = _narrowed(searcher, schema, query, first.reverse, info0, want, total, num_docs is not None)
+        if narrowed is not None:
+            result = narrowed
+        else:
+            result = searcher.search(query, want, count=total is None, order_by_field=info0.tantivy_name, order=order)
     if total is None:
         total = int(result.count)  # type: ignore[attr-defined]
     hits = result.hits
@@ -286,6 +302,38 @@ def _top_by_first_key(
         rows = [r for r in rows if r[0] > after]
     rows.sort(key=lambda r: r[:4])
     return ShardHits([PartialHit(v, None, seg, doc, seq) for _, seq, seg, doc, v in rows[:limit]], total, None)
+
+
+def _narrowed(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    query: tantivy.Query,
+    descending: bool,
+    info: FieldInfo,
+    want: int,
+    matching: int,
+    matches_all: bool,
+    *,
+    after: Any = None,
+    after_inclusive: bool = False,
+) -> tantivy.SearchResult | None:
+    """The ordered top ``want`` from the range of the field's top values (``native.narrowing``; from
+    ``after`` on for ``search_after``), or None when no range applies or it proves too narrow (the caller
+    orders every match)."""
+    if after is not None and not isinstance(after, int | float):
+        return None
+    bound = narrowing.threshold(searcher, info, descending=descending, want=want, matching=matching, after=after)
+    if bound is None:
+        return None
+    in_range = narrowing.range_from(schema, info, bound, descending=descending, after=after,
+                                    after_inclusive=after_inclusive)  # fmt: skip
+    order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+    result = searcher.search(in_range if matches_all else _and(query, in_range), want, count=False,
+                             order_by_field=info.tantivy_name, order=order)  # fmt: skip
+    hits = result.hits
+    if len(hits) < want or not narrowing.beyond(hits[want - 1][0], bound, descending=descending):
+        return None
+    return result
 
 
 def _seq_nos(searcher: tantivy.Searcher, addrs: list[tantivy.DocAddress]) -> list[int]:
