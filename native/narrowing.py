@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import tantivy
@@ -30,16 +31,18 @@ OVERSHOOT = 8
 TOO_WIDE = 20
 # Histogram buckets between the field's min and max, computed once per (searcher, field).
 BUCKETS = 1000
-_CACHED = 64
+_CACHED = 256
 
 _lock = threading.Lock()
-# (id of the searcher, field) → (bucket starts ascending, their doc counts, bucket width); a recycled id only
-# makes a worse guess (see above).
-_histograms: OrderedDict[tuple[int, str], tuple[list[float], list[int], float]] = OrderedDict()
+Histogram = tuple[list[float], list[int], float]  # bucket starts ascending, their doc counts, bucket width
+# (id of the searcher, field) → its histogram; (…, bucket start, width) → a bucket's own histogram. A recycled
+# id only makes a worse guess (see above).
+_histograms: OrderedDict[tuple[Any, ...], Histogram] = OrderedDict()
 
 
 def threshold(
     searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
     info: FieldInfo,
     *,
     descending: bool,
@@ -59,18 +62,33 @@ def threshold(
     histogram = _field_histogram(searcher, info)
     if histogram is None:
         return None
-    starts, counts, width = histogram
     target = fraction * num_docs  # documents of the whole shard the range should hold
-    seen = 0
-    value: float | None = None
-    order = range(len(starts) - 1, -1, -1) if descending else range(len(starts))
-    for i in order:
-        if after is not None and (starts[i] + width > after if descending else starts[i] < after):
-            continue  # a bucket (partly) before ``after``: its documents may not count
-        seen += counts[i]
-        if seen >= target:
-            value = starts[i] if descending else starts[i] + width
-            break
+
+    def walk(hist: Histogram, target: float, refine: bool) -> tuple[float | None, int]:
+        """The bucket edge where ``target`` documents past the cursor are reached, and the count seen."""
+        starts, counts, width = hist
+        seen = 0
+        for i in range(len(starts) - 1, -1, -1) if descending else range(len(starts)):
+            lo, hi = starts[i], starts[i] + width
+            if after is not None and (lo > after if descending else hi <= after):
+                continue  # wholly on the side the cursor has paged past
+            holds_cursor = after is not None and lo <= after < hi
+            if refine and (holds_cursor or counts[i] > TOO_WIDE * max(target - seen, 1.0)):
+                finer = _sub_histogram(searcher, schema, info, lo, width)
+                if finer is not None:  # a dense bucket, or the cursor's: its own 1,000 buckets
+                    value, counted = walk(finer, target - seen, refine=False)
+                    if value is not None:
+                        return value, seen + counted
+                    seen += counted
+                    continue
+            if holds_cursor:
+                continue  # its documents lie on both sides of the cursor: none counted
+            seen += counts[i]
+            if seen >= target:
+                return (lo if descending else hi), seen
+        return None, seen
+
+    value, seen = walk(histogram, target, refine=True)
     if value is None or not math.isfinite(value) or seen > TOO_WIDE * target:
         return None  # (a skewed field's buckets can hold far more than asked: the range would cost more)
     if info.tantivy_type == tantivy.FieldType.Integer:  # round outwards: the range only grows
@@ -103,35 +121,61 @@ def beyond(cutoff: Any, bound: int | float, *, descending: bool) -> bool:
     return bool(cutoff >= bound if descending else cutoff <= bound)
 
 
-def _field_histogram(searcher: tantivy.Searcher, info: FieldInfo) -> tuple[list[float], list[int], float] | None:
-    key = (id(searcher), info.tantivy_name)
+def _field_histogram(searcher: tantivy.Searcher, info: FieldInfo) -> Histogram | None:
+    """``BUCKETS`` buckets between the field's min and max over the whole shard."""
+    everything = tantivy.Query.all_query()
+
+    def compute() -> Histogram | None:
+        stats = searcher.aggregate(everything, {"s": {"stats": {"field": info.tantivy_name}}})["s"]
+        low, high = stats.get("min"), stats.get("max")
+        if low is None or high is None or not high > low:
+            return None
+        return _histogram(searcher, everything, info.tantivy_name, float(low), (float(high) - float(low)) / BUCKETS)
+
+    return _cached((id(searcher), info.tantivy_name), compute)
+
+
+def _sub_histogram(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, info: FieldInfo, low: float, width: float
+) -> Histogram | None:
+    """``BUCKETS`` buckets within one bucket ``[low, low + width)`` of the field's histogram."""
+
+    def compute() -> Histogram | None:
+        lower, upper = _typed(info, low, math.floor), _typed(info, low + width, math.ceil)
+        inside = tantivy.Query.range_query(schema, info.tantivy_name, info.tantivy_type, lower, upper, True, False)
+        return _histogram(searcher, inside, info.tantivy_name, low, width / BUCKETS)
+
+    return _cached((id(searcher), info.tantivy_name, low, width), compute)
+
+
+def _typed(info: FieldInfo, value: float, rounding: Callable[[float], int]) -> int | float:
+    return rounding(value) if info.tantivy_type == tantivy.FieldType.Integer else value
+
+
+def _histogram(
+    searcher: tantivy.Searcher, query: tantivy.Query, field: str, low: float, width: float
+) -> Histogram | None:
+    if not width > 0:
+        return None
+    request = {"h": {"histogram": {"field": field, "interval": width, "offset": low % width}}}
+    buckets = searcher.aggregate(query, request)["h"]["buckets"]
+    starts = [float(b["key"]) for b in buckets]
+    return (starts, [int(b["doc_count"]) for b in buckets], width) if starts else None
+
+
+def _cached(key: tuple[Any, ...], compute: Callable[[], Histogram | None]) -> Histogram | None:
     with _lock:
         found = _histograms.get(key)
         if found is not None:
             _histograms.move_to_end(key)
             return found
-    histogram = _compute_histogram(searcher, info.tantivy_name)
-    if histogram is None:
-        return None
-    with _lock:
-        _histograms[key] = histogram
-        while len(_histograms) > _CACHED:
-            _histograms.popitem(last=False)
-    return histogram
-
-
-def _compute_histogram(searcher: tantivy.Searcher, field: str) -> tuple[list[float], list[int], float] | None:
-    everything = tantivy.Query.all_query()
     try:
-        stats = searcher.aggregate(everything, {"s": {"stats": {"field": field}}})["s"]
-        low, high = stats.get("min"), stats.get("max")
-        if low is None or high is None or not high > low:
-            return None
-        width = (float(high) - float(low)) / BUCKETS
-        request = {"h": {"histogram": {"field": field, "interval": width, "offset": float(low) % width}}}
-        buckets = searcher.aggregate(everything, request)["h"]["buckets"]
+        histogram = compute()
     except (ValueError, KeyError, TypeError, ZeroDivisionError):
-        return None
-    starts = [float(b["key"]) for b in buckets]
-    counts = [int(b["doc_count"]) for b in buckets]
-    return (starts, counts, width) if starts else None
+        histogram = None
+    if histogram is not None:
+        with _lock:
+            _histograms[key] = histogram
+            while len(_histograms) > _CACHED:
+                _histograms.popitem(last=False)
+    return histogram

@@ -322,7 +322,8 @@ def _narrowed(
     orders every match)."""
     if after is not None and not isinstance(after, int | float):
         return None
-    bound = narrowing.threshold(searcher, info, descending=descending, want=want, matching=matching, after=after)
+    bound = narrowing.threshold(searcher, schema, info, descending=descending, want=want, matching=matching,
+                                after=after)  # fmt: skip
     if bound is None:
         return None
     in_range = narrowing.range_from(schema, info, bound, descending=descending, after=after,

@@ -22,7 +22,7 @@ from native.shard import Shard
 from native.writes import WriteOp
 
 MAPPING = Mapping({"properties": {"a": {"type": "long"}, "b": {"type": "double"}, "t": {"type": "date"},
-                                  "k": {"type": "keyword"}}})  # fmt: skip
+                                  "c": {"type": "long"}, "k": {"type": "keyword"}}})  # fmt: skip
 N = 3000
 
 
@@ -39,6 +39,7 @@ def shard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shard, lis
         if "a" in doc and rng.random() < 0.05:  # multi-valued: the sort uses one value, the range tests any
             doc["a"] = [doc["a"], rng.randint(0, 400)]
         doc["t"] = 1_700_000_000_000 + rng.randint(0, 10**9)
+        doc["c"] = int(rng.lognormvariate(8, 2))  # skewed: most values in the first of the histogram's buckets
         docs.append(doc)
     s = Shard(str(tmp_path_factory.mktemp("narrow")), MAPPING, Analysis.from_settings({}))
     for start in range(0, N, 700):  # several segments
@@ -85,7 +86,7 @@ def _python_top(docs: list[dict[str, Any]], field: str, descending: bool, limit:
     return sorted(values, reverse=descending)[:limit]
 
 
-@pytest.mark.parametrize("field", ["a", "b", "t"])
+@pytest.mark.parametrize("field", ["a", "b", "t", "c"])
 @pytest.mark.parametrize("descending", [True, False])
 @pytest.mark.parametrize("limit", [1, 10, 100])
 @pytest.mark.parametrize("filtered", [False, True])
@@ -123,7 +124,7 @@ def test_narrowing_holds_on_a_broad_query(shard: tuple[Shard, list[dict[str, Any
 
 # Single-valued fields: with a multi-valued one, a document whose other value falls past the cursor takes a
 # slot of the page and is dropped after (pages come out short, with or without a narrowed range).
-@pytest.mark.parametrize("field", ["b", "t"])
+@pytest.mark.parametrize("field", ["b", "t", "c"])
 @pytest.mark.parametrize("descending", [True, False])
 def test_narrowed_search_after_pages_equal_full_ordering(
     shard: tuple[Shard, list[dict[str, Any]]], narrowing_on: list[bool], field: str, descending: bool
