@@ -31,7 +31,7 @@ OVERSHOOT = 8
 TOO_WIDE = 20
 # Histogram buckets between the field's min and max, computed once per (searcher, field).
 BUCKETS = 1000
-_CACHED = 256
+_CACHED = 64  # entries of ~2,000 numbers each: ~4 MB at most
 
 _lock = threading.Lock()
 Histogram = tuple[list[float], list[int], float]  # bucket starts ascending, their doc counts, bucket width
