@@ -104,6 +104,21 @@ def _all_mapped_leaves(doc: dict[str, Any], mapping: Mapping, source: bytes | No
     return True
 
 
+_NOOP_SHARDS = {"total": 0, "successful": 0, "failed": 0}
+
+
+def _item_body(
+    index: str, doc_id: str | None, version: int, result: str, seq_no: int, term: int, status: int,
+    shards: dict[str, int], forced_refresh: bool,
+) -> dict[str, Any]:
+    """One ``_bulk`` item as ES renders it (``forced_refresh`` only after ``?refresh=true``)."""
+    if forced_refresh:
+        return {"_index": index, "_id": doc_id, "_version": version, "result": result, "forced_refresh": True,
+                "_shards": shards, "_seq_no": seq_no, "_primary_term": term, "status": status}  # fmt: skip
+    return {"_index": index, "_id": doc_id, "_version": version, "result": result, "_shards": shards,
+            "_seq_no": seq_no, "_primary_term": term, "status": status}  # fmt: skip
+
+
 def _plain_index_ops(items: list[WriteItem], positions: list[int]) -> bool:
     """True when the items at ``positions`` are all ``index`` (or all ``create``) with a source and no
     conditions: the shape ``IndexColumns`` carries."""
@@ -284,20 +299,10 @@ class WriteCoordinator:
                 if res.HasField("error"):
                     results[pos] = self._error_result(item, error_from_pb(res.error))
                     continue
-                doc_id, result, status = res.id, res.result, res.status
-                if result == "noop":
-                    body = {"_index": index, "_id": doc_id, "_version": res.version, "result": result,
-                            "_shards": {"total": 0, "successful": 0, "failed": 0}}  # fmt: skip
-                elif forced_refresh:
-                    body = {"_index": index, "_id": doc_id, "_version": res.version, "result": result,
-                            "forced_refresh": True, "_shards": shards}  # fmt: skip
-                else:
-                    body = {"_index": index, "_id": doc_id, "_version": res.version, "result": result,
-                            "_shards": shards}  # fmt: skip
-                body["_seq_no"] = res.seq_no
-                body["_primary_term"] = res.primary_term
-                body["status"] = status
-                results[pos] = ItemResult(item.action, index, doc_id, status, body)
+                body = _item_body(index, res.id, res.version, res.result, res.seq_no, res.primary_term, res.status,
+                                  _NOOP_SHARDS if res.result == "noop" else shards,
+                                  forced_refresh and res.result != "noop")  # fmt: skip
+                results[pos] = ItemResult(item.action, index, res.id, res.status, body)
 
         async def send_columns(index: str, shard: int, positions: list[int]) -> None:
             meta = metas[index]
@@ -332,14 +337,8 @@ class WriteCoordinator:
                     results[pos] = self._error_result(item, error_from_pb(failed[i]))
                     continue
                 status = 200 if is_update else 201
-                if forced_refresh:
-                    body = {"_index": index, "_id": item.id, "_version": version,
-                            "result": "updated" if is_update else "created", "forced_refresh": True,
-                            "_shards": shards, "_seq_no": seq_no, "_primary_term": term, "status": status}  # fmt: skip
-                else:
-                    body = {"_index": index, "_id": item.id, "_version": version,
-                            "result": "updated" if is_update else "created",
-                            "_shards": shards, "_seq_no": seq_no, "_primary_term": term, "status": status}  # fmt: skip
+                body = _item_body(index, item.id, version, "updated" if is_update else "created", seq_no, term,
+                                  status, shards, forced_refresh)  # fmt: skip
                 results[pos] = ItemResult(action, index, item.id, status, body)
 
         await asyncio.gather(*(send(index, shard, positions) for (index, shard), positions in groups.items()))
