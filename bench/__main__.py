@@ -248,18 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         results["ingest"]["tantivy"] = rt
 
         log("raw tantivy ingest + ES metadata fields")
-        meta_dir = work / "tantivy-es-meta"
-        mjson = list(es_metadata.with_metadata(corpus.tantivy_json(), corpus.sources(), corpus.seed))
-        rm = TantivyBaseline(str(meta_dir), with_es_metadata=True).ingest(mjson, ingest_deadline_s)
-        del mjson
-        rm["bytes_on_disk"] = qr.dir_bytes(meta_dir)
-        rm.update(
-            label=es_metadata.LABEL,
-            docs_per_s=rm["docs"] / rm["seconds"],
-            bytes_per_doc=rm["bytes_on_disk"] / max(rm["docs"], 1),
+        results["ingest"]["tantivy_es_meta"] = es_metadata.ingest_row(
+            TantivyBaseline, work / "tantivy-es-meta", corpus.tantivy_json(), corpus.sources(), ingest_deadline_s,
+            corpus.seed,
         )
-        results["ingest"]["tantivy_es_meta"] = rm
-        shutil.rmtree(meta_dir, ignore_errors=True)
 
         for name, tfn in tb.queries(params).items():
             log(f"tantivy query {name}")

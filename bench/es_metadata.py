@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Iterable, Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import orjson
 import tantivy
@@ -62,3 +65,22 @@ def with_metadata(docs: Iterable[str], sources: Iterable[bytes], seed: int = 0) 
         ).decode()
         rest = doc[1:].lstrip()
         yield head[:-1] + ("}" if rest == "}" else "," + rest)
+
+
+def ingest_row(
+    make: Callable[..., Any], path: Path, docs: Iterable[str], sources: Iterable[bytes], deadline_s: float,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The ingest row of ``make(path, with_es_metadata=True)`` (a raw tantivy baseline) fed ``docs`` with the
+    metadata fields; the index is removed afterwards."""
+    from bench.quidditch_runner import dir_bytes
+
+    prepared = list(with_metadata(docs, sources, seed))
+    row: dict[str, Any] = make(str(path), with_es_metadata=True).ingest(prepared, deadline_s)
+    del prepared
+    row["bytes_on_disk"] = dir_bytes(path)
+    row.update(label=LABEL, docs_per_s=row["docs"] / row["seconds"],
+               bytes_per_doc=row["bytes_on_disk"] / max(row["docs"], 1))  # fmt: skip
+    shutil.rmtree(path, ignore_errors=True)
+    return row
+

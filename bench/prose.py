@@ -7,7 +7,6 @@ nothing here changes the log-corpus numbers.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -112,19 +111,10 @@ def run(
     out["ingest"]["tantivy"] = rt
 
     log("prose: raw tantivy ingest + ES metadata fields")
-    meta_dir = work / "tantivy-prose-es-meta"
     sources = [orjson.dumps(d) for d in corpus.docs]  # what `bulk_bodies` sends: Quidditch's `_source`
-    mjson = list(es_metadata.with_metadata(corpus.tantivy_json(), sources))
-    rm = TantivyProse(str(meta_dir), with_es_metadata=True).ingest(mjson, ingest_deadline_s)
-    rm["bytes_on_disk"] = qr.dir_bytes(meta_dir)
-    rm.update(
-        label=es_metadata.LABEL,
-        docs_per_s=rm["docs"] / rm["seconds"],
-        bytes_per_doc=rm["bytes_on_disk"] / max(rm["docs"], 1),
+    out["ingest"]["tantivy_es_meta"] = es_metadata.ingest_row(
+        TantivyProse, work / "tantivy-prose-es-meta", corpus.tantivy_json(), sources, ingest_deadline_s
     )
-    out["ingest"]["tantivy_es_meta"] = rm
-    del mjson, sources
-    shutil.rmtree(meta_dir, ignore_errors=True)
 
     tq = tb.prose_queries(params)
     for name, fn in tq.items():
