@@ -103,6 +103,16 @@ def _search(
 AGGS = {"tags": {"terms": {"field": "tag", "size": 10}}, "sum_n": {"sum": {"field": "n"}}}
 
 
+def _check_after_restart(shard: Shard, model: Model) -> None:
+    """Close ``shard``, open its directory again and ``_check`` it."""
+    shard.close()
+    reopened = _open(Path(shard.path))
+    try:
+        _check(reopened, model)
+    finally:
+        reopened.close()
+
+
 def _check(shard: Shard, model: Model) -> None:
     """Every document (by realtime get and through the searcher) and a few answers equal the model's."""
     for doc_id, (source, version, seq_no) in model.docs.items():
@@ -167,12 +177,7 @@ def test_forcemerge_leaves_one_segment_and_every_answer(loaded: tuple[Shard, Mod
     model.index(shard, "d0", {"n": 5000, "tag": "red", "title": "omega"})
     shard.refresh()
     _check(shard, model)
-    shard.close()
-    reopened = _open(Path(shard.path))
-    try:
-        _check(reopened, model)
-    finally:
-        reopened.close()
+    _check_after_restart(shard, model)
 
 
 def test_forcemerge_expunges_deletes_and_keeps_updates(loaded: tuple[Shard, Model]) -> None:
@@ -343,12 +348,7 @@ def test_writes_refreshes_and_searches_during_the_merge(
     _check(shard, model)
     shard.refresh()
     _check(shard, model)
-    shard.close()
-    reopened = _open(Path(shard.path))
-    try:
-        _check(reopened, model)
-    finally:
-        reopened.close()
+    _check_after_restart(shard, model)
 
 
 def test_a_mapping_rebuild_cancels_a_running_merge(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import orjson
 
 from native.shard import _PINNED_SEARCHERS
+from tests.conftest import _starlette_of
 
 
 async def _bulk(client: httpx.AsyncClient, start: int, count: int) -> None:
@@ -64,3 +67,22 @@ async def test_scroll_and_fetch_survive_a_mapping_rebuild(asgi_client: httpx.Asy
             break
         seen += [h["_source"]["n"] for h in page["hits"]["hits"]]
     assert seen == list(range(60))  # the snapshot's documents, in order, none from after it
+
+
+async def test_an_idle_shard_releases_its_earlier_readers(asgi_client: httpx.AsyncClient) -> None:
+    """The node's refresh loop retires replaced readers even where nothing is written (refresh -1)."""
+    settings = {"number_of_shards": 1, "refresh_interval": "-1"}
+    assert (await asgi_client.put("/snap", json={"settings": settings})).status_code == 200
+    await _bulk(asgi_client, 0, 5)
+    cluster = _starlette_of(asgi_client._transport.app).state.cluster  # type: ignore[attr-defined]
+    shard = next(iter(cluster.node.shards.values()))
+    old_gen, old = shard.acquire_searcher()
+    await _bulk(asgi_client, 5, 5)
+    new_gen, new = shard.acquire_searcher()
+    assert new_gen != old_gen and shard.searcher(old_gen) is old  # kept for fetch phases
+    shard._readers.retire_after_s = 0.0
+    for _ in range(50):  # the refresh loop ticks every ~100 ms
+        await asyncio.sleep(0.05)
+        if shard.searcher(old_gen) is new:
+            break
+    assert shard.searcher(old_gen) is new  # released: falls back to the current reader
