@@ -14,7 +14,7 @@ from typing import Any
 
 import tantivy
 
-from native import narrowing
+from native import narrowing, selectivity
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.schema import CompiledMapping
@@ -326,8 +326,10 @@ def _narrowed(
                                 after=after)  # fmt: skip
     if bound is None:
         return None
+    lower, upper = (bound, after) if descending else (after, bound)
+    inverted = selectivity.prefer_inverted(searcher, schema, info, lower, upper, schema)
     in_range = narrowing.range_from(schema, info, bound, descending=descending, after=after,
-                                    after_inclusive=after_inclusive)  # fmt: skip
+                                    after_inclusive=after_inclusive, inverted=inverted)  # fmt: skip
     order = tantivy.Order.Desc if descending else tantivy.Order.Asc
     result = searcher.search(in_range if matches_all else _and(query, in_range), want, count=False,
                              order_by_field=info.tantivy_name, order=order)  # fmt: skip

@@ -27,6 +27,7 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
+from native import selectivity
 from native.errors import IllegalArgument, TooComplexToDeterminize
 from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
 from native.query import ast as A
@@ -286,6 +287,10 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
         if lo_v is not None and hi_v is not None and es_type != "ip":
             if lo_v > hi_v or (lo_v == hi_v and not (lo_inc and hi_inc)):
                 return Query.empty_query()
+        # the inverted index when the range holds little (native.selectivity); ip ranges keep the column
+        inverted = es_type != "ip" and selectivity.prefer_inverted(
+            self.searcher, self.schema, info, lo_v, hi_v, self.schema
+        )
         q = Query.range_query(
             self.schema,
             info.tantivy_name,
@@ -294,6 +299,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
             hi_v,
             lo_inc if lo_v is not None else True,
             hi_inc if hi_v is not None else True,
+            use_inverted_index=inverted,
         )
         return self.const(self.leaf(q), node.boost)
 
