@@ -144,7 +144,7 @@ def query_shard(
         # size 0 (aggregations, _count): only the total; ES reports no max_score either
         if matches_all:
             return ShardHits([], num_docs, None)
-        return ShardHits([], int(searcher.search(query, 1, count=True).count), None)  # type: ignore[attr-defined]
+        return ShardHits([], count_matches(searcher, query), None)
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
         top = result.hits[:limit]
@@ -160,6 +160,19 @@ def query_shard(
             searcher, compiled.schema, query, sort, infos, limit, search_after, num_docs if matches_all else None
         )
     return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs)
+
+
+# Every document has exactly one ``_seq_no``: counting its values counts the matching documents.
+_COUNT_REQUEST = {"n": {"value_count": {"field": SEQ_NO_FIELD}}}
+
+
+def count_matches(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """How many live documents match ``query``.
+
+    tantivy-py counts only beside a top-k collector (``search(count=True)`` scores every match); an
+    aggregation collects without scoring: 2.5x faster for a broad query at 1M documents (6.3 → 2.5 ms).
+    """
+    return int(searcher.aggregate(query, _COUNT_REQUEST)["n"]["value"])
 
 
 def _first_key_eligible(
@@ -221,7 +234,7 @@ def _top_by_first_key(
     count_in_pass = num_docs is None and search_after is None
     total = num_docs
     if total is None and not count_in_pass:
-        total = int(searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
+        total = count_matches(searcher, query)
     candidates_query = query
     want = max(limit, 1)
     if search_after is not None:
@@ -260,7 +273,7 @@ def _top_by_first_key(
         narrowed = None
         if info0.es_type != "keyword" and int(searcher.num_docs) >= narrowing.MIN_DOCS:
             if total is None:
-                total = int(searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
+                total = count_matches(searcher, query)
             narrowed = _narrowed(searcher, schema, query, first.reverse, info0, want, total, num_docs is not None)
         if narrowed is not None:
             result = narrowed
@@ -283,7 +296,7 @@ def _top_by_first_key(
             )
             ties_query = _and(candidates_query, exact)
         kept = [(k, a) for k, a in hits if k != cutoff]
-        tie_count = int(searcher.search(ties_query, 1, count=True).count)  # type: ignore[attr-defined]
+        tie_count = count_matches(searcher, ties_query)
         ties = searcher.search(ties_query, max(tie_count, 1), count=False).hits
         hits = kept + [(cutoff, a) for _, a in ties]
     addrs = [a for _, a in hits]

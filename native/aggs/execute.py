@@ -23,6 +23,7 @@ from native.aggs.partials import Level, kind_of
 from native.aggs.spec import AggNode
 from native.errors import IllegalArgument
 from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
+from native.search import count_matches
 
 MAX_BUCKETS = 65536
 
@@ -64,7 +65,7 @@ class ShardContext:
     # -- queries -----------------------------------------------------------------------------------
 
     def count(self, query: tantivy.Query) -> int:
-        return int(self.searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
+        return count_matches(self.searcher, query)
 
     def docs(self, query: tantivy.Query) -> list[tantivy.DocAddress]:
         limit = max(1, int(self.searcher.num_docs))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import tantivy
 
-from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo
+from native.fields import FIELD_NAMES_FIELD, ID_FIELD, SEQ_NO_FIELD, FieldInfo
 from native.query import compile_query, parse_query
 
 NOW = 1_710_510_300_000  # 2024-03-15T13:45:00Z
@@ -92,6 +92,7 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> TinyIndex:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field(ID_FIELD, stored=True, fast=True, tokenizer_name="raw")
     sb.add_text_field(FIELD_NAMES_FIELD, tokenizer_name="raw")
+    sb.add_integer_field(SEQ_NO_FIELD, fast=True)  # as every shard schema: ``count_matches`` counts its values
     sb.add_text_field("title", tokenizer_name="en")
     sb.add_text_field("tag", fast=True, tokenizer_name="raw")
     sb.add_text_field("tag_lc", fast=True, tokenizer_name="lower")
@@ -107,9 +108,10 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> TinyIndex:
     index.register_fast_field_tokenizer("lower", _LOWER)
     docs = make_docs()
     writer = index.writer(heap_size=15_000_000, num_threads=1)
-    for d in docs:
+    for seq_no, d in enumerate(docs):
         doc = tantivy.Document()
         doc.add_text(ID_FIELD, d["_id"])
+        doc.add_integer(SEQ_NO_FIELD, seq_no)
         present = [k for k in ("title", "tag", "tag_lc", "n", "price", "ts", "flag") if k in d]
         if "user" in d:
             doc.add_text("user.name", d["user"]["name"])

@@ -71,6 +71,7 @@ def build_schema(paths: Iterable[str]) -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("_id", stored=True, fast=True, tokenizer_name="raw")
     sb.add_bytes_field("_source", stored=True)
+    sb.add_integer_field("_seq_no", fast=True)  # as every shard schema: ``count_matches`` counts its values
     for path in paths:
         es_type, name = FIELDS[path]
         if es_type == "keyword":
@@ -91,7 +92,7 @@ class Shard:
         self.index = tantivy.Index(self.schema, str(path))
         writer = self.index.writer(100_000_000, 1)
         for i, doc in enumerate(docs):
-            writer.add_document(to_tantivy(doc, paths))
+            writer.add_document(to_tantivy(doc, paths, i))
             if i and i % 4000 == 0:
                 writer.commit()  # several segments
         writer.commit()
@@ -111,9 +112,10 @@ class Shard:
         )
 
 
-def to_tantivy(doc: dict[str, Any], paths: Sequence[str]) -> tantivy.Document:
+def to_tantivy(doc: dict[str, Any], paths: Sequence[str], seq_no: int = 0) -> tantivy.Document:
     d = tantivy.Document()
     d.add_text("_id", doc["id"])
+    d.add_integer("_seq_no", seq_no)
     d.add_bytes("_source", orjson.dumps(doc))
     for path in paths:
         value = doc.get(path)

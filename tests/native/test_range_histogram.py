@@ -61,6 +61,7 @@ def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("_id", stored=True, fast=True, tokenizer_name="raw")
     sb.add_bytes_field("_source", stored=True)
+    sb.add_integer_field("_seq_no", fast=True)  # as every shard schema: ``count_matches`` counts its values
     sb.add_text_field("tag", fast=True, tokenizer_name="raw")
     for path, (_, kind) in RANGES.items():
         for hidden in (f"{path}_gte", f"{path}_lte"):
@@ -81,6 +82,7 @@ class Shard:
             d = tantivy.Document()
             d.add_text("_id", doc["id"])
             d.add_bytes("_source", orjson.dumps(doc))
+            d.add_integer("_seq_no", i)
             d.add_text("tag", doc["tag"])
             for path, (_, kind) in RANGES.items():
                 for lo, hi in doc.get(path, []):
