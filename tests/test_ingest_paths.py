@@ -3,17 +3,22 @@ action lines, batched auto ids and the flat-document shortcut of ``CompiledMappi
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
 from cluster.writes import _all_mapped_leaves, auto_ids
 from native.analysis import Analysis
+from native.errors import QuidditchError
 from native.mapping import Mapping
 from native.schema import CompiledMapping
 from native.shard import Shard
 from native.wal import WriteAheadLog, delete_payload, index_payload
 from native.writes import WriteOp
+from server.handlers import documents
 from server.handlers.documents import parse_bulk
 from tests.crash_copy import crash_copy
 
@@ -116,3 +121,49 @@ def test_cached_action_lines_still_give_independent_items() -> None:
         ("index", None, "default", b'{"n":4}'),
     ]
     assert len({id(i) for i in items}) == 5
+
+
+def _general_walk(body: bytes, index: str | None, params: dict[str, str]) -> list[Any]:
+    """``parse_bulk`` with the uniform-body shortcut off."""
+    saved = documents._uniform_documents
+    documents._uniform_documents = lambda *args: None  # type: ignore[assignment]
+    try:
+        return _parsed(body, index, params)
+    finally:
+        documents._uniform_documents = saved
+
+
+def _parsed(body: bytes, index: str | None, params: dict[str, str]) -> list[Any]:
+    try:
+        return _items(parse_bulk(body, index, params))
+    except QuidditchError as exc:  # the whole request fails
+        return [exc.to_dict()]
+
+
+def _items(parsed: list[Any]) -> list[Any]:
+    return [p.to_dict() if isinstance(p, QuidditchError) else dataclasses.astuple(p) for p in parsed]
+
+
+@pytest.mark.parametrize(
+    ("body", "index", "params", "uniform"),
+    [
+        (b'{"index":{"_index":"a"}}\n{"n":1}\n{"index":{"_index":"a"}}\n{"n":2}\n', None, {}, True),
+        (b'{"index":{}}\n{"n":1}\n{"index":{}}\n{"n":2}', "b", {"routing": "r"}, True),  # no final newline
+        (b'{"create":{"_index":"<logs-{now/d}>","_id":"x"}}\n{"n":1}\n', None, {"require_alias": "false"}, True),
+        (b'{"index":{"_index":"a","op_type":"create"}}\n{"n":1}\n', None, {}, True),
+        (b'{"index":{"_index":"a"}}\r\n{"n":1}\r\n', None, {}, False),  # \r: the general walk
+        (b'{"index":{"_index":"a"}}\n\n{"n":1}\n', None, {}, False),  # a blank line
+        (b'{"index":{"_index":"a"}}\n  \n{"index":{"_index":"a"}}\n{"n":1}\n', None, {}, False),  # fails whole
+        (b'{"index":{"_index":"a"}}\n{"n":1}\n{"index":{"_index":"a"}}\n', None, {}, False),  # no last document
+        (b'{"delete":{"_index":"a","_id":"1"}}\n{"delete":{"_index":"a","_id":"1"}}\n', None, {}, False),
+        (b'{"update":{"_index":"a","_id":"1"}}\n{"doc":{"n":1}}\n', None, {}, False),
+        (b'{"index":{"_index":"A"}}\n{"n":1}\n', None, {}, False),  # an invalid name: reported per item
+        (b'{"index":{}}\n{"n":1}\n', None, {}, False),  # no index at all
+        (b'{"index":{"_index":"a"}}\n{"n":1}\n{"index":{"_index":"b"}}\n{"n":2}\n', None, {}, False),
+    ],
+)
+def test_uniform_bodies_parse_as_the_general_walk_does(
+    body: bytes, index: str | None, params: dict[str, str], uniform: bool
+) -> None:
+    assert (documents._uniform_documents(body, index, params.get("routing"), False) is not None) == uniform
+    assert _parsed(body, index, params) == _general_walk(body, index, params)

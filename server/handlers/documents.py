@@ -315,28 +315,72 @@ def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
     return value is True or str(value).lower() == "true"
 
 
+_Action = tuple[str, Any, str | None, Any, Any, Any, bool]  # what an action line says, as WriteItem takes it
+
+
+def _action(line_no: int, line: bytes, default_index: str | None, default_routing: str | None,
+            require_alias: bool) -> _Action:  # fmt: skip
+    action, meta = _parse_action_line(line_no, line)
+    if action == "index" and str(meta.get("op_type", "index")) == "create":
+        action = "create"
+    doc_id = meta.get("_id")
+    return (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
+            meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
+            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias))  # fmt: skip
+
+
+def _uniform_documents(
+    body: bytes, default_index: str | None, default_routing: str | None, require_alias: bool
+) -> list[WriteItem] | None:
+    """The items of a body in the bulk loaders' shape, or None for ``parse_bulk``'s general walk.
+
+    The shape: one and the same ``index``/``create`` action line before every document, no blank lines, no
+    ``\r``. Its items are what the general walk makes of it, with the action parsed and the index name
+    checked once instead of per line (0.4 instead of 2 µs per document).
+    """
+    if b"\r" in body:
+        return None
+    lines = body.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    if len(lines) < 2 or len(lines) % 2:
+        return None
+    actions, sources = lines[0::2], lines[1::2]
+    first = actions[0]
+    if actions.count(first) != len(actions) or not all(sources) or any(s.isspace() for s in sources):
+        return None
+    try:
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = _action(
+            1, first, default_index, default_routing, require_alias
+        )
+        if action not in ("index", "create") or index is None:
+            return None
+        name = resolve_date_math(str(index)) or ""
+        validate_index_name(name)
+    except QuidditchError:
+        return None  # the general walk reports it where ES does
+    return [WriteItem(action, name, doc_id, routing, source, if_seq_no, if_primary_term, None, alias_only)
+            for source in sources]  # fmt: skip
+
+
 def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -> list[WriteItem | QuidditchError]:
     """NDJSON → items; a malformed action line fails the whole request (as ES does)."""
     if not body.strip():
         raise ActionRequestValidation("Validation Failed: 1: no requests added;")
+    require_alias = flag(params, "require_alias")
+    default_routing = params.get("routing")
+    uniform = _uniform_documents(body, default_index, default_routing, require_alias)
+    if uniform is not None:
+        return uniform  # type: ignore[return-value]
     lines = iter_ndjson(body)
     items: list[WriteItem | QuidditchError] = []
     valid_names: set[str] = set()
-    require_alias = flag(params, "require_alias")
-    default_routing = params.get("routing")
     # Action lines repeat (``{"index":{"_index":"logs"}}`` before every document): parse each distinct one once.
-    seen: dict[bytes, tuple[str, Any, str | None, Any, Any, Any, bool]] = {}
+    seen: dict[bytes, _Action] = {}
     for line_no, line in lines:
         known = seen.get(line)
         if known is None:
-            action, meta = _parse_action_line(line_no, line)
-            if action == "index" and str(meta.get("op_type", "index")) == "create":
-                action = "create"
-            doc_id = meta.get("_id")
-            known = (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
-                     meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
-                     meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias))  # fmt: skip
-            seen[line] = known
+            known = seen[line] = _action(line_no, line, default_index, default_routing, require_alias)
         action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = known
         item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
                          if_primary_term, None, alias_only)  # fmt: skip
