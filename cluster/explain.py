@@ -176,8 +176,7 @@ class ExplainResult:
 
 def explain_doc(shard: Shard, doc_id: str, ast: QueryAst, *, now_millis: int, max_clause_count: int) -> ExplainResult:
     """Why (and how much) ``doc_id`` matches ``ast`` on this shard's latest refreshed searcher."""
-    _, searcher = shard.acquire_searcher()
-    compiled = shard.compiled
+    _, searcher, compiled = shard.view()
     hits = searcher.search(tantivy.Query.term_query(compiled.schema, ID_FIELD, doc_id), 1, count=False).hits
     if not hits:
         return ExplainResult(found=False)

@@ -95,14 +95,11 @@ class LeafService:
             result = pb.ShardSearchResult(shard=ref)
             try:
                 shard = self.node.shard(ref.uuid, ref.shard)
-                gen = gens[i] if i < len(gens) and gens[i] else 0
-                if gen:
-                    searcher = shard.searcher(gen)
-                else:
-                    gen, searcher = shard.acquire_searcher()
+                asked = gens[i] if i < len(gens) and gens[i] else 0
+                gen, searcher, compiled = shard.view(asked)
+                gen = asked or gen
                 if request.pin_seconds > 0:
                     shard.pin(gen, request.pin_seconds)
-                compiled = shard.compiled
                 result.searcher_generation = gen
                 cache_key: CacheKey | None = None
                 if may_cache and self._request_cache_enabled(request, ref.uuid):
@@ -213,14 +210,14 @@ class LeafService:
         response = pb.FetchResponse()
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
-            searcher = shard.searcher(request.searcher_generation)
+            _, searcher, compiled = shard.view(request.searcher_generation)
             highlighter = None
             if request.highlight_json:
                 query = compile_query(
-                    self._query_of(request.query_json), shard.compiled, now_millis=request.now_millis, searcher=searcher
+                    self._query_of(request.query_json), compiled, now_millis=request.now_millis, searcher=searcher
                 )
                 specs = parse_highlight(orjson.loads(request.highlight_json))
-                highlighter = Highlighter(searcher, query, shard.compiled, specs)
+                highlighter = Highlighter(searcher, query, compiled, specs)
             self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
@@ -239,7 +236,7 @@ class LeafService:
             if request.HasField("columns"):
                 self._index_columns(shard, request.columns, parsed, response)
                 if request.refresh:
-                    shard.refresh()
+                    _refresh(shard)
                 return response
             ops: list[WriteOp] = []
             append = ops.append
@@ -275,7 +272,7 @@ class LeafService:
                               primary_term=res.primary_term, status=res.status)  # fmt: skip
                     msg.error.CopyFrom(error_to_pb(res.error))
             if request.refresh:
-                shard.refresh()
+                _refresh(shard)
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         return response
@@ -314,7 +311,7 @@ class LeafService:
     def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse:
         done = 0
         for ref in request.shards:
-            self.node.shard(ref.uuid, ref.shard).refresh()
+            _refresh(self.node.shard(ref.uuid, ref.shard))
             done += 1
         return pb.RefreshResponse(successful=done)
 
@@ -363,3 +360,13 @@ class LeafService:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+
+
+# An explicit refresh (``_refresh``, ``?refresh=true|wait_for``) also waits this long at most for a background
+# mapping rebuild to be swapped in, so that the new fields are searchable when it returns, as in ES.
+REBUILD_WAIT_S = 300.0
+
+
+def _refresh(shard: Shard) -> None:
+    shard.refresh()
+    shard.await_rebuild(REBUILD_WAIT_S)

@@ -3,7 +3,9 @@
 Every refresh publishes a new searcher under the next generation number. A query phase names the generation
 it read, so its fetch phase (and a scroll's next page, or a by-query pass) reads the same point in time: the
 last ``keep`` generations stay available for ``RETIRE_AFTER_S`` after a newer one replaced them, and a pinned
-generation stays until its deadline. A generation that is gone falls back to the current searcher.
+generation stays until its deadline. A generation that is gone falls back to the current searcher. Each
+generation keeps the mapping its index was built with (``view``): a query compiled for another generation's
+schema could name other fields.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from typing import Any
 
 import tantivy
 
@@ -27,17 +30,19 @@ class Readers:
         # Searches take only this lock: they never wait behind a write batch or a commit.
         self.lock = threading.RLock()
         self._searchers: OrderedDict[int, tantivy.Searcher] = OrderedDict()
+        self._mappings: dict[int, Any] = {}  # generation → the compiled mapping of its index
         self._pins: dict[int, float] = {}  # generation → monotonic deadline
         self._generation = 0
         self._replaced_at: dict[int, float] = {}  # generation → when a newer searcher was published
 
-    def publish(self, searcher: tantivy.Searcher) -> int:
-        """Make ``searcher`` the current one (earlier ones stay, even when their index directory was replaced
-        and deleted: their mapped files stay readable)."""
+    def publish(self, searcher: tantivy.Searcher, mapping: Any = None) -> int:
+        """Make ``searcher`` (of an index built with ``mapping``) the current one (earlier ones stay, even when
+        their index directory was replaced and deleted: their mapped files stay readable)."""
         with self.lock:
             self._replaced_at[self._generation] = time.monotonic()
             self._generation += 1
             self._searchers[self._generation] = searcher
+            self._mappings[self._generation] = mapping
             self._evict()
             return self._generation
 
@@ -53,6 +58,7 @@ class Readers:
                 del self._searchers[gen]
                 excess -= 1
         self._replaced_at = {gen: at for gen, at in self._replaced_at.items() if gen in self._searchers}
+        self._mappings = {gen: m for gen, m in self._mappings.items() if gen in self._searchers}
 
     def retire(self) -> None:
         """Release the earlier searchers whose time is up (called periodically: an idle shard publishes none)."""
@@ -85,3 +91,15 @@ class Readers:
                 self._searchers.move_to_end(generation)
                 return found
             return self._searchers[self._generation]
+
+    def view(self, generation: int = 0) -> tuple[int, tantivy.Searcher, Any]:
+        """``(generation, searcher, mapping)`` of ``generation`` (0: the current one; one that is gone: the
+        current one, under its own number)."""
+        with self.lock:
+            found = self._searchers.get(generation) if generation else None
+            if found is None:
+                generation = self._generation
+                found = self._searchers[generation]
+            else:
+                self._searchers.move_to_end(generation)
+            return generation, found, self._mappings.get(generation)

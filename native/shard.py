@@ -25,7 +25,9 @@ Contract:
 - Recovery replays every sealed generation and then ``wal.log``, skipping seq_no <= committed. Replay is
   idempotent (index = delete-by-id + add), so a crash between the tantivy commit and the state write, or
   between the WAL swap and the commit, only replays operations again.
-- ``update_mapping`` rebuilds the tantivy index from stored ``_source`` when the field set changes.
+- ``update_mapping`` rebuilds the tantivy index from stored ``_source`` when the field set changes: in the
+  call for a small shard, in the background for a large one (the force merge's protocol, with the new
+  mapping; writes are checked against it at once, searches read the old index until the swap).
 - ``forcemerge`` rewrites the documents into a new generation with one writer (fewer segments, no deleted
   documents) while searches, writes and refreshes go on; writes made meanwhile are replayed onto the new
   generation before it is swapped in (``native.merge``).
@@ -37,6 +39,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +80,10 @@ WRITER_HEAP = 64_000_000
 # (27k docs/s either way) and ~10% slower in-process, the second thread competing with the GIL-bound path.
 WRITER_THREADS = 1
 _PINNED_SEARCHERS = 16
+# A shard with at least this many documents rebuilds for a new mapping in the background (``update_mapping``);
+# a smaller one rebuilds in the call (~16 µs a document: a third of a second here).
+ONLINE_REBUILD_DOCS = 20_000
+REBUILD_RETRY_S = 5.0
 _RECOVERY_BATCH = 1000
 
 
@@ -114,6 +121,12 @@ class Shard:
         # One force merge at a time; while one runs, the batches handed to the applier are also kept here.
         self._merge_lock = threading.Lock()
         self._merge_tail: list[_Docs] | None = None
+        # A background mapping rebuild: the mapping it builds (writes are checked against it meanwhile), its
+        # thread, and an event set whenever none runs.
+        self._target: CompiledMapping | None = None
+        self._rebuilder: threading.Thread | None = None
+        self._rebuild_done = threading.Event()
+        self._rebuild_done.set()
         os.makedirs(path, exist_ok=True)
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
@@ -237,7 +250,7 @@ class Shard:
     # -- reads --------------------------------------------------------------------------------------------
     def _reload(self) -> None:
         self.index.reload()
-        self._readers.publish(self.index.searcher())
+        self._readers.publish(self.index.searcher(), self.compiled)
 
     def pin(self, generation: int, seconds: float) -> None:
         """Keep the reader of ``generation`` for ``seconds`` more (scroll keep-alive, snapshot passes)."""
@@ -245,6 +258,12 @@ class Shard:
 
     def acquire_searcher(self) -> tuple[int, tantivy.Searcher]:
         return self._readers.current()
+
+    def view(self, generation: int = 0) -> tuple[int, tantivy.Searcher, CompiledMapping]:
+        """A searcher with the mapping its index was built with (``generation`` 0: the current one): queries
+        must be compiled with that mapping, which a background rebuild's swap replaces (``update_mapping``)."""
+        gen, searcher, compiled = self._readers.view(generation)
+        return gen, searcher, compiled
 
     def searcher(self, generation: int) -> tantivy.Searcher:
         """The searcher of an earlier query phase (for fetch and scroll), or the current one."""
@@ -266,10 +285,14 @@ class Shard:
                 live = self._live_sealed.get(doc_id)
             if live is not None:
                 return live if live.source is not None else None
-            return self._get_committed(self._readers.current()[1], doc_id)
+            _, searcher, compiled = self.view()
+            return self._get_committed(searcher, doc_id, compiled)
 
-    def _get_committed(self, searcher: tantivy.Searcher, doc_id: str) -> StoredDoc | None:
-        query = tantivy.Query.term_query(self.compiled.schema, ID_FIELD, doc_id)
+    def _get_committed(
+        self, searcher: tantivy.Searcher, doc_id: str, compiled: CompiledMapping | None = None
+    ) -> StoredDoc | None:
+        """``doc_id`` in ``searcher`` (of an index built with ``compiled``, default the shard's mapping)."""
+        query = tantivy.Query.term_query((compiled or self.compiled).schema, ID_FIELD, doc_id)
         hits = searcher.search(query, 1, count=False).hits
         if not hits:
             return None
@@ -328,7 +351,7 @@ class Shard:
             self._check_open()
             records: list[bytes] = []
             docs: _Docs = []
-            live, term, document = self._live, self.primary_term, self.compiled.document
+            live, term, document = self._live, self.primary_term, self._writing.document
             create = op == "create"
             for i, doc_id in enumerate(ids):
                 source = sources[i]
@@ -372,7 +395,8 @@ class Shard:
             live = self._live_sealed.get(doc_id)
         if live is not None:
             return live if live.source is not None else None
-        return self._get_committed(self._readers.current()[1], doc_id)
+        _, searcher, compiled = self.view()
+        return self._get_committed(searcher, doc_id, compiled)
 
     def _prepare(self, op: WriteOp, pending: _Pending) -> WriteResult:
         try:
@@ -433,7 +457,7 @@ class Shard:
         version = 1 if current is None else current.version + 1
         seq_no = self.max_seq_no + 1
         term = self.primary_term
-        doc = self.compiled.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term)
+        doc = self._writing.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term)
         self.max_seq_no = seq_no
         pending.records.append(index_payload(doc_id, seq_no, version, term, source))
         pending.docs.append((doc_id, doc, append_only))
@@ -517,13 +541,42 @@ class Shard:
     def dirty(self) -> bool:
         return self._dirty
 
+    @property
+    def _writing(self) -> CompiledMapping:
+        """The mapping writes are checked and built with: a background rebuild's target while one runs (the
+        documents go to the old index too, whose writer ignores the fields it lacks)."""
+        return self._target or self.compiled
+
     def update_mapping(self, mapping: Mapping) -> None:
-        """Adopt a newer mapping; rebuild the tantivy index when its fields changed."""
+        """Adopt a newer mapping; rebuild the tantivy index when its fields changed.
+
+        A shard of fewer than ``ONLINE_REBUILD_DOCS`` documents rebuilds in the call (searches and writes
+        wait). A larger one rebuilds in the background like a force merge (``native.merge``): writes are
+        checked against the new mapping at once and go on, searches read the old index (where the new fields
+        are not searchable yet) until the rebuilt one is swapped in; ``await_rebuild`` waits for that. A newer
+        mapping arriving meanwhile restarts the rebuild with it.
+        """
         with self._refresh_lock, self._lock:
             self._check_open()
             compiled = CompiledMapping(mapping, self.analysis)
-            if self._fingerprint(compiled) == self._fingerprint(self.compiled):
+            fingerprint = self._fingerprint(compiled)
+            if self._target is not None:  # a background rebuild runs: it takes the newest mapping
+                if fingerprint == self._fingerprint(self.compiled):
+                    self._target = None  # back to the index's own fields: the rebuild stops
+                    self.compiled = compiled
+                else:
+                    self._target = compiled
+                return
+            if fingerprint == self._fingerprint(self.compiled):
                 self.compiled = compiled
+                return
+            if self.num_docs() >= ONLINE_REBUILD_DOCS:
+                self._target = compiled
+                self._rebuild_done.clear()
+                self._rebuilder = threading.Thread(
+                    target=self._rebuild_in_background, name=f"rebuild-{self.index_name}-{self.shard_id}", daemon=True
+                )
+                self._rebuilder.start()
                 return
             self.refresh(force=True)  # holding ``_lock`` throughout: no write can queue behind the commit
             self._applier.submit("sync").wait()  # the applier is idle: this thread may use the writer
@@ -533,6 +586,31 @@ class Shard:
                 # Earlier searchers stay (their deleted files stay readable while mapped): a fetch phase or
                 # scroll page names the generation its query phase read, whose documents it must get.
                 self._reload()
+
+    def await_rebuild(self, timeout: float | None = None) -> bool:
+        """Wait for a background rebuild (``update_mapping``) to be swapped in; False on timeout."""
+        return self._rebuild_done.wait(timeout)
+
+    def _rebuild_in_background(self) -> None:
+        """Rewrite the shard under ``_target`` until one rewrite is swapped in with the newest target."""
+        try:
+            while True:
+                with self._lock:
+                    target = self._target
+                    if target is None or self._closed:
+                        return
+                try:
+                    self._rewrite(target)
+                except MergeAborted:
+                    continue  # a newer mapping (or the shard closed): look again
+                except Exception:
+                    log.exception("background mapping rebuild failed", extra={"index": self.index_name})
+                    time.sleep(REBUILD_RETRY_S)
+        finally:
+            with self._lock:
+                if self._target is None or self._closed:
+                    self._rebuilder = None
+                    self._rebuild_done.set()
 
     def _rebuild(self, compiled: CompiledMapping) -> None:
         """Re-index every committed document under ``compiled``'s schema into a new generation."""
@@ -565,47 +643,73 @@ class Shard:
                 self._check_open()
                 if not needs_merge(self.segments(), max_num_segments, only_expunge_deletes):
                     return False
-                base = self.generation
-                new_gen = self._next_generation()
-                new_dir = self._index_dir(new_gen)
-                self._merge_tail = []
-            rewrite: Rewrite | None = None
             try:
-                rewrite = Rewrite(self.compiled, new_dir)
-                self.refresh()  # the snapshot holds every write made before the tail started
-                rewrite.copy(self._readers.current()[1], self._take_tail, lambda: self._closed)
-                writer = rewrite.finish(WRITER_HEAP, WRITER_THREADS, self._take_tail)
-                with self._refresh_lock, self._lock:
-                    if self._closed or self.generation != base:
-                        raise MergeAborted
-                    self._applier.submit("sync").wait()  # the old writer is idle from here on
-                    rewrite.apply_tail(self._take_tail())
-                    writer.commit()
-                    old_writer, old_dir = self.writer, os.path.join(self.path, f"index.{base}")
-                    self.generation, self.index, self.writer = new_gen, rewrite.index, writer
-                    self._applier.writer = writer
-                    self.committed_seq_no = self.max_seq_no
-                    self._write_state()
-                    self._live, self._live_sealed, self._merge_tail = {}, {}, None
-                    self._reload()
-            except BaseException as exc:
-                with self._lock:
-                    self._merge_tail = None
-                    if self.generation == new_gen:  # failed after the swap: the new generation is in charge
-                        raise
-                if rewrite is not None:
-                    rewrite.discard()
-                else:
-                    shutil.rmtree(new_dir, ignore_errors=True)
-                if isinstance(exc, MergeAborted):
-                    self._check_open()
-                    return False
-                raise
+                self._rewrite(self.compiled, merge_lock_held=True)
+            except MergeAborted:
+                self._check_open()
+                return False
+            return True
+
+    def _rewrite(self, compiled: CompiledMapping, *, merge_lock_held: bool = False) -> None:
+        """Rewrite every document under ``compiled`` into a new generation and swap it in (``native.merge``):
+        a force merge (the shard's own mapping) or a background rebuild (its ``_target``, which becomes the
+        shard's mapping at the swap). Raises ``MergeAborted`` when the shard closed, another rewrite replaced
+        the generation, or (a rebuild) the target changed meanwhile."""
+        if not merge_lock_held:
+            with self._merge_lock:
+                return self._rewrite(compiled, merge_lock_held=True)
+        rebuild = compiled is not self.compiled
+        fingerprint = self._fingerprint(compiled)
+
+        def stale() -> bool:
+            if self._closed:
+                return True
+            target = self._target
+            return rebuild and (target is None or self._fingerprint(target) != fingerprint)
+
+        with self._lock:
+            if stale():
+                raise MergeAborted
+            base = self.generation
+            new_gen = self._next_generation()
+            new_dir = self._index_dir(new_gen)
+            self._merge_tail = []
+        rewrite: Rewrite | None = None
+        try:
+            rewrite = Rewrite(compiled, new_dir)
+            self.refresh()  # the snapshot holds every write made before the tail started
+            rewrite.copy(self._readers.current()[1], self._take_tail, stale)
+            writer = rewrite.finish(WRITER_HEAP, WRITER_THREADS, self._take_tail)
+            with self._refresh_lock, self._lock:
+                if stale() or self.generation != base:
+                    raise MergeAborted
+                self._applier.submit("sync").wait()  # the old writer is idle from here on
+                rewrite.apply_tail(self._take_tail())
+                writer.commit()
+                old_writer, old_dir = self.writer, os.path.join(self.path, f"index.{base}")
+                self.generation, self.index, self.writer = new_gen, rewrite.index, writer
+                if rebuild:
+                    self.compiled, self._target = self._target or compiled, None
+                self._applier.writer = writer
+                self.committed_seq_no = self.max_seq_no
+                self._write_state()
+                self._live, self._live_sealed, self._merge_tail = {}, {}, None
+                self._reload()
+        except BaseException:
+            with self._lock:
+                self._merge_tail = None
+                if self.generation == new_gen:  # failed after the swap: the new generation is in charge
+                    raise
+            if rewrite is not None:
+                rewrite.discard()
+            else:
+                shutil.rmtree(new_dir, ignore_errors=True)
+            raise
         old_writer.wait_merging_threads()
         shutil.rmtree(old_dir, ignore_errors=True)
         del old_writer, rewrite
         release_freed_memory()
-        return True
+        return None
 
     def _take_tail(self) -> list[_Docs]:
         with self._lock:
@@ -625,3 +729,7 @@ class Shard:
                 self._applier.stop(discard=discard)
                 self.wal.close()
                 self.writer.wait_merging_threads()
+        rebuilder = self._rebuilder  # a background rebuild stops at its next check (and discards its copy)
+        if rebuilder is not None and rebuilder is not threading.current_thread():
+            rebuilder.join(timeout=60)
+        self._rebuild_done.set()

@@ -88,8 +88,8 @@ async def _one(request: Request, index: str, doc_id: str | None, spec: dict[str,
         source = doc
         out["_version"] = 0
     shard = cluster.node.shard(meta.uuid, shard_for(str(routing or doc_id or ""), meta.number_of_shards))
-    _, searcher = shard.acquire_searcher()
-    vectors = await asyncio.to_thread(term_vectors, searcher, shard.compiled, source, opts, artificial=doc is not None)
+    _, searcher, compiled = shard.view()
+    vectors = await asyncio.to_thread(term_vectors, searcher, compiled, source, opts, artificial=doc is not None)
     out["found"] = True
     out["took"] = int((time.monotonic() - started) * 1000)
     if vectors:
