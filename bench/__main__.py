@@ -229,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         srv["rss_end_mib"] = server.rss_mib()
         srv["rss_end_parts_mib"] = server.rss_parts_mib()
+        log("a new field on the loaded index, while a client searches")
+        results["new_field"] = qr.new_field(server.url, "logs", qbodies["term"], [corpus.doc(i) for i in range(1000)])
         c.close()
         server.stop()
         server = None

@@ -504,3 +504,50 @@ def _short(frame: str) -> str:
         else parts[-1]
     )
     return f"{name} ({short})"
+
+
+def new_field(url: str, index: str, search_body: dict[str, Any], bulk_docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A field the mapping lacks arrives on the loaded index (dynamic mapping): the write that brings it and
+    ``_bulk`` requests with it, timed, while one client searches without pause; then ``_refresh`` (which
+    returns once the new field is searchable) and a search on it."""
+    payload = orjson.dumps(search_body)
+    hist = new_histogram()
+    stop = threading.Event()
+    errors = 0
+
+    def searcher() -> None:
+        nonlocal errors
+        with client(url, timeout=120.0) as c:
+            while not stop.is_set():
+                t0 = time.perf_counter_ns()
+                ok = c.post(f"/{index}/_search", content=payload, headers=JSON).status_code == 200
+                if ok:
+                    hist.record_value(max(1, (time.perf_counter_ns() - t0) // 1000))
+                else:
+                    errors += 1
+
+    thread = threading.Thread(target=searcher, daemon=True)
+    thread.start()
+    out: dict[str, Any] = {"bulk_docs": len(bulk_docs)}
+    with client(url, timeout=1800.0) as c:
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        status = c.post(f"/{index}/_doc", json={"bench_new_field": "first"}).status_code
+        out["write_s"] = round(time.perf_counter() - t0, 4)
+        body = b"".join(b'{"index":{}}\n' + orjson.dumps({**d, "bench_new_field": "bulk"}) + b"\n" for d in bulk_docs)
+        t0 = time.perf_counter()
+        bulk_ok = c.post(f"/{index}/_bulk", content=body, headers=NDJSON).json().get("errors") is False
+        out["bulk_s"] = round(time.perf_counter() - t0, 4)
+        t0 = time.perf_counter()
+        c.post(f"/{index}/_refresh").raise_for_status()
+        out["refresh_s"] = round(time.perf_counter() - t0, 2)
+        found = c.post(f"/{index}/_search", json={"size": 0, "query": {"match": {"bench_new_field": "bulk"}},
+                                                   "track_total_hits": True}).json()  # fmt: skip
+        out["found"] = found.get("hits", {}).get("total", {}).get("value")
+        out["ok"] = status == 201 and bulk_ok and out["found"] == len(bulk_docs)
+        time.sleep(0.5)
+    stop.set()
+    thread.join(timeout=60)
+    out["search_latency"] = summarize(hist)
+    out["search_errors"] = errors
+    return out

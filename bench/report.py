@@ -110,6 +110,27 @@ def markdown(r: dict[str, Any]) -> str:
             f"**{tp['errors']} errors** {tp['errors_by_kind'] or ''}; latency p50 {fmt(lat['p50_ms'])} ms, "
             f"p99 {fmt(lat['p99_ms'])} ms, max {fmt(lat['max_ms'])} ms.",
         ]
+    nf = r.get("new_field")
+    if nf:
+        sl = nf["search_latency"]
+        lines += [
+            "",
+            "## A new field on the loaded index",
+            "",
+            f"One document with a field the mapping lacks (dynamic mapping adds it), then a `_bulk` of "
+            f"{nf['bulk_docs']:,} documents with it, then `_refresh`, while one client sends the `term` query "
+            "without pause. The shard rebuilds its index for the new field in the background; `_refresh` returns "
+            "once the field is searchable.",
+            "",
+            "| step | value |",
+            "| --- | ---: |",
+            f"| the write bringing the field | {nf['write_s'] * 1000:,.1f} ms |",
+            f"| `_bulk` of {nf['bulk_docs']:,} documents with it, meanwhile | {nf['bulk_s'] * 1000:,.1f} ms |",
+            f"| `_refresh` (until the field is searchable) | {nf['refresh_s']:.1f} s |",
+            f"| searches meanwhile: p50 / p99 / max | {fmt(sl['p50_ms'])} / {fmt(sl['p99_ms'])} / "
+            f"{fmt(sl['max_ms'])} ms ({nf['search_errors']} errors) |",
+            f"| documents found on the new field afterwards | {nf['found'] or 0:,} of {nf['bulk_docs']:,} |",
+        ]
     srv = r.get("server", {})
     if srv:
         lines += [
