@@ -545,7 +545,7 @@ class Shard:
     def _writing(self) -> CompiledMapping:
         """The mapping writes are checked and built with: a background rebuild's target while one runs (the
         documents go to the old index too, whose writer ignores the fields it lacks)."""
-        return self._target or self.compiled
+        return self._target if self._target is not None else self.compiled
 
     def update_mapping(self, mapping: Mapping) -> None:
         """Adopt a newer mapping; rebuild the tantivy index when its fields changed.
@@ -689,7 +689,7 @@ class Shard:
                 old_writer, old_dir = self.writer, os.path.join(self.path, f"index.{base}")
                 self.generation, self.index, self.writer = new_gen, rewrite.index, writer
                 if rebuild:
-                    self.compiled, self._target = self._target or compiled, None
+                    self.compiled, self._target = self._target if self._target is not None else compiled, None
                 self._applier.writer = writer
                 self.committed_seq_no = self.max_seq_no
                 self._write_state()
