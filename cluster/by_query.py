@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cluster.root import SNAPSHOT_PIN_SECONDS, Root
+from cluster.scroll import Pages
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
 from cluster.writes import WriteCoordinator, WriteItem
@@ -36,8 +37,8 @@ async def by_query(
     spec = SearchSpec(query=query, size=PAGE, sort=[SortField("_doc")], explicit_sort=True)
     spec.seq_no_primary_term = True
     spec.track_total_hits = True
-    response, phase = await root.search(indices, spec, pin_seconds=SNAPSHOT_PIN_SECONDS)
-    generations = phase.generations
+    pages = Pages(root, indices, spec, SNAPSHOT_PIN_SECONDS)
+    response, _ = await pages.next()
     total = int(response["hits"]["total"]["value"])
     if max_docs is not None:
         total = min(total, max_docs)
@@ -73,9 +74,7 @@ async def by_query(
         offset += len(hits)
         if failures and abort_on_conflict:
             break
-        response, _ = await root.search(
-            indices, spec, scroll_offset=offset, generations=generations, pin_seconds=SNAPSHOT_PIN_SECONDS
-        )
+        response, _ = await pages.next()
         hits = response["hits"]["hits"]
     if refresh:
         await writes.refresh(list(indices))

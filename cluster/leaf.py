@@ -90,9 +90,12 @@ class LeafService:
             request.limit == 0 and not any(gens) and request.pin_seconds <= 0 and cacheable(query_json, aggs_json)
         )
 
+        shard_after = request.shard_search_after_json
+
         def one(i: int) -> pb.ShardSearchResult:
             ref = request.shards[i]
             result = pb.ShardSearchResult(shard=ref)
+            search_after = orjson.loads(shard_after[i]) if i < len(shard_after) and shard_after[i] else after
             try:
                 shard = self.node.shard(ref.uuid, ref.shard)
                 asked = gens[i] if i < len(gens) and gens[i] else 0
@@ -123,7 +126,7 @@ class LeafService:
                     query,
                     limit=request.limit,
                     sort=sort,
-                    search_after=after,
+                    search_after=search_after,
                     min_score=min_score,
                     matches_all=type(ast) is MatchAll,
                 )

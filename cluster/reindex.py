@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from cluster.root import SNAPSHOT_PIN_SECONDS, Root
+from cluster.scroll import Pages
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
@@ -77,8 +78,8 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
     spec = SearchSpec(query=request.query, size=request.batch_size, sort=sort, explicit_sort=True)
     spec.track_total_hits = True
     spec.source = SourceFilter()  # filtered here, so a missing include still copies an empty document
-    response, phase = await root.search(request.sources, spec, pin_seconds=SNAPSHOT_PIN_SECONDS)
-    generations = phase.generations
+    pages = Pages(root, request.sources, spec, SNAPSHOT_PIN_SECONDS)
+    response, _ = await pages.next()
     total = int(response["hits"]["total"]["value"])
     if request.max_docs is not None:
         total = min(total, request.max_docs)
@@ -112,9 +113,7 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
         offset += len(hits)
         if failures and (request.abort_on_conflict or any(f["status"] != 409 for f in failures)):
             break
-        response, _ = await root.search(
-            request.sources, spec, scroll_offset=offset, generations=generations, pin_seconds=SNAPSHOT_PIN_SECONDS
-        )
+        response, _ = await pages.next()
         hits = response["hits"]["hits"]
     if request.refresh:
         meta = writes.master.state.indices.get(request.dest)

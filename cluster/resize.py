@@ -21,6 +21,7 @@ import orjson
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_alias_names
 from cluster.root import SNAPSHOT_PIN_SECONDS
+from cluster.scroll import Pages
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
 from cluster.writes import WriteItem
@@ -100,16 +101,15 @@ async def scan_documents(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> As
     """Every document of ``metas`` as pages of hits, read from the readers pinned by the first page."""
     spec = SearchSpec(query=None, size=_SCAN_PAGE, sort=[SortField("_doc")], explicit_sort=True)
     spec.track_total_hits = True
-    response, phase = await cluster.root.search(metas, spec, pin_seconds=SNAPSHOT_PIN_SECONDS)
+    pages = Pages(cluster.root, metas, spec, SNAPSHOT_PIN_SECONDS)
+    response, _ = await pages.next()
     total = int(response["hits"]["total"]["value"])
     offset = 0
     hits = response["hits"]["hits"]
     while hits and offset < total:
         yield hits
         offset += len(hits)
-        response, _ = await cluster.root.search(
-            metas, spec, scroll_offset=offset, generations=phase.generations, pin_seconds=SNAPSHOT_PIN_SECONDS
-        )
+        response, _ = await pages.next()
         hits = response["hits"]["hits"]
 
 

@@ -216,6 +216,7 @@ class Root:
         boosts: list[float] | None = None,
         fetch_from: int | None = None,
         pin_seconds: float = 0.0,
+        shard_after: Sequence[Sequence[Any] | None] | None = None,
     ) -> QueryPhase:
         sort = spec.sort or list(SCORE_SORT)
         score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
@@ -237,6 +238,8 @@ class Root:
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
+        if shard_after is not None:
+            request.shard_search_after_json.extend([orjson.dumps(a) if a is not None else b"" for a in shard_after])
         async with self.queue.admit():
             response = await self.leaf.search(request)
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
@@ -355,9 +358,11 @@ class Root:
     async def search(
         self, indices: Sequence[IndexMeta], spec: SearchSpec, *, scroll_offset: int | None = None,
         generations: list[int] | None = None, pin_seconds: float = 0.0,
+        cursors: Sequence[Sequence[Any] | None] | None = None,
     ) -> tuple[dict[str, Any], QueryPhase]:  # fmt: skip
         """One search. ``generations`` re-reads the readers of an earlier page (scroll, snapshot passes);
-        ``pin_seconds`` keeps the readers used now alive that much longer on every shard."""
+        ``pin_seconds`` keeps the readers used now alive that much longer on every shard; ``cursors`` (one per
+        target shard, see ``Pages``) continues each shard after the sort values it last gave."""
         started = time.monotonic()
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
@@ -365,7 +370,7 @@ class Root:
         tree = self.parse_aggs(spec.aggs) if spec.aggs else None
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
         targets = targets_for(indices)
-        offset = spec.from_ if scroll_offset is None else scroll_offset
+        offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
         hits_query = spec.query
         if spec.post_filter is not None:
@@ -375,7 +380,7 @@ class Root:
             targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
             generations=generations, now_millis=now_millis,
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
-            fetch_from=offset if len(targets) == 1 else None, pin_seconds=pin_seconds,
+            fetch_from=offset if len(targets) == 1 else None, pin_seconds=pin_seconds, shard_after=cursors,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
             agg_spec = SearchSpec(query=spec.query, size=0)

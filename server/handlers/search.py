@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from cluster.names import resolve_date_math
 from cluster.root import validate_window
+from cluster.scroll import Pages
 from cluster.search_request import SearchSpec, parse_search, query_from_params
 from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
@@ -72,8 +73,9 @@ async def run_search(
         spec, metas, scroll=scroll is not None, default_window=cluster.config.default_max_result_window, query=query
     )
     if keep_alive is not None:
-        response, phase = await cluster.root.search(metas, spec, pin_seconds=keep_alive)
-        ctx = cluster.scrolls.open(metas, spec, phase.generations, spec.from_ + spec.size, phase.total, keep_alive)
+        pages = Pages(cluster.root, metas, spec, keep_alive)
+        response, phase = await pages.next()
+        ctx = cluster.scrolls.open(pages, phase.total, keep_alive)
         response = {"_scroll_id": ctx.id, **response}
         return response
     response, _ = await cluster.root.search(metas, spec)
@@ -171,14 +173,7 @@ async def scroll(request: Request) -> Response:
     keep = body.get("scroll", params.get("scroll"))
     cluster = cluster_of(request)
     ctx = cluster.scrolls.get(str(scroll_id), _keep_alive(keep) if keep else None)
-    response, _ = await cluster.root.search(
-        ctx.indices,
-        ctx.spec,
-        scroll_offset=ctx.offset,
-        generations=ctx.generations,
-        pin_seconds=max(ctx.expires_at - time.monotonic(), 0.0),
-    )
-    ctx.offset += ctx.spec.size
+    response, _ = await ctx.pages.next(max(ctx.expires_at - time.monotonic(), 0.0))
     if flag(params, "rest_total_hits_as_int") and isinstance(response["hits"].get("total"), dict):
         response["hits"]["total"] = response["hits"]["total"]["value"]
     return es_json(request, {"_scroll_id": ctx.id, **response})
