@@ -38,7 +38,7 @@ import numpy as np
 import tantivy
 
 from native.aggs.execute import MAX_BUCKETS, ShardContext, convert_key, date_format, resolve_date
-from native.aggs.metrics import inline_reader, inline_spec
+from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import (
     Partial,
     bucket_metric,
@@ -203,8 +203,7 @@ class HistogramKind(_Base):
                 "min": _num(spec.hard_bounds[0], -1e308),
                 "max": _num(spec.hard_bounds[1], 1e308),
             }
-        inline = _inline(ctx, node)
-        result = ctx.aggregate(query, {"h": {"histogram": hist, **_with_aggs(inline)}})["h"]
+        result, inline = _aggregate(ctx, query, "h", {"histogram": hist}, _inline(ctx, node))
         raw = {float(b["key"]): b for b in result["buckets"] if b["doc_count"]}
         counts = {k: int(b["doc_count"]) for k, b in raw.items()}
         if spec.missing is not None:
@@ -277,12 +276,12 @@ class DateHistogramKind(_Base):
             hist: dict[str, Any] = {
                 "field": info.tantivy_name, "interval": width, "offset": out["o"] % width, "min_doc_count": 1,
             }  # fmt: skip
-            result = ctx.aggregate(query, {"h": {"histogram": hist, **_with_aggs(inline)}})["h"]
+            result, inline = _aggregate(ctx, query, "h", {"histogram": hist}, inline)
             raw = {int(b["key"]): b for b in result["buckets"] if b["doc_count"]}
             counts = {k: int(b["doc_count"]) for k, b in raw.items()}
             edges = {k: k + width for k in counts}
         else:
-            counts, edges, raw = self._calendar_counts(ctx, node, out, info, query, inline)
+            counts, edges, raw, inline = self._calendar_counts(ctx, node, out, info, query, inline)
         if out["hb"] is not None:
             counts = {k: n for k, n in counts.items() if _within(k, out["hb"])}
         if spec.missing is not None:
@@ -312,10 +311,10 @@ class DateHistogramKind(_Base):
         info: Any,
         query: tantivy.Query,
         inline: dict[str, Any] | None,
-    ) -> tuple[dict[int, int], dict[int, int], dict[int, Any]]:
+    ) -> tuple[dict[int, int], dict[int, int], dict[int, Any], dict[str, Any] | None]:
         stats = ctx.aggregate(query, {"s": {"stats": {"field": info.tantivy_name}}})["s"]
         if not stats.get("count"):
-            return {}, {}, {}
+            return {}, {}, {}, inline
         lo, hi = int(stats["min"]), int(stats["max"])
         starts = [int(self._key_of(node, p, lo))]
         while True:
@@ -327,8 +326,9 @@ class DateHistogramKind(_Base):
                 raise _too_many(len(starts))
         ends = [*starts[1:], int(self._next_key(node, p, starts[-1]))]
         ranges = [{"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
-        request = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}, **_with_aggs(inline)}
-        got = ctx.aggregate(query, {"r": request})["r"]["buckets"]
+        request = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}
+        result, inline = _aggregate(ctx, query, "r", request, inline)
+        got = result["buckets"]
         counts: dict[int, int] = {}
         edges: dict[int, int] = {}
         raw: dict[int, Any] = {}
@@ -339,7 +339,7 @@ class DateHistogramKind(_Base):
                 counts[start] = n
                 edges[start] = end
                 raw[start] = bucket
-        return counts, edges, raw
+        return counts, edges, raw, inline
 
     def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
         spec: DateHistogramSpec = node.params
@@ -529,12 +529,25 @@ def _bucket_rows(
     rows = []
     for k in keys:
         bucket = raw.get(k)
-        if read is not None and bucket is not None:
-            subs = read(bucket)
-        else:
+        subs = read(bucket) if read is not None and bucket is not None else None
+        if subs is None:
             subs = ctx.collect_subs(node, query, bucket_filter(k))
         rows.append([k, counts[k], subs])
     return rows
+
+
+def _aggregate(
+    ctx: ShardContext, query: tantivy.Query, name: str, request: dict[str, Any], inline: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``ctx.aggregate`` of the histogram ``request`` with the inlined children; when they make tantivy
+    exceed its bucket limit (a ``terms`` child of many values in many buckets), without them (they then
+    run per bucket). Returns the result and the inline spec it was computed with."""
+    try:
+        return ctx.aggregate(query, {name: {**request, **_with_aggs(inline)}})[name], inline
+    except IllegalArgument:
+        if not inline:
+            raise
+        return ctx.aggregate(query, {name: request})[name], None
 
 
 def _resolve_bounds(

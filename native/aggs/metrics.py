@@ -10,6 +10,7 @@ query (every value of a multi-valued field counts, as in ES).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import tantivy
@@ -27,6 +28,34 @@ def _empty() -> Partial:
 class StatsKind:
     def empty(self, node: AggNode) -> Partial:
         return _empty()
+
+    # -- inside a parent's histogram (``native.aggs.inline``) -----------------------------------------
+
+    def inline_spec(self, ctx: ShardContext, node: AggNode, key: str) -> dict[str, Any] | None:
+        if node.params.missing is not None:
+            return None
+        info = ctx.field(node.params.field)
+        if info is None:
+            return {}
+        if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.Boolean, tantivy.FieldType.IpAddr):
+            return None
+        return {key: {"extended_stats" if node.kind == "extended_stats" else "stats": {"field": info.tantivy_name}}}
+
+    def inline_reader(self, ctx: ShardContext, node: AggNode, key: str) -> Callable[[dict[str, Any]], Partial]:
+        info = ctx.field(node.params.field)
+        fmt = None if info is None else date_format(info, node.params.format)
+
+        def read(bucket: dict[str, Any]) -> Partial:
+            result = bucket.get(key) if info is not None else None
+            if result is None:
+                return _empty()
+            count = int(result.get("count") or 0)
+            if count:
+                return {"c": count, "s": float(result["sum"]), "q": float(result.get("sum_of_squares") or 0.0),
+                        "lo": result.get("min"), "hi": result.get("max"), "f": fmt}  # fmt: skip
+            return {"c": 0, "s": 0.0, "q": 0.0, "lo": None, "hi": None, "f": fmt}
+
+        return read
 
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: MetricSpec = node.params
@@ -117,57 +146,6 @@ def from_tantivy(result: dict[str, Any], fmt: str | None) -> Partial:
         out["lo"] = result.get("min")
         out["hi"] = result.get("max")
     return out
-
-
-def inline_spec(ctx: ShardContext, children: tuple[AggNode, ...]) -> dict[str, Any] | None:
-    """Tantivy sub-aggregations computing every child inside the parent's own ``aggregate`` call.
-
-    Only when every child is a plain numeric stats-family metric; otherwise None and the parent runs
-    its children per bucket. Names are aliased (``m0``, ``m1``…) since ES names may hold any character.
-    """
-    subs: dict[str, Any] = {}
-    for i, child in enumerate(children):
-        if child.kind not in KINDS or child.params.missing is not None:
-            return None
-        info = ctx.field(child.params.field)
-        if info is None:
-            continue
-        if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.Boolean, tantivy.FieldType.IpAddr):
-            return None
-        kind = "extended_stats" if child.kind == "extended_stats" else "stats"
-        subs[f"m{i}"] = {kind: {"field": info.tantivy_name}}
-    return subs
-
-
-def inline_partials(ctx: ShardContext, children: tuple[AggNode, ...], bucket: dict[str, Any]) -> dict[str, Any]:
-    """The children's partials read from one bucket of an ``aggregate`` result built with ``inline_spec``."""
-    return inline_reader(ctx, children)(bucket)
-
-
-def inline_reader(ctx: ShardContext, children: tuple[AggNode, ...]) -> Any:
-    """``inline_partials`` with the per-child lookups done once: a function of one result bucket."""
-    plan = []
-    for i, child in enumerate(children):
-        info = ctx.field(child.params.field)
-        fmt = None if info is None else date_format(info, child.params.format)
-        plan.append((child.name, None if info is None else f"m{i}", fmt))
-
-    def read(bucket: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, key, fmt in plan:
-            result = None if key is None else bucket.get(key)
-            if result is None:
-                out[name] = _empty()
-                continue
-            count = int(result.get("count") or 0)
-            if count:
-                out[name] = {"c": count, "s": float(result["sum"]), "q": float(result.get("sum_of_squares") or 0.0),
-                             "lo": result.get("min"), "hi": result.get("max"), "f": fmt}  # fmt: skip
-            else:
-                out[name] = {"c": 0, "s": 0.0, "q": 0.0, "lo": None, "hi": None, "f": fmt}
-        return out
-
-    return read
 
 
 def _add_missing(out: Partial, value: float, n: int) -> None:

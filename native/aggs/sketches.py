@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable
 from typing import Any
 
 import mmh3
@@ -121,6 +122,7 @@ def _numeric_or_fail(info: FieldInfo, kind: str) -> None:
         raise IllegalArgument(f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [{kind}]")
 
 
+_GRID_TYPES = (tantivy.FieldType.Integer, tantivy.FieldType.Float)
 EXACT_VALUES_LIMIT = 4096  # up to this many values per shard the digest is built from the values themselves
 
 
@@ -156,16 +158,26 @@ def _digest_from_tantivy(
     latencies, prices) and fails for narrow ranges of large numbers (epoch-millis dates) or heavily
     repeated values, which take the exact path.
     """
+    result = ctx.aggregate(query, _grid_request(info, "s", "p"))
+    return _digest_from_grid(result["s"], result["p"], compression)
+
+
+def _grid_request(info: FieldInfo, stats_key: str, percentiles_key: str) -> dict[str, Any]:
     name = info.tantivy_name
-    request = {"s": {"stats": {"field": name}}, "p": {"percentiles": {"field": name, "percents": list(_GRID)}}}
-    result = ctx.aggregate(query, request)
-    stats = result["s"]
+    return {
+        stats_key: {"stats": {"field": name}},
+        percentiles_key: {"percentiles": {"field": name, "percents": list(_GRID)}},
+    }
+
+
+def _digest_from_grid(stats: dict[str, Any], percentiles: dict[str, Any], compression: float) -> Partial | None:
+    """``_digest_from_tantivy`` from tantivy's ``stats`` and grid ``percentiles`` results."""
     count = int(stats.get("count") or 0)
     if count == 0:
         return {}
     if count <= EXACT_VALUES_LIMIT:
         return None
-    values = result["p"].get("values")
+    values = percentiles.get("values")
     try:
         if isinstance(values, dict):
             grid = np.array([values[k] for k in _GRID_KEYS], dtype=float)
@@ -194,6 +206,27 @@ def _digest_from_tantivy(
 class PercentilesKind:
     def empty(self, node: AggNode) -> Partial:
         return {}
+
+    # -- inside a parent's histogram (``native.aggs.inline``): the grid path per bucket ---------------
+
+    def inline_spec(self, ctx: ShardContext, node: AggNode, key: str) -> dict[str, Any] | None:
+        spec: PercentilesSpec = node.params
+        info = ctx.field(spec.field)
+        if info is None or spec.missing is not None or info.tantivy_type not in _GRID_TYPES:
+            return None
+        return _grid_request(info, f"{key}s", f"{key}p")
+
+    def inline_reader(self, ctx: ShardContext, node: AggNode, key: str) -> Callable[[dict[str, Any]], Partial | None]:
+        compression = node.params.compression
+        stats_key, percentiles_key = f"{key}s", f"{key}p"
+
+        def read(bucket: dict[str, Any]) -> Partial | None:
+            stats, percentiles = bucket.get(stats_key), bucket.get(percentiles_key)
+            if stats is None or percentiles is None:
+                return None
+            return _digest_from_grid(stats, percentiles, compression)  # None: this bucket reads its values
+
+        return read
 
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: PercentilesSpec = node.params

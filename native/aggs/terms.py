@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import mmh3
@@ -152,8 +153,7 @@ class TermsKind:
 
         primary = spec.order[0]
         if primary.path in ("_count", "_key"):
-            candidates.sort(key=lambda kn: _order_key(spec.order, kn[0], kn[1], None, node))
-            chosen = candidates[: spec.shard_size]
+            chosen = _chosen(node, spec, candidates)
             buckets = [[k, n, 0, ctx.collect_subs(node, query, bucket_filter(k))] for k, n in chosen]
         else:
             if len(candidates) > MAX_METRIC_ORDER_CANDIDATES:
@@ -168,27 +168,44 @@ class TermsKind:
             buckets = [b for _, b in scored[: spec.shard_size]]
         return _finish(out, spec, buckets, total, len(candidates) > len(buckets))
 
+    # -- inside a parent's histogram (``native.aggs.inline``) -----------------------------------------
+
+    def inline_spec(self, ctx: ShardContext, node: AggNode, key: str) -> dict[str, Any] | None:
+        """Every term of the bucket with its count, when the partial follows from those alone: no children,
+        no ``missing``, ``min_doc_count`` >= 1, ordered by count or key, no ``value_type`` check."""
+        spec: TermsSpec = node.params
+        info = ctx.field(spec.field)
+        if node.children or info is None or spec.missing is not None or spec.min_doc_count == 0:
+            return None
+        if spec.value_type is not None or any(o.path not in ("_count", "_key") for o in spec.order):
+            return None
+        if info.es_type != "keyword" and info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float):
+            return None
+        return {key: _all_terms(info)}
+
+    def inline_reader(self, ctx: ShardContext, node: AggNode, key: str) -> Callable[[dict[str, Any]], Partial | None]:
+        spec: TermsSpec = node.params
+        info = ctx.field(spec.field)
+        assert info is not None
+        accept, key_type, fmt = _acceptor(spec, info), _key_type(info.es_type), date_format(info, spec.format)
+
+        def read(bucket: dict[str, Any]) -> Partial | None:
+            result = bucket.get(key)
+            if result is None or result.get("sum_other_doc_count") or result.get("doc_count_error_upper_bound"):
+                return None  # tantivy cut this bucket's terms: it counts them itself
+            counts = _bucket_counts(info, result["buckets"])
+            candidates = [(k, n) for k, n in counts.items() if accept(k) and n >= spec.shard_min_doc_count]
+            chosen = _chosen(node, spec, candidates)
+            out = {"b": [], "o": 0, "e": 0, "sh": 1, "t": key_type, "f": fmt}
+            total = sum(n for _, n in candidates)
+            return _finish(out, spec, [[k, n, 0, {}] for k, n in chosen], total, len(candidates) > len(chosen))
+
+        return read
+
     def _counts(self, ctx: ShardContext, info: Any, query: tantivy.Query) -> dict[Any, int]:
         if info.tantivy_type == tantivy.FieldType.Text:
             return dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
-        result = ctx.aggregate(
-            query,
-            {"t": {"terms": {"field": info.tantivy_name, "size": MAX_NUMERIC_TERMS,
-                             "segment_size": MAX_NUMERIC_TERMS, "min_doc_count": 1}}},
-        )["t"]  # fmt: skip
-        out: dict[Any, int] = {}
-        for b in result["buckets"]:
-            key = b["key"]
-            if info.es_type == "boolean":
-                key = bool(key)
-            elif info.tantivy_type == tantivy.FieldType.IpAddr:
-                key = str(key)
-            elif info.tantivy_type == tantivy.FieldType.Integer:
-                key = int(key)
-            else:
-                key = float(key)
-            out[key] = out.get(key, 0) + int(b["doc_count"])
-        return out
+        return _bucket_counts(info, ctx.aggregate(query, {"t": _all_terms(info)})["t"]["buckets"])
 
     # -- merge / finalize --------------------------------------------------------------------------
 
@@ -250,6 +267,37 @@ class TermsKind:
             "sum_other_doc_count": other,
             "buckets": buckets,
         }
+
+
+def _all_terms(info: Any) -> dict[str, Any]:
+    """Tantivy's terms aggregation asked for every term (up to ``MAX_NUMERIC_TERMS``) of a column."""
+    return {"terms": {"field": info.tantivy_name, "size": MAX_NUMERIC_TERMS, "segment_size": MAX_NUMERIC_TERMS,
+                      "min_doc_count": 1}}  # fmt: skip
+
+
+def _bucket_counts(info: Any, buckets: list[dict[str, Any]]) -> dict[Any, int]:
+    """Doc count per key of tantivy's terms buckets, keys in the partial's type."""
+    out: dict[Any, int] = {}
+    for b in buckets:
+        key = b["key"]
+        if info.tantivy_type == tantivy.FieldType.Text:
+            key = str(key)
+        elif info.es_type == "boolean":
+            key = bool(key)
+        elif info.tantivy_type == tantivy.FieldType.IpAddr:
+            key = str(key)
+        elif info.tantivy_type == tantivy.FieldType.Integer:
+            key = int(key)
+        else:
+            key = float(key)
+        out[key] = out.get(key, 0) + int(b["doc_count"])
+    return out
+
+
+def _chosen(node: AggNode, spec: TermsSpec, candidates: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
+    """The shard's ``shard_size`` first candidates in a ``_count``/``_key`` order."""
+    candidates.sort(key=lambda kn: _order_key(spec.order, kn[0], kn[1], None, node))
+    return candidates[: spec.shard_size]
 
 
 def _finish(out: Partial, spec: TermsSpec, buckets: list[list[Any]], total: int, more: bool) -> Partial:
