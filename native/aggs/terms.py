@@ -325,7 +325,7 @@ _TOP_SLACK = 16
 def _tantivy_top(
     ctx: ShardContext, node: AggNode, spec: TermsSpec, info: Any, query: tantivy.Query
 ) -> tuple[list[tuple[Any, int]], int, bool] | None:
-    """The shard's top ``shard_size`` keyword terms from tantivy's own terms aggregation, or None when
+    """The shard's top ``shard_size`` keyword or numeric terms from tantivy's own terms aggregation, or None when
     the request is not translatable or tantivy's answer is not provably exact (the caller then walks
     the term dictionary).
 
@@ -333,7 +333,8 @@ def _tantivy_top(
     out)``: the same data the term-dictionary path derives, so the partial and its error bounds are
     identical.
     """
-    if info.es_type != "keyword" or spec.missing is not None or spec.min_doc_count == 0:
+    numeric = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Float) and info.es_type != "boolean"
+    if (info.es_type != "keyword" and not numeric) or spec.missing is not None or spec.min_doc_count == 0:
         return None
     if spec.include is not None or spec.exclude is not None or spec.partition is not None:
         return None
@@ -357,9 +358,12 @@ def _tantivy_top(
         return None
     if result.get("doc_count_error_upper_bound") and not single:
         return None  # a segment cut terms: counts may be short
-    got = [(b["key"], int(b["doc_count"])) for b in result["buckets"]]
-    if got and not isinstance(got[0][0], str):
-        return None
+    if numeric:
+        got = list(_bucket_counts(info, result["buckets"]).items())
+    else:
+        got = [(b["key"], int(b["doc_count"])) for b in result["buckets"]]
+        if got and not isinstance(got[0][0], str):
+            return None
     other = int(result.get("sum_other_doc_count") or 0)
     total = sum(n for _, n in got) + other
     got.sort(key=lambda kn: _order_key(spec.order, kn[0], kn[1], None, node))

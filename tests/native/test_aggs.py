@@ -375,6 +375,29 @@ def test_terms_on_one_segment_with_many_tied_terms(tmp_path: Path) -> None:
         assert res["doc_count_error_upper_bound"] == 0
 
 
+@pytest.mark.parametrize("n_docs", [900, 9_000])  # one segment; three (a commit every 4,000 documents)
+def test_numeric_terms_with_many_tied_counts(tmp_path: Path, n_docs: int) -> None:
+    # Numeric terms take tantivy's top terms too: ties at the cut follow ES's key order, on one segment
+    # and across segments, for count and key orders.
+    rng = random.Random(n_docs)
+    docs = [{"id": str(i), "n": rng.choice([7, 3, 11]) if i % 10 == 0 else rng.randint(0, 299)} for i in range(n_docs)]
+    shard = Shard(tmp_path / "numeric", docs, ("n",))
+    counter = Counter(d["n"] for d in docs)
+    for size in (1, 3, 25):
+        for order, ranked in (
+            (None, sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))),
+            ({"_key": "asc"}, sorted(counter.items())),
+            ({"_key": "desc"}, sorted(counter.items(), reverse=True)),
+        ):
+            body: dict[str, Any] = {"field": "n", "size": size, "shard_size": size}
+            if order:
+                body["order"] = order
+            tree = parse_aggs({"t": {"terms": body}})
+            res = finalize(tree, merge_partials(tree, [shard.run(tree)]))["t"]
+            assert [(b["key"], b["doc_count"]) for b in res["buckets"]] == ranked[:size]
+            assert res["sum_other_doc_count"] == sum(n for _, n in ranked[size:])
+
+
 # -- histograms ------------------------------------------------------------------------------------
 
 
