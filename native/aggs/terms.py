@@ -27,6 +27,7 @@ import mmh3
 import tantivy
 
 from native.aggs.execute import ShardContext, convert_key, date_format
+from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_level, sort_key_for
 from native.aggs.spec import AggNode, Order, TermsSpec
 from native.errors import IllegalArgument, QuidditchError
@@ -126,8 +127,14 @@ class TermsKind:
         out["f"] = date_format(info, spec.format)
         fast = _tantivy_top(ctx, node, spec, info, query)
         if fast is not None:
-            chosen, total, more = fast
-            buckets = [[k, n, 0, ctx.collect_subs(node, query, ctx.term_filter(info, k))] for k, n in chosen]
+            chosen, total, more, raw = fast
+            read = inline_reader(ctx, node.children) if raw else None
+            buckets = []
+            for k, n in chosen:
+                subs = read(raw[k]) if read is not None and k in raw else None
+                if subs is None:
+                    subs = ctx.collect_subs(node, query, ctx.term_filter(info, k))
+                buckets.append([k, n, 0, subs])
             return _finish(out, spec, buckets, total, more)
         counts = self._counts(ctx, info, query)
         missing_key = None
@@ -275,21 +282,20 @@ def _all_terms(info: Any) -> dict[str, Any]:
                       "min_doc_count": 1}}  # fmt: skip
 
 
+def _bucket_key(info: Any, key: Any) -> Any:
+    """A key of tantivy's terms buckets in the partial's type."""
+    if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.IpAddr):
+        return str(key)
+    if info.es_type == "boolean":
+        return bool(key)
+    return int(key) if info.tantivy_type == tantivy.FieldType.Integer else float(key)
+
+
 def _bucket_counts(info: Any, buckets: list[dict[str, Any]]) -> dict[Any, int]:
     """Doc count per key of tantivy's terms buckets, keys in the partial's type."""
     out: dict[Any, int] = {}
     for b in buckets:
-        key = b["key"]
-        if info.tantivy_type == tantivy.FieldType.Text:
-            key = str(key)
-        elif info.es_type == "boolean":
-            key = bool(key)
-        elif info.tantivy_type == tantivy.FieldType.IpAddr:
-            key = str(key)
-        elif info.tantivy_type == tantivy.FieldType.Integer:
-            key = int(key)
-        else:
-            key = float(key)
+        key = _bucket_key(info, b["key"])
         out[key] = out.get(key, 0) + int(b["doc_count"])
     return out
 
@@ -324,14 +330,15 @@ _TOP_SLACK = 16
 
 def _tantivy_top(
     ctx: ShardContext, node: AggNode, spec: TermsSpec, info: Any, query: tantivy.Query
-) -> tuple[list[tuple[Any, int]], int, bool] | None:
+) -> tuple[list[tuple[Any, int]], int, bool, dict[Any, dict[str, Any]]] | None:
     """The shard's top ``shard_size`` keyword or numeric terms from tantivy's own terms aggregation, or None when
     the request is not translatable or tantivy's answer is not provably exact (the caller then walks
     the term dictionary).
 
     Returns ``(chosen (key, count) in order, total doc count of all terms, whether terms were left
-    out)``: the same data the term-dictionary path derives, so the partial and its error bounds are
-    identical.
+    out, result bucket per key)``: the same data the term-dictionary path derives, so the partial and its
+    error bounds are identical. The children are computed in the same call when they can be
+    (``native.aggs.inline``); then the result buckets hold them, else that mapping is empty.
     """
     numeric = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Float) and info.es_type != "boolean"
     if (info.es_type != "keyword" and not numeric) or spec.missing is not None or spec.min_doc_count == 0:
@@ -352,10 +359,17 @@ def _tantivy_top(
     single = ctx.searcher.num_segments == 1
     request = {"field": info.tantivy_name, "size": size, "segment_size": size if single else max(size, _SEGMENT_SIZE),
                "min_doc_count": 1, "order": order}  # fmt: skip
+    inline = inline_spec(ctx, node.children) if node.children else None
     try:
-        result = ctx.searcher.aggregate(query, {"t": {"terms": request}})["t"]
+        result = ctx.searcher.aggregate(query, {"t": {"terms": request, **({"aggs": inline} if inline else {})}})["t"]
     except ValueError:
-        return None
+        if not inline:
+            return None
+        inline = None  # (too many buckets with the children: they run per bucket)
+        try:
+            result = ctx.searcher.aggregate(query, {"t": {"terms": request}})["t"]
+        except ValueError:
+            return None
     if result.get("doc_count_error_upper_bound") and not single:
         return None  # a segment cut terms: counts may be short
     if numeric:
@@ -374,7 +388,8 @@ def _tantivy_top(
         # ES's key order): exact only when the least count returned is below the last chosen count.
         if got[-1][1] >= chosen[-1][1]:
             return None
-    return chosen, total, more
+    raw = {_bucket_key(info, b["key"]): b for b in result["buckets"]} if inline else {}
+    return chosen, total, more, raw
 
 
 def _merged_type(a: str | None, b: str | None) -> str | None:
