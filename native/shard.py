@@ -93,6 +93,17 @@ class _Pending:
     docs: list[tuple[str, str | None, bool]] = field(default_factory=list)
 
 
+def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> StoredDoc:
+    fields = searcher.doc(address).to_dict()
+    return StoredDoc(
+        str(fields[ID_FIELD][0]),
+        int(fields[VERSION_FIELD][0]),
+        int(fields[SEQ_NO_FIELD][0]),
+        int(fields[PRIMARY_TERM_FIELD][0]),
+        bytes(fields[SOURCE_FIELD][0]),
+    )
+
+
 class Shard:
     def __init__(
         self,
@@ -296,14 +307,7 @@ class Shard:
         hits = searcher.search(query, 1, count=False).hits
         if not hits:
             return None
-        fields = searcher.doc(hits[0][1]).to_dict()
-        return StoredDoc(
-            doc_id,
-            int(fields[VERSION_FIELD][0]),
-            int(fields[SEQ_NO_FIELD][0]),
-            int(fields[PRIMARY_TERM_FIELD][0]),
-            bytes(fields[SOURCE_FIELD][0]),
-        )
+        return _stored(searcher, hits[0][1])
 
     def num_docs(self) -> int:
         return int(self.acquire_searcher()[1].num_docs)
@@ -353,13 +357,14 @@ class Shard:
             docs: _Docs = []
             live, term, document = self._live, self.primary_term, self._writing.document
             create = op == "create"
+            committed = {} if auto_id else self._committed(ids)
             for i, doc_id in enumerate(ids):
                 source = sources[i]
                 try:
                     doc = parsed[i] if parsed is not None else None
                     if doc is None:
                         doc = parse_source(source)
-                    current = None if auto_id else self._current(doc_id)
+                    current = None if auto_id else self._current(doc_id, committed)
                     if current is None:
                         version = 1
                     elif create:
@@ -389,14 +394,29 @@ class Shard:
                 self._dirty = True
         return ColumnsResult(seq_nos, versions, updated if any(updated) else [], term, errors)
 
-    def _current(self, doc_id: str) -> StoredDoc | None:
+    def _current(self, doc_id: str, committed: dict[str, StoredDoc] | None = None) -> StoredDoc | None:
+        """The latest acknowledged state of ``doc_id``; ``committed``, when given, is ``_committed`` of a
+        batch holding it (the published searcher's documents, looked up together)."""
         live = self._live.get(doc_id)
         if live is None and self._live_sealed:
             live = self._live_sealed.get(doc_id)
         if live is not None:
             return live if live.source is not None else None
+        if committed is not None:
+            return committed.get(doc_id)
         _, searcher, compiled = self.view()
         return self._get_committed(searcher, doc_id, compiled)
+
+    def _committed(self, ids: Sequence[str]) -> dict[str, StoredDoc]:
+        """The documents of the published searcher among ``ids`` that the live maps do not hold: one
+        term-set query for the batch (nothing to fetch when all are new) instead of a search per id."""
+        wanted = [i for i in set(ids) if i not in self._live and i not in self._live_sealed]
+        if not wanted:
+            return {}
+        _, searcher, compiled = self.view()
+        hits = searcher.search(tantivy.Query.term_set_query(compiled.schema, ID_FIELD, wanted), len(wanted),
+                               count=False).hits  # fmt: skip
+        return {stored.id: stored for stored in (_stored(searcher, address) for _, address in hits)}
 
     def _prepare(self, op: WriteOp, pending: _Pending) -> WriteResult:
         try:
