@@ -142,3 +142,16 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> TinyIndex:
         "flag": FieldInfo("flag", "boolean", "flag"),
     }
     return TinyIndex(index, TinyResolver(schema, fields), docs)
+
+
+def write_in_segments(shard: Any, docs: Sequence[dict[str, Any]], per_segment: int, ids: Sequence[str]) -> None:
+    """Index ``docs`` (ids ``ids``) into a ``native.shard.Shard``, refreshing every ``per_segment`` documents
+    so that the shard has several segments."""
+    import orjson
+
+    from native.writes import WriteOp
+
+    for start in range(0, len(docs), per_segment):
+        chunk = range(start, min(start + per_segment, len(docs)))
+        shard.write([WriteOp("index", ids[i], orjson.dumps(docs[i])) for i in chunk])
+        shard.refresh()

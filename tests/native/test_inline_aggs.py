@@ -9,7 +9,6 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 
 from native import aggs as native_aggs
@@ -19,7 +18,7 @@ from native.errors import IllegalArgument
 from native.mapping import Mapping
 from native.query import compile_query, parse_query
 from native.shard import Shard
-from native.writes import WriteOp
+from tests.native.conftest import write_in_segments
 
 MAPPING = Mapping({"properties": {"ts": {"type": "date"}, "status": {"type": "long"}, "tag": {"type": "keyword"},
                                   "price": {"type": "double"}, "latency": {"type": "long"},
@@ -43,9 +42,7 @@ def shard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shard]:
         doc["latency"] = int(rng.lognormvariate(4, 1))  # repeated small integers: the exact path
         doc["duration"] = rng.lognormvariate(4, 1)  # spread out: tantivy's percentile grid
         docs.append(doc)
-    for start in range(0, N, 3_000):  # several segments
-        s.write([WriteOp("index", str(i), orjson.dumps(d)) for i, d in enumerate(docs[start : start + 3000], start)])
-        s.refresh()
+    write_in_segments(s, docs, 3_000, [str(i) for i in range(N)])
     yield s
     s.close()
 

@@ -10,7 +10,6 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 import tantivy
 
@@ -19,7 +18,7 @@ from native.analysis import Analysis
 from native.mapping import Mapping
 from native.search import SortField, query_shard
 from native.shard import Shard
-from native.writes import WriteOp
+from tests.native.conftest import write_in_segments
 
 MAPPING = Mapping({"properties": {"a": {"type": "long"}, "b": {"type": "double"}, "t": {"type": "date"},
                                   "c": {"type": "long"}, "k": {"type": "keyword"}}})  # fmt: skip
@@ -42,9 +41,7 @@ def shard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shard, lis
         doc["c"] = int(rng.lognormvariate(8, 2))  # skewed: most values in the first of the histogram's buckets
         docs.append(doc)
     s = Shard(str(tmp_path_factory.mktemp("narrow")), MAPPING, Analysis.from_settings({}))
-    for start in range(0, N, 700):  # several segments
-        s.write([WriteOp("index", str(d["id"]), orjson.dumps(d)) for d in docs[start : start + 700]])
-        s.refresh()
+    write_in_segments(s, docs, 700, [str(d["id"]) for d in docs])
     yield s, docs
     s.close()
 

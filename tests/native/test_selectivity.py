@@ -21,6 +21,7 @@ from native.query import compile_query, parse_query
 from native.search import query_shard
 from native.shard import Shard
 from native.writes import WriteOp
+from tests.native.conftest import write_in_segments
 
 MAPPING = Mapping({"properties": {"a": {"type": "long"}, "b": {"type": "double"}, "t": {"type": "date"},
                                   "c": {"type": "long"}, "k": {"type": "keyword"}}})  # fmt: skip
@@ -45,9 +46,7 @@ def shard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shard, lis
     rng = random.Random(11)
     docs = [_doc(i, rng) for i in range(N)]
     s = Shard(str(tmp_path_factory.mktemp("selectivity")), MAPPING, Analysis.from_settings({}))
-    for start in range(0, N, 700):  # several segments
-        s.write([WriteOp("index", str(d["id"]), orjson.dumps(d)) for d in docs[start : start + 700]])
-        s.refresh()
+    write_in_segments(s, docs, 700, [str(d["id"]) for d in docs])
     yield s, docs
     s.close()
 
