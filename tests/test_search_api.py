@@ -156,6 +156,15 @@ async def test_nodes_stats_has_the_sections_tools_read(client: httpx.AsyncClient
     assert node["ingest"]["total"]["count"] == 0 and node["ingest"]["pipelines"] == {}
     assert node["indices"]["docs"]["count"] == len(DOCS)
     assert node["process"]["mem"]["resident_in_bytes"] > 0
+    # the node's indices section is every index's ``_stats`` section summed
+    for _ in range(2):  # the second from the shard request cache
+        await client.post("/logs/_search", json={"size": 0, "aggs": {"n": {"max": {"field": "latency"}}}})
+    await client.delete("/logs/_doc/0", params={"refresh": "true"})
+    node = next(iter((await client.get("/_nodes/stats/indices")).json()["nodes"].values()))
+    totals = (await client.get("/_stats")).json()["_all"]["primaries"]
+    for section in ("docs", "request_cache", "merges", "segments", "store"):
+        assert node["indices"][section] == totals[section], section
+    assert node["indices"]["request_cache"]["hit_count"] >= 1
     only_jvm = (await client.get("/_nodes/stats/jvm")).json()["nodes"]
     assert set(next(iter(only_jvm.values()))) >= {"jvm", "name"} and "indices" not in next(iter(only_jvm.values()))
     info = (await client.get("/_nodes/_all/_none")).json()

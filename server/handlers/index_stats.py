@@ -120,6 +120,19 @@ async def stats(request: Request) -> Response:
     return es_json(request, body)
 
 
+async def node_indices_section(request: Request) -> dict[str, Any]:
+    """The ``indices`` section of ``_nodes/stats``: the ``_stats`` sections of every open index, summed (the
+    one node holds every shard)."""
+    metas = [m for m in cluster_of(request).master.state.indices.values() if m.is_open]
+    st = await index_stats(request, metas)
+    counters = _counters(request)
+    total: dict[str, Any] = {}
+    for m in metas:
+        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards)
+        total = _merge(total, section) if total else section
+    return total or _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
+
+
 # -- segments / recovery ----------------------------------------------------------------------------------
 async def segments(request: Request) -> Response:
     params = check_params(request, {"verbose", "include_unloaded_segments"})

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.protos import leaf_pb2 as pb
+from server.handlers.index_stats import node_indices_section
 from server.http import check_params, es_json
 
 NODE_ID = "quidditch-node-0"
@@ -80,49 +80,6 @@ async def nodes_info(request: Request) -> Response:
     return es_json(request, body)
 
 
-async def _indices_stats(cluster: EmbeddedCluster) -> dict[str, Any]:
-    metas = list(cluster.master.state.indices.values())
-    refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
-    docs = size = 0
-    if refs:
-        response = await cluster.leaf.stats(pb.StatsRequest(shards=refs))
-        for st in response.shards:
-            docs += st.num_docs
-            size += st.size_in_bytes
-    return {
-        "docs": {"count": docs, "deleted": 0},
-        "store": {"size_in_bytes": size, "reserved_in_bytes": 0},
-        "indexing": {
-            "index_total": 0,
-            "index_time_in_millis": 0,
-            "index_current": 0,
-            "index_failed": 0,
-            "delete_total": 0,
-            "delete_time_in_millis": 0,
-            "delete_current": 0,
-        },
-        "search": {
-            "open_contexts": len(cluster.scrolls),
-            "query_total": 0,
-            "query_time_in_millis": 0,
-            "query_current": 0,
-            "fetch_total": 0,
-            "fetch_time_in_millis": 0,
-            "fetch_current": 0,
-            "scroll_total": 0,
-            "scroll_time_in_millis": 0,
-            "scroll_current": 0,
-        },
-        "merges": {"current": 0, "total": 0, "total_time_in_millis": 0},
-        "refresh": {"total": 0, "total_time_in_millis": 0},
-        "flush": {"total": 0, "total_time_in_millis": 0},
-        "query_cache": {"memory_size_in_bytes": 0, "hit_count": 0, "miss_count": 0, "evictions": 0},
-        "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
-        "segments": {"count": 0, "memory_in_bytes": 0},
-        "request_cache": {"memory_size_in_bytes": 0, "evictions": 0, "hit_count": 0, "miss_count": 0},
-    }
-
-
 async def nodes_stats(request: Request) -> Response:
     check_params(request, {"level", "completion_fields", "fielddata_fields", "fields", "groups", "types",
                            "include_segment_file_sizes", "include_unloaded_segments"})  # fmt: skip
@@ -175,7 +132,9 @@ async def nodes_stats(request: Request) -> Response:
         "indexing_pressure": {"memory": {"current": {}, "total": {}}},
     }
     if "indices" in wanted:
-        sections["indices"] = await _indices_stats(cluster)
+        indices = await node_indices_section(request)
+        indices["search"]["open_contexts"] = len(cluster.scrolls)
+        sections["indices"] = indices
     node = _base(request) | {"timestamp": int(time.time() * 1000)}
     for name, value in sections.items():
         key = "breaker" if name == "breakers" else name
