@@ -444,6 +444,8 @@ async def test_forcemerge_over_http(asgi_client: httpx.AsyncClient) -> None:
     stats = (await asgi_client.get("/fm/_stats")).json()["indices"]["fm"]["primaries"]
     assert stats["docs"]["deleted"] == 0 and stats["merges"]["total"] == 1
     assert await _answers(asgi_client, "fm") == before
+    await asgi_client.post("/fm/_forcemerge?max_num_segments=1")  # already one segment: nothing merged
+    assert (await asgi_client.get("/fm/_stats")).json()["indices"]["fm"]["primaries"]["merges"]["total"] == 1
 
 
 async def test_forcemerge_in_the_background_and_bad_parameters(asgi_client: httpx.AsyncClient) -> None:

@@ -155,25 +155,29 @@ async def _forcemerge(
     counters: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
     """Merge the shards (``max_num_segments`` 1 when unset, ES's -1) and answer ES's ``_shards`` header; the
-    ``_stats`` merge counters count each shard's pass and its time."""
-    started = time.monotonic()
-    open_metas = [m for m in metas if m.is_open]
-    response = await cluster.writes.forcemerge(
-        open_metas, max_num_segments=max_num_segments, only_expunge_deletes=only_expunge_deletes
-    )
-    millis = int((time.monotonic() - started) * 1000)
-    for m in open_metas:
-        entry = counters.setdefault(m.uuid, {})
-        entry["merge"] = entry.get("merge", 0) + m.number_of_shards
-        entry["merge_time_in_millis"] = entry.get("merge_time_in_millis", 0) + millis
+    ``_stats`` merge counters count the shards an index really merged (not those already merged) and the
+    time its merge took."""
+    failures = []
+    for m in (m for m in metas if m.is_open):  # one index after another, as the leaf merges its shards
+        started = time.monotonic()
+        response = await cluster.writes.forcemerge(
+            [m], max_num_segments=max_num_segments, only_expunge_deletes=only_expunge_deletes
+        )
+        failures.extend(response.failures)
+        if response.merged:
+            entry = counters.setdefault(m.uuid, {})
+            entry["merge"] = entry.get("merge", 0) + response.merged
+            entry["merge_time_in_millis"] = entry.get("merge_time_in_millis", 0) + int(
+                (time.monotonic() - started) * 1000
+            )
     shards: dict[str, Any] = dict(_shards_header(metas))
-    if response.failures:
-        shards["successful"] -= len(response.failures)
-        shards["failed"] = len(response.failures)
+    if failures:
+        shards["successful"] -= len(failures)
+        shards["failed"] = len(failures)
         shards["failures"] = [
             {"index": f.shard.index, "shard": f.shard.shard, "status": HTTPStatus(f.error.status).name,
              "reason": {"type": f.error.es_type, "reason": f.error.reason}}
-            for f in response.failures
+            for f in failures
         ]  # fmt: skip
     return {"_shards": shards}
 
