@@ -23,6 +23,7 @@ Partials:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 from typing import Any
@@ -30,8 +31,10 @@ from typing import Any
 import tantivy
 
 from native.aggs.execute import ShardContext, date_format, resolve_date
+from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
 from native.aggs.spec import AggNode, FiltersSpec, NestedSpec, RangeSpec
+from native.errors import IllegalArgument
 
 
 class SingleBucketKind:
@@ -118,17 +121,27 @@ class RangeKind:
         formats = info.date_formats if info is not None else ("strict_date_optional_time", "epoch_millis")
         if spec.format:
             formats = (spec.format, *formats)
-        rows = []
+        bounds = []
         for item in spec.ranges:
             lo, hi = item.lo, item.hi
             if spec.is_date:
                 lo = resolve_date(lo, ctx.now_millis, spec.time_zone, formats=formats)
                 hi = resolve_date(hi, ctx.now_millis, spec.time_zone, formats=formats)
-            if info is None:
-                rows.append([lo, hi, item.key, 0, ctx.collect_subs(node, tantivy.Query.empty_query(), None)])
-                continue
-            scope = ctx.restrict(query, ctx.range_filter(info, lo, hi))
-            rows.append([lo, hi, item.key, ctx.count(scope), ctx.collect_subs(node, scope, None)])
+            bounds.append((lo, hi, item.key))
+        if info is None:
+            empty = tantivy.Query.empty_query()
+            return {"b": _sorted([[lo, hi, key, 0, ctx.collect_subs(node, empty, None)] for lo, hi, key in bounds]),
+                    "f": fmt}  # fmt: skip
+        counted = _one_pass(ctx, node, query, info, bounds)
+        rows = []
+        for i, (lo, hi, key) in enumerate(bounds):
+            if counted is not None and counted[i][1] is not None:
+                count, subs = counted[i]
+            else:
+                scope = ctx.restrict(query, ctx.range_filter(info, lo, hi))
+                count = counted[i][0] if counted is not None else ctx.count(scope)
+                subs = ctx.collect_subs(node, scope, None)
+            rows.append([lo, hi, key, count, subs])
         return {"b": _sorted(rows), "f": fmt}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
@@ -161,6 +174,51 @@ class RangeKind:
         if spec.keyed:
             return {"buckets": {b["key"]: b for b in buckets}}
         return {"buckets": buckets}
+
+
+def _one_pass(
+    ctx: ShardContext, node: AggNode, query: tantivy.Query, info: Any, bounds: list[tuple[Any, Any, Any]]
+) -> list[tuple[int, Any]] | None:
+    """Each range's document count (and its children's partials, or None where they must run per range)
+    from one tantivy ``range`` aggregation, which counts a document once per range as ES does, or None when
+    it cannot take these ranges (overlapping ones, a non-numeric field): then each range counts its own
+    query. Integer columns get the bounds the per-range query uses (``x >= lo`` as ``x >= ceil(lo)``)."""
+    if info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float) or info.es_type == "boolean":
+        return None
+    if "bound_type" in info.extra:
+        return None
+    integral = info.tantivy_type == tantivy.FieldType.Integer
+    edges: list[tuple[float | None, float | None]] = []
+    for lo, hi, _ in bounds:
+        lo_v = None if lo is None else (math.ceil(lo) if integral else float(lo))
+        hi_v = None if hi is None else (math.ceil(hi) if integral else float(hi))
+        if lo_v is not None and hi_v is not None and hi_v <= lo_v:
+            return None  # an empty range: the per-range queries answer it
+        edges.append((lo_v, hi_v))
+    spans = sorted((-math.inf if lo is None else lo, math.inf if hi is None else hi) for lo, hi in edges)
+    if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+        return None  # overlapping ranges: tantivy refuses them
+    ranges = []
+    for i, (lo_v, hi_v) in enumerate(edges):
+        r: dict[str, Any] = {"key": f"r{i}"}
+        if lo_v is not None:
+            r["from"] = lo_v
+        if hi_v is not None:
+            r["to"] = hi_v
+        ranges.append(r)
+    inline = inline_spec(ctx, node.children) if node.children else None
+    request: dict[str, Any] = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}
+    try:
+        got = ctx.aggregate(query, {"r": {**request, **({"aggs": inline} if inline else {})}})["r"]["buckets"]
+    except (IllegalArgument, ValueError):
+        return None
+    read = inline_reader(ctx, node.children) if inline is not None else None
+    out: list[tuple[int, Any]] = []
+    for i in range(len(edges)):
+        bucket = got.get(f"r{i}", {})
+        subs = {} if not node.children else read(bucket) if read is not None and bucket else None
+        out.append((int(bucket.get("doc_count", 0)), subs))
+    return out
 
 
 def _sorted(rows: list[list[Any]]) -> list[list[Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from native import aggs as native_aggs
-from native.aggs import execute, histograms, inline, sketches, terms
+from native.aggs import execute, filters, histograms, inline, sketches, terms
 from native.analysis import Analysis
 from native.errors import IllegalArgument
 from native.mapping import Mapping
@@ -22,7 +22,7 @@ from tests.native.conftest import write_in_segments
 
 MAPPING = Mapping({"properties": {"ts": {"type": "date"}, "status": {"type": "long"}, "tag": {"type": "keyword"},
                                   "price": {"type": "double"}, "latency": {"type": "long"},
-                                  "duration": {"type": "double"}}})  # fmt: skip
+                                  "duration": {"type": "double"}, "sizes": {"type": "long"}}})  # fmt: skip
 N = 20_000
 T0 = 1_700_000_000_000
 H = 3_600_000
@@ -41,6 +41,8 @@ def shard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shard]:
             doc["price"] = round(rng.uniform(0, 100), 2)
         doc["latency"] = int(rng.lognormvariate(4, 1))  # repeated small integers: the exact path
         doc["duration"] = rng.lognormvariate(4, 1)  # spread out: tantivy's percentile grid
+        if rng.random() < 0.9:  # multi-valued: a document counts once per range holding any of its values
+            doc["sizes"] = [rng.randint(0, 100) for _ in range(rng.randint(1, 3))]
         docs.append(doc)
     write_in_segments(s, docs, 3_000, [str(i) for i in range(N)])
     yield s
@@ -158,3 +160,27 @@ def test_children_tantivy_cannot_give_exactly_run_per_bucket(shard: Shard) -> No
         body = {"p": {"date_histogram": {"field": "ts", "fixed_interval": "10m"}, "aggs": children}}
         got, _ = _run(shard, body, None)
         assert _close(got, _per_bucket(shard, body, None))
+
+
+RANGES = {
+    "long, fractional bounds, unsorted": {"range": {"field": "latency", "ranges": [
+        {"from": 100.5, "to": 200}, {"to": 50.2}, {"from": 200}, {"from": 50.2, "to": 100.5}]}},
+    "double, keyed, with gaps": {"range": {"field": "price", "keyed": True, "ranges": [
+        {"key": "cheap", "to": 10}, {"key": "mid", "from": 20, "to": 60.5}, {"key": "dear", "from": 90}]}},
+    "multi-valued long": {"range": {"field": "sizes", "ranges": [{"to": 10}, {"from": 10, "to": 50}, {"from": 50}]}},
+    "date_range": {"date_range": {"field": "ts", "format": "epoch_millis", "ranges": [
+        {"to": str(T0 + 10 * H)}, {"from": str(T0 + 10 * H), "to": str(T0 + 20 * H)}]}},
+    "overlapping (per range)": {"range": {"field": "latency", "ranges": [{"to": 100}, {"from": 50, "to": 150}]}},
+}
+
+
+@pytest.mark.parametrize("name", list(RANGES))
+@pytest.mark.parametrize("with_children", [False, True])
+def test_range_aggregations_in_one_pass_equal_the_per_range_path(
+    shard: Shard, monkeypatch: pytest.MonkeyPatch, name: str, with_children: bool
+) -> None:
+    children = {k: v for k, v in CHILDREN.items() if k not in ("lat", "dur")}  # (percentiles: see above)
+    body = {"p": {**RANGES[name], **({"aggs": children} if with_children else {})}}
+    got, _ = _run(shard, body, {"range": {"status": {"gte": 404}}})
+    monkeypatch.setattr(filters, "_one_pass", lambda *args: None)
+    assert _close(got, _per_bucket(shard, body, {"range": {"status": {"gte": 404}}}))
