@@ -16,6 +16,7 @@ the range (the pessimistic side: the column).
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import OrderedDict
@@ -95,19 +96,19 @@ def prefer_inverted(
 def _overlap(
     histogram: Histogram, lower: int | float | None, upper: int | float | None
 ) -> tuple[int, list[tuple[float, int]]]:
-    """Documents of buckets wholly inside the range, and (start, count) of those it covers only in part."""
+    """Documents of buckets wholly inside the range, and (start, count) of those it covers only in part
+    (at most the first and the last bucket it meets)."""
     starts, counts, width = histogram
-    inside = 0
+    first = 0 if lower is None else bisect.bisect_right(starts, lower - width)  # (start + width > lower)
+    stop = len(starts) if upper is None else bisect.bisect_right(starts, upper)  # (start <= upper)
+    if first >= stop:
+        return 0, []
     edges: list[tuple[float, int]] = []
-    for start, count in zip(starts, counts, strict=True):
-        end = start + width
-        if (upper is not None and start > upper) or (lower is not None and end <= lower):
-            continue
-        if (lower is None or start >= lower) and (upper is None or end <= upper):
-            inside += count
-        elif count:
-            edges.append((start, count))
-    return inside, edges
+    for i in sorted({first, stop - 1}):
+        start = starts[i]
+        if ((lower is not None and start < lower) or (upper is not None and start + width > upper)) and counts[i]:
+            edges.append((start, counts[i]))
+    return sum(counts[first:stop]) - sum(count for _, count in edges), edges
 
 
 def _entry(searcher: tantivy.Searcher, info: FieldInfo, owner: object, num_docs: int) -> _Entry | None:

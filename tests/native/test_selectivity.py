@@ -169,3 +169,24 @@ def _choice(s: Shard, lo: int, hi: int) -> bool:
     info = s.compiled.field("a")
     assert info is not None
     return selectivity.prefer_inverted(searcher, s.compiled.schema, info, lo, hi, s.compiled.schema)
+
+
+def test_bucket_overlap_matches_a_plain_walk() -> None:
+    """``_overlap`` (bisect) against a walk over every bucket."""
+    rng = random.Random(2)
+    for _ in range(300):
+        width = rng.choice([1.0, 2.5, 10.0])
+        starts = [k * width for k in sorted(rng.sample(range(-60, 60), rng.randint(1, 40)))]  # gaps allowed
+        counts = [rng.choice([0, 1, 5, 100]) for _ in starts]
+        lo = rng.choice([None, rng.uniform(-600, 600)])
+        hi = rng.choice([None, rng.uniform(-600, 600)])
+        inside, edges = 0, []
+        for start, count in zip(starts, counts, strict=True):
+            if (hi is not None and start > hi) or (lo is not None and start + width <= lo):
+                continue
+            if (lo is None or start >= lo) and (hi is None or start + width <= hi):
+                inside += count
+            elif count:
+                edges.append((start, count))
+        got_inside, got_edges = selectivity._overlap((starts, counts, width), lo, hi)
+        assert (got_inside, sorted(got_edges)) == (inside, sorted(edges))
