@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from native.fields import FieldInfo
@@ -44,36 +44,30 @@ def _simple_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
 
 
 def _geo_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
-    lat_name, lon_name = str(info.extra["lat"]), str(info.extra["lon"])
-
-    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
-        lats, lons = [], []
-        for point in geo_point_values(value):
-            converted = convert_value(leaf, point, doc_id)
-            if converted is not None:
-                lats.append(converted[0])
-                lons.append(converted[1])
-        if lats:
-            _put(out, lat_name, lats)
-            _put(out, lon_name, lons)
-            present.append(leaf.path)
-
-    return handle
+    return _pair_handler(leaf, str(info.extra["lat"]), str(info.extra["lon"]), geo_point_values)
 
 
 def _range_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
-    lo_name, hi_name = str(info.extra["gte"]), str(info.extra["lte"])
+    return _pair_handler(leaf, str(info.extra["gte"]), str(info.extra["lte"]),
+                         lambda value: _flat(value) if type(value) is list else [value])  # fmt: skip
+
+
+def _pair_handler(
+    leaf: Leaf, first_name: str, second_name: str, items: Callable[[Any], Iterable[Any]]
+) -> Callable[..., None]:
+    """A leaf whose every value converts to a pair stored in two hidden columns (geo_point: lat, lon; range
+    types: gte, lte)."""
 
     def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
-        los, his = [], []
-        for item in _flat(value) if type(value) is list else [value]:
+        firsts, seconds = [], []
+        for item in items(value):
             converted = convert_value(leaf, item, doc_id)
             if converted is not None:
-                los.append(converted[0])
-                his.append(converted[1])
-        if los:
-            _put(out, lo_name, los)
-            _put(out, hi_name, his)
+                firsts.append(converted[0])
+                seconds.append(converted[1])
+        if firsts:
+            _put(out, first_name, firsts)
+            _put(out, second_name, seconds)
             present.append(leaf.path)
 
     return handle

@@ -85,12 +85,7 @@ class Readers:
 
     def get(self, generation: int) -> tantivy.Searcher:
         """The searcher of ``generation`` (an earlier query phase's), or the current one."""
-        with self.lock:
-            found = self._searchers.get(generation)
-            if found is not None:
-                self._searchers.move_to_end(generation)
-                return found
-            return self._searchers[self._generation]
+        return self.view(generation)[1]
 
     def view(self, generation: int = 0) -> tuple[int, tantivy.Searcher, Any]:
         """``(generation, searcher, mapping)`` of ``generation`` (0: the current one; one that is gone: the

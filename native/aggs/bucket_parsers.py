@@ -55,6 +55,19 @@ def _terms(name: str, kind: str, body: dict[str, Any]) -> TermsSpec:
     )
 
 
+
+def _histogram_common(name: str, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``histogram`` and ``date_histogram`` share."""
+    return {
+        "min_doc_count": _int(kind, "min_doc_count", body.get("min_doc_count", 0), 0),
+        "extended_bounds": _bounds(kind, "extended_bounds", body.get("extended_bounds")),
+        "hard_bounds": _bounds(kind, "hard_bounds", body.get("hard_bounds")),
+        "keyed": bool(body.get("keyed", False)),
+        "order": _order(name, body.get("order"), (Order("_key", True),)),
+        "missing": body.get("missing"),
+        "format": body.get("format"),
+    }
+
 def _histogram(name: str, kind: str, body: dict[str, Any]) -> HistogramSpec:
     _check_keys(kind, body, {
         "field", "interval", "offset", "min_doc_count", "extended_bounds", "hard_bounds", "keyed", "order",
@@ -69,13 +82,7 @@ def _histogram(name: str, kind: str, body: dict[str, Any]) -> HistogramSpec:
         field=_field(kind, body),
         interval=interval,
         offset=_float(kind, "offset", body.get("offset", 0)),
-        min_doc_count=_int(kind, "min_doc_count", body.get("min_doc_count", 0), 0),
-        extended_bounds=_bounds(kind, "extended_bounds", body.get("extended_bounds")),
-        hard_bounds=_bounds(kind, "hard_bounds", body.get("hard_bounds")),
-        keyed=bool(body.get("keyed", False)),
-        order=_order(name, body.get("order"), (Order("_key", True),)),
-        missing=body.get("missing"),
-        format=body.get("format"),
+        **_histogram_common(name, kind, body),
     )
 
 
@@ -133,13 +140,7 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
         calendar=calendar,
         offset_ms=_parse_offset(body.get("offset")),
         time_zone=body.get("time_zone"),
-        min_doc_count=_int(kind, "min_doc_count", body.get("min_doc_count", 0), 0),
-        extended_bounds=_bounds(kind, "extended_bounds", body.get("extended_bounds")),
-        hard_bounds=_bounds(kind, "hard_bounds", body.get("hard_bounds")),
-        keyed=bool(body.get("keyed", False)),
-        order=_order(name, body.get("order"), (Order("_key", True),)),
-        format=body.get("format"),
-        missing=body.get("missing"),
+        **_histogram_common(name, kind, body),
     )
 
 

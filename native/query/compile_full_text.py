@@ -56,14 +56,10 @@ class FullTextCompilerMixin:
         return self.leaf(Query.all_query()) if mode == "all" else Query.empty_query()
 
     def match(self, node: A.Match) -> Query:
-        info = self.field(node.field, "term")
-        if info is None:
-            return Query.empty_query()
-        if info.es_type not in STRING_TYPES:
-            return self.boosted(self.non_text(info, node.query, node.lenient), node.boost)
-        tokens = self.tokens(info, node.query)
-        if not tokens:
-            return self.zero_terms(node.zero_terms_query)
+        got = self.analyzed(node)
+        if isinstance(got, Query):
+            return got
+        info, tokens = got
         clauses = [
             self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions) for t in tokens
         ]
@@ -79,7 +75,9 @@ class FullTextCompilerMixin:
                 q = Query.boolean_query([(Occur.Should, c) for c in clauses], need if need > 1 else None)
         return self.boosted(q, node.boost)
 
-    def phrase_tokens(self, node: A.MatchPhrase | A.MatchPhrasePrefix) -> tuple[FieldInfo, list[str]] | Query:
+    def analyzed(self, node: A.Match | A.MatchPhrase | A.MatchPhrasePrefix) -> tuple[FieldInfo, list[str]] | Query:
+        """The text field and the query's tokens, or the whole answer: an unmapped field, a non-text field's
+        own query, or ``zero_terms_query`` when the analyzer left no token."""
         info = self.field(node.field, "term")
         if info is None:
             return Query.empty_query()
@@ -91,7 +89,7 @@ class FullTextCompilerMixin:
         return info, tokens
 
     def match_phrase(self, node: A.MatchPhrase) -> Query:
-        got = self.phrase_tokens(node)
+        got = self.analyzed(node)
         if isinstance(got, Query):
             return got
         info, tokens = got
@@ -103,7 +101,7 @@ class FullTextCompilerMixin:
         return self.boosted(q, node.boost)
 
     def match_phrase_prefix(self, node: A.MatchPhrasePrefix) -> Query:
-        got = self.phrase_tokens(node)
+        got = self.analyzed(node)
         if isinstance(got, Query):
             return got
         info, tokens = got
