@@ -17,7 +17,7 @@ import tantivy
 from bench import es_metadata
 from bench.totals import es_total
 
-WRITER_HEAP = 64_000_000  # the same per-shard heap and thread count as native.shard
+WRITER_HEAP = 64_000_000  # the same per-shard heap and thread count as native.applier
 
 
 def schema(with_es_metadata: bool = False) -> tantivy.Schema:

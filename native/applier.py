@@ -16,6 +16,12 @@ from native.fields import ID_FIELD
 
 log = logging.getLogger(__name__)
 
+# Every shard's writer: its heap, and its indexing threads. Measured on the 2-core bench box
+# (bench.profile_ingest): 2 indexing threads ingest no faster over HTTP (27k docs/s either way) and ~10% slower
+# in-process, the second thread competing with the GIL-bound path.
+WRITER_HEAP = 64_000_000
+WRITER_THREADS = 1
+
 # Documents handed to the applier but not yet given to tantivy, beyond which a write waits (backpressure;
 # the queue holds each document's tantivy JSON). A commit of ~1 s of ingest fits well below it.
 MAX_PENDING_DOCS = 100_000

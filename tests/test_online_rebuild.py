@@ -21,8 +21,7 @@ import orjson
 import pytest
 import tantivy
 
-from native import merge
-from native import shard as shard_module
+from native import generations, merge
 from native.analysis import Analysis
 from native.mapping import Mapping
 from native.query import compile_query, parse_query
@@ -39,7 +38,7 @@ N = 400
 @pytest.fixture
 def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Background rebuilds for shards of 100+ documents; each copy waits for the event before it starts."""
-    monkeypatch.setattr(shard_module, "ONLINE_REBUILD_DOCS", 100)
+    monkeypatch.setattr(generations, "ONLINE_REBUILD_DOCS", 100)
     release = threading.Event()
     real = merge.Rewrite.copy
 
