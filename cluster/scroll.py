@@ -36,9 +36,8 @@ class Pages:
         self.generations: list[int] | None = None
         self.offset = spec.from_
         by_doc = [(s.field, s.order) for s in spec.sort] == [("_doc", "asc")]
-        self._cursors: list[Sequence[Any] | None] | None = (
-            [] if by_doc and spec.from_ == 0 and spec.search_after is None else None
-        )
+        self.by_cursor = by_doc and spec.from_ == 0 and spec.search_after is None
+        self._cursors: list[Sequence[Any] | None] = []  # per target shard, from the first page on
 
     async def next(self, pin_seconds: float | None = None) -> tuple[dict[str, Any], QueryPhase]:
         """The next page (the first on the first call): the search response and its query phase."""
@@ -47,7 +46,7 @@ class Pages:
         if first:
             response, phase = await self.root.search(self.indices, self.spec, pin_seconds=pin)
             self.generations = phase.generations
-        elif self._cursors is not None:
+        elif self.by_cursor:
             response, phase = await self.root.search(
                 self.indices, self.spec, generations=self.generations, pin_seconds=pin, cursors=self._cursors
             )
@@ -55,7 +54,7 @@ class Pages:
             response, phase = await self.root.search(
                 self.indices, self.spec, scroll_offset=self.offset, generations=self.generations, pin_seconds=pin
             )
-        if self._cursors is not None:
+        if self.by_cursor:
             if first:
                 self._cursors = [None] * len(phase.targets)
             for hit in phase.hits[: self.spec.size]:  # the page: each shard's last hit in it

@@ -58,7 +58,7 @@ def _scan(c: EmbeddedCluster, loop: asyncio.AbstractEventLoop, spec: SearchSpec,
     try:
         pages = Pages(c.root, [c.master.index("t")], spec, 60.0)
         if not by_cursor:
-            pages._cursors = None
+            pages.by_cursor = False
         seen: list[tuple[str, Any]] = []
         while True:
             response, _ = loop.run_until_complete(pages.next())
@@ -100,7 +100,7 @@ def test_other_sorts_and_a_from_keep_offset_paging(cluster: tuple[EmbeddedCluste
         SearchSpec(query=None, size=PAGE, from_=5, sort=[SortField("_doc")], explicit_sort=True),
     ):
         pages = Pages(c.root, [c.master.index("t")], spec, 60.0)
-        assert pages._cursors is None
+        assert not pages.by_cursor
         seen, _ = _scan(c, loop, spec, by_cursor=False)
         expected = sorted((i for i in range(N) if i % 7), reverse=True) if spec.sort[0].field == "n" else None
         if expected is not None:
