@@ -119,3 +119,23 @@ def test_a_small_keyword_page_is_narrowed(
     monkeypatch.setattr(search, "_narrowed_keyword", spy)
     query_shard(searcher, compiled, tantivy.Query.all_query(), limit=10, sort=[SortField("name")], matches_all=True)
     assert held == [True]
+
+
+def test_many_ties_are_searched_for_not_read(
+    shard: tuple[Shard, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, docs = shard
+    _, searcher, compiled = s.view()
+    orderings: list[int] = []
+    real = search._top_by_first_key
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        orderings.append(args[5])  # the limit
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "_top_by_first_key", spy)
+    query_shard(searcher, compiled, tantivy.Query.all_query(), limit=10, sort=[SortField("status", "desc")],
+                matches_all=True)  # fmt: skip
+    ties = sum(1 for d in docs if d["status"] == 500)
+    assert ties > search.TIES_READ_WHOLE + 20
+    assert orderings == [10, 10]  # the page, then the first 10 of the ~750 documents tied at 500
