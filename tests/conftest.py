@@ -23,6 +23,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+# The slow tier: ``QUIDDITCH_SLOW=1 python3 -m pytest`` runs the long trial counts (kill trials, fuzz cases)
+# that CI runs in their short form; ``tier(ci, slow)`` picks the count a test runs.
+SLOW_TIER = os.environ.get("QUIDDITCH_SLOW") == "1"
+
+
+def tier(ci: int, slow: int) -> int:
+    return slow if SLOW_TIER else ci
 
 
 def free_port() -> int:
