@@ -100,6 +100,11 @@ def validate_index_name(name: str) -> None:
         )  # fmt: skip
     if "#" in name:
         raise InvalidIndexName(f"Invalid index name [{name}], must not contain '#'", index=name, index_uuid="_na_")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in name):
+        # a NUL or another control character: no file, log line or URL can carry it safely
+        raise InvalidIndexName(
+            f"Invalid index name [{name}], must not contain control characters", index=name, index_uuid="_na_"
+        )
     if ":" in name:
         raise InvalidIndexName(f"Invalid index name [{name}], must not contain ':'", index=name, index_uuid="_na_")
     if name[0] in "_-+":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,18 +99,63 @@ def parse_source_filter(raw: Any, includes: str | None = None, excludes: str | N
             return SourceFilter(enabled=raw == "true")
         return SourceFilter(includes=tuple(p for p in raw.split(",") if p))
     if isinstance(raw, list):
-        return SourceFilter(includes=tuple(str(p) for p in raw))
+        return SourceFilter(includes=_patterns("_source", raw))
     if isinstance(raw, dict):
+        for key in raw:
+            if key not in ("includes", "include", "excludes", "exclude"):
+                raise ParsingError(f"Unknown key for a {_token(raw[key])} in [{key}].")
         inc = raw.get("includes", raw.get("include")) or []
         exc = raw.get("excludes", raw.get("exclude")) or []
-        return SourceFilter(
-            includes=tuple([inc] if isinstance(inc, str) else inc),
-            excludes=tuple([exc] if isinstance(exc, str) else exc),
-        )
+        return SourceFilter(includes=_patterns("includes", inc), excludes=_patterns("excludes", exc))
+    if raw is not None:
+        raise ParsingError(f"Unknown key for a {_token(raw)} in [_source].")
     return SourceFilter(
         includes=tuple(p for p in (includes or "").split(",") if p),
         excludes=tuple(p for p in (excludes or "").split(",") if p),
     )
+
+
+def _token(value: Any) -> str:
+    """The name of the JSON token ``value`` starts with, as ES's parse errors say it."""
+    if isinstance(value, bool):
+        return "VALUE_BOOLEAN"
+    if isinstance(value, int | float):
+        return "VALUE_NUMBER"
+    if isinstance(value, str):
+        return "VALUE_STRING"
+    if isinstance(value, list):
+        return "START_ARRAY"
+    if isinstance(value, dict):
+        return "START_OBJECT"
+    return "VALUE_NULL"
+
+
+def _patterns(key: str, raw: Any) -> tuple[str, ...]:
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
+        raise ParsingError(f"Unknown key for a {_token(raw)} in [{key}].")
+    return tuple(items)
+
+
+class NumberFormatError(IllegalArgument):
+    """Java's ``NumberFormatException``: a 400 of its own type."""
+
+    es_type = "number_format_exception"
+
+
+def _min_score(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise NumberFormatError(f'For input string: "{value}"') from None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise ParsingError(f"[min_score] failed to parse field [{_token(value)}]")
+    if math.isnan(number):
+        raise NumberFormatError(f'For input string: "{value}"')
+    return number
 
 
 def query_from_params(params: MappingABC[str, str]) -> dict[str, Any]:
@@ -173,7 +219,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
             raise IllegalArgument(f"[track_total_hits] parameter must be positive or equals to -1, got {tth}")
         tth = False if tth == -1 else tth
     if "min_score" in body:
-        spec.min_score = float(body["min_score"])
+        spec.min_score = _min_score(body["min_score"])
     if any(k in params for k in ("_source", "_source_includes", "_source_excludes")):
         spec.source = parse_source_filter(
             params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
@@ -227,9 +273,9 @@ def _parse_stored_fields(spec: SearchSpec, body: MappingABC[str, Any], params: M
     raw: Any = params["stored_fields"].split(",") if "stored_fields" in params else body.get("stored_fields")
     if raw is None:
         return
-    names = [raw] if isinstance(raw, str) else list(raw)
-    if not all(isinstance(n, str) for n in names):
-        raise ParsingError("[stored_fields] must be a string or an array of strings")
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ParsingError(f"Expected [VALUE_STRING] or [START_ARRAY] in [stored_fields] but found [{_token(raw)}]")
     source_explicit = "_source" in body or any(k.startswith("_source") for k in params)
     if names == ["_none_"]:
         if source_explicit and spec.source.enabled:

@@ -31,9 +31,8 @@ def _simple_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
     name, is_text = info.tantivy_name, info.es_type == "text"
 
     def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
-        if type(value) is dict:
-            return
-        values = [v for v in _flat(value) if type(v) is not dict] if type(value) is list else [value]
+        # an object (or an array of objects) where the mapping has a leaf fails the document, as in ES
+        values = list(_flat(value)) if type(value) is list else [value]
         converted = [c for c in (_fast(leaf, info, v, doc_id) for v in values) if c is not None]
         if converted:
             _put(out, name, converted)

@@ -9,7 +9,8 @@ QuidditchError (500, exception)
 │   ├── XContentParseError (x_content_parse_exception)
 │   ├── IllegalArgument (illegal_argument_exception)
 │   ├── ActionRequestValidation (action_request_validation_exception)
-│   ├── MapperParsingError (mapper_parsing_exception / document_parsing_exception)
+│   ├── MapperParsingError (mapper_parsing_exception)
+│   │   └── FieldValueError (document_parsing_exception: a value its field cannot take)
 │   ├── StrictDynamicMappingError (strict_dynamic_mapping_exception)
 │   ├── InvalidIndexName (invalid_index_name_exception)
 │   ├── ResourceAlreadyExists (resource_already_exists_exception)
@@ -77,6 +78,12 @@ class ActionRequestValidation(BadRequest):
 
 class MapperParsingError(BadRequest):
     es_type = "mapper_parsing_exception"
+
+
+class FieldValueError(MapperParsingError):
+    """A source value its mapped field cannot take (ES 8.8+ reports these as ``document_parsing_exception``)."""
+
+    es_type = "document_parsing_exception"
 
 
 class DocumentParsingError(BadRequest):

@@ -17,7 +17,7 @@ from typing import Any
 
 import tantivy
 
-from native.errors import IllegalArgument
+from native.errors import IllegalArgument, XContentParseError
 from native.schema import CompiledMapping, flatten_source
 
 MAX_ANALYZED_OFFSET = 1_000_000
@@ -37,28 +37,56 @@ class FieldHighlight:
         return self.pre_tags[0], self.post_tags[0]
 
 
+def _tags(opts: MappingABC[str, Any], key: str, default: str) -> tuple[str, ...]:
+    value = opts.get(key, [default])
+    tags = value if isinstance(value, list) else [value]
+    if not all(isinstance(t, str) for t in tags):
+        raise XContentParseError(f"[highlight] failed to parse field [{key}]")
+    return tuple(tags)
+
+
+def _count(opts: MappingABC[str, Any], key: str, default: int) -> int:
+    value = opts.get(key, default)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise XContentParseError(f"[highlight] failed to parse field [{key}]") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -(2**31) <= value < 2**31:
+        raise XContentParseError(f"[highlight] failed to parse field [{key}]")
+    return int(value)
+
+
 def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
+    """The ``highlight`` section, its types checked as ES's parser does (a wrong type is a 400)."""
     if not isinstance(body, dict):
         raise IllegalArgument("[highlight] must be an object")
     fields = body.get("fields") or {}
     if isinstance(fields, list):
         merged: dict[str, Any] = {}
         for item in fields:
+            if not isinstance(item, dict):
+                raise XContentParseError("[highlight] failed to parse field [fields]")
             merged.update(item)
         fields = merged
+    if not isinstance(fields, dict):
+        raise XContentParseError("[highlight] failed to parse field [fields]")
     out = []
-    for pattern, opts in fields.items():
-        opts = {**{k: v for k, v in body.items() if k != "fields"}, **(opts or {})}
-        pre = opts.get("pre_tags", ["<em>"])
-        post = opts.get("post_tags", ["</em>"])
+    for pattern, field_opts in fields.items():
+        if field_opts is not None and not isinstance(field_opts, dict):
+            raise XContentParseError(f"[highlight_field] failed to parse field [{pattern}]")
+        opts = {**{k: v for k, v in body.items() if k != "fields"}, **(field_opts or {})}
+        order = opts.get("order", "none")
+        if not isinstance(order, str):
+            raise XContentParseError("[highlight] failed to parse field [order]")
         out.append(
             FieldHighlight(
                 pattern=pattern,
-                pre_tags=tuple(pre if isinstance(pre, list) else [pre]),
-                post_tags=tuple(post if isinstance(post, list) else [post]),
-                fragment_size=int(opts.get("fragment_size", 100)),
-                number_of_fragments=int(opts.get("number_of_fragments", 5)),
-                order=str(opts.get("order", "none")),
+                pre_tags=_tags(opts, "pre_tags", "<em>"),
+                post_tags=_tags(opts, "post_tags", "</em>"),
+                fragment_size=_count(opts, "fragment_size", 100),
+                number_of_fragments=_count(opts, "number_of_fragments", 5),
+                order=order,
             )
         )
     return out

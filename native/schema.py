@@ -23,7 +23,7 @@ from native.document import (
     _source_only_handler,
     _token_count_handler,
 )
-from native.errors import MapperParsingError
+from native.errors import FieldValueError, MapperParsingError
 from native.fields import (
     FIELD_NAMES_FIELD,
     ID_FIELD,
@@ -152,6 +152,8 @@ class CompiledMapping:
         # The same, for the source paths with exactly one leaf (most): no loop over targets per value.
         self._plan1 = {path: targets[0] for path, targets in self._plan.items() if len(targets) == 1}
         self._special = special
+        # object and nested fields: a concrete value there fails the document, as in ES
+        self._objects = frozenset(path for path, _ in mapping.iter_objects())
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
         }
@@ -367,6 +369,9 @@ class CompiledMapping:
                     if special and path in special:
                         for handle in special[path]:
                             handle(out, present, value, doc_id)
+                    elif path in plan:  # an object where the mapping has a leaf: the converter refuses it
+                        for _, convert, _ in plan[path]:
+                            convert(value, doc_id)
                     else:
                         stack.append((path + ".", value))
                     continue
@@ -377,10 +382,16 @@ class CompiledMapping:
                             handle(out, present, value, doc_id)
                     elif vtype is list:
                         multi.extend((path + ".", v) for v in value if type(v) is dict)
+                        if path in self._objects:
+                            self._check_object(path, key, [v for v in _flat(value) if type(v) is not dict])
+                    elif value is not None and path in self._objects:
+                        self._check_object(path, key, [value])
                     continue
                 if vtype is list:
                     nested = [v for v in value if type(v) is dict]
                     if nested:
+                        for _, convert, _ in targets:
+                            convert(nested[0], doc_id)  # refuses it (an array of objects into a leaf)
                         multi.extend((path + ".", v) for v in nested)
                     values = [v for v in _flat(value) if type(v) is not dict]
                     for name, convert, text_path in targets:
@@ -404,6 +415,13 @@ class CompiledMapping:
             out[FIELD_NAMES_FIELD] = present
         return orjson.dumps(out).decode()
 
+    @staticmethod
+    def _check_object(path: str, key: str, values: list[Any]) -> None:
+        if any(v is not None for v in values):
+            raise FieldValueError(
+                f"object mapping for [{path}] tried to parse field [{key}] as object, but found a concrete value"
+            )
+
     def _walk_appending(
         self, out: dict[str, Any], present: list[str], stack: list[tuple[str, MappingABC[str, Any]]], doc_id: str
     ) -> None:
@@ -414,10 +432,13 @@ class CompiledMapping:
             prefix, obj = stack.pop()
             for key, value in obj.items():
                 path = prefix + key
-                if type(value) is dict and path not in special:
+                handlers = appenders.get(path)
+                if type(value) is dict and path not in special and handlers is None:
                     stack.append((path + ".", value))
                     continue
-                handlers = appenders.get(path)
+                if handlers is None and path in self._objects:
+                    items = list(_flat(value)) if type(value) is list else [value]
+                    self._check_object(path, key, [v for v in items if type(v) is not dict])
                 if handlers is not None:
                     for handle in handlers:
                         handle(out, present, value, doc_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tantivy
@@ -18,6 +18,7 @@ from native import narrowing, selectivity
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.schema import CompiledMapping
+from native.sort_values import coerce_missing, coerce_search_after
 
 MAX_RESULT_WINDOW = 10_000
 
@@ -138,6 +139,13 @@ def query_shard(
         None if s.field == "_score" else DOC_ORDER if s.field == "_doc" else _resolve_sort_field(s, compiled)
         for s in sort
     ]
+    # read as the fields' types before any tantivy call (a string on a numeric key is a 400, not a crash)
+    if search_after is not None:
+        search_after = coerce_search_after(search_after, [s.field for s in sort], infos)
+    if any(s.missing not in ("_first", "_last") for s in sort):
+        sort = tuple(
+            replace(s, missing=coerce_missing(s.missing, s.field, i)) for s, i in zip(sort, infos, strict=True)
+        )
     num_docs = int(searcher.num_docs)
     by_score = all(s.field == "_score" for s in sort) and sort[0].reverse
     if limit == 0 and min_score is None:

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from native import dates
-from native.errors import IllegalArgument, MapperParsingError
+from native.errors import FieldValueError, IllegalArgument, MapperParsingError
 from native.field_types import INT_RANGES, RANGE_TYPES, SOURCE_ONLY_TYPES, Leaf
 from native.fields import NUMERIC_FLOAT_TYPES, NUMERIC_INT_TYPES
 
@@ -79,13 +79,13 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
     except (ValueError, TypeError, OverflowError) as exc:
         if _flag(leaf.params.get("ignore_malformed", False)):
             return None
-        preview = value if not isinstance(value, str) else f"'{value}'"
         reason = f"failed to parse field [{leaf.path}] of type [{ftype}]"
         if doc_id is not None:
             reason += f" in document with id '{doc_id}'"
-        reason += f". Preview of field's value: {preview if not isinstance(value, dict) else _preview(value)}"
-        # ES 8.0-8.7 and the 7.x clients report value failures as mapper_parsing_exception.
-        raise MapperParsingError(reason, caused_by=IllegalArgument(str(exc) or repr(exc))) from None
+        reason += f". Preview of field's value: '{_preview(value)}'"
+        # ES 8.8+ (we report 8.19): document_parsing_exception, a MapperParsingError here. ES prefixes the
+        # reason with the value's [line:column] in the source; we do not track positions, so it is left out.
+        raise FieldValueError(reason, caused_by=IllegalArgument(str(exc) or repr(exc))) from None
     raise MapperParsingError(f"No handler for type [{ftype}] declared on field [{leaf.path}]")
 
 
@@ -270,9 +270,14 @@ def parse_range(leaf: Leaf, value: Any) -> tuple[Any, Any]:
 
 
 def _preview(value: Any) -> str:
+    """A value as Java's ``toString`` of the parsed map/list prints it (ES's "Preview of field's value")."""
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={_preview(v)}" for k, v in value.items()) + "}"
-    return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_preview(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    return _stringify(value)
 
 
 def _stringify(value: Any) -> str:

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cluster.config import ClusterConfig
 from cluster.embedded import EmbeddedCluster
 from native.errors import QuidditchError
-from server.errors import NoHandlerFound, error_body, error_status, unexpected_error_body
+from server.errors import MethodNotAllowed, NoHandlerFound, error_body, error_status, unexpected_error_body
 from server.handlers import (
     aliases,
     analyze,
@@ -43,7 +43,7 @@ from server.handlers import (
 from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
-from server.routing import IndexedRouter, RawPathRouting
+from server.routing import CATCH_ALL, IndexedRouter, RawPathRouting, allowed_methods
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,11 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 async def _no_handler(request: Request) -> Response:
+    allowed = allowed_methods(request.app.router, request.scope)
+    if request.method == "OPTIONS" and allowed:  # as ES: the allowed methods, no body
+        return Response(b"", 200, headers={"Allow": ",".join(allowed)})
+    if allowed:
+        raise MethodNotAllowed(request.url.path, request.method, allowed)
     raise NoHandlerFound(request.url.path, request.method)
 
 
@@ -166,7 +171,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *by_query.routes,
         *documents.routes,
         *indices.routes,
-        Route("/{path:path}", _no_handler, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
+        Route(CATCH_ALL, _no_handler, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
     ]
     app = Starlette(
         routes=routes,

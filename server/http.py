@@ -44,7 +44,12 @@ def check_params(request: Request, allowed: Iterable[str] = ()) -> dict[str, str
 async def read_body(request: Request) -> bytes:
     body = await request.body()
     if not body and "source" in request.query_params:
+        # ES: the ``source`` parameter stands for a body and says its type in ``source_content_type``
+        if "source_content_type" not in request.query_params:
+            raise IllegalArgument("source and source_content_type parameters are required")
         body = request.query_params["source"].encode()
+        check_content_type(request.query_params["source_content_type"], bool(body))
+        return body
     check_content_type(request.headers.get("content-type"), bool(body))
     return body
 

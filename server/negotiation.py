@@ -46,18 +46,26 @@ class ContentTypeNotSupported(FlatError):
     status = 406
     es_type = "media_type_header_exception"
 
-    def __init__(self, content_type: str) -> None:
-        super().__init__(f"Content-Type header [{content_type}] is not supported")
+    def __init__(self, content_type: str | None) -> None:
+        if content_type is None:
+            super().__init__("Content-Type header is missing")
+        else:
+            super().__init__(f"Content-Type header [{content_type}] is not supported")
 
 
 def check_content_type(content_type: str | None, has_body: bool) -> None:
     """Raise :class:`ContentTypeNotSupported` unless a body, if any, is JSON or NDJSON.
 
-    A missing Content-Type is read as JSON (stricter ES says 406). ``compatible-with`` may be 7, 8 or 9
-    on either media type; a charset other than UTF-8 is refused.
+    As ES (strict since 6.0): a body without a Content-Type is a 406 "Content-Type header is missing", an
+    empty or unknown one (curl -d sends ``application/x-www-form-urlencoded``) "Content-Type header [...] is
+    not supported". ``compatible-with`` may be 7, 8 or 9 on either media type; a charset other than UTF-8 is
+    refused. Every client we know sends one of the accepted types (opensearch-py and the shippers send
+    ``application/json`` with NDJSON bodies, which the bulk endpoints read as NDJSON).
     """
-    if not has_body or content_type is None or not content_type.strip():
+    if not has_body:
         return
+    if content_type is None:
+        raise ContentTypeNotSupported(None)
     media, *params = content_type.split(";")
     if media.strip().lower() not in _ACCEPTED:
         raise ContentTypeNotSupported(content_type)

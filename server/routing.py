@@ -11,6 +11,9 @@ raw path first and decodes each segment after, so two kinds of segment are handl
   math) and may hold any character: ``PUT /idx/_doc/a%2Fb`` is the document ``a/b``. Such a segment stays
   percent-encoded in the path Starlette routes on and the ``docid`` convertor (``{id:docid}``) decodes it
   once matched, so an unencoded ``/idx/_doc/a/b`` still matches no route, as in ES.
+- **Other segments holding an encoded ``/``.** ``PUT /a%2Fb`` names the index ``a/b`` (which ES then refuses
+  as an invalid name), not the path ``/a/b``: the segment stays encoded for routing and the matched ``str``
+  path parameters are decoded once after (``ENCODED_PARAMS`` in the scope says so).
 
 :class:`IndexedRouter` then picks the route without walking all ~180 of them: see its doc.
 """
@@ -22,20 +25,21 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes
 
 from starlette._utils import get_route_path
-from starlette.convertors import Convertor, register_url_convertor
+from starlette.convertors import Convertor, StringConvertor, register_url_convertor
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cluster.names import is_date_math, resolve_date_math
 from native.errors import QuidditchError
 
-__all__ = ["DOC_ID", "IndexedRouter", "RawPathRouting", "resolve_path"]
+__all__ = ["DOC_ID", "IndexedRouter", "RawPathRouting", "allowed_methods", "resolve_path"]
 
 # a segment after one of these is a document id, never an index name
 _DOC_ID_AFTER = frozenset({"_doc", "_create", "_update", "_source", "_explain", "_termvectors"})
 # the document routes whose id is matched with ``{id:docid}``: ``/{index}/<one of these>/{id}``
 _DOC_ROUTES = frozenset({"_doc", "_create", "_update", "_source"})
 DOC_ID = "{id:docid}"
+ENCODED_PARAMS = "quidditch.encoded_params"
 
 
 class DocIdConvertor(Convertor[str]):
@@ -79,6 +83,11 @@ def resolve_path(raw_path: str) -> tuple[str, str] | None:
                 segments[i] = encoded[i]
                 changed = True
             continue
+        if "/" in segment and not ("<" in segment and _has_date_math(segment)):
+            # an encoded slash inside one segment: one name, never two segments
+            segments[i] = encoded[i]
+            changed = True
+            continue
         if "<" not in segment or (i and segments[i - 1] in _DOC_ID_AFTER) or not _has_date_math(segment):
             continue
         try:
@@ -110,6 +119,8 @@ class RawPathRouting:
                 if resolved is not None:
                     path, raw_path = resolved
                     scope = {**scope, "path": path, "raw_path": raw_path.encode()}
+                    if any("/" in _decode(s) for s in path.split("/")):
+                        scope[ENCODED_PARAMS] = True
         await self.app(scope, receive, send)
 
 
@@ -157,6 +168,34 @@ class _Shape:
         if self.nsegments is not None and nsegments is not None and self.nsegments != nsegments:
             return False
         return all(lit is None or lit == key for lit, key in zip(self.literals[1:], keys, strict=True))
+
+
+# ES lists the allowed methods of a 405 in the order of its ``RestRequest.Method`` enum. HEAD is left out:
+# Starlette adds it to every GET route, where ES registers it on a few paths only.
+_METHOD_ORDER = ("GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT")
+CATCH_ALL = "/{path:path}"
+
+
+def allowed_methods(router: Router, scope: Scope) -> list[str]:
+    """The methods some route other than the catch-all answers for this path (empty: an unknown path)."""
+    route_path = get_route_path(scope)
+    candidates = router.candidates(route_path) if isinstance(router, IndexedRouter) else None
+    methods: set[str] = set()
+    for route in router.routes if candidates is None else candidates:
+        if not isinstance(route, Route) or route.path == CATCH_ALL or not route.methods:
+            continue
+        if route.path_regex.match(route_path):
+            methods |= route.methods
+    return [m for m in _METHOD_ORDER if m in methods]
+
+
+def _decoded_params(route: Route, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``str`` parameters of a path routed with a segment still encoded, decoded (``docid`` decodes its own)."""
+    return {
+        name: _decode(value) if isinstance(value, str) and type(route.param_convertors.get(name)) is StringConvertor
+        else value
+        for name, value in params.items()
+    }
 
 
 class IndexedRouter(Router):
@@ -239,6 +278,8 @@ class IndexedRouter(Router):
         if route is None:  # Starlette's own redirect_slashes / 404 fallback, unchanged
             await super().app(scope, receive, send)
             return
+        if scope.get(ENCODED_PARAMS) and isinstance(route, Route) and "path_params" in child_scope:
+            child_scope = {**child_scope, "path_params": _decoded_params(route, child_scope["path_params"])}
         scope["route"] = route
         scope.update(child_scope)
         await route.handle(scope, receive, send)

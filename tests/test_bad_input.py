@@ -206,14 +206,14 @@ async def test_mapping_conflict_fails_only_its_bulk_item(client: httpx.AsyncClie
     assert items[2]["create"]["status"] == 201 and items[2]["create"]["_id"] == "ok2"
     bad = items[1]["index"]
     assert bad["status"] == 400 and bad["_id"] == "bad"
-    assert bad["error"]["type"] == "mapper_parsing_exception", bad
+    assert bad["error"]["type"] == "document_parsing_exception", bad
     assert "[n]" in bad["error"]["reason"]
     assert (await client.get(f"/{INDEX}/_doc/ok1")).json()["found"] is True
     assert (await client.get(f"/{INDEX}/_doc/ok2")).json()["found"] is True
     assert (await client.get(f"/{INDEX}/_doc/bad")).status_code == 404
     # the same conflict on the single-document API is a top-level 400
     single = await client.put(f"/{INDEX}/_doc/bad", json={"n": "nope"})
-    assert_canonical_error(single, 400, "mapper_parsing_exception")
+    assert_canonical_error(single, 400, "document_parsing_exception")
     await _alive(client)
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from native.aggs.readers import _bounds, _check_keys, _field, _float, _include, _int, _order, _partition
+from native.aggs.readers import (
+    _bounds,
+    _check_keys,
+    _field,
+    _float,
+    _include,
+    _int,
+    _missing_value,
+    _order,
+    _partition,
+    _text,
+)
 from native.aggs.spec import (
     CALENDAR_ALIASES,
     AggNode,
@@ -45,11 +56,11 @@ def _terms(name: str, kind: str, body: dict[str, Any]) -> TermsSpec:
         min_doc_count=_int(kind, "min_doc_count", body.get("min_doc_count", 1), 0),
         shard_min_doc_count=_int(kind, "shard_min_doc_count", body.get("shard_min_doc_count", 0), 0),
         order=_order(name, body.get("order"), (Order("_count", False), Order("_key", True))),
-        missing=body.get("missing"),
+        missing=_missing_value(kind, body.get("missing")),
         include=None if isinstance(body.get("include"), dict) else _include(body.get("include")),
         exclude=_include(body.get("exclude")),
         show_term_doc_count_error=bool(body.get("show_term_doc_count_error", False)),
-        format=body.get("format"),
+        format=_text(kind, "format", body.get("format")),
         value_type=body.get("value_type"),
         partition=_partition(body.get("include")),
     )
@@ -64,8 +75,8 @@ def _histogram_common(name: str, kind: str, body: dict[str, Any]) -> dict[str, A
         "hard_bounds": _bounds(kind, "hard_bounds", body.get("hard_bounds")),
         "keyed": bool(body.get("keyed", False)),
         "order": _order(name, body.get("order"), (Order("_key", True),)),
-        "missing": body.get("missing"),
-        "format": body.get("format"),
+        "missing": _missing_value(kind, body.get("missing")),
+        "format": _text(kind, "format", body.get("format")),
     }
 
 def _histogram(name: str, kind: str, body: dict[str, Any]) -> HistogramSpec:
@@ -139,7 +150,7 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
         fixed_ms=fixed_ms,
         calendar=calendar,
         offset_ms=_parse_offset(body.get("offset")),
-        time_zone=body.get("time_zone"),
+        time_zone=_text(kind, "time_zone", body.get("time_zone")),
         **_histogram_common(name, kind, body),
     )
 
@@ -161,15 +172,17 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
         if not is_date:
             lo = None if lo is None else _float(kind, "from", lo)
             hi = None if hi is None else _float(kind, "to", hi)
+        else:
+            lo, hi = _missing_value(kind, lo), _missing_value(kind, hi)
         items.append(RangeItem(item.get("key"), lo, hi))
     return RangeSpec(
         field=_field(kind, body),
         ranges=tuple(items),
         keyed=bool(body.get("keyed", False)),
-        format=body.get("format"),
-        time_zone=body.get("time_zone"),
+        format=_text(kind, "format", body.get("format")),
+        time_zone=_text(kind, "time_zone", body.get("time_zone")),
         is_date=is_date,
-        missing=body.get("missing"),
+        missing=_missing_value(kind, body.get("missing")),
     )
 
 
@@ -261,7 +274,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
             raise IllegalArgument("missingOrder can only be set if missingBucket is true")
         inner_body = {k: v for k, v in params.items() if k not in own}
         inner = None
-        fmt = params.get("format")
+        fmt = _text(source_kind, "format", params.get("format"))
         if source_kind == "terms":
             _check_keys(source_kind, inner_body, {"field", "format"})
         else:
@@ -272,7 +285,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
             name=str(source_name), kind=source_kind, field=_field(source_kind, params), asc=order == "asc",
             missing_bucket=missing_bucket,
             missing_first=None if missing_order == "default" else missing_order == "first",
-            format=fmt, time_zone=params.get("time_zone"), inner=inner,
+            format=fmt, time_zone=_text(source_kind, "time_zone", params.get("time_zone")), inner=inner,
         ))  # fmt: skip
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
@@ -313,6 +326,8 @@ def _after_value(source: CompositeSource, value: Any) -> Any:
             raise IllegalArgument(f"failed to parse date field [{value}]") from exc
     if source.kind == "histogram":
         return _float("composite", "after", value)
+    if isinstance(value, dict | list):
+        raise IllegalArgument(f"Invalid value for [after.{source.name}], expected comparable, got [{value}]")
     return value
 
 

@@ -19,9 +19,11 @@ from typing import Any
 
 import tantivy
 
-from native.aggs.execute import ShardContext
+from native.aggs.execute import ShardContext, convert_key
 from native.aggs.partials import Partial, finalize_level, merge_level
 from native.aggs.spec import AggNode, CompositeSource, CompositeSpec
+from native.errors import IllegalArgument
+from native.fields import COLUMNAR_NUMERIC_TYPES, NUMERIC_FLOAT_TYPES
 
 
 def _cmp_key(value: Any, source: CompositeSource) -> tuple[int, Any]:
@@ -48,6 +50,30 @@ class _Desc(str):
         return str.__lt__(self, other)
 
 
+def _typed_after(ctx: ShardContext, spec: CompositeSpec) -> list[Any]:
+    """``after`` read as each terms source's field type (ES: a value that does not parse is a 400)."""
+    assert spec.after is not None
+    out = list(spec.after)
+    for i, (value, source) in enumerate(zip(spec.after, spec.sources, strict=True)):
+        if value is None or source.kind != "terms":
+            continue
+        info = ctx.field(source.field)
+        if info is None:
+            continue
+        try:
+            if info.es_type in NUMERIC_FLOAT_TYPES:
+                out[i] = float(value)
+            elif info.es_type in COLUMNAR_NUMERIC_TYPES:
+                out[i] = int(convert_key(info, value)) if info.es_type in ("date", "boolean") else int(float(value))
+            elif isinstance(value, bool):
+                out[i] = "true" if value else "false"
+            else:
+                out[i] = str(value)
+        except (ValueError, TypeError, OverflowError):
+            raise IllegalArgument(f"Invalid value for [after.{source.name}], got [{value}]") from None
+    return out
+
+
 def row_key(key: list[Any], spec: CompositeSpec) -> tuple[Any, ...]:
     return tuple(_cmp_key(v, s) for v, s in zip(key, spec.sources, strict=True))
 
@@ -59,7 +85,7 @@ class CompositeKind:
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: CompositeSpec = node.params
         out: list[list[Any]] = []
-        after = list(spec.after) if spec.after is not None else None
+        after = _typed_after(ctx, spec) if spec.after is not None else None
         self._walk(ctx, node, spec, query, 0, [], after, out)
         return {"b": out}
 

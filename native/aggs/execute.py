@@ -21,9 +21,12 @@ import tantivy
 
 from native.aggs.partials import Level, kind_of
 from native.aggs.spec import AggNode
+from native.date_calendar import DateParseError
 from native.errors import IllegalArgument
 from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
 from native.search import count_matches
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 MAX_BUCKETS = 65536
 
@@ -147,6 +150,16 @@ class ShardContext:
             ihi, inc = math.ceil(hi), False
         if ilo is not None and ihi is not None and (ihi < ilo or (ihi == ilo and not inc)):
             return tantivy.Query.empty_query()
+        # a bound past the 64-bit column's range (``from: 1e308``) either matches nothing or bounds nothing
+        below = ihi is not None and (ihi < _I64_MIN or (ihi == _I64_MIN and not inc))
+        if (ilo is not None and ilo > _I64_MAX) or below:
+            return tantivy.Query.empty_query()
+        if ilo is not None and ilo < _I64_MIN:
+            ilo = None
+        if ihi is not None and ihi > _I64_MAX:
+            ihi, inc = None, True
+        if ilo is None and ihi is None:
+            return self.exists_filter(info)
         return tantivy.Query.range_query(self.schema, info.tantivy_name, ftype, ilo, ihi, True, inc)
 
     # -- recursion ---------------------------------------------------------------------------------
@@ -163,7 +176,29 @@ class ShardContext:
 
 
 def convert_key(info: FieldInfo, value: Any) -> Any:
-    """A ``missing`` / bound value converted to the field's key type."""
+    """A ``missing`` / bound value converted to the field's key type (one that does not convert is a 400)."""
+    try:
+        return _convert_key(info, value)
+    except DateParseError as exc:
+        raise IllegalArgument(str(exc)) from None
+    except (ValueError, TypeError, OverflowError):
+        raise IllegalArgument(f'For input string: "{value}"') from None
+
+
+def missing_number(value: Any) -> float:
+    """A metric's ``missing`` value on a field with no mapping: a number."""
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(value)
+    except (ValueError, TypeError, OverflowError):
+        raise IllegalArgument(f'For input string: "{value}"') from None
+    if not math.isfinite(number):
+        raise IllegalArgument(f'For input string: "{value}"')
+    return number
+
+
+def _convert_key(info: FieldInfo, value: Any) -> Any:
     if info.es_type == "boolean":
         if isinstance(value, str):
             return value.lower() == "true"
@@ -175,8 +210,14 @@ def convert_key(info: FieldInfo, value: Any) -> Any:
 
         return int(parse_date(value, info.date_formats))
     if info.tantivy_type == tantivy.FieldType.Integer:
-        return int(float(value))
-    return float(value)
+        number = float(value) if isinstance(value, str) else value
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(value)
+        return max(_I64_MIN, min(_I64_MAX, int(number)))
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
 
 
 def date_format(info: FieldInfo | None, explicit: str | None) -> str | None:

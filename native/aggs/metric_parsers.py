@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from native.aggs.readers import _check_keys, _field, _float, _int
+from native.aggs.readers import _check_keys, _field, _float, _int, _missing_value, _text
 from native.aggs.spec import (
     DEFAULT_PERCENTS,
     MAX_INNER_RESULT_WINDOW,
@@ -24,7 +24,8 @@ def _metric(name: str, kind: str, body: dict[str, Any]) -> MetricSpec:
     sigma = _float(kind, "sigma", body.get("sigma", 2.0))
     if sigma < 0:
         raise IllegalArgument(f"[sigma] must be greater than or equal to 0. Found [{sigma}] in [{name}]")
-    return MetricSpec(_field(kind, body), body.get("missing"), sigma, body.get("format"))
+    missing = _missing_value(kind, body.get("missing"))
+    return MetricSpec(_field(kind, body), missing, sigma, _text(kind, "format", body.get("format")))
 
 
 def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
@@ -48,13 +49,14 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
         raise IllegalArgument(f"[values] must not be null: [{name}]")
     else:
         values = DEFAULT_PERCENTS
-    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, body.get("missing"))
+    missing = _missing_value(kind, body.get("missing"))
+    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, missing)
 
 
 def _cardinality(name: str, kind: str, body: dict[str, Any]) -> CardinalitySpec:
     _check_keys(kind, body, {"field", "precision_threshold", "missing", "rehash", "execution_hint"})
     threshold = _int(kind, "precision_threshold", body.get("precision_threshold", 3000), 0)
-    return CardinalitySpec(_field(kind, body), min(threshold, 40000), body.get("missing"))
+    return CardinalitySpec(_field(kind, body), min(threshold, 40000), _missing_value(kind, body.get("missing")))
 
 
 def _sort_item(value: Any) -> SortItem:

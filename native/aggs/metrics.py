@@ -15,7 +15,7 @@ from typing import Any
 
 import tantivy
 
-from native.aggs.execute import ShardContext, convert_key, date_format
+from native.aggs.execute import ShardContext, convert_key, date_format, missing_number
 from native.aggs.partials import Partial, add_opt
 from native.aggs.spec import AggNode, MetricSpec
 from native.errors import IllegalArgument
@@ -66,7 +66,7 @@ class StatsKind:
                 if node.kind == "value_count":
                     out["c"] = ctx.count(query)
                 else:
-                    _add_missing(out, float(spec.missing), ctx.count(query))
+                    _add_missing(out, missing_number(spec.missing), ctx.count(query))
             return out
         out["f"] = date_format(info, spec.format)
         if node.kind == "value_count":

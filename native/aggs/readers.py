@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from native.aggs.spec import Order
@@ -23,13 +24,23 @@ def _field(kind: str, body: dict[str, Any]) -> str:
     return value
 
 
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
 def _int(kind: str, key: str, value: Any, minimum: int | None = None) -> int:
+    """A Java ``int`` field: a number or numeric string in the 32-bit range (ES: "out of range of int")."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]")
     try:
         number = int(value)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]") from exc
+    if not _INT_MIN <= number <= _INT_MAX:
+        raise XContentParseError(
+            f"[{kind}] failed to parse field [{key}]",
+            caused_by=IllegalArgument(f"Numeric value ({value}) out of range of int"),
+        )
     if minimum is not None and number < minimum:
         raise IllegalArgument(f"[{key}] must be greater than or equal to {minimum}. Found [{number}] in [{kind}]")
     return number
@@ -37,11 +48,32 @@ def _int(kind: str, key: str, value: Any, minimum: int | None = None) -> int:
 
 def _float(kind: str, key: str, value: Any) -> float:
     try:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError
-        return float(value)
-    except (TypeError, ValueError) as exc:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]") from exc
+    if not math.isfinite(number):
+        raise XContentParseError(f"[{kind}] failed to parse field [{key}]")
+    return number
+
+
+def _text(kind: str, key: str, value: Any) -> str | None:
+    """An optional string field (``format``, ``time_zone``)."""
+    if value is not None and not isinstance(value, str):
+        raise XContentParseError(f"[{kind}] {key} doesn't support values of type: {_token(value)}")
+    return value
+
+
+def _missing_value(kind: str, value: Any) -> Any:
+    """``missing``: any scalar (read as the field's type at the shard); an object or array is refused."""
+    if isinstance(value, dict | list):
+        raise XContentParseError(f"[{kind}] missing doesn't support values of type: {_token(value)}")
+    return value
+
+
+def _token(value: Any) -> str:
+    return "START_OBJECT" if isinstance(value, dict) else "START_ARRAY" if isinstance(value, list) else "VALUE"
 
 
 def _order(name: str, value: Any, default: tuple[Order, ...]) -> tuple[Order, ...]:
@@ -63,11 +95,37 @@ def _order(name: str, value: Any, default: tuple[Order, ...]) -> tuple[Order, ..
 
 
 def _bounds(kind: str, key: str, value: Any) -> tuple[Any, Any] | None:
+    """``extended_bounds`` / ``hard_bounds``: doubles for ``histogram``; for ``date_histogram`` epoch millis
+    in the 64-bit range (ES reads them as Java longs) or date strings, resolved at the shard."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]")
-    return (value.get("min"), value.get("max"))
+    for name in value:
+        if name not in ("min", "max"):
+            raise XContentParseError(f"[{key}] unknown field [{name}]")
+    out: list[Any] = []
+    for name in ("min", "max"):
+        bound = value.get(name)
+        if bound is None:
+            out.append(None)
+        elif kind == "histogram":
+            out.append(_float(key, name, bound))
+        elif isinstance(bound, str):
+            out.append(bound)
+        elif isinstance(bound, bool) or not isinstance(bound, int | float):
+            raise XContentParseError(f"[{key}] failed to parse field [{name}]")
+        elif (isinstance(bound, float) and not math.isfinite(bound)) or not _LONG_MIN <= bound <= _LONG_MAX:
+            raise XContentParseError(
+                f"[{key}] failed to parse field [{name}]",
+                caused_by=IllegalArgument(f"Numeric value ({bound}) out of range of long"),
+            )
+        else:
+            out.append(int(bound))
+    lo, hi = out
+    if kind == "histogram" and lo is not None and hi is not None and lo > hi:
+        raise IllegalArgument(f"[{key}.min][{lo}] cannot be greater than [{key}.max][{hi}].")
+    return (lo, hi)
 
 
 def _include(value: Any) -> str | tuple[Any, ...] | None:

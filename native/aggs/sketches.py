@@ -29,7 +29,7 @@ import mmh3
 import numpy as np
 import tantivy
 
-from native.aggs.execute import ShardContext, convert_key
+from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.spec import AggNode, CardinalitySpec, PercentilesSpec
 from native.errors import IllegalArgument
@@ -234,7 +234,7 @@ class PercentilesKind:
         if info is None:
             if spec.missing is None:
                 return {}
-            values = np.full(ctx.count(query), float(spec.missing))
+            values = np.full(ctx.count(query), missing_number(spec.missing))
         else:
             _numeric_or_fail(info, node.kind)
             fast = _digest_from_tantivy(ctx, info, query, spec.compression) if spec.missing is None else None

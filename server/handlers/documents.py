@@ -367,6 +367,8 @@ def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -
     """NDJSON → items; a malformed action line fails the whole request (as ES does)."""
     if not body.strip():
         raise ActionRequestValidation("Validation Failed: 1: no requests added;")
+    if not body.endswith(b"\n"):
+        raise IllegalArgument("The bulk request must be terminated by a newline [\\n]")
     require_alias = flag(params, "require_alias")
     default_routing = params.get("routing")
     uniform = _uniform_documents(body, default_index, default_routing, require_alias)

@@ -140,7 +140,7 @@ def test_columns_results_in_request_order_with_errors(twins: Any) -> None:
     response = _bulk(cluster, loop, REQUESTS[0], columns=True)
     items = [item["index"] for item in response["items"]]
     assert [item["_id"] for item in items] == [f"d{i}" for i in range(30)]
-    assert items[7]["status"] == 400 and items[7]["error"]["type"] == "mapper_parsing_exception"
+    assert items[7]["status"] == 400 and items[7]["error"]["type"] == "document_parsing_exception"
     ok = [item for i, item in enumerate(items) if i != 7]
     assert {(item["result"], item["status"], item["_version"]) for item in ok} == {("created", 201, 1)}
     assert "_seq_no" not in items[7]

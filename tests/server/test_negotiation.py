@@ -220,8 +220,6 @@ async def test_real_server_answers_413_before_the_body_is_finished() -> None:
 @pytest.mark.parametrize(
     "content_type",
     [
-        None,
-        "",
         "application/json",
         "application/json; charset=UTF-8",
         "Application/JSON;charset=utf-8",
@@ -252,3 +250,13 @@ def test_rejected_content_types(content_type: str) -> None:
     assert info.value.status == 406
     assert_flat_error(error_body(info.value), 406, f"Content-Type header [{content_type}] is not supported")
     check_content_type(content_type, has_body=False)  # no body: nothing to read, nothing to refuse
+
+
+def test_missing_or_empty_content_type_with_a_body() -> None:
+    with pytest.raises(ContentTypeNotSupported) as info:
+        check_content_type(None, has_body=True)
+    assert_flat_error(error_body(info.value), 406, "Content-Type header is missing")
+    with pytest.raises(ContentTypeNotSupported) as info:
+        check_content_type("", has_body=True)
+    assert_flat_error(error_body(info.value), 406, "Content-Type header [] is not supported")
+    check_content_type(None, has_body=False)
