@@ -132,9 +132,31 @@ def _token(value: Any) -> str:
 
 def _patterns(key: str, raw: Any) -> tuple[str, ...]:
     items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
+    if not isinstance(items, list):
         raise ParsingError(f"Unknown key for a {_token(raw)} in [{key}].")
+    for item in items:
+        if not isinstance(item, str):
+            raise ParsingError(f"Unknown key for a {_token(item)} in [{key}].")
     return tuple(items)
+
+
+def _field_list(key: str, raw: Any) -> list[Any]:
+    """``fields`` / ``docvalue_fields``: an array of names or ``{"field": name, "format": f}`` objects."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ParsingError(f"Expected [START_ARRAY] in [{key}] but found [{_token(raw)}]")
+    for item in raw:
+        if isinstance(item, str):
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+            raise ParsingError(f"Expected [VALUE_STRING] or [START_OBJECT] in [{key}] but found [{_token(item)}]")
+        for name, value in item.items():
+            if name not in ("field", "format", "include_unmapped"):
+                raise ParsingError(f"[{key}] unknown field [{name}]")
+            if name == "format" and not isinstance(value, str):
+                raise ParsingError(f"[{key}] failed to parse field [format]")
+    return list(raw)
 
 
 class NumberFormatError(IllegalArgument):
@@ -232,8 +254,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     if "docvalue_fields" in params:
         spec.docvalue_fields = [f for f in params["docvalue_fields"].split(",") if f]
     else:
-        spec.docvalue_fields = list(body.get("docvalue_fields") or [])
-    spec.fields = list(body.get("fields") or [])
+        spec.docvalue_fields = _field_list("docvalue_fields", body.get("docvalue_fields"))
+    spec.fields = _field_list("fields", body.get("fields"))
     _parse_stored_fields(spec, body, params)
     spec.version = str(params.get("version", body.get("version", False))).lower() == "true"
     spec.seq_no_primary_term = (

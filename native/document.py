@@ -212,7 +212,7 @@ def _fast(leaf: Leaf, info: FieldInfo, value: Any, doc_id: str) -> Any:
     ):
         return value
     if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS:
-        if vtype is int:
+        if vtype is int and -(2**63) <= value < 2**63:
             return value
         if vtype is str and len(value) >= 10 and value[4] == "-" and (len(value) == 10 or value[10] == "T"):
             try:

@@ -82,6 +82,7 @@ __all__ = [
 
 MAX_TOTAL_FIELDS = 1000
 MAX_DEPTH = 20
+MAX_NESTED_FIELDS = 50
 
 _DEFAULT_DYNAMIC_DATE_FORMATS = ("strict_date_optional_time", "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd")
 
@@ -124,8 +125,21 @@ class Mapping:
         self._leaves: list[Leaf] | None = None
         if sum(1 for _ in self.iter_leaves()) > MAX_TOTAL_FIELDS:
             raise IllegalArgument(f"Limit of total fields [{MAX_TOTAL_FIELDS}] has been exceeded")
+        self._check_object_limits()
         if not partial:
             self._check_aliases()
+
+    def _check_object_limits(self) -> None:
+        """ES's ``index.mapping.depth.limit`` (20) and ``index.mapping.nested_fields.limit`` (50)."""
+        nested = 0
+        for path, kind in self.iter_objects():
+            if path.count(".") + 2 > MAX_DEPTH:  # the root object is depth 1
+                raise IllegalArgument(
+                    f"Limit of mapping depth [{MAX_DEPTH}] has been exceeded due to object field [{path}]"
+                )
+            nested += kind == "nested"
+        if nested > MAX_NESTED_FIELDS:
+            raise IllegalArgument(f"Limit of nested fields [{MAX_NESTED_FIELDS}] has been exceeded")
 
     def _check_aliases(self) -> None:
         leaves = {leaf.path: leaf for leaf in self.iter_leaves()}

@@ -388,12 +388,13 @@ class CompiledMapping:
                         self._check_object(path, key, [value])
                     continue
                 if vtype is list:
-                    nested = [v for v in value if type(v) is dict]
+                    flat = list(_flat(value))
+                    nested = [v for v in flat if type(v) is dict]
                     if nested:
                         for _, convert, _ in targets:
                             convert(nested[0], doc_id)  # refuses it (an array of objects into a leaf)
                         multi.extend((path + ".", v) for v in nested)
-                    values = [v for v in _flat(value) if type(v) is not dict]
+                    values = [v for v in flat if type(v) is not dict]
                     for name, convert, text_path in targets:
                         converted = [c for c in (convert(v, doc_id) for v in values) if c is not None]
                         if converted:

@@ -53,7 +53,10 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
             formats = tuple(str(leaf.params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
             if isinstance(value, bool):
                 raise ValueError("boolean")
-            return dates.parse_date(value, formats)
+            millis = dates.parse_date(value, formats)
+            if not -(2**63) <= millis < 2**63:  # the epoch-millisecond column is 64-bit
+                raise ValueError(f"date [{value}] is out of range")
+            return millis
         if ftype == "boolean":
             if isinstance(value, bool):
                 return value

@@ -15,6 +15,7 @@ from native.aggs.readers import (
     _order,
     _partition,
     _text,
+    _time_zone,
 )
 from native.aggs.spec import (
     CALENDAR_ALIASES,
@@ -150,7 +151,7 @@ def _date_histogram(name: str, kind: str, body: dict[str, Any]) -> DateHistogram
         fixed_ms=fixed_ms,
         calendar=calendar,
         offset_ms=_parse_offset(body.get("offset")),
-        time_zone=_text(kind, "time_zone", body.get("time_zone")),
+        time_zone=_time_zone(kind, body.get("time_zone")),
         **_histogram_common(name, kind, body),
     )
 
@@ -180,7 +181,7 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
         ranges=tuple(items),
         keyed=bool(body.get("keyed", False)),
         format=_text(kind, "format", body.get("format")),
-        time_zone=_text(kind, "time_zone", body.get("time_zone")),
+        time_zone=_time_zone(kind, body.get("time_zone")),
         is_date=is_date,
         missing=_missing_value(kind, body.get("missing")),
     )
@@ -285,7 +286,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
             name=str(source_name), kind=source_kind, field=_field(source_kind, params), asc=order == "asc",
             missing_bucket=missing_bucket,
             missing_first=None if missing_order == "default" else missing_order == "first",
-            format=fmt, time_zone=_text(source_kind, "time_zone", params.get("time_zone")), inner=inner,
+            format=fmt, time_zone=_time_zone(source_kind, params.get("time_zone")), inner=inner,
         ))  # fmt: skip
     names = [s.name for s in sources]
     if len(set(names)) != len(names):

@@ -100,8 +100,8 @@ class StatsKind:
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
         return {
             "c": a["c"] + b["c"],
-            "s": a["s"] + b["s"],
-            "q": a["q"] + b["q"],
+            "s": _finite_or(a["s"], math.nan) + _finite_or(b["s"], math.nan),
+            "q": _finite_or(a["q"], math.inf) + _finite_or(b["q"], math.inf),
             "lo": add_opt(a["lo"], b["lo"], min),
             "hi": add_opt(a["hi"], b["hi"], max),
             "f": a["f"] or b["f"],
@@ -117,6 +117,12 @@ class StatsKind:
         if kind in ("min", "max"):
             value = p["lo"] if kind == "min" else p["hi"]
             return _with_string({"value": None if count == 0 else float(value)}, "value", p["f"], node)
+        # a sum or sum of squares past the double range (values near 1e308) is infinite, which the JSON wire
+        # format of partials carries as null: it stays infinite (a sum, whose sign is lost, becomes NaN)
+        if p["s"] is None:
+            p["s"] = math.nan
+        if p["q"] is None:
+            p["q"] = math.inf
         avg = p["s"] / count if count else None
         if kind == "avg":
             return _with_string({"value": avg}, "value", p["f"], node)
@@ -146,6 +152,11 @@ def from_tantivy(result: dict[str, Any], fmt: str | None) -> Partial:
         out["lo"] = result.get("min")
         out["hi"] = result.get("max")
     return out
+
+
+def _finite_or(value: float | None, default: float) -> float:
+    """A partial's sum as sent (an infinite one arrives as null, see ``finalize``)."""
+    return default if value is None else value
 
 
 def _add_missing(out: Partial, value: float, n: int) -> None:

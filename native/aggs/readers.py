@@ -65,6 +65,20 @@ def _text(kind: str, key: str, value: Any) -> str | None:
     return value
 
 
+def _time_zone(kind: str, value: Any) -> str | None:
+    """``time_zone``: a zone id or offset that resolves (an unknown one is a 400 at parse time)."""
+    from native.date_calendar import DateParseError, resolve_time_zone
+
+    zone = _text(kind, "time_zone", value)
+    try:
+        resolve_time_zone(zone)
+    except (DateParseError, ValueError) as exc:
+        raise XContentParseError(
+            f"[{kind}] failed to parse field [time_zone]", caused_by=IllegalArgument(str(exc))
+        ) from None
+    return zone
+
+
 def _missing_value(kind: str, value: Any) -> Any:
     """``missing``: any scalar (read as the field's type at the shard); an object or array is refused."""
     if isinstance(value, dict | list):

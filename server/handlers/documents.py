@@ -22,6 +22,7 @@ from native.errors import (
     ParsingError,
     QuidditchError,
     ScriptingDisabled,
+    XContentParseError,
 )
 from server.http import check_params, cluster_of, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
@@ -127,6 +128,21 @@ async def delete_doc(request: Request) -> Response:
 UPDATE_KEYS = {"doc", "upsert", "doc_as_upsert", "detect_noop", "script", "scripted_upsert", "_source"}
 
 
+_UPDATE_MAX_DEPTH = 250
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (iteratively)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _update_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ParsingError("request body must be an object")
@@ -137,6 +153,15 @@ def _update_body(body: Any) -> dict[str, Any]:
         raise ScriptingDisabled("cannot execute [inline] scripts")
     if "doc" not in body:
         raise ActionRequestValidation("Validation Failed: 1: script or doc is missing;")
+    for key in ("doc", "upsert"):
+        if key in body and not isinstance(body[key], dict):
+            raise ParsingError(f"[UpdateRequest] failed to parse field [{key}]")
+    for key in ("doc_as_upsert", "detect_noop"):
+        if key in body and not isinstance(body[key], bool):
+            raise ParsingError(f"[UpdateRequest] failed to parse field [{key}]")
+    if _depth(body) > _UPDATE_MAX_DEPTH:
+        # the partial document travels to the shard as orjson, which stops at 255 levels: refuse it here
+        raise XContentParseError(f"[UpdateRequest] the document is nested deeper than [{_UPDATE_MAX_DEPTH}] levels")
     return {k: body[k] for k in ("doc", "upsert", "doc_as_upsert", "detect_noop") if k in body}
 
 
