@@ -60,7 +60,7 @@ def validate_settings(flat: MappingABC[str, Any]) -> None:
     if shards is not None:
         try:
             count = int(shards)
-        except ValueError:
+        except (ValueError, TypeError, OverflowError):
             raise IllegalArgument(f"Failed to parse value [{shards}] for setting [index.number_of_shards]") from None
         if not 1 <= count <= MAX_SHARDS:
             raise IllegalArgument(
@@ -71,7 +71,7 @@ def validate_settings(flat: MappingABC[str, Any]) -> None:
     replicas = flat.get("index.number_of_replicas")
     if replicas is not None:
         try:
-            if int(replicas) < 0:
+            if not isinstance(replicas, int | str) or int(replicas) < 0:
                 raise ValueError
         except ValueError:
             raise IllegalArgument(

@@ -139,6 +139,17 @@ def _builtin(name: str) -> tantivy.TextAnalyzer | None:
     return None
 
 
+def _section(analysis: Mapping[str, Any], key: str, kinds: tuple[type, ...]) -> dict[str, Any]:
+    """``index.analysis.<key>``: an object of named definitions, each one of ``kinds`` (else a 400)."""
+    section = analysis.get(key) or {}
+    if not isinstance(section, dict):
+        raise IllegalArgument(f"Failed to load settings: [index.analysis.{key}] must be an object")
+    for name, spec in section.items():
+        if not isinstance(spec, kinds):
+            raise IllegalArgument(f"Failed to load settings: [index.analysis.{key}.{name}] must be an object")
+    return section
+
+
 @dataclass
 class Analysis:
     """Compiled analyzers and normalizers of one index."""
@@ -157,14 +168,16 @@ class Analysis:
         """Compile ``index.analysis`` settings; ``index_settings`` (flat ``index.*`` keys) adds the
         index-level mapping defaults."""
         analysis = analysis or {}
-        tokenizers: Mapping[str, Any] = analysis.get("tokenizer", {}) or {}
-        filters: Mapping[str, Mapping[str, Any]] = analysis.get("filter", {}) or {}
+        if not isinstance(analysis, dict):
+            raise IllegalArgument("Failed to load settings: [index.analysis] must be an object")
+        tokenizers: Mapping[str, Any] = _section(analysis, "tokenizer", (dict, str))
+        filters: Mapping[str, Mapping[str, Any]] = _section(analysis, "filter", (dict,))
         out = cls()
         for name in BUILTIN_ANALYZERS:
             built = _builtin(name)
             assert built is not None
             out.analyzers[name] = built
-        for name, spec in (analysis.get("analyzer", {}) or {}).items():
+        for name, spec in _section(analysis, "analyzer", (dict,)).items():
             kind = spec.get("type", "custom")
             if kind != "custom":
                 built = _builtin(str(kind))
@@ -176,6 +189,8 @@ class Analysis:
                 out.analyzers[name] = built
                 continue
             tok_name = spec.get("tokenizer")
+            if not isinstance(tok_name, str | None) or not isinstance(spec.get("filter", []), list | str | None):
+                raise IllegalArgument(f"Failed to load settings: analyzer [{name}] is malformed")
             if tok_name is None:
                 raise MapperParsingError(f"analyzer [{name}] must specify either an analyzer type, or a tokenizer")
             tok_spec = tokenizers.get(tok_name, tok_name)
@@ -183,7 +198,9 @@ class Analysis:
             for fname in spec.get("filter", []) or []:
                 chain.extend(_filter(str(fname), filters))
             out.analyzers[name] = _build(_tokenizer(tok_spec), chain)
-        for name, spec in (analysis.get("normalizer", {}) or {}).items():
+        for name, spec in _section(analysis, "normalizer", (dict,)).items():
+            if not isinstance(spec.get("filter", []), list | str | None):
+                raise IllegalArgument(f"Failed to load settings: normalizer [{name}] is malformed")
             chain = []
             for fname in spec.get("filter", []) or []:
                 chain.extend(_filter(str(fname), filters))

@@ -62,6 +62,8 @@ def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) 
             raise IllegalArgument("field name cannot be an empty string")
         if not name.strip():
             raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']")
+        if isinstance(spec, dict):
+            _check_type_name(f"{prefix}{name}", spec)
         if isinstance(spec, dict) and "properties" in spec and spec.get("type", "object") in OBJECT_TYPES:
             sub = spec.get("subobjects", subobjects) is not False
             spec = {**spec, "properties": normalize_properties(spec["properties"], f"{prefix}{name}.", sub)}
@@ -80,9 +82,15 @@ def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) 
     return out
 
 
+def _check_type_name(path: str, spec: MappingABC[str, Any]) -> None:
+    if "type" in spec and not isinstance(spec["type"], str):
+        raise MapperParsingError(f"No handler for type [{spec['type']}] declared on field [{path}]")
+
+
 def _check_field_def(path: str, spec: Any) -> None:
     if not isinstance(spec, dict):
         raise MapperParsingError(f"Expected map for property [fields] on field [{path}] but got a {type(spec)}")
+    _check_type_name(path, spec)
     ftype = spec.get("type", "object" if "properties" in spec or "type" not in spec else None)
     if ftype in OBJECT_TYPES:
         for k in spec:
@@ -113,6 +121,12 @@ def _check_field_def(path: str, spec: Any) -> None:
                 raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
     if ftype == "scaled_float" and "scaling_factor" not in spec:
         raise MapperParsingError(f"Field [scaling_factor] is required for field [{path}]")
+    if ftype == "scaled_float":
+        factor = spec["scaling_factor"]
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 < factor < float("inf"):
+            raise MapperParsingError(
+                f"Failed to parse mapping: [scaling_factor] must be a positive number, got [{factor}]"
+            )
     if ftype == "token_count" and "analyzer" not in spec:
         raise MapperParsingError(f"Analyzer must be set for field [{path}] but wasn't.")
     if ftype == "dense_vector" and "dims" in spec and not isinstance(spec["dims"], int):
@@ -137,7 +151,13 @@ def _check_field_def(path: str, spec: Any) -> None:
     copy_to = spec.get("copy_to")
     if copy_to is not None and not isinstance(copy_to, str | list):
         raise MapperParsingError(f"Failed to parse mapping: [copy_to] on field [{path}] must be a string or list")
-    for sub, sub_spec in (spec.get("fields") or {}).items():
+    fields = spec.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise MapperParsingError(
+            f"Failed to parse mapping: Expected map for property [fields] on field [{path}] but got a "
+            f"{type(fields).__name__}"
+        )
+    for sub, sub_spec in fields.items():
         _check_field_def(f"{path}.{sub}", sub_spec)
 
 

@@ -715,3 +715,30 @@ async def test_dates_past_the_64_bit_millisecond_range(rich: httpx.AsyncClient, 
     assert_canonical_error(response, 400, "document_parsing_exception")
     assert "failed to parse field [dt] of type [date]" in response.json()["error"]["reason"]
     await _alive(rich)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"mappings": 5}, {"mappings": [1, "a", None]}, {"settings": "x"}, {"aliases": [1]},
+     {"mappings": {"properties": {"f": {"type": {"a": 1}}}}},
+     {"mappings": {"properties": {"f": {"type": ["geo_point"]}}}},
+     {"mappings": {"properties": {"f": {"type": "text", "fields": [{"kw": {"type": "keyword"}}]}}}},
+     {"mappings": {"properties": {"f": {"type": "text", "fields": {"kw": {"type": ["keyword"]}}}}}},
+     {"mappings": {"properties": {"f": {"type": "scaled_float", "scaling_factor": [100]}}}},
+     {"mappings": {"properties": {"f": {"type": "scaled_float", "scaling_factor": "x"}}}},
+     {"mappings": {"properties": {"f": {"type": "scaled_float", "scaling_factor": -1}}}},
+     {"settings": {"number_of_shards": [1]}}, {"settings": {"number_of_replicas": [1]}},
+     {"settings": {"analysis": {"analyzer": [{"my": {"tokenizer": "standard"}}]}}},
+     {"settings": {"analysis": {"analyzer": {"my": {"tokenizer": {"a": 1}}}}}},
+     {"settings": {"analysis": {"normalizer": "x"}}}, {"settings": {"analysis": {"normalizer": {"lc": 1.5}}}},
+     {"settings": {"analysis": {"normalizer": {"lc": {"filter": 5}}}}}],
+)  # fmt: skip
+async def test_malformed_mappings_and_settings(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.put("/malformed", json=body)
+    assert response.status_code == 400, response.text
+    assert_canonical_error(response, 400, response.json()["error"]["type"])
+    assert (await client.head("/malformed")).status_code == 404
+    if "mappings" in body and isinstance(body["mappings"], dict):
+        response = await client.put(f"/{INDEX}/_mapping", json=body["mappings"])
+        assert response.status_code == 400, response.text
+    await _alive(client)

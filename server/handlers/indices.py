@@ -55,6 +55,9 @@ async def create_index(request: Request) -> Response:
     if body is not None and not isinstance(body, dict):
         raise ParsingError("request body must be an object")
     body = dict(body or {})
+    for key in ("mappings", "settings", "aliases"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise ParsingError(f"key [{key}] must be an object")
     if isinstance(body.get("aliases"), dict):
         body["aliases"] = {resolve_date_math(alias) or alias: props for alias, props in body["aliases"].items()}
     cluster = cluster_of(request)
