@@ -82,6 +82,25 @@ def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) 
     return out
 
 
+_INT_PARAMS = ("ignore_above", "position_increment_gap", "max_input_length", "max_shingle_size")
+
+
+def _check_int_param(path: str, key: str, value: Any) -> None:
+    """An integer parameter (``ignore_above``…): an int or a numeric string, not negative."""
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise MapperParsingError(
+                f'Failed to parse mapping: For input string: "{value}" for parameter [{key}] of field [{path}]'
+            ) from None
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 2**31:
+        raise MapperParsingError(
+            f"Failed to parse mapping: [{key}] on field [{path}] must be a positive integer, got [{value}]"
+        )
+
+
 def _check_type_name(path: str, spec: MappingABC[str, Any]) -> None:
     if "type" in spec and not isinstance(spec["type"], str):
         raise MapperParsingError(f"No handler for type [{spec['type']}] declared on field [{path}]")
@@ -121,6 +140,9 @@ def _check_field_def(path: str, spec: Any) -> None:
                 raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
     if ftype == "scaled_float" and "scaling_factor" not in spec:
         raise MapperParsingError(f"Field [scaling_factor] is required for field [{path}]")
+    for key in _INT_PARAMS:
+        if key in spec:
+            _check_int_param(path, key, spec[key])
     if ftype == "scaled_float":
         factor = spec["scaling_factor"]
         if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 < factor < float("inf"):
