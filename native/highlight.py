@@ -31,6 +31,9 @@ class FieldHighlight:
     fragment_size: int
     number_of_fragments: int
     order: str = "none"
+    # the request's ``max_analyzed_offset``: longer values are cut there (None: a value past the index limit
+    # is an error, as in ES)
+    max_analyzed_offset: int | None = None
 
     @property
     def tags(self) -> tuple[str, str]:
@@ -79,6 +82,13 @@ def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
         order = opts.get("order", "none")
         if not isinstance(order, str):
             raise XContentParseError("[highlight] failed to parse field [order]")
+        max_offset: int | None = None
+        if opts.get("max_analyzed_offset") is not None:
+            max_offset = _count(opts, "max_analyzed_offset", -1)
+            if max_offset == -1:
+                max_offset = None
+            elif max_offset <= 0:
+                raise IllegalArgument("[max_analyzed_offset] must be a positive integer, or -1")
         out.append(
             FieldHighlight(
                 pattern=pattern,
@@ -87,6 +97,7 @@ def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
                 fragment_size=_count(opts, "fragment_size", 100),
                 number_of_fragments=_count(opts, "number_of_fragments", 5),
                 order=order,
+                max_analyzed_offset=max_offset,
             )
         )
     return out
@@ -196,7 +207,15 @@ class Highlighter:
             for value_index, value in enumerate(values):
                 if not isinstance(value, str):
                     continue
-                text = value[:MAX_ANALYZED_OFFSET]
+                if len(value) > MAX_ANALYZED_OFFSET and spec.max_analyzed_offset is None:
+                    raise IllegalArgument(
+                        f"The length [{len(value)}] of field [{path}] exceeds the "
+                        f"[index.highlight.max_analyzed_offset] limit [{MAX_ANALYZED_OFFSET}]. To avoid this error, "
+                        "set the query parameter "
+                        f"[max_analyzed_offset] to a value less than index setting [{MAX_ANALYZED_OFFSET}] and this "
+                        "will tolerate long field values by truncating them."
+                    )
+                text = value[: min(MAX_ANALYZED_OFFSET, spec.max_analyzed_offset or MAX_ANALYZED_OFFSET)]
                 matches = _match_ranges(generator, tname, text)
                 if not matches:
                     continue

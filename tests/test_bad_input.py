@@ -745,3 +745,21 @@ async def test_malformed_mappings_and_settings(client: httpx.AsyncClient, body: 
         response = await client.put(f"/{INDEX}/_mapping", json=body["mappings"])
         assert response.status_code == 400, response.text
     await _alive(client)
+
+
+async def test_highlighting_past_max_analyzed_offset(client: httpx.AsyncClient) -> None:
+    long_text = "one " + "filler " * 150_000  # 1,050,004 characters
+    response = await client.put(f"/{INDEX}/_doc/long?refresh=true", json={"title": long_text})
+    assert response.status_code == 201, response.text[:500]
+    body: dict[str, Any] = {"query": {"match": {"title": "one"}}, "highlight": {"fields": {"title": {}}}}
+    response = await client.post(f"/{INDEX}/_search", json=body)
+    assert response.status_code == 400, response.text[:500]
+    assert "exceeds the [index.highlight.max_analyzed_offset] limit [1000000]" in response.text
+    body["highlight"]["max_analyzed_offset"] = 100
+    response = await client.post(f"/{INDEX}/_search", json=body)
+    assert response.status_code == 200, response.text[:500]
+    hit = response.json()["hits"]["hits"][0]
+    assert hit["highlight"]["title"][0].startswith("<em>one</em>")
+    body["highlight"]["max_analyzed_offset"] = 0
+    response = await client.post(f"/{INDEX}/_search", json=body)
+    assert_canonical_error(response, 400, "illegal_argument_exception")
