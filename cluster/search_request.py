@@ -20,6 +20,10 @@ SEARCH_BODY_KEYS = frozenset({
 })  # fmt: skip
 
 
+# accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
+_NOT_IMPLEMENTED = ("collapse", "rescore", "suggest", "slice", "knn", "pit")
+
+
 @dataclass(frozen=True)
 class SourceFilter:
     enabled: bool = True
@@ -212,6 +216,14 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     for unsupported in ("script_fields", "runtime_mappings"):
         if body.get(unsupported):
             raise ScriptingDisabled("cannot execute [inline] scripts")
+    for key in _NOT_IMPLEMENTED:
+        if body.get(key):  # asked for, it would change the answer: say so rather than ignore it
+            raise IllegalArgument(f"[{key}] is not supported in a search request by this server")
+    for key in ("version", "seq_no_primary_term", "explain", "track_scores"):
+        if key in body and not isinstance(body[key], bool) and body[key] not in ("true", "false"):
+            raise ParsingError(f"[{key}] expected a boolean but found [{_token(body[key])}]")
+    if body.get("timeout") is not None and not isinstance(body["timeout"], str):
+        raise ParsingError(f"[timeout] expected a time value but found [{_token(body['timeout'])}]")
     spec = SearchSpec()
     spec.query = body.get("query")
     if "q" in params:

@@ -763,3 +763,24 @@ async def test_highlighting_past_max_analyzed_offset(client: httpx.AsyncClient) 
     body["highlight"]["max_analyzed_offset"] = 0
     response = await client.post(f"/{INDEX}/_search", json=body)
     assert_canonical_error(response, 400, "illegal_argument_exception")
+
+
+@pytest.mark.parametrize(
+    ("body", "es_type"),
+    [({"collapse": {"field": "tag"}}, "illegal_argument_exception"),
+     ({"rescore": {"query": {"rescore_query": {"match_all": {}}}}}, "illegal_argument_exception"),
+     ({"suggest": {"s": {"text": "x", "term": {"field": "title"}}}}, "illegal_argument_exception"),
+     ({"slice": {"id": 0, "max": 2}}, "illegal_argument_exception"),
+     ({"knn": {"field": "v", "query_vector": [1], "k": 1}}, "illegal_argument_exception"),
+     ({"version": {"a": 1}}, "parsing_exception"), ({"explain": 5}, "parsing_exception"),
+     ({"track_scores": "yes"}, "parsing_exception"), ({"timeout": 5}, "parsing_exception")],
+)  # fmt: skip
+async def test_search_keys_not_implemented_or_of_the_wrong_type(
+    client: httpx.AsyncClient, body: dict[str, Any], es_type: str
+) -> None:
+    response = await client.post(f"/{INDEX}/_search", json=body)
+    assert_canonical_error(response, 400, es_type)
+    assert next(iter(body)) in response.json()["error"]["reason"]
+    # empty values change nothing and pass, as do string booleans
+    ok = await client.post(f"/{INDEX}/_search", json={"suggest": {}, "rescore": [], "version": "true"})
+    assert ok.status_code == 200, ok.text
