@@ -430,6 +430,8 @@ def _agg(body: dict[str, Any]) -> dict[str, Any]:
         {"histogram": {"field": "n", "interval": 1, "missing": "x"}},
         {"date_histogram": {"field": "dt", "fixed_interval": "1d", "missing": "abc"}},
         {"percentiles": {"field": "unmapped", "missing": "NaN"}},
+        {"histogram": {"field": "n", "interval": 5e-324, "missing": 1}},
+        {"histogram": {"field": "n", "interval": 5e-324, "extended_bounds": {"min": 0, "max": 1}}},
     ],
 )
 async def test_aggregation_parameters_of_the_wrong_type(rich: httpx.AsyncClient, agg: dict[str, Any]) -> None:

@@ -101,6 +101,7 @@ AGGS: list[dict[str, Any]] = [
     {"a": {"histogram": {"field": "n", "interval": 10, "min_doc_count": 1,
                          "extended_bounds": {"min": -20, "max": 20}}}},
     {"a": {"histogram": {"field": "d", "interval": 0.5, "offset": 0.1, "hard_bounds": {"min": -5, "max": 5}}}},
+    {"a": {"histogram": {"field": "i", "interval": 2, "missing": 0, "extended_bounds": {"min": -4, "max": 4}}}},
     {"a": {"date_histogram": {"field": "dt", "calendar_interval": "year", "format": "yyyy",
                               "time_zone": "+01:00", "min_doc_count": 0}}},
     {"a": {"date_histogram": {"field": "dt", "fixed_interval": "30d",
@@ -503,6 +504,9 @@ def test_fuzz_over_the_socket(tmp_path: Path) -> None:
                 body = _bulk_case(data)
                 _check(remote.call("POST", "/_bulk", body, NDJSON), f"POST /_bulk {body[:3000]!r}")
 
-        run()
-        _alive(remote.call)
+        try:
+            run()
+            _alive(remote.call)
+        finally:
+            remote.client.close()
         assert server.proc is not None and server.proc.poll() is None

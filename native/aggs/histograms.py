@@ -191,7 +191,7 @@ class HistogramKind(_Base):
             clip = None if spec.hard_bounds is None else [_opt_float(v) for v in spec.hard_bounds]
             return self._collect_range(
                 ctx, node, query, info, out, clip,
-                bucket_of=lambda v: math.floor((v - offset) / interval),
+                bucket_of=lambda v: _bucket_index(v, offset, interval),
                 succ=lambda t: t + 1,
                 key_of=lambda t: t * interval + offset,
             )  # fmt: skip
@@ -219,7 +219,7 @@ class HistogramKind(_Base):
     def _key_of(self, node: AggNode, p: Partial, value: float) -> float:
         interval = node.params.interval
         offset = p["o"] or 0.0
-        return math.floor((value - offset) / interval) * interval + offset
+        return _bucket_index(value, offset, interval) * interval + offset
 
     def _next_key(self, node: AggNode, p: Partial, key: float) -> float:
         # recompute from the bucket index so filled keys equal the keys tantivy produced
@@ -559,6 +559,14 @@ def _resolve_bounds(
         resolve_date(bounds[0], now_millis, time_zone, formats=formats),
         resolve_date(bounds[1], now_millis, time_zone, formats=formats),
     ]
+
+
+def _bucket_index(value: float, offset: float, interval: float) -> int:
+    """``floor((value - offset) / interval)``; an interval so small that the quotient overflows is a 400."""
+    quotient = (value - offset) / interval
+    if not math.isfinite(quotient):
+        raise IllegalArgument(f"[interval] [{interval}] is too small: the bucket of value [{value}] overflows")
+    return math.floor(quotient)
 
 
 def _num(value: Any, default: float) -> float:
