@@ -33,6 +33,8 @@ from hypothesis import strategies as st
 from tests.conftest import running_server, tier
 
 REQUEST_TIMEOUT = 20.0
+# a whole fuzz test: the CI counts take well under a minute, the slow tier's (14,000 searches) ~10 minutes
+TEST_TIMEOUT = tier(300, 3600)
 INDEX = "fz"
 BULK_INDEX = "fzbulk"
 JSON = {"content-type": "application/json"}
@@ -400,6 +402,7 @@ def _search_case(data: st.DataObject) -> tuple[str, str, bytes]:
     return "POST", path, _dumps(body)
 
 
+@pytest.mark.timeout(TEST_TIMEOUT)
 @settings(max_examples=tier(700, 14_000), **_SETTINGS)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_search_bodies(app: InProcess, data: st.DataObject) -> None:
@@ -439,6 +442,7 @@ def _bulk_case(data: st.DataObject) -> bytes:
     return text
 
 
+@pytest.mark.timeout(TEST_TIMEOUT)
 @settings(max_examples=tier(150, 3_000), **_SETTINGS)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_bulk_bodies(app: InProcess, data: st.DataObject) -> None:
@@ -451,6 +455,7 @@ def test_bulk_bodies(app: InProcess, data: st.DataObject) -> None:
 # -- mappings and settings -----------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(TEST_TIMEOUT)
 @settings(max_examples=tier(120, 2_000), **_SETTINGS)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_mappings(app: InProcess, data: st.DataObject) -> None:
@@ -466,6 +471,7 @@ def test_mappings(app: InProcess, data: st.DataObject) -> None:
     _check(response, f"PUT {path} {_dumps(body)[:3000]!r}")
 
 
+@pytest.mark.timeout(TEST_TIMEOUT)
 @settings(max_examples=tier(80, 1_000), **_SETTINGS)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_index_settings(app: InProcess, data: st.DataObject) -> None:
@@ -489,6 +495,7 @@ def test_still_alive_after_the_fuzzing(app: InProcess) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(TEST_TIMEOUT)
 def test_fuzz_over_the_socket(tmp_path: Path) -> None:
     with running_server(tmp_path / "data") as server:
         remote = OverSocket(server.url)
