@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from asyncio import constants as asyncio_constants
 from typing import Annotated
 
 import typer
@@ -60,6 +61,9 @@ def serve(
     config.graceful_timeout = 5
     if tls:
         config.certfile, config.keyfile = settings.tls_cert, settings.tls_key
+        # hypercorn cannot pass ``ssl_shutdown_timeout``: without this, a client idling on a kept-alive TLS
+        # connection holds a SIGTERM for asyncio's default 30 s, waiting for its close_notify
+        asyncio_constants.SSL_SHUTDOWN_TIMEOUT = float(config.graceful_timeout)
 
     async def run() -> None:
         stop = asyncio.Event()
