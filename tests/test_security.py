@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import REPO, START_TIMEOUT, ServerProcess, free_port
+from tests.conftest import REPO, START_TIMEOUT, ServerProcess
 
 PASSWORD = "s3cret-pw"
 CHALLENGES = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
@@ -431,14 +432,20 @@ def test_users_cli_changes_reach_the_running_server(secure: TlsServer) -> None:
 
 
 def test_non_loopback_without_auth_is_refused_before_binding(tmp_path: Path) -> None:
-    port = free_port()
-    refused = quidditch("serve", "--host", "0.0.0.0", "--port", str(port), "--data-dir", str(tmp_path / "data"))
+    # Were the refusal broken, nothing could be served anyway: the data dir is a file (the node cannot
+    # open) and the port is held on loopback (0.0.0.0 cannot bind it); only the message tells them apart.
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = str(held.getsockname()[1])
+        refused = quidditch("serve", "--host", "0.0.0.0", "--port", port, "--data-dir", str(not_a_dir), timeout=20)
+        tls_half = quidditch("serve", "--port", port, "--data-dir", str(not_a_dir), "--tls-cert", "x.pem", timeout=20)
     assert refused.returncode == 2
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ERROR: refusing to bind [0.0.0.0] without authentication")
     assert "--insecure" in lines[0]
-    assert not (tmp_path / "data" / "cluster_state.json").exists()  # refused before the node opened anything
-    tls_half = quidditch("serve", "--port", str(port), "--data-dir", str(tmp_path / "d2"), "--tls-cert", "x.pem")
     assert tls_half.returncode == 2 and "--tls-cert and --tls-key go together" in tls_half.stderr
 
 

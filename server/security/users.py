@@ -127,7 +127,7 @@ class UserStore:
             try:
                 st = os.stat(path)
                 stamp.append((st.st_ino, st.st_mtime_ns, st.st_size))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):  # no file, no users; unreadable ones fail loudly
                 stamp.append(None)
         return tuple(stamp)
 
@@ -240,5 +240,5 @@ def _lines(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8") as handle:
             return [line.rstrip("\n") for line in handle if line.strip() and not line.startswith("#")]
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
