@@ -53,11 +53,14 @@ def add(
 ) -> None:
     """Add a user."""
     store = _store(data_dir)
+    first = not store.has_users()
     try:
         store.add(name, _password(password), _roles(roles))
     except ValueError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"added user [{name}]")
+    if first:
+        typer.echo("the first user: a server on this data dir requires authentication from its next start")
 
 
 @users_app.command("passwd")
