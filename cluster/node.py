@@ -115,7 +115,10 @@ class DataNode:
                 if shard is None:
                     continue
                 if interval is not None and shard.dirty:
-                    shard.refresh()
+                    try:
+                        shard.refresh()
+                    except Exception:  # the shard keeps its writes (WAL) and retries on its next interval
+                        log.exception("periodic refresh failed", extra={"index": meta.name, "shard": shard_id})
                 shard.retire_readers()
 
     def close(self) -> None:

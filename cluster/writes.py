@@ -362,12 +362,12 @@ class WriteCoordinator:
         return await self.leaf.get(pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard),
                                                  id=doc_id))  # fmt: skip
 
-    async def refresh(self, metas: list[IndexMeta]) -> int:
+    async def refresh(self, metas: list[IndexMeta]) -> pb.RefreshResponse:
+        """Refresh every shard of ``metas``; the response counts the shards refreshed and lists those that failed."""
         refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
         if not refs:
-            return 0
-        response = await self.leaf.refresh(pb.RefreshRequest(shards=refs))
-        return response.successful
+            return pb.RefreshResponse()
+        return await self.leaf.refresh(pb.RefreshRequest(shards=refs))
 
     async def forcemerge(
         self, metas: list[IndexMeta], *, max_num_segments: int = 1, only_expunge_deletes: bool = False
