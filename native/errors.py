@@ -156,10 +156,11 @@ class ClusterBlocked(QuidditchError):
 
     es_type = "cluster_block_exception"
 
-    def __init__(self, index: str, blocks: list[tuple[int, int, str]]) -> None:
+    def __init__(self, index: str | None, blocks: list[tuple[int, int, str]]) -> None:
         names = {403: "FORBIDDEN", 429: "TOO_MANY_REQUESTS"}
         described = ", ".join(f"{names.get(status, status)}/{bid}/{text}" for status, bid, text in blocks)
-        super().__init__(f"index [{index}] blocked by: [{described}];")
+        # ES names the index of an index block; a cluster-wide block has no index
+        super().__init__(f"index [{index}] blocked by: [{described}];" if index else f"blocked by: [{described}];")
         self.status = max(status for status, _, _ in blocks)
 
 
@@ -167,8 +168,8 @@ FLOOD_STAGE_BLOCK = (429, 12, "disk usage exceeded flood-stage watermark, index 
 
 
 class DiskFull(ClusterBlocked):
-    """A shard's storage had no room for a write (ENOSPC): nothing of it was acknowledged or kept, and it
-    answers as a write to an index past the flood-stage watermark does."""
+    """The disk had no room for a write (ENOSPC) of ``index``'s shard (or, with None, of the cluster state):
+    nothing of it was acknowledged or kept, and it answers as a write past the flood-stage watermark does."""
 
-    def __init__(self, index: str) -> None:
+    def __init__(self, index: str | None) -> None:
         super().__init__(index, [FLOOD_STAGE_BLOCK])

@@ -7,10 +7,9 @@ returns, every acknowledged document is searchable, and after a restart too.
 
 from __future__ import annotations
 
-import os
 import random
+import shutil
 import string
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,29 +21,16 @@ from native.errors import DiskFull
 from native.mapping import Mapping
 from native.shard import Shard
 from native.writes import WriteOp
+from tests.conftest import tmpfs
 
 MAPPING = {"properties": {"body": {"type": "text"}, "n": {"type": "long"}, "tag": {"type": "keyword"}}}
 FILL_LIMIT = 400  # batches: a 6 MiB disk fills far sooner
 
 
-def mount_tmpfs(path: Path, size: str) -> None:
-    """A real tmpfs of ``size`` at ``path`` (CI runs as root); outside CI, no permission skips the test."""
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
-    if done.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot mount a tmpfs: {done.stderr.decode()}")
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "disk"
-    mount_tmpfs(disk, "6m")
-    try:
+    with tmpfs(tmp_path / "disk", "6m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def _doc(rng: random.Random, n: int) -> bytes:
@@ -64,13 +50,14 @@ def _count(shard: Shard) -> int:
 def _filler(disk: Path) -> Path:
     """Take every byte still free on ``disk`` (so the next write or commit meets ENOSPC)."""
     path = disk / "filler"
-    with open(path, "ab") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
+    chunk = b"\0" * 65536
+    with open(path, "ab", buffering=0) as fh:
+        while True:
+            try:
+                if not fh.write(chunk):
+                    break
+            except OSError:
+                break
     return path
 
 
@@ -109,10 +96,8 @@ def test_a_full_disk_loses_no_acknowledged_write(small_disk: Path) -> None:
     for leftover in small_disk.glob("filler*"):
         leftover.unlink()
     shard.close(discard=True)  # a crash: nothing more is committed on the way out
-    big = small_disk.parent / "more"
-    mount_tmpfs(big, "64m")
-    try:
-        subprocess.run(["cp", "-a", str(small_disk / "shard"), str(big / "shard")], check=True)
+    with tmpfs(small_disk.parent / "more", "64m") as big:
+        shutil.copytree(small_disk / "shard", big / "shard")
         reopened = _open(big / "shard")
         try:
             reopened.refresh(force=True)
@@ -122,8 +107,6 @@ def test_a_full_disk_loses_no_acknowledged_write(small_disk: Path) -> None:
                 assert stored is not None and stored.source == source, doc_id
         finally:
             reopened.close()
-    finally:
-        subprocess.run(["umount", "-l", str(big)], check=False)
 
 
 def test_a_failed_commit_keeps_the_writes_it_held(small_disk: Path) -> None:
