@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from asyncio import constants as asyncio_constants
 from typing import Annotated
 
 import typer
@@ -38,8 +37,9 @@ def serve(
     from hypercorn.config import Config
 
     from server.app import create_app
-    from server.security.exposure import ExposureRefused, check_exposure, check_tls
+    from server.security.exposure import ExposureRefused, check_exposure
     from server.security.service import Security
+    from server.security.tls import check_tls, serve_tls
     from server.settings import load_settings
 
     given = {"host": host, "port": port, "data_dir": data_dir, "security_enabled": security_enabled,
@@ -60,10 +60,7 @@ def serve(
     config.keep_alive_timeout = 75
     config.graceful_timeout = 5
     if tls:
-        config.certfile, config.keyfile = settings.tls_cert, settings.tls_key
-        # hypercorn cannot pass ``ssl_shutdown_timeout``: without this, a client idling on a kept-alive TLS
-        # connection holds a SIGTERM for asyncio's default 30 s, waiting for its close_notify
-        asyncio_constants.SSL_SHUTDOWN_TIMEOUT = float(config.graceful_timeout)
+        serve_tls(config, settings.tls_cert, settings.tls_key)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -5,7 +5,8 @@
 - :mod:`.users`, :mod:`.api_keys`: the stores in ``<data_dir>/security/``;
 - :mod:`.middleware`: the ASGI middleware that authenticates every request;
 - :mod:`.handlers`: the ``/_security`` routes;
-- :mod:`.exposure`: refuse a non-loopback address without authentication, and the TLS files;
+- :mod:`.exposure`: refuse a non-loopback address without authentication;
+- :mod:`.tls`: HTTPS for ``quidditch serve``;
 - :mod:`.cli`: ``quidditch users add|list|passwd|roles|delete``.
 """
 

@@ -1,4 +1,4 @@
-"""What ``quidditch serve`` checks before it binds: who could reach it, and its TLS files.
+"""What ``quidditch serve`` checks before it binds: who could reach it.
 
 A server that answers anyone must ask who they are: binding an address that is not loopback while
 security is off is refused (one line, exit status 2) unless ``--insecure`` says it is meant. A host name
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 
-__all__ = ["ExposureRefused", "check_exposure", "check_tls", "is_loopback"]
+__all__ = ["ExposureRefused", "check_exposure", "is_loopback"]
 
 
 class ExposureRefused(Exception):
@@ -41,16 +40,3 @@ def check_exposure(host: str, *, security_enabled: bool, insecure: bool) -> None
         f"refusing to bind [{host}] without authentication: add a user (quidditch users add NAME) "
         "or pass --insecure to serve anyone who can reach it"
     )
-
-
-def check_tls(cert: str, key: str) -> bool:
-    """Whether to serve HTTPS; :class:`ExposureRefused` when only one file is given or they do not load."""
-    if not cert and not key:
-        return False
-    if not cert or not key:
-        raise ExposureRefused("--tls-cert and --tls-key go together: give both files or neither")
-    try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ExposureRefused(f"cannot load the TLS certificate [{cert}] and key [{key}]: {exc}") from None
-    return True
