@@ -366,7 +366,10 @@ def test_api_key_request_errors(secure: TlsServer) -> None:
         unknown = http.post("/_security/api_key", json={"name": "k", "colour": "red"})
         assert unknown.status_code == 400 and "unknown field [colour]" in unknown.json()["error"]["reason"]
         bad_time = http.post("/_security/api_key", json={"name": "k", "expiration": "soon"})
-        assert bad_time.status_code == 400
+        assert bad_time.status_code == 400 and bad_time.json()["error"]["type"] == "parse_exception"
+        assert bad_time.json()["error"]["reason"] == (
+            "failed to parse setting [expiration] with value [soon] as a time value: unit is missing or unrecognized"
+        )
         nothing = http.request("DELETE", "/_security/api_key", json={})
         assert nothing.status_code == 400
         assert "must be specified if [owner] flag is false" in nothing.json()["error"]["reason"]

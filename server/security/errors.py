@@ -4,6 +4,8 @@
 
     QuidditchError
     ├── AuthenticationFailed (401, security_exception; WWW-Authenticate challenges in body and headers)
+    ├── BadRequest
+    │   └── ParseException (400, parse_exception: a value ES parses itself, e.g. a time value)
     └── SecurityDisabled (500, exception: a ``_security`` API while security is off, as ES answers)
 """
 
@@ -11,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from native.errors import QuidditchError
+from native.errors import BadRequest, QuidditchError
 
-__all__ = ["CHALLENGES", "AuthenticationFailed", "SecurityDisabled"]
+__all__ = ["CHALLENGES", "AuthenticationFailed", "ParseException", "SecurityDisabled"]
 
 # ES 8 over plain HTTP without a token service: a Basic challenge (RFC 7617, with the comma ES added in
 # 8.15) and an ApiKey one, sent as two ``WWW-Authenticate`` headers and listed in the error body.
@@ -57,3 +59,7 @@ class SecurityDisabled(QuidditchError):
             "Security must be explicitly enabled when using a [basic] license. Enable security by adding a user "
             "(quidditch users add) or setting [security_enabled] to [true] and restart the node."
         )
+
+
+class ParseException(BadRequest):
+    es_type = "parse_exception"

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from native.errors import ActionRequestValidation, IllegalArgument, XContentParseError
+from native.errors import ActionRequestValidation, XContentParseError
 from server.http import check_params, es_json, flag, json_body
 from server.security.api_keys import ApiKey
-from server.security.errors import SecurityDisabled
+from server.security.errors import ParseException, SecurityDisabled
 from server.security.middleware import authentication_of
 from server.security.service import Authentication, Security
 from server.settings import parse_time_value
@@ -95,7 +95,7 @@ async def create_api_key(request: Request) -> Response:
         try:
             seconds = parse_time_value(expiration, "expiration")
         except ValueError as exc:
-            raise IllegalArgument(str(exc)) from None
+            raise ParseException(str(exc)) from None
         if seconds <= 0:
             raise _validation("api key expiration must be a positive time value")
         expiration_ms = int(seconds * 1000)
