@@ -22,6 +22,7 @@ import asyncio
 import base64
 import binascii
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,6 +92,14 @@ class Security:
         self.enabled = mode == "true" or (mode == "auto" and self.users.has_users())
         self._api_keys: ApiKeyStore | None = None
         self._data_dir = data_dir
+        self._bcrypt: ThreadPoolExecutor | None = None
+
+    def _bcrypt_pool(self) -> ThreadPoolExecutor:
+        """Two threads for password checks: a flood of wrong passwords costs at most two cores' worth and
+        never queues ahead of the default executor's work (cluster admin, file I/O)."""
+        if self._bcrypt is None:
+            self._bcrypt = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bcrypt")
+        return self._bcrypt
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
@@ -120,8 +129,9 @@ class Security:
         if not sep:
             raise AuthenticationFailed("invalid basic authentication header value")
         user = self.users.cached(name, password)
-        if user is None:  # bcrypt: ~70 ms, off the event loop
-            user = await asyncio.to_thread(self.users.authenticate, name, password)
+        if user is None:  # bcrypt: ~70 ms, off the event loop, on threads of its own
+            loop = asyncio.get_running_loop()
+            user = await loop.run_in_executor(self._bcrypt_pool(), self.users.authenticate, name, password)
         if user is None:
             log.info("authentication failed for user [%s]", name, extra={"path": uri.split("?", 1)[0]})
             raise AuthenticationFailed.user(name, uri)
