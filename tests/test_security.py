@@ -374,6 +374,8 @@ def test_api_key_request_errors(secure: TlsServer) -> None:
         assert nothing.status_code == 400
         assert "must be specified if [owner] flag is false" in nothing.json()["error"]["reason"]
         assert http.get("/_security/api_key", params={"colour": "red"}).status_code == 400
+        limited = http.get("/_security/api_key", params={"with_limited_by": "true"})
+        assert limited.status_code == 400 and "[with_limited_by]" in limited.json()["error"]["reason"]
 
 
 def test_secrets_are_stored_hashed_and_never_logged(secure: TlsServer) -> None:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from native.errors import ActionRequestValidation, XContentParseError
+from native.errors import ActionRequestValidation, IllegalArgument, XContentParseError
 from server.http import check_params, es_json, flag, json_body
 from server.security.api_keys import ApiKey
 from server.security.errors import ParseException, SecurityDisabled
@@ -143,8 +143,9 @@ async def get_api_keys(request: Request) -> Response:
     security, who = _identity(request)
     owner = flag(params, "owner")
     active_only = flag(params, "active_only")
-    flag(params, "with_limited_by")
-    flag(params, "with_profile_uid")
+    if flag(params, "with_limited_by"):  # the owner's role descriptors: not kept here
+        raise IllegalArgument("parameter [with_limited_by] is not supported by this server")
+    flag(params, "with_profile_uid")  # no user profiles here, so no key has a profile_uid to add
     key_id, name = params.get("id"), params.get("name")
     username, realm = params.get("username"), params.get("realm_name")
     if owner and (username or realm):
