@@ -6,6 +6,7 @@ address without authentication (checked before binding; no traffic leaves loopba
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -16,7 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -530,3 +531,32 @@ def test_sigterm_with_an_idle_tls_client_stops_cleanly(tmp_path: Path, tls_files
         assert "Traceback" not in server.log_tail(200)  # the idle connection's SSL shutdown is no error
     finally:
         server.kill()
+
+
+async def test_auto_is_decided_at_start(tmp_path: Path) -> None:
+    """``auto``: a user added to a running open server takes effect at its next start; ``false`` keeps it open."""
+    from server.app import create_app
+    from server.security.users import UserStore
+    from server.settings import load_settings
+    from tests.conftest import _starlette_of
+
+    data = str(tmp_path / "data")
+
+    @contextlib.asynccontextmanager
+    async def started(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(load_settings({"data_dir": data, **overrides}))
+        starlette_app = _starlette_of(app)
+        async with starlette_app.router.lifespan_context(starlette_app):
+            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://quidditch.test") as http:
+                yield http
+
+    async with started() as http:
+        assert (await http.get("/")).status_code == 200
+        UserStore(data).add("late", PASSWORD, ["superuser"])
+        assert (await http.get("/")).status_code == 200  # still open: auto was decided at start
+    async with started() as http:
+        assert (await http.get("/")).status_code == 401
+        assert (await http.get("/", auth=("late", PASSWORD))).status_code == 200
+    async with started(security_enabled="false") as http:
+        assert (await http.get("/")).status_code == 200
