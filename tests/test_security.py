@@ -448,6 +448,19 @@ def test_non_loopback_without_auth_is_refused_before_binding(tmp_path: Path) -> 
         port = str(held.getsockname()[1])
         refused = quidditch("serve", "--host", "0.0.0.0", "--port", port, "--data-dir", str(not_a_dir), timeout=20)
         tls_half = quidditch("serve", "--port", port, "--data-dir", str(not_a_dir), "--tls-cert", "x.pem", timeout=20)
+        missing = str(tmp_path / "missing.pem")
+        unreadable = quidditch(
+            "serve",
+            "--port",
+            port,
+            "--data-dir",
+            str(not_a_dir),
+            "--tls-cert",
+            missing,
+            "--tls-key",
+            missing,
+            timeout=20,
+        )
         # --insecure passes the check, and then fails to open the data dir (still before binding)
         insecure = quidditch(
             "serve", "--host", "0.0.0.0", "--insecure", "--port", port, "--data-dir", str(not_a_dir), timeout=20
@@ -457,6 +470,7 @@ def test_non_loopback_without_auth_is_refused_before_binding(tmp_path: Path) -> 
     assert len(lines) == 1 and lines[0].startswith("ERROR: refusing to bind [0.0.0.0] without authentication")
     assert "--insecure" in lines[0]
     assert tls_half.returncode == 2 and "--tls-cert and --tls-key go together" in tls_half.stderr
+    assert unreadable.returncode == 2 and "cannot load the TLS certificate" in unreadable.stderr
     assert insecure.returncode not in (0, 2) and "refusing to bind" not in insecure.stderr
     assert "NotADirectoryError" in insecure.stderr or "FileExistsError" in insecure.stderr
 

@@ -25,7 +25,8 @@ def check_tls(cert: str, key: str) -> bool:
     if not cert or not key:
         raise ExposureRefused("--tls-cert and --tls-key go together: give both files or neither")
     try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        # an empty password: a passphrase-protected key fails here instead of prompting on the terminal
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key, password=lambda: b"")
     except (OSError, ssl.SSLError) as exc:
         raise ExposureRefused(f"cannot load the TLS certificate [{cert}] and key [{key}]: {exc}") from None
     return True
