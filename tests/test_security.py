@@ -574,3 +574,15 @@ async def test_auto_is_decided_at_start(tmp_path: Path) -> None:
         assert (await http.get("/", auth=("late", PASSWORD))).status_code == 200
     async with started(security_enabled="false") as http:
         assert (await http.get("/")).status_code == 200
+
+
+def test_damaged_api_key_file_stops_the_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert quidditch("users", "add", "elastic", "--password", PASSWORD, "--data-dir", str(data)).returncode == 0
+    (data / "security" / "api_keys.json").write_text('{"api_keys": [{"id": "x"')
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:  # nothing could be served anyway
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        started = quidditch("serve", "--port", str(held.getsockname()[1]), "--data-dir", str(data), timeout=20)
+    assert started.returncode == 2
+    assert started.stderr.startswith("ERROR: damaged api key file [") and len(started.stderr.splitlines()) == 1

@@ -104,10 +104,13 @@ class ApiKeyStore:
         self._keys: dict[str, ApiKey] = {}
         try:
             with open(self.path, "rb") as handle:
-                stored = json.loads(handle.read())
-            self._keys = {k["id"]: ApiKey(**k) for k in stored.get("api_keys", [])}
-        except FileNotFoundError:
-            pass
+                raw = handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        try:  # a damaged file stops the server: keys are never silently forgotten (nor overwritten)
+            self._keys = {k["id"]: ApiKey(**k) for k in json.loads(raw)["api_keys"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"damaged api key file [{self.path}]: {exc!r}") from None
 
     def _save(self) -> None:
         now = _now_ms()

@@ -93,6 +93,8 @@ class Security:
         self._api_keys: ApiKeyStore | None = None
         self._data_dir = data_dir
         self._bcrypt: ThreadPoolExecutor | None = None
+        if self.enabled:
+            self._api_keys = ApiKeyStore(data_dir)  # read now: a damaged file fails the start, not a request
 
     def _bcrypt_pool(self) -> ThreadPoolExecutor:
         """Two threads for password checks: a flood of wrong passwords costs at most two cores' worth and
