@@ -576,7 +576,7 @@ async def test_auto_is_decided_at_start(tmp_path: Path) -> None:
         assert (await http.get("/")).status_code == 200
 
 
-def test_damaged_api_key_file_stops_the_start(tmp_path: Path) -> None:
+def test_damaged_security_files_stop_the_start(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert quidditch("users", "add", "elastic", "--password", PASSWORD, "--data-dir", str(data)).returncode == 0
     (data / "security" / "api_keys.json").write_text('{"api_keys": [{"id": "x"')
@@ -586,3 +586,11 @@ def test_damaged_api_key_file_stops_the_start(tmp_path: Path) -> None:
         started = quidditch("serve", "--port", str(held.getsockname()[1]), "--data-dir", str(data), timeout=20)
     assert started.returncode == 2
     assert started.stderr.startswith("ERROR: damaged api key file [") and len(started.stderr.splitlines()) == 1
+    # a users file whose lines do not read would leave auto mode with no users, open: refused too
+    (data / "security" / "api_keys.json").unlink()
+    (data / "security" / "users").write_text("elastic-without-a-hash\n")
+    started = quidditch("serve", "--port", "1", "--data-dir", str(data), timeout=20)
+    assert started.returncode == 2 and started.stderr.startswith("ERROR: damaged users file [")
+    edit = quidditch("users", "add", "another", "--password", PASSWORD, "--data-dir", str(data))
+    assert edit.returncode == 1 and "damaged users file" in edit.stderr  # rewriting would drop the line
+    assert (data / "security" / "users").read_text() == "elastic-without-a-hash\n"

@@ -90,6 +90,9 @@ class Security:
     def __init__(self, data_dir: str, mode: Literal["auto", "true", "false"] = "auto") -> None:
         self.users = UserStore(data_dir)
         self.enabled = mode == "true" or (mode == "auto" and self.users.has_users())
+        if self.users.damaged_lines and mode != "false":  # never start open (auto) on a users file it misread
+            damaged = self.users.damaged_lines
+            raise ValueError(f"damaged users file [{self.users.users_path}]: {damaged} unreadable lines")
         self._api_keys: ApiKeyStore | None = None
         self._data_dir = data_dir
         self._bcrypt: ThreadPoolExecutor | None = None

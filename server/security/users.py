@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import threading
@@ -40,6 +41,8 @@ __all__ = [
     "validate_password",
     "validate_username",
 ]
+
+log = logging.getLogger(__name__)
 
 BCRYPT_COST = 10  # ES's default for the file realm (bcrypt, cost 10)
 MIN_PASSWORD_LENGTH = 6  # ES refuses shorter passwords
@@ -118,6 +121,7 @@ class UserStore:
         self._users: dict[str, User] = {}
         self._cache_key = secrets.token_bytes(32)
         self._verified: dict[str, bytes] = {}
+        self.damaged_lines = 0  # of ``users`` as last read
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -144,10 +148,16 @@ class UserStore:
 
     def _read(self) -> dict[str, User]:
         hashes: dict[str, bytes] = {}
+        damaged = 0
         for line in _lines(self.users_path):
             name, sep, hashed = line.partition(":")
-            if sep and name:
+            if sep and name and hashed.strip().startswith("$2"):
                 hashes[name] = hashed.strip().encode()
+            else:
+                damaged += 1
+        if damaged and self._stamp is not None:  # a change while serving: those users cannot log in
+            log.warning("skipped %d damaged lines of %s", damaged, self.users_path)
+        self.damaged_lines = damaged
         roles: dict[str, list[str]] = {name: [] for name in hashes}
         for line in _lines(self.roles_path):
             role, sep, names = line.partition(":")
@@ -197,32 +207,40 @@ class UserStore:
     def add(self, name: str, password: str, roles: Iterable[str]) -> None:
         validate_username(name)
         checked_roles = validate_roles(roles)
-        users = dict(self.users())
+        users = self._editable()
         if name in users:
             raise ValueError(f"user [{name}] already exists")
         users[name] = User(name, hash_password(password), checked_roles)
         self._write(users)
 
     def passwd(self, name: str, password: str) -> None:
-        users = dict(self.users())
+        users = self._editable()
         if name not in users:
             raise ValueError(f"user [{name}] doesn't exist")
         users[name] = User(name, hash_password(password), users[name].roles)
         self._write(users)
 
     def set_roles(self, name: str, roles: Iterable[str]) -> None:
-        users = dict(self.users())
+        users = self._editable()
         if name not in users:
             raise ValueError(f"user [{name}] doesn't exist")
         users[name] = User(name, users[name].password_hash, validate_roles(roles))
         self._write(users)
 
     def delete(self, name: str) -> None:
-        users = dict(self.users())
+        users = self._editable()
         if name not in users:
             raise ValueError(f"user [{name}] doesn't exist")
         del users[name]
         self._write(users)
+
+    def _editable(self) -> dict[str, User]:
+        users = dict(self.users())
+        if self.damaged_lines:  # rewriting would drop them: a person decides
+            raise ValueError(
+                f"damaged users file [{self.users_path}]: {self.damaged_lines} unreadable lines; fix it first"
+            )
+        return users
 
     def _write(self, users: dict[str, User]) -> None:
         lines = [f"{u.name}:{u.password_hash.decode()}\n" for u in sorted(users.values(), key=lambda u: u.name)]
