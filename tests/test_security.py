@@ -424,6 +424,8 @@ def test_users_cli_changes_reach_the_running_server(secure: TlsServer) -> None:
     assert short.returncode == 1 and "at least [6] characters" in short.stderr
     bad_role = quidditch("users", "add", "odd", "--password", "abcdef", "--roles", "wizard", "--data-dir", data)
     assert bad_role.returncode == 1 and "unknown role [wizard]" in bad_role.stderr
+    no_role = quidditch("users", "add", "odd", "--password", "abcdef", "--roles", "", "--data-dir", data)
+    assert no_role.returncode == 1 and "a user needs a role" in no_role.stderr
     colon = quidditch("users", "add", "a:b", "--password", "abcdef", "--data-dir", data)
     assert colon.returncode == 1 and "invalid username" in colon.stderr
 

@@ -90,6 +90,8 @@ def validate_roles(roles: Iterable[str]) -> tuple[str, ...]:
     unknown = [r for r in found if r not in KNOWN_ROLES]
     if unknown:
         raise ValueError(f"unknown role [{unknown[0]}]; known roles: {', '.join(sorted(KNOWN_ROLES))}")
+    if not found:  # ES would let a user without roles do nothing; this server cannot express that
+        raise ValueError(f"a user needs a role; known roles: {', '.join(sorted(KNOWN_ROLES))}")
     return found
 
 
