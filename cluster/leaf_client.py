@@ -171,8 +171,14 @@ class LocalLeafClient:
 
     async def _run(self, fn: Callable[[M], R], request: M, shards: Sequence[pb.ShardRef]) -> R:
         now, request.now_millis = request.now_millis, 0  # the same request at another time: the same cost
+        timed = isinstance(request, pb.SearchRequest) and request.HasField("timeout_seconds")
+        timeout = request.timeout_seconds if timed else None  # (and at another deadline)
+        if timeout is not None:
+            request.ClearField("timeout_seconds")
         key = request.SerializeToString()
         request.now_millis = now
+        if timeout is not None:
+            request.timeout_seconds = timeout
         cost = self._costs.get(key)
         if cost is not None and cost < INLINE_MAX_S and not self._in_flight and self.service.readers_free(shards):
             return self._timed(fn, request, key)

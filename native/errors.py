@@ -7,6 +7,7 @@ QuidditchError (500, exception)
 ├── BadRequest (400)
 │   ├── ParsingError (parsing_exception)
 │   ├── XContentParseError (x_content_parse_exception)
+│   ├── ElasticsearchParseError (parse_exception)
 │   ├── IllegalArgument (illegal_argument_exception)
 │   ├── ActionRequestValidation (action_request_validation_exception)
 │   ├── MapperParsingError (mapper_parsing_exception / document_parsing_exception)
@@ -65,6 +66,10 @@ class ParsingError(BadRequest):
 
 class XContentParseError(BadRequest):
     es_type = "x_content_parse_exception"
+
+
+class ElasticsearchParseError(BadRequest):
+    es_type = "parse_exception"
 
 
 class IllegalArgument(BadRequest):
