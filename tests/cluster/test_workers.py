@@ -147,3 +147,56 @@ async def test_server_answers_every_search_after_bursts_and_idle(asgi_client: ht
         await _retired(workers)  # idle past the retirement time
         assert await asyncio.wait_for(search(3), BOUND_S) == expected[3]
         await _retired(workers)
+
+
+async def test_admission_slots_come_back_from_cancelled_and_rejected_requests() -> None:
+    from cluster.config import Backpressure
+    from native.errors import RejectedExecution
+
+    queue = Backpressure("search", workers=2, capacity=3)
+    release = asyncio.Event()
+    admitted: list[int] = []
+
+    async def request(i: int) -> None:
+        async with queue.admit():
+            admitted.append(i)
+            await release.wait()
+
+    holders = [asyncio.ensure_future(request(i)) for i in range(2)]
+    waiters = [asyncio.ensure_future(request(i)) for i in range(2, 5)]
+    await asyncio.sleep(0.01)
+    assert admitted == [0, 1] and queue._waiting == 3
+    try:
+        await request(99)
+        raise AssertionError("a full queue must reject")
+    except RejectedExecution as exc:
+        assert exc.status == 429 and "queue capacity = 3" in exc.reason
+    for task in (waiters[0], waiters[2], holders[0]):  # clients gone while waiting, and while admitted
+        task.cancel()
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*holders, *waiters, return_exceptions=True), BOUND_S)
+    assert admitted == [0, 1, 3]
+    assert queue._waiting == 0 and queue._slots._value == 2
+    # A request woken for the only slot and cancelled in the same turn of the loop must not lose that slot.
+    single = Backpressure("search", workers=1, capacity=10)
+    gate = asyncio.Event()
+
+    async def one(i: int) -> int:
+        async with single.admit():
+            await gate.wait()
+            return i
+
+    for _ in range(tier(20, 200)):
+        gate.clear()
+        holder = asyncio.ensure_future(one(0))
+        await asyncio.sleep(0)
+        waiter = asyncio.ensure_future(one(1))
+        await asyncio.sleep(0)
+        assert single._waiting == 1
+        gate.set()
+        await asyncio.sleep(0)  # the holder leaves and wakes the waiter ...
+        waiter.cancel()  # ... which is cancelled before it runs
+        await asyncio.wait_for(asyncio.gather(holder, waiter, return_exceptions=True), BOUND_S)
+        assert single._waiting == 0 and single._slots._value == 1
+    release.set()
+    assert await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(10))), BOUND_S) == list(range(10))
