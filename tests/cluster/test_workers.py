@@ -200,3 +200,33 @@ async def test_admission_slots_come_back_from_cancelled_and_rejected_requests() 
         assert single._waiting == 0 and single._slots._value == 1
     release.set()
     assert await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(10))), BOUND_S) == list(range(10))
+
+
+def test_clients_that_disconnect_mid_search_leave_a_server_that_answers(tmp_path: Any) -> None:
+    from tests.conftest import running_server
+
+    with running_server(tmp_path / "data") as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.put("/gone", json={"settings": {"number_of_shards": 2}}).status_code == 200
+        lines = []
+        for i in range(1000):
+            lines += [orjson.dumps({"index": {}}), orjson.dumps({"n": i, "w": f"w{i % 50}", "t": f"text {i % 97}"})]
+        r = client.post("/gone/_bulk?refresh=true", content=b"\n".join(lines) + b"\n",
+                        headers={"content-type": "application/x-ndjson"})  # fmt: skip
+        assert r.status_code == 200 and not r.json()["errors"]
+
+        async def abandon(i: int) -> None:
+            body = {"size": 50, "query": {"match": {"t": "text"}}, "from": i,
+                    "aggs": {"w": {"terms": {"field": "w.keyword", "size": 50}}}}  # fmt: skip
+            async with httpx.AsyncClient(base_url=server.url, timeout=0.01) as quick:
+                try:
+                    await quick.post("/gone/_search", json=body)
+                except httpx.TimeoutException:
+                    pass  # the client hangs up mid-search
+
+        async def burst() -> None:
+            await asyncio.gather(*(abandon(i) for i in range(tier(40, 300))))
+
+        asyncio.run(burst())
+        for i in range(20):
+            r = client.post("/gone/_search", json={"size": 1, "query": {"term": {"w.keyword": f"w{i}"}}})
+            assert r.status_code == 200 and r.json()["hits"]["total"]["value"] == 20
