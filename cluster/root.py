@@ -305,16 +305,12 @@ class Root:
         if deadline is None:
             async with self.queue.admit():
                 return await self.leaf.search(request)
-
-        async def admitted() -> pb.SearchResponse:
-            async with self.queue.admit():
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S), self.queue.admit():
                 request.timeout_seconds = max(deadline - time.monotonic(), 0.0)
                 return await self.leaf.search(request)
-
-        try:
-            return await asyncio.wait_for(admitted(), max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S)
         except TimeoutError:
-            log.warning("leaf search timed out", extra={"shards": len(targets)})
+            log.info("leaf search timed out", extra={"shards": len(targets)})
             return pb.SearchResponse(results=[pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets])
 
     def deadline(self, started: float, timeout_s: float | None) -> float | None:
@@ -358,9 +354,9 @@ class Root:
         if phase.prefetched is not None and len(phase.prefetched) >= len(window):
             fetched = dict(enumerate(phase.prefetched))
         else:
-            fetches = asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
             try:
-                await asyncio.wait_for(fetches, None if deadline is None else max(deadline - time.monotonic(), 0.0))
+                async with asyncio.timeout(None if deadline is None else max(deadline - time.monotonic(), 0.0)):
+                    await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
             except TimeoutError:
                 raise RequestTimeout("fetch phase did not finish before the search's deadline") from None
         hits: list[dict[str, Any]] = []
