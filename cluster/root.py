@@ -17,7 +17,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy
@@ -32,7 +32,14 @@ from cluster.search_request import SearchSpec
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
-from native.errors import IllegalArgument, ParsingError, QuidditchError, RequestTimeout, SearchPhaseError
+from native.errors import (
+    IllegalArgument,
+    ParsingError,
+    QuidditchError,
+    RequestTimeout,
+    SearchPhaseError,
+    SearchTimeout,
+)
 from native.mapping import Mapping
 from native.query import QueryAst, parse_query
 from native.query.limits import check_ids_window
@@ -72,7 +79,7 @@ class QueryPhase:
     # single-shard query-and-fetch: documents of hits[fetch_from:], fetched with the query phase
     prefetched: list[pb.StoredDoc] | None = None
     # shards that did not answer by the deadline: no hits from them, ``timed_out: true`` (ES's partial results)
-    timed_out_shards: int = 0
+    timed_out: list[ShardTarget] = field(default_factory=list)
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
@@ -256,7 +263,7 @@ class Root:
                 phase.failures.append((targets[i], error_from_pb(result.error)))
                 continue
             if result.timed_out:
-                phase.timed_out_shards += 1
+                phase.timed_out.append(targets[i])
                 continue
             phase.generations[i] = result.searcher_generation
             shard_hits = list(result.hits)
@@ -430,7 +437,12 @@ class Root:
                 targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis, deadline=deadline
             )
             phase.agg_partials = agg_phase.agg_partials
-            phase.timed_out_shards = max(phase.timed_out_shards, agg_phase.timed_out_shards)
+            phase.timed_out = phase.timed_out or agg_phase.timed_out
+        if phase.timed_out and not spec.allow_partial_search_results:
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
+                       "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
+            raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
+                                   failed_shards=failed)  # fmt: skip
         window = phase.hits[offset:limit]
         # The fetch phase is not cut short by ``timeout`` (missing documents would be wrong, not partial),
         # only by the server's cap, counted from the start.
@@ -440,7 +452,7 @@ class Root:
         hits = await self.fetch(phase, window, spec, now_millis, fetch_deadline) if window else []
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000),
-            "timed_out": phase.timed_out_shards > 0,
+            "timed_out": bool(phase.timed_out),
         }
         if spec.terminate_after is not None:
             response["terminated_early"] = phase.terminated_early
@@ -497,7 +509,7 @@ class Root:
             deadline=self.deadline(time.monotonic(), None),
         )  # fmt: skip
         # ``_count`` has no ``timed_out``: a shard that did not answer by the server's cap counts as failed
-        failed = len(phase.failures) + phase.timed_out_shards
+        failed = len(phase.failures) + len(phase.timed_out)
         out: dict[str, Any] = {"count": phase.total}
         if terminate_after is not None:
             out["terminated_early"] = phase.terminated_early

@@ -55,6 +55,8 @@ class SearchSpec:
     # ``timeout`` in seconds (None: not given or ``-1``): shards that have not answered by then leave partial
     # results and ``timed_out: true``
     timeout_s: float | None = None
+    # ``allow_partial_search_results=false``: a shard past the timeout fails the search (504) instead
+    allow_partial_search_results: bool = True
     post_filter: dict[str, Any] | None = None
     terminate_after: int | None = None
     rest_total_hits_as_int: bool = False
@@ -239,6 +241,10 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     raw_timeout = params["timeout"] if "timeout" in params else body.get("timeout")
     spec.timeout_s = parse_timeout(raw_timeout)
     spec.timeout = None if raw_timeout is None else str(raw_timeout)
+    partial = params.get("allow_partial_search_results", "true")
+    if partial not in ("", "true", "false"):
+        raise IllegalArgument(f"Failed to parse value [{partial}] as only [true] or [false] are allowed.")
+    spec.allow_partial_search_results = partial != "false"
     spec.post_filter = body.get("post_filter")
     spec.rest_total_hits_as_int = params.get("rest_total_hits_as_int", "false") in ("true", "")
     if spec.rest_total_hits_as_int:

@@ -21,6 +21,7 @@ QuidditchError (500, exception)
 ├── ResourceNotFound (404, resource_not_found_exception)
 ├── VersionConflict (409, version_conflict_engine_exception)
 ├── RequestTimeout (408)
+├── SearchTimeout (504, search_timeout_exception)
 ├── ContentTooLarge (413)
 ├── RejectedExecution (429, es_rejected_execution_exception)
 ├── ClusterBlocked (403 or 429, cluster_block_exception)
@@ -143,6 +144,13 @@ class VersionConflict(QuidditchError):
 class RequestTimeout(QuidditchError):
     status = 408
     es_type = "timeout_exception"
+
+
+class SearchTimeout(QuidditchError):
+    """A shard past the search's ``timeout`` when partial results are not allowed."""
+
+    status = 504
+    es_type = "search_timeout_exception"
 
 
 class ContentTooLarge(QuidditchError):

@@ -107,6 +107,26 @@ async def test_a_slow_shard_leaves_partial_results_within_the_timeout(
     assert slow.held == 2
 
 
+async def test_without_partial_results_a_timed_out_shard_fails_the_search_with_504(
+    asgi_client: httpx.AsyncClient, slow: SlowShards
+) -> None:
+    await _index(asgi_client, "two", 2)
+    slow.slow = {1}
+    r = await asyncio.wait_for(
+        asgi_client.post("/two/_search?timeout=200ms&allow_partial_search_results=false", json={"size": 3}), 30
+    )
+    assert r.status_code == 504, r.text
+    error = r.json()["error"]
+    assert (error["type"], error["reason"]) == ("search_phase_execution_exception", "Partial shards failure")
+    assert error["root_cause"][0] == {"type": "search_timeout_exception", "reason": "Time exceeded"}
+    assert [(f["index"], f["shard"]) for f in error["failed_shards"]] == [("two", 1)]
+    slow.release.set()
+    body, _ = await _search(asgi_client, "/two/_search?timeout=10s&allow_partial_search_results=false", {"size": 3})
+    assert body["timed_out"] is False and body["hits"]["total"]["value"] == DOCS
+    r = await asgi_client.post("/two/_search?allow_partial_search_results=maybe", json={})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "illegal_argument_exception"
+
+
 async def test_without_timeout_the_server_deadline_applies(asgi_client: httpx.AsyncClient, slow: SlowShards) -> None:
     await _index(asgi_client, "one", 1)
     root = _cluster(asgi_client).root
