@@ -14,6 +14,7 @@ import threading
 import time
 
 from cluster.settings import analysis_settings
+from cluster.shard_failures import NoShardAvailable, ShardFailure
 from cluster.state import ClusterState, IndexMeta
 from native.analysis import Analysis
 from native.errors import IndexNotFound
@@ -40,6 +41,8 @@ class DataNode:
         self.data_dir = data_dir
         self.default_refresh_interval = default_refresh_interval
         self.shards: dict[tuple[str, int], Shard] = {}  # (index uuid, shard id)
+        # shards that failed to open (damaged files): reported, never retried (``cluster.shard_failures``)
+        self.failed: dict[tuple[str, int], ShardFailure] = {}
         self._meta: dict[str, IndexMeta] = {}  # uuid → meta
         self._lock = threading.RLock()
         self._last_refresh: dict[str, float] = {}
@@ -61,7 +64,9 @@ class DataNode:
                 elif known.mapping_version != meta.mapping_version:
                     mapping = Mapping(meta.mappings)
                     for shard_id in range(meta.number_of_shards):
-                        self.shards[(index_uuid, shard_id)].update_mapping(mapping)
+                        shard = self.shards.get((index_uuid, shard_id))
+                        if shard is not None:  # a failed shard gets the mapping when it opens again
+                            shard.update_mapping(mapping)
                 self._meta[index_uuid] = meta
             if old is None:
                 self._remove_orphans(live)
@@ -70,14 +75,21 @@ class DataNode:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
         mapping = Mapping(meta.mappings)
         for shard_id in range(meta.number_of_shards):
-            self.shards[(meta.uuid, shard_id)] = Shard(
-                self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
-            )
+            try:
+                self.shards[(meta.uuid, shard_id)] = Shard(
+                    self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
+                )
+            except Exception as exc:  # damaged files or an index that does not open: fail this shard only
+                failure = ShardFailure.of(meta.name, meta.uuid, shard_id, exc)
+                self.failed[(meta.uuid, shard_id)] = failure
+                log.error("shard failed: %s", failure.details,
+                          extra={"index": meta.name, "shard": shard_id})  # fmt: skip
         self._meta[meta.uuid] = meta
 
     def _remove_index(self, index_uuid: str) -> None:
         meta = self._meta.pop(index_uuid)
         for shard_id in range(meta.number_of_shards):
+            self.failed.pop((index_uuid, shard_id), None)
             shard = self.shards.pop((index_uuid, shard_id), None)
             if shard is not None:
                 shard.close(discard=True)
@@ -97,8 +109,14 @@ class DataNode:
         shard = self.shards.get((index_uuid, shard_id))
         if shard is None:
             meta = self._meta.get(index_uuid)
+            if (index_uuid, shard_id) in self.failed:
+                raise NoShardAvailable(self.failed[(index_uuid, shard_id)].index, shard_id)
             raise IndexNotFound(meta.name if meta else index_uuid)
         return shard
+
+    def failures(self, index_uuid: str) -> dict[int, ShardFailure]:
+        """The failed shards of an index, by shard id."""
+        return {sid: failure for (uuid, sid), failure in list(self.failed.items()) if uuid == index_uuid}
 
     def refresh_due(self) -> None:
         """Refresh the shards whose ``index.refresh_interval`` has elapsed (called about every 100 ms)."""
@@ -126,4 +144,5 @@ class DataNode:
                 except Exception:
                     log.exception("closing shard failed", extra={"shard": shard.shard_id})
             self.shards.clear()
+            self.failed.clear()
             self._meta.clear()

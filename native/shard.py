@@ -47,6 +47,7 @@ import tantivy
 
 from native.analysis import Analysis
 from native.applier import WRITER_HEAP, WRITER_THREADS, _Applier, _Docs
+from native.damage import check_shard_files
 from native.errors import (
     DocumentMissing,
     IllegalArgument,
@@ -64,7 +65,7 @@ from native.merge import (
 )
 from native.readers import Readers
 from native.schema import CompiledMapping
-from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
+from native.wal import WriteAheadLog, delete_payload, index_payload, open_active, sealed_generations
 from native.writes import ColumnsResult, StoredDoc, WriteOp, WriteResult, deep_merge, parse_source
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ class Shard(GenerationsMixin):
         self._rebuild_done = threading.Event()
         self._rebuild_done.set()
         os.makedirs(path, exist_ok=True)
+        check_shard_files(path)  # damage fails the shard here, before anything is opened or created
+        open_active(os.path.join(path, "wal.log"))
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
         remove_stale_generations(path, self.generation)

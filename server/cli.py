@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(add_completion=False, help="Quidditch: an Elasticsearch-compatible search server.")
+shard_app = typer.Typer(add_completion=False, help="Offline tools for one shard (the server must be stopped).")
+app.add_typer(shard_app, name="shard")
 
 
 @app.callback()
@@ -27,11 +29,17 @@ def serve(
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
+    from cluster.data_lock import DataDirLock, DataDirLocked
     from server.app import create_app
     from server.settings import load_settings
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
     settings = load_settings(overrides)
+    try:
+        DataDirLock(settings.data_dir).acquire()  # held until the process exits
+    except DataDirLocked as exc:
+        typer.echo(exc.reason, err=True)
+        raise typer.Exit(1) from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
@@ -47,6 +55,26 @@ def serve(
         await hypercorn_serve(create_app(settings), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
     asyncio.run(run())
+
+
+@shard_app.command("remove-corrupted-data")
+def remove_corrupted_data(
+    data_dir: Annotated[str, typer.Option("--data-dir", help="The data dir of the stopped server")],
+    index: Annotated[str, typer.Option("--index", help="The index name")],
+    shard: Annotated[int, typer.Option("--shard", help="The shard number")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be dropped; change nothing")] = False,
+) -> None:
+    """Drop the damaged part of a failed shard so it opens again, and say how much is lost."""
+    from cluster.repair import repair_shard
+    from native.errors import QuidditchError
+
+    try:
+        lines = repair_shard(data_dir, index, shard, dry_run=dry_run)
+    except QuidditchError as exc:
+        typer.echo(f"error: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    for line in lines:
+        typer.echo(line)
 
 
 def main() -> None:
