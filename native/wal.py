@@ -156,7 +156,8 @@ def scan(path: str, *, keep_records: bool = True) -> WalScan:
     while at is not None and keep_records:
         found = _record_at(data, at)
         if found is None:
-            at = next_intact(data, at)
+            resumed = next_intact(data, at)
+            at = resumed if resumed is not None and resumed > at else None
             continue
         at, record = found
         after.append(record)
