@@ -12,10 +12,11 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Collection
 
 from cluster.settings import analysis_settings
 from cluster.shard_failures import NoShardAvailable, ShardFailure
-from cluster.state import ClusterState, IndexMeta
+from cluster.state import ClusterState, IndexMeta, damaged_uuid
 from native.analysis import Analysis
 from native.errors import IndexNotFound
 from native.mapping import Mapping
@@ -69,7 +70,10 @@ class DataNode:
                             shard.update_mapping(mapping)
                 self._meta[index_uuid] = meta
             if old is None:
-                self._remove_orphans(live)
+                self._report_damaged(new)
+                kept = [damaged_uuid(raw) for raw in new.damaged.values()]
+                if all(kept):  # a damaged entry without a uuid: which directory is its own is unknown
+                    self._remove_orphans({*live, *(uuid for uuid in kept if uuid)})
 
     def _open_index(self, meta: IndexMeta) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
@@ -95,7 +99,13 @@ class DataNode:
                 shard.close(discard=True)
         shutil.rmtree(os.path.join(self.data_dir, "indices", index_uuid), ignore_errors=True)
 
-    def _remove_orphans(self, live: dict[str, IndexMeta]) -> None:
+    @staticmethod
+    def _report_damaged(state: ClusterState) -> None:
+        for name, raw in state.damaged.items():
+            log.error("index metadata is damaged: the index is red and its files are kept",
+                      extra={"index": name, "uuid": damaged_uuid(raw)})  # fmt: skip
+
+    def _remove_orphans(self, live: Collection[str]) -> None:
         root = os.path.join(self.data_dir, "indices")
         for name in os.listdir(root):
             if name not in live:

@@ -30,6 +30,7 @@ def serve(
     from hypercorn.config import Config
 
     from cluster.data_lock import DataDirLock, DataDirLocked
+    from native.errors import QuidditchError
     from server.app import create_app
     from server.settings import load_settings
 
@@ -54,7 +55,11 @@ def serve(
             loop.add_signal_handler(sig, stop.set)
         await hypercorn_serve(create_app(settings), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except QuidditchError as exc:  # e.g. an unreadable cluster state: say why, remove nothing
+        typer.echo(f"error: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
 
 
 @shard_app.command("remove-corrupted-data")

@@ -299,3 +299,48 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
         assert resp.status_code == 200
         assert len(resp.json()["hits"]["hits"]) == kept
         assert (await client.put("/bad/_doc/new", json={"v": 1})).status_code == 201
+
+
+# -- the cluster state --------------------------------------------------------------------------------------
+async def test_damaged_index_metadata_fails_that_index_and_keeps_its_files(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with node(data_dir) as (client, _):
+        await _load(client, "bad", ["b1", "b2"])
+        await _load(client, "good", ["g1", "g2"])
+    bad_dir = os.path.dirname(shard_dir(str(data_dir), "bad"))
+    state_path = data_dir / "cluster_state.json"
+    state = json.loads(state_path.read_bytes())
+    del state["indices"]["bad"]["mappings"]  # the entry no longer parses
+    state_path.write_bytes(json.dumps(state).encode())
+    for round_ in range(2):  # and again after a state write: the entry and the files survive
+        async with node(data_dir) as (client, _):
+            health = (await client.get("/_cluster/health", params={"level": "indices"})).json()
+            assert health["status"] == "red" and health["unassigned_primary_shards"] == 1
+            assert health["indices"]["bad"]["status"] == "red"
+            assert health["indices"]["good"]["status"] == "green"
+            explain = (await client.post("/_cluster/allocation/explain",
+                                         json={"index": "bad", "shard": 0, "primary": True})).json()  # fmt: skip
+            assert "corrupt_state_exception" in explain["unassigned_info"]["details"]
+            resp = await client.put("/bad", json={})
+            assert resp.status_code == 400 and resp.json()["error"]["type"] == "resource_already_exists_exception"
+            assert (await client.put(f"/good/_doc/new{round_}", json={"v": 1})).status_code == 201
+            assert (await client.put(f"/extra{round_}")).status_code == 200  # a cluster state write
+        assert os.path.isdir(bad_dir)
+        assert "mappings" not in json.loads(state_path.read_bytes())["indices"]["bad"]
+
+
+def test_an_unreadable_cluster_state_stops_the_start_and_removes_nothing(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "data")
+    server = ServerProcess(data_dir).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            create(client, "logs")
+        server.stop()
+        Path(data_dir, "cluster_state.json").write_bytes(b'{"version": 3, "indices": {"lo')
+        before = sorted(os.listdir(os.path.join(data_dir, "indices")))
+        with pytest.raises(RuntimeError, match="exited with 1"):
+            server.start()
+        assert "cluster state" in server.log_tail() and "is unreadable" in server.log_tail()
+        assert sorted(os.listdir(os.path.join(data_dir, "indices"))) == before != []
+    finally:
+        server.stop()

@@ -8,13 +8,14 @@ that holds its primary. Without a body the API explains the first unassigned cop
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from cluster.shard_failures import ShardFailure
-from cluster.state import IndexMeta
+from cluster.state import IndexMeta, damaged_uuid
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -120,6 +121,12 @@ async def allocation_explain(request: Request) -> Response:
         raise ActionRequestValidation(
             "Validation Failed: " + "".join(f"{i}: {name} must be specified;" for i, name in enumerate(missing, 1))
         )
+    if str(index) in state.damaged and primary in (True, "true"):
+        raw = state.damaged[str(index)]
+        return es_json(request, _failed_primary(request, ShardFailure(
+            str(index), damaged_uuid(raw) or "_na_", int(str(shard)), "corrupt_state_exception",
+            f"the metadata of index [{index}] in the cluster state is damaged", int(time.time() * 1000),
+        )))  # fmt: skip
     target = state.indices.get(str(index))
     if target is None:
         raise IndexNotFound(str(index))

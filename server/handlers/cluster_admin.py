@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from cluster.names import resolve_expression
 from cluster.settings import nest_settings
-from cluster.state import ClusterState, IndexMeta
+from cluster.state import ClusterState, IndexMeta, damaged_shards
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
@@ -345,8 +345,14 @@ async def health(request: Request) -> Response:
             chosen = names if names is not None else sorted(state.indices)
             body["indices"] = {
                 n: _index_health(state.indices[n], level == "shards", cluster.node.failures(state.indices[n].uuid))
-                for n in chosen
+                for n in chosen if n in state.indices
             }
+            for name, raw in state.damaged.items():  # metadata that does not parse: every primary unassigned
+                if names is None or name in names:
+                    body["indices"][name] = {"status": "red", "number_of_shards": damaged_shards(raw),
+                                             "active_primary_shards": 0, "active_shards": 0,
+                                             "unassigned_shards": damaged_shards(raw),
+                                             "unassigned_primary_shards": damaged_shards(raw)}  # fmt: skip
         return body
 
     wanted = params.get("wait_for_status")

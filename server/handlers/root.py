@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
+from cluster.state import damaged_shards
 from native.dates import parse_time_value
 from server.cat import CatColumn, render_cat
 from server.http import check_params, cluster_of, es_json
@@ -42,8 +43,11 @@ async def info(request: Request) -> Response:
 
 def health_body(cluster: EmbeddedCluster, index_names: list[str] | None = None) -> dict[str, Any]:
     metas = [m for n, m in cluster.master.state.indices.items() if index_names is None or n in index_names]
-    primaries = sum(m.number_of_shards for m in metas)
-    failed = sum(len(cluster.node.failures(m.uuid)) for m in metas)  # failed primaries: red
+    # failed primaries (damaged shard files, or index metadata that does not parse) are unassigned: red
+    damaged = [damaged_shards(raw) for name, raw in cluster.master.state.damaged.items()
+               if index_names is None or name in index_names]  # fmt: skip
+    failed = sum(len(cluster.node.failures(m.uuid)) for m in metas) + sum(damaged)
+    primaries = sum(m.number_of_shards for m in metas) + sum(damaged)
     unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas) + failed
     status = "red" if failed else "yellow" if unassigned else "green"
     total = primaries + unassigned - failed
