@@ -289,6 +289,11 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
         resp = await client.post("/bad/_search")
         assert resp.status_code == 503, resp.text
         assert (await client.get("/bad/_doc/k1")).status_code == 503
+        resp = await client.post("/bad/_bulk", content='{"index":{}}\n{"v":1}\n{"index":{}}\n{"v":2}\n',
+                                 headers={"content-type": "application/x-ndjson"})  # fmt: skip
+        items = [item["index"] for item in resp.json()["items"]]
+        assert [i["status"] for i in items] == [503, 503]
+        assert {i["error"]["type"] for i in items} == {"unavailable_shards_exception"}
         assert (await client.get("/good/_doc/g1")).json()["found"] is True
         assert (await client.put("/good/_doc/g3", json={"v": 3})).status_code == 201
     lines = repair_shard(str(data_dir), "bad", 0)
@@ -299,6 +304,21 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
         assert resp.status_code == 200
         assert len(resp.json()["hits"]["hits"]) == kept
         assert (await client.put("/bad/_doc/new", json={"v": 1})).status_code == 201
+
+
+async def test_a_failed_index_can_be_deleted(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with node(data_dir) as (client, _):
+        await _load(client, "bad", ["k1", "k2"])
+    shard = shard_dir(str(data_dir), "bad")
+    _damage_segment(shard)
+    async with node(data_dir) as (client, _):
+        assert (await client.get("/_cluster/health")).json()["status"] == "red"
+        assert (await client.delete("/bad")).status_code == 200
+        assert (await client.get("/_cluster/health")).json()["status"] == "green"
+        assert not os.path.exists(shard)
+        await _load(client, "bad", ["k3"])
+        assert (await client.get("/bad/_doc/k3")).json()["found"] is True
 
 
 # -- the cluster state --------------------------------------------------------------------------------------
