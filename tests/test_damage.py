@@ -285,6 +285,9 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
                                      json={"index": "bad", "shard": 0, "primary": True})).json()  # fmt: skip
         assert explain["unassigned_info"]["reason"] == "ALLOCATION_FAILED"
         assert es_type in explain["unassigned_info"]["details"], explain
+        routing = (await client.get("/_cluster/state/routing_table")).json()["routing_table"]["indices"]
+        assert routing["bad"]["shards"]["0"][0]["state"] == "UNASSIGNED"
+        assert routing["good"]["shards"]["0"][0]["state"] == "STARTED"
         # never an empty index in its place
         resp = await client.post("/bad/_search")
         assert resp.status_code == 503, resp.text

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from cluster.names import resolve_expression
 from cluster.settings import nest_settings
+from cluster.shard_failures import ShardFailure
 from cluster.state import ClusterState, IndexMeta, damaged_shards
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
@@ -87,7 +88,15 @@ def _node(request: Request) -> dict[str, Any]:
     }
 
 
-def _shard_routing(meta: IndexMeta, shard: int, primary: bool) -> dict[str, Any]:
+def _shard_routing(meta: IndexMeta, shard: int, primary: bool, failure: ShardFailure | None = None) -> dict[str, Any]:
+    if primary and failure is not None:  # a failed primary: unassigned after its allocation failed
+        return {
+            "state": "UNASSIGNED", "primary": True, "node": None, "relocating_node": None, "shard": shard,
+            "index": meta.name, "recovery_source": {"type": "EXISTING_STORE"},
+            "unassigned_info": {"reason": "ALLOCATION_FAILED", "at": failure.at, "failed_attempts": 1,
+                                "delayed": False, "details": f"failed shard on node [{NODE_ID}]: {failure.details}",
+                                "allocation_status": "no"},
+        }  # fmt: skip
     return {
         "state": "STARTED" if primary else "UNASSIGNED",
         "primary": primary,
@@ -103,12 +112,13 @@ def _shard_routing(meta: IndexMeta, shard: int, primary: bool) -> dict[str, Any]
     }  # fmt: skip
 
 
-def _routing_table(metas: list[IndexMeta]) -> dict[str, Any]:
+def _routing_table(metas: list[IndexMeta], failed: dict[str, dict[int, ShardFailure]]) -> dict[str, Any]:
     return {
         "indices": {
             m.name: {
                 "shards": {
-                    str(s): [_shard_routing(m, s, True)] + [_shard_routing(m, s, False)] * m.number_of_replicas
+                    str(s): [_shard_routing(m, s, True, failed[m.uuid].get(s))]
+                    + [_shard_routing(m, s, False)] * m.number_of_replicas
                     for s in range(m.number_of_shards)
                 }
             }
@@ -168,12 +178,15 @@ def state_body(request: Request, state: ClusterState, metrics: set[str], metas: 
             "index_template": {"index_template": dict(state.index_templates)},
             "persistent": dict(state.persistent),
         }  # fmt: skip
+    failed = {m.uuid: cluster.node.failures(m.uuid) for m in metas}
     if "routing_table" in metrics:
-        body["routing_table"] = _routing_table([m for m in metas if m.is_open])
+        body["routing_table"] = _routing_table([m for m in metas if m.is_open], failed)
     if "routing_nodes" in metrics:
-        started = [_shard_routing(m, s, True) for m in metas if m.is_open for s in range(m.number_of_shards)]
-        unassigned = [_shard_routing(m, s, False) for m in metas if m.is_open for s in range(m.number_of_shards)
-                      for _ in range(m.number_of_replicas)]  # fmt: skip
+        started = [_shard_routing(m, s, True) for m in metas if m.is_open for s in range(m.number_of_shards)
+                   if s not in failed[m.uuid]]  # fmt: skip
+        unassigned = [_shard_routing(m, s, True, f) for m in metas if m.is_open for s, f in failed[m.uuid].items()]
+        unassigned += [_shard_routing(m, s, False) for m in metas if m.is_open for s in range(m.number_of_shards)
+                       for _ in range(m.number_of_replicas)]  # fmt: skip
         body["routing_nodes"] = {"unassigned": unassigned, "nodes": {NODE_ID: started}}
     return body
 
