@@ -37,7 +37,7 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
     settings = load_settings(overrides)
     try:
-        DataDirLock(settings.data_dir).acquire()  # held until the process exits
+        lock = DataDirLock(settings.data_dir).acquire()  # held until the process exits
     except DataDirLocked as exc:
         typer.echo(exc.reason, err=True)
         raise typer.Exit(1) from None
@@ -60,6 +60,8 @@ def serve(
     except QuidditchError as exc:  # e.g. an unreadable cluster state: say why, remove nothing
         typer.echo(f"error: {exc.reason}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        lock.release()
 
 
 @shard_app.command("remove-corrupted-data")
