@@ -13,10 +13,9 @@ The checks (``check_shard_files``), in the order a shard opens:
 
 - an empty (or absent) directory is a new shard;
 - ``state.json`` must exist and parse once the directory holds anything else (a WAL, an index);
-- ``wal.log`` must exist once ``state.json`` does: the shard creates it before it first writes its state
-  and ``native.wal`` never removes it (a seal links, then replaces); a state with no WAL has lost
-  acknowledged operations, unless it committed nothing and no sealed generation exists (a crash between
-  the first state write and the first WAL open of a new shard);
+- ``wal.log`` must exist once ``state.json`` does: ``prepare_shard_dir`` creates it before a new shard
+  first writes its state, and ``native.wal`` never removes it (a seal links, then replaces), so a state
+  without a WAL has lost the acknowledged operations since the last commit;
 - every WAL file (sealed generations and ``wal.log``) must be intact up to at most a torn tail
   (``native.wal.scan``);
 - ``index.<generation>/meta.json`` must exist and parse once the state records a commit
@@ -191,7 +190,7 @@ def holds_data(shard_dir: str) -> bool:
 
 def check_shard_files(shard_dir: str) -> None:
     """Raise ``ShardCorrupted`` when the directory's files are damaged (see the module docstring)."""
-    from native.wal import corruption, scan, sealed_generations  # native.wal raises the errors defined here
+    from native.wal import corruption, scan  # native.wal raises the errors defined here
 
     state = read_state(shard_dir)
     if state is None:
@@ -202,7 +201,7 @@ def check_shard_files(shard_dir: str) -> None:
             )
         return
     active = os.path.join(shard_dir, "wal.log")
-    if not os.path.exists(active) and (state["committed_seq_no"] >= 0 or sealed_generations(active)):
+    if not os.path.exists(active):
         raise TranslogCorrupted(f"translog [{active}] is missing (committed seq_no [{state['committed_seq_no']}])",
                                 path=active)  # fmt: skip
     for path in wal_paths(shard_dir):
@@ -217,3 +216,18 @@ def check_shard_files(shard_dir: str) -> None:
     if bad:
         name, why = next(iter(bad.items()))
         raise ShardCorrupted(f"segment [{name}] of [{index_dir}] is damaged: {why}", path=index_dir)
+
+
+def prepare_shard_dir(shard_dir: str) -> None:
+    """Before a shard opens: fail on damage (``check_shard_files``), finish a seal a crash interrupted, and
+    give a new shard its ``wal.log`` before its first state write (so a state never lacks one)."""
+    from native.wal import fsync_dir, open_active
+
+    os.makedirs(shard_dir, exist_ok=True)
+    check_shard_files(shard_dir)
+    active = os.path.join(shard_dir, "wal.log")
+    open_active(active)
+    if not os.path.exists(active):
+        with open(active, "ab") as fh:
+            os.fsync(fh.fileno())
+        fsync_dir(shard_dir)

@@ -160,11 +160,10 @@ def _repair_wal(shard_dir: str, committed: int, report: RepairReport, dry_run: b
     active = os.path.join(shard_dir, "wal.log")
     files = [path for _, path in sealed_generations(active)]
     if not os.path.exists(active):
-        if committed >= 0 or files:
-            report.damaged = True
-            report.drop_operations(None)
-            report.actions.append(f"wal: [{active}] is missing: the operations it held after seq_no [{committed}] "
-                                  "are lost (their count is unknown); recreate it empty")  # fmt: skip
+        report.damaged = True
+        report.drop_operations(None)
+        report.actions.append(f"wal: [{active}] is missing: the operations it held after seq_no [{committed}] "
+                              "are lost (their count is unknown); recreate it empty")  # fmt: skip
         if not dry_run:
             with open(active, "wb") as fh:
                 os.fsync(fh.fileno())

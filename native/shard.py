@@ -48,7 +48,7 @@ import tantivy
 
 from native.analysis import Analysis
 from native.applier import WRITER_HEAP, WRITER_THREADS, _Applier, _Docs
-from native.damage import check_shard_files
+from native.damage import prepare_shard_dir
 from native.errors import (
     DiskFull,
     DocumentMissing,
@@ -67,7 +67,7 @@ from native.merge import (
 )
 from native.readers import Readers
 from native.schema import CompiledMapping
-from native.wal import WriteAheadLog, delete_payload, index_payload, open_active, sealed_generations
+from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
 from native.writes import ColumnsResult, StoredDoc, WriteOp, WriteResult, deep_merge, parse_source
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,7 @@ class Shard(GenerationsMixin):
         self._rebuild_done = threading.Event()
         self._rebuild_done.set()
         os.makedirs(path, exist_ok=True)
-        check_shard_files(path)  # damage fails the shard here, before anything is opened or created
-        open_active(os.path.join(path, "wal.log"))
+        prepare_shard_dir(path)  # damage fails the shard here, before anything is opened or created
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
         remove_stale_generations(path, self.generation)

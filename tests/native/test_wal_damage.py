@@ -154,10 +154,16 @@ def test_a_missing_wal_next_to_commits_is_damage(tmp_path: Path) -> None:
     assert _present(tmp_path / "s", ["a", "b"]) == ["a"]
 
 
-def test_a_new_shard_without_a_wal_yet_is_not_damage(tmp_path: Path) -> None:
-    _shard(tmp_path / "s").close()
-    os.remove(tmp_path / "s" / "wal.log")  # a crash between the first state write and the WAL open
-    check_shard_files(str(tmp_path / "s"))
+def test_a_missing_wal_before_any_commit_is_damage_too(tmp_path: Path) -> None:
+    shard = _shard(tmp_path / "s")  # a new shard creates wal.log before its first state write
+    shard.write([WriteOp("index", "a", b'{"v":1}')])
+    shard.close(discard=True)
+    assert orjson.loads((tmp_path / "s" / "state.json").read_bytes())["committed_seq_no"] == -1
+    os.remove(tmp_path / "s" / "wal.log")
+    with pytest.raises(TranslogCorrupted, match="is missing"):
+        check_shard_files(str(tmp_path / "s"))
+    assert remove_corrupted_data(str(tmp_path / "s")).operations_dropped is None
+    assert _present(tmp_path / "s", ["a"]) == []
 
 
 def test_seal_keeps_wal_log_present_and_a_half_done_seal_replays_once(tmp_path: Path) -> None:
