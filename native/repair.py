@@ -110,7 +110,7 @@ def remove_corrupted_data(shard_dir: str, *, dry_run: bool = False) -> RepairRep
         state = {"generation": generation, "committed_seq_no": -1, "primary_term": 1, "fingerprint": ""}
         reset = True
     committed = int(state["committed_seq_no"])
-    reset |= _repair_index(shard_dir, int(state["generation"]), report, dry_run)
+    reset |= _repair_index(shard_dir, int(state["generation"]), committed, report, dry_run)
     _repair_wal(shard_dir, committed, report, dry_run)
     if dry_run:
         return report
@@ -121,11 +121,11 @@ def remove_corrupted_data(shard_dir: str, *, dry_run: bool = False) -> RepairRep
     return report
 
 
-def _repair_index(shard_dir: str, generation: int, report: RepairReport, dry_run: bool) -> bool:
+def _repair_index(shard_dir: str, generation: int, committed: int, report: RepairReport, dry_run: bool) -> bool:
     """Drop damaged segments (or the whole generation); True when documents were dropped."""
     index_dir = os.path.join(shard_dir, f"index.{generation}")
-    if not os.path.isdir(index_dir):
-        return False
+    if committed < 0 and not os.path.exists(os.path.join(index_dir, "meta.json")):
+        return False  # nothing was committed: an index without meta.json holds nothing (``native.damage``)
     try:
         segments = read_meta(index_dir)
     except ShardCorrupted as exc:
@@ -134,7 +134,7 @@ def _repair_index(shard_dir: str, generation: int, report: RepairReport, dry_run
         report.actions.append(f"index: {exc.reason}: drop index generation [{generation}] (its document count "
                               "is unknown); the shard replays every operation its wal holds")  # fmt: skip
         if not dry_run:
-            shutil.rmtree(index_dir)
+            shutil.rmtree(index_dir, ignore_errors=True)
             os.makedirs(index_dir)
         return True
     bad = damaged_segments(index_dir, segments)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -243,6 +244,10 @@ def _truncate_segment(shard: str) -> None:
     os.truncate(path, os.path.getsize(path) // 2)
 
 
+def _delete_index_dir(shard: str) -> None:
+    shutil.rmtree(_index_dir(shard))
+
+
 def _delete_state(shard: str) -> None:
     os.remove(os.path.join(shard, "state.json"))
 
@@ -258,6 +263,7 @@ def _delete_wal(shard: str) -> None:
 # damage, the es_type the shard fails with, the documents a repair keeps (of 20)
 CASES = {
     "meta.json deleted": (_delete_meta, "corrupt_index_exception", 0),
+    "index directory deleted": (_delete_index_dir, "corrupt_index_exception", 0),
     "segment bytes flipped": (_damage_segment, "corrupt_index_exception", 0),
     "segment truncated": (_truncate_segment, "corrupt_index_exception", 0),
     "state.json deleted": (_delete_state, "corrupt_state_exception", 20),

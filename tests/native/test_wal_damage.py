@@ -236,3 +236,12 @@ def test_random_damage_is_never_a_silent_loss(tmp_path: Path) -> None:
         assert hit == len(ids) - 1, f"damage at {at} (record {hit}) read as a torn tail"
         assert _present(path, ids) == ids[:hit]
     assert failed >= trials // 2
+
+
+def test_repair_of_an_intact_shard_changes_nothing(tmp_path: Path) -> None:
+    ids = _fill(tmp_path / "s", 10)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir() if p.is_file()}
+    report = remove_corrupted_data(str(tmp_path / "s"))
+    assert not report.damaged and report.operations_dropped == 0 and report.documents_dropped == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir() if p.is_file()} == before
+    assert _present(tmp_path / "s", ids) == ids
