@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from native import damage
 from native.analysis import Analysis
 from native.damage import ShardCorrupted, TranslogCorrupted, check_shard_files
 from native.mapping import Mapping
@@ -183,7 +184,7 @@ def test_seal_keeps_wal_log_present_and_a_half_done_seal_replays_once(tmp_path: 
         shard.close()
 
 
-def test_segment_checksums_are_verified(tmp_path: Path) -> None:
+def test_segment_checksums_are_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shard = _shard(tmp_path / "s")
     shard.write([WriteOp("index", f"d{i}", orjson.dumps({"v": i, "t": "some text"})) for i in range(100)])
     shard.refresh()
@@ -199,6 +200,13 @@ def test_segment_checksums_are_verified(tmp_path: Path) -> None:
     store.write_bytes(bytes(body))
     with pytest.raises(ShardCorrupted, match="checksum failed"):
         check_shard_files(str(tmp_path / "s"))
+    with monkeypatch.context() as patch:  # past the open budget only the footers are checked
+        patch.setattr(damage, "VERIFY_BUDGET", 0)
+        check_shard_files(str(tmp_path / "s"))
+        (index_dir / store.name).write_bytes(bytes(body[:-3]))  # a footer cut short is found whatever the budget
+        with pytest.raises(ShardCorrupted, match="footer"):
+            check_shard_files(str(tmp_path / "s"))
+        store.write_bytes(bytes(body))
     report = remove_corrupted_data(str(tmp_path / "s"))
     assert report.documents_dropped == 100
     check_shard_files(str(tmp_path / "s"))
