@@ -44,6 +44,8 @@ from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
 from server.routing import IndexedRouter, RawPathRouting
+from server.security import AuthenticationMiddleware, Security
+from server.security import handlers as security
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -145,6 +147,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     routes = [
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
+        *security.routes,
         *cluster_admin.routes,
         *cat.routes,
         *aliases.routes,
@@ -178,4 +181,6 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.cluster = the_cluster
-    return ProductHeaderMiddleware(BodyLimitMiddleware(app, settings.http_max_content_length))
+    app.state.security = Security.from_settings(settings)  # authentication: see server/security
+    limited = BodyLimitMiddleware(app, settings.http_max_content_length)
+    return ProductHeaderMiddleware(AuthenticationMiddleware(limited, app.state.security))

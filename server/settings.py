@@ -69,6 +69,14 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the HTTP server binds to"),
     Setting("port", 9200, "HTTP port", "int"),
+    Setting(
+        "security_enabled",
+        "auto",
+        "Authentication: `auto` (on when the data dir has users at start: `quidditch users add`), `true` or `false`",
+    ),
+    Setting("insecure", False, "Allow binding a non-loopback address with authentication off", "bool"),
+    Setting("tls_cert", "", "PEM certificate (chain) file: serve HTTPS (with `tls_key`)"),
+    Setting("tls_key", "", "PEM private key file of `tls_cert`"),
     Setting("data_dir", "./data", "Directory holding indices, write-ahead logs and cluster state"),
     Setting("version_number", "8.19.0", "Elasticsearch version reported by `GET /` (clients check the major)"),
     Setting("cluster_name", "quidditch", "Cluster name reported by `GET /` and `_cluster/health`"),
@@ -95,6 +103,10 @@ class Settings:
 
     host: str
     port: int
+    security_enabled: str
+    insecure: bool
+    tls_cert: str
+    tls_key: str
     data_dir: str
     version_number: str
     cluster_name: str
@@ -203,6 +215,6 @@ def settings_markdown_table() -> str:
     lines = ["| Setting | Environment variable | Default | Description |", "|---|---|---|---|"]
     for s in SETTINGS:
         shown = str(s.default).lower() if s.type == "bool" else s.default
-        default = "(host name)" if s.default is None else f"`{shown}`"
+        default = "(host name)" if s.default is None else "(none)" if s.default == "" else f"`{shown}`"
         lines.append(f"| `{s.name}` | `{s.env_var}` | {default} | {s.help} |")
     return "\n".join(lines) + "\n"
