@@ -315,6 +315,30 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
         assert (await client.put("/bad/_doc/new", json={"v": 1})).status_code == 201
 
 
+@pytest.mark.parametrize("damage", [_truncate_segment, _garbage_state], ids=["segment", "state"])
+def test_a_real_server_starts_and_serves_next_to_a_damaged_shard(tmp_path: Path, damage: Any) -> None:
+    data_dir = str(tmp_path / "data")
+    server = ServerProcess(data_dir).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            create(client, "bad")
+            create(client, "good")
+            bulk(client, "bad", [f"b-{i}" for i in range(50)])
+            bulk(client, "good", [f"g-{i}" for i in range(5)])
+            assert client.post("/_refresh").status_code == 200
+        server.stop()
+        damage(shard_dir(data_dir, "bad"))
+        server.start()  # the process comes up (it refused to start before)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.get("/_cluster/health").json()["status"] == "red"
+            assert client.post("/bad/_count").status_code == 503
+            assert len(all_ids(client, "good")) == 5
+            assert bulk(client, "good", ["g-9"])[0]["status"] == 201
+        assert server.proc is not None and server.proc.poll() is None
+    finally:
+        server.stop()
+
+
 async def test_a_failed_index_can_be_deleted(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     async with node(data_dir) as (client, _):
