@@ -8,6 +8,7 @@ result instead of a failed request.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
 import os
@@ -168,10 +169,19 @@ class LeafService:
                 result.error.CopyFrom(unexpected_to_pb(exc))
             return result
 
-        if len(request.shards) == 1:
+        if len(request.shards) == 1:  # on the caller's thread: its own deadline bounds the wait for it
             results = [one(0)]
         else:
-            results = list(self._pool.map(one, range(len(request.shards))))
+            futures = [self._pool.submit(one, i) for i in range(len(request.shards))]
+            timeout = request.timeout_seconds if request.HasField("timeout_seconds") else None
+            concurrent.futures.wait(futures, timeout=timeout)
+            results = []
+            for ref, future in zip(request.shards, futures, strict=True):
+                if future.done():
+                    results.append(future.result())
+                else:  # still searching (or not started: cancelled) at the deadline: ES's partial results
+                    future.cancel()
+                    results.append(pb.ShardSearchResult(shard=ref, timed_out=True))
         return pb.SearchResponse(results=results)
 
     def readers_free(self, shards: Iterable[pb.ShardRef]) -> bool:

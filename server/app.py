@@ -46,7 +46,7 @@ from server.negotiation import BodyLimitMiddleware
 from server.routing import IndexedRouter, RawPathRouting
 from server.security import AuthenticationMiddleware, Security
 from server.security import handlers as security
-from server.settings import Settings, load_settings
+from server.settings import Settings, load_settings, parse_time_value
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def cluster_config(settings: Settings) -> ClusterConfig:
         default_max_result_window=settings.index_max_result_window,
         default_refresh_interval=settings.refresh_interval,
         search_queue_size=settings.search_queue_size,
+        default_search_timeout_s=parse_time_value(settings.search_default_search_timeout),
         write_queue_size=settings.write_queue_size,
     )
 

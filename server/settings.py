@@ -91,6 +91,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("indices_query_bool_max_nested_depth", 30, "Deepest nesting of compound queries", "int"),
     Setting("indices_query_max_clause_count", 4096, "Most leaf clauses (after expansion) in one query", "int"),
     Setting("search_queue_size", 1000, "Searches that may wait for a worker before a 429", "int"),
+    Setting(
+        "search_default_search_timeout",
+        "5m",
+        "Deadline of a search without `timeout` (ES's `search.default_search_timeout`, whose default `-1` is none):"
+        " shards that have not answered by then leave partial results and `timed_out: true`; `-1` lets a search"
+        " wait forever",
+        "time",
+    ),
     Setting("write_queue_size", 10000, "Bulk shard writes that may wait before a 429", "int"),
     Setting("refresh_interval", "1s", "Default `index.refresh_interval` (`-1` disables periodic refresh)", "time"),
     Setting("log_level", "info", "Logging level: debug, info, warning or error"),
@@ -116,6 +124,7 @@ class Settings:
     indices_query_bool_max_nested_depth: int
     indices_query_max_clause_count: int
     search_queue_size: int
+    search_default_search_timeout: str
     write_queue_size: int
     refresh_interval: str
     log_level: str
