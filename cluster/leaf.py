@@ -24,6 +24,7 @@ from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.node import DataNode
 from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
+from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
@@ -286,6 +287,9 @@ class LeafService:
                     msg.error.CopyFrom(error_to_pb(res.error))
             if request.refresh:
                 _refresh_after_write(shard)
+        except NoShardAvailable as exc:  # a failed shard: every item of the shard bulk fails with ES's 503
+            count = len(request.columns.ids) if request.HasField("columns") else len(request.ops)
+            response.error.CopyFrom(error_to_pb(UnavailableShards(exc.index, exc.shard, count)))
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         return response
@@ -327,6 +331,8 @@ class LeafService:
         for ref in request.shards:
             try:
                 _refresh(self.node.shard(ref.uuid, ref.shard))
+            except NoShardAvailable:  # a failed shard counts in the total, not as successful or failed (as ES)
+                continue
             except QuidditchError as exc:
                 response.failures.add(shard=ref, error=error_to_pb(exc))
                 continue
@@ -360,7 +366,10 @@ class LeafService:
     def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
         response = pb.StatsResponse()
         for ref in request.shards:
-            shard = self.node.shard(ref.uuid, ref.shard)
+            try:
+                shard = self.node.shard(ref.uuid, ref.shard)
+            except NoShardAvailable:  # a failed shard has no stats (ES leaves unassigned shards out)
+                continue
             size = 0
             for dirpath, _, files in os.walk(shard.path):
                 for name in files:

@@ -13,6 +13,8 @@ from server.security.cli import users_app
 
 app = typer.Typer(add_completion=False, help="Quidditch: an Elasticsearch-compatible search server.")
 app.add_typer(users_app, name="users")
+shard_app = typer.Typer(add_completion=False, help="Offline tools for one shard (the server must be stopped).")
+app.add_typer(shard_app, name="shard")
 
 
 @app.callback()
@@ -36,6 +38,8 @@ def serve(
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
+    from cluster.data_lock import DataDirLock, DataDirLocked
+    from native.errors import QuidditchError
     from server.app import create_app
     from server.security.exposure import ExposureRefused, check_exposure
     from server.security.service import Security
@@ -53,6 +57,11 @@ def serve(
     except (ExposureRefused, ValueError) as exc:
         typer.echo(f"ERROR: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    try:
+        lock = DataDirLock(settings.data_dir).acquire()  # held until the process exits
+    except DataDirLocked as exc:
+        typer.echo(exc.reason, err=True)
+        raise typer.Exit(1) from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
@@ -69,7 +78,33 @@ def serve(
             loop.add_signal_handler(sig, stop.set)
         await hypercorn_serve(create_app(settings), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except QuidditchError as exc:  # e.g. an unreadable cluster state: say why, remove nothing
+        typer.echo(f"error: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        lock.release()
+
+
+@shard_app.command("remove-corrupted-data")
+def remove_corrupted_data(
+    data_dir: Annotated[str, typer.Option("--data-dir", help="The data dir of the stopped server")],
+    index: Annotated[str, typer.Option("--index", help="The index name")],
+    shard: Annotated[int, typer.Option("--shard", help="The shard number")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be dropped; change nothing")] = False,
+) -> None:
+    """Drop the damaged part of a failed shard so it opens again, and say how much is lost."""
+    from cluster.repair import repair_shard
+    from native.errors import QuidditchError
+
+    try:
+        lines = repair_shard(data_dir, index, shard, dry_run=dry_run)
+    except QuidditchError as exc:
+        typer.echo(f"error: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    for line in lines:
+        typer.echo(line)
 
 
 def main() -> None:
