@@ -45,6 +45,8 @@ def _tags(opts: MappingABC[str, Any], key: str, default: str) -> tuple[str, ...]
     tags = value if isinstance(value, list) else [value]
     if not all(isinstance(t, str) for t in tags):
         raise XContentParseError(f"[highlight] failed to parse field [{key}]")
+    if not tags:
+        raise IllegalArgument(f"[highlight] [{key}] must not be empty")
     return tuple(tags)
 
 
@@ -79,6 +81,9 @@ def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
         if field_opts is not None and not isinstance(field_opts, dict):
             raise XContentParseError(f"[highlight_field] failed to parse field [{pattern}]")
         opts = {**{k: v for k, v in body.items() if k != "fields"}, **(field_opts or {})}
+        pre_tags, post_tags = _tags(opts, "pre_tags", "<em>"), _tags(opts, "post_tags", "</em>")
+        if "pre_tags" in opts and "post_tags" not in opts:
+            raise IllegalArgument("pre_tags are set but post_tags are not set")
         order = opts.get("order", "none")
         if not isinstance(order, str):
             raise XContentParseError("[highlight] failed to parse field [order]")
@@ -92,8 +97,8 @@ def parse_highlight(body: MappingABC[str, Any]) -> list[FieldHighlight]:
         out.append(
             FieldHighlight(
                 pattern=pattern,
-                pre_tags=_tags(opts, "pre_tags", "<em>"),
-                post_tags=_tags(opts, "post_tags", "</em>"),
+                pre_tags=pre_tags,
+                post_tags=post_tags,
                 fragment_size=_count(opts, "fragment_size", 100),
                 number_of_fragments=_count(opts, "number_of_fragments", 5),
                 order=order,

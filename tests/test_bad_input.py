@@ -391,6 +391,10 @@ async def test_search_after_on_a_date_reads_a_date_string(rich: httpx.AsyncClien
         ({"query": {"match": {"t": "fox"}}, "highlight": {"pre_tags": 5, "fields": {"t": {}}}},
          "x_content_parse_exception", None),
         ({"query": {"match": {"t": "fox"}}, "highlight": {"fields": [5]}}, "x_content_parse_exception", None),
+        ({"query": {"match": {"t": "fox"}}, "highlight": {"fields": {"t": {}}, "pre_tags": ["<b>"], "post_tags": []}},
+         "illegal_argument_exception", "[highlight] [post_tags] must not be empty"),
+        ({"query": {"match": {"t": "fox"}}, "highlight": {"fields": {"t": {}}, "pre_tags": ["<b>"]}},
+         "illegal_argument_exception", "pre_tags are set but post_tags are not set"),
     ],
 )  # fmt: skip
 async def test_search_options_of_the_wrong_type(rich: httpx.AsyncClient, body: Any, es_type: str, reason: Any) -> None:
