@@ -435,6 +435,11 @@ def _agg(body: dict[str, Any]) -> dict[str, Any]:
         {"date_histogram": {"field": "dt", "fixed_interval": "1d", "missing": "abc"}},
         {"percentiles": {"field": "unmapped", "missing": "NaN"}},
         {"histogram": {"field": "n", "interval": 5e-324, "missing": 1}},
+        {"date_range": {"field": "dt", "ranges": [{"from": "now-5y/y", "to": 2**64}]}},
+        {"date_range": {"field": "dt", "ranges": [{"from": 1e300}]}},
+        {"date_range": {"field": "dt", "ranges": [{"from": "99999999999999999999999"}]}},
+        {"date_range": {"field": "dt", "ranges": [{"to": "now+100000000000y"}]}},
+        {"date_histogram": {"field": "dt", "fixed_interval": "1d", "extended_bounds": {"min": "9" * 25, "max": "now"}}},
         {"histogram": {"field": "n", "interval": 5e-324, "extended_bounds": {"min": 0, "max": 1}}},
     ],
 )

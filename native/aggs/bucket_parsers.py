@@ -7,6 +7,7 @@ from typing import Any
 from native.aggs.readers import (
     _bounds,
     _check_keys,
+    _date_bound,
     _field,
     _float,
     _include,
@@ -174,7 +175,7 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
             lo = None if lo is None else _float(kind, "from", lo)
             hi = None if hi is None else _float(kind, "to", hi)
         else:
-            lo, hi = _missing_value(kind, lo), _missing_value(kind, hi)
+            lo, hi = _date_bound(kind, "from", lo), _date_bound(kind, "to", hi)
         items.append(RangeItem(item.get("key"), lo, hi))
     return RangeSpec(
         field=_field(kind, body),

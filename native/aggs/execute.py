@@ -245,8 +245,11 @@ def resolve_date(
     from native.dates import parse_date_math
 
     try:
-        return int(
+        millis = int(
             parse_date_math(str(value), now_millis=now_millis, round_up=round_up, formats=formats, time_zone=time_zone)
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise IllegalArgument(f"failed to parse date field [{value}]") from exc
+    if not _I64_MIN <= millis <= _I64_MAX:  # epoch millis are Java longs
+        raise IllegalArgument(f"date [{value}] is out of range")
+    return millis

@@ -125,21 +125,26 @@ def _bounds(kind: str, key: str, value: Any) -> tuple[Any, Any] | None:
             out.append(None)
         elif kind == "histogram":
             out.append(_float(key, name, bound))
-        elif isinstance(bound, str):
-            out.append(bound)
-        elif isinstance(bound, bool) or not isinstance(bound, int | float):
-            raise XContentParseError(f"[{key}] failed to parse field [{name}]")
-        elif (isinstance(bound, float) and not math.isfinite(bound)) or not _LONG_MIN <= bound <= _LONG_MAX:
-            raise XContentParseError(
-                f"[{key}] failed to parse field [{name}]",
-                caused_by=IllegalArgument(f"Numeric value ({bound}) out of range of long"),
-            )
         else:
-            out.append(int(bound))
+            out.append(_date_bound(key, name, bound))
     lo, hi = out
     if kind == "histogram" and lo is not None and hi is not None and lo > hi:
         raise IllegalArgument(f"[{key}.min][{lo}] cannot be greater than [{key}.max][{hi}].")
     return (lo, hi)
+
+
+def _date_bound(kind: str, key: str, value: Any) -> Any:
+    """A date bound: a date string (resolved at the shard) or epoch millis in the 64-bit range (a Java long)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise XContentParseError(f"[{kind}] failed to parse field [{key}]")
+    if (isinstance(value, float) and not math.isfinite(value)) or not _LONG_MIN <= value <= _LONG_MAX:
+        raise XContentParseError(
+            f"[{kind}] failed to parse field [{key}]",
+            caused_by=IllegalArgument(f"Numeric value ({value}) out of range of long"),
+        )
+    return int(value)
 
 
 def _include(value: Any) -> str | tuple[Any, ...] | None:
