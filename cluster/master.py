@@ -27,7 +27,8 @@ from cluster.settings import (
     update_cluster_settings,
     validate_settings,
 )
-from cluster.state import ClusterState, ClusterStateStore, IndexMeta
+from cluster.state import ClusterState, ClusterStateStore, IndexMeta, change_kinds
+from native import failpoints
 from native.analysis import Analysis
 from native.errors import (
     IllegalArgument,
@@ -137,7 +138,12 @@ class Master:
 
     def _publish(self, new: ClusterState) -> None:
         old = self._state
+        kinds = change_kinds(old, new) if failpoints.active() else []
+        for kind in kinds:
+            failpoints.failpoint(f"master.before_save.{kind}")
         self.store.save(new, old.version)
+        for kind in kinds:
+            failpoints.failpoint(f"master.after_save.{kind}")
         self._state = new
         for listener in self._listeners:
             listener(old, new)

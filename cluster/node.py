@@ -17,6 +17,7 @@ from cluster.settings import analysis_settings
 from cluster.state import ClusterState, IndexMeta
 from native.analysis import Analysis
 from native.errors import IndexNotFound
+from native.failpoints import failpoint
 from native.mapping import Mapping
 from native.shard import Shard
 
@@ -57,7 +58,7 @@ class DataNode:
             for index_uuid, meta in live.items():
                 known = self._meta.get(index_uuid)
                 if known is None:
-                    self._open_index(meta)
+                    self._open_index(meta, created=old is not None)
                 elif known.mapping_version != meta.mapping_version:
                     mapping = Mapping(meta.mappings)
                     for shard_id in range(meta.number_of_shards):
@@ -66,13 +67,15 @@ class DataNode:
             if old is None:
                 self._remove_orphans(live)
 
-    def _open_index(self, meta: IndexMeta) -> None:
+    def _open_index(self, meta: IndexMeta, *, created: bool = False) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
         mapping = Mapping(meta.mappings)
         for shard_id in range(meta.number_of_shards):
             self.shards[(meta.uuid, shard_id)] = Shard(
                 self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
             )
+            if shard_id == 0 and created:
+                failpoint("node.after_first_shard")
         self._meta[meta.uuid] = meta
 
     def _remove_index(self, index_uuid: str) -> None:
@@ -81,6 +84,10 @@ class DataNode:
             shard = self.shards.pop((index_uuid, shard_id), None)
             if shard is not None:
                 shard.close(discard=True)
+        failpoint("node.before_remove")
+        # A kill from here on leaves some of the files: the next start removes them (``_remove_orphans``).
+        shutil.rmtree(self.shard_dir(index_uuid, 0), ignore_errors=True)
+        failpoint("node.mid_remove")
         shutil.rmtree(os.path.join(self.data_dir, "indices", index_uuid), ignore_errors=True)
 
     def _remove_orphans(self, live: dict[str, IndexMeta]) -> None:

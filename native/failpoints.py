@@ -45,16 +45,18 @@ POINTS: dict[str, str] = {
     "merge.after_state_write": "a force merge's state.json names the new generation, the old one remains",
     "cluster_state.after_tmp_write": "the cluster state's temporary file is fsynced, not yet renamed",
     "cluster_state.after_rename": "the cluster state file is renamed into place, its directory not yet fsynced",
-    "master.after_save.create_index": "an index creation's cluster state is saved, no shard directory made",
-    "master.after_save.delete_index": "an index deletion's cluster state is saved, no file removed",
-    "master.after_save.aliases": "an alias change's cluster state is saved, not yet applied",
-    "master.after_save.templates": "a template change's cluster state is saved, not yet applied",
-    "master.after_save.mapping": "a mapping change's cluster state is saved, the shards not yet told",
-    "master.before_save.aliases": "an alias change is validated, its cluster state not yet saved",
-    "master.before_save.templates": "a template change is validated, its cluster state not yet saved",
-    "node.after_shard_dirs": "a new index's first shard directory is made, its other shards not yet",
-    "node.mid_remove": "a deleted index's shards are closed and its first shard directory removed, not the rest",
+    "node.after_first_shard": "a new index's first shard is made (directory and state), its others not yet",
+    "node.before_remove": "a deleted index's shards are closed, none of its files removed",
+    "node.mid_remove": "a deleted index's first shard directory is removed, its other files not yet",
 }
+# Around the master's cluster state save, one pair per kind of change (``cluster.state.change_kinds``):
+# before it (validated, not saved) and after it (saved, not yet applied: no shard directory made or removed,
+# no shard told of a new mapping).
+_CHANGES = ("create_index", "delete_index", "mapping", "aliases", "settings", "templates")
+POINTS.update({f"master.before_save.{kind}": f"a {kind} change is validated, its cluster state not yet saved"
+               for kind in _CHANGES})  # fmt: skip
+POINTS.update({f"master.after_save.{kind}": f"a {kind} change's cluster state is saved, not yet applied"
+               for kind in _CHANGES})  # fmt: skip
 
 _TERM = re.compile(r"^(?:(\d+)\*)?(off|crash|term|error|sleep\((\d+)\))$")
 
@@ -98,6 +100,11 @@ def configure(spec: str) -> None:
     global _table
     with _lock:
         _table = parse(spec)
+
+
+def active() -> bool:
+    """Whether any failpoint is set (callers skip work that only names points)."""
+    return bool(_table)
 
 
 def failpoint(name: str) -> None:
