@@ -106,14 +106,20 @@ class GenerationsMixin:
 
         A generation built under another mapping (its ``state.json`` fingerprint differs: a crash between a
         mapping change and its rebuild's state write) is opened with the schema it was built with and
-        rebuilt to ``compiled`` first; a new shard (no ``state.json``) records its first state."""
+        rebuilt to ``compiled`` first, as is one whose schema differs for another reason (built by a version
+        that compiled the same mapping differently); a new shard (no ``state.json``) records its first state."""
         path = self._index_dir(self.generation)
-        if not state or state.get("fingerprint") == self._fingerprint(self.compiled):
+        if not state:
             index = self.compiled.new_index(path)
-            if not state:
-                self._write_state()
+            self._write_state()
             return index
-        log.info("rebuilding a generation built under an earlier mapping",
+        if state.get("fingerprint") == self._fingerprint(self.compiled):
+            try:
+                return self.compiled.new_index(path)
+            except ValueError as exc:
+                if "schema does not match" not in str(exc):
+                    raise
+        log.info("rebuilding a generation built under another mapping or schema",
                  extra={"index": self.index_name, "shard": self.shard_id, "generation": self.generation})  # fmt: skip
         self.index = tantivy.Index.open(path)  # its own schema, from the generation's meta.json
         self.analysis.register(self.index)

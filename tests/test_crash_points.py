@@ -30,8 +30,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import tantivy
 
+from native import failpoints
+from native.analysis import Analysis
 from native.failpoints import POINTS
+from native.mapping import Mapping
+from native.schema import CompiledMapping
+from native.shard import Shard
+from native.writes import WriteOp
 from tests.conftest import ServerProcess, tier
 
 FP = "QUIDDITCH_FAILPOINTS"
@@ -161,6 +168,79 @@ def _died(proc: ServerProcess, timeout: float = 30.0) -> int:
 
 def _docs(prefix: str, lo: int, hi: int, extra: dict[str, Any] | None = None) -> list[tuple[str, str, Any]]:
     return [("index", f"{prefix}{i}", {"n": i, "t": f"word{i % 7} text", **(extra or {})}) for i in range(lo, hi)]
+
+
+# -- in process: the open order ---------------------------------------------------------------------------
+
+_BASE = {"properties": {"n": {"type": "long"}}}
+_WITH_TEXT = {"properties": {"n": {"type": "long"}, "color": {"type": "text", "fields": {"raw": {"type": "keyword"}}}}}
+
+
+def _shard(path: Path, mapping: dict[str, Any]) -> Shard:
+    return Shard(str(path), Mapping(mapping), Analysis.from_settings({}), index_name="t")
+
+
+def _matches(shard: Shard, field_name: str, value: str) -> int:
+    _, searcher, compiled = shard.view()
+    info = compiled.field(field_name)
+    assert info is not None, field_name
+    return int(searcher.search(tantivy.Query.term_query(compiled.schema, info.tantivy_name, value), 1).count)
+
+
+@pytest.mark.parametrize("same_fingerprint", [False, True])
+def test_a_generation_with_another_schema_is_opened_with_its_own_and_rebuilt(
+    tmp_path: Path, same_fingerprint: bool
+) -> None:
+    """A shard whose generation was built under an earlier mapping (the kill between a mapping change and its
+    rebuild), or whose schema differs although state.json says it matches (a version that compiled the
+    mapping differently), opens and is rebuilt to the mapping it is given; committed and WAL-only documents
+    are all there and searchable on the new field."""
+    shard = _shard(tmp_path, _BASE)
+    ops = [WriteOp("index", str(i), orjson.dumps({"n": i, "color": "red" if i % 2 else "blue"})) for i in range(30)]
+    shard.write(ops[:20])
+    shard.refresh()
+    shard.write(ops[20:])  # in the WAL only
+    shard._applier.stop(discard=True)  # a crash: no refresh, no state write
+    shard.wal.close()
+    shard.writer.wait_merging_threads()
+    if same_fingerprint:
+        state = orjson.loads((tmp_path / "state.json").read_bytes())
+        state["fingerprint"] = Shard._fingerprint(CompiledMapping(Mapping(_WITH_TEXT), Analysis.from_settings({})))
+        (tmp_path / "state.json").write_bytes(orjson.dumps(state))
+    reopened = _shard(tmp_path, _WITH_TEXT)
+    try:
+        assert reopened.num_docs() == 30
+        assert _matches(reopened, "color", "red") == 15
+        assert _matches(reopened, "color.raw", "blue") == 15
+        stored = reopened.get("25")
+        assert stored is not None and orjson.loads(stored.source or b"") == {"n": 25, "color": "red"}
+        assert sorted(p for p in os.listdir(tmp_path) if p.startswith("index.")) == [f"index.{reopened.generation}"]
+    finally:
+        reopened.close()
+
+
+def test_failpoint_specs() -> None:
+    """Counts, chains and the error action in process; unknown points and actions are refused; a disabled
+    point costs well under a microsecond."""
+    try:
+        failpoints.configure("shard.after_commit=2*off->1*error")
+        failpoints.failpoint("shard.after_commit")
+        failpoints.failpoint("shard.after_commit")
+        with pytest.raises(OSError, match="failpoint"):
+            failpoints.failpoint("shard.after_commit")
+        failpoints.failpoint("shard.after_commit")
+        failpoints.failpoint("merge.after_copy")  # not armed
+        with pytest.raises(ValueError, match="unknown failpoint"):
+            failpoints.configure("shard.after_comit=crash")
+        with pytest.raises(ValueError, match="bad failpoint action"):
+            failpoints.configure("shard.after_commit=explode")
+    finally:
+        failpoints.configure("")
+    assert not failpoints.active()
+    start = time.perf_counter()
+    for _ in range(100_000):
+        failpoints.failpoint("shard.after_wal_fsync")
+    assert (time.perf_counter() - start) / 100_000 < 2e-6
 
 
 # -- the failpoint chain -------------------------------------------------------------------------------------
