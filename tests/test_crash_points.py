@@ -39,6 +39,7 @@ from native.mapping import Mapping
 from native.schema import CompiledMapping
 from native.shard import Shard
 from native.writes import WriteOp
+from tests import conftest
 from tests.conftest import ServerProcess, tier
 
 FP = "QUIDDITCH_FAILPOINTS"
@@ -48,6 +49,12 @@ NDJSON = {"content-type": "application/x-ndjson"}
 _ABSENT = object()
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _patient_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Restarts here replay WALs and rebuild indices on a machine other jobs share: allow them 90 s."""
+    monkeypatch.setattr(conftest, "START_TIMEOUT", 90.0)
 
 
 @dataclass
@@ -380,13 +387,15 @@ def test_every_failpoint_restarts_consistent(tmp_path: Path) -> None:
         proc.stop()
         t0 = time.monotonic()
         for step in steps:
-            print(f"\n[crash step] {step.point} {time.monotonic() - t0:.1f}", flush=True)
+            print(f"\n[crash step] {step.point} at {time.monotonic() - t0:.1f} s", end=" ", flush=True)
             proc.extra_env = {**BASE_ENV, FP: f"{step.point}=crash"}
             if step.at_start:
                 with pytest.raises(RuntimeError, match="exited with -9"):
                     proc.start()
                 continue
+            started = time.monotonic()
             proc.start()
+            print(f"(started in {time.monotonic() - started:.1f} s)", flush=True)
             # shard points are passed by refreshes: the checks then read through realtime GETs only
             _check(client, ledger, data, refresh=not step.point.startswith("shard."))
             step.run(client, ledger)
@@ -440,6 +449,7 @@ def test_random_kills_during_bulk_refresh_and_forcemerge(tmp_path: Path) -> None
     trials = tier(10, 50)
     seed = int(os.environ.get("QUIDDITCH_SEED", str(time.time_ns() % 1_000_000)))
     rng = random.Random(seed)
+    print(f"\nrandom kills: seed {seed} (QUIDDITCH_SEED={seed} repeats this run)", flush=True)
     ledger = Ledger()
     data = str(tmp_path / "data")
     proc = ServerProcess(data, env=BASE_ENV).start()
@@ -458,7 +468,7 @@ def test_random_kills_during_bulk_refresh_and_forcemerge(tmp_path: Path) -> None
                 threads[1] = threading.Thread(target=_merger, args=(proc.url, "load", stop))
             for thread in threads:
                 thread.start()
-            time.sleep(rng.uniform(0.2, 1.2))
+            time.sleep(rng.uniform(0.2, 0.9))
             assert proc.proc is not None
             if kind == "term-bulk":
                 proc.proc.terminate()
@@ -481,7 +491,7 @@ def test_random_kills_during_bulk_refresh_and_forcemerge(tmp_path: Path) -> None
 # -- the reported case -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["kill", "term"])
+@pytest.mark.parametrize("how", ["kill", "term"][: tier(1, 2)])  # CI: SIGTERM is in the random trials
 def test_a_kill_right_after_a_new_field_on_a_large_index(tmp_path: Path, how: str) -> None:
     """25,000 documents (slow tier; CI: 3,000 with the background threshold lowered to 1,000), a document
     that adds a field → 201, SIGKILL or SIGTERM at once (the background rebuild runs): every restart used to
