@@ -275,7 +275,7 @@ class LeafService:
                               primary_term=res.primary_term, status=res.status)  # fmt: skip
                     msg.error.CopyFrom(error_to_pb(res.error))
             if request.refresh:
-                _refresh(shard)
+                _refresh_after_write(shard)
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         return response
@@ -312,11 +312,20 @@ class LeafService:
         )
 
     def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse:
-        done = 0
+        """Refresh each shard; one that fails (a commit refused by the disk) is reported, its writes kept."""
+        response = pb.RefreshResponse()
         for ref in request.shards:
-            _refresh(self.node.shard(ref.uuid, ref.shard))
-            done += 1
-        return pb.RefreshResponse(successful=done)
+            try:
+                _refresh(self.node.shard(ref.uuid, ref.shard))
+            except QuidditchError as exc:
+                response.failures.add(shard=ref, error=error_to_pb(exc))
+                continue
+            except Exception as exc:
+                log.exception("leaf refresh failed", extra={"index": ref.index, "shard": ref.shard})
+                response.failures.add(shard=ref, error=_refresh_failure(exc))
+                continue
+            response.successful += 1
+        return response
 
     def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
         """Merge the shards one after another (ES runs one force merge per node at a time); searches and
@@ -373,3 +382,17 @@ REBUILD_WAIT_S = 300.0
 def _refresh(shard: Shard) -> None:
     shard.refresh()
     shard.await_rebuild(REBUILD_WAIT_S)
+
+
+def _refresh_after_write(shard: Shard) -> None:
+    """``?refresh=true|wait_for`` after writes that are already durable: a failed refresh does not undo them
+    (their WAL records stand and a later refresh commits them), so it is logged, not answered as a failure."""
+    try:
+        _refresh(shard)
+    except Exception:
+        log.exception("refresh after a write failed", extra={"index": shard.index_name, "shard": shard.shard_id})
+
+
+def _refresh_failure(exc: BaseException) -> pb.Error:
+    """A refresh's storage failure as ES reports a failed engine refresh."""
+    return pb.Error(status=500, es_type="refresh_failed_engine_exception", reason=f"Refresh failed: {exc}")

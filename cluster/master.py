@@ -7,6 +7,7 @@ through ``apply_dynamic_mapping`` so every shard of an index agrees on one mappi
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import re
 import threading
@@ -31,6 +32,7 @@ from cluster.state import ClusterState, ClusterStateStore, IndexMeta, change_kin
 from native import failpoints
 from native.analysis import Analysis
 from native.errors import (
+    DiskFull,
     IllegalArgument,
     IndexNotFound,
     InvalidIndexName,
@@ -141,7 +143,12 @@ class Master:
         kinds = change_kinds(old, new) if failpoints.active() else []
         for kind in kinds:
             failpoints.failpoint(f"master.before_save.{kind}")
-        self.store.save(new, old.version)
+        try:
+            self.store.save(new, old.version)
+        except OSError as exc:  # the change is not made: the state on disk and in memory stay the old one
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(None) from exc
+            raise
         for kind in kinds:
             failpoints.failpoint(f"master.after_save.{kind}")
         self._state = new

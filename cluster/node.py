@@ -22,6 +22,7 @@ from native.mapping import Mapping
 from native.shard import Shard
 
 log = logging.getLogger(__name__)
+RETRY_MAX_S = 30.0  # the longest wait before a failed periodic refresh is tried again
 
 
 def parse_interval_seconds(value: str) -> float | None:
@@ -44,6 +45,9 @@ class DataNode:
         self._meta: dict[str, IndexMeta] = {}  # uuid → meta
         self._lock = threading.RLock()
         self._last_refresh: dict[str, float] = {}
+        # (index uuid, shard) → seconds to wait after the last failed periodic refresh, and when to try again
+        self._backoff: dict[tuple[str, int], float] = {}
+        self._retry_at: dict[tuple[str, int], float] = {}
         os.makedirs(os.path.join(data_dir, "indices"), exist_ok=True)
 
     def shard_dir(self, index_uuid: str, shard_id: int) -> str:
@@ -121,9 +125,23 @@ class DataNode:
                 shard = self.shards.get((meta.uuid, shard_id))
                 if shard is None:
                     continue
-                if interval is not None and shard.dirty:
-                    shard.refresh()
+                if interval is not None and shard.dirty and now >= self._retry_at.get((meta.uuid, shard_id), 0.0):
+                    self._periodic_refresh(meta, shard_id, shard, now)
                 shard.retire_readers()
+
+    def _periodic_refresh(self, meta: IndexMeta, shard_id: int, shard: Shard, now: float) -> None:
+        """A failed refresh keeps its writes (WAL) and is retried later, backing off up to ``RETRY_MAX_S`` (each
+        try after a writer failure re-applies the WAL since the last commit: not a thing to do every second)."""
+        key = (meta.uuid, shard_id)
+        try:
+            shard.refresh()
+        except Exception:
+            backoff = min(RETRY_MAX_S, 2 * self._backoff.get(key, 0.5))
+            self._backoff[key], self._retry_at[key] = backoff, now + backoff
+            log.exception("periodic refresh failed", extra={"index": meta.name, "shard": shard_id, "retry_s": backoff})
+        else:
+            self._backoff.pop(key, None)
+            self._retry_at.pop(key, None)
 
     def close(self) -> None:
         with self._lock:

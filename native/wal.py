@@ -104,7 +104,9 @@ def fsync_dir(directory: str) -> None:
 class WriteAheadLog:
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fh = open(path, "ab")
+        # Unbuffered: a failed append leaves no bytes in a Python buffer that a later flush could write
+        # behind the point the failure cut the file back to.
+        self._fh = open(path, "ab", buffering=0)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Append JSON records and fsync; returns only when they are durable."""
@@ -120,10 +122,11 @@ class WriteAheadLog:
             chunks.append(pack(len(payload), crc32(payload)))
             chunks.append(payload)
         fh = self._fh
-        start = fh.tell()
+        start = os.fstat(fh.fileno()).st_size
         try:
-            fh.write(b"".join(chunks))
-            fh.flush()
+            data = memoryview(b"".join(chunks))
+            while data:  # a raw write may take part of it (a disk filling up: the rest then raises ENOSPC)
+                data = data[fh.write(data) or 0 :]
             os.fsync(fh.fileno())
         except BaseException:
             # Nothing of a failed append is acknowledged; cut it off so later records (or a sealed
@@ -160,11 +163,9 @@ class WriteAheadLog:
             self.truncate(good)
 
     def truncate(self, size: int = 0) -> None:
-        self._fh.flush()
-        os.truncate(self.path, size)
-        self._fh.close()
-        self._fh = open(self.path, "ab")
-        os.fsync(self._fh.fileno())
+        fd = self._fh.fileno()
+        os.ftruncate(fd, size)  # appends go to the new end (O_APPEND)
+        os.fsync(fd)
 
     def seal(self, generation: int) -> str:
         """Rename the active file to generation ``generation`` and continue in a new, empty active file.
@@ -173,10 +174,9 @@ class WriteAheadLog:
         appended (and acknowledged) afterwards is never replayed before the sealed ones.
         """
         sealed = generation_path(self.path, generation)
-        self._fh.flush()
         self._fh.close()
         os.replace(self.path, sealed)
-        self._fh = open(self.path, "ab")
+        self._fh = open(self.path, "ab", buffering=0)
         os.fsync(self._fh.fileno())
         fsync_dir(os.path.dirname(self.path))
         return sealed

@@ -265,10 +265,12 @@ class RefreshRequest(_message.Message):
     def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
 
 class RefreshResponse(_message.Message):
-    __slots__ = ("successful",)
+    __slots__ = ("successful", "failures")
     SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
     successful: int
-    def __init__(self, successful: _Optional[int] = ...) -> None: ...
+    failures: _containers.RepeatedCompositeFieldContainer[ShardFailure]
+    def __init__(self, successful: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ShardFailure, _Mapping]]] = ...) -> None: ...
 
 class ForcemergeRequest(_message.Message):
     __slots__ = ("shards", "max_num_segments", "only_expunge_deletes")
