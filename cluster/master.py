@@ -200,6 +200,8 @@ class Master:
             aliases = {**contribution.aliases, **_parse_aliases(body.get("aliases"))}
             for alias in aliases:
                 validate_alias_name(alias, [*state.indices, name])
+            if name in state.damaged:  # its metadata is damaged, its files are kept: the name stays taken
+                raise ResourceAlreadyExists(f"index [{name}] already exists (its metadata is damaged)", index=name)
             existing = state.indices.get(name)
             if existing is not None:
                 raise ResourceAlreadyExists(

@@ -7,6 +7,7 @@ QuidditchError (500, exception)
 ├── BadRequest (400)
 │   ├── ParsingError (parsing_exception)
 │   ├── XContentParseError (x_content_parse_exception)
+│   ├── ElasticsearchParseError (parse_exception)
 │   ├── IllegalArgument (illegal_argument_exception)
 │   ├── ActionRequestValidation (action_request_validation_exception)
 │   ├── MapperParsingError (mapper_parsing_exception / document_parsing_exception)
@@ -20,6 +21,7 @@ QuidditchError (500, exception)
 ├── ResourceNotFound (404, resource_not_found_exception)
 ├── VersionConflict (409, version_conflict_engine_exception)
 ├── RequestTimeout (408)
+├── SearchTimeout (504, search_timeout_exception)
 ├── ContentTooLarge (413)
 ├── RejectedExecution (429, es_rejected_execution_exception)
 ├── ClusterBlocked (403 or 429, cluster_block_exception)
@@ -67,6 +69,10 @@ class ParsingError(BadRequest):
 
 class XContentParseError(BadRequest):
     es_type = "x_content_parse_exception"
+
+
+class ElasticsearchParseError(BadRequest):
+    es_type = "parse_exception"
 
 
 class IllegalArgument(BadRequest):
@@ -138,6 +144,13 @@ class VersionConflict(QuidditchError):
 class RequestTimeout(QuidditchError):
     status = 408
     es_type = "timeout_exception"
+
+
+class SearchTimeout(QuidditchError):
+    """A shard past the search's ``timeout`` when partial results are not allowed."""
+
+    status = 504
+    es_type = "search_timeout_exception"
 
 
 class ContentTooLarge(QuidditchError):

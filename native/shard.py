@@ -48,6 +48,7 @@ import tantivy
 
 from native.analysis import Analysis
 from native.applier import WRITER_HEAP, WRITER_THREADS, _Applier, _Docs
+from native.damage import prepare_shard_dir
 from native.errors import (
     DiskFull,
     DocumentMissing,
@@ -129,6 +130,7 @@ class Shard(GenerationsMixin):
         self._rebuild_done = threading.Event()
         self._rebuild_done.set()
         os.makedirs(path, exist_ok=True)
+        prepare_shard_dir(path)  # damage fails the shard here, before anything is opened or created
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
         remove_stale_generations(path, self.generation)
