@@ -34,6 +34,7 @@ ENV = "QUIDDITCH_FAILPOINTS"
 
 # Every failpoint in the code base, and the step it marks.
 POINTS: dict[str, str] = {
+    "shard.new_after_state": "a new shard's first state.json is written, its tantivy index not yet created",
     "shard.after_wal_fsync": "a write batch's WAL records are fsynced, not yet handed to the applier",
     "shard.after_commit": "a refresh's tantivy commit is done, state.json not yet written",
     "shard.after_state_write": "a refresh's state.json is written, the sealed WAL generations not yet dropped",

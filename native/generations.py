@@ -109,10 +109,12 @@ class GenerationsMixin:
         rebuilt to ``compiled`` first, as is one whose schema differs for another reason (built by a version
         that compiled the same mapping differently); a new shard (no ``state.json``) records its first state."""
         path = self._index_dir(self.generation)
-        if not state:
-            index = self.compiled.new_index(path)
+        if not state:  # the state first: a state with nothing committed marks a new shard (``native.damage``)
             self._write_state()
-            return index
+            failpoint("shard.new_after_state")
+            return self.compiled.new_index(path)
+        if not os.path.exists(os.path.join(path, "meta.json")):  # nothing committed yet: nothing to rebuild
+            return self.compiled.new_index(path)
         if state.get("fingerprint") == self._fingerprint(self.compiled):
             try:
                 return self.compiled.new_index(path)

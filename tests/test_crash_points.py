@@ -345,6 +345,7 @@ def _steps() -> list[Step]:
         Step("cluster_state.after_rename", _meta_op("index:c2", True, "PUT", "/c2", three)),
         Step("master.after_save.create_index", _meta_op("index:c3", True, "PUT", "/c3", three)),
         Step("node.after_first_shard", _meta_op("index:c4", True, "PUT", "/c4", three)),
+        Step("shard.new_after_state", _meta_op("index:c5", True, "PUT", "/c5", three)),
         Step("master.before_save.delete_index", _meta_op("index:c1x", True, "DELETE", "/c1x")),
         Step("master.after_save.delete_index", _meta_op("index:c2", False, "DELETE", "/c2")),
         Step("node.before_remove", _meta_op("index:c3", False, "DELETE", "/c3")),
