@@ -320,7 +320,8 @@ def _steps() -> list[Step]:
              "mappings": {"properties": {"n": {"type": "long"}}}}  # fmt: skip
     # Ordered so that no start passes the point armed for it before its operation: a shard point follows a
     # metadata change (nothing to replay, and the checks do not refresh), a rebuild point never follows a
-    # kill that leaves a rebuild for the next start (except where that is the point: ``at_start``).
+    # kill that leaves a rebuild for the next start (except where that is the point: ``at_start``), and a new
+    # shard's point never follows a kill that leaves shards for the next start to create.
     return [
         Step("shard.after_wal_fsync", _bulk_dies),
         Step("master.before_save.aliases", _meta_op("alias:al@big", False, "POST", "/_aliases", alias)),
@@ -342,10 +343,10 @@ def _steps() -> list[Step]:
         Step("rebuild.after_copy", lambda client, ledger: None, at_start=True),
         Step("merge.after_state_write", _forcemerge),
         Step("cluster_state.after_tmp_write", _meta_op("index:c1", False, "PUT", "/c1", three)),
+        Step("shard.new_after_state", _meta_op("index:c5", True, "PUT", "/c5", three)),
         Step("cluster_state.after_rename", _meta_op("index:c2", True, "PUT", "/c2", three)),
         Step("master.after_save.create_index", _meta_op("index:c3", True, "PUT", "/c3", three)),
         Step("node.after_first_shard", _meta_op("index:c4", True, "PUT", "/c4", three)),
-        Step("shard.new_after_state", _meta_op("index:c5", True, "PUT", "/c5", three)),
         Step("master.before_save.delete_index", _meta_op("index:c1x", True, "DELETE", "/c1x")),
         Step("master.after_save.delete_index", _meta_op("index:c2", False, "DELETE", "/c2")),
         Step("node.before_remove", _meta_op("index:c3", False, "DELETE", "/c3")),
