@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
+from native.aggs.buckets import DEFAULT_MAX_BUCKETS
 from native.errors import IllegalArgument
 
 DEFAULTS = {"index.number_of_shards": "1", "index.number_of_replicas": "1"}
@@ -99,7 +100,6 @@ CLUSTER_SETTING_PREFIXES = (
 # Integer cluster settings Quidditch acts on, with ES's minimum: (``search.max_buckets`` is read by every
 # search, ``cluster.max_shards_per_node`` by index create/open and replica changes).
 INT_CLUSTER_SETTINGS = {"search.max_buckets": 0, "cluster.max_shards_per_node": 1}
-DEFAULT_MAX_BUCKETS = 65536
 
 
 def _check_int_setting(key: str, value: Any, minimum: int) -> None:
@@ -111,6 +111,12 @@ def _check_int_setting(key: str, value: Any, minimum: int) -> None:
         raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}] must be >= {minimum}")
     if number > 2**31 - 1:
         raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}] must be <= {2**31 - 1}")
+
+
+def max_buckets_of(state: Any) -> int:
+    """``search.max_buckets`` of a ``ClusterState`` (transient over persistent over the default)."""
+    value = state.transient.get("search.max_buckets", state.persistent.get("search.max_buckets"))
+    return DEFAULT_MAX_BUCKETS if value is None else int(value)
 
 
 def flatten_cluster_settings(settings: MappingABC[str, Any] | None) -> dict[str, Any]:

@@ -9,7 +9,9 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
+from native.aggs.buckets import count_response
 from tests.server.helpers import assert_canonical_error
 
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -86,3 +88,91 @@ async def test_shard_limit_setting_is_validated(asgi_client: httpx.AsyncClient) 
         response = await asgi_client.put("/_cluster/settings", json=body)
         assert_canonical_error(response, 400, "illegal_argument_exception")
         assert response.json()["error"]["reason"] == reason
+
+
+# -- search.max_buckets ------------------------------------------------------------------------------------------
+
+
+def _too_many_reason(limit: int) -> str:
+    return (f"Trying to create too many buckets. Must be less than or equal to: [{limit}] but this number of "
+            "buckets was exceeded. This limit can be set by changing the [search.max_buckets] cluster level setting.")
+
+
+def _assert_too_many(response: httpx.Response, limit: int) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    root = body["error"]["root_cause"][0]
+    assert root["type"] == "too_many_buckets_exception", body
+    assert root["reason"] == _too_many_reason(limit)
+    assert root["max_buckets"] == limit
+    assert body["status"] == 400
+
+
+@pytest.fixture
+async def docs(asgi_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """40 documents over 2 shards: tag t0..t9 (4 each), n 0..39, day 0..39 of 2024."""
+    mappings = {"properties": {"tag": {"type": "keyword"}, "n": {"type": "long"}, "day": {"type": "date"}}}
+    response = await asgi_client.put("/b", json={"settings": {"number_of_shards": 2}, "mappings": mappings})
+    assert response.status_code == 200, response.text
+    lines = []
+    for i in range(40):
+        lines.append(b'{"index":{}}')
+        lines.append(f'{{"tag":"t{i % 10}","n":{i},"day":{1704067200000 + i * 86400000}}}'.encode())
+    response = await asgi_client.post("/b/_bulk?refresh=true", content=b"\n".join(lines) + b"\n", headers=NDJSON)
+    assert response.status_code == 200 and not response.json()["errors"], response.text
+    return asgi_client
+
+
+async def _search(client: httpx.AsyncClient, aggs: dict[str, Any]) -> httpx.Response:
+    return await client.post("/b/_search", json={"size": 0, "aggs": aggs})
+
+
+async def test_max_buckets_counts_every_bucket_aggregation(docs: httpx.AsyncClient) -> None:
+    await _set_cluster(docs, search={"max_buckets": 50})
+    terms = {"terms": {"field": "tag", "size": 10}}  # 10 buckets
+    histo = {"histogram": {"field": "n", "interval": 10}}  # 4 buckets
+    day = {"date_histogram": {"field": "day", "calendar_interval": "day"}}  # 40 buckets
+    ranges = {"range": {"field": "n", "ranges": [{"to": 10}, {"from": 10, "to": 20}, {"from": 20}]}}  # 3
+    filters = {"filters": {"filters": {"a": {"term": {"tag": "t1"}}, "b": {"term": {"tag": "t2"}}}}}  # 2
+    # just under, and exactly at, the limit: answered
+    for aggs, expected in (({"t": terms, "d": day}, 50), ({"h": {**histo, "aggs": {"t": terms}}}, 4 + 40),
+                           ({"r": {**ranges, "aggs": {"f": filters}}, "d": day}, 3 + 6 + 40)):  # fmt: skip
+        response = await _search(docs, aggs)
+        assert response.status_code == 200, response.text
+        assert count_response(response.json()["aggregations"]) == expected
+    # one more bucket anywhere in the response, nested buckets multiplying
+    for aggs in ({"t": terms, "d": day, "r2": {"range": {"field": "n", "ranges": [{"to": 5}]}}},
+                 {"t": {**terms, "aggs": {"h": {"histogram": {"field": "n", "interval": 1}}}}, "h": histo},
+                 {"d": {**day, "aggs": {"f": filters}}},
+                 {"c": {"composite": {"size": 51, "sources": [{"n": {"terms": {"field": "n"}}}]}},
+                  "t": terms, "h": histo}):  # fmt: skip
+        _assert_too_many(await _search(docs, aggs), 50)
+    # the setting is dynamic and a reset restores the default
+    await _set_cluster(docs, search={"max_buckets": None})
+    response = await _search(docs, {"t": {**terms, "aggs": {"h": {"histogram": {"field": "n", "interval": 1}}}}})
+    assert response.status_code == 200, response.text
+
+
+async def test_huge_range_aggregation_is_refused_before_running(docs: httpx.AsyncClient) -> None:
+    ranges = [{"from": i, "to": i + 1} for i in range(70_000)]
+    start = time.monotonic()
+    response = await _search(docs, {"r": {"range": {"field": "n", "ranges": ranges}}})
+    elapsed = time.monotonic() - start
+    _assert_too_many(response, 65536)
+    assert elapsed < 5.0, elapsed  # refused before running (running takes far longer)
+    # filters nested under a range multiply before running too
+    await _set_cluster(docs, search={"max_buckets": 100})
+    filters = {"filters": {"filters": [{"term": {"tag": f"t{i}"}} for i in range(10)]}}
+    aggs = {"r": {"range": {"field": "n", "ranges": ranges[:10]}, "aggs": {"f": filters}}}
+    _assert_too_many(await _search(docs, aggs), 100)
+    aggs = {"r": {"range": {"field": "n", "ranges": ranges[:9]}, "aggs": {"f": filters}}}  # 9 + 90 = 99
+    response = await _search(docs, aggs)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["aggregations"]["r"]["buckets"]) == 9
+
+
+async def test_max_buckets_setting_is_validated(asgi_client: httpx.AsyncClient) -> None:
+    response = await asgi_client.put("/_cluster/settings", json={"persistent": {"search.max_buckets": -1}})
+    assert_canonical_error(response, 400, "illegal_argument_exception")
+    reason = "Failed to parse value [-1] for setting [search.max_buckets] must be >= 0"
+    assert response.json()["error"]["reason"] == reason
