@@ -176,3 +176,83 @@ async def test_max_buckets_setting_is_validated(asgi_client: httpx.AsyncClient) 
     assert_canonical_error(response, 400, "illegal_argument_exception")
     reason = "Failed to parse value [-1] for setting [search.max_buckets] must be >= 0"
     assert response.json()["error"]["reason"] == reason
+
+
+# -- deep aggregation trees -------------------------------------------------------------------------------------
+
+_KINDS = (
+    {"terms": {"field": "tag", "size": 2}},
+    {"histogram": {"field": "n", "interval": 20}},
+    {"filter": {"range": {"n": {"gte": 0}}}},
+    {"range": {"field": "n", "ranges": [{"to": 20}, {"from": 20}]}},
+    {"date_histogram": {"field": "day", "calendar_interval": "month"}},
+    {"filters": {"filters": {"x": {"match_all": {}}}}},
+)
+
+
+def _chain(depth: int, leaf: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``depth`` bucket aggregations, each the only child of the one before, cycling through ``_KINDS``."""
+    inner: dict[str, Any] = {"leaf": leaf} if leaf else {}
+    for level in reversed(range(depth)):
+        node = dict(_KINDS[level % len(_KINDS)])
+        if inner:
+            node["aggs"] = inner
+        inner = {f"a{level}": node}
+    return inner
+
+
+def _depth_of(aggs: dict[str, Any]) -> int:
+    """Levels of bucket aggregations in the response, following the first bucket at each level."""
+    depth, level = 0, aggs
+    while True:
+        name = next((k for k in level if k.startswith("a")), None)
+        if name is None:
+            return depth
+        depth += 1
+        result = level[name]
+        buckets = result.get("buckets", result)
+        if isinstance(buckets, dict):
+            buckets = list(buckets.values()) if "doc_count" not in buckets else [buckets]
+        level = buckets[0]
+
+
+async def test_deep_aggregation_trees_run(docs: httpx.AsyncClient) -> None:
+    for depth in (64, 100):  # 64 terms deep was a RecursionError 500; 100 is the documented maximum
+        terms_only: dict[str, Any] = {}
+        for level in reversed(range(depth)):
+            node: dict[str, Any] = {"terms": {"field": "tag", "size": 1}}
+            if terms_only:
+                node["aggs"] = terms_only
+            terms_only = {f"a{level}": node}
+        response = await _search(docs, terms_only)
+        assert response.status_code == 200, response.text[:500]
+        assert _depth_of(response.json()["aggregations"]) == depth
+    # every bucket kind in turn, a metric at level 100, 2 shards merged, and a pretty (deep) rendering
+    response = await docs.post("/b/_search?pretty", json={"size": 0, "aggs": _chain(99, {"max": {"field": "n"}})})
+    assert response.status_code == 200, response.text[:500]
+    level = response.json()["aggregations"]
+    assert _depth_of(level) == 99
+    for _ in range(99):
+        result = level[next(k for k in level if k.startswith("a"))]
+        buckets = result.get("buckets", result)
+        level = next(iter(buckets.values())) if isinstance(buckets, dict) and "doc_count" not in buckets else (
+            buckets if isinstance(buckets, dict) else buckets[0])  # fmt: skip
+    assert level["leaf"]["value"] is not None
+
+
+async def test_absurdly_deep_trees_get_a_400(docs: httpx.AsyncClient) -> None:
+    response = await _search(docs, _chain(101))
+    assert_canonical_error(response, 400, "illegal_argument_exception")
+    assert response.json()["error"]["reason"] == (
+        "The nested depth of the aggregation [a100] exceeds the maximum nested depth for aggregations [100]"
+    )
+    # 1,000 levels pass the JSON nesting limit first (ES: Jackson's 1,000), and the server keeps answering
+    kind = b'{"terms":{"field":"tag"},"aggs":'
+    body = b'{"size":0,"aggs":' + b"".join(b'{"a%d":%s' % (i, kind) for i in range(1000)) + b"{}" + b"}}" * 1000 + b"}"
+    response = await docs.post("/b/_search", content=body, headers={"content-type": "application/json"})
+    assert_canonical_error(response, 400, "x_content_parse_exception")
+    assert "Document nesting depth (1001) exceeds the maximum allowed (1000" in response.json()["error"]["reason"]
+    body = b'{"query":' + b'{"bool":{"must":[' * 600 + b"{}" + b"]}}" * 600 + b"}"
+    response = await docs.post("/b/_search", content=body, headers={"content-type": "application/json"})
+    assert_canonical_error(response, 400, "x_content_parse_exception")
+    assert (await docs.get("/")).status_code == 200
