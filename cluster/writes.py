@@ -20,6 +20,7 @@ import orjson
 
 from cluster.config import Backpressure, ClusterConfig
 from cluster.errors import error_from_pb
+from cluster.indexing_pressure import IndexingPressure, default_limit
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.protos import leaf_pb2 as pb
@@ -140,6 +141,7 @@ class WriteCoordinator:
         self.leaf = leaf
         self.auto_create = auto_create
         self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
+        self.pressure = IndexingPressure((config or ClusterConfig()).indexing_pressure_limit or default_limit())
 
     def _write_target(self, name: str, require_alias: bool) -> str:
         """The concrete index a write to ``name`` goes to: the index itself, or the write index of an alias."""

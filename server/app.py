@@ -120,6 +120,7 @@ def cluster_config(settings: Settings) -> ClusterConfig:
         default_refresh_interval=settings.refresh_interval,
         search_queue_size=settings.search_queue_size,
         write_queue_size=settings.write_queue_size,
+        indexing_pressure_limit=settings.indexing_pressure_memory_limit,
     )
 
 

@@ -5,6 +5,7 @@ Each limit answers with ES's type, status and message, and a request just under 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -256,3 +257,91 @@ async def test_absurdly_deep_trees_get_a_400(docs: httpx.AsyncClient) -> None:
     response = await docs.post("/b/_search", content=body, headers={"content-type": "application/json"})
     assert_canonical_error(response, 400, "x_content_parse_exception")
     assert (await docs.get("/")).status_code == 200
+
+
+# -- indexing pressure ---------------------------------------------------------------------------------------------
+
+
+def _bulk_body(docs: int, start: int = 0) -> bytes:
+    line = b'{"index":{"_id":"%d"}}\n{"n":%d,"text":"%s"}\n'
+    return b"".join(line % (i, i, b"x" * 200) for i in range(start, start + docs))
+
+
+@pytest.fixture
+async def pressured(tmp_path: Any) -> Any:
+    """An app whose indexing pressure limit is 64 kB, and its cluster."""
+    from server.app import create_app
+    from server.settings import load_settings
+    from tests.conftest import _starlette_of
+
+    app = create_app(load_settings({"data_dir": str(tmp_path / "data"), "indexing_pressure_memory_limit": "64kb"}))
+    starlette_app = _starlette_of(app)
+    async with starlette_app.router.lifespan_context(starlette_app):
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://q", timeout=60) as client:
+            assert (await client.put("/p", json={"settings": {"number_of_shards": 2}})).status_code == 200
+            yield client, starlette_app.state.cluster
+
+
+async def test_indexing_pressure_rejects_past_the_limit_and_releases(pressured: Any) -> None:
+    client, cluster = pressured
+    pressure = cluster.writes.pressure
+    assert pressure.limit == 64 * 1024
+    body = _bulk_body(100)  # ~24 kB
+    # bytes another request holds in flight: this bulk would take the node past the limit
+    with pressure.coordinating(50_000):
+        response = await client.post("/p/_bulk", content=body, headers=NDJSON)
+        assert_canonical_error(response, 429, "es_rejected_execution_exception")
+        assert response.json()["error"]["reason"] == (
+            f"rejected execution of coordinating operation [coordinating_and_primary_bytes=50000, replica_bytes=0, "
+            f"all_bytes=50000, coordinating_operation_bytes={len(body)}, max_coordinating_and_primary_bytes=65536]"
+        )
+        # just under the limit still goes through
+        small = _bulk_body(int((65536 - 50000) / (len(body) / 100)) - 1, start=1000)
+        assert 50000 + len(small) <= 65536
+        response = await client.post("/p/_bulk", content=small, headers=NDJSON)
+        assert response.status_code == 200 and not response.json()["errors"], response.text[:300]
+    assert pressure.current == 0
+    response = await client.post("/p/_bulk", content=body, headers=NDJSON)
+    assert response.status_code == 200 and not response.json()["errors"], response.text[:300]
+    # a bulk larger than the whole budget is refused on its own
+    response = await client.post("/p/_bulk", content=_bulk_body(300), headers=NDJSON)
+    assert_canonical_error(response, 429, "es_rejected_execution_exception")
+    # released after a request that fails (a malformed action line) ...
+    response = await client.post("/p/_bulk", content=b'{"index":{}}\n{}\n{"nope":{}}\n{}\n', headers=NDJSON)
+    assert_canonical_error(response, 400, "illegal_argument_exception")
+    assert pressure.current == 0
+
+
+async def test_indexing_pressure_under_concurrent_bulks(pressured: Any) -> None:
+    client, cluster = pressured
+    bodies = [_bulk_body(100, start=1000 * k) for k in range(6)]  # ~24 kB each: two fit in 64 kB, three do not
+    responses = await asyncio.gather(*(client.post("/p/_bulk", content=b, headers=NDJSON) for b in bodies))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {200, 429}, statuses
+    assert statuses.count(200) >= 1, statuses
+    assert statuses.count(429) >= 1, statuses  # six at once cannot all be in flight within 64 kB
+    for r in responses:
+        if r.status_code == 429:
+            assert r.json()["error"]["type"] == "es_rejected_execution_exception"
+        else:
+            assert not r.json()["errors"]
+    assert cluster.writes.pressure.current == 0
+    # the accepted ones are all there, the refused ones are not
+    await client.post("/p/_refresh")
+    count = (await client.get("/p/_count")).json()["count"]
+    assert count == 100 * statuses.count(200)
+    # a cancelled bulk gives its bytes back too
+    task = asyncio.ensure_future(client.post("/p/_bulk", content=_bulk_body(200, start=50_000), headers=NDJSON))
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if cluster.writes.pressure.current:
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(200):
+        if cluster.writes.pressure.current == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert cluster.writes.pressure.current == 0
