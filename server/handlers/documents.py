@@ -369,8 +369,8 @@ def _uniform_documents(
 # parsed documents, shard requests and item results of only one segment are alive at a time: the request
 # then costs its body, its rendered response and one segment, not ~30x its body (measured: 99 MB of small
 # documents peaked at 2.97 GB). ES parses the whole body before it writes anything; so does the first pass.
-BULK_SEGMENT_BYTES = 4 << 20
-BULK_SEGMENT_ITEMS = 8192
+BULK_SEGMENT_BYTES = 2 << 20
+BULK_SEGMENT_ITEMS = 4096
 
 
 def parse_bulk(body: bytes, default_index: str | None, params: dict[str, str]) -> list[WriteItem | QuidditchError]:
