@@ -440,3 +440,24 @@ def test_applier_queue_is_bounded_in_bytes(tmp_path: Any, monkeypatch: pytest.Mo
         assert shard.num_docs() == 5
     finally:
         shard.close()
+
+
+async def test_shard_limit_on_rollover_and_resize(asgi_client: httpx.AsyncClient) -> None:
+    body = {"settings": {"number_of_shards": 2, "number_of_replicas": 0}, "aliases": {"logs": {"is_write_index": True}}}
+    assert (await asgi_client.put("/logs-000001", json=body)).status_code == 200
+    await _set_cluster(asgi_client, cluster={"max_shards_per_node": 3})
+    response = await asgi_client.post("/logs/_rollover")
+    assert_canonical_error(response, 400, "validation_exception")
+    assert response.json()["error"]["reason"] == _shard_limit_reason(2, 2, 3)
+    assert (await asgi_client.head("/logs-000002")).status_code == 404
+    # a split to 4 shards would add 4 copies
+    assert (await asgi_client.put("/logs-000001/_settings", json={"index.blocks.write": True})).status_code == 200
+    body = {"settings": {"index.number_of_shards": 4, "index.number_of_replicas": 0}}
+    response = await asgi_client.post("/logs-000001/_split/bigger", json=body)
+    assert_canonical_error(response, 400, "validation_exception")
+    assert response.json()["error"]["reason"] == _shard_limit_reason(4, 2, 3)
+    # one more allowed shard and the rollover goes through
+    await _set_cluster(asgi_client, cluster={"max_shards_per_node": 4})
+    response = await asgi_client.post("/logs/_rollover")
+    assert response.status_code == 200, response.text
+    assert response.json()["rolled_over"] is True
