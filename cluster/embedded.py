@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from cluster.config import ClusterConfig
+from cluster.disk import DiskWatermarks
 from cluster.leaf import LeafService
 from cluster.leaf_client import LocalLeafClient
 from cluster.master import Master
@@ -42,11 +43,14 @@ class EmbeddedCluster:
         self.leaf = LocalLeafClient(self.leaf_service)
         self.root = Root(self.leaf, self.config)
         self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
+        self.disk = DiskWatermarks(self.master, data_dir)
+        self.writes.disk = self.disk
         self.root.attach_documents(self.master.index, self.writes.get)
         self._apply_search_settings(None, self.master.state)
         self.master.subscribe(self._apply_search_settings)
         self.scrolls = ScrollRegistry()
         self._refresher: asyncio.Task[None] | None = None
+        self._disk_monitor: asyncio.Task[None] | None = None
 
     def _apply_search_settings(self, old: ClusterState | None, new: ClusterState) -> None:
         """``search.max_buckets`` is dynamic: the root and the leaf read it from every new state."""
@@ -55,6 +59,15 @@ class EmbeddedCluster:
 
     async def start(self) -> None:
         self._refresher = asyncio.create_task(self._refresh_loop())
+        self._disk_monitor = asyncio.create_task(self._disk_loop())
+
+    async def _disk_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.disk.check)
+            except Exception:
+                log.exception("disk watermark check failed")
+            await asyncio.sleep(self.disk.update_interval())
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -65,9 +78,10 @@ class EmbeddedCluster:
                 log.exception("periodic refresh failed")
 
     async def stop(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+        for task in (self._refresher, self._disk_monitor):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(self.node.close)
         self.leaf_service.close()

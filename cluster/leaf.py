@@ -8,6 +8,7 @@ result instead of a failed request.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
 import os
@@ -23,6 +24,7 @@ from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.node import DataNode
 from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
+from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
@@ -169,10 +171,19 @@ class LeafService:
                 result.error.CopyFrom(unexpected_to_pb(exc))
             return result
 
-        if len(request.shards) == 1:
+        if len(request.shards) == 1:  # on the caller's thread: its own deadline bounds the wait for it
             results = [one(0)]
         else:
-            results = list(self._pool.map(one, range(len(request.shards))))
+            futures = [self._pool.submit(one, i) for i in range(len(request.shards))]
+            timeout = request.timeout_seconds if request.HasField("timeout_seconds") else None
+            concurrent.futures.wait(futures, timeout=timeout)
+            results = []
+            for ref, future in zip(request.shards, futures, strict=True):
+                if future.done():
+                    results.append(future.result())
+                else:  # still searching (or not started: cancelled) at the deadline: ES's partial results
+                    future.cancel()
+                    results.append(pb.ShardSearchResult(shard=ref, timed_out=True))
         return pb.SearchResponse(results=results)
 
     def readers_free(self, shards: Iterable[pb.ShardRef]) -> bool:
@@ -277,7 +288,10 @@ class LeafService:
                               primary_term=res.primary_term, status=res.status)  # fmt: skip
                     msg.error.CopyFrom(error_to_pb(res.error))
             if request.refresh:
-                _refresh(shard)
+                _refresh_after_write(shard)
+        except NoShardAvailable as exc:  # a failed shard: every item of the shard bulk fails with ES's 503
+            count = len(request.columns.ids) if request.HasField("columns") else len(request.ops)
+            response.error.CopyFrom(error_to_pb(UnavailableShards(exc.index, exc.shard, count)))
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         return response
@@ -314,11 +328,22 @@ class LeafService:
         )
 
     def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse:
-        done = 0
+        """Refresh each shard; one that fails (a commit refused by the disk) is reported, its writes kept."""
+        response = pb.RefreshResponse()
         for ref in request.shards:
-            _refresh(self.node.shard(ref.uuid, ref.shard))
-            done += 1
-        return pb.RefreshResponse(successful=done)
+            try:
+                _refresh(self.node.shard(ref.uuid, ref.shard))
+            except NoShardAvailable:  # a failed shard counts in the total, not as successful or failed (as ES)
+                continue
+            except QuidditchError as exc:
+                response.failures.add(shard=ref, error=error_to_pb(exc))
+                continue
+            except Exception as exc:
+                log.exception("leaf refresh failed", extra={"index": ref.index, "shard": ref.shard})
+                response.failures.add(shard=ref, error=_refresh_failure(exc))
+                continue
+            response.successful += 1
+        return response
 
     def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
         """Merge the shards one after another (ES runs one force merge per node at a time); searches and
@@ -343,7 +368,10 @@ class LeafService:
     def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
         response = pb.StatsResponse()
         for ref in request.shards:
-            shard = self.node.shard(ref.uuid, ref.shard)
+            try:
+                shard = self.node.shard(ref.uuid, ref.shard)
+            except NoShardAvailable:  # a failed shard has no stats (ES leaves unassigned shards out)
+                continue
             size = 0
             for dirpath, _, files in os.walk(shard.path):
                 for name in files:
@@ -375,3 +403,17 @@ REBUILD_WAIT_S = 300.0
 def _refresh(shard: Shard) -> None:
     shard.refresh()
     shard.await_rebuild(REBUILD_WAIT_S)
+
+
+def _refresh_after_write(shard: Shard) -> None:
+    """``?refresh=true|wait_for`` after writes that are already durable: a failed refresh does not undo them
+    (their WAL records stand and a later refresh commits them), so it is logged, not answered as a failure."""
+    try:
+        _refresh(shard)
+    except Exception:
+        log.exception("refresh after a write failed", extra={"index": shard.index_name, "shard": shard.shard_id})
+
+
+def _refresh_failure(exc: BaseException) -> pb.Error:
+    """A refresh's storage failure as ES reports a failed engine refresh."""
+    return pb.Error(status=500, es_type="refresh_failed_engine_exception", reason=f"Refresh failed: {exc}")

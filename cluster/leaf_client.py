@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -29,6 +28,7 @@ SEARCH_THREADS = 8
 # A search or fetch that took less than this last time may run on the event loop (``LocalLeafClient``).
 INLINE_MAX_S = 0.002
 _COSTS_KEPT = 1024
+_Item = tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[[Any], Any], Any]
 
 
 class LeafClient(Protocol):
@@ -52,53 +52,83 @@ class Workers:
     ``asyncio.to_thread`` goes through ``concurrent.futures`` (a Future with its Condition, a chained
     callback, a copied context): ~36 µs per hop on a 2-core machine, against ~17 µs here, paid on every
     search. Threads start on demand, up to ``size``, and exit after ``idle_s`` without work.
+
+    One lock guards all of the state: the queued items, the number of threads and how many of them wait for
+    work. A submit wakes a waiting thread, and starts a thread (up to ``size``) while the queued items outnumber
+    the waiting threads; a thread that finishes an item takes the next queued one before it waits; a thread
+    retires only when its wait timed out and nothing is queued. So no item is ever queued to no thread. An item
+    whose future is already done when a thread takes it (the awaiting task was cancelled, or gave up at its
+    deadline) is dropped without running.
     """
 
     def __init__(self, size: int, name: str, idle_s: float = 30.0) -> None:
+        if size < 1:
+            raise ValueError(f"a worker pool needs at least one thread, got [{size}]")
         self._size = size
         self._name = name
         self._idle_s = idle_s
-        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Any, Any]] = (
-            queue.SimpleQueue()
-        )
-        self._lock = threading.Lock()
+        self._cond = threading.Condition(threading.Lock())
+        self._items: deque[_Item] = deque()
         self._threads = 0
-        self._idle = 0  # threads waiting for work and not yet claimed by a submit
+        self._waiting = 0  # threads inside ``wait`` (woken ones count until they hold the lock again)
+        self._started = 0
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """(threads, threads waiting for work, queued items), read under the lock."""
+        with self._cond:
+            return self._threads, self._waiting, len(self._items)
 
     def run(self, fn: Callable[[A], T], arg: A) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
-        self._queue.put((loop, fut, fn, arg))
-        with self._lock:
-            if self._idle:
-                self._idle -= 1
-                return fut
-            if self._threads >= self._size:
-                return fut  # the next thread to finish takes it
-            self._threads += 1
-        threading.Thread(target=self._work, name=f"{self._name}-{self._threads}", daemon=True).start()
+        item: _Item = (loop, fut, fn, arg)
+        with self._cond:
+            self._items.append(item)
+            if self._waiting:
+                self._cond.notify()
+            start = len(self._items) > self._waiting and self._threads < self._size
+            if start:
+                self._threads += 1
+                self._started += 1
+                name = f"{self._name}-{self._started}"
+        if start:
+            try:
+                threading.Thread(target=self._work, name=name, daemon=True).start()
+            except BaseException:
+                with self._cond:
+                    self._threads -= 1
+                    if self._threads == 0 and item in self._items:  # nobody left to run it
+                        self._items.remove(item)
+                raise
         return fut
 
     def _work(self) -> None:
-        while True:
-            try:
-                loop, fut, fn, arg = self._queue.get(timeout=self._idle_s)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle:  # nobody claimed this thread: retire it
-                        self._idle -= 1
-                        self._threads -= 1
-                        return
-                continue  # claimed by a submit whose item is on its way
-            try:
-                result = fn(arg)
-            except BaseException as exc:  # handed to the awaiting coroutine
-                _deliver(loop, fut, None, exc)
-            else:
-                _deliver(loop, fut, result, None)
-            del loop, fut, fn, arg
-            with self._lock:
-                self._idle += 1
+        cond = self._cond
+        try:
+            while True:
+                with cond:
+                    while not self._items:
+                        self._waiting += 1
+                        try:
+                            woken = cond.wait(self._idle_s)
+                        finally:
+                            self._waiting -= 1
+                        if not woken and not self._items:
+                            return  # idle for ``idle_s`` with nothing queued: retire (``finally`` counts it)
+                    loop, fut, fn, arg = self._items.popleft()
+                if fut.done():  # its task was cancelled while it was queued: nobody wants the result
+                    continue
+                try:
+                    result = fn(arg)
+                except BaseException as exc:  # handed to the awaiting coroutine
+                    _deliver(loop, fut, None, exc)
+                else:
+                    _deliver(loop, fut, result, None)
+                del loop, fut, fn, arg
+        finally:
+            with cond:
+                self._threads -= 1
 
 
 def _deliver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
@@ -127,9 +157,9 @@ class LocalLeafClient:
     every search takes the threads, where they overlap.
     """
 
-    def __init__(self, service: LeafService) -> None:
+    def __init__(self, service: LeafService, *, idle_s: float = 30.0) -> None:
         self.service = service
-        self._search_threads = Workers(SEARCH_THREADS, "leaf-search")
+        self._search_threads = Workers(SEARCH_THREADS, "leaf-search", idle_s=idle_s)
         self._in_flight = 0
         self._costs: OrderedDict[bytes, float] = OrderedDict()  # request bytes → seconds of its last run
 
@@ -141,8 +171,14 @@ class LocalLeafClient:
 
     async def _run(self, fn: Callable[[M], R], request: M, shards: Sequence[pb.ShardRef]) -> R:
         now, request.now_millis = request.now_millis, 0  # the same request at another time: the same cost
+        timed = isinstance(request, pb.SearchRequest) and request.HasField("timeout_seconds")
+        timeout = request.timeout_seconds if timed else None  # (and at another deadline)
+        if timeout is not None:
+            request.ClearField("timeout_seconds")
         key = request.SerializeToString()
         request.now_millis = now
+        if timeout is not None:
+            request.timeout_seconds = timeout
         cost = self._costs.get(key)
         if cost is not None and cost < INLINE_MAX_S and not self._in_flight and self.service.readers_free(shards):
             return self._timed(fn, request, key)

@@ -7,6 +7,7 @@ through ``apply_dynamic_mapping`` so every shard of an index agrees on one mappi
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import re
 import threading
@@ -31,6 +32,7 @@ from cluster.state import ClusterState, ClusterStateStore, IndexMeta
 from native.analysis import Analysis
 from native.errors import (
     BadRequest,
+    DiskFull,
     IllegalArgument,
     IndexNotFound,
     InvalidIndexName,
@@ -158,7 +160,12 @@ class Master:
 
     def _publish(self, new: ClusterState) -> None:
         old = self._state
-        self.store.save(new, old.version)
+        try:
+            self.store.save(new, old.version)
+        except OSError as exc:  # the change is not made: the state on disk and in memory stay the old one
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(None) from exc
+            raise
         self._state = new
         for listener in self._listeners:
             listener(old, new)
@@ -208,6 +215,8 @@ class Master:
             aliases = {**contribution.aliases, **_parse_aliases(body.get("aliases"))}
             for alias in aliases:
                 validate_alias_name(alias, [*state.indices, name])
+            if name in state.damaged:  # its metadata is damaged, its files are kept: the name stays taken
+                raise ResourceAlreadyExists(f"index [{name}] already exists (its metadata is damaged)", index=name)
             existing = state.indices.get(name)
             if existing is not None:
                 raise ResourceAlreadyExists(

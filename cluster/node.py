@@ -12,15 +12,18 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Collection
 
 from cluster.settings import analysis_settings
-from cluster.state import ClusterState, IndexMeta
+from cluster.shard_failures import NoShardAvailable, ShardFailure
+from cluster.state import ClusterState, IndexMeta, damaged_uuid
 from native.analysis import Analysis
 from native.errors import IndexNotFound
 from native.mapping import Mapping
 from native.shard import Shard
 
 log = logging.getLogger(__name__)
+RETRY_MAX_S = 30.0  # the longest wait before a failed periodic refresh is tried again
 
 
 def parse_interval_seconds(value: str) -> float | None:
@@ -40,9 +43,14 @@ class DataNode:
         self.data_dir = data_dir
         self.default_refresh_interval = default_refresh_interval
         self.shards: dict[tuple[str, int], Shard] = {}  # (index uuid, shard id)
+        # shards that failed to open (damaged files): reported, never retried (``cluster.shard_failures``)
+        self.failed: dict[tuple[str, int], ShardFailure] = {}
         self._meta: dict[str, IndexMeta] = {}  # uuid → meta
         self._lock = threading.RLock()
         self._last_refresh: dict[str, float] = {}
+        # (index uuid, shard) → seconds to wait after the last failed periodic refresh, and when to try again
+        self._backoff: dict[tuple[str, int], float] = {}
+        self._retry_at: dict[tuple[str, int], float] = {}
         os.makedirs(os.path.join(data_dir, "indices"), exist_ok=True)
 
     def shard_dir(self, index_uuid: str, shard_id: int) -> str:
@@ -61,29 +69,47 @@ class DataNode:
                 elif known.mapping_version != meta.mapping_version:
                     mapping = Mapping(meta.mappings)
                     for shard_id in range(meta.number_of_shards):
-                        self.shards[(index_uuid, shard_id)].update_mapping(mapping)
+                        shard = self.shards.get((index_uuid, shard_id))
+                        if shard is not None:  # a failed shard gets the mapping when it opens again
+                            shard.update_mapping(mapping)
                 self._meta[index_uuid] = meta
             if old is None:
-                self._remove_orphans(live)
+                self._report_damaged(new)
+                kept = [damaged_uuid(raw) for raw in new.damaged.values()]
+                if all(kept):  # a damaged entry without a uuid: which directory is its own is unknown
+                    self._remove_orphans({*live, *(uuid for uuid in kept if uuid)})
 
     def _open_index(self, meta: IndexMeta) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
         mapping = Mapping(meta.mappings)
         for shard_id in range(meta.number_of_shards):
-            self.shards[(meta.uuid, shard_id)] = Shard(
-                self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
-            )
+            try:
+                self.shards[(meta.uuid, shard_id)] = Shard(
+                    self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
+                )
+            except Exception as exc:  # damaged files or an index that does not open: fail this shard only
+                failure = ShardFailure.of(meta.name, meta.uuid, shard_id, exc)
+                self.failed[(meta.uuid, shard_id)] = failure
+                log.error("shard failed: %s", failure.details,
+                          extra={"index": meta.name, "shard": shard_id})  # fmt: skip
         self._meta[meta.uuid] = meta
 
     def _remove_index(self, index_uuid: str) -> None:
         meta = self._meta.pop(index_uuid)
         for shard_id in range(meta.number_of_shards):
+            self.failed.pop((index_uuid, shard_id), None)
             shard = self.shards.pop((index_uuid, shard_id), None)
             if shard is not None:
                 shard.close(discard=True)
         shutil.rmtree(os.path.join(self.data_dir, "indices", index_uuid), ignore_errors=True)
 
-    def _remove_orphans(self, live: dict[str, IndexMeta]) -> None:
+    @staticmethod
+    def _report_damaged(state: ClusterState) -> None:
+        for name, raw in state.damaged.items():
+            log.error("index metadata is damaged: the index is red and its files are kept",
+                      extra={"index": name, "uuid": damaged_uuid(raw)})  # fmt: skip
+
+    def _remove_orphans(self, live: Collection[str]) -> None:
         root = os.path.join(self.data_dir, "indices")
         for name in os.listdir(root):
             if name not in live:
@@ -97,8 +123,14 @@ class DataNode:
         shard = self.shards.get((index_uuid, shard_id))
         if shard is None:
             meta = self._meta.get(index_uuid)
+            if (index_uuid, shard_id) in self.failed:
+                raise NoShardAvailable(self.failed[(index_uuid, shard_id)].index, shard_id)
             raise IndexNotFound(meta.name if meta else index_uuid)
         return shard
+
+    def failures(self, index_uuid: str) -> dict[int, ShardFailure]:
+        """The failed shards of an index, by shard id."""
+        return {sid: failure for (uuid, sid), failure in list(self.failed.items()) if uuid == index_uuid}
 
     def refresh_due(self) -> None:
         """Refresh the shards whose ``index.refresh_interval`` has elapsed (called about every 100 ms)."""
@@ -114,9 +146,23 @@ class DataNode:
                 shard = self.shards.get((meta.uuid, shard_id))
                 if shard is None:
                     continue
-                if interval is not None and shard.dirty:
-                    shard.refresh()
+                if interval is not None and shard.dirty and now >= self._retry_at.get((meta.uuid, shard_id), 0.0):
+                    self._periodic_refresh(meta, shard_id, shard, now)
                 shard.retire_readers()
+
+    def _periodic_refresh(self, meta: IndexMeta, shard_id: int, shard: Shard, now: float) -> None:
+        """A failed refresh keeps its writes (WAL) and is retried later, backing off up to ``RETRY_MAX_S`` (each
+        try after a writer failure re-applies the WAL since the last commit: not a thing to do every second)."""
+        key = (meta.uuid, shard_id)
+        try:
+            shard.refresh()
+        except Exception:
+            backoff = min(RETRY_MAX_S, 2 * self._backoff.get(key, 0.5))
+            self._backoff[key], self._retry_at[key] = backoff, now + backoff
+            log.exception("periodic refresh failed", extra={"index": meta.name, "shard": shard_id, "retry_s": backoff})
+        else:
+            self._backoff.pop(key, None)
+            self._retry_at.pop(key, None)
 
     def close(self) -> None:
         with self._lock:
@@ -126,4 +172,5 @@ class DataNode:
                 except Exception:
                     log.exception("closing shard failed", extra={"shard": shard.shard_id})
             self.shards.clear()
+            self.failed.clear()
             self._meta.clear()

@@ -17,7 +17,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy
@@ -32,7 +32,14 @@ from cluster.search_request import SearchSpec
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
-from native.errors import IllegalArgument, ParsingError, QuidditchError, SearchPhaseError
+from native.errors import (
+    IllegalArgument,
+    ParsingError,
+    QuidditchError,
+    RequestTimeout,
+    SearchPhaseError,
+    SearchTimeout,
+)
 from native.mapping import Mapping
 from native.query import QueryAst, parse_query
 from native.query.limits import check_ids_window
@@ -71,10 +78,14 @@ class QueryPhase:
     terminated_early: bool = False
     # single-shard query-and-fetch: documents of hits[fetch_from:], fetched with the query phase
     prefetched: list[pb.StoredDoc] | None = None
+    # shards that did not answer by the deadline: no hits from them, ``timed_out: true`` (ES's partial results)
+    timed_out: list[ShardTarget] = field(default_factory=list)
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
 SNAPSHOT_PIN_SECONDS = 300.0
+# How much longer than a search's deadline the root waits for a leaf that reports its shards' timeouts itself.
+LEAF_GRACE_S = 0.1
 
 
 def as_float32(score: float | None) -> float | None:
@@ -218,7 +229,9 @@ class Root:
         fetch_from: int | None = None,
         pin_seconds: float = 0.0,
         shard_after: Sequence[Sequence[Any] | None] | None = None,
+        deadline: float | None = None,
     ) -> QueryPhase:
+        """``deadline`` (``time.monotonic()``): shards that have not answered by then count as timed out."""
         sort = spec.sort or list(SCORE_SORT)
         score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
         request = pb.SearchRequest(
@@ -241,8 +254,7 @@ class Root:
             request.request_cache = spec.request_cache
         if shard_after is not None:
             request.shard_search_after_json.extend([orjson.dumps(a) if a is not None else b"" for a in shard_after])
-        async with self.queue.admit():
-            response = await self.leaf.search(request)
+        response = await self._leaf_search(request, targets, deadline)
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
         # One shard's hits arrive in the global order already (the leaf orders them the way the merge
         # below does): only hits of several shards need sort keys and the merge sort.
@@ -250,6 +262,9 @@ class Root:
         for i, result in enumerate(response.results):
             if result.HasField("error"):
                 phase.failures.append((targets[i], error_from_pb(result.error)))
+                continue
+            if result.timed_out:
+                phase.timed_out.append(targets[i])
                 continue
             phase.generations[i] = result.searcher_generation
             shard_hits = list(result.hits)
@@ -289,13 +304,41 @@ class Root:
             raise SearchPhaseError("all shards failed", caused_by=cause)
         return phase
 
+    async def _leaf_search(
+        self, request: pb.SearchRequest, targets: list[ShardTarget], deadline: float | None
+    ) -> pb.SearchResponse:
+        """The leaf's answer, waited for (admission included) until ``deadline``: past it every shard counts
+        as timed out, the admission slot is released and the leaf call is cancelled (its worker drops it if it
+        has not started). The leaf itself answers for the shards it has by the deadline (``timeout_seconds``)."""
+        if deadline is None:
+            async with self.queue.admit():
+                return await self.leaf.search(request)
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S), self.queue.admit():
+                request.timeout_seconds = max(deadline - time.monotonic(), 0.0)
+                return await self.leaf.search(request)
+        except TimeoutError:
+            log.info("leaf search timed out", extra={"shards": len(targets)})
+            return pb.SearchResponse(results=[pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets])
+
+    def deadline(self, started: float, timeout_s: float | None) -> float | None:
+        """When a search started at ``started`` (``time.monotonic()``) stops waiting for shards: its own
+        ``timeout``, else the server's ``search_default_search_timeout`` (None: never)."""
+        if timeout_s is not None:
+            return started + timeout_s
+        cap = self.config.default_search_timeout_s
+        return None if cap < 0 else started + cap
+
     async def fetch(
         self,
         phase: QueryPhase,
         window: list[RankedHit],
         spec: SearchSpec,
         now_millis: int,
+        deadline: float | None = None,
     ) -> list[dict[str, Any]]:
+        """``deadline``: past it the fetch is abandoned with a ``timeout_exception`` (hits without their
+        documents would be wrong, not partial)."""
         by_shard: dict[int, list[int]] = defaultdict(list)
         for pos, entry in enumerate(window):
             by_shard[entry[1]].append(pos)
@@ -319,7 +362,11 @@ class Root:
         if phase.prefetched is not None and len(phase.prefetched) >= len(window):
             fetched = dict(enumerate(phase.prefetched))
         else:
-            await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
+            try:
+                async with asyncio.timeout(None if deadline is None else max(deadline - time.monotonic(), 0.0)):
+                    await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
+            except TimeoutError:
+                raise RequestTimeout("fetch phase did not finish before the search's deadline") from None
         hits: list[dict[str, Any]] = []
         with_score = not spec.explicit_sort or spec.track_scores
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
@@ -365,6 +412,7 @@ class Root:
         ``pin_seconds`` keeps the readers used now alive that much longer on every shard; ``cursors`` (one per
         target shard, see ``Pages``) continues each shard after the sort values it last gave."""
         started = time.monotonic()
+        deadline = self.deadline(started, spec.timeout_s)
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
         spec = await self._resolved(spec)
@@ -384,18 +432,30 @@ class Root:
             generations=generations, now_millis=now_millis,
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
             fetch_from=offset if len(targets) == 1 else None, pin_seconds=pin_seconds, shard_after=cursors,
+            deadline=deadline,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
             agg_spec = SearchSpec(query=spec.query, size=0)
             agg_phase = await self.query_phase(
-                targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis
+                targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis, deadline=deadline
             )
             phase.agg_partials = agg_phase.agg_partials
+            phase.timed_out = phase.timed_out or agg_phase.timed_out
+        if phase.timed_out and not spec.allow_partial_search_results:
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
+                       "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
+            raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
+                                   failed_shards=failed)  # fmt: skip
         window = phase.hits[offset:limit]
-        hits = await self.fetch(phase, window, spec, now_millis) if window else []
+        # The fetch phase is not cut short by ``timeout`` (missing documents would be wrong, not partial),
+        # only by the server's cap, counted from the start.
+        fetch_deadline = self.deadline(started, None)
+        if fetch_deadline is not None and deadline is not None:
+            fetch_deadline = max(fetch_deadline, deadline)
+        hits = await self.fetch(phase, window, spec, now_millis, fetch_deadline) if window else []
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000),
-            "timed_out": False,
+            "timed_out": bool(phase.timed_out),
         }
         if spec.terminate_after is not None:
             response["terminated_early"] = phase.terminated_early
@@ -447,16 +507,14 @@ class Root:
         targets = targets_for(indices)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
         phase = await self.query_phase(
-            targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000)
-        )
+            targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000),
+            deadline=self.deadline(time.monotonic(), None),
+        )  # fmt: skip
+        # ``_count`` has no ``timed_out``: a shard that did not answer by the server's cap counts as failed
+        failed = len(phase.failures) + len(phase.timed_out)
         out: dict[str, Any] = {"count": phase.total}
         if terminate_after is not None:
             out["terminated_early"] = phase.terminated_early
         return out | {
-            "_shards": {
-                "total": len(targets),
-                "successful": len(targets) - len(phase.failures),
-                "skipped": 0,
-                "failed": len(phase.failures),
-            },
+            "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},
         }

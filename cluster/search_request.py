@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
-from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ScriptingDisabled
+from native.errors import (
+    ActionRequestValidation,
+    ElasticsearchParseError,
+    IllegalArgument,
+    ParsingError,
+    ScriptingDisabled,
+)
 from native.highlight import parse_highlight
 from native.search import SortField
 
@@ -45,6 +52,11 @@ class SearchSpec:
     seq_no_primary_term: bool = False
     track_scores: bool = False
     timeout: str | None = None
+    # ``timeout`` in seconds (None: not given or ``-1``): shards that have not answered by then leave partial
+    # results and ``timed_out: true``
+    timeout_s: float | None = None
+    # ``allow_partial_search_results=false``: a shard past the timeout fails the search (504) instead
+    allow_partial_search_results: bool = True
     post_filter: dict[str, Any] | None = None
     terminate_after: int | None = None
     rest_total_hits_as_int: bool = False
@@ -127,6 +139,38 @@ def query_from_params(params: MappingABC[str, str]) -> dict[str, Any]:
     return {"query_string": qs}
 
 
+_TIME_VALUE = re.compile(r"(.*?)\s*(nanos|micros|ms|s|m|h|d)")
+_TIME_UNITS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_timeout(raw: Any, name: str = "timeout") -> float | None:
+    """An ES time value (``500ms``, ``2s``, ``1m``) → seconds, read as ES's ``TimeValue.parseTimeValue`` does
+    (whole numbers only); ``-1`` (no timeout) and None → None."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict | list):
+        token = "START_OBJECT" if isinstance(raw, dict) else "START_ARRAY"
+        raise ParsingError(f"Unknown key for a {token} in [{name}].")
+    text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
+    value = text.strip().lower()
+    if value in ("-1", "0"):
+        return None if value == "-1" else 0.0
+    match = _TIME_VALUE.fullmatch(value)
+    if match is None:
+        raise ElasticsearchParseError(
+            f"failed to parse setting [{name}] with value [{text}] as a time value: unit is missing or unrecognized"
+        )
+    number = match.group(1).strip()
+    if not re.fullmatch(r"[+-]?\d+", number):
+        fractional = re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", number) is not None
+        raise ElasticsearchParseError(f"failed to parse [{text}]" + (", fractional time values are not supported"
+                                                                   if fractional else ""))  # fmt: skip
+    if int(number) < -1:
+        raise IllegalArgument(f"failed to parse setting [{name}] with value [{text}] as a time value: negative "
+                              "durations are not supported")  # fmt: skip
+    return None if int(number) == -1 else int(number) * _TIME_UNITS[match.group(2)]
+
+
 def _int(value: Any, name: str) -> int:
     try:
         number = int(value)
@@ -194,7 +238,13 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         str(params.get("seq_no_primary_term", body.get("seq_no_primary_term", False))).lower() == "true"
     )
     spec.track_scores = bool(body.get("track_scores", False))
-    spec.timeout = params.get("timeout", body.get("timeout"))
+    raw_timeout = params["timeout"] if "timeout" in params else body.get("timeout")
+    spec.timeout_s = parse_timeout(raw_timeout)
+    spec.timeout = None if raw_timeout is None else str(raw_timeout)
+    partial = params.get("allow_partial_search_results", "true")
+    if partial not in ("", "true", "false"):
+        raise IllegalArgument(f"Failed to parse value [{partial}] as only [true] or [false] are allowed.")
+    spec.allow_partial_search_results = partial != "false"
     spec.post_filter = body.get("post_filter")
     spec.rest_total_hits_as_int = params.get("rest_total_hits_as_int", "false") in ("true", "")
     if spec.rest_total_hits_as_int:

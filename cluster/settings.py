@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
@@ -159,4 +160,62 @@ def update_cluster_settings(
             _check_int_setting(key, value, INT_CLUSTER_SETTINGS[key])
         new[key] = value
         accepted[key] = value
+    validate_watermarks(new)
     return new, accepted
+
+
+# Disk watermarks (``cluster.disk``): ES's names, values and defaults.
+_DISK = "cluster.routing.allocation.disk."
+DISK_THRESHOLD_ENABLED = _DISK + "threshold_enabled"
+FLOOD_STAGE = _DISK + "watermark.flood_stage"
+HIGH_WATERMARK = _DISK + "watermark.high"
+INFO_UPDATE_INTERVAL = "cluster.info.update.interval"
+
+_DEFAULTS = {FLOOD_STAGE: ("95%", 100 * 1024**3), HIGH_WATERMARK: ("90%", 150 * 1024**3)}
+_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
+_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?b)\s*$", re.IGNORECASE)
+
+
+def _byte_size(text: str) -> int | None:
+    match = _BYTES.match(text)
+    if match is None:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def min_free_bytes(setting: str, value: str | None, headroom: str | None, total: int) -> int:
+    """The free bytes below which the watermark ``setting`` is exceeded on a disk of ``total`` bytes.
+
+    ``value`` is ES's: a used percentage (``95%``), a used ratio (``0.95``) or a free byte size (``500mb``);
+    ``headroom`` (``…max_headroom``) caps the free bytes a percentage asks for, by default only while the
+    watermark itself is at its default.
+    """
+    default, default_headroom = _DEFAULTS[setting]
+    text = str(value if value is not None else default).strip()
+    size = _byte_size(text)
+    if size is not None:
+        return size
+    try:
+        ratio = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise IllegalArgument(
+            f"failed to parse setting [{setting}] with value [{text}] as a ratio or a byte size"
+        ) from None
+    if not 0.0 <= ratio <= 1.0:
+        raise IllegalArgument(f"failed to parse setting [{setting}] with value [{text}]: out of [0%, 100%]")
+    free = round(total * (1.0 - ratio))
+    if headroom is not None:
+        cap = _byte_size(str(headroom))
+        if cap is None and str(headroom).strip() != "-1":
+            raise IllegalArgument(f"failed to parse setting [{setting}.max_headroom] with value [{headroom}]")
+        return free if cap is None else min(free, cap)
+    return min(free, default_headroom) if value is None else free
+
+
+def validate_watermarks(flat: MappingABC[str, Any]) -> None:
+    """Refuse a disk watermark that cannot be read (``PUT _cluster/settings`` checks it before storing)."""
+    for setting in (FLOOD_STAGE, HIGH_WATERMARK):
+        if setting in flat or setting + ".max_headroom" in flat:
+            value, headroom = flat.get(setting), flat.get(setting + ".max_headroom")
+            min_free_bytes(setting, None if value is None else str(value),
+                           None if headroom is None else str(headroom), 1)  # fmt: skip

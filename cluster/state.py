@@ -23,6 +23,27 @@ class StaleStateError(QuidditchError):
     es_type = "failed_to_commit_cluster_state_exception"
 
 
+class ClusterStateCorrupted(QuidditchError):
+    """The state file cannot be read at all: the node refuses to start (and removes nothing)."""
+
+    es_type = "corrupt_state_exception"
+
+
+def damaged_uuid(raw: Any) -> str | None:
+    """The uuid a damaged index entry still names, if any (its directory must be kept)."""
+    value = raw.get("uuid") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def damaged_shards(raw: Any) -> int:
+    """The shard count a damaged index entry still states (1 when it does not say)."""
+    settings = raw.get("settings") if isinstance(raw, dict) else None
+    try:
+        return max(1, int(settings["index.number_of_shards"])) if isinstance(settings, dict) else 1
+    except (KeyError, TypeError, ValueError):
+        return 1
+
+
 @dataclass(frozen=True)
 class IndexMeta:
     name: str
@@ -87,6 +108,9 @@ class ClusterState:
     index_templates: MappingABC[str, Any] = field(default_factory=dict)
     component_templates: MappingABC[str, Any] = field(default_factory=dict)
     legacy_templates: MappingABC[str, Any] = field(default_factory=dict)
+    # index entries that do not parse (name → the raw JSON): that index is red, its files are kept, and the
+    # entry is written back unchanged until an operator deletes the index
+    damaged: MappingABC[str, Any] = field(default_factory=dict)
 
     def aliases(self) -> dict[str, list[str]]:
         """Alias name → the indices it points to (sorted)."""
@@ -113,7 +137,7 @@ class ClusterState:
         return {
             "version": self.version,
             "cluster_uuid": self.cluster_uuid,
-            "indices": {name: meta.to_json() for name, meta in self.indices.items()},
+            "indices": {**self.damaged, **{name: meta.to_json() for name, meta in self.indices.items()}},
             "persistent": dict(self.persistent),
             "transient": dict(self.transient),
             "index_templates": dict(self.index_templates),
@@ -123,10 +147,18 @@ class ClusterState:
 
     @classmethod
     def from_json(cls, data: MappingABC[str, Any]) -> ClusterState:
+        indices: dict[str, IndexMeta] = {}
+        damaged: dict[str, Any] = {}
+        for name, raw in data.get("indices", {}).items():
+            try:
+                indices[name] = IndexMeta.from_json(raw)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                damaged[name] = raw
         return cls(
             version=int(data.get("version", 0)),
             cluster_uuid=str(data.get("cluster_uuid", "")),
-            indices={name: IndexMeta.from_json(meta) for name, meta in data.get("indices", {}).items()},
+            indices=indices,
+            damaged=damaged,
             persistent=dict(data.get("persistent", {})),
             transient=dict(data.get("transient", {})),
             index_templates=dict(data.get("index_templates", {})),
@@ -155,9 +187,16 @@ class LocalStateStore:
     def load(self) -> ClusterState:
         try:
             with open(self.path, "rb") as fh:
-                return ClusterState.from_json(orjson.loads(fh.read()))
+                raw = fh.read()
         except FileNotFoundError:
             return ClusterState(cluster_uuid=os.urandom(11).hex())
+        try:
+            data = orjson.loads(raw)
+            if not isinstance(data, dict) or not isinstance(data.get("indices", {}), dict):
+                raise ValueError("not a cluster state object")
+            return ClusterState.from_json(data)
+        except (ValueError, TypeError, AttributeError) as exc:  # orjson.JSONDecodeError is a ValueError
+            raise ClusterStateCorrupted(f"cluster state [{self.path}] is unreadable: {exc}") from None
 
     def save(self, state: ClusterState, expected_version: int) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
+from cluster.disk import DiskWatermarks
 from cluster.errors import error_from_pb
 from cluster.indexing_pressure import IndexingPressure, default_limit
 from cluster.leaf_client import LeafClient
@@ -27,8 +28,10 @@ from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
 from cluster.state import IndexMeta
 from native.errors import (
+    FLOOD_STAGE_BLOCK,
     ActionRequestValidation,
     BadRequest,
+    ClusterBlocked,
     IllegalArgument,
     IndexNotFound,
     MapperParsingError,
@@ -37,6 +40,24 @@ from native.errors import (
 from native.mapping import Mapping
 
 MAX_ID_BYTES = 512
+
+# The index blocks that refuse document writes, as ES's ``ClusterBlockLevel.WRITE`` blocks: setting → (status,
+# block id, description).
+WRITE_BLOCKS = {
+    "index.blocks.read_only": (403, 5, "index read-only (api)"),
+    "index.blocks.write": (403, 8, "index write (api)"),
+    "index.blocks.read_only_allow_delete": FLOOD_STAGE_BLOCK,
+}
+
+
+def write_block(meta: IndexMeta, flooded: bool = False) -> ClusterBlocked | None:
+    """The error a document write to ``meta`` gets while one of its write blocks is set (or the disk is past
+    the flood stage: ``flooded``), else None."""
+    settings = meta.settings
+    blocks = [block for key, block in WRITE_BLOCKS.items() if str(settings.get(key, "")).lower() == "true"]
+    if flooded and FLOOD_STAGE_BLOCK not in blocks:
+        blocks.append(FLOOD_STAGE_BLOCK)
+    return ClusterBlocked(meta.name, blocks) if blocks else None
 
 
 @dataclass(slots=True)
@@ -142,6 +163,8 @@ class WriteCoordinator:
         self.auto_create = auto_create
         self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
         self.pressure = IndexingPressure((config or ClusterConfig()).indexing_pressure_limit or default_limit())
+        # Read before each request's writes: a disk past the flood stage blocks the indices (``cluster.disk``).
+        self.disk: DiskWatermarks | None = None
 
     def _write_target(self, name: str, require_alias: bool) -> str:
         """The concrete index a write to ``name`` goes to: the index itself, or the write index of an alias."""
@@ -180,7 +203,12 @@ class WriteCoordinator:
         return meta
 
     def _prepare(self, items: list[WriteItem]) -> dict[str, IndexMeta]:
+        flooded = False
+        if self.disk is not None:
+            self.disk.maybe_check()
+            flooded = self.disk.flooded
         metas: dict[str, IndexMeta] = {}
+        blocked: dict[str, ClusterBlocked | None] = {}
         mappings: dict[str, Mapping] = {}
         changed: set[str] = set()
         need_ids: list[WriteItem] = []
@@ -210,7 +238,11 @@ class WriteCoordinator:
                     if item.index not in metas:
                         metas[item.index] = self._meta(item.index)
                         mappings[item.index] = Mapping(metas[item.index].mappings)
+                        blocked[item.index] = write_block(metas[item.index], flooded)
                     resolved = "" if item.require_alias else item.index
+                block = blocked[item.index]
+                if block is not None:
+                    raise block
                 mapping = mappings[item.index]
                 if action in ("index", "create"):
                     source = item.source
@@ -348,6 +380,9 @@ class WriteCoordinator:
             if results[pos] is None:
                 assert item.error is not None
                 results[pos] = self._error_result(item, item.error)
+        if self.disk is not None and any(r is not None and r.status == 429 and r.body["error"]["type"]
+                                         == "cluster_block_exception" for r in results):  # fmt: skip
+            await asyncio.to_thread(self.disk.check)  # a shard found no room: block the indices at once
         return results  # type: ignore[return-value]
 
     @staticmethod
@@ -364,12 +399,12 @@ class WriteCoordinator:
         return await self.leaf.get(pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard),
                                                  id=doc_id))  # fmt: skip
 
-    async def refresh(self, metas: list[IndexMeta]) -> int:
+    async def refresh(self, metas: list[IndexMeta]) -> pb.RefreshResponse:
+        """Refresh every shard of ``metas``; the response counts the shards refreshed and lists those that failed."""
         refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
         if not refs:
-            return 0
-        response = await self.leaf.refresh(pb.RefreshRequest(shards=refs))
-        return response.successful
+            return pb.RefreshResponse()
+        return await self.leaf.refresh(pb.RefreshRequest(shards=refs))
 
     async def forcemerge(
         self, metas: list[IndexMeta], *, max_num_segments: int = 1, only_expunge_deletes: bool = False

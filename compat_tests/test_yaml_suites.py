@@ -32,7 +32,9 @@ BASELINE = HERE / "baseline.json"
 RESULTS_MD = HERE / "RESULTS.md"
 SKIPS = HERE / "skips.yaml"
 REQUEST_TIMEOUT = 10.0
-RUN_BUDGET = 300.0  # seconds for the whole suite run; later tests are failed, not run
+# Seconds for the whole suite run (later tests are failed, not run): 168 s on an idle 2-core machine, ~6 min on a
+# busy one, so the budget leaves room for a loaded CI box without letting a hang run forever.
+RUN_BUDGET = 900.0
 STARTUP_TIMEOUT = 30.0
 
 

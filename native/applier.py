@@ -32,6 +32,16 @@ MAX_PENDING_BYTES = 8 << 20
 def _docs_bytes(docs: _Docs) -> int:
     return sum(len(doc) for _, doc, _ in docs if doc is not None)
 
+# What tantivy-py says when it refuses one document (a value the schema cannot take), as opposed to a failure
+# of the writer itself (an I/O error, a killed indexing thread), after which the documents it held are gone.
+_DOCUMENT_ERRORS = ("could not be parsed", "not valid JSON")
+
+
+def writer_failed(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by an ``IndexWriter`` call, means the writer lost what it held since its last
+    commit (``An index writer was killed``, ``No space left on device``…), not that one document was refused."""
+    return not (isinstance(exc, ValueError) and any(text in str(exc) for text in _DOCUMENT_ERRORS))
+
 
 _Docs = list[tuple[str, "str | None", bool]]  # (id, tantivy JSON or None for a delete, append-only)
 
@@ -74,6 +84,10 @@ class _Applier(threading.Thread):
         self._pending_bytes = 0
         self._busy = False
         self._discard = False
+        # The first writer failure since the last successful commit (``writer_failed``): once set, the
+        # writer no longer holds every operation handed to it, so no commit may be taken as covering them
+        # (``native.shard`` rolls the writer back and re-applies its WAL before the next commit).
+        self.failure: BaseException | None = None
 
     def apply(self, docs: _Docs) -> None:
         with self._cond:
@@ -127,10 +141,13 @@ class _Applier(threading.Thread):
                 continue
             error: BaseException | None = None
             if kind == "commit":
-                try:
-                    self.writer.commit()
-                except BaseException as exc:
-                    error = exc
+                if self.failure is not None:
+                    error = self.failure
+                else:
+                    try:
+                        self.writer.commit()
+                    except BaseException as exc:
+                        error = self.failure = exc
             arg.set(error)
             if kind == "stop":
                 return
@@ -144,5 +161,16 @@ class _Applier(threading.Thread):
                     delete(ID_FIELD, doc_id)
                 if doc is not None:
                     add_json(doc)
-            except Exception:  # its WAL record is durable; replay will meet the same error
+            except Exception as exc:  # its WAL record is durable
+                if writer_failed(exc):
+                    if self.failure is None:
+                        log.error("tantivy writer failed", extra={"id": doc_id, "error": str(exc)})
+                        self.failure = exc
+                    continue
                 log.exception("tantivy rejected a document", extra={"id": doc_id})
+
+    def rollback(self) -> None:
+        """Drop what the writer holds since its last commit and clear ``failure`` (call with nothing queued:
+        ``submit("sync").wait()`` under the shard's write lock)."""
+        self.writer.rollback()
+        self.failure = None

@@ -7,6 +7,7 @@ QuidditchError (500, exception)
 ├── BadRequest (400)
 │   ├── ParsingError (parsing_exception)
 │   ├── XContentParseError (x_content_parse_exception)
+│   ├── ElasticsearchParseError (parse_exception)
 │   ├── IllegalArgument (illegal_argument_exception)
 │   ├── ActionRequestValidation (action_request_validation_exception)
 │   ├── MapperParsingError (mapper_parsing_exception / document_parsing_exception)
@@ -20,8 +21,11 @@ QuidditchError (500, exception)
 ├── ResourceNotFound (404, resource_not_found_exception)
 ├── VersionConflict (409, version_conflict_engine_exception)
 ├── RequestTimeout (408)
+├── SearchTimeout (504, search_timeout_exception)
 ├── ContentTooLarge (413)
 ├── RejectedExecution (429, es_rejected_execution_exception)
+├── ClusterBlocked (403 or 429, cluster_block_exception)
+│   └── DiskFull (429: the shard's disk refused a write, as past the flood-stage watermark)
 └── ScriptingDisabled (400, illegal_argument_exception)
 """
 
@@ -65,6 +69,10 @@ class ParsingError(BadRequest):
 
 class XContentParseError(BadRequest):
     es_type = "x_content_parse_exception"
+
+
+class ElasticsearchParseError(BadRequest):
+    es_type = "parse_exception"
 
 
 class IllegalArgument(BadRequest):
@@ -138,6 +146,13 @@ class RequestTimeout(QuidditchError):
     es_type = "timeout_exception"
 
 
+class SearchTimeout(QuidditchError):
+    """A shard past the search's ``timeout`` when partial results are not allowed."""
+
+    status = 504
+    es_type = "search_timeout_exception"
+
+
 class ContentTooLarge(QuidditchError):
     status = 413
     es_type = "content_too_long_exception"
@@ -146,3 +161,28 @@ class ContentTooLarge(QuidditchError):
 class RejectedExecution(QuidditchError):
     status = 429
     es_type = "es_rejected_execution_exception"
+
+
+class ClusterBlocked(QuidditchError):
+    """An index block refuses the operation; ``blocks`` are ES's ``(status, id, description)`` triples, and the
+    status is the highest of theirs, as in ES's ``ClusterBlockException``."""
+
+    es_type = "cluster_block_exception"
+
+    def __init__(self, index: str | None, blocks: list[tuple[int, int, str]]) -> None:
+        names = {403: "FORBIDDEN", 429: "TOO_MANY_REQUESTS"}
+        described = ", ".join(f"{names.get(status, status)}/{bid}/{text}" for status, bid, text in blocks)
+        # ES names the index of an index block; a cluster-wide block has no index
+        super().__init__(f"index [{index}] blocked by: [{described}];" if index else f"blocked by: [{described}];")
+        self.status = max(status for status, _, _ in blocks)
+
+
+FLOOD_STAGE_BLOCK = (429, 12, "disk usage exceeded flood-stage watermark, index has read-only-allow-delete block")
+
+
+class DiskFull(ClusterBlocked):
+    """The disk had no room for a write (ENOSPC) of ``index``'s shard (or, with None, of the cluster state):
+    nothing of it was acknowledged or kept, and it answers as a write past the flood-stage watermark does."""
+
+    def __init__(self, index: str | None) -> None:
+        super().__init__(index, [FLOOD_STAGE_BLOCK])

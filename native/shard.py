@@ -35,10 +35,11 @@ Contract:
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,9 @@ import tantivy
 
 from native.analysis import Analysis
 from native.applier import WRITER_HEAP, WRITER_THREADS, _Applier, _Docs
+from native.damage import prepare_shard_dir
 from native.errors import (
+    DiskFull,
     DocumentMissing,
     IllegalArgument,
     IndexNotFound,
@@ -70,6 +73,8 @@ from native.writes import ColumnsResult, StoredDoc, WriteOp, WriteResult, deep_m
 log = logging.getLogger(__name__)
 _PINNED_SEARCHERS = 16
 _RECOVERY_BATCH = 1000
+_ABSENT = StoredDoc("", 0, -1, 0, None)  # marks an id the live map did not hold before a failed write
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(slots=True)
@@ -124,6 +129,7 @@ class Shard(GenerationsMixin):
         self._rebuild_done = threading.Event()
         self._rebuild_done.set()
         os.makedirs(path, exist_ok=True)
+        prepare_shard_dir(path)  # damage fails the shard here, before anything is opened or created
         state = self._read_state()
         self.generation: int = state.get("generation", 0)
         remove_stale_generations(path, self.generation)
@@ -306,8 +312,9 @@ class Shard(GenerationsMixin):
             self._check_open()
             pending = _Pending()
             prepare = self._prepare
+            undo = self._undo_point(op.id for op in ops)
             results = [prepare(op, pending) for op in ops]
-            self.wal.append_payloads(pending.records)
+            self._append(pending.records, undo)
             if pending.docs:
                 self._applier.apply(pending.docs)
                 if self._merge_tail is not None:
@@ -341,6 +348,7 @@ class Shard(GenerationsMixin):
             docs: _Docs = []
             live, term, document = self._live, self.primary_term, self._writing.document
             create = op == "create"
+            undo = self._undo_point(ids)
             committed = {} if auto_id else self._committed(ids)
             for i, doc_id in enumerate(ids):
                 source = sources[i]
@@ -370,13 +378,36 @@ class Shard(GenerationsMixin):
                 seq_nos.append(seq_no)
                 versions.append(version)
                 updated.append(current is not None)
-            self.wal.append_payloads(records)
+            self._append(records, undo)
             if docs:
                 self._applier.apply(docs)
                 if self._merge_tail is not None:
                     self._merge_tail.append(docs)
                 self._dirty = True
         return ColumnsResult(seq_nos, versions, updated if any(updated) else [], term, errors)
+
+    def _undo_point(self, ids: Iterable[str | None]) -> tuple[int, dict[str, StoredDoc]]:
+        """What a batch's writes change before its WAL append: ``max_seq_no`` and the live entries of its ids."""
+        live = self._live
+        return self.max_seq_no, {doc_id: live.get(doc_id, _ABSENT) for doc_id in ids if doc_id is not None}
+
+    def _append(self, records: list[bytes], undo: tuple[int, dict[str, StoredDoc]]) -> None:
+        """Append a batch's WAL records (durable on return). When that fails nothing of the batch happened:
+        its seq_nos and live entries are taken back (the WAL cuts the partial append), and a disk without
+        room answers as an index past the flood-stage watermark (``DiskFull``)."""
+        try:
+            self.wal.append_payloads(records)
+        except OSError as exc:
+            self.max_seq_no, before = undo
+            for doc_id, entry in before.items():
+                if entry is _ABSENT:
+                    self._live.pop(doc_id, None)
+                else:
+                    self._live[doc_id] = entry
+            if exc.errno in _NO_ROOM:
+                log.warning("no room for a wal append", extra={"index": self.index_name, "shard": self.shard_id})
+                raise DiskFull(self.index_name) from exc
+            raise
 
     def _current(self, doc_id: str, committed: dict[str, StoredDoc] | None = None) -> StoredDoc | None:
         """The latest acknowledged state of ``doc_id``; ``committed``, when given, is ``_committed`` of a
@@ -511,11 +542,19 @@ class Shard(GenerationsMixin):
             raise IndexNotFound(self.index_name)
 
     def refresh(self, force: bool = False) -> None:
-        """Make every write acknowledged before this call searchable (and committed) when it returns."""
+        """Make every write acknowledged before this call searchable (and committed) when it returns.
+
+        A failure (the commit, the state write: ENOSPC, EIO) raises and changes nothing durable: the sealed WAL
+        generations stay, ``committed_seq_no`` stays, and the shard stays dirty. A failed tantivy writer may
+        have lost the operations it held (``_Applier.failure``), so the next refresh first rolls it back and
+        re-applies every operation since the last commit from the WAL.
+        """
         with self._refresh_lock:
             with self._lock:
-                if self._closed or not (self._dirty or force):
+                if self._closed or not (self._dirty or force or self._applier.failure is not None):
                     return
+                if self._applier.failure is not None:
+                    self._reapply()
                 boundary = self.max_seq_no
                 if self.wal.size():
                     self._wal_gen += 1
@@ -530,16 +569,33 @@ class Shard(GenerationsMixin):
                 ticket = self._applier.submit("commit")
             try:
                 ticket.wait()  # the tantivy commit: writes go on meanwhile
+                self.committed_seq_no = boundary  # tantivy holds them now, whatever follows
+                self._write_state()
+                self._drop_sealed(sealed_upto)
             except BaseException:
                 with self._lock:
                     self._dirty = True
                 raise
-            self.committed_seq_no = boundary
-            self._write_state()
-            self._drop_sealed(sealed_upto)
             self._reload()
             with self._lock:
                 self._live_sealed = {}
+
+    def _reapply(self) -> None:
+        """Roll the failed writer back to the last commit and hand it again every operation after it, from the
+        sealed WAL generations and the active one (called under the write lock: nothing is queued meanwhile)."""
+        log.warning("re-applying the wal after a writer failure",
+                    extra={"index": self.index_name, "shard": self.shard_id,
+                           "error": str(self._applier.failure)})  # fmt: skip
+        self._applier.submit("sync").wait()
+        self._applier.rollback()
+        for _, path in sealed_generations(self.wal.path):
+            wal = WriteAheadLog(path)
+            try:
+                self._replay(wal)
+            finally:
+                wal.close()
+        self._replay(self.wal)
+        self._dirty = True
 
     @property
     def dirty(self) -> bool:

@@ -2,8 +2,14 @@
 
 A record is ``[u32 length][u32 crc32(payload)][payload]``. ``append`` writes a batch and fsyncs before
 returning, so an operation is acknowledged only once it is durable. ``replay`` yields every intact record
-and truncates the file at the first torn or corrupted one: a crash mid-write loses only the unacknowledged
-tail, and nothing after a bad record is ever replayed.
+up to the first bad one (a short, garbled or checksum-failing record). What happens there depends on what
+follows it (``scan``):
+
+- nothing intact (no later offset starts a well-formed record with a matching crc): the torn tail of a
+  write a crash interrupted, never acknowledged; it is truncated.
+- intact records: damage in the middle of acknowledged operations. ``replay`` raises
+  ``TranslogCorrupted`` and changes nothing on disk; the shard fails until an operator decides what to
+  drop (``native.repair``). Nothing after a bad record is ever replayed.
 
 Two payload encodings, told apart by their first byte, are replayed alike:
 
@@ -14,8 +20,9 @@ Two payload encodings, told apart by their first byte, are replayed alike:
   UTF-8 id, then (index only) the raw ``_source`` bytes, so a document is neither escaped into JSON nor
   decoded to ``str``. Replay yields the same dict with ``source`` as ``bytes``.
 
-Generations: ``seal(n)`` renames the active file (``wal.log``) to ``wal.<n>.log`` and starts an empty
-active file, so a refresh can commit tantivy for the sealed operations while new writes keep appending.
+Generations: ``seal(n)`` moves the active file (``wal.log``) to ``wal.<n>.log`` and starts an empty
+active file (a hard link, then an atomic replace: ``wal.log`` exists at every instant, so a missing one is
+damage, not a crash window), so a refresh can commit tantivy for the sealed operations while new writes keep appending.
 ``sealed_generations`` lists the sealed files of a shard in order; the shard replays them, then the active
 file, and deletes a sealed file once a tantivy commit covers all of its operations.
 """
@@ -24,12 +31,16 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from native.damage import TranslogCorrupted
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<II")
@@ -74,6 +85,93 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
     return record
 
 
+def _record_at(data: bytes, offset: int) -> tuple[int, dict[str, Any]] | None:
+    """``(end, record)`` when a well-formed record with a matching crc starts at ``offset``, else None."""
+    if offset + _HEADER.size > len(data):
+        return None
+    length, crc = _HEADER.unpack_from(data, offset)
+    start = offset + _HEADER.size
+    end = start + length
+    if length > MAX_RECORD or end > len(data):
+        return None
+    payload = data[start:end]
+    if zlib.crc32(payload) != crc:
+        return None
+    record = _decode(payload)
+    return None if record is None else (end, record)
+
+
+# A record's payload starts with one of these bytes (JSON ``{``, binary index/delete): only offsets 8 bytes
+# before one can start a record, which keeps the search past a bad record linear in C.
+_PAYLOAD_START = re.compile(rb"[{\x01\x02]")
+
+
+def next_intact(data: bytes, after: int) -> int | None:
+    """The first offset > ``after`` where an intact record starts, or None (``after`` starts a torn tail)."""
+    for match in _PAYLOAD_START.finditer(data, after + 1 + _HEADER.size):
+        offset = match.start() - _HEADER.size
+        if _record_at(data, offset) is not None:
+            return offset
+    return None
+
+
+@dataclass(frozen=True)
+class WalScan:
+    """What a WAL file holds: ``good_end`` bytes of intact records from the start; ``bad_at`` the offset of
+    the first bad record (None: the file is intact); ``resumes_at`` the first intact record after it (None:
+    a torn tail). ``before``: the records up to ``good_end``; ``after``: the intact records from
+    ``resumes_at`` on (skipping any further damage), which a repair that cuts at ``bad_at`` drops."""
+
+    path: str
+    size: int
+    good_end: int
+    bad_at: int | None
+    resumes_at: int | None
+    before: tuple[dict[str, Any], ...]
+    after: tuple[dict[str, Any], ...]
+
+    @property
+    def corrupted(self) -> bool:
+        return self.resumes_at is not None
+
+
+def scan(path: str, *, keep_records: bool = True) -> WalScan:
+    """Read ``path`` without changing it (see the module docstring for the torn-tail/damage rule)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    before: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        found = _record_at(data, offset)
+        if found is None:
+            break
+        offset, record = found
+        if keep_records:
+            before.append(record)
+    if offset == len(data):
+        return WalScan(path, len(data), offset, None, None, tuple(before), ())
+    resumes = next_intact(data, offset)
+    after: list[dict[str, Any]] = []
+    at = resumes
+    while at is not None and keep_records:
+        found = _record_at(data, at)
+        if found is None:
+            resumed = next_intact(data, at)
+            at = resumed if resumed is not None and resumed > at else None
+            continue
+        at, record = found
+        after.append(record)
+    return WalScan(path, len(data), offset, offset, resumes, tuple(before), tuple(after))
+
+
+def corruption(wal_scan: WalScan) -> TranslogCorrupted:
+    return TranslogCorrupted(
+        f"translog [{wal_scan.path}] is corrupted: a damaged record at offset [{wal_scan.bad_at}] is followed by "
+        f"intact records (from offset [{wal_scan.resumes_at}] of [{wal_scan.size}] bytes)",
+        path=wal_scan.path,
+    )
+
+
 def generation_path(active_path: str, generation: int) -> str:
     """``<dir>/wal.log`` → ``<dir>/wal.<generation>.log``."""
     base, ext = os.path.splitext(active_path)
@@ -101,10 +199,24 @@ def fsync_dir(directory: str) -> None:
         os.close(dir_fd)
 
 
+def open_active(path: str) -> None:
+    """Resolve a ``seal`` a crash interrupted between its link and its replace: ``wal.log`` and the newest
+    sealed generation are one file, whose records the sealed name holds; ``wal.log`` starts empty."""
+    sealed = sealed_generations(path)
+    if sealed and os.path.exists(path) and os.path.samefile(path, sealed[-1][1]):
+        fresh = path + ".new"
+        with open(fresh, "wb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(fresh, path)
+        fsync_dir(os.path.dirname(path))
+
+
 class WriteAheadLog:
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fh = open(path, "ab")
+        # Unbuffered: a failed append leaves no bytes in a Python buffer that a later flush could write
+        # behind the point the failure cut the file back to.
+        self._fh = open(path, "ab", buffering=0)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Append JSON records and fsync; returns only when they are durable."""
@@ -120,10 +232,11 @@ class WriteAheadLog:
             chunks.append(pack(len(payload), crc32(payload)))
             chunks.append(payload)
         fh = self._fh
-        start = fh.tell()
+        start = os.fstat(fh.fileno()).st_size
         try:
-            fh.write(b"".join(chunks))
-            fh.flush()
+            data = memoryview(b"".join(chunks))
+            while data:  # a raw write may take part of it (a disk filling up: the rest then raises ENOSPC)
+                data = data[fh.write(data) or 0 :]
             os.fsync(fh.fileno())
         except BaseException:
             # Nothing of a failed append is acknowledged; cut it off so later records (or a sealed
@@ -135,49 +248,46 @@ class WriteAheadLog:
             raise
 
     def replay(self) -> Iterator[dict[str, Any]]:
-        """Yield intact records from the start; truncate a torn or corrupted tail."""
-        good = 0
+        """Yield intact records from the start; truncate a torn tail, raise ``TranslogCorrupted`` (changing
+        nothing) when intact records follow a bad one."""
         with open(self.path, "rb") as fh:
             data = fh.read()
         offset = 0
-        while offset + _HEADER.size <= len(data):
-            length, crc = _HEADER.unpack_from(data, offset)
-            start = offset + _HEADER.size
-            end = start + length
-            if length > MAX_RECORD or end > len(data):
+        while True:
+            found = _record_at(data, offset)
+            if found is None:
                 break
-            payload = data[start:end]
-            if zlib.crc32(payload) != crc:
-                break
-            record = _decode(payload)
-            if record is None:
-                break
+            offset, record = found
             yield record
-            offset = end
-            good = end
-        if good != len(data):
-            log.warning("truncating torn wal tail", extra={"path": self.path, "at": good, "size": len(data)})
-            self.truncate(good)
+        if offset != len(data):
+            if next_intact(data, offset) is not None:
+                raise corruption(scan(self.path, keep_records=False))
+            log.warning("truncating torn wal tail", extra={"path": self.path, "at": offset, "size": len(data)})
+            self.truncate(offset)
 
     def truncate(self, size: int = 0) -> None:
-        self._fh.flush()
-        os.truncate(self.path, size)
-        self._fh.close()
-        self._fh = open(self.path, "ab")
-        os.fsync(self._fh.fileno())
+        fd = self._fh.fileno()
+        os.ftruncate(fd, size)  # appends go to the new end (O_APPEND)
+        os.fsync(fd)
 
     def seal(self, generation: int) -> str:
-        """Rename the active file to generation ``generation`` and continue in a new, empty active file.
+        """Move the active file to generation ``generation`` and continue in a new, empty active file.
 
         Returns the sealed path. Both directory entries are durable before this returns, so a record
         appended (and acknowledged) afterwards is never replayed before the sealed ones.
         """
         sealed = generation_path(self.path, generation)
-        self._fh.flush()
         self._fh.close()
-        os.replace(self.path, sealed)
-        self._fh = open(self.path, "ab")
-        os.fsync(self._fh.fileno())
+        # link, then atomically replace: ``wal.log`` never goes missing (a crash between the two leaves both
+        # names on one file, which ``open_active`` resolves), so a missing ``wal.log`` is always damage.
+        if os.path.exists(sealed):
+            os.remove(sealed)
+        os.link(self.path, sealed)
+        fresh = self.path + ".new"
+        with open(fresh, "wb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(fresh, self.path)
+        self._fh = open(self.path, "ab", buffering=0)
         fsync_dir(os.path.dirname(self.path))
         return sealed
 

@@ -44,7 +44,9 @@ from server.http import JSON_TYPE
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
 from server.routing import IndexedRouter, RawPathRouting
-from server.settings import Settings, load_settings
+from server.security import AuthenticationMiddleware, Security
+from server.security import handlers as security
+from server.settings import Settings, load_settings, parse_time_value
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,7 @@ def cluster_config(settings: Settings) -> ClusterConfig:
         default_max_result_window=settings.index_max_result_window,
         default_refresh_interval=settings.refresh_interval,
         search_queue_size=settings.search_queue_size,
+        default_search_timeout_s=parse_time_value(settings.search_default_search_timeout),
         write_queue_size=settings.write_queue_size,
         indexing_pressure_limit=settings.indexing_pressure_memory_limit,
     )
@@ -146,6 +149,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     routes = [
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
+        *security.routes,
         *cluster_admin.routes,
         *cat.routes,
         *aliases.routes,
@@ -179,4 +183,6 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.cluster = the_cluster
-    return ProductHeaderMiddleware(BodyLimitMiddleware(app, settings.http_max_content_length))
+    app.state.security = Security.from_settings(settings)  # authentication: see server/security
+    limited = BodyLimitMiddleware(app, settings.http_max_content_length)
+    return ProductHeaderMiddleware(AuthenticationMiddleware(limited, app.state.security))

@@ -9,7 +9,12 @@ from typing import Annotated
 
 import typer
 
+from server.security.cli import users_app
+
 app = typer.Typer(add_completion=False, help="Quidditch: an Elasticsearch-compatible search server.")
+app.add_typer(users_app, name="users")
+shard_app = typer.Typer(add_completion=False, help="Offline tools for one shard (the server must be stopped).")
+app.add_typer(shard_app, name="shard")
 
 
 @app.callback()
@@ -22,22 +27,49 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Where indices live")] = None,
+    security_enabled: Annotated[str | None, typer.Option(help="Authentication: auto, true or false")] = None,
+    insecure: Annotated[
+        bool | None, typer.Option("--insecure", help="Allow a non-loopback address without authentication")
+    ] = None,
+    tls_cert: Annotated[str | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS")] = None,
+    tls_key: Annotated[str | None, typer.Option("--tls-key", help="PEM private key of --tls-cert")] = None,
 ) -> None:
     """Run every role (master, data, coordinator) in one process."""
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
+    from cluster.data_lock import DataDirLock, DataDirLocked
+    from native.errors import QuidditchError
     from server.app import create_app
+    from server.security.exposure import ExposureRefused, check_exposure
+    from server.security.service import Security
+    from server.security.tls import check_tls, serve_tls
     from server.settings import load_settings
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+    given = {"host": host, "port": port, "data_dir": data_dir, "security_enabled": security_enabled,
+             "insecure": insecure, "tls_cert": tls_cert, "tls_key": tls_key}  # fmt: skip
+    overrides = {k: v for k, v in given.items() if v is not None}
     settings = load_settings(overrides)
+    try:  # before binding anything: refuse to serve everyone without authentication
+        enabled = Security.from_settings(settings).enabled
+        check_exposure(settings.host, security_enabled=enabled, insecure=settings.insecure)
+        tls = check_tls(settings.tls_cert, settings.tls_key)
+    except (ExposureRefused, ValueError) as exc:
+        typer.echo(f"ERROR: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        lock = DataDirLock(settings.data_dir).acquire()  # held until the process exits
+    except DataDirLocked as exc:
+        typer.echo(exc.reason, err=True)
+        raise typer.Exit(1) from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.accesslog = None
     config.keep_alive_timeout = 75
     config.graceful_timeout = 5
+    if tls:
+        serve_tls(config, settings.tls_cert, settings.tls_key)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -46,7 +78,33 @@ def serve(
             loop.add_signal_handler(sig, stop.set)
         await hypercorn_serve(create_app(settings), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except QuidditchError as exc:  # e.g. an unreadable cluster state: say why, remove nothing
+        typer.echo(f"error: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        lock.release()
+
+
+@shard_app.command("remove-corrupted-data")
+def remove_corrupted_data(
+    data_dir: Annotated[str, typer.Option("--data-dir", help="The data dir of the stopped server")],
+    index: Annotated[str, typer.Option("--index", help="The index name")],
+    shard: Annotated[int, typer.Option("--shard", help="The shard number")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be dropped; change nothing")] = False,
+) -> None:
+    """Drop the damaged part of a failed shard so it opens again, and say how much is lost."""
+    from cluster.repair import repair_shard
+    from native.errors import QuidditchError
+
+    try:
+        lines = repair_shard(data_dir, index, shard, dry_run=dry_run)
+    except QuidditchError as exc:
+        typer.echo(f"error: {exc.reason}", err=True)
+        raise typer.Exit(1) from None
+    for line in lines:
+        typer.echo(line)
 
 
 def main() -> None:

@@ -27,7 +27,9 @@ Error classes defined here (the HTTP-only ones; the domain tree is in ``native.e
 from __future__ import annotations
 
 import traceback
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any, ClassVar, Protocol
 
 from native.errors import QuidditchError, SearchPhaseError
 
@@ -153,3 +155,16 @@ def unexpected_error_body(exc: BaseException, *, error_trace: bool = False) -> d
     if error_trace:
         error["stack_trace"] = _stack_trace(exc)
     return {"error": error, "status": 500}
+
+
+class _ShardFailure(Protocol):  # ``leaf_pb2.ShardFailure``
+    @property
+    def shard(self) -> Any: ...
+    @property
+    def error(self) -> Any: ...
+
+
+def broadcast_failures(failures: Iterable[_ShardFailure]) -> list[dict[str, Any]]:
+    """``_shards.failures`` of a broadcast API (refresh, force merge) as ES renders a shard's failure."""
+    return [{"index": f.shard.index, "shard": f.shard.shard, "status": HTTPStatus(f.error.status).name,
+             "reason": {"type": f.error.es_type, "reason": f.error.reason}} for f in failures]  # fmt: skip

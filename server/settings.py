@@ -71,6 +71,14 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the HTTP server binds to"),
     Setting("port", 9200, "HTTP port", "int"),
+    Setting(
+        "security_enabled",
+        "auto",
+        "Authentication: `auto` (on when the data dir has users at start: `quidditch users add`), `true` or `false`",
+    ),
+    Setting("insecure", False, "Allow binding a non-loopback address with authentication off", "bool"),
+    Setting("tls_cert", "", "PEM certificate (chain) file: serve HTTPS (with `tls_key`)"),
+    Setting("tls_key", "", "PEM private key file of `tls_cert`"),
     Setting("data_dir", "./data", "Directory holding indices, write-ahead logs and cluster state"),
     Setting("version_number", "8.19.0", "Elasticsearch version reported by `GET /` (clients check the major)"),
     Setting("cluster_name", "quidditch", "Cluster name reported by `GET /` and `_cluster/health`"),
@@ -85,6 +93,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("indices_query_bool_max_nested_depth", 30, "Deepest nesting of compound queries", "int"),
     Setting("indices_query_max_clause_count", 4096, "Most leaf clauses (after expansion) in one query", "int"),
     Setting("search_queue_size", 1000, "Searches that may wait for a worker before a 429", "int"),
+    Setting(
+        "search_default_search_timeout",
+        "5m",
+        "Deadline of a search without `timeout` (ES's `search.default_search_timeout`, whose default `-1` is none):"
+        " shards that have not answered by then leave partial results and `timed_out: true`; `-1` lets a search"
+        " wait forever",
+        "time",
+    ),
     Setting("write_queue_size", 10000, "Bulk shard writes that may wait before a 429", "int"),
     Setting(
         "indexing_pressure_memory_limit",
@@ -104,6 +120,10 @@ class Settings:
 
     host: str
     port: int
+    security_enabled: str
+    insecure: bool
+    tls_cert: str
+    tls_key: str
     data_dir: str
     version_number: str
     cluster_name: str
@@ -113,6 +133,7 @@ class Settings:
     indices_query_bool_max_nested_depth: int
     indices_query_max_clause_count: int
     search_queue_size: int
+    search_default_search_timeout: str
     write_queue_size: int
     indexing_pressure_memory_limit: int
     refresh_interval: str
@@ -218,6 +239,7 @@ def settings_markdown_table() -> str:
     lines = ["| Setting | Environment variable | Default | Description |", "|---|---|---|---|"]
     for s in SETTINGS:
         shown = str(s.default).lower() if s.type == "bool" else s.default
-        default = f"`{shown}`" if s.default is not None else _COMPUTED.get(s.name, "(computed)")
+        default = (f"`{shown}`" if s.default is not None and s.default != "" else "(none)" if s.default == ""
+                   else _COMPUTED.get(s.name, "(computed)"))
         lines.append(f"| `{s.name}` | `{s.env_var}` | {default} | {s.help} |")
     return "\n".join(lines) + "\n"

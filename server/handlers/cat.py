@@ -76,6 +76,8 @@ node:n
 -sync_id
 -unassigned.reason:ur
 -unassigned.at:ua
+-unassigned.for:uf
+-unassigned.details:ud
 """)
 
 
@@ -86,15 +88,31 @@ async def cat_shards(request: Request) -> Response:
     stats = await index_stats(request, metas)
     rows = []
     for m in metas:
+        failures = cluster_of(request).node.failures(m.uuid)
         for s in range(m.number_of_shards):
-            docs, size = stats[m.name].shards.get(s, (0, 0))
-            rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "STARTED", "docs": docs,
-                         "store": size, "dataset": size, "ip": _host(request), "id": NODE_ID,
-                         "node": cluster_of(request).node_name})  # fmt: skip
+            failure = failures.get(s)
+            if failure is not None:  # a failed primary: unassigned after a failed allocation, as ES lists it
+                rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "UNASSIGNED",
+                             "unassigned.reason": "ALLOCATION_FAILED", "unassigned.at": failure.at,
+                             "unassigned.for": _since(failure.at_millis),
+                             "unassigned.details": f"failed shard on node [{NODE_ID}]: {failure.details}"})  # fmt: skip
+            else:
+                docs, size = stats[m.name].shards.get(s, (0, 0))
+                rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "STARTED", "docs": docs,
+                             "store": size, "dataset": size, "ip": _host(request), "id": NODE_ID,
+                             "node": cluster_of(request).node_name})  # fmt: skip
             for _ in range(m.number_of_replicas):
                 rows.append({"index": m.name, "shard": s, "prirep": "r", "state": "UNASSIGNED",
                              "unassigned.reason": "INDEX_CREATED"})  # fmt: skip
     return _cat(request, rows, SHARD_COLUMNS, params)
+
+
+def _since(millis: int) -> str:
+    """The time since ``millis`` the way ``_cat`` prints a duration (``unassigned.for``)."""
+    elapsed = max(0, int(time.time() * 1000) - millis)
+    if elapsed < 1000:
+        return f"{elapsed}ms"
+    return f"{elapsed / 1000:.1f}s" if elapsed < 60_000 else f"{elapsed / 60_000:.1f}m"
 
 
 ALLOCATION_COLUMNS = _cols("""

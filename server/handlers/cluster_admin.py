@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -17,10 +18,12 @@ from starlette.routing import Route
 
 from cluster.names import resolve_expression
 from cluster.settings import nest_settings
-from cluster.state import ClusterState, IndexMeta
+from cluster.shard_failures import ShardFailure
+from cluster.state import ClusterState, IndexMeta, damaged_shards
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
+from server.handlers.allocation_explain import allocation_explain
 from server.handlers.indices import index_stats
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
@@ -86,7 +89,15 @@ def _node(request: Request) -> dict[str, Any]:
     }
 
 
-def _shard_routing(meta: IndexMeta, shard: int, primary: bool) -> dict[str, Any]:
+def _shard_routing(meta: IndexMeta, shard: int, primary: bool, failure: ShardFailure | None = None) -> dict[str, Any]:
+    if primary and failure is not None:  # a failed primary: unassigned after its allocation failed
+        return {
+            "state": "UNASSIGNED", "primary": True, "node": None, "relocating_node": None, "shard": shard,
+            "index": meta.name, "recovery_source": {"type": "EXISTING_STORE"},
+            "unassigned_info": {"reason": "ALLOCATION_FAILED", "at": failure.at, "failed_attempts": 1,
+                                "delayed": False, "details": f"failed shard on node [{NODE_ID}]: {failure.details}",
+                                "allocation_status": "no"},
+        }  # fmt: skip
     return {
         "state": "STARTED" if primary else "UNASSIGNED",
         "primary": primary,
@@ -102,12 +113,13 @@ def _shard_routing(meta: IndexMeta, shard: int, primary: bool) -> dict[str, Any]
     }  # fmt: skip
 
 
-def _routing_table(metas: list[IndexMeta]) -> dict[str, Any]:
+def _routing_table(metas: list[IndexMeta], failed: dict[str, dict[int, ShardFailure]]) -> dict[str, Any]:
     return {
         "indices": {
             m.name: {
                 "shards": {
-                    str(s): [_shard_routing(m, s, True)] + [_shard_routing(m, s, False)] * m.number_of_replicas
+                    str(s): [_shard_routing(m, s, True, failed[m.uuid].get(s))]
+                    + [_shard_routing(m, s, False)] * m.number_of_replicas
                     for s in range(m.number_of_shards)
                 }
             }
@@ -167,12 +179,15 @@ def state_body(request: Request, state: ClusterState, metrics: set[str], metas: 
             "index_template": {"index_template": dict(state.index_templates)},
             "persistent": dict(state.persistent),
         }  # fmt: skip
+    failed = {m.uuid: cluster.node.failures(m.uuid) for m in metas}
     if "routing_table" in metrics:
-        body["routing_table"] = _routing_table([m for m in metas if m.is_open])
+        body["routing_table"] = _routing_table([m for m in metas if m.is_open], failed)
     if "routing_nodes" in metrics:
-        started = [_shard_routing(m, s, True) for m in metas if m.is_open for s in range(m.number_of_shards)]
-        unassigned = [_shard_routing(m, s, False) for m in metas if m.is_open for s in range(m.number_of_shards)
-                      for _ in range(m.number_of_replicas)]  # fmt: skip
+        started = [_shard_routing(m, s, True) for m in metas if m.is_open for s in range(m.number_of_shards)
+                   if s not in failed[m.uuid]]  # fmt: skip
+        unassigned = [_shard_routing(m, s, True, f) for m in metas if m.is_open for s, f in failed[m.uuid].items()]
+        unassigned += [_shard_routing(m, s, False) for m in metas if m.is_open for s in range(m.number_of_shards)
+                       for _ in range(m.number_of_replicas)]  # fmt: skip
         body["routing_nodes"] = {"unassigned": unassigned, "nodes": {NODE_ID: started}}
     return body
 
@@ -298,18 +313,24 @@ async def pending_tasks(request: Request) -> Response:
 _RANK = {"green": 0, "yellow": 1, "red": 2}
 
 
-def _index_health(meta: IndexMeta, shards: bool) -> dict[str, Any]:
+def _index_health(meta: IndexMeta, shards: bool, failed: Collection[int] = ()) -> dict[str, Any]:
+    """One index's health; ``failed``: its failed shards (unassigned primaries, red)."""
     pri, rep = meta.number_of_shards, meta.number_of_replicas
-    status = "yellow" if rep else "green"
+    status = "red" if failed else "yellow" if rep else "green"
     out: dict[str, Any] = {
-        "status": status, "number_of_shards": pri, "number_of_replicas": rep, "active_primary_shards": pri,
-        "active_shards": pri, "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": pri * rep,
-        "unassigned_primary_shards": 0,
+        "status": status, "number_of_shards": pri, "number_of_replicas": rep,
+        "active_primary_shards": pri - len(failed), "active_shards": pri - len(failed), "relocating_shards": 0,
+        "initializing_shards": 0, "unassigned_shards": pri * rep + len(failed),
+        "unassigned_primary_shards": len(failed),
     }  # fmt: skip
     if shards:
+        ok = "yellow" if rep else "green"
         out["shards"] = {
-            str(s): {"status": status, "primary_active": True, "active_shards": 1, "relocating_shards": 0,
-                     "initializing_shards": 0, "unassigned_shards": rep, "unassigned_primary_shards": 0}
+            str(s): {"status": "red", "primary_active": False, "active_shards": 0, "relocating_shards": 0,
+                     "initializing_shards": 0, "unassigned_shards": rep + 1, "unassigned_primary_shards": 1}
+            if s in failed else
+            {"status": ok, "primary_active": True, "active_shards": 1, "relocating_shards": 0,
+             "initializing_shards": 0, "unassigned_shards": rep, "unassigned_primary_shards": 0}
             for s in range(pri)
         }  # fmt: skip
     return out
@@ -336,7 +357,16 @@ async def health(request: Request) -> Response:
         body = health_body(cluster, names)
         if level != "cluster":
             chosen = names if names is not None else sorted(state.indices)
-            body["indices"] = {n: _index_health(state.indices[n], level == "shards") for n in chosen}
+            body["indices"] = {
+                n: _index_health(state.indices[n], level == "shards", cluster.node.failures(state.indices[n].uuid))
+                for n in chosen if n in state.indices
+            }
+            for name, raw in state.damaged.items():  # metadata that does not parse: every primary unassigned
+                if names is None or name in names:
+                    body["indices"][name] = {"status": "red", "number_of_shards": damaged_shards(raw),
+                                             "active_primary_shards": 0, "active_shards": 0,
+                                             "unassigned_shards": damaged_shards(raw),
+                                             "unassigned_primary_shards": damaged_shards(raw)}  # fmt: skip
         return body
 
     wanted = params.get("wait_for_status")
@@ -408,39 +438,6 @@ async def reroute(request: Request) -> Response:
     body["state"] = state_body(request, state, {"version", "master_node", "blocks", "nodes", "routing_table"},
                                list(state.indices.values()), False)  # fmt: skip
     return es_json(request, body)
-
-
-async def allocation_explain(request: Request) -> Response:
-    check_params(request, {"include_disk_info", "include_yes_decisions", "index", "shard", "primary",
-                           "current_node"})  # fmt: skip
-    body = await json_body(request) or {}
-    state = cluster_of(request).master.state
-    candidates = [(m, s) for m in state.indices.values() if m.is_open and m.number_of_replicas
-                  for s in range(m.number_of_shards)]  # fmt: skip
-    if isinstance(body, dict) and body.get("index"):
-        candidates = [(m, s) for m, s in candidates if m.name == body["index"]]
-    if not candidates:
-        raise IllegalArgument(
-            "No shard was specified in the request which means the response should explain a randomly-chosen "
-            "unassigned shard, but there are no unassigned shards in this cluster. To explain the allocation of "
-            "an assigned shard you must specify the target shard in the request."
-        )
-    meta, shard = candidates[0]
-    return es_json(request, {
-        "index": meta.name, "shard": shard, "primary": False, "current_state": "unassigned",
-        "unassigned_info": {"reason": "INDEX_CREATED", "at": "1970-01-01T00:00:00.000Z", "last_allocation_status":
-                            "no_attempt"},
-        "can_allocate": "no",
-        "allocate_explanation": "Elasticsearch isn't allowed to allocate this shard to any of the nodes in the "
-                                "cluster. Choose a node to which you expect this shard to be allocated, find this "
-                                "node in the node-by-node explanation, and address the reasons which prevent "
-                                "Elasticsearch from allocating this shard there.",
-        "node_allocation_decisions": [{
-            "node_id": NODE_ID, "node_name": cluster_of(request).node_name, "node_decision": "no",
-            "deciders": [{"decider": "same_shard", "decision": "NO",
-                          "explanation": "a copy of this shard is already allocated to this node"}],
-        }],
-    })  # fmt: skip
 
 
 def _exclusions(request: Request) -> list[dict[str, str]]:

@@ -14,7 +14,6 @@ import asyncio
 import fnmatch
 import time
 from collections.abc import Collection
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -30,6 +29,7 @@ from native.errors import IllegalArgument, IndexNotFound
 from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
+from server.errors import broadcast_failures
 from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import index_stats, resolve
 from server.handlers.reindex import _tasks
@@ -174,11 +174,7 @@ async def _forcemerge(
     if failures:
         shards["successful"] -= len(failures)
         shards["failed"] = len(failures)
-        shards["failures"] = [
-            {"index": f.shard.index, "shard": f.shard.shard, "status": HTTPStatus(f.error.status).name,
-             "reason": {"type": f.error.es_type, "reason": f.error.reason}}
-            for f in failures
-        ]  # fmt: skip
+        shards["failures"] = broadcast_failures(failures)
     return {"_shards": shards}
 
 

@@ -17,6 +17,7 @@ from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
+from server.errors import broadcast_failures
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 
@@ -233,9 +234,14 @@ async def refresh(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params.get("index"), params)
     cluster = cluster_of(request)
-    done = await cluster.writes.refresh(metas)
+    response = await cluster.writes.refresh(metas)
     total = sum(m.number_of_shards * (1 + m.number_of_replicas) for m in metas)
-    return es_json(request, {"_shards": {"total": total, "successful": done, "failed": 0}})
+    shards: dict[str, Any] = {"total": total, "successful": response.successful, "failed": len(response.failures)}
+    if response.failures:
+        shards["failures"] = broadcast_failures(response.failures)
+    # ES answers a broadcast that no shard completed with the status of its first failure
+    status = response.failures[0].error.status if response.failures and not response.successful else 200
+    return es_json(request, {"_shards": shards}, status=status)
 
 
 _INDICES_COLUMNS = [

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
+from cluster.state import damaged_shards
 from native.dates import parse_time_value
 from server.cat import CatColumn, render_cat
 from server.http import check_params, cluster_of, es_json
@@ -42,27 +43,32 @@ async def info(request: Request) -> Response:
 
 def health_body(cluster: EmbeddedCluster, index_names: list[str] | None = None) -> dict[str, Any]:
     metas = [m for n, m in cluster.master.state.indices.items() if index_names is None or n in index_names]
-    primaries = sum(m.number_of_shards for m in metas)
-    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
-    status = "yellow" if unassigned else "green"
-    total = primaries + unassigned
+    # failed primaries (damaged shard files, or index metadata that does not parse) are unassigned: red
+    damaged = [damaged_shards(raw) for name, raw in cluster.master.state.damaged.items()
+               if index_names is None or name in index_names]  # fmt: skip
+    failed = sum(len(cluster.node.failures(m.uuid)) for m in metas) + sum(damaged)
+    primaries = sum(m.number_of_shards for m in metas) + sum(damaged)
+    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas) + failed
+    status = "red" if failed else "yellow" if unassigned else "green"
+    total = primaries + unassigned - failed
+    active = primaries - failed
     return {
         "cluster_name": cluster.cluster_name,
         "status": status,
         "timed_out": False,
         "number_of_nodes": 1,
         "number_of_data_nodes": 1,
-        "active_primary_shards": primaries,
-        "active_shards": primaries,
+        "active_primary_shards": active,
+        "active_shards": active,
         "relocating_shards": 0,
         "initializing_shards": 0,
         "unassigned_shards": unassigned,
-        "unassigned_primary_shards": 0,
+        "unassigned_primary_shards": failed,
         "delayed_unassigned_shards": 0,
         "number_of_pending_tasks": 0,
         "number_of_in_flight_fetch": 0,
         "task_max_waiting_in_queue_millis": 0,
-        "active_shards_percent_as_number": 100.0 if total == 0 else primaries * 100.0 / total,
+        "active_shards_percent_as_number": 100.0 if total == 0 else active * 100.0 / total,
     }
 
 
@@ -127,7 +133,7 @@ async def cat_health(request: Request) -> Response:
         "relo": 0,
         "init": 0,
         "unassign": body["unassigned_shards"],
-        "unassign.pri": 0,
+        "unassign.pri": body["unassigned_primary_shards"],
         "pending_tasks": 0,
         "max_task_wait_time": "-",
         "active_shards_percent": f"{body['active_shards_percent_as_number']:.1f}%",

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from tests.conftest import _starlette_of
 
@@ -25,7 +26,12 @@ async def _load(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200 and not r.json()["errors"]
 
 
-async def test_a_repeated_cheap_search_runs_inline_with_the_same_answer(asgi_client: httpx.AsyncClient) -> None:
+async def test_a_repeated_cheap_search_runs_inline_with_the_same_answer(
+    asgi_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "cheap" is a measured cost: on a loaded machine this small search can take longer than the 2 ms bar,
+    # so the bar is raised here (the decision is under test, not the machine's speed)
+    monkeypatch.setattr("cluster.leaf_client.INLINE_MAX_S", 1.0)
     await _load(asgi_client)
     leaf = _cluster(asgi_client).leaf
     threads: list[str] = []

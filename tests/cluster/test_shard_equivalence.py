@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from server.app import create_app
 from server.settings import load_settings
+from tests.conftest import _starlette_of
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
@@ -44,7 +45,7 @@ MAPPINGS = {
 @pytest.fixture
 async def client(tmp_path):
     app = create_app(load_settings({"data_dir": str(tmp_path)}))
-    inner: Starlette = app.app.app  # type: ignore[attr-defined]
+    inner: Starlette = _starlette_of(app)
     async with inner.router.lifespan_context(inner):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as c:
             docs = _docs()
