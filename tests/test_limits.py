@@ -147,6 +147,8 @@ async def test_max_buckets_counts_every_bucket_aggregation(docs: httpx.AsyncClie
     for aggs in ({"t": terms, "d": day, "r2": {"range": {"field": "n", "ranges": [{"to": 5}]}}},
                  {"t": {**terms, "aggs": {"h": {"histogram": {"field": "n", "interval": 1}}}}, "h": histo},
                  {"d": {**day, "aggs": {"f": filters}}},
+                 # refused on the shard while building (960 hourly ranges), before any merge
+                 {"d": {"date_histogram": {"field": "day", "calendar_interval": "hour", "min_doc_count": 1}}},
                  {"c": {"composite": {"size": 51, "sources": [{"n": {"terms": {"field": "n"}}}]}},
                   "t": terms, "h": histo}):  # fmt: skip
         _assert_too_many(await _search(docs, aggs), 50)
