@@ -300,6 +300,10 @@ async def test_indexing_pressure_rejects_past_the_limit_and_releases(pressured: 
             f"rejected execution of coordinating operation [coordinating_and_primary_bytes=50000, replica_bytes=0, "
             f"all_bytes=50000, coordinating_operation_bytes={len(body)}, max_coordinating_and_primary_bytes=65536]"
         )
+        # a single-document write counts too
+        response = await client.put("/p/_doc/big", json={"text": "x" * 20_000})
+        assert_canonical_error(response, 429, "es_rejected_execution_exception")
+        assert (await client.put("/p/_doc/small", json={"text": "x"})).status_code == 201
         # just under the limit still goes through
         small = _bulk_body(int((65536 - 50000) / (len(body) / 100)) - 1, start=1000)
         assert 50000 + len(small) <= 65536

@@ -76,7 +76,8 @@ async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) 
     validate_index_name(item.index)
     writes = cluster_of(request).writes
     refresh = _refresh_flag(params)
-    result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params)))[0]
+    with writes.pressure.coordinating(len(item.source) if item.source is not None else 0):  # as ES: every write
+        result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params)))[0]
     if "error" in result.body:
         raise _ItemFailure(result.status, result.body["error"])
     body = dict(result.body)
