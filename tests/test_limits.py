@@ -468,3 +468,41 @@ async def test_shard_limit_on_rollover_and_resize(asgi_client: httpx.AsyncClient
     response = await asgi_client.post("/logs/_rollover")
     assert response.status_code == 200, response.text
     assert response.json()["rolled_over"] is True
+
+
+async def test_a_many_segment_bulk_answers_as_one(asgi_client: httpx.AsyncClient) -> None:
+    """A body of several segments: items in request order, one refresh at the end, a late bad line fails all."""
+    from server.handlers.documents import BULK_SEGMENT_ITEMS
+
+    settings = {"number_of_shards": 2, "refresh_interval": "-1"}
+    assert (await asgi_client.put("/seg", json={"settings": settings})).status_code == 200
+    docs = BULK_SEGMENT_ITEMS * 2 + 10
+    lines = []
+    for i in range(docs):
+        if i % 3 == 2:
+            lines.append(b'{"delete":{"_id":"%d"}}' % (i - 1))  # deletes the document just before
+        else:
+            lines.append(b'{"index":{"_id":"%d"}}\n{"n":%d}' % (i, i))
+    body = b"\n".join(lines) + b"\n"
+    # a malformed action line after the first segments: nothing is written (ES parses the whole body first)
+    bad = body + b'{"index":{}}\n{"n":1}\n{"nope":{}}\n'
+    response = await asgi_client.post("/seg/_bulk?refresh=true", content=bad, headers=NDJSON)
+    assert_canonical_error(response, 400, "illegal_argument_exception")
+    assert f"Malformed action/metadata line [{2 * docs - docs // 3 + 3}]" in response.json()["error"]["reason"]
+    assert (await asgi_client.get("/seg/_count")).json()["count"] == 0
+    await asgi_client.post("/seg/_refresh")
+    assert (await asgi_client.get("/seg/_count")).json()["count"] == 0
+
+    response = await asgi_client.post("/seg/_bulk?refresh=true", content=body, headers=NDJSON)
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) == len(response.content)
+    result = response.json()
+    assert result["errors"] is False and len(result["items"]) == docs
+    for i, item in enumerate(result["items"]):
+        if i % 3 == 2:
+            assert item["delete"]["_id"] == str(i - 1) and item["delete"]["result"] == "deleted", item
+        else:
+            assert item["index"]["_id"] == str(i) and item["index"]["status"] == 201, item
+    # ?refresh=true: every document is searchable at once, though periodic refresh is off
+    expected = docs - 2 * (docs // 3) - (1 if docs % 3 == 2 else 0)
+    assert (await asgi_client.get("/seg/_count")).json()["count"] == expected

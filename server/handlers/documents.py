@@ -501,9 +501,18 @@ async def bulk(request: Request) -> Response:
         errors = False
         rendered: list[bytes] = []
         items_out: list[dict[str, Any]] = []
-        for parsed in parse_bulk_segments(body, request.path_params.get("index"), params):
+        segments = iter(parse_bulk_segments(body, request.path_params.get("index"), params))
+        upcoming = next(segments, None)
+        single = True
+        touched: set[str] = set()  # indices written by a many-segment bulk: refreshed once, at the end
+        while upcoming is not None:
+            parsed, upcoming = upcoming, next(segments, None)
+            single = single and upcoming is None
             items = [p for p in parsed if isinstance(p, WriteItem)]
-            results = await cluster.writes.write(items, refresh=refresh, forced_refresh=_forced_refresh(params))
+            results = await cluster.writes.write(items, refresh=refresh and single,
+                                                 forced_refresh=_forced_refresh(params))  # fmt: skip
+            if refresh and not single:
+                touched.update(r.index for r in results if "error" not in r.body)
             out = bulk_response(parsed, results)
             del parsed, items, results
             errors = errors or out["errors"]
@@ -511,6 +520,9 @@ async def bulk(request: Request) -> Response:
                 rendered.append(dumps(out["items"])[1:-1])
             else:
                 items_out.extend(out["items"])
+        if touched:
+            indices = cluster.master.state.indices
+            await cluster.writes.refresh([indices[name] for name in sorted(touched) if name in indices])
     if render:
         head = b'{"errors":' + (b"true" if errors else b"false") + b',"took":0,"items":['
         return _BulkResponse(head, rendered)
