@@ -483,6 +483,11 @@ class Master:
                         )
             for n in names:
                 del current[n]
+            # ES's stack template registry puts its managed templates back on the next cluster state change;
+            # here in the same one (``GET _cat/templates`` always lists them, as on ES)
+            builtin = {"index_templates": templates.BUILTIN_INDEX_TEMPLATES,
+                       "component_templates": templates.BUILTIN_COMPONENTS}.get(kind, {})  # fmt: skip
+            current.update({n: body for n, body in builtin.items() if n not in current})
             self._publish(state.changed(**{kind: current}))
 
     # -- rollover -------------------------------------------------------------------------------------------
