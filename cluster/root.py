@@ -160,6 +160,7 @@ class Root:
         # Parsed queries and aggregations by their JSON (the handler validates, then ``search`` parses
         # again; dashboards repeat bodies). Parse results are frozen; errors are never cached.
         self._parsed: dict[bytes, Any] = {}
+        self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
@@ -416,6 +417,8 @@ class Root:
         self.parse(spec.query)
         spec = await self._resolved(spec)
         tree = self.parse_aggs(spec.aggs) if spec.aggs else None
+        if tree is not None:
+            native_aggs.check_buckets(tree, self.max_buckets)
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
         targets = targets_for(indices)
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
@@ -477,10 +480,9 @@ class Root:
             del response["hits"]["total"]
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
-            response["aggregations"] = (
-                native_aggs.finalize(tree, merged)
-                if merged is not None
-                else (native_aggs.finalize(tree, native_aggs.merge_partials(tree, [])))
+            response["aggregations"] = native_aggs.finalize(
+                tree, merged if merged is not None else native_aggs.merge_partials(tree, []),
+                max_buckets=self.max_buckets,
             )
         return response, phase
 

@@ -42,10 +42,21 @@ def check_params(request: Request, allowed: Iterable[str] = ()) -> dict[str, str
 
 
 async def read_body(request: Request) -> bytes:
-    body = await request.body()
+    body = await _body_of(request)
     if not body and "source" in request.query_params:
         body = request.query_params["source"].encode()
     check_content_type(request.headers.get("content-type"), bool(body))
+    return body
+
+
+async def _body_of(request: Request) -> bytes:
+    """``request.body()`` without its copy of a body that arrived in one piece (``BodyLimitMiddleware`` hands
+    the body over whole; Starlette joins it with a trailing ``b""``, which copies a 100 MB ``_bulk``)."""
+    if hasattr(request, "_body"):
+        return request._body
+    chunks = [chunk async for chunk in request.stream() if chunk]
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body
     return body
 
 
