@@ -441,6 +441,11 @@ class Root:
             )
             phase.agg_partials = agg_phase.agg_partials
             phase.timed_out = phase.timed_out or agg_phase.timed_out
+        if phase.failures and not spec.allow_partial_search_results:
+            # ES: without partial results, a failed shard fails the whole search (with that shard's cause)
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0", "reason": e.to_dict()}
+                      for t, e in phase.failures]  # fmt: skip
+            raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
             failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
                        "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
