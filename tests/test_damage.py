@@ -287,6 +287,8 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
         health = (await client.get("/_cluster/health", params={"level": "indices"})).json()
         assert health["status"] == "red" and health["indices"]["bad"]["status"] == "red"
         assert health["indices"]["good"]["status"] == "green"
+        cat = (await client.get("/_cat/indices", params={"format": "json", "h": "index,health"})).json()
+        assert {row["index"]: row["health"] for row in cat} == {"bad": "red", "good": "green"}
         explain = (await client.post("/_cluster/allocation/explain",
                                      json={"index": "bad", "shard": 0, "primary": True})).json()  # fmt: skip
         assert explain["unassigned_info"]["reason"] == "ALLOCATION_FAILED"
