@@ -35,6 +35,7 @@ async def by_query(
     """Delete (``action="delete"``) or re-index (``action="index"``) every document matching ``query``."""
     started = time.monotonic()
     spec = SearchSpec(query=query, size=PAGE, sort=[SortField("_doc")], explicit_sort=True)
+    spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.seq_no_primary_term = True
     spec.track_total_hits = True
     pages = Pages(root, indices, spec, SNAPSHOT_PIN_SECONDS)

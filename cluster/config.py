@@ -18,6 +18,7 @@ class ClusterConfig:
     default_refresh_interval: str = "1s"
     search_queue_size: int = 1000
     write_queue_size: int = 10_000
+    indexing_pressure_limit: int = 0  # bytes of writes in flight; 0: ``indexing_pressure.default_limit()``
     # the deadline of a search that sets no ``timeout``, in seconds (negative: none): the server setting
     # ``search_default_search_timeout``
     default_search_timeout_s: float = 300.0

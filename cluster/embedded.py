@@ -14,7 +14,8 @@ from cluster.master import Master
 from cluster.node import DataNode
 from cluster.root import Root
 from cluster.scroll import ScrollRegistry
-from cluster.state import LocalStateStore
+from cluster.settings import max_buckets_of
+from cluster.state import ClusterState, LocalStateStore
 from cluster.writes import WriteCoordinator
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,16 @@ class EmbeddedCluster:
         self.disk = DiskWatermarks(self.master, data_dir)
         self.writes.disk = self.disk
         self.root.attach_documents(self.master.index, self.writes.get)
+        self._apply_search_settings(None, self.master.state)
+        self.master.subscribe(self._apply_search_settings)
         self.scrolls = ScrollRegistry()
         self._refresher: asyncio.Task[None] | None = None
         self._disk_monitor: asyncio.Task[None] | None = None
+
+    def _apply_search_settings(self, old: ClusterState | None, new: ClusterState) -> None:
+        """``search.max_buckets`` is dynamic: the root and the leaf read it from every new state."""
+        limit = max_buckets_of(new)
+        self.root.max_buckets = self.leaf_service.max_buckets = limit
 
     async def start(self) -> None:
         self._refresher = asyncio.create_task(self._refresh_loop())

@@ -58,6 +58,7 @@ class LeafService:
         self._aggs_of = cache(self._parse_aggs_json)
         self._sort_of = cache(self._parse_sort_json)
         self.request_cache = ShardRequestCache()
+        self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
 
     def _parse(self, body: object) -> QueryAst:
         return parse_query(
@@ -135,7 +136,8 @@ class LeafService:
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (
                     native_aggs.execute_shard(
-                        tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index
+                        tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index,
+                        max_buckets=self.max_buckets,
                     )
                     if tree is not None
                     else b""

@@ -28,9 +28,11 @@ from cluster.settings import (
     update_cluster_settings,
     validate_settings,
 )
-from cluster.state import ClusterState, ClusterStateStore, IndexMeta
+from cluster.state import ClusterState, ClusterStateStore, IndexMeta, change_kinds
+from native import failpoints
 from native.analysis import Analysis
 from native.errors import (
+    BadRequest,
     DiskFull,
     IllegalArgument,
     IndexNotFound,
@@ -54,6 +56,24 @@ class AutoCreateDisabled(IndexNotFound):
 
 class TemplateMissing(ResourceNotFound):
     pass
+
+
+class ShardLimitExceeded(BadRequest):
+    """ES's ``ShardLimitValidator``: opening more shard copies than ``cluster.max_shards_per_node`` allows."""
+
+    es_type = "validation_exception"
+
+    def __init__(self, adding: int, used: int, limit: int) -> None:
+        super().__init__(f"Validation Failed: 1: this action would add [{adding}] shards, but this cluster currently "
+                         f"has [{used}]/[{limit}] maximum normal shards open;")  # fmt: skip
+
+
+DEFAULT_MAX_SHARDS_PER_NODE = 1000
+
+
+def _copies(meta: IndexMeta, replicas: int | None = None) -> int:
+    """Shard copies an open index holds, replicas included (ES counts unassigned replicas too)."""
+    return meta.number_of_shards * (1 + (meta.number_of_replicas if replicas is None else replicas))
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,8 @@ class Master:
         self._state = state
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        # ``cluster.max_shards_per_node`` is per data node; nodes are not in the cluster state yet, so one.
+        self.data_nodes = 1
 
     @property
     def state(self) -> ClusterState:
@@ -139,12 +161,17 @@ class Master:
 
     def _publish(self, new: ClusterState) -> None:
         old = self._state
+        kinds = change_kinds(old, new) if failpoints.active() else []
+        for kind in kinds:
+            failpoints.failpoint(f"master.before_save.{kind}")
         try:
             self.store.save(new, old.version)
         except OSError as exc:  # the change is not made: the state on disk and in memory stay the old one
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise DiskFull(None) from exc
             raise
+        for kind in kinds:
+            failpoints.failpoint(f"master.after_save.{kind}")
         self._state = new
         for listener in self._listeners:
             listener(old, new)
@@ -201,6 +228,8 @@ class Master:
                 raise ResourceAlreadyExists(
                     f"index [{name}/{existing.uuid}] already exists", index_uuid=existing.uuid, index=name
                 )
+            shards, replicas = int(flat["index.number_of_shards"]), int(flat["index.number_of_replicas"])
+            self._check_shard_limit(state, shards * (1 + replicas))
             index_uuid = uuid.uuid4().hex[:22]
             flat["index.uuid"] = index_uuid
             flat["index.provided_name"] = name
@@ -303,6 +332,8 @@ class Master:
             merged = {k: v for k, v in {**meta.settings, **flat}.items() if v is not None}
             validate_settings(merged)
             new_meta = replace(meta, settings=merged)
+            if meta.is_open:
+                self._check_shard_limit(self._state, _copies(new_meta) - _copies(meta))
             self._publish(self._state.with_index(new_meta))
             return new_meta
 
@@ -310,6 +341,9 @@ class Master:
     def set_index_state(self, names: Iterable[str], state: str) -> list[IndexMeta]:
         with self._lock:
             metas = [replace(self.index(n), state=state) for n in names]
+            if state == "open":
+                opening = {m.name: m for m in metas if not self._state.indices[m.name].is_open}
+                self._check_shard_limit(self._state, sum(_copies(m) for m in opening.values()))
             if metas:
                 self._publish(self._state.with_indices(metas))
             return metas
@@ -362,6 +396,16 @@ class Master:
             new_state = state.changed(indices=indices)
             _check_write_indices(new_state)
             self._publish(new_state)
+
+    def _check_shard_limit(self, state: ClusterState, adding: int) -> None:
+        """ES's shard limit: open shard copies may not pass ``cluster.max_shards_per_node`` x data nodes."""
+        if adding <= 0:
+            return
+        value = self.cluster_setting("cluster.max_shards_per_node")
+        limit = (DEFAULT_MAX_SHARDS_PER_NODE if value is None else int(value)) * self.data_nodes
+        used = sum(_copies(m) for m in state.indices.values() if m.is_open)
+        if used + adding > limit:
+            raise ShardLimitExceeded(adding, used, limit)
 
     # -- cluster settings ------------------------------------------------------------------------------------
     def cluster_setting(self, key: str) -> Any:
@@ -445,6 +489,11 @@ class Master:
                         )
             for n in names:
                 del current[n]
+            # ES's stack template registry puts its managed templates back on the next cluster state change;
+            # here in the same one (``GET _cat/templates`` always lists them, as on ES)
+            builtin = {"index_templates": templates.BUILTIN_INDEX_TEMPLATES,
+                       "component_templates": templates.BUILTIN_COMPONENTS}.get(kind, {})  # fmt: skip
+            current.update({n: body for n, body in builtin.items() if n not in current})
             self._publish(state.changed(**{kind: current}))
 
     # -- rollover -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from cluster.shard_failures import NoShardAvailable, ShardFailure
 from cluster.state import ClusterState, IndexMeta, damaged_uuid
 from native.analysis import Analysis
 from native.errors import IndexNotFound
+from native.failpoints import failpoint
 from native.mapping import Mapping
 from native.shard import Shard
 
@@ -65,7 +66,7 @@ class DataNode:
             for index_uuid, meta in live.items():
                 known = self._meta.get(index_uuid)
                 if known is None:
-                    self._open_index(meta)
+                    self._open_index(meta, created=old is not None)
                 elif known.mapping_version != meta.mapping_version:
                     mapping = Mapping(meta.mappings)
                     for shard_id in range(meta.number_of_shards):
@@ -79,7 +80,7 @@ class DataNode:
                 if all(kept):  # a damaged entry without a uuid: which directory is its own is unknown
                     self._remove_orphans({*live, *(uuid for uuid in kept if uuid)})
 
-    def _open_index(self, meta: IndexMeta) -> None:
+    def _open_index(self, meta: IndexMeta, *, created: bool = False) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
         mapping = Mapping(meta.mappings)
         for shard_id in range(meta.number_of_shards):
@@ -92,6 +93,8 @@ class DataNode:
                 self.failed[(meta.uuid, shard_id)] = failure
                 log.error("shard failed: %s", failure.details,
                           extra={"index": meta.name, "shard": shard_id})  # fmt: skip
+            if shard_id == 0 and created:
+                failpoint("node.after_first_shard")
         self._meta[meta.uuid] = meta
 
     def _remove_index(self, index_uuid: str) -> None:
@@ -101,6 +104,10 @@ class DataNode:
             shard = self.shards.pop((index_uuid, shard_id), None)
             if shard is not None:
                 shard.close(discard=True)
+        failpoint("node.before_remove")
+        # A kill from here on leaves some of the files: the next start removes them (``_remove_orphans``).
+        shutil.rmtree(self.shard_dir(index_uuid, 0), ignore_errors=True)
+        failpoint("node.mid_remove")
         shutil.rmtree(os.path.join(self.data_dir, "indices", index_uuid), ignore_errors=True)
 
     @staticmethod

@@ -76,6 +76,7 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
     body = _empty_response(started)
     sort = list(request.sort) or [SortField("_doc")]
     spec = SearchSpec(query=request.query, size=request.batch_size, sort=sort, explicit_sort=True)
+    spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.track_total_hits = True
     spec.source = SourceFilter()  # filtered here, so a missing include still copies an empty document
     pages = Pages(root, request.sources, spec, SNAPSHOT_PIN_SECONDS)

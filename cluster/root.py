@@ -160,6 +160,7 @@ class Root:
         # Parsed queries and aggregations by their JSON (the handler validates, then ``search`` parses
         # again; dashboards repeat bodies). Parse results are frozen; errors are never cached.
         self._parsed: dict[bytes, Any] = {}
+        self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
@@ -416,6 +417,8 @@ class Root:
         self.parse(spec.query)
         spec = await self._resolved(spec)
         tree = self.parse_aggs(spec.aggs) if spec.aggs else None
+        if tree is not None:
+            native_aggs.check_buckets(tree, self.max_buckets)
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
         targets = targets_for(indices)
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
@@ -438,6 +441,11 @@ class Root:
             )
             phase.agg_partials = agg_phase.agg_partials
             phase.timed_out = phase.timed_out or agg_phase.timed_out
+        if phase.failures and not spec.allow_partial_search_results:
+            # ES: without partial results, a failed shard fails the whole search (with that shard's cause)
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0", "reason": e.to_dict()}
+                      for t, e in phase.failures]  # fmt: skip
+            raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
             failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
                        "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
@@ -477,10 +485,9 @@ class Root:
             del response["hits"]["total"]
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
-            response["aggregations"] = (
-                native_aggs.finalize(tree, merged)
-                if merged is not None
-                else (native_aggs.finalize(tree, native_aggs.merge_partials(tree, [])))
+            response["aggregations"] = native_aggs.finalize(
+                tree, merged if merged is not None else native_aggs.merge_partials(tree, []),
+                max_buckets=self.max_buckets,
             )
         return response, phase
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
+from native.aggs.buckets import DEFAULT_MAX_BUCKETS
 from native.errors import IllegalArgument
 
 DEFAULTS = {"index.number_of_shards": "1", "index.number_of_replicas": "1"}
@@ -97,6 +98,28 @@ CLUSTER_SETTING_PREFIXES = (
 )  # fmt: skip
 
 
+# Integer cluster settings Quidditch acts on, with ES's minimum: (``search.max_buckets`` is read by every
+# search, ``cluster.max_shards_per_node`` by index create/open and replica changes).
+INT_CLUSTER_SETTINGS = {"search.max_buckets": 0, "cluster.max_shards_per_node": 1}
+
+
+def _check_int_setting(key: str, value: Any, minimum: int) -> None:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}]") from None
+    if number < minimum:
+        raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}] must be >= {minimum}")
+    if number > 2**31 - 1:
+        raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}] must be <= {2**31 - 1}")
+
+
+def max_buckets_of(state: Any) -> int:
+    """``search.max_buckets`` of a ``ClusterState`` (transient over persistent over the default)."""
+    value = state.transient.get("search.max_buckets", state.persistent.get("search.max_buckets"))
+    return DEFAULT_MAX_BUCKETS if value is None else int(value)
+
+
 def flatten_cluster_settings(settings: MappingABC[str, Any] | None) -> dict[str, Any]:
     """Like :func:`flatten_settings` but without the ``index.`` prefix (cluster keys are global)."""
     out: dict[str, Any] = {}
@@ -133,8 +156,8 @@ def update_cluster_settings(
             else:
                 new.pop(key, None)
             continue
-        if key == "search.max_buckets" and not str(value).lstrip("-").isdigit():
-            raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}]")
+        if key in INT_CLUSTER_SETTINGS:
+            _check_int_setting(key, value, INT_CLUSTER_SETTINGS[key])
         new[key] = value
         accepted[key] = value
     validate_watermarks(new)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from native.errors import QuidditchError
+from native.failpoints import failpoint
 
 
 class StaleStateError(QuidditchError):
@@ -167,6 +168,32 @@ class ClusterState:
         )
 
 
+def change_kinds(old: ClusterState, new: ClusterState) -> list[str]:
+    """What a state change does, for the failpoints around its save (``master.before_save.<kind>``):
+    ``create_index``, ``delete_index``, ``mapping``, ``aliases``, ``settings``, ``templates``."""
+    kinds = []
+    if new.indices.keys() - old.indices.keys():
+        kinds.append("create_index")
+    if old.indices.keys() - new.indices.keys():
+        kinds.append("delete_index")
+    common = [(old.indices[name], meta) for name, meta in new.indices.items() if name in old.indices]
+    if any(a.mapping_version != b.mapping_version for a, b in common):
+        kinds.append("mapping")
+    if {n: m.aliases for n, m in old.indices.items() if m.aliases} != {
+        n: m.aliases for n, m in new.indices.items() if m.aliases
+    }:
+        kinds.append("aliases")
+    if any(a.settings != b.settings or a.state != b.state for a, b in common) or (
+        (old.persistent, old.transient) != (new.persistent, new.transient)
+    ):
+        kinds.append("settings")
+    if (old.index_templates, old.component_templates, old.legacy_templates) != (
+        new.index_templates, new.component_templates, new.legacy_templates
+    ):
+        kinds.append("templates")
+    return kinds
+
+
 class ClusterStateStore(Protocol):
     """Persists cluster state. ``save`` fails with ``StaleStateError`` unless ``expected_version`` matches."""
 
@@ -207,7 +234,9 @@ class LocalStateStore:
                 fh.write(orjson.dumps(state.to_json()))
                 fh.flush()
                 os.fsync(fh.fileno())
+            failpoint("cluster_state.after_tmp_write")
             os.replace(tmp, self.path)
+            failpoint("cluster_state.after_rename")
             fd = os.open(os.path.dirname(self.path), os.O_RDONLY)
             try:
                 os.fsync(fd)

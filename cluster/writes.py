@@ -21,6 +21,7 @@ import orjson
 from cluster.config import Backpressure, ClusterConfig
 from cluster.disk import DiskWatermarks
 from cluster.errors import error_from_pb
+from cluster.indexing_pressure import IndexingPressure, default_limit
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.protos import leaf_pb2 as pb
@@ -161,6 +162,7 @@ class WriteCoordinator:
         self.leaf = leaf
         self.auto_create = auto_create
         self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
+        self.pressure = IndexingPressure((config or ClusterConfig()).indexing_pressure_limit or default_limit())
         # Read before each request's writes: a disk past the flood stage blocks the indices (``cluster.disk``).
         self.disk: DiskWatermarks | None = None
 

@@ -23,8 +23,14 @@ WRITER_HEAP = 64_000_000
 WRITER_THREADS = 1
 
 # Documents handed to the applier but not yet given to tantivy, beyond which a write waits (backpressure;
-# the queue holds each document's tantivy JSON). A commit of ~1 s of ingest fits well below it.
+# the queue holds each document's tantivy JSON). A commit of ~1 s of ingest fits well below it. The byte
+# bound keeps large documents from queueing ~100,000 x their size while a commit runs.
 MAX_PENDING_DOCS = 100_000
+MAX_PENDING_BYTES = 8 << 20
+
+
+def _docs_bytes(docs: _Docs) -> int:
+    return sum(len(doc) for _, doc, _ in docs if doc is not None)
 
 # What tantivy-py says when it refuses one document (a value the schema cannot take), as opposed to a failure
 # of the writer itself (an I/O error, a killed indexing thread), after which the documents it held are gone.
@@ -75,6 +81,7 @@ class _Applier(threading.Thread):
         self._queue: deque[tuple[str, Any]] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._pending_docs = 0
+        self._pending_bytes = 0
         self._busy = False
         self._discard = False
         # The first writer failure since the last successful commit (``writer_failed``): once set, the
@@ -86,10 +93,14 @@ class _Applier(threading.Thread):
         with self._cond:
             inline = not self._busy and not self._queue
             if not inline:
-                while self._pending_docs >= MAX_PENDING_DOCS and self.is_alive():
+                size = _docs_bytes(docs)
+                while (self._pending_docs >= MAX_PENDING_DOCS or self._pending_bytes >= MAX_PENDING_BYTES) and (
+                    self.is_alive()
+                ):
                     self._cond.wait()
-                self._queue.append(("docs", docs))
+                self._queue.append(("docs", (docs, size)))
                 self._pending_docs += len(docs)
+                self._pending_bytes += size
                 self._cond.notify_all()
         if inline:
             self._apply(docs)
@@ -119,10 +130,14 @@ class _Applier(threading.Thread):
                 kind, arg = queue.popleft()
                 self._busy = True
             if kind == "docs":
+                docs, size = arg
                 if not self._discard:
-                    self._apply(arg)
+                    self._apply(docs)
                 with cond:
-                    self._pending_docs -= len(arg)
+                    self._pending_docs -= len(docs)
+                    self._pending_bytes -= size
+                    cond.notify_all()
+                del docs, arg
                 continue
             error: BaseException | None = None
             if kind == "commit":

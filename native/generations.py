@@ -10,6 +10,26 @@ A tantivy schema is fixed and tantivy-py has no merge call, so both rewrite ever
 - ``forcemerge`` rewrites under the shard's own mapping when it has too many segments or deleted documents.
 
 The background rebuild and the force merge share ``_rewrite``, the protocol of ``native.merge``.
+
+Crashes. Cluster state records a new mapping before the shards rebuild for it, and ``state.json`` names the
+generation in charge with the fingerprint of the mapping it was built with. A kill after the mapping change
+but before the rebuild's ``state.json`` write (an inline rebuild midway, or a background one still copying)
+therefore restarts with a mapping newer than the generation on disk. ``_open_generation`` opens that
+generation with the schema tantivy recorded for it in its ``meta.json`` (what it was built with: nothing
+else is needed, as every document's ``_source``, id, version and seq_no are stored fields) and rebuilds it
+to the current mapping in the open, before the WAL is replayed under that mapping. Every step is written
+so a kill between any two of them reopens consistently:
+
+- copy done, not swapped (``rebuild.after_copy`` / ``merge.after_copy``): ``state.json`` still names the
+  old generation; the next start removes the new directory (``remove_stale_generations``) and, for a
+  rebuild, rebuilds again;
+- swapped, ``state.json`` not written (``*.after_swap``): the same, and the WAL (never dropped by a
+  rewrite) replays every write since the old generation's last commit;
+- ``state.json`` written, old directory not removed (``*.after_state_write``): the new generation is in
+  charge; the next start removes the old directory.
+
+The open-time rebuild runs in the open even for a large shard (~16 µs a document, so a 1M-document shard
+starts ~20 s later); the background protocol needs a running shard to hand writes to.
 """
 
 from __future__ import annotations
@@ -25,6 +45,7 @@ from typing import Any
 import tantivy
 
 from native.applier import WRITER_HEAP, WRITER_THREADS, _Applier, _Docs
+from native.failpoints import failpoint
 from native.mapping import Mapping
 from native.merge import (
     MergeAborted,
@@ -40,8 +61,9 @@ from native.schema import CompiledMapping
 
 log = logging.getLogger(__name__)
 # A shard with at least this many documents rebuilds for a new mapping in the background (``update_mapping``);
-# a smaller one rebuilds in the call (~16 µs a document: a third of a second here).
-ONLINE_REBUILD_DOCS = 20_000
+# a smaller one rebuilds in the call (~16 µs a document: a third of a second here). The environment can lower
+# it (tests of the background rebuild in a server process: ``tests/test_crash_points.py``).
+ONLINE_REBUILD_DOCS = int(os.environ.get("QUIDDITCH_ONLINE_REBUILD_DOCS", "20000"))
 REBUILD_RETRY_S = 5.0
 
 
@@ -78,6 +100,35 @@ class GenerationsMixin:
     _index_dir: Callable[[int], str]
     _reload: Callable[[], None]
     _write_state: Callable[[], None]
+
+    def _open_generation(self, state: dict[str, Any]) -> tantivy.Index:
+        """The index of ``generation`` under ``compiled`` (the current mapping), with no writer open.
+
+        A generation built under another mapping (its ``state.json`` fingerprint differs: a crash between a
+        mapping change and its rebuild's state write) is opened with the schema it was built with and
+        rebuilt to ``compiled`` first, as is one whose schema differs for another reason (built by a version
+        that compiled the same mapping differently); a new shard (no ``state.json``) records its first state."""
+        path = self._index_dir(self.generation)
+        if not state:  # the state first: a state with nothing committed marks a new shard (``native.damage``)
+            self._write_state()
+            failpoint("shard.new_after_state")
+            return self.compiled.new_index(path)
+        if not os.path.exists(os.path.join(path, "meta.json")):  # nothing committed yet: nothing to rebuild
+            return self.compiled.new_index(path)
+        if state.get("fingerprint") == self._fingerprint(self.compiled):
+            try:
+                return self.compiled.new_index(path)
+            except ValueError as exc:
+                if "schema does not match" not in str(exc):
+                    raise
+        log.info("rebuilding a generation built under another mapping or schema",
+                 extra={"index": self.index_name, "shard": self.shard_id, "generation": self.generation})  # fmt: skip
+        self.index = tantivy.Index.open(path)  # its own schema, from the generation's meta.json
+        self.analysis.register(self.index)
+        self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
+        self._rebuild(self.compiled)
+        self.writer.wait_merging_threads()  # the shard opens its own writer on the rebuilt index
+        return self.index
 
     def update_mapping(self, mapping: Mapping) -> None:
         """Adopt a newer mapping; rebuild the tantivy index when its fields changed.
@@ -151,13 +202,15 @@ class GenerationsMixin:
         new_gen = self._next_generation()
         new_index = compiled.new_index(self._index_dir(new_gen))
         new_writer = new_index.writer(WRITER_HEAP, WRITER_THREADS)
-        copy_all(self.index.searcher(), compiled, new_writer)
+        copy_all(self.index.searcher(), self.index.schema, compiled, new_writer)
         new_writer.commit()
+        failpoint("rebuild.after_copy")
         old_dir = self._index_dir(self.generation)
         self.writer.wait_merging_threads()
         self.index, self.writer, self.compiled = new_index, new_writer, compiled
         self.generation = new_gen
         self._write_state()
+        failpoint("rebuild.after_state_write")
         shutil.rmtree(old_dir, ignore_errors=True)
 
     def _next_generation(self) -> int:
@@ -191,6 +244,7 @@ class GenerationsMixin:
             with self._merge_lock:
                 return self._rewrite(compiled, merge_lock_held=True)
         rebuild = compiled is not self.compiled
+        kind = "rebuild" if rebuild else "merge"
         fingerprint = self._fingerprint(compiled)
 
         def stale() -> bool:
@@ -212,6 +266,7 @@ class GenerationsMixin:
             self.refresh()  # the snapshot holds every write made before the tail started
             rewrite.copy(self._readers.current()[1], self._take_tail, stale)
             writer = rewrite.finish(WRITER_HEAP, WRITER_THREADS, self._take_tail)
+            failpoint(f"{kind}.after_copy")
             with self._refresh_lock, self._lock:
                 if stale() or self.generation != base:
                     raise MergeAborted
@@ -223,8 +278,10 @@ class GenerationsMixin:
                 if rebuild:
                     self.compiled, self._target = self._target if self._target is not None else compiled, None
                 self._applier.writer = writer
+                failpoint(f"{kind}.after_swap")
                 self.committed_seq_no = self.max_seq_no
                 self._write_state()
+                failpoint(f"{kind}.after_state_write")
                 self._live, self._live_sealed, self._merge_tail = {}, {}, None
                 self._reload()
         except BaseException:

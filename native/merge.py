@@ -28,7 +28,11 @@ The protocol (``Shard.forcemerge`` drives it; nothing but the final swap holds a
 
 A crash anywhere before the ``state.json`` write leaves the old generation in charge (the new directory
 is removed at the next start, ``remove_stale_generations``); after it, the new one, with the WAL replayed
-over it as usual.
+over it as usual. A background mapping rebuild killed before that write leaves the old generation with the
+old schema while cluster state has the new mapping: the next start opens it with its own schema and
+rebuilds it (``GenerationsMixin._open_generation``). The failpoints ``merge.after_copy``,
+``merge.after_swap`` and ``merge.after_state_write`` (``rebuild.*`` for a rebuild) mark these steps
+(``native.failpoints``).
 """
 
 from __future__ import annotations
@@ -130,9 +134,12 @@ def remove_stale_generations(path: str, current: int) -> None:
             shutil.rmtree(os.path.join(path, f"index.{generation}"), ignore_errors=True)
 
 
-def copy_all(searcher: tantivy.Searcher, compiled: CompiledMapping, writer: tantivy.IndexWriter) -> None:
-    """Re-index every document of ``searcher`` under ``compiled`` into ``writer`` (a mapping rebuild)."""
-    for _, _, source, fields in _documents(searcher, compiled.schema):
+def copy_all(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, compiled: CompiledMapping, writer: tantivy.IndexWriter
+) -> None:
+    """Re-index every document of ``searcher`` (of an index with ``schema``, which may be an earlier mapping's)
+    under ``compiled`` into ``writer`` (a mapping rebuild)."""
+    for _, _, source, fields in _documents(searcher, schema):
         writer.add_json(_document(compiled, source, fields))
 
 

@@ -57,6 +57,7 @@ from native.errors import (
     QuidditchError,
     VersionConflict,
 )
+from native.failpoints import failpoint
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.generations import GenerationsMixin
 from native.mapping import Mapping
@@ -135,12 +136,8 @@ class Shard(GenerationsMixin):
         remove_stale_generations(path, self.generation)
         self.committed_seq_no: int = state.get("committed_seq_no", -1)
         self.compiled = CompiledMapping(mapping, analysis)
-        self.index = self.compiled.new_index(self._index_dir(self.generation))
+        self.index = self._open_generation(state)  # with the schema it was built with, rebuilt to ``mapping``
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
-        if state and state.get("fingerprint") != self._fingerprint(self.compiled):
-            self._rebuild(self.compiled)
-        elif not state:
-            self._write_state()
         self.max_seq_no = max(self.committed_seq_no, self._max_committed_seq_no())
         self.wal = WriteAheadLog(os.path.join(path, "wal.log"))
         sealed = sealed_generations(self.wal.path)
@@ -315,6 +312,7 @@ class Shard(GenerationsMixin):
             undo = self._undo_point(op.id for op in ops)
             results = [prepare(op, pending) for op in ops]
             self._append(pending.records, undo)
+            failpoint("shard.after_wal_fsync")
             if pending.docs:
                 self._applier.apply(pending.docs)
                 if self._merge_tail is not None:
@@ -379,6 +377,7 @@ class Shard(GenerationsMixin):
                 versions.append(version)
                 updated.append(current is not None)
             self._append(records, undo)
+            failpoint("shard.after_wal_fsync")
             if docs:
                 self._applier.apply(docs)
                 if self._merge_tail is not None:
@@ -569,8 +568,10 @@ class Shard(GenerationsMixin):
                 ticket = self._applier.submit("commit")
             try:
                 ticket.wait()  # the tantivy commit: writes go on meanwhile
+                failpoint("shard.after_commit")
                 self.committed_seq_no = boundary  # tantivy holds them now, whatever follows
                 self._write_state()
+                failpoint("shard.after_state_write")
                 self._drop_sealed(sealed_upto)
             except BaseException:
                 with self._lock:

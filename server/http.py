@@ -42,7 +42,7 @@ def check_params(request: Request, allowed: Iterable[str] = ()) -> dict[str, str
 
 
 async def read_body(request: Request) -> bytes:
-    body = await request.body()
+    body = await _body_of(request)
     if not body and "source" in request.query_params:
         # ES: the ``source`` parameter stands for a body and says its type in ``source_content_type``
         if "source_content_type" not in request.query_params:
@@ -51,6 +51,17 @@ async def read_body(request: Request) -> bytes:
         check_content_type(request.query_params["source_content_type"], bool(body))
         return body
     check_content_type(request.headers.get("content-type"), bool(body))
+    return body
+
+
+async def _body_of(request: Request) -> bytes:
+    """``request.body()`` without its copy of a body that arrived in one piece (``BodyLimitMiddleware`` hands
+    the body over whole; Starlette joins it with a trailing ``b""``, which copies a 100 MB ``_bulk``)."""
+    if hasattr(request, "_body"):
+        return request._body
+    chunks = [chunk async for chunk in request.stream() if chunk]
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body
     return body
 
 

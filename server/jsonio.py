@@ -213,4 +213,10 @@ def _default(obj: Any) -> Any:
 def dumps(obj: Any, pretty: bool = False) -> bytes:
     """Serialize a response body (non-str keys, numpy scalars/arrays, dataclasses, sets, Decimals)."""
     option = _DUMPS_OPTIONS | orjson.OPT_INDENT_2 if pretty else _DUMPS_OPTIONS
-    return orjson.dumps(obj, default=_default, option=option)
+    try:
+        return orjson.dumps(obj, default=_default, option=option)
+    except TypeError as exc:  # orjson nests at most 255 deep (deep aggregation trees go past it)
+        if "Recursion limit" not in str(exc):
+            raise
+        return json.dumps(obj, default=_default, indent=2 if pretty else None, ensure_ascii=False,
+                          separators=None if pretty else (",", ":")).encode()  # fmt: skip

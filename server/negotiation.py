@@ -177,6 +177,10 @@ class BodyLimitMiddleware:
                 if not message.get("more_body", False):
                     break
             body = inflater.finish() if inflater is not None else b"".join(chunks)
+            if inflater is not None:
+                inflater.out.clear()
+            # the pieces are not needed past the join: kept, they double a 100 MB body for the whole request
+            chunks.clear()
         except _TooLarge:
             await _send_empty(send, 413)
             return

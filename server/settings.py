@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cluster.indexing_pressure import default_limit
+
 __all__ = [
     "SETTINGS",
     "Setting",
@@ -100,6 +102,13 @@ SETTINGS: tuple[Setting, ...] = (
         "time",
     ),
     Setting("write_queue_size", 10000, "Bulk shard writes that may wait before a 429", "int"),
+    Setting(
+        "indexing_pressure_memory_limit",
+        None,
+        "Bytes of `_bulk` bodies in flight before new ones get a 429 (ES `indexing_pressure.memory.limit`; "
+        "default 10% of physical memory, at least 64mb)",
+        "bytes",
+    ),
     Setting("refresh_interval", "1s", "Default `index.refresh_interval` (`-1` disables periodic refresh)", "time"),
     Setting("log_level", "info", "Logging level: debug, info, warning or error"),
 )
@@ -126,6 +135,7 @@ class Settings:
     search_queue_size: int
     search_default_search_timeout: str
     write_queue_size: int
+    indexing_pressure_memory_limit: int
     refresh_interval: str
     log_level: str
 
@@ -216,7 +226,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         values[setting.name] = None if raw is None else _coerce(setting, raw)
     if values["node_name"] is None:
         values["node_name"] = socket.gethostname() or "quidditch-node"
+    if values["indexing_pressure_memory_limit"] is None:
+        values["indexing_pressure_memory_limit"] = default_limit()
     return Settings(**values)
+
+
+_COMPUTED = {"node_name": "(host name)", "indexing_pressure_memory_limit": "(10% of memory, >= 64mb)"}
 
 
 def settings_markdown_table() -> str:
@@ -224,6 +239,7 @@ def settings_markdown_table() -> str:
     lines = ["| Setting | Environment variable | Default | Description |", "|---|---|---|---|"]
     for s in SETTINGS:
         shown = str(s.default).lower() if s.type == "bool" else s.default
-        default = "(host name)" if s.default is None else "(none)" if s.default == "" else f"`{shown}`"
+        default = (f"`{shown}`" if s.default is not None and s.default != "" else "(none)" if s.default == ""
+                   else _COMPUTED.get(s.name, "(computed)"))
         lines.append(f"| `{s.name}` | `{s.env_var}` | {default} | {s.help} |")
     return "\n".join(lines) + "\n"

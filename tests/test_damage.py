@@ -287,6 +287,8 @@ async def test_damaged_shard_files_fail_the_shard_not_the_node(tmp_path: Path, c
         health = (await client.get("/_cluster/health", params={"level": "indices"})).json()
         assert health["status"] == "red" and health["indices"]["bad"]["status"] == "red"
         assert health["indices"]["good"]["status"] == "green"
+        cat = (await client.get("/_cat/indices", params={"format": "json", "h": "index,health"})).json()
+        assert {row["index"]: row["health"] for row in cat} == {"bad": "red", "good": "green"}
         explain = (await client.post("/_cluster/allocation/explain",
                                      json={"index": "bad", "shard": 0, "primary": True})).json()  # fmt: skip
         assert explain["unassigned_info"]["reason"] == "ALLOCATION_FAILED"
@@ -397,3 +399,34 @@ def test_an_unreadable_cluster_state_stops_the_start_and_removes_nothing(tmp_pat
         assert sorted(os.listdir(os.path.join(data_dir, "indices"))) == before != []
     finally:
         server.stop()
+
+
+async def test_scans_never_skip_a_failed_shard(tmp_path: Path) -> None:
+    """A search may answer from the shards it has (``_shards.failed``), but a reindex, a by-query pass or
+    ``allow_partial_search_results=false`` must not: they fail instead of silently missing documents."""
+    data_dir = tmp_path / "data"
+    ids = [f"d{i}" for i in range(40)]
+    async with node(data_dir) as (client, _):
+        body = {"settings": {"number_of_shards": 2, "number_of_replicas": 0}}
+        assert (await client.put("/two", json=body)).status_code == 200
+        lines = []
+        for doc_id in ids:
+            lines += [json.dumps({"index": {"_id": doc_id}}), json.dumps({"v": doc_id})]
+        resp = await client.post("/two/_bulk", content="\n".join(lines) + "\n", params={"refresh": "true"},
+                                 headers={"content-type": "application/x-ndjson"})  # fmt: skip
+        assert resp.status_code == 200 and not resp.json()["errors"]
+    _garbage_state(shard_dir(str(data_dir), "two", 1))
+    async with node(data_dir) as (client, _):
+        partial = await client.post("/two/_search", json={"size": 100})
+        assert partial.status_code == 200 and partial.json()["_shards"]["failed"] == 1
+        assert 0 < len(partial.json()["hits"]["hits"]) < len(ids)
+        strict = await client.post("/two/_search", params={"allow_partial_search_results": "false"})
+        assert strict.status_code == 503, strict.text
+        assert strict.json()["error"]["type"] == "search_phase_execution_exception"
+        copy = await client.post("/_reindex", params={"refresh": "true"},
+                                 json={"source": {"index": "two"}, "dest": {"index": "copy"}})  # fmt: skip
+        assert copy.status_code >= 500, copy.text
+        counted = await client.get("/copy/_count")
+        assert counted.status_code == 404 or counted.json()["count"] == 0
+        dropped = await client.post("/two/_delete_by_query", json={"query": {"match_all": {}}})
+        assert dropped.status_code >= 500, dropped.text

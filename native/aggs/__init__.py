@@ -15,13 +15,30 @@ from typing import Any
 
 import tantivy
 
+from native.aggs import buckets
+from native.aggs.buckets import DEFAULT_MAX_BUCKETS, TooManyBuckets
 from native.aggs.execute import ShardContext
 from native.aggs.parse import parse_aggs
 from native.aggs.partials import decode, encode, finalize_level, merge_level
 from native.aggs.spec import AggNode, AggTree
 from native.fields import FieldResolver
 
-__all__ = ["AggNode", "AggTree", "execute_shard", "finalize", "merge_partials", "parse_aggs"]
+__all__ = [
+    "DEFAULT_MAX_BUCKETS",
+    "AggNode",
+    "AggTree",
+    "TooManyBuckets",
+    "check_buckets",
+    "execute_shard",
+    "finalize",
+    "merge_partials",
+    "parse_aggs",
+]
+
+
+def check_buckets(tree: AggTree, max_buckets: int | None = None) -> None:
+    """Refuse, before running, a tree whose range/filters buckets alone pass ``search.max_buckets``."""
+    buckets.check_fixed(tree, DEFAULT_MAX_BUCKETS if max_buckets is None else max_buckets)
 
 
 def execute_shard(
@@ -32,10 +49,13 @@ def execute_shard(
     *,
     now_millis: int,
     index_name: str = "",
+    max_buckets: int | None = None,
 ) -> bytes:
     """Run every aggregation of ``tree`` over the docs of one shard matching ``query``."""
-    ctx = ShardContext(searcher, resolver, now_millis, index_name)
-    return encode(ctx.collect_level(tree.nodes, query))
+    with buckets.limited(max_buckets):
+        buckets.check_fixed(tree)
+        ctx = ShardContext(searcher, resolver, now_millis, index_name)
+        return encode(ctx.collect_level(tree.nodes, query))
 
 
 def merge_partials(tree: AggTree, partials: list[bytes]) -> bytes:
@@ -50,6 +70,9 @@ def merge_partials(tree: AggTree, partials: list[bytes]) -> bytes:
     return encode(merged)
 
 
-def finalize(tree: AggTree, merged: bytes) -> dict[str, Any]:
-    """The ES response ``aggregations`` object."""
-    return finalize_level(tree.nodes, decode(merged))
+def finalize(tree: AggTree, merged: bytes, *, max_buckets: int | None = None) -> dict[str, Any]:
+    """The ES response ``aggregations`` object; ``too_many_buckets_exception`` past ``max_buckets``."""
+    with buckets.limited(max_buckets):
+        out = finalize_level(tree.nodes, decode(merged))
+        buckets.check_response(out)
+    return out

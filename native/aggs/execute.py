@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tantivy
 
+from native.aggs import buckets
 from native.aggs.partials import Level, kind_of
 from native.aggs.spec import AggNode
 from native.date_calendar import DateParseError
@@ -27,8 +28,6 @@ from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
 from native.search import count_matches
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
-
-MAX_BUCKETS = 65536
 
 
 @dataclass
@@ -86,12 +85,8 @@ class ShardContext:
         try:
             return self.searcher.aggregate(query, spec)
         except ValueError as exc:
-            if "bucket" in str(exc).lower():
-                raise IllegalArgument(
-                    f"Trying to create too many buckets. Must be less than or equal to: [{MAX_BUCKETS}]. "
-                    "This limit can be set by changing the [search.max_buckets] cluster level setting.",
-                    max_buckets=MAX_BUCKETS,
-                ) from exc
+            if "bucket" in str(exc).lower():  # tantivy's own cap (65,000 buckets per request)
+                raise buckets.TooManyBuckets(buckets.current_limit()) from exc
             raise
 
     def restrict(self, query: tantivy.Query, bucket_filter: tantivy.Query) -> tantivy.Query:

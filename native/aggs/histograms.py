@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import tantivy
 
-from native.aggs.execute import MAX_BUCKETS, ShardContext, convert_key, date_format, resolve_date
+from native.aggs import buckets as bucket_limit
+from native.aggs.execute import ShardContext, convert_key, date_format, resolve_date
 from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import (
     Partial,
@@ -50,14 +51,6 @@ from native.aggs.partials import (
 from native.aggs.spec import AggNode, DateHistogramSpec, HistogramSpec, Order
 from native.errors import IllegalArgument
 from native.fields import FieldInfo
-
-
-def _too_many(n: int) -> IllegalArgument:
-    return IllegalArgument(
-        f"Trying to create too many buckets. Must be less than or equal to: [{MAX_BUCKETS}] but was [{n}]. "
-        "This limit can be set by changing the [search.max_buckets] cluster level setting.",
-        max_buckets=MAX_BUCKETS,
-    )
 
 
 class _Base:
@@ -167,8 +160,7 @@ class _Base:
             if key not in buckets:
                 buckets[key] = [key, 0, {}]
             n += 1
-            if n > MAX_BUCKETS:
-                raise _too_many(n)
+            bucket_limit.check(n)
             key = self._next_key(node, p, key)
 
 
@@ -322,8 +314,7 @@ class DateHistogramKind(_Base):
             if nxt > hi:
                 break
             starts.append(nxt)
-            if len(starts) > MAX_BUCKETS:
-                raise _too_many(len(starts))
+            bucket_limit.check(len(starts))
         ends = [*starts[1:], int(self._next_key(node, p, starts[-1]))]
         ranges = [{"key": str(i), "from": s, "to": e} for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
         request = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}
@@ -446,7 +437,7 @@ def range_bucket_counts(
     """Bucket token → number of docs (each a list of inclusive ranges) overlapping the bucket.
 
     Ranges are clipped to ``clip`` (hard bounds, either side None) first; a doc whose ranges overlap
-    each other or share a bucket counts once there. Raises the too-many-buckets error past MAX_BUCKETS.
+    each other or share a bucket counts once there. Raises the too-many-buckets error past ``search.max_buckets``.
     """
     clip_lo, clip_hi = clip if clip is not None else (None, None)
     events: dict[Any, int] = {}
@@ -472,7 +463,7 @@ def range_bucket_counts(
                 after = succ(last)
                 events[after] = events.get(after, 0) - 1
     except (OverflowError, ValueError) as exc:  # unbounded ranges (±max) without hard bounds
-        raise _too_many(MAX_BUCKETS + 1) from exc
+        raise bucket_limit.TooManyBuckets(bucket_limit.current_limit()) from exc
     counts: dict[Any, int] = {}
     points = sorted(events)
     running = 0
@@ -484,8 +475,7 @@ def range_bucket_counts(
         token = point
         while token < stop:
             counts[token] = running
-            if len(counts) > MAX_BUCKETS:
-                raise _too_many(len(counts))
+            bucket_limit.check(len(counts))
             token = succ(token)
     return counts
 
@@ -544,7 +534,7 @@ def _aggregate(
     run per bucket). Returns the result and the inline spec it was computed with."""
     try:
         return ctx.aggregate(query, {name: {**request, **_with_aggs(inline)}})[name], inline
-    except IllegalArgument:
+    except (IllegalArgument, bucket_limit.TooManyBuckets):
         if not inline:
             raise
         return ctx.aggregate(query, {name: request})[name], None

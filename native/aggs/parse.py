@@ -2,6 +2,11 @@
 
 ``parse_aggs`` validates the whole ``aggs`` object up front so that every 400 happens before any shard
 is touched; each kind's body is read by its parser in ``bucket_parsers`` or ``metric_parsers``.
+
+Depth: ES has no aggregation depth limit of its own; the request's JSON nesting limit (1,000) and
+``search.max_buckets`` bound it. Here every level costs a few Python frames at each phase (parse,
+collect, merge, finalize), so trees deeper than ``MAX_AGG_DEPTH`` (100, far past any real dashboard)
+are refused with a 400 naming the limit instead of running into the interpreter's recursion limit.
 """
 
 from __future__ import annotations
@@ -13,23 +18,29 @@ from typing import Any
 
 from native.aggs import bucket_parsers, metric_parsers
 from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
-from native.errors import ParsingError, ScriptingDisabled
+from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
 _BAD_NAME = re.compile(r"[\[\]>]")
+MAX_AGG_DEPTH = 100
 
 
 def parse_aggs(body: Any) -> AggTree:
     """Parse the ``aggs`` / ``aggregations`` object of a search body."""
-    return AggTree(_parse_level(body))
+    return AggTree(_parse_level(body, 1))
 
 
-def _parse_level(body: Any) -> tuple[AggNode, ...]:
+def _parse_level(body: Any, depth: int) -> tuple[AggNode, ...]:
     if not isinstance(body, dict):
         raise ParsingError("Aggregation definition must be an object")
-    return tuple(_parse_node(name, definition) for name, definition in body.items())
+    if depth > MAX_AGG_DEPTH and body:
+        raise IllegalArgument(
+            f"The nested depth of the aggregation [{next(iter(body))}] exceeds the maximum nested depth for "
+            f"aggregations [{MAX_AGG_DEPTH}]"
+        )
+    return tuple(_parse_node(name, definition, depth) for name, definition in body.items())
 
 
-def _parse_node(name: str, definition: Any) -> AggNode:
+def _parse_node(name: str, definition: Any, depth: int) -> AggNode:
     if not isinstance(name, str) or not name or _BAD_NAME.search(name):
         raise ParsingError(
             f"Invalid aggregation name [{name}]. Aggregation names can contain any character except '[', ']', and '>'"
@@ -44,7 +55,7 @@ def _parse_node(name: str, definition: Any) -> AggNode:
         if key in ("aggs", "aggregations"):
             if children:
                 raise ParsingError(f"Found two sub aggregation definitions under [{name}]")
-            children = _parse_level(value)
+            children = _parse_level(value, depth + 1)
         elif key == "meta":
             if not isinstance(value, dict):
                 raise ParsingError(f"Expected [START_OBJECT] under [meta], but got a different token in [{name}]")

@@ -19,6 +19,7 @@ Bucket partials carry their sub-aggregations as a nested ``{name: partial}`` lev
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,11 +59,19 @@ def kind_of(node: AggNode) -> AggKind:
 
 
 def encode(level: Level) -> bytes:
-    return orjson.dumps(level)
+    try:
+        return orjson.dumps(level)
+    except TypeError as exc:  # orjson nests at most 255 deep; a bucket level costs about four
+        if "Recursion limit" not in str(exc):
+            raise
+        return json.dumps(level, separators=(",", ":")).encode()
 
 
 def decode(data: bytes) -> Level:
-    value = orjson.loads(data)
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:  # what ``encode``'s deep fallback wrote (NaN stays NaN there)
+        value = json.loads(data)
     if not isinstance(value, dict):
         raise ValueError("aggregation partial must be a JSON object")
     return value

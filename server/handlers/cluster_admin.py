@@ -47,6 +47,7 @@ async def get_settings(request: Request) -> Response:
     }
     if flag(params, "include_defaults"):
         defaults = {"action.auto_create_index": "true", "search.max_buckets": "65536",
+                    "cluster.max_shards_per_node": "1000",
                     "cluster.name": cluster_of(request).cluster_name}  # fmt: skip
         body["defaults"] = _settings_out(defaults, flat)
     return es_json(request, body)

@@ -310,12 +310,14 @@ async def cat_indices(request: Request) -> Response:
         params["expand_wildcards"] = "open,closed"
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     stats = await index_stats(request, metas)
-    rows = []
+    rows: list[dict[str, str | int | float | None]] = []
+    node = cluster_of(request).node
     for m in metas:
         st = stats.get(m.name)
         docs, size, deleted = (st.docs, st.size, st.deleted) if st else (None, None, None)
+        health = "red" if node.failures(m.uuid) else "yellow" if m.number_of_replicas else "green"
         rows.append({
-            "health": "yellow" if m.number_of_replicas else "green", "status": m.state, "index": m.name,
+            "health": health, "status": m.state, "index": m.name,
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,
             "docs.deleted": deleted, "store.size": size, "pri.store.size": size,
             "dataset.size": size, "creation.date": str(m.creation_date),

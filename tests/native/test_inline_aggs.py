@@ -13,8 +13,8 @@ import pytest
 
 from native import aggs as native_aggs
 from native.aggs import execute, filters, histograms, inline, sketches, terms
+from native.aggs.buckets import TooManyBuckets
 from native.analysis import Analysis
-from native.errors import IllegalArgument
 from native.mapping import Mapping
 from native.query import compile_query, parse_query
 from native.shard import Shard
@@ -141,7 +141,7 @@ def test_a_bucket_limit_error_falls_back_to_the_per_bucket_path(shard: Shard, mo
 
     def refuse_nested(self: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
         if any("aggs" in request for request in spec.values()):
-            raise IllegalArgument("Trying to create too many buckets")
+            raise TooManyBuckets(65536)
         return real(self, query, spec)
 
     body = {"p": {**PARENTS["hourly"], "aggs": {"tags": CHILDREN["tags"]}}}

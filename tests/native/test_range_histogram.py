@@ -21,6 +21,7 @@ import pytest
 import tantivy
 
 from native.aggs import execute_shard, finalize, merge_partials, parse_aggs
+from native.aggs.buckets import TooManyBuckets
 from native.errors import IllegalArgument
 from native.fields import FieldInfo
 
@@ -253,7 +254,7 @@ def test_min_doc_count_zero_and_extended_bounds(layouts: Any) -> None:
 
 def test_one_sided_hard_bounds_and_unbounded_ranges(layouts: Any) -> None:
     body = {"h": {"histogram": {"field": "r", "interval": 10, "min_doc_count": 1, "hard_bounds": {"min": -100}}}}
-    with pytest.raises(IllegalArgument, match="too many buckets"):
+    with pytest.raises(TooManyBuckets, match="too many buckets"):
         both(layouts, body)  # the open-ended doc reaches 2^31 - 1
     body["h"]["histogram"]["hard_bounds"] = {"min": -100, "max": 1000}
     assert got_numeric(both(layouts, body)["h"]) == numeric_expected("r", 10, hard=(-100, 1000))
@@ -301,7 +302,7 @@ def test_date_range_fixed_interval(layouts: Any) -> None:
 
 def test_date_range_without_hard_bounds_is_too_many_buckets(layouts: Any) -> None:
     body = {"h": {"date_histogram": {"field": "dr", "calendar_interval": "day"}}}
-    with pytest.raises(IllegalArgument, match="too many buckets"):
+    with pytest.raises(TooManyBuckets, match="too many buckets"):
         both(layouts, body)
 
 
