@@ -197,6 +197,10 @@ class HistogramKind(_Base):
             }
         result, inline = _aggregate(ctx, query, "h", {"histogram": hist}, _inline(ctx, node))
         raw = {float(b["key"]): b for b in result["buckets"] if b["doc_count"]}
+        for key in raw:  # tantivy numbers buckets with an i64 that saturates: such keys would be silently wrong
+            if abs((key - offset) / spec.interval) >= _MAX_BUCKET_INDEX:
+                raise IllegalArgument(f"[interval] [{spec.interval}] is too small: bucket keys of field "
+                                      f"[{spec.field}] overflow")  # fmt: skip
         counts = {k: int(b["doc_count"]) for k, b in raw.items()}
         if spec.missing is not None:
             n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
@@ -549,6 +553,9 @@ def _resolve_bounds(
         resolve_date(bounds[0], now_millis, time_zone, formats=formats),
         resolve_date(bounds[1], now_millis, time_zone, formats=formats),
     ]
+
+
+_MAX_BUCKET_INDEX = 2.0**62  # well inside tantivy's i64 bucket position
 
 
 def _bucket_index(value: float, offset: float, interval: float) -> int:
