@@ -14,7 +14,7 @@ from cluster.master import Master
 from cluster.node import DataNode
 from cluster.root import Root
 from cluster.scroll import ScrollRegistry
-from cluster.settings import max_buckets_of
+from cluster.settings import allow_expensive_queries_of, max_buckets_of
 from cluster.state import ClusterState, LocalStateStore
 from cluster.writes import WriteCoordinator
 
@@ -53,9 +53,11 @@ class EmbeddedCluster:
         self._disk_monitor: asyncio.Task[None] | None = None
 
     def _apply_search_settings(self, old: ClusterState | None, new: ClusterState) -> None:
-        """``search.max_buckets`` is dynamic: the root and the leaf read it from every new state."""
+        """``search.max_buckets`` and ``search.allow_expensive_queries`` are dynamic: the root and the leaf read
+        them from every new state."""
         limit = max_buckets_of(new)
         self.root.max_buckets = self.leaf_service.max_buckets = limit
+        self.root.allow_expensive_queries = allow_expensive_queries_of(new)
 
     async def start(self) -> None:
         self._refresher = asyncio.create_task(self._refresh_loop())

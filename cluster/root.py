@@ -42,6 +42,7 @@ from native.errors import (
 )
 from native.mapping import Mapping
 from native.query import QueryAst, parse_query
+from native.query.expensive import check_expensive
 from native.query.limits import check_ids_window
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
 from native.search import SCORE_SORT, sort_key
@@ -161,6 +162,7 @@ class Root:
         # again; dashboards repeat bodies). Parse results are frozen; errors are never cached.
         self._parsed: dict[bytes, Any] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
+        self.allow_expensive_queries = True  # ``search.allow_expensive_queries``, kept current from state
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
@@ -190,7 +192,13 @@ class Root:
 
     def parse(self, query: dict[str, Any] | None) -> QueryAst:
         """Validate a query with this node's limits (400s happen here, before any fan-out)."""
-        return self._cached(b"q", query, self._parse_query)  # type: ignore[no-any-return]
+        parsed: QueryAst = self._cached(b"q", query, self._parse_query)
+        if not self.allow_expensive_queries:
+            try:
+                check_expensive(parsed)
+            except QuidditchError as exc:  # ES refuses it on the shards
+                raise SearchPhaseError("all shards failed", caused_by=exc) from None
+        return parsed
 
     def parse_aggs(self, aggs: dict[str, Any]) -> native_aggs.AggTree:
         return self._cached(b"a", aggs, native_aggs.parse_aggs)  # type: ignore[no-any-return]

@@ -101,6 +101,9 @@ CLUSTER_SETTING_PREFIXES = (
 # Integer cluster settings Quidditch acts on, with ES's minimum: (``search.max_buckets`` is read by every
 # search, ``cluster.max_shards_per_node`` by index create/open and replica changes).
 INT_CLUSTER_SETTINGS = {"search.max_buckets": 0, "cluster.max_shards_per_node": 1}
+BOOL_CLUSTER_SETTINGS = frozenset(
+    {"search.allow_expensive_queries", "cluster.routing.allocation.disk.threshold_enabled"}
+)
 
 
 def _check_int_setting(key: str, value: Any, minimum: int) -> None:
@@ -112,6 +115,13 @@ def _check_int_setting(key: str, value: Any, minimum: int) -> None:
         raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}] must be >= {minimum}")
     if number > 2**31 - 1:
         raise IllegalArgument(f"Failed to parse value [{value}] for setting [{key}] must be <= {2**31 - 1}")
+
+
+def allow_expensive_queries_of(state: Any) -> bool:
+    """``search.allow_expensive_queries`` of a ``ClusterState`` (transient over persistent, default true)."""
+    value = state.transient.get("search.allow_expensive_queries",
+                                state.persistent.get("search.allow_expensive_queries"))  # fmt: skip
+    return value is None or str(value).lower() != "false"
 
 
 def max_buckets_of(state: Any) -> int:
@@ -158,6 +168,8 @@ def update_cluster_settings(
             continue
         if key in INT_CLUSTER_SETTINGS:
             _check_int_setting(key, value, INT_CLUSTER_SETTINGS[key])
+        if key in BOOL_CLUSTER_SETTINGS and str(value) not in ("true", "false"):
+            raise IllegalArgument(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
         new[key] = value
         accepted[key] = value
     validate_watermarks(new)

@@ -25,6 +25,7 @@ QuidditchError (500, exception)
 ├── SearchTimeout (504, search_timeout_exception)
 ├── ContentTooLarge (413)
 ├── RejectedExecution (429, es_rejected_execution_exception)
+├── ExpensiveQueryDisallowed (400, exception: ``search.allow_expensive_queries`` is false)
 ├── ClusterBlocked (403 or 429, cluster_block_exception)
 │   └── DiskFull (429: the shard's disk refused a write, as past the flood-stage watermark)
 └── ScriptingDisabled (400, illegal_argument_exception)
@@ -193,3 +194,16 @@ class DiskFull(ClusterBlocked):
 
     def __init__(self, index: str | None) -> None:
         super().__init__(index, [FLOOD_STAGE_BLOCK])
+
+
+class ExpensiveQueryDisallowed(QuidditchError):
+    """A query ES refuses while ``search.allow_expensive_queries`` is false (ES's plain ``exception``)."""
+
+    status = 400
+    es_type = "exception"
+
+    def __init__(self, query: str) -> None:
+        reason = f"[{query}] queries cannot be executed when 'search.allow_expensive_queries' is set to false."
+        if query == "prefix":
+            reason += " For optimised prefix queries on text fields please enable [index_prefixes]."
+        super().__init__(reason)

@@ -801,3 +801,36 @@ async def test_search_keys_not_implemented_or_of_the_wrong_type(
     # empty values change nothing and pass, as do string booleans
     ok = await client.post(f"/{INDEX}/_search", json={"suggest": {}, "rescore": [], "version": "true"})
     assert ok.status_code == 200, ok.text
+
+
+async def test_expensive_queries_can_be_switched_off(client: httpx.AsyncClient) -> None:
+    """``search.allow_expensive_queries: false`` (ES's kill switch, bad-inputs #8) refuses prefix, wildcard,
+    regexp and fuzzy queries, also from query_string syntax; other queries run; resetting it allows them again."""
+    expensive = {
+        "prefix": {"prefix": {"tag": "a"}},
+        "wildcard": {"wildcard": {"tag": "a*"}},
+        "regexp": {"regexp": {"tag": "a.*"}},
+        "fuzzy": {"fuzzy": {"title": "onr"}},
+    }
+    bad = await client.put("/_cluster/settings", json={"transient": {"search.allow_expensive_queries": "maybe"}})
+    assert bad.status_code == 400
+    put = await client.put("/_cluster/settings", json={"persistent": {"search.allow_expensive_queries": False}})
+    assert put.status_code == 200, put.text
+    cases = [*expensive.items(), ("wildcard", {"query_string": {"query": "tag:a*"}}),
+             ("wildcard", {"bool": {"filter": [{"term": {"tag": "a"}}], "should": [expensive["wildcard"]]}})]
+    for name, query in cases:
+        response = await client.post(f"/{INDEX}/_search", json={"query": query})
+        assert response.status_code == 400, (name, response.text)
+        assert_canonical_error(response, 400, "search_phase_execution_exception")
+        cause = response.json()["error"]["root_cause"][0]
+        assert cause["type"] == "exception"
+        assert cause["reason"].startswith(f"[{name}] queries cannot be executed when 'search.allow_expensive_queries'")
+    assert (await client.post(f"/{INDEX}/_count", json={"query": expensive["prefix"]})).status_code == 400
+    fine = await client.post(f"/{INDEX}/_search", json={"query": {"match": {"title": "one"}}})
+    assert fine.status_code == 200 and fine.json()["hits"]["total"]["value"] == 1
+    reset = await client.put("/_cluster/settings", json={"persistent": {"search.allow_expensive_queries": None}})
+    assert reset.status_code == 200
+    for name, query in expensive.items():
+        response = await client.post(f"/{INDEX}/_search", json={"query": query})
+        assert response.status_code == 200, (name, response.text)
+        assert response.json()["hits"]["total"]["value"] == 1, name
