@@ -48,7 +48,9 @@ def _terms(name: str, kind: str, body: dict[str, Any]) -> TermsSpec:
     size = _int(kind, "size", body.get("size", 10))
     if size < 1:
         raise IllegalArgument(f"[size] must be greater than 0. Found [{size}] in [{name}]")
-    shard_size = _int(kind, "shard_size", body.get("shard_size", int(size * 1.5 + 10)))
+    # ES's suggested shard size (BucketUtils.suggestShardSideQueueSize) stops at the largest int
+    default_shard_size = min(int(size * 1.5 + 10), 2**31 - 1)
+    shard_size = _int(kind, "shard_size", body.get("shard_size", default_shard_size))
     if shard_size < 1:
         raise IllegalArgument(f"[shard_size] must be greater than 0. Found [{shard_size}] in [{name}]")
     return TermsSpec(
