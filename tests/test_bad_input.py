@@ -790,7 +790,7 @@ async def test_highlighting_past_max_analyzed_offset(client: httpx.AsyncClient) 
      ({"slice": {"id": 0, "max": 2}}, "illegal_argument_exception"),
      ({"knn": {"field": "v", "query_vector": [1], "k": 1}}, "illegal_argument_exception"),
      ({"version": {"a": 1}}, "parsing_exception"), ({"explain": 5}, "parsing_exception"),
-     ({"track_scores": "yes"}, "parsing_exception"), ({"timeout": 5}, "parsing_exception")],
+     ({"track_scores": "yes"}, "parsing_exception"), ({"timeout": 5}, "parse_exception")],
 )  # fmt: skip
 async def test_search_keys_not_implemented_or_of_the_wrong_type(
     client: httpx.AsyncClient, body: dict[str, Any], es_type: str
