@@ -57,8 +57,8 @@ def _terms(name: str, kind: str, body: dict[str, Any]) -> TermsSpec:
         field=_field(kind, body),
         size=size,
         shard_size=max(shard_size, size),
-        min_doc_count=_int(kind, "min_doc_count", body.get("min_doc_count", 1), 0),
-        shard_min_doc_count=_int(kind, "shard_min_doc_count", body.get("shard_min_doc_count", 0), 0),
+        min_doc_count=_int(kind, "min_doc_count", body.get("min_doc_count", 1), 0, long=True),
+        shard_min_doc_count=_int(kind, "shard_min_doc_count", body.get("shard_min_doc_count", 0), 0, long=True),
         order=_order(name, body.get("order"), (Order("_count", False), Order("_key", True))),
         missing=_missing_value(kind, body.get("missing")),
         include=None if isinstance(body.get("include"), dict) else _include(body.get("include")),
@@ -74,7 +74,7 @@ def _terms(name: str, kind: str, body: dict[str, Any]) -> TermsSpec:
 def _histogram_common(name: str, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """The parameters ``histogram`` and ``date_histogram`` share."""
     return {
-        "min_doc_count": _int(kind, "min_doc_count", body.get("min_doc_count", 0), 0),
+        "min_doc_count": _int(kind, "min_doc_count", body.get("min_doc_count", 0), 0, long=True),
         "extended_bounds": _bounds(kind, "extended_bounds", body.get("extended_bounds")),
         "hard_bounds": _bounds(kind, "hard_bounds", body.get("hard_bounds")),
         "keyed": bool(body.get("keyed", False)),

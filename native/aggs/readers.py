@@ -28,18 +28,20 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
-def _int(kind: str, key: str, value: Any, minimum: int | None = None) -> int:
-    """A Java ``int`` field: a number or numeric string in the 32-bit range (ES: "out of range of int")."""
+def _int(kind: str, key: str, value: Any, minimum: int | None = None, *, long: bool = False) -> int:
+    """A Java ``int`` field (``long``: a ``long`` one): a number or numeric string in its range (ES: "out of range
+    of int")."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]")
     try:
         number = int(value)
     except (ValueError, OverflowError) as exc:
         raise XContentParseError(f"[{kind}] failed to parse field [{key}]") from exc
-    if not _INT_MIN <= number <= _INT_MAX:
+    low, high = (_LONG_MIN, _LONG_MAX) if long else (_INT_MIN, _INT_MAX)
+    if not low <= number <= high:
         raise XContentParseError(
             f"[{kind}] failed to parse field [{key}]",
-            caused_by=IllegalArgument(f"Numeric value ({value}) out of range of int"),
+            caused_by=IllegalArgument(f"Numeric value ({value}) out of range of {'long' if long else 'int'}"),
         )
     if minimum is not None and number < minimum:
         raise IllegalArgument(f"[{key}] must be greater than or equal to {minimum}. Found [{number}] in [{kind}]")
