@@ -192,13 +192,21 @@ class Root:
 
     def parse(self, query: dict[str, Any] | None) -> QueryAst:
         """Validate a query with this node's limits (400s happen here, before any fan-out)."""
-        parsed: QueryAst = self._cached(b"q", query, self._parse_query)
-        if not self.allow_expensive_queries:
-            try:
-                check_expensive(parsed)
-            except QuidditchError as exc:  # ES refuses it on the shards
-                raise SearchPhaseError("all shards failed", caused_by=exc) from None
-        return parsed
+        return self._cached(b"q", query, self._parse_query)  # type: ignore[no-any-return]
+
+    def check_expensive(self, query: dict[str, Any] | None, indices: Sequence[IndexMeta]) -> None:
+        """``search.allow_expensive_queries: false``: refuse what ES refuses then (``native.query.expensive``)."""
+        if self.allow_expensive_queries or not query:
+            return
+        mappings = [Mapping(meta.mappings) for meta in indices]
+
+        def field_types(field: str) -> list[str]:
+            return [leaf.type for leaf in (m.leaf(field) for m in mappings) if leaf is not None]
+
+        try:
+            check_expensive(self.parse(query), field_types)
+        except QuidditchError as exc:  # ES refuses it on the shards
+            raise SearchPhaseError("all shards failed", caused_by=exc) from None
 
     def parse_aggs(self, aggs: dict[str, Any]) -> native_aggs.AggTree:
         return self._cached(b"a", aggs, native_aggs.parse_aggs)  # type: ignore[no-any-return]
@@ -423,6 +431,8 @@ class Root:
         deadline = self.deadline(started, spec.timeout_s)
         now_millis = int(time.time() * 1000)
         self.parse(spec.query)
+        self.check_expensive(spec.query, indices)
+        self.check_expensive(spec.post_filter, indices)
         spec = await self._resolved(spec)
         tree = self.parse_aggs(spec.aggs) if spec.aggs else None
         if tree is not None:
@@ -516,6 +526,7 @@ class Root:
         self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None
     ) -> dict[str, Any]:
         self.parse(query)
+        self.check_expensive(query, indices)
         (query,) = await self.resolve_lookups(query)
         targets = targets_for(indices)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)

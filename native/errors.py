@@ -203,7 +203,8 @@ class ExpensiveQueryDisallowed(QuidditchError):
     es_type = "exception"
 
     def __init__(self, query: str) -> None:
-        reason = f"[{query}] queries cannot be executed when 'search.allow_expensive_queries' is set to false."
+        what = "[range] queries on [text] or [keyword] fields" if query == "range" else f"[{query}] queries"
+        reason = f"{what} cannot be executed when 'search.allow_expensive_queries' is set to false."
         if query == "prefix":
             reason += " For optimised prefix queries on text fields please enable [index_prefixes]."
         super().__init__(reason)

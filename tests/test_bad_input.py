@@ -826,11 +826,19 @@ async def test_expensive_queries_can_be_switched_off(client: httpx.AsyncClient) 
         assert cause["type"] == "exception"
         assert cause["reason"].startswith(f"[{name}] queries cannot be executed when 'search.allow_expensive_queries'")
     assert (await client.post(f"/{INDEX}/_count", json={"query": expensive["prefix"]})).status_code == 400
+    for field in ("tag", "title"):  # range on keyword and text fields; numeric ranges still run
+        response = await client.post(f"/{INDEX}/_search", json={"post_filter": {"range": {field: {"gte": "a"}}}})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["root_cause"][0]["reason"] == (
+            "[range] queries on [text] or [keyword] fields cannot be executed when 'search.allow_expensive_queries' "
+            "is set to false.")  # fmt: skip
+    numeric = await client.post(f"/{INDEX}/_search", json={"query": {"range": {"n": {"gte": 0}}}})
+    assert numeric.status_code == 200 and numeric.json()["hits"]["total"]["value"] == 1
     fine = await client.post(f"/{INDEX}/_search", json={"query": {"match": {"title": "one"}}})
     assert fine.status_code == 200 and fine.json()["hits"]["total"]["value"] == 1
     reset = await client.put("/_cluster/settings", json={"persistent": {"search.allow_expensive_queries": None}})
     assert reset.status_code == 200
-    for name, query in expensive.items():
+    for name, query in [*expensive.items(), ("range", {"range": {"tag": {"gte": "a"}}})]:
         response = await client.post(f"/{INDEX}/_search", json={"query": query})
         assert response.status_code == 200, (name, response.text)
         assert response.json()["hits"]["total"]["value"] == 1, name
