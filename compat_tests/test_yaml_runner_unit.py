@@ -796,6 +796,11 @@ def test_client_api_resolution() -> None:
     req = api.build("scroll", {"scroll_id": "abc", "scroll": "1m"})
     assert req.describe() == "POST /_search/scroll?scroll_id=abc&scroll=1m" and req.body is None
     assert api.build("cat.count", {}).method == "GET"  # GET-only in Elasticsearch 8
+    # a query parameter the client requires still travels in the query string, as written
+    req = api.build("open_point_in_time", {"index": "i", "keep_alive": "1m"})
+    assert req.describe() == "POST /i/_pit?keep_alive=1m"
+    req = api.build("reindex_rethrottle", {"task_id": "n:1", "requests_per_second": 1})
+    assert req.describe() == "POST /_reindex/n%3A1/_rethrottle?requests_per_second=1"
     assert api.build("indices.get_settings", {"index": "i", "name": "x"}).path == "/i/_settings/x"
     req = api.build("indices.create", {"index": "i", "body": '{"a": 1}'}, {"Content-Type": "application/json"})
     assert req.body == b'{"a": 1}'

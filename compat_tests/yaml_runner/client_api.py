@@ -80,6 +80,7 @@ class _Endpoint:
     parts: Mapping[str, frozenset[str]]  # method parameter -> the URL part key(s) it fills
     takes_body: bool
     routing_only_body: bool  # the only body field is the 9.x serverless ``project_routing``
+    required: frozenset[str] = frozenset()  # keyword-only parameters without a default (``keep_alive``)
 
 
 class ClientApi:
@@ -127,6 +128,11 @@ class ClientApi:
                     parts=_parts(source),
                     takes_body="body" in parameters,
                     routing_only_body=_ROUTING_ONLY_BODY.search(source) is not None,
+                    required=frozenset(
+                        name
+                        for name, p in parameters.items()
+                        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and name != "body"
+                    ),
                 )
         self._endpoints[name] = endpoint
         return endpoint
@@ -152,15 +158,18 @@ class ClientApi:
         body = args.pop("body", None)
         ignore = parse_ignore(args.pop("ignore")) if "ignore" in args else frozenset()
         part_args = {k: _part_value(v) for k, v in args.items() if k in endpoint.parts and v is not None}
+        # a query parameter the client requires (``open_point_in_time``'s ``keep_alive``) is passed to the
+        # capture too, only so that the client builds the request: it still goes to the query string below
+        call_args = {**{k: args[k] for k in endpoint.required if k in args}, **part_args}
         try:
             try:
-                captured = self._capture(endpoint, part_args, placeholder=body is not None)
+                captured = self._capture(endpoint, call_args, placeholder=body is not None)
             except ValueError:
                 if body is not None or not endpoint.takes_body:
                     raise
                 # the client insists on a body (or a body field given in the YAML as a parameter,
                 # e.g. ``scroll_id``): resolve with a placeholder body, which is not sent
-                captured = self._capture(endpoint, part_args, placeholder=True)
+                captured = self._capture(endpoint, call_args, placeholder=True)
         except (TypeError, ValueError) as exc:
             raise RequestBuildError(f"api [{name}]: {exc}") from None
         used = {k for k in part_args if endpoint.parts[k] & captured.parts.keys()}
