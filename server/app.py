@@ -37,7 +37,9 @@ from server.handlers import (
     search,
     search_shards,
     templates,
+    terms_enum,
     termvectors,
+    upkeep,
     validate,
 )
 from server.http import JSON_TYPE
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *capabilities.routes,
         *security.routes,
         *cluster_admin.routes,
+        *upkeep.routes,
         *cat.routes,
         *aliases.routes,
         *templates.routes,
@@ -170,6 +173,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *validate.routes,
         *search_shards.routes,
         *termvectors.routes,
+        *terms_enum.routes,
         Route("/_settings/{name}", indices.get_settings, methods=["GET"]),
         *nodes.routes,
         *search.routes,
