@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -25,7 +26,7 @@ async def _load(client: httpx.AsyncClient, docs: list[dict[str, Any]]) -> None:
     assert response.status_code == 200, response.text
     lines = []
     for i, doc in enumerate(docs):
-        lines += ['{"index":{"_index":"te","_id":"%d"}}' % i, httpx.Response(200, json=doc).text]
+        lines += [json.dumps({"index": {"_index": "te", "_id": str(i)}}), json.dumps(doc)]
     response = await client.post("/_bulk?refresh=true", content="\n".join(lines) + "\n",
                                  headers={"content-type": "application/x-ndjson"})  # fmt: skip
     assert response.status_code == 200 and not response.json()["errors"]
