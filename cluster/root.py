@@ -28,6 +28,7 @@ from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
+from cluster.routing import shard_for
 from cluster.search_request import SearchSpec
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
@@ -102,8 +103,13 @@ def _as_float32(score: float) -> float:
     return float(str(numpy.float32(score)))
 
 
-def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
-    return [ShardTarget(meta, shard) for meta in indices for shard in range(meta.number_of_shards)]
+def targets_for(indices: Sequence[IndexMeta], routing: Sequence[str] = ()) -> list[ShardTarget]:
+    """The shards a search reads: every shard of each index, or with ``routing`` values only the shards they
+    hash to (as ES's ``?routing=``: documents indexed with other routing on other shards are not seen)."""
+    if not routing:
+        return [ShardTarget(meta, shard) for meta in indices for shard in range(meta.number_of_shards)]
+    return [ShardTarget(meta, shard) for meta in indices
+            for shard in sorted({shard_for(value, meta.number_of_shards) for value in routing})]  # fmt: skip
 
 
 def validate_window(
@@ -438,7 +444,7 @@ class Root:
         if tree is not None:
             native_aggs.check_buckets(tree, self.max_buckets)
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
-        targets = targets_for(indices)
+        targets = targets_for(indices, spec.routing)
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
         hits_query = spec.query
@@ -523,12 +529,13 @@ class Root:
         return {"value": total, "relation": "eq"}
 
     async def count(
-        self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None
-    ) -> dict[str, Any]:
+        self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None,
+        routing: Sequence[str] = (),
+    ) -> dict[str, Any]:  # fmt: skip
         self.parse(query)
         self.check_expensive(query, indices)
         (query,) = await self.resolve_lookups(query)
-        targets = targets_for(indices)
+        targets = targets_for(indices, routing)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
         phase = await self.query_phase(
             targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000),

@@ -71,6 +71,7 @@ class SearchSpec:
     indices_boost: list[tuple[str, float]] = field(default_factory=list)
     explain: bool = False
     request_cache: bool | None = None
+    routing: tuple[str, ...] = ()  # ``?routing=a,b``: only the shards these values hash to
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -258,6 +259,11 @@ def _int(value: Any, name: str) -> int:
     return number
 
 
+def routing_values(params: MappingABC[str, str]) -> tuple[str, ...]:
+    """``?routing=a,b`` → ``("a", "b")`` (empty values dropped, as ES's ``Strings.splitStringByCommaToArray``)."""
+    return tuple(value for value in params.get("routing", "").split(",") if value)
+
+
 def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]) -> SearchSpec:
     """Body and URL parameters → ``SearchSpec``; URL parameters win, as in ES."""
     body = dict(body or {})
@@ -348,6 +354,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         spec.terminate_after = terminate_after or None
     spec.indices_boost = _parse_indices_boost(body.get("indices_boost"))
     spec.explain = str(params.get("explain", body.get("explain", False))).lower() == "true"
+    spec.routing = routing_values(params)
     if "request_cache" in params:
         spec.request_cache = params["request_cache"] in ("true", "")
     search_type = params.get("search_type", "query_then_fetch")
