@@ -31,6 +31,7 @@ async def by_query(
     refresh: bool,
     abort_on_conflict: bool = True,
     max_docs: int | None = None,
+    routing: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Delete (``action="delete"``) or re-index (``action="index"``) every document matching ``query``."""
     started = time.monotonic()
@@ -38,6 +39,7 @@ async def by_query(
     spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.seq_no_primary_term = True
     spec.track_total_hits = True
+    spec.routing = tuple(routing)
     pages = Pages(root, indices, spec, SNAPSHOT_PIN_SECONDS)
     response, _ = await pages.next()
     total = int(response["hits"]["total"]["value"])

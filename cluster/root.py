@@ -103,13 +103,19 @@ def _as_float32(score: float) -> float:
     return float(str(numpy.float32(score)))
 
 
-def targets_for(indices: Sequence[IndexMeta], routing: Sequence[str] = ()) -> list[ShardTarget]:
+def targets_for(
+    indices: Sequence[IndexMeta], routing: Sequence[str] = (), only_shards: Sequence[int] = ()
+) -> list[ShardTarget]:
     """The shards a search reads: every shard of each index, or with ``routing`` values only the shards they
-    hash to (as ES's ``?routing=``: documents indexed with other routing on other shards are not seen)."""
-    if not routing:
-        return [ShardTarget(meta, shard) for meta in indices for shard in range(meta.number_of_shards)]
-    return [ShardTarget(meta, shard) for meta in indices
-            for shard in sorted({shard_for(value, meta.number_of_shards) for value in routing})]  # fmt: skip
+    hash to (as ES's ``?routing=``: documents indexed with other routing on other shards are not seen), and
+    with ``only_shards`` (``preference=_shards:…``) only those of them."""
+    targets = []
+    for meta in indices:
+        shards = range(meta.number_of_shards)
+        if routing:
+            shards = sorted({shard_for(value, meta.number_of_shards) for value in routing})  # type: ignore[assignment]
+        targets += [ShardTarget(meta, shard) for shard in shards if not only_shards or shard in only_shards]
+    return targets
 
 
 def validate_window(
@@ -444,7 +450,12 @@ class Root:
         if tree is not None:
             native_aggs.check_buckets(tree, self.max_buckets)
         boosts = index_boosts(indices, spec.indices_boost) if spec.indices_boost else None
-        targets = targets_for(indices, spec.routing)
+        targets = targets_for(indices, spec.routing, spec.only_shards)
+        if spec.dfs and len(targets) > 1:  # one shard's statistics are already the global ones
+            raise IllegalArgument(
+                "search_type [dfs_query_then_fetch] over more than one shard is not supported by this server: "
+                "scores use each shard's own term statistics"
+            )
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
         hits_query = spec.query
@@ -530,12 +541,12 @@ class Root:
 
     async def count(
         self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None,
-        routing: Sequence[str] = (),
+        routing: Sequence[str] = (), only_shards: Sequence[int] = (),
     ) -> dict[str, Any]:  # fmt: skip
         self.parse(query)
         self.check_expensive(query, indices)
         (query,) = await self.resolve_lookups(query)
-        targets = targets_for(indices, routing)
+        targets = targets_for(indices, routing, only_shards)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
         phase = await self.query_phase(
             targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000),

@@ -72,6 +72,8 @@ class SearchSpec:
     explain: bool = False
     request_cache: bool | None = None
     routing: tuple[str, ...] = ()  # ``?routing=a,b``: only the shards these values hash to
+    only_shards: tuple[int, ...] = ()  # ``?preference=_shards:0,2``: only these shard numbers
+    dfs: bool = False  # ``search_type=dfs_query_then_fetch``
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -264,6 +266,23 @@ def routing_values(params: MappingABC[str, str]) -> tuple[str, ...]:
     return tuple(value for value in params.get("routing", "").split(",") if value)
 
 
+def preferred_shards(preference: str | None) -> tuple[int, ...]:
+    """The shard numbers of a ``_shards:0,2`` preference (before any ``|`` that follows it), else ``()``.
+
+    Every other preference (``_local``, ``_only_local``, ``_prefer_nodes:…``, a custom string) picks among the
+    copies of a shard: with one copy of each shard here, they all read the same data."""
+    if not preference or not preference.startswith("_shards:"):
+        return ()
+    listed = preference.removeprefix("_shards:").split("|", 1)[0]
+    try:
+        shards = tuple(sorted({int(part) for part in listed.split(",") if part.strip()}))
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse preference [{preference}]: shard ids must be integers") from None
+    if not shards or any(shard < 0 for shard in shards):
+        raise IllegalArgument(f"Failed to parse preference [{preference}]: no valid shard ids")
+    return shards
+
+
 def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]) -> SearchSpec:
     """Body and URL parameters → ``SearchSpec``; URL parameters win, as in ES."""
     body = dict(body or {})
@@ -355,11 +374,13 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.indices_boost = _parse_indices_boost(body.get("indices_boost"))
     spec.explain = str(params.get("explain", body.get("explain", False))).lower() == "true"
     spec.routing = routing_values(params)
+    spec.only_shards = preferred_shards(params.get("preference"))
     if "request_cache" in params:
         spec.request_cache = params["request_cache"] in ("true", "")
     search_type = params.get("search_type", "query_then_fetch")
     if search_type not in ("query_then_fetch", "dfs_query_then_fetch"):
         raise IllegalArgument(f"No search type for [{search_type}]")
+    spec.dfs = search_type == "dfs_query_then_fetch"
     if "scroll" in params:
         _validate_scroll(spec, body, params)
     return spec

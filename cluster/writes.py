@@ -60,6 +60,16 @@ def write_block(meta: IndexMeta, flooded: bool = False) -> ClusterBlocked | None
     return ClusterBlocked(meta.name, blocks) if blocks else None
 
 
+def check_pipelines(item_pipeline: str | None, meta: IndexMeta) -> None:
+    """Ingest pipelines are not built yet (no pipeline can exist), so a write that names one, itself or through
+    ``index.default_pipeline`` / ``index.final_pipeline``, fails as ES fails it for a missing pipeline rather
+    than going in untransformed. ``_none`` asks for no pipeline."""
+    named = item_pipeline if item_pipeline is not None else meta.settings.get("index.default_pipeline")
+    for pipeline in (named, meta.settings.get("index.final_pipeline")):
+        if pipeline not in (None, "", "_none"):
+            raise IllegalArgument(f"pipeline with id [{pipeline}] does not exist")
+
+
 @dataclass(slots=True)
 class WriteItem:
     action: str  # index | create | delete | update
@@ -71,6 +81,7 @@ class WriteItem:
     if_primary_term: int | None = None
     update: dict[str, Any] | None = None
     require_alias: bool = False
+    pipeline: str | None = None  # the request's ingest pipeline (``?pipeline=``, bulk ``pipeline``)
     # filled while processing
     error: QuidditchError | None = None
     parsed: dict[str, Any] | None = field(default=None, repr=False)
@@ -245,6 +256,7 @@ class WriteCoordinator:
                     raise block
                 mapping = mappings[item.index]
                 if action in ("index", "create"):
+                    check_pipelines(item.pipeline, metas[item.index])
                     source = item.source
                     try:
                         parsed = loads(source)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from cluster.by_query import by_query
 from cluster.embedded import EmbeddedCluster
+from cluster.search_request import routing_values
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import resolve
@@ -29,6 +30,10 @@ async def _run(request: Request, action: str) -> Response:
             raise ScriptingDisabled("cannot execute [inline] scripts")
         if key not in ("query", "max_docs", "conflicts", "_source", "size", "sort", "slice"):
             raise ParsingError(f"Unknown key for a START_OBJECT in [{key}].")
+    if body.get("slice"):  # each worker of a manual slicing would otherwise process every document
+        raise IllegalArgument(f"[slice] is not supported in a {action_name(action)}-by-query request by this server")
+    if params.get("pipeline", "_none") != "_none":  # ingest pipelines are not built yet: none can exist
+        raise IllegalArgument(f"pipeline with id [{params['pipeline']}] does not exist")
     query = body.get("query")
     if "q" in params:
         query = {"query_string": {"query": params["q"]}}
@@ -52,9 +57,10 @@ async def _run(request: Request, action: str) -> Response:
         refresh=flag(params, "refresh"),
         abort_on_conflict=conflicts == "abort",
         max_docs=int(max_docs) if max_docs is not None else None,
+        routing=routing_values(params),
     )
     if background:
-        kind = "delete" if action == "delete" else "update"
+        kind = action_name(action)
         names = ", ".join(m.name for m in metas)
         task = _tasks(request).start(f"{kind}-by-query [{names}]", work, action=f"indices:data/write/{kind}/byquery")
         rps = params.get("requests_per_second")
@@ -64,6 +70,10 @@ async def _run(request: Request, action: str) -> Response:
     result = await work
     status = 409 if result["failures"] and any(f["status"] == 409 for f in result["failures"]) else 200
     return es_json(request, result, status=status)
+
+
+def action_name(action: str) -> str:
+    return "delete" if action == "delete" else "update"
 
 
 async def delete_by_query(request: Request) -> Response:

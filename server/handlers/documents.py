@@ -59,6 +59,12 @@ def _int_param(params: dict[str, str], name: str) -> int | None:
         raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{params[name]}]") from None
 
 
+def _refuse_data_stream_only(params: dict[str, str]) -> None:
+    """``require_data_stream=true``: data streams are not built yet, so no target can be one."""
+    if flag(params, "require_data_stream"):
+        raise IllegalArgument("[require_data_stream] is set but data streams are not supported by this server")
+
+
 def _write_item(action: str, index: str, doc_id: str | None, params: dict[str, str], **fields: Any) -> WriteItem:
     """A single-document write: the id from the path, routing and the optimistic-concurrency parameters."""
     return WriteItem(
@@ -101,6 +107,7 @@ async def index_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
     if "version" in params or "version_type" in params:
         raise ActionRequestValidation("Validation Failed: 1: external versioning is not supported;")
+    _refuse_data_stream_only(params)
     index = request.path_params["index"]
     doc_id = request.path_params.get("id")
     body = await read_body(request)
@@ -116,7 +123,8 @@ async def index_doc(request: Request) -> Response:
         raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
     if doc_id is None and action == "create":
         raise ActionRequestValidation("Validation Failed: 1: an id must be provided if version type or value are set;")
-    item = _write_item(action, index, doc_id, params, source=body, require_alias=flag(params, "require_alias"))
+    alias_only, pipeline = flag(params, "require_alias"), params.get("pipeline")
+    item = _write_item(action, index, doc_id, params, source=body, require_alias=alias_only, pipeline=pipeline)
     return await _write_one(request, item, params)
 
 
@@ -343,18 +351,21 @@ def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-_Action = tuple[str, Any, str | None, Any, Any, Any, bool]  # what an action line says, as WriteItem takes it
+_Action = tuple[str, Any, str | None, Any, Any, Any, bool, Any]  # what an action line says, as WriteItem takes it
 
 
 def _action(line_no: int, line: bytes, default_index: str | None, default_routing: str | None,
             require_alias: bool) -> _Action:  # fmt: skip
     action, meta = _parse_action_line(line_no, line)
+    if _meta_flag(meta, "require_data_stream", False):
+        raise IllegalArgument("[require_data_stream] is set but data streams are not supported by this server")
     if action == "index" and str(meta.get("op_type", "index")) == "create":
         action = "create"
     doc_id = meta.get("_id")
     return (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
             meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
-            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias))  # fmt: skip
+            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias),
+            meta.get("pipeline"))  # fmt: skip
 
 
 def _uniform_documents(
@@ -378,7 +389,7 @@ def _uniform_documents(
     if actions.count(first) != len(actions) or not all(sources) or any(s.isspace() for s in sources):
         return None
     try:
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = _action(
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, pipeline = _action(
             1, first, default_index, default_routing, require_alias
         )
         if action not in ("index", "create") or index is None:
@@ -387,8 +398,8 @@ def _uniform_documents(
         validate_index_name(name)
     except QuidditchError:
         return None  # the general walk reports it where ES does
-    return [WriteItem(action, name, doc_id, routing, source, if_seq_no, if_primary_term, None, alias_only)
-            for source in sources]  # fmt: skip
+    return [WriteItem(action, name, doc_id, routing, source, if_seq_no, if_primary_term, None, alias_only,
+                      pipeline) for source in sources]  # fmt: skip
 
 
 # A ``_bulk`` body is applied in segments of about this many bytes (whole action/document pairs), so the
@@ -483,9 +494,9 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
         known = seen.get(line)
         if known is None:
             known = seen[line] = _action(line_no, line, default_index, default_routing, require_alias)
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = known
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, pipeline = known
         item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
-                         if_primary_term, None, alias_only)  # fmt: skip
+                         if_primary_term, None, alias_only, pipeline)  # fmt: skip
         if action != "delete":
             try:
                 _, source = next(lines)
@@ -518,6 +529,7 @@ async def bulk(request: Request) -> Response:
     params = check_params(request, {"refresh", "routing", "pipeline", "require_alias", "_source",
                                     "_source_includes", "_source_excludes", "list_executed_pipelines",
                                     "require_data_stream"})  # fmt: skip
+    _refuse_data_stream_only(params)
     body = await read_body(request)
     cluster = cluster_of(request)
     refresh = _refresh_flag(params)
@@ -536,6 +548,10 @@ async def bulk(request: Request) -> Response:
             parsed, upcoming = upcoming, next(segments, None)
             single = single and upcoming is None
             items = [p for p in parsed if isinstance(p, WriteItem)]
+            if "pipeline" in params:  # the request's pipeline, for the items that name none of their own
+                for item in items:
+                    if item.pipeline is None:
+                        item.pipeline = params["pipeline"]
             results = await cluster.writes.write(items, refresh=refresh and single,
                                                  forced_refresh=_forced_refresh(params))  # fmt: skip
             if refresh and not single:

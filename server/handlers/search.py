@@ -12,7 +12,7 @@ from starlette.routing import Route
 from cluster.names import resolve_date_math
 from cluster.root import validate_window
 from cluster.scroll import Pages
-from cluster.search_request import SearchSpec, parse_search, query_from_params, routing_values
+from cluster.search_request import SearchSpec, parse_search, preferred_shards, query_from_params, routing_values
 from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from server.errors import error_body, error_status
@@ -113,10 +113,11 @@ async def count(request: Request) -> Response:
         query = query_from_params(params)
     metas = resolve(request, resolve_date_math(request.path_params.get("index")), params)
     root = cluster_of(request).root
-    return es_json(
-        request,
-        await root.count(metas, query, terminate_after=terminate_after or None, routing=routing_values(params)),
-    )
+    counted = await root.count(
+        metas, query, terminate_after=terminate_after or None, routing=routing_values(params),
+        only_shards=preferred_shards(params.get("preference")),
+    )  # fmt: skip
+    return es_json(request, counted)
 
 
 async def msearch(request: Request) -> Response:

@@ -37,3 +37,29 @@ async def test_routing_restricts_searches_to_its_shards(asgi_client: httpx.Async
     responses = response.json()["responses"]
     assert {h["_id"] for h in responses[0]["hits"]["hits"]} == expected("u1")
     assert len(responses[1]["hits"]["hits"]) == 60
+
+
+async def test_preference_shards_and_dfs(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/s", json={"settings": {"number_of_shards": 3}})
+    lines = []
+    for i in range(30):
+        lines += [json.dumps({"index": {"_index": "s", "_id": str(i)}}), json.dumps({"n": i})]
+    await asgi_client.post("/_bulk?refresh=true", content="\n".join(lines) + "\n",
+                           headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    on_shard = {s: {str(i) for i in range(30) if shard_for(str(i), 3) == s} for s in range(3)}
+    for preference, shards in (("_shards:0", [0]), ("_shards:2,0|_local", [0, 2]), ("_shards:1", [1])):
+        body = (await asgi_client.get("/s/_search", params={"preference": preference, "size": 50})).json()
+        assert {h["_id"] for h in body["hits"]["hits"]} == set().union(*(on_shard[s] for s in shards))
+        assert body["_shards"]["total"] == len(shards)
+        count = (await asgi_client.get("/s/_count", params={"preference": preference})).json()["count"]
+        assert count == sum(len(on_shard[s]) for s in shards)
+    # other preferences choose among copies of a shard: one copy each here, so every document is read
+    body = (await asgi_client.get("/s/_search", params={"preference": "_local", "size": 50})).json()
+    assert len(body["hits"]["hits"]) == 30
+    response = await asgi_client.get("/s/_search", params={"preference": "_shards:x"})
+    assert response.status_code == 400 and "preference" in response.text
+    # dfs needs global term statistics: refused across shards, the same search on one shard
+    response = await asgi_client.get("/s/_search", params={"search_type": "dfs_query_then_fetch"})
+    assert response.status_code == 400 and "dfs_query_then_fetch" in response.text
+    params = {"search_type": "dfs_query_then_fetch", "preference": "_shards:1", "size": 50}
+    assert len((await asgi_client.get("/s/_search", params=params)).json()["hits"]["hits"]) == len(on_shard[1])
