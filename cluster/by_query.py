@@ -15,6 +15,7 @@ from cluster.root import SNAPSHOT_PIN_SECONDS, Root
 from cluster.scroll import Pages
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
+from cluster.throttle import Throttle
 from cluster.writes import WriteCoordinator, WriteItem
 from native.search import SortField
 
@@ -32,10 +33,14 @@ async def by_query(
     abort_on_conflict: bool = True,
     max_docs: int | None = None,
     routing: Sequence[str] = (),
+    batch_size: int = PAGE,
+    throttle: Throttle | None = None,
 ) -> dict[str, Any]:
-    """Delete (``action="delete"``) or re-index (``action="index"``) every document matching ``query``."""
+    """Delete (``action="delete"``) or re-index (``action="index"``) every document matching ``query``,
+    ``batch_size`` (``scroll_size``) at a time, paced by ``throttle`` (``requests_per_second``)."""
     started = time.monotonic()
-    spec = SearchSpec(query=query, size=PAGE, sort=[SortField("_doc")], explicit_sort=True)
+    throttle = throttle or Throttle()
+    spec = SearchSpec(query=query, size=batch_size, sort=[SortField("_doc")], explicit_sort=True)
     spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.seq_no_primary_term = True
     spec.track_total_hits = True
@@ -49,6 +54,7 @@ async def by_query(
     failures: list[dict[str, Any]] = []
     offset = 0
     hits = response["hits"]["hits"]
+    batch_started = started
     while hits and offset < total:
         hits = hits[: total - offset]
         items = [
@@ -77,6 +83,8 @@ async def by_query(
         offset += len(hits)
         if failures and abort_on_conflict:
             break
+        await throttle.pace(len(hits), batch_started)
+        batch_started = time.monotonic()
         response, _ = await pages.next()
         hits = response["hits"]["hits"]
     if refresh:
@@ -90,9 +98,7 @@ async def by_query(
         "version_conflicts": conflicts,
         "noops": 0,
         "retries": {"bulk": 0, "search": 0},
-        "throttled_millis": 0,
-        "requests_per_second": -1.0,
-        "throttled_until_millis": 0,
+        **throttle.status(),
         "failures": failures,
     }
     if action == "delete":

@@ -9,7 +9,8 @@ updates go through the master like any other write.
 abort unless ``conflicts=proceed``); ``dest.version_type`` is ``internal`` only, which overwrites blindly.
 
 ``ReindexTasks`` runs a reindex in the background for ``wait_for_completion=false`` and keeps its result
-until it is read, a minimal stand-in for ES's task manager (no cancellation; throttling is a no-op).
+until it is read, a minimal stand-in for ES's task manager (no cancellation); ``requests_per_second`` paces
+the batches (``cluster.throttle``) and ``_rethrottle`` changes a running task's pace.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cluster.scroll import Pages
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
+from cluster.throttle import Throttle
 from cluster.writes import WriteCoordinator, WriteItem
 from native.search import SortField
 
@@ -70,9 +72,13 @@ def _empty_response(started: float) -> dict[str, Any]:
     }
 
 
-async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest) -> dict[str, Any]:
-    """Copy every source document matching ``request.query`` into ``request.dest``; ES's response body."""
+async def reindex(
+    root: Root, writes: WriteCoordinator, request: ReindexRequest, throttle: Throttle | None = None
+) -> dict[str, Any]:
+    """Copy every source document matching ``request.query`` into ``request.dest``; ES's response body.
+    ``throttle`` paces the batches (``requests_per_second``)."""
     started = time.monotonic()
+    throttle = throttle or Throttle()
     body = _empty_response(started)
     sort = list(request.sort) or [SortField("_doc")]
     spec = SearchSpec(query=request.query, size=request.batch_size, sort=sort, explicit_sort=True)
@@ -89,6 +95,7 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
     failures: list[dict[str, Any]] = body["failures"]
     offset = 0
     hits = response["hits"]["hits"]
+    batch_started = started
     while hits and offset < total:
         hits = hits[: total - offset]
         items = [
@@ -114,12 +121,15 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
         offset += len(hits)
         if failures and (request.abort_on_conflict or any(f["status"] != 409 for f in failures)):
             break
+        await throttle.pace(len(hits), batch_started)
+        batch_started = time.monotonic()
         response, _ = await pages.next()
         hits = response["hits"]["hits"]
     if request.refresh:
         meta = writes.master.state.indices.get(request.dest)
         if meta is not None:
             await writes.refresh([meta])
+    body.update(throttle.status())
     body["took"] = int((time.monotonic() - started) * 1000)
     return body
 
@@ -137,7 +147,7 @@ class ReindexTask:
     result: dict[str, Any] | None = None
     error: BaseException | None = None
     handle: asyncio.Task[None] | None = None
-    requests_per_second: float = -1.0
+    throttle: Throttle = field(default_factory=Throttle)
     action: str = "indices:data/write/reindex"
 
     @property
@@ -153,9 +163,11 @@ class ReindexTasks:
         self.tasks: dict[int, ReindexTask] = {}
 
     def start(
-        self, description: str, work: Awaitable[dict[str, Any]], action: str = "indices:data/write/reindex"
-    ) -> ReindexTask:
-        task = ReindexTask(next(self._ids), description, int(time.time() * 1000), action=action)
+        self, description: str, work: Awaitable[dict[str, Any]], action: str = "indices:data/write/reindex",
+        throttle: Throttle | None = None,
+    ) -> ReindexTask:  # fmt: skip
+        task = ReindexTask(next(self._ids), description, int(time.time() * 1000), action=action,
+                           throttle=throttle or Throttle())  # fmt: skip
 
         async def run() -> None:
             try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.by_query import by_query
+from cluster.by_query import PAGE, by_query
 from cluster.embedded import EmbeddedCluster
 from cluster.search_request import routing_values
+from cluster.throttle import Throttle, parse_requests_per_second
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import resolve
@@ -46,6 +49,7 @@ async def _run(request: Request, action: str) -> Response:
     cluster: EmbeddedCluster = request.app.state.cluster
     metas = resolve(request, request.path_params["index"], params)
     background = not flag(params, "wait_for_completion", True)
+    throttle = Throttle(parse_requests_per_second(params.get("requests_per_second")))
     if background:
         cluster.root.parse(query)  # a bad query is a 400 now, not a failed background task
     work = by_query(
@@ -58,18 +62,30 @@ async def _run(request: Request, action: str) -> Response:
         abort_on_conflict=conflicts == "abort",
         max_docs=int(max_docs) if max_docs is not None else None,
         routing=routing_values(params),
+        batch_size=_batch_size(body, params),
+        throttle=throttle,
     )
     if background:
         kind = action_name(action)
         names = ", ".join(m.name for m in metas)
-        task = _tasks(request).start(f"{kind}-by-query [{names}]", work, action=f"indices:data/write/{kind}/byquery")
-        rps = params.get("requests_per_second")
-        if rps is not None:
-            task.requests_per_second = float(rps)
+        task = _tasks(request).start(f"{kind}-by-query [{names}]", work, action=f"indices:data/write/{kind}/byquery",
+                                     throttle=throttle)  # fmt: skip
         return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
     result = await work
     status = 409 if result["failures"] and any(f["status"] == 409 for f in result["failures"]) else 200
     return es_json(request, result, status=status)
+
+
+def _batch_size(body: dict[str, Any], params: dict[str, str]) -> int:
+    """``scroll_size`` (or the body's ``size``, its older name): documents read and written per batch."""
+    raw = params.get("scroll_size", body.get("size", PAGE))
+    try:
+        size = int(raw)
+    except (TypeError, ValueError):
+        raise IllegalArgument(f"Failed to parse int parameter [scroll_size] with value [{raw}]") from None
+    if size <= 0:
+        raise IllegalArgument(f"[scroll_size] must be greater than 0 but was [{size}]")
+    return size
 
 
 def action_name(action: str) -> str:

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from cluster.reindex import DEFAULT_BATCH, ReindexRequest, ReindexTask, ReindexTasks, reindex
 from cluster.search_request import parse_sort, parse_source_filter
+from cluster.throttle import Throttle, parse_requests_per_second
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ResourceNotFound, ScriptingDisabled
 from server.handlers.cluster_admin import NODE_ID, _node
 from server.handlers.indices import resolve
@@ -134,17 +135,13 @@ async def reindex_handler(request: Request) -> Response:
     parsed = parse_reindex(request, body, params)
     cluster = cluster_of(request)
     cluster.root.parse(parsed.query)  # a bad query is a 400 now, not a failed background task
-    rps = params.get("requests_per_second")
+    throttle = Throttle(parse_requests_per_second(params.get("requests_per_second")))
     if not flag(params, "wait_for_completion", True):
         sources = ", ".join(m.name for m in parsed.sources)
-        task = _tasks(request).start(f"reindex from [{sources}] to [{parsed.dest}]",
-                                     reindex(cluster.root, cluster.writes, parsed))  # fmt: skip
-        if rps is not None:
-            task.requests_per_second = float(rps)
+        work = reindex(cluster.root, cluster.writes, parsed, throttle)
+        task = _tasks(request).start(f"reindex from [{sources}] to [{parsed.dest}]", work, throttle=throttle)
         return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
-    result = await reindex(cluster.root, cluster.writes, parsed)
-    if rps is not None and float(rps) > 0:
-        result["requests_per_second"] = float(rps)
+    result = await reindex(cluster.root, cluster.writes, parsed, throttle)
     return es_json(request, result, status=_status(result))
 
 
@@ -161,7 +158,8 @@ def _task_or_404(request: Request) -> ReindexTask:
 
 def _task_info(task: ReindexTask) -> dict[str, Any]:
     status = dict(task.result) if task.result is not None else {"total": 0, "updated": 0, "created": 0,
-                                                                 "deleted": 0, "batches": 0}  # fmt: skip
+                                                                 "deleted": 0, "batches": 0,
+                                                                 **task.throttle.status()}  # fmt: skip
     for key in ("took", "timed_out", "failures"):
         status.pop(key, None)
     running_ns = int((time.monotonic() - task.started) * 1e9) if not task.completed else 0
@@ -190,8 +188,9 @@ async def rethrottle(request: Request) -> Response:
     params = check_params(request, {"requests_per_second"})
     if "requests_per_second" not in params:
         raise ActionRequestValidation("Validation Failed: 1: requests_per_second must be set;")
+    rate = parse_requests_per_second(params["requests_per_second"])
     task = _task_or_404(request)
-    task.requests_per_second = float(params["requests_per_second"])
+    task.throttle.set_rate(rate)
     node = _node(request) | {"host": request.app.state.settings.host, "ip": request.app.state.settings.host}
     node["tasks"] = {f"{NODE_ID}:{task.id}": _task_info(task)}
     return es_json(request, {"nodes": {NODE_ID: node}})
