@@ -14,6 +14,7 @@ from native.errors import (
     IllegalArgument,
     ParsingError,
     ScriptingDisabled,
+    XContentParseError,
 )
 from native.highlight import parse_highlight
 from native.search import SortField
@@ -291,7 +292,10 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
             raise ParsingError(f"Unknown key for a START_OBJECT in [{key}].")
     for unsupported in ("script_fields", "runtime_mappings"):
         if body.get(unsupported):
-            raise ScriptingDisabled("cannot execute [inline] scripts")
+            raise ScriptingDisabled(f"[{unsupported}] needs scripts: cannot execute [inline] scripts")
+    ext = body.get("ext")
+    if isinstance(ext, dict) and ext:  # sections for search plugins: this server has none
+        raise XContentParseError(f"[ext] unknown search extension section [{next(iter(ext))}]")
     for key in _NOT_IMPLEMENTED:
         if body.get(key):  # asked for, it would change the answer: say so rather than ignore it
             raise IllegalArgument(f"[{key}] is not supported in a search request by this server")

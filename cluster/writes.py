@@ -82,6 +82,7 @@ class WriteItem:
     update: dict[str, Any] | None = None
     require_alias: bool = False
     pipeline: str | None = None  # the request's ingest pipeline (``?pipeline=``, bulk ``pipeline``)
+    returned_source: Any = None  # an update's ``_source``: what of the updated document its result carries
     # filled while processing
     error: QuidditchError | None = None
     parsed: dict[str, Any] | None = field(default=None, repr=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, validate_index_name
-from cluster.search_request import parse_source_filter
+from cluster.search_request import SourceFilter, parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from cluster.writes import ItemResult, WriteItem
@@ -80,6 +81,11 @@ def _write_item(action: str, index: str, doc_id: str | None, params: dict[str, s
 
 async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> Response:
     """Apply one write and answer with its result (its ``status`` as the HTTP status), or raise its error."""
+    status, body = await _write_result(request, item, params)
+    return es_json(request, body, status=status)
+
+
+async def _write_result(request: Request, item: WriteItem, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
     validate_index_name(item.index)
     writes = cluster_of(request).writes
     refresh = _refresh_flag(params)
@@ -89,7 +95,7 @@ async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) 
         raise _ItemFailure(result.status, result.body["error"])
     body = dict(result.body)
     status = body.pop("status")
-    return es_json(request, body, status=status)
+    return status, body
 
 
 class _ItemFailure(QuidditchError):
@@ -167,9 +173,11 @@ def _update_body(body: Any) -> dict[str, Any]:
     for key in ("doc", "upsert"):
         if key in body and not isinstance(body[key], dict):
             raise ParsingError(f"[UpdateRequest] failed to parse field [{key}]")
-    for key in ("doc_as_upsert", "detect_noop"):
+    for key in ("doc_as_upsert", "detect_noop", "scripted_upsert"):
         if key in body and not isinstance(body[key], bool):
             raise ParsingError(f"[UpdateRequest] failed to parse field [{key}]")
+    if body.get("scripted_upsert"):  # it runs the script on the upsert document: there is no script
+        raise ScriptingDisabled("[scripted_upsert] needs a script: cannot execute [inline] scripts")
     if _depth(body) > _UPDATE_MAX_DEPTH:
         # the partial document travels to the shard as orjson, which stops at 255 levels: refuse it here
         raise XContentParseError(f"[UpdateRequest] the document is nested deeper than [{_UPDATE_MAX_DEPTH}] levels")
@@ -186,7 +194,61 @@ async def update_doc(request: Request) -> Response:
     cluster = cluster_of(request)
     if index not in cluster.master.state.indices and "upsert" not in update and not update.get("doc_as_upsert"):
         raise IndexNotFound(index)
-    return await _write_one(request, item, params)
+    wanted = _update_source_filter(body, params)
+    status, out = await _write_result(request, item, params)
+    if wanted is not None:  # ES's ``get``: the document as the update left it
+        doc = await cluster.writes.get(cluster.master.index(out["_index"]), out["_id"], params.get("routing"))
+        if doc.found:
+            out["get"] = {"_seq_no": doc.seq_no, "_primary_term": doc.primary_term, "found": True,
+                          "_source": filter_source(orjson.loads(doc.source), wanted)}  # fmt: skip
+    return es_json(request, out, status=status)
+
+
+async def _write_bulk_items(
+    cluster: EmbeddedCluster, items: list[WriteItem], params: dict[str, str], *, refresh: bool
+) -> list[ItemResult]:
+    """Write a bulk segment's items. An update that asks for its document (its own ``_source``, else the
+    request's ``_source`` parameters) gets ES's ``get``: the document as that update left it, so the items up
+    to it are written first and the document read before any later item of the segment can change it."""
+    wanted: dict[int, SourceFilter] = {}
+    for pos, item in enumerate(items):
+        if item.action == "update":
+            body = {"_source": item.returned_source} if item.returned_source is not None else {}
+            source_filter = _update_source_filter(body, params)
+            if source_filter is not None:
+                wanted[pos] = source_filter
+    forced = _forced_refresh(params)
+    if not wanted:
+        return await cluster.writes.write(items, refresh=refresh, forced_refresh=forced)
+    results: list[ItemResult] = []
+    cuts = [*sorted(wanted), len(items) - 1]
+    start = 0
+    for cut in cuts:
+        if cut < start:
+            continue
+        chunk = items[start : cut + 1]
+        last = cut == len(items) - 1
+        results += await cluster.writes.write(chunk, refresh=refresh and last, forced_refresh=forced)
+        result = results[cut]
+        if cut in wanted and "error" not in result.body:
+            doc = await cluster.writes.get(cluster.master.index(result.index), str(result.id), items[cut].routing)
+            if doc.found:
+                result.body["get"] = {"_seq_no": doc.seq_no, "_primary_term": doc.primary_term, "found": True,
+                                      "_source": filter_source(orjson.loads(doc.source), wanted[cut])}  # fmt: skip
+        start = cut + 1
+    return results
+
+
+def _update_source_filter(body: dict[str, Any], params: dict[str, str]) -> SourceFilter | None:
+    """What of the updated document an update answers with (body ``_source`` or the URL's), or None."""
+    if "_source" in body:
+        wanted = parse_source_filter(body["_source"])
+    elif any(k in params for k in ("_source", "_source_includes", "_source_excludes")):
+        wanted = parse_source_filter(params.get("_source"), params.get("_source_includes"),
+                                     params.get("_source_excludes"))  # fmt: skip
+    else:
+        return None
+    return wanted if wanted.enabled else None
 
 
 def _read_target(cluster: EmbeddedCluster, name: str) -> IndexMeta:
@@ -248,12 +310,19 @@ async def get_source(request: Request) -> Response:
     return es_json(request, out.get("_source", {}))
 
 
+MGET_DOC_KEYS = frozenset({"_index", "_id", "routing", "_routing", "_source", "stored_fields", "version",
+                           "version_type"})
+
+
 async def mget(request: Request) -> Response:
     params = check_params(request, GET_PARAMS)
     body = await json_body(request, required=True)
     default_index = request.path_params.get("index")
     if not isinstance(body, dict):
         raise ParsingError("request body must be an object")
+    for key in body:
+        if key not in ("docs", "ids"):
+            raise ParsingError(f"Unknown key for a {_token(body[key])} in [{key}].")
     specs: list[dict[str, Any]]
     if "docs" in body:
         specs = list(body["docs"])
@@ -263,6 +332,11 @@ async def mget(request: Request) -> Response:
         raise ActionRequestValidation("Validation Failed: 1: no documents to get;")
     docs = []
     for spec in specs:
+        if not isinstance(spec, dict):
+            raise ParsingError("[docs] must be an array of objects")
+        for key in spec:
+            if key not in MGET_DOC_KEYS:
+                raise ParsingError(f"Unknown key for a {_token(spec[key])} in [{key}].")
         index = spec.get("_index", default_index)
         doc_id = spec.get("_id")
         if index is None:
@@ -274,8 +348,11 @@ async def mget(request: Request) -> Response:
             doc_params["_source"] = (
                 spec["_source"] if not isinstance(spec["_source"], bool) else str(spec["_source"]).lower()
             )
-        if "routing" in spec:
-            doc_params["routing"] = spec["routing"]
+        for key, param in (("routing", "routing"), ("_routing", "routing"), ("stored_fields", "stored_fields"),
+                           ("version", "version"), ("version_type", "version_type")):
+            if key in spec:
+                value = spec[key]
+                doc_params[param] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
         try:
             docs.append(await _get(request, index, str(doc_id), doc_params))
         except IndexNotFound as exc:
@@ -504,7 +581,10 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
                 break  # as ES: a trailing action line without its document is ignored
             if action == "update":
                 try:
-                    item.update = _update_body(loads(source))
+                    update_body = loads(source)
+                    item.update = _update_body(update_body)
+                    if isinstance(update_body, dict) and "_source" in update_body:
+                        item.returned_source = update_body["_source"]
                 except QuidditchError as exc:
                     items.append(exc)
                     continue
@@ -530,6 +610,7 @@ async def bulk(request: Request) -> Response:
                                     "_source_includes", "_source_excludes", "list_executed_pipelines",
                                     "require_data_stream"})  # fmt: skip
     _refuse_data_stream_only(params)
+    started = time.monotonic()
     body = await read_body(request)
     cluster = cluster_of(request)
     refresh = _refresh_flag(params)
@@ -552,8 +633,7 @@ async def bulk(request: Request) -> Response:
                 for item in items:
                     if item.pipeline is None:
                         item.pipeline = params["pipeline"]
-            results = await cluster.writes.write(items, refresh=refresh and single,
-                                                 forced_refresh=_forced_refresh(params))  # fmt: skip
+            results = await _write_bulk_items(cluster, items, params, refresh=refresh and single)
             if refresh and not single:
                 touched.update(r.index for r in results if "error" not in r.body)
             out = bulk_response(parsed, results)
@@ -566,10 +646,11 @@ async def bulk(request: Request) -> Response:
         if touched:
             indices = cluster.master.state.indices
             await cluster.writes.refresh([indices[name] for name in sorted(touched) if name in indices])
+    took = int((time.monotonic() - started) * 1000)
     if render:
-        head = b'{"errors":' + (b"true" if errors else b"false") + b',"took":0,"items":['
+        head = b'{"errors":' + (b"true" if errors else b"false") + b',"took":%d,"items":[' % took
         return _BulkResponse(head, rendered)
-    return es_json(request, {"errors": errors, "took": 0, "items": items_out})
+    return es_json(request, {"errors": errors, "took": took, "items": items_out})
 
 
 class _BulkResponse(Response):
@@ -606,7 +687,7 @@ def bulk_response(parsed: list[WriteItem | QuidditchError], results: list[ItemRe
         else:
             errors = True
             out.append({"index": {"_index": None, "_id": None, "status": p.status, "error": p.to_dict()}})
-    return {"errors": errors, "took": 0, "items": out}
+    return {"errors": errors, "items": out}  # ``took`` is the caller's: it times the whole request
 
 
 routes = [

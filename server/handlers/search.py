@@ -124,6 +124,7 @@ async def msearch(request: Request) -> Response:
     params = check_params(request, {"max_concurrent_searches", "rest_total_hits_as_int", "search_type",
                                     "ccs_minimize_roundtrips", "typed_keys", "include_named_queries_score",
                                     "routing"})  # fmt: skip
+    started = time.monotonic()
     body = await read_body(request)
     lines = list(iter_ndjson(body))
     if not lines:
@@ -164,7 +165,7 @@ async def msearch(request: Request) -> Response:
             responses.append(result)
         except QuidditchError as exc:
             responses.append(error_body(exc) | {"status": error_status(exc)})
-    return es_json(request, {"took": 0, "responses": responses})
+    return es_json(request, {"took": int((time.monotonic() - started) * 1000), "responses": responses})
 
 
 async def scroll(request: Request) -> Response:
