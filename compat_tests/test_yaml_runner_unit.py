@@ -505,6 +505,9 @@ def test_catch_and_head(tmp_path: Path, fake_es: tuple[str, FakeES]) -> None:
     ):
         assert got[name][0] == "fail", name
     assert "400" in got["unexpected error fails"][1]
+    # every answer >= 500 is recorded against its test, expected or not
+    assert [e.split(": ", 1)[0] for e in report.server_errors] == ["suite/10_test.yml::catches"] * 2
+    assert report.server_errors[0].endswith("-> 500") and report.server_errors[1].endswith("-> 503")
 
 
 def test_warnings(tmp_path: Path, fake_es: tuple[str, FakeES]) -> None:

@@ -83,6 +83,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.server_errors: list[str] = []  # every answer >= 500, as "METHOD /path -> status"
 
     def close(self) -> None:
         self._client.close()
@@ -108,6 +109,8 @@ class HttpClient:
             ) from exc
         except httpx.HTTPError as exc:
             raise TransportFailure(f"{request.describe()}: {type(exc).__name__}: {exc}") from exc
+        if raw.status_code >= 500:
+            self.server_errors.append(f"{request.describe()} -> {raw.status_code}")
         headers: dict[str, list[str]] = {}
         for name, value in raw.headers.multi_items():
             headers.setdefault(name.lower(), []).append(value)

@@ -5,7 +5,8 @@ JSON shape::
     {"summary": {"passed": N, "failed": M, "skipped": K},
      "suites": {"<folder>": {"passed": .., "failed": .., "skipped": ..}, ...},
      "tests": [{"id": "<file>::<test>", "status": "pass|fail|skip", "reason": "...",
-                "detail": "..."}, ...]}
+                "detail": "..."}, ...],
+     "server_errors": ["<file>::<test>: METHOD /path -> 500", ...]}
 
 ``<folder>`` is the folder holding the YAML file, relative to the root path it was found under.
 """
@@ -57,6 +58,7 @@ class TestResult:
 class Report:
     def __init__(self) -> None:
         self.results: list[TestResult] = []
+        self.server_errors: list[str] = []  # "<test id>: METHOD /path -> status" for every answer >= 500
 
     def add(self, result: TestResult) -> None:
         self.results.append(result)
@@ -104,13 +106,15 @@ class Report:
 
     def final_line(self) -> str:
         counts = self.summary()
-        return f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+        line = f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+        return line + (f", {len(self.server_errors)} answers >= 500" if self.server_errors else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "summary": self.summary(),
             "suites": self.suites(),
             "tests": [r.to_dict() for r in self.results],
+            "server_errors": list(self.server_errors),
         }
 
     def write_json(self, path: str | Path) -> None:

@@ -189,6 +189,8 @@ def run_paths(
                     _record(report, late, on_result)
                     continue
                 _record(report, runner.run_test(suite, test, str(root)), on_result)
+                report.server_errors += [f"{suite.test_id(test)}: {e}" for e in client.server_errors]
+                client.server_errors.clear()
     return report
 
 

@@ -92,6 +92,7 @@ def run_suites(
         )
         for result in report:
             merged.add(result)
+        merged.server_errors += report.server_errors
     return merged
 
 
