@@ -118,6 +118,7 @@ class StoryClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.server_errors: list[str] = []  # every answer >= 500, as "METHOD /path -> status"
 
     def close(self) -> None:
         self._client.close()
@@ -154,6 +155,8 @@ class StoryClient:
             answer.error = f"{chapter.method} {url_path}: {type(exc).__name__}: {exc}"
             return answer
         answer.status = raw.status_code
+        if raw.status_code >= 500:
+            self.server_errors.append(f"{chapter.method} {url_path} -> {raw.status_code}")
         answer.headers = {k.lower(): v for k, v in raw.headers.items()}
         header = raw.headers.get("content-type")
         answer.content_type = header.split(";")[0].strip() if header else None
@@ -456,6 +459,8 @@ def run_paths(
                     if cleaner is not None:
                         cleaner.wipe()
             report.add(result)
+            report.server_errors += [f"{story_id}: {e}" for e in client.server_errors]
+            client.server_errors.clear()
             if on_result is not None:
                 on_result(result.line())
     finally:
