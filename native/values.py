@@ -119,7 +119,8 @@ def _coord(value: Any, name: str) -> float:
     return number
 
 
-def _decode_geohash(text: str) -> tuple[float, float]:
+def geohash_cell(text: str) -> tuple[float, float, float, float]:
+    """``(top, left, bottom, right)`` of a geohash's cell."""
     if not text:
         raise ValueError("empty geohash")
     lat, lon = [-90.0, 90.0], [-180.0, 180.0]
@@ -136,7 +137,36 @@ def _decode_geohash(text: str) -> tuple[float, float]:
             else:
                 rng[1] = mid
             even = not even
-    return (lat[0] + lat[1]) / 2, (lon[0] + lon[1]) / 2
+    return lat[1], lon[0], lat[0], lon[1]
+
+
+MAX_GEOTILE_ZOOM = 29
+
+
+def geotile_cell(key: str) -> tuple[float, float, float, float]:
+    """``(top, left, bottom, right)`` of a ``zoom/x/y`` map tile (Web Mercator, as ES's ``geotile_grid``)."""
+    parts = key.split("/")
+    try:
+        zoom, x, y = (int(p) for p in parts)
+    except ValueError:
+        raise ValueError(
+            f'Invalid geotile_grid hash string of {key}. Must be three integers in a form "zoom/x/y".'
+        ) from None
+    if not 0 <= zoom <= MAX_GEOTILE_ZOOM:
+        raise ValueError(f"Zoom/X/Y combination is not valid: {key}")
+    tiles = 1 << zoom
+    if not (0 <= x < tiles and 0 <= y < tiles):
+        raise ValueError(f"Zoom/X/Y combination is not valid: {key}")
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / tiles))))
+
+    return lat(y), x / tiles * 360.0 - 180.0, lat(y + 1), (x + 1) / tiles * 360.0 - 180.0
+
+
+def _decode_geohash(text: str) -> tuple[float, float]:
+    top, left, bottom, right = geohash_cell(text)
+    return (top + bottom) / 2, (left + right) / 2
 
 
 def _check_z(z: Any, path: str, ignore_z: bool) -> None:

@@ -15,6 +15,7 @@ from native.query import geo
 from native.query.ast import GeoBoundingBox, GeoDistance, GeoPolygon, GeoShape, QueryAst
 from native.query.limits import ParseContext
 from native.query.params import as_bool, as_float, as_str, expect_object
+from native.values import geohash_cell, geotile_cell
 
 __all__ = ["PARSERS"]
 
@@ -78,6 +79,11 @@ def parse_geo_distance(body: Any, ctx: ParseContext) -> GeoDistance:
     )  # fmt: skip
 
 
+def _is_geohash(value: Any) -> bool:
+    """A point written as a string that is neither ``"lat,lon"`` nor WKT (ES reads it as a geohash)."""
+    return isinstance(value, str) and "," not in value and "(" not in value
+
+
 def _corners(raw: Any) -> tuple[float, float, float, float]:
     """top, left, bottom, right of a bounding box in any ES form."""
     name = "geo_bounding_box"
@@ -100,9 +106,23 @@ def _corners(raw: Any) -> tuple[float, float, float, float]:
                 left = number
             else:
                 right = number
+        elif key in ("geohash", "geotile"):  # the whole box is one cell
+            try:
+                cell = geohash_cell(str(value)) if key == "geohash" else geotile_cell(str(value))
+            except ValueError as exc:
+                raise IllegalArgument(str(exc)) from None
+            top, left, bottom, right = cell
         elif key in ("top_left", "topLeft", "bottom_right", "bottomRight", "top_right", "topRight",
                      "bottom_left", "bottomLeft"):  # fmt: skip
-            lat, lon = geo.point(value, query=name)
+            if _is_geohash(value):  # a corner given as a geohash is that corner of its cell, as in ES
+                try:
+                    c_top, c_left, c_bottom, c_right = geohash_cell(value)
+                except ValueError as exc:
+                    raise IllegalArgument(str(exc)) from None
+                lat = c_top if key.startswith("top") else c_bottom
+                lon = c_left if key in ("top_left", "topLeft", "bottom_left", "bottomLeft") else c_right
+            else:
+                lat, lon = geo.point(value, query=name)
             if key.startswith("top"):
                 top = lat
             else:

@@ -145,3 +145,54 @@ def test_geo_aggregations(world):
     assert buckets[1]["doc_count"] == sum(5000 <= d < 10000 for d in dists)
     assert sum(b["doc_count"] for b in buckets[1]["t"]["buckets"]) == buckets[1]["doc_count"]
     assert run_aggs(shard, {"b": {"geo_bounds": {"field": "nope"}}}) == {"b": {}}
+
+
+def _geohash_of(lat: float, lon: float, length: int) -> str:
+    """Plain encoder, independent of the module's decoder."""
+    alphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
+    lat_rng, lon_rng, bits, out, even, ch = [-90.0, 90.0], [-180.0, 180.0], 0, "", True, 0
+    while len(out) < length:
+        rng, value = (lon_rng, lon) if even else (lat_rng, lat)
+        mid = (rng[0] + rng[1]) / 2
+        ch <<= 1
+        if value >= mid:
+            ch |= 1
+            rng[0] = mid
+        else:
+            rng[1] = mid
+        even, bits = not even, bits + 1
+        if bits == 5:
+            out, bits, ch = out + alphabet[ch], 0, 0
+    return out
+
+
+@pytest.mark.parametrize("cell", ["s", "u0", "9q8y", "7zz"])
+def test_geo_bounding_box_of_a_geohash_cell(world, cell):
+    shard, docs = world
+    # a point is in the cell (boundaries aside) exactly when its own geohash starts with the cell's
+    want = {d for d, v in docs.items() if _geohash_of(v["loc"]["lat"], v["loc"]["lon"], len(cell)) == cell}
+    got = ids(shard, {"geo_bounding_box": {"loc": {"geohash": cell}}})
+    assert got == want
+    # corners written as the cell itself: the top-left corner of its top-left, the bottom-right of its bottom-right
+    assert ids(shard, {"geo_bounding_box": {"loc": {"top_left": cell, "bottom_right": cell}}}) == want
+
+
+@pytest.mark.parametrize("tile", ["0/0/0", "1/0/0", "1/1/1", "3/5/2"])
+def test_geo_bounding_box_of_a_geotile(world, tile):
+    import math
+
+    shard, docs = world
+    zoom, x, y = (int(p) for p in tile.split("/"))
+    n = 2**zoom
+
+    def tile_of(lat: float, lon: float) -> tuple[int, int]:
+        tx = int((lon + 180.0) / 360.0 * n)
+        ty = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
+        return min(tx, n - 1), min(max(ty, 0), n - 1)
+
+    # web-mercator tiles stop at ±85.05°: points beyond are in no tile's box
+    inside = {d for d, v in docs.items() if abs(v["loc"]["lat"]) < 85.0511}
+    want = {d for d in inside if tile_of(docs[d]["loc"]["lat"], docs[d]["loc"]["lon"]) == (x, y)}
+    assert ids(shard, {"geo_bounding_box": {"loc": {"geotile": tile}}}) == want
+    with pytest.raises(BadRequest, match="Zoom/X/Y"):
+        parse_query({"geo_bounding_box": {"loc": {"geotile": f"{zoom}/{n}/0"}}})
