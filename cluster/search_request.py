@@ -377,6 +377,12 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         spec.terminate_after = terminate_after or None
     spec.indices_boost = _parse_indices_boost(body.get("indices_boost"))
     spec.explain = str(params.get("explain", body.get("explain", False))).lower() == "true"
+    for param, least, java in (("pre_filter_shard_size", 1, "preFilterShardSize"),
+                               ("batched_reduce_size", 2, "batchedReduceSize"),
+                               ("max_concurrent_shard_requests", 1, "maxConcurrentShardRequests")):  # fmt: skip
+        # coordinator tuning only (the answer is the same), but a value ES refuses is refused here too
+        if param in params and _int(params[param], param) < least:
+            raise IllegalArgument(f"{java} must be >= {least}")
     spec.routing = routing_values(params)
     spec.only_shards = preferred_shards(params.get("preference"))
     if "request_cache" in params:

@@ -337,3 +337,17 @@ async def test_took_is_measured(asgi_client: httpx.AsyncClient) -> None:
     response = await asgi_client.post("/_msearch", content=msearch, headers={"content-type": "application/x-ndjson"})
     wall_ms = (time.monotonic() - started) * 1000
     assert 0 < response.json()["took"] <= wall_ms + 1
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "message"),
+    [("pre_filter_shard_size", "0", "preFilterShardSize must be >= 1"),
+     ("batched_reduce_size", "1", "batchedReduceSize must be >= 2"),
+     ("max_concurrent_shard_requests", "0", "maxConcurrentShardRequests must be >= 1"),
+     ("pre_filter_shard_size", "x", "Failed to parse int parameter [pre_filter_shard_size]")],
+)  # fmt: skip
+async def test_tuning_parameters_are_validated(asgi_client: httpx.AsyncClient, param: str, value: str,
+                                               message: str) -> None:  # fmt: skip
+    # checked before the indices are resolved, as ES does (the index need not exist)
+    response = await asgi_client.get("/missing/_search", params={param: value})
+    assert response.status_code == 400 and message in response.text
