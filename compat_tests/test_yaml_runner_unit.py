@@ -804,6 +804,8 @@ def test_client_api_resolution() -> None:
     assert req.describe() == "POST /i/_pit?keep_alive=1m"
     req = api.build("reindex_rethrottle", {"task_id": "n:1", "requests_per_second": 1})
     assert req.describe() == "POST /_reindex/n%3A1/_rethrottle?requests_per_second=1"
+    req = api.build("_internal.prevalidate_node_removal", {"ids": "abc"})
+    assert req.describe() == "POST /_internal/prevalidate_node_removal?ids=abc"
     assert api.build("indices.get_settings", {"index": "i", "name": "x"}).path == "/i/_settings/x"
     req = api.build("indices.create", {"index": "i", "body": '{"a": 1}'}, {"Content-Type": "application/json"})
     assert req.body == b'{"a": 1}'

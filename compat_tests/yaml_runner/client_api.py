@@ -39,6 +39,10 @@ __all__ = ["ClientApi"]
 
 _PART = re.compile(r'"(\w+)":\s*_quote\((\w+)\)')
 _ROUTING_ONLY_BODY = re.compile(r'body_fields=\(\s*"project_routing",\s*\)')
+# ES's internal APIs have a REST spec but no client method: (method, path) of those the suites call
+_INTERNAL_APIS = {
+    "_internal.prevalidate_node_removal": ("POST", "/_internal/prevalidate_node_removal"),
+}
 _NDJSON_NAMES = frozenset({"bulk", "msearch", "msearch_template", "fleet.msearch", "monitoring.bulk"})
 
 
@@ -101,7 +105,7 @@ class ClientApi:
         return ".".join(str(p) for p in elasticsearch.__version__)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._endpoint(name) is not None
+        return isinstance(name, str) and (name in _INTERNAL_APIS or self._endpoint(name) is not None)
 
     def _endpoint(self, name: str) -> _Endpoint | None:
         if name in self._endpoints:
@@ -150,6 +154,12 @@ class ClientApi:
         raise RequestBuildError(f"api [{endpoint.name}]: the client did not build a request")
 
     def build(self, name: str, args: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> HttpRequest:
+        if name in _INTERNAL_APIS:
+            method, path = _INTERNAL_APIS[name]
+            args = dict(args)
+            ignore = parse_ignore(args.pop("ignore")) if "ignore" in args else frozenset()
+            params = tuple((k, param_str(v)) for k, v in args.items() if k != "body" and v is not None)
+            return HttpRequest(method=method, path=path, params=params, headers=dict(headers or {}), ignore=ignore)
         endpoint = self._endpoint(name)
         if endpoint is None:
             raise RequestBuildError(f"api [{name}] is not known to the elasticsearch client")

@@ -1,4 +1,5 @@
-"""Upkeep APIs that tools call on start or before an upgrade: ``_dangling`` and ``_migration``.
+"""Upkeep APIs that tools call on start or before an upgrade or a node's removal: ``_dangling``,
+``_migration`` and ``_internal/prevalidate_node_removal``.
 
 Both answer from what Quidditch keeps, not from a fixed shape:
 
@@ -7,6 +8,9 @@ Both answer from what Quidditch keeps, not from a fixed shape:
   kill interrupted) and deletes an index's files synchronously, so the list is empty; an index whose
   metadata is damaged keeps its files but stays in the cluster state (red), so it is not dangling either.
   Importing or deleting a dangling index by UUID therefore finds none, with ES's error.
+- **Node removal prevalidation** checks what ES checks: whether the cluster is red and, if so, whether the
+  node holds a copy of a red shard (here the one node holds every shard). A yellow or green cluster is
+  ``no_problems``, as in ES, which leaves "is the data replicated elsewhere" to allocation.
 - **Migration**: Quidditch has no system indices (no ``.security``, ``.tasks``, …), so no system feature
   needs a migration, and it tracks no deprecated settings, so the deprecation report is empty.
 """
@@ -17,8 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_expression
-from native.errors import IllegalArgument
+from cluster.state import damaged_shards
+from native.errors import ActionRequestValidation, IllegalArgument, ResourceNotFound
+from server.handlers.cluster_admin import NODE_ID, _node
+from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag
 
 
@@ -73,9 +81,56 @@ async def deprecations(request: Request) -> Response:
     )
 
 
+_NODE_SELECTORS = {"names": "names", "ids": "IDs", "external_ids": "external IDs"}
+
+
+async def prevalidate_node_removal(request: Request) -> Response:
+    params = check_params(request, set(_NODE_SELECTORS))
+    given = [key for key in _NODE_SELECTORS if key in params]
+    if not given:
+        raise ActionRequestValidation(
+            "Validation Failed: 1: request must contain one of the parameters 'names', 'ids', or 'external_ids';"
+        )
+    if len(given) > 1:
+        raise ActionRequestValidation(
+            "Validation Failed: 1: request must contain only one of the parameters 'names', 'ids', or "
+            "'external_ids';"
+        )
+    cluster = cluster_of(request)
+    node = _node(request)
+    key = given[0]
+    wanted = [v for v in params[key].split(",") if v]
+    own = {"names": node["name"], "ids": NODE_ID, "external_ids": node["external_id"]}[key]
+    unknown = [v for v in wanted if v != own]
+    if unknown or not wanted:
+        raise ResourceNotFound(f"could not resolve node {_NODE_SELECTORS[key]} [{', '.join(unknown or wanted)}]")
+    health = health_body(cluster)
+    if health["status"] != "red":
+        result = {"is_safe": True, "reason": "no_problems", "message": ""}
+    else:
+        red = sorted(f"[{name}][{shard}]" for name, shard in _red_shards(cluster))
+        result = {"is_safe": False, "reason": "red_shards_on_node",
+                  "message": f"node contains copies of the following red shards: [{', '.join(red)}]"}  # fmt: skip
+    return es_json(
+        request,
+        {
+            "is_safe": result["is_safe"],
+            "message": "" if result["is_safe"] else "cluster health is RED",
+            "nodes": [{"name": node["name"], "id": NODE_ID, "external_id": node["external_id"], "result": result}],
+        },
+    )
+
+
+def _red_shards(cluster: EmbeddedCluster) -> list[tuple[str, int]]:
+    state = cluster.master.state
+    red = [(meta.name, shard) for meta in state.indices.values() for shard in cluster.node.failures(meta.uuid)]
+    return red + [(name, shard) for name, raw in state.damaged.items() for shard in range(damaged_shards(raw))]
+
+
 routes = [
     Route("/_dangling", list_dangling, methods=["GET"]),
     Route("/_dangling/{uuid}", import_or_delete_dangling, methods=["POST", "DELETE"]),
+    Route("/_internal/prevalidate_node_removal", prevalidate_node_removal, methods=["POST"]),
     Route("/_migration/system_features", feature_upgrade_status, methods=["GET"]),
     Route("/_migration/system_features", feature_upgrade, methods=["POST"]),
     Route("/_migration/deprecations", deprecations, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""``_terms_enum`` against plain-Python answers over the same documents; ``_dangling`` and ``_migration``."""
+"""``_terms_enum`` against plain-Python answers over the same documents."""
 
 from __future__ import annotations
 
@@ -88,16 +88,3 @@ async def test_terms_enum_refuses_bad_requests(asgi_client: httpx.AsyncClient) -
     assert_canonical_error(
         await asgi_client.post("/missing/_terms_enum", json={"field": "tag"}), 404, "index_not_found_exception"
     )
-
-
-async def test_dangling_and_migration(asgi_client: httpx.AsyncClient) -> None:
-    await asgi_client.put("/kept")
-    body = (await asgi_client.get("/_dangling")).json()
-    assert body["dangling_indices"] == [] and body["_nodes"]["failed"] == 0
-    assert_canonical_error(await asgi_client.post("/_dangling/abc?accept_data_loss=true"), 400,
-                           "illegal_argument_exception")  # fmt: skip
-    status = (await asgi_client.get("/_migration/system_features")).json()
-    assert status == {"features": [], "migration_status": "NO_MIGRATION_NEEDED"}
-    report = (await asgi_client.get("/kept/_migration/deprecations")).json()
-    assert report["cluster_settings"] == [] and report["index_settings"] == {}
-    assert_canonical_error(await asgi_client.get("/nope/_migration/deprecations"), 404, "index_not_found_exception")
