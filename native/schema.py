@@ -193,6 +193,7 @@ class CompiledMapping:
             self.analysis.analyzer(index_name)
             builder.add_text_field(name, tokenizer_name=f"a:{index_name}", index_option="position")
             analyze = self.analysis.analyzer(search_name).analyze
+            extra["fielddata"] = str(params.get("fielddata", False)).lower() == "true"
             ftype = "text"
         elif ftype in _KEYWORD_TYPES:
             normalizer = params.get("normalizer")
