@@ -111,8 +111,9 @@ def _check(subset_df: int, subset_size: int, superset_df: int, superset_size: in
 
 
 def _jlh(subset_df: int, subset_size: int, superset_df: int, superset_size: int) -> float:
-    if subset_size == 0 or superset_size == 0 or superset_df == 0:
+    if subset_size == 0 or superset_size == 0:
         return 0.0
+    superset_df = max(superset_df, 1)  # ES: avoids dividing by zero (a background filter may miss the term)
     subset_p = subset_df / subset_size
     superset_p = superset_df / superset_size
     absolute = subset_p - superset_p

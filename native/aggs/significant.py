@@ -159,13 +159,12 @@ class SignificantKind:
         candidates = {k: n for k, n in counts.items() if n >= max(spec.shard_min_doc_count, 1) and accept(k)}
         if not candidates:
             return out
-        superset = _TERMS._counts(ctx, info, background)
+        superset = _superset_counts(ctx, info, spec, background, list(candidates))
         scored = []
         for key, df in candidates.items():
-            bg = superset.get(key, 0)
-            score = spec.heuristic.score(min(df, out["n"]), out["n"], max(bg, 0), out["N"]) if bg <= out["N"] else 0.0
-            scored.append((score, key, df, bg))
-        scored.sort(key=lambda s: (-s[0] if s[0] == s[0] else math.inf, str(s[1])))
+            bg = min(superset.get(key, 0), out["N"])
+            scored.append((spec.heuristic.score(min(df, out["n"]), out["n"], bg, out["N"]), key, df, bg))
+        scored.sort(key=lambda s: (-s[0] if s[0] == s[0] else math.inf, _Desc(s[1])))
         out["b"] = [
             [key, df, bg, ctx.collect_subs(node, query, ctx.term_filter(info, key))]
             for _, key, df, bg in scored[: spec.shard_size]
@@ -192,7 +191,7 @@ class SignificantKind:
             score = spec.heuristic.score(df, p["n"], bg, p["N"])
             if score > 0:
                 rows.append((score, key, df, bg, subs))
-        rows.sort(key=lambda r: (-r[0], -r[2], str(r[1])))
+        rows.sort(key=lambda r: (-r[0], _Desc(r[1])))
         buckets = []
         for score, key, df, bg, subs in rows[: spec.size]:
             bucket: dict[str, Any] = {"key": _render_key(key, p["t"])}
@@ -206,6 +205,31 @@ class SignificantKind:
             bucket.update(finalize_level(node.children, subs))
             buckets.append(bucket)
         return {"doc_count": p["n"], "bg_count": p["N"], "buckets": buckets}
+
+
+def _superset_counts(
+    ctx: ShardContext, info: Any, spec: SignificantSpec, background: tantivy.Query, keys: list[Any]
+) -> dict[Any, int]:
+    """Background document count per candidate term. Without a background filter a string term's count is its
+    index document frequency, as ES reads it from the term dictionary (documents deleted but not yet merged
+    away still count there, in ES as in tantivy)."""
+    if spec.background_filter is None and info.tantivy_type == tantivy.FieldType.Text:
+        return {key: int(ctx.searcher.doc_freq(info.tantivy_name, str(key))) for key in keys}
+    return _TERMS._counts(ctx, info, background)
+
+
+class _Desc:
+    """Ties of equal score: ES leaves their order to a hash map; here they come in descending key order."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Desc) -> bool:
+        return bool(str(other.value) < str(self.value)) if type(self.value) is not type(other.value) else bool(
+            other.value < self.value
+        )
 
 
 def fielddata_disabled(field: str, index: str) -> str:
