@@ -28,6 +28,7 @@ from native.aggs.terms import (
     _key_type,
     _render_key,
     _unmapped_missing,
+    check_fielddata,
 )
 from native.errors import IllegalArgument
 
@@ -97,6 +98,7 @@ class RareTermsKind:
                     out["x"] = [key]
             return out
         _check_value_type(info, spec.value_type)
+        check_fielddata(ctx, info)
         if info.tantivy_type != tantivy.FieldType.Text and isinstance(spec.include or spec.exclude, str):
             raise AggregationExecutionError(
                 f"Aggregation [{node.name}] cannot support regular expression style include/exclude "

@@ -139,7 +139,7 @@ class SignificantKind:
             )
         if not spec.text:
             if text_field and not info.extra.get("fielddata", False):
-                raise IllegalArgument(fielddata_disabled(spec.field, ctx.index_name))
+                raise IllegalArgument(fielddata_disabled(info.path, ctx.index_name))
             if info.tantivy_type != tantivy.FieldType.Text and isinstance(spec.include or spec.exclude, str):
                 raise AggregationExecutionError(
                     f"Aggregation [{node.name}] cannot support regular expression style include/exclude "

@@ -64,6 +64,14 @@ def _check_value_type(info: Any, value_type: str | None) -> None:
         )
 
 
+def check_fielddata(ctx: ShardContext, info: Any) -> None:
+    """ES refuses per-document values of a ``text`` field mapped without ``fielddata: true``."""
+    if info.es_type == "text" and not info.extra.get("fielddata", False):
+        from native.aggs.significant import fielddata_disabled
+
+        raise IllegalArgument(fielddata_disabled(info.path, ctx.index_name))
+
+
 def _unmapped_missing(spec: TermsSpec) -> tuple[Any, str, str | None]:
     """The key, key type and date format of the ``missing`` bucket of an unmapped field."""
     value, vt = spec.missing, spec.value_type
@@ -117,6 +125,7 @@ class TermsKind:
                 out["b"] = [[key, n, 0, ctx.collect_subs(node, query, None)]]
             return out
         _check_value_type(info, spec.value_type)
+        check_fielddata(ctx, info)
         if info.es_type == "ip" and isinstance(spec.include or spec.exclude, str):
             raise AggregationExecutionError(
                 f"Aggregation [{node.name}] cannot support regular expression style include/exclude "
