@@ -15,8 +15,8 @@ WORDS = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"]
 # class "x" documents favour the first words, the others spread evenly
 DOCS = [
     {"cls": "x" if i % 3 == 0 else "y",
-     "tags": [WORDS[(i * k) % (3 if i % 3 == 0 else 8)] for k in (1, 2, 5)],
-     "text": " ".join(WORDS[(i * k) % (3 if i % 3 == 0 else 8)] for k in (1, 2, 5)),
+     "tags": [WORDS[((i // 3 if i % 3 == 0 else i) * k) % (4 if i % 3 == 0 else 8)] for k in (1, 2, 5)],
+     "text": " ".join(WORDS[((i // 3 if i % 3 == 0 else i) * k) % (4 if i % 3 == 0 else 8)] for k in (1, 2, 5)),
      "n": i % (4 if i % 3 == 0 else 9)}
     for i in range(60)
 ]  # fmt: skip
