@@ -167,8 +167,11 @@ class MultiTermsKind:
         for i in kept:
             key, count, err, _ = eligible[i]
             parts = [_render(k, t, f) for k, t, f in zip(key, p["t"], p["f"], strict=True)]
-            bucket: dict[str, Any] = {"key": [part for part, _ in parts],
-                                      "key_as_string": "|".join(text for _, text in parts), "doc_count": count}  # fmt: skip
+            bucket: dict[str, Any] = {
+                "key": [part for part, _ in parts],
+                "key_as_string": "|".join(text for _, text in parts),
+                "doc_count": count,
+            }
             if spec.show_term_doc_count_error:
                 bucket["doc_count_error_upper_bound"] = 0 if single else err
             bucket.update(rendered_subs[i])
@@ -217,9 +220,9 @@ def _walk(
     for key, n, bucket_filter in per_key:
         combined = bucket_filter if restriction is None else _and(restriction, bucket_filter)
         if level == len(spec.terms) - 1:
-            out.append((prefix + [key], n, combined))
+            out.append(([*prefix, key], n, combined))
         else:
-            _walk(ctx, spec, infos, query, level + 1, prefix + [key], combined, out)
+            _walk(ctx, spec, infos, query, level + 1, [*prefix, key], combined, out)
 
 
 def _and(a: tantivy.Query, b: tantivy.Query) -> tantivy.Query:

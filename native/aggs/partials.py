@@ -51,8 +51,21 @@ _REGISTRY: dict[str, AggKind] = {}
 
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
-        from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
-        from native.aggs import multi_terms, rare_terms, samplers, significant, top_metrics
+        from native.aggs import (
+            composite,
+            filters,
+            geo,
+            histograms,
+            metrics,
+            multi_terms,
+            rare_terms,
+            samplers,
+            significant,
+            sketches,
+            terms,
+            top_hits,
+            top_metrics,
+        )
 
         for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)

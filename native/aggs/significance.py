@@ -92,7 +92,9 @@ def parse_heuristic(kind: str, body: dict[str, Any]) -> Heuristic:
             raise XContentParseError(f"[{name}] unknown field [{key}]")
         if not isinstance(value, bool):
             raise XContentParseError(f"[{name}] failed to parse field [{key}]")
-    return Heuristic(name, bool(params.get("include_negatives", False)), bool(params.get("background_is_superset", True)))
+    return Heuristic(
+        name, bool(params.get("include_negatives", False)), bool(params.get("background_is_superset", True))
+    )
 
 
 def unknown_field(kind: str, key: str, allowed: set[str]) -> XContentParseError:
@@ -122,7 +124,9 @@ def _jlh(subset_df: int, subset_size: int, superset_df: int, superset_size: int)
     return absolute * (subset_p / superset_p)
 
 
-def _frequencies(subset_df: int, subset_size: int, superset_df: int, superset_size: int, superset: bool) -> dict[str, float]:
+def _frequencies(
+    subset_df: int, subset_size: int, superset_df: int, superset_size: int, superset: bool
+) -> dict[str, float]:
     if superset:
         n00 = superset_size - superset_df - (subset_size - subset_df)
         n01 = subset_size - subset_df

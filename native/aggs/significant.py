@@ -39,6 +39,7 @@ from native.aggs.terms import AggregationExecutionError, TermsKind, _acceptor, _
 from native.errors import IllegalArgument, ParsingError
 from native.fields import SOURCE_FIELD
 
+JLH = Heuristic()
 DUPLICATE_RUN = 6  # ES's DuplicateByteSequenceSpotter window, in tokens
 _COMMON = {"field", "size", "shard_size", "min_doc_count", "shard_min_doc_count", "include", "exclude",
            "background_filter", "execution_hint", *HEURISTICS}  # fmt: skip
@@ -54,7 +55,7 @@ class SignificantSpec:
     shard_size: int = 25
     min_doc_count: int = 3
     shard_min_doc_count: int = 0
-    heuristic: Heuristic = Heuristic()
+    heuristic: Heuristic = JLH
     background_filter: Any = None  # QueryAst
     include: str | tuple[Any, ...] | None = None
     exclude: str | tuple[Any, ...] | None = None
@@ -146,7 +147,9 @@ class SignificantKind:
                     "settings as they can only be applied to string fields. Use an array of values "
                     "for include/exclude clauses"
                 )
-        background = tantivy.Query.all_query() if spec.background_filter is None else ctx.compile(spec.background_filter)
+        background = (
+            tantivy.Query.all_query() if spec.background_filter is None else ctx.compile(spec.background_filter)
+        )
         out["n"] = ctx.count(query)
         out["N"] = ctx.count(background)
         out["t"] = "string" if spec.text else _key_type(info.es_type)
@@ -227,8 +230,10 @@ class _Desc:
         self.value = value
 
     def __lt__(self, other: _Desc) -> bool:
-        return bool(str(other.value) < str(self.value)) if type(self.value) is not type(other.value) else bool(
-            other.value < self.value
+        return (
+            bool(str(other.value) < str(self.value))
+            if type(self.value) is not type(other.value)
+            else bool(other.value < self.value)
         )
 
 

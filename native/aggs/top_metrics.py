@@ -140,7 +140,9 @@ class TopMetricsKind:
             if info is None:
                 columns[metric] = [None] * len(addrs)
             elif info.es_type in _COLUMNAR:
-                columns[metric] = [_plain(v, info.es_type) for v in ctx.searcher.fast_field_values(info.tantivy_name, addrs)]
+                columns[metric] = [
+                    _plain(v, info.es_type) for v in ctx.searcher.fast_field_values(info.tantivy_name, addrs)
+                ]
             else:
                 if sources is None:
                     sources = [_source(ctx, a) for a in addrs]

@@ -76,7 +76,9 @@ async def test_rare_terms_include_exclude_and_missing(asgi_client: httpx.AsyncCl
 
 async def test_rare_terms_refusals(asgi_client: httpx.AsyncClient) -> None:
     await _load(asgi_client)
-    r = await asgi_client.post("/rt/_search", json={"aggs": {"r": {"rare_terms": {"field": "k", "max_doc_count": 101}}}})
+    r = await asgi_client.post(
+        "/rt/_search", json={"aggs": {"r": {"rare_terms": {"field": "k", "max_doc_count": 101}}}}
+    )
     assert_canonical_error(r, 400, "illegal_argument_exception")
     r = await asgi_client.post("/rt/_search", json={"aggs": {"r": {"rare_terms": {"field": "k", "precision": 0}}}})
     assert_canonical_error(r, 400, "illegal_argument_exception")

@@ -139,8 +139,12 @@ async def test_significant_text_and_background_filter(asgi_client: httpx.AsyncCl
 
 async def test_significant_terms_under_terms_buckets(asgi_client: httpx.AsyncClient) -> None:
     await _load(asgi_client)
-    body = {"size": 0, "aggs": {"c": {"terms": {"field": "cls"},
-                                      "aggs": {"s": {"significant_terms": {"field": "tags", "shard_size": 100}}}}}}
+    body = {
+        "size": 0,
+        "aggs": {
+            "c": {"terms": {"field": "cls"}, "aggs": {"s": {"significant_terms": {"field": "tags", "shard_size": 100}}}}
+        },
+    }
     r = await asgi_client.post("/sig/_search", json=body)
     assert r.status_code == 200, r.text
     for bucket in r.json()["aggregations"]["c"]["buckets"]:
@@ -150,7 +154,9 @@ async def test_significant_terms_under_terms_buckets(asgi_client: httpx.AsyncCli
 
 async def test_significant_refusals(asgi_client: httpx.AsyncClient) -> None:
     await _load(asgi_client)
-    r = await asgi_client.post("/sig/_search", json={"aggs": {"s": {"significant_terms": {"field": "tags", "jlp": {}}}}})
+    r = await asgi_client.post(
+        "/sig/_search", json={"aggs": {"s": {"significant_terms": {"field": "tags", "jlp": {}}}}}
+    )
     assert_canonical_error(r, 400, "x_content_parse_exception")
     assert "[significant_terms] unknown field [jlp] did you mean [jlh]?" in r.text
     r = await asgi_client.post("/sig/_search", json={"aggs": {"s": {"significant_terms": {
@@ -160,6 +166,7 @@ async def test_significant_refusals(asgi_client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "Fielddata is disabled on [text] in [sig]" in r.text, r.text
     r = await asgi_client.post("/sig/_search", json={"aggs": {"s": {"terms": {"field": "text"}}}})
     assert r.status_code == 400 and "Fielddata is disabled on [text] in [sig]" in r.text, r.text
-    r = await asgi_client.post("/sig/_search", json={"aggs": {"s": {"significant_terms": {"field": "tags",
-                                                                                          "gnd": {"x": 1}}}}})
+    r = await asgi_client.post(
+        "/sig/_search", json={"aggs": {"s": {"significant_terms": {"field": "tags", "gnd": {"x": 1}}}}}
+    )
     assert_canonical_error(r, 400, "x_content_parse_exception")
