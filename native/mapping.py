@@ -52,6 +52,7 @@ from native.errors import (
     MapperParsingError,
     StrictDynamicMappingError,
 )
+from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.field_types import (
     GEO_POINT_TYPES,
     LEAF_TYPES,
@@ -289,6 +290,9 @@ class Mapping:
         if depth > MAX_DEPTH:
             raise IllegalArgument(f"Limit of mapping depth [{MAX_DEPTH}] has been exceeded")
         for key, value in obj.items():
+            if not prefix and key == DOC_COUNT_FIELD:  # a metadata field documents may carry (native.doc_count)
+                doc_count_value(value)
+                continue
             if not prefix and key in METADATA_FIELDS:
                 raise DocumentParsingError(
                     f"[1:{len(key) + 2}] Field [{key}] is a metadata field and cannot be added inside a "
