@@ -40,6 +40,7 @@ from collections.abc import Mapping as MappingABC
 from typing import Any
 
 from native import dates
+from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.dynamic_templates import (
     _DEFAULT_DYNAMIC_MAPPING,
     _check_templates,
@@ -52,7 +53,6 @@ from native.errors import (
     MapperParsingError,
     StrictDynamicMappingError,
 )
-from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.field_types import (
     GEO_POINT_TYPES,
     LEAF_TYPES,
