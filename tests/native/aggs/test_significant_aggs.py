@@ -166,6 +166,9 @@ async def test_significant_refusals(asgi_client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "Fielddata is disabled on [text] in [sig]" in r.text, r.text
     r = await asgi_client.post("/sig/_search", json={"aggs": {"s": {"terms": {"field": "text"}}}})
     assert r.status_code == 400 and "Fielddata is disabled on [text] in [sig]" in r.text, r.text
+    composite = {"composite": {"sources": [{"t": {"terms": {"field": "text"}}}]}}
+    r = await asgi_client.post("/sig/_search", json={"aggs": {"s": composite}})
+    assert r.status_code == 400 and "Fielddata is disabled on [text] in [sig]" in r.text, r.text
     r = await asgi_client.post(
         "/sig/_search", json={"aggs": {"s": {"significant_terms": {"field": "tags", "gnd": {"x": 1}}}}}
     )
