@@ -12,6 +12,7 @@ a heuristic (``native.aggs.significance``, JLH by default). Per shard:
   ``filter_duplicate_text``, tokens inside a run of six or more tokens already seen in an earlier document
   are dropped (ES's duplicate-sequence filter, near-duplicate boilerplate);
 - superset counts come from the background query over the same sources;
+- ``missing`` (significant_terms) counts documents without a value under that key, in both sets;
 - the shard keeps its ``shard_size`` best-scoring terms with at least ``shard_min_doc_count`` documents.
 
 Merging adds subset/superset counts per term and both sizes; finalize scores with the merged counts,
@@ -30,9 +31,9 @@ from typing import Any
 import orjson
 import tantivy
 
-from native.aggs.execute import ShardContext, date_format
+from native.aggs.execute import ShardContext, convert_key, date_format
 from native.aggs.partials import Partial, finalize_level, merge_level
-from native.aggs.readers import _include, _int, _partition, _text
+from native.aggs.readers import _include, _int, _missing_value, _partition, _text
 from native.aggs.significance import HEURISTICS, Heuristic, parse_heuristic, unknown_field
 from native.aggs.spec import AggNode
 from native.aggs.terms import AggregationExecutionError, TermsKind, _acceptor, _key_type, _render_key
@@ -43,7 +44,7 @@ JLH = Heuristic()
 DUPLICATE_RUN = 6  # ES's DuplicateByteSequenceSpotter window, in tokens
 _COMMON = {"field", "size", "shard_size", "min_doc_count", "shard_min_doc_count", "include", "exclude",
            "background_filter", "execution_hint", *HEURISTICS}  # fmt: skip
-_TERMS_KEYS = _COMMON | {"format", "value_type"}
+_TERMS_KEYS = _COMMON | {"format", "value_type", "missing"}
 _TEXT_KEYS = _COMMON | {"filter_duplicate_text", "source_fields"}
 
 
@@ -63,6 +64,7 @@ class SignificantSpec:
     format: str | None = None
     filter_duplicate_text: bool = False
     source_fields: tuple[str, ...] | None = None
+    missing: Any = None
 
 
 def parse_significant_terms(name: str, kind: str, body: dict[str, Any]) -> SignificantSpec:
@@ -117,6 +119,7 @@ def _parse(name: str, kind: str, body: dict[str, Any], allowed: set[str]) -> Sig
         format=_text(kind, "format", body.get("format")),
         filter_duplicate_text=bool(body.get("filter_duplicate_text", False)),
         source_fields=source_fields,
+        missing=_missing_value(kind, body.get("missing")),
     )
 
 
@@ -158,18 +161,36 @@ class SignificantKind:
             counts = _reanalyzed_counts(ctx, info, spec, query)
         else:
             counts = _TERMS._counts(ctx, info, query)
+        missing_key = None
+        if spec.missing is not None:  # documents without a value count under ``missing``
+            missing_key = convert_key(info, spec.missing)
+            n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            if n_missing:
+                counts[missing_key] = counts.get(missing_key, 0) + n_missing
         accept = _acceptor(spec, info)  # type: ignore[arg-type]
         candidates = {k: n for k, n in counts.items() if n >= max(spec.shard_min_doc_count, 1) and accept(k)}
         if not candidates:
             return out
         superset = _superset_counts(ctx, info, spec, background, list(candidates))
+        if missing_key is not None and missing_key in candidates:
+            n_missing = ctx.count(ctx.restrict(background, ctx.missing_filter(info)))
+            superset[missing_key] = superset.get(missing_key, 0) + n_missing
+
+        def bucket_filter(key: Any) -> tantivy.Query:
+            term = ctx.term_filter(info, key)
+            if key != missing_key:
+                return term
+            return tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, term), (tantivy.Occur.Should, ctx.missing_filter(info))]
+            )
+
         scored = []
         for key, df in candidates.items():
             bg = min(superset.get(key, 0), out["N"])
             scored.append((spec.heuristic.score(min(df, out["n"]), out["n"], bg, out["N"]), key, df, bg))
         scored.sort(key=lambda s: (-s[0] if s[0] == s[0] else math.inf, _Desc(s[1])))
         out["b"] = [
-            [key, df, bg, ctx.collect_subs(node, query, ctx.term_filter(info, key))]
+            [key, df, bg, ctx.collect_subs(node, query, bucket_filter(key))]
             for _, key, df, bg in scored[: spec.shard_size]
         ]
         return out
@@ -216,7 +237,7 @@ def _superset_counts(
     """Background document count per candidate term. Without a background filter a string term's count is its
     index document frequency, as ES reads it from the term dictionary (documents deleted but not yet merged
     away still count there, in ES as in tantivy)."""
-    if spec.background_filter is None and info.tantivy_type == tantivy.FieldType.Text:
+    if spec.background_filter is None and info.tantivy_type == tantivy.FieldType.Text and not ctx.weighted:
         return {key: int(ctx.searcher.doc_freq(info.tantivy_name, str(key))) for key in keys}
     return _TERMS._counts(ctx, info, background)
 

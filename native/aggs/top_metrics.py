@@ -74,7 +74,9 @@ def parse_top_metrics(name: str, kind: str, body: dict[str, Any]) -> TopMetricsS
             f"[top_metrics.size] must not be more than [{TOP_METRICS_MAX_SIZE}] but was [{size}]. This limit can "
             "be set by changing the [index.top_metrics_max_size] index level setting."
         )
-    sort_field, asc = _sort(body.get("sort", "_score"))
+    if "sort" not in body:
+        raise IllegalArgument("Required [sort]")
+    sort_field, asc = _sort(body["sort"])
     return TopMetricsSpec(tuple(metrics), sort_field, asc, size)
 
 

@@ -22,13 +22,13 @@ DOCS = [
 ]  # fmt: skip
 
 
-async def _load(client: httpx.AsyncClient) -> None:
+async def _load(client: httpx.AsyncClient, docs: list[dict[str, Any]] = DOCS) -> None:
     mappings = {"properties": {"cls": {"type": "keyword"}, "tags": {"type": "keyword"}, "text": {"type": "text"},
                                "n": {"type": "long"}}}  # fmt: skip
     r = await client.put("/sig", json={"settings": {"number_of_shards": 2}, "mappings": mappings})
     assert r.status_code == 200, r.text
     lines = []
-    for i, doc in enumerate(DOCS):
+    for i, doc in enumerate(docs):
         lines += [json.dumps({"index": {"_id": str(i)}}), json.dumps(doc)]
     r = await client.post("/sig/_bulk?refresh=true", content="\n".join(lines) + "\n",
                           headers={"content-type": "application/x-ndjson"})  # fmt: skip
@@ -135,6 +135,19 @@ async def test_significant_text_and_background_filter(asgi_client: httpx.AsyncCl
     got = await _sig(asgi_client, "significant_terms", spec, {"term": {"cls": "x"}})
     assert got["bg_count"] == len(background)
     _same(_rows(got), _expected("jlh", "tags", subset, background))
+
+
+async def test_significant_terms_missing(asgi_client: httpx.AsyncClient) -> None:
+    # (a fresh index: replacing documents would leave deleted ones in the term statistics, as in ES)
+    docs = [{k: v for k, v in d.items() if k != "tags" or d["n"] % 2} for d in DOCS]
+    await _load(asgi_client, docs)
+    filled = [{**d, "tags": d.get("tags", "none")} for d in docs]
+    subset = [d for d in filled if d["cls"] == "x"]
+    spec = {"field": "tags", "missing": "none", "shard_size": 100, "percentage": {}}
+    got = await _sig(asgi_client, "significant_terms", spec, {"term": {"cls": "x"}})
+    want = _expected("percentage", "tags", subset, filled)
+    assert any(w[0] == "none" for w in want)
+    _same(_rows(got), want)
 
 
 async def test_significant_terms_under_terms_buckets(asgi_client: httpx.AsyncClient) -> None:

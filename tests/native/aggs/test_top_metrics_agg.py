@@ -94,6 +94,9 @@ async def test_top_metrics_errors(asgi_client: httpx.AsyncClient) -> None:
                                                                    "sort": {"p": "desc"}}}}})  # fmt: skip
     assert_canonical_error(r, 400, "illegal_argument_exception")
     assert "[top_metrics.size] must not be more than [10] but was [11]" in r.text
+    r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}}}}})
+    assert_canonical_error(r, 400, "illegal_argument_exception")
+    assert "Required [sort]" in r.text
     r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}, "bogus": 1}}}})
     assert_canonical_error(r, 400, "x_content_parse_exception")
     r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}},
