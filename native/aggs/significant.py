@@ -43,8 +43,8 @@ from native.fields import SOURCE_FIELD
 JLH = Heuristic()
 DUPLICATE_RUN = 6  # ES's DuplicateByteSequenceSpotter window, in tokens
 _COMMON = {"field", "size", "shard_size", "min_doc_count", "shard_min_doc_count", "include", "exclude",
-           "background_filter", "execution_hint", *HEURISTICS}  # fmt: skip
-_TERMS_KEYS = _COMMON | {"format", "value_type", "missing"}
+           "background_filter", *HEURISTICS}  # fmt: skip
+_TERMS_KEYS = _COMMON | {"format", "value_type", "missing", "execution_hint"}
 _TEXT_KEYS = _COMMON | {"filter_duplicate_text", "source_fields"}
 
 
@@ -91,6 +91,9 @@ def _parse(name: str, kind: str, body: dict[str, Any], allowed: set[str]) -> Sig
     shard_size = _int(kind, "shard_size", body.get("shard_size", min(int(size * 1.5 + 10), 2**31 - 1)))
     if shard_size < 1:
         raise IllegalArgument(f"[shard_size] must be greater than 0. Found [{shard_size}] in [{name}]")
+    hint = body.get("execution_hint")
+    if hint is not None and hint not in ("map", "global_ordinals"):
+        raise IllegalArgument(f"Unknown `execution_hint`: [{hint}], expected any of [map, global_ordinals]")
     value_type = body.get("value_type")
     if value_type is not None and value_type not in ("string", "long", "double", "number", "date", "ip", "boolean"):
         raise IllegalArgument(f"Unknown value type [{value_type}]")

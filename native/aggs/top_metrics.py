@@ -3,7 +3,7 @@
 Like ES, one sort (a field or ``_score``) picks the ``size`` top documents of the bucket, and each
 document contributes the values of the ``metrics`` fields (numbers, dates and keywords; a document
 without a value reports ``null``). A document without a value for the sort field is not collected, as
-ES's bucketed sort skips it.
+ES's bucketed sort skips it; as in ES, the sort field must be numeric (or a date, or ``_score``).
 
 Per shard the top documents come from tantivy's fast-field ordering (``order_by_field``) or score order;
 numeric and date metric values from fast fields, other metrics from ``_source``. Merging keeps the global
@@ -35,6 +35,8 @@ TOP_METRICS_MAX_SIZE = 10
 _COLUMNAR = frozenset({"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "date",
                        "unsigned_long"})  # fmt: skip
 _SUPPORTED = _COLUMNAR | {"keyword", "boolean", "ip", "constant_keyword", "wildcard"}
+# ES sorts top_metrics on numeric doc values only (not on keyword, ip, text, binary or flattened fields)
+_SORTABLE = _COLUMNAR | {"boolean"}
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,11 @@ class TopMetricsKind:
             sort_info = ctx.field(spec.sort_field)
             if sort_info is None:
                 return out
+            if sort_info.es_type not in _SORTABLE:
+                raise IllegalArgument(
+                    f"error building sort for field [{spec.sort_field}] of type [{sort_info.es_type}] in index "
+                    f"[{ctx.index_name}]: only supported on numeric fields"
+                )
             out["sf"] = date_format(sort_info, None)
             with_value = ctx.restrict(query, ctx.exists_filter(sort_info))
             order = tantivy.Order.Asc if spec.asc else tantivy.Order.Desc

@@ -97,6 +97,11 @@ async def test_top_metrics_errors(asgi_client: httpx.AsyncClient) -> None:
     r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}}}}})
     assert_canonical_error(r, 400, "illegal_argument_exception")
     assert "Required [sort]" in r.text
+    r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}, "sort": {"g": "asc"}}}}})
+    assert r.status_code == 400, r.text
+    assert (
+        "error building sort for field [g] of type [keyword] in index [tm]: only supported on numeric fields" in r.text
+    )
     r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}, "bogus": 1}}}})
     assert_canonical_error(r, 400, "x_content_parse_exception")
     r = await _search(asgi_client, {"aggs": {"tm": {"top_metrics": {"metrics": {"field": "p"}},
