@@ -30,6 +30,7 @@ from native.aggs.readers import _check_keys, _field, _float, _int
 from native.aggs.spec import AggNode
 from native.errors import IllegalArgument, XContentParseError
 from native.fields import SEQ_NO_FIELD
+from native.search import count_matches
 
 DEFAULT_SHARD_SIZE = 100
 
@@ -145,7 +146,8 @@ class _SampledKind:
         if not addrs:
             return {"n": 0, "s": ctx.collect_level(node.children, tantivy.Query.empty_query())}
         sample = docs_query(ctx, addrs)
-        return {"n": len(addrs), "s": ctx.collect_subs(node, query, sample)}
+        n = ctx.count(ctx.restrict(query, sample)) if ctx.weighted else len(addrs)  # (``_doc_count``)
+        return {"n": n, "s": ctx.collect_subs(node, query, sample)}
 
 
 class SamplerKind(_SampledKind):
@@ -169,30 +171,41 @@ class DiversifiedSamplerKind(_SampledKind):
                 "by uninverting the inverted index. Note that this can use significant memory."
             )
         with_value = ctx.restrict(query, ctx.exists_filter(info))
-        total = ctx.count(with_value)
-        if total == 0:
-            return self._sample(ctx, node, query, [])
-        hits = ctx.searcher.search(with_value, total, count=False).hits
-        hits = sorted(hits, key=lambda h: (-h[0], h[1].segment_ord, h[1].doc))
-        addrs = [a for _, a in hits]
-        values = _values(ctx, info, with_value, addrs)
-        kept: list[Any] = []
-        per_value: dict[Any, int] = {}
-        for addr, value in zip(addrs, values, strict=True):
-            seen = per_value.get(value, 0)
-            if seen >= spec.max_docs_per_value:
-                continue
-            per_value[value] = seen + 1
-            kept.append(addr)
-            if len(kept) >= spec.shard_size:
-                break
-        return self._sample(ctx, node, query, kept)
+        total = count_matches(ctx.searcher, with_value)
+        # Read the best-scoring documents in growing windows until the sample is full or all are read.
+        window = min(total, max(256, 2 * spec.shard_size * spec.max_docs_per_value))
+        while True:
+            hits = ctx.searcher.search(with_value, max(window, 1), count=False).hits
+            hits = sorted(hits, key=lambda h: (-h[0], h[1].segment_ord, h[1].doc))
+            kept = _diversified(ctx, info, spec, [a for _, a in hits])
+            if len(kept) >= spec.shard_size or window >= total:
+                return self._sample(ctx, node, query, kept)
+            window = min(total, window * 4)
 
 
-def _values(ctx: ShardContext, info: Any, query: tantivy.Query, addrs: list[Any]) -> list[Any]:
+def _diversified(ctx: ShardContext, info: Any, spec: DiversifiedSamplerSpec, addrs: list[Any]) -> list[Any]:
+    """The first ``shard_size`` of ``addrs`` (in order) keeping ``max_docs_per_value`` per value of ``info``."""
+    values = _values(ctx, info, addrs)
+    kept: list[Any] = []
+    per_value: dict[Any, int] = {}
+    for addr, value in zip(addrs, values, strict=True):
+        seen = per_value.get(value, 0)
+        if seen >= spec.max_docs_per_value:
+            continue
+        per_value[value] = seen + 1
+        kept.append(addr)
+        if len(kept) >= spec.shard_size:
+            break
+    return kept
+
+
+def _values(ctx: ShardContext, info: Any, addrs: list[Any]) -> list[Any]:
     """The (first) value of ``info`` for each of ``addrs``."""
+    if not addrs:
+        return []
     if info.tantivy_type == tantivy.FieldType.Text:  # keyword: its ordered column gives the value per doc
-        ordered = ctx.searcher.search(query, max(len(addrs), 1), count=False, order_by_field=info.tantivy_name).hits
+        docs = docs_query(ctx, addrs)
+        ordered = ctx.searcher.search(docs, len(addrs), count=False, order_by_field=info.tantivy_name).hits
         by_addr = {(a.segment_ord, a.doc): k for k, a in ordered}
         return [by_addr.get((a.segment_ord, a.doc)) for a in addrs]
     return list(ctx.searcher.fast_field_values(info.tantivy_name, addrs))

@@ -110,3 +110,31 @@ async def test_sampler_refusals(asgi_client: httpx.AsyncClient) -> None:
         assert reason in r.text, r.text
     r = await asgi_client.post("/smp/_search", json={"aggs": {"s": {"sampler": {"bogus": 1}}}})
     assert_canonical_error(r, 400, "x_content_parse_exception")
+
+
+async def test_diversified_sampler_reads_past_the_first_window(asgi_client: httpx.AsyncClient) -> None:
+    # 600 high-scoring documents by two authors, then 100 lower-scoring ones by a third: the third author's
+    # best document lies past the first window of hits the sampler reads
+    mappings = {"properties": {"tags": {"type": "keyword"}, "author": {"type": "keyword"}, "n": {"type": "long"}}}
+    r = await asgi_client.put("/div", json={"settings": {"number_of_shards": 1}, "mappings": mappings})
+    assert r.status_code == 200, r.text
+    docs = [{"tags": ["a", "b"] if i < 600 else ["a"], "author": ("x", "y")[i % 2] if i < 600 else "z", "n": i}
+            for i in range(700)]  # fmt: skip
+    lines = []
+    for i, doc in enumerate(docs):
+        lines += [json.dumps({"index": {"_id": str(i)}}), json.dumps(doc)]
+    r = await asgi_client.post("/div/_bulk?refresh=true", content="\n".join(lines) + "\n",
+                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert r.status_code == 200 and not r.json()["errors"], r.text
+    query = {"bool": {"should": [{"term": {"tags": "a"}}, {"term": {"tags": "b"}}]}}
+    hits = (await asgi_client.post("/div/_search", json={"query": query, "size": 700})).json()["hits"]["hits"]
+    hits.sort(key=lambda h: (-h["_score"], int(h["_id"])))
+    first: dict[str, int] = {}
+    for h in hits:
+        first.setdefault(h["_source"]["author"], h["_source"]["n"])
+    aggs = {"s": {"diversified_sampler": {"field": "author", "shard_size": 3}, "aggs": MINMAX}}
+    r = await asgi_client.post("/div/_search", json={"query": query, "size": 0, "aggs": aggs})
+    got = r.json()["aggregations"]["s"]
+    assert got["doc_count"] == 3
+    assert (got["lo"]["value"], got["hi"]["value"]) == (min(first.values()), max(first.values()))
+    assert max(first.values()) >= 600
