@@ -40,6 +40,7 @@ from collections.abc import Mapping as MappingABC
 from typing import Any
 
 from native import dates
+from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.dynamic_templates import (
     _DEFAULT_DYNAMIC_MAPPING,
     _check_templates,
@@ -289,6 +290,9 @@ class Mapping:
         if depth > MAX_DEPTH:
             raise IllegalArgument(f"Limit of mapping depth [{MAX_DEPTH}] has been exceeded")
         for key, value in obj.items():
+            if not prefix and key == DOC_COUNT_FIELD:  # a metadata field documents may carry (native.doc_count)
+                doc_count_value(value)
+                continue
             if not prefix and key in METADATA_FIELDS:
                 raise DocumentParsingError(
                     f"[1:{len(key) + 2}] Field [{key}] is a metadata field and cannot be added inside a "

@@ -13,6 +13,7 @@ import orjson
 import tantivy
 
 from native.analysis import Analysis
+from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.document import (
     _converter,
     _flat,
@@ -117,6 +118,7 @@ class CompiledMapping:
         builder.add_integer_field(VERSION_FIELD, stored=True, fast=True)
         builder.add_integer_field(PRIMARY_TERM_FIELD, stored=True, fast=True)
         builder.add_text_field(FIELD_NAMES_FIELD, tokenizer_name="raw", index_option="basic")
+        builder.add_integer_field(DOC_COUNT_FIELD, indexed=True, fast=True)
         for leaf in self.leaves:
             if leaf.type != "alias":
                 self._fields[leaf.path] = self._add_leaf(builder, leaf)
@@ -193,6 +195,7 @@ class CompiledMapping:
             self.analysis.analyzer(index_name)
             builder.add_text_field(name, tokenizer_name=f"a:{index_name}", index_option="position")
             analyze = self.analysis.analyzer(search_name).analyze
+            extra["fielddata"] = str(params.get("fielddata", False)).lower() == "true"
             ftype = "text"
         elif ftype in _KEYWORD_TYPES:
             normalizer = params.get("normalizer")
@@ -326,6 +329,8 @@ class CompiledMapping:
             VERSION_FIELD: version,
             PRIMARY_TERM_FIELD: primary_term,
         }
+        if DOC_COUNT_FIELD in source:
+            out[DOC_COUNT_FIELD] = doc_count_value(source[DOC_COUNT_FIELD])
         present: list[str] = []
         plan, plan1 = self._plan, self._plan1
         special = self._special

@@ -179,8 +179,9 @@ def _source_keys(ctx: ShardContext, source: CompositeSource, query: tantivy.Quer
     out: list[tuple[Any, int, Any]] = []
     if info is not None:
         if source.kind == "terms":
-            from native.aggs.terms import TermsKind
+            from native.aggs.terms import TermsKind, check_fielddata
 
+            check_fielddata(ctx, info)
             for key, count in TermsKind()._counts(ctx, info, query).items():
                 if count:
                     out.append((key, count, ctx.term_filter(info, key)))

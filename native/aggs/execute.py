@@ -23,6 +23,7 @@ from native.aggs import buckets
 from native.aggs.partials import Level, kind_of
 from native.aggs.spec import AggNode
 from native.date_calendar import DateParseError
+from native.doc_count import shard_has_doc_counts, weighted_count
 from native.errors import IllegalArgument
 from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
 from native.search import count_matches
@@ -39,6 +40,7 @@ class ShardContext:
     _compiled: dict[int, tantivy.Query] = field(default_factory=dict)
     # Set under a ``nested`` aggregation: the nested path whose objects ``top_hits`` returns.
     nested_path: str | None = None
+    _weighted: bool | None = None
 
     @property
     def schema(self) -> tantivy.Schema:
@@ -67,7 +69,17 @@ class ShardContext:
     # -- queries -----------------------------------------------------------------------------------
 
     def count(self, query: tantivy.Query) -> int:
+        """The bucket doc count of ``query``: documents with ``_doc_count`` count that many times."""
+        if self.weighted:
+            return weighted_count(self.searcher, query)
         return count_matches(self.searcher, query)
+
+    @property
+    def weighted(self) -> bool:
+        """Whether any document of this shard carries ``_doc_count`` (``native.doc_count``)."""
+        if self._weighted is None:
+            self._weighted = shard_has_doc_counts(self.searcher, self.schema)
+        return self._weighted
 
     def docs(self, query: tantivy.Query) -> list[tantivy.DocAddress]:
         limit = max(1, int(self.searcher.num_docs))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from native.aggs import bucket_parsers, metric_parsers
+from native.aggs import bucket_parsers, metric_parsers, multi_terms, rare_terms, samplers, significant, top_metrics
 from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
@@ -26,7 +26,9 @@ MAX_AGG_DEPTH = 100
 
 def parse_aggs(body: Any) -> AggTree:
     """Parse the ``aggs`` / ``aggregations`` object of a search body."""
-    return AggTree(_parse_level(body, 1))
+    tree = AggTree(_parse_level(body, 1))
+    samplers.check_random_sampler(tree.nodes)
+    return tree
 
 
 def _parse_level(body: Any, depth: int) -> tuple[AggNode, ...]:
@@ -101,4 +103,12 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "percentile_ranks": metric_parsers._percentiles,
     "cardinality": metric_parsers._cardinality,
     "top_hits": metric_parsers._top_hits,
+    "top_metrics": top_metrics.parse_top_metrics,
+    "rare_terms": rare_terms.parse_rare_terms,
+    "significant_terms": significant.parse_significant_terms,
+    "significant_text": significant.parse_significant_text,
+    "sampler": samplers.parse_sampler,
+    "diversified_sampler": samplers.parse_diversified_sampler,
+    "random_sampler": samplers.parse_random_sampler,
+    "multi_terms": multi_terms.parse_multi_terms,
 }

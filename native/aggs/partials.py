@@ -51,9 +51,25 @@ _REGISTRY: dict[str, AggKind] = {}
 
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
-        from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
+        from native.aggs import (
+            composite,
+            filters,
+            geo,
+            histograms,
+            metrics,
+            multi_terms,
+            rare_terms,
+            samplers,
+            significant,
+            sketches,
+            terms,
+            top_hits,
+            top_metrics,
+        )
 
         for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
+            _REGISTRY.update(module.KINDS)
+        for module in (multi_terms, rare_terms, samplers, significant, top_metrics):
             _REGISTRY.update(module.KINDS)
     return _REGISTRY[node.kind]
 
@@ -133,7 +149,7 @@ def java_double(value: float) -> str:
     return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
-def bucket_metric(nodes: tuple[AggNode, ...], rendered_subs: dict[str, Any], path: str) -> Any:
+def bucket_metric(nodes: tuple[AggNode, ...], rendered_subs: dict[str, Any], path: str, full: str | None = None) -> Any:
     """Resolve a bucket ordering path (``m``, ``stats.max``, ``pct[99]``, ``f>m``) against the rendered
     sub-aggregations of one bucket."""
     head, _, rest = path.partition(">")
@@ -147,9 +163,14 @@ def bucket_metric(nodes: tuple[AggNode, ...], rendered_subs: dict[str, Any], pat
         from native.errors import IllegalArgument
 
         raise IllegalArgument(f"Invalid aggregator order path [{path}]. Unknown aggregation [{name}]")
+    top_metrics = next((n for n in nodes if n.name == name and n.kind == "top_metrics"), None)
+    if top_metrics is not None and not rest:
+        from native.aggs.top_metrics import order_value
+
+        return order_value(top_metrics, rendered, full or path, value_key)
     if rest:
         child = next(n for n in nodes if n.name == name)
-        return bucket_metric(child.children, rendered, rest)
+        return bucket_metric(child.children, rendered, rest, full or path)
     if value_key == "_count" or (value_key is None and "value" not in rendered and "doc_count" in rendered):
         return rendered.get("doc_count")
     if value_key is None:

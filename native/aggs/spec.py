@@ -21,6 +21,17 @@ METRIC_KINDS = STATS_KINDS | {
     "top_hits",
     "geo_bounds",
     "geo_centroid",
+    "top_metrics",
+}
+# bucket kinds owned by their own modules (parsers and specs beside their kinds)
+BUCKET_KINDS = BUCKET_KINDS | {
+    "rare_terms",
+    "significant_terms",
+    "significant_text",
+    "sampler",
+    "diversified_sampler",
+    "random_sampler",
+    "multi_terms",
 }
 KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS
 

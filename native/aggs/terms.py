@@ -30,6 +30,7 @@ from native.aggs.execute import ShardContext, convert_key, date_format
 from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_level, sort_key_for
 from native.aggs.spec import AggNode, Order, TermsSpec
+from native.doc_count import weighted_terms
 from native.errors import IllegalArgument, QuidditchError
 
 MAX_NUMERIC_TERMS = 65000
@@ -62,6 +63,14 @@ def _check_value_type(info: Any, value_type: str | None) -> None:
             f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [terms] "
             f"with value_type [{value_type}]"
         )
+
+
+def check_fielddata(ctx: ShardContext, info: Any) -> None:
+    """ES refuses per-document values of a ``text`` field mapped without ``fielddata: true``."""
+    if info.es_type == "text" and not info.extra.get("fielddata", False):
+        from native.aggs.significant import fielddata_disabled
+
+        raise IllegalArgument(fielddata_disabled(info.path, ctx.index_name))
 
 
 def _unmapped_missing(spec: TermsSpec) -> tuple[Any, str, str | None]:
@@ -117,6 +126,7 @@ class TermsKind:
                 out["b"] = [[key, n, 0, ctx.collect_subs(node, query, None)]]
             return out
         _check_value_type(info, spec.value_type)
+        check_fielddata(ctx, info)
         if info.es_type == "ip" and isinstance(spec.include or spec.exclude, str):
             raise AggregationExecutionError(
                 f"Aggregation [{node.name}] cannot support regular expression style include/exclude "
@@ -182,7 +192,7 @@ class TermsKind:
         no ``missing``, ``min_doc_count`` >= 1, ordered by count or key, no ``value_type`` check."""
         spec: TermsSpec = node.params
         info = ctx.field(spec.field)
-        if node.children or info is None or spec.missing is not None or spec.min_doc_count == 0:
+        if node.children or info is None or spec.missing is not None or spec.min_doc_count == 0 or ctx.weighted:
             return None
         if spec.value_type is not None or any(o.path not in ("_count", "_key") for o in spec.order):
             return None
@@ -210,6 +220,12 @@ class TermsKind:
         return read
 
     def _counts(self, ctx: ShardContext, info: Any, query: tantivy.Query) -> dict[Any, int]:
+        if ctx.weighted and info.es_type != "text":  # documents with ``_doc_count`` count that many times
+            counts: dict[Any, int] = {}
+            for key, n in weighted_terms(ctx.searcher, query, info.tantivy_name):
+                key = _bucket_key(info, key)
+                counts[key] = counts.get(key, 0) + n
+            return counts
         if info.tantivy_type == tantivy.FieldType.Text:
             return dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
         return _bucket_counts(info, ctx.aggregate(query, {"t": _all_terms(info)})["t"]["buckets"])
@@ -342,6 +358,8 @@ def _tantivy_top(
     """
     numeric = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Float) and info.es_type != "boolean"
     if (info.es_type != "keyword" and not numeric) or spec.missing is not None or spec.min_doc_count == 0:
+        return None
+    if ctx.weighted:
         return None
     if spec.include is not None or spec.exclude is not None or spec.partition is not None:
         return None
