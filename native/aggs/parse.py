@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from native.aggs import bucket_parsers, metric_parsers
-from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
+from native.aggs.pipeline import parse_pipeline, validate_tree
+from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, PIPELINE_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
 _BAD_NAME = re.compile(r"[\[\]>]")
@@ -26,7 +27,9 @@ MAX_AGG_DEPTH = 100
 
 def parse_aggs(body: Any) -> AggTree:
     """Parse the ``aggs`` / ``aggregations`` object of a search body."""
-    return AggTree(_parse_level(body, 1))
+    tree = AggTree(_parse_level(body, 1))
+    validate_tree(tree)
+    return tree
 
 
 def _parse_level(body: Any, depth: int) -> tuple[AggNode, ...]:
@@ -72,7 +75,9 @@ def _parse_node(name: str, definition: Any, depth: int) -> AggNode:
         raise ParsingError(f"Missing definition for aggregation [{name}]")
     if not isinstance(body, dict):
         raise ParsingError(f"Expected [START_OBJECT] under [{kind}], but got a different token")
-    if "script" in body:
+    if children and kind in PIPELINE_KINDS:
+        raise ParsingError(f"Aggregation [{name}] cannot define sub-aggregations")
+    if "script" in body and kind not in PIPELINE_KINDS:
         raise ScriptingDisabled("cannot execute [inline] scripts")
     if children and kind in METRIC_KINDS:
         raise ParsingError(f"Aggregator [{name}] of type [{kind}] cannot accept sub-aggregations")
@@ -101,4 +106,5 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "percentile_ranks": metric_parsers._percentiles,
     "cardinality": metric_parsers._cardinality,
     "top_hits": metric_parsers._top_hits,
+    **dict.fromkeys(PIPELINE_KINDS, parse_pipeline),
 }

@@ -51,9 +51,9 @@ _REGISTRY: dict[str, AggKind] = {}
 
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
-        from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
+        from native.aggs import composite, filters, geo, histograms, metrics, pipeline, sketches, terms, top_hits
 
-        for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
+        for module in (composite, filters, geo, histograms, metrics, pipeline, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)
     return _REGISTRY[node.kind]
 
@@ -93,14 +93,20 @@ def merge_level(nodes: tuple[AggNode, ...], a: Level, b: Level) -> Level:
 
 
 def finalize_level(nodes: tuple[AggNode, ...], level: Level) -> dict[str, Any]:
+    from native.aggs.pipeline import PIPELINE_KINDS, apply_level, has_pipelines
+
     out: dict[str, Any] = {}
     for node in nodes:
+        if node.kind in PIPELINE_KINDS:
+            continue  # rendered by apply_level once the level is done
         kind = kind_of(node)
         partial = level.get(node.name)
         rendered = kind.finalize(node, kind.empty(node) if partial is None else partial)
         if node.meta is not None:
             rendered = {"meta": node.meta, **rendered}
         out[node.name] = rendered
+    if has_pipelines(nodes):
+        apply_level(nodes, level, out)
     return out
 
 
