@@ -51,10 +51,13 @@ class Script:
             raise RuntimeScriptError("script too deeply nested", source=self.source) from exc
 
 
-def compile_script(spec: Any, *, variables: frozenset[str] | set[str] = frozenset({"params"}), context: str = "script") -> Script:
+def compile_script(
+    spec: Any, *, variables: frozenset[str] | set[str] = frozenset({"params"}), context: str = "script"
+) -> Script:
     """Read an ES script (``"src"`` or ``{"source", "lang", "params"}``) and compile it, or raise a 400."""
+    params: dict[str, Any] = {}
     if isinstance(spec, str):
-        source, lang, params = spec, "painless", {}
+        source, lang = spec, "painless"
     elif isinstance(spec, dict):
         source, lang, params = _read_object(spec, context)
     else:

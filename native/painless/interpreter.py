@@ -38,7 +38,7 @@ def _java_round(x: float) -> int:
         return 0
     if math.isinf(x):
         return (2**63 - 1) if x > 0 else -(2**63)
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 def _same_kind(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -222,9 +222,7 @@ class Evaluator:
         if op == "+" and (isinstance(left, str) or isinstance(right, str)):
             return java_string(left) + java_string(right)
         if not _is_number(left) or not _is_number(right):
-            raise EvalError(
-                f"cannot apply [{op}] to types [{_type_name(left)}] and [{_type_name(right)}]"
-            )
+            raise EvalError(f"cannot apply [{op}] to types [{_type_name(left)}] and [{_type_name(right)}]")
         if op in ("<", "<=", ">", ">="):
             return _compare(op, left, right)
         if isinstance(left, int) and isinstance(right, int):

@@ -144,5 +144,5 @@ FUNCTIONS: dict[str, tuple[Callable[..., float], str]] = {
 
 
 def call(name: str, args: Sequence[Any]) -> float:
-    function, kinds = FUNCTIONS[name]
+    function, _ = FUNCTIONS[name]
     return function(*args)

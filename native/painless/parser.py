@@ -92,7 +92,7 @@ class Parser:
             finally:
                 self.depth -= 1
             if token.text == "-" and isinstance(operand, Const) and type(operand.value) in (int, float):
-                return Const(-operand.value)  # type: ignore[operator]
+                return Const(-operand.value)
             return Unary(token.text, operand)
         return self._postfix(self._primary())
 

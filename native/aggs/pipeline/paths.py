@@ -157,8 +157,11 @@ def agg_property(node: AggNode, rendered: Any, path: list[str]) -> Any:
 
 
 def is_single_value(node: AggNode, rendered: Any) -> bool:
-    return isinstance(rendered, dict) and "value" in rendered and "values" not in rendered and not (
-        MULTI_VALUE_KEYS & rendered.keys()
+    return (
+        isinstance(rendered, dict)
+        and "value" in rendered
+        and "values" not in rendered
+        and not (MULTI_VALUE_KEYS & rendered.keys())
     )
 
 

@@ -104,7 +104,7 @@ def _percentiles(spec: PipelineSpec, collected: list[tuple[str, float]]) -> dict
         if not values:
             results.append((percent, math.nan))
             continue
-        index = int(math.floor(percent / 100.0 * (len(values) - 1) + 0.5))
+        index = math.floor(percent / 100.0 * (len(values) - 1) + 0.5)
         results.append((percent, values[index]))
     if spec.keyed:
         keyed: dict[str, Any] = {}

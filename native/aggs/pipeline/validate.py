@@ -7,7 +7,7 @@ Errors are collected as ES does and reported as one ``action_request_validation_
 
 from __future__ import annotations
 
-from native.aggs.pipeline.paths import parse_path
+from native.aggs.pipeline.paths import PathElement, parse_path
 from native.aggs.pipeline.spec import (
     BUCKETWISE_KINDS,
     HISTOGRAM_KINDS,
@@ -119,7 +119,7 @@ def pipeline_order(nodes: tuple[AggNode, ...]) -> list[AggNode]:
     return ordered
 
 
-def _check_sub_path(agg: AggNode, elements: tuple, path: str) -> None:  # type: ignore[type-arg]
+def _check_sub_path(agg: AggNode, elements: tuple[PathElement, ...], path: str) -> None:
     for i in range(1, len(elements)):
         name = elements[i].name
         last = i == len(elements) - 1

@@ -3,6 +3,7 @@ Python over the same documents."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from typing import Any
@@ -106,10 +107,10 @@ async def test_sibling_bucket_metrics(client: httpx.AsyncClient) -> None:
     assert out["ext"]["std_deviation_bounds"]["upper"] == pytest.approx(mean + 3 * math.sqrt(variance))
     ordered = sorted(values)
     for p in (0.0, 50.0, 99.9):
-        index = int(math.floor(p / 100 * (len(ordered) - 1) + 0.5))
+        index = math.floor(p / 100 * (len(ordered) - 1) + 0.5)
         assert out["pct"]["values"][str(p)] == ordered[index]
     counts = sorted(len(d) for d in days)
-    assert out["pct_list"]["values"] == [{"key": 25.0, "value": counts[int(math.floor(0.25 * (N_DAYS - 1) + 0.5))]}]
+    assert out["pct_list"]["values"] == [{"key": 25.0, "value": counts[math.floor(0.25 * (N_DAYS - 1) + 0.5)]}]
     assert out["count_sum"]["value"] == len(DOCS)
 
 
@@ -119,8 +120,18 @@ async def test_sibling_on_terms_and_empty_input(client: httpx.AsyncClient) -> No
     out = await _aggs(client, aggs)
     sums = {c: sum(d["v"] for d in DOCS if d["cat"] == c) for c in "abc"}
     assert out["best"] == {"value": max(sums.values()), "keys": [c for c in "abc" if sums[c] == max(sums.values())]}
-    r = await client.post("/p/_search", json={"size": 0, "query": {"term": {"cat": "zzz"}}, "aggs": {
-        **aggs, "avg": {"avg_bucket": {"buckets_path": "t>s"}}, "st": {"stats_bucket": {"buckets_path": "t>s"}}}})
+    r = await client.post(
+        "/p/_search",
+        json={
+            "size": 0,
+            "query": {"term": {"cat": "zzz"}},
+            "aggs": {
+                **aggs,
+                "avg": {"avg_bucket": {"buckets_path": "t>s"}},
+                "st": {"stats_bucket": {"buckets_path": "t>s"}},
+            },
+        },
+    )
     body = r.json()["aggregations"]
     assert body["best"] == {"value": None, "keys": []} and body["avg"] == {"value": None}
     assert body["st"] == {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0}
@@ -242,7 +253,7 @@ async def test_pipeline_inside_buckets_and_over_pipelines(client: httpx.AsyncCli
         for day in range(first, last + 1):
             day_docs = [d for d in docs if (d["ts"] - START) // DAY == day]
             sums.append(float(sum(d["v"] for d in day_docs)) if day_docs else math.nan)
-        grads = [b - a for a, b in zip(sums, sums[1:]) if not (math.isnan(a) or math.isnan(b))]
+        grads = [b - a for a, b in itertools.pairwise(sums) if not (math.isnan(a) or math.isnan(b))]
         expected = max(grads) if grads else None
         assert bucket["maxd"]["value"] == expected
         if expected is not None:
@@ -253,34 +264,87 @@ async def test_pipeline_inside_buckets_and_over_pipelines(client: httpx.AsyncCli
 @pytest.mark.parametrize(
     ("aggs", "es_type", "reason"),
     [
-        ({"d": {"derivative": {"buckets_path": "x"}}}, "action_request_validation_exception",
-         "derivative aggregation [d] must have a histogram, date_histogram or auto_date_histogram as parent but "
-         "doesn't have a parent"),
-        ({"t": {"terms": {"field": "cat"}, "aggs": {"s": {"sum": {"field": "v"}},
-                                                     "d": {"derivative": {"buckets_path": "s"}}}}},
-         "action_request_validation_exception",
-         "derivative aggregation [d] must have a histogram, date_histogram or auto_date_histogram as parent"),
-        ({"t": {"terms": {"field": "cat"}}, "bs": {"bucket_sort": {"sort": ["t>_count"]}}},
-         "action_request_validation_exception", "bucket_sort aggregation [bs] must be declared inside of another"),
-        ({"h": _histo({}), "m": {"max_bucket": {"buckets_path": "h>nope"}}},
-         "action_request_validation_exception", "No aggregation [nope] found for path [h>nope]"),
-        ({"h": _histo({"a": {"derivative": {"buckets_path": "b"}}, "b": {"derivative": {"buckets_path": "a"}}})},
-         "action_request_validation_exception", "Cyclical dependency found with pipeline aggregator"),
-        ({"h": _histo({"m": {"moving_fn": {"buckets_path": "_count", "window": 0, "script": "1"}}})},
-         "illegal_argument_exception", "[window] must be a positive, non-zero integer."),
-        ({"h": _histo({"x": {"bucket_script": {"buckets_path": {"c": "_count"}, "script": "params.c = 1"}}})},
-         "script_exception", "compile error"),
-        ({"h": _histo({"x": {"bucket_script": {"buckets_path": {"c": "_count"},
-                                               "script": {"source": "1", "lang": "python"}}}})},
-         "illegal_argument_exception", "script_lang not supported [python]"),
-        ({"h": _histo({"x": {"derivative": {"buckets_path": "_count", "gap_policy": "nope"}}})},
-         "parsing_exception", "Invalid gap policy: [nope]"),
-        ({"h": _histo({"x": {"derivative": {"buckets_path": "_count", "lag": 1}}})},
-         "parsing_exception", "[derivative] unknown field [lag]"),
-        ({"h": _histo({"x": {"cumulative_sum": {"buckets_path": "_count"}, "aggs": {"y": {"max": {"field": "v"}}}}})},
-         "parsing_exception", "Aggregation [x] cannot define sub-aggregations"),
-        ({"t": {"terms": {"field": "cat", "script": "1"}}}, "illegal_argument_exception",
-         "cannot execute [inline] scripts"),
+        (
+            {"d": {"derivative": {"buckets_path": "x"}}},
+            "action_request_validation_exception",
+            "derivative aggregation [d] must have a histogram, date_histogram or auto_date_histogram as parent but "
+            "doesn't have a parent",
+        ),
+        (
+            {
+                "t": {
+                    "terms": {"field": "cat"},
+                    "aggs": {"s": {"sum": {"field": "v"}}, "d": {"derivative": {"buckets_path": "s"}}},
+                }
+            },
+            "action_request_validation_exception",
+            "derivative aggregation [d] must have a histogram, date_histogram or auto_date_histogram as parent",
+        ),
+        (
+            {"t": {"terms": {"field": "cat"}}, "bs": {"bucket_sort": {"sort": ["t>_count"]}}},
+            "action_request_validation_exception",
+            "bucket_sort aggregation [bs] must be declared inside of another",
+        ),
+        (
+            {"h": _histo({}), "m": {"max_bucket": {"buckets_path": "h>nope"}}},
+            "action_request_validation_exception",
+            "No aggregation [nope] found for path [h>nope]",
+        ),
+        (
+            {"h": _histo({"a": {"derivative": {"buckets_path": "b"}}, "b": {"derivative": {"buckets_path": "a"}}})},
+            "action_request_validation_exception",
+            "Cyclical dependency found with pipeline aggregator",
+        ),
+        (
+            {"h": _histo({"m": {"moving_fn": {"buckets_path": "_count", "window": 0, "script": "1"}}})},
+            "illegal_argument_exception",
+            "[window] must be a positive, non-zero integer.",
+        ),
+        (
+            {"h": _histo({"x": {"bucket_script": {"buckets_path": {"c": "_count"}, "script": "params.c = 1"}}})},
+            "script_exception",
+            "compile error",
+        ),
+        (
+            {
+                "h": _histo(
+                    {
+                        "x": {
+                            "bucket_script": {
+                                "buckets_path": {"c": "_count"},
+                                "script": {"source": "1", "lang": "python"},
+                            }
+                        }
+                    }
+                )
+            },
+            "illegal_argument_exception",
+            "script_lang not supported [python]",
+        ),
+        (
+            {"h": _histo({"x": {"derivative": {"buckets_path": "_count", "gap_policy": "nope"}}})},
+            "parsing_exception",
+            "Invalid gap policy: [nope]",
+        ),
+        (
+            {"h": _histo({"x": {"derivative": {"buckets_path": "_count", "lag": 1}}})},
+            "parsing_exception",
+            "[derivative] unknown field [lag]",
+        ),
+        (
+            {
+                "h": _histo(
+                    {"x": {"cumulative_sum": {"buckets_path": "_count"}, "aggs": {"y": {"max": {"field": "v"}}}}}
+                )
+            },
+            "parsing_exception",
+            "Aggregation [x] cannot define sub-aggregations",
+        ),
+        (
+            {"t": {"terms": {"field": "cat", "script": "1"}}},
+            "illegal_argument_exception",
+            "cannot execute [inline] scripts",
+        ),
     ],
 )
 async def test_request_errors(client: httpx.AsyncClient, aggs: dict[str, Any], es_type: str, reason: str) -> None:

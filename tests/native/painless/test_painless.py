@@ -151,7 +151,9 @@ def test_moving_functions_match_their_formulas() -> None:
     assert mf.window_max(WINDOW) == 8.0 and mf.window_min(WINDOW) == 1.0 and mf.window_sum(WINDOW) == 19.0
     assert mf.unweighted_avg(WINDOW) == pytest.approx(19.0 / 5)
     weights = range(1, len(REAL) + 1)
-    assert mf.linear_weighted_avg(WINDOW) == pytest.approx(sum(w * v for w, v in zip(weights, REAL)) / (1 + sum(weights)))
+    assert mf.linear_weighted_avg(WINDOW) == pytest.approx(
+        sum(w * v for w, v in zip(weights, REAL, strict=True)) / (1 + sum(weights))
+    )
     avg = sum(REAL) / len(REAL)
     assert mf.std_dev(WINDOW, avg) == pytest.approx(math.sqrt(sum((v - avg) ** 2 for v in REAL) / len(REAL)))
     expected = REAL[0]
