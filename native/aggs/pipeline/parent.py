@@ -159,7 +159,10 @@ def bucket_sort(agg: AggNode, node: AggNode, entries: list[Entry], partial: Any)
                 values.append(entry[1].get("key", entry[0]))
                 continue
             value = resolve_bucket_value(agg.children, entry[1], path_strings(field.path), spec.gap_policy, agg.name)
-            values.append(None if value is None or (spec.gap_policy == "skip" and math.isnan(value)) else value)
+            skippable = spec.gap_policy != "insert_zeros"
+            values.append(None if value is None or (skippable and math.isnan(value)) else value)
+        if all(v is None for v in values):
+            continue  # every sort value is a gap: ES drops the bucket
         keyed.append((values, position, entry))
 
     def key(item: tuple[list[Any], int, Entry]) -> tuple[Any, ...]:

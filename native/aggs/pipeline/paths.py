@@ -32,6 +32,10 @@ class InvalidPath(Exception):
 class PathElement:
     name: str
     key: str | None
+    bracketed: bool = False  # written ``name[key]`` (a bucket key of a multi-bucket aggregation)
+
+    def strings(self) -> list[str]:
+        return [self.name] if self.key is None else [self.name, self.key]
 
 
 def parse_path(path: str) -> tuple[PathElement, ...]:
@@ -42,7 +46,7 @@ def parse_path(path: str) -> tuple[PathElement, ...]:
         if index >= 0:
             if index == 0 or index > len(element) - 3 or not element.endswith("]"):
                 raise AggregationExecution(f"Invalid path element [{element}] in path [{path}]")
-            out.append(PathElement(element[:index], element[index + 1 : -1]))
+            out.append(PathElement(element[:index], element[index + 1 : -1], True))
             continue
         if i == len(elements) - 1:
             index = element.rfind(".")
@@ -61,9 +65,7 @@ def path_strings(path: str) -> list[str]:
     """ES's ``getPathElementsAsStringList``: names, each followed by its key when it has one."""
     out: list[str] = []
     for element in parse_path(path):
-        out.append(element.name)
-        if element.key is not None:
-            out.append(element.key)
+        out.extend(element.strings())
     return out
 
 

@@ -7,25 +7,69 @@ import math
 from typing import Any
 
 from native.aggs.number_format import format_number
-from native.aggs.pipeline.paths import bucket_key_string, path_strings, resolve_bucket_value
-from native.aggs.pipeline.spec import PipelineSpec
+from native.aggs.pipeline.paths import PathElement, bucket_key_string, parse_path, resolve_bucket_value
+from native.aggs.pipeline.spec import SINGLE_BUCKET_KINDS, PipelineSpec, is_multi_bucket
 from native.aggs.spec import AggNode
 from native.painless.interpreter import java_string
 
 
 def sibling_result(node: AggNode, level: tuple[AggNode, ...], rendered_level: dict[str, Any]) -> dict[str, Any]:
     spec: PipelineSpec = node.params
-    path = path_strings(spec.path)
-    target = next(n for n in level if n.name == path[0])
-    rendered = rendered_level.get(path[0]) or {}
+    collected: list[tuple[str, float]] = []
+    found = _multi_bucket_target(level, rendered_level, parse_path(spec.path))
+    if found is not None:
+        target, rendered, rest = found
+        buckets = rendered.get("buckets") or []
+        items = buckets.items() if isinstance(buckets, dict) else ((None, b) for b in buckets)
+        for keyed_as, bucket in items:
+            value = resolve_bucket_value(target.children, bucket, rest, spec.gap_policy, target.name)
+            if value is not None and not math.isnan(value):
+                collected.append((bucket_key_string(bucket, keyed_as), value))
+    return _RESULTS[node.kind](spec, collected)
+
+
+def _multi_bucket_target(
+    level: tuple[AggNode, ...], rendered_level: dict[str, Any], path: tuple[PathElement, ...]
+) -> tuple[AggNode, dict[str, Any], list[str]] | None:
+    """The multi-bucket aggregation a sibling path names, digging through single-bucket aggregations and
+    through ``multi['key']`` buckets (as ES does), with the path left to resolve in each of its buckets."""
+    element = path[0]
+    target = next(n for n in level if n.name == element.name)
+    rendered: Any = rendered_level.get(element.name)
+    pos = 1
+    while isinstance(rendered, dict) and pos < len(path):
+        if is_multi_bucket(target.kind) and element.bracketed:
+            bucket = _bucket_by_key(rendered, element.key or "")
+            if bucket is None:
+                return None
+            scope: dict[str, Any] = bucket
+        elif target.kind in SINGLE_BUCKET_KINDS and target.children:
+            scope = rendered
+        else:
+            break
+        element = path[pos]
+        pos += 1
+        sub = next((c for c in target.children if c.name == element.name), None)
+        if sub is None:
+            return None
+        target, rendered = sub, scope.get(element.name)
+    if not isinstance(rendered, dict) or "buckets" not in rendered:
+        return None
+    rest = [] if element.key is None or element.bracketed else [element.key]
+    for later in path[pos:]:
+        rest.extend(later.strings())
+    return target, rendered, rest
+
+
+def _bucket_by_key(rendered: dict[str, Any], key: str) -> dict[str, Any] | None:
+    if len(key) >= 2 and key[0] == key[-1] and key[0] in "'\"":
+        key = key[1:-1]
     buckets = rendered.get("buckets") or []
     items = buckets.items() if isinstance(buckets, dict) else ((None, b) for b in buckets)
-    collected: list[tuple[str, float]] = []
     for keyed_as, bucket in items:
-        value = resolve_bucket_value(target.children, bucket, path[1:], spec.gap_policy, target.name)
-        if value is not None and not math.isnan(value):
-            collected.append((bucket_key_string(bucket, keyed_as), value))
-    return _RESULTS[node.kind](spec, collected)
+        if bucket_key_string(bucket, keyed_as) == key:
+            return bucket  # type: ignore[no-any-return]
+    return None
 
 
 def value_with_string(value: float, fmt: str | None, key: str = "value") -> dict[str, Any]:

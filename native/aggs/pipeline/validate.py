@@ -13,6 +13,7 @@ from native.aggs.pipeline.spec import (
     HISTOGRAM_KINDS,
     PIPELINE_KINDS,
     SEQUENTIAL_KINDS,
+    SINGLE_BUCKET_KINDS,
     SIBLING_KINDS,
     PipelineSpec,
     is_multi_bucket,
@@ -50,16 +51,7 @@ def _validate_pipeline(node: AggNode, siblings: tuple[AggNode, ...], parent: Agg
     kind, name = node.kind, node.name
     spec: PipelineSpec = node.params
     if kind in SIBLING_KINDS:
-        path = spec.path
-        first = parse_path(path)[0].name
-        target = next((n for n in siblings if n.name == first and n.kind not in PIPELINE_KINDS), None)
-        if target is None:
-            errors.append(f"buckets_path aggregation does not exist for aggregation [{name}]: {path}")
-        elif not is_multi_bucket(target.kind):
-            errors.append(
-                f"The first aggregation in buckets_path must be a multi-bucket aggregation for aggregation "
-                f"[{name}] found :{target.kind} for buckets path: {path}"
-            )
+        _validate_sibling_path(name, spec.path, siblings, errors)
     elif kind in SEQUENTIAL_KINDS:
         if parent is None:
             errors.append(
@@ -82,6 +74,37 @@ def _validate_pipeline(node: AggNode, siblings: tuple[AggNode, ...], parent: Agg
             errors.append(f"{kind} aggregation [{name}] must be declared inside of another aggregation")
         elif not is_multi_bucket(parent.kind):
             errors.append(f"{kind} aggregation [{name}] must be declared inside of a multi-bucket aggregation")
+
+
+def _validate_sibling_path(name: str, path: str, siblings: tuple[AggNode, ...], errors: list[str]) -> None:
+    """ES's ``BucketMetricsPipelineAggregationBuilder.validate``: the path must reach a multi-bucket
+    aggregation, through single-bucket aggregations and ``multi['key']`` buckets."""
+    elements = parse_path(path)
+    pos = 1
+    element = elements[0]
+    target = next((n for n in siblings if n.name == element.name and n.kind not in PIPELINE_KINDS), None)
+    if target is None:
+        errors.append(f"buckets_path aggregation does not exist for aggregation [{name}]: {path}")
+        return
+    while (
+        target is not None
+        and pos < len(elements)
+        and (
+            (is_multi_bucket(target.kind) and element.bracketed)
+            or (target.kind in SINGLE_BUCKET_KINDS and target.children)
+        )
+    ):
+        element = elements[pos]
+        pos += 1
+        target = next((c for c in target.children if c.name == element.name and c.kind not in PIPELINE_KINDS), None)
+    if target is None:
+        walked = ", ".join(s for e in elements[:pos] for s in e.strings())
+        errors.append(f"buckets_path aggregation does not exist for aggregation [{name}]: [{walked}]")
+    elif not is_multi_bucket(target.kind):
+        errors.append(
+            "Unable to find unqualified multi-bucket aggregation in buckets_path. Path must include a multi-bucket "
+            f"aggregation for aggregation [{name}] found :{target.kind} for buckets path: {path}"
+        )
 
 
 def pipeline_order(nodes: tuple[AggNode, ...]) -> list[AggNode]:

@@ -366,3 +366,43 @@ async def test_execution_errors(client: httpx.AsyncClient) -> None:
     aggs = {"h": _histo({"x": {"bucket_script": {"buckets_path": {"c": "_count"}, "script": "params.c > 1"}}})}
     r = await client.post("/p/_search", json={"size": 0, "aggs": aggs})
     assert r.status_code == 400 and "must return a Number" in r.text
+
+
+async def test_sibling_paths_dig_through_single_buckets_and_bucket_keys(client: httpx.AsyncClient) -> None:
+    aggs = {
+        "f": {"filter": {"term": {"cat": "a"}}, "aggs": {"h": _histo({"s": {"sum": {"field": "v"}}})}},
+        "t": {"terms": {"field": "cat"}, "aggs": {"h": _histo({"s": {"sum": {"field": "v"}}})}},
+        "via_filter": {"sum_bucket": {"buckets_path": "f>h>s"}},
+        "via_key": {"max_bucket": {"buckets_path": "t['b']>h>s"}},
+        "count_via_key": {"sum_bucket": {"buckets_path": "t['b']>h._count"}},
+        "bad": {"max_bucket": {"buckets_path": "t['zzz']>h>s"}},
+    }
+    out = await _aggs(client, aggs)
+    assert out["via_filter"]["value"] == sum(d["v"] for d in DOCS if d["cat"] == "a")
+    b_days: dict[int, int] = {}
+    for d in DOCS:
+        if d["cat"] == "b":
+            day = (d["ts"] - START) // DAY
+            b_days[day] = b_days.get(day, 0) + d["v"]
+    assert out["via_key"]["value"] == max(b_days.values())
+    assert out["count_via_key"]["value"] == sum(1 for d in DOCS if d["cat"] == "b")
+    assert out["bad"] == {"value": None, "keys": []}
+    r = await client.post("/p/_search", json={"size": 0, "aggs": {
+        "f": {"filter": {"term": {"cat": "a"}}, "aggs": {"s": {"sum": {"field": "v"}}}},
+        "m": {"max_bucket": {"buckets_path": "f>s"}}}})  # fmt: skip
+    assert r.status_code == 400 and "Unable to find unqualified multi-bucket aggregation" in r.text
+
+
+async def test_parent_pipelines_on_keyed_histogram_and_bucket_sort_gaps(client: httpx.AsyncClient) -> None:
+    subs = {"a": {"avg": {"field": "v"}}, "cs": {"cumulative_sum": {"buckets_path": "_count"}},
+            "srt": {"bucket_sort": {"sort": [{"a": "desc"}]}}}  # fmt: skip
+    out = await _aggs(client, {"h": _histo(subs, keyed=True)})
+    buckets = out["h"]["buckets"]
+    assert isinstance(buckets, dict)
+    avgs = [(_avg(day), i) for i, day in enumerate(_days()) if day]
+    expected = [i for _, i in sorted(avgs, key=lambda x: (-x[0], x[1]))]
+    assert [b["key"] for b in buckets.values()] == [START + i * DAY for i in expected]  # empty days dropped
+    counts = [len(day) for day in _days()]
+    for bucket in buckets.values():
+        day = (bucket["key"] - START) // DAY
+        assert bucket["cs"] == {"value": float(sum(counts[: day + 1]))}
