@@ -13,8 +13,8 @@ from native.aggs.pipeline.spec import (
     HISTOGRAM_KINDS,
     PIPELINE_KINDS,
     SEQUENTIAL_KINDS,
-    SINGLE_BUCKET_KINDS,
     SIBLING_KINDS,
+    SINGLE_BUCKET_KINDS,
     PipelineSpec,
     is_multi_bucket,
 )
