@@ -52,9 +52,16 @@ class Script:
 
 
 def compile_script(
-    spec: Any, *, variables: frozenset[str] | set[str] = frozenset({"params"}), context: str = "script"
+    spec: Any,
+    *,
+    variables: frozenset[str] | set[str] = frozenset({"params"}),
+    expression_names: frozenset[str] | set[str] = frozenset(),
+    context: str = "script",
 ) -> Script:
-    """Read an ES script (``"src"`` or ``{"source", "lang", "params"}``) and compile it, or raise a 400."""
+    """Read an ES script (``"src"`` or ``{"source", "lang", "params"}``) and compile it, or raise a 400.
+
+    ``variables`` are the names a script may use; ``lang: expression`` scripts also read their params and
+    ``expression_names`` (for example a ``bucket_script``'s path variables) as bare names."""
     params: dict[str, Any] = {}
     if isinstance(spec, str):
         source, lang = spec, "painless"
@@ -70,9 +77,9 @@ def compile_script(
             f"[{len(source.encode())}] for script [{source[:32]}]"
         )
     tree = parse(source)
-    names = set(variables) | ({"params"} if "params" in variables else set())
+    names = set(variables)
     if lang == "expression":
-        names |= set(params)
+        names |= set(params) | set(expression_names)
     _check(tree, frozenset(names), source)
     return Script(source, tree, params, lang)
 

@@ -74,7 +74,8 @@ def parse_pipeline(name: str, kind: str, body: dict[str, Any]) -> PipelineSpec:
     if kind in ("bucket_script", "bucket_selector"):
         if "script" not in body:
             raise ParsingError(f"Missing required field [script] for aggregation [{name}]")
-        values["script"] = compile_script(body["script"], variables={"params"}, context=kind)
+        names = {name for name, _ in values["paths"]}
+        values["script"] = compile_script(body["script"], variables={"params"}, expression_names=names, context=kind)
     if kind == "bucket_sort":
         values.update(_bucket_sort(body))
     return PipelineSpec(**values)

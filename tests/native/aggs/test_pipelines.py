@@ -406,3 +406,23 @@ async def test_parent_pipelines_on_keyed_histogram_and_bucket_sort_gaps(client: 
     for bucket in buckets.values():
         day = (bucket["key"] - START) // DAY
         assert bucket["cs"] == {"value": float(sum(counts[: day + 1]))}
+
+
+async def test_bucket_script_variable_forms(client: httpx.AsyncClient) -> None:
+    subs = {
+        "s": {"sum": {"field": "v"}},
+        "single": {"bucket_script": {"buckets_path": "s", "script": "params._value * 2"}},
+        "listed": {"bucket_script": {"buckets_path": ["s", "_count"], "script": "params._value0 / params._value1"}},
+        "expr": {"bucket_script": {"buckets_path": {"total": "s", "n": "_count"},
+                                   "script": {"lang": "expression", "source": "total / n + k", "params": {"k": 1}}}},
+    }  # fmt: skip
+    out = await _aggs(client, {"t": {"terms": {"field": "cat"}, "aggs": subs}})
+    for bucket in out["t"]["buckets"]:
+        values = [d["v"] for d in DOCS if d["cat"] == bucket["key"]]
+        assert bucket["single"] == {"value": 2.0 * sum(values)}
+        assert bucket["listed"]["value"] == pytest.approx(sum(values) / len(values))
+        assert bucket["expr"]["value"] == pytest.approx(sum(values) / len(values) + 1)
+    r = await client.post("/p/_search", json={"size": 0, "aggs": {"t": {"terms": {"field": "cat"}, "aggs": {
+        "s": {"sum": {"field": "v"}},
+        "x": {"bucket_script": {"buckets_path": {"total": "s"}, "script": "total * 2"}}}}}})  # fmt: skip
+    assert r.status_code == 400 and "cannot resolve symbol [total]" in r.text  # painless needs params.total
