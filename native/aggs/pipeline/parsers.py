@@ -102,10 +102,9 @@ def _paths(name: str, kind: str, raw: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _gap_policy(raw: Any) -> str:
-    text = str(raw).lower() if isinstance(raw, str) else None
-    if text not in GAP_POLICIES:
+    if not isinstance(raw, str) or raw not in GAP_POLICIES:
         raise ParsingError(f"Invalid gap policy: [{raw}], accepted values: [{', '.join(GAP_POLICIES)}]")
-    return text
+    return raw
 
 
 def _number(kind: str, key: str, raw: Any) -> float:

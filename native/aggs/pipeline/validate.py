@@ -62,6 +62,9 @@ def _validate_pipeline(node: AggNode, siblings: tuple[AggNode, ...], parent: Agg
             errors.append(
                 f"{kind} aggregation [{name}] must have a histogram, date_histogram or auto_date_histogram as parent"
             )
+        if kind == "cumulative_cardinality" and parent is not None and parent.kind == "auto_date_histogram":
+            # the union of sketches needs the merged partials, whose layout is known for (date_)histogram only
+            errors.append(f"cumulative_cardinality aggregation [{name}] is not supported under auto_date_histogram")
         if kind == "cumulative_cardinality":
             target = next((n for n in siblings if n.name == parse_path(spec.path)[0].name), None)
             if target is not None and target.kind != "cardinality":
