@@ -132,7 +132,7 @@ def _percentiles(name: str, body: dict[str, Any]) -> dict[str, Any]:
         percents = tuple(_number("percentiles_bucket", "percents", p) for p in raw)
         for p in percents:
             if not 0.0 <= p <= 100.0:
-                raise IllegalArgument(f"percent must be in [0,100], got [{p}]: [{name}]")
+                raise IllegalArgument("percents must only contain non-null doubles from 0.0-100.0 inclusive")
         out["percents"] = percents or DEFAULT_PERCENTS
     if "keyed" in body:
         if not isinstance(body["keyed"], bool):

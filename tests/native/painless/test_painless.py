@@ -200,3 +200,22 @@ def test_moving_functions_through_scripts() -> None:
     with pytest.raises(RuntimeScriptError) as err:
         run("MovingFunctions.ewma(values, 'x')", values=[1.0])
     assert "double" in err.value.cause
+
+
+def test_ingest_style_conditions_over_ctx() -> None:
+    """The form ingest processors' ``if`` conditions take: a boolean over ``ctx``."""
+    doc = {"network": {"name": "Guest"}, "tags": ["prod", "eu"], "count": 7, "host": None}
+    cases = {
+        "ctx.network?.name == 'Guest'": True,
+        "ctx.missing?.name == 'Guest'": False,
+        "ctx.tags != null && ctx.tags.contains('prod')": True,
+        "ctx.containsKey('count') && ctx.count > 5": True,
+        "ctx.host == null || ctx.host.startsWith('web')": True,
+        "ctx['network']['name'].toLowerCase().equals('guest')": True,
+        "!ctx.tags.isEmpty() && ctx.tags.size() == 2 && ctx.tags[1] == 'eu'": True,
+    }
+    for source, expected in cases.items():
+        script = compile_script(source, variables={"ctx", "params"})
+        assert script.run({"ctx": doc}) is expected, source
+    with pytest.raises(CompileError):
+        compile_script("ctx.count += 1", variables={"ctx"})
