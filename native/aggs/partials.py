@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from native.aggs.pipeline import PIPELINE_KINDS, apply_level, has_pipelines
+
 if TYPE_CHECKING:
     import tantivy
 
@@ -51,10 +53,12 @@ _REGISTRY: dict[str, AggKind] = {}
 
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
-        from native.aggs import composite, filters, geo, histograms, metrics, pipeline, sketches, terms, top_hits
+        from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
+        from native.aggs.pipeline import KINDS as PIPELINE_KINDS
 
-        for module in (composite, filters, geo, histograms, metrics, pipeline, sketches, terms, top_hits):
+        for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)
+        _REGISTRY.update(PIPELINE_KINDS)
     return _REGISTRY[node.kind]
 
 
@@ -93,8 +97,6 @@ def merge_level(nodes: tuple[AggNode, ...], a: Level, b: Level) -> Level:
 
 
 def finalize_level(nodes: tuple[AggNode, ...], level: Level) -> dict[str, Any]:
-    from native.aggs.pipeline import PIPELINE_KINDS, apply_level, has_pipelines
-
     out: dict[str, Any] = {}
     for node in nodes:
         if node.kind in PIPELINE_KINDS:

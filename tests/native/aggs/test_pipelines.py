@@ -426,3 +426,24 @@ async def test_bucket_script_variable_forms(client: httpx.AsyncClient) -> None:
         "s": {"sum": {"field": "v"}},
         "x": {"bucket_script": {"buckets_path": {"total": "s"}, "script": "total * 2"}}}}}})  # fmt: skip
     assert r.status_code == 400 and "cannot resolve symbol [total]" in r.text  # painless needs params.total
+
+
+async def test_bucket_count_and_bucket_key_paths_in_parent_pipelines(client: httpx.AsyncClient) -> None:
+    subs = {
+        "users": {"terms": {"field": "user", "size": 100}},
+        "by_cat": {"terms": {"field": "cat"}, "aggs": {"s": {"sum": {"field": "v"}}}},
+        "n_users": {"bucket_script": {"buckets_path": {"n": "users._bucket_count"}, "script": "params.n"}},
+        "a_sum": {"bucket_script": {"buckets_path": {"x": "by_cat['a']>s"}, "script": "params.x"}},
+        "many": {"bucket_selector": {"buckets_path": {"n": "users._bucket_count"}, "script": "params.n >= 3"}},
+    }
+    out = await _aggs(client, {"h": _histo(subs)})
+    days = [day for day in _days() if len({d["user"] for d in day}) >= 3]
+    buckets = out["h"]["buckets"]
+    assert [b["doc_count"] for b in buckets] == [len(day) for day in days]
+    for day, bucket in zip(days, buckets, strict=True):
+        assert bucket["n_users"] == {"value": float(len({d["user"] for d in day}))}
+        a_values = [d["v"] for d in day if d["cat"] == "a"]
+        if a_values:
+            assert bucket["a_sum"] == {"value": float(sum(a_values))}
+        else:
+            assert "a_sum" not in bucket  # no bucket 'a' on that day: the path resolves to nothing, skipped
