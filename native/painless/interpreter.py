@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from native.painless import moving_functions
@@ -156,9 +157,10 @@ def java_string(value: Any) -> str:
             return "Infinity" if value > 0 else "-Infinity"
         if value == 0 or 1e-3 <= abs(value) < 1e7:
             return repr(value)
-        mantissa, _, exponent = f"{value:e}".partition("e")
-        digits = repr(value).split("e")[0] if "e" in repr(value) else mantissa.rstrip("0")
-        return f"{digits if '.' in digits else digits + '.0'}E{int(exponent)}"
+        sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+        text = "".join(map(str, digits))
+        power = len(text) - 1 + int(exponent)
+        return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
     return str(value)
 
 

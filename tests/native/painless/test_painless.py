@@ -35,6 +35,7 @@ def run(source: str, params: dict[str, Any] | None = None, **variables: Any) -> 
         ("params.x != null ? params.x : 'none'", {}, "none"),
         ("params.s + 1", {"s": "n"}, "n1"),
         ("'v' + 1.5", {}, "v1.5"),
+        ("'' + 1e10 + ' ' + 0.0005 + ' ' + params.n + ' ' + null", {"n": True}, "1.0E10 5.0E-4 true null"),
         ("params.s.toLowerCase().startsWith('ab')", {"s": "ABC"}, True),
         ("params.s.contains('b') && params.s.endsWith('c')", {"s": "abc"}, True),
         ("params.s.length() + params.l.size()", {"s": "abcd", "l": [1, 2]}, 6),
