@@ -46,9 +46,9 @@ class Script:
         try:
             return Evaluator(scope).eval(self.tree)
         except EvalError as exc:
-            raise RuntimeScriptError(str(exc), source=self.source) from exc
+            raise RuntimeScriptError(str(exc), source=self.source, lang=self.lang) from exc
         except RecursionError as exc:
-            raise RuntimeScriptError("script too deeply nested", source=self.source) from exc
+            raise RuntimeScriptError("script too deeply nested", source=self.source, lang=self.lang) from exc
 
 
 def compile_script(
@@ -76,11 +76,15 @@ def compile_script(
             f"exceeded max allowed inline script size in bytes [{MAX_SOURCE_CHARS}] with size "
             f"[{len(source.encode())}] for script [{source[:32]}]"
         )
-    tree = parse(source)
     names = set(variables)
     if lang == "expression":
         names |= set(params) | set(expression_names)
-    _check(tree, frozenset(names), source)
+    try:
+        tree = parse(source)
+        _check(tree, frozenset(names), source)
+    except CompileError as exc:
+        exc.extra["lang"] = lang
+        raise
     return Script(source, tree, params, lang)
 
 

@@ -35,5 +35,5 @@ class CompileError(ScriptError):
 
 
 class RuntimeScriptError(ScriptError):
-    def __init__(self, cause: str, *, source: str) -> None:
-        super().__init__("runtime error", cause, source=source)
+    def __init__(self, cause: str, *, source: str, lang: str = "painless") -> None:
+        super().__init__("runtime error", cause, source=source, lang=lang)
