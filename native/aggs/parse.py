@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from native.aggs import bucket_parsers, metric_parsers, multi_terms, rare_terms, samplers, significant, top_metrics
-from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
+from native.aggs.pipeline import parse_pipeline, validate_tree
+from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, PIPELINE_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
 _BAD_NAME = re.compile(r"[\[\]>]")
@@ -28,6 +29,7 @@ def parse_aggs(body: Any) -> AggTree:
     """Parse the ``aggs`` / ``aggregations`` object of a search body."""
     tree = AggTree(_parse_level(body, 1))
     samplers.check_random_sampler(tree.nodes)
+    validate_tree(tree)
     return tree
 
 
@@ -74,7 +76,9 @@ def _parse_node(name: str, definition: Any, depth: int) -> AggNode:
         raise ParsingError(f"Missing definition for aggregation [{name}]")
     if not isinstance(body, dict):
         raise ParsingError(f"Expected [START_OBJECT] under [{kind}], but got a different token")
-    if "script" in body:
+    if children and kind in PIPELINE_KINDS:
+        raise ParsingError(f"Aggregation [{name}] cannot define sub-aggregations")
+    if "script" in body and kind not in PIPELINE_KINDS:
         raise ScriptingDisabled("cannot execute [inline] scripts")
     if children and kind in METRIC_KINDS:
         raise ParsingError(f"Aggregator [{name}] of type [{kind}] cannot accept sub-aggregations")
@@ -111,4 +115,5 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "diversified_sampler": samplers.parse_diversified_sampler,
     "random_sampler": samplers.parse_random_sampler,
     "multi_terms": multi_terms.parse_multi_terms,
+    **dict.fromkeys(PIPELINE_KINDS, parse_pipeline),
 }

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from native.aggs.pipeline import PIPELINE_KINDS, apply_level, has_pipelines
+
 if TYPE_CHECKING:
     import tantivy
 
@@ -66,11 +68,13 @@ def kind_of(node: AggNode) -> AggKind:
             top_hits,
             top_metrics,
         )
+        from native.aggs.pipeline import KINDS as PIPELINE_KINDS
 
         for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)
         for module in (multi_terms, rare_terms, samplers, significant, top_metrics):
             _REGISTRY.update(module.KINDS)
+        _REGISTRY.update(PIPELINE_KINDS)
     return _REGISTRY[node.kind]
 
 
@@ -111,12 +115,16 @@ def merge_level(nodes: tuple[AggNode, ...], a: Level, b: Level) -> Level:
 def finalize_level(nodes: tuple[AggNode, ...], level: Level) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for node in nodes:
+        if node.kind in PIPELINE_KINDS:
+            continue  # rendered by apply_level once the level is done
         kind = kind_of(node)
         partial = level.get(node.name)
         rendered = kind.finalize(node, kind.empty(node) if partial is None else partial)
         if node.meta is not None:
             rendered = {"meta": node.meta, **rendered}
         out[node.name] = rendered
+    if has_pipelines(nodes):
+        apply_level(nodes, level, out)
     return out
 
 

@@ -33,7 +33,12 @@ BUCKET_KINDS = BUCKET_KINDS | {
     "random_sampler",
     "multi_terms",
 }
-KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS
+PIPELINE_KINDS = frozenset(
+    {"avg_bucket", "max_bucket", "min_bucket", "sum_bucket", "stats_bucket", "extended_stats_bucket",
+     "percentiles_bucket", "derivative", "cumulative_sum", "cumulative_cardinality", "serial_diff", "moving_fn",
+     "bucket_script", "bucket_selector", "bucket_sort"}
+)  # fmt: skip
+KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS | PIPELINE_KINDS
 
 DEFAULT_PERCENTS = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
 CALENDAR_ALIASES = {
