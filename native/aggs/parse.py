@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from native.aggs import bucket_parsers, metric_parsers
+from native.aggs import bucket_parsers, mad, matrix, metric_parsers, weighted
 from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
@@ -101,4 +101,7 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "percentile_ranks": metric_parsers._percentiles,
     "cardinality": metric_parsers._cardinality,
     "top_hits": metric_parsers._top_hits,
+    "weighted_avg": weighted.parse_weighted_avg,
+    "matrix_stats": matrix.parse_matrix_stats,
+    "median_absolute_deviation": mad.parse_mad,
 }

@@ -52,8 +52,11 @@ _REGISTRY: dict[str, AggKind] = {}
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
         from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
+        from native.aggs import mad, matrix, weighted
 
         for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
+            _REGISTRY.update(module.KINDS)
+        for module in (mad, matrix, weighted):
             _REGISTRY.update(module.KINDS)
     return _REGISTRY[node.kind]
 

@@ -21,6 +21,9 @@ METRIC_KINDS = STATS_KINDS | {
     "top_hits",
     "geo_bounds",
     "geo_centroid",
+    "weighted_avg",
+    "matrix_stats",
+    "median_absolute_deviation",
 }
 KNOWN_KINDS = BUCKET_KINDS | METRIC_KINDS
 
