@@ -151,7 +151,8 @@ class MatrixStatsKind:
                 c = float(cov[i, j] / (n - 1)) if n > 1 else math.nan
                 covariance[other] = _num(c)
                 denom = math.sqrt(float(m2[i] * m2[j])) if n > 1 else 0.0
-                correlation[other] = 1.0 if i == j and denom > 0 else _num(float(cov[i, j]) / denom if denom else math.nan)
+                corr = float(cov[i, j]) / denom if denom else math.nan
+                correlation[other] = 1.0 if i == j and denom > 0 else _num(corr)
             fields.append(
                 {
                     "name": name,

@@ -19,6 +19,7 @@ Bucket partials carry their sub-aggregations as a nested ``{name: partial}`` lev
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from decimal import Decimal
@@ -47,17 +48,21 @@ class AggKind(Protocol):
 
 
 _REGISTRY: dict[str, AggKind] = {}
+_MORE_KIND_MODULES = (  # modules of native.aggs with a KINDS table, one a line
+    "mad",
+    "matrix",
+    "weighted",
+)
 
 
 def kind_of(node: AggNode) -> AggKind:
     if not _REGISTRY:
         from native.aggs import composite, filters, geo, histograms, metrics, sketches, terms, top_hits
-        from native.aggs import mad, matrix, weighted
 
         for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)
-        for module in (mad, matrix, weighted):
-            _REGISTRY.update(module.KINDS)
+        for name in _MORE_KIND_MODULES:
+            _REGISTRY.update(importlib.import_module(f"native.aggs.{name}").KINDS)
     return _REGISTRY[node.kind]
 
 
