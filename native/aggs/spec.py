@@ -12,7 +12,10 @@ from typing import Any
 BUCKET_KINDS = frozenset(
     {"terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing", "global",
      "nested", "reverse_nested", "composite", "geo_distance"}
-)  # fmt: skip
+) | {
+    "ip_range",
+    "ip_prefix",
+}  # fmt: skip
 STATS_KINDS = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
 METRIC_KINDS = STATS_KINDS | {
     "percentiles",
