@@ -15,7 +15,7 @@ from native.aggs.spec import (
     SortItem,
     TopHitsSpec,
 )
-from native.errors import IllegalArgument, ParsingError
+from native.errors import IllegalArgument, ParsingError, XContentParseError
 
 
 def _metric(name: str, kind: str, body: dict[str, Any]) -> MetricSpec:
@@ -30,7 +30,8 @@ def _metric(name: str, kind: str, body: dict[str, Any]) -> MetricSpec:
 
 def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
     list_key = "percents" if kind == "percentiles" else "values"
-    _check_keys(kind, body, {"field", list_key, "keyed", "tdigest", "missing", "format"})
+    _check_keys(kind, body, {"field", list_key, "keyed", "tdigest", "hdr", "missing", "format"})
+    hdr_digits = _hdr_digits(kind, body)
     compression = 100.0
     if isinstance(body.get("tdigest"), dict):
         compression = _float(kind, "compression", body["tdigest"].get("compression", 100.0))
@@ -50,7 +51,23 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
     else:
         values = DEFAULT_PERCENTS
     missing = _missing_value(kind, body.get("missing"))
-    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, missing)
+    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, missing, hdr_digits)
+
+
+def _hdr_digits(kind: str, body: dict[str, Any]) -> int | None:
+    """``hdr: {number_of_significant_value_digits}`` (0-5, default 3); None for a t-digest."""
+    if "hdr" not in body:
+        return None
+    if "tdigest" in body:
+        raise IllegalArgument("[tdigest] and [hdr] cannot both be set")
+    hdr = body["hdr"]
+    if not isinstance(hdr, dict):
+        raise XContentParseError(f"[{kind}] failed to parse field [hdr]")
+    _check_keys("hdr", hdr, {"number_of_significant_value_digits"})
+    digits = _int("hdr", "number_of_significant_value_digits", hdr.get("number_of_significant_value_digits", 3))
+    if not 0 <= digits <= 5:
+        raise IllegalArgument("[numberOfSignificantValueDigits] must be between 0 and 5")
+    return digits
 
 
 def _cardinality(name: str, kind: str, body: dict[str, Any]) -> CardinalitySpec:

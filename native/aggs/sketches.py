@@ -29,6 +29,7 @@ import mmh3
 import numpy as np
 import tantivy
 
+from native.aggs import hdr
 from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.spec import AggNode, CardinalitySpec, PercentilesSpec
@@ -214,6 +215,8 @@ class PercentilesKind:
         info = ctx.field(spec.field)
         if info is None or spec.missing is not None or info.tantivy_type not in _GRID_TYPES:
             return None
+        if spec.hdr_digits is not None:
+            return None
         return _grid_request(info, f"{key}s", f"{key}p")
 
     def inline_reader(self, ctx: ShardContext, node: AggNode, key: str) -> Callable[[dict[str, Any]], Partial | None]:
@@ -237,7 +240,8 @@ class PercentilesKind:
             values = np.full(ctx.count(query), missing_number(spec.missing))
         else:
             _numeric_or_fail(info, node.kind)
-            fast = _digest_from_tantivy(ctx, info, query, spec.compression) if spec.missing is None else None
+            use_grid = spec.missing is None and spec.hdr_digits is None
+            fast = _digest_from_tantivy(ctx, info, query, spec.compression) if use_grid else None
             if fast is not None:
                 return fast
             values = ctx.values(info, query)
@@ -246,13 +250,19 @@ class PercentilesKind:
                 if n_missing:
                     missing = float(convert_key(info, spec.missing))
                     values = np.concatenate([values, np.full(n_missing, missing)])
+        if spec.hdr_digits is not None:
+            return hdr.from_values(values, spec.hdr_digits)
         return digest_from_values(values, spec.compression)
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
+        if node.params.hdr_digits is not None:
+            return hdr.merge(a, b, node.params.hdr_digits)
         return merge_digests(a, b, node.params.compression)
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         spec: PercentilesSpec = node.params
+        if spec.hdr_digits is not None:
+            return hdr.render(node.kind, spec.percents, spec.keyed, p)
         results: list[tuple[float, float | None]] = []
         for x in spec.percents:
             if not p or "m" not in p:

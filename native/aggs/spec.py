@@ -165,6 +165,7 @@ class PercentilesSpec:
     keyed: bool = True
     compression: float = 100.0
     missing: Any = None
+    hdr_digits: int | None = None  # set: an HDR histogram with that many significant digits (native.aggs.hdr)
 
 
 @dataclass(frozen=True)
