@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from native.aggs import bucket_parsers, ip, mad, matrix, metric_parsers, weighted
+from native.aggs import bucket_parsers, geogrid, ip, mad, matrix, metric_parsers, weighted
 from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
@@ -106,4 +106,6 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "median_absolute_deviation": mad.parse_mad,
     "ip_range": ip.parse_ip_range,
     "ip_prefix": ip.parse_ip_prefix,
+    "geohash_grid": geogrid.parse_geo_grid,
+    "geotile_grid": geogrid.parse_geo_grid,
 }

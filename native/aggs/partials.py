@@ -49,6 +49,7 @@ class AggKind(Protocol):
 
 _REGISTRY: dict[str, AggKind] = {}
 _MORE_KIND_MODULES = (  # modules of native.aggs with a KINDS table, one a line
+    "geogrid",
     "ip",
     "mad",
     "matrix",

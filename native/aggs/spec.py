@@ -15,6 +15,8 @@ BUCKET_KINDS = frozenset(
 ) | {
     "ip_range",
     "ip_prefix",
+    "geohash_grid",
+    "geotile_grid",
 }  # fmt: skip
 STATS_KINDS = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
 METRIC_KINDS = STATS_KINDS | {
