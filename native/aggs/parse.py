@@ -16,7 +16,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from native.aggs import bucket_parsers, geogrid, ip, mad, matrix, metric_parsers, weighted
+from native.aggs import (
+    adjacency,
+    autodate,
+    bucket_parsers,
+    geogrid,
+    ip,
+    mad,
+    matrix,
+    metric_parsers,
+    varwidth,
+    weighted,
+)
 from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 
@@ -108,4 +119,7 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "ip_prefix": ip.parse_ip_prefix,
     "geohash_grid": geogrid.parse_geo_grid,
     "geotile_grid": geogrid.parse_geo_grid,
+    "adjacency_matrix": adjacency.parse_adjacency_matrix,
+    "auto_date_histogram": autodate.parse_auto_date_histogram,
+    "variable_width_histogram": varwidth.parse_variable_width,
 }

@@ -49,10 +49,13 @@ class AggKind(Protocol):
 
 _REGISTRY: dict[str, AggKind] = {}
 _MORE_KIND_MODULES = (  # modules of native.aggs with a KINDS table, one a line
+    "adjacency",
+    "autodate",
     "geogrid",
     "ip",
     "mad",
     "matrix",
+    "varwidth",
     "weighted",
 )
 

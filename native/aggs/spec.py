@@ -17,6 +17,9 @@ BUCKET_KINDS = frozenset(
     "ip_prefix",
     "geohash_grid",
     "geotile_grid",
+    "adjacency_matrix",
+    "auto_date_histogram",
+    "variable_width_histogram",
 }  # fmt: skip
 STATS_KINDS = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
 METRIC_KINDS = STATS_KINDS | {
