@@ -157,9 +157,9 @@ class AutoDateHistogramKind:
         hi = max(max(v) for _, v in docs)
         idx = appropriate_rounding(lo, hi, spec.minimum_interval, spec.time_zone, spec.buckets)
         groups: dict[int, list[int]] = {}
-        for seq, values in docs:
+        for seq_no, values in docs:
             for key in {_round(v, idx, spec.time_zone) for v in values}:
-                groups.setdefault(key, []).append(seq)
+                groups.setdefault(key, []).append(seq_no)
         rows = []
         for key in sorted(groups):
             subs: dict[str, Any] = {}

@@ -121,7 +121,7 @@ def parse_geo_grid(name: str, kind: str, body: dict[str, Any]) -> GeoGridSpec:
 
 def geohash(lat: float, lon: float, level: int) -> str:
     lat_lo, lat_hi, lon_lo, lon_hi = -90.0, 90.0, -180.0, 180.0
-    out = []
+    out: list[str] = []
     bits = 0
     value = 0
     even = True
@@ -198,7 +198,7 @@ class GeoGridKind:
                 else:
                     keys.add("/".join(map(str, geotile(lat, lon, spec.precision))))
             for key in keys:
-                cells.setdefault(key, []).append(int(seq))
+                cells.setdefault(key, []).append(int(seq or 0))
         ranked = sorted(cells, key=lambda k: _rank(node.kind, len(cells[k]), k))[: spec.shard_size]
         rows = []
         for key in ranked:

@@ -125,8 +125,8 @@ def parse_ip_range(name: str, kind: str, body: dict[str, Any]) -> IpRangeSpec:
         if item.get("mask") is not None:
             if item.get("from") is not None or item.get("to") is not None:
                 raise IllegalArgument("Cannot use [mask] with [from] or [to]")
-            lo, hi = _mask(kind, item["mask"])
-            items.append(IpRangeItem(key, lo, hi if hi <= _MAX else None, str(item["mask"])))
+            start, end = _mask(kind, item["mask"])
+            items.append(IpRangeItem(key, start, end if end <= _MAX else None, str(item["mask"])))
             continue
         lo = None if item.get("from") is None else _ip_text(kind, "from", item["from"])
         hi = None if item.get("to") is None else _ip_text(kind, "to", item["to"])

@@ -140,7 +140,7 @@ class MatrixStatsKind:
         m3 = s3 - 3 * mean * s2 + 3 * mean**2 * s1 - n * mean**3
         m4 = s4 - 4 * mean * s3 + 6 * mean**2 * s2 - 4 * mean**3 * s1 + n * mean**4
         cov = xy - n * np.outer(mean, mean)
-        fields = []
+        fields: list[dict[str, Any]] = []
         for i, name in enumerate(names):
             variance = float(m2[i] / (n - 1)) if n > 1 else math.nan
             skewness = float(math.sqrt(n) * m3[i] / m2[i] ** 1.5) if m2[i] > 0 else math.nan
