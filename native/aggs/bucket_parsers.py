@@ -246,6 +246,8 @@ def _nested(name: str, kind: str, body: dict[str, Any]) -> NestedSpec:
 def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
     _check_keys(kind, body, {"sources", "size", "after"})
     raw = body.get("sources")
+    if raw is None:
+        raise IllegalArgument("Required [sources]")
     if not isinstance(raw, list) or not raw:
         raise IllegalArgument("Composite [sources] cannot be null or empty")
     sources: list[CompositeSource] = []
@@ -273,6 +275,8 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
         missing_order = str(params.get("missing_order", "default")).lower()
         if missing_order not in ("default", "first", "last"):
             raise IllegalArgument(f"Unknown MissingOrder value [{missing_order}]")
+        if "missing" in params and "missing_bucket" in params:
+            raise IllegalArgument("The following fields are not allowed together: [missing_bucket, missing]")
         missing_bucket = bool(params.get("missing_bucket", False))
         if missing_order != "default" and not missing_bucket:
             raise IllegalArgument("missingOrder can only be set if missingBucket is true")
@@ -294,7 +298,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise IllegalArgument(f"Composite source names must be unique, found duplicates: {dupes}")
+        raise IllegalArgument(f"Composite source names must be unique, found duplicates: [{', '.join(dupes)}]")
     size = _int(kind, "size", body.get("size", 10))
     if size < 1:
         raise IllegalArgument(f"[size] must be greater than 0. Found [{size}] in [{name}]")

@@ -153,13 +153,30 @@ class CompositeKind:
         return out
 
 
+def _check_round_trip(millis: int, text: str, source: CompositeSource) -> None:
+    """ES refuses a key format that does not parse back to the key (the after key would be lost)."""
+    from native.date_formats import parse_date
+
+    try:
+        parsed: int | None = int(parse_date(text, source.format or "", time_zone=source.time_zone))
+    except ValueError:
+        parsed = None
+    if parsed != millis:
+        raise IllegalArgument(
+            f"Format [{source.format}] created output it couldn't parse for value [{millis}] of type "
+            f"[class java.lang.Long]. parsed value: [{parsed}(class java.lang.Long)]"
+        )
+
+
 def _render_key(key: list[Any], spec: CompositeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for value, source in zip(key, spec.sources, strict=True):
         if value is not None and source.format is not None and source.kind == "date_histogram":
             from native.aggs.histograms import render_date
 
-            value = render_date(int(value), source.format, source.time_zone)
+            millis = int(value)
+            value = render_date(millis, source.format, source.time_zone)
+            _check_round_trip(millis, value, source)
         elif (
             value is not None
             and source.format is not None

@@ -37,7 +37,24 @@ MAX_AGG_DEPTH = 100
 
 def parse_aggs(body: Any) -> AggTree:
     """Parse the ``aggs`` / ``aggregations`` object of a search body."""
-    return AggTree(_parse_level(body, 1))
+    tree = AggTree(_parse_level(body, 1))
+    _check_composite_parents(tree.nodes, None)
+    return tree
+
+
+_COMPOSITE_SAFE_PARENTS = frozenset({"nested", "reverse_nested", "filter"})
+
+
+def _check_composite_parents(nodes: tuple[AggNode, ...], unsafe_parent: str | None) -> None:
+    """``composite`` runs only at the top or under single-bucket nested/reverse_nested/filter chains (ES)."""
+    for node in nodes:
+        if node.kind == "composite" and unsafe_parent is not None:
+            factory = "".join(part.capitalize() for part in unsafe_parent.split("_")) + "AggregatorFactory"
+            raise IllegalArgument(
+                f"[composite] aggregation cannot be used with a parent aggregation of type: [{factory}]"
+            )
+        parent = unsafe_parent if node.kind in _COMPOSITE_SAFE_PARENTS else node.kind
+        _check_composite_parents(node.children, parent)
 
 
 def _parse_level(body: Any, depth: int) -> tuple[AggNode, ...]:
