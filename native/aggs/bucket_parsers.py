@@ -260,9 +260,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
                 f"[composite] source [{source_name}] must hold one of [terms, histogram, date_histogram]"
             )
         ((source_kind, params),) = definition.items()
-        if source_kind not in ("terms", "histogram", "date_histogram"):
-            if source_kind == "geotile_grid":
-                raise IllegalArgument("[composite] source [geotile_grid] is not supported")
+        if source_kind not in ("terms", "histogram", "date_histogram", "geotile_grid"):
             raise ParsingError(f"Unknown source type [{source_kind}] in [composite]")
         if not isinstance(params, dict):
             raise ParsingError(f"[{source_kind}] source [{source_name}] must be an object")
@@ -285,6 +283,11 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
         fmt = _text(source_kind, "format", params.get("format"))
         if source_kind == "terms":
             _check_keys(source_kind, inner_body, {"field", "format"})
+        elif source_kind == "geotile_grid":
+            from native.aggs.geogrid import parse_geo_grid
+
+            _check_keys(source_kind, inner_body, {"field", "precision", "bounds"})
+            inner = AggNode(source_name, source_kind, parse_geo_grid(source_name, source_kind, inner_body))
         else:
             inner = AggNode(source_name, source_kind, _INNER[source_kind](source_name, source_kind, inner_body))
             if source_kind == "date_histogram" and fmt is None:
@@ -329,11 +332,18 @@ def _after_value(source: CompositeSource, value: Any) -> Any:
 
         formats = tuple(f for f in (source.format, "strict_date_optional_time", "epoch_millis") if f)
         try:
-            return int(parse_date(value, formats))
+            return int(parse_date(value, formats, time_zone=source.time_zone))
         except ValueError as exc:
             raise IllegalArgument(f"failed to parse date field [{value}]") from exc
     if source.kind == "histogram":
         return _float("composite", "after", value)
+    if source.kind == "geotile_grid":
+        parts = str(value).split("/")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise IllegalArgument(
+                f'Invalid geotile_grid hash string of {value}. Must be three integers in a form "zoom/x/y".'
+            )
+        return str(value)
     if isinstance(value, dict | list):
         raise IllegalArgument(f"Invalid value for [after.{source.name}], expected comparable, got [{value}]")
     return value

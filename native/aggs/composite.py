@@ -33,6 +33,9 @@ def _cmp_key(value: Any, source: CompositeSource) -> tuple[int, Any]:
         return (0 if first else 2, 0)
     if isinstance(value, bool):
         value = int(value)
+    if source.kind == "geotile_grid" and isinstance(value, str):  # "z/x/y" orders as its numbers
+        parts = tuple(int(p) for p in value.split("/"))
+        return (1, parts if source.asc else tuple(-p for p in parts))
     if source.asc:
         return (1, value)
     if isinstance(value, str):
@@ -195,7 +198,11 @@ def _source_keys(ctx: ShardContext, source: CompositeSource, query: tantivy.Quer
     info = ctx.field(source.field)
     out: list[tuple[Any, int, Any]] = []
     if info is not None:
-        if source.kind == "terms":
+        if source.kind == "geotile_grid":
+            from native.aggs.geogrid import composite_keys
+
+            out.extend(composite_keys(ctx, source.inner, query))
+        elif source.kind == "terms":
             from native.aggs.terms import TermsKind
 
             for key, count in TermsKind()._counts(ctx, info, query).items():

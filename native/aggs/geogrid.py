@@ -176,29 +176,44 @@ def _inside(bounds: tuple[float, float, float, float], lat: float, lon: float) -
     return lon >= left or lon <= right  # the box crosses the dateline
 
 
+def cell_members(ctx: ShardContext, node: AggNode, query: tantivy.Query) -> dict[str, list[int]]:
+    """Cell key → ``_seq_no`` of the matching docs with a point in it (every cell, unranked)."""
+    spec: GeoGridSpec = node.params
+    info = _geo_info(ctx, spec.field, node.kind)
+    if info is None:
+        return {}
+    docs, points = doc_points(ctx, info, query)
+    seqs = ctx.searcher.fast_field_values(SEQ_NO_FIELD, docs) if docs else []
+    cells: dict[str, list[int]] = {}
+    for seq, pts in zip(seqs, points, strict=True):
+        keys = set()
+        for lat, lon in pts:
+            if spec.bounds is not None and not _inside(spec.bounds, lat, lon):
+                continue
+            if node.kind == "geohash_grid":
+                keys.add(geohash(lat, lon, spec.precision))
+            else:
+                keys.add("/".join(map(str, geotile(lat, lon, spec.precision))))
+        for key in keys:
+            cells.setdefault(key, []).append(int(seq or 0))
+    return cells
+
+
+def composite_keys(ctx: ShardContext, node: AggNode, query: tantivy.Query) -> list[tuple[Any, int, Any]]:
+    """(key, doc_count, bucket filter) per cell, for a ``geotile_grid`` source of ``composite``."""
+    return [
+        (key, len(seqs), tantivy.Query.term_set_query(ctx.schema, SEQ_NO_FIELD, seqs))
+        for key, seqs in cell_members(ctx, node, query).items()
+    ]
+
+
 class GeoGridKind:
     def empty(self, node: AggNode) -> Partial:
         return {"b": []}
 
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: GeoGridSpec = node.params
-        info = _geo_info(ctx, spec.field, node.kind)
-        if info is None:
-            return self.empty(node)
-        docs, points = doc_points(ctx, info, query)
-        seqs = ctx.searcher.fast_field_values(SEQ_NO_FIELD, docs) if docs else []
-        cells: dict[str, list[int]] = {}
-        for seq, pts in zip(seqs, points, strict=True):
-            keys = set()
-            for lat, lon in pts:
-                if spec.bounds is not None and not _inside(spec.bounds, lat, lon):
-                    continue
-                if node.kind == "geohash_grid":
-                    keys.add(geohash(lat, lon, spec.precision))
-                else:
-                    keys.add("/".join(map(str, geotile(lat, lon, spec.precision))))
-            for key in keys:
-                cells.setdefault(key, []).append(int(seq or 0))
+        cells = cell_members(ctx, node, query)
         ranked = sorted(cells, key=lambda k: _rank(node.kind, len(cells[k]), k))[: spec.shard_size]
         rows = []
         for key in ranked:
