@@ -174,8 +174,8 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
                 raise XContentParseError(f"[range] unknown field [{k}]")
         lo, hi = item.get("from"), item.get("to")
         if not is_date:
-            lo = None if lo is None else _float(kind, "from", lo)
-            hi = None if hi is None else _float(kind, "to", hi)
+            lo = None if lo is None else _range_bound(kind, "from", lo)
+            hi = None if hi is None else _range_bound(kind, "to", hi)
         else:
             lo, hi = _date_bound(kind, "from", lo), _date_bound(kind, "to", hi)
         items.append(RangeItem(item.get("key"), lo, hi))
@@ -188,6 +188,16 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
         is_date=is_date,
         missing=_missing_value(kind, body.get("missing")),
     )
+
+
+def _range_bound(kind: str, key: str, value: Any) -> Any:
+    """A ``range`` bound: a number, or a string kept for the shard to read as a date of a date field."""
+    try:
+        return _float(kind, key, value)
+    except XContentParseError:
+        if isinstance(value, str) and value.strip():
+            return value
+        raise
 
 
 def _query(value: Any) -> Any:
