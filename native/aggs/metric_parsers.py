@@ -93,6 +93,7 @@ def _sort_item(value: Any) -> SortItem:
 def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     _check_keys(kind, body, {
         "size", "from", "sort", "_source", "track_scores", "version", "seq_no_primary_term", "explain",
+        "stored_fields", "docvalue_fields",
     })  # fmt: skip
     size = _int(kind, "size", body.get("size", 3), 0)
     from_ = _int(kind, "from", body.get("from", 0), 0)
@@ -121,9 +122,13 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
         )
         includes = tuple([inc] if isinstance(inc, str) else (inc or []))
         excludes = tuple([exc] if isinstance(exc, str) else (exc or []))
+    from native.aggs.hit_fields import parse_docvalue_fields, parse_stored_fields
+
+    stored = parse_stored_fields(body["stored_fields"]) if "stored_fields" in body else ()
+    docvalue = parse_docvalue_fields(body["docvalue_fields"]) if "docvalue_fields" in body else ()
     return TopHitsSpec(
-        size, from_, sort, enabled, includes, excludes,
-        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)),
+        size, from_, sort, enabled and "_none_" not in stored, includes, excludes,
+        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)), stored, docvalue,
     )  # fmt: skip
 
 

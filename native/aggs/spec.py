@@ -197,6 +197,8 @@ class TopHitsSpec:
     excludes: tuple[str, ...] = ()
     version: bool = False
     seq_no_primary_term: bool = False
+    stored_fields: tuple[str, ...] = ()
+    docvalue_fields: tuple[tuple[str, str | None], ...] = ()  # (field pattern, format)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import orjson
 import tantivy
 
 from native.aggs.execute import ShardContext
+from native.aggs.hit_fields import hit_fields
 from native.aggs.partials import Partial, add_opt, sort_key_for
 from native.aggs.spec import AggNode, TopHitsSpec
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
@@ -64,6 +65,10 @@ class TopHitsKind:
             hit["_score"] = None if by_field is not None else float(value)
             if spec.source and _source_enabled(ctx):
                 hit["_source"] = filter_source(_stored_source(stored), spec.includes, spec.excludes)
+            if spec.stored_fields or spec.docvalue_fields:
+                fields = hit_fields(_mapping(ctx), _stored_source(stored), spec.stored_fields, spec.docvalue_fields)
+                if fields:
+                    hit["fields"] = fields
             if by_field is not None:
                 hit["sort"] = [value]
             else:
@@ -159,6 +164,10 @@ def _object_value(obj: dict[str, Any], path: str) -> Any:
 def _stored_source(stored: dict[str, Any]) -> Any:
     raw = (stored.get(SOURCE_FIELD) or [b"{}"])[0]
     return orjson.loads(raw) if isinstance(raw, bytes | str) else raw
+
+
+def _mapping(ctx: ShardContext) -> Any:
+    return getattr(ctx.resolver, "mapping", None)
 
 
 def _source_enabled(ctx: ShardContext) -> bool:

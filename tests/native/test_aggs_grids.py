@@ -184,3 +184,29 @@ async def test_hdr_percentiles_within_precision(asgi_client: httpx.AsyncClient) 
         asgi_client, "hdr", {"p": {"percentiles": {"field": "x", "hdr": {"number_of_significant_value_digits": 6}}}}
     )
     assert r.status_code == 400
+
+
+async def test_top_hits_stored_and_docvalue_fields(asgi_client: httpx.AsyncClient) -> None:
+    props = {"page": {"type": "integer"}, "text": {"type": "text", "store": True}, "day": {"type": "date"}}
+    await make_index(asgi_client, "th", props, shards=2)
+    docs = [{"page": i % 2, "text": f"doc {i}", "day": f"2024-01-0{i + 1}"} for i in range(4)]
+    await bulk(asgi_client, "th", docs)
+    sub = {
+        "top_hits": {
+            "size": 5,
+            "sort": [{"page": "asc"}],
+            "stored_fields": ["text"],
+            "docvalue_fields": ["page", {"field": "day", "format": "yyyy/MM/dd"}],
+        }
+    }
+    out = await aggs(asgi_client, "th", {"p": {"terms": {"field": "page"}, "aggs": {"t": sub}}})
+    for bucket in out["p"]["buckets"]:
+        for hit in bucket["t"]["hits"]["hits"]:
+            doc = docs[int(hit["_id"])]
+            assert hit["fields"] == {
+                "page": [doc["page"]],
+                "text": [doc["text"]],
+                "day": [doc["day"].replace("-", "/")],
+            }
+    r = await search_error(asgi_client, "th", {"t": {"top_hits": {"docvalue_fields": ["text"]}}})
+    assert r.status_code == 400 and "Text fields are not optimised" in r.text
