@@ -14,6 +14,7 @@ from typing import Any
 import tantivy
 
 from native.aggs.execute import ShardContext
+from native.fields import FieldInfo
 
 
 def doc_values(ctx: ShardContext, query: tantivy.Query, columns: list[str]) -> list[dict[str, list[Any]]]:
@@ -29,4 +30,12 @@ def doc_values(ctx: ShardContext, query: tantivy.Query, columns: list[str]) -> l
     for hit in hits:
         values = hit.get("docvalue_fields") or {}
         out.append({name: [v for v in vals if v is not None] for name, vals in values.items() if vals})
+    return out
+
+
+def all_values(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> list[float]:
+    """Every value (all values of multi-valued docs) of a numeric field among the docs matching ``query``."""
+    out: list[float] = []
+    for row in doc_values(ctx, query, [info.tantivy_name]):
+        out.extend(float(v) for v in row.get(info.tantivy_name, ()))
     return out

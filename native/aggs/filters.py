@@ -189,6 +189,7 @@ def _add_missing(
 ) -> None:
     """Docs without a value count as having ``missing`` in every range that holds it."""
     spec: RangeSpec = node.params
+    value: float | None
     if (info is not None and info.es_type == "date") or spec.is_date:
         value = resolve_date(spec.missing, ctx.now_millis, spec.time_zone, formats=formats)
     elif info is not None:
@@ -197,7 +198,7 @@ def _add_missing(
         value = missing_number(spec.missing)
     scope = ctx.restrict(query, ctx.missing_filter(info))
     n = ctx.count(scope)
-    if not n:
+    if not n or value is None:
         return
     subs = ctx.collect_subs(node, scope, None)
     for row in rows:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import tantivy
 
+from native.aggs.docvalues import all_values
 from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.readers import _check_keys, _field, _float, _missing_value, _text
@@ -69,7 +70,7 @@ class MadKind:
                 return {}
             values = np.full(ctx.count(query), missing_number(spec.missing))
         else:
-            rows = _all_values(ctx, info, query)
+            rows = all_values(ctx, info, query)
             values = np.asarray(rows, dtype=np.float64)
             if spec.missing is not None:
                 n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
@@ -91,16 +92,6 @@ class MadKind:
 
             out["value_as_string"] = format_number(value, spec.format)
         return out
-
-
-def _all_values(ctx: ShardContext, info: Any, query: tantivy.Query) -> list[float]:
-    """Every value (all values of multi-valued docs) of a numeric field among the matching docs."""
-    from native.aggs.docvalues import doc_values
-
-    out: list[float] = []
-    for row in doc_values(ctx, query, [info.tantivy_name]):
-        out.extend(float(v) for v in row.get(info.tantivy_name, ()))
-    return out
 
 
 KINDS = {"median_absolute_deviation": MadKind()}

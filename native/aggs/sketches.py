@@ -244,7 +244,12 @@ class PercentilesKind:
             fast = _digest_from_tantivy(ctx, info, query, spec.compression) if use_grid else None
             if fast is not None:
                 return fast
-            values = ctx.values(info, query)
+            if spec.hdr_digits is not None:  # every value of multi-valued docs, as ES records them
+                from native.aggs.docvalues import all_values
+
+                values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
+            else:
+                values = ctx.values(info, query)
             if spec.missing is not None:
                 n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tantivy
 
+from native.aggs.docvalues import all_values
 from native.aggs.execute import ShardContext
 from native.aggs.partials import Partial, empty_level, finalize_level, merge_level
 from native.aggs.readers import _check_keys, _field, _int, _text
@@ -76,9 +77,7 @@ class VariableWidthKind:
         info = numeric_info(ctx, spec.field, node.kind)
         if info is None:
             return self.empty(node)
-        from native.aggs.mad import _all_values
-
-        values = np.asarray(_all_values(ctx, info, query), dtype=np.float64)
+        values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
         if values.size == 0:
             return self.empty(node)
         uniq, counts = np.unique(values, return_counts=True)

@@ -206,7 +206,7 @@ async def test_top_hits_stored_and_docvalue_fields(asgi_client: httpx.AsyncClien
             assert hit["fields"] == {
                 "page": [doc["page"]],
                 "text": [doc["text"]],
-                "day": [doc["day"].replace("-", "/")],
+                "day": [str(doc["day"]).replace("-", "/")],
             }
     r = await search_error(asgi_client, "th", {"t": {"top_hits": {"docvalue_fields": ["text"]}}})
     assert r.status_code == 400 and "Text fields are not optimised" in r.text
