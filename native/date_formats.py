@@ -38,7 +38,7 @@ _ISO_LENIENT = (
 _NAMED_PATTERNS: dict[str, str] = {
     "date": "yyyy-MM-dd",
     "year_month_day": "yyyy-MM-dd",
-    "date_time": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+    "date_time": "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX",  # ES parses the fraction as optional
     "date_time_no_millis": "yyyy-MM-dd'T'HH:mm:ssXXX",
     "date_hour": "yyyy-MM-dd'T'HH",
     "date_hour_minute": "yyyy-MM-dd'T'HH:mm",

@@ -142,3 +142,17 @@ async def test_median_absolute_deviation_exact_on_small_data(asgi_client: httpx.
     y = np.array([d.get("y", 100) for d in docs], dtype=float)
     assert out["mad_missing"]["value"] == pytest.approx(float(np.median(np.abs(y - np.median(y)))), rel=1e-9)
     assert out["none"] == {"value": None}
+
+
+async def test_range_on_date_field_with_date_bounds_and_missing(asgi_client: httpx.AsyncClient) -> None:
+    await make_index(asgi_client, "rd", {"day": {"type": "date", "format": "strict_date_time||strict_date"}})
+    days = ["2021-04-30", "2021-05-01", "2021-05-03", "2021-05-04", "2021-05-05", None, None]
+    await bulk(asgi_client, "rd", [{"day": d} if d else {} for d in days])
+    ranges = [{"from": "2021-05-01T00:00:00Z", "to": "2021-05-05T00:00:00Z"}, {"from": "2021-05-05"}]
+    body = {"r": {"range": {"field": "day", "ranges": ranges, "missing": "2021-05-02"}}}
+    buckets = (await aggs(asgi_client, "rd", body))["r"]["buckets"]
+    assert [(b["key"], b["doc_count"]) for b in buckets] == [
+        ("2021-05-01T00:00:00.000Z-2021-05-05T00:00:00.000Z", 5),  # three dates and the two missing ones
+        ("2021-05-05T00:00:00.000Z-*", 1),
+    ]
+    assert buckets[0]["from"] == 1619827200000 and buckets[0]["to_as_string"] == "2021-05-05T00:00:00.000Z"
