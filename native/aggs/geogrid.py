@@ -54,24 +54,24 @@ def _precision(name: str, kind: str, value: Any) -> int:
 
 
 def _geohash_levels_for(distance: str) -> int:
-    """The geohash level whose cells are no larger than ``distance`` (ES's ``geoHashLevelsForPrecision``)."""
-    from native.query.geo import unit_metres
+    """The geohash level for a cell size given as a distance (ES's ``GeoUtils.geoHashLevelsForPrecision``)."""
+    from native.query.geo import parse_distance
 
-    text = distance.strip()
-    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = text[len(number) :] or "m"
     try:
-        metres = float(number) * unit_metres(unit)
-    except (ValueError, KeyError):
+        metres = parse_distance(distance)
+    except Exception:
         raise IllegalArgument(f"failed to parse [{distance}] as a precision") from None
-    for level in range(1, 13):
-        lon_bits = (5 * level + 1) // 2
-        lat_bits = 5 * level // 2
-        width = 360.0 / (1 << lon_bits) * 111_319.49079327358
-        height = 180.0 / (1 << lat_bits) * 111_319.49079327358
-        if math.hypot(width, height) <= metres:
-            return level
-    return 12
+    if metres <= 0:
+        return 12
+    equator = 2 * math.pi * 6_378_137.0
+    polar = math.pi * 6_356_752.314245
+    ratio = 1 + polar / equator
+    width = math.sqrt(metres * metres / (ratio * ratio))
+    part = math.ceil(equator / width)
+    bits = math.ceil(math.log(part) / math.log(2))
+    full, left = bits // 5, bits % 5
+    levels = (full + (1 if left > 0 else 0)) + (full + (1 if left > 3 else 0))
+    return max(1, min(12, levels))
 
 
 def _bounds(kind: str, value: Any) -> tuple[float, float, float, float] | None:

@@ -51,7 +51,10 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
     else:
         values = DEFAULT_PERCENTS
     missing = _missing_value(kind, body.get("missing"))
-    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, missing, hdr_digits)
+    fmt = _text(kind, "format", body.get("format"))
+    return PercentilesSpec(
+        _field(kind, body), values, bool(body.get("keyed", True)), compression, missing, hdr_digits, fmt
+    )
 
 
 def _hdr_digits(kind: str, body: dict[str, Any]) -> int | None:

@@ -171,6 +171,7 @@ class PercentilesSpec:
     compression: float = 100.0
     missing: Any = None
     hdr_digits: int | None = None  # set: an HDR histogram with that many significant digits (native.aggs.hdr)
+    format: str | None = None
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,20 @@ async def test_top_hits_stored_and_docvalue_fields(asgi_client: httpx.AsyncClien
             }
     r = await search_error(asgi_client, "th", {"t": {"top_hits": {"docvalue_fields": ["text"]}}})
     assert r.status_code == 400 and "Text fields are not optimised" in r.text
+
+
+async def test_percentiles_format_and_date_strings(asgi_client: httpx.AsyncClient) -> None:
+    await make_index(asgi_client, "pf", {"x": {"type": "double"}, "d": {"type": "date"}})
+    await bulk(asgi_client, "pf", [{"x": 1.0, "d": "2020-01-01"}, {"x": 3.0, "d": "2020-01-03"}])
+    body = {
+        "p": {"percentiles": {"field": "x", "percents": [50], "format": "0.00"}},
+        "h": {"percentiles": {"field": "x", "percents": [50], "hdr": {}, "keyed": False, "format": "0"}},
+        "d": {"percentiles": {"field": "d", "percents": [50]}},
+        "plain": {"percentiles": {"field": "x", "percents": [50]}},
+    }
+    out = await aggs(asgi_client, "pf", body)
+    assert out["p"]["values"] == {"50.0": 2.0, "50.0_as_string": "2.00"}
+    (item,) = out["h"]["values"]
+    assert item["key"] == 50.0 and item["value"] == pytest.approx(1.0, rel=1e-3) and item["value_as_string"] == "1"
+    assert out["d"]["values"]["50.0_as_string"] == "2020-01-02T00:00:00.000Z"
+    assert out["plain"]["values"] == {"50.0": 2.0}
