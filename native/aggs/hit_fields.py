@@ -1,10 +1,12 @@
-"""``stored_fields`` and ``docvalue_fields`` of ``top_hits``: the ``fields`` object of each hit.
+"""``stored_fields``, ``docvalue_fields`` and ``fields`` of ``top_hits``: the ``fields`` object of each hit.
 
 Values come from the hit's ``_source`` read through the mapping (as the search-level ``docvalue_fields``
 does in ``cluster.doc_fields``): dates rendered in the requested format (``strict_date_optional_time`` by
 default), numbers converted to the field's type, always lists. ``stored_fields`` returns the fields
 mapped with ``store: true`` (``_none_`` turns ``_source`` and metadata fetching off as in ES);
-``docvalue_fields`` refuses ``text`` fields as ES does (no doc values).
+``docvalue_fields`` refuses ``text`` fields as ES does (no doc values); ``fields`` (the fields API) takes
+every mapped field. A search's own ``fields`` also apply to the ``top_hits`` of its aggregations, as in
+ES (the request parser copies them into each ``top_hits`` that has none).
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ def parse_stored_fields(raw: Any) -> tuple[str, ...]:
 
 
 def hit_fields(
-    mapping: Any, source: MappingABC[str, Any], stored: tuple[str, ...], docvalue: tuple[tuple[str, str | None], ...]
+    mapping: Any,
+    source: MappingABC[str, Any],
+    stored: tuple[str, ...],
+    docvalue: tuple[tuple[str, str | None], ...],
+    fetch: tuple[tuple[str, str | None], ...] = (),
 ) -> dict[str, list[Any]]:
     """The ``fields`` of one hit (empty when nothing was asked or found)."""
-    if mapping is None or (not stored and not docvalue):
+    if mapping is None or (not stored and not docvalue and not fetch):
         return {}
     from native.mapping import convert_value
 
@@ -62,6 +68,11 @@ def hit_fields(
                     )
                 wanted, fmt = True, f
                 break
+        if not wanted:
+            for pattern, f in fetch:
+                if fnmatch.fnmatchcase(leaf.path, pattern):
+                    wanted, fmt = True, f
+                    break
         if not wanted and str(leaf.params.get("store", False)).lower() == "true":
             wanted = any(fnmatch.fnmatchcase(leaf.path, pattern) for pattern in stored if pattern != "_none_")
         if not wanted:

@@ -96,7 +96,7 @@ def _sort_item(value: Any) -> SortItem:
 def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     _check_keys(kind, body, {
         "size", "from", "sort", "_source", "track_scores", "version", "seq_no_primary_term", "explain",
-        "stored_fields", "docvalue_fields",
+        "stored_fields", "docvalue_fields", "fields", "highlight",
     })  # fmt: skip
     size = _int(kind, "size", body.get("size", 3), 0)
     from_ = _int(kind, "from", body.get("from", 0), 0)
@@ -129,9 +129,19 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
 
     stored = parse_stored_fields(body["stored_fields"]) if "stored_fields" in body else ()
     docvalue = parse_docvalue_fields(body["docvalue_fields"]) if "docvalue_fields" in body else ()
+    fetch = parse_docvalue_fields(body["fields"]) if "fields" in body else ()
+    highlight = None
+    if body.get("highlight") is not None:
+        import json
+
+        from native.highlight import parse_highlight
+
+        parse_highlight(body["highlight"])  # a malformed highlight is a 400 now
+        highlight = json.dumps(body["highlight"])
     return TopHitsSpec(
         size, from_, sort, enabled and "_none_" not in stored, includes, excludes,
-        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)), stored, docvalue,
+        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)), stored, docvalue, fetch,
+        highlight,
     )  # fmt: skip
 
 

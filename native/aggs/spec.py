@@ -200,6 +200,8 @@ class TopHitsSpec:
     seq_no_primary_term: bool = False
     stored_fields: tuple[str, ...] = ()
     docvalue_fields: tuple[tuple[str, str | None], ...] = ()  # (field pattern, format)
+    fetch_fields: tuple[tuple[str, str | None], ...] = ()  # ``fields``: (field pattern, format)
+    highlight: str | None = None  # the ``highlight`` object as JSON text (checked by native.highlight)
 
 
 @dataclass(frozen=True)

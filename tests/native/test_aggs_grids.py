@@ -227,3 +227,28 @@ async def test_percentiles_format_and_date_strings(asgi_client: httpx.AsyncClien
     assert item["key"] == 50.0 and item["value"] == pytest.approx(1.0, rel=1e-3) and item["value_as_string"] == "1"
     assert out["d"]["values"]["50.0_as_string"] == "2020-01-02T00:00:00.000Z"
     assert out["plain"]["values"] == {"50.0": 2.0}
+
+
+async def test_top_hits_highlight_and_search_fields(asgi_client: httpx.AsyncClient) -> None:
+    await make_index(asgi_client, "hl", {"page": {"type": "integer"}, "text": {"type": "text"}}, shards=1)
+    texts = ["the quick brown fox", "jumped over the lazy dog", "The vorpal blade went snicker-snack!"]
+    await bulk(asgi_client, "hl", [{"page": 1 if i < 2 else 2, "text": t} for i, t in enumerate(texts)])
+    top = {"top_hits": {"sort": [{"page": "asc"}], "highlight": {"fields": {"text": {}}}}}
+    body: dict[str, Any] = {
+        "size": 0,
+        "query": {"match": {"text": "the"}},
+        "fields": ["page"],
+        "aggs": {"p": {"terms": {"field": "page"}, "aggs": {"t": top}}},
+    }
+    r = await asgi_client.post("/hl/_search", json=body)
+    assert r.status_code == 200, r.text
+    hits = {h["_id"]: h for b in r.json()["aggregations"]["p"]["buckets"] for h in b["t"]["hits"]["hits"]}
+    assert hits["0"]["highlight"] == {"text": ["<em>the</em> quick brown fox"]}
+    assert hits["2"]["highlight"] == {"text": ["<em>The</em> vorpal blade went snicker-snack!"]}
+    assert all(h["fields"] == {"page": [1 if i in ("0", "1") else 2]} for i, h in hits.items())
+    per_field = {"fields": {"text": {"highlight_query": {"match": {"text": "snack"}}}}}
+    body["aggs"]["p"]["aggs"]["t"]["top_hits"]["highlight"] = per_field
+    r = await asgi_client.post("/hl/_search", json=body)
+    hits = {h["_id"]: h for b in r.json()["aggregations"]["p"]["buckets"] for h in b["t"]["hits"]["hits"]}
+    assert "highlight" not in hits["0"]
+    assert hits["2"]["highlight"] == {"text": ["The vorpal blade went snicker-<em>snack</em>!"]}
