@@ -292,10 +292,10 @@ class IpPrefixKind:
                 key = str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
             if spec.append_prefix_length:
                 key = f"{key}/{spec.prefix_length}"
-            bucket: dict[str, Any] = {"key": key, "doc_count": count, "is_ipv6": spec.is_ipv6,
-                                      "prefix_length": spec.prefix_length}  # fmt: skip
+            bucket: dict[str, Any] = {"key": key}  # ES's field order: key, netmask, doc_count, is_ipv6, prefix_length
             if not spec.is_ipv6:
                 bucket["netmask"] = str(ipaddress.IPv4Address((0xFFFFFFFF << (32 - spec.prefix_length)) & 0xFFFFFFFF))
+            bucket.update({"doc_count": count, "is_ipv6": spec.is_ipv6, "prefix_length": spec.prefix_length})
             bucket.update(finalize_level(node.children, subs))
             buckets.append(bucket)
         if spec.keyed:
