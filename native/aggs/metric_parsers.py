@@ -108,6 +108,10 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
         )
     raw_sort = body.get("sort", [])
     sort = tuple(_sort_item(s) for s in (raw_sort if isinstance(raw_sort, list) else [raw_sort]))
+    if str(body.get("explain", False)).lower() == "true":  # no per-hit explanation here: refused, not dropped
+        raise IllegalArgument("[top_hits] option [explain] is not supported")
+    if str(body.get("track_scores", False)).lower() == "true" and sort and sort[0].field != "_score":
+        raise IllegalArgument("[top_hits] option [track_scores] with a field sort is not supported")
     source = body.get("_source", True)
     includes: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
