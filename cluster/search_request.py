@@ -167,6 +167,26 @@ def _patterns(key: str, raw: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _top_hits_with_fields(aggs: Any, fields: list[Any]) -> Any:
+    """A copy of ``aggs`` whose ``top_hits`` without their own ``fields`` fetch the search's (as ES does)."""
+    if not isinstance(aggs, dict):
+        return aggs
+    out: dict[str, Any] = {}
+    for name, definition in aggs.items():
+        if not isinstance(definition, dict):
+            out[name] = definition
+            continue
+        copy = dict(definition)
+        top_hits = copy.get("top_hits")
+        if isinstance(top_hits, dict) and "fields" not in top_hits:
+            copy["top_hits"] = {**top_hits, "fields": fields}
+        for key in ("aggs", "aggregations"):
+            if key in copy:
+                copy[key] = _top_hits_with_fields(copy[key], fields)
+        out[name] = copy
+    return out
+
+
 def _field_list(key: str, raw: Any) -> list[Any]:
     """``fields`` / ``docvalue_fields``: an array of names or ``{"field": name, "format": f}`` objects."""
     if raw is None:
@@ -346,6 +366,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     else:
         spec.docvalue_fields = _field_list("docvalue_fields", body.get("docvalue_fields"))
     spec.fields = _field_list("fields", body.get("fields"))
+    if spec.fields and spec.aggs:
+        spec.aggs = _top_hits_with_fields(spec.aggs, spec.fields)
     _parse_stored_fields(spec, body, params)
     spec.version = str(params.get("version", body.get("version", False))).lower() == "true"
     spec.seq_no_primary_term = (

@@ -38,7 +38,7 @@ _ISO_LENIENT = (
 _NAMED_PATTERNS: dict[str, str] = {
     "date": "yyyy-MM-dd",
     "year_month_day": "yyyy-MM-dd",
-    "date_time": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+    "date_time": "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX",  # ES parses the fraction as optional
     "date_time_no_millis": "yyyy-MM-dd'T'HH:mm:ssXXX",
     "date_hour": "yyyy-MM-dd'T'HH",
     "date_hour_minute": "yyyy-MM-dd'T'HH:mm",
@@ -312,9 +312,12 @@ def _format_pattern(pattern: str, civil: Civil, offset_ms: int) -> str:
             out.append(f"{civil.second:0{width}d}")
         elif letter == "S":
             out.append(f"{civil.milli:03d}{'0' * max(0, width - 3)}"[:width])
-        elif letter == "E":
+        elif letter == "E" or (letter in "ec" and width >= 3):
             weekday = (days_from_civil(civil.year, civil.month, civil.day) + 3) % 7
             out.append((_DAYS_FULL if width >= 4 else _DAYS)[weekday].capitalize())
+        elif letter in "ec":  # localized day-of-week number; ES's weeks start on Monday (Sunday is 7)
+            weekday = (days_from_civil(civil.year, civil.month, civil.day) + 3) % 7
+            out.append(f"{weekday + 1:0{width}d}")
         elif letter in "XxZ":
             out.append(_offset_text(offset_ms, width, letter))
         else:

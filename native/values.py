@@ -352,7 +352,10 @@ def _to_float(value: Any, coerce: bool = True) -> float:
     if isinstance(value, str) and not coerce:
         raise ValueError("[coerce] is false, strings are not accepted")
     if isinstance(value, str):
-        number = float(value.strip())
+        text = value.strip()
+        if text[-1:] in ("d", "D", "f", "F") and text[:-1][-1:].isdigit():
+            text = text[:-1]  # Java's Double.parseDouble takes a type suffix ("1.0d")
+        number = float(text)
     elif isinstance(value, int | float):
         number = float(value)
     else:

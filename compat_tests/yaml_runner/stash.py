@@ -52,6 +52,8 @@ def parse_path(path: str) -> list[str]:
         if char == "\\" and not escape:
             escape = True
             continue
+        if char == "\\" and escape:  # ES's ObjectPath: a run of backslashes escapes as one ("50\\\\.0")
+            continue
         if char == "." and not escape:
             if current:
                 parts.append("".join(current))

@@ -174,8 +174,8 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
                 raise XContentParseError(f"[range] unknown field [{k}]")
         lo, hi = item.get("from"), item.get("to")
         if not is_date:
-            lo = None if lo is None else _float(kind, "from", lo)
-            hi = None if hi is None else _float(kind, "to", hi)
+            lo = None if lo is None else _range_bound(kind, "from", lo)
+            hi = None if hi is None else _range_bound(kind, "to", hi)
         else:
             lo, hi = _date_bound(kind, "from", lo), _date_bound(kind, "to", hi)
         items.append(RangeItem(item.get("key"), lo, hi))
@@ -188,6 +188,16 @@ def _range(name: str, kind: str, body: dict[str, Any]) -> RangeSpec:
         is_date=is_date,
         missing=_missing_value(kind, body.get("missing")),
     )
+
+
+def _range_bound(kind: str, key: str, value: Any) -> Any:
+    """A ``range`` bound: a number, or a string kept for the shard to read as a date of a date field."""
+    try:
+        return _float(kind, key, value)
+    except XContentParseError:
+        if isinstance(value, str) and value.strip():
+            return value
+        raise
 
 
 def _query(value: Any) -> Any:
@@ -246,6 +256,8 @@ def _nested(name: str, kind: str, body: dict[str, Any]) -> NestedSpec:
 def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
     _check_keys(kind, body, {"sources", "size", "after"})
     raw = body.get("sources")
+    if raw is None:
+        raise IllegalArgument("Required [sources]")
     if not isinstance(raw, list) or not raw:
         raise IllegalArgument("Composite [sources] cannot be null or empty")
     sources: list[CompositeSource] = []
@@ -258,9 +270,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
                 f"[composite] source [{source_name}] must hold one of [terms, histogram, date_histogram]"
             )
         ((source_kind, params),) = definition.items()
-        if source_kind not in ("terms", "histogram", "date_histogram"):
-            if source_kind == "geotile_grid":
-                raise IllegalArgument("[composite] source [geotile_grid] is not supported")
+        if source_kind not in ("terms", "histogram", "date_histogram", "geotile_grid"):
             raise ParsingError(f"Unknown source type [{source_kind}] in [composite]")
         if not isinstance(params, dict):
             raise ParsingError(f"[{source_kind}] source [{source_name}] must be an object")
@@ -273,6 +283,8 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
         missing_order = str(params.get("missing_order", "default")).lower()
         if missing_order not in ("default", "first", "last"):
             raise IllegalArgument(f"Unknown MissingOrder value [{missing_order}]")
+        if "missing" in params and "missing_bucket" in params:
+            raise IllegalArgument("The following fields are not allowed together: [missing_bucket, missing]")
         missing_bucket = bool(params.get("missing_bucket", False))
         if missing_order != "default" and not missing_bucket:
             raise IllegalArgument("missingOrder can only be set if missingBucket is true")
@@ -281,6 +293,11 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
         fmt = _text(source_kind, "format", params.get("format"))
         if source_kind == "terms":
             _check_keys(source_kind, inner_body, {"field", "format"})
+        elif source_kind == "geotile_grid":
+            from native.aggs.geogrid import parse_geo_grid
+
+            _check_keys(source_kind, inner_body, {"field", "precision", "bounds"})
+            inner = AggNode(source_name, source_kind, parse_geo_grid(source_name, source_kind, inner_body))
         else:
             inner = AggNode(source_name, source_kind, _INNER[source_kind](source_name, source_kind, inner_body))
             if source_kind == "date_histogram" and fmt is None:
@@ -294,7 +311,7 @@ def _composite(name: str, kind: str, body: dict[str, Any]) -> CompositeSpec:
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise IllegalArgument(f"Composite source names must be unique, found duplicates: {dupes}")
+        raise IllegalArgument(f"Composite source names must be unique, found duplicates: [{', '.join(dupes)}]")
     size = _int(kind, "size", body.get("size", 10))
     if size < 1:
         raise IllegalArgument(f"[size] must be greater than 0. Found [{size}] in [{name}]")
@@ -325,11 +342,18 @@ def _after_value(source: CompositeSource, value: Any) -> Any:
 
         formats = tuple(f for f in (source.format, "strict_date_optional_time", "epoch_millis") if f)
         try:
-            return int(parse_date(value, formats))
+            return int(parse_date(value, formats, time_zone=source.time_zone))
         except ValueError as exc:
             raise IllegalArgument(f"failed to parse date field [{value}]") from exc
     if source.kind == "histogram":
         return _float("composite", "after", value)
+    if source.kind == "geotile_grid":
+        parts = str(value).split("/")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise IllegalArgument(
+                f'Invalid geotile_grid hash string of {value}. Must be three integers in a form "zoom/x/y".'
+            )
+        return str(value)
     if isinstance(value, dict | list):
         raise IllegalArgument(f"Invalid value for [after.{source.name}], expected comparable, got [{value}]")
     return value

@@ -94,6 +94,8 @@ def check_fixed(tree: AggTree, limit: int | None = None) -> None:
     stack: list[tuple[AggNode, int]] = [(node, 1) for node in tree.nodes]
     while stack:
         node, parents = stack.pop()
+        if node.kind == "composite" and node.params.size > limit:  # ES refuses the size up front
+            raise TooManyBuckets(limit)
         own = _fixed_count(node)
         if own is None:
             continue  # its bucket count depends on the data: counted while building and in the response

@@ -33,6 +33,9 @@ def _cmp_key(value: Any, source: CompositeSource) -> tuple[int, Any]:
         return (0 if first else 2, 0)
     if isinstance(value, bool):
         value = int(value)
+    if source.kind == "geotile_grid" and isinstance(value, str):  # "z/x/y" orders as its numbers
+        parts = tuple(int(p) for p in value.split("/"))
+        return (1, parts if source.asc else tuple(-p for p in parts))
     if source.asc:
         return (1, value)
     if isinstance(value, str):
@@ -153,13 +156,30 @@ class CompositeKind:
         return out
 
 
+def _check_round_trip(millis: int, text: str, source: CompositeSource) -> None:
+    """ES refuses a key format that does not parse back to the key (the after key would be lost)."""
+    from native.date_formats import parse_date
+
+    try:
+        parsed: int | None = int(parse_date(text, source.format or "", time_zone=source.time_zone))
+    except ValueError:
+        parsed = None
+    if parsed != millis:
+        raise IllegalArgument(
+            f"Format [{source.format}] created output it couldn't parse for value [{millis}] of type "
+            f"[class java.lang.Long]. parsed value: [{parsed}(class java.lang.Long)]"
+        )
+
+
 def _render_key(key: list[Any], spec: CompositeSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for value, source in zip(key, spec.sources, strict=True):
         if value is not None and source.format is not None and source.kind == "date_histogram":
             from native.aggs.histograms import render_date
 
-            value = render_date(int(value), source.format, source.time_zone)
+            millis = int(value)
+            value = render_date(millis, source.format, source.time_zone)
+            _check_round_trip(millis, value, source)
         elif (
             value is not None
             and source.format is not None
@@ -178,7 +198,11 @@ def _source_keys(ctx: ShardContext, source: CompositeSource, query: tantivy.Quer
     info = ctx.field(source.field)
     out: list[tuple[Any, int, Any]] = []
     if info is not None:
-        if source.kind == "terms":
+        if source.kind == "geotile_grid":
+            from native.aggs.geogrid import composite_keys
+
+            out.extend(composite_keys(ctx, source.inner, query))
+        elif source.kind == "terms":
             from native.aggs.terms import TermsKind, check_fielddata
 
             check_fielddata(ctx, info)

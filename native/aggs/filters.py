@@ -30,7 +30,7 @@ from typing import Any
 
 import tantivy
 
-from native.aggs.execute import ShardContext, date_format, resolve_date
+from native.aggs.execute import ShardContext, convert_key, date_format, missing_number, resolve_date
 from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
 from native.aggs.spec import AggNode, FiltersSpec, NestedSpec, RangeSpec
@@ -108,7 +108,8 @@ class FiltersKind:
 class RangeKind:
     def empty(self, node: AggNode) -> Partial:
         spec: RangeSpec = node.params
-        rows: list[list[Any]] = [[r.lo if not spec.is_date else None, r.hi if not spec.is_date else None, r.key, 0, {}]
+        deferred = spec.is_date or any(isinstance(b, str) for r in spec.ranges for b in (r.lo, r.hi))
+        rows: list[list[Any]] = [[r.lo if not deferred else None, r.hi if not deferred else None, r.key, 0, {}]
                 for r in spec.ranges]  # fmt: skip
         return {"b": _sorted(rows), "f": None}
 
@@ -124,14 +125,19 @@ class RangeKind:
         bounds = []
         for item in spec.ranges:
             lo, hi = item.lo, item.hi
-            if spec.is_date:
+            if spec.is_date or (info is not None and info.es_type == "date"):
                 lo = resolve_date(lo, ctx.now_millis, spec.time_zone, formats=formats)
                 hi = resolve_date(hi, ctx.now_millis, spec.time_zone, formats=formats)
+            elif isinstance(lo, str) or isinstance(hi, str):  # a date string on a field that is not a date
+                bad = lo if isinstance(lo, str) else hi
+                raise IllegalArgument(f'For input string: "{bad}"')
             bounds.append((lo, hi, item.key))
         if info is None:
             empty = tantivy.Query.empty_query()
-            return {"b": _sorted([[lo, hi, key, 0, ctx.collect_subs(node, empty, None)] for lo, hi, key in bounds]),
-                    "f": fmt}  # fmt: skip
+            unmapped = [[lo, hi, key, 0, ctx.collect_subs(node, empty, None)] for lo, hi, key in bounds]
+            if spec.missing is not None:
+                _add_missing(ctx, node, query, info, unmapped, formats)
+            return {"b": _sorted(unmapped), "f": fmt}
         counted = _one_pass(ctx, node, query, info, bounds)
         rows = []
         for i, (lo, hi, key) in enumerate(bounds):
@@ -142,6 +148,8 @@ class RangeKind:
                 count = counted[i][0] if counted is not None else ctx.count(scope)
                 subs = ctx.collect_subs(node, scope, None)
             rows.append([lo, hi, key, count, subs])
+        if spec.missing is not None:
+            _add_missing(ctx, node, query, info, rows, formats)
         return {"b": _sorted(rows), "f": fmt}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
@@ -174,6 +182,30 @@ class RangeKind:
         if spec.keyed:
             return {"buckets": {b["key"]: b for b in buckets}}
         return {"buckets": buckets}
+
+
+def _add_missing(
+    ctx: ShardContext, node: AggNode, query: tantivy.Query, info: Any, rows: list[list[Any]], formats: tuple[str, ...]
+) -> None:
+    """Docs without a value count as having ``missing`` in every range that holds it."""
+    spec: RangeSpec = node.params
+    value: float | None
+    if (info is not None and info.es_type == "date") or spec.is_date:
+        value = resolve_date(spec.missing, ctx.now_millis, spec.time_zone, formats=formats)
+    elif info is not None:
+        value = float(convert_key(info, spec.missing))
+    else:
+        value = missing_number(spec.missing)
+    scope = ctx.restrict(query, ctx.missing_filter(info))
+    n = ctx.count(scope)
+    if not n or value is None:
+        return
+    subs = ctx.collect_subs(node, scope, None)
+    for row in rows:
+        lo, hi = row[0], row[1]
+        if (lo is None or value >= lo) and (hi is None or value < hi):
+            row[3] += n
+            row[4] = merge_level(node.children, row[4], subs) if node.children else row[4]
 
 
 def _one_pass(

@@ -15,7 +15,7 @@ from native.aggs.spec import (
     SortItem,
     TopHitsSpec,
 )
-from native.errors import IllegalArgument, ParsingError
+from native.errors import IllegalArgument, ParsingError, XContentParseError
 
 
 def _metric(name: str, kind: str, body: dict[str, Any]) -> MetricSpec:
@@ -30,7 +30,8 @@ def _metric(name: str, kind: str, body: dict[str, Any]) -> MetricSpec:
 
 def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
     list_key = "percents" if kind == "percentiles" else "values"
-    _check_keys(kind, body, {"field", list_key, "keyed", "tdigest", "missing", "format"})
+    _check_keys(kind, body, {"field", list_key, "keyed", "tdigest", "hdr", "missing", "format"})
+    hdr_digits = _hdr_digits(kind, body)
     compression = 100.0
     if isinstance(body.get("tdigest"), dict):
         compression = _float(kind, "compression", body["tdigest"].get("compression", 100.0))
@@ -50,7 +51,26 @@ def _percentiles(name: str, kind: str, body: dict[str, Any]) -> PercentilesSpec:
     else:
         values = DEFAULT_PERCENTS
     missing = _missing_value(kind, body.get("missing"))
-    return PercentilesSpec(_field(kind, body), values, bool(body.get("keyed", True)), compression, missing)
+    fmt = _text(kind, "format", body.get("format"))
+    return PercentilesSpec(
+        _field(kind, body), values, bool(body.get("keyed", True)), compression, missing, hdr_digits, fmt
+    )
+
+
+def _hdr_digits(kind: str, body: dict[str, Any]) -> int | None:
+    """``hdr: {number_of_significant_value_digits}`` (0-5, default 3); None for a t-digest."""
+    if "hdr" not in body:
+        return None
+    if "tdigest" in body:
+        raise IllegalArgument("[tdigest] and [hdr] cannot both be set")
+    hdr = body["hdr"]
+    if not isinstance(hdr, dict):
+        raise XContentParseError(f"[{kind}] failed to parse field [hdr]")
+    _check_keys("hdr", hdr, {"number_of_significant_value_digits"})
+    digits = _int("hdr", "number_of_significant_value_digits", hdr.get("number_of_significant_value_digits", 3))
+    if not 0 <= digits <= 5:
+        raise IllegalArgument("[numberOfSignificantValueDigits] must be between 0 and 5")
+    return digits
 
 
 def _cardinality(name: str, kind: str, body: dict[str, Any]) -> CardinalitySpec:
@@ -76,6 +96,7 @@ def _sort_item(value: Any) -> SortItem:
 def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     _check_keys(kind, body, {
         "size", "from", "sort", "_source", "track_scores", "version", "seq_no_primary_term", "explain",
+        "stored_fields", "docvalue_fields", "fields", "highlight",
     })  # fmt: skip
     size = _int(kind, "size", body.get("size", 3), 0)
     from_ = _int(kind, "from", body.get("from", 0), 0)
@@ -87,6 +108,10 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
         )
     raw_sort = body.get("sort", [])
     sort = tuple(_sort_item(s) for s in (raw_sort if isinstance(raw_sort, list) else [raw_sort]))
+    if str(body.get("explain", False)).lower() == "true":  # no per-hit explanation here: refused, not dropped
+        raise IllegalArgument("[top_hits] option [explain] is not supported")
+    if str(body.get("track_scores", False)).lower() == "true" and sort and sort[0].field != "_score":
+        raise IllegalArgument("[top_hits] option [track_scores] with a field sort is not supported")
     source = body.get("_source", True)
     includes: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
@@ -104,9 +129,23 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
         )
         includes = tuple([inc] if isinstance(inc, str) else (inc or []))
         excludes = tuple([exc] if isinstance(exc, str) else (exc or []))
+    from native.aggs.hit_fields import parse_docvalue_fields, parse_stored_fields
+
+    stored = parse_stored_fields(body["stored_fields"]) if "stored_fields" in body else ()
+    docvalue = parse_docvalue_fields(body["docvalue_fields"]) if "docvalue_fields" in body else ()
+    fetch = parse_docvalue_fields(body["fields"]) if "fields" in body else ()
+    highlight = None
+    if body.get("highlight") is not None:
+        import json
+
+        from native.highlight import parse_highlight
+
+        parse_highlight(body["highlight"])  # a malformed highlight is a 400 now
+        highlight = json.dumps(body["highlight"])
     return TopHitsSpec(
-        size, from_, sort, enabled, includes, excludes,
-        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)),
+        size, from_, sort, enabled and "_none_" not in stored, includes, excludes,
+        bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)), stored, docvalue, fetch,
+        highlight,
     )  # fmt: skip
 
 

@@ -16,7 +16,23 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from native.aggs import bucket_parsers, metric_parsers, multi_terms, rare_terms, samplers, significant, top_metrics
+from native.aggs import (
+    adjacency,
+    autodate,
+    bucket_parsers,
+    geogrid,
+    ip,
+    mad,
+    matrix,
+    metric_parsers,
+    multi_terms,
+    rare_terms,
+    samplers,
+    significant,
+    top_metrics,
+    varwidth,
+    weighted,
+)
 from native.aggs.pipeline import parse_pipeline, validate_tree
 from native.aggs.spec import KNOWN_KINDS, METRIC_KINDS, PIPELINE_KINDS, STATS_KINDS, AggNode, AggTree
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
@@ -30,7 +46,23 @@ def parse_aggs(body: Any) -> AggTree:
     tree = AggTree(_parse_level(body, 1))
     samplers.check_random_sampler(tree.nodes)
     validate_tree(tree)
+    _check_composite_parents(tree.nodes, None)
     return tree
+
+
+_COMPOSITE_SAFE_PARENTS = frozenset({"nested", "reverse_nested", "filter"})
+
+
+def _check_composite_parents(nodes: tuple[AggNode, ...], unsafe_parent: str | None) -> None:
+    """``composite`` runs only at the top or under single-bucket nested/reverse_nested/filter chains (ES)."""
+    for node in nodes:
+        if node.kind == "composite" and unsafe_parent is not None:
+            factory = "".join(part.capitalize() for part in unsafe_parent.split("_")) + "AggregatorFactory"
+            raise IllegalArgument(
+                f"[composite] aggregation cannot be used with a parent aggregation of type: [{factory}]"
+            )
+        parent = unsafe_parent if node.kind in _COMPOSITE_SAFE_PARENTS else node.kind
+        _check_composite_parents(node.children, parent)
 
 
 def _parse_level(body: Any, depth: int) -> tuple[AggNode, ...]:
@@ -116,4 +148,14 @@ _PARSERS: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "random_sampler": samplers.parse_random_sampler,
     "multi_terms": multi_terms.parse_multi_terms,
     **dict.fromkeys(PIPELINE_KINDS, parse_pipeline),
+    "weighted_avg": weighted.parse_weighted_avg,
+    "matrix_stats": matrix.parse_matrix_stats,
+    "median_absolute_deviation": mad.parse_mad,
+    "ip_range": ip.parse_ip_range,
+    "ip_prefix": ip.parse_ip_prefix,
+    "geohash_grid": geogrid.parse_geo_grid,
+    "geotile_grid": geogrid.parse_geo_grid,
+    "adjacency_matrix": adjacency.parse_adjacency_matrix,
+    "auto_date_histogram": autodate.parse_auto_date_histogram,
+    "variable_width_histogram": varwidth.parse_variable_width,
 }

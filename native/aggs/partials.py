@@ -19,6 +19,7 @@ Bucket partials carry their sub-aggregations as a nested ``{name: partial}`` lev
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from decimal import Decimal
@@ -49,32 +50,38 @@ class AggKind(Protocol):
 
 
 _REGISTRY: dict[str, AggKind] = {}
+# the modules of native.aggs with a KINDS table (kind name -> AggKind), one a line: adding a kind is its
+# module plus a line here (and its parser's line in ``parse._PARSERS``)
+KIND_MODULES = (
+    "adjacency",
+    "autodate",
+    "composite",
+    "filters",
+    "geo",
+    "geogrid",
+    "histograms",
+    "ip",
+    "mad",
+    "matrix",
+    "metrics",
+    "multi_terms",
+    "pipeline",
+    "rare_terms",
+    "samplers",
+    "significant",
+    "sketches",
+    "terms",
+    "top_hits",
+    "top_metrics",
+    "varwidth",
+    "weighted",
+)
 
 
 def kind_of(node: AggNode) -> AggKind:
-    if not _REGISTRY:
-        from native.aggs import (
-            composite,
-            filters,
-            geo,
-            histograms,
-            metrics,
-            multi_terms,
-            rare_terms,
-            samplers,
-            significant,
-            sketches,
-            terms,
-            top_hits,
-            top_metrics,
-        )
-        from native.aggs.pipeline import KINDS as PIPELINE_KINDS
-
-        for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
-            _REGISTRY.update(module.KINDS)
-        for module in (multi_terms, rare_terms, samplers, significant, top_metrics):
-            _REGISTRY.update(module.KINDS)
-        _REGISTRY.update(PIPELINE_KINDS)
+    if not _REGISTRY:  # imported on first use: every kind module imports this one
+        for name in KIND_MODULES:
+            _REGISTRY.update(importlib.import_module(f"native.aggs.{name}").KINDS)
     return _REGISTRY[node.kind]
 
 

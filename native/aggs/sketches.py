@@ -29,6 +29,7 @@ import mmh3
 import numpy as np
 import tantivy
 
+from native.aggs import hdr
 from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.spec import AggNode, CardinalitySpec, PercentilesSpec
@@ -214,6 +215,8 @@ class PercentilesKind:
         info = ctx.field(spec.field)
         if info is None or spec.missing is not None or info.tantivy_type not in _GRID_TYPES:
             return None
+        if spec.hdr_digits is not None or _value_format(info, spec) is not None:
+            return None
         return _grid_request(info, f"{key}s", f"{key}p")
 
     def inline_reader(self, ctx: ShardContext, node: AggNode, key: str) -> Callable[[dict[str, Any]], Partial | None]:
@@ -229,6 +232,13 @@ class PercentilesKind:
         return read
 
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
+        partial = self._collect(ctx, node, query)
+        fmt = _value_format(ctx.field(node.params.field), node.params)
+        if partial and fmt is not None:
+            partial["f"] = fmt
+        return partial
+
+    def _collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: PercentilesSpec = node.params
         info = ctx.field(spec.field)
         if info is None:
@@ -237,22 +247,46 @@ class PercentilesKind:
             values = np.full(ctx.count(query), missing_number(spec.missing))
         else:
             _numeric_or_fail(info, node.kind)
-            fast = _digest_from_tantivy(ctx, info, query, spec.compression) if spec.missing is None else None
+            use_grid = spec.missing is None and spec.hdr_digits is None
+            fast = _digest_from_tantivy(ctx, info, query, spec.compression) if use_grid else None
             if fast is not None:
                 return fast
-            values = ctx.values(info, query)
+            if spec.hdr_digits is not None:  # every value of multi-valued docs, as ES records them
+                from native.aggs.docvalues import all_values
+
+                values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
+            else:
+                values = ctx.values(info, query)
             if spec.missing is not None:
                 n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:
                     missing = float(convert_key(info, spec.missing))
                     values = np.concatenate([values, np.full(n_missing, missing)])
+        if spec.hdr_digits is not None:
+            return hdr.from_values(values, spec.hdr_digits)
         return digest_from_values(values, spec.compression)
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
-        return merge_digests(a, b, node.params.compression)
+        if node.params.hdr_digits is not None:
+            out = hdr.merge(a, b, node.params.hdr_digits)
+        else:
+            out = merge_digests(a, b, node.params.compression)
+        fmt = (a or {}).get("f") or (b or {}).get("f")
+        if out and fmt is not None:
+            out = {**out, "f": fmt}
+        return out
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
+        out = self._finalize(node, p)
+        fmt = (p or {}).get("f")
+        if fmt is not None:
+            _add_strings(out, fmt, node.kind)
+        return out
+
+    def _finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         spec: PercentilesSpec = node.params
+        if spec.hdr_digits is not None:
+            return hdr.render(node.kind, spec.percents, spec.keyed, p)
         results: list[tuple[float, float | None]] = []
         for x in spec.percents:
             if not p or "m" not in p:
@@ -264,6 +298,47 @@ class PercentilesKind:
         if spec.keyed:
             return {"values": {repr(float(x)): v for x, v in results}}
         return {"values": [{"key": float(x), "value": v} for x, v in results]}
+
+
+def _value_format(info: FieldInfo | None, spec: PercentilesSpec) -> list[Any] | None:
+    """``[pattern, is_date]`` rendering the ``*_as_string`` values: the explicit ``format``, or the date
+    format of a date field (ES's DocValueFormat of the field); None when values print as plain numbers."""
+    is_date = info is not None and info.es_type == "date"
+    if spec.format is not None:
+        return [spec.format, is_date]
+    if is_date and info is not None:
+        return [info.date_formats[0] if info.date_formats else "strict_date_optional_time", True]
+    return None
+
+
+def _add_strings(out: dict[str, Any], fmt: list[Any], kind: str) -> None:
+    """Add ES's ``<key>_as_string`` (keyed) / ``value_as_string`` entries; ranks of percentile_ranks are
+    percentages and print as numbers with an explicit format only."""
+    pattern, is_date = fmt
+
+    def text(value: float) -> str:
+        if is_date and kind == "percentiles":
+            from native.dates import format_date
+
+            return format_date(int(value), pattern)
+        from native.aggs.number_format import format_number
+
+        return format_number(value, pattern)
+
+    if kind == "percentile_ranks" and is_date and pattern.startswith("strict_date"):
+        return
+    values = out.get("values")
+    if isinstance(values, dict):
+        rebuilt: dict[str, Any] = {}
+        for key, value in values.items():
+            rebuilt[key] = value
+            if value is not None:
+                rebuilt[f"{key}_as_string"] = text(value)
+        out["values"] = rebuilt
+    elif isinstance(values, list):
+        for item in values:
+            if item.get("value") is not None:
+                item["value_as_string"] = text(item["value"])
 
 
 # -- cardinality -----------------------------------------------------------------------------------

@@ -12,7 +12,15 @@ from typing import Any
 BUCKET_KINDS = frozenset(
     {"terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing", "global",
      "nested", "reverse_nested", "composite", "geo_distance"}
-)  # fmt: skip
+) | {
+    "ip_range",
+    "ip_prefix",
+    "geohash_grid",
+    "geotile_grid",
+    "adjacency_matrix",
+    "auto_date_histogram",
+    "variable_width_histogram",
+}  # fmt: skip
 STATS_KINDS = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
 METRIC_KINDS = STATS_KINDS | {
     "percentiles",
@@ -22,6 +30,9 @@ METRIC_KINDS = STATS_KINDS | {
     "geo_bounds",
     "geo_centroid",
     "top_metrics",
+    "weighted_avg",
+    "matrix_stats",
+    "median_absolute_deviation",
 }
 # bucket kinds owned by their own modules (parsers and specs beside their kinds)
 BUCKET_KINDS = BUCKET_KINDS | {
@@ -175,6 +186,8 @@ class PercentilesSpec:
     keyed: bool = True
     compression: float = 100.0
     missing: Any = None
+    hdr_digits: int | None = None  # set: an HDR histogram with that many significant digits (native.aggs.hdr)
+    format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +214,10 @@ class TopHitsSpec:
     excludes: tuple[str, ...] = ()
     version: bool = False
     seq_no_primary_term: bool = False
+    stored_fields: tuple[str, ...] = ()
+    docvalue_fields: tuple[tuple[str, str | None], ...] = ()  # (field pattern, format)
+    fetch_fields: tuple[tuple[str, str | None], ...] = ()  # ``fields``: (field pattern, format)
+    highlight: str | None = None  # the ``highlight`` object as JSON text (checked by native.highlight)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import orjson
 import tantivy
 
 from native.aggs.execute import ShardContext
+from native.aggs.hit_fields import hit_fields
 from native.aggs.partials import Partial, add_opt, sort_key_for
 from native.aggs.spec import AggNode, TopHitsSpec
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
@@ -50,6 +51,7 @@ class TopHitsKind:
             result = ctx.searcher.search(query, wanted, count=False, order_by_field=by_field, order=order)
         hits = []
         max_score = None
+        highlighter = _highlighter(ctx, spec, query)
         for value, addr in result.hits:
             stored = ctx.searcher.doc(addr).to_dict()
             hit: dict[str, Any] = {
@@ -64,6 +66,16 @@ class TopHitsKind:
             hit["_score"] = None if by_field is not None else float(value)
             if spec.source and _source_enabled(ctx):
                 hit["_source"] = filter_source(_stored_source(stored), spec.includes, spec.excludes)
+            if highlighter is not None:
+                marked = highlighter.highlight(_stored_source(stored))
+                if marked:
+                    hit["highlight"] = marked
+            if spec.stored_fields or spec.docvalue_fields or spec.fetch_fields:
+                fields = hit_fields(
+                    _mapping(ctx), _stored_source(stored), spec.stored_fields, spec.docvalue_fields, spec.fetch_fields
+                )
+                if fields:
+                    hit["fields"] = fields
             if by_field is not None:
                 hit["sort"] = [value]
             else:
@@ -159,6 +171,47 @@ def _object_value(obj: dict[str, Any], path: str) -> Any:
 def _stored_source(stored: dict[str, Any]) -> Any:
     raw = (stored.get(SOURCE_FIELD) or [b"{}"])[0]
     return orjson.loads(raw) if isinstance(raw, bytes | str) else raw
+
+
+def _highlighter(ctx: ShardContext, spec: TopHitsSpec, query: tantivy.Query) -> _Highlighters | None:
+    """The shard's highlighters for ``spec.highlight``: the terms of the bucket's query, or of a
+    ``highlight_query`` (top level or per field), or None."""
+    if spec.highlight is None or getattr(ctx.resolver, "mapping", None) is None:
+        return None
+    from native.highlight import Highlighter, parse_highlight
+    from native.query import parse_query
+
+    body = orjson.loads(spec.highlight)
+    fields = body.get("fields") or {}
+    if isinstance(fields, list):
+        fields = {k: v for item in fields for k, v in item.items()}
+    shared = {k: v for k, v in body.items() if k not in ("fields", "highlight_query")}
+    groups: dict[str, dict[str, Any]] = {}
+    for name, opts in fields.items():
+        opts = dict(opts or {})
+        own_query = opts.pop("highlight_query", body.get("highlight_query"))
+        groups.setdefault(orjson.dumps(own_query).decode(), {})[name] = opts
+    out = []
+    for query_text, group in groups.items():
+        own = orjson.loads(query_text)
+        q = query if own is None else ctx.compile(parse_query(own))
+        out.append(Highlighter(ctx.searcher, q, ctx.resolver, parse_highlight({**shared, "fields": group})))  # type: ignore[arg-type]
+    return _Highlighters(out)
+
+
+class _Highlighters:
+    def __init__(self, highlighters: list[Any]) -> None:
+        self.highlighters = highlighters
+
+    def highlight(self, source: Any) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for highlighter in self.highlighters:
+            out.update(highlighter.highlight(source))
+        return out
+
+
+def _mapping(ctx: ShardContext) -> Any:
+    return getattr(ctx.resolver, "mapping", None)
 
 
 def _source_enabled(ctx: ShardContext) -> bool:
