@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,6 +50,7 @@ class AggKind(Protocol):
     def finalize(self, node: AggNode, partial: Partial) -> dict[str, Any]: ...
 
 
+_REGISTRY_LOCK = threading.Lock()
 _REGISTRY: dict[str, AggKind] = {}
 # the modules of native.aggs with a KINDS table (kind name -> AggKind), one a line: adding a kind is its
 # module plus a line here (and its parser's line in ``parse._PARSERS``)
@@ -79,10 +81,21 @@ KIND_MODULES = (
 
 
 def kind_of(node: AggNode) -> AggKind:
-    if not _REGISTRY:  # imported on first use: every kind module imports this one
-        for name in KIND_MODULES:
-            _REGISTRY.update(importlib.import_module(f"native.aggs.{name}").KINDS)
+    if not _REGISTRY:
+        _load_kinds()
     return _REGISTRY[node.kind]
+
+
+def _load_kinds() -> None:
+    """Import every kind module (on first use: each imports this one) and publish their kinds at once, so a
+    search on another worker thread never sees the registry half filled."""
+    with _REGISTRY_LOCK:
+        if _REGISTRY:
+            return
+        kinds: dict[str, AggKind] = {}
+        for name in KIND_MODULES:
+            kinds.update(importlib.import_module(f"native.aggs.{name}").KINDS)
+        _REGISTRY.update(kinds)
 
 
 def encode(level: Level) -> bytes:
