@@ -103,6 +103,23 @@ def _as_float32(score: float) -> float:
     return float(str(numpy.float32(score)))
 
 
+NODE_ID = "quidditch-node-0"  # the id of the one node that holds every shard (ES's ``node`` in shard failures)
+
+
+def grouped_failures(failures: Sequence[tuple[ShardTarget, QuidditchError]]) -> list[dict[str, Any]]:
+    """``failed_shards`` as ES groups them: one entry per index and distinct cause."""
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for target, error in failures:
+        key = (target.meta.name, error.es_type, error.reason)
+        if key not in seen:
+            seen.add(key)
+            out.append(
+                {"shard": target.shard, "index": target.meta.name, "node": NODE_ID, "reason": error.to_dict()}
+            )
+    return out
+
+
 def targets_for(
     indices: Sequence[IndexMeta], routing: Sequence[str] = (), only_shards: Sequence[int] = ()
 ) -> list[ShardTarget]:
@@ -326,10 +343,9 @@ class Root:
         if merge:
             phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
-            cause = phase.failures[0][1]
-            if cause.status >= 500:
-                raise SearchPhaseError("all shards failed", caused_by=cause)
-            raise SearchPhaseError("all shards failed", caused_by=cause)
+            raise SearchPhaseError(
+                "all shards failed", caused_by=phase.failures[0][1], failed_shards=grouped_failures(phase.failures)
+            )
         return phase
 
     async def _leaf_search(
@@ -478,11 +494,11 @@ class Root:
             phase.timed_out = phase.timed_out or agg_phase.timed_out
         if phase.failures and not spec.allow_partial_search_results:
             # ES: without partial results, a failed shard fails the whole search (with that shard's cause)
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0", "reason": e.to_dict()}
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": NODE_ID, "reason": e.to_dict()}
                       for t, e in phase.failures]  # fmt: skip
             raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": NODE_ID,
                        "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
             raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
                                    failed_shards=failed)  # fmt: skip
@@ -507,7 +523,7 @@ class Root:
         }
         if phase.failures:
             response["_shards"]["failures"] = [
-                {"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
+                {"shard": t.shard, "index": t.meta.name, "node": NODE_ID,
                  "reason": {"type": e.es_type, "reason": e.reason}}
                 for t, e in phase.failures
             ]  # fmt: skip

@@ -312,7 +312,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
             raise ParsingError(f"Unknown key for a START_OBJECT in [{key}].")
     for unsupported in ("script_fields", "runtime_mappings"):
         if body.get(unsupported):
-            raise ScriptingDisabled(f"[{unsupported}] needs scripts: cannot execute [inline] scripts")
+            raise ScriptingDisabled("cannot execute [inline] scripts")
     ext = body.get("ext")
     if isinstance(ext, dict) and ext:  # sections for search plugins: this server has none
         raise XContentParseError(f"[ext] unknown search extension section [{next(iter(ext))}]")

@@ -16,6 +16,7 @@ QuidditchError (500, exception)
 │   ├── InvalidIndexName (invalid_index_name_exception)
 │   ├── ResourceAlreadyExists (resource_already_exists_exception)
 │   ├── TooComplexToDeterminize (too_complex_to_determinize_exception)
+│   ├── AggregationExecution (aggregation_execution_exception: ES answers some of these 500; a bad request here)
 │   └── SearchPhaseError (search_phase_execution_exception, wraps a cause)
 ├── IndexNotFound (404, index_not_found_exception)
 ├── DocumentMissing (404, document_missing_exception)
@@ -63,6 +64,13 @@ class QuidditchError(Exception):
 class BadRequest(QuidditchError):
     status = 400
     es_type = "illegal_argument_exception"
+
+
+class AggregationExecution(BadRequest):
+    """An aggregation that cannot run on what it was given (a regex include on an ip field, several weights
+    in one document). ES 8 answers some of these with 500; every one is the request's fault, so 400 here."""
+
+    es_type = "aggregation_execution_exception"
 
 
 class ParsingError(BadRequest):

@@ -21,7 +21,6 @@ from native.aggs.partials import Partial, finalize_level, merge_level
 from native.aggs.readers import _check_keys, _field, _float, _include, _int, _missing_value, _partition, _text
 from native.aggs.spec import AggNode
 from native.aggs.terms import (
-    AggregationExecutionError,
     TermsKind,
     _acceptor,
     _check_value_type,
@@ -30,7 +29,7 @@ from native.aggs.terms import (
     _unmapped_missing,
     check_fielddata,
 )
-from native.errors import IllegalArgument
+from native.errors import AggregationExecution, IllegalArgument
 
 MAX_MAX_DOC_COUNT = 100
 
@@ -100,7 +99,7 @@ class RareTermsKind:
         _check_value_type(info, spec.value_type)
         check_fielddata(ctx, info)
         if info.tantivy_type != tantivy.FieldType.Text and isinstance(spec.include or spec.exclude, str):
-            raise AggregationExecutionError(
+            raise AggregationExecution(
                 f"Aggregation [{node.name}] cannot support regular expression style include/exclude "
                 "settings as they can only be applied to string fields. Use an array of values "
                 "for include/exclude clauses"

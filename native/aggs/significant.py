@@ -36,8 +36,8 @@ from native.aggs.partials import Partial, finalize_level, merge_level
 from native.aggs.readers import _include, _int, _missing_value, _partition, _text
 from native.aggs.significance import HEURISTICS, Heuristic, parse_heuristic, unknown_field
 from native.aggs.spec import AggNode
-from native.aggs.terms import AggregationExecutionError, TermsKind, _acceptor, _key_type, _render_key
-from native.errors import IllegalArgument, ParsingError
+from native.aggs.terms import TermsKind, _acceptor, _key_type, _render_key
+from native.errors import AggregationExecution, IllegalArgument, ParsingError
 from native.fields import SOURCE_FIELD
 
 JLH = Heuristic()
@@ -148,7 +148,7 @@ class SignificantKind:
             if text_field and not info.extra.get("fielddata", False):
                 raise IllegalArgument(fielddata_disabled(info.path, ctx.index_name))
             if info.tantivy_type != tantivy.FieldType.Text and isinstance(spec.include or spec.exclude, str):
-                raise AggregationExecutionError(
+                raise AggregationExecution(
                     f"Aggregation [{node.name}] cannot support regular expression style include/exclude "
                     "settings as they can only be applied to string fields. Use an array of values "
                     "for include/exclude clauses"

@@ -31,15 +31,11 @@ from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_level, sort_key_for
 from native.aggs.spec import AggNode, Order, TermsSpec
 from native.doc_count import weighted_terms
-from native.errors import IllegalArgument, QuidditchError
+from native.errors import AggregationExecution, IllegalArgument, QuidditchError
 
 MAX_NUMERIC_TERMS = 65000
 MAX_METRIC_ORDER_CANDIDATES = 10000
 
-
-class AggregationExecutionError(QuidditchError):
-    status = 500
-    es_type = "aggregation_execution_exception"
 
 
 _VALUE_TYPES: dict[str, set[str]] = {
@@ -128,7 +124,7 @@ class TermsKind:
         _check_value_type(info, spec.value_type)
         check_fielddata(ctx, info)
         if info.es_type == "ip" and isinstance(spec.include or spec.exclude, str):
-            raise AggregationExecutionError(
+            raise AggregationExecution(
                 f"Aggregation [{node.name}] cannot support regular expression style include/exclude "
                 "settings as they can only be applied to string fields. Use an array of values "
                 "for include/exclude clauses"

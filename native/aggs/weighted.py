@@ -20,13 +20,8 @@ from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.readers import _check_keys, _missing_value, _text
 from native.aggs.spec import AggNode
-from native.errors import IllegalArgument, QuidditchError, XContentParseError
+from native.errors import AggregationExecution, IllegalArgument, XContentParseError
 from native.fields import FieldInfo
-
-
-class AggregationExecutionError(QuidditchError):
-    status = 500
-    es_type = "aggregation_execution_exception"
 
 
 @dataclass(frozen=True)
@@ -115,7 +110,7 @@ class WeightedAvgKind:
             values = [float(v) for v in row.get(value_info.tantivy_name, [])] if value_info else []
             raw_weights = row.get(weight_info.tantivy_name, []) if weight_info else []
             if len(raw_weights) > 1:
-                raise AggregationExecutionError(
+                raise AggregationExecution(
                     "Encountered more than one weight for a single document. Use a script to combine multiple "
                     "weights-per-doc into a single value."
                 )

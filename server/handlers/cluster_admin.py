@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.names import resolve_expression
+from cluster.root import NODE_ID
 from cluster.settings import nest_settings
 from cluster.shard_failures import ShardFailure
 from cluster.state import ClusterState, IndexMeta, damaged_shards
@@ -28,7 +29,6 @@ from server.handlers.indices import index_stats
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
-NODE_ID = "quidditch-node-0"
 STATE_METRICS = ("version", "master_node", "blocks", "nodes", "metadata", "routing_table", "routing_nodes",
                  "customs")  # fmt: skip
 

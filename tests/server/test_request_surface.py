@@ -6,7 +6,8 @@ For each API below, every URL parameter (and, for the search APIs, every body ke
 - ``HONOURED``: it changes the answer as in Elasticsearch; the feature tests named beside it check how;
 - ``NOOP``: Elasticsearch itself answers the same with or without it on a cluster like this one (one copy
   of each shard, no remote clusters, no frozen indices); the reason is stated beside it;
-- ``REFUSED``: the server answers 400 and the reason names it.
+- ``REFUSED``: the server answers 400 and the reason names it;
+- ``SCRIPTED``: it runs scripts, which are refused by design with ES's own "scripts are disabled" 400.
 
 The test sends each one with a meaningful value and checks the server does what the table says. A
 parameter the client gains later is unclassified and fails ``test_every_client_parameter_is_classified``
@@ -27,6 +28,7 @@ import pytest
 from elasticsearch._sync.client import Elasticsearch
 
 HONOURED, NOOP, REFUSED = "honoured", "no-op", "refused"
+SCRIPTED = "refused: scripting"  # ES's own answer when scripts are disabled: "cannot execute [inline] scripts"
 # accepted by every API: rendering only (``error_trace`` adds a stack trace to errors when ES has one)
 COMMON = frozenset({"error_trace", "filter_path", "human", "pretty"})
 
@@ -99,8 +101,8 @@ SEARCH_BODY: Table = {
     "rank": (REFUSED, {"rrf": {}}),
     "rescore": (HONOURED, {"window_size": 5, "query": {"rescore_query": {"match": {"t": "two"}}}}),
     "retriever": (REFUSED, {"standard": {"query": {"match_all": {}}}}),
-    "runtime_mappings": (REFUSED, {"r": {"type": "keyword", "script": "emit('x')"}}),
-    "script_fields": (REFUSED, {"s": {"script": "1"}}),
+    "runtime_mappings": (SCRIPTED, {"r": {"type": "keyword", "script": "emit('x')"}}),
+    "script_fields": (SCRIPTED, {"s": {"script": "1"}}),
     "search_after": (HONOURED, None),  # needs a sort: test_search_after
     "seq_no_primary_term": (HONOURED, True),
     "size": (HONOURED, 3),
@@ -280,6 +282,9 @@ def _check(what: str, name: str, verdict: str, response: httpx.Response) -> str 
         items = [next(iter(item.values())) for item in response.json()["items"]]
         if not all(name in item.get("error", {}).get("reason", "") for item in items):
             return f"{what} [{name}] should fail every item: {items}"
+    elif verdict == SCRIPTED:
+        if response.status_code != 400 or "cannot execute [inline] scripts" not in response.text:
+            return f"{what} [{name}] should be refused as a script: {response.status_code} {response.text[:200]}"
     elif verdict == REFUSED:
         if response.status_code != 400:
             return f"{what} [{name}] should be refused: {response.status_code} {response.text[:200]}"

@@ -15,13 +15,10 @@ from typing import Any
 
 from native.aggs.pipeline.spec import SINGLE_BUCKET_KINDS, is_multi_bucket
 from native.aggs.spec import AggNode
-from native.errors import BadRequest, IllegalArgument
+from native.errors import AggregationExecution, IllegalArgument
 
 MULTI_VALUE_KEYS = {"count", "min", "max", "avg", "sum"}
 
-
-class AggregationExecution(BadRequest):
-    es_type = "aggregation_execution_exception"
 
 
 class InvalidPath(Exception):
