@@ -32,6 +32,7 @@ from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
 from native.search import SortField, query_shard
 from native.shard import Shard, WriteOp
+from native.slicing import ShardSlice, slice_field, slice_filter
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
@@ -91,9 +92,11 @@ class LeafService:
         # size 0 on the current readers: the shard request cache may answer (see ``cluster.request_cache``)
         may_cache = (
             request.limit == 0 and not any(gens) and request.pin_seconds <= 0 and cacheable(query_json, aggs_json)
+            and not any(request.shard_slice_json)
         )
 
         shard_after = request.shard_search_after_json
+        shard_slices = request.shard_slice_json
 
         def one(i: int) -> pb.ShardSearchResult:
             ref = request.shards[i]
@@ -123,6 +126,14 @@ class LeafService:
                     max_clause_count=self.config.max_clause_count,
                     searcher=searcher,
                 )
+                sliced = i < len(shard_slices) and bool(shard_slices[i])
+                if sliced:
+                    part = ShardSlice.from_json(shard_slices[i])
+                    only = slice_filter(searcher, compiled.schema, part, slice_field(compiled, part.field),
+                                        (ref.uuid, ref.shard, gen))  # fmt: skip
+                    query = tantivy.Query.boolean_query(
+                        [(tantivy.Occur.Must, query), (tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0))]
+                    )
                 hits = query_shard(
                     searcher,
                     compiled,
@@ -131,7 +142,7 @@ class LeafService:
                     sort=sort,
                     search_after=search_after,
                     min_score=min_score,
-                    matches_all=type(ast) is MatchAll,
+                    matches_all=type(ast) is MatchAll and not sliced,
                 )
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (

@@ -27,6 +27,8 @@ from cluster.config import Backpressure, ClusterConfig
 from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
+from cluster.pit import SHARD_DOC, shard_doc, with_tiebreaker
+from cluster.pit import shard_after as shard_after_doc
 from cluster.protos import leaf_pb2 as pb
 from cluster.search_request import SearchSpec
 from cluster.source_filter import filter_source
@@ -45,7 +47,8 @@ from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
 from native.query.limits import check_ids_window
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
-from native.search import SCORE_SORT, sort_key
+from native.search import SCORE_SORT, SortField, sort_key
+from native.slicing import plan_slices
 
 log = logging.getLogger(__name__)
 
@@ -250,10 +253,15 @@ class Root:
         """``deadline`` (``time.monotonic()``): shards that have not answered by then count as timed out."""
         sort = spec.sort or list(SCORE_SORT)
         score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
+        # ``_shard_doc`` (PIT tiebreaker): the leaf sorts by ``_doc``; its values become shard << 32 | doc below
+        shard_doc_at = next((j for j, s in enumerate(sort) if s.field == SHARD_DOC), None)
+        leaf_sort = [replace(s, field="_doc") if s.field == SHARD_DOC else s for s in sort]
+        if shard_doc_at is not None and spec.search_after is not None and shard_after is None:
+            shard_after = self._shard_doc_after(spec.search_after, sort, shard_doc_at, len(targets))
         request = pb.SearchRequest(
             shards=[t.ref() for t in targets],
             query_json=orjson.dumps(query) if query is not None else b"",
-            sort_json=orjson.dumps([s.__dict__ for s in sort]),
+            sort_json=orjson.dumps([s.__dict__ for s in leaf_sort]),
             limit=limit,
             search_after_json=orjson.dumps(spec.search_after) if spec.search_after is not None else b"",
             aggs_json=orjson.dumps(aggs) if aggs else b"",
@@ -270,6 +278,9 @@ class Root:
             request.request_cache = spec.request_cache
         if shard_after is not None:
             request.shard_search_after_json.extend([orjson.dumps(a) if a is not None else b"" for a in shard_after])
+        if spec.slice is not None:
+            parts = plan_slices(spec.slice.id, spec.slice.max, len(targets), spec.slice.field, spec.pit is not None)
+            request.shard_slice_json.extend([b"" if p is None else p.to_json() for p in parts])
         response = await self._leaf_search(request, targets, deadline)
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
         # One shard's hits arrive in the global order already (the leaf orders them the way the merge
@@ -299,6 +310,8 @@ class Root:
                 phase.max_score = shard_max if phase.max_score is None else max(phase.max_score, shard_max)
             for hit in shard_hits:
                 values = tuple(orjson.loads(hit.sort_values_json))
+                if shard_doc_at is not None:
+                    values = (*values[:shard_doc_at], shard_doc(i, values[shard_doc_at]), *values[shard_doc_at + 1 :])
                 score = hit.score * boost if hit.has_score else None
                 if boost != 1.0 and score_positions:
                     values = tuple(
@@ -319,6 +332,25 @@ class Root:
                 raise SearchPhaseError("all shards failed", caused_by=cause)
             raise SearchPhaseError("all shards failed", caused_by=cause)
         return phase
+
+    @staticmethod
+    def _shard_doc_after(
+        search_after: list[Any], sort: list[SortField], at: int, num_shards: int
+    ) -> list[Sequence[Any] | None]:
+        """Per shard, the ``search_after`` its leaf continues from when the sort ends in ``_shard_doc``: the
+        tiebreaker value becomes each shard's own ``_doc`` bound. Without a tiebreaker value (ES accepts the
+        values of the explicit sort alone), every shard continues strictly after the explicit values."""
+        descending = sort[at].reverse
+        if len(search_after) == len(sort) - 1 and at == len(sort) - 1:
+            bound = -1 if descending else 1 << 62
+            return [[*search_after, bound] for _ in range(num_shards)]
+        if len(search_after) != len(sort):
+            raise IllegalArgument(f"search_after has {len(search_after)} value(s) but sort has {len(sort)}.")
+        value = search_after[at]
+        return [
+            [*search_after[:at], shard_after_doc(value, i, descending), *search_after[at + 1 :]]
+            for i in range(num_shards)
+        ]
 
     async def _leaf_search(
         self, request: pb.SearchRequest, targets: list[ShardTarget], deadline: float | None
@@ -430,6 +462,10 @@ class Root:
         started = time.monotonic()
         deadline = self.deadline(started, spec.timeout_s)
         now_millis = int(time.time() * 1000)
+        if spec.pit is not None:
+            spec = replace(spec, sort=with_tiebreaker(spec.sort))
+        elif any(s.field == SHARD_DOC for s in spec.sort):
+            raise IllegalArgument("[_shard_doc] sort field cannot be used without [point in time]")
         self.parse(spec.query)
         self.check_expensive(spec.query, indices)
         self.check_expensive(spec.post_filter, indices)
@@ -453,7 +489,7 @@ class Root:
             deadline=deadline,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
-            agg_spec = SearchSpec(query=spec.query, size=0)
+            agg_spec = SearchSpec(query=spec.query, size=0, pit=spec.pit, slice=spec.slice)
             agg_phase = await self.query_phase(
                 targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis, deadline=deadline
             )

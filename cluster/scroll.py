@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cluster.pit import SliceSpec
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
-from native.errors import ResourceNotFound
+from native.errors import IllegalArgument, ResourceNotFound, SearchPhaseError
 
 if TYPE_CHECKING:
     from cluster.root import QueryPhase, Root
@@ -63,6 +64,18 @@ class Pages:
         return response, phase
 
 MAX_OPEN_SCROLLS = 500
+
+
+def check_slices_per_scroll(slice_: SliceSpec, indices: Sequence[IndexMeta]) -> None:
+    """``index.max_slices_per_scroll`` (default 1024) bounds a sliced scroll's ``max``, per index (on the shard,
+    so a failure of every shard, as ES reports it)."""
+    for meta in indices:
+        limit = int(meta.setting("index.max_slices_per_scroll") or 1024)
+        if slice_.max > limit:
+            raise SearchPhaseError("all shards failed", caused_by=IllegalArgument(
+                f"The number of slices [{slice_.max}] is too large. It must be less than [{limit}]. This limit can "
+                "be set by changing the [index.max_slices_per_scroll] index level setting."
+            ))  # fmt: skip
 
 
 @dataclass

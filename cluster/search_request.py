@@ -8,6 +8,8 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.pit import PitRef, SliceSpec, parse_pit, parse_slice, validate_contexts
+from native.dates import parse_time_value
 from native.errors import (
     ActionRequestValidation,
     ElasticsearchParseError,
@@ -28,7 +30,7 @@ SEARCH_BODY_KEYS = frozenset({
 
 
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
-_NOT_IMPLEMENTED = ("collapse", "rescore", "suggest", "slice", "knn", "pit")
+_NOT_IMPLEMENTED = ("collapse", "rescore", "suggest", "knn")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class SearchSpec:
     indices_boost: list[tuple[str, float]] = field(default_factory=list)
     explain: bool = False
     request_cache: bool | None = None
+    pit: PitRef | None = None  # ``pit``: the point in time searched (``cluster.pit``)
+    slice: SliceSpec | None = None  # ``slice`` of a scroll or PIT search
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -355,7 +359,19 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         raise IllegalArgument(f"No search type for [{search_type}]")
     if "scroll" in params:
         _validate_scroll(spec, body, params)
+    spec.pit = parse_pit(body.get("pit"), _keep_alive)
+    spec.slice = parse_slice(body.get("slice"))
+    validate_contexts(spec.pit, spec.slice, "scroll" in params, params)
     return spec
+
+
+def _keep_alive(value: str) -> float:
+    try:
+        return parse_time_value(value)
+    except ValueError as exc:
+        raise IllegalArgument(
+            f"failed to parse setting [keep_alive] with value [{value}] as a time value: {exc}"
+        ) from None
 
 
 def _parse_stored_fields(spec: SearchSpec, body: MappingABC[str, Any], params: MappingABC[str, str]) -> None:

@@ -32,6 +32,7 @@ from server.handlers import (
     index_stats,
     indices,
     nodes,
+    pit,
     reindex,
     root,
     search,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     routes = [
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
+        *pit.routes,
         *security.routes,
         *cluster_admin.routes,
         *cat.routes,

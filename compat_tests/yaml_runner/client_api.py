@@ -80,6 +80,7 @@ class _Endpoint:
     parts: Mapping[str, frozenset[str]]  # method parameter -> the URL part key(s) it fills
     takes_body: bool
     routing_only_body: bool  # the only body field is the 9.x serverless ``project_routing``
+    required: frozenset[str] = frozenset()  # keyword-only parameters without a default (query parameters too)
 
 
 class ClientApi:
@@ -126,6 +127,9 @@ class ClientApi:
                     func=target,
                     parts=_parts(source),
                     takes_body="body" in parameters,
+                    required=frozenset(
+                        n for n, p in parameters.items() if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+                    ),
                     routing_only_body=_ROUTING_ONLY_BODY.search(source) is not None,
                 )
         self._endpoints[name] = endpoint
@@ -152,6 +156,8 @@ class ClientApi:
         body = args.pop("body", None)
         ignore = parse_ignore(args.pop("ignore")) if "ignore" in args else frozenset()
         part_args = {k: _part_value(v) for k, v in args.items() if k in endpoint.parts and v is not None}
+        # a query parameter the client requires (``open_point_in_time``'s ``keep_alive``) goes in too
+        part_args |= {k: _part_value(v) for k, v in args.items() if k in endpoint.required and v is not None}
         try:
             try:
                 captured = self._capture(endpoint, part_args, placeholder=body is not None)
@@ -163,7 +169,7 @@ class ClientApi:
                 captured = self._capture(endpoint, part_args, placeholder=True)
         except (TypeError, ValueError) as exc:
             raise RequestBuildError(f"api [{name}]: {exc}") from None
-        used = {k for k in part_args if endpoint.parts[k] & captured.parts.keys()}
+        used = {k for k in part_args if endpoint.parts.get(k, frozenset()) & captured.parts.keys()}
         params = tuple((k, param_str(v)) for k, v in args.items() if k not in used and v is not None)
         payload: bytes | None = None
         if body is not None:

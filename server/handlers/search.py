@@ -11,12 +11,13 @@ from starlette.routing import Route
 
 from cluster.names import resolve_date_math
 from cluster.root import validate_window
-from cluster.scroll import Pages
+from cluster.scroll import Pages, check_slices_per_scroll
 from cluster.search_request import SearchSpec, parse_search, query_from_params
 from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
+from server.handlers.pit import check_keep_alive, pit_search
 from server.http import check_params, cluster_of, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
 
@@ -64,9 +65,15 @@ async def run_search(
     cluster = cluster_of(request)
     if spec is None:
         spec = parse_search(body, params)
+    if spec.pit is not None:
+        return await pit_search(request, index, spec)
     scroll = params.get("scroll")
     keep_alive = _keep_alive(scroll) if scroll is not None else None
+    if keep_alive is not None and scroll is not None:
+        check_keep_alive(request, keep_alive, scroll)
     metas = resolve(request, resolve_date_math(index), params)
+    if spec.slice is not None and scroll is not None:
+        check_slices_per_scroll(spec.slice, metas)
     _check_indices_boost(request, spec, params)
     query = cluster.root.parse(spec.query)
     validate_window(
@@ -151,7 +158,13 @@ async def msearch(request: Request) -> Response:
             index = ",".join(index)
         if search_body is not None and not isinstance(search_body, dict):
             raise ParsingError("msearch body must be an object")
-        searches.append((index, search_body, sub_params, parse_search(search_body, sub_params)))
+        sub_spec = parse_search(search_body, sub_params)
+        if sub_spec.pit is not None and index is not None:
+            raise ActionRequestValidation(
+                "Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with "
+                "point in time.;"
+            )
+        searches.append((index, search_body, sub_params, sub_spec))
     responses: list[dict[str, Any]] = []
     for index, search_body, sub_params, spec in searches:
         try:
@@ -172,7 +185,10 @@ async def scroll(request: Request) -> Response:
         raise ActionRequestValidation("Validation Failed: 1: scrollId is missing;")
     keep = body.get("scroll", params.get("scroll"))
     cluster = cluster_of(request)
-    ctx = cluster.scrolls.get(str(scroll_id), _keep_alive(keep) if keep else None)
+    renew = _keep_alive(keep) if keep else None
+    if renew is not None:
+        check_keep_alive(request, renew, str(keep))
+    ctx = cluster.scrolls.get(str(scroll_id), renew)
     response, _ = await ctx.pages.next(max(ctx.expires_at - time.monotonic(), 0.0))
     if flag(params, "rest_total_hits_as_int") and isinstance(response["hits"].get("total"), dict):
         response["hits"]["total"] = response["hits"]["total"]["value"]
