@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from cluster.async_search import AsyncSearchRegistry
 from cluster.config import ClusterConfig
 from cluster.disk import DiskWatermarks
 from cluster.leaf import LeafService
@@ -51,6 +52,7 @@ class EmbeddedCluster:
         self.master.subscribe(self._apply_search_settings)
         self.scrolls = ScrollRegistry()
         self.pits = PitRegistry()
+        self.async_searches = AsyncSearchRegistry()
         self._refresher: asyncio.Task[None] | None = None
         self._disk_monitor: asyncio.Task[None] | None = None
 

@@ -21,6 +21,7 @@ from server.errors import MethodNotAllowed, NoHandlerFound, error_body, error_st
 from server.handlers import (
     aliases,
     analyze,
+    async_search,
     by_query,
     capabilities,
     cat,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
         *pit.routes,
+        *async_search.routes,
         *security.routes,
         *cluster_admin.routes,
         *cat.routes,
