@@ -45,8 +45,10 @@ class AsyncSearch:
         running = not self.task.done()
         out: dict[str, Any] = {"id": self.id} if with_id else {}
         error = self.error()
-        out |= {"is_partial": running or error is not None, "is_running": running,
-                "start_time_in_millis": self.start_millis, "expiration_time_in_millis": self.expires_at_millis}  # fmt: skip
+        out["is_partial"] = running or error is not None
+        out["is_running"] = running
+        out["start_time_in_millis"] = self.start_millis
+        out["expiration_time_in_millis"] = self.expires_at_millis
         if self.completion_millis is not None:
             out["completion_time_in_millis"] = self.completion_millis
         if running:

@@ -22,8 +22,8 @@ async def _bulk(client: httpx.AsyncClient, index: str, docs: dict[str, dict[str,
 
 
 async def _make(client: httpx.AsyncClient, index: str, shards: int, count: int) -> dict[str, dict[str, Any]]:
-    r = await client.put(f"/{index}", json={"settings": {"number_of_shards": shards},
-                                            "mappings": {"properties": {"n": {"type": "long"}, "g": {"type": "long"}}}})  # fmt: skip
+    mappings = {"properties": {"n": {"type": "long"}, "g": {"type": "long"}}}
+    r = await client.put(f"/{index}", json={"settings": {"number_of_shards": shards}, "mappings": mappings})
     assert r.status_code == 200, r.text
     docs = {f"d{i}": {"n": i, "g": i % 7} for i in range(count)}
     await _bulk(client, index, docs)
