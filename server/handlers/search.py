@@ -13,11 +13,14 @@ from cluster.names import resolve_date_math
 from cluster.root import validate_window
 from cluster.scroll import Pages, check_slices_per_scroll
 from cluster.search_request import SearchSpec, parse_search, query_from_params
+from cluster.state import IndexMeta
+from native.aggs.typed_keys import apply_typed_keys
 from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
+from native.mapping import Mapping
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
-from server.handlers.pit import check_keep_alive, pit_search
+from server.handlers.pit import check_keep_alive, pit_indices, pit_search
 from server.http import check_params, cluster_of, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
 
@@ -28,6 +31,7 @@ SEARCH_PARAMS = {
     "terminate_after", "stats", "suggest_field", "suggest_mode", "suggest_size", "suggest_text",
     "search_type", "min_score", "request_cache", "preference", "include_named_queries_score",
     "allow_partial_search_results", "batched_reduce_size", "pre_filter_shard_size", "ccs_minimize_roundtrips",
+    "typed_keys",
 }  # fmt: skip
 MSEARCH_HEADER_KEYS = frozenset({
     "index", "indices", "search_type", "request_cache", "preference", "routing", "allow_no_indices",
@@ -36,7 +40,8 @@ MSEARCH_HEADER_KEYS = frozenset({
 })  # fmt: skip
 # msearch URL parameters that are defaults for every search in the body
 MSEARCH_SHARED_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildcards", "rest_total_hits_as_int",
-                         "search_type", "ignore_throttled", "preference", "routing", "request_cache")  # fmt: skip
+                         "search_type", "ignore_throttled", "preference", "routing", "request_cache",
+                         "typed_keys")  # fmt: skip
 
 
 def _keep_alive(value: str) -> float:
@@ -66,7 +71,10 @@ async def run_search(
     if spec is None:
         spec = parse_search(body, params)
     if spec.pit is not None:
-        return await pit_search(request, index, spec)
+        response = await pit_search(request, index, spec)
+        if flag(params, "typed_keys"):
+            _typed_keys(response, spec, pit_indices(request, cluster.pits.get(spec.pit.id, None)))
+        return response
     scroll = params.get("scroll")
     keep_alive = _keep_alive(scroll) if scroll is not None else None
     if keep_alive is not None and scroll is not None:
@@ -84,16 +92,43 @@ async def run_search(
         response, phase = await pages.next()
         ctx = cluster.scrolls.open(pages, phase.total, keep_alive)
         response = {"_scroll_id": ctx.id, **response}
-        return response
-    response, _ = await cluster.root.search(metas, spec)
+    else:
+        response, _ = await cluster.root.search(metas, spec)
+    if flag(params, "typed_keys"):
+        _typed_keys(response, spec, metas)
+    return response
+
+
+def _typed_keys(response: dict[str, Any], spec: SearchSpec, metas: list[IndexMeta]) -> None:
+    """``typed_keys``: aggregation names prefixed with their result type (``native.aggs.typed_keys``)."""
+    if not spec.aggs or not isinstance(response.get("aggregations"), dict):
+        return
+    mappings = [Mapping(m.mappings) for m in metas]
+
+    def field_type(name: str) -> str | None:
+        for mapping in mappings:
+            leaf = mapping.leaf(name)
+            if leaf is not None:
+                return str(leaf.type)
+        return None
+
+    response["aggregations"] = apply_typed_keys(spec.aggs, response["aggregations"], field_type)
+
+
+def _took(response: dict[str, Any], started: float) -> dict[str, Any]:
+    """``took``: the request's wall time in whole milliseconds from its arrival (parsing, index resolution,
+    query and fetch phases), as ES measures it on the coordinating node."""
+    if "took" in response:
+        response["took"] = max(int(response["took"]), int((time.monotonic() - started) * 1000))
     return response
 
 
 async def search(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, SEARCH_PARAMS)
     body = await json_body(request)
     response = await run_search(request, request.path_params.get("index"), body, params)
-    return es_json(request, response)
+    return es_json(request, _took(response, started))
 
 
 async def count(request: Request) -> Response:
@@ -124,6 +159,7 @@ async def count(request: Request) -> Response:
 
 
 async def msearch(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, {"max_concurrent_searches", "rest_total_hits_as_int", "search_type",
                                     "ccs_minimize_roundtrips", "typed_keys", "include_named_queries_score",
                                     "routing"})  # fmt: skip
@@ -168,15 +204,17 @@ async def msearch(request: Request) -> Response:
     responses: list[dict[str, Any]] = []
     for index, search_body, sub_params, spec in searches:
         try:
-            result = await run_search(request, index, search_body, sub_params, spec)
+            sub_started = time.monotonic()
+            result = _took(await run_search(request, index, search_body, sub_params, spec), sub_started)
             result["status"] = 200
             responses.append(result)
         except QuidditchError as exc:
             responses.append(error_body(exc) | {"status": error_status(exc)})
-    return es_json(request, {"took": 0, "responses": responses})
+    return es_json(request, {"took": int((time.monotonic() - started) * 1000), "responses": responses})
 
 
 async def scroll(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, {"scroll", "scroll_id", "rest_total_hits_as_int"})
     body = await json_body(request)
     body = body if isinstance(body, dict) else {}
@@ -190,6 +228,7 @@ async def scroll(request: Request) -> Response:
         check_keep_alive(request, renew, str(keep))
     ctx = cluster.scrolls.get(str(scroll_id), renew)
     response, _ = await ctx.pages.next(max(ctx.expires_at - time.monotonic(), 0.0))
+    response = _took(response, started)
     if flag(params, "rest_total_hits_as_int") and isinstance(response["hits"].get("total"), dict):
         response["hits"]["total"] = response["hits"]["total"]["value"]
     return es_json(request, {"_scroll_id": ctx.id, **response})
