@@ -23,6 +23,7 @@ from typing import Any
 import numpy
 import orjson
 
+from cluster.collapse import collapsed_search
 from cluster.config import Backpressure, ClusterConfig
 from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
@@ -459,6 +460,11 @@ class Root:
         """One search. ``generations`` re-reads the readers of an earlier page (scroll, snapshot passes);
         ``pin_seconds`` keeps the readers used now alive that much longer on every shard; ``cursors`` (one per
         target shard, see ``Pages``) continues each shard after the sort values it last gave."""
+        if spec.collapse is not None:
+            return await collapsed_search(
+                self, indices, replace(spec, collapse=None), spec.collapse, scroll_offset=scroll_offset,
+                generations=generations, pin_seconds=pin_seconds, cursors=cursors,
+            )  # fmt: skip
         started = time.monotonic()
         deadline = self.deadline(started, spec.timeout_s)
         now_millis = int(time.time() * 1000)

@@ -8,6 +8,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.collapse import CollapseSpec, parse_collapse, validate_collapse, validate_collapse_early
 from cluster.pit import PitRef, SliceSpec, parse_pit, parse_slice, validate_contexts
 from native.dates import parse_time_value
 from native.errors import (
@@ -30,7 +31,7 @@ SEARCH_BODY_KEYS = frozenset({
 
 
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
-_NOT_IMPLEMENTED = ("collapse", "rescore", "suggest", "knn")
+_NOT_IMPLEMENTED = ("rescore", "suggest", "knn")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class SearchSpec:
     indices_boost: list[tuple[str, float]] = field(default_factory=list)
     explain: bool = False
     request_cache: bool | None = None
+    collapse: CollapseSpec | None = None  # ``collapse`` (``cluster.collapse``)
     pit: PitRef | None = None  # ``pit``: the point in time searched (``cluster.pit``)
     slice: SliceSpec | None = None  # ``slice`` of a scroll or PIT search
 
@@ -271,6 +273,9 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     for unsupported in ("script_fields", "runtime_mappings"):
         if body.get(unsupported):
             raise ScriptingDisabled("cannot execute [inline] scripts")
+    if body.get("collapse") is not None:
+        validate_collapse_early(body, "scroll" in params)
+        validate_collapse(body, parse_collapse(body["collapse"]))  # type: ignore[arg-type]
     for key in _NOT_IMPLEMENTED:
         if body.get(key):  # asked for, it would change the answer: say so rather than ignore it
             raise IllegalArgument(f"[{key}] is not supported in a search request by this server")
@@ -359,6 +364,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         raise IllegalArgument(f"No search type for [{search_type}]")
     if "scroll" in params:
         _validate_scroll(spec, body, params)
+    spec.collapse = parse_collapse(body.get("collapse"))
     spec.pit = parse_pit(body.get("pit"), _keep_alive)
     spec.slice = parse_slice(body.get("slice"))
     validate_contexts(spec.pit, spec.slice, "scroll" in params, params)
