@@ -30,8 +30,9 @@ from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.pit import SHARD_DOC, shard_doc, with_tiebreaker
 from cluster.pit import shard_after as shard_after_doc
+from cluster.profile import FetchClock, shard_profile
 from cluster.protos import leaf_pb2 as pb
-from cluster.search_request import SearchSpec
+from cluster.search_request import SearchSpec, SourceFilter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
@@ -85,6 +86,9 @@ class QueryPhase:
     prefetched: list[pb.StoredDoc] | None = None
     # shards that did not answer by the deadline: no hits from them, ``timed_out: true`` (ES's partial results)
     timed_out: list[ShardTarget] = field(default_factory=list)
+    # ``profile: true``: per target, the leaf's measures of its query phase, then of its fetch (``cluster.profile``)
+    profiles: dict[int, bytes] = field(default_factory=dict)
+    fetch_profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
@@ -274,6 +278,7 @@ class Root:
             fetch_from=fetch_from or 0,
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
             pin_seconds=pin_seconds,
+            profile=spec.profile,
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
@@ -295,6 +300,8 @@ class Root:
                 phase.timed_out.append(targets[i])
                 continue
             phase.generations[i] = result.searcher_generation
+            if result.profile_json:
+                phase.profiles[i] = result.profile_json
             shard_hits = list(result.hits)
             total = result.total
             # terminate_after: ES stops collecting after N docs per shard (in index order); the leaf has
@@ -392,6 +399,7 @@ class Root:
         for pos, entry in enumerate(window):
             by_shard[entry[1]].append(pos)
         fetched: dict[int, pb.StoredDoc] = {}
+        fetch_raw: dict[int, bytes] = {}
 
         async def fetch_one(shard_index: int, positions: list[int]) -> None:
             request = pb.FetchRequest(
@@ -401,10 +409,13 @@ class Root:
                 highlight_json=orjson.dumps(spec.highlight) if spec.highlight else b"",
                 query_json=orjson.dumps(spec.query) if spec.query is not None else b"",
                 now_millis=now_millis,
+                profile=spec.profile,
             )
             response = await self.leaf.fetch(request)
             if response.HasField("error"):
                 raise error_from_pb(response.error)
+            if response.profile_json:
+                fetch_raw[shard_index] = response.profile_json
             for pos, doc in zip(positions, response.docs, strict=True):
                 fetched[pos] = doc
 
@@ -422,6 +433,7 @@ class Root:
         mappings: dict[int, Mapping] = {}
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
+        clock = FetchClock(spec.hide_id, sorted({e[1] for e in window}), fetch_raw) if spec.profile else None
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
             doc = fetched[pos]
             hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
@@ -436,8 +448,12 @@ class Root:
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
+            if clock is not None:
+                clock.start()
             if source_filter is not None:
                 hit["_source"] = filter_source(loads(doc.source), source_filter)
+                if clock is not None:
+                    clock.stop(shard_index, "FetchSourcePhase", source_filter == SourceFilter())
             if field_specs:
                 mapping = mappings.get(shard_index)
                 if mapping is None:
@@ -445,11 +461,15 @@ class Root:
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
                 if rendered_fields:
                     hit["fields"] = rendered_fields
+                if clock is not None:
+                    clock.stop(shard_index, "FetchFieldsPhase")
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)
+        if clock is not None:
+            phase.fetch_profiles = clock.finish()
         return hits
 
     async def search(
@@ -543,6 +563,8 @@ class Root:
         }
         if spec.track_total_hits is False and not spec.rest_total_hits_as_int:
             del response["hits"]["total"]
+        if spec.profile:
+            response["profile"] = self._profile(phase, spec, limit)
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
             response["aggregations"] = native_aggs.finalize(
@@ -550,6 +572,24 @@ class Root:
                 max_buckets=self.max_buckets,
             )
         return response, phase
+
+    def _profile(self, phase: QueryPhase, spec: SearchSpec, limit: int) -> dict[str, Any]:
+        """``profile``: one entry per shard searched, from the leaf's and the fetch phase's measures."""
+        query_ast = self.parse(spec.query)
+        agg_names = list(spec.aggs) if spec.aggs else []
+        by_field = bool(spec.sort) and spec.sort[0].field != "_score"
+        shards = []
+        for i, target in enumerate(phase.targets):
+            if i not in phase.profiles:
+                continue
+            fetch = phase.fetch_profiles.get(i)
+            shards.append(shard_profile(
+                index=target.meta.name, shard=target.shard, query_ast=query_ast, search_raw=phase.profiles[i],
+                fetch_raw=fetch["raw"] if fetch else b"", root_fetch=fetch, agg_names=agg_names, limit=limit,
+                sorted_by_field=by_field,
+            ))  # fmt: skip
+        shards.sort(key=lambda s: s["id"])
+        return {"shards": shards}
 
     @staticmethod
     def _total(total: int, spec: SearchSpec) -> Any:

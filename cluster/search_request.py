@@ -74,6 +74,7 @@ class SearchSpec:
     indices_boost: list[tuple[str, float]] = field(default_factory=list)
     explain: bool = False
     request_cache: bool | None = None
+    profile: bool = False  # ``profile: true`` (``cluster.profile``)
     collapse: CollapseSpec | None = None  # ``collapse`` (``cluster.collapse``)
     pit: PitRef | None = None  # ``pit``: the point in time searched (``cluster.pit``)
     slice: SliceSpec | None = None  # ``slice`` of a scroll or PIT search
@@ -365,6 +366,10 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     if "scroll" in params:
         _validate_scroll(spec, body, params)
     spec.collapse = parse_collapse(body.get("collapse"))
+    if "profile" in body:
+        if not isinstance(body["profile"], bool):
+            raise ParsingError(f"[profile] expected a boolean but found [{_token(body['profile'])}]")
+        spec.profile = body["profile"]
     spec.pit = parse_pit(body.get("pit"), _keep_alive)
     spec.slice = parse_slice(body.get("slice"))
     validate_contexts(spec.pit, spec.slice, "scroll" in params, params)
