@@ -42,6 +42,7 @@ class PitRef:
 
     id: str
     keep_alive: float | None  # seconds; None: keep the current expiry
+    keep_alive_text: str = ""  # as written (for messages)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def parse_pit(raw: Any, parse_keep_alive: Any) -> PitRef | None:
     if not isinstance(pit_id, str) or not pit_id:
         raise ParsingError("[pit] failed to parse field [id]")
     keep = raw.get("keep_alive")
-    return PitRef(pit_id, None if keep is None else parse_keep_alive(str(keep)))
+    return PitRef(pit_id, None if keep is None else parse_keep_alive(str(keep)), "" if keep is None else str(keep))
 
 
 def parse_slice(raw: Any) -> SliceSpec | None:

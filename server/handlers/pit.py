@@ -71,7 +71,7 @@ async def pit_search(request: Request, index: str | None, spec: SearchSpec) -> d
         )
     cluster = cluster_of(request)
     if spec.pit.keep_alive is not None:
-        check_keep_alive(request, spec.pit.keep_alive, str(spec.pit.keep_alive))
+        check_keep_alive(request, spec.pit.keep_alive, spec.pit.keep_alive_text)
     ctx = cluster.pits.get(spec.pit.id, spec.pit.keep_alive)
     metas = pit_indices(request, ctx)
     response, _ = await cluster.root.search(
