@@ -126,6 +126,15 @@ def validate_window(
                 check_ids_window(query, window, meta.name)
             except QuidditchError as exc:
                 raise SearchPhaseError("all shards failed", caused_by=exc) from None
+        if scroll and spec.size > window:
+            raise SearchPhaseError(
+                "all shards failed",
+                caused_by=IllegalArgument(
+                    f"Batch size is too large, size must be less than or equal to: [{window}] but was [{spec.size}]. "
+                    "Scroll batch sizes cost as much memory as result windows so they are controlled by the "
+                    "[index.max_result_window] index level setting."
+                ),
+            )
         if spec.from_ + spec.size > window and not scroll:
             raise SearchPhaseError(
                 "all shards failed",
