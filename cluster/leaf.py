@@ -34,6 +34,7 @@ from native.query.ast import MatchAll
 from native.search import SortField, query_shard
 from native.shard import Shard, WriteOp
 from native.slicing import ShardSlice, slice_field, slice_filter
+from native.track_scores import with_scores
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
@@ -149,6 +150,8 @@ class LeafService:
                     min_score=min_score,
                     matches_all=type(ast) is MatchAll and not sliced,
                 )
+                if request.track_scores:
+                    hits = with_scores(searcher, compiled.schema, query, hits)
                 laps.lap("search", hits.total)
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (

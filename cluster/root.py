@@ -288,6 +288,7 @@ class Root:
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
             pin_seconds=pin_seconds,
             profile=spec.profile,
+            track_scores=spec.track_scores and bool(spec.sort) and limit > 0,
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
