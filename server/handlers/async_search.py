@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +15,7 @@ from cluster.search_request import parse_search
 from native.errors import ParsingError, QuidditchError
 from server.errors import error_body, error_status
 from server.handlers.pit import keep_alive_of
-from server.handlers.search import SEARCH_PARAMS, run_search
+from server.handlers.search import SEARCH_PARAMS, run_search, took_since
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 SUBMIT_PARAMS = (SEARCH_PARAMS - {"scroll"}) | {
@@ -38,7 +40,12 @@ def _seconds(params: dict[str, str], name: str, default: float) -> float:
     return keep_alive_of(params[name], name) if name in params else default
 
 
+async def _timed(search: Awaitable[dict[str, Any]], started: float) -> dict[str, Any]:
+    return took_since(await search, started)
+
+
 async def submit(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, SUBMIT_PARAMS)
     body = await json_body(request)
     if body is not None and not isinstance(body, dict):
@@ -50,7 +57,7 @@ async def submit(request: Request) -> Response:
     spec = parse_search(body, search_params)  # a bad request is a 400 now, not a failed search later
     index = request.path_params.get("index")
     registry = cluster_of(request).async_searches
-    search: Any = run_search(request, index, body, search_params, spec)
+    search: Any = _timed(run_search(request, index, body, search_params, spec), started)
     entry = registry.submit(search, keep_alive)
     await wait(entry, wait_s)
     if entry.done() and not keep_on_completion:

@@ -115,7 +115,7 @@ def _typed_keys(response: dict[str, Any], spec: SearchSpec, metas: list[IndexMet
     response["aggregations"] = apply_typed_keys(spec.aggs, response["aggregations"], field_type)
 
 
-def _took(response: dict[str, Any], started: float) -> dict[str, Any]:
+def took_since(response: dict[str, Any], started: float) -> dict[str, Any]:
     """``took``: the request's wall time in whole milliseconds from its arrival (parsing, index resolution,
     query and fetch phases), as ES measures it on the coordinating node."""
     if "took" in response:
@@ -128,7 +128,7 @@ async def search(request: Request) -> Response:
     params = check_params(request, SEARCH_PARAMS)
     body = await json_body(request)
     response = await run_search(request, request.path_params.get("index"), body, params)
-    return es_json(request, _took(response, started))
+    return es_json(request, took_since(response, started))
 
 
 async def count(request: Request) -> Response:
@@ -205,7 +205,7 @@ async def msearch(request: Request) -> Response:
     for index, search_body, sub_params, spec in searches:
         try:
             sub_started = time.monotonic()
-            result = _took(await run_search(request, index, search_body, sub_params, spec), sub_started)
+            result = took_since(await run_search(request, index, search_body, sub_params, spec), sub_started)
             result["status"] = 200
             responses.append(result)
         except QuidditchError as exc:
@@ -228,7 +228,7 @@ async def scroll(request: Request) -> Response:
         check_keep_alive(request, renew, str(keep))
     ctx = cluster.scrolls.get(str(scroll_id), renew)
     response, _ = await ctx.pages.next(max(ctx.expires_at - time.monotonic(), 0.0))
-    response = _took(response, started)
+    response = took_since(response, started)
     if flag(params, "rest_total_hits_as_int") and isinstance(response["hits"].get("total"), dict):
         response["hits"]["total"] = response["hits"]["total"]["value"]
     return es_json(request, {"_scroll_id": ctx.id, **response})

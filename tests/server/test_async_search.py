@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 
 from tests.server.helpers import assert_canonical_error
@@ -49,3 +52,42 @@ async def test_bad_request_fails_at_submit(asgi_client: httpx.AsyncClient) -> No
     assert r.status_code == 400
     r = await asgi_client.post("/a/_async_search?scroll=1m", json={})
     assert_canonical_error(r, 400, "illegal_argument_exception")
+
+
+class _Delay:
+    """Every shard lookup of the data node waits ``seconds`` (an in-process hook, as tests/test_search_timeout)."""
+
+    def __init__(self, client: httpx.AsyncClient, seconds: float) -> None:
+        from tests.conftest import _starlette_of
+
+        self.node = _starlette_of(client._transport.app).state.cluster.node  # type: ignore[attr-defined]
+        self.seconds = seconds
+        self._shard = self.node.shard
+
+        def slow(uuid: str, shard: int) -> Any:
+            time.sleep(self.seconds)
+            return self._shard(uuid, shard)
+
+        self.node.shard = slow
+
+    def close(self) -> None:
+        self.node.shard = self._shard
+
+
+async def test_slow_search_runs_then_completes(asgi_client: httpx.AsyncClient) -> None:
+    docs = await _make(asgi_client, "a", 1, 10)
+    delay = _Delay(asgi_client, 0.4)
+    try:
+        r = await asgi_client.post("/a/_async_search?wait_for_completion_timeout=50ms", json={"size": 20})
+        out = r.json()
+        assert out["is_running"] is True and out["is_partial"] is True and "id" in out  # kept while running
+        status = (await asgi_client.get(f"/_async_search/status/{out['id']}")).json()
+        assert status["is_running"] is True and "completion_status" not in status
+        done = (await asgi_client.get(f"/_async_search/{out['id']}?wait_for_completion_timeout=5s")).json()
+        assert done["is_running"] is False and len(done["response"]["hits"]["hits"]) == len(docs)
+        assert done["response"]["took"] >= 400
+        # took is the wall time of the request: a plain search through the same delay
+        plain = (await asgi_client.post("/a/_search", json={})).json()
+        assert plain["took"] >= 400
+    finally:
+        delay.close()
