@@ -186,3 +186,15 @@ async def test_pit_expires(asgi_client: httpx.AsyncClient) -> None:
     await asyncio.sleep(1.3)
     r = await asgi_client.post("/_search", json={"pit": {"id": pit}})
     assert_canonical_error(r, 404, "search_context_missing_exception")
+
+
+async def test_pit_survives_a_mapping_rebuild_and_many_refreshes(asgi_client: httpx.AsyncClient) -> None:
+    docs = await _make(asgi_client, "p", 2, 20)
+    pit = await _open(asgi_client, "p")
+    for round_ in range(8):  # more refreshes than a shard keeps readers for, the first adds a new field
+        await _bulk(asgi_client, "p", {f"x{round_}": {"n": 500 + round_, "g": 0, f"fresh{round_}": "yes"}})
+    mapping = (await asgi_client.get("/p/_mapping")).json()["p"]["mappings"]["properties"]
+    assert "fresh0" in mapping
+    body = {"size": 100, "sort": [{"n": "asc"}], "pit": {"id": pit, "keep_alive": "1m"}}
+    hits = (await asgi_client.post("/_search", json=body)).json()["hits"]["hits"]
+    assert [h["_source"]["n"] for h in hits] == sorted(d["n"] for d in docs.values())
