@@ -11,11 +11,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.async_search import DEFAULT_KEEP_ALIVE_S, DEFAULT_WAIT_S, AsyncSearch, wait
+from cluster.names import resolve_date_math
 from cluster.search_request import parse_search
+from cluster.state import IndexMeta
 from native.errors import ParsingError, QuidditchError
 from server.errors import error_body, error_status
-from server.handlers.pit import keep_alive_of
-from server.handlers.search import SEARCH_PARAMS, run_search, took_since
+from server.handlers.indices import resolve
+from server.handlers.pit import keep_alive_of, pit_indices
+from server.handlers.search import SEARCH_PARAMS, run_search, took_since, typed_keys
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 SUBMIT_PARAMS = (SEARCH_PARAMS - {"scroll"}) | {
@@ -24,8 +27,11 @@ SUBMIT_PARAMS = (SEARCH_PARAMS - {"scroll"}) | {
 GET_PARAMS = {"wait_for_completion_timeout", "keep_alive", "typed_keys", "rest_total_hits_as_int"}
 
 
-def _answer(request: Request, entry: AsyncSearch, with_id: bool = True) -> Response:
+def _answer(request: Request, entry: AsyncSearch, typed: bool, with_id: bool = True) -> Response:
     body = entry.body(with_id=with_id)
+    if typed and "response" in body:  # typed_keys is a rendering option: of this request, not of the submit
+        body["response"] = dict(body["response"])
+        typed_keys(body["response"], entry.extra["spec"], entry.extra["indices"](request))
     error = entry.error()
     if error is not None:
         if not isinstance(error, QuidditchError):
@@ -53,20 +59,29 @@ async def submit(request: Request) -> Response:
     wait_s = _seconds(params, "wait_for_completion_timeout", DEFAULT_WAIT_S)
     keep_alive = _seconds(params, "keep_alive", DEFAULT_KEEP_ALIVE_S)
     keep_on_completion = flag(params, "keep_on_completion")
-    search_params = {k: v for k, v in params.items() if k in SEARCH_PARAMS}
+    search_params = {k: v for k, v in params.items() if k in SEARCH_PARAMS and k != "typed_keys"}
     spec = parse_search(body, search_params)  # a bad request is a 400 now, not a failed search later
     index = request.path_params.get("index")
     registry = cluster_of(request).async_searches
     search: Any = _timed(run_search(request, index, body, search_params, spec), started)
     entry = registry.submit(search, keep_alive)
+    pit = spec.pit
+
+    def indices(req: Request) -> list[IndexMeta]:
+        if pit is not None:
+            return pit_indices(req, cluster_of(req).pits.get(pit.id, None))
+        return resolve(req, resolve_date_math(index), search_params)
+
+    entry.extra.update(spec=spec, indices=indices)
+    typed = flag(params, "typed_keys")
     await wait(entry, wait_s)
     if entry.done() and not keep_on_completion:
         error = entry.error()
         if error is not None:
             raise error
-        return _answer(request, entry, with_id=False)
+        return _answer(request, entry, typed, with_id=False)
     registry.keep(entry)
-    return _answer(request, entry)
+    return _answer(request, entry, typed)
 
 
 async def get(request: Request) -> Response:
@@ -74,7 +89,7 @@ async def get(request: Request) -> Response:
     keep_alive = keep_alive_of(params["keep_alive"]) if "keep_alive" in params else None
     entry = cluster_of(request).async_searches.get(request.path_params["id"], keep_alive)
     await wait(entry, _seconds(params, "wait_for_completion_timeout", 0.0))
-    return _answer(request, entry)
+    return _answer(request, entry, flag(params, "typed_keys"))
 
 
 async def status(request: Request) -> Response:

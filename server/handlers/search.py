@@ -73,7 +73,7 @@ async def run_search(
     if spec.pit is not None:
         response = await pit_search(request, index, spec)
         if flag(params, "typed_keys"):
-            _typed_keys(response, spec, pit_indices(request, cluster.pits.get(spec.pit.id, None)))
+            typed_keys(response, spec, pit_indices(request, cluster.pits.get(spec.pit.id, None)))
         return response
     scroll = params.get("scroll")
     keep_alive = _keep_alive(scroll) if scroll is not None else None
@@ -95,11 +95,11 @@ async def run_search(
     else:
         response, _ = await cluster.root.search(metas, spec)
     if flag(params, "typed_keys"):
-        _typed_keys(response, spec, metas)
+        typed_keys(response, spec, metas)
     return response
 
 
-def _typed_keys(response: dict[str, Any], spec: SearchSpec, metas: list[IndexMeta]) -> None:
+def typed_keys(response: dict[str, Any], spec: SearchSpec, metas: list[IndexMeta]) -> None:
     """``typed_keys``: aggregation names prefixed with their result type (``native.aggs.typed_keys``)."""
     if not spec.aggs or not isinstance(response.get("aggregations"), dict):
         return

@@ -91,3 +91,16 @@ async def test_slow_search_runs_then_completes(asgi_client: httpx.AsyncClient) -
         assert plain["took"] >= 400
     finally:
         delay.close()
+
+
+async def test_typed_keys_is_a_rendering_option_of_each_request(asgi_client: httpx.AsyncClient) -> None:
+    await _make(asgi_client, "a", 1, 5)
+    body = {"size": 0, "aggs": {"by_g": {"terms": {"field": "g"}}}}
+    r = (await asgi_client.post("/a/_async_search?keep_on_completion=true&typed_keys=true", json=body)).json()
+    assert set(r["response"]["aggregations"]) == {"lterms#by_g"}
+    plain = (await asgi_client.get(f"/_async_search/{r['id']}")).json()
+    assert set(plain["response"]["aggregations"]) == {"by_g"}
+    typed = (await asgi_client.get(f"/_async_search/{r['id']}?typed_keys=true")).json()
+    assert set(typed["response"]["aggregations"]) == {"lterms#by_g"}
+    again = (await asgi_client.get(f"/_async_search/{r['id']}?typed_keys=true")).json()
+    assert set(again["response"]["aggregations"]) == {"lterms#by_g"}
