@@ -168,6 +168,8 @@ async def collapsed_search(
 ) -> tuple[dict[str, Any], QueryPhase]:
     """The search with its hits collapsed on ``collapse.field`` and each group's ``inner_hits``."""
     check_field(collapse, indices)
+    if spec.size == 0:  # no hits to collapse: the totals and aggregations of the plain search
+        return await root.search(indices, spec, **search_args)
     want = spec.from_ + spec.size
     asked = {_names(f) for f in [*spec.fields, *spec.docvalue_fields]}
     # an alias is read through its target (which may differ per index)
