@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -515,6 +516,7 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
 
 
 async def bulk(request: Request) -> Response:
+    started = time.monotonic()  # ``took``: the request's wall time in ms
     params = check_params(request, {"refresh", "routing", "pipeline", "require_alias", "_source",
                                     "_source_includes", "_source_excludes", "list_executed_pipelines",
                                     "require_data_stream"})  # fmt: skip
@@ -550,10 +552,11 @@ async def bulk(request: Request) -> Response:
         if touched:
             indices = cluster.master.state.indices
             await cluster.writes.refresh([indices[name] for name in sorted(touched) if name in indices])
+    took = int((time.monotonic() - started) * 1000)
     if render:
-        head = b'{"errors":' + (b"true" if errors else b"false") + b',"took":0,"items":['
+        head = b'{"errors":' + (b"true" if errors else b"false") + b',"took":' + str(took).encode() + b',"items":['
         return _BulkResponse(head, rendered)
-    return es_json(request, {"errors": errors, "took": 0, "items": items_out})
+    return es_json(request, {"errors": errors, "took": took, "items": items_out})
 
 
 class _BulkResponse(Response):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 
 from tests.server.test_pit_slices import _bulk
@@ -34,3 +37,24 @@ async def test_typed_keys_names_every_aggregation_by_result_type(asgi_client: ht
                                headers={"content-type": "application/x-ndjson"})  # fmt: skip
     assert r.json()["responses"][0]["aggregations"] == {"value_count#c": {"value": 12}}
     assert isinstance(r.json()["took"], int)
+
+
+async def test_bulk_took_is_the_wall_time(asgi_client: httpx.AsyncClient) -> None:
+    from tests.conftest import _starlette_of
+
+    writes = _starlette_of(asgi_client._transport.app).state.cluster.writes  # type: ignore[attr-defined]
+    original = writes.write
+
+    async def slow_write(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await original(*args, **kwargs)
+
+    writes.write = slow_write
+    try:
+        for query in ("", "?pretty"):  # the streamed and the rendered response
+            body = b'{"index": {"_index": "b", "_id": "1"}}\n{"n": 1}\n'
+            r = await asgi_client.post(f"/_bulk{query}", content=body, headers={"content-type": "application/x-ndjson"})
+            assert r.status_code == 200 and r.json()["errors"] is False, r.text
+            assert 300 <= r.json()["took"] < 30_000
+    finally:
+        writes.write = original
