@@ -90,14 +90,14 @@ _BASE64_URL = re.compile(r"[A-Za-z0-9_-]*")
 def encode_id(doc_id: str) -> bytes:
     """ES's ``Uid.encodeId``: the bytes its ``_id`` terms hold (numeric ids packed two digits a byte, URL-safe
     base64 ids decoded, anything else UTF-8 behind a marker byte)."""
+    if doc_id and all("0" <= c <= "9" for c in doc_id):
+        out = bytearray([0xFE])
+        for i in range(0, len(doc_id), 2):
+            hi = ord(doc_id[i]) - 48
+            lo = ord(doc_id[i + 1]) - 48 if i + 1 < len(doc_id) else 0x0F
+            out.append((hi << 4) | lo)
+        return bytes(out)
     if _is_url_base64_without_padding(doc_id):
-        if doc_id.isdigit() and doc_id.isascii() and not (len(doc_id) > 1 and doc_id[0] == "0"):
-            out = bytearray([0xFE])
-            for i in range(0, len(doc_id), 2):
-                hi = ord(doc_id[i]) - 48
-                lo = ord(doc_id[i + 1]) - 48 if i + 1 < len(doc_id) else 0x0F
-                out.append((hi << 4) | lo)
-            return bytes(out)
         decoded = base64.urlsafe_b64decode(doc_id + "=" * (-len(doc_id) % 4))
         if decoded and decoded[0] >= 0xFD:
             return b"\xfd" + decoded
