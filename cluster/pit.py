@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError
+from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError, SearchPhaseError
 from native.search import SortField
 
 MAX_OPEN_PITS = 500
@@ -34,6 +34,13 @@ class SearchContextMissing(QuidditchError):
 
     es_type = "search_context_missing_exception"
     status = 404
+
+
+def context_missing(context_id: str) -> SearchPhaseError:
+    """As ES reports an unknown or expired PIT or scroll: every shard failed with the missing context (404)."""
+    return SearchPhaseError(
+        "all shards failed", caused_by=SearchContextMissing(f"No search context found for id [{context_id}]")
+    )
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,7 @@ class PitRegistry:
         with self._lock:
             ctx = self._contexts.get(pit_id)
             if ctx is None:
-                raise SearchContextMissing(f"No search context found for id [{pit_id}]")
+                raise context_missing(pit_id)
             if keep_alive is not None:
                 ctx.keep_alive = keep_alive
                 ctx.expires_at = time.monotonic() + keep_alive

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cluster.pit import SliceSpec
+from cluster.pit import SliceSpec, context_missing
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
-from native.errors import IllegalArgument, ResourceNotFound, SearchPhaseError
+from native.errors import IllegalArgument, SearchPhaseError
 
 if TYPE_CHECKING:
     from cluster.root import QueryPhase, Root
@@ -111,7 +111,7 @@ class ScrollRegistry:
         with self._lock:
             ctx = self._contexts.get(scroll_id)
             if ctx is None:
-                raise ResourceNotFound(f"No search context found for id [{scroll_id}]")
+                raise context_missing(scroll_id)
             if keep_alive is not None:
                 ctx.expires_at = time.monotonic() + keep_alive
             return ctx

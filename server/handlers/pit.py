@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.names import resolve_date_math
-from cluster.pit import PitContext, SearchContextMissing
+from cluster.pit import PitContext, context_missing
 from cluster.root import targets_for
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
@@ -56,7 +56,7 @@ def pit_indices(request: Request, ctx: PitContext) -> list[IndexMeta]:
     for name, uuid in zip(ctx.index_names, ctx.index_uuids, strict=True):
         meta = indices.get(name)
         if meta is None or meta.uuid != uuid:
-            raise SearchContextMissing(f"No search context found for id [{ctx.id}]")
+            raise context_missing(ctx.id)
         metas.append(meta)
     return metas
 

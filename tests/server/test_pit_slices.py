@@ -174,7 +174,7 @@ async def test_pit_errors_and_close(asgi_client: httpx.AsyncClient) -> None:
     r = await asgi_client.request("DELETE", "/_pit", json={"id": pit})
     assert r.status_code == 200 and r.json() == {"succeeded": True, "num_freed": 1}
     r = await asgi_client.post("/_search", json={"pit": {"id": pit}})
-    assert_canonical_error(r, 404, "search_context_missing_exception")
+    assert_canonical_error(r, 404, "search_phase_execution_exception", root_type="search_context_missing_exception")
     r = await asgi_client.request("DELETE", "/_pit", json={"id": pit})
     assert r.json() == {"succeeded": True, "num_freed": 0}
 
@@ -185,7 +185,7 @@ async def test_pit_expires(asgi_client: httpx.AsyncClient) -> None:
     assert (await asgi_client.post("/_search", json={"pit": {"id": pit}})).status_code == 200
     await asyncio.sleep(1.3)
     r = await asgi_client.post("/_search", json={"pit": {"id": pit}})
-    assert_canonical_error(r, 404, "search_context_missing_exception")
+    assert_canonical_error(r, 404, "search_phase_execution_exception", root_type="search_context_missing_exception")
 
 
 async def test_pit_survives_a_mapping_rebuild_and_many_refreshes(asgi_client: httpx.AsyncClient) -> None:
