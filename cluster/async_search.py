@@ -52,7 +52,7 @@ class AsyncSearch:
         if self.completion_millis is not None:
             out["completion_time_in_millis"] = self.completion_millis
         if running:
-            out["response"] = _running_response(self.start_millis)
+            out["response"] = _running_response(self.start_millis, int(self.extra.get("shards", 0)))
         elif error is None and not self.task.cancelled():
             out["response"] = self.task.result()
         return out
@@ -61,7 +61,7 @@ class AsyncSearch:
         """``GET /_async_search/status/{id}``: state only; ``completion_status`` once done."""
         out = {k: v for k, v in self.body().items() if k != "response"}
         if not self.task.done():
-            out["_shards"] = {"total": 0, "successful": 0, "skipped": 0, "failed": 0}
+            out["_shards"] = {"total": int(self.extra.get("shards", 0)), "successful": 0, "skipped": 0, "failed": 0}
             return out
         error = self.error()
         if error is None:
@@ -73,13 +73,14 @@ class AsyncSearch:
         return out
 
 
-def _running_response(start_millis: int) -> dict[str, Any]:
+def _running_response(start_millis: int, shards: int) -> dict[str, Any]:
+    """While running: no shard has reported to the root yet (it merges once, at the end)."""
     return {
         "took": int(time.time() * 1000) - start_millis,
         "timed_out": False,
         "terminated_early": False,
         "num_reduce_phases": 0,
-        "_shards": {"total": 0, "successful": 0, "skipped": 0, "failed": 0},
+        "_shards": {"total": shards, "successful": 0, "skipped": 0, "failed": 0},
         "hits": {"total": {"value": 0, "relation": "gte"}, "max_score": None, "hits": []},
     }
 

@@ -73,6 +73,10 @@ async def submit(request: Request) -> Response:
         return resolve(req, resolve_date_math(index), search_params)
 
     entry.extra.update(spec=spec, indices=indices)
+    try:
+        entry.extra["shards"] = sum(m.number_of_shards for m in indices(request))
+    except QuidditchError:  # the search itself reports it
+        pass
     typed = flag(params, "typed_keys")
     await wait(entry, wait_s)
     if entry.done() and not keep_on_completion:

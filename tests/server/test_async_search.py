@@ -81,6 +81,7 @@ async def test_slow_search_runs_then_completes(asgi_client: httpx.AsyncClient) -
         r = await asgi_client.post("/a/_async_search?wait_for_completion_timeout=50ms", json={"size": 20})
         out = r.json()
         assert out["is_running"] is True and out["is_partial"] is True and "id" in out  # kept while running
+        assert out["response"]["_shards"] == {"total": 1, "successful": 0, "skipped": 0, "failed": 0}
         status = (await asgi_client.get(f"/_async_search/status/{out['id']}")).json()
         assert status["is_running"] is True and "completion_status" not in status
         done = (await asgi_client.get(f"/_async_search/{out['id']}?wait_for_completion_timeout=5s")).json()
