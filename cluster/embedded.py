@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 
+from cluster.async_search import AsyncSearchRegistry
 from cluster.config import ClusterConfig
 from cluster.disk import DiskWatermarks
 from cluster.leaf import LeafService
 from cluster.leaf_client import LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
+from cluster.pit import PitRegistry
 from cluster.root import Root
 from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
@@ -49,6 +51,8 @@ class EmbeddedCluster:
         self._apply_search_settings(None, self.master.state)
         self.master.subscribe(self._apply_search_settings)
         self.scrolls = ScrollRegistry()
+        self.pits = PitRegistry()
+        self.async_searches = AsyncSearchRegistry()
         self._refresher: asyncio.Task[None] | None = None
         self._disk_monitor: asyncio.Task[None] | None = None
 

@@ -22,6 +22,7 @@ import tantivy
 from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.node import DataNode
+from cluster.profile import Laps
 from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
@@ -32,6 +33,8 @@ from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
 from native.search import SortField, query_shard
 from native.shard import Shard, WriteOp
+from native.slicing import ShardSlice, slice_field, slice_filter
+from native.track_scores import with_scores
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
@@ -91,14 +94,17 @@ class LeafService:
         # size 0 on the current readers: the shard request cache may answer (see ``cluster.request_cache``)
         may_cache = (
             request.limit == 0 and not any(gens) and request.pin_seconds <= 0 and cacheable(query_json, aggs_json)
+            and not any(request.shard_slice_json) and not request.profile
         )
 
         shard_after = request.shard_search_after_json
+        shard_slices = request.shard_slice_json
 
         def one(i: int) -> pb.ShardSearchResult:
             ref = request.shards[i]
             result = pb.ShardSearchResult(shard=ref)
             search_after = orjson.loads(shard_after[i]) if i < len(shard_after) and shard_after[i] else after
+            laps = Laps(request.profile)
             try:
                 shard = self.node.shard(ref.uuid, ref.shard)
                 asked = gens[i] if i < len(gens) and gens[i] else 0
@@ -107,6 +113,7 @@ class LeafService:
                 if request.pin_seconds > 0:
                     shard.pin(gen, request.pin_seconds)
                 result.searcher_generation = gen
+                laps.lap("reader")
                 cache_key: CacheKey | None = None
                 if may_cache and self._request_cache_enabled(request, ref.uuid):
                     cache_key = (ref.index, query_json, aggs_json, request.sort_json, request.search_after_json,
@@ -116,6 +123,7 @@ class LeafService:
                         _fill(result, cached.total, cached.max_score, cached.agg_partial)
                         return result
                 ast = self._query_of(query_json)
+                laps.lap("parse")
                 query = compile_query(
                     ast,
                     compiled,
@@ -123,6 +131,15 @@ class LeafService:
                     max_clause_count=self.config.max_clause_count,
                     searcher=searcher,
                 )
+                sliced = i < len(shard_slices) and bool(shard_slices[i])
+                if sliced:
+                    part = ShardSlice.from_json(shard_slices[i])
+                    only = slice_filter(searcher, compiled.schema, part, slice_field(compiled, part.field),
+                                        (ref.uuid, ref.shard, gen))  # fmt: skip
+                    query = tantivy.Query.boolean_query(
+                        [(tantivy.Occur.Must, query), (tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0))]
+                    )
+                laps.lap("compile")
                 hits = query_shard(
                     searcher,
                     compiled,
@@ -131,8 +148,11 @@ class LeafService:
                     sort=sort,
                     search_after=search_after,
                     min_score=min_score,
-                    matches_all=type(ast) is MatchAll,
+                    matches_all=type(ast) is MatchAll and not sliced,
                 )
+                if request.track_scores:
+                    hits = with_scores(searcher, compiled.schema, query, hits)
+                laps.lap("search", hits.total)
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (
                     native_aggs.execute_shard(
@@ -142,6 +162,8 @@ class LeafService:
                     if tree is not None
                     else b""
                 )
+                if tree is not None:
+                    laps.lap("aggregations")
                 _fill(result, hits.total, hits.max_score, agg_partial)
                 if cache_key is not None:
                     self.request_cache.put(
@@ -155,7 +177,10 @@ class LeafService:
                         specs = parse_highlight(orjson.loads(request.highlight_json))
                         highlighter = Highlighter(searcher, query, compiled, specs)
                     window = ordered[request.fetch_from :]
+                    laps.lap("fetch_reader")
                     self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
+                    laps.lap("fetch_load", len(window))
+                result.profile_json = laps.to_json()
                 add = result.hits.add
                 for hit in ordered:
                     if hit.score is None:
@@ -224,9 +249,11 @@ class LeafService:
 
     def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         response = pb.FetchResponse()
+        laps = Laps(request.profile)
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             _, searcher, compiled = shard.view(request.searcher_generation)
+            laps.lap("fetch_reader")
             highlighter = None
             if request.highlight_json:
                 query = compile_query(
@@ -235,6 +262,8 @@ class LeafService:
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, compiled, specs)
             self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)
+            laps.lap("fetch_load", len(request.docs))
+            response.profile_json = laps.to_json()
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         except Exception as exc:

@@ -23,13 +23,17 @@ from typing import Any
 import numpy
 import orjson
 
+from cluster.collapse import collapsed_search
 from cluster.config import Backpressure, ClusterConfig
 from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
+from cluster.pit import SHARD_DOC, shard_doc, with_tiebreaker
+from cluster.pit import shard_after as shard_after_doc
+from cluster.profile import FetchClock, shard_profile
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
-from cluster.search_request import SearchSpec
+from cluster.search_request import SearchSpec, SourceFilter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
@@ -46,7 +50,8 @@ from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
 from native.query.limits import check_ids_window
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
-from native.search import SCORE_SORT, sort_key
+from native.search import SCORE_SORT, SortField, sort_key
+from native.slicing import plan_slices
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,9 @@ class QueryPhase:
     prefetched: list[pb.StoredDoc] | None = None
     # shards that did not answer by the deadline: no hits from them, ``timed_out: true`` (ES's partial results)
     timed_out: list[ShardTarget] = field(default_factory=list)
+    # ``profile: true``: per target, the leaf's measures of its query phase, then of its fetch (``cluster.profile``)
+    profiles: dict[int, bytes] = field(default_factory=dict)
+    fetch_profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
@@ -147,6 +155,15 @@ def validate_window(
                 check_ids_window(query, window, meta.name)
             except QuidditchError as exc:
                 raise SearchPhaseError("all shards failed", caused_by=exc) from None
+        if scroll and spec.size > window:
+            raise SearchPhaseError(
+                "all shards failed",
+                caused_by=IllegalArgument(
+                    f"Batch size is too large, size must be less than or equal to: [{window}] but was [{spec.size}]. "
+                    "Scroll batch sizes cost as much memory as result windows so they are controlled by the "
+                    "[index.max_result_window] index level setting."
+                ),
+            )
         if spec.from_ + spec.size > window and not scroll:
             raise SearchPhaseError(
                 "all shards failed",
@@ -279,10 +296,15 @@ class Root:
         """``deadline`` (``time.monotonic()``): shards that have not answered by then count as timed out."""
         sort = spec.sort or list(SCORE_SORT)
         score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
+        # ``_shard_doc`` (PIT tiebreaker): the leaf sorts by ``_doc``; its values become shard << 32 | doc below
+        shard_doc_at = next((j for j, s in enumerate(sort) if s.field == SHARD_DOC), None)
+        leaf_sort = [replace(s, field="_doc") if s.field == SHARD_DOC else s for s in sort]
+        if shard_doc_at is not None and spec.search_after is not None and shard_after is None:
+            shard_after = self._shard_doc_after(spec.search_after, sort, shard_doc_at, len(targets))
         request = pb.SearchRequest(
             shards=[t.ref() for t in targets],
             query_json=orjson.dumps(query) if query is not None else b"",
-            sort_json=orjson.dumps([s.__dict__ for s in sort]),
+            sort_json=orjson.dumps([s.__dict__ for s in leaf_sort]),
             limit=limit,
             search_after_json=orjson.dumps(spec.search_after) if spec.search_after is not None else b"",
             aggs_json=orjson.dumps(aggs) if aggs else b"",
@@ -294,11 +316,16 @@ class Root:
             fetch_from=fetch_from or 0,
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
             pin_seconds=pin_seconds,
+            profile=spec.profile,
+            track_scores=spec.track_scores and bool(spec.sort) and limit > 0,
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
         if shard_after is not None:
             request.shard_search_after_json.extend([orjson.dumps(a) if a is not None else b"" for a in shard_after])
+        if spec.slice is not None:
+            parts = plan_slices(spec.slice.id, spec.slice.max, len(targets), spec.slice.field, spec.pit is not None)
+            request.shard_slice_json.extend([b"" if p is None else p.to_json() for p in parts])
         response = await self._leaf_search(request, targets, deadline)
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
         # One shard's hits arrive in the global order already (the leaf orders them the way the merge
@@ -312,6 +339,8 @@ class Root:
                 phase.timed_out.append(targets[i])
                 continue
             phase.generations[i] = result.searcher_generation
+            if result.profile_json:
+                phase.profiles[i] = result.profile_json
             shard_hits = list(result.hits)
             total = result.total
             # terminate_after: ES stops collecting after N docs per shard (in index order); the leaf has
@@ -328,6 +357,8 @@ class Root:
                 phase.max_score = shard_max if phase.max_score is None else max(phase.max_score, shard_max)
             for hit in shard_hits:
                 values = tuple(orjson.loads(hit.sort_values_json))
+                if shard_doc_at is not None:
+                    values = (*values[:shard_doc_at], shard_doc(i, values[shard_doc_at]), *values[shard_doc_at + 1 :])
                 score = hit.score * boost if hit.has_score else None
                 if boost != 1.0 and score_positions:
                     values = tuple(
@@ -347,6 +378,25 @@ class Root:
                 "all shards failed", caused_by=phase.failures[0][1], failed_shards=grouped_failures(phase.failures)
             )
         return phase
+
+    @staticmethod
+    def _shard_doc_after(
+        search_after: list[Any], sort: list[SortField], at: int, num_shards: int
+    ) -> list[Sequence[Any] | None]:
+        """Per shard, the ``search_after`` its leaf continues from when the sort ends in ``_shard_doc``: the
+        tiebreaker value becomes each shard's own ``_doc`` bound. Without a tiebreaker value (ES accepts the
+        values of the explicit sort alone), every shard continues strictly after the explicit values."""
+        descending = sort[at].reverse
+        if len(search_after) == len(sort) - 1 and at == len(sort) - 1:
+            bound = -1 if descending else 1 << 62
+            return [[*search_after, bound] for _ in range(num_shards)]
+        if len(search_after) != len(sort):
+            raise IllegalArgument(f"search_after has {len(search_after)} value(s) but sort has {len(sort)}.")
+        value = search_after[at]
+        return [
+            [*search_after[:at], shard_after_doc(value, i, descending), *search_after[at + 1 :]]
+            for i in range(num_shards)
+        ]
 
     async def _leaf_search(
         self, request: pb.SearchRequest, targets: list[ShardTarget], deadline: float | None
@@ -387,6 +437,7 @@ class Root:
         for pos, entry in enumerate(window):
             by_shard[entry[1]].append(pos)
         fetched: dict[int, pb.StoredDoc] = {}
+        fetch_raw: dict[int, bytes] = {}
 
         async def fetch_one(shard_index: int, positions: list[int]) -> None:
             request = pb.FetchRequest(
@@ -396,10 +447,13 @@ class Root:
                 highlight_json=orjson.dumps(spec.highlight) if spec.highlight else b"",
                 query_json=orjson.dumps(spec.query) if spec.query is not None else b"",
                 now_millis=now_millis,
+                profile=spec.profile,
             )
             response = await self.leaf.fetch(request)
             if response.HasField("error"):
                 raise error_from_pb(response.error)
+            if response.profile_json:
+                fetch_raw[shard_index] = response.profile_json
             for pos, doc in zip(positions, response.docs, strict=True):
                 fetched[pos] = doc
 
@@ -417,6 +471,7 @@ class Root:
         mappings: dict[int, Mapping] = {}
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
+        clock = FetchClock(spec.hide_id, sorted({e[1] for e in window}), fetch_raw) if spec.profile else None
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
             doc = fetched[pos]
             hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
@@ -431,8 +486,12 @@ class Root:
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
+            if clock is not None:
+                clock.start()
             if source_filter is not None:
                 hit["_source"] = filter_source(loads(doc.source), source_filter)
+                if clock is not None:
+                    clock.stop(shard_index, "FetchSourcePhase", source_filter == SourceFilter())
             if field_specs:
                 mapping = mappings.get(shard_index)
                 if mapping is None:
@@ -440,11 +499,15 @@ class Root:
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
                 if rendered_fields:
                     hit["fields"] = rendered_fields
+                if clock is not None:
+                    clock.stop(shard_index, "FetchFieldsPhase")
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)
+        if clock is not None:
+            phase.fetch_profiles = clock.finish()
         return hits
 
     async def search(
@@ -455,9 +518,18 @@ class Root:
         """One search. ``generations`` re-reads the readers of an earlier page (scroll, snapshot passes);
         ``pin_seconds`` keeps the readers used now alive that much longer on every shard; ``cursors`` (one per
         target shard, see ``Pages``) continues each shard after the sort values it last gave."""
+        if spec.collapse is not None:
+            return await collapsed_search(
+                self, indices, replace(spec, collapse=None), spec.collapse, scroll_offset=scroll_offset,
+                generations=generations, pin_seconds=pin_seconds, cursors=cursors,
+            )  # fmt: skip
         started = time.monotonic()
         deadline = self.deadline(started, spec.timeout_s)
         now_millis = int(time.time() * 1000)
+        if spec.pit is not None:
+            spec = replace(spec, sort=with_tiebreaker(spec.sort))
+        elif any(s.field == SHARD_DOC for s in spec.sort):
+            raise IllegalArgument("[_shard_doc] sort field cannot be used without [point in time]")
         self.parse(spec.query)
         self.check_expensive(spec.query, indices)
         self.check_expensive(spec.post_filter, indices)
@@ -486,7 +558,7 @@ class Root:
             deadline=deadline,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
-            agg_spec = SearchSpec(query=spec.query, size=0)
+            agg_spec = SearchSpec(query=spec.query, size=0, pit=spec.pit, slice=spec.slice)
             agg_phase = await self.query_phase(
                 targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis, deadline=deadline
             )
@@ -534,6 +606,8 @@ class Root:
         }
         if spec.track_total_hits is False and not spec.rest_total_hits_as_int:
             del response["hits"]["total"]
+        if spec.profile:
+            response["profile"] = self._profile(phase, spec, limit)
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
             response["aggregations"] = native_aggs.finalize(
@@ -541,6 +615,24 @@ class Root:
                 max_buckets=self.max_buckets,
             )
         return response, phase
+
+    def _profile(self, phase: QueryPhase, spec: SearchSpec, limit: int) -> dict[str, Any]:
+        """``profile``: one entry per shard searched, from the leaf's and the fetch phase's measures."""
+        query_ast = self.parse(spec.query)
+        agg_names = list(spec.aggs) if spec.aggs else []
+        by_field = bool(spec.sort) and spec.sort[0].field != "_score"
+        shards = []
+        for i, target in enumerate(phase.targets):
+            if i not in phase.profiles:
+                continue
+            fetch = phase.fetch_profiles.get(i)
+            shards.append(shard_profile(
+                index=target.meta.name, shard=target.shard, query_ast=query_ast, search_raw=phase.profiles[i],
+                fetch_raw=fetch["raw"] if fetch else b"", root_fetch=fetch, agg_names=agg_names, limit=limit,
+                sorted_by_field=by_field,
+            ))  # fmt: skip
+        shards.sort(key=lambda s: s["id"])
+        return {"shards": shards}
 
     @staticmethod
     def _total(total: int, spec: SearchSpec) -> Any:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cluster.pit import SliceSpec, context_missing
 from cluster.search_request import SearchSpec
 from cluster.state import IndexMeta
-from native.errors import ResourceNotFound
+from native.errors import IllegalArgument, SearchPhaseError
 
 if TYPE_CHECKING:
     from cluster.root import QueryPhase, Root
@@ -65,6 +66,18 @@ class Pages:
 MAX_OPEN_SCROLLS = 500
 
 
+def check_slices_per_scroll(slice_: SliceSpec, indices: Sequence[IndexMeta]) -> None:
+    """``index.max_slices_per_scroll`` (default 1024) bounds a sliced scroll's ``max``, per index (on the shard,
+    so a failure of every shard, as ES reports it)."""
+    for meta in indices:
+        limit = int(meta.setting("index.max_slices_per_scroll") or 1024)
+        if slice_.max > limit:
+            raise SearchPhaseError("all shards failed", caused_by=IllegalArgument(
+                f"The number of slices [{slice_.max}] is too large. It must be less than [{limit}]. This limit can "
+                "be set by changing the [index.max_slices_per_scroll] index level setting."
+            ))  # fmt: skip
+
+
 @dataclass
 class ScrollContext:
     id: str
@@ -98,7 +111,7 @@ class ScrollRegistry:
         with self._lock:
             ctx = self._contexts.get(scroll_id)
             if ctx is None:
-                raise ResourceNotFound(f"No search context found for id [{scroll_id}]")
+                raise context_missing(scroll_id)
             if keep_alive is not None:
                 ctx.expires_at = time.monotonic() + keep_alive
             return ctx

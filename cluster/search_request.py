@@ -8,6 +8,9 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.collapse import CollapseSpec, parse_collapse, validate_collapse, validate_collapse_early
+from cluster.pit import PitRef, SliceSpec, parse_pit, parse_slice, validate_contexts
+from native.dates import parse_time_value
 from native.errors import (
     ActionRequestValidation,
     ElasticsearchParseError,
@@ -29,7 +32,7 @@ SEARCH_BODY_KEYS = frozenset({
 
 
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
-_NOT_IMPLEMENTED = ("collapse", "rescore", "suggest", "slice", "knn", "pit")
+_NOT_IMPLEMENTED = ("rescore", "suggest", "knn")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class SearchSpec:
     routing: tuple[str, ...] = ()  # ``?routing=a,b``: only the shards these values hash to
     only_shards: tuple[int, ...] = ()  # ``?preference=_shards:0,2``: only these shard numbers
     dfs: bool = False  # ``search_type=dfs_query_then_fetch``
+    profile: bool = False  # ``profile: true`` (``cluster.profile``)
+    collapse: CollapseSpec | None = None  # ``collapse`` (``cluster.collapse``)
+    pit: PitRef | None = None  # ``pit``: the point in time searched (``cluster.pit``)
+    slice: SliceSpec | None = None  # ``slice`` of a scroll or PIT search
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -316,6 +323,9 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     ext = body.get("ext")
     if isinstance(ext, dict) and ext:  # sections for search plugins: this server has none
         raise XContentParseError(f"[ext] unknown search extension section [{next(iter(ext))}]")
+    if body.get("collapse") is not None:
+        validate_collapse_early(body, "scroll" in params)
+        validate_collapse(body, parse_collapse(body["collapse"]))  # type: ignore[arg-type]
     for key in _NOT_IMPLEMENTED:
         if body.get(key):  # asked for, it would change the answer: say so rather than ignore it
             raise IllegalArgument(f"[{key}] is not supported in a search request by this server")
@@ -415,7 +425,24 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.dfs = search_type == "dfs_query_then_fetch"
     if "scroll" in params:
         _validate_scroll(spec, body, params)
+    spec.collapse = parse_collapse(body.get("collapse"))
+    if "profile" in body:
+        if not isinstance(body["profile"], bool):
+            raise ParsingError(f"[profile] expected a boolean but found [{_token(body['profile'])}]")
+        spec.profile = body["profile"]
+    spec.pit = parse_pit(body.get("pit"), _keep_alive)
+    spec.slice = parse_slice(body.get("slice"))
+    validate_contexts(spec.pit, spec.slice, "scroll" in params, params)
     return spec
+
+
+def _keep_alive(value: str) -> float:
+    try:
+        return parse_time_value(value)
+    except ValueError as exc:
+        raise IllegalArgument(
+            f"failed to parse setting [keep_alive] with value [{value}] as a time value: {exc}"
+        ) from None
 
 
 def _parse_stored_fields(spec: SearchSpec, body: MappingABC[str, Any], params: MappingABC[str, str]) -> None:

@@ -249,6 +249,13 @@ def _top_by_first_key(
     if search_after is not None:
         after0 = search_after[0]
         inclusive = len(sort) > 1
+        if inclusive:
+            # documents tied with ``after0`` are candidates that the full-key filter below may drop: the top-k
+            # must reach past them (else a page after the last of a tie comes back empty)
+            at_after = tantivy.Query.range_query(
+                schema, info0.tantivy_name, info0.tantivy_type, after0, after0, True, True, use_inverted_index=True
+            )
+            want += count_matches(searcher, _and(query, at_after))
         if first.reverse:
             bound = tantivy.Query.range_query(
                 schema, info0.tantivy_name, info0.tantivy_type, None, after0, True, inclusive

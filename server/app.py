@@ -21,6 +21,7 @@ from server.errors import MethodNotAllowed, NoHandlerFound, error_body, error_st
 from server.handlers import (
     aliases,
     analyze,
+    async_search,
     by_query,
     capabilities,
     cat,
@@ -32,6 +33,7 @@ from server.handlers import (
     index_stats,
     indices,
     nodes,
+    pit,
     reindex,
     root,
     search,
@@ -156,6 +158,8 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     routes = [
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
+        *pit.routes,
+        *async_search.routes,
         *security.routes,
         *cluster_admin.routes,
         *upkeep.routes,

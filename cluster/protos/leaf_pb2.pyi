@@ -31,7 +31,7 @@ class Error(_message.Message):
     def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds")
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "shard_slice_json", "profile", "track_scores")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SORT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,9 @@ class SearchRequest(_message.Message):
     REQUEST_CACHE_FIELD_NUMBER: _ClassVar[int]
     SHARD_SEARCH_AFTER_JSON_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SHARD_SLICE_JSON_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    TRACK_SCORES_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     query_json: bytes
     sort_json: bytes
@@ -66,7 +69,10 @@ class SearchRequest(_message.Message):
     request_cache: bool
     shard_search_after_json: _containers.RepeatedScalarFieldContainer[bytes]
     timeout_seconds: float
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+    shard_slice_json: _containers.RepeatedScalarFieldContainer[bytes]
+    profile: bool
+    track_scores: bool
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., shard_slice_json: _Optional[_Iterable[bytes]] = ..., profile: _Optional[bool] = ..., track_scores: _Optional[bool] = ...) -> None: ...
 
 class PartialHit(_message.Message):
     __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc", "tiebreak")
@@ -85,7 +91,7 @@ class PartialHit(_message.Message):
     def __init__(self, sort_values_json: _Optional[bytes] = ..., score: _Optional[float] = ..., has_score: _Optional[bool] = ..., segment_ord: _Optional[int] = ..., doc: _Optional[int] = ..., tiebreak: _Optional[int] = ...) -> None: ...
 
 class ShardSearchResult(_message.Message):
-    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs", "timed_out")
+    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs", "timed_out", "profile_json")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +102,7 @@ class ShardSearchResult(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DOCS_FIELD_NUMBER: _ClassVar[int]
     TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_JSON_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     searcher_generation: int
     hits: _containers.RepeatedCompositeFieldContainer[PartialHit]
@@ -106,7 +113,8 @@ class ShardSearchResult(_message.Message):
     error: Error
     docs: _containers.RepeatedCompositeFieldContainer[StoredDoc]
     timed_out: bool
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ...) -> None: ...
+    profile_json: bytes
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ..., profile_json: _Optional[bytes] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("results",)
@@ -123,20 +131,22 @@ class DocRef(_message.Message):
     def __init__(self, segment_ord: _Optional[int] = ..., doc: _Optional[int] = ...) -> None: ...
 
 class FetchRequest(_message.Message):
-    __slots__ = ("shard", "searcher_generation", "docs", "highlight_json", "query_json", "now_millis")
+    __slots__ = ("shard", "searcher_generation", "docs", "highlight_json", "query_json", "now_millis", "profile")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
     DOCS_FIELD_NUMBER: _ClassVar[int]
     HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     NOW_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     searcher_generation: int
     docs: _containers.RepeatedCompositeFieldContainer[DocRef]
     highlight_json: bytes
     query_json: bytes
     now_millis: int
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ...) -> None: ...
+    profile: bool
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ..., profile: _Optional[bool] = ...) -> None: ...
 
 class StoredDoc(_message.Message):
     __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json")
@@ -157,12 +167,14 @@ class StoredDoc(_message.Message):
     def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
-    __slots__ = ("docs", "error")
+    __slots__ = ("docs", "error", "profile_json")
     DOCS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_JSON_FIELD_NUMBER: _ClassVar[int]
     docs: _containers.RepeatedCompositeFieldContainer[StoredDoc]
     error: Error
-    def __init__(self, docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    profile_json: bytes
+    def __init__(self, docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., profile_json: _Optional[bytes] = ...) -> None: ...
 
 class WriteOp(_message.Message):
     __slots__ = ("op", "id", "source", "has_if_seq_no", "if_seq_no", "if_primary_term", "auto_id", "update_json")

@@ -182,7 +182,7 @@ class ClientApi:
                 captured = self._capture(endpoint, call_args, placeholder=True)
         except (TypeError, ValueError) as exc:
             raise RequestBuildError(f"api [{name}]: {exc}") from None
-        used = {k for k in part_args if endpoint.parts[k] & captured.parts.keys()}
+        used = {k for k in part_args if endpoint.parts.get(k, frozenset()) & captured.parts.keys()}
         params = tuple((k, param_str(v)) for k, v in args.items() if k not in used and v is not None)
         payload: bytes | None = None
         if body is not None:

@@ -606,6 +606,7 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
 
 
 async def bulk(request: Request) -> Response:
+    started = time.monotonic()  # ``took``: the request's wall time in ms
     params = check_params(request, {"refresh", "routing", "pipeline", "require_alias", "_source",
                                     "_source_includes", "_source_excludes", "list_executed_pipelines",
                                     "require_data_stream"})  # fmt: skip

@@ -11,12 +11,16 @@ from starlette.routing import Route
 
 from cluster.names import resolve_date_math
 from cluster.root import validate_window
-from cluster.scroll import Pages
+from cluster.scroll import Pages, check_slices_per_scroll
 from cluster.search_request import SearchSpec, parse_search, preferred_shards, query_from_params, routing_values
+from cluster.state import IndexMeta
+from native.aggs.typed_keys import apply_typed_keys
 from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
+from native.mapping import Mapping
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
+from server.handlers.pit import check_keep_alive, pit_indices, pit_search
 from server.http import check_params, cluster_of, es_json, flag, json_body, read_body
 from server.jsonio import iter_ndjson, loads
 
@@ -27,6 +31,7 @@ SEARCH_PARAMS = {
     "terminate_after", "stats", "suggest_field", "suggest_mode", "suggest_size", "suggest_text",
     "search_type", "min_score", "request_cache", "preference", "include_named_queries_score",
     "allow_partial_search_results", "batched_reduce_size", "pre_filter_shard_size", "ccs_minimize_roundtrips",
+    "typed_keys",
 }  # fmt: skip
 MSEARCH_HEADER_KEYS = frozenset({
     "index", "indices", "search_type", "request_cache", "preference", "routing", "allow_no_indices",
@@ -35,7 +40,8 @@ MSEARCH_HEADER_KEYS = frozenset({
 })  # fmt: skip
 # msearch URL parameters that are defaults for every search in the body
 MSEARCH_SHARED_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildcards", "rest_total_hits_as_int",
-                         "search_type", "ignore_throttled", "preference", "routing", "request_cache")  # fmt: skip
+                         "search_type", "ignore_throttled", "preference", "routing", "request_cache",
+                         "typed_keys")  # fmt: skip
 
 
 def _keep_alive(value: str) -> float:
@@ -64,9 +70,18 @@ async def run_search(
     cluster = cluster_of(request)
     if spec is None:
         spec = parse_search(body, params)
+    if spec.pit is not None:
+        response = await pit_search(request, index, spec)
+        if flag(params, "typed_keys"):
+            typed_keys(response, spec, pit_indices(request, cluster.pits.get(spec.pit.id, None)))
+        return response
     scroll = params.get("scroll")
     keep_alive = _keep_alive(scroll) if scroll is not None else None
+    if keep_alive is not None and scroll is not None:
+        check_keep_alive(request, keep_alive, scroll)
     metas = resolve(request, resolve_date_math(index), params)
+    if spec.slice is not None and scroll is not None:
+        check_slices_per_scroll(spec.slice, metas)
     _check_indices_boost(request, spec, params)
     query = cluster.root.parse(spec.query)
     validate_window(
@@ -77,16 +92,43 @@ async def run_search(
         response, phase = await pages.next()
         ctx = cluster.scrolls.open(pages, phase.total, keep_alive)
         response = {"_scroll_id": ctx.id, **response}
-        return response
-    response, _ = await cluster.root.search(metas, spec)
+    else:
+        response, _ = await cluster.root.search(metas, spec)
+    if flag(params, "typed_keys"):
+        typed_keys(response, spec, metas)
+    return response
+
+
+def typed_keys(response: dict[str, Any], spec: SearchSpec, metas: list[IndexMeta]) -> None:
+    """``typed_keys``: aggregation names prefixed with their result type (``native.aggs.typed_keys``)."""
+    if not spec.aggs or not isinstance(response.get("aggregations"), dict):
+        return
+    mappings = [Mapping(m.mappings) for m in metas]
+
+    def field_type(name: str) -> str | None:
+        for mapping in mappings:
+            leaf = mapping.leaf(name)
+            if leaf is not None:
+                return str(leaf.type)
+        return None
+
+    response["aggregations"] = apply_typed_keys(spec.aggs, response["aggregations"], field_type)
+
+
+def took_since(response: dict[str, Any], started: float) -> dict[str, Any]:
+    """``took``: the request's wall time in whole milliseconds from its arrival (parsing, index resolution,
+    query and fetch phases), as ES measures it on the coordinating node."""
+    if "took" in response:
+        response["took"] = max(int(response["took"]), int((time.monotonic() - started) * 1000))
     return response
 
 
 async def search(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, SEARCH_PARAMS)
     body = await json_body(request)
     response = await run_search(request, request.path_params.get("index"), body, params)
-    return es_json(request, response)
+    return es_json(request, took_since(response, started))
 
 
 async def count(request: Request) -> Response:
@@ -121,6 +163,7 @@ async def count(request: Request) -> Response:
 
 
 async def msearch(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, {"max_concurrent_searches", "rest_total_hits_as_int", "search_type",
                                     "ccs_minimize_roundtrips", "typed_keys", "include_named_queries_score",
                                     "routing"})  # fmt: skip
@@ -156,11 +199,18 @@ async def msearch(request: Request) -> Response:
             index = ",".join(index)
         if search_body is not None and not isinstance(search_body, dict):
             raise ParsingError("msearch body must be an object")
-        searches.append((index, search_body, sub_params, parse_search(search_body, sub_params)))
+        sub_spec = parse_search(search_body, sub_params)
+        if sub_spec.pit is not None and index is not None:
+            raise ActionRequestValidation(
+                "Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with "
+                "point in time.;"
+            )
+        searches.append((index, search_body, sub_params, sub_spec))
     responses: list[dict[str, Any]] = []
     for index, search_body, sub_params, spec in searches:
         try:
-            result = await run_search(request, index, search_body, sub_params, spec)
+            sub_started = time.monotonic()
+            result = took_since(await run_search(request, index, search_body, sub_params, spec), sub_started)
             result["status"] = 200
             responses.append(result)
         except QuidditchError as exc:
@@ -169,6 +219,7 @@ async def msearch(request: Request) -> Response:
 
 
 async def scroll(request: Request) -> Response:
+    started = time.monotonic()
     params = check_params(request, {"scroll", "scroll_id", "rest_total_hits_as_int"})
     body = await json_body(request)
     body = body if isinstance(body, dict) else {}
@@ -177,8 +228,12 @@ async def scroll(request: Request) -> Response:
         raise ActionRequestValidation("Validation Failed: 1: scrollId is missing;")
     keep = body.get("scroll", params.get("scroll"))
     cluster = cluster_of(request)
-    ctx = cluster.scrolls.get(str(scroll_id), _keep_alive(keep) if keep else None)
+    renew = _keep_alive(keep) if keep else None
+    if renew is not None:
+        check_keep_alive(request, renew, str(keep))
+    ctx = cluster.scrolls.get(str(scroll_id), renew)
     response, _ = await ctx.pages.next(max(ctx.expires_at - time.monotonic(), 0.0))
+    response = took_since(response, started)
     if flag(params, "rest_total_hits_as_int") and isinstance(response["hits"].get("total"), dict):
         response["hits"]["total"] = response["hits"]["total"]["value"]
     return es_json(request, {"_scroll_id": ctx.id, **response})
