@@ -35,6 +35,8 @@ from native.fields import (
     VERSION_FIELD,
     FieldInfo,
 )
+from native.nested import nested_paths
+from native.nested import strip as strip_nested
 from native.mapping import (
     GEO_POINT_TYPES,
     RANGE_TYPES,
@@ -154,6 +156,7 @@ class CompiledMapping:
         self._special = special
         # object and nested fields: a concrete value there fails the document, as in ES
         self._objects = frozenset(path for path, _ in mapping.iter_objects())
+        self.nested = nested_paths(mapping.properties)  # native.nested: kept out of top-level documents
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
         }
@@ -312,6 +315,7 @@ class CompiledMapping:
         seq_no: int,
         version: int,
         primary_term: int,
+        top_level: bool = True,
     ) -> str:
         """The tantivy JSON document (for ``IndexWriter.add_json``) of one ES document.
 
@@ -326,6 +330,8 @@ class CompiledMapping:
             VERSION_FIELD: version,
             PRIMARY_TERM_FIELD: primary_term,
         }
+        if self.nested and top_level:
+            source = strip_nested(source, self.nested, "")
         present: list[str] = []
         plan, plan1 = self._plan, self._plan1
         special = self._special

@@ -1,0 +1,326 @@
+"""Nested documents: how a shard keeps the objects of ``nested`` fields, and the joins between levels.
+
+ES indexes every object of a ``nested`` field as its own hidden Lucene document, in a block just before
+its parent. tantivy has no block join, so Diagon keeps them apart from the shard's index:
+
+* **The shard's own index holds top-level documents only.** A top-level document is indexed without the
+  subtrees of its nested fields (``strip``), unless the nested mapping says ``include_in_parent`` /
+  ``include_in_root`` (then those fields are flat copies in the parent/root too, as in ES). So every
+  total, ``_count``, aggregation, sort, delete, WAL replay and rebuild path of the shard is untouched and
+  counts top-level documents only; a plain query on a nested field matches no top-level document (ES).
+* **Nested documents live in a derived, in-memory tantivy index per searcher** (``NestedView``), built on
+  first use from the ``_source`` of that searcher's live documents and cached while the searcher lives.
+  It is a pure function of the snapshot, so it is always exactly as fresh as the top-level view it
+  belongs to: deletes, updates, refresh and recovery need nothing of their own. The cost is a rebuild
+  after each refresh that a nested query/aggregation/sort then uses (linear in the documents holding
+  nested objects); large, write-heavy indices with nested queries pay it per refresh.
+* A nested document is indexed with the shard's own mapping (same tantivy field names ``path.field``):
+  its object is re-rooted under its path with deeper nested subtrees stripped. Its ``_seq_no`` column
+  holds its *ordinal* in the view, and its ``_id`` column the *key of its parent* (the parent's ``_id``
+  for first-level objects, the parent's own nested key below). Ordinals of one path are contiguous, so
+  "documents of path P" is a range on ``_seq_no``; "children of these parents" is a term set on ``_id``.
+* ``offset`` is the position of the object among the objects of its array (``_nested.offset``).
+
+Joins (``native.query.nested`` for the query, ``native.aggs.nested`` for aggregations) run the inner
+query on the view, collect the matching ordinals and turn them into a query on the level above.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping as MappingABC
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import tantivy
+
+from native.fields import ID_FIELD, SEQ_NO_FIELD, SOURCE_FIELD
+
+if TYPE_CHECKING:
+    from native.schema import CompiledMapping
+
+_CACHE_SIZE = 16
+
+
+@dataclass(frozen=True)
+class NestedPath:
+    """One ``nested`` field of a mapping."""
+
+    path: str
+    parent: str  # the nearest nested ancestor path, "" for the top level
+    include_in_parent: bool
+    include_in_root: bool
+
+
+def nested_paths(properties: MappingABC[str, Any]) -> dict[str, NestedPath]:
+    """Every nested field of a mapping's ``properties``, by path."""
+    out: dict[str, NestedPath] = {}
+    stack: list[tuple[str, MappingABC[str, Any], str]] = [("", properties, "")]
+    while stack:
+        prefix, props, level = stack.pop()
+        for name, spec in props.items():
+            if not isinstance(spec, dict):
+                continue
+            ftype = spec.get("type", "object")
+            if ftype not in ("object", "nested"):
+                continue
+            path = prefix + name
+            below = level
+            if ftype == "nested":
+                out[path] = NestedPath(
+                    path, level, _flag(spec.get("include_in_parent")), _flag(spec.get("include_in_root"))
+                )
+                below = path
+            stack.append((path + ".", spec.get("properties") or {}, below))
+    return out
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def included(paths: MappingABC[str, NestedPath], path: str, level: str) -> bool:
+    """Whether the fields of nested ``path`` are also indexed (flat) in the document of ``level``."""
+    spec = paths[path]
+    if level == "" and spec.include_in_root:
+        return True
+    if not spec.include_in_parent:
+        return False
+    return spec.parent == level or (spec.parent != "" and included(paths, spec.parent, level))
+
+
+def strip(obj: MappingABC[str, Any], paths: MappingABC[str, NestedPath], level: str, prefix: str = "") -> Any:
+    """``obj`` (the object at ``prefix`` of a document of ``level``) without the nested subtrees that
+    ``level``'s document does not index; returns ``obj`` itself when nothing is removed."""
+    out: dict[str, Any] | None = None
+    for key, value in obj.items():
+        path = prefix + key
+        new = value
+        if path in paths:
+            if not included(paths, path, level):
+                new = _DROP
+            else:
+                new = _strip_value(value, paths, level, path + ".")
+        elif type(value) is dict or type(value) is list:
+            if any(p.startswith(path + ".") for p in paths):
+                new = _strip_value(value, paths, level, path + ".")
+        if new is not value:
+            if out is None:
+                out = dict(obj)
+            if new is _DROP:
+                del out[key]
+            else:
+                out[key] = new
+    return obj if out is None else out
+
+
+_DROP = object()
+
+
+def _strip_value(value: Any, paths: MappingABC[str, NestedPath], level: str, prefix: str) -> Any:
+    if type(value) is dict:
+        return strip(value, paths, level, prefix)
+    if type(value) is list:
+        items = [_strip_value(v, paths, level, prefix) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """The objects of a nested field's value (an object or an array of objects, arrays flattened)."""
+    if type(value) is dict:
+        yield value
+    elif type(value) is list:
+        for item in value:
+            yield from _objects(item)
+
+
+def _reroot(path: str, obj: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = obj
+    for part in reversed(path.split(".")):
+        out = {part: out}
+    return out
+
+
+class NestedView:
+    """The nested documents of one searcher's live top-level documents, in an in-memory tantivy index.
+
+    Per ordinal: ``path``, ``key`` (unique), ``parent_key``, ``parent_ord`` (-1: a top-level parent),
+    ``root_id`` (``_id`` of the top-level document), ``offset`` and ``source`` (the object).
+    """
+
+    def __init__(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> None:
+        self.compiled = compiled
+        self.paths = nested_paths(compiled.mapping.properties)
+        self.path: list[str] = []
+        self.key: list[str] = []
+        self.parent_key: list[str] = []
+        self.parent_ord: list[int] = []
+        self.root_id: list[str] = []
+        self.offset: list[int] = []
+        self.source: list[dict[str, Any]] = []
+        self.ranges: dict[str, tuple[int, int]] = {}
+        self.by_key: dict[str, int] = {}
+        by_path: dict[str, list[tuple[str, int, str, str, int, dict[str, Any]]]] = {p: [] for p in self.paths}
+        if self.paths:
+            for root_id, source in _live_sources(searcher):
+                self._collect(source, "", root_id, -1, root_id, by_path, "")
+        # Lay out ordinals path by path (parents before children: a path sorts before its descendants).
+        pending: dict[str, int] = {}
+        rows: list[tuple[str, str, str, int, str, int, dict[str, Any]]] = []
+        for p in sorted(by_path):
+            start = len(rows)
+            for key, offset, parent_key, root_id, _, obj in by_path[p]:
+                rows.append((p, key, parent_key, -1, root_id, offset, obj))
+            self.ranges[p] = (start, len(rows))
+        for ordinal, (p, key, parent_key, _, root_id, offset, obj) in enumerate(rows):
+            pending[key] = ordinal
+            self.path.append(p)
+            self.key.append(key)
+            self.parent_key.append(parent_key)
+            self.root_id.append(root_id)
+            self.offset.append(offset)
+            self.source.append(obj)
+        self.by_key = pending
+        self.parent_ord = [pending.get(k, -1) for k in self.parent_key]
+        self.index = compiled.new_index(None)
+        if rows:
+            writer = self.index.writer(heap_size=50_000_000, num_threads=1)
+            for ordinal, (p, _, parent_key, _, _, _, obj) in enumerate(rows):
+                doc = compiled.document(
+                    parent_key, b"", _reroot(p, strip(obj, self.paths, p, p + ".")),
+                    seq_no=ordinal, version=1, primary_term=1, top_level=False,
+                )  # fmt: skip
+                writer.add_json(doc)
+            writer.commit()
+            writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def _collect(
+        self,
+        obj: MappingABC[str, Any],
+        prefix: str,
+        parent_key: str,
+        parent_ord: int,
+        root_id: str,
+        by_path: dict[str, list[tuple[str, int, str, str, int, dict[str, Any]]]],
+        level: str,
+    ) -> None:
+        for name, value in obj.items():
+            path = prefix + name
+            if path in self.paths:
+                for offset, item in enumerate(_objects(value)):
+                    key = f"{parent_key}\x1f{path}\x1f{offset}"
+                    by_path[path].append((key, offset, parent_key, root_id, -1, item))
+                    self._collect(item, path + ".", key, -1, root_id, by_path, path)
+            elif type(value) is dict or type(value) is list:
+                for item in _objects(value):
+                    self._collect(item, path + ".", parent_key, parent_ord, root_id, by_path, level)
+
+    # -- queries on the view -------------------------------------------------------------------------
+
+    def of_path(self, path: str) -> tantivy.Query:
+        """Every nested document of ``path``."""
+        lo, hi = self.ranges.get(path, (0, 0))
+        if hi <= lo:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.range_query(self.index.schema, SEQ_NO_FIELD, tantivy.FieldType.Integer, lo, hi - 1)
+
+    def children_of(self, path: str, parent_keys: set[str]) -> tantivy.Query:
+        """The nested documents of ``path`` whose parent is one of ``parent_keys``."""
+        if not parent_keys:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, self.of_path(path)),
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(self.index.schema, ID_FIELD, sorted(parent_keys))),
+        ])  # fmt: skip
+
+    def ordinals_query(self, ordinals: set[int]) -> tantivy.Query:
+        if not ordinals:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.term_set_query(self.index.schema, SEQ_NO_FIELD, sorted(ordinals))
+
+    def matches(self, query: tantivy.Query) -> list[tuple[float, int]]:
+        """``(score, ordinal)`` of every view document ``query`` matches."""
+        return hits_with(self.searcher, query, SEQ_NO_FIELD)
+
+    def ancestor(self, ordinal: int, path: str) -> int:
+        """The ordinal of the ancestor of ``ordinal`` at nested ``path`` (-1: none)."""
+        while ordinal >= 0 and self.path[ordinal] != path:
+            ordinal = self.parent_ord[ordinal]
+        return ordinal
+
+
+def hits_with(searcher: tantivy.Searcher, query: tantivy.Query, field: str) -> list[tuple[float, Any]]:
+    """``(score, value of fast field)`` of every document ``query`` matches."""
+    total = int(searcher.search(query, 1, count=True).count)  # type: ignore[attr-defined]
+    if not total:
+        return []
+    hits = searcher.search(query, total, count=False).hits
+    values = searcher.fast_field_values(field, [addr for _, addr in hits])
+    return [(float(score), value) for (score, _), value in zip(hits, values, strict=True)]
+
+
+def _live_sources(searcher: tantivy.Searcher) -> Iterator[tuple[str, dict[str, Any]]]:
+    total = int(searcher.num_docs)
+    if not total:
+        return
+    for _, addr in searcher.search(tantivy.Query.all_query(), total, count=False).hits:
+        doc = searcher.doc(addr)
+        fields = doc.to_dict()
+        raw = fields.get(SOURCE_FIELD)
+        if not raw:
+            continue
+        source = orjson.loads(bytes(raw[0]))
+        if isinstance(source, dict):
+            yield str(fields[ID_FIELD][0]), source
+
+
+class _Views:
+    """Views by searcher (LRU): one build per searcher, shared by every request on it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._views: OrderedDict[int, tuple[tantivy.Searcher, CompiledMapping, NestedView]] = OrderedDict()
+        self._own: dict[int, NestedView] = {}  # view searcher id → its view
+
+    def get(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> NestedView:
+        own = self._own.get(id(searcher))
+        if own is not None and own.searcher is searcher:
+            return own
+        key = id(searcher)
+        with self._lock:
+            entry = self._views.get(key)
+            if entry is not None and entry[0] is searcher and entry[1] is compiled:
+                self._views.move_to_end(key)
+                return entry[2]
+        view = NestedView(searcher, compiled)
+        with self._lock:
+            self._views[key] = (searcher, compiled, view)
+            self._own[id(view.searcher)] = view
+            while len(self._views) > _CACHE_SIZE:
+                _, (_, _, old) = self._views.popitem(last=False)
+                self._own.pop(id(old.searcher), None)
+        return view
+
+    def level_of(self, searcher: tantivy.Searcher | None) -> NestedView | None:
+        """The view ``searcher`` belongs to when it is a view's own searcher (a nested level), else None."""
+        if searcher is None:
+            return None
+        own = self._own.get(id(searcher))
+        return own if own is not None and own.searcher is searcher else None
+
+
+VIEWS = _Views()
+
+
+def nested_view(searcher: tantivy.Searcher, compiled: CompiledMapping) -> NestedView:
+    """The nested view of a top-level ``searcher`` (or the view a view's own searcher belongs to)."""
+    return VIEWS.get(searcher, compiled)
+
+
+def source_json(obj: Any) -> bytes:
+    return orjson.dumps(obj)
