@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping as MappingABC
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +154,7 @@ class NestedView:
 
     def __init__(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> None:
         self.compiled = compiled
+        self.top_searcher = searcher
         self.paths = nested_paths(compiled.mapping.properties)
         self.path: list[str] = []
         self.key: list[str] = []
@@ -164,9 +166,13 @@ class NestedView:
         self.ranges: dict[str, tuple[int, int]] = {}
         self.by_key: dict[str, int] = {}
         by_path: dict[str, list[tuple[str, int, str, str, int, dict[str, Any]]]] = {p: [] for p in self.paths}
+        self.id_of_seq_no: dict[int, str] = {}  # top-level documents with nested objects
         if self.paths:
-            for root_id, source in _live_sources(searcher):
+            for seq_no, root_id, source in _live_sources(searcher):
+                before = sum(len(rows) for rows in by_path.values())
                 self._collect(source, "", root_id, -1, root_id, by_path, "")
+                if sum(len(rows) for rows in by_path.values()) > before:
+                    self.id_of_seq_no[seq_no] = root_id
         # Lay out ordinals path by path (parents before children: a path sorts before its descendants).
         pending: dict[str, int] = {}
         rows: list[tuple[str, str, str, int, str, int, dict[str, Any]]] = []
@@ -234,7 +240,7 @@ class NestedView:
         if not parent_keys:
             return tantivy.Query.empty_query()
         return tantivy.Query.boolean_query([
-            (tantivy.Occur.Must, self.of_path(path)),
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(self.of_path(path), 0.0)),
             (tantivy.Occur.Must, tantivy.Query.term_set_query(self.index.schema, ID_FIELD, sorted(parent_keys))),
         ])  # fmt: skip
 
@@ -264,7 +270,7 @@ def hits_with(searcher: tantivy.Searcher, query: tantivy.Query, field: str) -> l
     return [(float(score), value) for (score, _), value in zip(hits, values, strict=True)]
 
 
-def _live_sources(searcher: tantivy.Searcher) -> Iterator[tuple[str, dict[str, Any]]]:
+def _live_sources(searcher: tantivy.Searcher) -> Iterator[tuple[int, str, dict[str, Any]]]:
     total = int(searcher.num_docs)
     if not total:
         return
@@ -276,7 +282,7 @@ def _live_sources(searcher: tantivy.Searcher) -> Iterator[tuple[str, dict[str, A
             continue
         source = orjson.loads(bytes(raw[0]))
         if isinstance(source, dict):
-            yield str(fields[ID_FIELD][0]), source
+            yield int(fields[SEQ_NO_FIELD][0]), str(fields[ID_FIELD][0]), source
 
 
 class _Views:

@@ -55,6 +55,9 @@ def kind_of(node: AggNode) -> AggKind:
 
         for module in (composite, filters, geo, histograms, metrics, sketches, terms, top_hits):
             _REGISTRY.update(module.KINDS)
+        from native.aggs import nested as nested_kinds  # nested documents (native.nested)
+
+        _REGISTRY.update(nested_kinds.KINDS)
     return _REGISTRY[node.kind]
 
 

@@ -114,7 +114,8 @@ def compile_nested(
     if not check_path(view, node.path, level, node.ignore_unmapped):
         return Query.empty_query()
     inner = inner_compiler(node.query, view.searcher, node.path)
-    matched = view.matches(Query.boolean_query([(Occur.Must, inner), (Occur.Must, view.of_path(node.path))]))
+    scope = Query.const_score_query(view.of_path(node.path), 0.0)
+    matched = view.matches(Query.boolean_query([(Occur.Must, inner), (Occur.Must, scope)]))
     per_parent: dict[Any, list[float]] = defaultdict(list)
     for score, ordinal in matched:
         o = int(ordinal)
@@ -139,6 +140,8 @@ def scored_set(
     return clauses[0][1] if len(clauses) == 1 else Query.boolean_query(clauses)
 
 
-def top_level_keys(searcher: tantivy.Searcher, query: Query) -> list[str]:
-    """The ``_id`` of every top-level document ``query`` matches (joins down from the top level)."""
-    return [str(value) for _, value in hits_with(searcher, query, ID_FIELD)]
+def top_level_keys(view: NestedView, searcher: tantivy.Searcher, query: Query) -> set[str]:
+    """The ``_id`` of every top-level document ``query`` matches that has nested documents (joins down from
+    the top level; ``searcher`` is the view's top-level one)."""
+    ids = view.id_of_seq_no
+    return {ids[int(seq_no)] for _, seq_no in hits_with(searcher, query, SEQ_NO_FIELD) if int(seq_no) in ids}
