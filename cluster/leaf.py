@@ -28,6 +28,7 @@ from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
+from native.inner_hits import InnerHits, inner_hits_for
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
 from native.search import SortField, query_shard
@@ -155,7 +156,9 @@ class LeafService:
                         specs = parse_highlight(orjson.loads(request.highlight_json))
                         highlighter = Highlighter(searcher, query, compiled, specs)
                     window = ordered[request.fetch_from :]
-                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
+                    inner = _inner_hits(ast, searcher, compiled, request.now_millis, ref.index)
+                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter,
+                                    inner)  # fmt: skip
                 add = result.hits.add
                 for hit in ordered:
                     if hit.score is None:
@@ -205,6 +208,7 @@ class LeafService:
         searcher: tantivy.Searcher,
         refs: Iterable[tuple[int, int]],
         highlighter: Highlighter | None,
+        inner: InnerHits | None = None,
     ) -> None:
         """Append a ``StoredDoc`` per (segment, doc) address to the repeated field ``out``."""
         for segment_ord, doc_id in refs:
@@ -221,6 +225,8 @@ class LeafService:
                 marked = highlighter.highlight(orjson.loads(doc.source))
                 if marked:
                     doc.highlight_json = orjson.dumps(marked)
+            if inner is not None:
+                doc.inner_hits_json = orjson.dumps(inner.render(doc.id, doc.version, doc.seq_no, doc.primary_term))
 
     def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         response = pb.FetchResponse()
@@ -234,7 +240,12 @@ class LeafService:
                 )
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, compiled, specs)
-            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)
+            inner = None
+            if request.query_json:
+                inner = _inner_hits(self._query_of(request.query_json), searcher, compiled, request.now_millis,
+                                    request.shard.index)  # fmt: skip
+            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter,
+                            inner)  # fmt: skip
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         except Exception as exc:
@@ -417,3 +428,14 @@ def _refresh_after_write(shard: Shard) -> None:
 def _refresh_failure(exc: BaseException) -> pb.Error:
     """A refresh's storage failure as ES reports a failed engine refresh."""
     return pb.Error(status=500, es_type="refresh_failed_engine_exception", reason=f"Refresh failed: {exc}")
+
+
+def _inner_hits(
+    ast: QueryAst, searcher: tantivy.Searcher, compiled: Any, now_millis: int, index: str
+) -> InnerHits | None:
+    """The ``inner_hits`` of the search's ``nested`` queries (``native.inner_hits``), None when none asks."""
+
+    def compile_for(node: QueryAst, view_searcher: tantivy.Searcher, level: str) -> tantivy.Query:
+        return compile_query(node, compiled, now_millis=now_millis, searcher=view_searcher, nested_level=level)
+
+    return inner_hits_for(ast, searcher, compiled, compile_for, index)

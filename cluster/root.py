@@ -414,6 +414,8 @@ class Root:
                     hit["fields"] = rendered_fields
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
+            if doc.inner_hits_json:
+                hit["inner_hits"] = loads(doc.inner_hits_json)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)

@@ -138,7 +138,7 @@ def _objects(value: Any) -> Iterator[dict[str, Any]]:
             yield from _objects(item)
 
 
-def _reroot(path: str, obj: dict[str, Any]) -> dict[str, Any]:
+def reroot(path: str, obj: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = obj
     for part in reversed(path.split(".")):
         out = {part: out}
@@ -196,7 +196,7 @@ class NestedView:
             writer = self.index.writer(heap_size=50_000_000, num_threads=1)
             for ordinal, (p, _, parent_key, _, _, _, obj) in enumerate(rows):
                 doc = compiled.document(
-                    parent_key, b"", _reroot(p, strip(obj, self.paths, p, p + ".")),
+                    parent_key, b"", reroot(p, strip(obj, self.paths, p, p + ".")),
                     seq_no=ordinal, version=1, primary_term=1, top_level=False,
                 )  # fmt: skip
                 writer.add_json(doc)
@@ -243,6 +243,21 @@ class NestedView:
             (tantivy.Occur.Must, tantivy.Query.const_score_query(self.of_path(path), 0.0)),
             (tantivy.Occur.Must, tantivy.Query.term_set_query(self.index.schema, ID_FIELD, sorted(parent_keys))),
         ])  # fmt: skip
+
+    def descendants(self, path: str, level: str, keys: set[str]) -> tantivy.Query:
+        """The nested documents of ``path`` whose ancestor at ``level`` ("" top level) has one of ``keys``
+        (``_id`` for top-level documents, else the nested key)."""
+        if self.paths[path].parent == level:
+            return self.children_of(path, keys)
+        lo, hi = self.ranges.get(path, (0, 0))
+        if not level:
+            return self.ordinals_query({o for o in range(lo, hi) if self.root_id[o] in keys})
+        wanted = set()
+        for o in range(lo, hi):
+            up = self.ancestor(o, level)
+            if up >= 0 and self.key[up] in keys:
+                wanted.add(o)
+        return self.ordinals_query(wanted)
 
     def ordinals_query(self, ordinals: set[int]) -> tantivy.Query:
         if not ordinals:

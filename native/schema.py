@@ -35,8 +35,6 @@ from native.fields import (
     VERSION_FIELD,
     FieldInfo,
 )
-from native.nested import nested_paths
-from native.nested import strip as strip_nested
 from native.mapping import (
     GEO_POINT_TYPES,
     RANGE_TYPES,
@@ -44,6 +42,8 @@ from native.mapping import (
     Leaf,
     Mapping,
 )
+from native.nested import nested_paths
+from native.nested import strip as strip_nested
 
 _TEXT_TYPES = ("text", "match_only_text", "search_as_you_type")
 _KEYWORD_TYPES = ("keyword", "constant_keyword", "wildcard", "version", "flattened")

@@ -50,16 +50,7 @@ class NestedAggKind(SingleBucketKind):
             return [0, {}]  # an unmapped path: an empty bucket, as ES's unmapped nested aggregation
         level = ctx.nested_path or ""
         keys = _level_keys(ctx, view, query)
-        if nested.parent == level:
-            scope = view.children_of(path, keys)
-        else:  # a deeper descendant: its ancestor at the current level must be in the bucket
-            lo, hi = view.ranges.get(path, (0, 0))
-            if level:
-                wanted = {o for o in range(lo, hi) if view.ancestor(o, level) >= 0
-                          and view.key[view.ancestor(o, level)] in keys}  # fmt: skip
-            else:
-                wanted = {o for o in range(lo, hi) if view.root_id[o] in keys}
-            scope = view.ordinals_query(wanted)
+        scope = view.descendants(path, level, keys)
         inner = _at(ctx, view, path)
         return [inner.count(scope), inner.collect_subs(node, scope, None)]
 
@@ -75,9 +66,7 @@ class ReverseNestedKind(SingleBucketKind):
         if spec.path is None:
             roots = sorted({view.root_id[o] for o in ordinals})
             top = _at(ctx, view, None)
-            scope = (
-                tantivy.Query.term_set_query(top.schema, ID_FIELD, roots) if roots else tantivy.Query.empty_query()
-            )
+            scope = tantivy.Query.term_set_query(top.schema, ID_FIELD, roots) if roots else tantivy.Query.empty_query()
             return [top.count(scope), top.collect_subs(node, scope, None)]
         path = spec.path
         if path not in view.paths:

@@ -24,6 +24,7 @@ from native.aggs.partials import Partial, add_opt, sort_key_for
 from native.aggs.spec import AggNode, TopHitsSpec
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 
+
 class TopHitsKind:
     def empty(self, node: AggNode) -> Partial:
         return {"t": 0, "ms": None, "h": []}

@@ -57,8 +57,12 @@ def parse_nested(body: Any, ctx: ParseContext) -> NestedQuery:
     if score_mode not in SCORE_MODES:
         raise IllegalArgument(f"No ScoreMode found for value [{score_mode}]")
     inner_hits = body.get("inner_hits")
-    if inner_hits is not None and not isinstance(inner_hits, dict):
-        raise ParsingError("[inner_hits] query malformed, no start_object after query name")
+    if inner_hits is not None:
+        from native.inner_hits import parse_inner_hits
+
+        if not isinstance(inner_hits, dict):
+            raise ParsingError("[inner_hits] query malformed, no start_object after query name")
+        parse_inner_hits(inner_hits, path)  # a bad option is a 400 now, not at fetch
     return NestedQuery(
         path,
         parse_inner(body["query"], ctx),
