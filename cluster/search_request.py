@@ -8,6 +8,8 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from native.errors import (
     ActionRequestValidation,
     ElasticsearchParseError,
@@ -16,6 +18,7 @@ from native.errors import (
     ScriptingDisabled,
 )
 from native.highlight import parse_highlight
+from native.nested_sort import check_mode, parse_nested_sort
 from native.search import SortField
 
 SEARCH_BODY_KEYS = frozenset({
@@ -101,7 +104,13 @@ def parse_sort(raw: Any) -> list[SortField]:
         for key in spec:
             if key not in ("order", "missing", "unmapped_type", "mode", "numeric_type", "format", "nested"):
                 raise ParsingError(f"[field_sort] unknown field [{key}]")
-        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type")))
+        nested = spec.get("nested")
+        if nested is not None:
+            parse_nested_sort(nested, name)  # a malformed one is a 400 here
+            check_mode(spec.get("mode"))
+        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"),
+                             mode=spec.get("mode") if nested is not None else None,
+                             nested=orjson.dumps(nested).decode() if nested is not None else None))  # fmt: skip
     return out
 
 
