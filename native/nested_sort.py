@@ -162,10 +162,10 @@ def _values(view: NestedView, ordinals: list[int], field: str, info: FieldInfo) 
     ords = view.searcher.fast_field_values(SEQ_NO_FIELD, addrs)
     raw = view.searcher.fast_field_values(info.tantivy_name, addrs)
     columns: dict[int, list[Any]] = {}
-    for o, v in zip(ords, raw, strict=True):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+    for ordinal, v in zip(ords, raw, strict=True):
+        if ordinal is None or v is None or (isinstance(v, float) and math.isnan(v)):
             continue
-        columns[int(o)] = [(1 if v else 0) if info.es_type == "boolean" else v]
+        columns[int(ordinal)] = [(1 if v else 0) if info.es_type == "boolean" else v]
     return columns
 
 

@@ -521,11 +521,13 @@ def _nested_column(
     from native.nested_sort import nested_sort_column
     from native.query import compile_query
 
+    assert spec.nested is not None and compiled is not None
+    resolver = compiled
+
     def compile_for(ast: Any, view_searcher: tantivy.Searcher, level: str) -> tantivy.Query:
         now = int(time.time() * 1000)
-        return compile_query(ast, compiled, now_millis=now, searcher=view_searcher, nested_level=level)
+        return compile_query(ast, resolver, now_millis=now, searcher=view_searcher, nested_level=level)
 
-    assert spec.nested is not None and compiled is not None
     return nested_sort_column(
         searcher, compiled, spec.nested, spec.field, spec.mode, spec.reverse, info, addrs, compile_for
     )

@@ -42,7 +42,7 @@ class NestedAggKind(SingleBucketKind):
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: NestedSpec = node.params
         path = str(spec.path)
-        view = VIEWS.level_of(ctx.searcher) or VIEWS.get(ctx.searcher, ctx.resolver)
+        view = VIEWS.level_of(ctx.searcher) or VIEWS.get(ctx.searcher, ctx.resolver)  # type: ignore[arg-type]
         nested = view.paths.get(path)
         if nested is None:
             if any(p == path for p, _ in view.compiled.mapping.iter_objects()):
@@ -96,7 +96,7 @@ def top_hits_of_view(ctx: ShardContext, query: tantivy.Query, wanted: int, order
     ordinals = ctx.searcher.fast_field_values("_seq_no", [addr for _, addr in result.hits])
     out = []
     for (value, _), ordinal in zip(result.hits, ordinals, strict=True):
-        o = int(ordinal)
+        o = int(ordinal or 0)
         out.append((value, {"_id": view.root_id[o], "_nested": nested_identity(view, o), "_source": view.source[o]}))
     return total, out
 

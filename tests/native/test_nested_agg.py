@@ -1,4 +1,4 @@
-"""``nested`` / ``reverse_nested`` aggregations (flat approximation) and ``top_hits`` of nested objects, over the
+"""``nested`` / ``reverse_nested`` aggregations on nested documents and ``top_hits`` of nested objects, over the
 in-process app; expected values computed from the documents in plain Python."""
 
 from __future__ import annotations
@@ -49,13 +49,36 @@ async def aggs(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any
     return r.json()["aggregations"]  # type: ignore[no-any-return]
 
 
-async def test_nested_counts_parents_and_metrics_see_all_objects(client: httpx.AsyncClient) -> None:
+async def test_nested_counts_nested_objects(client: httpx.AsyncClient) -> None:
     out = await aggs(client, {"n": {"nested": {"path": "nested"}, "aggs": {"mx": {"max": {"field": "nested.number"}}}}})
-    with_path = [d for d in DOCS.values() if objects(d)]
-    assert out["n"]["doc_count"] == len(with_path)
-    assert out["n"]["mx"]["value"] == max(o["number"] for d in with_path for o in objects(d))
+    all_objects = [o for d in DOCS.values() for o in objects(d)]
+    assert out["n"]["doc_count"] == len(all_objects)
+    assert out["n"]["mx"]["value"] == max(o["number"] for o in all_objects)
     out = await aggs(client, {"n": {"nested": {"path": "missing"}}})
     assert out["n"]["doc_count"] == 0
+
+
+async def test_filter_under_nested_is_per_object(client: httpx.AsyncClient) -> None:
+    body = {
+        "n": {
+            "nested": {"path": "nested"},
+            "aggs": {
+                "f": {
+                    "filter": {
+                        "bool": {"must": [{"term": {"nested.tag": "danger"}}, {"range": {"nested.number": {"gte": 3}}}]}
+                    },
+                    "aggs": {"sum": {"sum": {"field": "nested.number"}}, "back": {"reverse_nested": {}}},
+                }
+            },
+        }
+    }
+    out = (await aggs(client, body))["n"]["f"]
+    matching = [
+        (doc_id, o) for doc_id, d in DOCS.items() for o in objects(d) if o["tag"] == "danger" and o["number"] >= 3
+    ]
+    assert out["doc_count"] == len(matching)
+    assert out["sum"]["value"] == sum(o["number"] for _, o in matching)
+    assert out["back"]["doc_count"] == len({doc_id for doc_id, _ in matching})
 
 
 async def test_terms_ordered_by_metric_under_nested(client: httpx.AsyncClient) -> None:
