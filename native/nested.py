@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import tantivy
 
+from native.errors import FieldValueError, MapperParsingError
 from native.fields import ID_FIELD, SEQ_NO_FIELD, SOURCE_FIELD
 
 if TYPE_CHECKING:
@@ -129,6 +130,38 @@ def _strip_value(value: Any, paths: MappingABC[str, NestedPath], level: str, pre
     return value
 
 
+def nested_documents(
+    source: MappingABC[str, Any], paths: MappingABC[str, NestedPath]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every nested object of a document, at every level, as ``(path, document source)``: the object re-rooted
+    under its path with its own nested subtrees stripped (what ``NestedView`` indexes). A concrete value
+    where a nested object belongs is ES's ``document_parsing_exception``."""
+    stack: list[tuple[MappingABC[str, Any], str]] = [(source, "")]
+    while stack:
+        obj, prefix = stack.pop()
+        for name, value in obj.items():
+            path = prefix + name
+            if path in paths:
+                _check_objects(path, value)
+                for item in _objects(value):
+                    yield path, reroot(path, strip(item, paths, path, path + "."))
+                    stack.append((item, path + "."))
+            elif (type(value) is dict or type(value) is list) and any(p.startswith(path + ".") for p in paths):
+                stack.extend((item, path + ".") for item in _objects(value))
+
+
+def _check_objects(path: str, value: Any) -> None:
+    items = value if type(value) is list else [value]
+    for item in items:
+        if type(item) is list:
+            _check_objects(path, item)
+        elif item is not None and type(item) is not dict:
+            key = path.rsplit(".", 1)[-1]
+            raise FieldValueError(
+                f"object mapping for [{path}] tried to parse field [{key}] as object, but found a concrete value"
+            )
+
+
 def _objects(value: Any) -> Iterator[dict[str, Any]]:
     """The objects of a nested field's value (an object or an array of objects, arrays flattened)."""
     if type(value) is dict:
@@ -195,10 +228,13 @@ class NestedView:
         if rows:
             writer = self.index.writer(heap_size=50_000_000, num_threads=1)
             for ordinal, (p, _, parent_key, _, _, _, obj) in enumerate(rows):
-                doc = compiled.document(
-                    parent_key, b"", reroot(p, strip(obj, self.paths, p, p + ".")),
-                    seq_no=ordinal, version=1, primary_term=1, top_level=False,
-                )  # fmt: skip
+                try:
+                    doc = compiled.document(
+                        parent_key, b"", reroot(p, strip(obj, self.paths, p, p + ".")),
+                        seq_no=ordinal, version=1, primary_term=1, top_level=False,
+                    )  # fmt: skip
+                except MapperParsingError:  # validated when written; a mapping changed since: no fields
+                    doc = orjson.dumps({ID_FIELD: parent_key, SEQ_NO_FIELD: ordinal}).decode()
                 writer.add_json(doc)
             writer.commit()
             writer.wait_merging_threads()

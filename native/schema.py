@@ -42,7 +42,7 @@ from native.mapping import (
     Leaf,
     Mapping,
 )
-from native.nested import nested_paths
+from native.nested import nested_documents, nested_paths
 from native.nested import strip as strip_nested
 
 _TEXT_TYPES = ("text", "match_only_text", "search_as_you_type")
@@ -331,6 +331,16 @@ class CompiledMapping:
             PRIMARY_TERM_FIELD: primary_term,
         }
         if self.nested and top_level:
+            # nested objects are documents of their own (native.nested): validated here, indexed by the view
+            for count, (_, nested_source) in enumerate(nested_documents(source, self.nested), 1):
+                if count > self.analysis.nested_objects_limit:
+                    raise FieldValueError(
+                        f"The number of nested documents has exceeded the allowed limit of "
+                        f"[{self.analysis.nested_objects_limit}]. This limit can be set by changing the "
+                        "[index.mapping.nested_objects.limit] index level setting."
+                    )
+                self.document(doc_id, b"", nested_source, seq_no=seq_no, version=version, primary_term=primary_term,
+                              top_level=False)  # fmt: skip
             source = strip_nested(source, self.nested, "")
         present: list[str] = []
         plan, plan1 = self._plan, self._plan1
