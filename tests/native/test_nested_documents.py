@@ -236,3 +236,22 @@ async def test_nested_sort_multi_level_max_children(client: httpx.AsyncClient) -
     assert [h["_id"] for h in hits["hits"]] == [k[2] for k in present + missing]
     r = await client.post("/n/_search", json={"sort": [{"c.n": {"nested": {"path": "c", "bogus": 1}}}]})
     assert r.status_code == 400
+
+
+async def test_fields_group_nested_objects(client: httpx.AsyncClient) -> None:
+    hits = await search(client, {"size": 10, "_source": False, "fields": ["*"], "sort": [{"name": "asc"}]})
+    for hit in hits["hits"]:
+        doc = next(d for d in DOCS.values() if d["name"] == hit["fields"]["name"][0])
+        expected = []
+        for o in objs(doc.get("c")):
+            group: dict[str, Any] = {"k": [o["k"]], "n": [o["n"]]}
+            if objs(o.get("d")):
+                group["d"] = [{"z": [x["z"]]} for x in objs(o["d"])]
+            expected.append(group)
+        assert hit["fields"].get("c", []) == expected
+        assert not any(key.startswith("c.") for key in hit["fields"])
+    only = await search(client, {"size": 10, "_source": False, "fields": ["c.d.z"], "sort": [{"name": "asc"}]})
+    for hit in only["hits"]:
+        doc = next(d for i, d in DOCS.items() if i == hit["_id"])
+        expected = [{"d": [{"z": [x["z"]]} for x in objs(o.get("d"))]} for o in objs(doc.get("c")) if objs(o.get("d"))]
+        assert hit.get("fields", {}).get("c", []) == expected
