@@ -29,6 +29,7 @@ from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
+from native.nested import lucene_doc_count
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
 from native.search import SortField, query_shard
@@ -390,7 +391,8 @@ class LeafService:
                         size += os.path.getsize(f"{dirpath}/{name}")
                     except OSError:
                         pass
-            stats = response.shards.add(shard=ref, num_docs=shard.num_docs(), size_in_bytes=size,
+            _, searcher, compiled = shard.view()
+            stats = response.shards.add(shard=ref, num_docs=lucene_doc_count(searcher, compiled), size_in_bytes=size,
                                         max_seq_no=shard.max_seq_no)  # fmt: skip
             for seg in shard.segments():
                 stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,

@@ -379,5 +379,10 @@ def nested_view(searcher: tantivy.Searcher, compiled: CompiledMapping) -> Nested
     return VIEWS.get(searcher, compiled)
 
 
-def source_json(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+def lucene_doc_count(searcher: tantivy.Searcher, compiled: CompiledMapping) -> int:
+    """Live documents as ES's index statistics count them (``_stats``, ``_cat/indices`` ``docs.count``):
+    top-level documents plus their hidden nested documents."""
+    top = int(searcher.num_docs)
+    if not compiled.nested or not top:
+        return top
+    return top + len(VIEWS.get(searcher, compiled).path)

@@ -460,7 +460,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
         return self.boosted(q, node.boost)
 
     def nested(self, node: NestedQuery) -> Query:
-        def inner(ast: A.QueryAst, searcher: tantivy.Searcher, level: str) -> Query:
+        def inner(ast: A.QueryAst, searcher: tantivy.Searcher | None, level: str) -> Query:
             return replace(self, searcher=searcher, nested_level=level).compile(ast)
 
         return compile_nested(node, self.searcher, self.resolver, self.nested_level, inner)

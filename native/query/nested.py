@@ -107,13 +107,22 @@ def compile_nested(
     searcher: tantivy.Searcher | None,
     resolver: Any,
     level: str,
-    inner_compiler: Callable[[QueryAst, tantivy.Searcher, str], Query],
+    inner_compiler: Callable[[QueryAst, tantivy.Searcher | None, str], Query],
 ) -> Query:
     """The query of ``node`` on the documents of ``level`` ("" top level, else a nested path) that
     ``searcher`` holds (a top-level searcher or a nested view's); ``inner_compiler(ast, view_searcher,
-    path)`` compiles the inner query for the documents of ``path`` in the view."""
-    if searcher is None:
-        raise IllegalArgument("[nested] query needs the shard's searcher to compile")
+    path)`` compiles the inner query for the documents of ``path`` in the view. Without a searcher (query
+    validation) the path and the inner query are checked and the result matches nothing."""
+    if searcher is None:  # validation only (``_validate/query``): check the path and the inner query
+        paths = getattr(resolver, "nested", {})
+        if node.path not in paths and not node.ignore_unmapped:
+            mapping = getattr(resolver, "mapping", None)
+            objects = {p for p, _ in mapping.iter_objects()} if mapping is not None else set()
+            if node.path in objects:
+                raise QueryShardError(f"[nested] nested object under path [{node.path}] is not of nested type")
+            raise QueryShardError(f"[nested] failed to find nested object under path [{node.path}]")
+        inner_compiler(node.query, None, node.path)
+        return Query.empty_query()
     view = VIEWS.level_of(searcher) or VIEWS.get(searcher, resolver)
     if not check_path(view, node.path, level, node.ignore_unmapped):
         return Query.empty_query()

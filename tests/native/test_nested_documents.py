@@ -255,3 +255,15 @@ async def test_fields_group_nested_objects(client: httpx.AsyncClient) -> None:
         doc = next(d for i, d in DOCS.items() if i == hit["_id"])
         expected = [{"d": [{"z": [x["z"]]} for x in objs(o.get("d"))]} for o in objs(doc.get("c")) if objs(o.get("d"))]
         assert hit.get("fields", {}).get("c", []) == expected
+
+
+async def test_counts_top_level_vs_index_statistics(client: httpx.AsyncClient) -> None:
+    nested = sum(len(objs(d.get("c"))) + sum(len(objs(o.get("d"))) for o in objs(d.get("c"))) for d in DOCS.values())
+    assert (await client.get("/n/_count")).json()["count"] == len(DOCS)
+    cat_count = (await client.get("/_cat/count/n", params={"h": "count"})).text.strip()
+    assert int(cat_count) == len(DOCS)
+    # ES's index statistics come from Lucene and count the hidden nested documents too
+    stats = (await client.get("/n/_stats/docs")).json()["_all"]["primaries"]["docs"]["count"]
+    assert stats == len(DOCS) + nested
+    cat_indices = (await client.get("/_cat/indices/n", params={"h": "docs.count"})).text.strip()
+    assert int(cat_indices) == len(DOCS) + nested
