@@ -99,7 +99,11 @@ def nested_sort_column(
         raise IllegalArgument(f"[nested] nested path [{inner}] is not a parent of sort field [{field}]")
     allowed = _allowed(view, levels, compile_for)
     by_root: dict[str, list[Any]] = defaultdict(list)
-    values = _values(view, allowed, field, info)
+    leaf = next((leaf for leaf in compiled.leaves if leaf.path == field), None)
+    values = _values(view, allowed, leaf.source_path if leaf is not None else field, info)
+    ignore_above = leaf.params.get("ignore_above") if leaf is not None else None
+    if isinstance(ignore_above, int) and info.es_type == "keyword":  # such values are not indexed: not sortable
+        values = {o: kept for o, found in values.items() if (kept := [v for v in found if len(v) <= ignore_above])}
     per_parent_seen: dict[str, int] = defaultdict(int)
     limit = levels[-1].max_children
     for o in allowed:
@@ -146,7 +150,8 @@ def _allowed(view: NestedView, levels: Sequence[NestedSortLevel], compile_for: A
 
 
 def _values(view: NestedView, ordinals: list[int], field: str, info: FieldInfo) -> dict[int, list[Any]]:
-    """Per ordinal, its values of ``field`` (numbers, dates and booleans as the top-level sort reads them)."""
+    """Per ordinal, its values of ``info`` (numbers, dates and booleans from the view's columns, as the
+    top-level sort reads them; other types from the object at ``field``, the leaf's source path)."""
     if not ordinals:
         return {}
     if info.es_type not in COLUMNAR_NUMERIC_TYPES:

@@ -19,9 +19,9 @@ import tantivy
 from native.aggs.execute import ShardContext
 from native.aggs.filters import SingleBucketKind
 from native.aggs.partials import Partial
-from native.aggs.spec import AggNode, NestedSpec
+from native.aggs.spec import AggNode, NestedSpec, SortItem
 from native.errors import IllegalArgument
-from native.fields import ID_FIELD
+from native.fields import ID_FIELD, SEQ_NO_FIELD
 from native.nested import VIEWS, NestedView
 from native.query.nested import top_level_keys
 
@@ -89,16 +89,58 @@ def top_hits_of_view(ctx: ShardContext, query: tantivy.Query, wanted: int, order
     if not wanted or not total:
         return total, []
     if order_by is None:
-        result = ctx.searcher.search(query, wanted, count=False)
+        result: Any = ctx.searcher.search(query, wanted, count=False)
     else:
-        order = tantivy.Order.Asc if asc else tantivy.Order.Desc
-        result = ctx.searcher.search(query, wanted, count=False, order_by_field=order_by, order=order)
+        from native.aggs.top_hits import _by_field_missing_last
+
+        result = _by_field_missing_last(ctx, query, wanted, order_by, asc)
     ordinals = ctx.searcher.fast_field_values("_seq_no", [addr for _, addr in result.hits])
     out = []
     for (value, _), ordinal in zip(result.hits, ordinals, strict=True):
         o = int(ordinal or 0)
         out.append((value, {"_id": view.root_id[o], "_nested": nested_identity(view, o), "_source": view.source[o]}))
     return total, out
+
+
+def by_nested_sort(ctx: ShardContext, query: tantivy.Query, wanted: int, sort: SortItem) -> Any:
+    """``top_hits`` sorted by a field of the bucket documents' nested documents (``sort.nested``): the top
+    ``wanted`` as ``.hits`` of ``(sort value, address)``, missing values last, ties in index order."""
+    from native.nested_sort import nested_sort_column
+    from native.query import compile_query
+
+    def compile_for(ast: Any, view_searcher: tantivy.Searcher, level: str) -> tantivy.Query:
+        return compile_query(ast, ctx.resolver, now_millis=ctx.now_millis, searcher=view_searcher, nested_level=level)
+
+    addrs = ctx.docs(query)
+    info = ctx.field(sort.field)
+    assert sort.nested is not None
+    values = nested_sort_column(ctx.searcher, ctx.resolver, sort.nested, sort.field, sort.mode, not sort.asc, info,
+                                addrs, compile_for)  # fmt: skip
+    seq_nos = ctx.searcher.fast_field_values(SEQ_NO_FIELD, addrs) if addrs else []
+    rows = sorted(zip(values, seq_nos, addrs, strict=True), key=lambda r: (_Order(r[0], sort.asc), r[1] or 0))
+    return _Hits([(value, addr) for value, _, addr in rows[:wanted]])
+
+
+class _Order:
+    """A sort value, missing last in either direction."""
+
+    __slots__ = ("asc", "value")
+
+    def __init__(self, value: Any, asc: bool) -> None:
+        self.value, self.asc = value, asc
+
+    def __lt__(self, other: _Order) -> bool:
+        if self.value is None or other.value is None:
+            return self.value is not None and other.value is None
+        return bool(self.value < other.value) if self.asc else bool(self.value > other.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Order) and self.value == other.value
+
+
+class _Hits:
+    def __init__(self, hits: list[tuple[Any, tantivy.DocAddress]]) -> None:
+        self.hits = hits
 
 
 def nested_identity(view: NestedView, ordinal: int) -> dict[str, Any]:

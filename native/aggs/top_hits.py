@@ -38,11 +38,16 @@ class TopHitsKind:
         if wanted == 0 or total == 0:
             return {"t": total, "ms": None, "h": []}
         by_field = _sort_field(ctx, spec)
-        if by_field is None:
+        result: Any
+        if spec.sort and spec.sort[0].nested:
+            from native.aggs.nested import by_nested_sort
+
+            result = by_nested_sort(ctx, query, wanted, spec.sort[0])
+            by_field = by_field or spec.sort[0].field
+        elif by_field is None:
             result = ctx.searcher.search(query, wanted, count=False)
         else:
-            order = tantivy.Order.Asc if spec.sort[0].asc else tantivy.Order.Desc
-            result = ctx.searcher.search(query, wanted, count=False, order_by_field=by_field, order=order)
+            result = _by_field_missing_last(ctx, query, wanted, by_field, spec.sort[0].asc)
         hits = []
         max_score = None
         for value, addr in result.hits:
@@ -85,6 +90,27 @@ class TopHitsKind:
                 "hits": [h[1] for h in p["h"][spec.from_ : spec.from_ + spec.size]],
             }
         }
+
+
+class _Found:
+    def __init__(self, hits: list[tuple[Any, tantivy.DocAddress]]) -> None:
+        self.hits = hits
+
+
+def _by_field_missing_last(
+    ctx: ShardContext, query: tantivy.Query, wanted: int, field: str, asc: bool
+) -> _Found:
+    """The top ``wanted`` by ``field``, documents without a value last in index order (ES's ``missing: _last``)."""
+    order = tantivy.Order.Asc if asc else tantivy.Order.Desc
+    has = tantivy.Query.exists_query(field)
+    with_value = ctx.restrict(query, has)
+    hits = list(ctx.searcher.search(with_value, wanted, count=False, order_by_field=field, order=order).hits)
+    if len(hits) < wanted:
+        without = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.MustNot, has)])
+        rest = ctx.searcher.search(without, wanted - len(hits), count=False, order_by_field=SEQ_NO_FIELD,
+                                   order=tantivy.Order.Asc).hits  # fmt: skip
+        hits.extend((None, addr) for _, addr in rest)
+    return _Found(hits)
 
 
 def _collect_nested(ctx: ShardContext, spec: TopHitsSpec, query: tantivy.Query) -> Partial:

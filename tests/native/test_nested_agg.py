@@ -130,3 +130,20 @@ async def test_nested_requires_a_path(client: httpx.AsyncClient) -> None:
     r = await client.post("/n/_search", json={"aggs": {"n": {"nested": {}}}})
     assert r.status_code == 400
     assert "Missing [path] field for nested aggregation [n]" in r.text
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+async def test_top_hits_sorted_by_nested_field(client: httpx.AsyncClient, order: str) -> None:
+    sort = {
+        "nested.number": {"order": order, "nested": {"path": "nested", "filter": {"term": {"nested.tag": "danger"}}}}
+    }
+    body = {"top": {"top_hits": {"size": 10, "sort": [sort], "_source": False}}}
+    hits = (await aggs(client, body))["top"]["hits"]["hits"]
+    keyed = []
+    for doc_id, doc in DOCS.items():
+        values = [o["number"] for o in objects(doc) if o["tag"] == "danger"]
+        keyed.append(((min if order == "asc" else max)(values) if values else None, int(doc_id)))
+    present = sorted((k for k in keyed if k[0] is not None), key=lambda k: (k[0] if order == "asc" else -k[0], k[1]))
+    missing = sorted(k for k in keyed if k[0] is None)
+    assert [h["_id"] for h in hits] == [str(k[1]) for k in present + missing]
+    assert [h["sort"][0] for h in hits] == [k[0] for k in present + missing]
