@@ -38,12 +38,14 @@ import orjson
 import tantivy
 
 from native.errors import FieldValueError, MapperParsingError
-from native.fields import ID_FIELD, SEQ_NO_FIELD, SOURCE_FIELD
+from native.fields import FIELD_NAMES_FIELD, ID_FIELD, SEQ_NO_FIELD, SOURCE_FIELD
 
 if TYPE_CHECKING:
     from native.schema import CompiledMapping
 
 _CACHE_SIZE = 16
+# A ``_field_names`` term of every top-level document holding nested objects: the view reads only those.
+HAS_NESTED = "\x00nested"
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,7 @@ class NestedView:
         by_path: dict[str, list[tuple[str, int, str, str, int, dict[str, Any]]]] = {p: [] for p in self.paths}
         self.id_of_seq_no: dict[int, str] = {}  # top-level documents with nested objects
         if self.paths:
-            for seq_no, root_id, source in _live_sources(searcher):
+            for seq_no, root_id, source in _live_sources(searcher, compiled.schema):
                 before = sum(len(rows) for rows in by_path.values())
                 self._collect(source, "", root_id, -1, root_id, by_path, "")
                 if sum(len(rows) for rows in by_path.values()) > before:
@@ -321,11 +323,14 @@ def hits_with(searcher: tantivy.Searcher, query: tantivy.Query, field: str) -> l
     return [(float(score), value) for (score, _), value in zip(hits, values, strict=True)]
 
 
-def _live_sources(searcher: tantivy.Searcher) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    total = int(searcher.num_docs)
+def _live_sources(searcher: tantivy.Searcher, schema: tantivy.Schema) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """``(seq_no, _id, source)`` of the live top-level documents holding nested objects, in index order."""
+    marked = tantivy.Query.term_query(schema, FIELD_NAMES_FIELD, HAS_NESTED)
+    total = int(searcher.search(marked, 1, count=True).count)  # type: ignore[attr-defined]
     if not total:
         return
-    for _, addr in searcher.search(tantivy.Query.all_query(), total, count=False).hits:
+    hits = searcher.search(marked, total, count=False, order_by_field=SEQ_NO_FIELD, order=tantivy.Order.Asc).hits
+    for _, addr in hits:
         doc = searcher.doc(addr)
         fields = doc.to_dict()
         raw = fields.get(SOURCE_FIELD)

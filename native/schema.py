@@ -42,7 +42,7 @@ from native.mapping import (
     Leaf,
     Mapping,
 )
-from native.nested import nested_documents, nested_paths
+from native.nested import HAS_NESTED, nested_documents, nested_paths
 from native.nested import strip as strip_nested
 
 _TEXT_TYPES = ("text", "match_only_text", "search_as_you_type")
@@ -330,9 +330,11 @@ class CompiledMapping:
             VERSION_FIELD: version,
             PRIMARY_TERM_FIELD: primary_term,
         }
+        has_nested = False
         if self.nested and top_level:
             # nested objects are documents of their own (native.nested): validated here, indexed by the view
             for count, (_, nested_source) in enumerate(nested_documents(source, self.nested), 1):
+                has_nested = True
                 if count > self.analysis.nested_objects_limit:
                     raise FieldValueError(
                         f"The number of nested documents has exceeded the allowed limit of "
@@ -428,6 +430,8 @@ class CompiledMapping:
             self._walk_appending(out, present, multi, doc_id)
         if self._copies:
             self._copy_to(out, present, source, doc_id)
+        if has_nested:
+            present.append(HAS_NESTED)  # the documents a nested view reads (native.nested)
         if present:
             out[FIELD_NAMES_FIELD] = present
         return orjson.dumps(out).decode()
