@@ -28,6 +28,7 @@ query on the view, collect the matching ordinals and turn them into a query on t
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
@@ -190,6 +191,7 @@ class NestedView:
     def __init__(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> None:
         self.compiled = compiled
         self.top_searcher = searcher
+        self._columns: dict[str, list[Any]] = {}
         self.paths = nested_paths(compiled.mapping.properties)
         self.path: list[str] = []
         self.key: list[str] = []
@@ -204,10 +206,8 @@ class NestedView:
         self.id_of_seq_no: dict[int, str] = {}  # top-level documents with nested objects
         if self.paths:
             for seq_no, root_id, source in _live_sources(searcher, compiled.schema):
-                before = sum(len(rows) for rows in by_path.values())
                 self._collect(source, "", root_id, -1, root_id, by_path, "")
-                if sum(len(rows) for rows in by_path.values()) > before:
-                    self.id_of_seq_no[seq_no] = root_id
+                self.id_of_seq_no[seq_no] = root_id
         # Lay out ordinals path by path (parents before children: a path sorts before its descendants).
         pending: dict[str, int] = {}
         rows: list[tuple[str, str, str, int, str, int, dict[str, Any]]] = []
@@ -306,6 +306,21 @@ class NestedView:
         """``(score, ordinal)`` of every view document ``query`` matches."""
         return hits_with(self.searcher, query, SEQ_NO_FIELD)
 
+    def column(self, field: str) -> list[Any]:
+        """The first value of fast field ``field`` of every view document, by ordinal (None: none); cached."""
+        cached = self._columns.get(field)
+        if cached is None:
+            cached = [None] * len(self.path)
+            if self.path:
+                hits = self.searcher.search(tantivy.Query.all_query(), len(self.path), count=False).hits
+                addrs = [addr for _, addr in hits]
+                ordinals = self.searcher.fast_field_values(SEQ_NO_FIELD, addrs)
+                for ordinal, value in zip(ordinals, self.searcher.fast_field_values(field, addrs), strict=True):
+                    if ordinal is not None:
+                        cached[int(ordinal)] = value
+            self._columns[field] = cached
+        return cached
+
     def ancestor(self, ordinal: int, path: str) -> int:
         """The ordinal of the ancestor of ``ordinal`` at nested ``path`` (-1: none)."""
         while ordinal >= 0 and self.path[ordinal] != path:
@@ -347,7 +362,9 @@ class _Views:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._views: OrderedDict[int, tuple[tantivy.Searcher, CompiledMapping, NestedView]] = OrderedDict()
-        self._own: dict[int, NestedView] = {}  # view searcher id → its view
+        # view searcher id → its view, while the view lives (a request using a view's searcher holds the view)
+        self._own: weakref.WeakValueDictionary[int, NestedView] = weakref.WeakValueDictionary()
+        self._building: dict[int, threading.Lock] = {}
 
     def get(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> NestedView:
         own = self._own.get(id(searcher))
@@ -355,18 +372,25 @@ class _Views:
             return own
         key = id(searcher)
         with self._lock:
-            entry = self._views.get(key)
-            if entry is not None and entry[0] is searcher and entry[1] is compiled:
-                self._views.move_to_end(key)
-                return entry[2]
-        view = NestedView(searcher, compiled)
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one build per searcher, the other requests wait for it
+            with self._lock:
+                entry = self._views.get(key)
+                if entry is not None and entry[0] is searcher and entry[1] is compiled:
+                    self._views.move_to_end(key)
+                    return entry[2]
+            view = NestedView(searcher, compiled)
+            self._store(key, searcher, compiled, view)
+        with self._lock:
+            self._building.pop(key, None)
+        return view
+
+    def _store(self, key: int, searcher: tantivy.Searcher, compiled: CompiledMapping, view: NestedView) -> None:
         with self._lock:
             self._views[key] = (searcher, compiled, view)
             self._own[id(view.searcher)] = view
             while len(self._views) > _CACHE_SIZE:
-                _, (_, _, old) = self._views.popitem(last=False)
-                self._own.pop(id(old.searcher), None)
-        return view
+                self._views.popitem(last=False)
 
     def level_of(self, searcher: tantivy.Searcher | None) -> NestedView | None:
         """The view ``searcher`` belongs to when it is a view's own searcher (a nested level), else None."""

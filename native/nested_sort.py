@@ -134,6 +134,8 @@ def _allowed(view: NestedView, levels: Sequence[NestedSortLevel], compile_for: A
         matched = view.matches(tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, scope)]))
         passing.append({int(o) for _, o in matched})
     lo, hi = view.ranges.get(levels[-1].path, (0, 0))
+    if all(allowed is None for allowed in passing):
+        return list(range(lo, hi))
     out = []
     for o in range(lo, hi):
         ok = True
@@ -145,8 +147,7 @@ def _allowed(view: NestedView, levels: Sequence[NestedSortLevel], compile_for: A
                 break
         if ok:
             out.append(o)
-    out.sort(key=lambda o: (view.root_id[o], view.parent_key[o], view.offset[o]))
-    return out
+    return out  # ordinals are in document order (``NestedView`` lays them out so)
 
 
 def _values(view: NestedView, ordinals: list[int], field: str, info: FieldInfo) -> dict[int, list[Any]]:
@@ -162,15 +163,13 @@ def _values(view: NestedView, ordinals: list[int], field: str, info: FieldInfo) 
             if found:
                 out[o] = found
         return out
-    hits = view.searcher.search(view.ordinals_query(set(ordinals)), len(ordinals), count=False).hits
-    addrs = [addr for _, addr in hits]
-    ords = view.searcher.fast_field_values(SEQ_NO_FIELD, addrs)
-    raw = view.searcher.fast_field_values(info.tantivy_name, addrs)
+    column = view.column(info.tantivy_name)
     columns: dict[int, list[Any]] = {}
-    for ordinal, v in zip(ords, raw, strict=True):
-        if ordinal is None or v is None or (isinstance(v, float) and math.isnan(v)):
+    for o in ordinals:
+        v = column[o]
+        if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
-        columns[int(ordinal)] = [(1 if v else 0) if info.es_type == "boolean" else v]
+        columns[o] = [(1 if v else 0) if info.es_type == "boolean" else v]
     return columns
 
 
