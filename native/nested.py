@@ -96,21 +96,29 @@ def included(paths: MappingABC[str, NestedPath], path: str, level: str) -> bool:
     return spec.parent == level or (spec.parent != "" and included(paths, spec.parent, level))
 
 
-def strip(obj: MappingABC[str, Any], paths: MappingABC[str, NestedPath], level: str, prefix: str = "") -> Any:
+def strip(
+    obj: MappingABC[str, Any], paths: MappingABC[str, NestedPath], level: str, prefix: str = "", leaves: bool = True
+) -> Any:
     """``obj`` (the object at ``prefix`` of a document of ``level``) without the nested subtrees that
-    ``level``'s document does not index; returns ``obj`` itself when nothing is removed."""
+    ``level``'s document does not index (a nested object whose own fields are not indexed there keeps only
+    its descendants that are, ``include_in_root`` ones); ``leaves`` False drops the values of ``obj`` itself
+    too. Returns ``obj`` itself when nothing is removed."""
     out: dict[str, Any] | None = None
     for key, value in obj.items():
         path = prefix + key
         new = value
         if path in paths:
-            if not included(paths, path, level):
-                new = _DROP
+            if included(paths, path, level):
+                new = _strip_value(value, paths, level, path + ".", True)
+            elif any(q.startswith(path + ".") and included(paths, q, level) for q in paths):
+                new = _strip_value(value, paths, level, path + ".", False)
             else:
-                new = _strip_value(value, paths, level, path + ".")
+                new = _DROP
         elif type(value) is dict or type(value) is list:
-            if any(p.startswith(path + ".") for p in paths):
-                new = _strip_value(value, paths, level, path + ".")
+            if not leaves or any(p.startswith(path + ".") for p in paths):
+                new = _strip_value(value, paths, level, path + ".", leaves)
+        elif not leaves:
+            new = _DROP
         if new is not value:
             if out is None:
                 out = dict(obj)
@@ -124,13 +132,14 @@ def strip(obj: MappingABC[str, Any], paths: MappingABC[str, NestedPath], level: 
 _DROP = object()
 
 
-def _strip_value(value: Any, paths: MappingABC[str, NestedPath], level: str, prefix: str) -> Any:
+def _strip_value(value: Any, paths: MappingABC[str, NestedPath], level: str, prefix: str, leaves: bool) -> Any:
     if type(value) is dict:
-        return strip(value, paths, level, prefix)
+        return strip(value, paths, level, prefix, leaves)
     if type(value) is list:
-        items = [_strip_value(v, paths, level, prefix) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
+        items = [_strip_value(v, paths, level, prefix, leaves) for v in value]
+        items = [v for v in items if v is not _DROP]
+        return value if len(items) == len(value) and all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value if leaves else _DROP
 
 
 def nested_documents(

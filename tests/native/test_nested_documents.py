@@ -160,6 +160,15 @@ async def test_include_in_parent_and_root(asgi_client: httpx.AsyncClient) -> Non
     assert (await search(asgi_client, {"query": {"term": {"p.q.b": "y"}}}, "inc"))["total"]["value"] == 1
     nested_both = {"nested": {"path": "p", "query": both}}
     assert (await search(asgi_client, {"query": nested_both}, "inc"))["total"]["value"] == 0
+    # include_in_root below a nested field that is not in its parent: only the deep fields reach the root
+    mappings["properties"]["p"].pop("include_in_parent")  # type: ignore[attr-defined]
+    r = await asgi_client.put("/inc2", json={"mappings": mappings})
+    assert r.status_code == 200, r.text
+    await bulk(asgi_client, "inc2", {"1": {"p": [{"a": "x", "q": {"b": "y"}}, {"a": "z"}]}})
+    assert (await search(asgi_client, {"query": {"term": {"p.q.b": "y"}}}, "inc2"))["total"]["value"] == 1
+    assert (await search(asgi_client, {"query": {"term": {"p.a": "x"}}}, "inc2"))["total"]["value"] == 0
+    in_p = {"nested": {"path": "p", "query": {"term": {"p.q.b": "y"}}}}
+    assert (await search(asgi_client, {"query": in_p}, "inc2"))["total"]["value"] == 0
 
 
 async def test_inner_hits(client: httpx.AsyncClient) -> None:
