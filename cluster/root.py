@@ -415,7 +415,7 @@ class Root:
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
             if doc.inner_hits_json:
-                hit["inner_hits"] = loads(doc.inner_hits_json)
+                hit["inner_hits"] = _inner_totals(loads(doc.inner_hits_json), spec.rest_total_hits_as_int)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)
@@ -544,3 +544,15 @@ class Root:
         return out | {
             "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},
         }
+
+
+def _inner_totals(inner: dict[str, Any], as_int: bool) -> dict[str, Any]:
+    """``inner_hits`` with their totals as plain numbers under ``rest_total_hits_as_int`` (as ES renders them)."""
+    if as_int:
+        for section in inner.values():
+            hits = section["hits"]
+            hits["total"] = hits["total"]["value"]
+            for hit in hits["hits"]:
+                if "inner_hits" in hit:
+                    _inner_totals(hit["inner_hits"], True)
+    return inner

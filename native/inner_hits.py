@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 import tantivy
-from tantivy import Occur, Query
+from tantivy import Query
 
 from native.errors import IllegalArgument, ParsingError
 from native.highlight import Highlighter, parse_highlight
@@ -153,6 +153,14 @@ class InnerHits:
         self.requests = requests
         self.view = view
         self.index = index
+        self._matches: dict[int, dict[int, float]] = {}
+
+    def _scores(self, request: _Request) -> dict[int, float]:
+        """Score per matching view document of a request's inner query (once per search and shard)."""
+        cached = self._matches.get(id(request))
+        if cached is None:
+            cached = self._matches[id(request)] = {int(o): score for score, o in self.view.matches(request.query)}
+        return cached
 
     def render(self, root_id: str, version: int, seq_no: int, primary_term: int) -> dict[str, Any]:
         parent = {"_version": version, "_seq_no": seq_no, "_primary_term": primary_term}
@@ -166,10 +174,8 @@ class InnerHits:
             if request.node.path not in view.paths:
                 out[spec.name] = {"hits": {"total": {"value": 0, "relation": "eq"}, "max_score": None, "hits": []}}
                 continue
-            scope = Query.const_score_query(view.descendants(request.node.path, level, {key}), 0.0)
-            query = Query.boolean_query([(Occur.Must, request.query), (Occur.Must, scope)])
-            found = view.matches(query)
-            rows = [(score, int(o)) for score, o in found]
+            scores = self._scores(request)
+            rows = [(scores[o], o) for o in view.descendants_of(key, request.node.path) if o in scores]
             rows.sort(key=lambda r: (-r[0], r[1]))
             if spec.sort and spec.sort[0][0] != "_score":
                 rows = _sorted(view, rows, spec.sort)

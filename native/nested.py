@@ -235,6 +235,9 @@ class NestedView:
             self.source.append(obj)
         self.by_key = pending
         self.parent_ord = [pending.get(k, -1) for k in self.parent_key]
+        self.children: dict[str, list[int]] = {}  # parent key → ordinals of its nested documents, in order
+        for ordinal, parent_key in enumerate(self.parent_key):
+            self.children.setdefault(parent_key, []).append(ordinal)
         self.index = compiled.new_index(None)
         if rows:
             writer = self.index.writer(heap_size=50_000_000, num_threads=1)
@@ -305,6 +308,19 @@ class NestedView:
             if up >= 0 and self.key[up] in keys:
                 wanted.add(o)
         return self.ordinals_query(wanted)
+
+    def descendants_of(self, key: str, path: str) -> list[int]:
+        """Ordinals of the nested documents of ``path`` below the document whose key is ``key``, in order."""
+        out: list[int] = []
+        stack = [key]
+        while stack:
+            for o in self.children.get(stack.pop(), ()):
+                if self.path[o] == path:
+                    out.append(o)
+                elif path.startswith(self.path[o] + "."):
+                    stack.append(self.key[o])
+        out.sort()
+        return out
 
     def ordinals_query(self, ordinals: set[int]) -> tantivy.Query:
         if not ordinals:

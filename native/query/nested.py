@@ -127,11 +127,13 @@ def compile_nested(
     if not check_path(view, node.path, level, node.ignore_unmapped):
         return Query.empty_query()
     inner = inner_compiler(node.query, view.searcher, node.path)
-    scope = Query.const_score_query(view.of_path(node.path), 0.0)
-    matched = view.matches(Query.boolean_query([(Occur.Must, inner), (Occur.Must, scope)]))
+    # the inner query alone (its scores untouched by a conjunction), its matches kept to ``path`` here
+    lo, hi = view.ranges.get(node.path, (0, 0))
     per_parent: dict[Any, list[float]] = defaultdict(list)
-    for score, ordinal in matched:
+    for score, ordinal in view.matches(inner):
         o = int(ordinal)
+        if not lo <= o < hi:
+            continue
         per_parent[view.ancestor(o, level) if level else view.root_id[o]].append(score)
     return scored_set(resolver.schema, SEQ_NO_FIELD if level else ID_FIELD, per_parent, node.score_mode, node.boost)
 

@@ -276,3 +276,13 @@ async def test_counts_top_level_vs_index_statistics(client: httpx.AsyncClient) -
     assert stats == len(DOCS) + nested
     cat_indices = (await client.get("/_cat/indices/n", params={"h": "docs.count"})).text.strip()
     assert int(cat_indices) == len(DOCS) + nested
+
+
+async def test_match_all_inside_nested_scores_one(client: httpx.AsyncClient) -> None:
+    query = {"nested": {"path": "c", "query": {"match_all": {}}, "inner_hits": {"size": 1}}}
+    hits = await search(client, {"size": 10, "query": query})
+    assert hits["total"]["value"] == sum(1 for d in DOCS.values() if objs(d.get("c")))
+    for hit in hits["hits"]:
+        assert hit["_score"] == 1.0
+        assert hit["inner_hits"]["c"]["hits"]["max_score"] == 1.0
+        assert hit["inner_hits"]["c"]["hits"]["total"]["value"] == len(objs(DOCS[hit["_id"]]["c"]))
