@@ -384,7 +384,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
         return self.const(self.any_of(queries), node.boost)
 
     def ids(self, node: A.Ids) -> Query:
-        if not node.values:
+        if not node.values or self.nested_level:  # nested documents have no _id of their own
             return Query.empty_query()
         q = Query.term_set_query(self.schema, ID_FIELD, list(node.values))
         return self.const(self.leaf(q), node.boost)
