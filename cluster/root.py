@@ -386,6 +386,7 @@ class Root:
         hits: list[dict[str, Any]] = []
         with_score = not spec.explicit_sort or spec.track_scores
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
+        seq_no_field = any(name == "_seq_no" for name, _ in parse_field_specs(spec.docvalue_fields))
         mappings: dict[int, Mapping] = {}
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
@@ -410,6 +411,8 @@ class Root:
                 if mapping is None:
                     mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
+                if seq_no_field:
+                    rendered_fields["_seq_no"] = [doc.seq_no]  # a doc-values metadata field
                 if rendered_fields:
                     hit["fields"] = rendered_fields
             if doc.highlight_json:

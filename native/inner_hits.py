@@ -25,7 +25,7 @@ from tantivy import Query
 
 from native.errors import IllegalArgument, ParsingError
 from native.highlight import Highlighter, parse_highlight
-from native.nested import VIEWS, NestedView, reroot
+from native.nested import VIEWS, NestedView, filter_nested_source, reroot
 from native.query.ast import QueryAst
 from native.query.nested import NestedQuery
 
@@ -211,7 +211,6 @@ class InnerHits:
         highlighter: Highlighter | None,
     ) -> dict[str, Any]:
         from native.aggs.nested import nested_identity
-        from native.aggs.top_hits import filter_source
 
         hit: dict[str, Any] = {"_index": self.index, "_id": view.root_id[o], "_nested": nested_identity(view, o)}
         if spec.version:
@@ -221,7 +220,7 @@ class InnerHits:
             hit["_primary_term"] = parent["_primary_term"]
         hit["_score"] = score
         if spec.source and self.source_enabled:
-            hit["_source"] = filter_source(view.source[o], spec.includes, spec.excludes)
+            hit["_source"] = filter_nested_source(view.path[o], view.source[o], spec.includes, spec.excludes)
         fields: dict[str, Any] = {}
         for name in spec.fields:
             if name in ("_seq_no", "_version"):
@@ -233,7 +232,8 @@ class InnerHits:
         if fields:
             hit["fields"] = fields
         if highlighter is not None:
-            marked = highlighter.highlight(reroot(view.path[o], view.source[o]))
+            obj = view.source[o] if self.source_enabled else _stored_only(view, o)
+            marked = highlighter.highlight(reroot(view.path[o], obj))
             if marked:
                 hit["highlight"] = marked
         return hit
@@ -242,6 +242,33 @@ class InnerHits:
     def source_enabled(self) -> bool:
         body = getattr(self.view.compiled.mapping, "body", None) or {}
         return str((body.get("_source") or {}).get("enabled", True)).lower() != "false"
+
+
+def _stored_only(view: NestedView, o: int) -> dict[str, Any]:
+    """The object's values of ``store: true`` fields only: all a highlighter can read without ``_source``."""
+    prefix = view.path[o] + "."
+    stored = {leaf.source_path[len(prefix) :] for leaf in view.compiled.leaves
+              if leaf.source_path.startswith(prefix) and _flag(leaf.params.get("store"))}  # fmt: skip
+    return _keep(view.source[o], stored, "")
+
+
+def _keep(obj: Any, stored: set[str], prefix: str) -> Any:
+    if isinstance(obj, list):
+        return [_keep(item, stored, prefix) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        path = prefix + key
+        if path in stored:
+            out[key] = value
+        elif isinstance(value, dict | list) and any(s.startswith(path + ".") for s in stored):
+            out[key] = _keep(value, stored, path + ".")
+    return out
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _relative(view: NestedView, o: int, field: str) -> str:

@@ -190,6 +190,19 @@ def reroot(path: str, obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def filter_nested_source(path: str, obj: dict[str, Any], includes: tuple[str, ...], excludes: tuple[str, ...]) -> Any:
+    """A nested hit's ``_source`` filtered as ES filters it: patterns name full paths (``path.field``), the
+    result is the object itself, not wrapped in its path."""
+    if not includes and not excludes:
+        return obj
+    from native.aggs.top_hits import filter_source
+
+    node: Any = filter_source(reroot(path, obj), includes, excludes)
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
 class NestedView:
     """The nested documents of one searcher's live top-level documents, in an in-memory tantivy index.
 

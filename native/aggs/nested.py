@@ -98,7 +98,8 @@ def top_hits_of_view(ctx: ShardContext, query: tantivy.Query, wanted: int, order
     out = []
     for (value, _), ordinal in zip(result.hits, ordinals, strict=True):
         o = int(ordinal or 0)
-        out.append((value, {"_id": view.root_id[o], "_nested": nested_identity(view, o), "_source": view.source[o]}))
+        hit = {"_id": view.root_id[o], "_nested": nested_identity(view, o), "_source": view.source[o]}
+        out.append((value, {**hit, "_path": view.path[o]}))
     return total, out
 
 

@@ -115,6 +115,7 @@ def _by_field_missing_last(
 
 def _collect_nested(ctx: ShardContext, spec: TopHitsSpec, query: tantivy.Query) -> Partial:
     from native.aggs.nested import top_hits_of_view
+    from native.nested import filter_nested_source
 
     by_field = _sort_field(ctx, spec)
     asc = bool(spec.sort) and spec.sort[0].asc
@@ -126,7 +127,7 @@ def _collect_nested(ctx: ShardContext, spec: TopHitsSpec, query: tantivy.Query) 
         hit: dict[str, Any] = {"_index": ctx.index_name, "_id": nested["_id"], "_nested": nested["_nested"]}
         hit["_score"] = None if by_field is not None else float(value)
         if show_source:
-            hit["_source"] = filter_source(nested["_source"], spec.includes, spec.excludes)
+            hit["_source"] = filter_nested_source(nested["_path"], nested["_source"], spec.includes, spec.excludes)
         if by_field is not None:
             hit["sort"] = [value]
         else:

@@ -286,3 +286,21 @@ async def test_match_all_inside_nested_scores_one(client: httpx.AsyncClient) -> 
         assert hit["_score"] == 1.0
         assert hit["inner_hits"]["c"]["hits"]["max_score"] == 1.0
         assert hit["inner_hits"]["c"]["hits"]["total"]["value"] == len(objs(DOCS[hit["_id"]]["c"]))
+
+
+async def test_inner_hits_metadata_and_highlight(client: httpx.AsyncClient) -> None:
+    await client.put("/n/_doc/1?refresh=true", json=DOCS["1"])  # version 2 of document 1
+    inner = {"version": True, "seq_no_primary_term": True, "docvalue_fields": ["_seq_no"], "_source": ["c.k"],
+             "highlight": {"fields": {"c.k": {}}}}  # fmt: skip
+    body = {"version": True, "seq_no_primary_term": True, "docvalue_fields": ["_seq_no"],
+            "query": {"ids": {"values": ["1"]}}}  # fmt: skip
+    top = (await search(client, body))["hits"][0]
+    body["query"] = {"nested": {"path": "c", "query": {"term": {"c.k": "u"}}, "inner_hits": inner}}
+    hits = {h["_id"]: h for h in (await search(client, {**body, "size": 10}))["hits"]}
+    assert top["_version"] == 2 and top["fields"]["_seq_no"] == [top["_seq_no"]]
+    inner_hit = hits["1"]["inner_hits"]["c"]["hits"]["hits"][0]
+    assert inner_hit["_version"] == 2
+    assert inner_hit["_seq_no"] == top["_seq_no"] and inner_hit["_primary_term"] == top["_primary_term"]
+    assert inner_hit["fields"]["_seq_no"] == [top["_seq_no"]]
+    assert inner_hit["_source"] == {"k": "u"}
+    assert inner_hit["highlight"] == {"c.k": ["<em>u</em>"]}
