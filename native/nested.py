@@ -403,6 +403,7 @@ class _Views:
         # view searcher id → its view, while the view lives (a request using a view's searcher holds the view)
         self._own: weakref.WeakValueDictionary[int, NestedView] = weakref.WeakValueDictionary()
         self._building: dict[int, threading.Lock] = {}
+        self._counts: OrderedDict[int, tuple[tantivy.Searcher, CompiledMapping, int]] = OrderedDict()
 
     def get(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> NestedView:
         own = self._own.get(id(searcher))
@@ -430,6 +431,27 @@ class _Views:
             while len(self._views) > _CACHE_SIZE:
                 self._views.popitem(last=False)
 
+    def count(self, searcher: tantivy.Searcher, compiled: CompiledMapping) -> int:
+        """How many nested documents ``searcher``'s documents hold: the built view's, or counted from the
+        sources without building one (statistics must not pay for an index); cached per searcher."""
+        key = id(searcher)
+        with self._lock:
+            entry = self._views.get(key)
+            if entry is not None and entry[0] is searcher and entry[1] is compiled:
+                return len(entry[2].path)
+            counted = self._counts.get(key)
+            if counted is not None and counted[0] is searcher and counted[1] is compiled:
+                return counted[2]
+        paths = nested_paths(compiled.mapping.properties)
+        total = sum(
+            sum(1 for _ in nested_documents(source, paths)) for _, _, source in _live_sources(searcher, compiled.schema)
+        )
+        with self._lock:
+            self._counts[key] = (searcher, compiled, total)
+            while len(self._counts) > _CACHE_SIZE:
+                self._counts.popitem(last=False)
+        return total
+
     def level_of(self, searcher: tantivy.Searcher | None) -> NestedView | None:
         """The view ``searcher`` belongs to when it is a view's own searcher (a nested level), else None."""
         if searcher is None:
@@ -452,4 +474,4 @@ def lucene_doc_count(searcher: tantivy.Searcher, compiled: CompiledMapping) -> i
     top = int(searcher.num_docs)
     if not compiled.nested or not top:
         return top
-    return top + len(VIEWS.get(searcher, compiled).path)
+    return top + VIEWS.count(searcher, compiled)
