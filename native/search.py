@@ -106,6 +106,8 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
             "all shards failed",
             caused_by=IllegalArgument(f"No mapping found for [{spec.field}] in order to sort on"),
         )
+    if spec.nested is None and compiled.nested:
+        _check_nested_context(spec.field, compiled)
     if info.es_type == "text":
         raise SearchPhaseError(
             "all shards failed",
@@ -116,6 +118,18 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
             ),
         )
     return info
+
+
+def _check_nested_context(field: str, compiled: CompiledMapping) -> None:
+    """A sort on a field inside a nested object needs its ``nested`` context (ES), unless the nearest nested
+    object also indexes its fields in the root (``include_in_root``)."""
+    from native.nested import included
+
+    parent = max((p for p in compiled.nested if field.startswith(p + ".")), key=len, default=None)
+    if parent is not None and not included(compiled.nested, parent, ""):
+        from native.query.errors import QueryShardError
+
+        raise QueryShardError(f"it is mandatory to set the [nested] context on the nested sort field: [{field}].")
 
 
 def query_shard(

@@ -304,3 +304,12 @@ async def test_inner_hits_metadata_and_highlight(client: httpx.AsyncClient) -> N
     assert inner_hit["fields"]["_seq_no"] == [top["_seq_no"]]
     assert inner_hit["_source"] == {"k": "u"}
     assert inner_hit["highlight"] == {"c.k": ["<em>u</em>"]}
+
+
+async def test_sort_on_a_nested_field_needs_its_nested_context(client: httpx.AsyncClient) -> None:
+    r = await client.post("/n/_search", json={"sort": [{"c.n": "asc"}]})
+    assert r.status_code == 400
+    assert r.json()["error"]["root_cause"][0] == {
+        "type": "query_shard_exception",
+        "reason": "it is mandatory to set the [nested] context on the nested sort field: [c.n].",
+    }
