@@ -1,11 +1,13 @@
 """``inner_hits`` of ``nested`` queries: per fetched hit, the nested documents that matched, as ES returns them.
 
 For each ``nested`` query of the search carrying ``inner_hits`` (not inside another ``nested`` query: those
-are answered inside the inner hits of their enclosing one, as in ES), the inner query runs on the shard's
-``native.nested.NestedView`` restricted to the nested documents of the hit. Each inner hit has the
+are answered inside the inner hits of their enclosing one, as in ES), the inner query runs once per search
+and shard on the shard's ``native.nested.NestedView``; each hit keeps the matches among its own nested
+documents. Each inner hit has the
 top-level ``_index``/``_id``, ``_nested`` (``{field, offset}``, a ``_nested`` per deeper level), ``_score``
 and the nested object as ``_source``. Options: ``name`` (default: the path), ``from``, ``size`` (3),
-``_source`` (bool, a pattern or a list of them, or ``{includes, excludes}``), ``version``,
+``_source`` (bool, a pattern or a list of them, or ``{includes, excludes}``, by full path as in ES),
+``highlight`` (``native.highlight`` on the object; stored fields only when ``_source`` is disabled), ``version``,
 ``seq_no_primary_term`` (the top-level document's, nested documents share them), ``sort`` on fields of the
 nested documents, ``track_scores``, and ``fields``/``docvalue_fields`` (``_seq_no``, ``_version`` and
 fields under the path, read from the object). Any other option is a 400 naming it.
