@@ -223,13 +223,14 @@ class NestedView:
         self.offset: list[int] = []
         self.source: list[dict[str, Any]] = []
         self.ranges: dict[str, tuple[int, int]] = {}
-        self.by_key: dict[str, int] = {}
         by_path: dict[str, list[tuple[str, int, str, str, int, dict[str, Any]]]] = {p: [] for p in self.paths}
         self.id_of_seq_no: dict[int, str] = {}  # top-level documents with nested objects
+        self._offsets: dict[tuple[str, str], int] = {}  # (parent key, path) → objects seen (while collecting)
         if self.paths:
             for seq_no, root_id, source in _live_sources(searcher, compiled.schema):
                 self._collect(source, "", root_id, -1, root_id, by_path, "")
                 self.id_of_seq_no[seq_no] = root_id
+                self._offsets.clear()
         # Lay out ordinals path by path (parents before children: a path sorts before its descendants).
         pending: dict[str, int] = {}
         rows: list[tuple[str, str, str, int, str, int, dict[str, Any]]] = []
@@ -246,7 +247,6 @@ class NestedView:
             self.root_id.append(root_id)
             self.offset.append(offset)
             self.source.append(obj)
-        self.by_key = pending
         self.parent_ord = [pending.get(k, -1) for k in self.parent_key]
         self.children: dict[str, list[int]] = {}  # parent key → ordinals of its nested documents, in order
         for ordinal, parent_key in enumerate(self.parent_key):
@@ -281,7 +281,11 @@ class NestedView:
         for name, value in obj.items():
             path = prefix + name
             if path in self.paths:
-                for offset, item in enumerate(_objects(value)):
+                # offsets count on across every array of ``path`` under this parent (dotted keys included)
+                first = self._offsets.get((parent_key, path), 0)
+                items = list(_objects(value))
+                self._offsets[(parent_key, path)] = first + len(items)
+                for offset, item in enumerate(items, first):
                     key = f"{parent_key}\x1f{path}\x1f{offset}"
                     by_path[path].append((key, offset, parent_key, root_id, -1, item))
                     self._collect(item, path + ".", key, -1, root_id, by_path, path)

@@ -313,3 +313,15 @@ async def test_sort_on_a_nested_field_needs_its_nested_context(client: httpx.Asy
         "type": "query_shard_exception",
         "reason": "it is mandatory to set the [nested] context on the nested sort field: [c.n].",
     }
+
+
+async def test_offsets_count_across_dotted_and_object_keys(asgi_client: httpx.AsyncClient) -> None:
+    mappings = {
+        "properties": {"o": {"properties": {"p": {"type": "nested", "properties": {"m": {"type": "keyword"}}}}}}
+    }
+    r = await asgi_client.put("/dot", json={"mappings": mappings})
+    assert r.status_code == 200, r.text
+    await bulk(asgi_client, "dot", {"1": {"o": {"p": [{"m": "x"}]}, "o.p": [{"m": "y"}, {"m": "z"}]}})
+    query = {"nested": {"path": "o.p", "query": {"match_all": {}}, "inner_hits": {"size": 10}}}
+    inner = (await search(asgi_client, {"query": query}, "dot"))["hits"][0]["inner_hits"]["o.p"]["hits"]["hits"]
+    assert [(h["_nested"]["offset"], h["_source"]["m"]) for h in inner] == [(0, "x"), (1, "y"), (2, "z")]
