@@ -13,7 +13,10 @@ its parent. tantivy has no block join, so Diagon keeps them apart from the shard
   It is a pure function of the snapshot, so it is always exactly as fresh as the top-level view it
   belongs to: deletes, updates, refresh and recovery need nothing of their own. The cost is a rebuild
   after each refresh that a nested query/aggregation/sort then uses (linear in the documents holding
-  nested objects); large, write-heavy indices with nested queries pay it per refresh.
+  nested objects; only those are read, found by a ``_field_names`` marker term); large, write-heavy
+  indices with nested queries pay it per refresh. Measured on this machine, 20 000 documents holding
+  60 000 nested objects: the build ~1.5 s; then a ``nested`` match query scoring 19 000 parents ~0.2 s.
+  Index statistics count nested documents without building a view (``_Views.count``).
 * A nested document is indexed with the shard's own mapping (same tantivy field names ``path.field``):
   its object is re-rooted under its path with deeper nested subtrees stripped. Its ``_seq_no`` column
   holds its *ordinal* in the view, and its ``_id`` column the *key of its parent* (the parent's ``_id``
