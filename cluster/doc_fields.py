@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
+from native.nested import NestedPath, nested_paths, reroot, strip
 from native.schema import flatten_source
 
 
@@ -137,11 +139,78 @@ def _format_bound(millis: int, pattern: str) -> Any:
 def doc_fields(
     mapping: Mapping, source: MappingABC[str, Any], specs: list[tuple[str, str | None]]
 ) -> dict[str, list[Any]]:
+    """The ``fields`` of one hit. Fields under a ``nested`` field are grouped as ES groups them: the nested
+    path maps to one object per nested object holding that object's fields (by path relative to it), nested
+    levels inside in turn."""
     if not specs:
         return {}
+    paths = nested_paths(mapping.properties)
+    if not paths:
+        return _leaf_fields(mapping.iter_leaves(), source, specs, "")
+    return _nested_level(mapping, paths, source, specs, "")
+
+
+def _nested_level(
+    mapping: Mapping,
+    paths: MappingABC[str, NestedPath],
+    obj: MappingABC[str, Any],
+    specs: list[tuple[str, str | None]],
+    level: str,
+) -> dict[str, list[Any]]:
+    """The fields of the document of ``level`` ("" top level, else a nested path) whose object is ``obj``."""
+    own = strip(obj, paths, level, level + "." if level else "")
+    document = reroot(level, own) if level else own
+    leaves = (leaf for leaf in mapping.iter_leaves() if _level_of(leaf.path, paths) == level)
+    out = _leaf_fields(leaves, document, specs, level)
+    for child in paths.values():
+        if child.parent != level:
+            continue
+        relative = child.path[len(level) + 1 :] if level else child.path
+        groups = [
+            group
+            for item in _objects_at(obj, relative)
+            if (group := _nested_level(mapping, paths, item, specs, child.path))
+        ]
+        if groups:
+            out[relative] = groups
+    return out
+
+
+def _level_of(path: str, paths: MappingABC[str, NestedPath]) -> str:
+    """The deepest nested path ``path`` is under ("" when none)."""
+    best = ""
+    for nested in paths:
+        if path.startswith(nested + ".") and len(nested) > len(best):
+            best = nested
+    return best
+
+
+def _objects_at(node: Any, path: str) -> list[dict[str, Any]]:
+    """The objects at ``path`` below ``node`` in source order (arrays flattened, dotted keys followed)."""
+    if not path:
+        if isinstance(node, list):
+            return [o for item in node for o in _objects_at(item, "")]
+        return [node] if isinstance(node, dict) else []
+    if isinstance(node, list):
+        return [o for item in node for o in _objects_at(item, path)]
+    if not isinstance(node, MappingABC):
+        return []
+    out: list[dict[str, Any]] = []
+    for key, child in node.items():
+        if path == key:
+            out.extend(_objects_at(child, ""))
+        elif path.startswith(key + "."):
+            out.extend(_objects_at(child, path[len(key) + 1 :]))
+    return out
+
+
+def _leaf_fields(
+    leaves: Iterable[Leaf], source: MappingABC[str, Any], specs: list[tuple[str, str | None]], level: str
+) -> dict[str, list[Any]]:
+    """Rendered values of ``leaves`` matching ``specs`` in ``source``, by path (relative to ``level``)."""
     flat = flatten_source(source)
     out: dict[str, list[Any]] = {}
-    for leaf in mapping.iter_leaves():
+    for leaf in leaves:
         fmt = None
         for pattern, f in specs:
             if fnmatch.fnmatchcase(leaf.path, pattern):
@@ -158,5 +227,5 @@ def doc_fields(
             if rendered is not None:
                 values.append(rendered)
         if values:
-            out[leaf.path] = values
+            out[leaf.path[len(level) + 1 :] if level else leaf.path] = values
     return out

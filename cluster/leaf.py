@@ -29,6 +29,8 @@ from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
+from native.inner_hits import InnerHits, inner_hits_for
+from native.nested import lucene_doc_count
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
 from native.search import SortField, query_shard
@@ -178,7 +180,9 @@ class LeafService:
                         highlighter = Highlighter(searcher, query, compiled, specs)
                     window = ordered[request.fetch_from :]
                     laps.lap("fetch_reader")
-                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
+                    inner = _inner_hits(ast, searcher, compiled, request.now_millis, ref.index)
+                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter,
+                                    inner)  # fmt: skip
                     laps.lap("fetch_load", len(window))
                 result.profile_json = laps.to_json()
                 add = result.hits.add
@@ -230,6 +234,7 @@ class LeafService:
         searcher: tantivy.Searcher,
         refs: Iterable[tuple[int, int]],
         highlighter: Highlighter | None,
+        inner: InnerHits | None = None,
     ) -> None:
         """Append a ``StoredDoc`` per (segment, doc) address to the repeated field ``out``."""
         for segment_ord, doc_id in refs:
@@ -246,6 +251,8 @@ class LeafService:
                 marked = highlighter.highlight(orjson.loads(doc.source))
                 if marked:
                     doc.highlight_json = orjson.dumps(marked)
+            if inner is not None:
+                doc.inner_hits_json = orjson.dumps(inner.render(doc.id, doc.version, doc.seq_no, doc.primary_term))
 
     def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         response = pb.FetchResponse()
@@ -261,7 +268,12 @@ class LeafService:
                 )
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, compiled, specs)
-            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)
+            inner = None
+            if request.query_json:
+                inner = _inner_hits(self._query_of(request.query_json), searcher, compiled, request.now_millis,
+                                    request.shard.index)  # fmt: skip
+            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter,
+                            inner)  # fmt: skip
             laps.lap("fetch_load", len(request.docs))
             response.profile_json = laps.to_json()
         except QuidditchError as exc:
@@ -408,7 +420,8 @@ class LeafService:
                         size += os.path.getsize(f"{dirpath}/{name}")
                     except OSError:
                         pass
-            stats = response.shards.add(shard=ref, num_docs=shard.num_docs(), size_in_bytes=size,
+            _, searcher, compiled = shard.view()
+            stats = response.shards.add(shard=ref, num_docs=lucene_doc_count(searcher, compiled), size_in_bytes=size,
                                         max_seq_no=shard.max_seq_no)  # fmt: skip
             for seg in shard.segments():
                 stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,
@@ -446,3 +459,14 @@ def _refresh_after_write(shard: Shard) -> None:
 def _refresh_failure(exc: BaseException) -> pb.Error:
     """A refresh's storage failure as ES reports a failed engine refresh."""
     return pb.Error(status=500, es_type="refresh_failed_engine_exception", reason=f"Refresh failed: {exc}")
+
+
+def _inner_hits(
+    ast: QueryAst, searcher: tantivy.Searcher, compiled: Any, now_millis: int, index: str
+) -> InnerHits | None:
+    """The ``inner_hits`` of the search's ``nested`` queries (``native.inner_hits``), None when none asks."""
+
+    def compile_for(node: QueryAst, view_searcher: tantivy.Searcher, level: str) -> tantivy.Query:
+        return compile_query(node, compiled, now_millis=now_millis, searcher=view_searcher, nested_level=level)
+
+    return inner_hits_for(ast, searcher, compiled, compile_for, index)

@@ -468,6 +468,7 @@ class Root:
         hits: list[dict[str, Any]] = []
         with_score = not spec.explicit_sort or spec.track_scores
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
+        seq_no_field = any(name == "_seq_no" for name, _ in parse_field_specs(spec.docvalue_fields))
         mappings: dict[int, Mapping] = {}
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
@@ -497,12 +498,16 @@ class Root:
                 if mapping is None:
                     mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
+                if seq_no_field:
+                    rendered_fields["_seq_no"] = [doc.seq_no]  # a doc-values metadata field
                 if rendered_fields:
                     hit["fields"] = rendered_fields
                 if clock is not None:
                     clock.stop(shard_index, "FetchFieldsPhase")
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
+            if doc.inner_hits_json:
+                hit["inner_hits"] = _inner_totals(loads(doc.inner_hits_json), spec.rest_total_hits_as_int)
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)
@@ -668,3 +673,15 @@ class Root:
         return out | {
             "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},
         }
+
+
+def _inner_totals(inner: dict[str, Any], as_int: bool) -> dict[str, Any]:
+    """``inner_hits`` with their totals as plain numbers under ``rest_total_hits_as_int`` (as ES renders them)."""
+    if as_int:
+        for section in inner.values():
+            hits = section["hits"]
+            hits["total"] = hits["total"]["value"]
+            for hit in hits["hits"]:
+                if "inner_hits" in hit:
+                    _inner_totals(hit["inner_hits"], True)
+    return inner

@@ -8,6 +8,8 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from cluster.collapse import CollapseSpec, parse_collapse, validate_collapse, validate_collapse_early
 from cluster.pit import PitRef, SliceSpec, parse_pit, parse_slice, validate_contexts
 from native.dates import parse_time_value
@@ -20,6 +22,7 @@ from native.errors import (
     XContentParseError,
 )
 from native.highlight import parse_highlight
+from native.nested_sort import check_mode, parse_nested_sort
 from native.search import SortField
 
 SEARCH_BODY_KEYS = frozenset({
@@ -112,7 +115,13 @@ def parse_sort(raw: Any) -> list[SortField]:
         for key in spec:
             if key not in ("order", "missing", "unmapped_type", "mode", "numeric_type", "format", "nested"):
                 raise ParsingError(f"[field_sort] unknown field [{key}]")
-        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type")))
+        nested = spec.get("nested")
+        if nested is not None:
+            parse_nested_sort(nested, name)  # a malformed one is a 400 here
+            check_mode(spec.get("mode"))
+        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"),
+                             mode=spec.get("mode") if nested is not None else None,
+                             nested=orjson.dumps(nested).decode() if nested is not None else None))  # fmt: skip
     return out
 
 

@@ -160,6 +160,7 @@ class Analysis:
     # ``native.schema.CompiledMapping`` applies to fields which do not set the parameter themselves.
     ignore_malformed: bool = False
     coerce: bool = True
+    nested_objects_limit: int = 10_000  # index.mapping.nested_objects.limit (native.nested)
 
     @classmethod
     def from_settings(
@@ -209,6 +210,7 @@ class Analysis:
         flat = index_settings or {}
         out.ignore_malformed = str(flat.get("index.mapping.ignore_malformed", "false")).lower() == "true"
         out.coerce = str(flat.get("index.mapping.coerce", "true")).lower() != "false"
+        out.nested_objects_limit = int(flat.get("index.mapping.nested_objects.limit", 10_000))
         return out
 
     def analyzer(self, name: str) -> tantivy.TextAnalyzer:

@@ -12,9 +12,9 @@ one rebuild per new field set, and one usually happens while the index is still 
 
 Field types beyond the core ones (how ``native.schema`` stores them):
 
-* ``nested`` is indexed exactly like ``object``: its sub-fields are flattened into the parent document,
-  so ``nested`` queries/aggregations can only approximate ES (cross-object matches are possible). The
-  mapping keeps ``type: nested`` and dynamic updates under a nested field merge into it.
+* ``nested``: its sub-fields get tantivy fields like an ``object``'s, but each nested object is a document
+  of its own (``native.nested``), kept out of the top-level document unless ``include_in_parent`` /
+  ``include_in_root``. Dynamic updates under a nested field merge into it.
 * ``geo_point``: every ES value format parses (object, ``"lat,lon"``, ``[lon, lat]``, geohash, WKT
   ``POINT``, GeoJSON); latitude and longitude go to two hidden f64 fast fields. ``geo_shape``, ``shape``
   and ``point`` are accepted and kept in ``_source`` only.

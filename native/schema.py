@@ -43,6 +43,8 @@ from native.mapping import (
     Leaf,
     Mapping,
 )
+from native.nested import HAS_NESTED, nested_documents, nested_paths
+from native.nested import strip as strip_nested
 
 _TEXT_TYPES = ("text", "match_only_text", "search_as_you_type")
 _KEYWORD_TYPES = ("keyword", "constant_keyword", "wildcard", "version", "flattened")
@@ -156,6 +158,7 @@ class CompiledMapping:
         self._special = special
         # object and nested fields: a concrete value there fails the document, as in ES
         self._objects = frozenset(path for path, _ in mapping.iter_objects())
+        self.nested = nested_paths(mapping.properties)  # native.nested: kept out of top-level documents
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
         }
@@ -315,6 +318,7 @@ class CompiledMapping:
         seq_no: int,
         version: int,
         primary_term: int,
+        top_level: bool = True,
     ) -> str:
         """The tantivy JSON document (for ``IndexWriter.add_json``) of one ES document.
 
@@ -331,6 +335,20 @@ class CompiledMapping:
         }
         if DOC_COUNT_FIELD in source:
             out[DOC_COUNT_FIELD] = doc_count_value(source[DOC_COUNT_FIELD])
+        has_nested = False
+        if self.nested and top_level:
+            # nested objects are documents of their own (native.nested): validated here, indexed by the view
+            for count, (_, nested_source) in enumerate(nested_documents(source, self.nested), 1):
+                has_nested = True
+                if count > self.analysis.nested_objects_limit:
+                    raise FieldValueError(
+                        f"The number of nested documents has exceeded the allowed limit of "
+                        f"[{self.analysis.nested_objects_limit}]. This limit can be set by changing the "
+                        "[index.mapping.nested_objects.limit] index level setting."
+                    )
+                self.document(doc_id, b"", nested_source, seq_no=seq_no, version=version, primary_term=primary_term,
+                              top_level=False)  # fmt: skip
+            source = strip_nested(source, self.nested, "")
         present: list[str] = []
         plan, plan1 = self._plan, self._plan1
         special = self._special
@@ -417,6 +435,8 @@ class CompiledMapping:
             self._walk_appending(out, present, multi, doc_id)
         if self._copies:
             self._copy_to(out, present, source, doc_id)
+        if has_nested:
+            present.append(HAS_NESTED)  # the documents a nested view reads (native.nested)
         if present:
             out[FIELD_NAMES_FIELD] = present
         return orjson.dumps(out).decode()

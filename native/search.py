@@ -29,6 +29,8 @@ class SortField:
     order: str = "asc"  # asc | desc
     missing: Any = "_last"  # _last | _first | a value
     unmapped_type: str | None = None
+    mode: str | None = None  # min | max | sum | avg | median: with ``nested`` only (native.nested_sort)
+    nested: str | None = None  # the ``nested`` object as JSON: a sort by nested documents (native.nested_sort)
 
     @property
     def reverse(self) -> bool:
@@ -104,6 +106,8 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
             "all shards failed",
             caused_by=IllegalArgument(f"No mapping found for [{spec.field}] in order to sort on"),
         )
+    if spec.nested is None and compiled.nested:
+        _check_nested_context(spec.field, compiled)
     if info.es_type == "text":
         raise SearchPhaseError(
             "all shards failed",
@@ -114,6 +118,18 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
             ),
         )
     return info
+
+
+def _check_nested_context(field: str, compiled: CompiledMapping) -> None:
+    """A sort on a field inside a nested object needs its ``nested`` context (ES), unless the nearest nested
+    object also indexes its fields in the root (``include_in_root``)."""
+    from native.nested import included
+
+    parent = max((p for p in compiled.nested if field.startswith(p + ".")), key=len, default=None)
+    if parent is not None and not included(compiled.nested, parent, ""):
+        from native.query.errors import QueryShardError
+
+        raise QueryShardError(f"it is mandatory to set the [nested] context on the nested sort field: [{field}].")
 
 
 def query_shard(
@@ -163,11 +179,11 @@ def query_shard(
         ]
         max_score = hits[0].score if hits else _max_score(searcher, query, result.count)  # type: ignore[attr-defined]
         return ShardHits(hits, int(result.count), max_score)  # type: ignore[attr-defined]
-    if min_score is None and _first_key_eligible(sort, infos, search_after):
+    if min_score is None and not any(s.nested for s in sort) and _first_key_eligible(sort, infos, search_after):
         return _top_by_first_key(
             searcher, compiled.schema, query, sort, infos, limit, search_after, num_docs if matches_all else None
         )
-    return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs)
+    return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs, compiled)
 
 
 # Every document has exactly one ``_seq_no``: counting its values counts the matching documents.
@@ -472,6 +488,7 @@ def _general(
     search_after: Sequence[Any] | None,
     min_score: float | None,
     num_docs: int,
+    compiled: CompiledMapping | None = None,
 ) -> ShardHits:
     result = searcher.search(query, max(num_docs, 1), count=True)
     scored = result.hits
@@ -484,6 +501,8 @@ def _general(
     for spec, info in zip(sort, infos, strict=True):
         if spec.field == "_score":
             columns.append([float(s) for s, _ in scored])
+        elif spec.nested:
+            columns.append(_nested_column(searcher, compiled, spec, info, addrs))
         elif info is None:
             columns.append([None] * len(addrs))
         elif info.es_type == "keyword":
@@ -509,6 +528,30 @@ def _general(
     rows.sort(key=lambda r: r[:4])
     hits = [PartialHit(vals, score, seg, doc, seq) for _, seq, seg, doc, vals, score in rows[:limit]]
     return ShardHits(hits, total, max_score)
+
+
+def _nested_column(
+    searcher: tantivy.Searcher,
+    compiled: CompiledMapping | None,
+    spec: SortField,
+    info: FieldInfo | None,
+    addrs: list[tantivy.DocAddress],
+) -> list[Any]:
+    import time
+
+    from native.nested_sort import nested_sort_column
+    from native.query import compile_query
+
+    assert spec.nested is not None and compiled is not None
+    resolver = compiled
+
+    def compile_for(ast: Any, view_searcher: tantivy.Searcher, level: str) -> tantivy.Query:
+        now = int(time.time() * 1000)
+        return compile_query(ast, resolver, now_millis=now, searcher=view_searcher, nested_level=level)
+
+    return nested_sort_column(
+        searcher, compiled, spec.nested, spec.field, spec.mode, spec.reverse, info, addrs, compile_for
+    )
 
 
 def _coerce_after(search_after: Sequence[Any], sort: Sequence[SortField]) -> tuple[Any, ...]:

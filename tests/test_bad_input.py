@@ -344,7 +344,10 @@ async def _search(client: httpx.AsyncClient, body: Any) -> httpx.Response:
         ({"sort": [{"k": "asc"}], "search_after": [{"a": 1}]}, "Failed to parse search_after value for field [k]."),
         ({"sort": ["_score"], "search_after": [[1]]}, "Failed to parse search_after value for field [_score]."),
         ({"sort": [{"n": {"missing": "abc"}}]}, 'For input string: "abc"'),
-        ({"sort": [{"nest.x": {"order": "asc", "missing": "zz"}}]}, 'For input string: "zz"'),
+        (
+            {"sort": [{"nest.x": {"order": "asc", "missing": "zz", "nested": {"path": "nest"}}}]},
+            'For input string: "zz"',
+        ),
     ],
 )  # fmt: skip
 async def test_sort_values_of_the_wrong_type(rich: httpx.AsyncClient, body: Any, reason: str) -> None:

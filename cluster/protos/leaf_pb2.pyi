@@ -149,7 +149,7 @@ class FetchRequest(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ..., profile: _Optional[bool] = ...) -> None: ...
 
 class StoredDoc(_message.Message):
-    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json")
+    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +157,7 @@ class StoredDoc(_message.Message):
     PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
     FOUND_FIELD_NUMBER: _ClassVar[int]
     HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
+    INNER_HITS_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     source: bytes
     version: int
@@ -164,7 +165,8 @@ class StoredDoc(_message.Message):
     primary_term: int
     found: bool
     highlight_json: bytes
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ...) -> None: ...
+    inner_hits_json: bytes
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
     __slots__ = ("docs", "error", "profile_json")

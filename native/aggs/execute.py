@@ -38,7 +38,8 @@ class ShardContext:
     now_millis: int
     index_name: str = ""
     _compiled: dict[int, tantivy.Query] = field(default_factory=dict)
-    # Set under a ``nested`` aggregation: the nested path whose objects ``top_hits`` returns.
+    # Set under a ``nested`` aggregation (native.aggs.nested): the nested path whose documents ``searcher``
+    # (then a nested view's) holds.
     nested_path: str | None = None
     _weighted: bool | None = None
 
@@ -56,7 +57,8 @@ class ShardContext:
 
         key = id(ast)
         if key not in self._compiled:
-            self._compiled[key] = compile_query(ast, self.resolver, now_millis=self.now_millis, searcher=self.searcher)
+            self._compiled[key] = compile_query(ast, self.resolver, now_millis=self.now_millis, searcher=self.searcher,
+                                                nested_level=self.nested_path or "")  # fmt: skip
         return self._compiled[key]
 
     def exists(self, path: str) -> tantivy.Query:

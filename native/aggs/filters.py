@@ -1,21 +1,13 @@
-"""Query-defined buckets: ``filter``, ``filters``, ``missing``, ``global``, ``nested``, ``reverse_nested``,
-``range``, ``date_range``.
+"""Query-defined buckets: ``filter``, ``filters``, ``missing``, ``global``, ``range``, ``date_range``.
 
 Each bucket is the parent query restricted by one filter; its count is a document count (a document
 with several values in one range counts once, as in ES).
 
-``nested`` is approximated: nested fields are indexed flat, like object fields, so there are no
-nested Lucene documents. A ``nested`` bucket is the parent query restricted to documents having a value
-under ``path``, and its ``doc_count`` counts those *parent* documents (ES counts nested objects).
-Metrics below it see the values of all of a document's nested objects together, which gives ES's
-answer for min/max/sum/value_count/cardinality/terms-presence, but not for per-object conditions (a
-filter over two fields of the same object can match values from different objects). ``top_hits``
-below it returns the nested objects themselves, read from ``_source`` (``native.aggs.top_hits``).
-``reverse_nested`` goes back to the same parent documents (restricted to ``path`` when given).
+``nested`` and ``reverse_nested`` are single-bucket kinds too, on nested documents: ``native.aggs.nested``.
 
 Partials:
 
-- single bucket (filter, missing, global, nested, reverse_nested): ``[doc_count, subs]``;
+- single bucket (filter, missing, global; nested and reverse_nested too): ``[doc_count, subs]``;
 - filters: ``{"b": [[key, doc_count, subs], ...]}`` in request order, ``_other_`` last;
 - range / date_range: ``{"b": [[from, to, key, doc_count, subs], ...], "f": date format}`` with the
   bounds resolved on the shard (date math needs ``now``), sorted by (from, to) as ES does.
@@ -25,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import replace
 from typing import Any
 
 import tantivy
@@ -33,7 +24,7 @@ import tantivy
 from native.aggs.execute import ShardContext, convert_key, date_format, missing_number, resolve_date
 from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
-from native.aggs.spec import AggNode, FiltersSpec, NestedSpec, RangeSpec
+from native.aggs.spec import AggNode, FiltersSpec, RangeSpec
 from native.errors import IllegalArgument
 
 
@@ -55,14 +46,6 @@ class SingleBucketKind:
 
     def finalize(self, node: AggNode, p: Partial) -> dict[str, Any]:
         return {"doc_count": p[0], **finalize_level(node.children, p[1] or empty_level(node.children))}
-
-
-class NestedKind(SingleBucketKind):
-    def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
-        spec: NestedSpec = node.params
-        scope = query if spec.path is None else ctx.restrict(query, ctx.exists(spec.path))
-        inner = replace(ctx, nested_path=spec.path)
-        return [ctx.count(scope), inner.collect_subs(node, scope, None)]
 
 
 class FiltersKind:
@@ -276,8 +259,6 @@ KINDS = {
     "filter": SingleBucketKind(),
     "missing": SingleBucketKind(),
     "global": SingleBucketKind(),
-    "nested": NestedKind(),
-    "reverse_nested": NestedKind(),
     "filters": FiltersKind(),
     "range": RangeKind(),
     "date_range": RangeKind(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from native.aggs.readers import _check_keys, _field, _float, _int, _missing_value, _text
 from native.aggs.spec import (
     DEFAULT_PERCENTS,
@@ -89,6 +91,14 @@ def _sort_item(value: Any) -> SortItem:
         if isinstance(opts, dict):
             default_asc = path != "_score"
             order = str(opts.get("order", "asc" if default_asc else "desc")).lower()
+            nested = opts.get("nested")
+            if nested is not None:
+                from native.nested_sort import check_mode, parse_nested_sort
+
+                parse_nested_sort(nested, str(path))
+                check_mode(opts.get("mode"))
+                return SortItem(path, order == "asc", opts.get("missing") == "_first", orjson.dumps(nested).decode(),
+                                opts.get("mode"))  # fmt: skip
             return SortItem(path, order == "asc", opts.get("missing") == "_first")
     raise ParsingError(f"malformed sort [{value}] in [top_hits]")
 

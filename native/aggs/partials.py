@@ -67,6 +67,7 @@ KIND_MODULES = (
     "matrix",
     "metrics",
     "multi_terms",
+    "nested",
     "pipeline",
     "rare_terms",
     "samplers",

@@ -202,6 +202,8 @@ class SortItem:
     field: str  # "_score" or an ES field path
     asc: bool
     missing_first: bool = False
+    nested: str | None = None  # the sort's ``nested`` object as JSON (native.nested_sort)
+    mode: str | None = None  # with ``nested`` only
 
 
 @dataclass(frozen=True)

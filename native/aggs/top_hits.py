@@ -4,12 +4,9 @@ Each shard returns its own top ``from + size`` hits of the bucket query (by scor
 field through tantivy's fast-field ordering) with ``_id`` and the filtered ``_source`` already loaded;
 merging keeps the global top ``from + size``; finalize drops the first ``from``.
 
-Under a ``nested`` aggregation (``ShardContext.nested_path``) the hits are the nested objects, as in ES:
-each is read from its parent's ``_source`` (the array at the path, so ``_nested.offset`` is its position
-there), ``_source`` is the object itself, sorting by a field under the path compares the object's own
-value (a multi-field such as ``last.keyword`` reads its parent ``last``), and scores are the parent's.
-Nested objects exist only in ``_source`` here, so this scans at most ``NESTED_SCAN_LIMIT`` parent
-documents per bucket and shard (``hits.total`` is then a lower bound).
+Under a ``nested`` aggregation (``ShardContext.nested_path``) the hits are the nested documents of the
+bucket (``native.aggs.nested``), as in ES: ``_id`` of their top-level document, ``_nested`` and the object
+itself as ``_source``.
 
 Partial: ``{"t": bucket doc count, "ms": max score, "h": [[sort value, hit], ...]}``.
 """
@@ -28,8 +25,6 @@ from native.aggs.partials import Partial, add_opt, sort_key_for
 from native.aggs.spec import AggNode, TopHitsSpec
 from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 
-NESTED_SCAN_LIMIT = 10_000
-
 
 class TopHitsKind:
     def empty(self, node: AggNode) -> Partial:
@@ -38,17 +33,22 @@ class TopHitsKind:
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: TopHitsSpec = node.params
         if ctx.nested_path is not None:
-            return _collect_nested(ctx, spec, query, ctx.nested_path)
+            return _collect_nested(ctx, spec, query)
         wanted = spec.from_ + spec.size
         total = ctx.count(query)
         if wanted == 0 or total == 0:
             return {"t": total, "ms": None, "h": []}
         by_field = _sort_field(ctx, spec)
-        if by_field is None:
+        result: Any
+        if spec.sort and spec.sort[0].nested:
+            from native.aggs.nested import by_nested_sort
+
+            result = by_nested_sort(ctx, query, wanted, spec.sort[0])
+            by_field = by_field or spec.sort[0].field
+        elif by_field is None:
             result = ctx.searcher.search(query, wanted, count=False)
         else:
-            order = tantivy.Order.Asc if spec.sort[0].asc else tantivy.Order.Desc
-            result = ctx.searcher.search(query, wanted, count=False, order_by_field=by_field, order=order)
+            result = _by_field_missing_last(ctx, query, wanted, by_field, spec.sort[0].asc)
         hits = []
         max_score = None
         highlighter = _highlighter(ctx, spec, query)
@@ -104,68 +104,48 @@ class TopHitsKind:
         }
 
 
-def _collect_nested(ctx: ShardContext, spec: TopHitsSpec, query: tantivy.Query, path: str) -> Partial:
-    sort = spec.sort[0] if spec.sort and spec.sort[0].field != "_score" else None
-    relative = sort.field[len(path) + 1 :] if sort is not None and sort.field.startswith(path + ".") else None
-    rows: list[tuple[Any, float, int, dict[str, Any]]] = []
+class _Found:
+    def __init__(self, hits: list[tuple[Any, tantivy.DocAddress]]) -> None:
+        self.hits = hits
+
+
+def _by_field_missing_last(
+    ctx: ShardContext, query: tantivy.Query, wanted: int, field: str, asc: bool
+) -> _Found:
+    """The top ``wanted`` by ``field``, documents without a value last in index order (ES's ``missing: _last``)."""
+    order = tantivy.Order.Asc if asc else tantivy.Order.Desc
+    has = tantivy.Query.exists_query(field)
+    with_value = ctx.restrict(query, has)
+    hits = list(ctx.searcher.search(with_value, wanted, count=False, order_by_field=field, order=order).hits)
+    if len(hits) < wanted:
+        without = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.MustNot, has)])
+        rest = ctx.searcher.search(without, wanted - len(hits), count=False, order_by_field=SEQ_NO_FIELD,
+                                   order=tantivy.Order.Asc).hits  # fmt: skip
+        hits.extend((None, addr) for _, addr in rest)
+    return _Found(hits)
+
+
+def _collect_nested(ctx: ShardContext, spec: TopHitsSpec, query: tantivy.Query) -> Partial:
+    from native.aggs.nested import top_hits_of_view
+    from native.nested import filter_nested_source
+
+    by_field = _sort_field(ctx, spec)
+    asc = bool(spec.sort) and spec.sort[0].asc
+    total, found = top_hits_of_view(ctx, query, spec.from_ + spec.size, by_field, asc)
+    hits = []
     max_score = None
     show_source = spec.source and _source_enabled(ctx)
-    for order, (score, addr) in enumerate(ctx.searcher.search(query, NESTED_SCAN_LIMIT, count=False).hits):
-        stored = ctx.searcher.doc(addr).to_dict()
-        objects = _nested_objects(_stored_source(stored), path)
-        for offset, obj in enumerate(objects):
-            hit: dict[str, Any] = {
-                "_index": ctx.index_name,
-                "_id": (stored.get(ID_FIELD) or [None])[0],
-                "_nested": {"field": path, "offset": offset},
-            }
-            if spec.version:
-                hit["_version"] = _first_int(stored.get(VERSION_FIELD))
-            if spec.seq_no_primary_term:
-                hit["_seq_no"] = _first_int(stored.get(SEQ_NO_FIELD))
-                hit["_primary_term"] = _first_int(stored.get(PRIMARY_TERM_FIELD))
-            hit["_score"] = None if sort is not None else float(score)
-            if show_source:
-                hit["_source"] = filter_source(obj, spec.includes, spec.excludes)
-            value: Any = float(score)
-            if sort is not None:
-                value = _object_value(obj, relative) if relative is not None else None
-                hit["sort"] = [value]
-            else:
-                max_score = add_opt(max_score, float(score), max)
-            rows.append((value, float(score), order * 1_000_000 + offset, hit))
-    asc = sort is not None and sort.asc
-    rows.sort(key=lambda r: (sort_key_for(r[0], asc), r[2]))
-    hits = [[value, hit] for value, _, _, hit in rows[: spec.from_ + spec.size]]
-    return {"t": len(rows), "ms": max_score, "h": hits}
-
-
-def _nested_objects(source: Any, path: str) -> list[dict[str, Any]]:
-    """The objects at ``path`` of a ``_source`` in document order (a single object counts as one)."""
-    nodes: list[Any] = [source]
-    for part in path.split("."):
-        step: list[Any] = []
-        for node in nodes:
-            for item in node if isinstance(node, list) else [node]:
-                if isinstance(item, dict) and part in item:
-                    child = item[part]
-                    step.extend(child if isinstance(child, list) else [child])
-        nodes = step
-    return [n for n in nodes if isinstance(n, dict)]
-
-
-def _object_value(obj: dict[str, Any], path: str) -> Any:
-    """The first value at ``path`` inside one object; a path past a leaf (a multi-field) reads the leaf."""
-    node: Any = obj
-    for part in path.split("."):
-        if isinstance(node, list):
-            node = node[0] if node else None
-        if not isinstance(node, dict) or part not in node:
-            break
-        node = node[part]
-    if isinstance(node, list):
-        node = node[0] if node else None
-    return None if isinstance(node, dict) else node
+    for value, nested in found:
+        hit: dict[str, Any] = {"_index": ctx.index_name, "_id": nested["_id"], "_nested": nested["_nested"]}
+        hit["_score"] = None if by_field is not None else float(value)
+        if show_source:
+            hit["_source"] = filter_nested_source(nested["_path"], nested["_source"], spec.includes, spec.excludes)
+        if by_field is not None:
+            hit["sort"] = [value]
+        else:
+            max_score = add_opt(max_score, float(value), max)
+        hits.append([value, hit])
+    return {"t": total, "ms": max_score, "h": hits}
 
 
 def _stored_source(stored: dict[str, Any]) -> Any:

@@ -37,6 +37,7 @@ from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
 from native.query.msm import resolve_msm
+from native.query.nested import NestedQuery, compile_nested
 from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
 from native.query.values import (
     NO_MATCH,
@@ -65,6 +66,7 @@ def compile_query(
     now_millis: int,
     max_clause_count: int = MAX_CLAUSE_COUNT,
     searcher: tantivy.Searcher | None = None,
+    nested_level: str = "",
 ) -> tantivy.Query:
     """Compile a parsed query for the shard whose mapping ``resolver`` describes.
 
@@ -73,7 +75,7 @@ def compile_query(
     ``more_like_this`` document lookups and term statistics. Without it those are coarser (documented in
     ``native.query.compile_geo`` and ``native.query.specialized``).
     """
-    return _Compiler(resolver, now_millis, max_clause_count, searcher=searcher).compile(ast)
+    return _Compiler(resolver, now_millis, max_clause_count, searcher=searcher, nested_level=nested_level).compile(ast)
 
 
 def auto_fuzziness(spec: str | int | None, term: str) -> int:
@@ -96,6 +98,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
     max_clause_count: int
     leaves: int = 0
     searcher: tantivy.Searcher | None = None
+    nested_level: str = ""  # the nested path whose documents ``searcher`` searches ("" top level; native.nested)
 
     def __post_init__(self) -> None:
         self.schema = self.resolver.schema
@@ -111,6 +114,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
             A.GeoPolygon: self.geo_polygon, A.GeoShape: self.geo_shape, A.TermsSet: self.terms_set,
             A.Pinned: self.pinned, A.SpanNear: self.span_near, A.MoreLikeThis: self.more_like_this,
             A.DistanceFeature: self.distance_feature,
+            NestedQuery: self.nested,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -380,7 +384,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
         return self.const(self.any_of(queries), node.boost)
 
     def ids(self, node: A.Ids) -> Query:
-        if not node.values:
+        if not node.values or self.nested_level:  # nested documents have no _id of their own
             return Query.empty_query()
         q = Query.term_set_query(self.schema, ID_FIELD, list(node.values))
         return self.const(self.leaf(q), node.boost)
@@ -454,6 +458,12 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
             clauses.append((Occur.Must, self.const(Query.all_query(), 0.0)))  # pure negative: all minus
         q = Query.boolean_query(clauses, need if need > 0 else None)
         return self.boosted(q, node.boost)
+
+    def nested(self, node: NestedQuery) -> Query:
+        def inner(ast: A.QueryAst, searcher: tantivy.Searcher | None, level: str) -> Query:
+            return replace(self, searcher=searcher, nested_level=level).compile(ast)
+
+        return compile_nested(node, self.searcher, self.resolver, self.nested_level, inner)
 
     def constant_score(self, node: A.ConstantScore) -> Query:
         return self.const(self.compile(node.filter), node.boost)

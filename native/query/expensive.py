@@ -14,8 +14,10 @@ from typing import Any
 
 from native.errors import ExpensiveQueryDisallowed
 from native.query.ast import Fuzzy, Prefix, QueryAst, Range, Regexp, Wildcard
+from native.query.nested import NestedQuery
 
-_EXPENSIVE: dict[type[QueryAst], str] = {Prefix: "prefix", Wildcard: "wildcard", Regexp: "regexp", Fuzzy: "fuzzy"}
+_EXPENSIVE: dict[type[QueryAst], str] = {Prefix: "prefix", Wildcard: "wildcard", Regexp: "regexp", Fuzzy: "fuzzy",
+                                         NestedQuery: "joining"}  # fmt: skip
 
 
 def check_expensive(query: QueryAst, field_types: Callable[[str], Iterable[str]] = lambda field: ()) -> None:

@@ -159,7 +159,7 @@ def test_ip_range_is_searchable_by_bounds(tmp_path):
 
 
 # -- nested / object ------------------------------------------------------------------------------------------
-def test_nested_is_indexed_like_object_and_dynamic_updates_merge(tmp_path):
+def test_nested_stays_out_of_the_top_level_document_and_dynamic_updates_merge(tmp_path):
     mapping = Mapping({"properties": {"users": {"type": "nested"}}})
     doc = {"group": "fans", "users": [{"first": "John", "last": "Smith"}, {"first": "Alice", "last": "White"}]}
     update = mapping.dynamic_update(doc)
@@ -172,7 +172,9 @@ def test_nested_is_indexed_like_object_and_dynamic_updates_merge(tmp_path):
     _index(shard, {"1": doc})
     info = shard.compiled.field("users.first.keyword")
     assert info is not None
-    assert _term(shard, info.tantivy_name, "Alice") == {"1"}
+    # nested objects are their own documents (native.nested), not flat fields of the top-level one
+    assert _term(shard, info.tantivy_name, "Alice") == set()
+    assert _term(shard, shard.compiled.field("group.keyword").tantivy_name, "fans") == {"1"}
 
 
 def test_nested_to_object_is_still_a_conflict():

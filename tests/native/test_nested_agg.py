@@ -1,4 +1,4 @@
-"""``nested`` / ``reverse_nested`` aggregations (flat approximation) and ``top_hits`` of nested objects, over the
+"""``nested`` / ``reverse_nested`` aggregations on nested documents and ``top_hits`` of nested objects, over the
 in-process app; expected values computed from the documents in plain Python."""
 
 from __future__ import annotations
@@ -49,13 +49,36 @@ async def aggs(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any
     return r.json()["aggregations"]  # type: ignore[no-any-return]
 
 
-async def test_nested_counts_parents_and_metrics_see_all_objects(client: httpx.AsyncClient) -> None:
+async def test_nested_counts_nested_objects(client: httpx.AsyncClient) -> None:
     out = await aggs(client, {"n": {"nested": {"path": "nested"}, "aggs": {"mx": {"max": {"field": "nested.number"}}}}})
-    with_path = [d for d in DOCS.values() if objects(d)]
-    assert out["n"]["doc_count"] == len(with_path)
-    assert out["n"]["mx"]["value"] == max(o["number"] for d in with_path for o in objects(d))
+    all_objects = [o for d in DOCS.values() for o in objects(d)]
+    assert out["n"]["doc_count"] == len(all_objects)
+    assert out["n"]["mx"]["value"] == max(o["number"] for o in all_objects)
     out = await aggs(client, {"n": {"nested": {"path": "missing"}}})
     assert out["n"]["doc_count"] == 0
+
+
+async def test_filter_under_nested_is_per_object(client: httpx.AsyncClient) -> None:
+    body = {
+        "n": {
+            "nested": {"path": "nested"},
+            "aggs": {
+                "f": {
+                    "filter": {
+                        "bool": {"must": [{"term": {"nested.tag": "danger"}}, {"range": {"nested.number": {"gte": 3}}}]}
+                    },
+                    "aggs": {"sum": {"sum": {"field": "nested.number"}}, "back": {"reverse_nested": {}}},
+                }
+            },
+        }
+    }
+    out = (await aggs(client, body))["n"]["f"]
+    matching = [
+        (doc_id, o) for doc_id, d in DOCS.items() for o in objects(d) if o["tag"] == "danger" and o["number"] >= 3
+    ]
+    assert out["doc_count"] == len(matching)
+    assert out["sum"]["value"] == sum(o["number"] for _, o in matching)
+    assert out["back"]["doc_count"] == len({doc_id for doc_id, _ in matching})
 
 
 async def test_terms_ordered_by_metric_under_nested(client: httpx.AsyncClient) -> None:
@@ -107,3 +130,20 @@ async def test_nested_requires_a_path(client: httpx.AsyncClient) -> None:
     r = await client.post("/n/_search", json={"aggs": {"n": {"nested": {}}}})
     assert r.status_code == 400
     assert "Missing [path] field for nested aggregation [n]" in r.text
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+async def test_top_hits_sorted_by_nested_field(client: httpx.AsyncClient, order: str) -> None:
+    sort = {
+        "nested.number": {"order": order, "nested": {"path": "nested", "filter": {"term": {"nested.tag": "danger"}}}}
+    }
+    body = {"top": {"top_hits": {"size": 10, "sort": [sort], "_source": False}}}
+    hits = (await aggs(client, body))["top"]["hits"]["hits"]
+    keyed = []
+    for doc_id, doc in DOCS.items():
+        values = [o["number"] for o in objects(doc) if o["tag"] == "danger"]
+        keyed.append(((min if order == "asc" else max)(values) if values else None, int(doc_id)))
+    present = sorted((k for k in keyed if k[0] is not None), key=lambda k: (k[0] if order == "asc" else -k[0], k[1]))
+    missing = sorted(k for k in keyed if k[0] is None)
+    assert [h["_id"] for h in hits] == [str(k[1]) for k in present + missing]
+    assert [h["sort"][0] for h in hits] == [k[0] for k in present + missing]
