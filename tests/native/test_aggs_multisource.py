@@ -84,7 +84,7 @@ async def test_weighted_avg_refuses_multi_weights(asgi_client: httpx.AsyncClient
     r = await search_error(
         asgi_client, "ms", {"a": {"weighted_avg": {"value": {"field": "x"}, "weight": {"field": "multi"}}}}
     )
-    assert r.status_code == 500
+    assert r.status_code == 400  # ES 8 answers 500: bad input is never a server error here
     assert "more than one weight" in r.text
     r = await search_error(asgi_client, "ms", {"a": {"weighted_avg": {"value": {"field": "x"}}}})
     assert r.status_code == 400
