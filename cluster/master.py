@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cluster import templates
+from cluster.auto_expand import apply_auto_expand
 from cluster.names import AliasesNotFound, validate_alias_name, validate_index_name
 from cluster.settings import (
     DEFAULTS,
@@ -207,6 +208,7 @@ class Master:
             own = {k: v for k, v in flatten_settings(body.get("settings")).items() if v is not None}
             flat = {**DEFAULTS, **contribution.settings, **own}
             validate_settings(flat)
+            flat = apply_auto_expand(flat, self.data_nodes)
             if str(flat.get("index.soft_deletes.enabled", "true")).lower() == "false":
                 raise IllegalArgument(
                     "Creating indices with soft-deletes disabled is no longer supported. Please do not specify a "
@@ -331,6 +333,7 @@ class Master:
                     )
             merged = {k: v for k, v in {**meta.settings, **flat}.items() if v is not None}
             validate_settings(merged)
+            merged = apply_auto_expand(merged, self.data_nodes)
             new_meta = replace(meta, settings=merged)
             if meta.is_open:
                 self._check_shard_limit(self._state, _copies(new_meta) - _copies(meta))

@@ -39,6 +39,7 @@ from server.handlers import (
     templates,
     termvectors,
     validate,
+    xpack,
 )
 from server.http import JSON_TYPE
 from server.jsonio import dumps
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     routes = [
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
+        *xpack.routes,
         *security.routes,
         *cluster_admin.routes,
         *cat.routes,

@@ -18,6 +18,7 @@ from cluster.names import match_names
 from server.cat import CatColumn, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
+from server.handlers.node_info import NODE_ATTRIBUTES
 from server.http import check_params, cluster_of
 
 NODE_ID = "quidditch-node-0"
@@ -280,9 +281,11 @@ NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
 
 async def cat_nodeattrs(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    row = {"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
-           "ip": _host(request), "port": 9300, "attr": "xpack.installed", "value": "true"}  # fmt: skip
-    return _cat(request, [row], NODEATTR_COLUMNS, params)
+    # the same attributes ``GET _nodes`` reports (``xpack.installed``: ``GET /_xpack`` answers)
+    rows = [{"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
+             "ip": _host(request), "port": 9300, "attr": attr, "value": value}
+            for attr, value in NODE_ATTRIBUTES.items()]  # fmt: skip
+    return _cat(request, rows, NODEATTR_COLUMNS, params)
 
 
 THREAD_POOL_COLUMNS = _cols("""

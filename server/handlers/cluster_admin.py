@@ -24,6 +24,7 @@ from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
 from server.handlers.allocation_explain import allocation_explain
+from server.handlers.health_waits import HealthWaits, health_expand_wildcards
 from server.handlers.indices import index_stats
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
@@ -310,7 +311,6 @@ async def pending_tasks(request: Request) -> Response:
     return es_json(request, {"tasks": []})
 
 
-_RANK = {"green": 0, "yellow": 1, "red": 2}
 
 
 def _index_health(meta: IndexMeta, shards: bool, failed: Collection[int] = ()) -> dict[str, Any]:
@@ -354,6 +354,9 @@ async def health(request: Request) -> Response:
             resolve_expression(index, state.indices, aliases=state.aliases(), expand_closed=True)
             if index and index not in ("_all", "*") else None
         )  # fmt: skip
+        if expand is not None and (names is None or index is None or "*" in index):
+            names = [n for n in (names if names is not None else sorted(state.indices))
+                     if ("open" if state.indices[n].is_open else "closed") in expand]  # fmt: skip
         body = health_body(cluster, names)
         if level != "cluster":
             chosen = names if names is not None else sorted(state.indices)
@@ -369,10 +372,11 @@ async def health(request: Request) -> Response:
                                              "unassigned_primary_shards": damaged_shards(raw)}  # fmt: skip
         return body
 
-    wanted = params.get("wait_for_status")
+    expand = health_expand_wildcards(params.get("expand_wildcards"))
+    waits = HealthWaits.from_params(params)
     deadline = time.monotonic() + parse_time_value(params.get("timeout", "30s"))
     body = build()
-    while wanted and _RANK[body["status"]] > _RANK.get(wanted, 0):
+    while not waits.met(body):
         if time.monotonic() >= deadline:
             body["timed_out"] = True
             return es_json(request, body, status=408)

@@ -18,10 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
+from server.handlers import node_ops
 from server.handlers.index_stats import node_indices_section
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, nodes_info
 from server.http import check_params, es_json
 
-NODE_ID = "quidditch-node-0"
 _STATS_METRICS = ("indices", "os", "process", "jvm", "thread_pool", "fs", "transport", "http", "breaker", "script",
                   "discovery", "ingest", "adaptive_selection", "indexing_pressure")  # fmt: skip
 _STARTED = time.time()
@@ -46,38 +47,9 @@ def _base(request: Request) -> dict[str, Any]:
         "transport_address": f"{settings.host}:9300",
         "host": settings.host,
         "ip": settings.host,
-        "roles": ["data", "ingest", "master"],
-        "attributes": {},
+        "roles": list(NODE_ROLES),
+        "attributes": dict(NODE_ATTRIBUTES),
     }
-
-
-async def nodes_info(request: Request) -> Response:
-    check_params(request)
-    cluster: EmbeddedCluster = request.app.state.cluster
-    settings = request.app.state.settings
-    node = _base(request) | {
-        "version": settings.version_number,
-        "build_flavor": "default",
-        "build_type": "tar",
-        "build_hash": "quidditch",
-        "http": {
-            "publish_address": f"{settings.host}:{settings.port}",
-            "bound_address": [f"{settings.host}:{settings.port}"],
-            "max_content_length_in_bytes": settings.http_max_content_length,
-        },
-        "os": {"name": os.uname().sysname, "arch": os.uname().machine, "available_processors": os.cpu_count() or 1},
-        "process": {"id": os.getpid(), "mlockall": False},
-        "jvm": {"version": "none", "vm_name": "CPython", "mem": {"heap_max_in_bytes": 0}},
-        "plugins": [],
-        "modules": [],
-        "ingest": {"processors": []},
-    }
-    body = {
-        "_nodes": {"total": 1, "successful": 1, "failed": 0},
-        "cluster_name": cluster.cluster_name,
-        "nodes": {NODE_ID: node},
-    }
-    return es_json(request, body)
 
 
 async def nodes_stats(request: Request) -> Response:
@@ -149,6 +121,7 @@ async def nodes_stats(request: Request) -> Response:
 
 
 routes = [
+    *node_ops.routes,
     Route("/_nodes/stats", nodes_stats, methods=["GET"]),
     Route("/_nodes/stats/{metric}", nodes_stats, methods=["GET"]),
     Route("/_nodes/{node_id}/stats", nodes_stats, methods=["GET"]),
