@@ -8,6 +8,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.search_stats import parse_stats_groups
 from native.errors import (
     ActionRequestValidation,
     ElasticsearchParseError,
@@ -71,6 +72,7 @@ class SearchSpec:
     indices_boost: list[tuple[str, float]] = field(default_factory=list)
     explain: bool = False
     request_cache: bool | None = None
+    stats_groups: tuple[str, ...] = ()  # ``stats``: the ``_stats`` search groups this search also counts in
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -350,6 +352,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.explain = str(params.get("explain", body.get("explain", False))).lower() == "true"
     if "request_cache" in params:
         spec.request_cache = params["request_cache"] in ("true", "")
+    spec.stats_groups = parse_stats_groups(body.get("stats"), params.get("stats"))
     search_type = params.get("search_type", "query_then_fetch")
     if search_type not in ("query_then_fetch", "dfs_query_then_fetch"):
         raise IllegalArgument(f"No search type for [{search_type}]")
