@@ -500,23 +500,38 @@ class Master:
             self._publish(state.changed(**{kind: current}))
 
     # -- rollover -------------------------------------------------------------------------------------------
+    def rollover_names(self, alias: str, new_name: str | None = None) -> tuple[str, str]:
+        """The write index ``alias`` rolls over from and the index it rolls over to, which must not exist
+        (ES refuses a taken or invalid name even on a dry run)."""
+        state = self._state
+        targets = state.aliases().get(alias)
+        if not targets:
+            raise IllegalArgument(f"rollover target [{alias}] does not exist")
+        writers = [t for t in targets if state.indices[t].aliases[alias].get("is_write_index") is True]
+        if len(targets) > 1 and not writers:
+            raise IllegalArgument(f"rollover target [{alias}] does not point to a write index")
+        old = writers[0] if writers else targets[0]
+        if new_name is None:
+            match = re.match(r"^(.*)-(\d+)$", old)
+            if match is None:
+                raise IllegalArgument(f"index name [{old}] does not match pattern '^.*-\\d+$'")
+            new_name = f"{match.group(1)}-{int(match.group(2)) + 1:06d}"
+        validate_index_name(new_name)
+        existing = state.indices.get(new_name)
+        if existing is not None:
+            raise ResourceAlreadyExists(
+                f"index [{new_name}/{existing.uuid}] already exists", index_uuid=existing.uuid, index=new_name
+            )
+        if new_name in state.aliases():
+            raise ResourceAlreadyExists(f"index [{new_name}] already exists (as an alias)", index=new_name)
+        return old, new_name
+
     def rollover(self, alias: str, new_name: str | None, body: MappingABC[str, Any], *, dry_run: bool = False,
                  conditions_met: bool = True) -> tuple[str, str, bool]:  # fmt: skip
         """Roll ``alias`` over to a new index: ``(old index, new index, rolled over)``."""
         with self._lock:
             state = self._state
-            targets = state.aliases().get(alias)
-            if not targets:
-                raise IllegalArgument(f"rollover target [{alias}] does not exist")
-            writers = [t for t in targets if state.indices[t].aliases[alias].get("is_write_index") is True]
-            if len(targets) > 1 and not writers:
-                raise IllegalArgument(f"rollover target [{alias}] does not point to a write index")
-            old = writers[0] if writers else targets[0]
-            if new_name is None:
-                match = re.match(r"^(.*)-(\d+)$", old)
-                if match is None:
-                    raise IllegalArgument(f"index name [{old}] does not match pattern '^.*-\\d+$'")
-                new_name = f"{match.group(1)}-{int(match.group(2)) + 1:06d}"
+            old, new_name = self.rollover_names(alias, new_name)
             if dry_run or not conditions_met:
                 return old, new_name, False
             create_body = {k: v for k, v in body.items() if k in ("settings", "mappings", "aliases")}

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from cluster.names import match_names
 from cluster.resize import scan_documents
+from cluster.rollover_conditions import IndexFacts, evaluate, parse_conditions
 from cluster.state import IndexMeta
 from native.errors import IllegalArgument, IndexNotFound
 from native.mapping import Mapping
@@ -31,7 +32,7 @@ from native.schema import flatten_source
 from server.cat import format_byte_size
 from server.errors import broadcast_failures
 from server.handlers.cluster_admin import NODE_ID
-from server.handlers.indices import index_stats, resolve
+from server.handlers.indices import IndexStats, index_stats, resolve
 from server.handlers.reindex import _tasks
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -190,16 +191,18 @@ async def rollover(request: Request) -> Response:
     body = await _object_body(request, "rollover", ("conditions", "settings", "mappings", "aliases"))
     alias = request.path_params["alias"]
     cluster = cluster_of(request)
-    conditions = body.get("conditions") or {}
-    results: dict[str, bool] = {}
-    if conditions:
-        targets = cluster.master.state.aliases().get(alias) or []
-        metas = [cluster.master.state.indices[t] for t in targets]
-        st = await index_stats(request, metas)
-        docs = sum(s.docs for s in st.values())
-        for name, value in conditions.items():
-            results[f"[{name}: {value}]"] = name in ("max_docs", "min_docs") and docs >= int(value)
-    met = not conditions or any(v for k, v in results.items() if not k.startswith("[min_"))
+    conditions = parse_conditions(body.get("conditions"))
+    source, _ = cluster.master.rollover_names(alias, request.path_params.get("new_index"))
+    meta = cluster.master.state.indices[source]
+    st = (await index_stats(request, [meta])).get(source, IndexStats())
+    # sizes are ES's ``docs.total_size_in_bytes``: segment bytes in proportion to their live documents (an
+    # empty index has none, whatever its files weigh)
+    shard_sizes = [sum(b * d // (d + x) for d, x, b in segs if d + x) for segs in st.segments.values()]
+    facts = IndexFacts(
+        age_ms=int(time.time() * 1000) - meta.creation_date, docs=st.docs, size=sum(shard_sizes),
+        max_shard_size=max(shard_sizes, default=0), max_shard_docs=max((d for d, _ in st.shards.values()), default=0),
+    )  # fmt: skip
+    results, met = evaluate(conditions, facts)
     old, new, rolled = await asyncio.to_thread(
         cluster.master.rollover, alias, request.path_params.get("new_index"), body,
         dry_run=flag(params, "dry_run"), conditions_met=met,
