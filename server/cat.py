@@ -12,9 +12,9 @@ times, ``None`` for blanks) and declares its columns; :func:`render_cat` applies
   columns instead of the human form (``1.2kb``, ``350ms``);
 - ``pretty`` (json) and ``filter_path`` (json/yaml).
 
-Text is aligned as ES does it: every cell is padded to its column width (numbers to the right, so a
-left-aligned last column carries trailing spaces), cells are separated by one space, and each row ends
-with a newline.
+Text is aligned as ES's ``RestTable`` does it: every cell is padded to its column width (numbers to the
+right), except that a left-aligned cell of the last column is not padded (no trailing spaces); cells are
+separated by one space, and each row ends with a newline.
 """
 
 from __future__ import annotations
@@ -204,8 +204,9 @@ def _text(table: list[list[str | None]], shown: list[_Display], header: bool) ->
     lines.extend(cells)
     out = []
     for line in lines:
+        last = len(line) - 1
         padded = [
-            cell.rjust(widths[i]) if shown[i].column.right_aligned else cell.ljust(widths[i])
+            cell.rjust(widths[i]) if shown[i].column.right_aligned else cell if i == last else cell.ljust(widths[i])
             for i, cell in enumerate(line)
         ]
         out.append(" ".join(padded) + "\n")

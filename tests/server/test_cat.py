@@ -54,7 +54,7 @@ def test_h_selects_by_name_alias_and_wildcard_in_order() -> None:
     assert text({"h": "i,dc", "v": "true"}) == (
         "i              dc\nlogs         1200\na               7\nmetrics-long     \n"
     )
-    assert text({"h": "uuid,nope,index"}) == "u1 logs        \nu2 a           \nu3 metrics-long\n"
+    assert text({"h": "uuid,nope,index"}) == "u1 logs\nu2 a\nu3 metrics-long\n"  # last column: no padding
     wild = json.loads(render_cat(ROWS, COLUMNS, {"h": "*.count,store*", "format": "json"})[0])
     assert wild[0] == {"docs.count": "1200", "store.size": "4.5kb"}
     by_alias_glob = json.loads(render_cat(ROWS, COLUMNS, {"h": "qt*", "format": "json"})[0])
@@ -143,7 +143,7 @@ def test_empty_table() -> None:
 def test_bool_and_float_cells() -> None:
     cols = [CatColumn("name"), CatColumn("ratio", kind="float"), CatColumn("ok", kind="bool")]
     rows: list[Row] = [{"name": "n", "ratio": 0.5, "ok": True}, {"name": "m", "ratio": 12.25, "ok": False}]
-    assert render_cat(rows, cols, {})[0] == b"n   0.5 true \nm 12.25 false\n"
+    assert render_cat(rows, cols, {})[0] == b"n   0.5 true\nm 12.25 false\n"
 
 
 @pytest.mark.parametrize(
