@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from native.dates import format_date, parse_date_math
@@ -170,6 +170,7 @@ def resolve_expression(
     closed: dict[str, str] | None = None,
     expand_closed: bool = False,
     forbid_closed: bool = False,
+    hidden: Collection[str] = (),
 ) -> list[str]:
     """Concrete index names for an ES index expression, in a stable order.
 
@@ -178,7 +179,8 @@ def resolve_expression(
     concrete name raises ``IndexNotFound`` unless ``ignore_unavailable``; a wildcard that matches nothing
     raises it unless ``allow_no_indices``. ``closed`` (name → uuid) are skipped by wildcards unless
     ``expand_closed``; naming one concretely raises ``IndexClosed`` when ``forbid_closed`` (or drops it
-    under ``ignore_unavailable``).
+    under ``ignore_unavailable``). ``hidden`` indices (``index.hidden: true``) are left out of wildcards that
+    do not start with ``.`` unless ``expand_hidden``, as dot-prefixed names are.
     """
     if isinstance(expression, str):
         expression = resolve_date_math(expression)
@@ -186,7 +188,9 @@ def resolve_expression(
         expression = [resolve_date_math(str(part)) or "" for part in expression]
     names = sorted(existing)
     closed = closed or {}
-    visible = [n for n in names if (expand_hidden or not n.startswith(".")) and (expand_closed or n not in closed)]
+    # hidden: dot-prefixed names and ``hidden`` (``index.hidden: true``), matched by wildcards only when asked
+    visible = [n for n in names if (expand_hidden or not (n.startswith(".") or n in hidden))
+               and (expand_closed or n not in closed)]  # fmt: skip
     aliases = aliases or {}
     if expression is None:
         parts: list[str] = []

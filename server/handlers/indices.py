@@ -45,6 +45,7 @@ def resolve(
         closed={m.name: m.uuid for m in indices.values() if not m.is_open},
         expand_closed=expand_closed,
         forbid_closed=not allow_closed,
+        hidden={m.name for m in indices.values() if str(m.settings.get("index.hidden", "false")).lower() == "true"},
     )
     return [indices[n] for n in names]
 
@@ -304,6 +305,14 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
     return out
 
 
+def _iso_millis(epoch_millis: int) -> str:
+    """``2024-05-01T10:00:00.000Z``: ES's ``strict_date_time`` in UTC."""
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(epoch_millis / 1000, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_millis % 1000:03d}Z"
+
+
 async def cat_indices(request: Request) -> Response:
     params = check_params(request, {"v", "h", "s", "help", "bytes", "health", "pri", "time", "index"})
     if "expand_wildcards" not in params:
@@ -321,9 +330,12 @@ async def cat_indices(request: Request) -> Response:
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,
             "docs.deleted": deleted, "store.size": size, "pri.store.size": size,
             "dataset.size": size, "creation.date": str(m.creation_date),
+            "creation.date.string": _iso_millis(m.creation_date),
         })  # fmt: skip
     if params.get("health"):
-        rows = [r for r in rows if r["health"] == params["health"]]
+        if params["health"].lower() not in ("green", "yellow", "red"):
+            raise IllegalArgument(f"unknown cluster health status [{params['health']}]")
+        rows = [r for r in rows if r["health"] == params["health"].lower()]
     content, media = render_cat(rows, _INDICES_COLUMNS, params)
     return Response(content, media_type=media)
 

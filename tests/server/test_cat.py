@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import httpx
 import pytest
 import yaml
 
@@ -161,3 +162,32 @@ def test_format_byte_size(size: int, expected: str) -> None:
 )
 def test_format_time_millis(millis: float, expected: str) -> None:
     assert format_time_millis(millis) == expected
+
+
+async def test_cat_indices_hidden_health_and_creation_date(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/index1", json={"settings": {"number_of_replicas": 0, "index": {"hidden": True}}})
+    await c.put("/visible", json={"settings": {"number_of_replicas": 0}})
+    assert (await c.get("/_cat/indices/i*?h=index")).text == ""  # hidden: not matched by a wildcard
+    assert (await c.get("/_cat/indices/i*?h=index&expand_wildcards=all")).text == "index1\n"
+    assert (await c.get("/_cat/indices?h=index")).text == "visible\n"
+    assert (await c.get("/_cat/indices/index1?h=index")).text == "index1\n"  # named: always
+    assert (await c.get("/_search?size=0")).json()["_shards"]["total"] == 1  # search * skips it too
+    bad = await c.get("/_cat/indices?health=invalid-health-value")
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "illegal_argument_exception"
+    assert (await c.get("/_cat/indices?health=yellow&h=index")).text == ""
+    created = (await c.get("/visible/_settings?flat_settings=true")).json()["visible"]["settings"]
+    millis = int(created["index.creation_date"])
+    import datetime
+
+    iso = datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.UTC).isoformat(timespec="milliseconds")
+    row = (await c.get("/_cat/indices/visible?h=i,cd,cds")).text.split()
+    assert row == ["visible", str(millis), iso.replace("+00:00", "Z")]
+
+
+async def test_cat_ts_false_drops_timestamps(asgi_client: httpx.AsyncClient) -> None:
+    with_ts = (await asgi_client.get("/_cat/health?v")).text.splitlines()[0].split()
+    without = (await asgi_client.get("/_cat/health?v&ts=false")).text.splitlines()[0].split()
+    assert with_ts[:2] == ["epoch", "timestamp"] and without == with_ts[2:]
+    picked = (await asgi_client.get("/_cat/health?h=epoch,status&ts=false")).text.split()
+    assert len(picked) == 2  # ``h`` wins over ``ts``
