@@ -181,9 +181,11 @@ _DISK = "cluster.routing.allocation.disk."
 DISK_THRESHOLD_ENABLED = _DISK + "threshold_enabled"
 FLOOD_STAGE = _DISK + "watermark.flood_stage"
 HIGH_WATERMARK = _DISK + "watermark.high"
+LOW_WATERMARK = _DISK + "watermark.low"
 INFO_UPDATE_INTERVAL = "cluster.info.update.interval"
 
-_DEFAULTS = {FLOOD_STAGE: ("95%", 100 * 1024**3), HIGH_WATERMARK: ("90%", 150 * 1024**3)}
+_DEFAULTS = {FLOOD_STAGE: ("95%", 100 * 1024**3), HIGH_WATERMARK: ("90%", 150 * 1024**3),
+             LOW_WATERMARK: ("85%", 200 * 1024**3)}  # fmt: skip
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
 _BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?b)\s*$", re.IGNORECASE)
 

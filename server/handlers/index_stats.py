@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.segment_files import segment_file_sizes
 from cluster.state import IndexMeta
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
@@ -116,6 +117,8 @@ async def stats(request: Request) -> Response:
             continue
         section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
                            search_stats.of(m.uuid, groups=groups))
+        if flag(params, "include_segment_file_sizes"):
+            section["segments"]["file_sizes"] = segment_file_sizes(cluster_of(request).node, [m])
         all_pri = _merge(all_pri, section) if all_pri else section
         entry: dict[str, Any] = {
             "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green", "status": "open",
