@@ -24,8 +24,8 @@ from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
 from server.handlers.allocation_explain import allocation_explain
+from server.handlers.cluster_stats import cluster_stats
 from server.handlers.health_waits import HealthWaits, health_expand_wildcards
-from server.handlers.indices import index_stats
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -232,78 +232,6 @@ async def cluster_state(request: Request) -> Response:
         )  # fmt: skip
         metas = [state.indices[n] for n in names]
     return es_json(request, state_body(request, state, metrics, metas, flag(params, "flat_settings")))
-
-
-async def cluster_stats(request: Request) -> Response:
-    check_params(request, {"include_remotes"})
-    cluster = cluster_of(request)
-    state = cluster.master.state
-    metas = list(state.indices.values())
-    open_metas = [m for m in metas if m.is_open]
-    stats = await index_stats(request, open_metas)
-    docs = sum(s.docs for s in stats.values())
-    size = sum(s.size for s in stats.values())
-    primaries = sum(m.number_of_shards for m in open_metas)
-    health = health_body(cluster)
-    settings = request.app.state.settings
-    field_types: dict[str, dict[str, Any]] = {}
-    for m in metas:
-        for leaf in Mapping(m.mappings).iter_leaves():
-            entry = field_types.setdefault(leaf.type, {"name": leaf.type, "count": 0, "index_count": 0,
-                                                       "_indices": set()})  # fmt: skip
-            entry["count"] += 1
-            entry["_indices"].add(m.name)
-    for entry in field_types.values():
-        entry["index_count"] = len(entry.pop("_indices"))
-    per_index = [m.number_of_shards for m in open_metas] or [0]
-    body = {
-        "_nodes": {"total": 1, "successful": 1, "failed": 0},
-        "cluster_name": cluster.cluster_name,
-        "cluster_uuid": state.cluster_uuid,
-        "timestamp": int(time.time() * 1000),
-        "status": health["status"],
-        "indices": {
-            "count": len(metas),
-            "shards": {
-                "total": primaries, "primaries": primaries, "replication": 0.0,
-                "index": {
-                    "shards": {"min": min(per_index), "max": max(per_index), "avg": sum(per_index) / len(per_index)},
-                    "primaries": {"min": min(per_index), "max": max(per_index),
-                                  "avg": sum(per_index) / len(per_index)},
-                    "replication": {"min": 0.0, "max": 0.0, "avg": 0.0},
-                },
-            },
-            "docs": {"count": docs, "deleted": 0, "total_size_in_bytes": size},
-            "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
-            "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
-            "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
-                            "cache_size": 0, "cache_count": 0, "evictions": 0},
-            "completion": {"size_in_bytes": 0},
-            "segments": {"count": 0, "memory_in_bytes": 0},
-            "mappings": {"field_types": sorted(field_types.values(), key=lambda e: e["name"]),
-                         "runtime_field_types": []},
-            "analysis": {"char_filter_types": [], "tokenizer_types": [], "filter_types": [], "analyzer_types": [],
-                         "built_in_char_filters": [], "built_in_tokenizers": [], "built_in_filters": [],
-                         "built_in_analyzers": []},
-            "versions": [{"version": settings.version_number, "index_count": len(metas),
-                          "primary_shard_count": primaries, "total_primary_bytes": size}],
-        },
-        "nodes": {
-            "count": {"total": 1, "coordinating_only": 0, "data": 1, "ingest": 1, "master": 1},
-            "versions": [settings.version_number],
-            "os": {"available_processors": 1, "allocated_processors": 1, "names": [], "pretty_names": []},
-            "process": {"cpu": {"percent": 0}, "open_file_descriptors": {"min": 0, "max": 0, "avg": 0}},
-            "jvm": {"max_uptime_in_millis": 0, "versions": [], "mem": {"heap_used_in_bytes": 0,
-                                                                     "heap_max_in_bytes": 0}, "threads": 0},
-            "fs": {"total_in_bytes": 0, "free_in_bytes": 0, "available_in_bytes": 0},
-            "plugins": [],
-            "network_types": {"transport_types": {}, "http_types": {"asgi": 1}},
-            "discovery_types": {"single-node": 1},
-            "packaging_types": [{"flavor": "default", "type": "tar", "count": 1}],
-            "ingest": {"number_of_pipelines": 0, "processor_stats": {}},
-        },
-    }  # fmt: skip
-    return es_json(request, body)
 
 
 async def pending_tasks(request: Request) -> Response:
