@@ -42,6 +42,7 @@ from server.handlers import (
     xpack,
 )
 from server.http import JSON_TYPE
+from server.http_clients import HttpClients, HttpClientsMiddleware
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
 from server.routing import CATCH_ALL, IndexedRouter, RawPathRouting, allowed_methods
@@ -192,4 +193,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     app.state.cluster = the_cluster
     app.state.security = Security.from_settings(settings)  # authentication: see server/security
     limited = BodyLimitMiddleware(app, settings.http_max_content_length)
-    return ProductHeaderMiddleware(AuthenticationMiddleware(limited, app.state.security))
+    app.state.http_clients = HttpClients()  # ``http`` of ``_nodes/stats`` and ``_info``: see server/http_clients
+    return HttpClientsMiddleware(
+        ProductHeaderMiddleware(AuthenticationMiddleware(limited, app.state.security)), app.state.http_clients
+    )

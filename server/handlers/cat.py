@@ -18,7 +18,7 @@ from cluster.names import match_names
 from server.cat import CatColumn, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES
+from server.handlers.node_info import NODE_ATTRIBUTES, THREAD_POOLS
 from server.http import check_params, cluster_of
 
 NODE_ID = "quidditch-node-0"
@@ -299,9 +299,9 @@ node_name
 name:n
 -type:t
 active:a:int
-pool_size:psz:int
+-pool_size:psz:int
 queue:q:int
-queue_size:qs:int
+-queue_size:qs:int
 rejected:r:int
 -largest:l:int
 -completed:c:int
@@ -310,18 +310,21 @@ rejected:r:int
 -size:sz
 -keep_alive:ka
 """)
-THREAD_POOLS = ("analyze", "fetch_shard_started", "flush", "force_merge", "generic", "get", "management",
-                "refresh", "search", "snapshot", "warmer", "write")  # fmt: skip
 
 
 async def cat_thread_pool(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     wanted = request.path_params.get("thread_pools")
+    pools = {name: (kind, size, queue) for name, kind, size, queue in THREAD_POOLS}  # as ``_nodes`` info says
     rows = [{"node_name": cluster_of(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
              "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
-             "type": "fixed", "active": 0, "pool_size": 0, "queue": 0, "queue_size": 1000, "rejected": 0,
-             "largest": 0, "completed": 0, "core": None, "max": None, "size": 0, "keep_alive": None}
-            for name in match_names(wanted, THREAD_POOLS)]  # fmt: skip
+             "type": pools[name][0], "active": 0, "pool_size": 0, "queue": 0, "queue_size": pools[name][2],
+             "rejected": 0, "largest": 0, "completed": 0,
+             "core": 1 if pools[name][0] == "scaling" else None,
+             "max": pools[name][1] if pools[name][0] == "scaling" else None,
+             "size": pools[name][1] if pools[name][0] == "fixed" else None,
+             "keep_alive": "5m" if pools[name][0] == "scaling" else None}
+            for name in match_names(wanted, sorted(pools))]  # fmt: skip
     return _cat(request, rows, THREAD_POOL_COLUMNS, params)
 
 

@@ -26,6 +26,7 @@ from native.mapping import Mapping
 from server.handlers.allocation_explain import allocation_explain
 from server.handlers.cluster_stats import cluster_stats
 from server.handlers.health_waits import HealthWaits, health_expand_wildcards
+from server.handlers.node_info import THREAD_POOLS
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -416,14 +417,18 @@ async def cluster_info(request: Request) -> Response:
         if t not in INFO_TARGETS:
             raise IllegalArgument(f"request [{request.url.path}] contains unrecognized target: [{t}]")
     if "_all" in targets:
+        if len(targets) > 1:
+            raise IllegalArgument(f"request [{request.url.path}] contains _all and individual target "
+                                  f"[{','.join(targets)}]")  # fmt: skip
         targets = list(INFO_TARGETS[1:])
     body: dict[str, Any] = {"cluster_name": cluster_of(request).cluster_name}
     if "http" in targets:
-        body["http"] = {"current_open": 0, "total_opened": 0, "clients": []}
+        body["http"] = request.app.state.http_clients.stats(request.app.state.settings.port)
     if "ingest" in targets:
         body["ingest"] = {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}}
     if "thread_pool" in targets:
-        body["thread_pool"] = {}
+        body["thread_pool"] = {name: {"threads": 0, "queue": 0, "active": 0, "rejected": 0, "largest": 0,
+                                      "completed": 0} for name, _, _, _ in THREAD_POOLS}  # fmt: skip
     if "script" in targets:
         body["script"] = {"compilations": 0, "cache_evictions": 0, "compilation_limit_triggered": 0}
     return es_json(request, body)

@@ -146,7 +146,7 @@ def _sections(request: Request, wanted: set[str]) -> dict[str, Any]:
         "transport": {"server_open": 0, "total_outbound_connections": 0, "rx_count": 0, "rx_size_in_bytes": 0,
                       "tx_count": 0, "tx_size_in_bytes": 0, "inbound_handling_time_histogram": _HISTOGRAM,
                       "outbound_handling_time_histogram": _HISTOGRAM, "actions": {}},
-        "http": {"current_open": 0, "total_opened": 0, "clients": [], "routes": {}},
+        "http": request.app.state.http_clients.stats(request.app.state.settings.port),
         "breakers": {},
         "script": {"compilations": 0, "cache_evictions": 0, "compilation_limit_triggered": 0},
         "script_cache": {"sum": {"compilations": 0, "cache_evictions": 0, "compilation_limit_triggered": 0}},
