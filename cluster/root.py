@@ -479,9 +479,9 @@ class Root:
             fetch_deadline = max(fetch_deadline, deadline)
         query_done = time.monotonic()
         hits = await self.fetch(phase, window, spec, now_millis, fetch_deadline) if window else []
-        failed = {id(t) for t, _ in phase.failures}
+        failed_shards = {(t.meta.uuid, t.shard) for t, _ in phase.failures}
         self.search_stats.record(search_counts(
-            [(t.meta.uuid, t.shard) for t in targets if id(t) not in failed],
+            [(t.meta.uuid, t.shard) for t in targets if (t.meta.uuid, t.shard) not in failed_shards],
             [(targets[e[1]].meta.uuid, targets[e[1]].shard) for e in window],
             int((query_done - started) * 1000), int((time.monotonic() - query_done) * 1000)), spec.stats_groups)
         response: dict[str, Any] = {
