@@ -23,10 +23,12 @@ from cluster.state import ClusterState, IndexMeta, damaged_shards
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
+from server.deprecation import warning_header
 from server.handlers.allocation_explain import allocation_explain
 from server.handlers.cluster_stats import cluster_stats
 from server.handlers.health_waits import HealthWaits, health_expand_wildcards
 from server.handlers.node_info import THREAD_POOLS
+from server.handlers.reroute import reroute
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -69,11 +71,24 @@ async def put_settings(request: Request) -> Response:
         cluster_of(request).master.put_cluster_settings, body.get("persistent"), body.get("transient")
     )
     flat = flag(params, "flat_settings")
+    # ES warns when transient settings are set (resetting them with null is the way out, and does not warn)
+    setting = _sets_a_value(body.get("transient"))
+    headers = warning_header(request.app.state.settings.version_number, TRANSIENT_WARNING) if setting else None
     return es_json(request, {
         "acknowledged": True,
         "persistent": _settings_out(persistent, flat),
         "transient": _settings_out(transient, flat),
-    })  # fmt: skip
+    }, headers=headers)  # fmt: skip
+
+
+TRANSIENT_WARNING = ("[transientSettings removal] Updating cluster settings through transientSettings is deprecated. "
+                     "Prefer using persistent settings instead.")  # fmt: skip
+
+
+def _sets_a_value(settings: Any) -> bool:
+    if isinstance(settings, dict):
+        return any(_sets_a_value(v) for v in settings.values())
+    return settings is not None
 
 
 def _node(request: Request) -> dict[str, Any]:
@@ -232,6 +247,9 @@ async def cluster_state(request: Request) -> Response:
             allow_no_indices=flag(params, "allow_no_indices", True), expand_closed=True,
         )  # fmt: skip
         metas = [state.indices[n] for n in names]
+        expand = health_expand_wildcards(params.get("expand_wildcards"))
+        if expand is not None and any(c in index_expr for c in "*?"):  # the states a wildcard expands to
+            metas = [m for m in metas if ("open" if m.is_open else "closed") in expand]
     return es_json(request, state_body(request, state, metrics, metas, flag(params, "flat_settings")))
 
 
@@ -358,19 +376,6 @@ class NoSuchRemoteCluster(QuidditchError):
 
     def __init__(self, alias: str) -> None:
         super().__init__(f"no such remote cluster: [{alias}]")
-
-
-async def reroute(request: Request) -> Response:
-    params = check_params(request, {"dry_run", "explain", "retry_failed", "metric"})
-    await json_body(request)
-    cluster = cluster_of(request)
-    state = cluster.master.state
-    body: dict[str, Any] = {"acknowledged": True}
-    if flag(params, "explain"):
-        body["explanations"] = []
-    body["state"] = state_body(request, state, {"version", "master_node", "blocks", "nodes", "routing_table"},
-                               list(state.indices.values()), False)  # fmt: skip
-    return es_json(request, body)
 
 
 def _exclusions(request: Request) -> list[dict[str, str]]:
