@@ -23,9 +23,11 @@ from cluster.auto_expand import apply_auto_expand
 from cluster.names import AliasesNotFound, validate_alias_name, validate_index_name
 from cluster.settings import (
     DEFAULTS,
-    STATIC,
+    PRIVATE,
     analysis_settings,
     flatten_settings,
+    is_final_setting,
+    is_static_setting,
     update_cluster_settings,
     validate_settings,
 )
@@ -322,17 +324,33 @@ class Master:
         return new_meta
 
     # -- settings -----------------------------------------------------------------------------------------
-    def put_settings(self, name: str, settings: MappingABC[str, Any]) -> IndexMeta:
+    def put_settings(self, name: str, settings: MappingABC[str, Any], *, preserve_existing: bool = False
+                     ) -> IndexMeta:  # fmt: skip
+        """Update an index's settings as ES does: private and final settings are refused, static ones only
+        change while the index is closed; ``preserve_existing`` sets only the keys the index does not have."""
         with self._lock:
             meta = self.index(name)
             flat = flatten_settings(settings)
             for key in flat:
-                if key in STATIC or key.startswith("index.analysis."):
-                    raise IllegalArgument(
-                        f"Can't update non dynamic settings [[{key}]] for open indices [[{name}/{meta.uuid}]]"
-                    )
+                if key in PRIVATE:
+                    raise IllegalArgument(f"can not update private setting [{key}]; this setting is managed by "
+                                          "Elasticsearch")  # fmt: skip
+                if is_final_setting(key):
+                    raise IllegalArgument(f"final index setting [{key}], not updateable")
+            static = sorted(k for k in flat if is_static_setting(k))
+            if static and meta.is_open:
+                raise IllegalArgument(
+                    f"Can't update non dynamic settings [[{', '.join(static)}]] for open indices [[{name}/{meta.uuid}]]"
+                )
+            if preserve_existing:
+                flat = {k: v for k, v in flat.items() if k not in meta.settings}
             merged = {k: v for k, v in {**meta.settings, **flat}.items() if v is not None}
             validate_settings(merged)
+            if any(k.startswith("index.analysis.") for k in flat):  # the new analysis must build, as at create
+                from native.schema import CompiledMapping
+
+                CompiledMapping(Mapping(meta.mappings), Analysis.from_settings(analysis_settings(merged),
+                                                                               index_settings=merged))  # fmt: skip
             merged = apply_auto_expand(merged, self.data_nodes)
             new_meta = replace(meta, settings=merged)
             if meta.is_open:

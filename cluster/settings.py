@@ -11,6 +11,24 @@ from native.errors import IllegalArgument
 
 DEFAULTS = {"index.number_of_shards": "1", "index.number_of_replicas": "1"}
 STATIC = frozenset({"index.number_of_shards", "index.analysis", "index.routing_partition_size"})
+# ES's ``Property.Final`` index settings: fixed at creation, open or closed
+FINAL = frozenset({"index.number_of_shards", "index.number_of_routing_shards", "index.routing_partition_size",
+                   "index.soft_deletes.enabled", "index.mode"})  # fmt: skip
+# ES's ``Property.PrivateIndex`` settings, managed by the server
+PRIVATE = frozenset({"index.uuid", "index.creation_date", "index.version.created", "index.provided_name"})
+# static (non-dynamic) settings: updatable on a closed index only (or with ``reopen``)
+_STATIC_KEYS = frozenset({"index.codec", "index.shard.check_on_startup", "index.store.type",
+                          "index.load_fixed_bitset_filters_eagerly", "index.mapping.source.mode"})  # fmt: skip
+_STATIC_PREFIXES = ("index.analysis.", "index.similarity.")
+
+
+def is_final_setting(key: str) -> bool:
+    return key in FINAL or key.startswith("index.sort.")
+
+
+def is_static_setting(key: str) -> bool:
+    """A non-dynamic index setting that is not final: it changes only while the index is closed."""
+    return key in _STATIC_KEYS or key.startswith(_STATIC_PREFIXES)
 MAX_SHARDS = 1024
 
 

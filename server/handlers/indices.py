@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.names import resolve_date_math, resolve_expression
-from cluster.settings import nest_settings
+from cluster.settings import flatten_settings, is_static_setting, nest_settings
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
 from native.mapping import Mapping
@@ -229,8 +229,18 @@ async def put_settings(request: Request) -> Response:
         raise ParsingError("request body must be an object")
     body = body.get("settings", body)
     cluster = cluster_of(request)
+    preserve = flag(params, "preserve_existing")
+    static = any(is_static_setting(k) for k in flatten_settings(body))
     for meta in resolve(request, request.path_params.get("index"), params, allow_closed=True):
-        await asyncio.to_thread(cluster.master.put_settings, meta.name, body)
+        if static and meta.is_open and flag(params, "reopen"):  # ES closes the index, updates it, reopens it
+            await cluster.writes.refresh([meta])
+            await asyncio.to_thread(cluster.master.set_index_state, [meta.name], "close")
+            try:
+                await asyncio.to_thread(cluster.master.put_settings, meta.name, body, preserve_existing=preserve)
+            finally:
+                await asyncio.to_thread(cluster.master.set_index_state, [meta.name], "open")
+            continue
+        await asyncio.to_thread(cluster.master.put_settings, meta.name, body, preserve_existing=preserve)
     return es_json(request, {"acknowledged": True})
 
 
