@@ -392,6 +392,8 @@ class Master:
             state = self._state
             indices = dict(state.indices)
             removed: set[str] = set()
+            actions = list(actions)
+            # ES removes indices first, so that an alias may take the name of an index removed in the same call
             for action in actions:
                 if action.op == "remove_index":
                     for name in action.indices:
@@ -399,8 +401,12 @@ class Master:
                             raise IndexNotFound(name)
                         removed.add(name)
                         del indices[name]
+            for action in actions:
+                if action.op == "remove_index":
                     continue
                 for name in action.indices:
+                    if name in removed:
+                        continue
                     if name not in indices:
                         raise IndexNotFound(name)
                     meta = indices[name]
