@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from typing import Any
 
 from starlette.requests import Request
@@ -36,7 +37,11 @@ async def put_alias(request: Request) -> Response:
         raise ParsingError("request body must be an object")
     for key in body:
         if key not in ALIAS_BODY_KEYS:
-            raise IllegalArgument(f"[aliases] unknown field [{key}]")
+            raise IllegalArgument(f"Unsupported field [{key}]")  # ES's RestIndexPutAliasAction
+        value = body[key]
+        if key != "filter" and isinstance(value, list | dict):
+            token = "START_ARRAY" if isinstance(value, list) else "START_OBJECT"
+            raise IllegalArgument(f"[{key}] Unexpected token [{token}]")
     names = _split(request.path_params["name"])
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
     action = AliasAction("add", tuple(m.name for m in metas), tuple(names), body)
@@ -75,9 +80,25 @@ def _alias_listing(request: Request, params: dict[str, str]) -> tuple[dict[str, 
         seen.update(aliases)
         if aliases or not name:
             body[meta.name] = {"aliases": {a: dict(meta.aliases[a]) for a in aliases}}
-    wanted = _split(name)
-    missing = [w for w in wanted if w != "_all" and "*" not in w and not w.startswith("-") and w not in seen]
-    return body, missing
+    return body, missing_aliases(_split(name), seen)
+
+
+def missing_aliases(requested: list[str], returned: set[str]) -> list[str]:
+    """ES's ``RestGetAliasesAction``: the explicitly requested aliases not returned, sorted. A ``-name`` is an
+    exclusion only after the first wildcard (before it, it is a literal name); an exclusion that matches a
+    requested name excuses it."""
+    first_wildcard = next((i for i, r in enumerate(requested) if "*" in r), len(requested))
+    missing: set[str] = set()
+    for i, name in enumerate(requested):
+        if name == "_all" or "*" in name or (i > first_wildcard and name.startswith("-")):
+            continue
+        excluded = any(
+            later.startswith("-") and (fnmatch.fnmatchcase(name, later[1:]) or later[1:] == "_all")
+            for later in requested[max(i + 1, first_wildcard):]
+        )
+        if not excluded and name not in returned:
+            missing.add(name)
+    return sorted(missing)
 
 
 async def get_alias(request: Request) -> Response:

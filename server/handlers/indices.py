@@ -22,7 +22,8 @@ from server.http import check_params, cluster_of, es_json, flag, json_body
 
 
 def resolve(
-    request: Request, expression: str | None, params: dict[str, str] | None = None, *, allow_closed: bool = False
+    request: Request, expression: str | None, params: dict[str, str] | None = None, *, allow_closed: bool = False,
+    ignore_aliases: bool = False,
 ) -> list[IndexMeta]:
     """Indices named by an index expression (names, wildcards, aliases), as ES resolves them.
 
@@ -38,7 +39,7 @@ def resolve(
     names = resolve_expression(
         expression,
         indices,
-        aliases=state.aliases(),
+        aliases={} if ignore_aliases else state.aliases(),  # ``ignore_aliases``: wildcards match indices only
         ignore_unavailable=flag(params, "ignore_unavailable"),
         allow_no_indices=flag(params, "allow_no_indices", True),
         expand_hidden=bool(wildcards & {"all", "hidden"}),
@@ -72,13 +73,19 @@ async def delete_index(request: Request) -> Response:
     cluster = cluster_of(request)
     expression = request.path_params["index"]
     state = cluster.master.state
+    parts: list[str] = []
     for part in expression.split(","):
         if part in state.aliases() and part not in state.indices:
+            if flag(params, "ignore_unavailable"):  # ES ignores aliases here: the name is simply not an index
+                continue
             raise IllegalArgument(
                 f"The provided expression [{part}] matches an alias, specify the corresponding concrete indices "
                 "instead."
             )
-    metas = resolve(request, expression, params, allow_closed=True)
+        parts.append(part)
+    if not parts:
+        return es_json(request, {"acknowledged": True})
+    metas = resolve(request, ",".join(parts), params, allow_closed=True, ignore_aliases=True)
     for meta in metas:
         await asyncio.to_thread(cluster.master.delete_index, meta.name)
     return es_json(request, {"acknowledged": True})
