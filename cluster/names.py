@@ -171,6 +171,7 @@ def resolve_expression(
     expand_closed: bool = False,
     forbid_closed: bool = False,
     hidden: Collection[str] = (),
+    expand_open: bool = True,
 ) -> list[str]:
     """Concrete index names for an ES index expression, in a stable order.
 
@@ -189,8 +190,9 @@ def resolve_expression(
     names = sorted(existing)
     closed = closed or {}
     # hidden: dot-prefixed names and ``hidden`` (``index.hidden: true``), matched by wildcards only when asked
+    # ``expand_open=False`` (``expand_wildcards=closed``): wildcards match closed indices only
     visible = [n for n in names if (expand_hidden or not (n.startswith(".") or n in hidden))
-               and (expand_closed or n not in closed)]  # fmt: skip
+               and (expand_closed or n not in closed) and (expand_open or n in closed)]  # fmt: skip
     aliases = aliases or {}
     if expression is None:
         parts: list[str] = []
@@ -199,8 +201,8 @@ def resolve_expression(
     else:
         parts = [p for part in expression for p in str(part).split(",") if p.strip()]
     if not parts or parts in (["_all"], ["*"]):
-        if not visible and not allow_no_indices and parts:
-            raise IndexNotFound(parts[0])
+        if not visible and not allow_no_indices:
+            raise IndexNotFound(parts[0] if parts else "_all")
         return visible
     out: list[str] = []
 
@@ -222,7 +224,7 @@ def resolve_expression(
             continue
         if "*" in part or "?" in part:
             pool = names if part.startswith(".") else visible
-            pool = [n for n in pool if expand_closed or n not in closed]
+            pool = [n for n in pool if (expand_closed or n not in closed) and (expand_open or n in closed)]
             matched = [n for n in pool if fnmatch.fnmatchcase(n, part)]
             if forbid_closed:
                 shut = [n for n in matched if n in closed]
@@ -246,4 +248,6 @@ def resolve_expression(
                     out.append(target)
         elif not ignore_unavailable:
             raise IndexNotFound(part)
+    if not out and not allow_no_indices:  # ES: nothing left (missing names ignored) is an error too
+        raise IndexNotFound(",".join(p for p in parts if not p.startswith("-")) or parts[0])
     return out

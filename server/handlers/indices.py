@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.names import resolve_date_math, resolve_expression
+from cluster.names import resolve_date_math, resolve_expression, validate_index_name
 from cluster.settings import flatten_settings, is_static_setting, nest_settings
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
@@ -47,6 +47,7 @@ def resolve(
         expand_closed=expand_closed,
         forbid_closed=not allow_closed,
         hidden={m.name for m in indices.values() if str(m.settings.get("index.hidden", "false")).lower() == "true"},
+        expand_open=not wildcards or bool(wildcards & {"open", "all"}),
     )
     return [indices[n] for n in names]
 
@@ -97,20 +98,47 @@ def _settings_body(meta: IndexMeta, flat: bool) -> dict[str, Any]:
     return nest_settings(meta.settings)
 
 
+_FEATURES = ("aliases", "mappings", "settings")
+
+
 async def get_index(request: Request) -> Response:
     params = check_params(request, {"features"})
-    metas = resolve(request, request.path_params["index"], params, allow_closed=True)
+    expression = request.path_params["index"]
+    for part in expression.split(","):
+        if part.startswith("_") and part != "_all":
+            validate_index_name(part)  # ES: ``_foo`` is an invalid name, not a missing index
+    metas = resolve(request, expression, params, allow_closed=True)
     if request.method == "HEAD":
         return es_json(request, {}, status=200 if metas else 404)
+    features = [f.strip() for f in params.get("features", ",".join(_FEATURES)).split(",") if f.strip()]
+    for feature in features:
+        if feature not in _FEATURES:
+            raise IllegalArgument(f"No feature for name [{feature}]")
+    human = params.get("human", "false") != "false"
     body = {
         m.name: {
-            "aliases": dict(m.aliases),
-            "mappings": Mapping(m.mappings).to_dict(),
-            "settings": _settings_body(m, flag(params, "flat_settings")),
+            "aliases": dict(m.aliases) if "aliases" in features else {},
+            "mappings": Mapping(m.mappings).to_dict() if "mappings" in features else {},
+            "settings": _human_settings(_settings_body(m, flag(params, "flat_settings")), m, request, human)
+            if "settings" in features else {},
         }
         for m in metas
-    }
+    }  # fmt: skip
     return es_json(request, body)
+
+
+def _human_settings(settings: dict[str, Any], meta: IndexMeta, request: Request, human: bool) -> dict[str, Any]:
+    """``?human``: ES adds ``creation_date_string`` and ``version.created_string`` to the index settings."""
+    if not human:
+        return settings
+    created = _iso_millis(meta.creation_date)
+    version = request.app.state.settings.version_number
+    if "index.uuid" in settings:  # flat
+        return {**settings, "index.creation_date_string": created, "index.version.created_string": version}
+    index = dict(settings.get("index", {}))
+    index["creation_date_string"] = created
+    index["version"] = {**index.get("version", {}), "created_string": version}
+    return {**settings, "index": index}
 
 
 async def exists_index(request: Request) -> Response:
@@ -124,6 +152,10 @@ async def exists_index(request: Request) -> Response:
 
 async def get_mapping(request: Request) -> Response:
     params = check_params(request)
+    remote = [p for p in (request.path_params.get("index") or "").split(",") if ":" in p]
+    if remote:
+        raise IllegalArgument("Cross-cluster calls are not supported in this context but remote indices were "
+                              f"requested: [{', '.join(remote)}]")  # fmt: skip
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     return es_json(request, {m.name: {"mappings": Mapping(m.mappings).to_dict()} for m in metas})
 
