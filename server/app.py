@@ -36,6 +36,7 @@ from server.handlers import (
     root,
     search,
     search_shards,
+    tasks,
     templates,
     termvectors,
     validate,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *analyze.routes,
         *index_copy.routes,
         *root.routes,
+        *tasks.routes,  # ``/_tasks/_cancel`` before reindex's ``/_tasks/{task_id}``
         *reindex.routes,
         *explain.routes,
         *validate.routes,

@@ -15,11 +15,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from cluster.names import match_names
-from server.cat import CatColumn, render_cat
+from server.cat import CatColumn, format_time_millis, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
 from server.handlers.node_info import NODE_ATTRIBUTES, THREAD_POOLS
-from server.http import check_params, cluster_of
+from server.http import check_params, cluster_of, flag
 
 NODE_ID = "quidditch-node-0"
 CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
@@ -415,22 +415,24 @@ SNAPSHOT_COLUMNS = _cols("id:snapshot\nrepository:re\nstatus:s\nstart_epoch:ste\
                          "total_shards:ts\n-reason:r")  # fmt: skip
 FIELDDATA_COLUMNS = _cols("id\nhost:h\nip\nnode:n\nfield:f\nsize:s:bytes")
 TASK_COLUMNS = _cols("""
-id
+-id
 action:ac
 task_id:ti
 parent_task_id:pti
 type:ty
 start_time:start
 timestamp:ts/hms/hhmmss
-running_time_ns
+-running_time_ns
 running_time:time
-node_id:ni
+-node_id:ni
 ip:i
-port:po
+-port:po
 node:n
-version:v
-x_opaque_id:x
+-version:v
+-x_opaque_id:x
 """)
+# ``detailed``: ES adds the task description, shown by default
+DETAILED_TASK_COLUMNS = [*TASK_COLUMNS, *_cols("description:desc")]
 BREAKER_COLUMNS = _cols("""
 node_id:id
 -node_name:nn
@@ -466,13 +468,24 @@ async def cat_fielddata(request: Request) -> Response:
 
 async def cat_tasks(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"detailed", "actions", "nodes", "parent_task_id"})
-    now = time.time()
-    row = {"id": f"{NODE_ID}:1", "action": "cluster:monitor/tasks/lists", "task_id": f"{NODE_ID}:1",
-           "parent_task_id": "-", "type": "transport", "start_time": int(now * 1000),
-           "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "running_time_ns": 0, "running_time": "0s",
-           "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
-           "version": request.app.state.settings.version_number, "x_opaque_id": "-"}  # fmt: skip
-    return _cat(request, [row], TASK_COLUMNS, params)
+    from server.handlers.tasks import listed_tasks
+
+    rows = []
+    for task in listed_tasks(request, {**params, "detailed": "true"}):
+        info = task.info
+        started = info["start_time_in_millis"] / 1000
+        rows.append({
+            "id": task.key, "action": info["action"], "task_id": task.key, "parent_task_id": "-",
+            "type": info["type"], "start_time": info["start_time_in_millis"],
+            "timestamp": time.strftime("%H:%M:%S", time.gmtime(started)),
+            "running_time_ns": info["running_time_in_nanos"],
+            "running_time": format_time_millis(info["running_time_in_nanos"] / 1e6),
+            "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
+            "version": request.app.state.settings.version_number,
+            "x_opaque_id": info.get("headers", {}).get("X-Opaque-Id", "-"),
+            "description": info.get("description", ""),
+        })  # fmt: skip
+    return _cat(request, rows, DETAILED_TASK_COLUMNS if flag(params, "detailed") else TASK_COLUMNS, params)
 
 
 async def cat_circuit_breaker(request: Request) -> Response:

@@ -26,7 +26,7 @@ from cluster.names import match_names
 from cluster.resize import scan_documents
 from cluster.rollover_conditions import IndexFacts, evaluate, parse_conditions
 from cluster.state import IndexMeta
-from native.errors import IllegalArgument, IndexNotFound
+from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound
 from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
@@ -120,6 +120,8 @@ async def remove_block(request: Request) -> Response:
 # -- maintenance ------------------------------------------------------------------------------------------
 async def flush(request: Request) -> Response:
     params = check_params(request, {"force", "wait_if_ongoing"})
+    if flag(params, "force") and not flag(params, "wait_if_ongoing", True):
+        raise ActionRequestValidation("Validation Failed: 1: wait_if_ongoing must be true for a force flush;")
     metas = resolve(request, request.path_params.get("index"), params)
     await cluster_of(request).writes.refresh(metas)
     _bump(request, metas, "flush")
@@ -129,7 +131,7 @@ async def flush(request: Request) -> Response:
 async def forcemerge(request: Request) -> Response:
     params = check_params(request, {"max_num_segments", "only_expunge_deletes", "flush", "wait_for_completion"})
     if "max_num_segments" in params and flag(params, "only_expunge_deletes"):
-        raise IllegalArgument(
+        raise ActionRequestValidation(
             "Validation Failed: 1: cannot set only_expunge_deletes and max_num_segments at the same time, those two "
             "parameters are mutually exclusive;"
         )
