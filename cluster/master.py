@@ -104,6 +104,11 @@ def _parse_aliases(aliases: Any) -> dict[str, Any]:
     return {name: dict(props or {}) for name, props in aliases.items()}
 
 
+def stored_alias(alias: str, props: MappingABC[str, Any]) -> dict[str, Any]:
+    """An alias definition as ES stores and returns it (``routing`` split into index and search routing)."""
+    return _alias_props(alias, props)
+
+
 def _alias_props(alias: str, props: MappingABC[str, Any]) -> dict[str, Any]:
     """The stored form ES returns from ``GET _alias``: routing split into index/search routing."""
     for key in props:

@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from cluster.names import match_names
+from native.errors import IllegalArgument
 from server.cat import CatColumn, format_time_millis, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
@@ -364,6 +365,8 @@ async def cat_templates(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     state = cluster_of(request).master.state
     wanted = request.path_params.get("name")
+    if wanted and "," in wanted:  # ES: one name or pattern
+        raise IllegalArgument(f"template name [{wanted}] must not contain a ','")
     rows = []
     for name, body in state.legacy_templates.items():
         rows.append({"name": name, "index_patterns": "[" + ", ".join(body["index_patterns"]) + "]",
