@@ -19,7 +19,7 @@ from native.errors import IllegalArgument
 from server.cat import CatColumn, format_time_millis, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES, THREAD_POOLS
+from server.handlers.node_info import NODE_ATTRIBUTES, THREAD_POOLS, node_matches
 from server.http import check_params, cluster_of, flag
 
 NODE_ID = "quidditch-node-0"
@@ -151,6 +151,9 @@ async def cat_allocation(request: Request) -> Response:
     unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
     if unassigned:
         rows.append({"shards": unassigned, "node": "UNASSIGNED"})
+    node_ids = [n for n in request.path_params.get("node_id", "").split(",") if n]
+    if node_ids and not node_matches(cluster, _host(request), node_ids):
+        rows = []  # ES: a node filter that matches no node lists nothing
     return _cat(request, rows, ALLOCATION_COLUMNS, params)
 
 
@@ -165,7 +168,7 @@ generation:g/gen
 docs.count:dc/docsCount:int
 docs.deleted:dd/docsDeleted:int
 size:si:bytes
-size.memory:sm/sizeMemory:bytes
+size.memory:sm/sizeMemory:int
 committed:ic/isCommitted
 searchable:is/isSearchable
 version:v
@@ -243,9 +246,16 @@ ip:i
 -port:po
 -http_address:http
 -version:v
-heap.percent:hp/heapPercent
-ram.percent:rp/ramPercent
-cpu
+-heap.current:hc/heapCurrent:bytes
+heap.percent:hp/heapPercent:int
+-heap.max:hm/heapMax:bytes
+-ram.current:rc/ramCurrent:bytes
+ram.percent:rp/ramPercent:int
+-ram.max:rm/ramMax:bytes
+-file_desc.current:fdc/fileDescriptorCurrent:int
+-file_desc.percent:fdp/fileDescriptorPercent:int
+-file_desc.max:fdm/fileDescriptorMax:int
+cpu:int
 load_1m:l
 load_5m:l
 load_15m:l
@@ -253,19 +263,47 @@ load_15m:l
 node.role:r/role/nodeRole
 master:m
 name:n
+-disk.total:dt/diskTotal:bytes
+-disk.used:du/diskUsed:bytes
+-disk.avail:d/da/disk/diskAvail:bytes
+-disk.used_percent:dup/diskUsedPercent
 """)
+
+
+def _node_row(request: Request, full_id: bool) -> dict[str, Any]:
+    """The one node, measured: process RSS (reported as the heap, as ``_nodes/stats`` does), RAM from
+    ``/proc/meminfo``, file descriptors, load, uptime and the data path's disk."""
+    import resource
+    import shutil
+
+    from server.handlers.cluster_stats import memory_stats
+    from server.handlers.node_stats import STARTED, rss_bytes
+
+    settings = request.app.state.settings
+    cluster = cluster_of(request)
+    load = os.getloadavg()
+    mem = memory_stats()
+    disk = shutil.disk_usage(cluster.data_dir)
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    fd_max = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    used = disk.total - disk.free
+    return {
+        "id": NODE_ID if full_id else NODE_ID[:4], "pid": os.getpid(), "ip": _host(request), "port": 9300,
+        "http_address": f"{settings.host}:{settings.port}", "version": settings.version_number,
+        "heap.current": rss_bytes(), "heap.percent": 0, "heap.max": 0,
+        "ram.current": mem["used_in_bytes"], "ram.percent": mem["used_percent"], "ram.max": mem["total_in_bytes"],
+        "file_desc.current": fds, "file_desc.max": fd_max,
+        "file_desc.percent": round(100 * fds / fd_max) if fd_max > 0 else 0,
+        "cpu": 0, "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}",
+        "uptime": format_time_millis((time.time() - STARTED) * 1000), "node.role": "dim", "master": "*",
+        "name": cluster.node_name, "disk.total": disk.total, "disk.used": used, "disk.avail": disk.free,
+        "disk.used_percent": f"{100 * used / disk.total:.2f}" if disk.total else "0.00",
+    }  # fmt: skip
 
 
 async def cat_nodes(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"full_id", "include_unloaded_segments"})
-    settings = request.app.state.settings
-    load = os.getloadavg()
-    row = {"id": NODE_ID if params.get("full_id") == "true" else NODE_ID[:4], "pid": os.getpid(),
-           "ip": _host(request), "port": 9300, "http_address": f"{settings.host}:{settings.port}",
-           "version": settings.version_number, "heap.percent": 0, "ram.percent": 0, "cpu": 0,
-           "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}", "uptime": "0s",
-           "node.role": "dim", "master": "*", "name": cluster_of(request).node_name}  # fmt: skip
-    return _cat(request, [row], NODE_COLUMNS, params)
+    return _cat(request, [_node_row(request, params.get("full_id") == "true")], NODE_COLUMNS, params)
 
 
 MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
@@ -391,6 +429,15 @@ included_in:i
 """)
 
 
+def _mapping_count(mappings: Any) -> int:
+    """ES counts the mapped fields of a component template (its top-level ``properties``)."""
+    if not isinstance(mappings, dict):
+        return 0
+    body = mappings.get("_doc", mappings) if isinstance(mappings.get("_doc"), dict) else mappings
+    properties = body.get("properties")
+    return len(properties) if isinstance(properties, dict) else 0
+
+
 async def cat_component_templates(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     state = cluster_of(request).master.state
@@ -402,7 +449,7 @@ async def cat_component_templates(request: Request) -> Response:
         users = [t for t, b in sorted(state.index_templates.items()) if name in (b.get("composed_of") or [])]
         rows.append({"name": name, "version": body.get("version"),
                      "alias_count": len(template.get("aliases") or {}),
-                     "mapping_count": 1 if template.get("mappings") else 0,
+                     "mapping_count": _mapping_count(template.get("mappings")),
                      "settings_count": len(template.get("settings") or {}),
                      "metadata_count": len(body.get("_meta") or {}),
                      "included_in": "[" + ", ".join(users) + "]"})  # fmt: skip
@@ -441,9 +488,9 @@ node_id:id
 -node_name:nn
 breaker:br
 limit:l:bytes
-limit_bytes:lb:int
+-limit_bytes:lb:int
 estimated:e:bytes
-estimated_bytes:eb:int
+-estimated_bytes:eb:int
 tripped:t:int
 -overhead:o
 """)
@@ -497,6 +544,10 @@ async def cat_circuit_breaker(request: Request) -> Response:
              "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0, "overhead": "1.0"}
             for name, limit in (("request", 644245094), ("fielddata", 429496729), ("in_flight_requests", 1073741824),
                                 ("parent", 1020054732))]  # fmt: skip
+    wanted = request.path_params.get("names")
+    if wanted:
+        chosen = set(match_names(wanted, [str(r["breaker"]) for r in rows]))
+        rows = [r for r in rows if r["breaker"] in chosen]
     return _cat(request, rows, BREAKER_COLUMNS, params)
 
 

@@ -23,10 +23,10 @@ from server.handlers.indices import index_stats
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json
 
-__all__ = ["cluster_stats"]
+__all__ = ["cluster_stats", "memory_stats"]
 
 
-def _memory() -> dict[str, Any]:
+def memory_stats() -> dict[str, Any]:
     """``/proc/meminfo``: total, free (ES reads the OS's available memory as free) and used bytes."""
     info: dict[str, int] = {}
     try:
@@ -139,7 +139,7 @@ async def cluster_stats(request: Request) -> Response:
             "os": {"available_processors": processors, "allocated_processors": processors,
                    "names": [{"name": os.uname().sysname, "count": 1}],
                    "pretty_names": [{"pretty_name": os.uname().sysname, "count": 1}],
-                   "architectures": [{"arch": os.uname().machine, "count": 1}], "mem": _memory()},
+                   "architectures": [{"arch": os.uname().machine, "count": 1}], "mem": memory_stats()},
             "process": {"cpu": {"percent": 0}, "open_file_descriptors": {"min": fds, "max": fds, "avg": fds}},
             "jvm": {"max_uptime_in_millis": 0, "versions": [], "mem": {"heap_used_in_bytes": 0,
                                                                      "heap_max_in_bytes": 0}, "threads": 0},

@@ -29,7 +29,7 @@ from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, THRE
 from server.http import check_params, es_json
 from server.suggest_names import did_you_mean
 
-__all__ = ["nodes_stats"]
+__all__ = ["STARTED", "nodes_stats", "rss_bytes"]
 
 STATS_METRICS = ("indices", "os", "process", "jvm", "thread_pool", "fs", "transport", "http", "breaker", "script",
                  "discovery", "ingest", "adaptive_selection", "script_cache", "indexing_pressure", "repositories",
@@ -42,14 +42,14 @@ INDEX_METRICS = {
     "request_cache": "request_cache", "recovery": "recovery", "bulk": "bulk", "shard_stats": "shards",
     "mappings": "mappings", "dense_vector": "dense_vector", "sparse_vector": "sparse_vector",
 }  # fmt: skip
-_STARTED = time.time()
+STARTED = time.time()
 # ES's transport handling-time histogram: <1ms, [1,2), [2,4) … [32768,65536), >=65536
 _HISTOGRAM = ([{"lt_millis": 1, "count": 0}]
               + [{"ge_millis": 1 << i, "lt_millis": 1 << (i + 1), "count": 0} for i in range(16)]
               + [{"ge_millis": 65536, "count": 0}])  # fmt: skip
 
 
-def _rss_bytes() -> int:
+def rss_bytes() -> int:
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
@@ -135,9 +135,9 @@ def _sections(request: Request, wanted: set[str]) -> dict[str, Any]:
         "process": {"timestamp": now,
                     "open_file_descriptors": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0,
                     "cpu": {"percent": 0, "total_in_millis": int((usage.ru_utime + usage.ru_stime) * 1000)},
-                    "mem": {"total_virtual_in_bytes": 0, "resident_in_bytes": _rss_bytes()}},
-        "jvm": {"timestamp": now, "uptime_in_millis": int((time.time() - _STARTED) * 1000),
-                "mem": {"heap_used_in_bytes": _rss_bytes(), "heap_used_percent": 0, "heap_committed_in_bytes": 0,
+                    "mem": {"total_virtual_in_bytes": 0, "resident_in_bytes": rss_bytes()}},
+        "jvm": {"timestamp": now, "uptime_in_millis": int((time.time() - STARTED) * 1000),
+                "mem": {"heap_used_in_bytes": rss_bytes(), "heap_used_percent": 0, "heap_committed_in_bytes": 0,
                         "heap_max_in_bytes": 0, "non_heap_used_in_bytes": 0, "pools": {}},
                 "threads": {"count": 0, "peak_count": 0}, "gc": {"collectors": {}}, "buffer_pools": {},
                 "classes": {"current_loaded_count": 0, "total_loaded_count": 0, "total_unloaded_count": 0}},

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import httpx
 import pytest
@@ -191,3 +192,37 @@ async def test_cat_ts_false_drops_timestamps(asgi_client: httpx.AsyncClient) -> 
     assert with_ts[:2] == ["epoch", "timestamp"] and without == with_ts[2:]
     picked = (await asgi_client.get("/_cat/health?h=epoch,status&ts=false")).text.split()
     assert len(picked) == 2  # ``h`` wins over ``ts``
+
+
+async def test_cat_nodes_measured_columns(asgi_client: httpx.AsyncClient, tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    text = (await asgi_client.get("/_cat/nodes?h=diskTotal,diskUsed,diskAvail,diskUsedPercent,ram.max,fdc&bytes=b"))
+    total, used, avail, percent, ram_max, fds = text.text.split()
+    disk = shutil.disk_usage(str(tmp_path))
+    assert int(total) == disk.total and abs(int(avail) - disk.free) < 64 * 1024 * 1024
+    assert int(used) == int(total) - int(avail) and float(percent) == round(100 * int(used) / int(total), 2)
+    with open("/proc/meminfo", encoding="ascii") as fh:
+        assert int(ram_max) == int(fh.readline().split()[1]) * 1024
+    assert int(fds) > 0 and len(os.listdir("/proc/self/fd")) > 0
+    header = (await asgi_client.get("/_cat/nodes?v&h=heap.current,heap.percent,heap.max")).text.splitlines()[0]
+    assert header.split() == ["heap.current", "heap.percent", "heap.max"]
+
+
+async def test_cat_breakers_templates_segments_allocation(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    assert (await c.get("/_cat/circuit_breaker?v")).text.splitlines()[0].split() == [
+        "node_id", "breaker", "limit", "estimated", "tripped"]  # fmt: skip
+    picked = (await c.get("/_cat/circuit_breaker/request,fielddata?h=breaker")).text.split()
+    assert picked == ["request", "fielddata"]
+    await c.put("/_component_template/cm", json={"version": 3, "template": {
+        "mappings": {"properties": {"a": {"type": "keyword"}, "b": {"type": "long"}}},
+        "aliases": {"x": {}, "y": {}}}})  # fmt: skip
+    row = (await c.get("/_cat/component_templates/cm?h=name,version,alias_count,mapping_count")).text.split()
+    assert row == ["cm", "3", "2", "2"]
+    await c.put("/sg/_doc/1?refresh=true", json={"a": 1})
+    seg = (await c.get("/_cat/segments/sg?h=size.memory")).text.split()
+    assert seg and all(v.isdigit() for v in seg)  # a byte count, as ES prints it
+    assert (await c.get("/_cat/allocation/nobody")).text == ""
+    assert (await c.get("/_cat/allocation/_master?h=node")).text.strip() != ""
