@@ -236,7 +236,7 @@ async def resolve_index(request: Request) -> Response:
             attributes = ["open" if meta.is_open else "closed"]
             if meta.settings.get("index.hidden") == "true":
                 attributes.append("hidden")
-            entry: dict[str, Any] = {"name": name, "attributes": attributes}
+            entry: dict[str, Any] = {"name": name, "attributes": sorted(attributes)}  # ES lists them sorted
             if meta.aliases:
                 entry["aliases"] = sorted(meta.aliases)
             indices.append(entry)

@@ -84,3 +84,20 @@ async def test_transient_settings_warn_and_state_expand_wildcards(client: httpx.
     assert set(closed) == {"tc"}
     opened = (await c.get("/_cluster/state/metadata/t*?expand_wildcards=open")).json()["metadata"]["indices"]
     assert set(opened) == {"ti"}
+
+
+async def test_allocation_explain_names_the_shard_asked_for(client: httpx.AsyncClient) -> None:
+    c = client
+    await c.put("/two", json={"settings": {"number_of_shards": 2, "number_of_replicas": 1}})
+    primary = (await c.post("/_cluster/allocation/explain", json={"index": "two", "shard": 1, "primary": True})).json()
+    assert (primary["index"], primary["shard"], primary["primary"]) == ("two", 1, True)
+    assert primary["current_state"] == "started"
+    replica = (await c.get("/_cluster/allocation/explain?index=two&shard=0&primary=false")).json()
+    assert (replica["shard"], replica["primary"], replica["current_state"]) == (0, False, "unassigned")
+    created = int((await c.get("/two/_settings?flat_settings=true")).json()["two"]["settings"]["index.creation_date"])
+    import time
+
+    assert replica["unassigned_info"]["at"] == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created / 1000)) + \
+        f".{created % 1000:03d}Z"  # fmt: skip
+    bad = await c.post("/_cluster/allocation/explain", json={"index": "two", "shard": 5, "primary": True})
+    assert bad.status_code == 404 and bad.json()["error"]["type"] == "shard_not_found_exception"
