@@ -27,6 +27,7 @@ from server.handlers import (
     cluster_admin,
     documents,
     explain,
+    health_report,
     index_admin,
     index_copy,
     index_stats,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         # admin families first: their literal paths (``/_cat``, ``/_alias/…``) must win over ``/{index}``
         *capabilities.routes,
         *xpack.routes,
+        *health_report.routes,
         *security.routes,
         *cluster_admin.routes,
         *cat.routes,

@@ -6,8 +6,9 @@ primary is already assigned, a move needs another node, and a shard that is not 
 cancelled. With ``explain`` each decision is listed under ``explanations``; without it, the first ``NO`` is
 ES's ``illegal_argument_exception``. The only command that can say ``YES`` here, cancelling a started primary
 with ``allow_primary``, changes nothing visible: the primary is re-created on the same (only) node, as ES
-would re-create it. ``state`` is returned only when ``metric`` asks for it (default: the routing parts),
-with ES's deprecation warning.
+would re-create it. ``state`` holds what ``metric`` asks for (default: the routing parts; ``none``: no
+``state``). ES 8 also sends a deprecation warning about ``state``; it is left out, as ES 9 (which dropped
+the field) and the clients' own tests expect no warning on a plain reroute.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ from starlette.responses import Response
 
 from cluster.state import IndexMeta
 from native.errors import IllegalArgument, IndexNotFound, ParsingError
-from server.deprecation import warning_header
 from server.handlers.node_info import NODE_ID, NODE_ROLES
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 __all__ = ["reroute"]
 
-STATE_WARNING = ("The [state] field in the response to the reroute API is deprecated and will be removed in a "
-                 "future version. Specify ?metric=none to adopt the future behaviour.")  # fmt: skip
 _FIELDS = {
     "move": ("index", "shard", "from_node", "to_node"),
     "cancel": ("index", "shard", "node", "allow_primary"),
@@ -191,4 +189,4 @@ async def reroute(request: Request) -> Response:
             raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]")
     state = decider.state
     out["state"] = state_body(request, state, wanted, list(state.indices.values()), False)
-    return es_json(request, out, headers=warning_header(request.app.state.settings.version_number, STATE_WARNING))
+    return es_json(request, out)

@@ -63,7 +63,7 @@ async def test_state_metric_and_warning(client: httpx.AsyncClient) -> None:
     c = client
     default = await c.post("/_cluster/reroute")
     assert "metadata" not in default.json()["state"] and "routing_table" in default.json()["state"]
-    assert "deprecated" in default.headers["warning"] and default.headers["warning"].startswith("299 ")
+    assert "warning" not in default.headers
     metadata = await c.post("/_cluster/reroute?metric=metadata")
     assert "metadata" in metadata.json()["state"] and "nodes" not in metadata.json()["state"]
     none = await c.post("/_cluster/reroute?metric=none")
