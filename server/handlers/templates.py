@@ -116,15 +116,27 @@ def _overlapping(state: Any, name: str | None, patterns: list[str], exclude: str
 
 
 async def simulate_index(request: Request) -> Response:
+    """The settings, mappings and aliases a new index would get; a template in the body takes part as if it
+    were stored (as ES adds it to a copy of the cluster state). ``overlapping``: the other templates, legacy
+    first, whose patterns match the index too."""
     params = check_params(request, {"include_defaults", "cause", "create"})
     state = cluster_of(request).master.state
     index = request.path_params["name"]
-    chosen = templates.matching_composable(index, state.index_templates)
+    candidates = dict(state.index_templates)
+    given = await json_body(request)
+    simulated_name = "simulate_index_template"
+    if given is not None:
+        candidates[simulated_name] = templates.normalize_composable(simulated_name, given, state.component_templates)
+    chosen = templates.matching_composable(index, candidates)
     if chosen is None:
         return es_json(request, {"overlapping": []})
+    legacy = [{"name": n, "index_patterns": b["index_patterns"]} for n, b in sorted(state.legacy_templates.items())
+              if any(fnmatch.fnmatchcase(index, p) for p in b["index_patterns"])]  # fmt: skip
+    composable = [{"name": n, "index_patterns": b["index_patterns"]} for n, b in sorted(state.index_templates.items())
+                  if n != chosen and any(fnmatch.fnmatchcase(index, p) for p in b["index_patterns"])]  # fmt: skip
     body = {
-        "template": _simulated(state, state.index_templates[chosen], flag(params, "flat_settings")),
-        "overlapping": _overlapping(state, index, [], chosen),
+        "template": _simulated(state, candidates[chosen], flag(params, "flat_settings")),
+        "overlapping": legacy + composable,
     }
     return es_json(request, body)
 

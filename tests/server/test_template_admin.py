@@ -31,3 +31,21 @@ async def test_template_outputs_and_errors(asgi_client: httpx.AsyncClient) -> No
     ok = await c.put("/_index_template/blue", json={"index_patterns": ["p"], "composed_of": ["red", "blue"],
                                                     "ignore_missing_component_templates": ["blue"]})  # fmt: skip
     assert ok.status_code == 200
+
+
+async def test_simulate_index_with_a_template_in_the_body(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/_template/v1", json={"index_patterns": ["t*"], "settings": {"number_of_shards": 5}})
+    await c.put("/_index_template/existing", json={"index_patterns": ["te*"], "priority": 10,
+                                                   "template": {"settings": {"number_of_replicas": 0}}})  # fmt: skip
+    await c.put("/_component_template/ct", json={"template": {"settings": {"index.number_of_replicas": 2}}})
+    body = {"index_patterns": ["te*"], "priority": 15, "composed_of": ["ct"],
+            "template": {"settings": {"index.blocks.write": True}, "aliases": {"a": {}}}}  # fmt: skip
+    simulated = (await c.post("/_index_template/_simulate_index/test", json=body)).json()
+    settings = simulated["template"]["settings"]["index"]
+    assert settings["blocks"]["write"] == "true" and settings["number_of_replicas"] == "2"
+    assert simulated["template"]["aliases"] == {"a": {}}
+    assert [o["name"] for o in simulated["overlapping"]] == ["v1", "existing"]
+    stored = (await c.post("/_index_template/_simulate_index/test")).json()  # the body was not stored
+    assert stored["template"]["settings"]["index"]["number_of_replicas"] == "0"
+    assert [o["name"] for o in stored["overlapping"]] == ["v1"]
