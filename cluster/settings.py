@@ -97,6 +97,10 @@ def validate_settings(flat: MappingABC[str, Any]) -> None:
             raise IllegalArgument(
                 f"Failed to parse value [{replicas}] for setting [index.number_of_replicas] must be >= 0"
             ) from None
+    if any(flat.get(k) is not None for k in ("index.translog.retention.age", "index.translog.retention.size")):
+        raise IllegalArgument("Translog retention settings [index.translog.retention.age] and "
+                              "[index.translog.retention.size] are no longer supported. Please do not specify values "
+                              "for these settings")  # fmt: skip
     window = flat.get("index.max_result_window")
     if window is not None and not str(window).isdigit():
         raise IllegalArgument(f"Failed to parse value [{window}] for setting [index.max_result_window]")

@@ -56,3 +56,13 @@ async def test_analysis_changes_on_a_closed_index(asgi_client: httpx.AsyncClient
     tokens = (await c.post("/a/_analyze", json={"analyzer": "my", "text": "Quick Fox"})).json()["tokens"]
     assert [t["token"] for t in tokens] == ["Quick", "Fox"]
     assert (await c.get("/a/_search?q=t:quick")).json()["hits"]["total"]["value"] == 1
+
+
+async def test_translog_retention_settings_are_refused(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    created = await c.put("/tr", json={"settings": {"index.translog.retention.size": "128mb"}})
+    assert_canonical_error(created, 400, "illegal_argument_exception")
+    await c.put("/tr")
+    updated = await c.put("/tr/_settings", json={"index.translog.retention.age": "1h"})
+    assert_canonical_error(updated, 400, "illegal_argument_exception")
+    assert "are no longer supported" in updated.json()["error"]["reason"]
