@@ -382,12 +382,21 @@ async def cat_aliases(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"expand_wildcards"})
     state = cluster_of(request).master.state
     wanted = request.path_params.get("alias")
+    # ES lists every alias by default (``all``); an explicit ``expand_wildcards`` leaves out hidden aliases
+    # unless it says ``hidden``, and the indices in the states it does not name
+    states = {w.strip() for w in params.get("expand_wildcards", "all").split(",") if w.strip()}
+    if "all" in states:
+        states = {"open", "closed", "hidden"}
     rows = []
     for alias, indices in sorted(state.aliases().items()):
         if wanted and not match_names(wanted, [alias]):
             continue
         for index in indices:
             props = state.indices[index].aliases[alias]
+            if props.get("is_hidden") is True and "hidden" not in states:
+                continue
+            if ("open" if state.indices[index].is_open else "closed") not in states:
+                continue
             write = props.get("is_write_index")
             rows.append({"alias": alias, "index": index, "filter": "*" if props.get("filter") else "-",
                          "routing.index": props.get("index_routing", "-"),

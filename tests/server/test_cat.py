@@ -226,3 +226,14 @@ async def test_cat_breakers_templates_segments_allocation(asgi_client: httpx.Asy
     assert seg and all(v.isdigit() for v in seg)  # a byte count, as ES prints it
     assert (await c.get("/_cat/allocation/nobody")).text == ""
     assert (await c.get("/_cat/allocation/_master?h=node")).text.strip() != ""
+
+
+async def test_cat_aliases_hidden_by_expand_wildcards(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/hid", json={"settings": {"index": {"hidden": True}}, "aliases": {"ha": {"is_hidden": True}}})
+    await c.put("/vis", json={"aliases": {"va": {}}})
+    assert (await c.get("/_cat/aliases?h=alias")).text.split() == ["ha", "va"]
+    assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open,closed")).text.split() == ["va"]
+    assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open,hidden")).text.split() == ["ha", "va"]
+    await c.post("/vis/_close")
+    assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open")).text.split() == []
