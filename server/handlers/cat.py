@@ -223,13 +223,15 @@ translog_ops_percent:top
 
 async def cat_recovery(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"active_only", "detailed"})
-    metas = resolve(request, request.path_params.get("index"), params)
+    # closed indices keep their shards (ES 7.2+); closing re-opens them from the existing store
+    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     rows = []
     for m in metas:
         for s in range(m.number_of_shards):
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(m.creation_date / 1000))
+            kind = "empty_store" if m.is_open else "existing_store"
             rows.append({"index": m.name, "shard": s, "start_time": stamp, "start_time_millis": m.creation_date,
-                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": "empty_store",
+                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": kind,
                          "stage": "done", "source_host": "n/a", "source_node": "n/a", "target_host": _host(request),
                          "target_node": cluster_of(request).node_name, "repository": "n/a", "snapshot": "n/a",
                          "files": 0, "files_recovered": 0, "files_percent": "0.0%", "files_total": 0, "bytes": 0,

@@ -237,3 +237,13 @@ async def test_cat_aliases_hidden_by_expand_wildcards(asgi_client: httpx.AsyncCl
     assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open,hidden")).text.split() == ["ha", "va"]
     await c.post("/vis/_close")
     assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open")).text.split() == []
+
+
+async def test_cat_recovery_lists_closed_indices(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/rc", json={"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
+    assert (await c.get("/_cat/recovery/rc?h=i,s,ty")).text.split() == ["rc", "0", "empty_store",
+                                                                           "rc", "1", "empty_store"]  # fmt: skip
+    await c.post("/rc/_close")
+    closed = (await c.get("/_cat/recovery/rc?h=i,s,ty,top")).text.split()
+    assert closed == ["rc", "0", "existing_store", "100.0%", "rc", "1", "existing_store", "100.0%"]
