@@ -106,6 +106,12 @@ class HttpClients:
         self._by_remote: dict[tuple[str, int], _Client] = {}
         self._next_id = 1
         self.total_opened = 0
+        self.rest_actions: dict[str, int] = {}  # REST handler name -> requests it served (``_nodes/usage``)
+        self.since = int(time.time() * 1000)
+
+    def count_action(self, name: str) -> None:
+        with self._lock:
+            self.rest_actions[name] = self.rest_actions.get(name, 0) + 1
 
     def note(self, scope: Scope) -> None:
         client = scope.get("client")
@@ -163,6 +169,15 @@ class HttpClientsMiddleware:
         self.clients = clients
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.clients.note(scope)
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.clients.note(scope)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            # the router records the matched route in the scope: ``_nodes/usage`` counts the REST handlers used
+            endpoint = getattr(scope.get("route"), "endpoint", None)
+            name = getattr(endpoint, "__name__", None)
+            if name is not None and name != "_no_handler":
+                self.clients.count_action(name)

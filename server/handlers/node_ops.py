@@ -15,6 +15,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -142,4 +143,37 @@ routes = [
     Route("/_nodes/{node_id}/hot_threads", hot_threads, methods=["GET"]),
     Route("/_nodes/reload_secure_settings", reload_secure_settings, methods=["POST"]),
     Route("/_nodes/{node_id}/reload_secure_settings", reload_secure_settings, methods=["POST"]),
+]
+
+
+async def nodes_usage(request: Request) -> Response:
+    """``GET /_nodes/usage``: the REST handlers this node served since it started, by handler name (ES keys
+    them by its own action names; these are Quidditch's handlers). Aggregation usage is not recorded, so the
+    ``aggregations`` metric is refused by name."""
+    check_params(request)
+    metric = request.path_params.get("metric", "_all")
+    metrics = {m.strip() for m in metric.split(",") if m.strip()}
+    for name in metrics:
+        if name not in ("_all", "rest_actions"):
+            raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]"
+                                  if name != "aggregations" else "[aggregations] usage is not recorded by this node")
+    cluster: EmbeddedCluster = request.app.state.cluster
+    clients = request.app.state.http_clients
+    node_ids = [i for i in request.path_params.get("node_id", "_all").split(",") if i]
+    nodes: dict[str, Any] = {}
+    if node_matches(cluster, request.app.state.settings.host, node_ids):
+        nodes[NODE_ID] = {"timestamp": int(time.time() * 1000), "since": clients.since,
+                          "rest_actions": dict(sorted(clients.rest_actions.items()))}  # fmt: skip
+    return es_json(request, {
+        "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
+        "cluster_name": cluster.cluster_name,
+        "nodes": nodes,
+    })  # fmt: skip
+
+
+usage_routes = [
+    Route("/_nodes/usage", nodes_usage, methods=["GET"]),
+    Route("/_nodes/usage/{metric}", nodes_usage, methods=["GET"]),
+    Route("/_nodes/{node_id}/usage", nodes_usage, methods=["GET"]),
+    Route("/_nodes/{node_id}/usage/{metric}", nodes_usage, methods=["GET"]),
 ]

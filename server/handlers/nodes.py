@@ -12,6 +12,7 @@ from server.handlers.node_stats import nodes_stats
 
 routes = [
     *node_ops.routes,
+    *node_ops.usage_routes,
     Route("/_nodes/stats", nodes_stats, methods=["GET"]),
     Route("/_nodes/stats/{metric}", nodes_stats, methods=["GET"]),
     Route("/_nodes/stats/{metric}/{index_metric}", nodes_stats, methods=["GET"]),

@@ -103,3 +103,19 @@ async def test_health_yellow_with_an_unassigned_replica_and_expand_wildcards(asg
     assert set(opened["indices"]) == {"ix-1"} and opened["active_shards"] == 1
     closed = (await c.get("/_cluster/health/ix-*?level=indices&expand_wildcards=closed")).json()
     assert set(closed["indices"]) == {"ix-2"} and closed["active_shards"] == 2
+
+
+async def test_nodes_usage_counts_rest_handlers(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/u1")
+    await c.get("/u1/_search")
+    await c.get("/u1/_search")
+    usage = (await c.get("/_nodes/usage")).json()
+    (node,) = usage["nodes"].values()
+    assert node["rest_actions"]["search"] == 2 and node["rest_actions"]["create_index"] == 1
+    assert node["since"] <= node["timestamp"]
+    again = (await c.get("/_nodes/_local/usage/rest_actions")).json()
+    (node,) = again["nodes"].values()
+    assert node["rest_actions"]["nodes_usage"] == 1  # the previous usage call, counted once it was served
+    assert (await c.get("/_nodes/usage/aggregations")).status_code == 400
+    assert (await c.get("/_nodes/other/usage")).json()["nodes"] == {}
