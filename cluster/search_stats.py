@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,16 +60,25 @@ class SearchStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_shard: dict[tuple[str, int], _IndexCounts] = {}
+        self._last_search: dict[tuple[str, int], float] = {}  # wall-clock seconds of the last query phase
 
     def record(self, per_shard: Mapping[tuple[str, int], SearchCounts], groups: Iterable[str] = ()) -> None:
         """Add one search's counts ((index uuid, shard) → counts), also under each group."""
         names = tuple(groups)
+        now = time.time()
         with self._lock:
             for key, counts in per_shard.items():
+                if counts.query_total:
+                    self._last_search[key] = now
                 entry = self._by_shard.setdefault(key, _IndexCounts())
                 entry.total.add(counts)
                 for name in names:
                     entry.groups.setdefault(name, SearchCounts()).add(counts)
+
+    def last_search(self, index_uuid: str, shard: int) -> float | None:
+        """When the shard last ran a query phase (epoch seconds), or None."""
+        with self._lock:
+            return self._last_search.get((index_uuid, shard))
 
     def of(self, index_uuid: str, shard: int | None = None, groups: Iterable[str] | None = None) -> dict[str, Any]:
         """The ``search`` section of one index (or one of its shards); ``groups``: the ``groups=`` patterns

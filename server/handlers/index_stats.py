@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.segment_files import segment_file_sizes
+from cluster.segment_files import segment_file_sizes, shard_commit
 from cluster.state import IndexMeta
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
@@ -62,6 +62,28 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
     if search is not None:
         section["search"] = {"open_contexts": 0, **search}
     return section
+
+
+def _shard_details(request: Request, meta: IndexMeta, shard: int, max_seq_no: int) -> dict[str, Any]:
+    """What ES adds per shard copy at ``level=shards``: its last commit, sequence numbers, paths and
+    search-idle state (shards are never search-idle here: refreshes do not pause; the idle time is the
+    time since the shard's last search, or since the index was created)."""
+    import time
+
+    cluster = cluster_of(request)
+    path = cluster.node.shard_dir(meta.uuid, shard)
+    commit = shard_commit(cluster.node, meta, shard)
+    last = cluster.root.search_stats.last_search(meta.uuid, shard)
+    since = last if last is not None else meta.creation_date / 1000
+    out: dict[str, Any] = {
+        "seq_no": {"max_seq_no": max_seq_no, "local_checkpoint": max_seq_no, "global_checkpoint": max_seq_no},
+        "shard_path": {"state_path": path, "data_path": path, "is_custom_data_path": False},
+        "search_idle": False,
+        "search_idle_time": max(0, int((time.time() - since) * 1000)),
+    }
+    if commit is not None:
+        out["commit"] = commit
+    return out
 
 
 def _tier_preference(meta: IndexMeta) -> str:
@@ -130,7 +152,8 @@ async def stats(request: Request) -> Response:
                 str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
                                       "relocating_node": None},
                           **_pick(_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
-                                           m, {}, 1, search_stats.of(m.uuid, s, groups)), metrics)}]
+                                           m, {}, 1, search_stats.of(m.uuid, s, groups)), metrics),
+                          **_shard_details(request, m, s, st[m.name].shard_max_seq_no.get(s, -1))}]
                 for s, (d, b) in sorted(st[m.name].shards.items())
             }  # fmt: skip
         indices[m.name] = entry

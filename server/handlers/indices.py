@@ -320,6 +320,7 @@ class IndexStats:
     size: int = 0
     max_seq_no: int = -1
     shards: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (docs, bytes)
+    shard_max_seq_no: dict[int, int] = field(default_factory=dict)  # shard → its highest sequence number
     # shard → its committed segments as (docs, deleted docs, bytes), in the searcher's order
     segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     # the shard request cache, summed: memory_size_in_bytes, evictions, hit_count, miss_count
@@ -347,6 +348,7 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
             entry.size += st.size_in_bytes
             entry.max_seq_no = max(entry.max_seq_no, st.max_seq_no)
             entry.shards[st.shard.shard] = (st.num_docs, st.size_in_bytes)
+            entry.shard_max_seq_no[st.shard.shard] = st.max_seq_no
             entry.segments[st.shard.shard] = [(g.num_docs, g.deleted_docs, g.size_in_bytes) for g in st.segments]
             cache = st.request_cache
             for i, value in enumerate((cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count)):

@@ -60,3 +60,26 @@ async def test_stats_index_entries(asgi_client: httpx.AsyncClient) -> None:
         "request [/_stats/fieldata] contains unrecognized metric: [fieldata] -> did you mean [fielddata]?"
     )
     assert "did you mean" not in (await c.get("/_stats/zzzzzz")).json()["error"]["reason"]
+
+
+async def test_shard_level_commit_seq_no_and_idle(asgi_client: httpx.AsyncClient) -> None:
+    import time
+
+    c = asgi_client
+    await c.put("/lv", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    for i in range(3):
+        await c.put(f"/lv/_doc/{i}", json={"n": i})
+    await c.post("/lv/_flush")
+    copy = (await c.get("/lv/_stats?level=shards")).json()["indices"]["lv"]["shards"]["0"][0]
+    assert copy["seq_no"]["max_seq_no"] == 2 and copy["commit"]["num_docs"] == 3
+    assert copy["commit"]["user_data"]["max_seq_no"] == "2" and copy["commit"]["id"]
+    assert copy["shard_path"]["data_path"].endswith("/0") and copy["search_idle"] is False
+    before = copy["commit"]["id"]
+    await c.put("/lv/_doc/9", json={"n": 9})
+    await c.post("/lv/_flush")
+    after = (await c.get("/lv/_stats?level=shards")).json()["indices"]["lv"]["shards"]["0"][0]
+    assert after["commit"]["id"] != before and after["commit"]["num_docs"] == 4
+    await c.get("/lv/_search")
+    started = time.time()
+    idle = (await c.get("/lv/_stats?level=shards")).json()["indices"]["lv"]["shards"]["0"][0]["search_idle_time"]
+    assert 0 <= idle <= (time.time() - started) * 1000 + 1000
