@@ -239,7 +239,7 @@ async def get_settings(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     name_filter = request.path_params.get("name")
-    pats = name_filter.split(",") if name_filter else None
+    pats = name_filter.split(",") if name_filter and name_filter != "_all" else None  # ``_all``: every setting
     app_settings = request.app.state.settings
     flat_out = flag(params, "flat_settings")
 

@@ -130,3 +130,12 @@ async def test_allow_no_indices_after_ignored_names(asgi_client: httpx.AsyncClie
     assert (await c.get("/_segments?allow_no_indices=false")).status_code == 404
     remote = await c.get("/remote1:t/_mapping")
     assert remote.status_code == 400 and "Cross-cluster calls are not supported" in remote.json()["error"]["reason"]
+
+
+async def test_get_settings_all_names(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/gs", json={"settings": {"number_of_shards": 2}})
+    every = (await c.get("/gs/_settings/_all?flat_settings=true")).json()["gs"]["settings"]
+    assert every["index.number_of_shards"] == "2" and "index.uuid" in every
+    one = (await c.get("/gs/_settings/index.number_of_shards?flat_settings=true")).json()["gs"]["settings"]
+    assert one == {"index.number_of_shards": "2"}
