@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from cluster.segment_files import segment_file_sizes, shard_commit
 from cluster.state import IndexMeta
+from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, resolve
@@ -141,6 +142,7 @@ async def stats(request: Request) -> Response:
                            search_stats.of(m.uuid, groups=groups))
         if flag(params, "include_segment_file_sizes"):
             section["segments"]["file_sizes"] = segment_file_sizes(cluster_of(request).node, [m])
+        section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         all_pri = _merge(all_pri, section) if all_pri else section
         entry: dict[str, Any] = {
             "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green", "status": "open",
@@ -151,8 +153,11 @@ async def stats(request: Request) -> Response:
             entry["shards"] = {
                 str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
                                       "relocating_node": None},
-                          **_pick(_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
-                                           m, {}, 1, search_stats.of(m.uuid, s, groups)), metrics),
+                          **_pick({**_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
+                                              m, {}, 1, search_stats.of(m.uuid, s, groups)),
+                                   "translog": translog_stats(cluster_of(request).node, m,
+                                                              [(s, st[m.name].shard_max_seq_no.get(s, -1))])},
+                                  metrics),
                           **_shard_details(request, m, s, st[m.name].shard_max_seq_no.get(s, -1))}]
                 for s, (d, b) in sorted(st[m.name].shards.items())
             }  # fmt: skip
@@ -175,6 +180,7 @@ async def node_indices_section(request: Request) -> dict[str, Any]:
     search_stats = cluster_of(request).root.search_stats
     for m in metas:
         section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards, search_stats.of(m.uuid))
+        section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         total = _merge(total, section) if total else section
     return total or _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from tests.server.helpers import assert_canonical_error
@@ -83,3 +85,24 @@ async def test_shard_level_commit_seq_no_and_idle(asgi_client: httpx.AsyncClient
     started = time.time()
     idle = (await c.get("/lv/_stats?level=shards")).json()["indices"]["lv"]["shards"]["0"][0]["search_idle_time"]
     assert 0 <= idle <= (time.time() - started) * 1000 + 1000
+
+
+async def test_translog_measured_on_the_wal(asgi_client: httpx.AsyncClient, tmp_path: Path) -> None:
+    import os
+
+    c = asgi_client
+    await c.put("/tl", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+                                          "refresh_interval": "-1"}})  # fmt: skip
+    uuid = (await c.get("/tl/_settings?flat_settings=true")).json()["tl"]["settings"]["index.uuid"]
+    shard_dir = tmp_path / "data" / "indices" / uuid / "0"
+    for i in range(3):
+        await c.put(f"/tl/_doc/{i}", json={"n": i})
+    log = (await c.get("/tl/_stats/translog")).json()["indices"]["tl"]["primaries"]["translog"]
+    on_disk = sum(os.path.getsize(shard_dir / n) for n in os.listdir(shard_dir) if n.startswith("wal."))
+    assert log["operations"] == 3 and log["uncommitted_operations"] == 3
+    assert log["size_in_bytes"] == on_disk > 0
+    await c.post("/tl/_refresh")  # a Diagon refresh commits: nothing left to replay
+    log = (await c.get("/tl/_stats/translog")).json()["indices"]["tl"]["primaries"]["translog"]
+    assert log["operations"] == 0 and log["size_in_bytes"] < on_disk
+    shard = (await c.get("/tl/_stats/translog?level=shards")).json()["indices"]["tl"]["shards"]["0"][0]
+    assert shard["translog"]["operations"] == 0
