@@ -27,7 +27,7 @@ from server.deprecation import warning_header
 from server.handlers.allocation_explain import allocation_explain
 from server.handlers.cluster_stats import cluster_stats
 from server.handlers.health_waits import HealthWaits, health_expand_wildcards
-from server.handlers.node_info import THREAD_POOLS
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES, THREAD_POOLS
 from server.handlers.reroute import reroute
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
@@ -98,8 +98,8 @@ def _node(request: Request) -> dict[str, Any]:
         "ephemeral_id": NODE_ID,
         "transport_address": f"{settings.host}:9300",
         "external_id": cluster_of(request).node_name,
-        "attributes": {},
-        "roles": ["data", "ingest", "master"],
+        "attributes": dict(NODE_ATTRIBUTES),  # the same as ``_nodes`` and ``_cat/nodeattrs``
+        "roles": list(NODE_ROLES),
         "version": settings.version_number,
         "min_index_version": 7000099,
         "max_index_version": 8521000,

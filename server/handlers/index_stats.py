@@ -14,6 +14,7 @@ from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
 
@@ -258,7 +259,7 @@ async def shard_stores(request: Request) -> Response:
             str(s): {"stores": [{
                 "quidditch-node-0": {"name": cluster_of(request).node_name, "ephemeral_id": "quidditch-node-0",
                                      "transport_address": "127.0.0.1:9300", "external_id": "quidditch-node-0",
-                                     "attributes": {}, "roles": ["data", "ingest", "master"]},
+                                     "attributes": dict(NODE_ATTRIBUTES), "roles": list(NODE_ROLES)},
                 "allocation_id": f"{m.uuid[:8]}-{s}", "allocation": "primary",
             }]}
             for s in range(m.number_of_shards)

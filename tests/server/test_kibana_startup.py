@@ -97,3 +97,15 @@ async def test_nodeattrs_agree_with_nodes_and_xpack(asgi_client: httpx.AsyncClie
     rows = dict(line.split() for line in text.splitlines())
     assert rows == node["attributes"]
     assert rows.get("xpack.installed") == "true" and (await c.get("/_xpack")).status_code == 200
+
+
+async def test_node_attributes_are_the_same_everywhere(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    (info,) = (await c.get("/_nodes")).json()["nodes"].values()
+    (stats,) = (await c.get("/_nodes/stats/os")).json()["nodes"].values()
+    (state,) = (await c.get("/_cluster/state/nodes")).json()["nodes"].values()
+    assert info["attributes"] == stats["attributes"] == state["attributes"] == {"xpack.installed": "true"}
+    assert info["roles"] == state["roles"]
+    # OSD's optimized health check reads the attributes from the cluster state
+    osd = (await c.get("/_cluster/state/nodes?filter_path=nodes.*.attributes.xpack*")).json()
+    assert list(osd["nodes"].values())[0]["attributes"] == {"xpack.installed": "true"}
