@@ -232,7 +232,9 @@ def resolve_expression(
                     raise IndexClosed(shut[0], closed[shut[0]])
                 matched = [n for n in matched if n not in closed]
             for alias, targets in aliases.items():
-                if fnmatch.fnmatchcase(alias, part) and (expand_hidden or not alias.startswith(".")):
+                # a dot-prefixed alias is matched by a pattern that starts with a dot too, as dot indices are
+                visible_alias = expand_hidden or part.startswith(".") or not alias.startswith(".")
+                if fnmatch.fnmatchcase(alias, part) and visible_alias:
                     matched.extend(t for t in targets if expand_closed or t not in closed)
             if not matched and not allow_no_indices:
                 raise IndexNotFound(part)

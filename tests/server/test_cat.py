@@ -247,3 +247,11 @@ async def test_cat_recovery_lists_closed_indices(asgi_client: httpx.AsyncClient)
     await c.post("/rc/_close")
     closed = (await c.get("/_cat/recovery/rc?h=i,s,ty,top")).text.split()
     assert closed == ["rc", "0", "existing_store", "100.0%", "rc", "1", "existing_store", "100.0%"]
+
+
+async def test_dot_pattern_matches_dot_aliases(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/idx1", json={"settings": {"index": {"hidden": True}}, "aliases": {".alias1": {"is_hidden": True}}})
+    assert (await c.get("/_cat/indices?h=index")).text == ""
+    assert (await c.get("/_cat/indices/.*?h=index")).text == "idx1\n"  # through the dot alias
+    assert (await c.get("/_cat/indices/*?h=index")).text == ""
