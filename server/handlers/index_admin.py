@@ -33,6 +33,7 @@ from server.cat import format_byte_size
 from server.errors import broadcast_failures
 from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.mapping_defaults import with_defaults
 from server.handlers.reindex import _tasks
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -389,6 +390,7 @@ def _leaf_paths(mapping: dict[str, Any], prefix: str = "") -> list[str]:
 
 async def get_field_mapping(request: Request) -> Response:
     params = check_params(request)
+    defaults = flag(params, "include_defaults")
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     fields = request.path_params["fields"]
     out: dict[str, Any] = {}
@@ -398,7 +400,8 @@ async def get_field_mapping(request: Request) -> Response:
         for path in match_names(fields, _leaf_paths(mapping)):
             field = _field_mapping(mapping, path)
             if field is not None:
-                found[path] = {"full_name": path, "mapping": {path.rsplit(".", 1)[-1]: field}}
+                shown = with_defaults(field) if defaults else field
+                found[path] = {"full_name": path, "mapping": {path.rsplit(".", 1)[-1]: shown}}
         for wanted in fields.split(","):
             if wanted in ("_id", "_index", "_source", "_routing") and wanted not in found:
                 found[wanted] = {"full_name": wanted, "mapping": {}}

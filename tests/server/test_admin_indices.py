@@ -139,3 +139,15 @@ async def test_get_settings_all_names(asgi_client: httpx.AsyncClient) -> None:
     assert every["index.number_of_shards"] == "2" and "index.uuid" in every
     one = (await c.get("/gs/_settings/index.number_of_shards?flat_settings=true")).json()["gs"]["settings"]
     assert one == {"index.number_of_shards": "2"}
+
+
+async def test_field_mapping_include_defaults(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/fm2", json={"mappings": {"properties": {"t": {"type": "text", "analyzer": "whitespace"},
+                                                          "k": {"type": "keyword"}}}})  # fmt: skip
+    plain = (await c.get("/fm2/_mapping/field/t")).json()["fm2"]["mappings"]["t"]["mapping"]["t"]
+    assert plain == {"type": "text", "analyzer": "whitespace"}
+    full = (await c.get("/fm2/_mapping/field/t,k?include_defaults=true")).json()["fm2"]["mappings"]
+    assert full["t"]["mapping"]["t"]["analyzer"] == "whitespace"  # explicit wins
+    assert full["t"]["mapping"]["t"]["search_analyzer"] == "whitespace" and full["t"]["mapping"]["t"]["index"] is True
+    assert full["k"]["mapping"]["k"]["ignore_above"] == 2147483647 and full["k"]["mapping"]["k"]["doc_values"]
