@@ -37,7 +37,6 @@ def with_defaults(field: dict[str, Any]) -> dict[str, Any]:
         return dict(field)
     out = {**defaults, **field}
     if "analyzer" in field:  # the search analyzers default to the index analyzer, as in ES
-        out.setdefault("search_analyzer", field["analyzer"])
         if "search_analyzer" not in field:
             out["search_analyzer"] = field["analyzer"]
         if "search_quote_analyzer" not in field:
