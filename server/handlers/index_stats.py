@@ -126,6 +126,8 @@ async def stats(request: Request) -> Response:
                                       + did_you_mean(name, STATS_METRICS))  # fmt: skip
     metas = resolve(request, request.path_params.get("index"), params)
     level = params.get("level", "indices")
+    if level not in ("cluster", "indices", "shards"):
+        raise IllegalArgument(f"level parameter must be one of [cluster] or [indices] or [shards] but was [{level}]")
     groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
     search_stats = cluster_of(request).root.search_stats
     st = await index_stats(request, metas)

@@ -106,3 +106,9 @@ async def test_translog_measured_on_the_wal(asgi_client: httpx.AsyncClient, tmp_
     assert log["operations"] == 0 and log["size_in_bytes"] < on_disk
     shard = (await c.get("/tl/_stats/translog?level=shards")).json()["indices"]["tl"]["shards"]["0"][0]
     assert shard["translog"]["operations"] == 0
+
+
+async def test_stats_level_is_validated(asgi_client: httpx.AsyncClient) -> None:
+    bad = await asgi_client.get("/_stats?level=nodes")
+    assert_canonical_error(bad, 400, "illegal_argument_exception")
+    assert "indices" not in (await asgi_client.get("/_stats?level=cluster")).json()
