@@ -108,4 +108,5 @@ async def test_node_attributes_are_the_same_everywhere(asgi_client: httpx.AsyncC
     assert info["roles"] == state["roles"]
     # OSD's optimized health check reads the attributes from the cluster state
     osd = (await c.get("/_cluster/state/nodes?filter_path=nodes.*.attributes.xpack*")).json()
-    assert list(osd["nodes"].values())[0]["attributes"] == {"xpack.installed": "true"}
+    (node,) = osd["nodes"].values()
+    assert node["attributes"] == {"xpack.installed": "true"}
