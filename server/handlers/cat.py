@@ -19,7 +19,7 @@ from native.errors import IllegalArgument
 from server.cat import CatColumn, format_time_millis, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES, THREAD_POOLS, node_matches
+from server.handlers.node_info import NODE_ATTRIBUTES, node_matches, thread_pools
 from server.http import check_params, cluster_of, flag
 
 NODE_ID = "quidditch-node-0"
@@ -356,15 +356,13 @@ rejected:r:int
 async def cat_thread_pool(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     wanted = request.path_params.get("thread_pools")
-    pools = {name: (kind, size, queue) for name, kind, size, queue in THREAD_POOLS}  # as ``_nodes`` info says
+    pools = {p.name: p for p in thread_pools(cluster_of(request))}  # as ``_nodes`` info and stats say
     rows = [{"node_name": cluster_of(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
              "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
-             "type": pools[name][0], "active": 0, "pool_size": 0, "queue": 0, "queue_size": pools[name][2],
-             "rejected": 0, "largest": 0, "completed": 0,
-             "core": 1 if pools[name][0] == "scaling" else None,
-             "max": pools[name][1] if pools[name][0] == "scaling" else None,
-             "size": pools[name][1] if pools[name][0] == "fixed" else None,
-             "keep_alive": "5m" if pools[name][0] == "scaling" else None}
+             "type": "fixed", "active": pools[name].active, "pool_size": pools[name].size,
+             "queue": pools[name].queue, "queue_size": pools[name].queue_size, "rejected": pools[name].rejected,
+             "largest": pools[name].largest, "completed": pools[name].completed, "core": None, "max": None,
+             "size": pools[name].size, "keep_alive": None}
             for name in match_names(wanted, sorted(pools))]  # fmt: skip
     return _cat(request, rows, THREAD_POOL_COLUMNS, params)
 

@@ -27,7 +27,7 @@ from server.deprecation import warning_header
 from server.handlers.allocation_explain import allocation_explain
 from server.handlers.cluster_stats import cluster_stats
 from server.handlers.health_waits import HealthWaits, health_expand_wildcards
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES, THREAD_POOLS
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES, thread_pools
 from server.handlers.reroute import reroute
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
@@ -432,8 +432,9 @@ async def cluster_info(request: Request) -> Response:
     if "ingest" in targets:
         body["ingest"] = {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}}
     if "thread_pool" in targets:
-        body["thread_pool"] = {name: {"threads": 0, "queue": 0, "active": 0, "rejected": 0, "largest": 0,
-                                      "completed": 0} for name, _, _, _ in THREAD_POOLS}  # fmt: skip
+        body["thread_pool"] = {p.name: {"threads": p.size, "queue": p.queue, "active": p.active,
+                                        "rejected": p.rejected, "largest": p.largest, "completed": p.completed}
+                               for p in thread_pools(cluster_of(request))}  # fmt: skip
     if "script" in targets:
         body["script"] = {"compilations": 0, "cache_evictions": 0, "compilation_limit_triggered": 0}
     return es_json(request, body)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from native.aggs.spec import KNOWN_KINDS
 from native.errors import IllegalArgument
 from server.http import check_params, es_json
 
-__all__ = ["NODE_ATTRIBUTES", "NODE_ID", "NODE_ROLES", "node_matches", "nodes_info"]
+__all__ = ["NODE_ATTRIBUTES", "NODE_ID", "NODE_ROLES", "PoolStats", "node_matches", "nodes_info", "thread_pools"]
 
 NODE_ID = "quidditch-node-0"
 NODE_ROLES = ("data", "ingest", "master")
@@ -29,13 +30,31 @@ NODE_ROLES = ("data", "ingest", "master")
 NODE_ATTRIBUTES = {"xpack.installed": "true"}
 INFO_METRICS = ("settings", "os", "process", "jvm", "thread_pool", "transport", "http", "remote_cluster_server",
                 "plugins", "ingest", "aggregations", "indices")  # fmt: skip
-# the pools ``_nodes`` info, ``_nodes/stats`` and ``_cat/thread_pool`` list: (name, type, size, queue size)
-THREAD_POOLS = (
-    ("analyze", "fixed", 1, 16), ("fetch_shard_started", "scaling", 1, -1), ("flush", "scaling", 1, -1),
-    ("force_merge", "fixed", 1, -1), ("generic", "scaling", 4, -1), ("get", "fixed", 1, 1000),
-    ("management", "scaling", 1, -1), ("refresh", "scaling", 1, -1), ("search", "fixed", 1, 1000),
-    ("snapshot", "scaling", 1, -1), ("warmer", "scaling", 1, -1), ("write", "fixed", 1, 10000),
-)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """One of the node's worker pools, as ``_nodes`` info/stats and ``_cat/thread_pool`` report it."""
+
+    name: str
+    size: int
+    queue_size: int
+    active: int
+    queue: int
+    rejected: int
+    completed: int
+    largest: int
+
+
+def thread_pools(cluster: EmbeddedCluster) -> list[PoolStats]:
+    """The pools that exist here: ``search`` and ``write`` (bounded queues, 429 past them), and
+    ``generic``, the default thread pool blocking work runs on (its use is not counted)."""
+    out = [PoolStats(q.name, q.workers, q.capacity, q.active, q.queued, q.rejected, q.completed, q.largest)
+           for q in (cluster.root.queue, cluster.writes.queue)]  # fmt: skip
+    generic = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor
+    out.append(PoolStats("generic", generic, -1, 0, 0, 0, 0, 0))
+    return sorted(out, key=lambda p: p.name)
+
 
 _NO_FIELD = ("other",)
 _NUMERIC = ("boolean", "date", "numeric")
@@ -130,9 +149,8 @@ def _sections(request: Request, flat_settings: bool) -> dict[str, Any]:
                                                    "non_heap_init_in_bytes": 0, "non_heap_max_in_bytes": 0,
                                                    "direct_max_in_bytes": 0},
                 "gc_collectors": [], "memory_pools": [], "input_arguments": []},
-        "thread_pool": {name: {"type": kind, "size": size, "queue_size": queue} if kind == "fixed" else
-                        {"type": kind, "core": 1, "max": size, "keep_alive": "5m", "queue_size": queue}
-                        for name, kind, size, queue in THREAD_POOLS},
+        "thread_pool": {p.name: {"type": "fixed", "size": p.size, "queue_size": p.queue_size}
+                        for p in thread_pools(cluster)},
         "transport": {"bound_address": [f"{settings.host}:9300"], "publish_address": f"{settings.host}:9300",
                       "profiles": {}},
         "http": {"bound_address": [http_address], "publish_address": http_address,

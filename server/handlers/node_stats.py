@@ -25,7 +25,7 @@ from cluster.segment_files import segment_file_sizes
 from cluster.settings import FLOOD_STAGE, HIGH_WATERMARK, LOW_WATERMARK, min_free_bytes
 from native.errors import IllegalArgument
 from server.handlers.index_stats import node_indices_section
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, THREAD_POOLS, node_matches
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, node_matches, thread_pools
 from server.http import check_params, es_json
 from server.suggest_names import did_you_mean
 
@@ -141,8 +141,8 @@ def _sections(request: Request, wanted: set[str]) -> dict[str, Any]:
                         "heap_max_in_bytes": 0, "non_heap_used_in_bytes": 0, "pools": {}},
                 "threads": {"count": 0, "peak_count": 0}, "gc": {"collectors": {}}, "buffer_pools": {},
                 "classes": {"current_loaded_count": 0, "total_loaded_count": 0, "total_unloaded_count": 0}},
-        "thread_pool": {name: {"threads": 0, "queue": 0, "active": 0, "rejected": 0, "largest": 0, "completed": 0}
-                        for name, _, _, _ in THREAD_POOLS},
+        "thread_pool": {p.name: {"threads": p.size, "queue": p.queue, "active": p.active, "rejected": p.rejected,
+                                 "largest": p.largest, "completed": p.completed} for p in thread_pools(cluster)},
         "transport": {"server_open": 0, "total_outbound_connections": 0, "rx_count": 0, "rx_size_in_bytes": 0,
                       "tx_count": 0, "tx_size_in_bytes": 0, "inbound_handling_time_histogram": _HISTOGRAM,
                       "outbound_handling_time_histogram": _HISTOGRAM, "actions": {}},

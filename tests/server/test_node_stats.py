@@ -86,3 +86,18 @@ async def test_fs_watermarks_and_indexing_pressure(asgi_client: httpx.AsyncClien
     after = _node((await c.get("/_nodes/stats/indexing_pressure")).json())["indexing_pressure"]["memory"]
     assert after["total"]["all_in_bytes"] - before["total"]["all_in_bytes"] == len(body)
     assert after["current"]["all_in_bytes"] == 0 and after["limit_in_bytes"] > 0
+
+
+async def test_thread_pools_are_the_real_queues(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/tp", json={"settings": {"number_of_replicas": 0}})
+    before = _node((await c.get("/_nodes/stats/thread_pool")).json())["thread_pool"]
+    assert set(before) == {"generic", "search", "write"}
+    for _ in range(3):
+        await c.get("/tp/_search")
+    after = _node((await c.get("/_nodes/stats/thread_pool")).json())["thread_pool"]
+    assert after["search"]["completed"] - before["search"]["completed"] >= 3
+    info = _node((await c.get("/_nodes/thread_pool")).json())["thread_pool"]
+    assert info["search"]["queue_size"] > 0 and info["write"]["size"] >= 1
+    cat = (await c.get("/_cat/thread_pool/search,write?h=name,queue_size")).text.split()
+    assert cat == ["search", str(info["search"]["queue_size"]), "write", str(info["write"]["queue_size"])]
