@@ -29,13 +29,24 @@ class Backpressure:
 
     def __init__(self, name: str, workers: int, capacity: int) -> None:
         self.name = name
+        self.workers = workers
         self.capacity = capacity
         self._slots = asyncio.Semaphore(workers)
         self._waiting = 0
+        # thread-pool statistics (``_nodes/stats``, ``_cat/thread_pool``): running, refused, done, most at once
+        self.active = 0
+        self.rejected = 0
+        self.completed = 0
+        self.largest = 0
+
+    @property
+    def queued(self) -> int:
+        return self._waiting
 
     @contextlib.asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:
         if self._waiting >= self.capacity:
+            self.rejected += 1
             raise RejectedExecution(
                 f"rejected execution of {self.name} request: queue capacity = {self.capacity}, "
                 f"queued tasks = {self._waiting}"
@@ -45,7 +56,11 @@ class Backpressure:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
+        self.active += 1
+        self.largest = max(self.largest, self.active)
         try:
             yield
         finally:
+            self.active -= 1
+            self.completed += 1
             self._slots.release()

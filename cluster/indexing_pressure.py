@@ -36,6 +36,7 @@ class IndexingPressure:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.current = 0  # coordinating and primary bytes in flight
+        self.total = 0  # bytes ever admitted
         self.rejections = 0
 
     @contextlib.contextmanager
@@ -49,6 +50,7 @@ class IndexingPressure:
                 f"max_coordinating_and_primary_bytes={self.limit}]"
             )
         self.current += size
+        self.total += size
         try:
             yield
         finally:

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cluster import templates
+from cluster.auto_expand import apply_auto_expand
 from cluster.names import AliasesNotFound, validate_alias_name, validate_index_name
 from cluster.settings import (
     DEFAULTS,
-    STATIC,
+    PRIVATE,
     analysis_settings,
     flatten_settings,
+    is_final_setting,
+    is_static_setting,
     update_cluster_settings,
     validate_settings,
 )
@@ -99,6 +102,11 @@ def _parse_aliases(aliases: Any) -> dict[str, Any]:
     if not isinstance(aliases, dict):
         raise ParsingError("Failed to parse [aliases]")
     return {name: dict(props or {}) for name, props in aliases.items()}
+
+
+def stored_alias(alias: str, props: MappingABC[str, Any]) -> dict[str, Any]:
+    """An alias definition as ES stores and returns it (``routing`` split into index and search routing)."""
+    return _alias_props(alias, props)
 
 
 def _alias_props(alias: str, props: MappingABC[str, Any]) -> dict[str, Any]:
@@ -207,6 +215,7 @@ class Master:
             own = {k: v for k, v in flatten_settings(body.get("settings")).items() if v is not None}
             flat = {**DEFAULTS, **contribution.settings, **own}
             validate_settings(flat)
+            flat = apply_auto_expand(flat, self.data_nodes)
             if str(flat.get("index.soft_deletes.enabled", "true")).lower() == "false":
                 raise IllegalArgument(
                     "Creating indices with soft-deletes disabled is no longer supported. Please do not specify a "
@@ -320,17 +329,34 @@ class Master:
         return new_meta
 
     # -- settings -----------------------------------------------------------------------------------------
-    def put_settings(self, name: str, settings: MappingABC[str, Any]) -> IndexMeta:
+    def put_settings(self, name: str, settings: MappingABC[str, Any], *, preserve_existing: bool = False
+                     ) -> IndexMeta:  # fmt: skip
+        """Update an index's settings as ES does: private and final settings are refused, static ones only
+        change while the index is closed; ``preserve_existing`` sets only the keys the index does not have."""
         with self._lock:
             meta = self.index(name)
             flat = flatten_settings(settings)
             for key in flat:
-                if key in STATIC or key.startswith("index.analysis."):
-                    raise IllegalArgument(
-                        f"Can't update non dynamic settings [[{key}]] for open indices [[{name}/{meta.uuid}]]"
-                    )
+                if key in PRIVATE:
+                    raise IllegalArgument(f"can not update private setting [{key}]; this setting is managed by "
+                                          "Elasticsearch")  # fmt: skip
+                if is_final_setting(key):
+                    raise IllegalArgument(f"final index setting [{key}], not updateable")
+            static = sorted(k for k in flat if is_static_setting(k))
+            if static and meta.is_open:
+                raise IllegalArgument(
+                    f"Can't update non dynamic settings [[{', '.join(static)}]] for open indices [[{name}/{meta.uuid}]]"
+                )
+            if preserve_existing:
+                flat = {k: v for k, v in flat.items() if k not in meta.settings}
             merged = {k: v for k, v in {**meta.settings, **flat}.items() if v is not None}
             validate_settings(merged)
+            if any(k.startswith("index.analysis.") for k in flat):  # the new analysis must build, as at create
+                from native.schema import CompiledMapping
+
+                CompiledMapping(Mapping(meta.mappings), Analysis.from_settings(analysis_settings(merged),
+                                                                               index_settings=merged))  # fmt: skip
+            merged = apply_auto_expand(merged, self.data_nodes)
             new_meta = replace(meta, settings=merged)
             if meta.is_open:
                 self._check_shard_limit(self._state, _copies(new_meta) - _copies(meta))
@@ -371,6 +397,8 @@ class Master:
             state = self._state
             indices = dict(state.indices)
             removed: set[str] = set()
+            actions = list(actions)
+            # ES removes indices first, so that an alias may take the name of an index removed in the same call
             for action in actions:
                 if action.op == "remove_index":
                     for name in action.indices:
@@ -378,8 +406,12 @@ class Master:
                             raise IndexNotFound(name)
                         removed.add(name)
                         del indices[name]
+            for action in actions:
+                if action.op == "remove_index":
                     continue
                 for name in action.indices:
+                    if name in removed:
+                        continue
                     if name not in indices:
                         raise IndexNotFound(name)
                     meta = indices[name]
@@ -497,23 +529,38 @@ class Master:
             self._publish(state.changed(**{kind: current}))
 
     # -- rollover -------------------------------------------------------------------------------------------
+    def rollover_names(self, alias: str, new_name: str | None = None) -> tuple[str, str]:
+        """The write index ``alias`` rolls over from and the index it rolls over to, which must not exist
+        (ES refuses a taken or invalid name even on a dry run)."""
+        state = self._state
+        targets = state.aliases().get(alias)
+        if not targets:
+            raise IllegalArgument(f"rollover target [{alias}] does not exist")
+        writers = [t for t in targets if state.indices[t].aliases[alias].get("is_write_index") is True]
+        if len(targets) > 1 and not writers:
+            raise IllegalArgument(f"rollover target [{alias}] does not point to a write index")
+        old = writers[0] if writers else targets[0]
+        if new_name is None:
+            match = re.match(r"^(.*)-(\d+)$", old)
+            if match is None:
+                raise IllegalArgument(f"index name [{old}] does not match pattern '^.*-\\d+$'")
+            new_name = f"{match.group(1)}-{int(match.group(2)) + 1:06d}"
+        validate_index_name(new_name)
+        existing = state.indices.get(new_name)
+        if existing is not None:
+            raise ResourceAlreadyExists(
+                f"index [{new_name}/{existing.uuid}] already exists", index_uuid=existing.uuid, index=new_name
+            )
+        if new_name in state.aliases():
+            raise ResourceAlreadyExists(f"index [{new_name}] already exists (as an alias)", index=new_name)
+        return old, new_name
+
     def rollover(self, alias: str, new_name: str | None, body: MappingABC[str, Any], *, dry_run: bool = False,
                  conditions_met: bool = True) -> tuple[str, str, bool]:  # fmt: skip
         """Roll ``alias`` over to a new index: ``(old index, new index, rolled over)``."""
         with self._lock:
             state = self._state
-            targets = state.aliases().get(alias)
-            if not targets:
-                raise IllegalArgument(f"rollover target [{alias}] does not exist")
-            writers = [t for t in targets if state.indices[t].aliases[alias].get("is_write_index") is True]
-            if len(targets) > 1 and not writers:
-                raise IllegalArgument(f"rollover target [{alias}] does not point to a write index")
-            old = writers[0] if writers else targets[0]
-            if new_name is None:
-                match = re.match(r"^(.*)-(\d+)$", old)
-                if match is None:
-                    raise IllegalArgument(f"index name [{old}] does not match pattern '^.*-\\d+$'")
-                new_name = f"{match.group(1)}-{int(match.group(2)) + 1:06d}"
+            old, new_name = self.rollover_names(alias, new_name)
             if dry_run or not conditions_met:
                 return old, new_name, False
             create_body = {k: v for k, v in body.items() if k in ("settings", "mappings", "aliases")}

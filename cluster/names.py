@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from native.dates import format_date, parse_date_math
@@ -170,6 +170,8 @@ def resolve_expression(
     closed: dict[str, str] | None = None,
     expand_closed: bool = False,
     forbid_closed: bool = False,
+    hidden: Collection[str] = (),
+    expand_open: bool = True,
 ) -> list[str]:
     """Concrete index names for an ES index expression, in a stable order.
 
@@ -178,7 +180,8 @@ def resolve_expression(
     concrete name raises ``IndexNotFound`` unless ``ignore_unavailable``; a wildcard that matches nothing
     raises it unless ``allow_no_indices``. ``closed`` (name → uuid) are skipped by wildcards unless
     ``expand_closed``; naming one concretely raises ``IndexClosed`` when ``forbid_closed`` (or drops it
-    under ``ignore_unavailable``).
+    under ``ignore_unavailable``). ``hidden`` indices (``index.hidden: true``) are left out of wildcards that
+    do not start with ``.`` unless ``expand_hidden``, as dot-prefixed names are.
     """
     if isinstance(expression, str):
         expression = resolve_date_math(expression)
@@ -186,7 +189,10 @@ def resolve_expression(
         expression = [resolve_date_math(str(part)) or "" for part in expression]
     names = sorted(existing)
     closed = closed or {}
-    visible = [n for n in names if (expand_hidden or not n.startswith(".")) and (expand_closed or n not in closed)]
+    # hidden: dot-prefixed names and ``hidden`` (``index.hidden: true``), matched by wildcards only when asked
+    # ``expand_open=False`` (``expand_wildcards=closed``): wildcards match closed indices only
+    visible = [n for n in names if (expand_hidden or not (n.startswith(".") or n in hidden))
+               and (expand_closed or n not in closed) and (expand_open or n in closed)]  # fmt: skip
     aliases = aliases or {}
     if expression is None:
         parts: list[str] = []
@@ -195,8 +201,8 @@ def resolve_expression(
     else:
         parts = [p for part in expression for p in str(part).split(",") if p.strip()]
     if not parts or parts in (["_all"], ["*"]):
-        if not visible and not allow_no_indices and parts:
-            raise IndexNotFound(parts[0])
+        if not visible and not allow_no_indices:
+            raise IndexNotFound(parts[0] if parts else "_all")
         return visible
     out: list[str] = []
 
@@ -218,7 +224,7 @@ def resolve_expression(
             continue
         if "*" in part or "?" in part:
             pool = names if part.startswith(".") else visible
-            pool = [n for n in pool if expand_closed or n not in closed]
+            pool = [n for n in pool if (expand_closed or n not in closed) and (expand_open or n in closed)]
             matched = [n for n in pool if fnmatch.fnmatchcase(n, part)]
             if forbid_closed:
                 shut = [n for n in matched if n in closed]
@@ -226,7 +232,9 @@ def resolve_expression(
                     raise IndexClosed(shut[0], closed[shut[0]])
                 matched = [n for n in matched if n not in closed]
             for alias, targets in aliases.items():
-                if fnmatch.fnmatchcase(alias, part) and (expand_hidden or not alias.startswith(".")):
+                # a dot-prefixed alias is matched by a pattern that starts with a dot too, as dot indices are
+                visible_alias = expand_hidden or part.startswith(".") or not alias.startswith(".")
+                if fnmatch.fnmatchcase(alias, part) and visible_alias:
                     matched.extend(t for t in targets if expand_closed or t not in closed)
             if not matched and not allow_no_indices:
                 raise IndexNotFound(part)
@@ -242,4 +250,6 @@ def resolve_expression(
                     out.append(target)
         elif not ignore_unavailable:
             raise IndexNotFound(part)
+    if not out and not allow_no_indices:  # ES: nothing left (missing names ignored) is an error too
+        raise IndexNotFound(",".join(p for p in parts if not p.startswith("-")) or parts[0])
     return out

@@ -53,10 +53,15 @@ def routing_num_shards(meta: IndexMeta) -> int:
 
 
 def check_resize(kind: str, source: IndexMeta, target_shards: int) -> None:
-    """ES's preconditions for ``_clone``/``_shrink``/``_split`` (write block, shard arithmetic)."""
+    """ES's preconditions for ``_clone``/``_shrink``/``_split``, in ES's order: the shard arithmetic of the
+    request (``TransportResizeAction``), then the source's write block (``validateResize``)."""
+    _check_shard_counts(kind, source, target_shards)
     blocked = ("index.blocks.write", "index.blocks.read_only")
     if not any(str(source.settings.get(key, "false")).lower() == "true" for key in blocked):
         raise IllegalState(f'index {source.name} must be read-only to resize index. use "index.blocks.write=true"')
+
+
+def _check_shard_counts(kind: str, source: IndexMeta, target_shards: int) -> None:
     src = source.number_of_shards
     if kind == "clone" and target_shards != src:
         raise IllegalArgument(
@@ -76,9 +81,10 @@ def check_resize(kind: str, source: IndexMeta, target_shards: int) -> None:
             )
         if target_shards % src:
             raise IllegalArgument(f"the number of source shards [{src}] must be a factor of [{target_shards}]")
-        routing = routing_num_shards(source)
+        # from one shard any count is possible (ES assumes the routing shards of the target then)
+        routing = target_shards if src == 1 else routing_num_shards(source)
         if routing % target_shards:
-            raise IllegalArgument(
+            raise IllegalState(
                 f"the number of routing shards [{routing}] must be a multiple of the target shards [{target_shards}]"
             )
 
@@ -88,6 +94,9 @@ def target_settings(kind: str, source: IndexMeta, requested: dict[str, Any]) -> 
     are applied only once the copy no longer needs to write. Checks the preconditions first."""
     default_shards = 1 if kind == "shrink" else source.number_of_shards
     target_shards = int(requested.get("index.number_of_shards") or default_shards)
+    if requested.get("index.number_of_routing_shards") is not None and not (kind == "split"
+                                                                             and source.number_of_shards == 1):
+        raise IllegalArgument("cannot provide index.number_of_routing_shards on resize")
     check_resize(kind, source, target_shards)
     inherited = {k: v for k, v in source.settings.items() if not k.startswith(_NOT_COPIED) and k not in requested}
     blocks = {k: v for k, v in inherited.items() if k.startswith("index.blocks.")}

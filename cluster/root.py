@@ -34,6 +34,7 @@ from cluster.profile import FetchClock, shard_profile
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
 from cluster.search_request import SearchSpec, SourceFilter
+from cluster.search_stats import SearchStats, search_counts
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
@@ -209,6 +210,7 @@ class Root:
         self._parsed: dict[bytes, Any] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
         self.allow_expensive_queries = True  # ``search.allow_expensive_queries``, kept current from state
+        self.search_stats = SearchStats()  # ``_stats`` ``search`` section, per index and ``stats`` group
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
@@ -585,7 +587,13 @@ class Root:
         fetch_deadline = self.deadline(started, None)
         if fetch_deadline is not None and deadline is not None:
             fetch_deadline = max(fetch_deadline, deadline)
+        query_done = time.monotonic()
         hits = await self.fetch(phase, window, spec, now_millis, fetch_deadline) if window else []
+        failed_shards = {(t.meta.uuid, t.shard) for t, _ in phase.failures}
+        self.search_stats.record(search_counts(
+            [(t.meta.uuid, t.shard) for t in targets if (t.meta.uuid, t.shard) not in failed_shards],
+            [(targets[e[1]].meta.uuid, targets[e[1]].shard) for e in window],
+            int((query_done - started) * 1000), int((time.monotonic() - query_done) * 1000)), spec.stats_groups)
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000),
             "timed_out": bool(phase.timed_out),

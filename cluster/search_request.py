@@ -12,6 +12,7 @@ import orjson
 
 from cluster.collapse import CollapseSpec, parse_collapse, validate_collapse, validate_collapse_early
 from cluster.pit import PitRef, SliceSpec, parse_pit, parse_slice, validate_contexts
+from cluster.search_stats import parse_stats_groups
 from native.dates import parse_time_value
 from native.errors import (
     ActionRequestValidation,
@@ -85,6 +86,7 @@ class SearchSpec:
     collapse: CollapseSpec | None = None  # ``collapse`` (``cluster.collapse``)
     pit: PitRef | None = None  # ``pit``: the point in time searched (``cluster.pit``)
     slice: SliceSpec | None = None  # ``slice`` of a scroll or PIT search
+    stats_groups: tuple[str, ...] = ()  # ``stats``: the ``_stats`` search groups this search also counts in
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -428,6 +430,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.only_shards = preferred_shards(params.get("preference"))
     if "request_cache" in params:
         spec.request_cache = params["request_cache"] in ("true", "")
+    spec.stats_groups = parse_stats_groups(body.get("stats"), params.get("stats"))
     search_type = params.get("search_type", "query_then_fetch")
     if search_type not in ("query_then_fetch", "dfs_query_then_fetch"):
         raise IllegalArgument(f"No search type for [{search_type}]")

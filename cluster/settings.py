@@ -11,6 +11,24 @@ from native.errors import IllegalArgument
 
 DEFAULTS = {"index.number_of_shards": "1", "index.number_of_replicas": "1"}
 STATIC = frozenset({"index.number_of_shards", "index.analysis", "index.routing_partition_size"})
+# ES's ``Property.Final`` index settings: fixed at creation, open or closed
+FINAL = frozenset({"index.number_of_shards", "index.number_of_routing_shards", "index.routing_partition_size",
+                   "index.soft_deletes.enabled", "index.mode"})  # fmt: skip
+# ES's ``Property.PrivateIndex`` settings, managed by the server
+PRIVATE = frozenset({"index.uuid", "index.creation_date", "index.version.created", "index.provided_name"})
+# static (non-dynamic) settings: updatable on a closed index only (or with ``reopen``)
+_STATIC_KEYS = frozenset({"index.codec", "index.shard.check_on_startup", "index.store.type",
+                          "index.load_fixed_bitset_filters_eagerly", "index.mapping.source.mode"})  # fmt: skip
+_STATIC_PREFIXES = ("index.analysis.", "index.similarity.")
+
+
+def is_final_setting(key: str) -> bool:
+    return key in FINAL or key.startswith("index.sort.")
+
+
+def is_static_setting(key: str) -> bool:
+    """A non-dynamic index setting that is not final: it changes only while the index is closed."""
+    return key in _STATIC_KEYS or key.startswith(_STATIC_PREFIXES)
 MAX_SHARDS = 1024
 
 
@@ -79,6 +97,10 @@ def validate_settings(flat: MappingABC[str, Any]) -> None:
             raise IllegalArgument(
                 f"Failed to parse value [{replicas}] for setting [index.number_of_replicas] must be >= 0"
             ) from None
+    if any(flat.get(k) is not None for k in ("index.translog.retention.age", "index.translog.retention.size")):
+        raise IllegalArgument("Translog retention settings [index.translog.retention.age] and "
+                              "[index.translog.retention.size] are no longer supported. Please do not specify values "
+                              "for these settings")  # fmt: skip
     window = flat.get("index.max_result_window")
     if window is not None and not str(window).isdigit():
         raise IllegalArgument(f"Failed to parse value [{window}] for setting [index.max_result_window]")
@@ -181,9 +203,11 @@ _DISK = "cluster.routing.allocation.disk."
 DISK_THRESHOLD_ENABLED = _DISK + "threshold_enabled"
 FLOOD_STAGE = _DISK + "watermark.flood_stage"
 HIGH_WATERMARK = _DISK + "watermark.high"
+LOW_WATERMARK = _DISK + "watermark.low"
 INFO_UPDATE_INTERVAL = "cluster.info.update.interval"
 
-_DEFAULTS = {FLOOD_STAGE: ("95%", 100 * 1024**3), HIGH_WATERMARK: ("90%", 150 * 1024**3)}
+_DEFAULTS = {FLOOD_STAGE: ("95%", 100 * 1024**3), HIGH_WATERMARK: ("90%", 150 * 1024**3),
+             LOW_WATERMARK: ("85%", 200 * 1024**3)}  # fmt: skip
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
 _BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?b)\s*$", re.IGNORECASE)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cluster.settings import flatten_settings
-from native.errors import IllegalArgument, ParsingError
+from native.errors import BadRequest, IllegalArgument, ParsingError
 
 COMPOSABLE_KEYS = frozenset({"index_patterns", "priority", "composed_of", "template", "version", "_meta",
                              "data_stream", "allow_auto_create", "ignore_missing_component_templates",
@@ -73,11 +73,21 @@ def normalize_composable(name: str, body: Any, components: MappingABC[str, Any])
         out["template"] = _normalize_block(template)
     missing = [c for c in out["composed_of"] if c not in components
                and c not in (body.get("ignore_missing_component_templates") or [])]  # fmt: skip
+    if missing and body.get("ignore_missing_component_templates"):
+        raise InvalidIndexTemplate(f"index_template [{name}] invalid, cause [index template [{name}] specifies a "
+                                   f"missing component templates {_list(missing)} that does not exist]")  # fmt: skip
     if missing:
         raise IllegalArgument(
             f"index template [{name}] specifies component templates {_list(missing)} that do not exist"
         )
+    if template.get("lifecycle") is not None and "data_stream" not in body:
+        raise IllegalArgument(f"index template [{name}] specifies lifecycle configuration that can only be used in "
+                              "combination with a data stream")  # fmt: skip
     return out
+
+
+class InvalidIndexTemplate(BadRequest):
+    es_type = "invalid_index_template_exception"
 
 
 def _list(items: list[str]) -> str:

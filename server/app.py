@@ -28,6 +28,7 @@ from server.handlers import (
     cluster_admin,
     documents,
     explain,
+    health_report,
     index_admin,
     index_copy,
     index_stats,
@@ -38,13 +39,16 @@ from server.handlers import (
     root,
     search,
     search_shards,
+    tasks,
     templates,
     terms_enum,
     termvectors,
     upkeep,
     validate,
+    xpack,
 )
 from server.http import JSON_TYPE
+from server.http_clients import HttpClients, HttpClientsMiddleware
 from server.jsonio import dumps
 from server.negotiation import BodyLimitMiddleware
 from server.routing import CATCH_ALL, IndexedRouter, RawPathRouting, allowed_methods
@@ -160,6 +164,8 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *capabilities.routes,
         *pit.routes,
         *async_search.routes,
+        *xpack.routes,
+        *health_report.routes,
         *security.routes,
         *cluster_admin.routes,
         *upkeep.routes,
@@ -172,6 +178,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
         *analyze.routes,
         *index_copy.routes,
         *root.routes,
+        *tasks.routes,  # ``/_tasks/_cancel`` before reindex's ``/_tasks/{task_id}``
         *reindex.routes,
         *explain.routes,
         *validate.routes,
@@ -198,4 +205,7 @@ def create_app(settings: Settings | None = None, cluster: EmbeddedCluster | None
     app.state.cluster = the_cluster
     app.state.security = Security.from_settings(settings)  # authentication: see server/security
     limited = BodyLimitMiddleware(app, settings.http_max_content_length)
-    return ProductHeaderMiddleware(AuthenticationMiddleware(limited, app.state.security))
+    app.state.http_clients = HttpClients()  # ``http`` of ``_nodes/stats`` and ``_info``: see server/http_clients
+    return HttpClientsMiddleware(
+        ProductHeaderMiddleware(AuthenticationMiddleware(limited, app.state.security)), app.state.http_clients
+    )

@@ -3,7 +3,8 @@
 A handler builds rows (one dict per line, raw values: ints for counts and byte sizes, milliseconds for
 times, ``None`` for blanks) and declares its columns; :func:`render_cat` applies the common parameters:
 
-- ``v``: header row; ``help``: the column list instead of the table;
+- ``v``: header row; ``help``: the column list instead of the table; ``ts=false``: no ``epoch`` and
+  ``timestamp`` columns (without ``h``);
 - ``h=name,alias,pat*``: which columns, in that order (names, aliases or ``*`` globs; unknown names are
   ignored, as in ES); a column picked by alias is headed by the alias;
 - ``s=col,col:desc``: sort on raw values (numbers numerically), blanks last, stable;
@@ -12,9 +13,9 @@ times, ``None`` for blanks) and declares its columns; :func:`render_cat` applies
   columns instead of the human form (``1.2kb``, ``350ms``);
 - ``pretty`` (json) and ``filter_path`` (json/yaml).
 
-Text is aligned as ES does it: every cell is padded to its column width (numbers to the right, so a
-left-aligned last column carries trailing spaces), cells are separated by one space, and each row ends
-with a newline.
+Text is aligned as ES's ``RestTable`` does it: every cell is padded to its column width (numbers to the
+right), except that a left-aligned cell of the last column is not padded (no trailing spaces); cells are
+separated by one space, and each row ends with a newline.
 """
 
 from __future__ import annotations
@@ -131,9 +132,12 @@ def _lookup(columns: Sequence[CatColumn], name: str) -> CatColumn | None:
     return None
 
 
-def _display_columns(columns: Sequence[CatColumn], h: str | None) -> list[_Display]:
-    if not h:
-        return [_Display(c, c.name) for c in columns if c.default]
+_TIMESTAMP_COLUMNS = ("epoch", "timestamp")
+
+
+def _display_columns(columns: Sequence[CatColumn], h: str | None, timestamps: bool = True) -> list[_Display]:
+    if not h:  # ``ts=false`` drops the default timestamp columns (ES ``RestTable.checkOutputTimestamp``)
+        return [_Display(c, c.name) for c in columns if c.default and (timestamps or c.name not in _TIMESTAMP_COLUMNS)]
     shown: list[_Display] = []
     for wanted in (part.strip() for part in h.split(",")):
         if not wanted:
@@ -204,8 +208,9 @@ def _text(table: list[list[str | None]], shown: list[_Display], header: bool) ->
     lines.extend(cells)
     out = []
     for line in lines:
+        last = len(line) - 1
         padded = [
-            cell.rjust(widths[i]) if shown[i].column.right_aligned else cell.ljust(widths[i])
+            cell.rjust(widths[i]) if shown[i].column.right_aligned else cell if i == last else cell.ljust(widths[i])
             for i, cell in enumerate(line)
         ]
         out.append(" ".join(padded) + "\n")
@@ -221,7 +226,7 @@ def render_cat(
     fmt = (params.get("format") or "text").lower()
     if fmt not in ("text", "txt", "json", "yaml", "cbor"):
         raise IllegalArgument(f"Unsupported format [{fmt}]")
-    shown = _display_columns(columns, params.get("h"))
+    shown = _display_columns(columns, params.get("h"), params.get("ts", "true").strip().lower() != "false")
     ordered = _sort_rows([dict(r) for r in rows], columns, params.get("s"))
     table = [[_render(row.get(d.column.name), d.column, params) for d in shown] for row in ordered]
     if fmt in ("text", "txt"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from typing import Any
 
 from starlette.requests import Request
@@ -36,7 +37,11 @@ async def put_alias(request: Request) -> Response:
         raise ParsingError("request body must be an object")
     for key in body:
         if key not in ALIAS_BODY_KEYS:
-            raise IllegalArgument(f"[aliases] unknown field [{key}]")
+            raise IllegalArgument(f"Unsupported field [{key}]")  # ES's RestIndexPutAliasAction
+        value = body[key]
+        if key != "filter" and isinstance(value, list | dict):
+            token = "START_ARRAY" if isinstance(value, list) else "START_OBJECT"
+            raise IllegalArgument(f"[{key}] Unexpected token [{token}]")
     names = _split(request.path_params["name"])
     metas = resolve(request, request.path_params["index"], params, allow_closed=True)
     action = AliasAction("add", tuple(m.name for m in metas), tuple(names), body)
@@ -75,9 +80,25 @@ def _alias_listing(request: Request, params: dict[str, str]) -> tuple[dict[str, 
         seen.update(aliases)
         if aliases or not name:
             body[meta.name] = {"aliases": {a: dict(meta.aliases[a]) for a in aliases}}
-    wanted = _split(name)
-    missing = [w for w in wanted if w != "_all" and "*" not in w and not w.startswith("-") and w not in seen]
-    return body, missing
+    return body, missing_aliases(_split(name), seen)
+
+
+def missing_aliases(requested: list[str], returned: set[str]) -> list[str]:
+    """ES's ``RestGetAliasesAction``: the explicitly requested aliases not returned, sorted. A ``-name`` is an
+    exclusion only after the first wildcard (before it, it is a literal name); an exclusion that matches a
+    requested name excuses it."""
+    first_wildcard = next((i for i, r in enumerate(requested) if "*" in r), len(requested))
+    missing: set[str] = set()
+    for i, name in enumerate(requested):
+        if name == "_all" or "*" in name or (i > first_wildcard and name.startswith("-")):
+            continue
+        excluded = any(
+            later.startswith("-") and (fnmatch.fnmatchcase(name, later[1:]) or later[1:] == "_all")
+            for later in requested[max(i + 1, first_wildcard):]
+        )
+        if not excluded and name not in returned:
+            missing.add(name)
+    return sorted(missing)
 
 
 async def get_alias(request: Request) -> Response:
@@ -112,12 +133,27 @@ async def update_aliases(request: Request) -> Response:
     raw_actions = body.get("actions")
     if not isinstance(raw_actions, list) or not raw_actions:
         raise ActionRequestValidation("Validation Failed: 1: No action specified;")
-    actions = [_parse_action(request, raw, params) for raw in raw_actions]
-    await asyncio.to_thread(cluster_of(request).master.update_aliases, [a for a in actions if a is not None])
-    return es_json(request, {"acknowledged": True, "errors": False})
+    parsed = [_parse_action(request, raw, params) for raw in raw_actions]
+    await asyncio.to_thread(cluster_of(request).master.update_aliases, [a for a, _ in parsed if a is not None])
+    if all(failure is None for _, failure in parsed):
+        return es_json(request, {"acknowledged": True, "errors": False})
+    # ES 8.14+: a ``remove`` that matched no alias (``must_exist`` not true) fails alone; the rest is applied
+    results = []
+    for raw, (action, failure) in zip(raw_actions, parsed, strict=True):
+        op = next(iter(raw))
+        described = {"type": op, "indices": list(failure[0] if failure else action.indices if action else ()),
+                     "aliases": list(failure[1] if failure else action.aliases if action else ())}  # fmt: skip
+        if failure is None:
+            results.append({"action": described, "status": 200})
+        else:
+            error = AliasesNotFound(list(failure[1]))
+            results.append({"action": described, "status": error.status, "error": error.to_dict()})
+    return es_json(request, {"acknowledged": True, "errors": True, "action_results": results})
 
 
-def _parse_action(request: Request, raw: Any, params: dict[str, str]) -> AliasAction | None:
+def _parse_action(request: Request, raw: Any, params: dict[str, str]
+                  ) -> tuple[AliasAction | None, tuple[tuple[str, ...], tuple[str, ...]] | None]:  # fmt: skip
+    """The action, or (None, (indices, aliases)) for a ``remove`` that matched no alias and may fail alone."""
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ParsingError("[aliases] failed to parse field [actions]")
     op, spec = next(iter(raw.items()))
@@ -134,26 +170,28 @@ def _parse_action(request: Request, raw: Any, params: dict[str, str]) -> AliasAc
     for key in spec:
         if key not in allowed:
             raise ParsingError(f"[{op}] unknown field [{key}]")
+    if "must_exist" in spec and op != "remove":
+        raise IllegalArgument(f"[must_exist] is unsupported for [{op.upper()}]")
     metas = resolve(request, ",".join(index_expr), {**params, "allow_no_indices": "false"}, allow_closed=True)
     indices = tuple(m.name for m in metas)
     if op == "remove_index":
-        return AliasAction("remove_index", indices)
+        return AliasAction("remove_index", indices), None
     if not alias_expr:
         raise ActionRequestValidation("Validation Failed: 1: One of [alias] or [aliases] is required;")
     must_exist = spec.get("must_exist")
     if op == "add":
         props = {k: v for k, v in spec.items() if k in ALIAS_BODY_KEYS}
-        return AliasAction("add", indices, tuple(alias_expr), props)
+        return AliasAction("add", indices, tuple(alias_expr), props), None
     found = {m.name: match_names(",".join(alias_expr), list(m.aliases)) for m in metas}
-    if not any(found.values()) and must_exist is not False:
-        raise AliasesNotFound(alias_expr)
     if must_exist is True:
         for aliases in found.values():
             missing = [a for a in alias_expr if a not in aliases]
             if missing:
                 raise AliasesNotFound(missing)
+    if not any(found.values()):
+        return None, (indices, tuple(alias_expr))
     names = sorted({a for aliases in found.values() for a in aliases})
-    return AliasAction("remove", indices, tuple(names), must_exist=False)
+    return AliasAction("remove", indices, tuple(names), must_exist=False), None
 
 
 routes = [

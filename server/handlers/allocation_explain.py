@@ -71,11 +71,16 @@ def _failed_primary(request: Request, failure: ShardFailure) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _iso(epoch_millis: int) -> str:
+    moment = time.gmtime(epoch_millis / 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", moment) + f".{epoch_millis % 1000:03d}Z"
+
+
 def _replica(request: Request, meta: IndexMeta, shard: int) -> dict[str, Any]:
     return {
         "index": meta.name, "shard": shard, "primary": False, "current_state": "unassigned",
-        "unassigned_info": {"reason": "INDEX_CREATED", "at": "1970-01-01T00:00:00.000Z",
-                            "last_allocation_status": "no_attempt"},
+        "unassigned_info": {"reason": "INDEX_CREATED", "at": _iso(meta.creation_date),
+                            "last_allocation_status": "no_attempt"},  # unassigned since the index was created
         "can_allocate": "no",
         "allocate_explanation": _NOT_ALLOWED,
         "node_allocation_decisions": [{

@@ -16,6 +16,7 @@ from server.handlers.index_admin import _field_mapping, _object_body
 from server.handlers.indices import resolve
 from server.http import check_params, es_json
 
+DEFAULT_MAX_TOKEN_COUNT = 10_000  # ES's ``index.analyze.max_token_count``
 ANALYZE_KEYS = frozenset({"analyzer", "text", "field", "tokenizer", "filter", "char_filter", "normalizer",
                           "explain", "attributes"})  # fmt: skip
 
@@ -32,13 +33,23 @@ async def analyze(request: Request) -> Response:
     analysis = Analysis.from_settings({})
     name = body.get("analyzer")
     default = "standard"
+    max_tokens = DEFAULT_MAX_TOKEN_COUNT
     if index is not None:
         default = "default"  # the index's ``default`` analyzer when it defines one (built in: standard)
         meta = resolve(request, index, {})[0]
         analysis = Analysis.from_settings(analysis_settings(meta.settings))
+        max_tokens = int(meta.settings.get("index.analyze.max_token_count", DEFAULT_MAX_TOKEN_COUNT))
         if name is None and body.get("field"):
             field = _field_mapping(Mapping(meta.mappings).to_dict(), body["field"]) or {}
             name = field.get("analyzer", "standard") if field.get("type", "text") == "text" else "keyword"
+    explain = body.get("explain") in (True, "true")
+    custom_chain = body.get("tokenizer") is not None or bool(body.get("filter")) or bool(body.get("char_filter"))
+    if explain and custom_chain:  # ES details every stage of the chain; not built here, so say so
+        raise IllegalArgument("[explain] of a custom tokenizer/filter chain is not supported by this server")
+    if body.get("char_filter"):
+        raise IllegalArgument("[char_filter] is not supported in _analyze by this server")
+    if body.get("attributes") and not explain:
+        raise IllegalArgument("[attributes] can only be used with [explain]")
     if body.get("tokenizer") is not None or body.get("filter"):
         tok = body.get("tokenizer", "standard")
         custom = {"analyzer": {"_custom": {"tokenizer": tok, "filter": body.get("filter") or []}}}
@@ -63,6 +74,23 @@ async def analyze(request: Request) -> Response:
                            "end_offset": base + token.char_offset_to, "type": "word", "position": last})  # fmt: skip
         base += len(piece) + 1
         position = max(position, last + 1) + (100 if len(texts) > 1 else 0)
+        if len(tokens) > max_tokens:
+            raise IllegalArgument(
+                f"The number of tokens produced by calling _analyze has exceeded the allowed maximum of "
+                f"[{max_tokens}]. This limit can be set by changing the [index.analyze.max_token_count] index "
+                "level setting."
+            )
+    if explain:  # ES's ``detail`` for a named analyzer (or normalizer): its tokens with their bytes
+        detailed = [{**t, "bytes": "[" + " ".join(f"{b:02x}" for b in t["token"].encode()) + "]",
+                     "positionLength": 1, "termFrequency": 1} for t in tokens]  # fmt: skip
+        wanted = body.get("attributes")
+        if wanted:  # ES: only the named extra attributes besides the token's own fields
+            names = set(wanted if isinstance(wanted, list) else [wanted])
+            base_fields = {"token", "start_offset", "end_offset", "type", "position"}
+            detailed = [{k: v for k, v in t.items() if k in base_fields or k in names} for t in detailed]
+        key = "analyzer" if not body.get("normalizer") else "normalizer"
+        label = body.get("normalizer") or name or default
+        return es_json(request, {"detail": {"custom_analyzer": False, key: {"name": label, "tokens": detailed}}})
     return es_json(request, {"tokens": tokens})
 
 

@@ -15,10 +15,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from cluster.names import match_names
-from server.cat import CatColumn, render_cat
+from native.errors import IllegalArgument
+from server.cat import CatColumn, format_time_millis, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
-from server.http import check_params, cluster_of
+from server.handlers.node_info import NODE_ATTRIBUTES, node_matches, thread_pools
+from server.http import check_params, cluster_of, flag
 
 NODE_ID = "quidditch-node-0"
 CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
@@ -149,6 +151,9 @@ async def cat_allocation(request: Request) -> Response:
     unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
     if unassigned:
         rows.append({"shards": unassigned, "node": "UNASSIGNED"})
+    node_ids = [n for n in request.path_params.get("node_id", "").split(",") if n]
+    if node_ids and not node_matches(cluster, _host(request), node_ids):
+        rows = []  # ES: a node filter that matches no node lists nothing
     return _cat(request, rows, ALLOCATION_COLUMNS, params)
 
 
@@ -163,7 +168,7 @@ generation:g/gen
 docs.count:dc/docsCount:int
 docs.deleted:dd/docsDeleted:int
 size:si:bytes
-size.memory:sm/sizeMemory:bytes
+size.memory:sm/sizeMemory:int
 committed:ic/isCommitted
 searchable:is/isSearchable
 version:v
@@ -218,13 +223,15 @@ translog_ops_percent:top
 
 async def cat_recovery(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"active_only", "detailed"})
-    metas = resolve(request, request.path_params.get("index"), params)
+    # closed indices keep their shards (ES 7.2+); closing re-opens them from the existing store
+    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     rows = []
     for m in metas:
         for s in range(m.number_of_shards):
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(m.creation_date / 1000))
+            kind = "empty_store" if m.is_open else "existing_store"
             rows.append({"index": m.name, "shard": s, "start_time": stamp, "start_time_millis": m.creation_date,
-                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": "empty_store",
+                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": kind,
                          "stage": "done", "source_host": "n/a", "source_node": "n/a", "target_host": _host(request),
                          "target_node": cluster_of(request).node_name, "repository": "n/a", "snapshot": "n/a",
                          "files": 0, "files_recovered": 0, "files_percent": "0.0%", "files_total": 0, "bytes": 0,
@@ -241,9 +248,16 @@ ip:i
 -port:po
 -http_address:http
 -version:v
-heap.percent:hp/heapPercent
-ram.percent:rp/ramPercent
-cpu
+-heap.current:hc/heapCurrent:bytes
+heap.percent:hp/heapPercent:int
+-heap.max:hm/heapMax:bytes
+-ram.current:rc/ramCurrent:bytes
+ram.percent:rp/ramPercent:int
+-ram.max:rm/ramMax:bytes
+-file_desc.current:fdc/fileDescriptorCurrent:int
+-file_desc.percent:fdp/fileDescriptorPercent:int
+-file_desc.max:fdm/fileDescriptorMax:int
+cpu:int
 load_1m:l
 load_5m:l
 load_15m:l
@@ -251,19 +265,47 @@ load_15m:l
 node.role:r/role/nodeRole
 master:m
 name:n
+-disk.total:dt/diskTotal:bytes
+-disk.used:du/diskUsed:bytes
+-disk.avail:d/da/disk/diskAvail:bytes
+-disk.used_percent:dup/diskUsedPercent
 """)
+
+
+def _node_row(request: Request, full_id: bool) -> dict[str, Any]:
+    """The one node, measured: process RSS (reported as the heap, as ``_nodes/stats`` does), RAM from
+    ``/proc/meminfo``, file descriptors, load, uptime and the data path's disk."""
+    import resource
+    import shutil
+
+    from server.handlers.cluster_stats import memory_stats
+    from server.handlers.node_stats import STARTED, rss_bytes
+
+    settings = request.app.state.settings
+    cluster = cluster_of(request)
+    load = os.getloadavg()
+    mem = memory_stats()
+    disk = shutil.disk_usage(cluster.data_dir)
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    fd_max = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    used = disk.total - disk.free
+    return {
+        "id": NODE_ID if full_id else NODE_ID[:4], "pid": os.getpid(), "ip": _host(request), "port": 9300,
+        "http_address": f"{settings.host}:{settings.port}", "version": settings.version_number,
+        "heap.current": rss_bytes(), "heap.percent": 0, "heap.max": 0,
+        "ram.current": mem["used_in_bytes"], "ram.percent": mem["used_percent"], "ram.max": mem["total_in_bytes"],
+        "file_desc.current": fds, "file_desc.max": fd_max,
+        "file_desc.percent": round(100 * fds / fd_max) if fd_max > 0 else 0,
+        "cpu": 0, "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}",
+        "uptime": format_time_millis((time.time() - STARTED) * 1000), "node.role": "dim", "master": "*",
+        "name": cluster.node_name, "disk.total": disk.total, "disk.used": used, "disk.avail": disk.free,
+        "disk.used_percent": f"{100 * used / disk.total:.2f}" if disk.total else "0.00",
+    }  # fmt: skip
 
 
 async def cat_nodes(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"full_id", "include_unloaded_segments"})
-    settings = request.app.state.settings
-    load = os.getloadavg()
-    row = {"id": NODE_ID if params.get("full_id") == "true" else NODE_ID[:4], "pid": os.getpid(),
-           "ip": _host(request), "port": 9300, "http_address": f"{settings.host}:{settings.port}",
-           "version": settings.version_number, "heap.percent": 0, "ram.percent": 0, "cpu": 0,
-           "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}", "uptime": "0s",
-           "node.role": "dim", "master": "*", "name": cluster_of(request).node_name}  # fmt: skip
-    return _cat(request, [row], NODE_COLUMNS, params)
+    return _cat(request, [_node_row(request, params.get("full_id") == "true")], NODE_COLUMNS, params)
 
 
 MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
@@ -280,9 +322,11 @@ NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
 
 async def cat_nodeattrs(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    row = {"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
-           "ip": _host(request), "port": 9300, "attr": "xpack.installed", "value": "true"}  # fmt: skip
-    return _cat(request, [row], NODEATTR_COLUMNS, params)
+    # the same attributes ``GET _nodes`` reports (``xpack.installed``: ``GET /_xpack`` answers)
+    rows = [{"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
+             "ip": _host(request), "port": 9300, "attr": attr, "value": value}
+            for attr, value in NODE_ATTRIBUTES.items()]  # fmt: skip
+    return _cat(request, rows, NODEATTR_COLUMNS, params)
 
 
 THREAD_POOL_COLUMNS = _cols("""
@@ -296,9 +340,9 @@ node_name
 name:n
 -type:t
 active:a:int
-pool_size:psz:int
+-pool_size:psz:int
 queue:q:int
-queue_size:qs:int
+-queue_size:qs:int
 rejected:r:int
 -largest:l:int
 -completed:c:int
@@ -307,18 +351,19 @@ rejected:r:int
 -size:sz
 -keep_alive:ka
 """)
-THREAD_POOLS = ("analyze", "fetch_shard_started", "flush", "force_merge", "generic", "get", "management",
-                "refresh", "search", "snapshot", "warmer", "write")  # fmt: skip
 
 
 async def cat_thread_pool(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     wanted = request.path_params.get("thread_pools")
+    pools = {p.name: p for p in thread_pools(cluster_of(request))}  # as ``_nodes`` info and stats say
     rows = [{"node_name": cluster_of(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
              "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
-             "type": "fixed", "active": 0, "pool_size": 0, "queue": 0, "queue_size": 1000, "rejected": 0,
-             "largest": 0, "completed": 0, "core": None, "max": None, "size": 0, "keep_alive": None}
-            for name in match_names(wanted, THREAD_POOLS)]  # fmt: skip
+             "type": "fixed", "active": pools[name].active, "pool_size": pools[name].size,
+             "queue": pools[name].queue, "queue_size": pools[name].queue_size, "rejected": pools[name].rejected,
+             "largest": pools[name].largest, "completed": pools[name].completed, "core": None, "max": None,
+             "size": pools[name].size, "keep_alive": None}
+            for name in match_names(wanted, sorted(pools))]  # fmt: skip
     return _cat(request, rows, THREAD_POOL_COLUMNS, params)
 
 
@@ -337,12 +382,21 @@ async def cat_aliases(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"expand_wildcards"})
     state = cluster_of(request).master.state
     wanted = request.path_params.get("alias")
+    # ES lists every alias by default (``all``); an explicit ``expand_wildcards`` leaves out hidden aliases
+    # unless it says ``hidden``, and the indices in the states it does not name
+    states = {w.strip() for w in params.get("expand_wildcards", "all").split(",") if w.strip()}
+    if "all" in states:
+        states = {"open", "closed", "hidden"}
     rows = []
     for alias, indices in sorted(state.aliases().items()):
         if wanted and not match_names(wanted, [alias]):
             continue
         for index in indices:
             props = state.indices[index].aliases[alias]
+            if props.get("is_hidden") is True and "hidden" not in states:
+                continue
+            if ("open" if state.indices[index].is_open else "closed") not in states:
+                continue
             write = props.get("is_write_index")
             rows.append({"alias": alias, "index": index, "filter": "*" if props.get("filter") else "-",
                          "routing.index": props.get("index_routing", "-"),
@@ -358,6 +412,8 @@ async def cat_templates(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     state = cluster_of(request).master.state
     wanted = request.path_params.get("name")
+    if wanted and "," in wanted:  # ES: one name or pattern
+        raise IllegalArgument(f"template name [{wanted}] must not contain a ','")
     rows = []
     for name, body in state.legacy_templates.items():
         rows.append({"name": name, "index_patterns": "[" + ", ".join(body["index_patterns"]) + "]",
@@ -382,6 +438,15 @@ included_in:i
 """)
 
 
+def _mapping_count(mappings: Any) -> int:
+    """ES counts the mapped fields of a component template (its top-level ``properties``)."""
+    if not isinstance(mappings, dict):
+        return 0
+    body = mappings.get("_doc", mappings) if isinstance(mappings.get("_doc"), dict) else mappings
+    properties = body.get("properties")
+    return len(properties) if isinstance(properties, dict) else 0
+
+
 async def cat_component_templates(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     state = cluster_of(request).master.state
@@ -393,7 +458,7 @@ async def cat_component_templates(request: Request) -> Response:
         users = [t for t, b in sorted(state.index_templates.items()) if name in (b.get("composed_of") or [])]
         rows.append({"name": name, "version": body.get("version"),
                      "alias_count": len(template.get("aliases") or {}),
-                     "mapping_count": 1 if template.get("mappings") else 0,
+                     "mapping_count": _mapping_count(template.get("mappings")),
                      "settings_count": len(template.get("settings") or {}),
                      "metadata_count": len(body.get("_meta") or {}),
                      "included_in": "[" + ", ".join(users) + "]"})  # fmt: skip
@@ -409,30 +474,32 @@ SNAPSHOT_COLUMNS = _cols("id:snapshot\nrepository:re\nstatus:s\nstart_epoch:ste\
                          "total_shards:ts\n-reason:r")  # fmt: skip
 FIELDDATA_COLUMNS = _cols("id\nhost:h\nip\nnode:n\nfield:f\nsize:s:bytes")
 TASK_COLUMNS = _cols("""
-id
+-id
 action:ac
 task_id:ti
 parent_task_id:pti
 type:ty
 start_time:start
 timestamp:ts/hms/hhmmss
-running_time_ns
+-running_time_ns
 running_time:time
-node_id:ni
+-node_id:ni
 ip:i
-port:po
+-port:po
 node:n
-version:v
-x_opaque_id:x
+-version:v
+-x_opaque_id:x
 """)
+# ``detailed``: ES adds the task description, shown by default
+DETAILED_TASK_COLUMNS = [*TASK_COLUMNS, *_cols("description:desc")]
 BREAKER_COLUMNS = _cols("""
 node_id:id
 -node_name:nn
 breaker:br
 limit:l:bytes
-limit_bytes:lb:int
+-limit_bytes:lb:int
 estimated:e:bytes
-estimated_bytes:eb:int
+-estimated_bytes:eb:int
 tripped:t:int
 -overhead:o
 """)
@@ -460,13 +527,24 @@ async def cat_fielddata(request: Request) -> Response:
 
 async def cat_tasks(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"detailed", "actions", "nodes", "parent_task_id"})
-    now = time.time()
-    row = {"id": f"{NODE_ID}:1", "action": "cluster:monitor/tasks/lists", "task_id": f"{NODE_ID}:1",
-           "parent_task_id": "-", "type": "transport", "start_time": int(now * 1000),
-           "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "running_time_ns": 0, "running_time": "0s",
-           "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
-           "version": request.app.state.settings.version_number, "x_opaque_id": "-"}  # fmt: skip
-    return _cat(request, [row], TASK_COLUMNS, params)
+    from server.handlers.tasks import listed_tasks
+
+    rows = []
+    for task in listed_tasks(request, {**params, "detailed": "true"}):
+        info = task.info
+        started = info["start_time_in_millis"] / 1000
+        rows.append({
+            "id": task.key, "action": info["action"], "task_id": task.key, "parent_task_id": "-",
+            "type": info["type"], "start_time": info["start_time_in_millis"],
+            "timestamp": time.strftime("%H:%M:%S", time.gmtime(started)),
+            "running_time_ns": info["running_time_in_nanos"],
+            "running_time": format_time_millis(info["running_time_in_nanos"] / 1e6),
+            "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
+            "version": request.app.state.settings.version_number,
+            "x_opaque_id": info.get("headers", {}).get("X-Opaque-Id", "-"),
+            "description": info.get("description", ""),
+        })  # fmt: skip
+    return _cat(request, rows, DETAILED_TASK_COLUMNS if flag(params, "detailed") else TASK_COLUMNS, params)
 
 
 async def cat_circuit_breaker(request: Request) -> Response:
@@ -475,6 +553,10 @@ async def cat_circuit_breaker(request: Request) -> Response:
              "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0, "overhead": "1.0"}
             for name, limit in (("request", 644245094), ("fielddata", 429496729), ("in_flight_requests", 1073741824),
                                 ("parent", 1020054732))]  # fmt: skip
+    wanted = request.path_params.get("names")
+    if wanted:
+        chosen = set(match_names(wanted, [str(r["breaker"]) for r in rows]))
+        rows = [r for r in rows if r["breaker"] in chosen]
     return _cat(request, rows, BREAKER_COLUMNS, params)
 
 

@@ -24,8 +24,12 @@ from cluster.state import ClusterState, IndexMeta, damaged_shards
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
+from server.deprecation import warning_header
 from server.handlers.allocation_explain import allocation_explain
-from server.handlers.indices import index_stats
+from server.handlers.cluster_stats import cluster_stats
+from server.handlers.health_waits import HealthWaits, health_expand_wildcards
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES, thread_pools
+from server.handlers.reroute import reroute
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -67,11 +71,24 @@ async def put_settings(request: Request) -> Response:
         cluster_of(request).master.put_cluster_settings, body.get("persistent"), body.get("transient")
     )
     flat = flag(params, "flat_settings")
+    # ES warns when transient settings are set (resetting them with null is the way out, and does not warn)
+    setting = _sets_a_value(body.get("transient"))
+    headers = warning_header(request.app.state.settings.version_number, TRANSIENT_WARNING) if setting else None
     return es_json(request, {
         "acknowledged": True,
         "persistent": _settings_out(persistent, flat),
         "transient": _settings_out(transient, flat),
-    })  # fmt: skip
+    }, headers=headers)  # fmt: skip
+
+
+TRANSIENT_WARNING = ("[transientSettings removal] Updating cluster settings through transientSettings is deprecated. "
+                     "Prefer using persistent settings instead.")  # fmt: skip
+
+
+def _sets_a_value(settings: Any) -> bool:
+    if isinstance(settings, dict):
+        return any(_sets_a_value(v) for v in settings.values())
+    return settings is not None
 
 
 def _node(request: Request) -> dict[str, Any]:
@@ -81,8 +98,8 @@ def _node(request: Request) -> dict[str, Any]:
         "ephemeral_id": NODE_ID,
         "transport_address": f"{settings.host}:9300",
         "external_id": cluster_of(request).node_name,
-        "attributes": {},
-        "roles": ["data", "ingest", "master"],
+        "attributes": dict(NODE_ATTRIBUTES),  # the same as ``_nodes`` and ``_cat/nodeattrs``
+        "roles": list(NODE_ROLES),
         "version": settings.version_number,
         "min_index_version": 7000099,
         "max_index_version": 8521000,
@@ -230,79 +247,10 @@ async def cluster_state(request: Request) -> Response:
             allow_no_indices=flag(params, "allow_no_indices", True), expand_closed=True,
         )  # fmt: skip
         metas = [state.indices[n] for n in names]
+        expand = health_expand_wildcards(params.get("expand_wildcards"))
+        if expand is not None and any(c in index_expr for c in "*?"):  # the states a wildcard expands to
+            metas = [m for m in metas if ("open" if m.is_open else "closed") in expand]
     return es_json(request, state_body(request, state, metrics, metas, flag(params, "flat_settings")))
-
-
-async def cluster_stats(request: Request) -> Response:
-    check_params(request, {"include_remotes"})
-    cluster = cluster_of(request)
-    state = cluster.master.state
-    metas = list(state.indices.values())
-    open_metas = [m for m in metas if m.is_open]
-    stats = await index_stats(request, open_metas)
-    docs = sum(s.docs for s in stats.values())
-    size = sum(s.size for s in stats.values())
-    primaries = sum(m.number_of_shards for m in open_metas)
-    health = health_body(cluster)
-    settings = request.app.state.settings
-    field_types: dict[str, dict[str, Any]] = {}
-    for m in metas:
-        for leaf in Mapping(m.mappings).iter_leaves():
-            entry = field_types.setdefault(leaf.type, {"name": leaf.type, "count": 0, "index_count": 0,
-                                                       "_indices": set()})  # fmt: skip
-            entry["count"] += 1
-            entry["_indices"].add(m.name)
-    for entry in field_types.values():
-        entry["index_count"] = len(entry.pop("_indices"))
-    per_index = [m.number_of_shards for m in open_metas] or [0]
-    body = {
-        "_nodes": {"total": 1, "successful": 1, "failed": 0},
-        "cluster_name": cluster.cluster_name,
-        "cluster_uuid": state.cluster_uuid,
-        "timestamp": int(time.time() * 1000),
-        "status": health["status"],
-        "indices": {
-            "count": len(metas),
-            "shards": {
-                "total": primaries, "primaries": primaries, "replication": 0.0,
-                "index": {
-                    "shards": {"min": min(per_index), "max": max(per_index), "avg": sum(per_index) / len(per_index)},
-                    "primaries": {"min": min(per_index), "max": max(per_index),
-                                  "avg": sum(per_index) / len(per_index)},
-                    "replication": {"min": 0.0, "max": 0.0, "avg": 0.0},
-                },
-            },
-            "docs": {"count": docs, "deleted": 0, "total_size_in_bytes": size},
-            "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
-            "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
-            "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
-                            "cache_size": 0, "cache_count": 0, "evictions": 0},
-            "completion": {"size_in_bytes": 0},
-            "segments": {"count": 0, "memory_in_bytes": 0},
-            "mappings": {"field_types": sorted(field_types.values(), key=lambda e: e["name"]),
-                         "runtime_field_types": []},
-            "analysis": {"char_filter_types": [], "tokenizer_types": [], "filter_types": [], "analyzer_types": [],
-                         "built_in_char_filters": [], "built_in_tokenizers": [], "built_in_filters": [],
-                         "built_in_analyzers": []},
-            "versions": [{"version": settings.version_number, "index_count": len(metas),
-                          "primary_shard_count": primaries, "total_primary_bytes": size}],
-        },
-        "nodes": {
-            "count": {"total": 1, "coordinating_only": 0, "data": 1, "ingest": 1, "master": 1},
-            "versions": [settings.version_number],
-            "os": {"available_processors": 1, "allocated_processors": 1, "names": [], "pretty_names": []},
-            "process": {"cpu": {"percent": 0}, "open_file_descriptors": {"min": 0, "max": 0, "avg": 0}},
-            "jvm": {"max_uptime_in_millis": 0, "versions": [], "mem": {"heap_used_in_bytes": 0,
-                                                                     "heap_max_in_bytes": 0}, "threads": 0},
-            "fs": {"total_in_bytes": 0, "free_in_bytes": 0, "available_in_bytes": 0},
-            "plugins": [],
-            "network_types": {"transport_types": {}, "http_types": {"asgi": 1}},
-            "discovery_types": {"single-node": 1},
-            "packaging_types": [{"flavor": "default", "type": "tar", "count": 1}],
-            "ingest": {"number_of_pipelines": 0, "processor_stats": {}},
-        },
-    }  # fmt: skip
-    return es_json(request, body)
 
 
 async def pending_tasks(request: Request) -> Response:
@@ -310,7 +258,6 @@ async def pending_tasks(request: Request) -> Response:
     return es_json(request, {"tasks": []})
 
 
-_RANK = {"green": 0, "yellow": 1, "red": 2}
 
 
 def _index_health(meta: IndexMeta, shards: bool, failed: Collection[int] = ()) -> dict[str, Any]:
@@ -354,6 +301,9 @@ async def health(request: Request) -> Response:
             resolve_expression(index, state.indices, aliases=state.aliases(), expand_closed=True)
             if index and index not in ("_all", "*") else None
         )  # fmt: skip
+        if expand is not None and (names is None or index is None or "*" in index):
+            names = [n for n in (names if names is not None else sorted(state.indices))
+                     if ("open" if state.indices[n].is_open else "closed") in expand]  # fmt: skip
         body = health_body(cluster, names)
         if level != "cluster":
             chosen = names if names is not None else sorted(state.indices)
@@ -369,10 +319,11 @@ async def health(request: Request) -> Response:
                                              "unassigned_primary_shards": damaged_shards(raw)}  # fmt: skip
         return body
 
-    wanted = params.get("wait_for_status")
+    expand = health_expand_wildcards(params.get("expand_wildcards"))
+    waits = HealthWaits.from_params(params)
     deadline = time.monotonic() + parse_time_value(params.get("timeout", "30s"))
     body = build()
-    while wanted and _RANK[body["status"]] > _RANK.get(wanted, 0):
+    while not waits.met(body):
         if time.monotonic() >= deadline:
             body["timed_out"] = True
             return es_json(request, body, status=408)
@@ -427,19 +378,6 @@ class NoSuchRemoteCluster(QuidditchError):
         super().__init__(f"no such remote cluster: [{alias}]")
 
 
-async def reroute(request: Request) -> Response:
-    params = check_params(request, {"dry_run", "explain", "retry_failed", "metric"})
-    await json_body(request)
-    cluster = cluster_of(request)
-    state = cluster.master.state
-    body: dict[str, Any] = {"acknowledged": True}
-    if flag(params, "explain"):
-        body["explanations"] = []
-    body["state"] = state_body(request, state, {"version", "master_node", "blocks", "nodes", "routing_table"},
-                               list(state.indices.values()), False)  # fmt: skip
-    return es_json(request, body)
-
-
 def _exclusions(request: Request) -> list[dict[str, str]]:
     state = request.app.state
     if not hasattr(state, "voting_config_exclusions"):
@@ -484,14 +422,19 @@ async def cluster_info(request: Request) -> Response:
         if t not in INFO_TARGETS:
             raise IllegalArgument(f"request [{request.url.path}] contains unrecognized target: [{t}]")
     if "_all" in targets:
+        if len(targets) > 1:
+            raise IllegalArgument(f"request [{request.url.path}] contains _all and individual target "
+                                  f"[{','.join(targets)}]")  # fmt: skip
         targets = list(INFO_TARGETS[1:])
     body: dict[str, Any] = {"cluster_name": cluster_of(request).cluster_name}
     if "http" in targets:
-        body["http"] = {"current_open": 0, "total_opened": 0, "clients": []}
+        body["http"] = request.app.state.http_clients.stats(request.app.state.settings.port)
     if "ingest" in targets:
         body["ingest"] = {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}}
     if "thread_pool" in targets:
-        body["thread_pool"] = {}
+        body["thread_pool"] = {p.name: {"threads": p.size, "queue": p.queue, "active": p.active,
+                                        "rejected": p.rejected, "largest": p.largest, "completed": p.completed}
+                               for p in thread_pools(cluster_of(request))}  # fmt: skip
     if "script" in targets:
         body["script"] = {"compilations": 0, "cache_evictions": 0, "compilation_limit_triggered": 0}
     return es_json(request, body)

@@ -24,14 +24,16 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from cluster.names import match_names
 from cluster.resize import scan_documents
+from cluster.rollover_conditions import IndexFacts, evaluate, parse_conditions
 from cluster.state import IndexMeta
-from native.errors import IllegalArgument, IndexNotFound
+from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound
 from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
 from server.errors import broadcast_failures
 from server.handlers.cluster_admin import NODE_ID
-from server.handlers.indices import index_stats, resolve
+from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.mapping_defaults import with_defaults
 from server.handlers.reindex import _tasks
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -119,6 +121,8 @@ async def remove_block(request: Request) -> Response:
 # -- maintenance ------------------------------------------------------------------------------------------
 async def flush(request: Request) -> Response:
     params = check_params(request, {"force", "wait_if_ongoing"})
+    if flag(params, "force") and not flag(params, "wait_if_ongoing", True):
+        raise ActionRequestValidation("Validation Failed: 1: wait_if_ongoing must be true for a force flush;")
     metas = resolve(request, request.path_params.get("index"), params)
     await cluster_of(request).writes.refresh(metas)
     _bump(request, metas, "flush")
@@ -128,7 +132,7 @@ async def flush(request: Request) -> Response:
 async def forcemerge(request: Request) -> Response:
     params = check_params(request, {"max_num_segments", "only_expunge_deletes", "flush", "wait_for_completion"})
     if "max_num_segments" in params and flag(params, "only_expunge_deletes"):
-        raise IllegalArgument(
+        raise ActionRequestValidation(
             "Validation Failed: 1: cannot set only_expunge_deletes and max_num_segments at the same time, those two "
             "parameters are mutually exclusive;"
         )
@@ -190,16 +194,18 @@ async def rollover(request: Request) -> Response:
     body = await _object_body(request, "rollover", ("conditions", "settings", "mappings", "aliases"))
     alias = request.path_params["alias"]
     cluster = cluster_of(request)
-    conditions = body.get("conditions") or {}
-    results: dict[str, bool] = {}
-    if conditions:
-        targets = cluster.master.state.aliases().get(alias) or []
-        metas = [cluster.master.state.indices[t] for t in targets]
-        st = await index_stats(request, metas)
-        docs = sum(s.docs for s in st.values())
-        for name, value in conditions.items():
-            results[f"[{name}: {value}]"] = name in ("max_docs", "min_docs") and docs >= int(value)
-    met = not conditions or any(v for k, v in results.items() if not k.startswith("[min_"))
+    conditions = parse_conditions(body.get("conditions"))
+    source, _ = cluster.master.rollover_names(alias, request.path_params.get("new_index"))
+    meta = cluster.master.state.indices[source]
+    st = (await index_stats(request, [meta])).get(source, IndexStats())
+    # sizes are ES's ``docs.total_size_in_bytes``: segment bytes in proportion to their live documents (an
+    # empty index has none, whatever its files weigh)
+    shard_sizes = [sum(b * d // (d + x) for d, x, b in segs if d + x) for segs in st.segments.values()]
+    facts = IndexFacts(
+        age_ms=int(time.time() * 1000) - meta.creation_date, docs=st.docs, size=sum(shard_sizes),
+        max_shard_size=max(shard_sizes, default=0), max_shard_docs=max((d for d, _ in st.shards.values()), default=0),
+    )  # fmt: skip
+    results, met = evaluate(conditions, facts)
     old, new, rolled = await asyncio.to_thread(
         cluster.master.rollover, alias, request.path_params.get("new_index"), body,
         dry_run=flag(params, "dry_run"), conditions_met=met,
@@ -231,7 +237,7 @@ async def resolve_index(request: Request) -> Response:
             attributes = ["open" if meta.is_open else "closed"]
             if meta.settings.get("index.hidden") == "true":
                 attributes.append("hidden")
-            entry: dict[str, Any] = {"name": name, "attributes": attributes}
+            entry: dict[str, Any] = {"name": name, "attributes": sorted(attributes)}  # ES lists them sorted
             if meta.aliases:
                 entry["aliases"] = sorted(meta.aliases)
             indices.append(entry)
@@ -384,6 +390,7 @@ def _leaf_paths(mapping: dict[str, Any], prefix: str = "") -> list[str]:
 
 async def get_field_mapping(request: Request) -> Response:
     params = check_params(request)
+    defaults = flag(params, "include_defaults")
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     fields = request.path_params["fields"]
     out: dict[str, Any] = {}
@@ -393,7 +400,8 @@ async def get_field_mapping(request: Request) -> Response:
         for path in match_names(fields, _leaf_paths(mapping)):
             field = _field_mapping(mapping, path)
             if field is not None:
-                found[path] = {"full_name": path, "mapping": {path.rsplit(".", 1)[-1]: field}}
+                shown = with_defaults(field) if defaults else field
+                found[path] = {"full_name": path, "mapping": {path.rsplit(".", 1)[-1]: shown}}
         for wanted in fields.split(","):
             if wanted in ("_id", "_index", "_source", "_routing") and wanted not in found:
                 found[wanted] = {"full_name": wanted, "mapping": {}}

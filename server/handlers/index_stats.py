@@ -8,11 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.segment_files import segment_file_sizes, shard_commit
 from cluster.state import IndexMeta
+from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES
 from server.http import check_params, cluster_of, es_json, flag
+from server.suggest_names import did_you_mean
 
 STATS_METRICS = ("docs", "shard_stats", "store", "indexing", "get", "search", "merge", "refresh", "flush",
                  "warmer", "query_cache", "fielddata", "completion", "segments", "translog", "request_cache",
@@ -20,9 +24,11 @@ STATS_METRICS = ("docs", "shard_stats", "store", "indexing", "get", "search", "m
 
 
 # -- stats ------------------------------------------------------------------------------------------------
-def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: int) -> dict[str, Any]:
+def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: int,
+             search: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """``search``: the measured search counts (see ``cluster.search_stats``); zeros when not given."""
     indexed = max(st.max_seq_no + 1, 0)
-    return {
+    section = {
         "docs": {"count": st.docs, "deleted": st.deleted, "total_size_in_bytes": st.size},
         "shard_stats": {"total_count": shards},
         "store": {"size_in_bytes": st.size, "total_data_set_size_in_bytes": st.size, "reserved_in_bytes": 0},
@@ -55,6 +61,36 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
         "bulk": {"total_operations": 0, "total_time_in_millis": 0, "total_size_in_bytes": 0,
                  "avg_time_in_millis": 0, "avg_size_in_bytes": 0},
     }  # fmt: skip
+    if search is not None:
+        section["search"] = {"open_contexts": 0, **search}
+    return section
+
+
+def _shard_details(request: Request, meta: IndexMeta, shard: int, max_seq_no: int) -> dict[str, Any]:
+    """What ES adds per shard copy at ``level=shards``: its last commit, sequence numbers, paths and
+    search-idle state (shards are never search-idle here: refreshes do not pause; the idle time is the
+    time since the shard's last search, or since the index was created)."""
+    import time
+
+    cluster = cluster_of(request)
+    path = cluster.node.shard_dir(meta.uuid, shard)
+    commit = shard_commit(cluster.node, meta, shard)
+    last = cluster.root.search_stats.last_search(meta.uuid, shard)
+    since = last if last is not None else meta.creation_date / 1000
+    out: dict[str, Any] = {
+        "seq_no": {"max_seq_no": max_seq_no, "local_checkpoint": max_seq_no, "global_checkpoint": max_seq_no},
+        "shard_path": {"state_path": path, "data_path": path, "is_custom_data_path": False},
+        "search_idle": False,
+        "search_idle_time": max(0, int((time.time() - since) * 1000)),
+    }
+    if commit is not None:
+        out["commit"] = commit
+    return out
+
+
+def _tier_preference(meta: IndexMeta) -> str:
+    """The index's ``_tier_preference`` allocation setting (ES sets ``data_content`` on a new index)."""
+    return meta.settings.get("index.routing.allocation.include._tier_preference") or "data_content"
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -86,29 +122,46 @@ async def stats(request: Request) -> Response:
         metrics = {"merges" if name == "merge" else name for name in metrics}
         for name in metrics:
             if name not in STATS_METRICS and name != "merges":
-                raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]")
+                raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]"
+                                      + did_you_mean(name, STATS_METRICS))  # fmt: skip
     metas = resolve(request, request.path_params.get("index"), params)
     level = params.get("level", "indices")
+    if level not in ("cluster", "indices", "shards"):
+        raise IllegalArgument(f"level parameter must be one of [cluster] or [indices] or [shards] but was [{level}]")
+    groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
+    search_stats = cluster_of(request).root.search_stats
     st = await index_stats(request, metas)
     counters = _counters(request)
     body: dict[str, Any] = {"_shards": _shards_header(metas)}
     all_pri: dict[str, Any] = {}
     indices: dict[str, Any] = {}
     for m in metas:
-        if not m.is_open:
+        if not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
+            indices[m.name] = {"uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+                               "status": "close", "creation_date": m.creation_date,
+                               "tier_preference": _tier_preference(m), "primaries": {}, "total": {}}  # fmt: skip
             continue
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards)
+        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
+                           search_stats.of(m.uuid, groups=groups))
+        if flag(params, "include_segment_file_sizes"):
+            section["segments"]["file_sizes"] = segment_file_sizes(cluster_of(request).node, [m])
+        section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         all_pri = _merge(all_pri, section) if all_pri else section
         entry: dict[str, Any] = {
             "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green", "status": "open",
+            "creation_date": m.creation_date, "tier_preference": _tier_preference(m),
             "primaries": _pick(section, metrics), "total": _pick(section, metrics),
         }  # fmt: skip
         if level == "shards":
             entry["shards"] = {
                 str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
                                       "relocating_node": None},
-                          **_pick(_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
-                                           m, {}, 1), metrics)}]
+                          **_pick({**_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
+                                              m, {}, 1, search_stats.of(m.uuid, s, groups)),
+                                   "translog": translog_stats(cluster_of(request).node, m,
+                                                              [(s, st[m.name].shard_max_seq_no.get(s, -1))])},
+                                  metrics),
+                          **_shard_details(request, m, s, st[m.name].shard_max_seq_no.get(s, -1))}]
                 for s, (d, b) in sorted(st[m.name].shards.items())
             }  # fmt: skip
         indices[m.name] = entry
@@ -127,8 +180,10 @@ async def node_indices_section(request: Request) -> dict[str, Any]:
     st = await index_stats(request, metas)
     counters = _counters(request)
     total: dict[str, Any] = {}
+    search_stats = cluster_of(request).root.search_stats
     for m in metas:
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards)
+        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards, search_stats.of(m.uuid))
+        section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         total = _merge(total, section) if total else section
     return total or _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
 
@@ -206,7 +261,7 @@ async def shard_stores(request: Request) -> Response:
             str(s): {"stores": [{
                 "quidditch-node-0": {"name": cluster_of(request).node_name, "ephemeral_id": "quidditch-node-0",
                                      "transport_address": "127.0.0.1:9300", "external_id": "quidditch-node-0",
-                                     "attributes": {}, "roles": ["data", "ingest", "master"]},
+                                     "attributes": dict(NODE_ATTRIBUTES), "roles": list(NODE_ROLES)},
                 "allocation_id": f"{m.uuid[:8]}-{s}", "allocation": "primary",
             }]}
             for s in range(m.number_of_shards)

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.names import resolve_date_math, resolve_expression
-from cluster.settings import nest_settings
+from cluster.names import resolve_date_math, resolve_expression, validate_index_name
+from cluster.settings import flatten_settings, is_static_setting, nest_settings
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
 from native.mapping import Mapping
@@ -22,7 +22,8 @@ from server.http import check_params, cluster_of, es_json, flag, json_body
 
 
 def resolve(
-    request: Request, expression: str | None, params: dict[str, str] | None = None, *, allow_closed: bool = False
+    request: Request, expression: str | None, params: dict[str, str] | None = None, *, allow_closed: bool = False,
+    ignore_aliases: bool = False,
 ) -> list[IndexMeta]:
     """Indices named by an index expression (names, wildcards, aliases), as ES resolves them.
 
@@ -38,13 +39,15 @@ def resolve(
     names = resolve_expression(
         expression,
         indices,
-        aliases=state.aliases(),
+        aliases={} if ignore_aliases else state.aliases(),  # ``ignore_aliases``: wildcards match indices only
         ignore_unavailable=flag(params, "ignore_unavailable"),
         allow_no_indices=flag(params, "allow_no_indices", True),
         expand_hidden=bool(wildcards & {"all", "hidden"}),
         closed={m.name: m.uuid for m in indices.values() if not m.is_open},
         expand_closed=expand_closed,
         forbid_closed=not allow_closed,
+        hidden={m.name for m in indices.values() if str(m.settings.get("index.hidden", "false")).lower() == "true"},
+        expand_open=not wildcards or bool(wildcards & {"open", "all"}),
     )
     return [indices[n] for n in names]
 
@@ -71,13 +74,19 @@ async def delete_index(request: Request) -> Response:
     cluster = cluster_of(request)
     expression = request.path_params["index"]
     state = cluster.master.state
+    parts: list[str] = []
     for part in expression.split(","):
         if part in state.aliases() and part not in state.indices:
+            if flag(params, "ignore_unavailable"):  # ES ignores aliases here: the name is simply not an index
+                continue
             raise IllegalArgument(
                 f"The provided expression [{part}] matches an alias, specify the corresponding concrete indices "
                 "instead."
             )
-    metas = resolve(request, expression, params, allow_closed=True)
+        parts.append(part)
+    if not parts:
+        return es_json(request, {"acknowledged": True})
+    metas = resolve(request, ",".join(parts), params, allow_closed=True, ignore_aliases=True)
     for meta in metas:
         await asyncio.to_thread(cluster.master.delete_index, meta.name)
     return es_json(request, {"acknowledged": True})
@@ -89,20 +98,47 @@ def _settings_body(meta: IndexMeta, flat: bool) -> dict[str, Any]:
     return nest_settings(meta.settings)
 
 
+_FEATURES = ("aliases", "mappings", "settings")
+
+
 async def get_index(request: Request) -> Response:
     params = check_params(request, {"features"})
-    metas = resolve(request, request.path_params["index"], params, allow_closed=True)
+    expression = request.path_params["index"]
+    for part in expression.split(","):
+        if part.startswith("_") and part != "_all":
+            validate_index_name(part)  # ES: ``_foo`` is an invalid name, not a missing index
+    metas = resolve(request, expression, params, allow_closed=True)
     if request.method == "HEAD":
         return es_json(request, {}, status=200 if metas else 404)
+    features = [f.strip() for f in params.get("features", ",".join(_FEATURES)).split(",") if f.strip()]
+    for feature in features:
+        if feature not in _FEATURES:
+            raise IllegalArgument(f"No feature for name [{feature}]")
+    human = params.get("human", "false") != "false"
     body = {
         m.name: {
-            "aliases": dict(m.aliases),
-            "mappings": Mapping(m.mappings).to_dict(),
-            "settings": _settings_body(m, flag(params, "flat_settings")),
+            "aliases": dict(m.aliases) if "aliases" in features else {},
+            "mappings": Mapping(m.mappings).to_dict() if "mappings" in features else {},
+            "settings": _human_settings(_settings_body(m, flag(params, "flat_settings")), m, request, human)
+            if "settings" in features else {},
         }
         for m in metas
-    }
+    }  # fmt: skip
     return es_json(request, body)
+
+
+def _human_settings(settings: dict[str, Any], meta: IndexMeta, request: Request, human: bool) -> dict[str, Any]:
+    """``?human``: ES adds ``creation_date_string`` and ``version.created_string`` to the index settings."""
+    if not human:
+        return settings
+    created = _iso_millis(meta.creation_date)
+    version = request.app.state.settings.version_number
+    if "index.uuid" in settings:  # flat
+        return {**settings, "index.creation_date_string": created, "index.version.created_string": version}
+    index = dict(settings.get("index", {}))
+    index["creation_date_string"] = created
+    index["version"] = {**index.get("version", {}), "created_string": version}
+    return {**settings, "index": index}
 
 
 async def exists_index(request: Request) -> Response:
@@ -116,6 +152,10 @@ async def exists_index(request: Request) -> Response:
 
 async def get_mapping(request: Request) -> Response:
     params = check_params(request)
+    remote = [p for p in (request.path_params.get("index") or "").split(",") if ":" in p]
+    if remote:
+        raise IllegalArgument("Cross-cluster calls are not supported in this context but remote indices were "
+                              f"requested: [{', '.join(remote)}]")  # fmt: skip
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     return es_json(request, {m.name: {"mappings": Mapping(m.mappings).to_dict()} for m in metas})
 
@@ -199,7 +239,7 @@ async def get_settings(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     name_filter = request.path_params.get("name")
-    pats = name_filter.split(",") if name_filter else None
+    pats = name_filter.split(",") if name_filter and name_filter != "_all" else None  # ``_all``: every setting
     app_settings = request.app.state.settings
     flat_out = flag(params, "flat_settings")
 
@@ -228,8 +268,18 @@ async def put_settings(request: Request) -> Response:
         raise ParsingError("request body must be an object")
     body = body.get("settings", body)
     cluster = cluster_of(request)
+    preserve = flag(params, "preserve_existing")
+    static = any(is_static_setting(k) for k in flatten_settings(body))
     for meta in resolve(request, request.path_params.get("index"), params, allow_closed=True):
-        await asyncio.to_thread(cluster.master.put_settings, meta.name, body)
+        if static and meta.is_open and flag(params, "reopen"):  # ES closes the index, updates it, reopens it
+            await cluster.writes.refresh([meta])
+            await asyncio.to_thread(cluster.master.set_index_state, [meta.name], "close")
+            try:
+                await asyncio.to_thread(cluster.master.put_settings, meta.name, body, preserve_existing=preserve)
+            finally:
+                await asyncio.to_thread(cluster.master.set_index_state, [meta.name], "open")
+            continue
+        await asyncio.to_thread(cluster.master.put_settings, meta.name, body, preserve_existing=preserve)
     return es_json(request, {"acknowledged": True})
 
 
@@ -270,6 +320,7 @@ class IndexStats:
     size: int = 0
     max_seq_no: int = -1
     shards: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (docs, bytes)
+    shard_max_seq_no: dict[int, int] = field(default_factory=dict)  # shard → its highest sequence number
     # shard → its committed segments as (docs, deleted docs, bytes), in the searcher's order
     segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     # the shard request cache, summed: memory_size_in_bytes, evictions, hit_count, miss_count
@@ -297,11 +348,20 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
             entry.size += st.size_in_bytes
             entry.max_seq_no = max(entry.max_seq_no, st.max_seq_no)
             entry.shards[st.shard.shard] = (st.num_docs, st.size_in_bytes)
+            entry.shard_max_seq_no[st.shard.shard] = st.max_seq_no
             entry.segments[st.shard.shard] = [(g.num_docs, g.deleted_docs, g.size_in_bytes) for g in st.segments]
             cache = st.request_cache
             for i, value in enumerate((cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count)):
                 entry.request_cache[i] += value
     return out
+
+
+def _iso_millis(epoch_millis: int) -> str:
+    """``2024-05-01T10:00:00.000Z``: ES's ``strict_date_time`` in UTC."""
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(epoch_millis / 1000, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_millis % 1000:03d}Z"
 
 
 async def cat_indices(request: Request) -> Response:
@@ -321,9 +381,12 @@ async def cat_indices(request: Request) -> Response:
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,
             "docs.deleted": deleted, "store.size": size, "pri.store.size": size,
             "dataset.size": size, "creation.date": str(m.creation_date),
+            "creation.date.string": _iso_millis(m.creation_date),
         })  # fmt: skip
     if params.get("health"):
-        rows = [r for r in rows if r["health"] == params["health"]]
+        if params["health"].lower() not in ("green", "yellow", "red"):
+            raise IllegalArgument(f"unknown cluster health status [{params['health']}]")
+        rows = [r for r in rows if r["health"] == params["health"].lower()]
     content, media = render_cat(rows, _INDICES_COLUMNS, params)
     return Response(content, media_type=media)
 

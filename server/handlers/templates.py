@@ -11,10 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster import templates
-from cluster.master import TemplateMissing
+from cluster.master import TemplateMissing, stored_alias
 from cluster.names import match_names
 from cluster.settings import nest_settings
-from native.errors import ParsingError
+from native.errors import IllegalArgument, ParsingError
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 JSON = "application/json; charset=UTF-8"
@@ -24,6 +24,8 @@ def _block_out(block: dict[str, Any], flat: bool) -> dict[str, Any]:
     out = dict(block)
     if "settings" in out:
         out["settings"] = dict(out["settings"]) if flat else nest_settings(out["settings"])
+    if isinstance(out.get("aliases"), dict):  # as ES returns them: ``routing`` split into index/search routing
+        out["aliases"] = {name: stored_alias(name, props or {}) for name, props in out["aliases"].items()}
     return out
 
 
@@ -36,6 +38,8 @@ def _composable_out(body: dict[str, Any], flat: bool) -> dict[str, Any]:
 
 def _select(request: Request, stored: dict[str, Any], what: str) -> list[str]:
     name = request.path_params.get("name")
+    if name and "," in name:  # ES takes one name or pattern here
+        raise IllegalArgument(f"template name [{name}] must not contain a ','")
     names = match_names(name, sorted(stored))
     if name and not names and "*" not in name:
         raise TemplateMissing(f"{what} matching [{name}] not found")
@@ -56,9 +60,10 @@ async def get_index_template(request: Request) -> Response:
     stored = dict(cluster_of(request).master.state.index_templates)
     names = _select(request, stored, "index template")
     flat = flag(params, "flat_settings")
+    name = request.path_params.get("name")
     return es_json(request, {"index_templates": [
         {"name": n, "index_template": _composable_out(stored[n], flat)} for n in names
-    ]})  # fmt: skip
+    ]}, status=404 if name and not names else 200)  # fmt: skip  # ES: a wildcard that matches nothing is a 404
 
 
 async def exists_index_template(request: Request) -> Response:
@@ -111,15 +116,27 @@ def _overlapping(state: Any, name: str | None, patterns: list[str], exclude: str
 
 
 async def simulate_index(request: Request) -> Response:
+    """The settings, mappings and aliases a new index would get; a template in the body takes part as if it
+    were stored (as ES adds it to a copy of the cluster state). ``overlapping``: the other templates, legacy
+    first, whose patterns match the index too."""
     params = check_params(request, {"include_defaults", "cause", "create"})
     state = cluster_of(request).master.state
     index = request.path_params["name"]
-    chosen = templates.matching_composable(index, state.index_templates)
+    candidates = dict(state.index_templates)
+    given = await json_body(request)
+    simulated_name = "simulate_index_template"
+    if given is not None:
+        candidates[simulated_name] = templates.normalize_composable(simulated_name, given, state.component_templates)
+    chosen = templates.matching_composable(index, candidates)
     if chosen is None:
         return es_json(request, {"overlapping": []})
+    legacy = [{"name": n, "index_patterns": b["index_patterns"]} for n, b in sorted(state.legacy_templates.items())
+              if any(fnmatch.fnmatchcase(index, p) for p in b["index_patterns"])]  # fmt: skip
+    composable = [{"name": n, "index_patterns": b["index_patterns"]} for n, b in sorted(state.index_templates.items())
+                  if n != chosen and any(fnmatch.fnmatchcase(index, p) for p in b["index_patterns"])]  # fmt: skip
     body = {
-        "template": _simulated(state, state.index_templates[chosen], flag(params, "flat_settings")),
-        "overlapping": _overlapping(state, index, [], chosen),
+        "template": _simulated(state, candidates[chosen], flag(params, "flat_settings")),
+        "overlapping": legacy + composable,
     }
     return es_json(request, body)
 

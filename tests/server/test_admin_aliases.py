@@ -74,3 +74,61 @@ async def test_create_body_aliases_and_write_index_rules(asgi_client: httpx.Asyn
                                   headers={"content-type": "application/x-ndjson"})  # fmt: skip
     item = bulk.json()["items"][0]["index"]
     assert item["status"] == 400 and item["error"]["reason"].startswith("no write index is defined for alias [r]")
+
+
+async def test_update_aliases_partial_results_and_must_exist(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/ti1")
+    await c.put("/ti2")
+    partial = (await c.post("/_aliases", json={"actions": [
+        {"add": {"index": "ti*", "aliases": "a1"}},
+        {"remove": {"index": "ti*", "aliases": "nope"}},
+    ]})).json()  # fmt: skip
+    assert partial["errors"] is True and len(partial["action_results"]) == 2
+    assert partial["action_results"][0] == {"action": {"type": "add", "indices": ["ti1", "ti2"], "aliases": ["a1"]},
+                                            "status": 200}  # fmt: skip
+    failed = partial["action_results"][1]
+    assert failed["status"] == 404 and failed["error"]["type"] == "aliases_not_found_exception"
+    assert (await c.head("/_alias/a1")).status_code == 200  # the add was applied
+    strict = await c.post("/_aliases", json={"actions": [
+        {"remove": {"index": "ti1", "alias": "nope", "must_exist": True}},
+        {"add": {"index": "ti1", "alias": "a3"}},
+    ]})  # fmt: skip
+    assert strict.status_code == 404 and (await c.head("/_alias/a3")).status_code == 404  # nothing applied
+    for action in ({"add": {"index": "ti1", "alias": "x", "must_exist": True}},
+                   {"remove_index": {"index": "ti1", "must_exist": True}}):
+        assert (await c.post("/_aliases", json={"actions": [action]})).status_code == 400
+    replaced = await c.post("/_aliases", json={"actions": [
+        {"add": {"index": "ti2", "aliases": ["ti1"]}}, {"remove_index": {"index": "ti1"}},
+    ]})  # fmt: skip
+    assert replaced.json() == {"acknowledged": True, "errors": False}
+    assert list((await c.get("/ti1")).json()) == ["ti2"]
+
+
+async def test_get_alias_missing_and_exclusions(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/gi", json={"aliases": {"test_alias_1": {}, "test_alias_2": {}, "test_blias_1": {}}})
+    excluded = await c.get("/_alias/test_alias_1,test_blias_1,-test_alias*")
+    assert excluded.status_code == 200 and excluded.json() == {"gi": {"aliases": {"test_blias_1": {}}}}
+    literal = await c.get("/_alias/-test_alias_1,test_alias*,-test_alias_2")
+    assert literal.status_code == 404 and literal.json()["error"] == "alias [-test_alias_1] missing"
+    assert literal.json()["gi"] == {"aliases": {"test_alias_1": {}}}
+    two = await c.get("/_alias/zz,aa,test_alias_1")
+    assert two.json()["error"] == "aliases [aa,zz] missing"
+
+
+async def test_put_alias_body_and_delete_against_alias(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/di", json={"aliases": {"dalias": {}}})
+    await c.put("/di2")
+    unknown = await c.put("/di/_alias/x", json={"foo": "bar"})
+    assert unknown.status_code == 400 and unknown.json()["error"]["reason"] == "Unsupported field [foo]"
+    array = await c.put("/di/_alias/x", json={"routing": ["r"]})
+    assert array.status_code == 400 and "Unexpected token [START_ARRAY]" in array.json()["error"]["reason"]
+    assert (await c.delete("/dalias")).status_code == 400
+    assert (await c.delete("/dalias?ignore_unavailable=true")).status_code == 200
+    assert (await c.delete("/dalia*")).status_code == 200  # a wildcard matches indices only
+    assert (await c.delete("/dalia*?allow_no_indices=false")).status_code == 404
+    assert (await c.head("/di")).status_code == 200
+    assert (await c.delete("/dalias,di2?ignore_unavailable=true")).status_code == 200
+    assert (await c.head("/di2")).status_code == 404 and (await c.head("/di")).status_code == 200

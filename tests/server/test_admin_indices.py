@@ -101,3 +101,53 @@ async def test_cat_endpoints_answer(asgi_client: httpx.AsyncClient) -> None:
         response = await asgi_client.get(f"/_cat/{path}?format=json")
         assert response.status_code == 200, path
         assert isinstance(response.json(), list), path
+
+
+async def test_get_index_features_human_and_wildcard_states(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/gi_1", json={"aliases": {"al": {}}, "mappings": {"properties": {"f": {"type": "keyword"}}}})
+    await c.put("/gi_2")
+    await c.post("/gi_2/_close")
+    only = (await c.get("/gi_1?features=aliases,settings")).json()["gi_1"]
+    assert only["mappings"] == {} and only["aliases"] == {"al": {}} and only["settings"]["index"]["uuid"]
+    assert (await c.get("/gi_1?features=nope")).status_code == 400
+    human = (await c.get("/gi_1?human=true")).json()["gi_1"]["settings"]["index"]
+    assert human["creation_date_string"].endswith("Z") and human["version"]["created_string"]
+    assert "creation_date_string" not in (await c.get("/gi_1")).json()["gi_1"]["settings"]["index"]
+    assert set((await c.get("/gi_*?expand_wildcards=closed")).json()) == {"gi_2"}
+    assert set((await c.get("/gi_*?expand_wildcards=open")).json()) == {"gi_1"}
+    assert set((await c.get("/gi_*?expand_wildcards=open,closed")).json()) == {"gi_1", "gi_2"}
+    assert set((await c.get("/gi_1,gi_2?expand_wildcards=closed")).json()) == {"gi_1", "gi_2"}  # named: kept
+    invalid = await c.get("/_foo")
+    assert invalid.status_code == 400 and invalid.json()["error"]["type"] == "invalid_index_name_exception"
+
+
+async def test_allow_no_indices_after_ignored_names(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    missing = await c.get("/nope/_mapping?ignore_unavailable=true&allow_no_indices=false")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "index_not_found_exception"
+    assert (await c.get("/nope/_mapping?ignore_unavailable=true")).json() == {}
+    assert (await c.get("/_segments?allow_no_indices=false")).status_code == 404
+    remote = await c.get("/remote1:t/_mapping")
+    assert remote.status_code == 400 and "Cross-cluster calls are not supported" in remote.json()["error"]["reason"]
+
+
+async def test_get_settings_all_names(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/gs", json={"settings": {"number_of_shards": 2}})
+    every = (await c.get("/gs/_settings/_all?flat_settings=true")).json()["gs"]["settings"]
+    assert every["index.number_of_shards"] == "2" and "index.uuid" in every
+    one = (await c.get("/gs/_settings/index.number_of_shards?flat_settings=true")).json()["gs"]["settings"]
+    assert one == {"index.number_of_shards": "2"}
+
+
+async def test_field_mapping_include_defaults(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/fm2", json={"mappings": {"properties": {"t": {"type": "text", "analyzer": "whitespace"},
+                                                          "k": {"type": "keyword"}}}})  # fmt: skip
+    plain = (await c.get("/fm2/_mapping/field/t")).json()["fm2"]["mappings"]["t"]["mapping"]["t"]
+    assert plain == {"type": "text", "analyzer": "whitespace"}
+    full = (await c.get("/fm2/_mapping/field/t,k?include_defaults=true")).json()["fm2"]["mappings"]
+    assert full["t"]["mapping"]["t"]["analyzer"] == "whitespace"  # explicit wins
+    assert full["t"]["mapping"]["t"]["search_analyzer"] == "whitespace" and full["t"]["mapping"]["t"]["index"] is True
+    assert full["k"]["mapping"]["k"]["ignore_above"] == 2147483647 and full["k"]["mapping"]["k"]["doc_values"]

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -54,7 +56,7 @@ def test_h_selects_by_name_alias_and_wildcard_in_order() -> None:
     assert text({"h": "i,dc", "v": "true"}) == (
         "i              dc\nlogs         1200\na               7\nmetrics-long     \n"
     )
-    assert text({"h": "uuid,nope,index"}) == "u1 logs        \nu2 a           \nu3 metrics-long\n"
+    assert text({"h": "uuid,nope,index"}) == "u1 logs\nu2 a\nu3 metrics-long\n"  # last column: no padding
     wild = json.loads(render_cat(ROWS, COLUMNS, {"h": "*.count,store*", "format": "json"})[0])
     assert wild[0] == {"docs.count": "1200", "store.size": "4.5kb"}
     by_alias_glob = json.loads(render_cat(ROWS, COLUMNS, {"h": "qt*", "format": "json"})[0])
@@ -143,7 +145,7 @@ def test_empty_table() -> None:
 def test_bool_and_float_cells() -> None:
     cols = [CatColumn("name"), CatColumn("ratio", kind="float"), CatColumn("ok", kind="bool")]
     rows: list[Row] = [{"name": "n", "ratio": 0.5, "ok": True}, {"name": "m", "ratio": 12.25, "ok": False}]
-    assert render_cat(rows, cols, {})[0] == b"n   0.5 true \nm 12.25 false\n"
+    assert render_cat(rows, cols, {})[0] == b"n   0.5 true\nm 12.25 false\n"
 
 
 @pytest.mark.parametrize(
@@ -161,3 +163,95 @@ def test_format_byte_size(size: int, expected: str) -> None:
 )
 def test_format_time_millis(millis: float, expected: str) -> None:
     assert format_time_millis(millis) == expected
+
+
+async def test_cat_indices_hidden_health_and_creation_date(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/index1", json={"settings": {"number_of_replicas": 0, "index": {"hidden": True}}})
+    await c.put("/visible", json={"settings": {"number_of_replicas": 0}})
+    assert (await c.get("/_cat/indices/i*?h=index")).text == ""  # hidden: not matched by a wildcard
+    assert (await c.get("/_cat/indices/i*?h=index&expand_wildcards=all")).text == "index1\n"
+    assert (await c.get("/_cat/indices?h=index")).text == "visible\n"
+    assert (await c.get("/_cat/indices/index1?h=index")).text == "index1\n"  # named: always
+    assert (await c.get("/_search?size=0")).json()["_shards"]["total"] == 1  # search * skips it too
+    bad = await c.get("/_cat/indices?health=invalid-health-value")
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "illegal_argument_exception"
+    assert (await c.get("/_cat/indices?health=yellow&h=index")).text == ""
+    created = (await c.get("/visible/_settings?flat_settings=true")).json()["visible"]["settings"]
+    millis = int(created["index.creation_date"])
+    import datetime
+
+    iso = datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.UTC).isoformat(timespec="milliseconds")
+    row = (await c.get("/_cat/indices/visible?h=i,cd,cds")).text.split()
+    assert row == ["visible", str(millis), iso.replace("+00:00", "Z")]
+
+
+async def test_cat_ts_false_drops_timestamps(asgi_client: httpx.AsyncClient) -> None:
+    with_ts = (await asgi_client.get("/_cat/health?v")).text.splitlines()[0].split()
+    without = (await asgi_client.get("/_cat/health?v&ts=false")).text.splitlines()[0].split()
+    assert with_ts[:2] == ["epoch", "timestamp"] and without == with_ts[2:]
+    picked = (await asgi_client.get("/_cat/health?h=epoch,status&ts=false")).text.split()
+    assert len(picked) == 2  # ``h`` wins over ``ts``
+
+
+async def test_cat_nodes_measured_columns(asgi_client: httpx.AsyncClient, tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    text = (await asgi_client.get("/_cat/nodes?h=diskTotal,diskUsed,diskAvail,diskUsedPercent,ram.max,fdc&bytes=b"))
+    total, used, avail, percent, ram_max, fds = text.text.split()
+    disk = shutil.disk_usage(str(tmp_path))
+    assert int(total) == disk.total and abs(int(avail) - disk.free) < 64 * 1024 * 1024
+    assert int(used) == int(total) - int(avail) and float(percent) == round(100 * int(used) / int(total), 2)
+    with open("/proc/meminfo", encoding="ascii") as fh:
+        assert int(ram_max) == int(fh.readline().split()[1]) * 1024
+    assert int(fds) > 0 and len(os.listdir("/proc/self/fd")) > 0
+    header = (await asgi_client.get("/_cat/nodes?v&h=heap.current,heap.percent,heap.max")).text.splitlines()[0]
+    assert header.split() == ["heap.current", "heap.percent", "heap.max"]
+
+
+async def test_cat_breakers_templates_segments_allocation(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    assert (await c.get("/_cat/circuit_breaker?v")).text.splitlines()[0].split() == [
+        "node_id", "breaker", "limit", "estimated", "tripped"]  # fmt: skip
+    picked = (await c.get("/_cat/circuit_breaker/request,fielddata?h=breaker")).text.split()
+    assert picked == ["request", "fielddata"]
+    await c.put("/_component_template/cm", json={"version": 3, "template": {
+        "mappings": {"properties": {"a": {"type": "keyword"}, "b": {"type": "long"}}},
+        "aliases": {"x": {}, "y": {}}}})  # fmt: skip
+    row = (await c.get("/_cat/component_templates/cm?h=name,version,alias_count,mapping_count")).text.split()
+    assert row == ["cm", "3", "2", "2"]
+    await c.put("/sg/_doc/1?refresh=true", json={"a": 1})
+    seg = (await c.get("/_cat/segments/sg?h=size.memory")).text.split()
+    assert seg and all(v.isdigit() for v in seg)  # a byte count, as ES prints it
+    assert (await c.get("/_cat/allocation/nobody")).text == ""
+    assert (await c.get("/_cat/allocation/_master?h=node")).text.strip() != ""
+
+
+async def test_cat_aliases_hidden_by_expand_wildcards(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/hid", json={"settings": {"index": {"hidden": True}}, "aliases": {"ha": {"is_hidden": True}}})
+    await c.put("/vis", json={"aliases": {"va": {}}})
+    assert (await c.get("/_cat/aliases?h=alias")).text.split() == ["ha", "va"]
+    assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open,closed")).text.split() == ["va"]
+    assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open,hidden")).text.split() == ["ha", "va"]
+    await c.post("/vis/_close")
+    assert (await c.get("/_cat/aliases?h=alias&expand_wildcards=open")).text.split() == []
+
+
+async def test_cat_recovery_lists_closed_indices(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/rc", json={"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
+    assert (await c.get("/_cat/recovery/rc?h=i,s,ty")).text.split() == ["rc", "0", "empty_store",
+                                                                           "rc", "1", "empty_store"]  # fmt: skip
+    await c.post("/rc/_close")
+    closed = (await c.get("/_cat/recovery/rc?h=i,s,ty,top")).text.split()
+    assert closed == ["rc", "0", "existing_store", "100.0%", "rc", "1", "existing_store", "100.0%"]
+
+
+async def test_dot_pattern_matches_dot_aliases(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/idx1", json={"settings": {"index": {"hidden": True}}, "aliases": {".alias1": {"is_hidden": True}}})
+    assert (await c.get("/_cat/indices?h=index")).text == ""
+    assert (await c.get("/_cat/indices/.*?h=index")).text == "idx1\n"  # through the dot alias
+    assert (await c.get("/_cat/indices/*?h=index")).text == ""

@@ -121,3 +121,29 @@ async def test_disk_usage_and_field_usage(asgi_client: httpx.AsyncClient) -> Non
     shards = field_usage["src"]["shards"]
     assert len(shards) == 1 and shards[0]["routing"]["primary"] is True
     assert shards[0]["stats"]["fields"] == {}
+
+
+async def test_resize_checks_in_es_order_and_split_from_one(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/src2", json={"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
+    # shard arithmetic is checked before the write block, as ES does
+    clone = await c.put("/src2/_clone/t1", json={"settings": {"index.number_of_shards": 6}})
+    assert clone.status_code == 400 and clone.json()["error"]["type"] == "illegal_argument_exception"
+    routing = await c.put("/src2/_split/t1", json={"settings": {"index.number_of_shards": 4,
+                                                                 "index.number_of_routing_shards": 8}})  # fmt: skip
+    assert routing.json()["error"]["reason"] == "cannot provide index.number_of_routing_shards on resize"
+    not_multiple = await c.put("/src2/_split/t1", json={"settings": {"index.number_of_shards": 6}})
+    assert not_multiple.status_code == 500 and not_multiple.json()["error"]["type"] == "illegal_state_exception"
+    await c.put("/one", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    for i in range(20):
+        await c.put(f"/one/_doc/{i}", json={"n": i})
+    await c.put("/one/_settings", json={"index.blocks.write": True})
+    split = await c.put("/one/_split/five", json={"settings": {"index.number_of_shards": 5}})
+    assert split.status_code == 200, split.text
+    await c.post("/five/_refresh")
+    assert (await c.get("/five/_count")).json()["count"] == 20
+    for i in range(20):  # every document is found where the target routes it
+        assert (await c.get(f"/five/_doc/{i}")).json()["found"] is True
+    copied = await c.put("/one/_clone/cl?copy_settings=true")
+    assert copied.status_code == 200 and "copy_settings" in copied.headers["warning"]
+    assert (await c.put("/one/_clone/cl2?copy_settings=false")).status_code == 400
