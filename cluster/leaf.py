@@ -28,9 +28,12 @@ from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
+from native.named_queries import NamedQueries, named_clauses
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
-from native.search import SortField, query_shard
+from native.rescore import Rescorer, rescore_hits
+from native.schema import CompiledMapping
+from native.search import ShardHits, SortField, query_shard
 from native.shard import Shard, WriteOp
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,8 @@ class LeafService:
                     min_score=min_score,
                     matches_all=type(ast) is MatchAll,
                 )
+                if request.rescore_json:
+                    hits = self._rescored(request, hits, searcher, compiled)
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (
                     native_aggs.execute_shard(
@@ -155,7 +160,10 @@ class LeafService:
                         specs = parse_highlight(orjson.loads(request.highlight_json))
                         highlighter = Highlighter(searcher, query, compiled, specs)
                     window = ordered[request.fetch_from :]
-                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter)
+                    named = self._named(query_json, searcher, compiled, request.now_millis)
+                    self._load_docs(
+                        result.docs, searcher, [(h.segment_ord, h.doc) for h in window], highlighter, named
+                    )
                 add = result.hits.add
                 for hit in ordered:
                     if hit.score is None:
@@ -199,15 +207,45 @@ class LeafService:
         meta = self.node.index_meta(index_uuid)
         return meta is None or str(meta.setting("index.requests.cache.enable", "true")).lower() != "false"
 
+    def _rescored(
+        self, request: pb.SearchRequest, hits: ShardHits, searcher: tantivy.Searcher, compiled: CompiledMapping
+    ) -> ShardHits:
+        """The shard's hits after the request's rescorers (``native.rescore``)."""
+        rescorers = [
+            (r, compile_query(self._parse(r.query), compiled, now_millis=request.now_millis,
+                              max_clause_count=self.config.max_clause_count, searcher=searcher))
+            for r in (Rescorer(**entry) for entry in orjson.loads(request.rescore_json))
+        ]  # fmt: skip
+        rescored = rescore_hits(searcher, compiled.schema, hits.hits, rescorers)
+        return ShardHits(rescored, hits.total, rescored[0].score if rescored else hits.max_score)
+
+    def _named(
+        self, query_json: bytes, searcher: tantivy.Searcher, compiled: CompiledMapping, now_millis: int
+    ) -> NamedQueries | None:
+        """The request's named clauses (``_name``) compiled for this shard, or None when it names none."""
+        if b'"_name"' not in query_json:
+            return None
+        clauses = named_clauses(orjson.loads(query_json))
+        if not clauses:
+            return None
+
+        def compile_clause(clause: dict[str, Any]) -> tantivy.Query:
+            return compile_query(self._parse(clause), compiled, now_millis=now_millis,
+                                 max_clause_count=self.config.max_clause_count, searcher=searcher)  # fmt: skip
+
+        return NamedQueries(searcher, compiled.schema, clauses, compile_clause)
+
     @staticmethod
     def _load_docs(
         out: Any,
         searcher: tantivy.Searcher,
-        refs: Iterable[tuple[int, int]],
+        refs: Sequence[tuple[int, int]],
         highlighter: Highlighter | None,
+        named: NamedQueries | None = None,
     ) -> None:
         """Append a ``StoredDoc`` per (segment, doc) address to the repeated field ``out``."""
-        for segment_ord, doc_id in refs:
+        matched = named.scores(refs) if named is not None else None
+        for i, (segment_ord, doc_id) in enumerate(refs):
             fields = searcher.doc(tantivy.DocAddress(segment_ord, doc_id)).to_dict()
             doc = out.add(
                 id=str(fields["_id"][0]),
@@ -221,6 +259,8 @@ class LeafService:
                 marked = highlighter.highlight(orjson.loads(doc.source))
                 if marked:
                     doc.highlight_json = orjson.dumps(marked)
+            if matched is not None and matched[i]:
+                doc.matched_queries_json = orjson.dumps(matched[i])
 
     def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         response = pb.FetchResponse()
@@ -234,7 +274,9 @@ class LeafService:
                 )
                 specs = parse_highlight(orjson.loads(request.highlight_json))
                 highlighter = Highlighter(searcher, query, compiled, specs)
-            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter)
+            named = self._named(request.query_json, searcher, compiled, request.now_millis)
+            refs = [(r.segment_ord, r.doc) for r in request.docs]
+            self._load_docs(response.docs, searcher, refs, highlighter, named)
         except QuidditchError as exc:
             response.error.CopyFrom(error_to_pb(exc))
         except Exception as exc:

@@ -118,6 +118,27 @@ def validate_window(
                 check_ids_window(query, window, meta.name)
             except QuidditchError as exc:
                 raise SearchPhaseError("all shards failed", caused_by=exc) from None
+        if scroll and spec.size > window:
+            raise SearchPhaseError(
+                "all shards failed",
+                caused_by=IllegalArgument(
+                    f"Batch size is too large, size must be less than or equal to: [{window}] but was [{spec.size}]. "
+                    "Scroll batch sizes cost as much memory as result windows so they are controlled by the "
+                    "[index.max_result_window] index level setting."
+                ),
+            )
+        rescore_window = int(meta.setting("index.max_rescore_window") or window)
+        for rescorer in spec.rescore:
+            if rescorer.window_size > rescore_window:
+                raise SearchPhaseError(
+                    "all shards failed",
+                    caused_by=IllegalArgument(
+                        f"Rescore window [{rescorer.window_size}] is too large. It must be less than "
+                        f"[{rescore_window}]. This prevents allocating massive heaps for storing the results to be "
+                        "rescored. This limit can be set by changing the [index.max_rescore_window] index level "
+                        "setting."
+                    ),
+                )
         if spec.from_ + spec.size > window and not scroll:
             raise SearchPhaseError(
                 "all shards failed",
@@ -265,6 +286,7 @@ class Root:
             fetch_from=fetch_from or 0,
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
             pin_seconds=pin_seconds,
+            rescore_json=orjson.dumps([r.__dict__ for r in spec.rescore]) if spec.rescore else b"",
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
@@ -414,6 +436,11 @@ class Root:
                     hit["fields"] = rendered_fields
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
+            if doc.matched_queries_json:
+                named = loads(doc.matched_queries_json)
+                hit["matched_queries"] = (
+                    {k: as_float32(v) for k, v in named.items()} if spec.include_named_queries_score else list(named)
+                )
             if spec.explicit_sort:
                 hit["sort"] = list(values)
             hits.append(hit)
@@ -441,15 +468,18 @@ class Root:
         targets = targets_for(indices)
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
+        # rescore: each shard rescores its own top ``window_size`` hits, so it returns at least that many
+        shard_limit = max([limit, *(r.window_size for r in spec.rescore)]) if spec.rescore else limit
         hits_query = spec.query
         if spec.post_filter is not None:
             self.parse(spec.post_filter)
             hits_query = {"bool": {"must": [spec.query or {"match_all": {}}], "filter": [spec.post_filter]}}
         phase = await self.query_phase(
-            targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
+            targets, spec, limit=shard_limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
             generations=generations, now_millis=now_millis,
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
-            fetch_from=offset if len(targets) == 1 else None, pin_seconds=pin_seconds, shard_after=cursors,
+            fetch_from=offset if len(targets) == 1 and shard_limit == limit else None, pin_seconds=pin_seconds,
+            shard_after=cursors,
             deadline=deadline,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:

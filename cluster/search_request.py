@@ -16,6 +16,7 @@ from native.errors import (
     ScriptingDisabled,
 )
 from native.highlight import parse_highlight
+from native.rescore import Rescorer, parse_rescore
 from native.search import SortField
 
 SEARCH_BODY_KEYS = frozenset({
@@ -28,7 +29,7 @@ SEARCH_BODY_KEYS = frozenset({
 
 
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
-_NOT_IMPLEMENTED = ("collapse", "rescore", "suggest", "slice", "knn", "pit")
+_NOT_IMPLEMENTED = ("collapse", "suggest", "slice", "knn", "pit")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class SearchSpec:
     indices_boost: list[tuple[str, float]] = field(default_factory=list)
     explain: bool = False
     request_cache: bool | None = None
+    rescore: tuple[Rescorer, ...] = ()
+    # ``include_named_queries_score``: ``matched_queries`` as {name: score} instead of a list of names
+    include_named_queries_score: bool = False
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -267,6 +271,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     for unsupported in ("script_fields", "runtime_mappings"):
         if body.get(unsupported):
             raise ScriptingDisabled("cannot execute [inline] scripts")
+    if body.get("collapse") and body.get("rescore"):
+        raise ActionRequestValidation("Validation Failed: 1: cannot use `collapse` in conjunction with `rescore`;")
     for key in _NOT_IMPLEMENTED:
         if body.get(key):  # asked for, it would change the answer: say so rather than ignore it
             raise IllegalArgument(f"[{key}] is not supported in a search request by this server")
@@ -355,6 +361,11 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         raise IllegalArgument(f"No search type for [{search_type}]")
     if "scroll" in params:
         _validate_scroll(spec, body, params)
+    if body.get("rescore") is not None:
+        spec.rescore = parse_rescore(body["rescore"])
+        if spec.explicit_sort and not all(s.field == "_score" and s.reverse for s in spec.sort):
+            raise IllegalArgument("Cannot use [sort] option in conjunction with [rescore].")
+    spec.include_named_queries_score = params.get("include_named_queries_score", "false") in ("true", "")
     return spec
 
 

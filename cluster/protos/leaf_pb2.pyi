@@ -31,7 +31,7 @@ class Error(_message.Message):
     def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds")
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "rescore_json")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SORT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class SearchRequest(_message.Message):
     REQUEST_CACHE_FIELD_NUMBER: _ClassVar[int]
     SHARD_SEARCH_AFTER_JSON_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RESCORE_JSON_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     query_json: bytes
     sort_json: bytes
@@ -66,7 +67,8 @@ class SearchRequest(_message.Message):
     request_cache: bool
     shard_search_after_json: _containers.RepeatedScalarFieldContainer[bytes]
     timeout_seconds: float
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+    rescore_json: bytes
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., rescore_json: _Optional[bytes] = ...) -> None: ...
 
 class PartialHit(_message.Message):
     __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc", "tiebreak")
@@ -139,7 +141,7 @@ class FetchRequest(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ...) -> None: ...
 
 class StoredDoc(_message.Message):
-    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json")
+    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "matched_queries_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +149,7 @@ class StoredDoc(_message.Message):
     PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
     FOUND_FIELD_NUMBER: _ClassVar[int]
     HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_QUERIES_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     source: bytes
     version: int
@@ -154,7 +157,8 @@ class StoredDoc(_message.Message):
     primary_term: int
     found: bool
     highlight_json: bytes
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ...) -> None: ...
+    matched_queries_json: bytes
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., matched_queries_json: _Optional[bytes] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
     __slots__ = ("docs", "error")

@@ -212,7 +212,9 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
     # -- term level ---------------------------------------------------------------------------------
 
     def match_all(self, node: A.MatchAll) -> Query:
-        return self.boosted(self.leaf(Query.all_query()), node.boost)
+        # A bare AllQuery scores 0 inside a boolean query that also has a filter (tantivy drops the all-scorer
+        # from the intersection): a constant score keeps ES's 1.0 * boost there too.
+        return self.const(self.leaf(Query.all_query()), node.boost)
 
     def term(self, node: A.Term) -> Query:
         if node.field == ID_FIELD:
