@@ -158,6 +158,8 @@ class Match(QueryAst):
     zero_terms_query: str = "none"  # "none" | "all"
     analyzer: str | None = None
     boost: float = 1.0
+    # match_bool_prefix: the last token is a prefix (a constant-score clause, as ES's prefix query)
+    prefix_last: bool = False
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,12 @@ class FullTextCompilerMixin:
         if isinstance(got, Query):
             return got
         info, tokens = got
+        whole = tokens[:-1] if node.prefix_last else tokens
         clauses = [
-            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions) for t in tokens
+            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions) for t in whole
         ]
+        if node.prefix_last:
+            clauses.append(self.const(self.regex(info, "(?s)" + escape(tokens[-1]) + ".*")))
         if node.operator == "and":
             q = self.all_of(clauses)
         else:

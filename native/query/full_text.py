@@ -6,6 +6,7 @@ multi_match and combined_fields become a ``MultiField`` over a template leaf; ``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from native.errors import ParsingError
@@ -97,6 +98,20 @@ def parse_match(body: Any, ctx: ParseContext) -> Match:
     return _match_from_opts("match", fname, query, opts)
 
 
+_BOOL_PREFIX_OPTS = (
+    "query", "analyzer", "operator", "minimum_should_match", "fuzziness", "prefix_length", "max_expansions",
+    "fuzzy_transpositions", "fuzzy_rewrite",
+)  # fmt: skip
+
+
+def parse_match_bool_prefix(body: Any, ctx: ParseContext) -> Match:
+    """``match_bool_prefix``: a ``bool`` of the analyzed terms (``operator``, ``minimum_should_match``, fuzziness
+    on the whole terms) whose last term is a prefix."""
+    fname, query, opts = _query_and_opts("match_bool_prefix", body, _BOOL_PREFIX_OPTS)
+    ctx.count()
+    return replace(_match_from_opts("match_bool_prefix", fname, query, opts), prefix_last=True)
+
+
 def _phrase(name: str, fname: str, query: Any, opts: dict[str, Any]) -> MatchPhrase:
     return MatchPhrase(
         fname,
@@ -176,11 +191,13 @@ def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField:
         template = _phrase_prefix("multi_match", "", query, opts)
     else:
         template = _match_from_opts("multi_match", "", query, opts)
+        if mtype == "bool_prefix":  # a match_bool_prefix per field, scored as most_fields (as ES)
+            template = replace(template, prefix_last=True)
     ctx.count()
     return MultiField(
         parse_field_boosts("multi_match", body.get("fields")),
         template,
-        combine="sum" if mtype == "most_fields" else "dis_max",
+        combine="sum" if mtype in ("most_fields", "bool_prefix") else "dis_max",
         tie_breaker=as_float("multi_match", "tie_breaker", body.get("tie_breaker", 0.0)),
         lenient=as_bool("multi_match", "lenient", body.get("lenient", False)),
         boost=as_float("multi_match", "boost", body.get("boost", 1.0)),
@@ -219,6 +236,7 @@ PARSERS = {
     "match": parse_match,
     "match_phrase": parse_match_phrase,
     "match_phrase_prefix": parse_match_phrase_prefix,
+    "match_bool_prefix": parse_match_bool_prefix,
     "multi_match": parse_multi_match,
     "combined_fields": parse_combined_fields,
 }
