@@ -54,7 +54,8 @@ async def test_prefix_clause_scores_a_constant(asgi_client: httpx.AsyncClient) -
     r = await asgi_client.post("/m/_search", json={"query": {"match_bool_prefix": {"t": "zzz forg"}}})
     hits = r.json()["hits"]["hits"]
     assert [(h["_id"], h["_score"]) for h in hits] == [("5", 1.0)]
-    r = await asgi_client.post("/m/_search", json={"query": {"match_bool_prefix": {"t": {"query": "forg", "boost": 3}}}})
+    boosted = {"match_bool_prefix": {"t": {"query": "forg", "boost": 3}}}
+    r = await asgi_client.post("/m/_search", json={"query": boosted})
     assert [(h["_id"], h["_score"]) for h in r.json()["hits"]["hits"]] == [("5", 3.0)]
 
 
