@@ -32,9 +32,11 @@ from native.errors import IllegalArgument, TooComplexToDeterminize
 from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
 from native.query import ast as A
 from native.query.compile_full_text import STRING_TYPES, FullTextCompilerMixin
+from native.query.compile_function_score import FunctionScoreCompilerMixin
 from native.query.compile_geo import GeoCompilerMixin
 from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
+from native.query.function_score import FunctionScore
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
 from native.query.msm import resolve_msm
 from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
@@ -90,7 +92,7 @@ def auto_fuzziness(spec: str | int | None, term: str) -> int:
 
 
 @dataclass
-class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
+class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin, FunctionScoreCompilerMixin):
     resolver: FieldResolver
     now_millis: int
     max_clause_count: int
@@ -111,6 +113,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
             A.GeoPolygon: self.geo_polygon, A.GeoShape: self.geo_shape, A.TermsSet: self.terms_set,
             A.Pinned: self.pinned, A.SpanNear: self.span_near, A.MoreLikeThis: self.more_like_this,
             A.DistanceFeature: self.distance_feature,
+            FunctionScore: self.function_score,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------
