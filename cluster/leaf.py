@@ -157,8 +157,9 @@ class LeafService:
                 if request.fetch:
                     highlighter = None
                     if request.highlight_json:
-                        specs = parse_highlight(orjson.loads(request.highlight_json))
-                        highlighter = Highlighter(searcher, query, compiled, specs)
+                        highlighter = self._highlighter(
+                            request.highlight_json, ref.uuid, searcher, query, ast, compiled, request.now_millis
+                        )
                     window = ordered[request.fetch_from :]
                     named = self._named(query_json, searcher, compiled, request.now_millis)
                     self._load_docs(
@@ -219,6 +220,29 @@ class LeafService:
         rescored = rescore_hits(searcher, compiled.schema, hits.hits, rescorers)
         return ShardHits(rescored, hits.total, rescored[0].score if rescored else hits.max_score)
 
+    def _highlighter(
+        self,
+        highlight_json: bytes,
+        index_uuid: str,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        ast: QueryAst,
+        compiled: CompiledMapping,
+        now_millis: int,
+    ) -> Highlighter:
+        """The fetch phase's highlighter: the query (or a field's ``highlight_query``) and the index's limits."""
+        meta = self.node.index_meta(index_uuid)
+        keys = ("index.highlight.max_analyzed_offset", "index.highlight.max_number_of_fragments")
+        settings = {key: meta.setting(key) for key in keys} if meta is not None else {}
+
+        def compile_json(body: dict[str, Any]) -> tuple[QueryAst, tantivy.Query]:
+            parsed = self._parse(body)
+            return parsed, compile_query(parsed, compiled, now_millis=now_millis,
+                                         max_clause_count=self.config.max_clause_count, searcher=searcher)  # fmt: skip
+
+        specs = parse_highlight(orjson.loads(highlight_json))
+        return Highlighter(searcher, query, compiled, specs, ast=ast, compile_json=compile_json, settings=settings)
+
     def _named(
         self, query_json: bytes, searcher: tantivy.Searcher, compiled: CompiledMapping, now_millis: int
     ) -> NamedQueries | None:
@@ -269,11 +293,11 @@ class LeafService:
             _, searcher, compiled = shard.view(request.searcher_generation)
             highlighter = None
             if request.highlight_json:
-                query = compile_query(
-                    self._query_of(request.query_json), compiled, now_millis=request.now_millis, searcher=searcher
+                ast = self._query_of(request.query_json)
+                query = compile_query(ast, compiled, now_millis=request.now_millis, searcher=searcher)
+                highlighter = self._highlighter(
+                    request.highlight_json, request.shard.uuid, searcher, query, ast, compiled, request.now_millis
                 )
-                specs = parse_highlight(orjson.loads(request.highlight_json))
-                highlighter = Highlighter(searcher, query, compiled, specs)
             named = self._named(request.query_json, searcher, compiled, request.now_millis)
             refs = [(r.segment_ord, r.doc) for r in request.docs]
             self._load_docs(response.docs, searcher, refs, highlighter, named)

@@ -16,6 +16,7 @@ from native.errors import (
     ScriptingDisabled,
 )
 from native.highlight import parse_highlight
+from native.query import parse_query
 from native.rescore import Rescorer, parse_rescore
 from native.search import SortField
 
@@ -317,7 +318,9 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         spec.source = parse_source_filter(body.get("_source"))
     spec.highlight = body.get("highlight")
     if spec.highlight is not None:
-        parse_highlight(spec.highlight)
+        for highlight in parse_highlight(spec.highlight):
+            if highlight.highlight_query is not None:  # a bad highlight_query is a 400 before fan-out
+                parse_query(highlight.highlight_query)
     if "docvalue_fields" in params:
         spec.docvalue_fields = [f for f in params["docvalue_fields"].split(",") if f]
     else:

@@ -22,7 +22,8 @@ live document of a shard) per distinct score, OR-ed. The cost is one search over
 fast-field read per function and document, and ~6 µs per distinct score when the replay runs (50 000 matches
 with distinct scores: ~0.3 s); a function_score over millions of matches is slow. Field values are read from
 the fast columns, which give the first value of a multi-valued field: ``multi_value_mode`` is exact for
-single-valued fields only.
+single-valued fields only. Without a searcher (``validate_query`` compiles to render, never to score) the
+inner query stands in.
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ class FunctionScoreCompilerMixin:
         if not node.functions and node.min_score is None:
             return self.boosted(inner, node.boost)
         searcher = self.searcher
-        if searcher is None:
-            raise IllegalArgument("[function_score] can only run on a shard's searcher")
+        if searcher is None:  # validate_query: compiles and renders, never scores; the filters are checked too
+            for function in node.functions:
+                if function.filter is not None:
+                    self.compile(function.filter)
+            return self.boosted(inner, node.boost)
         num_docs = int(searcher.num_docs)
         if num_docs == 0:
             return Query.empty_query()
