@@ -127,6 +127,16 @@ def validate_window(
                     "[index.max_result_window] index level setting."
                 ),
             )
+        max_docvalue_fields = int(meta.setting("index.max_docvalue_fields_search") or 100)
+        if len(spec.docvalue_fields) > max_docvalue_fields:
+            raise SearchPhaseError(
+                "all shards failed",
+                caused_by=IllegalArgument(
+                    f"Trying to retrieve too many docvalue_fields. Must be less than or equal to: "
+                    f"[{max_docvalue_fields}] but was [{len(spec.docvalue_fields)}]. This limit can be set by "
+                    "changing the [index.max_docvalue_fields_search] index level setting."
+                ),
+            )
         rescore_window = int(meta.setting("index.max_rescore_window") or window)
         for rescorer in spec.rescore:
             if rescorer.window_size > rescore_window:

@@ -288,6 +288,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.size = _int(params.get("size", body.get("size", 10)), "size")
     if spec.from_ < 0:
         raise IllegalArgument(f"[from] parameter cannot be negative, found [{spec.from_}]")
+    if params.get("size") == "-1":  # ES 8: ``?size=-1`` is deprecated and read as not set (a body's -1 is a 400)
+        spec.size = _int(body.get("size", 10), "size")
     if spec.size < 0:
         raise IllegalArgument(f"[size] parameter cannot be negative, found [{spec.size}]")
     raw_sort = body.get("sort")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from native.fields import FieldResolver
 from native.query import ast as A
+from native.query.term_centric import TermCentric
 
 __all__ = ["TokenMatcher", "matchers_for"]
 
@@ -133,6 +134,12 @@ def _leaves(node: A.QueryAst, resolver: FieldResolver) -> Iterator[tuple[str, li
         got = handler(node, resolver)
         if got is not None:
             yield got
+        return
+    if isinstance(node, TermCentric):
+        for fb in node.fields:
+            paths = [i.path for i in resolver.expand(fb.pattern)] if "*" in fb.pattern else [fb.pattern]
+            for path in paths:
+                yield path, [TokenMatcher("exact", t) for t in _analyze(resolver, path, str(node.query))]
         return
     if isinstance(node, A.MultiField):
         template = node.template

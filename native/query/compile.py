@@ -40,6 +40,7 @@ from native.query.function_score import FunctionScore
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
 from native.query.msm import resolve_msm
 from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
+from native.query.term_centric import TermCentric
 from native.query.values import (
     NO_MATCH,
     BadValue,
@@ -114,6 +115,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin, Func
             A.Pinned: self.pinned, A.SpanNear: self.span_near, A.MoreLikeThis: self.more_like_this,
             A.DistanceFeature: self.distance_feature,
             FunctionScore: self.function_score,
+            TermCentric: self.term_centric,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
+from native.errors import IllegalArgument
 from native.fields import FieldInfo
 from native.query import ast as A
 from native.query.errors import QueryShardError
 from native.query.limits import MAX_SLOP
 from native.query.msm import resolve_msm
 from native.query.patterns import escape
+from native.query.term_centric import TermCentric, compile_term_centric
 from native.query.values import NO_MATCH, BadValue, term_value
 
 STRING_TYPES = frozenset({"text", "keyword", "match_only_text", "wildcard", "constant_keyword"})
@@ -114,6 +116,21 @@ class FullTextCompilerMixin:
                 return self.boosted(q, node.boost)
         q = self.leaf(Query.phrase_prefix_query(self.schema, info.tantivy_name, list[Any](tokens)), len(tokens))
         return self.boosted(q, node.boost)
+
+    def term_centric(self, node: TermCentric) -> Query:
+        def refuse(message: str) -> Exception:
+            return QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+
+        return compile_term_centric(
+            node,
+            self.expand_fields,
+            self.tokens,
+            lambda info, token: self.leaf(Query.term_query(self.schema, info.tantivy_name, token)),
+            self.boosted,
+            self.zero_terms,
+            refuse,
+            STRING_TYPES,
+        )
 
     def expand_fields(self, fields: Sequence[A.FieldBoost]) -> list[tuple[FieldInfo, float, bool]]:
         seen: set[str] = set()

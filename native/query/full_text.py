@@ -1,7 +1,7 @@
 """Full-text queries: match, match_phrase, match_phrase_prefix, multi_match, combined_fields.
 
-multi_match and combined_fields become a ``MultiField`` over a template leaf; ``cross_fields`` and
-``combined_fields`` are approximated (best_fields / most_fields) rather than blending term statistics.
+multi_match becomes a ``MultiField`` over a template leaf; ``combined_fields`` and ``cross_fields`` are
+term-centric (``native.query.term_centric``: exact matching, approximate blended scoring).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from native.query.params import (
     fuzziness,
     single_field,
 )
+from native.query.term_centric import TermCentric
 
 __all__ = ["PARSERS", "parse_field_boosts"]
 
@@ -172,7 +173,7 @@ _MULTI_TYPES = ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_
 _MULTI_OPTS = (*_MATCH_OPTS, "fields", "type", "tie_breaker", "slop", "cutoff_frequency")
 
 
-def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField:
+def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField | TermCentric:
     body = expect_object("multi_match", body)
     check_params("multi_match", body, _MULTI_OPTS)
     if body.get("query") is None:
@@ -189,6 +190,20 @@ def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField:
         template = _phrase("multi_match", "", query, opts)
     elif mtype == "phrase_prefix":
         template = _phrase_prefix("multi_match", "", query, opts)
+    elif mtype == "cross_fields":
+        match = _match_from_opts("multi_match", "", query, opts)
+        ctx.count()
+        return TermCentric(
+            parse_field_boosts("multi_match", body.get("fields")),
+            match.query,
+            operator=match.operator,
+            minimum_should_match=match.minimum_should_match,
+            zero_terms_query=match.zero_terms_query,
+            tie_breaker=as_float("multi_match", "tie_breaker", body.get("tie_breaker", 0.0)),
+            lenient=as_bool("multi_match", "lenient", body.get("lenient", False)),
+            boost=as_float("multi_match", "boost", body.get("boost", 1.0)),
+            kind="cross_fields",
+        )
     else:
         template = _match_from_opts("multi_match", "", query, opts)
         if mtype == "bool_prefix":  # a match_bool_prefix per field, scored as most_fields (as ES)
@@ -204,7 +219,7 @@ def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField:
     )
 
 
-def parse_combined_fields(body: Any, ctx: ParseContext) -> MultiField:
+def parse_combined_fields(body: Any, ctx: ParseContext) -> TermCentric:
     body = expect_object("combined_fields", body)
     check_params(
         "combined_fields",
@@ -223,11 +238,14 @@ def parse_combined_fields(body: Any, ctx: ParseContext) -> MultiField:
     if not body.get("fields"):
         raise ParsingError("[combined_fields] requires 'fields' to be set")
     ctx.count()
-    template = _match_from_opts("combined_fields", "", body["query"], {k: v for k, v in body.items() if k != "boost"})
-    return MultiField(
+    opts = {k: v for k, v in body.items() if k != "boost"}
+    template = _match_from_opts("combined_fields", "", body["query"], opts)
+    return TermCentric(
         parse_field_boosts("combined_fields", body["fields"]),
-        template,
-        combine="sum",
+        template.query,
+        operator=template.operator,
+        minimum_should_match=template.minimum_should_match,
+        zero_terms_query=template.zero_terms_query,
         boost=as_float("combined_fields", "boost", body.get("boost", 1.0)),
     )
 

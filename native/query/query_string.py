@@ -31,7 +31,7 @@ from native.query.ast import (
     Wildcard,
 )
 from native.query.full_text import parse_field_boosts
-from native.query.limits import ParseContext, too_deep, too_many_clauses
+from native.query.limits import ParseContext, check_regex_length, too_deep, too_many_clauses
 from native.query.params import as_bool, as_float, as_str, check_params, expect_object
 
 __all__ = ["PARSERS"]
@@ -189,6 +189,7 @@ def _convert(node: Any, b: _Builder, field: str | None, occur_default: str, dept
         return b.word(field, node.term.value, fz)
     if isinstance(node, T.Regex):
         b.ctx.count()
+        check_regex_length(node.value[1:-1], b.ctx.max_regex_length)
         return b.on_fields(field, Regexp("", node.value[1:-1]))
     if isinstance(node, T.Range):
         return b.range(field, node.low.value, node.high.value, node.include_low, node.include_high)
