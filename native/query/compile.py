@@ -34,9 +34,11 @@ from native.query import ast as A
 from native.query.compile_full_text import STRING_TYPES, FullTextCompilerMixin
 from native.query.compile_function_score import FunctionScoreCompilerMixin
 from native.query.compile_geo import GeoCompilerMixin
+from native.query.compile_intervals import IntervalsCompilerMixin
 from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
 from native.query.function_score import FunctionScore
+from native.query.intervals import Intervals
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
 from native.query.msm import resolve_msm
 from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
@@ -93,7 +95,9 @@ def auto_fuzziness(spec: str | int | None, term: str) -> int:
 
 
 @dataclass
-class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin, FunctionScoreCompilerMixin):
+class _Compiler(
+    FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin, FunctionScoreCompilerMixin, IntervalsCompilerMixin
+):
     resolver: FieldResolver
     now_millis: int
     max_clause_count: int
@@ -116,6 +120,7 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin, Func
             A.DistanceFeature: self.distance_feature,
             FunctionScore: self.function_score,
             TermCentric: self.term_centric,
+            Intervals: self.intervals,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from native.query import geo
 from native.query.function_score import FunctionScore, ScoreFunction
 from native.query.values import date_value
 
-__all__ = ["MODIFIER_FUNCTIONS", "FunctionScoreCompilerMixin"]
+__all__ = ["MODIFIER_FUNCTIONS", "FunctionScoreCompilerMixin", "replay_scores"]
 
 Key = tuple[int, int]
 
@@ -129,21 +129,7 @@ class FunctionScoreCompilerMixin:
             if node.min_score is not None and score < node.min_score:
                 continue
             groups[_f32(score * node.boost)].append(seqs[i])
-        if not groups:
-            return Query.empty_query()
-        # a term query per single document: ~6 µs each to run, where a one-value term_set costs ~200 µs
-        clauses = [
-            Query.const_score_query(
-                Query.term_query(self.schema, SEQ_NO_FIELD, group[0])
-                if len(group) == 1
-                else Query.term_set_query(self.schema, SEQ_NO_FIELD, group),
-                score,
-            )
-            for score, group in groups.items()
-        ]
-        if len(clauses) == 1:
-            return clauses[0]
-        return Query.boolean_query([(Occur.Should, c) for c in clauses])
+        return replay_scores(self.schema, groups)
 
     # -- per function ----------------------------------------------------------------------------------
 
@@ -272,6 +258,25 @@ class FunctionScoreCompilerMixin:
             raise IllegalArgument(f"[offset] must be greater than or equal to 0, got [{function.offset}]")
         evaluate = _decay_function(function.kind, scale, function.decay)
         return [1.0 if d is None else evaluate(max(0.0, d - offset)) for d in distances]
+
+
+def replay_scores(schema: tantivy.Schema, groups: dict[float, list[int]]) -> Query:
+    """A query matching the documents of each group (by ``_seq_no``) with the group's constant score."""
+    if not groups:
+        return Query.empty_query()
+    # a term query per single document: ~6 µs each to run, where a one-value term_set costs ~200 µs
+    clauses = [
+        Query.const_score_query(
+            Query.term_query(schema, SEQ_NO_FIELD, group[0])
+            if len(group) == 1
+            else Query.term_set_query(schema, SEQ_NO_FIELD, group),
+            score,
+        )
+        for score, group in groups.items()
+    ]
+    if len(clauses) == 1:
+        return clauses[0]
+    return Query.boolean_query([(Occur.Should, c) for c in clauses])
 
 
 def _decay_function(kind: str, scale: float, decay: float) -> Callable[[float], float]:

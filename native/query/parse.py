@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from native.errors import ParsingError
-from native.query import compound, full_text, function_score, geo_parse, query_string, specialized, term_level
+from native.query import (
+    compound,
+    full_text,
+    function_score,
+    geo_parse,
+    intervals,
+    query_string,
+    specialized,
+    term_level,
+)
 from native.query.ast import MatchAll, QueryAst
 from native.query.limits import (
     MAX_CLAUSE_COUNT,
@@ -27,6 +36,7 @@ QUERY_PARSERS: Mapping[str, QueryParser] = {
     **geo_parse.PARSERS,
     **specialized.PARSERS,
     **function_score.PARSERS,
+    **intervals.PARSERS,
 }
 
 
