@@ -29,6 +29,7 @@ from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
 from cluster.search_request import SearchSpec
+from cluster.sort_format import needs_rendering, render_sort_values
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
@@ -452,7 +453,13 @@ class Root:
                     {k: as_float32(v) for k, v in named.items()} if spec.include_named_queries_score else list(named)
                 )
             if spec.explicit_sort:
-                hit["sort"] = list(values)
+                if needs_rendering(spec.sort):
+                    mapping = mappings.get(shard_index)
+                    if mapping is None:
+                        mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                    hit["sort"] = render_sort_values(values, spec.sort, mapping)
+                else:
+                    hit["sort"] = list(values)
             hits.append(hit)
         return hits
 

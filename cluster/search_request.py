@@ -29,6 +29,8 @@ SEARCH_BODY_KEYS = frozenset({
 })  # fmt: skip
 
 
+NUMERIC_TYPES = ("long", "double", "date", "date_nanos")  # a field sort's ``numeric_type``
+
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
 _NOT_IMPLEMENTED = ("collapse", "suggest", "slice", "knn", "pit")
 
@@ -106,7 +108,15 @@ def parse_sort(raw: Any) -> list[SortField]:
         for key in spec:
             if key not in ("order", "missing", "unmapped_type", "mode", "numeric_type", "format", "nested"):
                 raise ParsingError(f"[field_sort] unknown field [{key}]")
-        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type")))
+        fmt = spec.get("format")
+        if fmt is not None and not isinstance(fmt, str):
+            raise ParsingError("[field_sort] format doesn't support values of type: START_OBJECT")
+        numeric_type = spec.get("numeric_type")
+        if numeric_type is not None and numeric_type not in NUMERIC_TYPES:
+            raise IllegalArgument(
+                f"invalid value for [numeric_type], must be [{', '.join(NUMERIC_TYPES)}], got {numeric_type}"
+            )
+        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"), fmt, numeric_type))
     return out
 
 

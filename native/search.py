@@ -29,6 +29,9 @@ class SortField:
     order: str = "asc"  # asc | desc
     missing: Any = "_last"  # _last | _first | a value
     unmapped_type: str | None = None
+    # how the root renders the hit's sort value (``cluster.sort_format``); search_after strings read with it
+    format: str | None = None
+    numeric_type: str | None = None
 
     @property
     def reverse(self) -> bool:
@@ -141,7 +144,7 @@ def query_shard(
     ]
     # read as the fields' types before any tantivy call (a string on a numeric key is a 400, not a crash)
     if search_after is not None:
-        search_after = coerce_search_after(search_after, [s.field for s in sort], infos)
+        search_after = coerce_search_after(search_after, [s.field for s in sort], infos, [s.format for s in sort])
     if any(s.missing not in ("_first", "_last") for s in sort):
         sort = tuple(
             replace(s, missing=coerce_missing(s.missing, s.field, i)) for s, i in zip(sort, infos, strict=True)
