@@ -13,7 +13,8 @@ DAYS = {"1": "2021-10-13 00:30:04.828", "2": None, "3": "2021-06-11 04:30:04.828
 
 @pytest.fixture
 async def client(asgi_client: httpx.AsyncClient) -> httpx.AsyncClient:
-    mappings = {"properties": {"ts": {"type": "date", "format": "yyyy-MM-dd HH:mm:ss.SSS"}, "price": {"type": "double"}}}
+    ts = {"type": "date", "format": "yyyy-MM-dd HH:mm:ss.SSS"}
+    mappings = {"properties": {"ts": ts, "price": {"type": "double"}}}
     r = await asgi_client.put("/s", json={"settings": {"number_of_shards": 2}, "mappings": mappings})
     assert r.status_code == 200, r.text
     lines = []
