@@ -35,6 +35,7 @@ from native.rescore import Rescorer, rescore_hits
 from native.schema import CompiledMapping
 from native.search import ShardHits, SortField, query_shard
 from native.shard import Shard, WriteOp
+from native.suggest import parse_suggest, shard_suggest
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
@@ -93,7 +94,12 @@ class LeafService:
         min_score = request.min_score if request.has_min_score else None
         # size 0 on the current readers: the shard request cache may answer (see ``cluster.request_cache``)
         may_cache = (
-            request.limit == 0 and not any(gens) and request.pin_seconds <= 0 and cacheable(query_json, aggs_json)
+            request.limit == 0
+            and not any(gens)
+            and request.pin_seconds <= 0
+            and not request.suggest_json
+            and not request.rescore_json
+            and cacheable(query_json, aggs_json)
         )
 
         shard_after = request.shard_search_after_json
@@ -138,6 +144,9 @@ class LeafService:
                 )
                 if request.rescore_json:
                     hits = self._rescored(request, hits, searcher, compiled)
+                if request.suggest_json:
+                    specs = parse_suggest(orjson.loads(request.suggest_json))
+                    result.suggest_json = orjson.dumps(shard_suggest(specs, searcher, compiled, ref.index))
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (
                     native_aggs.execute_shard(

@@ -47,6 +47,7 @@ from native.query.expensive import check_expensive
 from native.query.limits import check_ids_window
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
 from native.search import SCORE_SORT, sort_key
+from native.suggest import merge_suggest, parse_suggest
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class QueryPhase:
     prefetched: list[pb.StoredDoc] | None = None
     # shards that did not answer by the deadline: no hits from them, ``timed_out: true`` (ES's partial results)
     timed_out: list[ShardTarget] = field(default_factory=list)
+    # each shard's ``suggest`` answer (``native.suggest.shard_suggest``)
+    suggest_partials: list[dict[str, Any]] = field(default_factory=list)
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
@@ -298,6 +301,7 @@ class Root:
             highlight_json=orjson.dumps(spec.highlight) if spec.highlight and fetch_from is not None else b"",
             pin_seconds=pin_seconds,
             rescore_json=orjson.dumps([r.__dict__ for r in spec.rescore]) if spec.rescore else b"",
+            suggest_json=orjson.dumps(spec.suggest) if spec.suggest else b"",
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
@@ -342,6 +346,8 @@ class Root:
                 phase.hits.append((key, i, hit.segment_ord, hit.doc, values, score, hit.tiebreak))
             if result.agg_partial:
                 phase.agg_partials.append(result.agg_partial)
+            if result.suggest_json:
+                phase.suggest_partials.append(orjson.loads(result.suggest_json))
             if fetch_from is not None:
                 phase.prefetched = list(result.docs)
         if merge:
@@ -548,6 +554,8 @@ class Root:
         }
         if spec.track_total_hits is False and not spec.rest_total_hits_as_int:
             del response["hits"]["total"]
+        if spec.suggest:
+            response["suggest"] = merge_suggest(parse_suggest(spec.suggest), phase.suggest_partials)
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
             response["aggregations"] = native_aggs.finalize(

@@ -19,6 +19,7 @@ from native.highlight import parse_highlight
 from native.query import parse_query
 from native.rescore import Rescorer, parse_rescore
 from native.search import SortField
+from native.suggest import parse_suggest
 
 SEARCH_BODY_KEYS = frozenset({
     "query", "from", "size", "sort", "_source", "aggs", "aggregations", "track_total_hits", "search_after",
@@ -32,7 +33,7 @@ SEARCH_BODY_KEYS = frozenset({
 NUMERIC_TYPES = ("long", "double", "date", "date_nanos")  # a field sort's ``numeric_type``
 
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
-_NOT_IMPLEMENTED = ("collapse", "suggest", "slice", "knn", "pit")
+_NOT_IMPLEMENTED = ("collapse", "slice", "knn", "pit")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class SearchSpec:
     explain: bool = False
     request_cache: bool | None = None
     rescore: tuple[Rescorer, ...] = ()
+    suggest: dict[str, Any] | None = None
     # ``include_named_queries_score``: ``matched_queries`` as {name: score} instead of a list of names
     include_named_queries_score: bool = False
 
@@ -376,6 +378,9 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         raise IllegalArgument(f"No search type for [{search_type}]")
     if "scroll" in params:
         _validate_scroll(spec, body, params)
+    if body.get("suggest") is not None:
+        parse_suggest(body["suggest"])  # a bad suggestion is a 400 before fan-out
+        spec.suggest = body["suggest"]
     if body.get("rescore") is not None:
         spec.rescore = parse_rescore(body["rescore"])
         if spec.explicit_sort and not all(s.field == "_score" and s.reverse for s in spec.sort):

@@ -31,7 +31,7 @@ class Error(_message.Message):
     def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "rescore_json")
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "rescore_json", "suggest_json")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SORT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class SearchRequest(_message.Message):
     SHARD_SEARCH_AFTER_JSON_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     RESCORE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SUGGEST_JSON_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     query_json: bytes
     sort_json: bytes
@@ -68,7 +69,8 @@ class SearchRequest(_message.Message):
     shard_search_after_json: _containers.RepeatedScalarFieldContainer[bytes]
     timeout_seconds: float
     rescore_json: bytes
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., rescore_json: _Optional[bytes] = ...) -> None: ...
+    suggest_json: bytes
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., rescore_json: _Optional[bytes] = ..., suggest_json: _Optional[bytes] = ...) -> None: ...
 
 class PartialHit(_message.Message):
     __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc", "tiebreak")
@@ -87,7 +89,7 @@ class PartialHit(_message.Message):
     def __init__(self, sort_values_json: _Optional[bytes] = ..., score: _Optional[float] = ..., has_score: _Optional[bool] = ..., segment_ord: _Optional[int] = ..., doc: _Optional[int] = ..., tiebreak: _Optional[int] = ...) -> None: ...
 
 class ShardSearchResult(_message.Message):
-    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs", "timed_out")
+    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs", "timed_out", "suggest_json")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +100,7 @@ class ShardSearchResult(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DOCS_FIELD_NUMBER: _ClassVar[int]
     TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    SUGGEST_JSON_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     searcher_generation: int
     hits: _containers.RepeatedCompositeFieldContainer[PartialHit]
@@ -108,7 +111,8 @@ class ShardSearchResult(_message.Message):
     error: Error
     docs: _containers.RepeatedCompositeFieldContainer[StoredDoc]
     timed_out: bool
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ...) -> None: ...
+    suggest_json: bytes
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ..., suggest_json: _Optional[bytes] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("results",)
