@@ -282,7 +282,9 @@ def _passages(text: str, matches: list[tuple[int, int]], fragment_size: int) -> 
     return out
 
 
-def _format(text: str, passage: _Passage, pre: str, post: str, encode: Callable[[str], str] = str) -> str:
+def _format(
+    text: str, passage: _Passage, pre: str, post: str, encode: Callable[[str], str] = str, trim: bool = True
+) -> str:
     parts: list[str] = []
     last = passage.start
     for start, end in passage.matches:
@@ -290,7 +292,8 @@ def _format(text: str, passage: _Passage, pre: str, post: str, encode: Callable[
         parts.append(pre + encode(text[start:end]) + post)
         last = end
     parts.append(encode(text[last : passage.end]))
-    return "".join(parts).strip()
+    joined = "".join(parts)
+    return joined.strip() if trim else joined  # the whole value (number_of_fragments 0) is not trimmed
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -449,7 +452,7 @@ class Highlighter:
                     continue
                 if spec.number_of_fragments == 0:
                     whole = _Passage(0, len(value), matches)
-                    scored.append((len(matches), value_index, 0, _format(value, whole, *spec.tags, encode)))
+                    scored.append((len(matches), value_index, 0, _format(value, whole, *spec.tags, encode, False)))
                     continue
                 for passage in _passages(value, matches, max(spec.fragment_size, 1)):
                     fragment = _format(value, passage, *spec.tags, encode)

@@ -375,7 +375,10 @@ class _Compiler(
 
     def exists(self, node: A.Exists) -> Query:
         path = node.field
-        if path in (ID_FIELD, "_source", "_index"):
+        if path == "_source":
+            message = "The _source field is not searchable"
+            raise QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+        if path in (ID_FIELD, "_index", "_seq_no", "_version", "_primary_term"):  # every document has them
             return self.const(self.leaf(Query.all_query()), node.boost)
         infos: list[FieldInfo]
         info = None if "*" in path else self.info(path)
