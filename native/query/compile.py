@@ -37,6 +37,7 @@ from native.query.compile_geo import GeoCompilerMixin
 from native.query.compile_intervals import IntervalsCompilerMixin
 from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
+from native.query.exact import Exact, ExactCompilerMixin
 from native.query.function_score import FunctionScore
 from native.query.intervals import Intervals
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
@@ -96,7 +97,12 @@ def auto_fuzziness(spec: str | int | None, term: str) -> int:
 
 @dataclass
 class _Compiler(
-    FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin, FunctionScoreCompilerMixin, IntervalsCompilerMixin
+    FullTextCompilerMixin,
+    GeoCompilerMixin,
+    MoreCompilerMixin,
+    FunctionScoreCompilerMixin,
+    IntervalsCompilerMixin,
+    ExactCompilerMixin,
 ):
     resolver: FieldResolver
     now_millis: int
@@ -121,6 +127,7 @@ class _Compiler(
             FunctionScore: self.function_score,
             TermCentric: self.term_centric,
             Intervals: self.intervals,
+            Exact: self.exact_query,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from native.errors import ParsingError
 from native.query import (
     compound,
+    exact,
     full_text,
     function_score,
     geo_parse,
@@ -37,6 +38,7 @@ QUERY_PARSERS: Mapping[str, QueryParser] = {
     **specialized.PARSERS,
     **function_score.PARSERS,
     **intervals.PARSERS,
+    **exact.PARSERS,
 }
 
 
