@@ -119,6 +119,9 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
     return info
 
 
+NANOS_PER_MILLI = 1_000_000
+
+
 def query_shard(
     searcher: tantivy.Searcher,
     compiled: CompiledMapping,
@@ -131,6 +134,45 @@ def query_shard(
     matches_all: bool = False,
 ) -> ShardHits:
     """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given.
+
+    A ``date_nanos`` sort key is given in nanoseconds, as ES gives it (and compares it with other indices'
+    values as it is, ES's own behaviour without ``numeric_type``); values are stored at millisecond
+    precision, so its last six digits are zeros. ``search_after`` takes it back in nanoseconds.
+    """
+    hits = _query_shard(
+        searcher, compiled, query, limit=limit, sort=sort, search_after=search_after, min_score=min_score,
+        matches_all=matches_all,
+    )  # fmt: skip
+    nanos = [j for j, s in enumerate(sort) if s.field not in ("_score", "_doc") and _is_nanos(compiled, s.field)]
+    if not nanos or not hits.hits:
+        return hits
+    rescaled = []
+    for hit in hits.hits:
+        values = list(hit.sort_values)
+        for j in nanos:
+            if isinstance(values[j], int) and not isinstance(values[j], bool):
+                values[j] = values[j] * NANOS_PER_MILLI
+        rescaled.append(replace(hit, sort_values=tuple(values)))
+    return ShardHits(rescaled, hits.total, hits.max_score)
+
+
+def _is_nanos(compiled: CompiledMapping, field: str) -> bool:
+    info = compiled.field(field)
+    return info is not None and info.extra.get("mapping_type") == "date_nanos"
+
+
+def _query_shard(
+    searcher: tantivy.Searcher,
+    compiled: CompiledMapping,
+    query: tantivy.Query,
+    *,
+    limit: int,
+    sort: Sequence[SortField] = SCORE_SORT,
+    search_after: Sequence[Any] | None = None,
+    min_score: float | None = None,
+    matches_all: bool = False,
+) -> ShardHits:
+    """``query_shard`` with date_nanos keys still in milliseconds.
 
     ``matches_all`` says ``query`` matches every live document (a ``match_all``), so a size-0 request
     (aggregations, ``_count``) takes its total from ``num_docs`` instead of a counting search.
@@ -399,7 +441,11 @@ _KEYWORD_TERMS_MAX = 10_000
 
 
 def _narrowed_keyword(
-    searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, descending: bool, info: FieldInfo,
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    query: tantivy.Query,
+    descending: bool,
+    info: FieldInfo,
     want: int,
 ) -> tantivy.SearchResult | None:
     """The ordered top ``want`` of a sort led by a keyword field, from the documents holding its first terms.

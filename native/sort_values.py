@@ -70,6 +70,14 @@ def _as_date(value: Any, info: FieldInfo, fmt: str | None = None) -> int:
     return _as_long(value)
 
 
+def _numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+
+
 def _coerce_one(value: Any, field: str, info: FieldInfo | None, fmt: str | None = None) -> Any:
     if value is None:
         return None
@@ -86,6 +94,8 @@ def _coerce_one(value: Any, field: str, info: FieldInfo | None, fmt: str | None 
         if value in ("true", "false"):
             return int(value == "true")
         return 1 if _as_long(value) else 0
+    if info.extra.get("mapping_type") == "date_nanos" and _numeric(value):  # nanoseconds, as sort values are given
+        return _as_long(value) // 1_000_000
     if es_type == "date" or es_type == "date_nanos":
         return _as_date(value, info, fmt)
     if es_type in NUMERIC_FLOAT_TYPES:

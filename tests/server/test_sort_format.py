@@ -56,3 +56,26 @@ async def test_search_after_with_a_formatted_date(client: httpx.AsyncClient) -> 
     r = await client.post("/s/_search", json=body)
     assert r.status_code == 200, r.text
     assert [h["_id"] for h in r.json()["hits"]["hits"]] == ["1", "4", "2"]
+
+
+async def test_date_nanos_sort_values_are_nanoseconds(asgi_client: httpx.AsyncClient) -> None:
+    r = await asgi_client.put("/ns", json={"mappings": {"properties": {"d": {"type": "date_nanos"}}}})
+    assert r.status_code == 200, r.text
+    days = {"a": "2018-10-29T12:12:12.123Z", "b": "2018-10-29T12:12:12.987Z", "c": "2018-10-30T00:00:00Z"}
+    lines = []
+    for doc_id, day in days.items():
+        lines += [orjson.dumps({"index": {"_id": doc_id}}), orjson.dumps({"d": day})]
+    r = await asgi_client.post("/ns/_bulk?refresh=true", content=b"\n".join(lines) + b"\n",
+                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert r.status_code == 200 and not r.json()["errors"], r.text
+    nanos = {k: parse_date(v) * 1_000_000 for k, v in days.items()}
+    r = await asgi_client.post("/ns/_search", json={"sort": [{"d": "desc"}], "size": 1})
+    (first,) = r.json()["hits"]["hits"]
+    assert (first["_id"], first["sort"]) == ("c", [nanos["c"]])
+    r = await asgi_client.post("/ns/_search", json={"sort": [{"d": "desc"}], "search_after": first["sort"]})
+    assert [(h["_id"], h["sort"]) for h in r.json()["hits"]["hits"]] == [("b", [nanos["b"]]), ("a", [nanos["a"]])]
+    body = {"sort": [{"d": {"order": "asc", "format": "strict_date_optional_time", "numeric_type": "date"}}]}
+    r = await asgi_client.post("/ns/_search", json=body)
+    assert [h["sort"] for h in r.json()["hits"]["hits"]] == [[days["a"]], [days["b"]], ["2018-10-30T00:00:00.000Z"]]
+    r = await asgi_client.post("/ns/_search", json={"sort": [{"d": {"numeric_type": "date"}}], "size": 1})
+    assert r.json()["hits"]["hits"][0]["sort"] == [nanos["a"] // 1_000_000]
