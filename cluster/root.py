@@ -38,6 +38,7 @@ from native.errors import (
     ParsingError,
     QuidditchError,
     RequestTimeout,
+    ScriptingDisabled,
     SearchPhaseError,
     SearchTimeout,
 )
@@ -131,6 +132,16 @@ def validate_window(
                     "[index.max_result_window] index level setting."
                 ),
             )
+        max_script_fields = int(meta.setting("index.max_script_fields") or 32)
+        if spec.script_fields > max_script_fields:
+            raise SearchPhaseError(
+                "all shards failed",
+                caused_by=IllegalArgument(
+                    f"Trying to retrieve too many script_fields. Must be less than or equal to: [{max_script_fields}] "
+                    f"but was [{spec.script_fields}]. This limit can be set by changing the [index.max_script_fields] "
+                    "index level setting."
+                ),
+            )
         max_docvalue_fields = int(meta.setting("index.max_docvalue_fields_search") or 100)
         if len(spec.docvalue_fields) > max_docvalue_fields:
             raise SearchPhaseError(
@@ -163,6 +174,8 @@ def validate_window(
                     "setting."
                 ),
             )
+    if spec.script_fields:
+        raise ScriptingDisabled("cannot execute [inline] scripts")
 
 
 def index_boosts(indices: Sequence[IndexMeta], entries: list[tuple[str, float]]) -> dict[str, float]:
@@ -480,6 +493,8 @@ class Root:
         started = time.monotonic()
         deadline = self.deadline(started, spec.timeout_s)
         now_millis = int(time.time() * 1000)
+        if spec.script_fields:  # also refused by validate_window, after ES's count limit
+            raise ScriptingDisabled("cannot execute [inline] scripts")
         self.parse(spec.query)
         self.check_expensive(spec.query, indices)
         self.check_expensive(spec.post_filter, indices)
@@ -518,8 +533,15 @@ class Root:
                       for t, e in phase.failures]  # fmt: skip
             raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": "quidditch-0",
-                       "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
+            failed = [
+                {
+                    "shard": t.shard,
+                    "index": t.meta.name,
+                    "node": "quidditch-0",
+                    "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"},
+                }
+                for t in phase.timed_out
+            ]
             raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
                                    failed_shards=failed)  # fmt: skip
         window = phase.hits[offset:limit]
@@ -559,7 +581,8 @@ class Root:
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
             response["aggregations"] = native_aggs.finalize(
-                tree, merged if merged is not None else native_aggs.merge_partials(tree, []),
+                tree,
+                merged if merged is not None else native_aggs.merge_partials(tree, []),
                 max_buckets=self.max_buckets,
             )
         return response, phase

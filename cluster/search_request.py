@@ -78,6 +78,8 @@ class SearchSpec:
     request_cache: bool | None = None
     rescore: tuple[Rescorer, ...] = ()
     suggest: dict[str, Any] | None = None
+    # how many ``script_fields`` were asked for (scripts are refused, after ES's count limit)
+    script_fields: int = 0
     # ``include_named_queries_score``: ``matched_queries`` as {name: score} instead of a list of names
     include_named_queries_score: bool = False
 
@@ -281,9 +283,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     for key in body:
         if key not in SEARCH_BODY_KEYS:
             raise ParsingError(f"Unknown key for a START_OBJECT in [{key}].")
-    for unsupported in ("script_fields", "runtime_mappings"):
-        if body.get(unsupported):
-            raise ScriptingDisabled("cannot execute [inline] scripts")
+    if body.get("runtime_mappings"):
+        raise ScriptingDisabled("cannot execute [inline] scripts")
     if body.get("collapse") and body.get("rescore"):
         raise ActionRequestValidation("Validation Failed: 1: cannot use `collapse` in conjunction with `rescore`;")
     for key in _NOT_IMPLEMENTED:
@@ -385,6 +386,9 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         spec.rescore = parse_rescore(body["rescore"])
         if spec.explicit_sort and not all(s.field == "_score" and s.reverse for s in spec.sort):
             raise IllegalArgument("Cannot use [sort] option in conjunction with [rescore].")
+    if body.get("script_fields"):
+        # refused as scripts once the index's max_script_fields is checked (``cluster.root.validate_window``)
+        spec.script_fields = len(body["script_fields"]) if isinstance(body["script_fields"], dict) else 1
     spec.include_named_queries_score = params.get("include_named_queries_score", "false") in ("true", "")
     return spec
 

@@ -126,3 +126,18 @@ async def test_match_all_keeps_its_score_beside_a_filter(asgi_client: httpx.Asyn
     r = await asgi_client.post("/r/_search", json={"query": {"bool": {"must": {"match_all": {"boost": 2}},
                                                                       "filter": {"term": {"n": 2}}}}})  # fmt: skip
     assert [(h["_id"], h["_score"]) for h in r.json()["hits"]["hits"]] == [("d2", 2.0)]
+
+
+async def test_request_limits_from_index_settings(asgi_client: httpx.AsyncClient) -> None:
+    settings = {"index.max_script_fields": 2, "index.max_docvalue_fields_search": 2, "index.max_result_window": 20}
+    r = await asgi_client.put("/lim", json={"settings": settings})
+    assert r.status_code == 200, r.text
+    script = {"script": {"source": "1"}}
+    r = await asgi_client.post("/lim/_search", json={"script_fields": {"a": script, "b": script, "c": script}})
+    assert r.status_code == 400 and "Trying to retrieve too many script_fields" in r.text
+    r = await asgi_client.post("/lim/_search", json={"script_fields": {"a": script}})
+    assert r.status_code == 400 and "cannot execute [inline] scripts" in r.text
+    r = await asgi_client.post("/lim/_search", json={"docvalue_fields": ["a", "b", "c"]})
+    assert r.status_code == 400 and "Trying to retrieve too many docvalue_fields" in r.text
+    r = await asgi_client.post("/lim/_search?scroll=1m&size=21", json={})
+    assert r.status_code == 400 and "Batch size is too large" in r.text
