@@ -28,13 +28,13 @@ from cluster.doc_fields import doc_fields, parse_field_specs
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
+from cluster.search_limits import validate_window as validate_window  # re-exported: its home was here
 from cluster.search_request import SearchSpec
 from cluster.sort_format import needs_rendering, render_sort_values
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
 from native.errors import (
-    IllegalArgument,
     ParsingError,
     QuidditchError,
     RequestTimeout,
@@ -45,7 +45,6 @@ from native.errors import (
 from native.mapping import Mapping
 from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
-from native.query.limits import check_ids_window
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
 from native.search import SCORE_SORT, sort_key
 from native.suggest import merge_suggest, parse_suggest
@@ -109,73 +108,6 @@ def _as_float32(score: float) -> float:
 
 def targets_for(indices: Sequence[IndexMeta]) -> list[ShardTarget]:
     return [ShardTarget(meta, shard) for meta in indices for shard in range(meta.number_of_shards)]
-
-
-def validate_window(
-    spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False, default_window: int = 10_000,
-    query: QueryAst | None = None,
-) -> None:  # fmt: skip
-    """Per-index limits that ES checks on the shard: ``ids`` count (while creating the query), then the window."""
-    for meta in indices:
-        window = int(meta.setting("index.max_result_window") or default_window)
-        if query is not None:
-            try:
-                check_ids_window(query, window, meta.name)
-            except QuidditchError as exc:
-                raise SearchPhaseError("all shards failed", caused_by=exc) from None
-        if scroll and spec.size > window:
-            raise SearchPhaseError(
-                "all shards failed",
-                caused_by=IllegalArgument(
-                    f"Batch size is too large, size must be less than or equal to: [{window}] but was [{spec.size}]. "
-                    "Scroll batch sizes cost as much memory as result windows so they are controlled by the "
-                    "[index.max_result_window] index level setting."
-                ),
-            )
-        max_script_fields = int(meta.setting("index.max_script_fields") or 32)
-        if spec.script_fields > max_script_fields:
-            raise SearchPhaseError(
-                "all shards failed",
-                caused_by=IllegalArgument(
-                    f"Trying to retrieve too many script_fields. Must be less than or equal to: [{max_script_fields}] "
-                    f"but was [{spec.script_fields}]. This limit can be set by changing the [index.max_script_fields] "
-                    "index level setting."
-                ),
-            )
-        max_docvalue_fields = int(meta.setting("index.max_docvalue_fields_search") or 100)
-        if len(spec.docvalue_fields) > max_docvalue_fields:
-            raise SearchPhaseError(
-                "all shards failed",
-                caused_by=IllegalArgument(
-                    f"Trying to retrieve too many docvalue_fields. Must be less than or equal to: "
-                    f"[{max_docvalue_fields}] but was [{len(spec.docvalue_fields)}]. This limit can be set by "
-                    "changing the [index.max_docvalue_fields_search] index level setting."
-                ),
-            )
-        rescore_window = int(meta.setting("index.max_rescore_window") or window)
-        for rescorer in spec.rescore:
-            if rescorer.window_size > rescore_window:
-                raise SearchPhaseError(
-                    "all shards failed",
-                    caused_by=IllegalArgument(
-                        f"Rescore window [{rescorer.window_size}] is too large. It must be less than "
-                        f"[{rescore_window}]. This prevents allocating massive heaps for storing the results to be "
-                        "rescored. This limit can be set by changing the [index.max_rescore_window] index level "
-                        "setting."
-                    ),
-                )
-        if spec.from_ + spec.size > window and not scroll:
-            raise SearchPhaseError(
-                "all shards failed",
-                caused_by=IllegalArgument(
-                    f"Result window is too large, from + size must be less than or equal to: [{window}] but was "
-                    f"[{spec.from_ + spec.size}]. See the scroll api for a more efficient way to request large "
-                    "data sets. This limit can be set by changing the [index.max_result_window] index level "
-                    "setting."
-                ),
-            )
-    if spec.script_fields:
-        raise ScriptingDisabled("cannot execute [inline] scripts")
 
 
 def index_boosts(indices: Sequence[IndexMeta], entries: list[tuple[str, float]]) -> dict[str, float]:
