@@ -7,6 +7,7 @@ poles and around the dateline). Nodes always hold valid ``(lat, lon)`` degrees.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -78,6 +79,46 @@ def parse_geo_distance(body: Any, ctx: ParseContext) -> GeoDistance:
     )  # fmt: skip
 
 
+_GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
+_GEOHASH_TEXT = re.compile(r"[0-9b-hjkmnp-z]{1,12}")
+
+
+def _geohash_cell(text: str) -> tuple[float, float, float, float]:
+    """top, left, bottom, right of a geohash cell."""
+    if not _GEOHASH_TEXT.fullmatch(text.lower()):
+        raise IllegalArgument(f"unsupported symbol in geohash [{text}]")
+    lat, lon = [-90.0, 90.0], [-180.0, 180.0]
+    even = True
+    for ch in text.lower():
+        idx = _GEOHASH_ALPHABET.index(ch)
+        for bit in (16, 8, 4, 2, 1):
+            rng = lon if even else lat
+            mid = (rng[0] + rng[1]) / 2
+            if idx & bit:
+                rng[0] = mid
+            else:
+                rng[1] = mid
+            even = not even
+    return lat[1], lon[0], lat[0], lon[1]
+
+
+def _geotile_cell(text: str) -> tuple[float, float, float, float]:
+    """top, left, bottom, right of a ``zoom/x/y`` map tile."""
+    try:
+        zoom, x, y = (int(part) for part in text.split("/"))
+    except ValueError:
+        message = f'Invalid geotile_grid hash string of {text}. Must be three integers in a form "zoom/x/y".'
+        raise IllegalArgument(message) from None
+    tiles = 1 << zoom
+    if not (0 <= zoom <= 29 and 0 <= x < tiles and 0 <= y < tiles):
+        raise IllegalArgument(f"Zoom/X/Y combination is not valid: {text}")
+
+    def lat_of(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / tiles))))
+
+    return lat_of(y), x / tiles * 360.0 - 180.0, lat_of(y + 1), (x + 1) / tiles * 360.0 - 180.0
+
+
 def _corners(raw: Any) -> tuple[float, float, float, float]:
     """top, left, bottom, right of a bounding box in any ES form."""
     name = "geo_bounding_box"
@@ -100,9 +141,16 @@ def _corners(raw: Any) -> tuple[float, float, float, float]:
                 left = number
             else:
                 right = number
+        elif key in ("geohash", "geotile"):
+            top, left, bottom, right = _geohash_cell(str(value)) if key == "geohash" else _geotile_cell(str(value))
         elif key in ("top_left", "topLeft", "bottom_right", "bottomRight", "top_right", "topRight",
                      "bottom_left", "bottomLeft"):  # fmt: skip
-            lat, lon = geo.point(value, query=name)
+            if isinstance(value, str) and _GEOHASH_TEXT.fullmatch(value):  # a geohash: that corner of its cell
+                cell_top, cell_left, cell_bottom, cell_right = _geohash_cell(value)
+                lat = cell_top if key.startswith("top") else cell_bottom
+                lon = cell_left if key in ("top_left", "topLeft", "bottom_left", "bottomLeft") else cell_right
+            else:
+                lat, lon = geo.point(value, query=name)
             if key.startswith("top"):
                 top = lat
             else:
