@@ -348,8 +348,8 @@ class MoreLikeThis(QueryAst):
 
 @dataclass(frozen=True)
 class DistanceFeature(QueryAst):
-    """Score ``boost * pivot / (pivot + distance(origin))`` on a date or geo_point field, approximated by a
-    staircase of nested range queries (tantivy has no per-document scoring hook)."""
+    """Score ``boost * pivot / (pivot + distance(origin))`` on a date or geo_point field (exact up to a number
+    of documents, a staircase of nested range queries beyond: ``native.query.compile_more``)."""
 
     field: str
     origin: Any

@@ -14,8 +14,9 @@ What maps onto tantivy and how (the compiler side is ``native.query.compile_more
 * ``more_like_this``: ``like`` texts, inline ``doc`` objects and ``_id`` references (looked up on the same
   shard when the compiler has a searcher) → the most interesting terms (tf-idf, ES defaults for
   ``min_term_freq``/``min_doc_freq``/``max_query_terms``/``minimum_should_match``) as a should-query.
-* ``distance_feature`` (date and geo_point): ES scores ``boost * pivot / (pivot + distance)``; tantivy has no
-  per-document scoring, so the score is a staircase of nested distance bands (exact at band edges).
+* ``distance_feature`` (date and geo_point): ES scores ``boost * pivot / (pivot + distance)``. With the shard's
+  searcher and up to ``EXACT_FEATURE_LIMIT`` documents holding the field, exactly (read from the fast
+  columns, replayed on ``_seq_no``); beyond, a staircase of nested distance bands (exact at band edges).
 """
 
 from __future__ import annotations
