@@ -374,6 +374,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.explain = str(params.get("explain", body.get("explain", False))).lower() == "true"
     if "request_cache" in params:
         spec.request_cache = params["request_cache"] in ("true", "")
+    if "pre_filter_shard_size" in params and _int(params["pre_filter_shard_size"], "pre_filter_shard_size") < 1:
+        raise IllegalArgument("preFilterShardSize must be >= 1")
     search_type = params.get("search_type", "query_then_fetch")
     if search_type not in ("query_then_fetch", "dfs_query_then_fetch"):
         raise IllegalArgument(f"No search type for [{search_type}]")
