@@ -88,10 +88,23 @@ class FullTextCompilerMixin:
             return Query.empty_query()
         if info.es_type not in STRING_TYPES:
             return self.boosted(self.non_text(info, node.query, node.lenient), node.boost)
-        tokens = self.tokens(info, node.query)
+        if node.analyzer is not None and info.es_type != "keyword":
+            tokens = self.analyze_with(node.analyzer, node.query)
+        else:
+            tokens = self.tokens(info, node.query)
         if not tokens:
             return self.zero_terms(node.zero_terms_query)
         return info, tokens
+
+    def analyze_with(self, analyzer: str, query: Any) -> list[str]:
+        """The query text through the analyzer the query names (instead of the field's search analyzer)."""
+        text = "true" if query is True else "false" if query is False else str(query)
+        analysis = getattr(self.resolver, "analysis", None)
+        found = None if analysis is None else getattr(analysis, "analyzers", {}).get(analyzer)
+        if found is None:
+            message = f"[match] analyzer [{analyzer}] not found"
+            raise QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+        return list(found.analyze(text))
 
     def match_phrase(self, node: A.MatchPhrase) -> Query:
         got = self.analyzed(node)

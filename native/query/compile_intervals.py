@@ -103,14 +103,11 @@ class IntervalsCompilerMixin:
         if info is None:
             return []
         if rule.analyzer is not None:
-            mapping = getattr(self.resolver, "mapping", None)
-            leaf = mapping.leaf(info.path) if mapping is not None else None
-            params = getattr(leaf, "params", {}) or {}
-            own = params.get("search_analyzer") or params.get("analyzer") or "standard"
-            if rule.analyzer != own:
-                raise IllegalArgument(
-                    f"[intervals] [analyzer] [{rule.analyzer}] other than the field's is not supported"
-                )
+            analysis = getattr(self.resolver, "analysis", None)
+            found = None if analysis is None else getattr(analysis, "analyzers", {}).get(rule.analyzer)
+            if found is None:
+                raise IllegalArgument(f"[intervals] analyzer [{rule.analyzer}] not found")
+            return list(found.analyze(text))
         return list(info.analyze(text)) if info.analyze is not None else text.split()
 
     def _normalized(self, rule: IntervalRule) -> str:

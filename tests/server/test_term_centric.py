@@ -61,3 +61,21 @@ async def test_combined_fields_refuses_non_text_fields(client: httpx.AsyncClient
     r = await client.post("/c/_search", json={"query": {"combined_fields": {"query": "1", "fields": ["title", "n"]}}})
     assert r.status_code == 400
     assert "does not support [combined_fields] queries" in r.text
+
+
+async def test_match_uses_the_analyzer_it_names(client: httpx.AsyncClient) -> None:
+    async def ids(query: dict[str, object]) -> set[str]:
+        r = await client.post("/c/_search", json={"query": query, "size": 10})
+        assert r.status_code == 200, r.text
+        return {h["_id"] for h in r.json()["hits"]["hits"]}
+
+    # the field's standard analyzer lowercases "TIME"; whitespace keeps it, and the index holds only "time"
+    assert await ids({"match": {"title": {"query": "TIME"}}}) == {"1", "2"}
+    assert await ids({"match": {"title": {"query": "TIME", "analyzer": "whitespace"}}}) == set()
+    # keyword keeps "time clocks" one token, which no document holds as a term
+    assert await ids({"match": {"title": {"query": "time clocks", "analyzer": "keyword"}}}) == set()
+    assert await ids({"match_phrase": {"title": {"query": "time clocks", "analyzer": "standard"}}}) == {"1"}
+    r = await client.post("/c/_search", json={"query": {"match": {"title": {"query": "x", "analyzer": "nope"}}}})
+    assert r.status_code == 400 and "analyzer [nope] not found" in r.text
+    rule = {"match": {"query": "TIME", "analyzer": "whitespace"}}
+    assert await ids({"intervals": {"title": rule}}) == set()
