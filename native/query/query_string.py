@@ -86,6 +86,10 @@ class _Builder:
         self.tie_breaker = as_float(name, "tie_breaker", body.get("tie_breaker", 0.0))
         self.time_zone = body.get("time_zone")
         self.combine = "sum" if body.get("type") == "most_fields" else "dis_max"
+        analyzer = body.get("analyzer")
+        self.analyzer = None if analyzer is None else as_str(name, "analyzer", analyzer)
+        quote = body.get("quote_analyzer")
+        self.quote_analyzer = self.analyzer if quote is None else as_str(name, "quote_analyzer", quote)
 
     def on_fields(self, field: str | None, template: QueryAst) -> QueryAst:
         self.ctx.count()
@@ -107,12 +111,18 @@ class _Builder:
             # Lucene's query parser runs wildcard terms through the analyzer's normalizer (lowercase)
             return self.on_fields(field, Wildcard("", text, analyze=True))
         return self.on_fields(
-            field, Match("", _unescape(text), operator=self.operator, fuzziness=fuzzy, lenient=self.lenient)
-        )
+            field,
+            Match(
+                "", _unescape(text), operator=self.operator, fuzziness=fuzzy, lenient=self.lenient,
+                analyzer=self.analyzer,
+            ),
+        )  # fmt: skip
 
     def phrase(self, field: str | None, text: str, slop: int | None = None) -> QueryAst:
         slop = self.phrase_slop if slop is None else slop
-        return self.on_fields(field, MatchPhrase("", text, slop=slop, lenient=self.lenient))
+        return self.on_fields(
+            field, MatchPhrase("", text, slop=slop, lenient=self.lenient, analyzer=self.quote_analyzer)
+        )
 
     def range(self, field: str | None, lo: str | None, hi: str | None, inc_lo: bool, inc_hi: bool) -> QueryAst:
         lo = None if lo == "*" else lo
@@ -269,7 +279,7 @@ def _sqs_term(token: str, b: _Builder) -> QueryAst | None:
     if text == "*":
         b.ctx.count()
         return MatchAll()
-    return b.on_fields(None, Match("", text, operator=b.operator, fuzziness=fz, lenient=True))
+    return b.on_fields(None, Match("", text, operator=b.operator, fuzziness=fz, lenient=True, analyzer=b.analyzer))
 
 
 def parse_simple_query_string(body: Any, ctx: ParseContext) -> QueryAst:

@@ -79,3 +79,13 @@ async def test_match_uses_the_analyzer_it_names(client: httpx.AsyncClient) -> No
     assert r.status_code == 400 and "analyzer [nope] not found" in r.text
     rule = {"match": {"query": "TIME", "analyzer": "whitespace"}}
     assert await ids({"intervals": {"title": rule}}) == set()
+
+
+async def test_query_string_uses_the_analyzer_it_names(client: httpx.AsyncClient) -> None:
+    for kind in ("query_string", "simple_query_string"):
+        body = {kind: {"query": "TIME", "fields": ["title"]}}
+        r = await client.post("/c/_search", json={"query": body})
+        assert {h["_id"] for h in r.json()["hits"]["hits"]} == {"1", "2"}
+        body[kind]["analyzer"] = "whitespace"
+        r = await client.post("/c/_search", json={"query": body})
+        assert r.json()["hits"]["hits"] == []
