@@ -134,10 +134,11 @@ class FullTextCompilerMixin:
         def refuse(message: str) -> Exception:
             return QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
 
+        analyzer = node.analyzer
         return compile_term_centric(
             node,
             self.expand_fields,
-            self.tokens,
+            self.tokens if analyzer is None else (lambda info, query: self.analyze_with(analyzer, query)),
             lambda info, token: self.leaf(Query.term_query(self.schema, info.tantivy_name, token)),
             self.boosted,
             self.zero_terms,

@@ -203,6 +203,7 @@ def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField | TermCentric:
             lenient=as_bool("multi_match", "lenient", body.get("lenient", False)),
             boost=as_float("multi_match", "boost", body.get("boost", 1.0)),
             kind="cross_fields",
+            analyzer=match.analyzer,
         )
     else:
         template = _match_from_opts("multi_match", "", query, opts)

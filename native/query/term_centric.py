@@ -34,6 +34,7 @@ class TermCentric(QueryAst):
     boost: float = 1.0
     # combined_fields refuses non-text fields; cross_fields skips those that cannot take the value
     kind: str = "combined_fields"
+    analyzer: str | None = None  # cross_fields' ``analyzer``: the query text's analysis for every field
 
 
 def compile_term_centric(

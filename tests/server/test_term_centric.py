@@ -89,3 +89,12 @@ async def test_query_string_uses_the_analyzer_it_names(client: httpx.AsyncClient
         body[kind]["analyzer"] = "whitespace"
         r = await client.post("/c/_search", json={"query": body})
         assert r.json()["hits"]["hits"] == []
+
+
+async def test_cross_fields_uses_the_analyzer_it_names(client: httpx.AsyncClient) -> None:
+    body = {"multi_match": {"query": "TIME", "fields": list(FIELDS), "type": "cross_fields"}}
+    r = await client.post("/c/_search", json={"query": body})
+    assert {h["_id"] for h in r.json()["hits"]["hits"]} == {"1", "2", "4"}
+    body["multi_match"]["analyzer"] = "whitespace"
+    r = await client.post("/c/_search", json={"query": body})
+    assert r.json()["hits"]["hits"] == []
