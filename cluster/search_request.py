@@ -31,6 +31,7 @@ SEARCH_BODY_KEYS = frozenset({
 
 
 NUMERIC_TYPES = ("long", "double", "date", "date_nanos")  # a field sort's ``numeric_type``
+SORT_MODES = ("min", "max", "sum", "avg", "median")  # a field sort's ``mode`` (native.multi_sort)
 
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
 _NOT_IMPLEMENTED = ("collapse", "slice", "knn", "pit")
@@ -120,7 +121,13 @@ def parse_sort(raw: Any) -> list[SortField]:
             raise IllegalArgument(
                 f"invalid value for [numeric_type], must be [{', '.join(NUMERIC_TYPES)}], got {numeric_type}"
             )
-        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"), fmt, numeric_type))
+        mode = spec.get("mode")
+        if mode is not None and (not isinstance(mode, str) or mode.lower() not in SORT_MODES):
+            raise IllegalArgument(f"Unknown SortMode [{mode}]")
+        out.append(
+            SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"), fmt, numeric_type,
+                      None if mode is None else mode.lower())
+        )  # fmt: skip
     return out
 
 

@@ -17,6 +17,7 @@ import tantivy
 from native import narrowing, selectivity
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
+from native.multi_sort import multi_valued, sort_values_from_source
 from native.schema import CompiledMapping
 from native.sort_values import coerce_missing, coerce_search_after
 
@@ -32,6 +33,8 @@ class SortField:
     # how the root renders the hit's sort value (``cluster.sort_format``); search_after strings read with it
     format: str | None = None
     numeric_type: str | None = None
+    # how a multi-valued field reduces to one key (``native.multi_sort``); None: min ascending, max descending
+    mode: str | None = None
 
     @property
     def reverse(self) -> bool:
@@ -198,6 +201,14 @@ def _query_shard(
         if matches_all:
             return ShardHits([], num_docs, None)
         return ShardHits([], count_matches(searcher, query), None)
+    # multi-valued sort fields: their keys come from ``_source`` (the columns give the first value only)
+    from_source = {
+        j: s.mode or ("max" if s.reverse else "min")
+        for j, (s, i) in enumerate(zip(sort, infos, strict=True))
+        if i is not None and s.field not in ("_score", "_doc") and multi_valued(searcher, i)
+    }
+    if from_source:
+        return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs, compiled, from_source)
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
         top = result.hits[:limit]
@@ -514,6 +525,8 @@ def _general(
     search_after: Sequence[Any] | None,
     min_score: float | None,
     num_docs: int,
+    compiled: CompiledMapping | None = None,
+    from_source: dict[int, str] | None = None,
 ) -> ShardHits:
     result = searcher.search(query, max(num_docs, 1), count=True)
     scored = result.hits
@@ -537,6 +550,10 @@ def _general(
             columns.append([_sort_value(v, info) for v in values])
         else:
             columns.append([None] * len(addrs))
+    for idx, mode in (from_source or {}).items():
+        info = infos[idx]
+        assert info is not None and compiled is not None
+        columns[idx] = sort_values_from_source(searcher, compiled, addrs, info, mode)
     for idx, spec in enumerate(sort):
         if spec.missing not in ("_last", "_first"):
             columns[idx] = [spec.missing if v is None else v for v in columns[idx]]
