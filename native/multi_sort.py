@@ -7,7 +7,7 @@ it (one aggregation, cached per searcher and field). A sort on such a field take
 every matching document are read from ``_source`` (as the field indexes them: numbers, dates in epoch
 milliseconds, booleans as 0/1, keywords normalized), reduced by the mode, then sorted as
 ``native.search`` sorts (missing values, ``search_after``, ties in index order). Its cost grows with the
-number of matches.
+number of matches: past ``native.search.MAX_SOURCE_SORT`` matches on a shard the first value is the key.
 """
 
 from __future__ import annotations

@@ -123,6 +123,9 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
 
 
 NANOS_PER_MILLI = 1_000_000
+# Multi-valued sort keys are read from _source for up to this many matches on a shard; past it, the first
+# value of each document (the fast column's) is the key: exact for single-valued documents only.
+MAX_SOURCE_SORT = 100_000
 
 
 def query_shard(
@@ -207,7 +210,7 @@ def _query_shard(
         for j, (s, i) in enumerate(zip(sort, infos, strict=True))
         if i is not None and s.field not in ("_score", "_doc") and multi_valued(searcher, i)
     }
-    if from_source:
+    if from_source and (matches_all and num_docs or count_matches(searcher, query)) <= MAX_SOURCE_SORT:
         return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs, compiled, from_source)
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
