@@ -210,7 +210,8 @@ def _query_shard(
         for j, (s, i) in enumerate(zip(sort, infos, strict=True))
         if i is not None and s.field not in ("_score", "_doc") and multi_valued(searcher, i)
     }
-    if from_source and (matches_all and num_docs or count_matches(searcher, query)) <= MAX_SOURCE_SORT:
+    matched = num_docs if matches_all else count_matches(searcher, query) if from_source else 0
+    if from_source and matched <= MAX_SOURCE_SORT:
         return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs, compiled, from_source)
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
