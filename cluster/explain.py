@@ -92,6 +92,10 @@ def query_string(query: tantivy.Query, names: list[str]) -> str:
         text = text[6:-1]
     if text == "AllQuery":
         return "*:*"
+    match_all = re.fullmatch(r"Const\(score=([0-9.eE+-]+), query=AllQuery\)", text)
+    if match_all:  # match_all compiles to a constant score (see native.query.compile.match_all)
+        score = float(match_all.group(1))
+        return "*:*" if score == 1.0 else f"(*:*)^{score}"
     return _DEBUG_TERM.sub(lambda m: f"{_field(names, m.group(1))}:{_term_text(m.group(2), m.group(3))}", text)
 
 
@@ -159,6 +163,8 @@ def convert(node: dict[str, Any], names: list[str], doc: int) -> dict[str, Any]:
     if description == "AllQuery":
         return _node(value, "*:*", details)
     if description == "Const":
+        if len(details) == 1 and details[0]["description"] == "*:*":  # match_all's constant score
+            return _node(value, "*:*")
         return _node(value, "ConstantScore", details)
     return _node(value, description, details)
 

@@ -30,12 +30,16 @@ from native import aggs as native_aggs
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
+from native.named_queries import NamedQueries, named_clauses
 from native.nested import lucene_doc_count
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
-from native.search import SortField, query_shard
+from native.rescore import Rescorer, rescore_hits
+from native.schema import CompiledMapping
+from native.search import ShardHits, SortField, query_shard
 from native.shard import Shard, WriteOp
 from native.slicing import ShardSlice, slice_field, slice_filter
+from native.suggest import parse_suggest, shard_suggest
 from native.track_scores import with_scores
 
 log = logging.getLogger(__name__)
@@ -95,8 +99,14 @@ class LeafService:
         min_score = request.min_score if request.has_min_score else None
         # size 0 on the current readers: the shard request cache may answer (see ``cluster.request_cache``)
         may_cache = (
-            request.limit == 0 and not any(gens) and request.pin_seconds <= 0 and cacheable(query_json, aggs_json)
-            and not any(request.shard_slice_json) and not request.profile
+            request.limit == 0
+            and not any(gens)
+            and request.pin_seconds <= 0
+            and not request.suggest_json
+            and not request.rescore_json
+            and not any(request.shard_slice_json)
+            and not request.profile
+            and cacheable(query_json, aggs_json)
         )
 
         shard_after = request.shard_search_after_json
@@ -154,7 +164,12 @@ class LeafService:
                 )
                 if request.track_scores:
                     hits = with_scores(searcher, compiled.schema, query, hits)
+                if request.rescore_json:
+                    hits = self._rescored(request, hits, searcher, compiled)
                 laps.lap("search", hits.total)
+                if request.suggest_json:
+                    specs = parse_suggest(orjson.loads(request.suggest_json))
+                    result.suggest_json = orjson.dumps(shard_suggest(specs, searcher, compiled, ref.index))
                 tree = self._aggs_of(aggs_json) if aggs_json else None
                 agg_partial = (
                     native_aggs.execute_shard(
@@ -176,13 +191,16 @@ class LeafService:
                 if request.fetch:
                     highlighter = None
                     if request.highlight_json:
-                        specs = parse_highlight(orjson.loads(request.highlight_json))
-                        highlighter = Highlighter(searcher, query, compiled, specs)
+                        highlighter = self._highlighter(
+                            request.highlight_json, ref.uuid, searcher, query, ast, compiled, request.now_millis
+                        )
                     window = ordered[request.fetch_from :]
                     laps.lap("fetch_reader")
                     inner = _inner_hits(ast, searcher, compiled, request.now_millis, ref.index)
-                    self._load_docs(result.docs, searcher, ((h.segment_ord, h.doc) for h in window), highlighter,
-                                    inner)  # fmt: skip
+                    named = self._named(query_json, searcher, compiled, request.now_millis)
+                    self._load_docs(
+                        result.docs, searcher, [(h.segment_ord, h.doc) for h in window], highlighter, named, inner
+                    )
                     laps.lap("fetch_load", len(window))
                 result.profile_json = laps.to_json()
                 add = result.hits.add
@@ -228,16 +246,69 @@ class LeafService:
         meta = self.node.index_meta(index_uuid)
         return meta is None or str(meta.setting("index.requests.cache.enable", "true")).lower() != "false"
 
+    def _rescored(
+        self, request: pb.SearchRequest, hits: ShardHits, searcher: tantivy.Searcher, compiled: CompiledMapping
+    ) -> ShardHits:
+        """The shard's hits after the request's rescorers (``native.rescore``)."""
+        rescorers = [
+            (r, compile_query(self._parse(r.query), compiled, now_millis=request.now_millis,
+                              max_clause_count=self.config.max_clause_count, searcher=searcher))
+            for r in (Rescorer(**entry) for entry in orjson.loads(request.rescore_json))
+        ]  # fmt: skip
+        rescored = rescore_hits(searcher, compiled.schema, hits.hits, rescorers)
+        return ShardHits(rescored, hits.total, rescored[0].score if rescored else hits.max_score)
+
+    def _highlighter(
+        self,
+        highlight_json: bytes,
+        index_uuid: str,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        ast: QueryAst,
+        compiled: CompiledMapping,
+        now_millis: int,
+    ) -> Highlighter:
+        """The fetch phase's highlighter: the query (or a field's ``highlight_query``) and the index's limits."""
+        meta = self.node.index_meta(index_uuid)
+        keys = ("index.highlight.max_analyzed_offset", "index.highlight.max_number_of_fragments")
+        settings = {key: meta.setting(key) for key in keys} if meta is not None else {}
+
+        def compile_json(body: dict[str, Any]) -> tuple[QueryAst, tantivy.Query]:
+            parsed = self._parse(body)
+            return parsed, compile_query(parsed, compiled, now_millis=now_millis,
+                                         max_clause_count=self.config.max_clause_count, searcher=searcher)  # fmt: skip
+
+        specs = parse_highlight(orjson.loads(highlight_json))
+        return Highlighter(searcher, query, compiled, specs, ast=ast, compile_json=compile_json, settings=settings)
+
+    def _named(
+        self, query_json: bytes, searcher: tantivy.Searcher, compiled: CompiledMapping, now_millis: int
+    ) -> NamedQueries | None:
+        """The request's named clauses (``_name``) compiled for this shard, or None when it names none."""
+        if b'"_name"' not in query_json:
+            return None
+        clauses = named_clauses(orjson.loads(query_json))
+        if not clauses:
+            return None
+
+        def compile_clause(clause: dict[str, Any]) -> tantivy.Query:
+            return compile_query(self._parse(clause), compiled, now_millis=now_millis,
+                                 max_clause_count=self.config.max_clause_count, searcher=searcher)  # fmt: skip
+
+        return NamedQueries(searcher, compiled.schema, clauses, compile_clause)
+
     @staticmethod
     def _load_docs(
         out: Any,
         searcher: tantivy.Searcher,
-        refs: Iterable[tuple[int, int]],
+        refs: Sequence[tuple[int, int]],
         highlighter: Highlighter | None,
+        named: NamedQueries | None = None,
         inner: InnerHits | None = None,
     ) -> None:
         """Append a ``StoredDoc`` per (segment, doc) address to the repeated field ``out``."""
-        for segment_ord, doc_id in refs:
+        matched = named.scores(refs) if named is not None else None
+        for i, (segment_ord, doc_id) in enumerate(refs):
             fields = searcher.doc(tantivy.DocAddress(segment_ord, doc_id)).to_dict()
             doc = out.add(
                 id=str(fields["_id"][0]),
@@ -253,6 +324,8 @@ class LeafService:
                     doc.highlight_json = orjson.dumps(marked)
             if inner is not None:
                 doc.inner_hits_json = orjson.dumps(inner.render(doc.id, doc.version, doc.seq_no, doc.primary_term))
+            if matched is not None and matched[i]:
+                doc.matched_queries_json = orjson.dumps(matched[i])
 
     def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         response = pb.FetchResponse()
@@ -263,17 +336,18 @@ class LeafService:
             laps.lap("fetch_reader")
             highlighter = None
             if request.highlight_json:
-                query = compile_query(
-                    self._query_of(request.query_json), compiled, now_millis=request.now_millis, searcher=searcher
+                ast = self._query_of(request.query_json)
+                query = compile_query(ast, compiled, now_millis=request.now_millis, searcher=searcher)
+                highlighter = self._highlighter(
+                    request.highlight_json, request.shard.uuid, searcher, query, ast, compiled, request.now_millis
                 )
-                specs = parse_highlight(orjson.loads(request.highlight_json))
-                highlighter = Highlighter(searcher, query, compiled, specs)
             inner = None
             if request.query_json:
                 inner = _inner_hits(self._query_of(request.query_json), searcher, compiled, request.now_millis,
                                     request.shard.index)  # fmt: skip
-            self._load_docs(response.docs, searcher, ((r.segment_ord, r.doc) for r in request.docs), highlighter,
-                            inner)  # fmt: skip
+            named = self._named(request.query_json, searcher, compiled, request.now_millis)
+            refs = [(r.segment_ord, r.doc) for r in request.docs]
+            self._load_docs(response.docs, searcher, refs, highlighter, named, inner)
             laps.lap("fetch_load", len(request.docs))
             response.profile_json = laps.to_json()
         except QuidditchError as exc:

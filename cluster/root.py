@@ -33,8 +33,10 @@ from cluster.pit import shard_after as shard_after_doc
 from cluster.profile import FetchClock, shard_profile
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
+from cluster.search_limits import validate_window as validate_window  # re-exported: its home was here
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.search_stats import SearchStats, search_counts
+from cluster.sort_format import needs_rendering, render_sort_values
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from native import aggs as native_aggs
@@ -43,16 +45,17 @@ from native.errors import (
     ParsingError,
     QuidditchError,
     RequestTimeout,
+    ScriptingDisabled,
     SearchPhaseError,
     SearchTimeout,
 )
 from native.mapping import Mapping
 from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
-from native.query.limits import check_ids_window
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
 from native.search import SCORE_SORT, SortField, sort_key
 from native.slicing import plan_slices
+from native.suggest import merge_suggest, parse_suggest
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,8 @@ class QueryPhase:
     # ``profile: true``: per target, the leaf's measures of its query phase, then of its fetch (``cluster.profile``)
     profiles: dict[int, bytes] = field(default_factory=dict)
     fetch_profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # each shard's ``suggest`` answer (``native.suggest.shard_suggest``)
+    suggest_partials: list[dict[str, Any]] = field(default_factory=list)
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
@@ -142,39 +147,6 @@ def targets_for(
             shards = sorted({shard_for(value, meta.number_of_shards) for value in routing})  # type: ignore[assignment]
         targets += [ShardTarget(meta, shard) for shard in shards if not only_shards or shard in only_shards]
     return targets
-
-
-def validate_window(
-    spec: SearchSpec, indices: Sequence[IndexMeta], scroll: bool = False, default_window: int = 10_000,
-    query: QueryAst | None = None,
-) -> None:  # fmt: skip
-    """Per-index limits that ES checks on the shard: ``ids`` count (while creating the query), then the window."""
-    for meta in indices:
-        window = int(meta.setting("index.max_result_window") or default_window)
-        if query is not None:
-            try:
-                check_ids_window(query, window, meta.name)
-            except QuidditchError as exc:
-                raise SearchPhaseError("all shards failed", caused_by=exc) from None
-        if scroll and spec.size > window:
-            raise SearchPhaseError(
-                "all shards failed",
-                caused_by=IllegalArgument(
-                    f"Batch size is too large, size must be less than or equal to: [{window}] but was [{spec.size}]. "
-                    "Scroll batch sizes cost as much memory as result windows so they are controlled by the "
-                    "[index.max_result_window] index level setting."
-                ),
-            )
-        if spec.from_ + spec.size > window and not scroll:
-            raise SearchPhaseError(
-                "all shards failed",
-                caused_by=IllegalArgument(
-                    f"Result window is too large, from + size must be less than or equal to: [{window}] but was "
-                    f"[{spec.from_ + spec.size}]. See the scroll api for a more efficient way to request large "
-                    "data sets. This limit can be set by changing the [index.max_result_window] index level "
-                    "setting."
-                ),
-            )
 
 
 def index_boosts(indices: Sequence[IndexMeta], entries: list[tuple[str, float]]) -> dict[str, float]:
@@ -320,6 +292,8 @@ class Root:
             pin_seconds=pin_seconds,
             profile=spec.profile,
             track_scores=spec.track_scores and bool(spec.sort) and limit > 0,
+            rescore_json=orjson.dumps([r.__dict__ for r in spec.rescore]) if spec.rescore else b"",
+            suggest_json=orjson.dumps(spec.suggest) if spec.suggest else b"",
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
@@ -371,6 +345,8 @@ class Root:
                 phase.hits.append((key, i, hit.segment_ord, hit.doc, values, score, hit.tiebreak))
             if result.agg_partial:
                 phase.agg_partials.append(result.agg_partial)
+            if result.suggest_json:
+                phase.suggest_partials.append(orjson.loads(result.suggest_json))
             if fetch_from is not None:
                 phase.prefetched = list(result.docs)
         if merge:
@@ -510,8 +486,19 @@ class Root:
                 hit["highlight"] = loads(doc.highlight_json)
             if doc.inner_hits_json:
                 hit["inner_hits"] = _inner_totals(loads(doc.inner_hits_json), spec.rest_total_hits_as_int)
+            if doc.matched_queries_json:
+                named = loads(doc.matched_queries_json)
+                hit["matched_queries"] = (
+                    {k: as_float32(v) for k, v in named.items()} if spec.include_named_queries_score else list(named)
+                )
             if spec.explicit_sort:
-                hit["sort"] = list(values)
+                if needs_rendering(spec.sort):
+                    mapping = mappings.get(shard_index)
+                    if mapping is None:
+                        mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                    hit["sort"] = render_sort_values(values, spec.sort, mapping)
+                else:
+                    hit["sort"] = list(values)
             hits.append(hit)
         if clock is not None:
             phase.fetch_profiles = clock.finish()
@@ -537,6 +524,8 @@ class Root:
             spec = replace(spec, sort=with_tiebreaker(spec.sort))
         elif any(s.field == SHARD_DOC for s in spec.sort):
             raise IllegalArgument("[_shard_doc] sort field cannot be used without [point in time]")
+        if spec.script_fields:  # also refused by validate_window, after ES's count limit
+            raise ScriptingDisabled("cannot execute [inline] scripts")
         self.parse(spec.query)
         self.check_expensive(spec.query, indices)
         self.check_expensive(spec.post_filter, indices)
@@ -553,15 +542,18 @@ class Root:
             )
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
+        # rescore: each shard rescores its own top ``window_size`` hits, so it returns at least that many
+        shard_limit = max([limit, *(r.window_size for r in spec.rescore)]) if spec.rescore else limit
         hits_query = spec.query
         if spec.post_filter is not None:
             self.parse(spec.post_filter)
             hits_query = {"bool": {"must": [spec.query or {"match_all": {}}], "filter": [spec.post_filter]}}
         phase = await self.query_phase(
-            targets, spec, limit=limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
+            targets, spec, limit=shard_limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
             generations=generations, now_millis=now_millis,
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
-            fetch_from=offset if len(targets) == 1 else None, pin_seconds=pin_seconds, shard_after=cursors,
+            fetch_from=offset if len(targets) == 1 and shard_limit == limit else None, pin_seconds=pin_seconds,
+            shard_after=cursors,
             deadline=deadline,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
@@ -621,10 +613,13 @@ class Root:
             del response["hits"]["total"]
         if spec.profile:
             response["profile"] = self._profile(phase, spec, limit)
+        if spec.suggest:
+            response["suggest"] = merge_suggest(parse_suggest(spec.suggest), phase.suggest_partials)
         if tree is not None:
             merged = native_aggs.merge_partials(tree, phase.agg_partials) if phase.agg_partials else None
             response["aggregations"] = native_aggs.finalize(
-                tree, merged if merged is not None else native_aggs.merge_partials(tree, []),
+                tree,
+                merged if merged is not None else native_aggs.merge_partials(tree, []),
                 max_buckets=self.max_buckets,
             )
         return response, phase

@@ -24,7 +24,10 @@ from native.errors import (
 )
 from native.highlight import parse_highlight
 from native.nested_sort import check_mode, parse_nested_sort
+from native.query import parse_query
+from native.rescore import Rescorer, parse_rescore
 from native.search import SortField
+from native.suggest import parse_suggest
 
 SEARCH_BODY_KEYS = frozenset({
     "query", "from", "size", "sort", "_source", "aggs", "aggregations", "track_total_hits", "search_after",
@@ -35,8 +38,11 @@ SEARCH_BODY_KEYS = frozenset({
 })  # fmt: skip
 
 
+NUMERIC_TYPES = ("long", "double", "date", "date_nanos")  # a field sort's ``numeric_type``
+SORT_MODES = ("min", "max", "sum", "avg", "median")  # a field sort's ``mode`` (native.multi_sort)
+
 # accepted keys with no implementation: an empty value passes, anything else is a 400 naming the key
-_NOT_IMPLEMENTED = ("rescore", "suggest", "knn")
+_NOT_IMPLEMENTED = ("knn",)
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,12 @@ class SearchSpec:
     pit: PitRef | None = None  # ``pit``: the point in time searched (``cluster.pit``)
     slice: SliceSpec | None = None  # ``slice`` of a scroll or PIT search
     stats_groups: tuple[str, ...] = ()  # ``stats``: the ``_stats`` search groups this search also counts in
+    rescore: tuple[Rescorer, ...] = ()
+    suggest: dict[str, Any] | None = None
+    # how many ``script_fields`` were asked for (scripts are refused, after ES's count limit)
+    script_fields: int = 0
+    # ``include_named_queries_score``: ``matched_queries`` as {name: score} instead of a list of names
+    include_named_queries_score: bool = False
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -117,13 +129,26 @@ def parse_sort(raw: Any) -> list[SortField]:
         for key in spec:
             if key not in ("order", "missing", "unmapped_type", "mode", "numeric_type", "format", "nested"):
                 raise ParsingError(f"[field_sort] unknown field [{key}]")
+        fmt = spec.get("format")
+        if fmt is not None and not isinstance(fmt, str):
+            raise ParsingError("[field_sort] format doesn't support values of type: START_OBJECT")
+        numeric_type = spec.get("numeric_type")
+        if numeric_type is not None and numeric_type not in NUMERIC_TYPES:
+            raise IllegalArgument(
+                f"invalid value for [numeric_type], must be [{', '.join(NUMERIC_TYPES)}], got {numeric_type}"
+            )
+        mode = spec.get("mode")
         nested = spec.get("nested")
         if nested is not None:
             parse_nested_sort(nested, name)  # a malformed one is a 400 here
-            check_mode(spec.get("mode"))
-        out.append(SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"),
-                             mode=spec.get("mode") if nested is not None else None,
-                             nested=orjson.dumps(nested).decode() if nested is not None else None))  # fmt: skip
+            check_mode(mode)
+        elif mode is not None and (not isinstance(mode, str) or mode.lower() not in SORT_MODES):
+            raise IllegalArgument(f"Unknown SortMode [{mode}]")
+        out.append(
+            SortField(name, order, spec.get("missing", "_last"), spec.get("unmapped_type"), fmt, numeric_type,
+                      None if mode is None else str(mode).lower(),
+                      orjson.dumps(nested).decode() if nested is not None else None)
+        )  # fmt: skip
     return out
 
 
@@ -328,12 +353,13 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     for key in body:
         if key not in SEARCH_BODY_KEYS:
             raise ParsingError(f"Unknown key for a START_OBJECT in [{key}].")
-    for unsupported in ("script_fields", "runtime_mappings"):
-        if body.get(unsupported):
-            raise ScriptingDisabled("cannot execute [inline] scripts")
+    if body.get("runtime_mappings"):
+        raise ScriptingDisabled("cannot execute [inline] scripts")
     ext = body.get("ext")
     if isinstance(ext, dict) and ext:  # sections for search plugins: this server has none
         raise XContentParseError(f"[ext] unknown search extension section [{next(iter(ext))}]")
+    if body.get("collapse") and body.get("rescore"):
+        raise ActionRequestValidation("Validation Failed: 1: cannot use `collapse` in conjunction with `rescore`;")
     if body.get("collapse") is not None:
         validate_collapse_early(body, "scroll" in params)
         validate_collapse(body, parse_collapse(body["collapse"]))  # type: ignore[arg-type]
@@ -351,6 +377,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.size = _int(params.get("size", body.get("size", 10)), "size")
     if spec.from_ < 0:
         raise IllegalArgument(f"[from] parameter cannot be negative, found [{spec.from_}]")
+    if params.get("size") == "-1":  # ES 8: ``?size=-1`` is deprecated and read as not set (a body's -1 is a 400)
+        spec.size = _int(body.get("size", 10), "size")
     if spec.size < 0:
         raise IllegalArgument(f"[size] parameter cannot be negative, found [{spec.size}]")
     raw_sort = body.get("sort")
@@ -381,7 +409,9 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         spec.source = parse_source_filter(body.get("_source"))
     spec.highlight = body.get("highlight")
     if spec.highlight is not None:
-        parse_highlight(spec.highlight)
+        for highlight in parse_highlight(spec.highlight):
+            if highlight.highlight_query is not None:  # a bad highlight_query is a 400 before fan-out
+                parse_query(highlight.highlight_query)
     if "docvalue_fields" in params:
         spec.docvalue_fields = [f for f in params["docvalue_fields"].split(",") if f]
     else:
@@ -445,6 +475,17 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.pit = parse_pit(body.get("pit"), _keep_alive)
     spec.slice = parse_slice(body.get("slice"))
     validate_contexts(spec.pit, spec.slice, "scroll" in params, params)
+    if body.get("suggest") is not None:
+        parse_suggest(body["suggest"])  # a bad suggestion is a 400 before fan-out
+        spec.suggest = body["suggest"]
+    if body.get("rescore") is not None:
+        spec.rescore = parse_rescore(body["rescore"])
+        if spec.explicit_sort and not all(s.field == "_score" and s.reverse for s in spec.sort):
+            raise IllegalArgument("Cannot use [sort] option in conjunction with [rescore].")
+    if body.get("script_fields"):
+        # refused as scripts once the index's max_script_fields is checked (``cluster.root.validate_window``)
+        spec.script_fields = len(body["script_fields"]) if isinstance(body["script_fields"], dict) else 1
+    spec.include_named_queries_score = params.get("include_named_queries_score", "false") in ("true", "")
     return spec
 
 

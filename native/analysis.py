@@ -114,6 +114,13 @@ def _filter(name: str, custom: Mapping[str, Mapping[str, Any]]) -> list[tantivy.
     raise IllegalArgument(f"failed to find filter under name [{name}]")
 
 
+def _names(value: Any) -> list[Any]:
+    """An analyzer's ``filter`` list; a single name may be given as a string (``"filter": "lowercase"``)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def _build(tokenizer: tantivy.Tokenizer, filters: list[tantivy.Filter]) -> tantivy.TextAnalyzer:
     builder = tantivy.TextAnalyzerBuilder(tokenizer)
     for f in filters:
@@ -196,14 +203,14 @@ class Analysis:
                 raise MapperParsingError(f"analyzer [{name}] must specify either an analyzer type, or a tokenizer")
             tok_spec = tokenizers.get(tok_name, tok_name)
             chain: list[tantivy.Filter] = []
-            for fname in spec.get("filter", []) or []:
+            for fname in _names(spec.get("filter")):
                 chain.extend(_filter(str(fname), filters))
             out.analyzers[name] = _build(_tokenizer(tok_spec), chain)
         for name, spec in _section(analysis, "normalizer", (dict,)).items():
             if not isinstance(spec.get("filter", []), list | str | None):
                 raise IllegalArgument(f"Failed to load settings: normalizer [{name}] is malformed")
             chain = []
-            for fname in spec.get("filter", []) or []:
+            for fname in _names(spec.get("filter")):
                 chain.extend(_filter(str(fname), filters))
             out.normalizers[name] = _build(tantivy.Tokenizer.raw(), chain)
         out.normalizers.setdefault("lowercase", _build(tantivy.Tokenizer.raw(), [tantivy.Filter.lowercase()]))

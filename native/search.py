@@ -17,6 +17,7 @@ import tantivy
 from native import narrowing, selectivity
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
+from native.multi_sort import multi_valued, sort_values_from_source
 from native.schema import CompiledMapping
 from native.sort_values import coerce_missing, coerce_search_after
 
@@ -29,7 +30,12 @@ class SortField:
     order: str = "asc"  # asc | desc
     missing: Any = "_last"  # _last | _first | a value
     unmapped_type: str | None = None
-    mode: str | None = None  # min | max | sum | avg | median: with ``nested`` only (native.nested_sort)
+    # how the root renders the hit's sort value (``cluster.sort_format``); search_after strings read with it
+    format: str | None = None
+    numeric_type: str | None = None
+    # how several values reduce to one key: of a multi-valued field (``native.multi_sort``; None: min ascending,
+    # max descending), or of the nested documents under ``nested`` (``native.nested_sort``)
+    mode: str | None = None
     nested: str | None = None  # the ``nested`` object as JSON: a sort by nested documents (native.nested_sort)
 
     @property
@@ -130,6 +136,10 @@ def _check_nested_context(field: str, compiled: CompiledMapping) -> None:
         from native.query.errors import QueryShardError
 
         raise QueryShardError(f"it is mandatory to set the [nested] context on the nested sort field: [{field}].")
+NANOS_PER_MILLI = 1_000_000
+# Multi-valued sort keys are read from _source for up to this many matches on a shard; past it, the first
+# value of each document (the fast column's) is the key: exact for single-valued documents only.
+MAX_SOURCE_SORT = 100_000
 
 
 def query_shard(
@@ -145,6 +155,45 @@ def query_shard(
 ) -> ShardHits:
     """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given.
 
+    A ``date_nanos`` sort key is given in nanoseconds, as ES gives it (and compares it with other indices'
+    values as it is, ES's own behaviour without ``numeric_type``); values are stored at millisecond
+    precision, so its last six digits are zeros. ``search_after`` takes it back in nanoseconds.
+    """
+    hits = _query_shard(
+        searcher, compiled, query, limit=limit, sort=sort, search_after=search_after, min_score=min_score,
+        matches_all=matches_all,
+    )  # fmt: skip
+    nanos = [j for j, s in enumerate(sort) if s.field not in ("_score", "_doc") and _is_nanos(compiled, s.field)]
+    if not nanos or not hits.hits:
+        return hits
+    rescaled = []
+    for hit in hits.hits:
+        values = list(hit.sort_values)
+        for j in nanos:
+            if isinstance(values[j], int) and not isinstance(values[j], bool):
+                values[j] = values[j] * NANOS_PER_MILLI
+        rescaled.append(replace(hit, sort_values=tuple(values)))
+    return ShardHits(rescaled, hits.total, hits.max_score)
+
+
+def _is_nanos(compiled: CompiledMapping, field: str) -> bool:
+    info = compiled.field(field)
+    return info is not None and info.extra.get("mapping_type") == "date_nanos"
+
+
+def _query_shard(
+    searcher: tantivy.Searcher,
+    compiled: CompiledMapping,
+    query: tantivy.Query,
+    *,
+    limit: int,
+    sort: Sequence[SortField] = SCORE_SORT,
+    search_after: Sequence[Any] | None = None,
+    min_score: float | None = None,
+    matches_all: bool = False,
+) -> ShardHits:
+    """``query_shard`` with date_nanos keys still in milliseconds.
+
     ``matches_all`` says ``query`` matches every live document (a ``match_all``), so a size-0 request
     (aggregations, ``_count``) takes its total from ``num_docs`` instead of a counting search.
     """
@@ -157,7 +206,7 @@ def query_shard(
     ]
     # read as the fields' types before any tantivy call (a string on a numeric key is a 400, not a crash)
     if search_after is not None:
-        search_after = coerce_search_after(search_after, [s.field for s in sort], infos)
+        search_after = coerce_search_after(search_after, [s.field for s in sort], infos, [s.format for s in sort])
     if any(s.missing not in ("_first", "_last") for s in sort):
         sort = tuple(
             replace(s, missing=coerce_missing(s.missing, s.field, i)) for s, i in zip(sort, infos, strict=True)
@@ -169,6 +218,15 @@ def query_shard(
         if matches_all:
             return ShardHits([], num_docs, None)
         return ShardHits([], count_matches(searcher, query), None)
+    # multi-valued sort fields: their keys come from ``_source`` (the columns give the first value only)
+    from_source = {
+        j: s.mode or ("max" if s.reverse else "min")
+        for j, (s, i) in enumerate(zip(sort, infos, strict=True))
+        if i is not None and s.field not in ("_score", "_doc") and s.nested is None and multi_valued(searcher, i)
+    }
+    matched = num_docs if matches_all else count_matches(searcher, query) if from_source else 0
+    if from_source and matched <= MAX_SOURCE_SORT:
+        return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs, compiled, from_source)
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)
         top = result.hits[:limit]
@@ -419,7 +477,11 @@ _KEYWORD_TERMS_MAX = 10_000
 
 
 def _narrowed_keyword(
-    searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, descending: bool, info: FieldInfo,
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    query: tantivy.Query,
+    descending: bool,
+    info: FieldInfo,
     want: int,
 ) -> tantivy.SearchResult | None:
     """The ordered top ``want`` of a sort led by a keyword field, from the documents holding its first terms.
@@ -489,6 +551,7 @@ def _general(
     min_score: float | None,
     num_docs: int,
     compiled: CompiledMapping | None = None,
+    from_source: dict[int, str] | None = None,
 ) -> ShardHits:
     result = searcher.search(query, max(num_docs, 1), count=True)
     scored = result.hits
@@ -514,6 +577,10 @@ def _general(
             columns.append([_sort_value(v, info) for v in values])
         else:
             columns.append([None] * len(addrs))
+    for idx, mode in (from_source or {}).items():
+        info = infos[idx]
+        assert info is not None and compiled is not None
+        columns[idx] = sort_values_from_source(searcher, compiled, addrs, info, mode)
     for idx, spec in enumerate(sort):
         if spec.missing not in ("_last", "_first"):
             columns[idx] = [spec.missing if v is None else v for v in columns[idx]]

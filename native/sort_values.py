@@ -60,16 +60,25 @@ def _as_double(value: Any) -> float:
     return number
 
 
-def _as_date(value: Any, info: FieldInfo) -> int:
+def _as_date(value: Any, info: FieldInfo, fmt: str | None = None) -> int:
     if isinstance(value, str):
         try:
             return _as_long(value)
         except ValueError:
-            return _as_long(dates.parse_date(value, info.date_formats))
+            formats = (fmt, *info.date_formats) if fmt else info.date_formats
+            return _as_long(dates.parse_date(value, formats))
     return _as_long(value)
 
 
-def _coerce_one(value: Any, field: str, info: FieldInfo | None) -> Any:
+def _numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+
+
+def _coerce_one(value: Any, field: str, info: FieldInfo | None, fmt: str | None = None) -> Any:
     if value is None:
         return None
     if field == "_score":
@@ -85,8 +94,10 @@ def _coerce_one(value: Any, field: str, info: FieldInfo | None) -> Any:
         if value in ("true", "false"):
             return int(value == "true")
         return 1 if _as_long(value) else 0
+    if info.extra.get("mapping_type") == "date_nanos" and _numeric(value):  # nanoseconds, as sort values are given
+        return _as_long(value) // 1_000_000
     if es_type == "date" or es_type == "date_nanos":
-        return _as_date(value, info)
+        return _as_date(value, info, fmt)
     if es_type in NUMERIC_FLOAT_TYPES:
         return _as_double(value)
     if es_type == "keyword":
@@ -97,15 +108,18 @@ def _coerce_one(value: Any, field: str, info: FieldInfo | None) -> Any:
 
 
 def coerce_search_after(
-    search_after: Sequence[Any], fields: Sequence[str], infos: Sequence[FieldInfo | None]
+    search_after: Sequence[Any],
+    fields: Sequence[str],
+    infos: Sequence[FieldInfo | None],
+    formats: Sequence[str | None] | None = None,
 ) -> tuple[Any, ...]:
     """``search_after`` as the sort keys' own types, or a shard failure naming the field that did not read."""
     if len(search_after) != len(fields):
         raise _shard_failure(f"search_after has {len(search_after)} value(s) but sort has {len(fields)}.")
     out = []
-    for value, field, info in zip(search_after, fields, infos, strict=True):
+    for i, (value, field, info) in enumerate(zip(search_after, fields, infos, strict=True)):
         try:
-            out.append(_coerce_one(value, field, info))
+            out.append(_coerce_one(value, field, info, formats[i] if formats else None))
         except (ValueError, TypeError, OverflowError, QuidditchError):
             raise _shard_failure(f"Failed to parse search_after value for field [{field}].") from None
     return tuple(out)

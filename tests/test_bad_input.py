@@ -395,7 +395,7 @@ async def test_search_after_on_a_date_reads_a_date_string(rich: httpx.AsyncClien
          "x_content_parse_exception", None),
         ({"query": {"match": {"t": "fox"}}, "highlight": {"fields": [5]}}, "x_content_parse_exception", None),
         ({"query": {"match": {"t": "fox"}}, "highlight": {"fields": {"t": {}}, "pre_tags": ["<b>"], "post_tags": []}},
-         "illegal_argument_exception", "[highlight] [post_tags] must not be empty"),
+         "illegal_argument_exception", "pre_tags or post_tags must not be empty"),
         ({"query": {"match": {"t": "fox"}}, "highlight": {"fields": {"t": {}}, "pre_tags": ["<b>"]}},
          "illegal_argument_exception", "pre_tags are set but post_tags are not set"),
     ],
@@ -639,7 +639,12 @@ async def test_negative_size_or_from(client: httpx.AsyncClient, key: str) -> Non
     response = await client.post(f"/{INDEX}/_search", json={key: -1})
     assert_canonical_error(response, 400, "illegal_argument_exception")
     assert response.json()["error"]["reason"] == f"[{key}] parameter cannot be negative, found [-1]"
-    response = await client.get(f"/{INDEX}/_search?{key}=-1")
+    if key == "size":  # ES 8 reads ``?size=-1`` as not set (deprecated); -2 is refused
+        response = await client.get(f"/{INDEX}/_search?size=-1")
+        assert response.status_code == 200 and len(response.json()["hits"]["hits"]) <= 10
+        response = await client.get(f"/{INDEX}/_search?size=-2")
+    else:
+        response = await client.get(f"/{INDEX}/_search?{key}=-1")
     assert_canonical_error(response, 400, "illegal_argument_exception")
 
 
@@ -782,14 +787,14 @@ async def test_highlighting_past_max_analyzed_offset(client: httpx.AsyncClient) 
     assert hit["highlight"]["title"][0].startswith("<em>one</em>")
     body["highlight"]["max_analyzed_offset"] = 0
     response = await client.post(f"/{INDEX}/_search", json=body)
-    assert_canonical_error(response, 400, "illegal_argument_exception")
+    assert_canonical_error(response, 400, "x_content_parse_exception")
+    assert response.json()["error"]["caused_by"]["type"] == "illegal_argument_exception"
 
 
 @pytest.mark.parametrize(
     ("body", "es_type"),
     [({"collapse": {"field": "tag", "bogus": 1}}, "parsing_exception"),
-     ({"rescore": {"query": {"rescore_query": {"match_all": {}}}}}, "illegal_argument_exception"),
-     ({"suggest": {"s": {"text": "x", "term": {"field": "title"}}}}, "illegal_argument_exception"),
+     ({"suggest": {"s": {"text": "x", "phrase": {"field": "title"}}}}, "illegal_argument_exception"),
      ({"slice": {"id": 0, "max": 2}}, "action_request_validation_exception"),  # only with scroll or PIT
      ({"knn": {"field": "v", "query_vector": [1], "k": 1}}, "illegal_argument_exception"),
      ({"version": {"a": 1}}, "parsing_exception"), ({"explain": 5}, "parsing_exception"),

@@ -31,7 +31,7 @@ class Error(_message.Message):
     def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "shard_slice_json", "profile", "track_scores")
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "shard_slice_json", "profile", "track_scores", "rescore_json", "suggest_json")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SORT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,8 @@ class SearchRequest(_message.Message):
     SHARD_SLICE_JSON_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     TRACK_SCORES_FIELD_NUMBER: _ClassVar[int]
+    RESCORE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SUGGEST_JSON_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     query_json: bytes
     sort_json: bytes
@@ -72,7 +74,9 @@ class SearchRequest(_message.Message):
     shard_slice_json: _containers.RepeatedScalarFieldContainer[bytes]
     profile: bool
     track_scores: bool
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., shard_slice_json: _Optional[_Iterable[bytes]] = ..., profile: _Optional[bool] = ..., track_scores: _Optional[bool] = ...) -> None: ...
+    rescore_json: bytes
+    suggest_json: bytes
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., shard_slice_json: _Optional[_Iterable[bytes]] = ..., profile: _Optional[bool] = ..., track_scores: _Optional[bool] = ..., rescore_json: _Optional[bytes] = ..., suggest_json: _Optional[bytes] = ...) -> None: ...
 
 class PartialHit(_message.Message):
     __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc", "tiebreak")
@@ -91,7 +95,7 @@ class PartialHit(_message.Message):
     def __init__(self, sort_values_json: _Optional[bytes] = ..., score: _Optional[float] = ..., has_score: _Optional[bool] = ..., segment_ord: _Optional[int] = ..., doc: _Optional[int] = ..., tiebreak: _Optional[int] = ...) -> None: ...
 
 class ShardSearchResult(_message.Message):
-    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs", "timed_out", "profile_json")
+    __slots__ = ("shard", "searcher_generation", "hits", "total", "max_score", "has_max_score", "agg_partial", "error", "docs", "timed_out", "profile_json", "suggest_json")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     SEARCHER_GENERATION_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +107,7 @@ class ShardSearchResult(_message.Message):
     DOCS_FIELD_NUMBER: _ClassVar[int]
     TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
     PROFILE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SUGGEST_JSON_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     searcher_generation: int
     hits: _containers.RepeatedCompositeFieldContainer[PartialHit]
@@ -114,7 +119,8 @@ class ShardSearchResult(_message.Message):
     docs: _containers.RepeatedCompositeFieldContainer[StoredDoc]
     timed_out: bool
     profile_json: bytes
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ..., profile_json: _Optional[bytes] = ...) -> None: ...
+    suggest_json: bytes
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ..., profile_json: _Optional[bytes] = ..., suggest_json: _Optional[bytes] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("results",)
@@ -149,7 +155,7 @@ class FetchRequest(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ..., profile: _Optional[bool] = ...) -> None: ...
 
 class StoredDoc(_message.Message):
-    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json")
+    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json", "matched_queries_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +164,7 @@ class StoredDoc(_message.Message):
     FOUND_FIELD_NUMBER: _ClassVar[int]
     HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
     INNER_HITS_JSON_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_QUERIES_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     source: bytes
     version: int
@@ -166,7 +173,8 @@ class StoredDoc(_message.Message):
     found: bool
     highlight_json: bytes
     inner_hits_json: bytes
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ...) -> None: ...
+    matched_queries_json: bytes
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ..., matched_queries_json: _Optional[bytes] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
     __slots__ = ("docs", "error", "profile_json")

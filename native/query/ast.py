@@ -158,6 +158,8 @@ class Match(QueryAst):
     zero_terms_query: str = "none"  # "none" | "all"
     analyzer: str | None = None
     boost: float = 1.0
+    # match_bool_prefix: the last token is a prefix (a constant-score clause, as ES's prefix query)
+    prefix_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -346,8 +348,8 @@ class MoreLikeThis(QueryAst):
 
 @dataclass(frozen=True)
 class DistanceFeature(QueryAst):
-    """Score ``boost * pivot / (pivot + distance(origin))`` on a date or geo_point field, approximated by a
-    staircase of nested range queries (tantivy has no per-document scoring hook)."""
+    """Score ``boost * pivot / (pivot + distance(origin))`` on a date or geo_point field (exact up to a number
+    of documents, a staircase of nested range queries beyond: ``native.query.compile_more``)."""
 
     field: str
     origin: Any

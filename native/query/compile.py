@@ -32,13 +32,19 @@ from native.errors import IllegalArgument, TooComplexToDeterminize
 from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
 from native.query import ast as A
 from native.query.compile_full_text import STRING_TYPES, FullTextCompilerMixin
+from native.query.compile_function_score import FunctionScoreCompilerMixin
 from native.query.compile_geo import GeoCompilerMixin
+from native.query.compile_intervals import IntervalsCompilerMixin
 from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
+from native.query.exact import Exact, ExactCompilerMixin
+from native.query.function_score import FunctionScore
+from native.query.intervals import Intervals
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
 from native.query.msm import resolve_msm
 from native.query.nested import NestedQuery, compile_nested
 from native.query.patterns import escape, lexicographic_range, lucene_regex, wildcard_regex
+from native.query.term_centric import TermCentric
 from native.query.values import (
     NO_MATCH,
     BadValue,
@@ -92,7 +98,14 @@ def auto_fuzziness(spec: str | int | None, term: str) -> int:
 
 
 @dataclass
-class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
+class _Compiler(
+    FullTextCompilerMixin,
+    GeoCompilerMixin,
+    MoreCompilerMixin,
+    FunctionScoreCompilerMixin,
+    IntervalsCompilerMixin,
+    ExactCompilerMixin,
+):
     resolver: FieldResolver
     now_millis: int
     max_clause_count: int
@@ -115,6 +128,10 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
             A.Pinned: self.pinned, A.SpanNear: self.span_near, A.MoreLikeThis: self.more_like_this,
             A.DistanceFeature: self.distance_feature,
             NestedQuery: self.nested,
+            FunctionScore: self.function_score,
+            TermCentric: self.term_centric,
+            Intervals: self.intervals,
+            Exact: self.exact_query,
         }  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -216,7 +233,9 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
     # -- term level ---------------------------------------------------------------------------------
 
     def match_all(self, node: A.MatchAll) -> Query:
-        return self.boosted(self.leaf(Query.all_query()), node.boost)
+        # A bare AllQuery scores 0 inside a boolean query that also has a filter (tantivy drops the all-scorer
+        # from the intersection): a constant score keeps ES's 1.0 * boost there too.
+        return self.const(self.leaf(Query.all_query()), node.boost)
 
     def term(self, node: A.Term) -> Query:
         if node.field == ID_FIELD:
@@ -367,7 +386,10 @@ class _Compiler(FullTextCompilerMixin, GeoCompilerMixin, MoreCompilerMixin):
 
     def exists(self, node: A.Exists) -> Query:
         path = node.field
-        if path in (ID_FIELD, "_source", "_index"):
+        if path == "_source":
+            message = "The _source field is not searchable"
+            raise QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+        if path in (ID_FIELD, "_index", "_seq_no", "_version", "_primary_term"):  # every document has them
             return self.const(self.leaf(Query.all_query()), node.boost)
         infos: list[FieldInfo]
         info = None if "*" in path else self.info(path)

@@ -9,12 +9,14 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
+from native.errors import IllegalArgument
 from native.fields import FieldInfo
 from native.query import ast as A
 from native.query.errors import QueryShardError
 from native.query.limits import MAX_SLOP
 from native.query.msm import resolve_msm
 from native.query.patterns import escape
+from native.query.term_centric import TermCentric, compile_term_centric
 from native.query.values import NO_MATCH, BadValue, term_value
 
 STRING_TYPES = frozenset({"text", "keyword", "match_only_text", "wildcard", "constant_keyword"})
@@ -60,9 +62,12 @@ class FullTextCompilerMixin:
         if isinstance(got, Query):
             return got
         info, tokens = got
+        whole = tokens[:-1] if node.prefix_last else tokens
         clauses = [
-            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions) for t in tokens
+            self.fuzzy_term(info, t, node.fuzziness, node.prefix_length, node.fuzzy_transpositions) for t in whole
         ]
+        if node.prefix_last:
+            clauses.append(self.const(self.regex(info, "(?s)" + escape(tokens[-1]) + ".*")))
         if node.operator == "and":
             q = self.all_of(clauses)
         else:
@@ -83,10 +88,23 @@ class FullTextCompilerMixin:
             return Query.empty_query()
         if info.es_type not in STRING_TYPES:
             return self.boosted(self.non_text(info, node.query, node.lenient), node.boost)
-        tokens = self.tokens(info, node.query)
+        if node.analyzer is not None and info.es_type != "keyword":
+            tokens = self.analyze_with(node.analyzer, node.query)
+        else:
+            tokens = self.tokens(info, node.query)
         if not tokens:
             return self.zero_terms(node.zero_terms_query)
         return info, tokens
+
+    def analyze_with(self, analyzer: str, query: Any) -> list[str]:
+        """The query text through the analyzer the query names (instead of the field's search analyzer)."""
+        text = "true" if query is True else "false" if query is False else str(query)
+        analysis = getattr(self.resolver, "analysis", None)
+        found = None if analysis is None else getattr(analysis, "analyzers", {}).get(analyzer)
+        if found is None:
+            message = f"[match] analyzer [{analyzer}] not found"
+            raise QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+        return list(found.analyze(text))
 
     def match_phrase(self, node: A.MatchPhrase) -> Query:
         got = self.analyzed(node)
@@ -111,6 +129,22 @@ class FullTextCompilerMixin:
                 return self.boosted(q, node.boost)
         q = self.leaf(Query.phrase_prefix_query(self.schema, info.tantivy_name, list[Any](tokens)), len(tokens))
         return self.boosted(q, node.boost)
+
+    def term_centric(self, node: TermCentric) -> Query:
+        def refuse(message: str) -> Exception:
+            return QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
+
+        analyzer = node.analyzer
+        return compile_term_centric(
+            node,
+            self.expand_fields,
+            self.tokens if analyzer is None else (lambda info, query: self.analyze_with(analyzer, query)),
+            lambda info, token: self.leaf(Query.term_query(self.schema, info.tantivy_name, token)),
+            self.boosted,
+            self.zero_terms,
+            refuse,
+            STRING_TYPES,
+        )
 
     def expand_fields(self, fields: Sequence[A.FieldBoost]) -> list[tuple[FieldInfo, float, bool]]:
         seen: set[str] = set()

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy
 import orjson
 import tantivy
 from tantivy import Occur, Query
@@ -20,6 +21,8 @@ from native.query.msm import resolve_msm
 
 _PINNED_BASE = 1e30
 _FEATURE_STEPS = 16
+# distance_feature scores exactly up to this many documents with the field on a shard, by steps beyond
+EXACT_FEATURE_LIMIT = 100_000
 
 
 class MoreCompilerMixin:
@@ -219,9 +222,54 @@ class MoreCompilerMixin:
             raise QueryShardError(message, caused_by=IllegalArgument(message))
         if pivot <= 0:
             raise IllegalArgument("[pivot] must be greater than 0")
+        exact = self._exact_distance_feature(info, node, pivot, exists)
+        if exact is not None:
+            return exact
         # score(d) = boost * pivot / (pivot + d) >= boost * j / steps  <=>  d <= pivot * (steps / j - 1)
         clauses: list[tuple[Occur, Query]] = [(Occur.Must, self.const(exists, boost / (2 * steps)))]
         for j in range(1, steps):
             radius = pivot * (steps / j - 1)
             clauses.append((Occur.Should, self.const(band(radius), boost / steps)))
         return Query.boolean_query(clauses)
+
+    def _exact_distance_feature(
+        self, info: FieldInfo, node: A.DistanceFeature, pivot: float, exists: Query
+    ) -> Query | None:
+        """ES's score for every document with the field, read from the fast columns and replayed on ``_seq_no``
+        (None past ``EXACT_FEATURE_LIMIT`` such documents, or without a searcher: the staircase then)."""
+        searcher = self.searcher
+        if searcher is None:
+            return None
+        from native.fields import SEQ_NO_FIELD
+        from native.query.compile_function_score import replay_scores
+
+        count = int(searcher.aggregate(exists, {"n": {"value_count": {"field": SEQ_NO_FIELD}}})["n"]["value"])
+        if count == 0:
+            return Query.empty_query()
+        if count > EXACT_FEATURE_LIMIT:
+            return None
+        addrs = [a for _, a in searcher.search(exists, count, count=False).hits]
+        if "lat" in info.extra:
+            lat0, lon0 = geo.point(node.origin, query="distance_feature")
+            lats = searcher.fast_field_values(str(info.extra["lat"]), addrs)
+            lons = searcher.fast_field_values(str(info.extra["lon"]), addrs)
+            distances = [
+                None if la is None or lo is None else geo.haversine(lat0, lon0, float(la), float(lo))
+                for la, lo in zip(lats, lons, strict=True)
+            ]
+        else:
+            from native.query.values import date_value
+
+            origin = date_value(info, node.origin, self.now_millis)
+            distances = [
+                None if v is None else abs(float(v) - origin)
+                for v in searcher.fast_field_values(info.tantivy_name, addrs)
+            ]
+        seqs = searcher.fast_field_values(SEQ_NO_FIELD, addrs)
+        groups: dict[float, list[int]] = {}
+        for distance, seq in zip(distances, seqs, strict=True):
+            if distance is None:
+                continue
+            score = float(numpy.float32(float(node.boost) * pivot / (pivot + distance)))
+            groups.setdefault(score, []).append(int(seq or 0))
+        return replay_scores(self.schema, groups)

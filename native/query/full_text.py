@@ -1,11 +1,12 @@
 """Full-text queries: match, match_phrase, match_phrase_prefix, multi_match, combined_fields.
 
-multi_match and combined_fields become a ``MultiField`` over a template leaf; ``cross_fields`` and
-``combined_fields`` are approximated (best_fields / most_fields) rather than blending term statistics.
+multi_match becomes a ``MultiField`` over a template leaf; ``combined_fields`` and ``cross_fields`` are
+term-centric (``native.query.term_centric``: exact matching, approximate blended scoring).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from native.errors import ParsingError
@@ -21,6 +22,7 @@ from native.query.params import (
     fuzziness,
     single_field,
 )
+from native.query.term_centric import TermCentric
 
 __all__ = ["PARSERS", "parse_field_boosts"]
 
@@ -97,6 +99,20 @@ def parse_match(body: Any, ctx: ParseContext) -> Match:
     return _match_from_opts("match", fname, query, opts)
 
 
+_BOOL_PREFIX_OPTS = (
+    "query", "analyzer", "operator", "minimum_should_match", "fuzziness", "prefix_length", "max_expansions",
+    "fuzzy_transpositions", "fuzzy_rewrite",
+)  # fmt: skip
+
+
+def parse_match_bool_prefix(body: Any, ctx: ParseContext) -> Match:
+    """``match_bool_prefix``: a ``bool`` of the analyzed terms (``operator``, ``minimum_should_match``, fuzziness
+    on the whole terms) whose last term is a prefix."""
+    fname, query, opts = _query_and_opts("match_bool_prefix", body, _BOOL_PREFIX_OPTS)
+    ctx.count()
+    return replace(_match_from_opts("match_bool_prefix", fname, query, opts), prefix_last=True)
+
+
 def _phrase(name: str, fname: str, query: Any, opts: dict[str, Any]) -> MatchPhrase:
     return MatchPhrase(
         fname,
@@ -157,7 +173,7 @@ _MULTI_TYPES = ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_
 _MULTI_OPTS = (*_MATCH_OPTS, "fields", "type", "tie_breaker", "slop", "cutoff_frequency")
 
 
-def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField:
+def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField | TermCentric:
     body = expect_object("multi_match", body)
     check_params("multi_match", body, _MULTI_OPTS)
     if body.get("query") is None:
@@ -174,20 +190,37 @@ def parse_multi_match(body: Any, ctx: ParseContext) -> MultiField:
         template = _phrase("multi_match", "", query, opts)
     elif mtype == "phrase_prefix":
         template = _phrase_prefix("multi_match", "", query, opts)
+    elif mtype == "cross_fields":
+        match = _match_from_opts("multi_match", "", query, opts)
+        ctx.count()
+        return TermCentric(
+            parse_field_boosts("multi_match", body.get("fields")),
+            match.query,
+            operator=match.operator,
+            minimum_should_match=match.minimum_should_match,
+            zero_terms_query=match.zero_terms_query,
+            tie_breaker=as_float("multi_match", "tie_breaker", body.get("tie_breaker", 0.0)),
+            lenient=as_bool("multi_match", "lenient", body.get("lenient", False)),
+            boost=as_float("multi_match", "boost", body.get("boost", 1.0)),
+            kind="cross_fields",
+            analyzer=match.analyzer,
+        )
     else:
         template = _match_from_opts("multi_match", "", query, opts)
+        if mtype == "bool_prefix":  # a match_bool_prefix per field, scored as most_fields (as ES)
+            template = replace(template, prefix_last=True)
     ctx.count()
     return MultiField(
         parse_field_boosts("multi_match", body.get("fields")),
         template,
-        combine="sum" if mtype == "most_fields" else "dis_max",
+        combine="sum" if mtype in ("most_fields", "bool_prefix") else "dis_max",
         tie_breaker=as_float("multi_match", "tie_breaker", body.get("tie_breaker", 0.0)),
         lenient=as_bool("multi_match", "lenient", body.get("lenient", False)),
         boost=as_float("multi_match", "boost", body.get("boost", 1.0)),
     )
 
 
-def parse_combined_fields(body: Any, ctx: ParseContext) -> MultiField:
+def parse_combined_fields(body: Any, ctx: ParseContext) -> TermCentric:
     body = expect_object("combined_fields", body)
     check_params(
         "combined_fields",
@@ -206,11 +239,14 @@ def parse_combined_fields(body: Any, ctx: ParseContext) -> MultiField:
     if not body.get("fields"):
         raise ParsingError("[combined_fields] requires 'fields' to be set")
     ctx.count()
-    template = _match_from_opts("combined_fields", "", body["query"], {k: v for k, v in body.items() if k != "boost"})
-    return MultiField(
+    opts = {k: v for k, v in body.items() if k != "boost"}
+    template = _match_from_opts("combined_fields", "", body["query"], opts)
+    return TermCentric(
         parse_field_boosts("combined_fields", body["fields"]),
-        template,
-        combine="sum",
+        template.query,
+        operator=template.operator,
+        minimum_should_match=template.minimum_should_match,
+        zero_terms_query=template.zero_terms_query,
         boost=as_float("combined_fields", "boost", body.get("boost", 1.0)),
     )
 
@@ -219,6 +255,7 @@ PARSERS = {
     "match": parse_match,
     "match_phrase": parse_match_phrase,
     "match_phrase_prefix": parse_match_phrase_prefix,
+    "match_bool_prefix": parse_match_bool_prefix,
     "multi_match": parse_multi_match,
     "combined_fields": parse_combined_fields,
 }

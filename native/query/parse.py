@@ -6,7 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from native.errors import ParsingError
-from native.query import compound, full_text, geo_parse, nested, query_string, specialized, term_level
+from native.query import (
+    compound,
+    exact,
+    full_text,
+    function_score,
+    geo_parse,
+    intervals,
+    nested,
+    query_string,
+    specialized,
+    term_level,
+)
 from native.query.ast import MatchAll, QueryAst
 from native.query.limits import (
     MAX_CLAUSE_COUNT,
@@ -27,6 +38,9 @@ QUERY_PARSERS: Mapping[str, QueryParser] = {
     **geo_parse.PARSERS,
     **specialized.PARSERS,
     **nested.PARSERS,
+    **function_score.PARSERS,
+    **intervals.PARSERS,
+    **exact.PARSERS,
 }
 
 

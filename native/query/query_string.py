@@ -31,7 +31,7 @@ from native.query.ast import (
     Wildcard,
 )
 from native.query.full_text import parse_field_boosts
-from native.query.limits import ParseContext, too_deep, too_many_clauses
+from native.query.limits import ParseContext, check_regex_length, too_deep, too_many_clauses
 from native.query.params import as_bool, as_float, as_str, check_params, expect_object
 
 __all__ = ["PARSERS"]
@@ -86,6 +86,10 @@ class _Builder:
         self.tie_breaker = as_float(name, "tie_breaker", body.get("tie_breaker", 0.0))
         self.time_zone = body.get("time_zone")
         self.combine = "sum" if body.get("type") == "most_fields" else "dis_max"
+        analyzer = body.get("analyzer")
+        self.analyzer = None if analyzer is None else as_str(name, "analyzer", analyzer)
+        quote = body.get("quote_analyzer")
+        self.quote_analyzer = self.analyzer if quote is None else as_str(name, "quote_analyzer", quote)
 
     def on_fields(self, field: str | None, template: QueryAst) -> QueryAst:
         self.ctx.count()
@@ -107,12 +111,18 @@ class _Builder:
             # Lucene's query parser runs wildcard terms through the analyzer's normalizer (lowercase)
             return self.on_fields(field, Wildcard("", text, analyze=True))
         return self.on_fields(
-            field, Match("", _unescape(text), operator=self.operator, fuzziness=fuzzy, lenient=self.lenient)
-        )
+            field,
+            Match(
+                "", _unescape(text), operator=self.operator, fuzziness=fuzzy, lenient=self.lenient,
+                analyzer=self.analyzer,
+            ),
+        )  # fmt: skip
 
     def phrase(self, field: str | None, text: str, slop: int | None = None) -> QueryAst:
         slop = self.phrase_slop if slop is None else slop
-        return self.on_fields(field, MatchPhrase("", text, slop=slop, lenient=self.lenient))
+        return self.on_fields(
+            field, MatchPhrase("", text, slop=slop, lenient=self.lenient, analyzer=self.quote_analyzer)
+        )
 
     def range(self, field: str | None, lo: str | None, hi: str | None, inc_lo: bool, inc_hi: bool) -> QueryAst:
         lo = None if lo == "*" else lo
@@ -189,6 +199,7 @@ def _convert(node: Any, b: _Builder, field: str | None, occur_default: str, dept
         return b.word(field, node.term.value, fz)
     if isinstance(node, T.Regex):
         b.ctx.count()
+        check_regex_length(node.value[1:-1], b.ctx.max_regex_length)
         return b.on_fields(field, Regexp("", node.value[1:-1]))
     if isinstance(node, T.Range):
         return b.range(field, node.low.value, node.high.value, node.include_low, node.include_high)
@@ -268,7 +279,7 @@ def _sqs_term(token: str, b: _Builder) -> QueryAst | None:
     if text == "*":
         b.ctx.count()
         return MatchAll()
-    return b.on_fields(None, Match("", text, operator=b.operator, fuzziness=fz, lenient=True))
+    return b.on_fields(None, Match("", text, operator=b.operator, fuzziness=fz, lenient=True, analyzer=b.analyzer))
 
 
 def parse_simple_query_string(body: Any, ctx: ParseContext) -> QueryAst:

@@ -1,5 +1,5 @@
-"""Specialised queries: terms_set, pinned, wrapper, span_term/span_near/span_or/span_multi, intervals (match,
-any_of, all_of, prefix, wildcard, fuzzy rules), more_like_this and distance_feature.
+"""Specialised queries: terms_set, pinned, wrapper, span_term/span_near/span_or/span_multi, more_like_this and
+distance_feature (``intervals`` lives in ``native.query.intervals``).
 
 What maps onto tantivy and how (the compiler side is ``native.query.compile_more``):
 
@@ -11,14 +11,12 @@ What maps onto tantivy and how (the compiler side is ``native.query.compile_more
 * ``span_term`` → term; ``span_near`` of span_terms → phrase with ``slop`` (in order), or every term
   required (``in_order: false``, an approximation that ignores the slop); ``span_or`` → any;
   ``span_multi`` → its multi-term query. Other span queries stay unknown (``parsing_exception``).
-* ``intervals``: ``match`` → phrase with ``max_gaps`` as slop when ordered, all terms required when not
-  (or when ``max_gaps`` is unlimited); ``any_of`` → any, ``all_of`` → all (ordering/gaps between
-  sub-rules ignored); ``prefix``/``wildcard``/``fuzzy`` → the term-level query. ``filter`` is refused.
 * ``more_like_this``: ``like`` texts, inline ``doc`` objects and ``_id`` references (looked up on the same
   shard when the compiler has a searcher) → the most interesting terms (tf-idf, ES defaults for
   ``min_term_freq``/``min_doc_freq``/``max_query_terms``/``minimum_should_match``) as a should-query.
-* ``distance_feature`` (date and geo_point): ES scores ``boost * pivot / (pivot + distance)``; tantivy has no
-  per-document scoring, so the score is a staircase of nested distance bands (exact at band edges).
+* ``distance_feature`` (date and geo_point): ES scores ``boost * pivot / (pivot + distance)``. With the shard's
+  searcher and up to ``EXACT_FEATURE_LIMIT`` documents holding the field, exactly (read from the fast
+  columns, replayed on ``_seq_no``); beyond, a staircase of nested distance bands (exact at band edges).
 """
 
 from __future__ import annotations
@@ -34,18 +32,12 @@ from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
 from native.query.ast import (
     Bool,
     DistanceFeature,
-    Fuzzy,
-    Match,
-    MatchPhrase,
     MoreLikeThis,
     Pinned,
-    Prefix,
     QueryAst,
-    Regexp,
     SpanNear,
     Term,
     TermsSet,
-    Wildcard,
 )
 from native.query.compound import parse_inner
 from native.query.limits import ParseContext, check_terms_count
@@ -203,63 +195,6 @@ def parse_span_multi(body: Any, ctx: ParseContext) -> QueryAst:
     return parse_inner(inner, ctx)
 
 
-# -- intervals -----------------------------------------------------------------------------------------
-
-
-def _interval_rule(fname: str, rule: Any, ctx: ParseContext) -> QueryAst:
-    if not isinstance(rule, dict) or len(rule) != 1:
-        raise ParsingError("Expected a single rule object in [intervals]")
-    ((kind, body),) = rule.items()
-    body = expect_object(kind, body)
-    if "filter" in body:
-        raise IllegalArgument("[intervals] filter rules are not supported")
-    field = str(body.get("use_field", fname))
-    ctx.count()
-    if kind == "match":
-        check_params("match", body, ("query", "max_gaps", "ordered", "analyzer", "use_field"))
-        if "query" not in body:
-            raise ParsingError("[match] rule requires [query]")
-        max_gaps = as_int("intervals", "max_gaps", body.get("max_gaps", -1))
-        ordered = as_bool("intervals", "ordered", body.get("ordered", False))
-        analyzer = body.get("analyzer")
-        if ordered and max_gaps >= 0:
-            return MatchPhrase(field, body["query"], slop=max_gaps, analyzer=analyzer)
-        if ordered:
-            return MatchPhrase(field, body["query"], slop=10_000, analyzer=analyzer)
-        return Match(field, body["query"], operator="and", analyzer=analyzer)
-    if kind in ("any_of", "all_of"):
-        check_params(kind, body, ("intervals", "max_gaps", "ordered"))
-        rules = body.get("intervals")
-        if not isinstance(rules, list) or not rules:
-            raise ParsingError(f"[{kind}] rule requires [intervals]")
-        subs = tuple(_interval_rule(fname, r, ctx) for r in rules)
-        return Bool(should=subs) if kind == "any_of" else Bool(must=subs)
-    if kind == "prefix":
-        check_params(kind, body, ("prefix", "analyzer", "use_field"))
-        return Prefix(field, str(body.get("prefix", "")))
-    if kind == "wildcard":
-        check_params(kind, body, ("pattern", "analyzer", "use_field"))
-        return Wildcard(field, str(body.get("pattern", "")))
-    if kind == "regexp":
-        check_params(kind, body, ("pattern", "analyzer", "use_field"))
-        return Regexp(field, str(body.get("pattern", "")))
-    if kind == "fuzzy":
-        check_params(kind, body, ("term", "prefix_length", "transpositions", "fuzziness", "analyzer", "use_field"))
-        return Fuzzy(field, str(body.get("term", "")), body.get("fuzziness", "AUTO"),
-                     as_int(kind, "prefix_length", body.get("prefix_length", 0)),
-                     transpositions=as_bool(kind, "transpositions", body.get("transpositions", True)))  # fmt: skip
-    raise ParsingError(f"Unknown interval type [{kind}]")
-
-
-def parse_intervals(body: Any, ctx: ParseContext) -> QueryAst:
-    fname, raw = single_field("intervals", expect_object("intervals", body))
-    raw = expect_object("intervals", raw)
-    boost = as_float("intervals", "boost", raw.get("boost", 1.0))
-    rules = {k: v for k, v in raw.items() if k not in ("boost", "_name")}
-    node = _interval_rule(fname, rules, ctx)
-    return Bool(must=(node,), boost=boost)
-
-
 # -- more_like_this / distance_feature -------------------------------------------------------------------
 
 
@@ -331,7 +266,6 @@ PARSERS = {
     "span_near": parse_span_near,
     "span_or": parse_span_or,
     "span_multi": parse_span_multi,
-    "intervals": parse_intervals,
     "more_like_this": parse_more_like_this,
     "distance_feature": parse_distance_feature,
 }

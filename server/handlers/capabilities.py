@@ -17,6 +17,8 @@ from server.http import check_params, es_json
 CAPABILITIES: dict[tuple[str, str], frozenset[str]] = {
     # _cluster/health reports unassigned_primary_shards
     ("GET", "/_cluster/health"): frozenset({"unassigned_pri_shard_count"}),
+    # highlight: max_analyzed_offset -1 = the index limit; number_of_fragments bounded by the index setting
+    ("GET", "/_search"): frozenset({"highlight_max_analyzed_offset_default", "highlight_number_of_fragments_bounded"}),
 }
 
 

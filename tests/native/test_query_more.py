@@ -109,9 +109,9 @@ def test_more_like_this_and_distance_feature(shard):
     origin = 1_700_000_000_000 + 100 * 3_600_000
     scored = dict(hits(s, {"distance_feature": {"field": "ts", "origin": origin, "pivot": "10h", "boost": 2}}))
     assert len(scored) == len(docs)
-    for i in (0, 50, 95, 100, 130):
+    for i in (0, 50, 95, 100, 130):  # exact: a few hundred documents hold the field
         exact = 2 * 10 / (10 + abs(i - 100))
-        assert scored[f"d{i}"] == pytest.approx(exact, abs=2 / 16 + 1e-6)
+        assert scored[f"d{i}"] == pytest.approx(exact, rel=1e-6)
 
 
 def run_aggs(s: Shard, body: dict[str, Any]) -> dict[str, Any]:
