@@ -596,3 +596,15 @@ def test_damaged_security_files_stop_the_start(tmp_path: Path) -> None:
     edit = quidditch("users", "add", "another", "--password", PASSWORD, "--data-dir", str(data))
     assert edit.returncode == 1 and "damaged users file" in edit.stderr  # rewriting would drop the line
     assert (data / "security" / "users").read_text() == "elastic-without-a-hash\n"
+
+
+def test_ssl_certificates_lists_the_served_certificate(secure: TlsServer, tls_files: tuple[Path, Path, Path]) -> None:
+    _, cert_path, _ = tls_files
+    served = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    with client(secure, ("elastic", PASSWORD)) as http:
+        listed = http.get("/_ssl/certificates").json()
+    assert listed == [{
+        "path": str(cert_path), "format": "PEM", "alias": None, "subject_dn": "CN=127.0.0.1",
+        "serial_number": format(served.serial_number, "x"), "has_private_key": True,
+        "expiry": served.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }]  # fmt: skip

@@ -1,5 +1,5 @@
 """Upkeep APIs that tools call on start or before an upgrade or a node's removal: ``_dangling``,
-``_migration`` and ``_internal/prevalidate_node_removal``.
+``_migration``, ``_internal/prevalidate_node_removal`` and ``_ssl/certificates``.
 
 Both answer from what Quidditch keeps, not from a fixed shape:
 
@@ -11,6 +11,8 @@ Both answer from what Quidditch keeps, not from a fixed shape:
 - **Node removal prevalidation** checks what ES checks: whether the cluster is red and, if so, whether the
   node holds a copy of a red shard (here the one node holds every shard). A yellow or green cluster is
   ``no_problems``, as in ES, which leaves "is the data replicated elsewhere" to allocation.
+- **SSL certificates** are those of ``--tls-cert`` (the HTTP layer's, PEM): each certificate of the chain file,
+  the first with the private key; none when the server speaks plain HTTP.
 - **Migration**: Quidditch has no system indices (no ``.security``, ``.tasks``, …), so no system feature
   needs a migration, and it tracks no deprecated settings, so the deprecation report is empty.
 """
@@ -127,9 +129,36 @@ def _red_shards(cluster: EmbeddedCluster) -> list[tuple[str, int]]:
     return red + [(name, shard) for name, raw in state.damaged.items() for shard in range(damaged_shards(raw))]
 
 
+async def ssl_certificates(request: Request) -> Response:
+    check_params(request)
+    path = request.app.state.settings.tls_cert
+    if not path:
+        return es_json(request, [])
+    from cryptography import x509
+
+    with open(path, "rb") as handle:
+        chain = x509.load_pem_x509_certificates(handle.read())
+    return es_json(
+        request,
+        [
+            {
+                "path": path,
+                "format": "PEM",
+                "alias": None,
+                "subject_dn": cert.subject.rfc4514_string(),
+                "serial_number": format(cert.serial_number, "x"),
+                "has_private_key": i == 0,
+                "expiry": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
+            for i, cert in enumerate(chain)
+        ],
+    )
+
+
 routes = [
     Route("/_dangling", list_dangling, methods=["GET"]),
     Route("/_dangling/{uuid}", import_or_delete_dangling, methods=["POST", "DELETE"]),
+    Route("/_ssl/certificates", ssl_certificates, methods=["GET"]),
     Route("/_internal/prevalidate_node_removal", prevalidate_node_removal, methods=["POST"]),
     Route("/_migration/system_features", feature_upgrade_status, methods=["GET"]),
     Route("/_migration/system_features", feature_upgrade, methods=["POST"]),
