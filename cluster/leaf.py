@@ -259,7 +259,7 @@ class LeafService:
             hints = parsed if parsed is not None and len(parsed) == len(request.ops) else None
             for i, op in enumerate(request.ops):
                 kind = op.op
-                if kind == "update" or op.has_if_seq_no:
+                if kind == "update" or op.has_if_seq_no or op.has_version:
                     update = orjson.loads(op.update_json) if op.update_json else {}
                     append(
                         WriteOp(
@@ -273,6 +273,8 @@ class LeafService:
                             update.get("upsert"),
                             bool(update.get("doc_as_upsert", False)),
                             bool(update.get("detect_noop", True)),
+                            version=op.version if op.has_version else None,
+                            version_type=op.version_type or "internal",
                         )
                     )
                 else:  # index, create, delete without conditions: the common case, built positionally
@@ -315,7 +317,7 @@ class LeafService:
 
     def get(self, request: pb.GetRequest) -> pb.StoredDoc:
         shard = self.node.shard(request.shard.uuid, request.shard.shard)
-        doc = shard.get(request.id)
+        doc = shard.get(request.id, realtime=not request.not_realtime)
         if doc is None or doc.source is None:
             return pb.StoredDoc(id=request.id, found=False)
         return pb.StoredDoc(

@@ -71,6 +71,8 @@ class WriteItem:
     if_primary_term: int | None = None
     update: dict[str, Any] | None = None
     require_alias: bool = False
+    version: int | None = None  # with an external ``version_type`` (``native.versioning``)
+    version_type: str = "internal"
     # filled while processing
     error: QuidditchError | None = None
     parsed: dict[str, Any] | None = field(default=None, repr=False)
@@ -149,7 +151,8 @@ def _plain_index_ops(items: list[WriteItem], positions: list[int]) -> bool:
         return False
     for pos in positions:
         item = items[pos]
-        if item.action != action or item.source is None or item.if_seq_no is not None or item.update is not None:
+        if (item.action != action or item.source is None or item.if_seq_no is not None or item.update is not None
+                or item.version is not None):
             return False
     return True
 
@@ -319,6 +322,10 @@ class WriteCoordinator:
                     op.if_primary_term = item.if_primary_term or 0
                 if item.update is not None:
                     op.update_json = orjson.dumps(item.update)
+                if item.version is not None:
+                    op.has_version = True
+                    op.version = item.version
+                    op.version_type = item.version_type
                 parsed.append(item.parsed)
             async with self.queue.admit():
                 response = await self.leaf.bulk(request, parsed)
@@ -394,10 +401,11 @@ class WriteCoordinator:
             "_index": item.index, "_id": item.id, "status": exc.status, "error": error,
         })  # fmt: skip
 
-    async def get(self, meta: IndexMeta, doc_id: str, routing: str | None = None) -> pb.StoredDoc:
+    async def get(self, meta: IndexMeta, doc_id: str, routing: str | None = None, *,
+                  realtime: bool = True) -> pb.StoredDoc:  # fmt: skip
         shard = shard_for(routing or doc_id, meta.number_of_shards)
         return await self.leaf.get(pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard),
-                                                 id=doc_id))  # fmt: skip
+                                                 id=doc_id, not_realtime=not realtime))  # fmt: skip
 
     async def refresh(self, metas: list[IndexMeta]) -> pb.RefreshResponse:
         """Refresh every shard of ``metas``; the response counts the shards refreshed and lists those that failed."""

@@ -68,6 +68,7 @@ from native.merge import (
 )
 from native.readers import Readers
 from native.schema import CompiledMapping
+from native.versioning import INTERNAL, write_conflict
 from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
 from native.writes import ColumnsResult, StoredDoc, WriteOp, WriteResult, deep_merge, parse_source
 
@@ -275,8 +276,12 @@ class Shard(GenerationsMixin):
         """Whether a search would get a searcher without waiting (no index swap in progress)."""
         return self._readers.free()
 
-    def get(self, doc_id: str) -> StoredDoc | None:
-        """Realtime get: the latest acknowledged state of ``doc_id`` or None."""
+    def get(self, doc_id: str, *, realtime: bool = True) -> StoredDoc | None:
+        """Realtime get: the latest acknowledged state of ``doc_id`` or None (``realtime=False``: its state
+        in the published searcher, as of the last refresh)."""
+        if not realtime:
+            _, searcher, compiled = self.view()
+            return self._get_committed(searcher, doc_id, compiled)
         with self._lock:
             live = self._live.get(doc_id)
             if live is None and self._live_sealed:
@@ -438,14 +443,32 @@ class Shard(GenerationsMixin):
                 return self._prepare_update(op, pending)
             current = None if op.auto_id else self._current(op.id)
             self._check_conflicts(op, current)
+            version = None
+            if op.version is not None and op.version_type != INTERNAL:
+                version = self._external_version(op, current)
             if op.op == "delete":
                 if current is None:
-                    return self._record_delete(op.id, pending, found=False)
-                return self._record_delete(op.id, pending, found=True, prior=current)
+                    return self._record_delete(op.id, pending, found=False, version=version)
+                return self._record_delete(op.id, pending, found=True, prior=current, version=version)
             assert op.source is not None
-            return self._record_index(op.id, op.source, current, pending, append_only=op.auto_id, parsed=op.parsed)
+            return self._record_index(op.id, op.source, current, pending, append_only=op.auto_id, parsed=op.parsed,
+                                      version=version)  # fmt: skip
         except QuidditchError as exc:
             return WriteResult(op.id, status=exc.status, error=exc)
+
+    def _external_version(self, op: WriteOp, current: StoredDoc | None) -> int:
+        """The version an externally versioned write stores, or its 409: it is compared with the document's
+        version, or with its delete's while the live map still holds the tombstone (ES keeps deletes for
+        ``index.gc_deletes``; here until the next refresh)."""
+        assert op.version is not None
+        known = current
+        if known is None:
+            known = self._live.get(op.id) or (self._live_sealed.get(op.id) if self._live_sealed else None)
+        why = write_conflict(op.version_type, known.version if known is not None else None, op.version)
+        if why is not None:
+            raise VersionConflict(f"[{op.id}]: version conflict, {why}", index_uuid="_na_",
+                                  shard=str(self.shard_id), index=self.index_name)  # fmt: skip
+        return op.version
 
     def _exists_conflict(self, doc_id: str, current: StoredDoc) -> VersionConflict:
         return VersionConflict(
@@ -485,10 +508,12 @@ class Shard(GenerationsMixin):
         append_only: bool = False,
         result: str | None = None,
         parsed: dict[str, Any] | None = None,
+        version: int | None = None,
     ) -> WriteResult:
         if parsed is None:
             parsed = parse_source(source)
-        version = 1 if current is None else current.version + 1
+        if version is None:
+            version = 1 if current is None else current.version + 1
         seq_no = self.max_seq_no + 1
         term = self.primary_term
         doc = self._writing.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term)
@@ -501,9 +526,11 @@ class Shard(GenerationsMixin):
         return WriteResult(doc_id, result or "updated", version, seq_no, term, 200)
 
     def _record_delete(
-        self, doc_id: str, pending: _Pending, *, found: bool, prior: StoredDoc | None = None
+        self, doc_id: str, pending: _Pending, *, found: bool, prior: StoredDoc | None = None,
+        version: int | None = None,
     ) -> WriteResult:
-        version = prior.version + 1 if prior is not None else 1
+        if version is None:
+            version = prior.version + 1 if prior is not None else 1
         seq_no = self._next_seq_no()
         pending.records.append(delete_payload(doc_id, seq_no, version, self.primary_term))
         pending.docs.append((doc_id, None, False))

@@ -34,6 +34,9 @@ class WriteOp:
     doc_as_upsert: bool = False
     detect_noop: bool = True
     parsed: dict[str, Any] | None = None
+    # external versioning (``native.versioning``): the caller's version, stored as it is
+    version: int | None = None
+    version_type: str = "internal"
 
 
 @dataclass(slots=True)

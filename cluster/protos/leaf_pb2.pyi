@@ -165,7 +165,7 @@ class FetchResponse(_message.Message):
     def __init__(self, docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class WriteOp(_message.Message):
-    __slots__ = ("op", "id", "source", "has_if_seq_no", "if_seq_no", "if_primary_term", "auto_id", "update_json")
+    __slots__ = ("op", "id", "source", "has_if_seq_no", "if_seq_no", "if_primary_term", "auto_id", "update_json", "has_version", "version", "version_type")
     OP_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +174,9 @@ class WriteOp(_message.Message):
     IF_PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
     AUTO_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    HAS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_TYPE_FIELD_NUMBER: _ClassVar[int]
     op: str
     id: str
     source: bytes
@@ -182,7 +185,10 @@ class WriteOp(_message.Message):
     if_primary_term: int
     auto_id: bool
     update_json: bytes
-    def __init__(self, op: _Optional[str] = ..., id: _Optional[str] = ..., source: _Optional[bytes] = ..., has_if_seq_no: _Optional[bool] = ..., if_seq_no: _Optional[int] = ..., if_primary_term: _Optional[int] = ..., auto_id: _Optional[bool] = ..., update_json: _Optional[bytes] = ...) -> None: ...
+    has_version: bool
+    version: int
+    version_type: str
+    def __init__(self, op: _Optional[str] = ..., id: _Optional[str] = ..., source: _Optional[bytes] = ..., has_if_seq_no: _Optional[bool] = ..., if_seq_no: _Optional[int] = ..., if_primary_term: _Optional[int] = ..., auto_id: _Optional[bool] = ..., update_json: _Optional[bytes] = ..., has_version: _Optional[bool] = ..., version: _Optional[int] = ..., version_type: _Optional[str] = ...) -> None: ...
 
 class WriteResult(_message.Message):
     __slots__ = ("id", "result", "version", "seq_no", "primary_term", "status", "error")
@@ -255,12 +261,14 @@ class IndexColumnsResult(_message.Message):
     def __init__(self, seq_nos: _Optional[_Iterable[int]] = ..., versions: _Optional[_Iterable[int]] = ..., updated: _Optional[_Iterable[bool]] = ..., primary_term: _Optional[int] = ..., failed: _Optional[_Iterable[int]] = ..., errors: _Optional[_Iterable[_Union[Error, _Mapping]]] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("shard", "id")
+    __slots__ = ("shard", "id", "not_realtime")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_REALTIME_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     id: str
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    not_realtime: bool
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ..., not_realtime: _Optional[bool] = ...) -> None: ...
 
 class RefreshRequest(_message.Message):
     __slots__ = ("shards",)

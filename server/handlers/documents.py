@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, validate_index_name
+from cluster.routing import shard_for
 from cluster.search_request import parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
@@ -23,7 +24,17 @@ from native.errors import (
     ParsingError,
     QuidditchError,
     ScriptingDisabled,
+    VersionConflict,
     XContentParseError,
+)
+from native.versioning import (
+    INTERNAL,
+    check_read_version,
+    parse_version,
+    parse_version_type,
+    read_conflict,
+    validation_error,
+    write_validation_errors,
 )
 from server.cbor import wants_cbor
 from server.http import JSON_TYPE, check_params, cluster_of, es_json, flag, json_body, read_body
@@ -99,8 +110,6 @@ class _ItemFailure(QuidditchError):
 
 async def index_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
-    if "version" in params or "version_type" in params:
-        raise ActionRequestValidation("Validation Failed: 1: external versioning is not supported;")
     index = request.path_params["index"]
     doc_id = request.path_params.get("id")
     body = await read_body(request)
@@ -114,20 +123,37 @@ async def index_doc(request: Request) -> Response:
         action = "index"
     else:
         raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
+    version, version_type = _versioning(params, action, doc_id)
     if doc_id is None and action == "create":
         raise ActionRequestValidation("Validation Failed: 1: an id must be provided if version type or value are set;")
-    item = _write_item(action, index, doc_id, params, source=body, require_alias=flag(params, "require_alias"))
+    item = _write_item(action, index, doc_id, params, source=body, require_alias=flag(params, "require_alias"),
+                       version=version, version_type=version_type)  # fmt: skip
     return await _write_one(request, item, params)
+
+
+def _versioning(params: dict[str, str], action: str, doc_id: str | None) -> tuple[int | None, str]:
+    """The ``version``/``version_type`` of a single-document write, validated as ES does (400 otherwise)."""
+    version_type = parse_version_type(params.get("version_type"))
+    version = parse_version(params["version"]) if "version" in params else None
+    errors = write_validation_errors(version_type, version, create=action == "create", has_id=doc_id is not None,
+                                     if_seq_no="if_seq_no" in params)  # fmt: skip
+    if errors:
+        raise validation_error(errors)
+    return (version, version_type) if version_type != INTERNAL else (None, INTERNAL)
 
 
 async def delete_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
     index = request.path_params["index"]
     index = _read_target(cluster_of(request), index).name
-    item = _write_item("delete", index, request.path_params["id"], params)
+    version, version_type = _versioning(params, "delete", request.path_params["id"])
+    item = _write_item("delete", index, request.path_params["id"], params, version=version,
+                       version_type=version_type)  # fmt: skip
     return await _write_one(request, item, params)
 
 
+_UPDATE_VERSIONING = ("internal versioning can not be used for optimistic concurrency control. Please use "
+                      "`if_seq_no` and `if_primary_term` instead")  # fmt: skip
 UPDATE_KEYS = {"doc", "upsert", "doc_as_upsert", "detect_noop", "script", "scripted_upsert", "_source"}
 
 
@@ -171,6 +197,8 @@ def _update_body(body: Any) -> dict[str, Any]:
 async def update_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS | {"retry_on_conflict", "_source", "lang",
                                                    "_source_includes", "_source_excludes"})  # fmt: skip
+    if "version" in params or "version_type" in params:
+        raise validation_error([_UPDATE_VERSIONING])
     body = await json_body(request, required=True)
     update = _update_body(body)
     index = request.path_params["index"]
@@ -202,11 +230,20 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     cluster = cluster_of(request)
     meta = _read_target(cluster, index)
     index = meta.name
+    version_type = parse_version_type(params.get("version_type"))
+    version = parse_version(params["version"]) if "version" in params else None
+    check_read_version(version_type, version)
     if flag(params, "refresh"):
         await cluster.writes.refresh([meta])
-    doc = await cluster.writes.get(meta, doc_id, params.get("routing"))
+    realtime = flag(params, "realtime", default=True)
+    doc = await cluster.writes.get(meta, doc_id, params.get("routing"), realtime=realtime)
     if not doc.found:
         return {"_index": index, "_id": doc_id, "found": False}
+    why = read_conflict(doc.version, version)
+    if why is not None:
+        raise VersionConflict(f"[{doc_id}]: version conflict, {why}", index_uuid=meta.uuid,
+                              shard=str(shard_for(params.get("routing") or doc_id, meta.number_of_shards)),
+                              index=index)  # fmt: skip
     out: dict[str, Any] = {
         "_index": index,
         "_id": doc_id,
@@ -343,7 +380,9 @@ def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-_Action = tuple[str, Any, str | None, Any, Any, Any, bool]  # what an action line says, as WriteItem takes it
+# what an action line says, as WriteItem takes it: action, index, id, routing, if_seq_no, if_primary_term,
+# require_alias, version, version_type
+_Action = tuple[str, Any, str | None, Any, Any, Any, bool, int | None, str]
 
 
 def _action(line_no: int, line: bytes, default_index: str | None, default_routing: str | None,
@@ -352,9 +391,31 @@ def _action(line_no: int, line: bytes, default_index: str | None, default_routin
     if action == "index" and str(meta.get("op_type", "index")) == "create":
         action = "create"
     doc_id = meta.get("_id")
+    version, version_type = _bulk_versioning(action, meta, doc_id is not None)
     return (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
             meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
-            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias))  # fmt: skip
+            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias), version,
+            version_type)  # fmt: skip
+
+
+def _bulk_versioning(action: str, meta: dict[str, Any], has_id: bool) -> tuple[int | None, str]:
+    """An action line's ``version``/``version_type``; an invalid one fails the whole request, as ES's
+    ``BulkRequest.validate`` does."""
+    if "version" not in meta and "version_type" not in meta:
+        return None, INTERNAL
+    version_type = parse_version_type(None if meta.get("version_type") is None else str(meta["version_type"]))
+    version = parse_version(meta["version"]) if meta.get("version") is not None else None
+    if action == "update":
+        if version is not None or version_type != INTERNAL:
+            raise IllegalArgument(
+                "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead"
+            )
+        return None, INTERNAL
+    errors = write_validation_errors(version_type, version, create=action == "create", has_id=has_id,
+                                     if_seq_no=meta.get("if_seq_no") is not None)  # fmt: skip
+    if errors:
+        raise validation_error(errors)
+    return (version, version_type) if version_type != INTERNAL else (None, INTERNAL)
 
 
 def _uniform_documents(
@@ -378,10 +439,10 @@ def _uniform_documents(
     if actions.count(first) != len(actions) or not all(sources) or any(s.isspace() for s in sources):
         return None
     try:
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = _action(
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, _ = _action(
             1, first, default_index, default_routing, require_alias
         )
-        if action not in ("index", "create") or index is None:
+        if action not in ("index", "create") or index is None or version is not None:
             return None
         name = resolve_date_math(str(index)) or ""
         validate_index_name(name)
@@ -483,9 +544,9 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
         known = seen.get(line)
         if known is None:
             known = seen[line] = _action(line_no, line, default_index, default_routing, require_alias)
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only = known
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, version_type = known
         item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
-                         if_primary_term, None, alias_only)  # fmt: skip
+                         if_primary_term, None, alias_only, version, version_type)  # fmt: skip
         if action != "delete":
             try:
                 _, source = next(lines)
