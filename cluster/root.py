@@ -40,7 +40,7 @@ from native.errors import (
     SearchPhaseError,
     SearchTimeout,
 )
-from native.mapping import Mapping
+from native.mapping import Mapping, source_enabled
 from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
 from native.query.limits import check_ids_window
@@ -403,7 +403,7 @@ class Root:
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
-            if source_filter is not None:
+            if source_filter is not None and source_enabled(phase.targets[shard_index].meta.mappings):
                 hit["_source"] = filter_source(loads(doc.source), source_filter)
             if field_specs:
                 mapping = mappings.get(shard_index)

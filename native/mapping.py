@@ -431,6 +431,13 @@ class Mapping:
         raise DocumentParsingError(f"cannot infer a mapping for value [{value!r}]")
 
 
+def source_enabled(mappings: MappingABC[str, Any]) -> bool:
+    """False for ``_source: {enabled: false}``: the source is kept (a rebuild reindexes from it) but never
+    returned, as ES does not store it."""
+    source = mappings.get("_source")
+    return not isinstance(source, MappingABC) or source.get("enabled", True) not in (False, "false")
+
+
 def _first_non_null(value: Any) -> Any:
     if isinstance(value, list):
         for item in value:

@@ -13,20 +13,23 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, validate_index_name
 from cluster.routing import shard_for
-from cluster.search_request import parse_source_filter
+from cluster.search_request import SourceFilter, parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from cluster.writes import ItemResult, WriteItem
+from native.did_you_mean import field_hint
 from native.errors import (
     ActionRequestValidation,
     IllegalArgument,
     IndexNotFound,
     ParsingError,
     QuidditchError,
+    ResourceNotFound,
     ScriptingDisabled,
     VersionConflict,
     XContentParseError,
 )
+from native.mapping import source_enabled
 from native.versioning import (
     INTERNAL,
     check_read_version,
@@ -177,7 +180,7 @@ def _update_body(body: Any) -> dict[str, Any]:
         raise ParsingError("request body must be an object")
     for key in body:
         if key not in UPDATE_KEYS:
-            raise ParsingError(f"[UpdateRequest] unknown field [{key}]")
+            raise ParsingError(f"[UpdateRequest] unknown field [{key}]{field_hint(key, UPDATE_KEYS)}")
     if "script" in body:
         raise ScriptingDisabled("cannot execute [inline] scripts")
     if "doc" not in body:
@@ -202,11 +205,45 @@ async def update_doc(request: Request) -> Response:
     body = await json_body(request, required=True)
     update = _update_body(body)
     index = request.path_params["index"]
-    item = _write_item("update", index, request.path_params["id"], params, update=update)
+    item = _write_item("update", index, request.path_params["id"], params, update=update,
+                       require_alias=flag(params, "require_alias"))  # fmt: skip
     cluster = cluster_of(request)
     if index not in cluster.master.state.indices and "upsert" not in update and not update.get("doc_as_upsert"):
-        raise IndexNotFound(index)
-    return await _write_one(request, item, params)
+        if not item.require_alias or not any(index in m.aliases for m in cluster.master.state.indices.values()):
+            raise IndexNotFound(index)
+    fetch = None
+    if isinstance(body, dict) and "_source" in body:
+        fetch = parse_source_filter(body["_source"])
+    elif any(k in params for k in ("_source", "_source_includes", "_source_excludes")):
+        fetch = parse_source_filter(params.get("_source"), params.get("_source_includes"),
+                                    params.get("_source_excludes"))  # fmt: skip
+    if fetch is None or not fetch.enabled:
+        return await _write_one(request, item, params)
+    validate_index_name(item.index)
+    with cluster.writes.pressure.coordinating(0):
+        result = (await cluster.writes.write([item], refresh=_refresh_flag(params),
+                                             forced_refresh=_forced_refresh(params)))[0]  # fmt: skip
+    if "error" in result.body:
+        raise _ItemFailure(result.status, result.body["error"])
+    out = dict(result.body)
+    status = out.pop("status")
+    out["get"] = await _updated_source(cluster, result.index, str(result.id), params.get("routing"), fetch)
+    return es_json(request, out, status=status)
+
+
+async def _updated_source(cluster: EmbeddedCluster, index: str, doc_id: str, routing: str | None,
+                          fetch: SourceFilter) -> dict[str, Any]:  # fmt: skip
+    """The ``get`` of an update response asking for ``_source``: the document as the update left it (read
+    back at once, realtime)."""
+    meta = cluster.master.state.indices[index]
+    doc = await cluster.writes.get(meta, doc_id, routing)
+    if not doc.found:
+        return {"found": False}
+    out: dict[str, Any] = {"_seq_no": doc.seq_no, "_primary_term": doc.primary_term, "found": True}
+    if routing is not None:
+        out["_routing"] = routing
+    out["_source"] = filter_source(orjson.loads(doc.source), fetch)
+    return out
 
 
 def _read_target(cluster: EmbeddedCluster, name: str) -> IndexMeta:
@@ -255,7 +292,7 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     source_filter = parse_source_filter(
         params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
     )
-    if source_filter.enabled:
+    if source_filter.enabled and source_enabled(meta.mappings):
         out["_source"] = filter_source(orjson.loads(doc.source), source_filter)
     return out
 
@@ -271,10 +308,10 @@ async def get_source(request: Request) -> Response:
     index, doc_id = request.path_params["index"], request.path_params["id"]
     out = await _get(request, index, doc_id, params)
     if not out["found"]:
-        from native.errors import ResourceNotFound
-
         raise ResourceNotFound(f"Document not found [{index}]/[{doc_id}]")
-    return es_json(request, out.get("_source", {}))
+    if "_source" not in out:
+        raise ResourceNotFound(f"Source not found [{index}]/[{doc_id}]")
+    return es_json(request, out["_source"])
 
 
 async def mget(request: Request) -> Response:
