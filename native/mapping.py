@@ -61,7 +61,7 @@ from native.field_types import (
     SOURCE_ONLY_TYPES,
     Leaf,
 )
-from native.properties import _check_field_def, _merge_props, normalize_properties
+from native.properties import _check_field_def, _merge_props, normalize_properties, subobjects_mode
 from native.values import convert_value, geo_point_values, parse_geo_point, parse_range
 
 __all__ = [
@@ -105,8 +105,7 @@ class Mapping:
         if "runtime" in body:
             raise IllegalArgument("cannot execute [inline] scripts")
         if body.get("properties") is not None:
-            subobjects = body.get("subobjects", True) is not False
-            body["properties"] = normalize_properties(body["properties"], "", subobjects)
+            body["properties"] = normalize_properties(body["properties"], "", body.get("subobjects", True))
         for name, spec in (body.get("properties") or {}).items():
             _check_field_def(name, spec)
         self.templates = _check_templates(body["dynamic_templates"]) if "dynamic_templates" in body else []
@@ -239,6 +238,8 @@ class Mapping:
         update = dict(update)
         if len(update) == 1 and isinstance(update.get("_doc"), dict):
             raise IllegalArgument("Types cannot be provided in put mapping requests")
+        if "subobjects" in self.body and "subobjects" not in update:  # dotted names in the update stay whole
+            update["subobjects"] = self.body["subobjects"]
         upd = Mapping(update, partial=True)  # validates the update on its own
         old_mode = (self.body.get("_source") or {}).get("mode")
         new_mode = (upd.body.get("_source") or {}).get("mode", old_mode) if "_source" in upd.body else old_mode
@@ -264,7 +265,8 @@ class Mapping:
         """
         new: dict[str, Any] = {}
         copies: list[tuple[str, Any]] = []
-        self._collect_dynamic(source, self.properties, self.dynamic, new, "", 1, copies)
+        subobjects = subobjects_mode(self.body.get("subobjects", True))
+        self._collect_dynamic(source, self.properties, self.dynamic, new, "", 1, copies, subobjects)
         for target, sample in copies:
             if self.dynamic != "true" or self.leaf(target) is not None:
                 continue
@@ -285,7 +287,11 @@ class Mapping:
         prefix: str,
         depth: int,
         copies: list[tuple[str, Any]],
+        subobjects: str = "true",
     ) -> None:
+        """``subobjects`` of the object (``native.properties.subobjects_mode``): under ``false`` dotted names
+        stay whole and an object value maps its leaves under dotted names at this level; under ``auto``
+        a dotted name stays whole unless an object of its first part is mapped, as ES does."""
         if depth > MAX_DEPTH:
             raise IllegalArgument(f"Limit of mapping depth [{MAX_DEPTH}] has been exceeded")
         for key, value in obj.items():
@@ -294,7 +300,13 @@ class Mapping:
                     f"[1:{len(key) + 2}] Field [{key}] is a metadata field and cannot be added inside a "
                     "document. Use the index API request parameters."
                 )
-            if "." in key and key.strip("."):
+            if subobjects == "false" and type(value) is dict and key not in props:  # the object flattens
+                flat = {f"{key}.{k}": v for k, v in value.items()}
+                self._collect_dynamic(flat, props, dynamic, out, prefix, depth, copies, subobjects)
+                continue
+            if "." in key and key.strip(".") and (subobjects == "true" or (subobjects == "auto" and (
+                    type(value) is dict or _is_object(props.get(key.split(".", 1)[0]))
+                    or _is_object(out.get(key.split(".", 1)[0]))))):  # fmt: skip
                 head, rest = key.split(".", 1)
                 self._collect_dynamic({head: {rest: value}}, props, dynamic, out, prefix, depth, copies)
                 continue
@@ -308,13 +320,17 @@ class Mapping:
                 if stype in OBJECT_TYPES:
                     if isinstance(sample, dict) and spec.get("enabled", True) is not False:
                         child_dyn = str(spec.get("dynamic", dynamic)).lower()
+                        child_sub = "false" if subobjects == "false" else subobjects_mode(spec.get("subobjects", True))
                         sub_out: dict[str, Any] = {}
                         for item in value if isinstance(value, list) else [value]:
                             if isinstance(item, dict):
                                 self._collect_dynamic(item, spec.get("properties") or {}, child_dyn,
-                                                      sub_out, path + ".", depth + 1, copies)  # fmt: skip
+                                                      sub_out, path + ".", depth + 1, copies, child_sub)  # fmt: skip
                         if sub_out:
-                            out.setdefault(key, {"properties": {}})["properties"].update(sub_out)
+                            entry = out.setdefault(key, {"properties": {}})
+                            if "subobjects" in spec:  # the update's dotted names are read as the object's
+                                entry.setdefault("subobjects", spec["subobjects"])
+                            entry["properties"].update(sub_out)
                 elif sample is not None and "copy_to" in spec:
                     targets = spec["copy_to"]
                     copies.extend((t, sample) for t in (targets if isinstance(targets, list) else [targets]))
@@ -339,10 +355,15 @@ class Mapping:
                     out.setdefault(key, base or {"type": "object"})
                     continue
                 child_dyn = str(base.get("dynamic", dynamic)).lower()
-                sub_props: dict[str, Any] = dict((existing or {}).get("properties", {}))
+                child_sub = "false" if subobjects == "false" else subobjects_mode(base.get("subobjects", True))
+                known = dict((mapped or {}).get("properties") or {})  # a template's own properties
+                if known:
+                    known = normalize_properties(known, path + ".", child_sub)
+                sub_props: dict[str, Any] = {**known, **(existing or {}).get("properties", {})}
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, dict):
-                        self._collect_dynamic(item, {}, child_dyn, sub_props, path + ".", depth + 1, copies)
+                        self._collect_dynamic(item, known, child_dyn, sub_props, path + ".", depth + 1, copies,
+                                              child_sub)  # fmt: skip
                 if sub_props:
                     out[key] = {**base, "properties": sub_props}
                 else:
@@ -429,6 +450,10 @@ class Mapping:
                         pass
             return {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
         raise DocumentParsingError(f"cannot infer a mapping for value [{value!r}]")
+
+
+def _is_object(spec: Any) -> bool:
+    return isinstance(spec, MappingABC) and spec.get("type", "object") in OBJECT_TYPES
 
 
 def source_enabled(mappings: MappingABC[str, Any]) -> bool:

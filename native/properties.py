@@ -51,8 +51,18 @@ _RANGE_PARAMS = {"coerce", "format", "locale"}
 _OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"}
 
 
-def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) -> dict[str, Any]:
-    """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)."""
+def subobjects_mode(value: Any) -> str:
+    """An object's ``subobjects`` as ``"true"``, ``"false"`` or ``"auto"`` (ES 8.16+: dotted names stay
+    whole unless an object of their first part is mapped, objects in documents still make objects)."""
+    if value is False or str(value).lower() == "false":
+        return "false"
+    return "auto" if str(value).lower() == "auto" else "true"
+
+
+def normalize_properties(props: Any, prefix: str = "", subobjects: Any = True) -> dict[str, Any]:
+    """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)
+    where the object's ``subobjects`` is true (``false`` and ``auto`` keep them whole)."""
+    mode = subobjects_mode(subobjects)
     if not isinstance(props, dict):
         raise MapperParsingError(f"Expected map for property [properties] on field [{prefix.rstrip('.') or '_doc'}] "
                                  f"but got a class {type(props).__name__}")  # fmt: skip
@@ -65,9 +75,9 @@ def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) 
         if isinstance(spec, dict):
             _check_type_name(f"{prefix}{name}", spec)
         if isinstance(spec, dict) and "properties" in spec and spec.get("type", "object") in OBJECT_TYPES:
-            sub = spec.get("subobjects", subobjects) is not False
+            sub = spec.get("subobjects", True if mode == "auto" else subobjects)
             spec = {**spec, "properties": normalize_properties(spec["properties"], f"{prefix}{name}.", sub)}
-        if "." in name and subobjects:
+        if "." in name and mode == "true":
             parts = name.split(".")
             if any(not p.strip() for p in parts):
                 raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']" if name.strip(".")
