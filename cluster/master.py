@@ -43,6 +43,7 @@ from native.errors import (
     ResourceNotFound,
 )
 from native.mapping import Mapping
+from native.mapping_limits import check_field_name_lengths
 
 Listener = Callable[[ClusterState, ClusterState], None]
 
@@ -207,6 +208,7 @@ class Master:
             own = {k: v for k, v in flatten_settings(body.get("settings")).items() if v is not None}
             flat = {**DEFAULTS, **contribution.settings, **own}
             validate_settings(flat)
+            _auto_expand_replicas(flat)
             if str(flat.get("index.soft_deletes.enabled", "true")).lower() == "false":
                 raise IllegalArgument(
                     "Creating indices with soft-deletes disabled is no longer supported. Please do not specify a "
@@ -215,6 +217,7 @@ class Master:
             analysis = Analysis.from_settings(analysis_settings(flat), index_settings=flat)
             mapping_body = templates.merge_mappings(contribution.mappings, _strip_doc_type(body.get("mappings")))
             mapping = Mapping(mapping_body)
+            check_field_name_lengths(mapping.to_dict(), flat)
             from native.schema import CompiledMapping
 
             CompiledMapping(mapping, analysis)  # analyzers named by the mapping exist
@@ -299,6 +302,7 @@ class Master:
         with self._lock:
             meta = self.index(name)
             merged = Mapping(meta.mappings).merge(update)
+            check_field_name_lengths(merged.to_dict(), meta.settings)
             return self._set_mapping(meta, merged)
 
     def apply_dynamic_mapping(self, name: str, new_properties: MappingABC[str, Any]) -> IndexMeta:
@@ -527,3 +531,25 @@ class Master:
                 self.update_aliases([AliasAction("remove", (old,), (alias,)),
                                      AliasAction("add", (new_name,), (alias,), props)])  # fmt: skip
             return old, new_name, True
+
+
+def _auto_expand_replicas(flat: dict[str, Any], data_nodes: int = 1) -> None:
+    """``index.auto_expand_replicas: "<min>-<max|all>"``: the replica count follows the data nodes (one
+    here), as ES's allocation sets it: ``"0-1"`` on one node is zero replicas, so the index is green."""
+    value = str(flat.get("index.auto_expand_replicas", "false")).strip()
+    if value.lower() == "false":
+        return
+    low, sep, high = value.partition("-")
+    try:
+        minimum = int(low)
+        maximum = data_nodes - 1 if high == "all" else int(high)
+    except ValueError:
+        raise IllegalArgument(
+            f"failed to parse [index.auto_expand_replicas] from value: [{value}] at index {value.find('-')}"
+        ) from None
+    if not sep or minimum < 0 or (high != "all" and maximum < minimum):
+        raise IllegalArgument(
+            f"failed to parse [index.auto_expand_replicas] from value: [{value}] at index {value.find('-')}"
+        )
+    replicas = data_nodes - 1
+    flat["index.number_of_replicas"] = str(minimum if replicas < minimum else min(replicas, maximum))

@@ -12,6 +12,7 @@ import base64
 import os
 import time
 from collections import defaultdict
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from native.errors import (
     QuidditchError,
 )
 from native.mapping import Mapping
+from native.mapping_limits import check_array_objects, limit_dynamic_names
 
 MAX_ID_BYTES = 512
 
@@ -256,13 +258,15 @@ class WriteCoordinator:
                     if type(parsed) is not dict:
                         raise MapperParsingError("failed to parse, document is empty")
                     item.parsed = parsed
+                    settings = metas[item.index].settings
+                    check_array_objects(parsed, settings)
                     if not _all_mapped_leaves(parsed, mapping, source):
-                        self._dynamic(item.index, parsed, mappings, changed)
+                        self._dynamic(item.index, parsed, mappings, changed, settings)
                 elif action == "update" and item.update is not None:
                     for key in ("doc", "upsert"):
                         doc = item.update.get(key)
                         if isinstance(doc, dict) and not _all_mapped_leaves(doc, mapping):
-                            self._dynamic(item.index, doc, mappings, changed)
+                            self._dynamic(item.index, doc, mappings, changed, metas[item.index].settings)
                 if doc_id is None:
                     need_ids.append(item)
             except QuidditchError as exc:
@@ -275,9 +279,13 @@ class WriteCoordinator:
         return metas
 
     @staticmethod
-    def _dynamic(index: str, doc: dict[str, Any], mappings: dict[str, Mapping], changed: set[str]) -> None:
-        """Merge the dynamic mapping update ``doc`` calls for (raises on ``dynamic: strict`` and conflicts)."""
+    def _dynamic(index: str, doc: dict[str, Any], mappings: dict[str, Mapping], changed: set[str],
+                 settings: MappingABC[str, Any]) -> None:  # fmt: skip
+        """Merge the dynamic mapping update ``doc`` calls for (raises on ``dynamic: strict``, conflicts and
+        names past ``index.mapping.field_name_length.limit``)."""
         update = mappings[index].dynamic_update(doc)
+        if update:
+            update = limit_dynamic_names(update, settings)
         if update:
             mappings[index] = mappings[index].merge({"properties": update})
             changed.add(index)
