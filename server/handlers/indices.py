@@ -18,6 +18,7 @@ from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFoun
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
 from server.errors import broadcast_failures
+from server.handlers.field_caps_values import drop_empty_fields
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 
@@ -496,6 +497,9 @@ async def field_caps(request: Request) -> Response:
         metas = [m for m, c in zip(metas, counts, strict=True) if c["count"] > 0]
     metas = sorted(metas, key=lambda m: m.name)
     per_index = {m.name: _index_caps(Mapping(m.mappings), patterns, filters, types) for m in metas}
+    if not flag(params, "include_empty_fields", default=True):
+        root = cluster_of(request).root
+        per_index = {m.name: await drop_empty_fields(root, m, per_index[m.name]) for m in metas}
     fields = _merge_caps(per_index, flag(params, "include_unmapped"))
     return es_json(request, {"indices": [m.name for m in metas], "fields": fields})
 
