@@ -120,3 +120,15 @@ async def test_wait_for_completion_false_runs_a_task(client: httpx.AsyncClient) 
     r = await client.post(f"/_reindex/{task}/_rethrottle?requests_per_second=5")
     assert task in next(iter(r.json()["nodes"].values()))["tasks"]
     assert (await client.get("/_tasks/nonode:99")).status_code == 404
+
+
+async def test_rethrottle_of_a_task_on_an_unknown_node(asgi_client: httpx.AsyncClient) -> None:
+    for api in ("_reindex", "_delete_by_query", "_update_by_query"):
+        response = await asgi_client.post(f"/{api}/test:007/_rethrottle", params={"requests_per_second": "2"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["nodes"] == {}
+        failure = body["node_failures"][0]
+        assert failure["type"] == "failed_node_exception" and failure["node_id"] == "test"
+        assert failure["caused_by"] == {"type": "no_such_node_exception", "reason": "No such node [test]",
+                                        "node_id": "test"}  # fmt: skip

@@ -152,6 +152,11 @@ class ClientApi:
         body = args.pop("body", None)
         ignore = parse_ignore(args.pop("ignore")) if "ignore" in args else frozenset()
         part_args = {k: _part_value(v) for k, v in args.items() if k in endpoint.parts and v is not None}
+        # a query parameter the client method requires (``requests_per_second`` of the rethrottle APIs) is
+        # given to it too, so it builds the request; it is sent from ``args`` like every other parameter
+        required = {n for n, p in inspect.signature(endpoint.func).parameters.items()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty}  # fmt: skip
+        part_args.update({k: args[k] for k in required - part_args.keys() if args.get(k) is not None})
         try:
             try:
                 captured = self._capture(endpoint, part_args, placeholder=body is not None)
@@ -163,7 +168,7 @@ class ClientApi:
                 captured = self._capture(endpoint, part_args, placeholder=True)
         except (TypeError, ValueError) as exc:
             raise RequestBuildError(f"api [{name}]: {exc}") from None
-        used = {k for k in part_args if endpoint.parts[k] & captured.parts.keys()}
+        used = {k for k in part_args if endpoint.parts.get(k, frozenset()) & captured.parts.keys()}
         params = tuple((k, param_str(v)) for k, v in args.items() if k not in used and v is not None)
         payload: bytes | None = None
         if body is not None:

@@ -190,6 +190,12 @@ async def rethrottle(request: Request) -> Response:
     params = check_params(request, {"requests_per_second"})
     if "requests_per_second" not in params:
         raise ActionRequestValidation("Validation Failed: 1: requests_per_second must be set;")
+    node_id, _, number = request.path_params["task_id"].rpartition(":")
+    if node_id and number.isdigit() and node_id != NODE_ID:  # as ES: the node's failure, in a 200
+        cause = {"type": "no_such_node_exception", "reason": f"No such node [{node_id}]", "node_id": node_id}
+        failure = {"type": "failed_node_exception", "reason": f"Failed node [{node_id}]", "node_id": node_id,
+                   "caused_by": cause}  # fmt: skip
+        return es_json(request, {"nodes": {}, "node_failures": [failure]})
     task = _task_or_404(request)
     task.requests_per_second = float(params["requests_per_second"])
     node = _node(request) | {"host": request.app.state.settings.host, "ip": request.app.state.settings.host}
