@@ -160,3 +160,14 @@ def doc_fields(
         if values:
             out[leaf.path] = values
     return out
+
+
+def stored_values(mapping: Mapping, source: MappingABC[str, Any], names: list[str]) -> dict[str, list[Any]]:
+    """GET's ``stored_fields``: the values of the named (or matching) fields mapped with ``store: true``,
+    read from ``_source`` and rendered as ``fields`` renders them. Metadata names (``_source``…) and fields
+    that are not stored give nothing, as in ES."""
+    stored = [leaf.path for leaf in mapping.iter_leaves() if str(leaf.params.get("store", "false")).lower() == "true"]
+    wanted = [path for path in stored if any(fnmatch.fnmatchcase(path, name) for name in names)]
+    if not wanted:
+        return {}
+    return doc_fields(mapping, source, [(path, None) for path in wanted])

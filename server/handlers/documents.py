@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.doc_fields import stored_values
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, validate_index_name
 from cluster.routing import shard_for
@@ -20,6 +21,7 @@ from cluster.writes import ItemResult, WriteItem
 from native.did_you_mean import field_hint
 from native.errors import (
     ActionRequestValidation,
+    ElasticsearchParseError,
     IllegalArgument,
     IndexNotFound,
     ParsingError,
@@ -29,7 +31,7 @@ from native.errors import (
     VersionConflict,
     XContentParseError,
 )
-from native.mapping import source_enabled
+from native.mapping import Mapping, source_enabled
 from native.versioning import (
     INTERNAL,
     check_read_version,
@@ -289,12 +291,30 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
         "_primary_term": doc.primary_term,
         "found": True,
     }
+    stored = _list_of(params.get("stored_fields"))
     source_filter = parse_source_filter(
         params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
     )
+    asked = any(k in params for k in ("_source", "_source_includes", "_source_excludes"))
+    if stored is not None and not asked and "_source" not in stored:
+        source_filter = SourceFilter(enabled=False)  # as ES: stored_fields alone fetch no _source
+    source = orjson.loads(doc.source)
     if source_filter.enabled and source_enabled(meta.mappings):
-        out["_source"] = filter_source(orjson.loads(doc.source), source_filter)
+        out["_source"] = filter_source(source, source_filter)
+    if stored:
+        fields = stored_values(Mapping(meta.mappings), source, stored)
+        if fields:
+            out["fields"] = fields
     return out
+
+
+def _list_of(value: Any) -> list[str] | None:
+    """A comma-separated parameter or a JSON string/array as a list (None when absent)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 async def get_doc(request: Request) -> Response:
@@ -314,37 +334,87 @@ async def get_source(request: Request) -> Response:
     return es_json(request, out["_source"])
 
 
+_MGET_ITEM_KEYS = {"_index", "_id", "routing", "stored_fields", "version", "version_type", "_source"}
+
+
+def _mget_items(body: Any, default_index: str | None) -> list[dict[str, Any]]:
+    """The items of an ``_mget`` body as ES parses them (``MultiGetRequest``): ``docs`` or ``ids``."""
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    specs: list[dict[str, Any]] = []
+    for key, value in body.items():
+        if key == "docs":
+            if not isinstance(value, list):
+                raise ParsingError("docs array element should include an object")
+            for spec in value:
+                if not isinstance(spec, dict):
+                    raise ParsingError("docs array element should include an object")
+                for name in spec:
+                    if name not in _MGET_ITEM_KEYS:
+                        raise ElasticsearchParseError(f"failed to parse multi get request. unknown field [{name}]")
+                specs.append(dict(spec))
+        elif key == "ids":
+            if not isinstance(value, list):
+                raise ElasticsearchParseError(
+                    f"unknown parameter [ids] in request body or parameter is of the wrong type[{_token(value)}] "
+                )
+            specs.extend({"_id": i} for i in value)
+        else:
+            raise ElasticsearchParseError(
+                f"unknown parameter [{key}] in request body or parameter is of the wrong type[{_token(value)}] "
+            )
+    errors = []
+    for i, spec in enumerate(specs):
+        spec.setdefault("_index", default_index)
+        if spec["_index"] is None:
+            errors.append(f"index is missing for doc {i}")
+        if spec.get("_id") is None:
+            errors.append(f"id is missing for doc {i}")
+        else:
+            spec["_id"] = str(spec["_id"]).lower() if isinstance(spec["_id"], bool) else str(spec["_id"])
+    if not specs:
+        errors.append("no documents to get")
+    if errors:
+        raise validation_error(errors)
+    return specs
+
+
 async def mget(request: Request) -> Response:
     params = check_params(request, GET_PARAMS)
     body = await json_body(request, required=True)
-    default_index = request.path_params.get("index")
-    if not isinstance(body, dict):
-        raise ParsingError("request body must be an object")
-    specs: list[dict[str, Any]]
-    if "docs" in body:
-        specs = list(body["docs"])
-    elif "ids" in body:
-        specs = [{"_id": i} for i in body["ids"]]
-    else:
-        raise ActionRequestValidation("Validation Failed: 1: no documents to get;")
+    specs = _mget_items(body, request.path_params.get("index"))
     docs = []
     for spec in specs:
-        index = spec.get("_index", default_index)
-        doc_id = spec.get("_id")
-        if index is None:
-            docs.append({"_index": None, "_id": doc_id, "error": {"type": "action_request_validation_exception",
-                                                                  "reason": "index is missing"}})  # fmt: skip
-            continue
+        index, doc_id = str(spec["_index"]), spec["_id"]
         doc_params = dict(params)
         if "_source" in spec:
-            doc_params["_source"] = (
-                spec["_source"] if not isinstance(spec["_source"], bool) else str(spec["_source"]).lower()
-            )
-        if "routing" in spec:
-            doc_params["routing"] = spec["routing"]
+            raw = spec["_source"]
+            doc_params.pop("_source_includes", None)
+            doc_params.pop("_source_excludes", None)
+            if isinstance(raw, bool):
+                doc_params["_source"] = str(raw).lower()
+            elif isinstance(raw, list):
+                doc_params["_source"] = ",".join(str(v) for v in raw)
+            elif isinstance(raw, dict):
+                doc_params.pop("_source", None)
+                inc, exc = raw.get("includes", raw.get("include")), raw.get("excludes", raw.get("exclude"))
+                if inc is not None:
+                    doc_params["_source_includes"] = ",".join(inc) if isinstance(inc, list) else str(inc)
+                if exc is not None:
+                    doc_params["_source_excludes"] = ",".join(exc) if isinstance(exc, list) else str(exc)
+            else:
+                doc_params["_source"] = str(raw)
+        for key in ("routing", "version", "version_type"):
+            if spec.get(key) is not None:
+                doc_params[key] = str(spec[key])
+        if spec.get("stored_fields") is not None:
+            fields = spec["stored_fields"]
+            doc_params["stored_fields"] = ",".join(fields) if isinstance(fields, list) else str(fields)
         try:
-            docs.append(await _get(request, index, str(doc_id), doc_params))
-        except IndexNotFound as exc:
+            docs.append(await _get(request, index, doc_id, doc_params))
+        except QuidditchError as exc:
+            if exc.status >= 500:
+                raise
             docs.append({"_index": index, "_id": doc_id, "error": exc.to_dict() | {"root_cause": [exc.to_dict()]}})
     return es_json(request, {"docs": docs})
 
