@@ -59,6 +59,23 @@ def subobjects_mode(value: Any) -> str:
     return "auto" if str(value).lower() == "auto" else "true"
 
 
+def _check_doc_values_object(path: str, ftype: str, value: dict[str, Any]) -> None:
+    """``doc_values: {cardinality: low|high}`` (ES 9 keyword and match_only_text): doc values are on; how ES
+    lays them out on disk (sorted-set or binary) does not change what a query or aggregation sees here."""
+    if ftype not in ("keyword", "match_only_text"):
+        raise MapperParsingError(
+            f"Failed to parse mapping: Cannot parse value [{value}] as only [true] or [false] are allowed. for "
+            f"parameter [doc_values] of field [{path}]"
+        )
+    for key, setting in value.items():
+        if key != "cardinality":
+            raise MapperParsingError(f"Failed to parse mapping: unknown parameter [{key}] in [doc_values] of field "
+                                     f"[{path}]")  # fmt: skip
+        if setting not in ("low", "high"):
+            raise MapperParsingError(f"Failed to parse mapping: unknown value [{setting}] for [doc_values.cardinality] "
+                                     f"of field [{path}], expected one of [low, high]")  # fmt: skip
+
+
 def normalize_properties(props: Any, prefix: str = "", subobjects: Any = True) -> dict[str, Any]:
     """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)
     where the object's ``subobjects`` is true (``false`` and ``auto`` keep them whole)."""
@@ -164,7 +181,11 @@ def _check_field_def(path: str, spec: Any) -> None:
     if ftype == "dense_vector" and "dims" in spec and not isinstance(spec["dims"], int):
         raise MapperParsingError(f"Failed to parse mapping: [dims] on mapper [{path}] of type [dense_vector] "
                                  f"must be an integer")  # fmt: skip
+    if isinstance(spec.get("doc_values"), dict):
+        _check_doc_values_object(path, str(ftype), spec["doc_values"])
     for flag in ("index", "doc_values", "store", "coerce", "ignore_malformed"):
+        if flag == "doc_values" and isinstance(spec.get(flag), dict):
+            continue
         if flag in spec and not isinstance(spec[flag], bool) and str(spec[flag]) not in ("true", "false"):
             raise MapperParsingError(
                 f"Failed to parse mapping: Cannot parse value [{spec[flag]}] as only [true] or [false] are "

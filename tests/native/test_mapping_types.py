@@ -466,3 +466,21 @@ def test_query_error_messages_for_unsupported_fields():
     assert query_error(compiled.field("r"), "range") is None  # type: ignore[arg-type]
     assert query_error(compiled.field("r"), "term") is not None  # type: ignore[arg-type]
     assert query_error(compiled.field("k")) is None  # type: ignore[arg-type]
+
+
+def test_doc_values_cardinality_object_on_keyword() -> None:
+    import pytest
+
+    from native.errors import MapperParsingError
+    from native.mapping import Mapping
+
+    for cardinality in ("low", "high"):
+        mapping = Mapping({"properties": {"k": {"type": "keyword", "index": False,
+                                                "doc_values": {"cardinality": cardinality}}}})  # fmt: skip
+        leaf = mapping.leaf("k")
+        assert leaf is not None and leaf.aggregatable and leaf.searchable
+    for bad in ({"cardinality": "medium"}, {"other": "low"}):
+        with pytest.raises(MapperParsingError):
+            Mapping({"properties": {"k": {"type": "keyword", "doc_values": bad}}})
+    with pytest.raises(MapperParsingError):
+        Mapping({"properties": {"n": {"type": "long", "doc_values": {"cardinality": "low"}}}})
