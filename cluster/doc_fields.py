@@ -171,3 +171,17 @@ def stored_values(mapping: Mapping, source: MappingABC[str, Any], names: list[st
     if not wanted:
         return {}
     return doc_fields(mapping, source, [(path, None) for path in wanted])
+
+
+def add_ignored(hit: dict[str, Any], ignored: MappingABC[str, list[Any]], specs: list[tuple[str, str | None]]) -> None:
+    """A search hit's ``_ignored`` (the fields whose values were not indexed), ``fields._ignored`` when the
+    ``fields`` option names it, and ``ignored_field_values``: the ignored values of the fields it asks for."""
+    if not ignored:
+        return
+    hit["_ignored"] = list(ignored)
+    if any(pattern == "_ignored" for pattern, _ in specs):
+        hit.setdefault("fields", {})["_ignored"] = list(ignored)
+    values = {path: list(v) for path, v in ignored.items()
+              if any(fnmatch.fnmatchcase(path, pattern) for pattern, _ in specs)}  # fmt: skip
+    if values:
+        hit["ignored_field_values"] = values

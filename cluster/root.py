@@ -24,7 +24,7 @@ import numpy
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
-from cluster.doc_fields import doc_fields, parse_field_specs
+from cluster.doc_fields import add_ignored, doc_fields, parse_field_specs, stored_values
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
@@ -40,6 +40,7 @@ from native.errors import (
     SearchPhaseError,
     SearchTimeout,
 )
+from native.ignored import IgnoredFields
 from native.mapping import Mapping, source_enabled
 from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
@@ -387,6 +388,8 @@ class Root:
         with_score = not spec.explicit_sort or spec.track_scores
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
         mappings: dict[int, Mapping] = {}
+        ignorers: dict[int, IgnoredFields] = {}
+        fetch_specs = parse_field_specs(spec.fields)
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
@@ -412,6 +415,20 @@ class Root:
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
                 if rendered_fields:
                     hit["fields"] = rendered_fields
+            if spec.stored_fields:
+                mapping = mappings.get(shard_index)
+                if mapping is None:
+                    mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                stored = stored_values(mapping, loads(doc.source), list(spec.stored_fields))
+                if stored:
+                    hit["fields"] = {**stored, **hit.get("fields", {})}
+            if spec.stored_fields != ():  # ``_ignored`` is returned unless stored fields are disabled
+                ignorer = ignorers.get(shard_index)
+                if ignorer is None:
+                    target = phase.targets[shard_index].meta
+                    ignorer = ignorers[shard_index] = IgnoredFields(Mapping(target.mappings), target.settings)
+                if ignorer.possible:
+                    add_ignored(hit, ignorer.of(loads(doc.source)), fetch_specs)
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
             if spec.explicit_sort:

@@ -163,6 +163,17 @@ def _patterns(key: str, raw: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
+# Metadata fields ES's fields option cannot fetch (their mappers have no value fetcher).
+_INTERNAL_FIELDS = frozenset({"_seq_no", "_source", "_feature", "_nested_path", "_field_names"})
+
+
+def _check_fetchable(fields: list[Any]) -> None:
+    for item in fields:
+        name = item if isinstance(item, str) else item.get("field")
+        if name in _INTERNAL_FIELDS:
+            raise IllegalArgument(f"error fetching [{name}]: Cannot fetch values for internal field [{name}].")
+
+
 def _field_list(key: str, raw: Any) -> list[Any]:
     """``fields`` / ``docvalue_fields``: an array of names or ``{"field": name, "format": f}`` objects."""
     if raw is None:
@@ -317,6 +328,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     else:
         spec.docvalue_fields = _field_list("docvalue_fields", body.get("docvalue_fields"))
     spec.fields = _field_list("fields", body.get("fields"))
+    _check_fetchable(spec.fields)
     _parse_stored_fields(spec, body, params)
     spec.version = str(params.get("version", body.get("version", False))).lower() == "true"
     spec.seq_no_primary_term = (

@@ -31,6 +31,7 @@ from native.errors import (
     VersionConflict,
     XContentParseError,
 )
+from native.ignored import IgnoredFields
 from native.mapping import Mapping, source_enabled
 from native.versioning import (
     INTERNAL,
@@ -302,7 +303,12 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     if source_filter.enabled and source_enabled(meta.mappings):
         out["_source"] = filter_source(source, source_filter)
     if stored:
-        fields = stored_values(Mapping(meta.mappings), source, stored)
+        mapping = Mapping(meta.mappings)
+        if "_ignored" in stored:
+            ignored = IgnoredFields(mapping, meta.settings).of(source)
+            if ignored:
+                out["_ignored"] = list(ignored)
+        fields = stored_values(mapping, source, stored)
         if fields:
             out["fields"] = fields
     return out
