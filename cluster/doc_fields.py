@@ -65,6 +65,8 @@ def decimal_format(number: float | int, pattern: str) -> str:
 
 
 def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
+    if leaf.type == "binary":  # base64 in _source, base64 out
+        return value if isinstance(value, str) else None
     converted = convert_value(leaf, value, None)
     if converted is None:
         return None
@@ -118,6 +120,9 @@ def _render_range(leaf: Leaf, bounds: tuple[Any, Any], fmt: str | None) -> dict[
         return {"gte": _format_bound(lo, pattern), "lte": _format_bound(hi, pattern)}
     if RANGE_TYPES[leaf.type] == "ip":
         return {"gte": _plain_ip(lo), "lte": _plain_ip(hi)}
+    if RANGE_TYPES[leaf.type] in ("float", "double"):  # an open end is stored as the type's limit: no bound
+        limit = 3.4028234663852886e38 if RANGE_TYPES[leaf.type] == "float" else 1.7976931348623157e308
+        return {"gte": None if lo == -limit else lo, "lte": None if hi == limit else hi}
     return {"gte": lo, "lte": hi}
 
 

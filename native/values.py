@@ -225,8 +225,10 @@ _RANGE_LIMITS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def _range_bound(leaf: Leaf, kind: str, value: Any, step: int) -> Any:
-    """One bound as an inclusive stored value; ``step`` is +1 for ``gt``, -1 for ``lt``, 0 when inclusive."""
+def _range_bound(leaf: Leaf, kind: str, value: Any, step: int, upper: bool = False) -> Any:
+    """One bound as an inclusive stored value; ``step`` is +1 for ``gt``, -1 for ``lt``, 0 when inclusive.
+    An inclusive upper date (``lte``) rounds up the fields its format leaves out, as ES's date_range does
+    (``lte: 2016-11-01`` covers the whole day)."""
     if kind in ("integer", "long"):
         number = _to_int(value, kind, _flag(leaf.params.get("coerce", True))) + step
         if not _RANGE_LIMITS[kind][0] <= number <= _RANGE_LIMITS[kind][1]:
@@ -241,7 +243,7 @@ def _range_bound(leaf: Leaf, kind: str, value: Any, step: int) -> Any:
         if isinstance(value, bool):
             raise ValueError("boolean")
         formats = tuple(str(leaf.params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
-        return int(dates.parse_date(value, formats)) + step
+        return int(dates.parse_date(value, formats, round_up=upper and step == 0)) + step
     addr = ipaddress.ip_address(_ip(value))
     return str(ipaddress.IPv6Address(int(addr) + step))
 
@@ -259,7 +261,7 @@ def parse_range(leaf: Leaf, value: Any) -> tuple[Any, Any]:
         if key in ("gt", "gte", "from") and bound is not None:
             lo = _range_bound(leaf, kind, bound, 1 if key == "gt" else 0)
         elif key in ("lt", "lte", "to") and bound is not None:
-            hi = _range_bound(leaf, kind, bound, -1 if key == "lt" else 0)
+            hi = _range_bound(leaf, kind, bound, -1 if key == "lt" else 0, upper=True)
         elif key not in ("gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper"):
             raise ValueError(f"error parsing field [{leaf.path}], with unknown parameter [{key}]")
     if kind == "ip":

@@ -484,3 +484,12 @@ def test_doc_values_cardinality_object_on_keyword() -> None:
             Mapping({"properties": {"k": {"type": "keyword", "doc_values": bad}}})
     with pytest.raises(MapperParsingError):
         Mapping({"properties": {"n": {"type": "long", "doc_values": {"cardinality": "low"}}}})
+
+
+def test_date_range_inclusive_upper_bound_rounds_up() -> None:
+    from native.field_types import Leaf
+    from native.values import parse_range
+
+    leaf = Leaf("d", "date_range", {"format": "yyyy-MM-dd"})
+    assert parse_range(leaf, {"gte": "2016-10-31", "lte": "2016-11-01"}) == (1477872000000, 1478044799999)
+    assert parse_range(leaf, {"gt": "2016-10-31", "lt": "2016-11-01"}) == (1477872000001, 1477958399999)
