@@ -16,6 +16,7 @@ from typing import Any
 
 from native import dates
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
+from native.mapping_limits import with_index_defaults
 from native.schema import flatten_source
 
 
@@ -73,8 +74,8 @@ def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
     if fmt and fmt != "use_field_mapping" and isinstance(converted, int | float) and not isinstance(converted, bool):
         if leaf.type not in ("date", "date_nanos", "boolean"):
             return decimal_format(converted, fmt)
-    if leaf.type == "date":
-        pattern = fmt or "strict_date_optional_time"
+    if leaf.type == "date":  # the field's own (first) format unless the request names one
+        pattern = fmt or str(leaf.params.get("format", "strict_date_optional_time")).split("||")[0]
         if pattern.startswith("strict_date_optional_time"):
             pattern = "strict_date_optional_time"
         return dates.format_date(converted, pattern)
@@ -147,6 +148,9 @@ def doc_fields(
     flat = flatten_source(source)
     out: dict[str, list[Any]] = {}
     for leaf in mapping.iter_leaves():
+        if leaf.type == "flattened":
+            out.update(_flattened_fields(leaf, source, specs))
+            continue
         fmt = None
         for pattern, f in specs:
             if fnmatch.fnmatchcase(leaf.path, pattern):
@@ -164,6 +168,54 @@ def doc_fields(
                 values.append(rendered)
         if values:
             out[leaf.path] = values
+    return out
+
+
+def _flattened_fields(leaf: Leaf, source: MappingABC[str, Any], specs: list[tuple[str, str | None]]
+                      ) -> dict[str, list[Any]]:  # fmt: skip
+    """A flattened field in ``fields``: the whole object by its name (``[{...}]``), or the values of one
+    key by ``<field>.<key>``; values past ``ignore_above`` are left out, a key left with one value gives it
+    alone (as ES rebuilds the object from its keyed doc values)."""
+    limit = leaf.params.get("ignore_above")
+    out: dict[str, list[Any]] = {}
+    objects = [v for v in _source_values(leaf, source) if isinstance(v, MappingABC)]
+    if not objects:
+        return out
+    if any(fnmatch.fnmatchcase(leaf.path, pattern) for pattern, _ in specs):
+        kept = [obj for obj in (_kept(o, limit) for o in objects) if obj]
+        if kept:
+            out[leaf.path] = kept
+    for pattern, _ in specs:
+        if not pattern.startswith(leaf.path + ".") or any(ch in pattern for ch in "*?["):
+            continue
+        key = pattern[len(leaf.path) + 1 :]
+        values = [v for o in objects for v in flatten_source(o).get(key, []) if _short(v, limit)]
+        if values:
+            out[pattern] = [v if isinstance(v, str) else _flat_text(v) for v in values]
+    return out
+
+
+def _short(value: Any, limit: Any) -> bool:
+    return value is not None and (limit is None or len(_flat_text(value)) <= int(limit))
+
+
+def _flat_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def _kept(obj: MappingABC[str, Any], limit: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, MappingABC):
+            child = _kept(value, limit)
+            if child:
+                out[key] = child
+            continue
+        values = [v for v in (value if isinstance(value, list) else [value]) if _short(v, limit)]
+        if values:
+            out[key] = values[0] if len(values) == 1 else values
     return out
 
 
@@ -190,3 +242,8 @@ def add_ignored(hit: dict[str, Any], ignored: MappingABC[str, list[Any]], specs:
               if any(fnmatch.fnmatchcase(path, pattern) for pattern, _ in specs)}  # fmt: skip
     if values:
         hit["ignored_field_values"] = values
+
+
+def fetch_mapping(mappings: MappingABC[str, Any], settings: MappingABC[str, Any]) -> Mapping:
+    """The mapping values are fetched with: the index's, with its index-level defaults (``ignore_above``)."""
+    return Mapping(with_index_defaults(mappings, settings))

@@ -24,7 +24,7 @@ import numpy
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
-from cluster.doc_fields import add_ignored, doc_fields, parse_field_specs, stored_values
+from cluster.doc_fields import add_ignored, doc_fields, fetch_mapping, parse_field_specs, stored_values
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
@@ -411,14 +411,16 @@ class Root:
             if field_specs:
                 mapping = mappings.get(shard_index)
                 if mapping is None:
-                    mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                    target = phase.targets[shard_index].meta
+                    mapping = mappings[shard_index] = fetch_mapping(target.mappings, target.settings)
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
                 if rendered_fields:
                     hit["fields"] = rendered_fields
             if spec.stored_fields:
                 mapping = mappings.get(shard_index)
                 if mapping is None:
-                    mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                    target = phase.targets[shard_index].meta
+                    mapping = mappings[shard_index] = fetch_mapping(target.mappings, target.settings)
                 stored = stored_values(mapping, loads(doc.source), list(spec.stored_fields))
                 if stored:
                     hit["fields"] = {**stored, **hit.get("fields", {})}
@@ -426,7 +428,8 @@ class Root:
                 ignorer = ignorers.get(shard_index)
                 if ignorer is None:
                     target = phase.targets[shard_index].meta
-                    ignorer = ignorers[shard_index] = IgnoredFields(Mapping(target.mappings), target.settings)
+                    ignorer = ignorers[shard_index] = IgnoredFields(fetch_mapping(target.mappings, target.settings),
+                                                                    target.settings)
                 if ignorer.possible:
                     add_ignored(hit, ignorer.of(loads(doc.source)), fetch_specs)
             if doc.highlight_json:

@@ -160,6 +160,7 @@ class Analysis:
     # ``native.schema.CompiledMapping`` applies to fields which do not set the parameter themselves.
     ignore_malformed: bool = False
     coerce: bool = True
+    ignore_above: int | None = None  # ``index.mapping.ignore_above``: keyword, wildcard and flattened fields
 
     @classmethod
     def from_settings(
@@ -209,6 +210,8 @@ class Analysis:
         flat = index_settings or {}
         out.ignore_malformed = str(flat.get("index.mapping.ignore_malformed", "false")).lower() == "true"
         out.coerce = str(flat.get("index.mapping.coerce", "true")).lower() != "false"
+        if flat.get("index.mapping.ignore_above") is not None:
+            out.ignore_above = int(str(flat["index.mapping.ignore_above"]))
         return out
 
     def analyzer(self, name: str) -> tantivy.TextAnalyzer:

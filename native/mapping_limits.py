@@ -20,6 +20,8 @@ from native.errors import DocumentParsingError, IllegalArgument
 FIELD_NAME_LENGTH = "index.mapping.field_name_length.limit"
 IGNORE_DYNAMIC_BEYOND = "index.mapping.field_name_length.ignore_dynamic_beyond_limit"
 ARRAY_OBJECTS = "index.mapping.array_objects.limit"
+IGNORE_ABOVE = "index.mapping.ignore_above"
+_IGNORE_ABOVE_TYPES = frozenset({"keyword", "wildcard", "flattened"})
 
 
 def _long_setting(settings: MappingABC[str, Any], key: str, minimum: int) -> int | None:
@@ -39,6 +41,7 @@ def validate_limit_settings(settings: MappingABC[str, Any]) -> None:
     """The limit settings of an index being created or updated (a 400 naming the setting)."""
     _long_setting(settings, FIELD_NAME_LENGTH, 1)
     _long_setting(settings, ARRAY_OBJECTS, 1)
+    _long_setting(settings, IGNORE_ABOVE, 0)
     ignore = settings.get(IGNORE_DYNAMIC_BEYOND)
     if ignore is not None and str(ignore).lower() not in ("true", "false"):
         raise IllegalArgument(
@@ -100,6 +103,31 @@ def _without(props: MappingABC[str, Any], drop: set[str], prefix: str) -> dict[s
             spec = {**spec, "fields": _without(spec["fields"], drop, path + ".")}
         out[name] = spec
     return out
+
+
+def with_index_defaults(mappings: MappingABC[str, Any], settings: MappingABC[str, Any]) -> MappingABC[str, Any]:
+    """A mapping body with ``index.mapping.ignore_above`` written into the keyword, wildcard and flattened
+    fields (multi-fields too) that do not set their own, for code reading values from ``_source`` (the
+    shard applies it through ``native.analysis.Analysis``)."""
+    raw = settings.get(IGNORE_ABOVE)
+    if raw is None or not isinstance(mappings.get("properties"), MappingABC):
+        return mappings
+    limit = int(str(raw))
+
+    def walk(props: MappingABC[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in props.items():
+            if isinstance(spec, MappingABC):
+                spec = dict(spec)
+                if spec.get("type") in _IGNORE_ABOVE_TYPES and "ignore_above" not in spec:
+                    spec["ignore_above"] = limit
+                for key in ("properties", "fields"):
+                    if isinstance(spec.get(key), MappingABC):
+                        spec[key] = walk(spec[key])
+            out[name] = spec
+        return out
+
+    return {**mappings, "properties": walk(mappings["properties"])}
 
 
 def check_array_objects(doc: MappingABC[str, Any], settings: MappingABC[str, Any]) -> None:

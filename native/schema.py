@@ -166,6 +166,8 @@ class CompiledMapping:
 
     def _with_index_defaults(self, leaf: Leaf) -> Leaf:
         params = leaf.params
+        if self.analysis.ignore_above is not None and "ignore_above" not in params and leaf.type in IGNORE_ABOVE_TYPES:
+            params = {**params, "ignore_above": self.analysis.ignore_above}
         if self.analysis.ignore_malformed and "ignore_malformed" not in params and leaf.type in _MALFORMED_TYPES:
             params = {**params, "ignore_malformed": True}
         if (
@@ -458,6 +460,7 @@ class CompiledMapping:
                     handle(out, present, values, doc_id)
 
 
+IGNORE_ABOVE_TYPES = frozenset({"keyword", "wildcard", "flattened"})
 _MALFORMED_TYPES = NUMERIC_INT_TYPES | NUMERIC_FLOAT_TYPES | {"date", "date_nanos", "ip", "geo_point", *RANGE_TYPES}
 _CONTAINERS = (dict, list)
 

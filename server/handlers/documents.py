@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cluster.doc_fields import stored_values
+from cluster.doc_fields import fetch_mapping, stored_values
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, validate_index_name
 from cluster.routing import shard_for
@@ -32,7 +32,7 @@ from native.errors import (
     XContentParseError,
 )
 from native.ignored import IgnoredFields
-from native.mapping import Mapping, source_enabled
+from native.mapping import source_enabled
 from native.versioning import (
     INTERNAL,
     check_read_version,
@@ -303,7 +303,7 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     if source_filter.enabled and source_enabled(meta.mappings):
         out["_source"] = filter_source(source, source_filter)
     if stored:
-        mapping = Mapping(meta.mappings)
+        mapping = fetch_mapping(meta.mappings, meta.settings)
         if "_ignored" in stored:
             ignored = IgnoredFields(mapping, meta.settings).of(source)
             if ignored:

@@ -24,3 +24,26 @@ async def test_binary_and_ranges(asgi_client: httpx.AsyncClient) -> None:
     assert millis.json()["hits"]["hits"][0]["fields"]["date"] == [{"gte": "1477872000000", "lte": "1478044799999"}]
     inside = await asgi_client.post("/rf/_search", json={"query": {"term": {"date": "2016-11-01T12:00:00"}}})
     assert inside.json()["hits"]["total"]["value"] == 1
+
+
+async def test_flattened_fields_dates_and_index_ignore_above(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/fl", json={"settings": {"index.mapping.ignore_above": 10}, "mappings": {"properties": {
+        "keyword": {"type": "keyword"}, "own": {"type": "keyword", "ignore_above": 50},
+        "flattened": {"type": "flattened"}, "date": {"type": "date", "format": "yyyy-MM-dd'T'HH:mm:ss"}}}})  # fmt: skip
+    doc = {"keyword": ["foo bar", "the quick brown fox"], "own": "the quick brown fox",
+           "flattened": {"value": ["the quick brown fox", "jumps over"], "n": {"k": "v"}},
+           "date": "2023-09-17T15:30:00"}  # fmt: skip
+    await asgi_client.put("/fl/_doc/1", json=doc, params={"refresh": "true"})
+    body = {"fields": ["keyword", "own", "flattened", "flattened.value", "date"]}
+    hit = (await asgi_client.post("/fl/_search", json=body)).json()["hits"]["hits"][0]
+    assert hit["fields"] == {
+        "keyword": ["foo bar"], "own": ["the quick brown fox"], "date": ["2023-09-17T15:30:00"],
+        "flattened": [{"value": "jumps over", "n": {"k": "v"}}], "flattened.value": ["jumps over"],
+    }  # fmt: skip
+    assert hit["_ignored"] == ["keyword"]
+    long_kw = await asgi_client.post("/fl/_search", json={"query": {"term": {"keyword": "the quick brown fox"}}})
+    assert long_kw.json()["hits"]["total"]["value"] == 0
+    short_kw = await asgi_client.post("/fl/_search", json={"query": {"term": {"keyword": "foo bar"}}})
+    assert short_kw.json()["hits"]["total"]["value"] == 1
+    negative = await asgi_client.put("/fl2", json={"settings": {"index.mapping.ignore_above": -1}})
+    assert negative.status_code == 400
