@@ -403,6 +403,8 @@ class Root:
                 hit["_seq_no"] = doc.seq_no
                 hit["_primary_term"] = doc.primary_term
             hit["_score"] = as_float32(score) if with_score else None
+            if doc.routing:
+                hit["_routing"] = doc.routing
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}

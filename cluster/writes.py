@@ -330,6 +330,8 @@ class WriteCoordinator:
                     op.if_primary_term = item.if_primary_term or 0
                 if item.update is not None:
                     op.update_json = orjson.dumps(item.update)
+                if item.routing is not None:
+                    op.routing = item.routing
                 if item.version is not None:
                     op.has_version = True
                     op.version = item.version
@@ -367,6 +369,8 @@ class WriteCoordinator:
             columns.ids.extend([item.id for item in group])  # type: ignore[misc]
             columns.sources.extend([item.source for item in group])  # type: ignore[misc]
             columns.auto_id = all(item.auto_id for item in group)
+            if any(item.routing is not None for item in group):
+                columns.routings.extend([item.routing or "" for item in group])  # type: ignore[misc]
             async with self.queue.admit():
                 response = await self.leaf.bulk(request, [item.parsed for item in group])
             if response.HasField("error"):

@@ -30,6 +30,7 @@ from native.fields import (
     NUMERIC_FLOAT_TYPES,
     NUMERIC_INT_TYPES,
     PRIMARY_TERM_FIELD,
+    ROUTING_FIELD,
     SEQ_NO_FIELD,
     SOURCE_FIELD,
     VERSION_FIELD,
@@ -117,6 +118,7 @@ class CompiledMapping:
         builder.add_integer_field(VERSION_FIELD, stored=True, fast=True)
         builder.add_integer_field(PRIMARY_TERM_FIELD, stored=True, fast=True)
         builder.add_text_field(FIELD_NAMES_FIELD, tokenizer_name="raw", index_option="basic")
+        builder.add_text_field(ROUTING_FIELD, stored=True, tokenizer_name="raw", index_option="basic")
         for leaf in self.leaves:
             if leaf.type != "alias":
                 self._fields[leaf.path] = self._add_leaf(builder, leaf)
@@ -314,6 +316,7 @@ class CompiledMapping:
         seq_no: int,
         version: int,
         primary_term: int,
+        routing: str | None = None,
     ) -> str:
         """The tantivy JSON document (for ``IndexWriter.add_json``) of one ES document.
 
@@ -328,6 +331,8 @@ class CompiledMapping:
             VERSION_FIELD: version,
             PRIMARY_TERM_FIELD: primary_term,
         }
+        if routing is not None:
+            out[ROUTING_FIELD] = routing
         present: list[str] = []
         plan, plan1 = self._plan, self._plan1
         special = self._special

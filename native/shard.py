@@ -58,7 +58,7 @@ from native.errors import (
     VersionConflict,
 )
 from native.failpoints import failpoint
-from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
+from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, ROUTING_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.generations import GenerationsMixin
 from native.mapping import Mapping
 from native.merge import (
@@ -93,6 +93,7 @@ def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> StoredDo
         int(fields[SEQ_NO_FIELD][0]),
         int(fields[PRIMARY_TERM_FIELD][0]),
         bytes(fields[SOURCE_FIELD][0]),
+        str(fields[ROUTING_FIELD][0]) if fields.get(ROUTING_FIELD) else None,
     )
 
 
@@ -227,12 +228,13 @@ class Shard(GenerationsMixin):
             else:
                 source = record["source"]
                 source = source.encode() if type(source) is str else source  # JSON records hold a str
+                routing = record.get("routing")
                 doc = self.compiled.document(
                     doc_id, source, orjson.loads(source),
-                    seq_no=seq_no, version=record["version"], primary_term=record["term"],
+                    seq_no=seq_no, version=record["version"], primary_term=record["term"], routing=routing,
                 )  # fmt: skip
                 batch.append((doc_id, doc, False))
-                self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source)
+                self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source, routing)
             replayed += 1
             if len(batch) >= _RECOVERY_BATCH:
                 self._applier.apply(batch)
@@ -334,6 +336,7 @@ class Shard(GenerationsMixin):
         *,
         auto_id: bool = False,
         parsed: Sequence[dict[str, Any] | None] | None = None,
+        routings: Sequence[str | None] | None = None,
     ) -> ColumnsResult:
         """``write`` for plain ``index``/``create`` operations given in columns (the bulk loader shape).
 
@@ -367,7 +370,9 @@ class Shard(GenerationsMixin):
                     else:
                         version = current.version + 1
                     seq_no = self.max_seq_no + 1
-                    tantivy_doc = document(doc_id, source, doc, seq_no=seq_no, version=version, primary_term=term)
+                    routing = routings[i] if routings else None
+                    tantivy_doc = document(doc_id, source, doc, seq_no=seq_no, version=version, primary_term=term,
+                                           routing=routing)  # fmt: skip
                 except QuidditchError as exc:
                     errors[i] = exc
                     seq_nos.append(-1)
@@ -375,9 +380,9 @@ class Shard(GenerationsMixin):
                     updated.append(False)
                     continue
                 self.max_seq_no = seq_no
-                records.append(index_payload(doc_id, seq_no, version, term, source))
+                records.append(index_payload(doc_id, seq_no, version, term, source, routing))
                 docs.append((doc_id, tantivy_doc, auto_id))
-                live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source)
+                live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source, routing)
                 seq_nos.append(seq_no)
                 versions.append(version)
                 updated.append(current is not None)
@@ -452,7 +457,7 @@ class Shard(GenerationsMixin):
                 return self._record_delete(op.id, pending, found=True, prior=current, version=version)
             assert op.source is not None
             return self._record_index(op.id, op.source, current, pending, append_only=op.auto_id, parsed=op.parsed,
-                                      version=version)  # fmt: skip
+                                      version=version, routing=op.routing)  # fmt: skip
         except QuidditchError as exc:
             return WriteResult(op.id, status=exc.status, error=exc)
 
@@ -509,6 +514,7 @@ class Shard(GenerationsMixin):
         result: str | None = None,
         parsed: dict[str, Any] | None = None,
         version: int | None = None,
+        routing: str | None = None,
     ) -> WriteResult:
         if parsed is None:
             parsed = parse_source(source)
@@ -516,11 +522,12 @@ class Shard(GenerationsMixin):
             version = 1 if current is None else current.version + 1
         seq_no = self.max_seq_no + 1
         term = self.primary_term
-        doc = self._writing.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term)
+        doc = self._writing.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term,
+                                     routing=routing)  # fmt: skip
         self.max_seq_no = seq_no
-        pending.records.append(index_payload(doc_id, seq_no, version, term, source))
+        pending.records.append(index_payload(doc_id, seq_no, version, term, source, routing))
         pending.docs.append((doc_id, doc, append_only))
-        self._live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source)
+        self._live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source, routing)
         if current is None:
             return WriteResult(doc_id, result or "created", version, seq_no, term, 201)
         return WriteResult(doc_id, result or "updated", version, seq_no, term, 200)
@@ -552,7 +559,7 @@ class Shard(GenerationsMixin):
                     f"[{op.id}]: document missing", index_uuid="_na_", shard=str(self.shard_id),
                     index=self.index_name,
                 )  # fmt: skip
-            return self._record_index(op.id, orjson.dumps(body), None, pending)
+            return self._record_index(op.id, orjson.dumps(body), None, pending, routing=op.routing)
         assert current.source is not None
         existing = orjson.loads(current.source)
         if op.doc is None:
@@ -560,7 +567,8 @@ class Shard(GenerationsMixin):
         merged = deep_merge(existing, op.doc)
         if op.detect_noop and merged == existing:
             return WriteResult(op.id, "noop", current.version, current.seq_no, current.primary_term, 200)
-        return self._record_index(op.id, orjson.dumps(merged), current, pending)
+        return self._record_index(op.id, orjson.dumps(merged), current, pending,
+                                  routing=op.routing if op.routing is not None else current.routing)
 
     # -- refresh and mapping ------------------------------------------------------------------------------
     def _check_open(self) -> None:

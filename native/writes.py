@@ -37,6 +37,7 @@ class WriteOp:
     # external versioning (``native.versioning``): the caller's version, stored as it is
     version: int | None = None
     version_type: str = "internal"
+    routing: str | None = None  # custom routing, stored with the document (``_routing``)
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class StoredDoc(NamedTuple):  # a tuple: one is made per written document (the l
     seq_no: int
     primary_term: int
     source: bytes | None  # None: deleted (a tombstone in the live map)
+    routing: str | None = None  # the custom routing it was written with
 
 
 class ColumnsResult(NamedTuple):

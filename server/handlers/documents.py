@@ -290,8 +290,10 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
         "_version": doc.version,
         "_seq_no": doc.seq_no,
         "_primary_term": doc.primary_term,
-        "found": True,
     }
+    if doc.routing:
+        out["_routing"] = doc.routing
+    out["found"] = True
     stored = _list_of(params.get("stored_fields"))
     source_filter = parse_source_filter(
         params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")

@@ -1,0 +1,60 @@
+"""The custom routing a document is written with is kept (``_routing``): in the live map, in tantivy after
+a refresh, through WAL replay and a mapping rebuild; GET and search hits return it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from native.analysis import Analysis
+from native.mapping import Mapping
+from native.shard import Shard
+from native.wal import _decode, index_payload
+from native.writes import WriteOp
+
+
+def test_wal_payload_keeps_routing() -> None:
+    record = _decode(index_payload("id1", 3, 2, 1, b'{"a":1}', "r-5"))
+    assert record == {"op": "index", "id": "id1", "seq_no": 3, "version": 2, "term": 1, "routing": "r-5",
+                      "source": b'{"a":1}'}  # fmt: skip
+    plain = _decode(index_payload("id1", 3, 2, 1, b'{"a":1}'))
+    assert plain is not None and "routing" not in plain
+
+
+def _shard(path: Path) -> Shard:
+    return Shard(str(path), Mapping({"properties": {"a": {"type": "long"}}}), Analysis.from_settings({}),
+                 index_name="r", shard_id=0)
+
+
+def test_routing_survives_refresh_replay_and_rebuild(tmp_path: Path) -> None:
+    shard = _shard(tmp_path)
+    shard.write([WriteOp("index", "1", b'{"a":1}', routing="five"), WriteOp("index", "2", b'{"a":2}')])
+    assert shard.get("1").routing == "five" and shard.get("2").routing is None  # type: ignore[union-attr]
+    shard.refresh()
+    assert shard.get("1").routing == "five"  # type: ignore[union-attr]
+    shard.write([WriteOp("update", "1", doc={"a": 3})])  # an update keeps the routing
+    shard.close()
+    reopened = _shard(tmp_path)  # the update is replayed from the WAL
+    assert reopened.get("1").routing == "five" and reopened.get("1").source == b'{"a":3}'  # type: ignore[union-attr]
+    reopened.update_mapping(Mapping({"properties": {"a": {"type": "long"}, "b": {"type": "keyword"}}}))
+    reopened.refresh()
+    assert reopened.get("1", realtime=False).routing == "five"  # type: ignore[union-attr]
+    reopened.close()
+
+
+async def test_routing_in_get_and_hits(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/rt", json={"settings": {"number_of_shards": 3}})
+    await asgi_client.put("/rt/_doc/1", json={"a": 1}, params={"routing": "5", "refresh": "true"})
+    await asgi_client.put("/rt/_doc/2", json={"a": 2}, params={"refresh": "true"})
+    got = (await asgi_client.get("/rt/_doc/1", params={"routing": "5"})).json()
+    assert got["_routing"] == "5" and got["found"] is True
+    assert "_routing" not in (await asgi_client.get("/rt/_doc/2")).json()
+    hits = (await asgi_client.post("/rt/_search", json={"sort": ["a"]})).json()["hits"]["hits"]
+    assert [h.get("_routing") for h in hits] == ["5", None]
+    bulk = (b'{"index":{"_index":"rt","_id":"3","routing":"x"}}\n{"a":3}\n'
+            b'{"index":{"_index":"rt","_id":"4"}}\n{"a":4}\n')
+    await asgi_client.post("/_bulk", content=bulk, params={"refresh": "true"},
+                           headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert (await asgi_client.get("/rt/_doc/3", params={"routing": "x"})).json()["_routing"] == "x"
+    assert "_routing" not in (await asgi_client.get("/rt/_doc/4")).json()
