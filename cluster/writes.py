@@ -37,8 +37,9 @@ from native.errors import (
     IndexNotFound,
     MapperParsingError,
     QuidditchError,
+    RoutingMissing,
 )
-from native.mapping import Mapping
+from native.mapping import Mapping, routing_required
 from native.mapping_limits import check_array_objects, limit_dynamic_names
 
 MAX_ID_BYTES = 512
@@ -248,6 +249,8 @@ class WriteCoordinator:
                 block = blocked[item.index]
                 if block is not None:
                     raise block
+                if item.routing is None and routing_required(metas[item.index].mappings):
+                    raise RoutingMissing(item.index, doc_id)
                 mapping = mappings[item.index]
                 if action in ("index", "create"):
                     source = item.source

@@ -456,6 +456,12 @@ def _is_object(spec: Any) -> bool:
     return isinstance(spec, MappingABC) and spec.get("type", "object") in OBJECT_TYPES
 
 
+def routing_required(mappings: MappingABC[str, Any]) -> bool:
+    """``_routing: {required: true}``: every document API on the index must name a routing."""
+    routing = mappings.get("_routing")
+    return isinstance(routing, MappingABC) and str(routing.get("required", False)).lower() == "true"
+
+
 def source_enabled(mappings: MappingABC[str, Any]) -> bool:
     """False for ``_source: {enabled: false}``: the source is kept (a rebuild reindexes from it) but never
     returned, as ES does not store it."""

@@ -27,12 +27,13 @@ from native.errors import (
     ParsingError,
     QuidditchError,
     ResourceNotFound,
+    RoutingMissing,
     ScriptingDisabled,
     VersionConflict,
     XContentParseError,
 )
 from native.ignored import IgnoredFields
-from native.mapping import source_enabled
+from native.mapping import routing_required, source_enabled
 from native.versioning import (
     INTERNAL,
     check_read_version,
@@ -273,6 +274,8 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     version_type = parse_version_type(params.get("version_type"))
     version = parse_version(params["version"]) if "version" in params else None
     check_read_version(version_type, version)
+    if params.get("routing") is None and routing_required(meta.mappings):
+        raise RoutingMissing(index, doc_id)
     if flag(params, "refresh"):
         await cluster.writes.refresh([meta])
     realtime = flag(params, "realtime", default=True)

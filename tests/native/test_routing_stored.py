@@ -12,6 +12,7 @@ from native.mapping import Mapping
 from native.shard import Shard
 from native.wal import _decode, index_payload
 from native.writes import WriteOp
+from tests.server.helpers import assert_canonical_error
 
 
 def test_wal_payload_keeps_routing() -> None:
@@ -58,3 +59,23 @@ async def test_routing_in_get_and_hits(asgi_client: httpx.AsyncClient) -> None:
                            headers={"content-type": "application/x-ndjson"})  # fmt: skip
     assert (await asgi_client.get("/rt/_doc/3", params={"routing": "x"})).json()["_routing"] == "x"
     assert "_routing" not in (await asgi_client.get("/rt/_doc/4")).json()
+
+
+async def test_routing_required(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/req", json={"mappings": {"_routing": {"required": True}}})
+    missing = await asgi_client.put("/req/_doc/1", json={"a": 1})
+    assert_canonical_error(missing, 400, "routing_missing_exception")
+    assert missing.json()["error"]["reason"] == "routing is required for [req]/[1]"
+    assert (await asgi_client.put("/req/_doc/1", json={"a": 1}, params={"routing": "r"})).status_code == 201
+    for response in (await asgi_client.get("/req/_doc/1"), await asgi_client.delete("/req/_doc/1"),
+                     await asgi_client.post("/req/_update/1", json={"doc": {"a": 2}})):  # fmt: skip
+        assert_canonical_error(response, 400, "routing_missing_exception")
+    assert (await asgi_client.get("/req/_doc/1", params={"routing": "r"})).json()["_source"] == {"a": 1}
+    bulk = (b'{"index":{"_index":"req","_id":"2"}}\n{"a":2}\n'
+            b'{"index":{"_index":"req","_id":"3","routing":"r"}}\n{"a":3}\n')
+    items = (await asgi_client.post("/_bulk", content=bulk, headers={"content-type": "application/x-ndjson"})).json()
+    assert [next(iter(i.values()))["status"] for i in items["items"]] == [400, 201]
+    docs = (await asgi_client.post("/req/_mget", json={"docs": [{"_id": "1"}, {"_id": "1", "routing": "r"}]})).json()
+    assert docs["docs"][0]["error"]["type"] == "routing_missing_exception" and docs["docs"][1]["found"] is True
+    tv = (await asgi_client.post("/_mtermvectors", json={"docs": [{"_index": "req", "_id": "1"}]})).json()
+    assert tv["docs"][0]["error"]["reason"] == "routing is required for [req]/[1]"
