@@ -76,6 +76,7 @@ class WriteItem:
     require_alias: bool = False
     version: int | None = None  # with an external ``version_type`` (``native.versioning``)
     version_type: str = "internal"
+    dynamic_templates: dict[str, str] | None = None  # a bulk item's: new field path → dynamic template name
     # filled while processing
     error: QuidditchError | None = None
     parsed: dict[str, Any] | None = field(default=None, repr=False)
@@ -264,7 +265,7 @@ class WriteCoordinator:
                     settings = metas[item.index].settings
                     check_array_objects(parsed, settings)
                     if not _all_mapped_leaves(parsed, mapping, source):
-                        self._dynamic(item.index, parsed, mappings, changed, settings)
+                        self._dynamic(item.index, parsed, mappings, changed, settings, item.dynamic_templates)
                 elif action == "update" and item.update is not None:
                     for key in ("doc", "upsert"):
                         doc = item.update.get(key)
@@ -283,10 +284,10 @@ class WriteCoordinator:
 
     @staticmethod
     def _dynamic(index: str, doc: dict[str, Any], mappings: dict[str, Mapping], changed: set[str],
-                 settings: MappingABC[str, Any]) -> None:  # fmt: skip
+                 settings: MappingABC[str, Any], forced: dict[str, str] | None = None) -> None:  # fmt: skip
         """Merge the dynamic mapping update ``doc`` calls for (raises on ``dynamic: strict``, conflicts and
         names past ``index.mapping.field_name_length.limit``)."""
-        update = mappings[index].dynamic_update(doc)
+        update = mappings[index].dynamic_update(doc, forced)
         if update:
             update = limit_dynamic_names(update, settings)
         if update:

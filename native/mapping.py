@@ -109,6 +109,7 @@ class Mapping:
         for name, spec in (body.get("properties") or {}).items():
             _check_field_def(name, spec)
         self.templates = _check_templates(body["dynamic_templates"]) if "dynamic_templates" in body else []
+        self._forced: MappingABC[str, str] = {}  # set for one ``dynamic_update`` call
         self.body: dict[str, Any] = body
         self.properties: dict[str, Any] = dict(body.get("properties") or {})
         dyn = body.get("dynamic", True)
@@ -258,11 +259,22 @@ class Mapping:
             body.pop("properties")
         return Mapping(body)
 
-    def dynamic_update(self, source: MappingABC[str, Any]) -> dict[str, Any] | None:
+    def dynamic_update(
+        self, source: MappingABC[str, Any], forced: MappingABC[str, str] | None = None
+    ) -> dict[str, Any] | None:
         """Properties to add for the unmapped fields of ``source`` (None when nothing is new).
 
-        Raises ``StrictDynamicMappingError`` for a new field under ``dynamic: strict``.
+        Raises ``StrictDynamicMappingError`` for a new field under ``dynamic: strict``. ``forced`` is a bulk
+        item's ``dynamic_templates``: new field path → the name of the template that maps it, whatever its
+        match conditions (an unknown name, or a leaf template for an object, fails the document).
         """
+        self._forced = forced or {}
+        try:
+            return self._dynamic_update(source)
+        finally:
+            self._forced = {}
+
+    def _dynamic_update(self, source: MappingABC[str, Any]) -> dict[str, Any] | None:
         new: dict[str, Any] = {}
         copies: list[tuple[str, Any]] = []
         subobjects = subobjects_mode(self.body.get("subobjects", True))
@@ -346,8 +358,13 @@ class Mapping:
                 continue
             existing = out.get(key)
             if isinstance(sample, dict):
-                mapped = self._infer_with_templates(path, key, sample) if self.templates else None
+                mapped = self._infer_with_templates(path, key, sample) if self.templates or self._forced else None
                 if mapped is not None and mapped.get("type", "object") not in OBJECT_TYPES:
+                    if path in self._forced:
+                        raise MapperParsingError(
+                            f"Field [{path}] must be an object; but it's configured as [{mapped.get('type')}] in "
+                            f"dynamic template [{self._forced[path]}]"
+                        )
                     out.setdefault(key, mapped)
                     continue
                 base = {k: v for k, v in (mapped or {}).items() if k != "properties"}
@@ -369,7 +386,7 @@ class Mapping:
                 else:
                     out[key] = base or {"type": "object"}
             elif existing is None:
-                mapped = self._infer_with_templates(path, key, sample) if self.templates else None
+                mapped = self._infer_with_templates(path, key, sample) if self.templates or self._forced else None
                 if mapped is not None and mapped.get("runtime"):
                     continue
                 out[key] = mapped if mapped is not None else self._infer(sample)
@@ -389,23 +406,16 @@ class Mapping:
     def _infer_with_templates(self, path: str, name: str, value: Any) -> dict[str, Any] | None:
         """The mapping of a new field from the first matching ``dynamic_templates`` entry (None: no match)."""
         dyn_type, inferred = self._dynamic_type(value)
-        for _, tpl in self.templates:
-            mmt = tpl.get("match_mapping_type")
-            if mmt is not None:
-                types = mmt if isinstance(mmt, list) else [mmt]
-                if "*" not in types and dyn_type not in types:
+        wanted = self._forced.get(path)
+        if wanted is not None and all(name != wanted for name, _ in self.templates):
+            raise MapperParsingError(
+                f"Can't find dynamic template for dynamic template name [{wanted}] of field [{path}]"
+            )
+        for tpl_name, tpl in self.templates:
+            if wanted is not None:
+                if tpl_name != wanted:
                     continue
-            ummt = tpl.get("unmatch_mapping_type")
-            if ummt is not None and dyn_type in (ummt if isinstance(ummt, list) else [ummt]):
-                continue
-            regex = tpl.get("match_pattern") == "regex"
-            if "match" in tpl and not _template_match(tpl["match"], name, regex):
-                continue
-            if "unmatch" in tpl and _template_match(tpl["unmatch"], name, regex):
-                continue
-            if "path_match" in tpl and not _template_match(tpl["path_match"], path, regex):
-                continue
-            if "path_unmatch" in tpl and _template_match(tpl["path_unmatch"], path, regex):
+            elif not self._template_applies(tpl, path, name, dyn_type):
                 continue
             if "runtime" in tpl:
                 return {"runtime": True}
@@ -418,6 +428,26 @@ class Mapping:
             _check_field_def(path, mapping)
             return dict(mapping)
         return None
+
+    @staticmethod
+    def _template_applies(tpl: MappingABC[str, Any], path: str, name: str, dyn_type: str) -> bool:
+        """Whether a dynamic template's match conditions take a new field."""
+        mmt = tpl.get("match_mapping_type")
+        if mmt is not None:
+            types = mmt if isinstance(mmt, list) else [mmt]
+            if "*" not in types and dyn_type not in types:
+                return False
+        ummt = tpl.get("unmatch_mapping_type")
+        if ummt is not None and dyn_type in (ummt if isinstance(ummt, list) else [ummt]):
+            return False
+        regex = tpl.get("match_pattern") == "regex"
+        if "match" in tpl and not _template_match(tpl["match"], name, regex):
+            return False
+        if "unmatch" in tpl and _template_match(tpl["unmatch"], name, regex):
+            return False
+        if "path_match" in tpl and not _template_match(tpl["path_match"], path, regex):
+            return False
+        return not ("path_unmatch" in tpl and _template_match(tpl["path_unmatch"], path, regex))
 
     def _infer(self, value: Any) -> dict[str, Any]:
         if isinstance(value, bool):

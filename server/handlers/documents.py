@@ -499,8 +499,8 @@ def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
 
 
 # what an action line says, as WriteItem takes it: action, index, id, routing, if_seq_no, if_primary_term,
-# require_alias, version, version_type
-_Action = tuple[str, Any, str | None, Any, Any, Any, bool, int | None, str]
+# require_alias, version, version_type, dynamic_templates
+_Action = tuple[str, Any, str | None, Any, Any, Any, bool, int | None, str, dict[str, str] | None]
 
 
 def _action(line_no: int, line: bytes, default_index: str | None, default_routing: str | None,
@@ -513,7 +513,22 @@ def _action(line_no: int, line: bytes, default_index: str | None, default_routin
     return (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
             meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
             meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias), version,
-            version_type)  # fmt: skip
+            version_type, _dynamic_templates(line_no, action, meta))  # fmt: skip
+
+
+def _dynamic_templates(line_no: int, action: str, meta: dict[str, Any]) -> dict[str, str] | None:
+    """An action line's ``dynamic_templates``: an object of field path → template name (index/create)."""
+    raw = meta.get("dynamic_templates")
+    if raw is None:
+        return None
+    if action == "update":
+        raise IllegalArgument(f"Update request in line [{line_no}] does not accept dynamic_templates")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise IllegalArgument(
+            f"Malformed action/metadata line [{line_no}], expected a simple value for field [dynamic_templates] "
+            f"but found [{_token(raw)}]"
+        )
+    return {str(k): v for k, v in raw.items()} or None
 
 
 def _bulk_versioning(action: str, meta: dict[str, Any], has_id: bool) -> tuple[int | None, str]:
@@ -557,10 +572,10 @@ def _uniform_documents(
     if actions.count(first) != len(actions) or not all(sources) or any(s.isspace() for s in sources):
         return None
     try:
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, _ = _action(
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, _, forced = _action(
             1, first, default_index, default_routing, require_alias
         )
-        if action not in ("index", "create") or index is None or version is not None:
+        if action not in ("index", "create") or index is None or version is not None or forced:
             return None
         name = resolve_date_math(str(index)) or ""
         validate_index_name(name)
@@ -662,9 +677,9 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
         known = seen.get(line)
         if known is None:
             known = seen[line] = _action(line_no, line, default_index, default_routing, require_alias)
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, version_type = known
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, version_type, forced = known
         item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
-                         if_primary_term, None, alias_only, version, version_type)  # fmt: skip
+                         if_primary_term, None, alias_only, version, version_type, forced)  # fmt: skip
         if action != "delete":
             try:
                 _, source = next(lines)
