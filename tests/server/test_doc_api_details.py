@@ -74,3 +74,11 @@ def test_similarity_is_lucenes_levenshtein_ratio() -> None:
     assert field_hint("upsrt", ["upsert", "doc", "script"]) == " did you mean [upsert]?"
     assert field_hint("abcd", ["abce", "abcf", "zzzz"]) == " did you mean any of [abce, abcf]?"
     assert param_hint("zzz", ["routing"]) == ""
+
+
+async def test_count_accepts_stats_groups(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/cs/_doc/1", json={"a": 1}, params={"refresh": "true"})
+    body = {"query": {"match_all": {}}, "stats": ["stat_1", "stat_2"]}
+    assert (await asgi_client.post("/cs/_count", json=body)).json()["count"] == 1
+    bad = await asgi_client.post("/cs/_count", json={"stats": {"a": 1}})
+    assert_canonical_error(bad, 400, "parsing_exception")
