@@ -80,7 +80,11 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
         if ftype in SOURCE_ONLY_TYPES:
             return None
     except (ValueError, TypeError, OverflowError) as exc:
-        if _flag(leaf.params.get("ignore_malformed", False)):
+        # ignore_malformed covers malformed values, not an object where a value goes (ES's parsers read the
+        # value's text first), except for the types whose values are objects
+        if _flag(leaf.params.get("ignore_malformed", False)) and (
+            not isinstance(value, dict) or ftype == "geo_point" or ftype in RANGE_TYPES
+        ):
             return None
         reason = f"failed to parse field [{leaf.path}] of type [{ftype}]"
         if doc_id is not None:

@@ -52,3 +52,18 @@ async def test_ignored_in_get_and_search(asgi_client: httpx.AsyncClient) -> None
     none = (await asgi_client.post("/ig/_search", json={"query": {"ids": {"values": ["1"]}},
                                                         "stored_fields": "_none_"})).json()  # fmt: skip
     assert "_ignored" not in none["hits"]["hits"][0]
+
+
+def test_ignore_malformed_does_not_cover_objects() -> None:
+    import pytest
+
+    from native.errors import QuidditchError
+    from native.field_types import Leaf
+    from native.values import convert_value
+
+    for ftype in ("ip", "long", "date", "boolean"):
+        leaf = Leaf("f", ftype, {"ignore_malformed": True})
+        assert convert_value(leaf, "garbage", "1") is None
+        with pytest.raises(QuidditchError, match=r"Preview of field's value: '\{object=wow\}'"):
+            convert_value(leaf, {"object": "wow"}, "4")
+    assert convert_value(Leaf("g", "geo_point", {"ignore_malformed": True}), {"nope": 1}, "1") is None
