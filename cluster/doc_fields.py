@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
+from native.errors import IllegalArgument
+from native.fields import NUMERIC_TYPES
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
 from native.mapping_limits import with_index_defaults
 from native.schema import flatten_source
@@ -158,6 +160,8 @@ def doc_fields(
                 break
         else:
             continue
+        if fmt is not None and not _takes_format(leaf.type):
+            raise IllegalArgument(f"Field [{leaf.path}] of type [{leaf.type}] doesn't support formats.")
         values = []
         for value in _source_values(leaf, source) if leaf.type in _OBJECT_VALUED else flat.get(leaf.source_path, []):
             try:
@@ -169,6 +173,12 @@ def doc_fields(
         if values:
             out[leaf.path] = values
     return out
+
+
+def _takes_format(ftype: str) -> bool:
+    """Types whose ``fields``/``docvalue_fields`` values a ``format`` applies to (dates, numbers, geo)."""
+    return (ftype in ("date", "date_nanos", "geo_point", "geo_shape", "point", "shape") or ftype in RANGE_TYPES
+            or ftype in NUMERIC_TYPES)  # fmt: skip
 
 
 def _flattened_fields(leaf: Leaf, source: MappingABC[str, Any], specs: list[tuple[str, str | None]]

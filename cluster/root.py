@@ -410,6 +410,11 @@ class Root:
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
             if source_filter is not None and source_enabled(phase.targets[shard_index].meta.mappings):
                 hit["_source"] = filter_source(loads(doc.source), source_filter)
+            if fetch_specs and not source_enabled(phase.targets[shard_index].meta.mappings):
+                raise IllegalArgument(
+                    "Unable to retrieve the requested [fields] since _source is disabled in the mappings for index "
+                    f"[{phase.targets[shard_index].meta.name}]"
+                )
             if field_specs:
                 mapping = mappings.get(shard_index)
                 if mapping is None:

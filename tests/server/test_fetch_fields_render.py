@@ -47,3 +47,20 @@ async def test_flattened_fields_dates_and_index_ignore_above(asgi_client: httpx.
     assert short_kw.json()["hits"]["total"]["value"] == 1
     negative = await asgi_client.put("/fl2", json={"settings": {"index.mapping.ignore_above": -1}})
     assert negative.status_code == 400
+
+
+async def test_fields_format_and_disabled_source_errors(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/ff", json={"mappings": {"properties": {"k": {"type": "keyword"}, "d": {"type": "date"}}}})
+    await asgi_client.put("/ff/_doc/1", json={"k": "a", "d": "1990-12-29T22:30:00Z"}, params={"refresh": "true"})
+    ok = await asgi_client.post("/ff/_search", json={"fields": [{"field": "d", "format": "yyyy/MM/dd"}]})
+    assert ok.json()["hits"]["hits"][0]["fields"]["d"] == ["1990/12/29"]
+    bad = await asgi_client.post("/ff/_search", json={"fields": [{"field": "k", "format": "yyyy/MM/dd"}]})
+    assert bad.status_code == 400
+    assert "Field [k] of type [keyword] doesn't support formats." in bad.text
+    await asgi_client.put("/nosrc", json={"mappings": {"_source": {"enabled": False},
+                                                       "properties": {"k": {"type": "keyword"}}}})  # fmt: skip
+    await asgi_client.put("/nosrc/_doc/1", json={"k": "a"}, params={"refresh": "true"})
+    refused = await asgi_client.post("/nosrc/_search", json={"fields": ["k"]})
+    assert refused.status_code == 400
+    assert ("Unable to retrieve the requested [fields] since _source is disabled in the mappings for index [nosrc]"
+            in refused.text)  # fmt: skip
