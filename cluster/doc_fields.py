@@ -175,6 +175,23 @@ def doc_fields(
     return out
 
 
+def unmapped_fields(mapping: Mapping, source: MappingABC[str, Any], patterns: list[str]) -> dict[str, list[Any]]:
+    """``fields`` entries with ``include_unmapped``: the ``_source`` values of the paths no field maps that
+    match ``patterns`` (paths inside a mapped leaf, a geo point's ``lat`` say, are the leaf's)."""
+    if not patterns:
+        return {}
+    leaves = {leaf.source_path or leaf.path for leaf in mapping.iter_leaves()}
+    out: dict[str, list[Any]] = {}
+    for path, values in flatten_source(source).items():
+        if path in leaves or any(path.startswith(leaf + ".") for leaf in leaves):
+            continue
+        if any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns):
+            kept = [v for v in values if v is not None]
+            if kept:
+                out[path] = kept
+    return out
+
+
 def _takes_format(ftype: str) -> bool:
     """Types whose ``fields``/``docvalue_fields`` values a ``format`` applies to (dates, numbers, geo)."""
     return (ftype in ("date", "date_nanos", "geo_point", "geo_shape", "point", "shape") or ftype in RANGE_TYPES

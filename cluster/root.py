@@ -24,7 +24,14 @@ import numpy
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
-from cluster.doc_fields import add_ignored, doc_fields, fetch_mapping, parse_field_specs, stored_values
+from cluster.doc_fields import (
+    add_ignored,
+    doc_fields,
+    fetch_mapping,
+    parse_field_specs,
+    stored_values,
+    unmapped_fields,
+)
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
@@ -390,6 +397,7 @@ class Root:
         mappings: dict[int, Mapping] = {}
         ignorers: dict[int, IgnoredFields] = {}
         fetch_specs = parse_field_specs(spec.fields)
+        unmapped_patterns = [str(f["field"]) for f in spec.fields if isinstance(f, dict) and f.get("include_unmapped")]
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
@@ -421,6 +429,8 @@ class Root:
                     target = phase.targets[shard_index].meta
                     mapping = mappings[shard_index] = fetch_mapping(target.mappings, target.settings)
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
+                if unmapped_patterns:
+                    rendered_fields.update(unmapped_fields(mapping, loads(doc.source), unmapped_patterns))
                 if rendered_fields:
                     hit["fields"] = rendered_fields
             if spec.stored_fields:

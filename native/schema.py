@@ -155,7 +155,14 @@ class CompiledMapping:
         self._plan1 = {path: targets[0] for path, targets in self._plan.items() if len(targets) == 1}
         self._special = special
         # object and nested fields: a concrete value there fails the document, as in ES
-        self._objects = frozenset(path for path, _ in mapping.iter_objects())
+        # object paths a concrete value may not replace; a disabled object (``enabled: false``) is not parsed,
+        # so anything goes inside it, as in ES
+        disabled = [p for p, _ in mapping.iter_objects()
+                    if str((mapping.object_spec(p) or {}).get("enabled", True)).lower() == "false"]  # fmt: skip
+        self._objects = frozenset(
+            path for path, _ in mapping.iter_objects()
+            if not any(path == d or path.startswith(d + ".") for d in disabled)
+        )
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
         }

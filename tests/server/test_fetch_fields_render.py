@@ -64,3 +64,22 @@ async def test_fields_format_and_disabled_source_errors(asgi_client: httpx.Async
     assert refused.status_code == 400
     assert ("Unable to retrieve the requested [fields] since _source is disabled in the mappings for index [nosrc]"
             in refused.text)  # fmt: skip
+
+
+async def test_include_unmapped_and_disabled_objects(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/um", json={"mappings": {"dynamic": False, "properties": {
+        "f1": {"type": "keyword"}, "f2": {"type": "object", "enabled": False}, "f3": {"type": "object"},
+        "geo": {"type": "geo_point"}}}})  # fmt: skip
+    doc = {"f1": "some text", "f2": {"a": "foo", "b": ["bar", 1]}, "f3": {"c": "baz"}, "f4": "other",
+           "geo": {"lat": 1.0, "lon": 2.0}}  # fmt: skip
+    assert (await asgi_client.put("/um/_doc/1", json=doc, params={"refresh": "true"})).status_code == 201
+    assert (await asgi_client.put("/um/_doc/2", json={"f2": "a concrete value"})).status_code == 201
+    body = {"query": {"ids": {"values": ["1"]}}, "fields": ["f1", {"field": "f4", "include_unmapped": True}]}
+    hit = (await asgi_client.post("/um/_search", json=body)).json()["hits"]["hits"][0]
+    assert hit["fields"] == {"f1": ["some text"], "f4": ["other"]}
+    body = {"query": {"ids": {"values": ["1"]}}, "fields": [{"field": "f*", "include_unmapped": True}]}
+    hit = (await asgi_client.post("/um/_search", json=body)).json()["hits"]["hits"][0]
+    assert hit["fields"] == {"f1": ["some text"], "f2.a": ["foo"], "f2.b": ["bar", 1], "f3.c": ["baz"],
+                             "f4": ["other"]}  # fmt: skip
+    plain = (await asgi_client.post("/um/_search", json={"query": {"ids": {"values": ["1"]}}, "fields": ["f*"]}))
+    assert plain.json()["hits"]["hits"][0]["fields"] == {"f1": ["some text"]}
