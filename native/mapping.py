@@ -192,7 +192,7 @@ class Mapping:
         yield from leaves
 
     def iter_objects(self) -> Iterator[tuple[str, str]]:
-        """``(path, "object" | "nested")`` of every object field, for ``field_caps``."""
+        """``(path, "object" | "nested" | "passthrough")`` of every object field, for ``field_caps``."""
         stack: list[tuple[str, MappingABC[str, Any]]] = [("", self.properties)]
         while stack:
             prefix, props = stack.pop()
@@ -332,7 +332,8 @@ class Mapping:
                 if stype in OBJECT_TYPES:
                     if isinstance(sample, dict) and spec.get("enabled", True) is not False:
                         child_dyn = str(spec.get("dynamic", dynamic)).lower()
-                        child_sub = "false" if subobjects == "false" else subobjects_mode(spec.get("subobjects", True))
+                        child_sub = "false" if subobjects == "false" or stype == "passthrough" else subobjects_mode(
+                            spec.get("subobjects", True))
                         sub_out: dict[str, Any] = {}
                         for item in value if isinstance(value, list) else [value]:
                             if isinstance(item, dict):
@@ -340,8 +341,8 @@ class Mapping:
                                                       sub_out, path + ".", depth + 1, copies, child_sub)  # fmt: skip
                         if sub_out:
                             entry = out.setdefault(key, {"properties": {}})
-                            if "subobjects" in spec:  # the update's dotted names are read as the object's
-                                entry.setdefault("subobjects", spec["subobjects"])
+                            if "subobjects" in spec or stype == "passthrough":  # the update's dotted names are
+                                entry.setdefault("subobjects", spec.get("subobjects", False))  # read as the object's
                             entry["properties"].update(sub_out)
                 elif sample is not None and "copy_to" in spec:
                     targets = spec["copy_to"]

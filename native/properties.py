@@ -48,7 +48,8 @@ _TYPE_PARAMS: dict[str, set[str] | None] = {
 _NUMERIC_PARAMS = {"null_value", "coerce", "ignore_malformed", "scaling_factor", "time_series_metric",
                    "time_series_dimension", "script", "on_script_error"}  # fmt: skip
 _RANGE_PARAMS = {"coerce", "format", "locale"}
-_OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"}
+_OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root",
+                  "priority", "time_series_dimension"}  # fmt: skip
 
 
 def subobjects_mode(value: Any) -> str:
@@ -57,6 +58,19 @@ def subobjects_mode(value: Any) -> str:
     if value is False or str(value).lower() == "false":
         return "false"
     return "auto" if str(value).lower() == "auto" else "true"
+
+
+def _check_passthrough(path: str, spec: MappingABC[str, Any]) -> None:
+    priority = spec.get("priority")
+    if priority is None:
+        raise MapperParsingError(f"Failed to parse mapping: Pass-through object [{path}] is missing a non-negative "
+                                 "value for parameter [priority]")  # fmt: skip
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
+        raise MapperParsingError(f"Failed to parse mapping: Pass-through object [{path}] is missing a non-negative "
+                                 "value for parameter [priority]")  # fmt: skip
+    if str(spec.get("subobjects", "false")).lower() != "false":
+        raise MapperParsingError(f"Failed to parse mapping: Mapping definition for [{path}] has unsupported "
+                                 "parameters:  [subobjects : true]")  # fmt: skip
 
 
 def _check_doc_values_object(path: str, ftype: str, value: dict[str, Any]) -> None:
@@ -93,6 +107,8 @@ def normalize_properties(props: Any, prefix: str = "", subobjects: Any = True) -
             _check_type_name(f"{prefix}{name}", spec)
         if isinstance(spec, dict) and "properties" in spec and spec.get("type", "object") in OBJECT_TYPES:
             sub = spec.get("subobjects", True if mode == "auto" else subobjects)
+            if spec.get("type") == "passthrough":
+                sub = False  # a pass-through object keeps dotted names whole
             spec = {**spec, "properties": normalize_properties(spec["properties"], f"{prefix}{name}.", sub)}
         if "." in name and mode == "true":
             parts = name.split(".")
@@ -140,8 +156,10 @@ def _check_field_def(path: str, spec: Any) -> None:
     ftype = spec.get("type", "object" if "properties" in spec or "type" not in spec else None)
     if ftype in OBJECT_TYPES:
         for k in spec:
-            if k not in _OBJECT_PARAMS:
+            if k not in _OBJECT_PARAMS or (k in ("priority", "time_series_dimension") and ftype != "passthrough"):
                 raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
+        if ftype == "passthrough":
+            _check_passthrough(path, spec)
         for name, child in (spec.get("properties") or {}).items():
             _check_field_def(f"{path}.{name}", child)
         return

@@ -128,6 +128,7 @@ class CompiledMapping:
                 target = self._fields.get(str(leaf.params.get("path")))
                 if target is not None:
                     self._aliases[leaf.path] = replace(target, path=leaf.path)
+        self._alias_passthrough(mapping)
         # Simple leaves (one value → one tantivy value) by source path take the fast path of ``document``;
         # a source path with any other leaf gets handlers instead (all its leaves go through them).
         simple: dict[str, list[tuple[Leaf, FieldInfo]]] = {}
@@ -275,6 +276,18 @@ class CompiledMapping:
         if ftype in SOURCE_ONLY_TYPES:
             return _source_only_handler(leaf)
         return None
+
+    def _alias_passthrough(self, mapping: Mapping) -> None:
+        """The fields of ``passthrough`` objects by their names without the object's prefix (ES's pass-through
+        aliases): a field mapped at that name wins, then the object of the highest ``priority``."""
+        passthrough = [(int((mapping.object_spec(p) or {}).get("priority", 0)), p)
+                       for p, kind in mapping.iter_objects() if kind == "passthrough"]  # fmt: skip
+        for _, prefix in sorted(passthrough):  # lowest first: a higher priority overwrites
+            for path, info in self._fields.items():
+                if path.startswith(prefix + "."):
+                    short = path[len(prefix) + 1 :]
+                    if short not in self._fields:
+                        self._aliases[short] = replace(info, path=short)
 
     # -- FieldResolver ------------------------------------------------------------------------------------
     @property

@@ -367,6 +367,7 @@ class _IndexCap:
     aggregatable: bool
     metadata: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    passthrough: bool = False  # an object of type passthrough (reported as an object, flagged)
 
 
 def _index_caps(mapping: Mapping, patterns: list[str], filters: set[str], types: set[str]) -> dict[str, _IndexCap]:
@@ -411,8 +412,9 @@ def _index_caps(mapping: Mapping, patterns: list[str], filters: set[str], types:
                 continue  # the parent of a multi-field is a field, not an object
             if "-nested" in filters and kind == "nested":
                 break
-            if not types or kind in types:
-                out[parent] = _IndexCap(kind, False, False)
+            shown = "object" if kind == "passthrough" else kind
+            if not types or shown in types:
+                out[parent] = _IndexCap(shown, False, False, passthrough=kind == "passthrough")
     return out
 
 
@@ -454,6 +456,11 @@ def _merge_caps(
                     meta[k].extend(v for v in values if v not in meta[k])
             if meta:
                 entry["meta"] = meta
+            if any(c.passthrough for _, c in entries):
+                if all(c.passthrough for _, c in entries):
+                    entry["passthrough"] = True
+                else:
+                    entry["non_passthrough_indices"] = [i for i, c in entries if not c.passthrough]
             out[ftype] = entry
         if with_unmapped:
             out["unmapped"] = {"type": "unmapped", "metadata_field": False, "searchable": False,
