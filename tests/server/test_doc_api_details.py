@@ -82,3 +82,14 @@ async def test_count_accepts_stats_groups(asgi_client: httpx.AsyncClient) -> Non
     assert (await asgi_client.post("/cs/_count", json=body)).json()["count"] == 1
     bad = await asgi_client.post("/cs/_count", json={"stats": {"a": 1}})
     assert_canonical_error(bad, 400, "parsing_exception")
+
+
+async def test_field_mapping_include_defaults(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/fmd", json={"mappings": {"properties": {"text": {"type": "text", "analyzer": "whitespace"},
+                                                                    "kw": {"type": "keyword"}}}})  # fmt: skip
+    plain = (await asgi_client.get("/fmd/_mapping/field/text")).json()
+    assert plain["fmd"]["mappings"]["text"]["mapping"]["text"] == {"type": "text", "analyzer": "whitespace"}
+    full = (await asgi_client.get("/fmd/_mapping/field/text,kw", params={"include_defaults": "true"})).json()
+    text = full["fmd"]["mappings"]["text"]["mapping"]["text"]
+    assert text["analyzer"] == "whitespace" and text["search_analyzer"] == "default" and text["index"] is True
+    assert full["fmd"]["mappings"]["kw"]["mapping"]["kw"]["ignore_above"] == 2147483647
