@@ -401,6 +401,14 @@ FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def _with_defaults(field: dict[str, Any]) -> dict[str, Any]:
+    out = {**FIELD_DEFAULTS.get(str(field.get("type")), {}), **field}
+    if field.get("type") == "text":  # the search analyzers default to the index one
+        out["search_analyzer"] = field.get("search_analyzer", field.get("analyzer", "default"))
+        out["search_quote_analyzer"] = field.get("search_quote_analyzer", out["search_analyzer"])
+    return out
+
+
 async def get_field_mapping(request: Request) -> Response:
     params = check_params(request)
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
@@ -413,7 +421,7 @@ async def get_field_mapping(request: Request) -> Response:
         for path in match_names(fields, _leaf_paths(mapping)):
             field = _field_mapping(mapping, path)
             if field is not None and defaults:
-                field = {**FIELD_DEFAULTS.get(str(field.get("type")), {}), **field}
+                field = _with_defaults(field)
             if field is not None:
                 found[path] = {"full_name": path, "mapping": {path.rsplit(".", 1)[-1]: field}}
         for wanted in fields.split(","):

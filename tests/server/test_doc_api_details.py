@@ -91,5 +91,6 @@ async def test_field_mapping_include_defaults(asgi_client: httpx.AsyncClient) ->
     assert plain["fmd"]["mappings"]["text"]["mapping"]["text"] == {"type": "text", "analyzer": "whitespace"}
     full = (await asgi_client.get("/fmd/_mapping/field/text,kw", params={"include_defaults": "true"})).json()
     text = full["fmd"]["mappings"]["text"]["mapping"]["text"]
-    assert text["analyzer"] == "whitespace" and text["search_analyzer"] == "default" and text["index"] is True
+    assert text["analyzer"] == "whitespace" and text["search_analyzer"] == "whitespace" and text["index"] is True
+    assert text["search_quote_analyzer"] == "whitespace" and text["similarity"] == "BM25"
     assert full["fmd"]["mappings"]["kw"]["mapping"]["kw"]["ignore_above"] == 2147483647
