@@ -12,6 +12,7 @@ import base64
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,9 @@ from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
+from cluster.settings import analysis_settings
 from cluster.state import IndexMeta
+from native.analysis import Analysis
 from native.errors import (
     FLOOD_STAGE_BLOCK,
     ActionRequestValidation,
@@ -40,7 +43,7 @@ from native.errors import (
     RoutingMissing,
 )
 from native.mapping import Mapping, routing_required
-from native.mapping_limits import check_array_objects, limit_dynamic_names
+from native.mapping_limits import check_array_objects, check_total_tokens, limit_dynamic_names, total_tokens_limit
 
 MAX_ID_BYTES = 512
 
@@ -172,6 +175,17 @@ class WriteCoordinator:
         self.pressure = IndexingPressure((config or ClusterConfig()).indexing_pressure_limit or default_limit())
         # Read before each request's writes: a disk past the flood stage blocks the indices (``cluster.disk``).
         self.disk: DiskWatermarks | None = None
+        self._analyses: dict[str, tuple[Any, Analysis]] = {}  # index uuid → (its settings, their analyzers)
+
+    def _token_counter(self, meta: IndexMeta) -> Callable[[str, str], int]:
+        """Counts the tokens an analyzer of ``meta`` makes of a text (for the per-document token limit); the
+        index's analyzers are compiled once per settings version."""
+        cached = self._analyses.get(meta.uuid)
+        if cached is None or cached[0] is not meta.settings:
+            analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
+            cached = self._analyses[meta.uuid] = (meta.settings, analysis)
+        analysis = cached[1]
+        return lambda name, text: len(analysis.analyzer(name).analyze(text))
 
     def _write_target(self, name: str, require_alias: bool) -> str:
         """The concrete index a write to ``name`` goes to: the index itself, or the write index of an alias."""
@@ -266,6 +280,10 @@ class WriteCoordinator:
                     check_array_objects(parsed, settings)
                     if not _all_mapped_leaves(parsed, mapping, source):
                         self._dynamic(item.index, parsed, mappings, changed, settings, item.dynamic_templates)
+                    token_limit = total_tokens_limit(settings)
+                    if token_limit is not None:
+                        check_total_tokens(parsed, mappings[item.index], self._token_counter(metas[item.index]),
+                                           token_limit)  # fmt: skip
                 elif action == "update" and item.update is not None:
                     for key in ("doc", "upsert"):
                         doc = item.update.get(key)

@@ -12,15 +12,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
 from native.errors import DocumentParsingError, IllegalArgument
+from native.mapping import Mapping
+from native.schema import flatten_source
 
 FIELD_NAME_LENGTH = "index.mapping.field_name_length.limit"
 IGNORE_DYNAMIC_BEYOND = "index.mapping.field_name_length.ignore_dynamic_beyond_limit"
 ARRAY_OBJECTS = "index.mapping.array_objects.limit"
 IGNORE_ABOVE = "index.mapping.ignore_above"
+TOTAL_TOKENS = "index.mapping.total_tokens_per_document.limit"
 _IGNORE_ABOVE_TYPES = frozenset({"keyword", "wildcard", "flattened"})
 
 
@@ -42,6 +46,7 @@ def validate_limit_settings(settings: MappingABC[str, Any]) -> None:
     _long_setting(settings, FIELD_NAME_LENGTH, 1)
     _long_setting(settings, ARRAY_OBJECTS, 1)
     _long_setting(settings, IGNORE_ABOVE, 0)
+    total_tokens_limit(settings)
     ignore = settings.get(IGNORE_DYNAMIC_BEYOND)
     if ignore is not None and str(ignore).lower() not in ("true", "false"):
         raise IllegalArgument(
@@ -128,6 +133,44 @@ def with_index_defaults(mappings: MappingABC[str, Any], settings: MappingABC[str
         return out
 
     return {**mappings, "properties": walk(mappings["properties"])}
+
+
+def total_tokens_limit(settings: MappingABC[str, Any]) -> int | None:
+    """``index.mapping.total_tokens_per_document.limit``: -1 (the default) or a positive count."""
+    raw = settings.get(TOTAL_TOKENS)
+    if raw is None:
+        return None
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse value [{raw}] for setting [{TOTAL_TOKENS}]") from None
+    if value == -1:
+        return None
+    if value < 1:
+        raise IllegalArgument(
+            f"Failed to parse value [{value}] for setting [{TOTAL_TOKENS}] must be -1 (no limit) or a positive number"
+        )
+    return value
+
+
+def check_total_tokens(doc: MappingABC[str, Any], mapping: Mapping, analyze: Callable[[str, str], int],
+                       limit: int) -> None:  # fmt: skip
+    """Refuse a document whose text fields (multi-fields too) analyze to more than ``limit`` tokens in all;
+    ``analyze(analyzer name, text)`` counts the tokens of one value."""
+    flat = flatten_source(doc)
+    total = 0
+    for leaf in mapping.iter_leaves():
+        if leaf.type not in ("text", "match_only_text", "search_as_you_type"):
+            continue
+        analyzer = str(leaf.params.get("analyzer", "standard"))
+        for value in flat.get(leaf.source_path, []):
+            if isinstance(value, str):
+                total += analyze(analyzer, value)
+        if total > limit:
+            raise DocumentParsingError(
+                f"The number of tokens in the document has exceeded the allowed limit of [{limit}]. This limit "
+                f"can be set by changing the [{TOTAL_TOKENS}] index level setting."
+            )
 
 
 def check_array_objects(doc: MappingABC[str, Any], settings: MappingABC[str, Any]) -> None:

@@ -74,3 +74,21 @@ async def test_auto_expand_replicas_on_one_node(asgi_client: httpx.AsyncClient) 
     assert (await asgi_client.get("/ax1/_settings")).json()["ax1"]["settings"]["index"]["number_of_replicas"] == "1"
     bad = await asgi_client.put("/ax2", json=_settings(auto_expand_replicas="x"))
     assert_canonical_error(bad, 400, "illegal_argument_exception")
+
+
+async def test_total_tokens_per_document_limit(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/tok", json={**_settings(**{"mapping.total_tokens_per_document.limit": 4}),
+                                        "mappings": {"properties": {"a": {"type": "text"}, "b": {"type": "text"},
+                                                                    "k": {"type": "keyword"}}}})  # fmt: skip
+    assert (await asgi_client.put("/tok/_doc/1", json={"a": "one two", "b": "three four", "k": "x y z w v"})
+            ).status_code == 201  # fmt: skip
+    over = await asgi_client.put("/tok/_doc/2", json={"a": "one two", "b": "three four five"})
+    assert_canonical_error(over, 400, "document_parsing_exception")
+    assert "index.mapping.total_tokens_per_document.limit" in over.json()["error"]["reason"]
+    dynamic = await asgi_client.put("/tok/_doc/3", json={"new_text": "one two three four five"})
+    assert_canonical_error(dynamic, 400, "document_parsing_exception")
+    await asgi_client.put("/tok/_settings", json={"index.mapping.total_tokens_per_document.limit": 10})
+    assert (await asgi_client.put("/tok/_doc/2", json={"a": "one two", "b": "three four five"})).status_code == 201
+    zero = await asgi_client.put("/tok0", json=_settings(**{"mapping.total_tokens_per_document.limit": 0}))
+    assert_canonical_error(zero, 400, "illegal_argument_exception")
+    assert "must be -1 (no limit) or a positive number" in zero.json()["error"]["reason"]
