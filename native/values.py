@@ -56,6 +56,14 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
             millis = dates.parse_date(value, formats)
             if not -(2**63) <= millis < 2**63:  # the epoch-millisecond column is 64-bit
                 raise ValueError(f"date [{value}] is out of range")
+            if ftype == "date_nanos":  # a signed 64-bit count of nanoseconds since the epoch, as in ES
+                if millis < 0:
+                    raise ValueError(
+                        f"date[{value}] is before the epoch in 1970 and cannot be stored in nanosecond resolution"
+                    )
+                if millis > (2**63 - 1) // 1_000_000:
+                    raise ValueError(f"date[{value}] is after 2262-04-11T23:47:16.854775807 and cannot be stored "
+                                     "in nanosecond resolution")  # fmt: skip
             return millis
         if ftype == "boolean":
             if isinstance(value, bool):
