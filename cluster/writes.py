@@ -36,9 +36,9 @@ from native.errors import (
     ActionRequestValidation,
     BadRequest,
     ClusterBlocked,
+    DocumentParsingError,
     IllegalArgument,
     IndexNotFound,
-    MapperParsingError,
     QuidditchError,
     RoutingMissing,
 )
@@ -272,9 +272,9 @@ class WriteCoordinator:
                     try:
                         parsed = loads(source)  # type: ignore[arg-type]
                     except decode_error as exc:
-                        raise MapperParsingError(f"failed to parse: {exc}") from None
+                        raise DocumentParsingError(f"failed to parse: {exc}") from None
                     if type(parsed) is not dict:
-                        raise MapperParsingError("failed to parse, document is empty")
+                        raise DocumentParsingError("failed to parse, document is empty")
                     item.parsed = parsed
                     settings = metas[item.index].settings
                     check_array_objects(parsed, settings)

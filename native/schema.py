@@ -23,7 +23,7 @@ from native.document import (
     _source_only_handler,
     _token_count_handler,
 )
-from native.errors import FieldValueError, MapperParsingError
+from native.errors import FieldValueError
 from native.fields import (
     FIELD_NAMES_FIELD,
     ID_FIELD,
@@ -261,7 +261,7 @@ class CompiledMapping:
             path = leaf.path
 
             def write_alias(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
-                raise MapperParsingError(f"Cannot write to a field alias [{path}].")
+                raise FieldValueError(f"Cannot write to a field alias [{path}].")
 
             return write_alias
         assert info is not None

@@ -84,7 +84,7 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
         if ftype in RANGE_TYPES:
             return parse_range(leaf, value)
         if ftype == "alias":
-            raise MapperParsingError(f"Cannot write to a field alias [{leaf.path}].")
+            raise FieldValueError(f"Cannot write to a field alias [{leaf.path}].")
         if ftype in SOURCE_ONLY_TYPES:
             return None
     except (ValueError, TypeError, OverflowError) as exc:

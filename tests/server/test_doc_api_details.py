@@ -94,3 +94,13 @@ async def test_field_mapping_include_defaults(asgi_client: httpx.AsyncClient) ->
     assert text["analyzer"] == "whitespace" and text["search_analyzer"] == "whitespace" and text["index"] is True
     assert text["search_quote_analyzer"] == "whitespace" and text["similarity"] == "BM25"
     assert full["fmd"]["mappings"]["kw"]["mapping"]["kw"]["ignore_above"] == 2147483647
+
+
+async def test_document_errors_are_document_parsing_exceptions(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/dp", json={"mappings": {"properties": {"n": {"type": "long"},
+                                                                   "al": {"type": "alias", "path": "n"}}}})  # fmt: skip
+    empty = await asgi_client.put("/dp/_doc/1", content=b"[]", headers={"content-type": "application/json"})
+    assert_canonical_error(empty, 400, "document_parsing_exception")
+    alias = await asgi_client.put("/dp/_doc/1", json={"al": 1})
+    assert_canonical_error(alias, 400, "document_parsing_exception")
+    assert alias.json()["error"]["reason"] == "Cannot write to a field alias [al]."
