@@ -46,7 +46,7 @@ class ReindexRequest:
     batch_size: int = DEFAULT_BATCH
     max_docs: int | None = None
     op_type: str = "index"  # index | create
-    routing: str | None = None  # "keep" (the default, a no-op here: hits carry no routing), "discard" or "=value"
+    routing: str | None = None  # "keep" (the default: each hit's own _routing), "discard" or "=value"
     abort_on_conflict: bool = True
     refresh: bool = False
 
@@ -85,7 +85,8 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
     if request.max_docs is not None:
         total = min(total, request.max_docs)
     body["total"] = total
-    routing = request.routing[1:] if request.routing and request.routing.startswith("=") else None
+    fixed = request.routing[1:] if request.routing and request.routing.startswith("=") else None
+    keep = request.routing in (None, "keep")
     failures: list[dict[str, Any]] = body["failures"]
     offset = 0
     hits = response["hits"]["hits"]
@@ -96,7 +97,7 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
                 action=request.op_type,
                 index=request.dest,
                 id=hit["_id"],
-                routing=routing,
+                routing=hit.get("_routing") if keep else fixed,
                 source=orjson.dumps(filter_source(hit.get("_source", {}), request.source_filter)),
             )
             for hit in hits

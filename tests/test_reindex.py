@@ -132,3 +132,19 @@ async def test_rethrottle_of_a_task_on_an_unknown_node(asgi_client: httpx.AsyncC
         assert failure["type"] == "failed_node_exception" and failure["node_id"] == "test"
         assert failure["caused_by"] == {"type": "no_such_node_exception", "reason": "No such node [test]",
                                         "node_id": "test"}  # fmt: skip
+
+
+async def test_reindex_keeps_routing_by_default(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/rsrc", json={"settings": {"number_of_shards": 3}})
+    await asgi_client.put("/rsrc/_doc/1", json={"a": 1}, params={"routing": "r1", "refresh": "true"})
+    await asgi_client.put("/rsrc/_doc/2", json={"a": 2}, params={"refresh": "true"})
+    await asgi_client.put("/rdst", json={"settings": {"number_of_shards": 3}})
+    done = await asgi_client.post("/_reindex", params={"refresh": "true"},
+                                  json={"source": {"index": "rsrc"}, "dest": {"index": "rdst"}})  # fmt: skip
+    assert done.json()["created"] == 2
+    assert (await asgi_client.get("/rdst/_doc/1", params={"routing": "r1"})).json()["_routing"] == "r1"
+    assert "_routing" not in (await asgi_client.get("/rdst/_doc/2")).json()
+    await asgi_client.put("/rdst2", json={"settings": {"number_of_shards": 3}})
+    await asgi_client.post("/_reindex", params={"refresh": "true"},
+                           json={"source": {"index": "rsrc"}, "dest": {"index": "rdst2", "routing": "discard"}})
+    assert (await asgi_client.get("/rdst2/_doc/1")).json()["found"] is True
