@@ -6,7 +6,8 @@ through the write coordinator, so the destination is auto-created (templates app
 updates go through the master like any other write.
 
 ``dest.op_type=create`` turns an existing destination document into a version conflict (counted, and an
-abort unless ``conflicts=proceed``); ``dest.version_type`` is ``internal`` only, which overwrites blindly.
+abort unless ``conflicts=proceed``); ``dest.version_type`` ``internal`` overwrites blindly, ``external`` and
+``external_gte`` write each document with its source version (a newer destination document is a conflict).
 
 ``ReindexTasks`` runs a reindex in the background for ``wait_for_completion=false`` and keeps its result
 until it is read, a minimal stand-in for ES's task manager (no cancellation; throttling is a no-op).
@@ -49,6 +50,9 @@ class ReindexRequest:
     routing: str | None = None  # "keep" (the default: each hit's own _routing), "discard" or "=value"
     abort_on_conflict: bool = True
     refresh: bool = False
+    # external | external_gte: each document is written with its source version (``native.versioning``), so
+    # a destination document of a newer version is a conflict; internal overwrites blindly
+    version_type: str = "internal"
 
 
 def _empty_response(started: float) -> dict[str, Any]:
@@ -78,6 +82,7 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
     spec = SearchSpec(query=request.query, size=request.batch_size, sort=sort, explicit_sort=True)
     spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.track_total_hits = True
+    spec.version = request.version_type != "internal"
     spec.source = SourceFilter()  # filtered here, so a missing include still copies an empty document
     pages = Pages(root, request.sources, spec, SNAPSHOT_PIN_SECONDS)
     response, _ = await pages.next()
@@ -98,6 +103,8 @@ async def reindex(root: Root, writes: WriteCoordinator, request: ReindexRequest)
                 index=request.dest,
                 id=hit["_id"],
                 routing=hit.get("_routing") if keep else fixed,
+                version=hit["_version"] if request.version_type != "internal" else None,
+                version_type=request.version_type,
                 source=orjson.dumps(filter_source(hit.get("_source", {}), request.source_filter)),
             )
             for hit in hits

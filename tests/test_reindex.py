@@ -94,7 +94,9 @@ async def test_several_sources_into_one(client: httpx.AsyncClient) -> None:
         ({"source": {"index": "src"}, "dest": {}}, 400, "index must be specified"),
         ({"source": {"index": "src"}, "dest": {"index": "d"}, "conflicts": "maybe"}, 400, "conflicts may only be"),
         ({"source": {"index": "src"}, "dest": {"index": "d", "op_type": "delete"}}, 400, "opType must be"),
-        ({"source": {"index": "src"}, "dest": {"index": "d", "version_type": "external"}}, 400, "version_type"),
+        ({"source": {"index": "src"}, "dest": {"index": "d", "version_type": "force"}}, 400, "No version type match"),
+        ({"source": {"index": "src"}, "dest": {"index": "d", "version_type": "external", "op_type": "create"}}, 400,
+         "create operations only support internal versioning"),
         ({"source": {"index": "src"}, "dest": {"index": "d"}, "bogus": 1}, 400, "unknown field [bogus]"),
         ({"source": {"index": "missing"}, "dest": {"index": "d"}}, 404, "no such index [missing]"),
         ({"source": {"index": "src", "query": {"nope": {}}}, "dest": {"index": "d"}}, 400, "unknown query [nope]"),
@@ -148,3 +150,16 @@ async def test_reindex_keeps_routing_by_default(asgi_client: httpx.AsyncClient) 
     await asgi_client.post("/_reindex", params={"refresh": "true"},
                            json={"source": {"index": "rsrc"}, "dest": {"index": "rdst2", "routing": "discard"}})
     assert (await asgi_client.get("/rdst2/_doc/1")).json()["found"] is True
+
+
+async def test_reindex_external_versions(asgi_client: httpx.AsyncClient) -> None:
+    for i in range(3):
+        await asgi_client.put("/vsrc/_doc/1", json={"rev": i})  # version 3
+    await asgi_client.put("/vsrc/_doc/2", json={"rev": 0}, params={"refresh": "true"})  # version 1
+    await asgi_client.put("/vdst/_doc/2", json={"rev": "newer"}, params={"version": "5", "version_type": "external"})
+    body = {"source": {"index": "vsrc"}, "dest": {"index": "vdst", "version_type": "external"}, "conflicts": "proceed"}
+    out = (await asgi_client.post("/_reindex", json=body, params={"refresh": "true"})).json()
+    assert out["created"] == 1 and out["version_conflicts"] == 1
+    one = (await asgi_client.get("/vdst/_doc/1")).json()
+    assert one["_version"] == 3 and one["_source"] == {"rev": 2}
+    assert (await asgi_client.get("/vdst/_doc/2")).json()["_source"] == {"rev": "newer"}

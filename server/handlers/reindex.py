@@ -13,6 +13,7 @@ from starlette.routing import Route
 from cluster.reindex import DEFAULT_BATCH, ReindexRequest, ReindexTask, ReindexTasks, reindex
 from cluster.search_request import parse_sort, parse_source_filter
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ResourceNotFound, ScriptingDisabled
+from native.versioning import INTERNAL, parse_version_type, validation_error
 from server.handlers.cluster_admin import NODE_ID, _node
 from server.handlers.indices import resolve
 from server.http import check_params, cluster_of, es_json, flag, json_body
@@ -89,9 +90,9 @@ def parse_reindex(request: Request, body: Any, params: dict[str, str]) -> Reinde
     op_type = str(dest.get("op_type", "index"))
     if op_type not in ("index", "create"):
         raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
-    version_type = str(dest.get("version_type", "internal"))
-    if version_type != "internal":
-        raise IllegalArgument(f"version_type [{version_type}] is not supported by reindex here, only [internal]")
+    version_type = parse_version_type(str(dest["version_type"]) if dest.get("version_type") is not None else None)
+    if op_type == "create" and version_type != INTERNAL:
+        raise validation_error(["create operations only support internal versioning. use index instead"])
     if dest.get("pipeline"):
         raise IllegalArgument(f"pipeline with id [{dest['pipeline']}] does not exist")
     routing = dest.get("routing")
@@ -121,6 +122,7 @@ def parse_reindex(request: Request, body: Any, params: dict[str, str]) -> Reinde
         routing=str(routing) if routing is not None else None,
         abort_on_conflict=conflicts == "abort",
         refresh=flag(params, "refresh"),
+        version_type=version_type,
     )
 
 
