@@ -79,3 +79,17 @@ async def test_routing_required(asgi_client: httpx.AsyncClient) -> None:
     assert docs["docs"][0]["error"]["type"] == "routing_missing_exception" and docs["docs"][1]["found"] is True
     tv = (await asgi_client.post("/_mtermvectors", json={"docs": [{"_index": "req", "_id": "1"}]})).json()
     assert tv["docs"][0]["error"]["reason"] == "routing is required for [req]/[1]"
+
+
+async def test_by_query_and_split_follow_the_routing(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/bq", json={"settings": {"number_of_shards": 5}})
+    for i in range(20):
+        await asgi_client.put(f"/bq/_doc/{i}", json={"n": i}, params={"routing": f"r{i % 3}"})
+    await asgi_client.post("/bq/_refresh")
+    done = (await asgi_client.post("/bq/_delete_by_query", json={"query": {"range": {"n": {"lt": 10}}}},
+                                   params={"refresh": "true"})).json()  # fmt: skip
+    assert done["deleted"] == 10
+    count = (await asgi_client.post("/bq/_count")).json()["count"]
+    assert count == 10
+    for i in range(10, 20):
+        assert (await asgi_client.get(f"/bq/_doc/{i}", params={"routing": f"r{i % 3}"})).json()["found"] is True
