@@ -9,7 +9,9 @@ Directory layout::
     <shard>/index.<gen>/      the tantivy index built with the mapping whose fingerprint is in state.json
 
 Contract:
-- ``write`` assigns seq_nos and versions, checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
+- ``write`` assigns seq_nos and versions (or stores the caller's, for ``external``/``external_gte``
+  versioning: ``native.versioning``; a delete's tombstone keeps its version until the next refresh), keeps
+  each document's custom routing (``_routing``), checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
   WAL records of the batch and only then hands them to the shard's applier thread; item results come back
   in order. The write is acknowledged once its WAL records are durable; it never waits for tantivy.
 - The applier thread (``native.applier._Applier``) owns the tantivy ``IndexWriter``: tantivy-py's writer
