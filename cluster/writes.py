@@ -80,6 +80,7 @@ class WriteItem:
     version: int | None = None  # with an external ``version_type`` (``native.versioning``)
     version_type: str = "internal"
     dynamic_templates: dict[str, str] | None = None  # a bulk item's: new field path → dynamic template name
+    pipeline: str | None = None  # the ingest pipeline asked for (none exist here: any but ``_none`` fails)
     # filled while processing
     error: QuidditchError | None = None
     parsed: dict[str, Any] | None = field(default=None, repr=False)
@@ -162,6 +163,15 @@ def _plain_index_ops(items: list[WriteItem], positions: list[int]) -> bool:
                 or item.version is not None):
             return False
     return True
+
+
+def _check_pipelines(requested: str | None, meta: IndexMeta) -> None:
+    """Ingest pipelines are not implemented, so a write naming one (or to an index whose
+    ``index.default_pipeline``/``index.final_pipeline`` names one) fails as ES fails for an unknown id."""
+    default = requested if requested is not None else meta.settings.get("index.default_pipeline")
+    for pipeline in (default, meta.settings.get("index.final_pipeline")):
+        if pipeline is not None and str(pipeline) != "_none":
+            raise IllegalArgument(f"pipeline with id [{pipeline}] does not exist")
 
 
 class WriteCoordinator:
@@ -266,6 +276,8 @@ class WriteCoordinator:
                     raise block
                 if item.routing is None and routing_required(metas[item.index].mappings):
                     raise RoutingMissing(item.index, doc_id)
+                if action in ("index", "create"):
+                    _check_pipelines(item.pipeline, metas[item.index])
                 mapping = mappings[item.index]
                 if action in ("index", "create"):
                     source = item.source

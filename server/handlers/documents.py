@@ -134,7 +134,7 @@ async def index_doc(request: Request) -> Response:
     if doc_id is None and action == "create":
         raise ActionRequestValidation("Validation Failed: 1: an id must be provided if version type or value are set;")
     item = _write_item(action, index, doc_id, params, source=body, require_alias=flag(params, "require_alias"),
-                       version=version, version_type=version_type)  # fmt: skip
+                       version=version, version_type=version_type, pipeline=params.get("pipeline"))  # fmt: skip
     return await _write_one(request, item, params)
 
 
@@ -499,12 +499,12 @@ def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
 
 
 # what an action line says, as WriteItem takes it: action, index, id, routing, if_seq_no, if_primary_term,
-# require_alias, version, version_type, dynamic_templates
-_Action = tuple[str, Any, str | None, Any, Any, Any, bool, int | None, str, dict[str, str] | None]
+# require_alias, version, version_type, dynamic_templates, pipeline
+_Action = tuple[str, Any, str | None, Any, Any, Any, bool, int | None, str, dict[str, str] | None, str | None]
 
 
 def _action(line_no: int, line: bytes, default_index: str | None, default_routing: str | None,
-            require_alias: bool) -> _Action:  # fmt: skip
+            require_alias: bool, default_pipeline: str | None = None) -> _Action:  # fmt: skip
     action, meta = _parse_action_line(line_no, line)
     if action == "index" and str(meta.get("op_type", "index")) == "create":
         action = "create"
@@ -513,7 +513,8 @@ def _action(line_no: int, line: bytes, default_index: str | None, default_routin
     return (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
             meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
             meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias), version,
-            version_type, _dynamic_templates(line_no, action, meta))  # fmt: skip
+            version_type, _dynamic_templates(line_no, action, meta),
+            str(meta["pipeline"]) if meta.get("pipeline") is not None else default_pipeline)  # fmt: skip
 
 
 def _dynamic_templates(line_no: int, action: str, meta: dict[str, Any]) -> dict[str, str] | None:
@@ -572,10 +573,10 @@ def _uniform_documents(
     if actions.count(first) != len(actions) or not all(sources) or any(s.isspace() for s in sources):
         return None
     try:
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, _, forced = _action(
-            1, first, default_index, default_routing, require_alias
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, _, forced, pipeline = (
+            _action(1, first, default_index, default_routing, require_alias)
         )
-        if action not in ("index", "create") or index is None or version is not None or forced:
+        if action not in ("index", "create") or index is None or version is not None or forced or pipeline:
             return None
         name = resolve_date_math(str(index)) or ""
         validate_index_name(name)
@@ -616,6 +617,10 @@ def parse_bulk_segments(
         items = _uniform_documents(segment, default_index, default_routing, require_alias)  # type: ignore[assignment]
         if items is None:
             items = _walk(_numbered(segment, first_line - 1), default_index, default_routing, require_alias)
+        if "pipeline" in params:  # the request's pipeline, for the items that name none
+            for item in items:
+                if isinstance(item, WriteItem) and item.pipeline is None:
+                    item.pipeline = params["pipeline"]
         if items:
             yield items
 
@@ -677,9 +682,10 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
         known = seen.get(line)
         if known is None:
             known = seen[line] = _action(line_no, line, default_index, default_routing, require_alias)
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, version_type, forced = known
+        (action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, version_type, forced,
+         pipeline) = known
         item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
-                         if_primary_term, None, alias_only, version, version_type, forced)  # fmt: skip
+                         if_primary_term, None, alias_only, version, version_type, forced, pipeline)  # fmt: skip
         if action != "delete":
             try:
                 _, source = next(lines)
