@@ -366,7 +366,7 @@ class Shard(GenerationsMixin):
                         doc = parse_source(source)
                     current = None if auto_id else self._current(doc_id, committed)
                     if current is None:
-                        version = 1
+                        version = 1 if auto_id else (self._after_tombstone(doc_id) or 1)
                     elif create:
                         raise self._exists_conflict(doc_id, current)
                     else:
@@ -453,6 +453,8 @@ class Shard(GenerationsMixin):
             version = None
             if op.version is not None and op.version_type != INTERNAL:
                 version = self._external_version(op, current)
+            elif current is None and not op.auto_id:
+                version = self._after_tombstone(op.id)
             if op.op == "delete":
                 if current is None:
                     return self._record_delete(op.id, pending, found=False, version=version)
@@ -462,6 +464,12 @@ class Shard(GenerationsMixin):
                                       version=version, routing=op.routing)  # fmt: skip
         except QuidditchError as exc:
             return WriteResult(op.id, status=exc.status, error=exc)
+
+    def _after_tombstone(self, doc_id: str) -> int | None:
+        """The version a write of a deleted document gets while its delete is remembered: the delete's + 1,
+        as ES counts on from a tombstone (None: no tombstone, a fresh document is version 1)."""
+        tomb = self._live.get(doc_id) or (self._live_sealed.get(doc_id) if self._live_sealed else None)
+        return tomb.version + 1 if tomb is not None and tomb.source is None else None
 
     def _external_version(self, op: WriteOp, current: StoredDoc | None) -> int:
         """The version an externally versioned write stores, or its 409: it is compared with the document's
@@ -561,7 +569,8 @@ class Shard(GenerationsMixin):
                     f"[{op.id}]: document missing", index_uuid="_na_", shard=str(self.shard_id),
                     index=self.index_name,
                 )  # fmt: skip
-            return self._record_index(op.id, orjson.dumps(body), None, pending, routing=op.routing)
+            return self._record_index(op.id, orjson.dumps(body), None, pending, routing=op.routing,
+                                      version=self._after_tombstone(op.id))
         assert current.source is not None
         existing = orjson.loads(current.source)
         if op.doc is None:

@@ -138,3 +138,21 @@ async def test_realtime_false_reads_only_refreshed_documents(asgi_client: httpx.
     await asgi_client.post("/rt/_refresh")
     got = await asgi_client.get("/rt/_doc/1", params={"realtime": "false"})
     assert got.status_code == 200 and got.json()["_source"] == {"a": 1}
+
+
+async def test_internal_versions_count_on_after_a_delete(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/tomb", json={"settings": {"refresh_interval": -1}})
+    assert (await _put_in(asgi_client, "tomb", "1")).json()["_version"] == 1
+    deleted = await asgi_client.delete("/tomb/_doc/1")
+    assert deleted.json()["_version"] == 2 and deleted.json()["result"] == "deleted"
+    again = await asgi_client.delete("/tomb/_doc/1")
+    assert again.status_code == 404 and again.json()["_version"] == 3
+    recreated = await _put_in(asgi_client, "tomb", "1")
+    assert recreated.json()["_version"] == 4 and recreated.json()["result"] == "created"
+    bulk = b'{"delete":{"_index":"tomb","_id":"1"}}\n{"index":{"_index":"tomb","_id":"1"}}\n{"a":1}\n'
+    items = (await asgi_client.post("/_bulk", content=bulk, headers={"content-type": "application/x-ndjson"})).json()
+    assert [next(iter(i.values()))["_version"] for i in items["items"]] == [5, 6]
+
+
+async def _put_in(client: httpx.AsyncClient, index: str, doc_id: str) -> httpx.Response:
+    return await client.put(f"/{index}/_doc/{doc_id}", json={"a": 1})
