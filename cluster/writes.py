@@ -43,7 +43,13 @@ from native.errors import (
     RoutingMissing,
 )
 from native.mapping import Mapping, routing_required
-from native.mapping_limits import check_array_objects, check_total_tokens, limit_dynamic_names, total_tokens_limit
+from native.mapping_limits import (
+    check_array_objects,
+    check_nested_objects,
+    check_total_tokens,
+    limit_dynamic_names,
+    total_tokens_limit,
+)
 
 MAX_ID_BYTES = 512
 
@@ -290,6 +296,8 @@ class WriteCoordinator:
                     item.parsed = parsed
                     settings = metas[item.index].settings
                     check_array_objects(parsed, settings)
+                    if mapping.has_nested:
+                        check_nested_objects(parsed, mapping.nested_paths, settings)
                     if not _all_mapped_leaves(parsed, mapping, source):
                         self._dynamic(item.index, parsed, mappings, changed, settings, item.dynamic_templates)
                     token_limit = total_tokens_limit(settings)

@@ -204,6 +204,18 @@ class Mapping:
                     stack.append((f"{prefix}{name}.", spec.get("properties") or {}))
 
     @property
+    def nested_paths(self) -> list[str]:
+        """The paths of the ``nested`` objects."""
+        cached: list[str] | None = getattr(self, "_nested_paths", None)
+        if cached is None:
+            cached = self._nested_paths = [path for path, kind in self.iter_objects() if kind == "nested"]
+        return cached
+
+    @property
+    def has_nested(self) -> bool:
+        return bool(self.nested_paths)
+
+    @property
     def top_level_leaves(self) -> frozenset[str]:
         """Names of the top-level properties that are leaf fields (not objects)."""
         cached: frozenset[str] | None = getattr(self, "_top_level", None)

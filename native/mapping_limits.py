@@ -25,6 +25,8 @@ IGNORE_DYNAMIC_BEYOND = "index.mapping.field_name_length.ignore_dynamic_beyond_l
 ARRAY_OBJECTS = "index.mapping.array_objects.limit"
 IGNORE_ABOVE = "index.mapping.ignore_above"
 TOTAL_TOKENS = "index.mapping.total_tokens_per_document.limit"
+NESTED_OBJECTS = "index.mapping.nested_objects.limit"
+DEFAULT_NESTED_OBJECTS = 10000
 _IGNORE_ABOVE_TYPES = frozenset({"keyword", "wildcard", "flattened"})
 
 
@@ -46,6 +48,7 @@ def validate_limit_settings(settings: MappingABC[str, Any]) -> None:
     _long_setting(settings, FIELD_NAME_LENGTH, 1)
     _long_setting(settings, ARRAY_OBJECTS, 1)
     _long_setting(settings, IGNORE_ABOVE, 0)
+    _long_setting(settings, NESTED_OBJECTS, 0)
     total_tokens_limit(settings)
     ignore = settings.get(IGNORE_DYNAMIC_BEYOND)
     if ignore is not None and str(ignore).lower() not in ("true", "false"):
@@ -171,6 +174,33 @@ def check_total_tokens(doc: MappingABC[str, Any], mapping: Mapping, analyze: Cal
                 f"The number of tokens in the document has exceeded the allowed limit of [{limit}]. This limit "
                 f"can be set by changing the [{TOTAL_TOKENS}] index level setting."
             )
+
+
+def check_nested_objects(doc: MappingABC[str, Any], nested_paths: list[str], settings: MappingABC[str, Any]) -> None:
+    """Refuse a document with more nested objects (of every ``nested`` field, at any depth) than
+    ``index.mapping.nested_objects.limit`` (10000 by default), as ES does."""
+    if not nested_paths:
+        return
+    limit = _long_setting(settings, NESTED_OBJECTS, 0)
+    limit = DEFAULT_NESTED_OBJECTS if limit is None else limit
+    wanted = set(nested_paths)
+    count = 0
+    stack: list[tuple[str, Any]] = [("", doc)]
+    while stack:
+        prefix, node = stack.pop()
+        if isinstance(node, list):
+            stack.extend((prefix, item) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if prefix[:-1] in wanted:
+            count += 1
+        stack.extend((f"{prefix}{key}.", value) for key, value in node.items() if isinstance(value, dict | list))
+    if count > limit:
+        raise DocumentParsingError(
+            f"The number of nested documents has exceeded the allowed limit of [{limit}]. This limit can be set by "
+            f"changing the [{NESTED_OBJECTS}] index level setting."
+        )
 
 
 def check_array_objects(doc: MappingABC[str, Any], settings: MappingABC[str, Any]) -> None:

@@ -92,3 +92,17 @@ async def test_total_tokens_per_document_limit(asgi_client: httpx.AsyncClient) -
     zero = await asgi_client.put("/tok0", json=_settings(**{"mapping.total_tokens_per_document.limit": 0}))
     assert_canonical_error(zero, 400, "illegal_argument_exception")
     assert "must be -1 (no limit) or a positive number" in zero.json()["error"]["reason"]
+
+
+async def test_nested_objects_limit(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/nl", json={**_settings(**{"mapping.nested_objects.limit": 3}), "mappings": {"properties": {
+        "n": {"type": "nested", "properties": {"inner": {"type": "nested"}}}, "o": {"type": "object"}}}})  # fmt: skip
+    ok = {"n": [{"a": 1}, {"a": 2, "inner": [{"b": 1}]}], "o": [{"x": 1}, {"x": 2}, {"x": 3}]}
+    assert (await asgi_client.put("/nl/_doc/1", json=ok)).status_code == 201
+    over = {"n": [{"a": 1, "inner": {"b": 1}}, {"a": 2, "inner": [{"b": 1}]}]}
+    refused = await asgi_client.put("/nl/_doc/2", json=over)
+    assert_canonical_error(refused, 400, "document_parsing_exception")
+    assert refused.json()["error"]["reason"] == (
+        "The number of nested documents has exceeded the allowed limit of [3]. This limit can be set by changing "
+        "the [index.mapping.nested_objects.limit] index level setting."
+    )
