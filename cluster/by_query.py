@@ -62,6 +62,7 @@ async def by_query(
                 action=action,
                 index=hit["_index"],
                 id=hit["_id"],
+                routing=hit.get("_routing"),  # the document's shard
                 source=None if action == "delete" else _source_bytes(hit),
                 if_seq_no=hit["_seq_no"],
                 if_primary_term=hit["_primary_term"],

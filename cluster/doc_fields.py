@@ -16,7 +16,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
+from native.errors import IllegalArgument
+from native.fields import NUMERIC_TYPES
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
+from native.mapping_limits import with_index_defaults
 from native.nested import NestedPath, nested_paths, reroot, strip
 from native.schema import flatten_source
 
@@ -67,14 +70,16 @@ def decimal_format(number: float | int, pattern: str) -> str:
 
 
 def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
+    if leaf.type == "binary":  # base64 in _source, base64 out
+        return value if isinstance(value, str) else None
     converted = convert_value(leaf, value, None)
     if converted is None:
         return None
     if fmt and fmt != "use_field_mapping" and isinstance(converted, int | float) and not isinstance(converted, bool):
         if leaf.type not in ("date", "date_nanos", "boolean"):
             return decimal_format(converted, fmt)
-    if leaf.type == "date":
-        pattern = fmt or "strict_date_optional_time"
+    if leaf.type == "date":  # the field's own (first) format unless the request names one
+        pattern = fmt or str(leaf.params.get("format", "strict_date_optional_time")).split("||")[0]
         if pattern.startswith("strict_date_optional_time"):
             pattern = "strict_date_optional_time"
         return dates.format_date(converted, pattern)
@@ -120,6 +125,9 @@ def _render_range(leaf: Leaf, bounds: tuple[Any, Any], fmt: str | None) -> dict[
         return {"gte": _format_bound(lo, pattern), "lte": _format_bound(hi, pattern)}
     if RANGE_TYPES[leaf.type] == "ip":
         return {"gte": _plain_ip(lo), "lte": _plain_ip(hi)}
+    if RANGE_TYPES[leaf.type] in ("float", "double"):  # an open end is stored as the type's limit: no bound
+        limit = 3.4028234663852886e38 if RANGE_TYPES[leaf.type] == "float" else 1.7976931348623157e308
+        return {"gte": None if lo == -limit else lo, "lte": None if hi == limit else hi}
     return {"gte": lo, "lte": hi}
 
 
@@ -211,6 +219,9 @@ def _leaf_fields(
     flat = flatten_source(source)
     out: dict[str, list[Any]] = {}
     for leaf in leaves:
+        if leaf.type == "flattened":
+            out.update(_flattened_fields(leaf, source, specs))
+            continue
         fmt = None
         for pattern, f in specs:
             if fnmatch.fnmatchcase(leaf.path, pattern):
@@ -218,6 +229,8 @@ def _leaf_fields(
                 break
         else:
             continue
+        if fmt is not None and not _takes_format(leaf.type):
+            raise IllegalArgument(f"Field [{leaf.path}] of type [{leaf.type}] doesn't support formats.")
         values = []
         for value in _source_values(leaf, source) if leaf.type in _OBJECT_VALUED else flat.get(leaf.source_path, []):
             try:
@@ -229,3 +242,104 @@ def _leaf_fields(
         if values:
             out[leaf.path[len(level) + 1 :] if level else leaf.path] = values
     return out
+
+
+def unmapped_fields(mapping: Mapping, source: MappingABC[str, Any], patterns: list[str]) -> dict[str, list[Any]]:
+    """``fields`` entries with ``include_unmapped``: the ``_source`` values of the paths no field maps that
+    match ``patterns`` (paths inside a mapped leaf, a geo point's ``lat`` say, are the leaf's)."""
+    if not patterns:
+        return {}
+    leaves = {leaf.source_path or leaf.path for leaf in mapping.iter_leaves()}
+    out: dict[str, list[Any]] = {}
+    for path, values in flatten_source(source).items():
+        if path in leaves or any(path.startswith(leaf + ".") for leaf in leaves):
+            continue
+        if any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns):
+            kept = [v for v in values if v is not None]
+            if kept:
+                out[path] = kept
+    return out
+
+
+def _takes_format(ftype: str) -> bool:
+    """Types whose ``fields``/``docvalue_fields`` values a ``format`` applies to (dates, numbers, geo)."""
+    return (ftype in ("date", "date_nanos", "geo_point", "geo_shape", "point", "shape") or ftype in RANGE_TYPES
+            or ftype in NUMERIC_TYPES)  # fmt: skip
+
+
+def _flattened_fields(leaf: Leaf, source: MappingABC[str, Any], specs: list[tuple[str, str | None]]
+                      ) -> dict[str, list[Any]]:  # fmt: skip
+    """A flattened field in ``fields``: the whole object by its name (``[{...}]``), or the values of one
+    key by ``<field>.<key>``; values past ``ignore_above`` are left out, a key left with one value gives it
+    alone (as ES rebuilds the object from its keyed doc values)."""
+    limit = leaf.params.get("ignore_above")
+    out: dict[str, list[Any]] = {}
+    objects = [v for v in _source_values(leaf, source) if isinstance(v, MappingABC)]
+    if not objects:
+        return out
+    if any(fnmatch.fnmatchcase(leaf.path, pattern) for pattern, _ in specs):
+        kept = [obj for obj in (_kept(o, limit) for o in objects) if obj]
+        if kept:
+            out[leaf.path] = kept
+    for pattern, _ in specs:
+        if not pattern.startswith(leaf.path + ".") or any(ch in pattern for ch in "*?["):
+            continue
+        key = pattern[len(leaf.path) + 1 :]
+        values = [v for o in objects for v in flatten_source(o).get(key, []) if _short(v, limit)]
+        if values:
+            out[pattern] = [v if isinstance(v, str) else _flat_text(v) for v in values]
+    return out
+
+
+def _short(value: Any, limit: Any) -> bool:
+    return value is not None and (limit is None or len(_flat_text(value)) <= int(limit))
+
+
+def _flat_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def _kept(obj: MappingABC[str, Any], limit: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, MappingABC):
+            child = _kept(value, limit)
+            if child:
+                out[key] = child
+            continue
+        values = [v for v in (value if isinstance(value, list) else [value]) if _short(v, limit)]
+        if values:
+            out[key] = values[0] if len(values) == 1 else values
+    return out
+
+
+def stored_values(mapping: Mapping, source: MappingABC[str, Any], names: list[str]) -> dict[str, list[Any]]:
+    """GET's ``stored_fields``: the values of the named (or matching) fields mapped with ``store: true``,
+    read from ``_source`` and rendered as ``fields`` renders them. Metadata names (``_source``…) and fields
+    that are not stored give nothing, as in ES."""
+    stored = [leaf.path for leaf in mapping.iter_leaves() if str(leaf.params.get("store", "false")).lower() == "true"]
+    wanted = [path for path in stored if any(fnmatch.fnmatchcase(path, name) for name in names)]
+    if not wanted:
+        return {}
+    return doc_fields(mapping, source, [(path, None) for path in wanted])
+
+
+def add_ignored(hit: dict[str, Any], ignored: MappingABC[str, list[Any]], specs: list[tuple[str, str | None]]) -> None:
+    """A search hit's ``_ignored`` (the fields whose values were not indexed), ``fields._ignored`` when the
+    ``fields`` option names it, and ``ignored_field_values``: the ignored values of the fields it asks for."""
+    if not ignored:
+        return
+    hit["_ignored"] = list(ignored)
+    if any(pattern == "_ignored" for pattern, _ in specs):
+        hit.setdefault("fields", {})["_ignored"] = list(ignored)
+    values = {path: list(v) for path, v in ignored.items()
+              if any(fnmatch.fnmatchcase(path, pattern) for pattern, _ in specs)}  # fmt: skip
+    if values:
+        hit["ignored_field_values"] = values
+
+
+def fetch_mapping(mappings: MappingABC[str, Any], settings: MappingABC[str, Any]) -> Mapping:
+    """The mapping values are fetched with: the index's, with its index-level defaults (``ignore_above``)."""
+    return Mapping(with_index_defaults(mappings, settings))

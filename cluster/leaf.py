@@ -318,6 +318,8 @@ class LeafService:
                 primary_term=int(fields["_primary_term"][0]),
                 found=True,
             )
+            if fields.get("_routing"):
+                doc.routing = str(fields["_routing"][0])
             if highlighter is not None:
                 marked = highlighter.highlight(orjson.loads(doc.source))
                 if marked:
@@ -374,7 +376,7 @@ class LeafService:
             hints = parsed if parsed is not None and len(parsed) == len(request.ops) else None
             for i, op in enumerate(request.ops):
                 kind = op.op
-                if kind == "update" or op.has_if_seq_no:
+                if kind == "update" or op.has_if_seq_no or op.has_version or op.routing:
                     update = orjson.loads(op.update_json) if op.update_json else {}
                     append(
                         WriteOp(
@@ -388,6 +390,9 @@ class LeafService:
                             update.get("upsert"),
                             bool(update.get("doc_as_upsert", False)),
                             bool(update.get("detect_noop", True)),
+                            version=op.version if op.has_version else None,
+                            version_type=op.version_type or "internal",
+                            routing=op.routing or None,
                         )
                     )
                 else:  # index, create, delete without conditions: the common case, built positionally
@@ -418,7 +423,9 @@ class LeafService:
     ) -> None:
         ids, sources = columns.ids, columns.sources
         hints = parsed if parsed is not None and len(parsed) == len(ids) else None
-        result = shard.index_columns(columns.op, ids, sources, auto_id=columns.auto_id, parsed=hints)
+        routings = [r or None for r in columns.routings] if columns.routings else None
+        result = shard.index_columns(columns.op, ids, sources, auto_id=columns.auto_id, parsed=hints,
+                                     routings=routings)  # fmt: skip
         out = response.columns
         out.seq_nos.extend(result.seq_nos)
         out.versions.extend(result.versions)
@@ -430,7 +437,7 @@ class LeafService:
 
     def get(self, request: pb.GetRequest) -> pb.StoredDoc:
         shard = self.node.shard(request.shard.uuid, request.shard.shard)
-        doc = shard.get(request.id)
+        doc = shard.get(request.id, realtime=not request.not_realtime)
         if doc is None or doc.source is None:
             return pb.StoredDoc(id=request.id, found=False)
         return pb.StoredDoc(
@@ -440,6 +447,7 @@ class LeafService:
             seq_no=doc.seq_no,
             primary_term=doc.primary_term,
             found=True,
+            routing=doc.routing or "",
         )
 
     def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse:

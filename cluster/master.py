@@ -46,6 +46,7 @@ from native.errors import (
     ResourceNotFound,
 )
 from native.mapping import Mapping
+from native.mapping_limits import check_field_name_lengths
 
 Listener = Callable[[ClusterState, ClusterState], None]
 
@@ -224,6 +225,7 @@ class Master:
             analysis = Analysis.from_settings(analysis_settings(flat), index_settings=flat)
             mapping_body = templates.merge_mappings(contribution.mappings, _strip_doc_type(body.get("mappings")))
             mapping = Mapping(mapping_body)
+            check_field_name_lengths(mapping.to_dict(), flat)
             from native.schema import CompiledMapping
 
             CompiledMapping(mapping, analysis)  # analyzers named by the mapping exist
@@ -308,6 +310,7 @@ class Master:
         with self._lock:
             meta = self.index(name)
             merged = Mapping(meta.mappings).merge(update)
+            check_field_name_lengths(merged.to_dict(), meta.settings)
             return self._set_mapping(meta, merged)
 
     def apply_dynamic_mapping(self, name: str, new_properties: MappingABC[str, Any]) -> IndexMeta:
@@ -574,3 +577,4 @@ class Master:
                 self.update_aliases([AliasAction("remove", (old,), (alias,)),
                                      AliasAction("add", (new_name,), (alias,), props)])  # fmt: skip
             return old, new_name, True
+

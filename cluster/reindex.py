@@ -6,7 +6,8 @@ through the write coordinator, so the destination is auto-created (templates app
 updates go through the master like any other write.
 
 ``dest.op_type=create`` turns an existing destination document into a version conflict (counted, and an
-abort unless ``conflicts=proceed``); ``dest.version_type`` is ``internal`` only, which overwrites blindly.
+abort unless ``conflicts=proceed``); ``dest.version_type`` ``internal`` overwrites blindly, ``external`` and
+``external_gte`` write each document with its source version (a newer destination document is a conflict).
 
 ``ReindexTasks`` runs a reindex in the background for ``wait_for_completion=false`` and keeps its result
 until it is read, a minimal stand-in for ES's task manager (no cancellation); ``requests_per_second`` paces
@@ -48,9 +49,12 @@ class ReindexRequest:
     batch_size: int = DEFAULT_BATCH
     max_docs: int | None = None
     op_type: str = "index"  # index | create
-    routing: str | None = None  # "keep" (the default, a no-op here: hits carry no routing), "discard" or "=value"
+    routing: str | None = None  # "keep" (the default: each hit's own _routing), "discard" or "=value"
     abort_on_conflict: bool = True
     refresh: bool = False
+    # external | external_gte: each document is written with its source version (``native.versioning``), so
+    # a destination document of a newer version is a conflict; internal overwrites blindly
+    version_type: str = "internal"
 
 
 def _empty_response(started: float) -> dict[str, Any]:
@@ -84,6 +88,7 @@ async def reindex(
     spec = SearchSpec(query=request.query, size=request.batch_size, sort=sort, explicit_sort=True)
     spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.track_total_hits = True
+    spec.version = request.version_type != "internal"
     spec.source = SourceFilter()  # filtered here, so a missing include still copies an empty document
     pages = Pages(root, request.sources, spec, SNAPSHOT_PIN_SECONDS)
     response, _ = await pages.next()
@@ -91,7 +96,8 @@ async def reindex(
     if request.max_docs is not None:
         total = min(total, request.max_docs)
     body["total"] = total
-    routing = request.routing[1:] if request.routing and request.routing.startswith("=") else None
+    fixed = request.routing[1:] if request.routing and request.routing.startswith("=") else None
+    keep = request.routing in (None, "keep")
     failures: list[dict[str, Any]] = body["failures"]
     offset = 0
     hits = response["hits"]["hits"]
@@ -103,7 +109,9 @@ async def reindex(
                 action=request.op_type,
                 index=request.dest,
                 id=hit["_id"],
-                routing=routing,
+                routing=hit.get("_routing") if keep else fixed,
+                version=hit["_version"] if request.version_type != "internal" else None,
+                version_type=request.version_type,
                 source=orjson.dumps(filter_source(hit.get("_source", {}), request.source_filter)),
             )
             for hit in hits

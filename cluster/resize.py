@@ -126,8 +126,8 @@ async def scan_documents(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> As
 async def _copy_documents(cluster: EmbeddedCluster, source: IndexMeta, target: str) -> None:
     await cluster.writes.refresh([source])  # acknowledged but unrefreshed documents are copied too
     async for hits in scan_documents(cluster, [source]):
-        items = [WriteItem(action="index", index=target, id=hit["_id"], source=orjson.dumps(hit["_source"]))
-                 for hit in hits]  # fmt: skip
+        items = [WriteItem(action="index", index=target, id=hit["_id"], source=orjson.dumps(hit["_source"]),
+                           routing=hit.get("_routing")) for hit in hits]  # fmt: skip
         for result in await cluster.writes.write(items):
             if "error" in result.body:
                 raise IllegalState(f"failed to copy document [{result.id}] into [{target}]: {result.body['error']}")

@@ -25,7 +25,14 @@ import orjson
 
 from cluster.collapse import collapsed_search
 from cluster.config import Backpressure, ClusterConfig
-from cluster.doc_fields import doc_fields, parse_field_specs
+from cluster.doc_fields import (
+    add_ignored,
+    doc_fields,
+    fetch_mapping,
+    parse_field_specs,
+    stored_values,
+    unmapped_fields,
+)
 from cluster.errors import error_from_pb
 from cluster.leaf_client import LeafClient
 from cluster.pit import SHARD_DOC, shard_doc, with_tiebreaker
@@ -49,7 +56,8 @@ from native.errors import (
     SearchPhaseError,
     SearchTimeout,
 )
-from native.mapping import Mapping
+from native.ignored import IgnoredFields
+from native.mapping import Mapping, source_enabled
 from native.query import QueryAst, parse_query
 from native.query.expensive import check_expensive
 from native.query.lookup import LookupRef, extract_values, find_lookups, resolve_lookups
@@ -448,6 +456,9 @@ class Root:
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
         seq_no_field = any(name == "_seq_no" for name, _ in parse_field_specs(spec.docvalue_fields))
         mappings: dict[int, Mapping] = {}
+        ignorers: dict[int, IgnoredFields] = {}
+        fetch_specs = parse_field_specs(spec.fields)
+        unmapped_patterns = [str(f["field"]) for f in spec.fields if isinstance(f, dict) and f.get("include_unmapped")]
         source_filter = spec.source if spec.source.enabled else None
         loads = orjson.loads
         clock = FetchClock(spec.hide_id, sorted({e[1] for e in window}), fetch_raw) if spec.profile else None
@@ -462,26 +473,53 @@ class Root:
                 hit["_seq_no"] = doc.seq_no
                 hit["_primary_term"] = doc.primary_term
             hit["_score"] = as_float32(score) if with_score else None
+            if doc.routing:
+                hit["_routing"] = doc.routing
             if spec.explain:
                 # Scoring is tantivy's BM25; a Lucene explanation tree is not available, only its value.
                 hit["_explanation"] = {"value": score or 0.0, "description": "score", "details": []}
             if clock is not None:
                 clock.start()
-            if source_filter is not None:
+            source_on = source_enabled(phase.targets[shard_index].meta.mappings)
+            if source_filter is not None and source_on:
                 hit["_source"] = filter_source(loads(doc.source), source_filter)
                 if clock is not None:
                     clock.stop(shard_index, "FetchSourcePhase", source_filter == SourceFilter())
+            if fetch_specs and not source_on:
+                raise IllegalArgument(
+                    "Unable to retrieve the requested [fields] since _source is disabled in the mappings for index "
+                    f"[{phase.targets[shard_index].meta.name}]"
+                )
             if field_specs:
                 mapping = mappings.get(shard_index)
                 if mapping is None:
-                    mapping = mappings[shard_index] = Mapping(phase.targets[shard_index].meta.mappings)
+                    target = phase.targets[shard_index].meta
+                    mapping = mappings[shard_index] = fetch_mapping(target.mappings, target.settings)
                 rendered_fields = doc_fields(mapping, loads(doc.source), field_specs)
                 if seq_no_field:
                     rendered_fields["_seq_no"] = [doc.seq_no]  # a doc-values metadata field
+                if unmapped_patterns:
+                    rendered_fields.update(unmapped_fields(mapping, loads(doc.source), unmapped_patterns))
                 if rendered_fields:
                     hit["fields"] = rendered_fields
                 if clock is not None:
                     clock.stop(shard_index, "FetchFieldsPhase")
+            if spec.stored_fields:
+                mapping = mappings.get(shard_index)
+                if mapping is None:
+                    target = phase.targets[shard_index].meta
+                    mapping = mappings[shard_index] = fetch_mapping(target.mappings, target.settings)
+                stored = stored_values(mapping, loads(doc.source), list(spec.stored_fields))
+                if stored:
+                    hit["fields"] = {**stored, **hit.get("fields", {})}
+            if spec.stored_fields != ():  # ``_ignored`` is returned unless stored fields are disabled
+                ignorer = ignorers.get(shard_index)
+                if ignorer is None:
+                    target = phase.targets[shard_index].meta
+                    ignorer = ignorers[shard_index] = IgnoredFields(fetch_mapping(target.mappings, target.settings),
+                                                                    target.settings)
+                if ignorer.possible:
+                    add_ignored(hit, ignorer.of(loads(doc.source)), fetch_specs)
             if doc.highlight_json:
                 hit["highlight"] = loads(doc.highlight_json)
             if doc.inner_hits_json:

@@ -230,6 +230,17 @@ def _top_hits_with_fields(aggs: Any, fields: list[Any]) -> Any:
     return out
 
 
+# Metadata fields ES's fields option cannot fetch (their mappers have no value fetcher).
+_INTERNAL_FIELDS = frozenset({"_seq_no", "_source", "_feature", "_nested_path", "_field_names"})
+
+
+def _check_fetchable(fields: list[Any]) -> None:
+    for item in fields:
+        name = item if isinstance(item, str) else item.get("field")
+        if name in _INTERNAL_FIELDS:
+            raise IllegalArgument(f"error fetching [{name}]: Cannot fetch values for internal field [{name}].")
+
+
 def _field_list(key: str, raw: Any) -> list[Any]:
     """``fields`` / ``docvalue_fields``: an array of names or ``{"field": name, "format": f}`` objects."""
     if raw is None:
@@ -419,6 +430,7 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
     spec.fields = _field_list("fields", body.get("fields"))
     if spec.fields and spec.aggs:
         spec.aggs = _top_hits_with_fields(spec.aggs, spec.fields)
+    _check_fetchable(spec.fields)
     _parse_stored_fields(spec, body, params)
     spec.version = str(params.get("version", body.get("version", False))).lower() == "true"
     spec.seq_no_primary_term = (

@@ -8,6 +8,7 @@ from typing import Any
 
 from native.aggs.buckets import DEFAULT_MAX_BUCKETS
 from native.errors import IllegalArgument
+from native.mapping_limits import validate_limit_settings
 
 DEFAULTS = {"index.number_of_shards": "1", "index.number_of_replicas": "1"}
 STATIC = frozenset({"index.number_of_shards", "index.analysis", "index.routing_partition_size"})
@@ -104,6 +105,7 @@ def validate_settings(flat: MappingABC[str, Any]) -> None:
     window = flat.get("index.max_result_window")
     if window is not None and not str(window).isdigit():
         raise IllegalArgument(f"Failed to parse value [{window}] for setting [index.max_result_window]")
+    validate_limit_settings(flat)
 
 
 def analysis_settings(flat: MappingABC[str, Any]) -> dict[str, Any]:

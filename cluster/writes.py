@@ -12,6 +12,8 @@ import base64
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,18 +28,28 @@ from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
+from cluster.settings import analysis_settings
 from cluster.state import IndexMeta
+from native.analysis import Analysis
 from native.errors import (
     FLOOD_STAGE_BLOCK,
     ActionRequestValidation,
     BadRequest,
     ClusterBlocked,
+    DocumentParsingError,
     IllegalArgument,
     IndexNotFound,
-    MapperParsingError,
     QuidditchError,
+    RoutingMissing,
 )
-from native.mapping import Mapping
+from native.mapping import Mapping, routing_required
+from native.mapping_limits import (
+    check_array_objects,
+    check_nested_objects,
+    check_total_tokens,
+    limit_dynamic_names,
+    total_tokens_limit,
+)
 
 MAX_ID_BYTES = 512
 
@@ -81,6 +93,9 @@ class WriteItem:
     if_primary_term: int | None = None
     update: dict[str, Any] | None = None
     require_alias: bool = False
+    version: int | None = None  # with an external ``version_type`` (``native.versioning``)
+    version_type: str = "internal"
+    dynamic_templates: dict[str, str] | None = None  # a bulk item's: new field path → dynamic template name
     pipeline: str | None = None  # the request's ingest pipeline (``?pipeline=``, bulk ``pipeline``)
     returned_source: Any = None  # an update's ``_source``: what of the updated document its result carries
     # filled while processing
@@ -161,7 +176,8 @@ def _plain_index_ops(items: list[WriteItem], positions: list[int]) -> bool:
         return False
     for pos in positions:
         item = items[pos]
-        if item.action != action or item.source is None or item.if_seq_no is not None or item.update is not None:
+        if (item.action != action or item.source is None or item.if_seq_no is not None or item.update is not None
+                or item.version is not None):
             return False
     return True
 
@@ -177,6 +193,17 @@ class WriteCoordinator:
         self.pressure = IndexingPressure((config or ClusterConfig()).indexing_pressure_limit or default_limit())
         # Read before each request's writes: a disk past the flood stage blocks the indices (``cluster.disk``).
         self.disk: DiskWatermarks | None = None
+        self._analyses: dict[str, tuple[Any, Analysis]] = {}  # index uuid → (its settings, their analyzers)
+
+    def _token_counter(self, meta: IndexMeta) -> Callable[[str, str], int]:
+        """Counts the tokens an analyzer of ``meta`` makes of a text (for the per-document token limit); the
+        index's analyzers are compiled once per settings version."""
+        cached = self._analyses.get(meta.uuid)
+        if cached is None or cached[0] is not meta.settings:
+            analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
+            cached = self._analyses[meta.uuid] = (meta.settings, analysis)
+        analysis = cached[1]
+        return lambda name, text: len(analysis.analyzer(name).analyze(text))
 
     def _write_target(self, name: str, require_alias: bool) -> str:
         """The concrete index a write to ``name`` goes to: the index itself, or the write index of an alias."""
@@ -255,6 +282,8 @@ class WriteCoordinator:
                 block = blocked[item.index]
                 if block is not None:
                     raise block
+                if item.routing is None and routing_required(metas[item.index].mappings):
+                    raise RoutingMissing(item.index, doc_id)
                 mapping = mappings[item.index]
                 if action in ("index", "create"):
                     check_pipelines(item.pipeline, metas[item.index])
@@ -262,17 +291,25 @@ class WriteCoordinator:
                     try:
                         parsed = loads(source)  # type: ignore[arg-type]
                     except decode_error as exc:
-                        raise MapperParsingError(f"failed to parse: {exc}") from None
+                        raise DocumentParsingError(f"failed to parse: {exc}") from None
                     if type(parsed) is not dict:
-                        raise MapperParsingError("failed to parse, document is empty")
+                        raise DocumentParsingError("failed to parse, document is empty")
                     item.parsed = parsed
+                    settings = metas[item.index].settings
+                    check_array_objects(parsed, settings)
+                    if mapping.has_nested:
+                        check_nested_objects(parsed, mapping.nested_paths, settings)
                     if not _all_mapped_leaves(parsed, mapping, source):
-                        self._dynamic(item.index, parsed, mappings, changed)
+                        self._dynamic(item.index, parsed, mappings, changed, settings, item.dynamic_templates)
+                    token_limit = total_tokens_limit(settings)
+                    if token_limit is not None:
+                        check_total_tokens(parsed, mappings[item.index], self._token_counter(metas[item.index]),
+                                           token_limit)  # fmt: skip
                 elif action == "update" and item.update is not None:
                     for key in ("doc", "upsert"):
                         doc = item.update.get(key)
                         if isinstance(doc, dict) and not _all_mapped_leaves(doc, mapping):
-                            self._dynamic(item.index, doc, mappings, changed)
+                            self._dynamic(item.index, doc, mappings, changed, metas[item.index].settings)
                 if doc_id is None:
                     need_ids.append(item)
             except QuidditchError as exc:
@@ -285,9 +322,13 @@ class WriteCoordinator:
         return metas
 
     @staticmethod
-    def _dynamic(index: str, doc: dict[str, Any], mappings: dict[str, Mapping], changed: set[str]) -> None:
-        """Merge the dynamic mapping update ``doc`` calls for (raises on ``dynamic: strict`` and conflicts)."""
-        update = mappings[index].dynamic_update(doc)
+    def _dynamic(index: str, doc: dict[str, Any], mappings: dict[str, Mapping], changed: set[str],
+                 settings: MappingABC[str, Any], forced: dict[str, str] | None = None) -> None:  # fmt: skip
+        """Merge the dynamic mapping update ``doc`` calls for (raises on ``dynamic: strict``, conflicts and
+        names past ``index.mapping.field_name_length.limit``)."""
+        update = mappings[index].dynamic_update(doc, forced)
+        if update:
+            update = limit_dynamic_names(update, settings)
         if update:
             mappings[index] = mappings[index].merge({"properties": update})
             changed.add(index)
@@ -332,6 +373,12 @@ class WriteCoordinator:
                     op.if_primary_term = item.if_primary_term or 0
                 if item.update is not None:
                     op.update_json = orjson.dumps(item.update)
+                if item.routing is not None:
+                    op.routing = item.routing
+                if item.version is not None:
+                    op.has_version = True
+                    op.version = item.version
+                    op.version_type = item.version_type
                 parsed.append(item.parsed)
             async with self.queue.admit():
                 response = await self.leaf.bulk(request, parsed)
@@ -365,6 +412,8 @@ class WriteCoordinator:
             columns.ids.extend([item.id for item in group])  # type: ignore[misc]
             columns.sources.extend([item.source for item in group])  # type: ignore[misc]
             columns.auto_id = all(item.auto_id for item in group)
+            if any(item.routing is not None for item in group):
+                columns.routings.extend([item.routing or "" for item in group])  # type: ignore[misc]
             async with self.queue.admit():
                 response = await self.leaf.bulk(request, [item.parsed for item in group])
             if response.HasField("error"):
@@ -407,10 +456,11 @@ class WriteCoordinator:
             "_index": item.index, "_id": item.id, "status": exc.status, "error": error,
         })  # fmt: skip
 
-    async def get(self, meta: IndexMeta, doc_id: str, routing: str | None = None) -> pb.StoredDoc:
+    async def get(self, meta: IndexMeta, doc_id: str, routing: str | None = None, *,
+                  realtime: bool = True) -> pb.StoredDoc:  # fmt: skip
         shard = shard_for(routing or doc_id, meta.number_of_shards)
         return await self.leaf.get(pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard),
-                                                 id=doc_id))  # fmt: skip
+                                                 id=doc_id, not_realtime=not realtime))  # fmt: skip
 
     async def refresh(self, metas: list[IndexMeta]) -> pb.RefreshResponse:
         """Refresh every shard of ``metas``; the response counts the shards refreshed and lists those that failed."""

@@ -168,6 +168,7 @@ class Analysis:
     ignore_malformed: bool = False
     coerce: bool = True
     nested_objects_limit: int = 10_000  # index.mapping.nested_objects.limit (native.nested)
+    ignore_above: int | None = None  # ``index.mapping.ignore_above``: keyword, wildcard and flattened fields
 
     @classmethod
     def from_settings(
@@ -218,6 +219,8 @@ class Analysis:
         out.ignore_malformed = str(flat.get("index.mapping.ignore_malformed", "false")).lower() == "true"
         out.coerce = str(flat.get("index.mapping.coerce", "true")).lower() != "false"
         out.nested_objects_limit = int(flat.get("index.mapping.nested_objects.limit", 10_000))
+        if flat.get("index.mapping.ignore_above") is not None:
+            out.ignore_above = int(str(flat["index.mapping.ignore_above"]))
         return out
 
     def analyzer(self, name: str) -> tantivy.TextAnalyzer:

@@ -163,7 +163,7 @@ def _converter(leaf: Leaf, info: FieldInfo) -> Callable[[Any, str], Any]:
             return _fast(leaf, info, value, doc_id)
 
         return integer
-    if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS:
+    if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS and leaf.type != "date_nanos":
 
         def date(value: Any, doc_id: str) -> Any:
             if type(value) is str and len(value) >= 10 and value[4] == "-" and (len(value) == 10 or value[10] == "T"):
@@ -211,7 +211,7 @@ def _fast(leaf: Leaf, info: FieldInfo, value: Any, doc_id: str) -> Any:
         (kind == "long" and -(2**63) <= value < 2**63) or (kind == "integer" and -(2**31) <= value < 2**31)
     ):
         return value
-    if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS:
+    if kind == "date" and info.date_formats == _DEFAULT_DATE_FORMATS and leaf.type != "date_nanos":
         if vtype is int and -(2**63) <= value < 2**63:
             return value
         if vtype is str and len(value) >= 10 and value[4] == "-" and (len(value) == 10 or value[10] == "T"):

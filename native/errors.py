@@ -147,6 +147,15 @@ class DocumentMissing(QuidditchError):
     es_type = "document_missing_exception"
 
 
+class RoutingMissing(BadRequest):
+    """A document API without ``routing`` on an index whose mapping has ``_routing: {required: true}``."""
+
+    es_type = "routing_missing_exception"
+
+    def __init__(self, index: str, doc_id: str | None) -> None:
+        super().__init__(f"routing is required for [{index}]/[{doc_id}]", index=index)
+
+
 class ResourceNotFound(QuidditchError):
     status = 404
     es_type = "resource_not_found_exception"

@@ -30,7 +30,9 @@ LEAF_TYPES = frozenset(
     | GEO_POINT_TYPES
     | SOURCE_ONLY_TYPES
 )  # fmt: skip
-OBJECT_TYPES = frozenset({"object", "nested"})
+# ``passthrough`` (ES 8.13+): an object whose dotted sub-field names stay whole and whose fields are also
+# reachable by their name without its prefix (``native.schema`` aliases them; the highest ``priority`` wins).
+OBJECT_TYPES = frozenset({"object", "nested", "passthrough"})
 METADATA_FIELDS = frozenset(
     {"_id", "_index", "_source", "_routing", "_seq_no", "_version", "_primary_term", "_field_names",
      "_ignored", "_doc_count", "_tier", "_data_stream_timestamp"}

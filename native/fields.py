@@ -46,6 +46,7 @@ SEQ_NO_FIELD = "_seq_no"
 VERSION_FIELD = "_version"
 PRIMARY_TERM_FIELD = "_primary_term"
 FIELD_NAMES_FIELD = "_field_names"
+ROUTING_FIELD = "_routing"  # the custom routing value a document was written with (stored, raw)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ from native.field_types import (
     SOURCE_ONLY_TYPES,
     Leaf,
 )
-from native.properties import _check_field_def, _merge_props, normalize_properties
+from native.properties import _check_field_def, _merge_props, normalize_properties, subobjects_mode
 from native.values import convert_value, geo_point_values, parse_geo_point, parse_range
 
 __all__ = [
@@ -106,11 +106,11 @@ class Mapping:
         if "runtime" in body:
             raise IllegalArgument("cannot execute [inline] scripts")
         if body.get("properties") is not None:
-            subobjects = body.get("subobjects", True) is not False
-            body["properties"] = normalize_properties(body["properties"], "", subobjects)
+            body["properties"] = normalize_properties(body["properties"], "", body.get("subobjects", True))
         for name, spec in (body.get("properties") or {}).items():
             _check_field_def(name, spec)
         self.templates = _check_templates(body["dynamic_templates"]) if "dynamic_templates" in body else []
+        self._forced: MappingABC[str, str] = {}  # set for one ``dynamic_update`` call
         self.body: dict[str, Any] = body
         self.properties: dict[str, Any] = dict(body.get("properties") or {})
         dyn = body.get("dynamic", True)
@@ -193,7 +193,7 @@ class Mapping:
         yield from leaves
 
     def iter_objects(self) -> Iterator[tuple[str, str]]:
-        """``(path, "object" | "nested")`` of every object field, for ``field_caps``."""
+        """``(path, "object" | "nested" | "passthrough")`` of every object field, for ``field_caps``."""
         stack: list[tuple[str, MappingABC[str, Any]]] = [("", self.properties)]
         while stack:
             prefix, props = stack.pop()
@@ -203,6 +203,18 @@ class Mapping:
                 if ftype in OBJECT_TYPES:
                     yield prefix + name, ftype
                     stack.append((f"{prefix}{name}.", spec.get("properties") or {}))
+
+    @property
+    def nested_paths(self) -> list[str]:
+        """The paths of the ``nested`` objects."""
+        cached: list[str] | None = getattr(self, "_nested_paths", None)
+        if cached is None:
+            cached = self._nested_paths = [path for path, kind in self.iter_objects() if kind == "nested"]
+        return cached
+
+    @property
+    def has_nested(self) -> bool:
+        return bool(self.nested_paths)
 
     @property
     def top_level_leaves(self) -> frozenset[str]:
@@ -240,6 +252,8 @@ class Mapping:
         update = dict(update)
         if len(update) == 1 and isinstance(update.get("_doc"), dict):
             raise IllegalArgument("Types cannot be provided in put mapping requests")
+        if "subobjects" in self.body and "subobjects" not in update:  # dotted names in the update stay whole
+            update["subobjects"] = self.body["subobjects"]
         upd = Mapping(update, partial=True)  # validates the update on its own
         old_mode = (self.body.get("_source") or {}).get("mode")
         new_mode = (upd.body.get("_source") or {}).get("mode", old_mode) if "_source" in upd.body else old_mode
@@ -258,14 +272,26 @@ class Mapping:
             body.pop("properties")
         return Mapping(body)
 
-    def dynamic_update(self, source: MappingABC[str, Any]) -> dict[str, Any] | None:
+    def dynamic_update(
+        self, source: MappingABC[str, Any], forced: MappingABC[str, str] | None = None
+    ) -> dict[str, Any] | None:
         """Properties to add for the unmapped fields of ``source`` (None when nothing is new).
 
-        Raises ``StrictDynamicMappingError`` for a new field under ``dynamic: strict``.
+        Raises ``StrictDynamicMappingError`` for a new field under ``dynamic: strict``. ``forced`` is a bulk
+        item's ``dynamic_templates``: new field path → the name of the template that maps it, whatever its
+        match conditions (an unknown name, or a leaf template for an object, fails the document).
         """
+        self._forced = forced or {}
+        try:
+            return self._dynamic_update(source)
+        finally:
+            self._forced = {}
+
+    def _dynamic_update(self, source: MappingABC[str, Any]) -> dict[str, Any] | None:
         new: dict[str, Any] = {}
         copies: list[tuple[str, Any]] = []
-        self._collect_dynamic(source, self.properties, self.dynamic, new, "", 1, copies)
+        subobjects = subobjects_mode(self.body.get("subobjects", True))
+        self._collect_dynamic(source, self.properties, self.dynamic, new, "", 1, copies, subobjects)
         for target, sample in copies:
             if self.dynamic != "true" or self.leaf(target) is not None:
                 continue
@@ -286,7 +312,11 @@ class Mapping:
         prefix: str,
         depth: int,
         copies: list[tuple[str, Any]],
+        subobjects: str = "true",
     ) -> None:
+        """``subobjects`` of the object (``native.properties.subobjects_mode``): under ``false`` dotted names
+        stay whole and an object value maps its leaves under dotted names at this level; under ``auto``
+        a dotted name stays whole unless an object of its first part is mapped, as ES does."""
         if depth > MAX_DEPTH:
             raise IllegalArgument(f"Limit of mapping depth [{MAX_DEPTH}] has been exceeded")
         for key, value in obj.items():
@@ -298,7 +328,13 @@ class Mapping:
                     f"[1:{len(key) + 2}] Field [{key}] is a metadata field and cannot be added inside a "
                     "document. Use the index API request parameters."
                 )
-            if "." in key and key.strip("."):
+            if subobjects == "false" and type(value) is dict and key not in props:  # the object flattens
+                flat = {f"{key}.{k}": v for k, v in value.items()}
+                self._collect_dynamic(flat, props, dynamic, out, prefix, depth, copies, subobjects)
+                continue
+            if "." in key and key.strip(".") and (subobjects == "true" or (subobjects == "auto" and (
+                    type(value) is dict or _is_object(props.get(key.split(".", 1)[0]))
+                    or _is_object(out.get(key.split(".", 1)[0]))))):  # fmt: skip
                 head, rest = key.split(".", 1)
                 self._collect_dynamic({head: {rest: value}}, props, dynamic, out, prefix, depth, copies)
                 continue
@@ -312,13 +348,18 @@ class Mapping:
                 if stype in OBJECT_TYPES:
                     if isinstance(sample, dict) and spec.get("enabled", True) is not False:
                         child_dyn = str(spec.get("dynamic", dynamic)).lower()
+                        child_sub = "false" if subobjects == "false" or stype == "passthrough" else subobjects_mode(
+                            spec.get("subobjects", True))
                         sub_out: dict[str, Any] = {}
                         for item in value if isinstance(value, list) else [value]:
                             if isinstance(item, dict):
                                 self._collect_dynamic(item, spec.get("properties") or {}, child_dyn,
-                                                      sub_out, path + ".", depth + 1, copies)  # fmt: skip
+                                                      sub_out, path + ".", depth + 1, copies, child_sub)  # fmt: skip
                         if sub_out:
-                            out.setdefault(key, {"properties": {}})["properties"].update(sub_out)
+                            entry = out.setdefault(key, {"properties": {}})
+                            if "subobjects" in spec or stype == "passthrough":  # the update's dotted names are
+                                entry.setdefault("subobjects", spec.get("subobjects", False))  # read as the object's
+                            entry["properties"].update(sub_out)
                 elif sample is not None and "copy_to" in spec:
                     targets = spec["copy_to"]
                     copies.extend((t, sample) for t in (targets if isinstance(targets, list) else [targets]))
@@ -334,8 +375,13 @@ class Mapping:
                 continue
             existing = out.get(key)
             if isinstance(sample, dict):
-                mapped = self._infer_with_templates(path, key, sample) if self.templates else None
+                mapped = self._infer_with_templates(path, key, sample) if self.templates or self._forced else None
                 if mapped is not None and mapped.get("type", "object") not in OBJECT_TYPES:
+                    if path in self._forced:
+                        raise MapperParsingError(
+                            f"Field [{path}] must be an object; but it's configured as [{mapped.get('type')}] in "
+                            f"dynamic template [{self._forced[path]}]"
+                        )
                     out.setdefault(key, mapped)
                     continue
                 base = {k: v for k, v in (mapped or {}).items() if k != "properties"}
@@ -343,16 +389,21 @@ class Mapping:
                     out.setdefault(key, base or {"type": "object"})
                     continue
                 child_dyn = str(base.get("dynamic", dynamic)).lower()
-                sub_props: dict[str, Any] = dict((existing or {}).get("properties", {}))
+                child_sub = "false" if subobjects == "false" else subobjects_mode(base.get("subobjects", True))
+                known = dict((mapped or {}).get("properties") or {})  # a template's own properties
+                if known:
+                    known = normalize_properties(known, path + ".", child_sub)
+                sub_props: dict[str, Any] = {**known, **(existing or {}).get("properties", {})}
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, dict):
-                        self._collect_dynamic(item, {}, child_dyn, sub_props, path + ".", depth + 1, copies)
+                        self._collect_dynamic(item, known, child_dyn, sub_props, path + ".", depth + 1, copies,
+                                              child_sub)  # fmt: skip
                 if sub_props:
                     out[key] = {**base, "properties": sub_props}
                 else:
                     out[key] = base or {"type": "object"}
             elif existing is None:
-                mapped = self._infer_with_templates(path, key, sample) if self.templates else None
+                mapped = self._infer_with_templates(path, key, sample) if self.templates or self._forced else None
                 if mapped is not None and mapped.get("runtime"):
                     continue
                 out[key] = mapped if mapped is not None else self._infer(sample)
@@ -372,23 +423,16 @@ class Mapping:
     def _infer_with_templates(self, path: str, name: str, value: Any) -> dict[str, Any] | None:
         """The mapping of a new field from the first matching ``dynamic_templates`` entry (None: no match)."""
         dyn_type, inferred = self._dynamic_type(value)
-        for _, tpl in self.templates:
-            mmt = tpl.get("match_mapping_type")
-            if mmt is not None:
-                types = mmt if isinstance(mmt, list) else [mmt]
-                if "*" not in types and dyn_type not in types:
+        wanted = self._forced.get(path)
+        if wanted is not None and all(name != wanted for name, _ in self.templates):
+            raise MapperParsingError(
+                f"Can't find dynamic template for dynamic template name [{wanted}] of field [{path}]"
+            )
+        for tpl_name, tpl in self.templates:
+            if wanted is not None:
+                if tpl_name != wanted:
                     continue
-            ummt = tpl.get("unmatch_mapping_type")
-            if ummt is not None and dyn_type in (ummt if isinstance(ummt, list) else [ummt]):
-                continue
-            regex = tpl.get("match_pattern") == "regex"
-            if "match" in tpl and not _template_match(tpl["match"], name, regex):
-                continue
-            if "unmatch" in tpl and _template_match(tpl["unmatch"], name, regex):
-                continue
-            if "path_match" in tpl and not _template_match(tpl["path_match"], path, regex):
-                continue
-            if "path_unmatch" in tpl and _template_match(tpl["path_unmatch"], path, regex):
+            elif not self._template_applies(tpl, path, name, dyn_type):
                 continue
             if "runtime" in tpl:
                 return {"runtime": True}
@@ -401,6 +445,26 @@ class Mapping:
             _check_field_def(path, mapping)
             return dict(mapping)
         return None
+
+    @staticmethod
+    def _template_applies(tpl: MappingABC[str, Any], path: str, name: str, dyn_type: str) -> bool:
+        """Whether a dynamic template's match conditions take a new field."""
+        mmt = tpl.get("match_mapping_type")
+        if mmt is not None:
+            types = mmt if isinstance(mmt, list) else [mmt]
+            if "*" not in types and dyn_type not in types:
+                return False
+        ummt = tpl.get("unmatch_mapping_type")
+        if ummt is not None and dyn_type in (ummt if isinstance(ummt, list) else [ummt]):
+            return False
+        regex = tpl.get("match_pattern") == "regex"
+        if "match" in tpl and not _template_match(tpl["match"], name, regex):
+            return False
+        if "unmatch" in tpl and _template_match(tpl["unmatch"], name, regex):
+            return False
+        if "path_match" in tpl and not _template_match(tpl["path_match"], path, regex):
+            return False
+        return not ("path_unmatch" in tpl and _template_match(tpl["path_unmatch"], path, regex))
 
     def _infer(self, value: Any) -> dict[str, Any]:
         if isinstance(value, bool):
@@ -433,6 +497,23 @@ class Mapping:
                         pass
             return {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
         raise DocumentParsingError(f"cannot infer a mapping for value [{value!r}]")
+
+
+def _is_object(spec: Any) -> bool:
+    return isinstance(spec, MappingABC) and spec.get("type", "object") in OBJECT_TYPES
+
+
+def routing_required(mappings: MappingABC[str, Any]) -> bool:
+    """``_routing: {required: true}``: every document API on the index must name a routing."""
+    routing = mappings.get("_routing")
+    return isinstance(routing, MappingABC) and str(routing.get("required", False)).lower() == "true"
+
+
+def source_enabled(mappings: MappingABC[str, Any]) -> bool:
+    """False for ``_source: {enabled: false}``: the source is kept (a rebuild reindexes from it) but never
+    returned, as ES does not store it."""
+    source = mappings.get("_source")
+    return not isinstance(source, MappingABC) or source.get("enabled", True) not in (False, "false")
 
 
 def _first_non_null(value: Any) -> Any:

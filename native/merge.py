@@ -49,7 +49,7 @@ import orjson
 import tantivy
 
 from native.applier import _Docs
-from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
+from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, ROUTING_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.schema import CompiledMapping
 
 # The writer heap of a rewrite. One indexing thread flushes a segment each time its heap fills, and tantivy's
@@ -164,6 +164,7 @@ def _document(compiled: CompiledMapping, source: bytes, fields: dict[str, Any]) 
         str(fields[ID_FIELD][0]), source, orjson.loads(source),
         seq_no=int(fields[SEQ_NO_FIELD][0]), version=int(fields[VERSION_FIELD][0]),
         primary_term=int(fields[PRIMARY_TERM_FIELD][0]),
+        routing=str(fields[ROUTING_FIELD][0]) if fields.get(ROUTING_FIELD) else None,
     )  # fmt: skip
 
 

@@ -48,11 +48,52 @@ _TYPE_PARAMS: dict[str, set[str] | None] = {
 _NUMERIC_PARAMS = {"null_value", "coerce", "ignore_malformed", "scaling_factor", "time_series_metric",
                    "time_series_dimension", "script", "on_script_error"}  # fmt: skip
 _RANGE_PARAMS = {"coerce", "format", "locale"}
-_OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"}
+_OBJECT_PARAMS = {"type", "properties", "dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root",
+                  "priority", "time_series_dimension"}  # fmt: skip
 
 
-def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) -> dict[str, Any]:
-    """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)."""
+def subobjects_mode(value: Any) -> str:
+    """An object's ``subobjects`` as ``"true"``, ``"false"`` or ``"auto"`` (ES 8.16+: dotted names stay
+    whole unless an object of their first part is mapped, objects in documents still make objects)."""
+    if value is False or str(value).lower() == "false":
+        return "false"
+    return "auto" if str(value).lower() == "auto" else "true"
+
+
+def _check_passthrough(path: str, spec: MappingABC[str, Any]) -> None:
+    priority = spec.get("priority")
+    if priority is None:
+        raise MapperParsingError(f"Failed to parse mapping: Pass-through object [{path}] is missing a non-negative "
+                                 "value for parameter [priority]")  # fmt: skip
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
+        raise MapperParsingError(f"Failed to parse mapping: Pass-through object [{path}] is missing a non-negative "
+                                 "value for parameter [priority]")  # fmt: skip
+    if str(spec.get("subobjects", "false")).lower() != "false":
+        raise MapperParsingError(f"Failed to parse mapping: Mapping definition for [{path}] has unsupported "
+                                 "parameters:  [subobjects : true]")  # fmt: skip
+
+
+def _check_doc_values_object(path: str, ftype: str, value: dict[str, Any]) -> None:
+    """``doc_values: {cardinality: low|high}`` (ES 9 keyword and match_only_text): doc values are on; how ES
+    lays them out on disk (sorted-set or binary) does not change what a query or aggregation sees here."""
+    if ftype not in ("keyword", "match_only_text"):
+        raise MapperParsingError(
+            f"Failed to parse mapping: Cannot parse value [{value}] as only [true] or [false] are allowed. for "
+            f"parameter [doc_values] of field [{path}]"
+        )
+    for key, setting in value.items():
+        if key != "cardinality":
+            raise MapperParsingError(f"Failed to parse mapping: unknown parameter [{key}] in [doc_values] of field "
+                                     f"[{path}]")  # fmt: skip
+        if setting not in ("low", "high"):
+            raise MapperParsingError(f"Failed to parse mapping: unknown value [{setting}] for [doc_values.cardinality] "
+                                     f"of field [{path}], expected one of [low, high]")  # fmt: skip
+
+
+def normalize_properties(props: Any, prefix: str = "", subobjects: Any = True) -> dict[str, Any]:
+    """``properties`` with dotted names expanded into objects (``{"a.b": x}`` → ``{"a": {"properties": {"b": x}}}``)
+    where the object's ``subobjects`` is true (``false`` and ``auto`` keep them whole)."""
+    mode = subobjects_mode(subobjects)
     if not isinstance(props, dict):
         raise MapperParsingError(f"Expected map for property [properties] on field [{prefix.rstrip('.') or '_doc'}] "
                                  f"but got a class {type(props).__name__}")  # fmt: skip
@@ -65,9 +106,11 @@ def normalize_properties(props: Any, prefix: str = "", subobjects: bool = True) 
         if isinstance(spec, dict):
             _check_type_name(f"{prefix}{name}", spec)
         if isinstance(spec, dict) and "properties" in spec and spec.get("type", "object") in OBJECT_TYPES:
-            sub = spec.get("subobjects", subobjects) is not False
+            sub = spec.get("subobjects", True if mode == "auto" else subobjects)
+            if spec.get("type") == "passthrough":
+                sub = False  # a pass-through object keeps dotted names whole
             spec = {**spec, "properties": normalize_properties(spec["properties"], f"{prefix}{name}.", sub)}
-        if "." in name and subobjects:
+        if "." in name and mode == "true":
             parts = name.split(".")
             if any(not p.strip() for p in parts):
                 raise IllegalArgument(f"field name cannot contain only whitespaces: ['{name}']" if name.strip(".")
@@ -113,8 +156,10 @@ def _check_field_def(path: str, spec: Any) -> None:
     ftype = spec.get("type", "object" if "properties" in spec or "type" not in spec else None)
     if ftype in OBJECT_TYPES:
         for k in spec:
-            if k not in _OBJECT_PARAMS:
+            if k not in _OBJECT_PARAMS or (k in ("priority", "time_series_dimension") and ftype != "passthrough"):
                 raise MapperParsingError(f"unknown parameter [{k}] on mapper [{path}] of type [{ftype}]")
+        if ftype == "passthrough":
+            _check_passthrough(path, spec)
         for name, child in (spec.get("properties") or {}).items():
             _check_field_def(f"{path}.{name}", child)
         return
@@ -154,7 +199,11 @@ def _check_field_def(path: str, spec: Any) -> None:
     if ftype == "dense_vector" and "dims" in spec and not isinstance(spec["dims"], int):
         raise MapperParsingError(f"Failed to parse mapping: [dims] on mapper [{path}] of type [dense_vector] "
                                  f"must be an integer")  # fmt: skip
+    if isinstance(spec.get("doc_values"), dict):
+        _check_doc_values_object(path, str(ftype), spec["doc_values"])
     for flag in ("index", "doc_values", "store", "coerce", "ignore_malformed"):
+        if flag == "doc_values" and isinstance(spec.get(flag), dict):
+            continue
         if flag in spec and not isinstance(spec[flag], bool) and str(spec[flag]) not in ("true", "false"):
             raise MapperParsingError(
                 f"Failed to parse mapping: Cannot parse value [{spec[flag]}] as only [true] or [false] are "

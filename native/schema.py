@@ -24,13 +24,14 @@ from native.document import (
     _source_only_handler,
     _token_count_handler,
 )
-from native.errors import FieldValueError, MapperParsingError
+from native.errors import FieldValueError
 from native.fields import (
     FIELD_NAMES_FIELD,
     ID_FIELD,
     NUMERIC_FLOAT_TYPES,
     NUMERIC_INT_TYPES,
     PRIMARY_TERM_FIELD,
+    ROUTING_FIELD,
     SEQ_NO_FIELD,
     SOURCE_FIELD,
     VERSION_FIELD,
@@ -121,6 +122,7 @@ class CompiledMapping:
         builder.add_integer_field(PRIMARY_TERM_FIELD, stored=True, fast=True)
         builder.add_text_field(FIELD_NAMES_FIELD, tokenizer_name="raw", index_option="basic")
         builder.add_integer_field(DOC_COUNT_FIELD, indexed=True, fast=True)
+        builder.add_text_field(ROUTING_FIELD, stored=True, tokenizer_name="raw", index_option="basic")
         for leaf in self.leaves:
             if leaf.type != "alias":
                 self._fields[leaf.path] = self._add_leaf(builder, leaf)
@@ -130,6 +132,7 @@ class CompiledMapping:
                 target = self._fields.get(str(leaf.params.get("path")))
                 if target is not None:
                     self._aliases[leaf.path] = replace(target, path=leaf.path)
+        self._alias_passthrough(mapping)
         # Simple leaves (one value → one tantivy value) by source path take the fast path of ``document``;
         # a source path with any other leaf gets handlers instead (all its leaves go through them).
         simple: dict[str, list[tuple[Leaf, FieldInfo]]] = {}
@@ -157,7 +160,14 @@ class CompiledMapping:
         self._plan1 = {path: targets[0] for path, targets in self._plan.items() if len(targets) == 1}
         self._special = special
         # object and nested fields: a concrete value there fails the document, as in ES
-        self._objects = frozenset(path for path, _ in mapping.iter_objects())
+        # object paths a concrete value may not replace; a disabled object (``enabled: false``) is not parsed,
+        # so anything goes inside it, as in ES
+        disabled = [p for p, _ in mapping.iter_objects()
+                    if str((mapping.object_spec(p) or {}).get("enabled", True)).lower() == "false"]  # fmt: skip
+        self._objects = frozenset(
+            path for path, _ in mapping.iter_objects()
+            if not any(path == d or path.startswith(d + ".") for d in disabled)
+        )
         self.nested = nested_paths(mapping.properties)  # native.nested: kept out of top-level documents
         self._appenders: dict[str, list[Callable[..., None]]] = {
             path: [_simple_handler(leaf, info) for leaf, info in targets] for path, targets in simple.items()
@@ -171,6 +181,8 @@ class CompiledMapping:
 
     def _with_index_defaults(self, leaf: Leaf) -> Leaf:
         params = leaf.params
+        if self.analysis.ignore_above is not None and "ignore_above" not in params and leaf.type in IGNORE_ABOVE_TYPES:
+            params = {**params, "ignore_above": self.analysis.ignore_above}
         if self.analysis.ignore_malformed and "ignore_malformed" not in params and leaf.type in _MALFORMED_TYPES:
             params = {**params, "ignore_malformed": True}
         if (
@@ -255,7 +267,7 @@ class CompiledMapping:
             path = leaf.path
 
             def write_alias(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
-                raise MapperParsingError(f"Cannot write to a field alias [{path}].")
+                raise FieldValueError(f"Cannot write to a field alias [{path}].")
 
             return write_alias
         assert info is not None
@@ -270,6 +282,18 @@ class CompiledMapping:
         if ftype in SOURCE_ONLY_TYPES:
             return _source_only_handler(leaf)
         return None
+
+    def _alias_passthrough(self, mapping: Mapping) -> None:
+        """The fields of ``passthrough`` objects by their names without the object's prefix (ES's pass-through
+        aliases): a field mapped at that name wins, then the object of the highest ``priority``."""
+        passthrough = [(int((mapping.object_spec(p) or {}).get("priority", 0)), p)
+                       for p, kind in mapping.iter_objects() if kind == "passthrough"]  # fmt: skip
+        for _, prefix in sorted(passthrough):  # lowest first: a higher priority overwrites
+            for path, info in self._fields.items():
+                if path.startswith(prefix + "."):
+                    short = path[len(prefix) + 1 :]
+                    if short not in self._fields:
+                        self._aliases[short] = replace(info, path=short)
 
     # -- FieldResolver ------------------------------------------------------------------------------------
     @property
@@ -319,6 +343,7 @@ class CompiledMapping:
         version: int,
         primary_term: int,
         top_level: bool = True,
+        routing: str | None = None,
     ) -> str:
         """The tantivy JSON document (for ``IndexWriter.add_json``) of one ES document.
 
@@ -349,6 +374,8 @@ class CompiledMapping:
                 self.document(doc_id, b"", nested_source, seq_no=seq_no, version=version, primary_term=primary_term,
                               top_level=False)  # fmt: skip
             source = strip_nested(source, self.nested, "")
+        if routing is not None:
+            out[ROUTING_FIELD] = routing
         present: list[str] = []
         plan, plan1 = self._plan, self._plan1
         special = self._special
@@ -483,6 +510,7 @@ class CompiledMapping:
                     handle(out, present, values, doc_id)
 
 
+IGNORE_ABOVE_TYPES = frozenset({"keyword", "wildcard", "flattened"})
 _MALFORMED_TYPES = NUMERIC_INT_TYPES | NUMERIC_FLOAT_TYPES | {"date", "date_nanos", "ip", "geo_point", *RANGE_TYPES}
 _CONTAINERS = (dict, list)
 

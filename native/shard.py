@@ -9,7 +9,9 @@ Directory layout::
     <shard>/index.<gen>/      the tantivy index built with the mapping whose fingerprint is in state.json
 
 Contract:
-- ``write`` assigns seq_nos and versions, checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
+- ``write`` assigns seq_nos and versions (or stores the caller's, for ``external``/``external_gte``
+  versioning: ``native.versioning``; a delete's tombstone keeps its version until the next refresh), keeps
+  each document's custom routing (``_routing``), checks ``if_seq_no``/``op_type=create`` conflicts, fsyncs the
   WAL records of the batch and only then hands them to the shard's applier thread; item results come back
   in order. The write is acknowledged once its WAL records are durable; it never waits for tantivy.
 - The applier thread (``native.applier._Applier``) owns the tantivy ``IndexWriter``: tantivy-py's writer
@@ -58,7 +60,7 @@ from native.errors import (
     VersionConflict,
 )
 from native.failpoints import failpoint
-from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
+from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, ROUTING_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
 from native.generations import GenerationsMixin
 from native.mapping import Mapping
 from native.merge import (
@@ -68,6 +70,7 @@ from native.merge import (
 )
 from native.readers import Readers
 from native.schema import CompiledMapping
+from native.versioning import INTERNAL, write_conflict
 from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
 from native.writes import ColumnsResult, StoredDoc, WriteOp, WriteResult, deep_merge, parse_source
 
@@ -92,6 +95,7 @@ def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> StoredDo
         int(fields[SEQ_NO_FIELD][0]),
         int(fields[PRIMARY_TERM_FIELD][0]),
         bytes(fields[SOURCE_FIELD][0]),
+        str(fields[ROUTING_FIELD][0]) if fields.get(ROUTING_FIELD) else None,
     )
 
 
@@ -226,12 +230,13 @@ class Shard(GenerationsMixin):
             else:
                 source = record["source"]
                 source = source.encode() if type(source) is str else source  # JSON records hold a str
+                routing = record.get("routing")
                 doc = self.compiled.document(
                     doc_id, source, orjson.loads(source),
-                    seq_no=seq_no, version=record["version"], primary_term=record["term"],
+                    seq_no=seq_no, version=record["version"], primary_term=record["term"], routing=routing,
                 )  # fmt: skip
                 batch.append((doc_id, doc, False))
-                self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source)
+                self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], source, routing)
             replayed += 1
             if len(batch) >= _RECOVERY_BATCH:
                 self._applier.apply(batch)
@@ -275,8 +280,12 @@ class Shard(GenerationsMixin):
         """Whether a search would get a searcher without waiting (no index swap in progress)."""
         return self._readers.free()
 
-    def get(self, doc_id: str) -> StoredDoc | None:
-        """Realtime get: the latest acknowledged state of ``doc_id`` or None."""
+    def get(self, doc_id: str, *, realtime: bool = True) -> StoredDoc | None:
+        """Realtime get: the latest acknowledged state of ``doc_id`` or None (``realtime=False``: its state
+        in the published searcher, as of the last refresh)."""
+        if not realtime:
+            _, searcher, compiled = self.view()
+            return self._get_committed(searcher, doc_id, compiled)
         with self._lock:
             live = self._live.get(doc_id)
             if live is None and self._live_sealed:
@@ -329,6 +338,7 @@ class Shard(GenerationsMixin):
         *,
         auto_id: bool = False,
         parsed: Sequence[dict[str, Any] | None] | None = None,
+        routings: Sequence[str | None] | None = None,
     ) -> ColumnsResult:
         """``write`` for plain ``index``/``create`` operations given in columns (the bulk loader shape).
 
@@ -356,13 +366,15 @@ class Shard(GenerationsMixin):
                         doc = parse_source(source)
                     current = None if auto_id else self._current(doc_id, committed)
                     if current is None:
-                        version = 1
+                        version = 1 if auto_id else (self._after_tombstone(doc_id) or 1)
                     elif create:
                         raise self._exists_conflict(doc_id, current)
                     else:
                         version = current.version + 1
                     seq_no = self.max_seq_no + 1
-                    tantivy_doc = document(doc_id, source, doc, seq_no=seq_no, version=version, primary_term=term)
+                    routing = routings[i] if routings else None
+                    tantivy_doc = document(doc_id, source, doc, seq_no=seq_no, version=version, primary_term=term,
+                                           routing=routing)  # fmt: skip
                 except QuidditchError as exc:
                     errors[i] = exc
                     seq_nos.append(-1)
@@ -370,9 +382,9 @@ class Shard(GenerationsMixin):
                     updated.append(False)
                     continue
                 self.max_seq_no = seq_no
-                records.append(index_payload(doc_id, seq_no, version, term, source))
+                records.append(index_payload(doc_id, seq_no, version, term, source, routing))
                 docs.append((doc_id, tantivy_doc, auto_id))
-                live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source)
+                live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source, routing)
                 seq_nos.append(seq_no)
                 versions.append(version)
                 updated.append(current is not None)
@@ -438,14 +450,40 @@ class Shard(GenerationsMixin):
                 return self._prepare_update(op, pending)
             current = None if op.auto_id else self._current(op.id)
             self._check_conflicts(op, current)
+            version = None
+            if op.version is not None and op.version_type != INTERNAL:
+                version = self._external_version(op, current)
+            elif current is None and not op.auto_id:
+                version = self._after_tombstone(op.id)
             if op.op == "delete":
                 if current is None:
-                    return self._record_delete(op.id, pending, found=False)
-                return self._record_delete(op.id, pending, found=True, prior=current)
+                    return self._record_delete(op.id, pending, found=False, version=version)
+                return self._record_delete(op.id, pending, found=True, prior=current, version=version)
             assert op.source is not None
-            return self._record_index(op.id, op.source, current, pending, append_only=op.auto_id, parsed=op.parsed)
+            return self._record_index(op.id, op.source, current, pending, append_only=op.auto_id, parsed=op.parsed,
+                                      version=version, routing=op.routing)  # fmt: skip
         except QuidditchError as exc:
             return WriteResult(op.id, status=exc.status, error=exc)
+
+    def _after_tombstone(self, doc_id: str) -> int | None:
+        """The version a write of a deleted document gets while its delete is remembered: the delete's + 1,
+        as ES counts on from a tombstone (None: no tombstone, a fresh document is version 1)."""
+        tomb = self._live.get(doc_id) or (self._live_sealed.get(doc_id) if self._live_sealed else None)
+        return tomb.version + 1 if tomb is not None and tomb.source is None else None
+
+    def _external_version(self, op: WriteOp, current: StoredDoc | None) -> int:
+        """The version an externally versioned write stores, or its 409: it is compared with the document's
+        version, or with its delete's while the live map still holds the tombstone (ES keeps deletes for
+        ``index.gc_deletes``; here until the next refresh)."""
+        assert op.version is not None
+        known = current
+        if known is None:
+            known = self._live.get(op.id) or (self._live_sealed.get(op.id) if self._live_sealed else None)
+        why = write_conflict(op.version_type, known.version if known is not None else None, op.version)
+        if why is not None:
+            raise VersionConflict(f"[{op.id}]: version conflict, {why}", index_uuid="_na_",
+                                  shard=str(self.shard_id), index=self.index_name)  # fmt: skip
+        return op.version
 
     def _exists_conflict(self, doc_id: str, current: StoredDoc) -> VersionConflict:
         return VersionConflict(
@@ -485,25 +523,31 @@ class Shard(GenerationsMixin):
         append_only: bool = False,
         result: str | None = None,
         parsed: dict[str, Any] | None = None,
+        version: int | None = None,
+        routing: str | None = None,
     ) -> WriteResult:
         if parsed is None:
             parsed = parse_source(source)
-        version = 1 if current is None else current.version + 1
+        if version is None:
+            version = 1 if current is None else current.version + 1
         seq_no = self.max_seq_no + 1
         term = self.primary_term
-        doc = self._writing.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term)
+        doc = self._writing.document(doc_id, source, parsed, seq_no=seq_no, version=version, primary_term=term,
+                                     routing=routing)  # fmt: skip
         self.max_seq_no = seq_no
-        pending.records.append(index_payload(doc_id, seq_no, version, term, source))
+        pending.records.append(index_payload(doc_id, seq_no, version, term, source, routing))
         pending.docs.append((doc_id, doc, append_only))
-        self._live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source)
+        self._live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source, routing)
         if current is None:
             return WriteResult(doc_id, result or "created", version, seq_no, term, 201)
         return WriteResult(doc_id, result or "updated", version, seq_no, term, 200)
 
     def _record_delete(
-        self, doc_id: str, pending: _Pending, *, found: bool, prior: StoredDoc | None = None
+        self, doc_id: str, pending: _Pending, *, found: bool, prior: StoredDoc | None = None,
+        version: int | None = None,
     ) -> WriteResult:
-        version = prior.version + 1 if prior is not None else 1
+        if version is None:
+            version = prior.version + 1 if prior is not None else 1
         seq_no = self._next_seq_no()
         pending.records.append(delete_payload(doc_id, seq_no, version, self.primary_term))
         pending.docs.append((doc_id, None, False))
@@ -525,7 +569,8 @@ class Shard(GenerationsMixin):
                     f"[{op.id}]: document missing", index_uuid="_na_", shard=str(self.shard_id),
                     index=self.index_name,
                 )  # fmt: skip
-            return self._record_index(op.id, orjson.dumps(body), None, pending)
+            return self._record_index(op.id, orjson.dumps(body), None, pending, routing=op.routing,
+                                      version=self._after_tombstone(op.id))
         assert current.source is not None
         existing = orjson.loads(current.source)
         if op.doc is None:
@@ -533,7 +578,8 @@ class Shard(GenerationsMixin):
         merged = deep_merge(existing, op.doc)
         if op.detect_noop and merged == existing:
             return WriteResult(op.id, "noop", current.version, current.seq_no, current.primary_term, 200)
-        return self._record_index(op.id, orjson.dumps(merged), current, pending)
+        return self._record_index(op.id, orjson.dumps(merged), current, pending,
+                                  routing=op.routing if op.routing is not None else current.routing)
 
     # -- refresh and mapping ------------------------------------------------------------------------------
     def _check_open(self) -> None:

@@ -56,6 +56,14 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
             millis = dates.parse_date(value, formats)
             if not -(2**63) <= millis < 2**63:  # the epoch-millisecond column is 64-bit
                 raise ValueError(f"date [{value}] is out of range")
+            if ftype == "date_nanos":  # a signed 64-bit count of nanoseconds since the epoch, as in ES
+                if millis < 0:
+                    raise ValueError(
+                        f"date[{value}] is before the epoch in 1970 and cannot be stored in nanosecond resolution"
+                    )
+                if millis > (2**63 - 1) // 1_000_000:
+                    raise ValueError(f"date[{value}] is after 2262-04-11T23:47:16.854775807 and cannot be stored "
+                                     "in nanosecond resolution")  # fmt: skip
             return millis
         if ftype == "boolean":
             if isinstance(value, bool):
@@ -76,11 +84,15 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
         if ftype in RANGE_TYPES:
             return parse_range(leaf, value)
         if ftype == "alias":
-            raise MapperParsingError(f"Cannot write to a field alias [{leaf.path}].")
+            raise FieldValueError(f"Cannot write to a field alias [{leaf.path}].")
         if ftype in SOURCE_ONLY_TYPES:
             return None
     except (ValueError, TypeError, OverflowError) as exc:
-        if _flag(leaf.params.get("ignore_malformed", False)):
+        # ignore_malformed covers malformed values, not an object where a value goes (ES's parsers read the
+        # value's text first), except for the types whose values are objects
+        if _flag(leaf.params.get("ignore_malformed", False)) and (
+            not isinstance(value, dict) or ftype == "geo_point" or ftype in RANGE_TYPES
+        ):
             return None
         reason = f"failed to parse field [{leaf.path}] of type [{ftype}]"
         if doc_id is not None:
@@ -255,8 +267,10 @@ _RANGE_LIMITS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def _range_bound(leaf: Leaf, kind: str, value: Any, step: int) -> Any:
-    """One bound as an inclusive stored value; ``step`` is +1 for ``gt``, -1 for ``lt``, 0 when inclusive."""
+def _range_bound(leaf: Leaf, kind: str, value: Any, step: int, upper: bool = False) -> Any:
+    """One bound as an inclusive stored value; ``step`` is +1 for ``gt``, -1 for ``lt``, 0 when inclusive.
+    An inclusive upper date (``lte``) rounds up the fields its format leaves out, as ES's date_range does
+    (``lte: 2016-11-01`` covers the whole day)."""
     if kind in ("integer", "long"):
         number = _to_int(value, kind, _flag(leaf.params.get("coerce", True))) + step
         if not _RANGE_LIMITS[kind][0] <= number <= _RANGE_LIMITS[kind][1]:
@@ -271,7 +285,7 @@ def _range_bound(leaf: Leaf, kind: str, value: Any, step: int) -> Any:
         if isinstance(value, bool):
             raise ValueError("boolean")
         formats = tuple(str(leaf.params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
-        return int(dates.parse_date(value, formats)) + step
+        return int(dates.parse_date(value, formats, round_up=upper and step == 0)) + step
     addr = ipaddress.ip_address(_ip(value))
     return str(ipaddress.IPv6Address(int(addr) + step))
 
@@ -289,7 +303,7 @@ def parse_range(leaf: Leaf, value: Any) -> tuple[Any, Any]:
         if key in ("gt", "gte", "from") and bound is not None:
             lo = _range_bound(leaf, kind, bound, 1 if key == "gt" else 0)
         elif key in ("lt", "lte", "to") and bound is not None:
-            hi = _range_bound(leaf, kind, bound, -1 if key == "lt" else 0)
+            hi = _range_bound(leaf, kind, bound, -1 if key == "lt" else 0, upper=True)
         elif key not in ("gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper"):
             raise ValueError(f"error parsing field [{leaf.path}], with unknown parameter [{key}]")
     if kind == "ip":

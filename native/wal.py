@@ -18,7 +18,9 @@ Two payload encodings, told apart by their first byte, are replayed alike:
 - binary (``\\x01`` index, ``\\x02`` delete), written by the shard's hot path through ``append_payloads``
   and ``index_payload``/``delete_payload``: ``<B kind><q seq_no><q version><q term><I id length>``, the
   UTF-8 id, then (index only) the raw ``_source`` bytes, so a document is neither escaped into JSON nor
-  decoded to ``str``. Replay yields the same dict with ``source`` as ``bytes``.
+  decoded to ``str``. Replay yields the same dict with ``source`` as ``bytes``. ``\x03`` is an index
+  operation with a custom routing: ``<I routing length>`` and the UTF-8 routing follow the id (``routing``
+  in the replayed dict).
 
 Generations: ``seal(n)`` moves the active file (``wal.log``) to ``wal.<n>.log`` and starts an empty
 active file (a hard link, then an atomic replace: ``wal.log`` exists at every instant, so a missing one is
@@ -45,14 +47,22 @@ from native.damage import TranslogCorrupted
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<II")
 _BINARY = struct.Struct("<BqqqI")
-_INDEX, _DELETE = 1, 2
+_INDEX, _DELETE, _INDEX_ROUTED = 1, 2, 3
+_ROUTING_LEN = struct.Struct("<I")
 MAX_RECORD = 512 * 1024 * 1024
 
 
-def index_payload(doc_id: str, seq_no: int, version: int, term: int, source: bytes) -> bytes:
-    """The binary payload of an index operation (see the module docstring)."""
+def index_payload(
+    doc_id: str, seq_no: int, version: int, term: int, source: bytes, routing: str | None = None
+) -> bytes:
+    """The binary payload of an index operation (see the module docstring); a document written with a
+    custom routing is kind 3, its routing (``<I length>`` + UTF-8) between the id and the source."""
     raw_id = doc_id.encode()
-    return _BINARY.pack(_INDEX, seq_no, version, term, len(raw_id)) + raw_id + source
+    if routing is None:
+        return _BINARY.pack(_INDEX, seq_no, version, term, len(raw_id)) + raw_id + source
+    raw_routing = routing.encode()
+    return (_BINARY.pack(_INDEX_ROUTED, seq_no, version, term, len(raw_id)) + raw_id
+            + _ROUTING_LEN.pack(len(raw_routing)) + raw_routing + source)  # fmt: skip
 
 
 def delete_payload(doc_id: str, seq_no: int, version: int, term: int) -> bytes:
@@ -68,7 +78,7 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
         except orjson.JSONDecodeError:
             return None
         return decoded if isinstance(decoded, dict) else None
-    if len(payload) < _BINARY.size or payload[0] not in (_INDEX, _DELETE):
+    if len(payload) < _BINARY.size or payload[0] not in (_INDEX, _DELETE, _INDEX_ROUTED):
         return None
     kind, seq_no, version, term, id_len = _BINARY.unpack_from(payload)
     id_end = _BINARY.size + id_len
@@ -78,10 +88,22 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
         doc_id = payload[_BINARY.size : id_end].decode()
     except UnicodeDecodeError:
         return None
-    record: dict[str, Any] = {"op": "index" if kind == _INDEX else "delete", "id": doc_id, "seq_no": seq_no,
+    record: dict[str, Any] = {"op": "delete" if kind == _DELETE else "index", "id": doc_id, "seq_no": seq_no,
                               "version": version, "term": term}  # fmt: skip
     if kind == _INDEX:
         record["source"] = payload[id_end:]
+    elif kind == _INDEX_ROUTED:
+        if id_end + _ROUTING_LEN.size > len(payload):
+            return None
+        (routing_len,) = _ROUTING_LEN.unpack_from(payload, id_end)
+        start = id_end + _ROUTING_LEN.size
+        if start + routing_len > len(payload):
+            return None
+        try:
+            record["routing"] = payload[start : start + routing_len].decode()
+        except UnicodeDecodeError:
+            return None
+        record["source"] = payload[start + routing_len :]
     return record
 
 

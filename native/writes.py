@@ -34,6 +34,10 @@ class WriteOp:
     doc_as_upsert: bool = False
     detect_noop: bool = True
     parsed: dict[str, Any] | None = None
+    # external versioning (``native.versioning``): the caller's version, stored as it is
+    version: int | None = None
+    version_type: str = "internal"
+    routing: str | None = None  # custom routing, stored with the document (``_routing``)
 
 
 @dataclass(slots=True)
@@ -53,6 +57,7 @@ class StoredDoc(NamedTuple):  # a tuple: one is made per written document (the l
     seq_no: int
     primary_term: int
     source: bytes | None  # None: deleted (a tombstone in the live map)
+    routing: str | None = None  # the custom routing it was written with
 
 
 class ColumnsResult(NamedTuple):

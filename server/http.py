@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cluster.embedded import EmbeddedCluster
+from native.did_you_mean import param_hint
 from native.errors import IllegalArgument, ParsingError
 from server.cbor import CBOR_CONTENT_TYPE, wants_cbor
 from server.cbor import dumps as cbor_dumps
@@ -37,7 +38,9 @@ def check_params(request: Request, allowed: Iterable[str] = ()) -> dict[str, str
     allowed_set = allowed if isinstance(allowed, set | frozenset) else frozenset(allowed)
     unknown = [k for k in params if k not in COMMON_PARAMS and k not in allowed_set]
     if unknown:
-        raise IllegalArgument(f"request [{request.url.path}] contains unrecognized parameter: [{unknown[0]}]")
+        names = ", ".join(f"[{k}]{param_hint(k, allowed_set)}" for k in sorted(unknown))
+        plural = "s" if len(unknown) > 1 else ""
+        raise IllegalArgument(f"request [{request.url.path}] contains unrecognized parameter{plural}: {names}")
     return params
 
 

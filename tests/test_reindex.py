@@ -94,7 +94,9 @@ async def test_several_sources_into_one(client: httpx.AsyncClient) -> None:
         ({"source": {"index": "src"}, "dest": {}}, 400, "index must be specified"),
         ({"source": {"index": "src"}, "dest": {"index": "d"}, "conflicts": "maybe"}, 400, "conflicts may only be"),
         ({"source": {"index": "src"}, "dest": {"index": "d", "op_type": "delete"}}, 400, "opType must be"),
-        ({"source": {"index": "src"}, "dest": {"index": "d", "version_type": "external"}}, 400, "version_type"),
+        ({"source": {"index": "src"}, "dest": {"index": "d", "version_type": "force"}}, 400, "No version type match"),
+        ({"source": {"index": "src"}, "dest": {"index": "d", "version_type": "external", "op_type": "create"}}, 400,
+         "create operations only support internal versioning"),
         ({"source": {"index": "src"}, "dest": {"index": "d"}, "bogus": 1}, 400, "unknown field [bogus]"),
         ({"source": {"index": "missing"}, "dest": {"index": "d"}}, 404, "no such index [missing]"),
         ({"source": {"index": "src", "query": {"nope": {}}}, "dest": {"index": "d"}}, 400, "unknown query [nope]"),
@@ -120,3 +122,44 @@ async def test_wait_for_completion_false_runs_a_task(client: httpx.AsyncClient) 
     r = await client.post(f"/_reindex/{task}/_rethrottle?requests_per_second=5")
     assert task in next(iter(r.json()["nodes"].values()))["tasks"]
     assert (await client.get("/_tasks/nonode:99")).status_code == 404
+
+
+async def test_rethrottle_of_a_task_on_an_unknown_node(asgi_client: httpx.AsyncClient) -> None:
+    for api in ("_reindex", "_delete_by_query", "_update_by_query"):
+        response = await asgi_client.post(f"/{api}/test:007/_rethrottle", params={"requests_per_second": "2"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["nodes"] == {}
+        failure = body["node_failures"][0]
+        assert failure["type"] == "failed_node_exception" and failure["node_id"] == "test"
+        assert failure["caused_by"] == {"type": "no_such_node_exception", "reason": "No such node [test]",
+                                        "node_id": "test"}  # fmt: skip
+
+
+async def test_reindex_keeps_routing_by_default(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/rsrc", json={"settings": {"number_of_shards": 3}})
+    await asgi_client.put("/rsrc/_doc/1", json={"a": 1}, params={"routing": "r1", "refresh": "true"})
+    await asgi_client.put("/rsrc/_doc/2", json={"a": 2}, params={"refresh": "true"})
+    await asgi_client.put("/rdst", json={"settings": {"number_of_shards": 3}})
+    done = await asgi_client.post("/_reindex", params={"refresh": "true"},
+                                  json={"source": {"index": "rsrc"}, "dest": {"index": "rdst"}})  # fmt: skip
+    assert done.json()["created"] == 2
+    assert (await asgi_client.get("/rdst/_doc/1", params={"routing": "r1"})).json()["_routing"] == "r1"
+    assert "_routing" not in (await asgi_client.get("/rdst/_doc/2")).json()
+    await asgi_client.put("/rdst2", json={"settings": {"number_of_shards": 3}})
+    await asgi_client.post("/_reindex", params={"refresh": "true"},
+                           json={"source": {"index": "rsrc"}, "dest": {"index": "rdst2", "routing": "discard"}})
+    assert (await asgi_client.get("/rdst2/_doc/1")).json()["found"] is True
+
+
+async def test_reindex_external_versions(asgi_client: httpx.AsyncClient) -> None:
+    for i in range(3):
+        await asgi_client.put("/vsrc/_doc/1", json={"rev": i})  # version 3
+    await asgi_client.put("/vsrc/_doc/2", json={"rev": 0}, params={"refresh": "true"})  # version 1
+    await asgi_client.put("/vdst/_doc/2", json={"rev": "newer"}, params={"version": "5", "version_type": "external"})
+    body = {"source": {"index": "vsrc"}, "dest": {"index": "vdst", "version_type": "external"}, "conflicts": "proceed"}
+    out = (await asgi_client.post("/_reindex", json=body, params={"refresh": "true"})).json()
+    assert out["created"] == 1 and out["version_conflicts"] == 1
+    one = (await asgi_client.get("/vdst/_doc/1")).json()
+    assert one["_version"] == 3 and one["_source"] == {"rev": 2}
+    assert (await asgi_client.get("/vdst/_doc/2")).json()["_source"] == {"rev": "newer"}

@@ -155,7 +155,7 @@ class FetchRequest(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ..., profile: _Optional[bool] = ...) -> None: ...
 
 class StoredDoc(_message.Message):
-    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json", "matched_queries_json")
+    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json", "matched_queries_json", "routing")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +165,7 @@ class StoredDoc(_message.Message):
     HIGHLIGHT_JSON_FIELD_NUMBER: _ClassVar[int]
     INNER_HITS_JSON_FIELD_NUMBER: _ClassVar[int]
     MATCHED_QUERIES_JSON_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
     id: str
     source: bytes
     version: int
@@ -174,7 +175,8 @@ class StoredDoc(_message.Message):
     highlight_json: bytes
     inner_hits_json: bytes
     matched_queries_json: bytes
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ..., matched_queries_json: _Optional[bytes] = ...) -> None: ...
+    routing: str
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ..., matched_queries_json: _Optional[bytes] = ..., routing: _Optional[str] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
     __slots__ = ("docs", "error", "profile_json")
@@ -187,7 +189,7 @@ class FetchResponse(_message.Message):
     def __init__(self, docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., profile_json: _Optional[bytes] = ...) -> None: ...
 
 class WriteOp(_message.Message):
-    __slots__ = ("op", "id", "source", "has_if_seq_no", "if_seq_no", "if_primary_term", "auto_id", "update_json")
+    __slots__ = ("op", "id", "source", "has_if_seq_no", "if_seq_no", "if_primary_term", "auto_id", "update_json", "has_version", "version", "version_type", "routing")
     OP_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +198,10 @@ class WriteOp(_message.Message):
     IF_PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
     AUTO_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    HAS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
     op: str
     id: str
     source: bytes
@@ -204,7 +210,11 @@ class WriteOp(_message.Message):
     if_primary_term: int
     auto_id: bool
     update_json: bytes
-    def __init__(self, op: _Optional[str] = ..., id: _Optional[str] = ..., source: _Optional[bytes] = ..., has_if_seq_no: _Optional[bool] = ..., if_seq_no: _Optional[int] = ..., if_primary_term: _Optional[int] = ..., auto_id: _Optional[bool] = ..., update_json: _Optional[bytes] = ...) -> None: ...
+    has_version: bool
+    version: int
+    version_type: str
+    routing: str
+    def __init__(self, op: _Optional[str] = ..., id: _Optional[str] = ..., source: _Optional[bytes] = ..., has_if_seq_no: _Optional[bool] = ..., if_seq_no: _Optional[int] = ..., if_primary_term: _Optional[int] = ..., auto_id: _Optional[bool] = ..., update_json: _Optional[bytes] = ..., has_version: _Optional[bool] = ..., version: _Optional[int] = ..., version_type: _Optional[str] = ..., routing: _Optional[str] = ...) -> None: ...
 
 class WriteResult(_message.Message):
     __slots__ = ("id", "result", "version", "seq_no", "primary_term", "status", "error")
@@ -239,16 +249,18 @@ class BulkRequest(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., ops: _Optional[_Iterable[_Union[WriteOp, _Mapping]]] = ..., mapping_version: _Optional[int] = ..., refresh: _Optional[bool] = ..., columns: _Optional[_Union[IndexColumns, _Mapping]] = ...) -> None: ...
 
 class IndexColumns(_message.Message):
-    __slots__ = ("op", "ids", "sources", "auto_id")
+    __slots__ = ("op", "ids", "sources", "auto_id", "routings")
     OP_FIELD_NUMBER: _ClassVar[int]
     IDS_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     AUTO_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTINGS_FIELD_NUMBER: _ClassVar[int]
     op: str
     ids: _containers.RepeatedScalarFieldContainer[str]
     sources: _containers.RepeatedScalarFieldContainer[bytes]
     auto_id: bool
-    def __init__(self, op: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., sources: _Optional[_Iterable[bytes]] = ..., auto_id: _Optional[bool] = ...) -> None: ...
+    routings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, op: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., sources: _Optional[_Iterable[bytes]] = ..., auto_id: _Optional[bool] = ..., routings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BulkResponse(_message.Message):
     __slots__ = ("results", "error", "columns")
@@ -277,12 +289,14 @@ class IndexColumnsResult(_message.Message):
     def __init__(self, seq_nos: _Optional[_Iterable[int]] = ..., versions: _Optional[_Iterable[int]] = ..., updated: _Optional[_Iterable[bool]] = ..., primary_term: _Optional[int] = ..., failed: _Optional[_Iterable[int]] = ..., errors: _Optional[_Iterable[_Union[Error, _Mapping]]] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("shard", "id")
+    __slots__ = ("shard", "id", "not_realtime")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_REALTIME_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     id: str
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    not_realtime: bool
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ..., not_realtime: _Optional[bool] = ...) -> None: ...
 
 class RefreshRequest(_message.Message):
     __slots__ = ("shards",)

@@ -44,12 +44,12 @@ def java_str(value: Any) -> str:
 
 
 def parse_path(path: str) -> list[str]:
-    """Split a dotted path; ``\\.`` escapes a literal dot and empty segments are dropped."""
+    """Split a dotted path; ``\\.`` (or ``\\\\.``) escapes a literal dot and empty segments are dropped."""
     parts: list[str] = []
     current: list[str] = []
     escape = False
     for char in path:
-        if char == "\\" and not escape:
+        if char == "\\":  # as ES's ObjectPath: backslashes before a dot (``\\.`` in YAML too) escape it
             escape = True
             continue
         if char == "\\" and escape:  # ES's ObjectPath: a run of backslashes escapes as one ("50\\\\.0")

@@ -11,20 +11,38 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.doc_fields import fetch_mapping, stored_values
 from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_date_math, validate_index_name
+from cluster.routing import shard_for
 from cluster.search_request import SourceFilter, parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from cluster.writes import ItemResult, WriteItem
+from native.did_you_mean import field_hint
 from native.errors import (
     ActionRequestValidation,
+    ElasticsearchParseError,
     IllegalArgument,
     IndexNotFound,
     ParsingError,
     QuidditchError,
+    ResourceNotFound,
+    RoutingMissing,
     ScriptingDisabled,
+    VersionConflict,
     XContentParseError,
+)
+from native.ignored import IgnoredFields
+from native.mapping import routing_required, source_enabled
+from native.versioning import (
+    INTERNAL,
+    check_read_version,
+    parse_version,
+    parse_version_type,
+    read_conflict,
+    validation_error,
+    write_validation_errors,
 )
 from server.cbor import wants_cbor
 from server.http import JSON_TYPE, check_params, cluster_of, es_json, flag, json_body, read_body
@@ -111,8 +129,6 @@ class _ItemFailure(QuidditchError):
 
 async def index_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
-    if "version" in params or "version_type" in params:
-        raise ActionRequestValidation("Validation Failed: 1: external versioning is not supported;")
     _refuse_data_stream_only(params)
     index = request.path_params["index"]
     doc_id = request.path_params.get("id")
@@ -127,21 +143,38 @@ async def index_doc(request: Request) -> Response:
         action = "index"
     else:
         raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
+    version, version_type = _versioning(params, action, doc_id)
     if doc_id is None and action == "create":
         raise ActionRequestValidation("Validation Failed: 1: an id must be provided if version type or value are set;")
     alias_only, pipeline = flag(params, "require_alias"), params.get("pipeline")
-    item = _write_item(action, index, doc_id, params, source=body, require_alias=alias_only, pipeline=pipeline)
+    item = _write_item(action, index, doc_id, params, source=body, require_alias=alias_only, version=version,
+                       version_type=version_type, pipeline=pipeline)  # fmt: skip
     return await _write_one(request, item, params)
+
+
+def _versioning(params: dict[str, str], action: str, doc_id: str | None) -> tuple[int | None, str]:
+    """The ``version``/``version_type`` of a single-document write, validated as ES does (400 otherwise)."""
+    version_type = parse_version_type(params.get("version_type"))
+    version = parse_version(params["version"]) if "version" in params else None
+    errors = write_validation_errors(version_type, version, create=action == "create", has_id=doc_id is not None,
+                                     if_seq_no="if_seq_no" in params)  # fmt: skip
+    if errors:
+        raise validation_error(errors)
+    return (version, version_type) if version_type != INTERNAL else (None, INTERNAL)
 
 
 async def delete_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS)
     index = request.path_params["index"]
     index = _read_target(cluster_of(request), index).name
-    item = _write_item("delete", index, request.path_params["id"], params)
+    version, version_type = _versioning(params, "delete", request.path_params["id"])
+    item = _write_item("delete", index, request.path_params["id"], params, version=version,
+                       version_type=version_type)  # fmt: skip
     return await _write_one(request, item, params)
 
 
+_UPDATE_VERSIONING = ("internal versioning can not be used for optimistic concurrency control. Please use "
+                      "`if_seq_no` and `if_primary_term` instead")  # fmt: skip
 UPDATE_KEYS = {"doc", "upsert", "doc_as_upsert", "detect_noop", "script", "scripted_upsert", "_source"}
 
 
@@ -165,7 +198,7 @@ def _update_body(body: Any) -> dict[str, Any]:
         raise ParsingError("request body must be an object")
     for key in body:
         if key not in UPDATE_KEYS:
-            raise ParsingError(f"[UpdateRequest] unknown field [{key}]")
+            raise ParsingError(f"[UpdateRequest] unknown field [{key}]{field_hint(key, UPDATE_KEYS)}")
     if "script" in body:
         raise ScriptingDisabled("cannot execute [inline] scripts")
     if "doc" not in body:
@@ -187,21 +220,50 @@ def _update_body(body: Any) -> dict[str, Any]:
 async def update_doc(request: Request) -> Response:
     params = check_params(request, WRITE_PARAMS | {"retry_on_conflict", "_source", "lang",
                                                    "_source_includes", "_source_excludes"})  # fmt: skip
+    if "version" in params or "version_type" in params:
+        raise validation_error([_UPDATE_VERSIONING])
     body = await json_body(request, required=True)
     update = _update_body(body)
     index = request.path_params["index"]
-    item = _write_item("update", index, request.path_params["id"], params, update=update)
+    item = _write_item("update", index, request.path_params["id"], params, update=update,
+                       require_alias=flag(params, "require_alias"))  # fmt: skip
     cluster = cluster_of(request)
     if index not in cluster.master.state.indices and "upsert" not in update and not update.get("doc_as_upsert"):
-        raise IndexNotFound(index)
-    wanted = _update_source_filter(body, params)
-    status, out = await _write_result(request, item, params)
-    if wanted is not None:  # ES's ``get``: the document as the update left it
-        doc = await cluster.writes.get(cluster.master.index(out["_index"]), out["_id"], params.get("routing"))
-        if doc.found:
-            out["get"] = {"_seq_no": doc.seq_no, "_primary_term": doc.primary_term, "found": True,
-                          "_source": filter_source(orjson.loads(doc.source), wanted)}  # fmt: skip
+        if not item.require_alias or not any(index in m.aliases for m in cluster.master.state.indices.values()):
+            raise IndexNotFound(index)
+    fetch = None
+    if isinstance(body, dict) and "_source" in body:
+        fetch = parse_source_filter(body["_source"])
+    elif any(k in params for k in ("_source", "_source_includes", "_source_excludes")):
+        fetch = parse_source_filter(params.get("_source"), params.get("_source_includes"),
+                                    params.get("_source_excludes"))  # fmt: skip
+    if fetch is None or not fetch.enabled:
+        return await _write_one(request, item, params)
+    validate_index_name(item.index)
+    with cluster.writes.pressure.coordinating(0):
+        result = (await cluster.writes.write([item], refresh=_refresh_flag(params),
+                                             forced_refresh=_forced_refresh(params)))[0]  # fmt: skip
+    if "error" in result.body:
+        raise _ItemFailure(result.status, result.body["error"])
+    out = dict(result.body)
+    status = out.pop("status")
+    out["get"] = await _updated_source(cluster, result.index, str(result.id), params.get("routing"), fetch)
     return es_json(request, out, status=status)
+
+
+async def _updated_source(cluster: EmbeddedCluster, index: str, doc_id: str, routing: str | None,
+                          fetch: SourceFilter) -> dict[str, Any]:  # fmt: skip
+    """The ``get`` of an update response asking for ``_source``: the document as the update left it (read
+    back at once, realtime)."""
+    meta = cluster.master.state.indices[index]
+    doc = await cluster.writes.get(meta, doc_id, routing)
+    if not doc.found:
+        return {"found": False}
+    out: dict[str, Any] = {"_seq_no": doc.seq_no, "_primary_term": doc.primary_term, "found": True}
+    if routing is not None:
+        out["_routing"] = routing
+    out["_source"] = filter_source(orjson.loads(doc.source), fetch)
+    return out
 
 
 async def _write_bulk_items(
@@ -272,25 +334,61 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     cluster = cluster_of(request)
     meta = _read_target(cluster, index)
     index = meta.name
+    version_type = parse_version_type(params.get("version_type"))
+    version = parse_version(params["version"]) if "version" in params else None
+    check_read_version(version_type, version)
+    if params.get("routing") is None and routing_required(meta.mappings):
+        raise RoutingMissing(index, doc_id)
     if flag(params, "refresh"):
         await cluster.writes.refresh([meta])
-    doc = await cluster.writes.get(meta, doc_id, params.get("routing"))
+    realtime = flag(params, "realtime", default=True)
+    doc = await cluster.writes.get(meta, doc_id, params.get("routing"), realtime=realtime)
     if not doc.found:
         return {"_index": index, "_id": doc_id, "found": False}
+    why = read_conflict(doc.version, version)
+    if why is not None:
+        raise VersionConflict(f"[{doc_id}]: version conflict, {why}", index_uuid=meta.uuid,
+                              shard=str(shard_for(params.get("routing") or doc_id, meta.number_of_shards)),
+                              index=index)  # fmt: skip
     out: dict[str, Any] = {
         "_index": index,
         "_id": doc_id,
         "_version": doc.version,
         "_seq_no": doc.seq_no,
         "_primary_term": doc.primary_term,
-        "found": True,
     }
+    if doc.routing:
+        out["_routing"] = doc.routing
+    out["found"] = True
+    stored = _list_of(params.get("stored_fields"))
     source_filter = parse_source_filter(
         params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
     )
-    if source_filter.enabled:
-        out["_source"] = filter_source(orjson.loads(doc.source), source_filter)
+    asked = any(k in params for k in ("_source", "_source_includes", "_source_excludes"))
+    if stored is not None and not asked and "_source" not in stored:
+        source_filter = SourceFilter(enabled=False)  # as ES: stored_fields alone fetch no _source
+    source = orjson.loads(doc.source)
+    if source_filter.enabled and source_enabled(meta.mappings):
+        out["_source"] = filter_source(source, source_filter)
+    if stored:
+        mapping = fetch_mapping(meta.mappings, meta.settings)
+        if "_ignored" in stored:
+            ignored = IgnoredFields(mapping, meta.settings).of(source)
+            if ignored:
+                out["_ignored"] = list(ignored)
+        fields = stored_values(mapping, source, stored)
+        if fields:
+            out["fields"] = fields
     return out
+
+
+def _list_of(value: Any) -> list[str] | None:
+    """A comma-separated parameter or a JSON string/array as a list (None when absent)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 async def get_doc(request: Request) -> Response:
@@ -304,58 +402,93 @@ async def get_source(request: Request) -> Response:
     index, doc_id = request.path_params["index"], request.path_params["id"]
     out = await _get(request, index, doc_id, params)
     if not out["found"]:
-        from native.errors import ResourceNotFound
-
         raise ResourceNotFound(f"Document not found [{index}]/[{doc_id}]")
-    return es_json(request, out.get("_source", {}))
+    if "_source" not in out:
+        raise ResourceNotFound(f"Source not found [{index}]/[{doc_id}]")
+    return es_json(request, out["_source"])
 
 
-MGET_DOC_KEYS = frozenset({"_index", "_id", "routing", "_routing", "_source", "stored_fields", "version",
-                           "version_type"})
+_MGET_ITEM_KEYS = {"_index", "_id", "routing", "stored_fields", "version", "version_type", "_source"}
+
+
+def _mget_items(body: Any, default_index: str | None) -> list[dict[str, Any]]:
+    """The items of an ``_mget`` body as ES parses them (``MultiGetRequest``): ``docs`` or ``ids``."""
+    if not isinstance(body, dict):
+        raise ParsingError("request body must be an object")
+    specs: list[dict[str, Any]] = []
+    for key, value in body.items():
+        if key == "docs":
+            if not isinstance(value, list):
+                raise ParsingError("docs array element should include an object")
+            for spec in value:
+                if not isinstance(spec, dict):
+                    raise ParsingError("docs array element should include an object")
+                for name in spec:
+                    if name not in _MGET_ITEM_KEYS:
+                        raise ElasticsearchParseError(f"failed to parse multi get request. unknown field [{name}]")
+                specs.append(dict(spec))
+        elif key == "ids":
+            if not isinstance(value, list):
+                raise ElasticsearchParseError(
+                    f"unknown parameter [ids] in request body or parameter is of the wrong type[{_token(value)}] "
+                )
+            specs.extend({"_id": i} for i in value)
+        else:
+            raise ElasticsearchParseError(
+                f"unknown parameter [{key}] in request body or parameter is of the wrong type[{_token(value)}] "
+            )
+    errors = []
+    for i, spec in enumerate(specs):
+        spec.setdefault("_index", default_index)
+        if spec["_index"] is None:
+            errors.append(f"index is missing for doc {i}")
+        if spec.get("_id") is None:
+            errors.append(f"id is missing for doc {i}")
+        else:
+            spec["_id"] = str(spec["_id"]).lower() if isinstance(spec["_id"], bool) else str(spec["_id"])
+    if not specs:
+        errors.append("no documents to get")
+    if errors:
+        raise validation_error(errors)
+    return specs
 
 
 async def mget(request: Request) -> Response:
     params = check_params(request, GET_PARAMS)
     body = await json_body(request, required=True)
-    default_index = request.path_params.get("index")
-    if not isinstance(body, dict):
-        raise ParsingError("request body must be an object")
-    for key in body:
-        if key not in ("docs", "ids"):
-            raise ParsingError(f"Unknown key for a {_token(body[key])} in [{key}].")
-    specs: list[dict[str, Any]]
-    if "docs" in body:
-        specs = list(body["docs"])
-    elif "ids" in body:
-        specs = [{"_id": i} for i in body["ids"]]
-    else:
-        raise ActionRequestValidation("Validation Failed: 1: no documents to get;")
+    specs = _mget_items(body, request.path_params.get("index"))
     docs = []
     for spec in specs:
-        if not isinstance(spec, dict):
-            raise ParsingError("[docs] must be an array of objects")
-        for key in spec:
-            if key not in MGET_DOC_KEYS:
-                raise ParsingError(f"Unknown key for a {_token(spec[key])} in [{key}].")
-        index = spec.get("_index", default_index)
-        doc_id = spec.get("_id")
-        if index is None:
-            docs.append({"_index": None, "_id": doc_id, "error": {"type": "action_request_validation_exception",
-                                                                  "reason": "index is missing"}})  # fmt: skip
-            continue
+        index, doc_id = str(spec["_index"]), spec["_id"]
         doc_params = dict(params)
         if "_source" in spec:
-            doc_params["_source"] = (
-                spec["_source"] if not isinstance(spec["_source"], bool) else str(spec["_source"]).lower()
-            )
-        for key, param in (("routing", "routing"), ("_routing", "routing"), ("stored_fields", "stored_fields"),
-                           ("version", "version"), ("version_type", "version_type")):
-            if key in spec:
-                value = spec[key]
-                doc_params[param] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            raw = spec["_source"]
+            doc_params.pop("_source_includes", None)
+            doc_params.pop("_source_excludes", None)
+            if isinstance(raw, bool):
+                doc_params["_source"] = str(raw).lower()
+            elif isinstance(raw, list):
+                doc_params["_source"] = ",".join(str(v) for v in raw)
+            elif isinstance(raw, dict):
+                doc_params.pop("_source", None)
+                inc, exc = raw.get("includes", raw.get("include")), raw.get("excludes", raw.get("exclude"))
+                if inc is not None:
+                    doc_params["_source_includes"] = ",".join(inc) if isinstance(inc, list) else str(inc)
+                if exc is not None:
+                    doc_params["_source_excludes"] = ",".join(exc) if isinstance(exc, list) else str(exc)
+            else:
+                doc_params["_source"] = str(raw)
+        for key in ("routing", "version", "version_type"):
+            if spec.get(key) is not None:
+                doc_params[key] = str(spec[key])
+        if spec.get("stored_fields") is not None:
+            fields = spec["stored_fields"]
+            doc_params["stored_fields"] = ",".join(fields) if isinstance(fields, list) else str(fields)
         try:
-            docs.append(await _get(request, index, str(doc_id), doc_params))
-        except IndexNotFound as exc:
+            docs.append(await _get(request, index, doc_id, doc_params))
+        except QuidditchError as exc:
+            if exc.status >= 500:
+                raise
             docs.append({"_index": index, "_id": doc_id, "error": exc.to_dict() | {"root_cause": [exc.to_dict()]}})
     return es_json(request, {"docs": docs})
 
@@ -428,21 +561,60 @@ def _meta_flag(meta: dict[str, Any], key: str, default: bool) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-_Action = tuple[str, Any, str | None, Any, Any, Any, bool, Any]  # what an action line says, as WriteItem takes it
+# what an action line says, as WriteItem takes it: action, index, id, routing, if_seq_no, if_primary_term,
+# require_alias, version, version_type, dynamic_templates, pipeline
+_Action = tuple[str, Any, str | None, Any, Any, Any, bool, int | None, str, dict[str, str] | None, str | None]
 
 
 def _action(line_no: int, line: bytes, default_index: str | None, default_routing: str | None,
-            require_alias: bool) -> _Action:  # fmt: skip
+            require_alias: bool, default_pipeline: str | None = None) -> _Action:  # fmt: skip
     action, meta = _parse_action_line(line_no, line)
     if _meta_flag(meta, "require_data_stream", False):
         raise IllegalArgument("[require_data_stream] is set but data streams are not supported by this server")
     if action == "index" and str(meta.get("op_type", "index")) == "create":
         action = "create"
     doc_id = meta.get("_id")
+    version, version_type = _bulk_versioning(action, meta, doc_id is not None)
     return (action, meta.get("_index", default_index), str(doc_id) if doc_id is not None else None,
             meta.get("routing", meta.get("_routing", default_routing)), meta.get("if_seq_no"),
-            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias),
-            meta.get("pipeline"))  # fmt: skip
+            meta.get("if_primary_term"), _meta_flag(meta, "require_alias", require_alias), version,
+            version_type, _dynamic_templates(line_no, action, meta),
+            str(meta["pipeline"]) if meta.get("pipeline") is not None else default_pipeline)  # fmt: skip
+
+
+def _dynamic_templates(line_no: int, action: str, meta: dict[str, Any]) -> dict[str, str] | None:
+    """An action line's ``dynamic_templates``: an object of field path → template name (index/create)."""
+    raw = meta.get("dynamic_templates")
+    if raw is None:
+        return None
+    if action == "update":
+        raise IllegalArgument(f"Update request in line [{line_no}] does not accept dynamic_templates")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise IllegalArgument(
+            f"Malformed action/metadata line [{line_no}], expected a simple value for field [dynamic_templates] "
+            f"but found [{_token(raw)}]"
+        )
+    return {str(k): v for k, v in raw.items()} or None
+
+
+def _bulk_versioning(action: str, meta: dict[str, Any], has_id: bool) -> tuple[int | None, str]:
+    """An action line's ``version``/``version_type``; an invalid one fails the whole request, as ES's
+    ``BulkRequest.validate`` does."""
+    if "version" not in meta and "version_type" not in meta:
+        return None, INTERNAL
+    version_type = parse_version_type(None if meta.get("version_type") is None else str(meta["version_type"]))
+    version = parse_version(meta["version"]) if meta.get("version") is not None else None
+    if action == "update":
+        if version is not None or version_type != INTERNAL:
+            raise IllegalArgument(
+                "Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead"
+            )
+        return None, INTERNAL
+    errors = write_validation_errors(version_type, version, create=action == "create", has_id=has_id,
+                                     if_seq_no=meta.get("if_seq_no") is not None)  # fmt: skip
+    if errors:
+        raise validation_error(errors)
+    return (version, version_type) if version_type != INTERNAL else (None, INTERNAL)
 
 
 def _uniform_documents(
@@ -466,17 +638,17 @@ def _uniform_documents(
     if actions.count(first) != len(actions) or not all(sources) or any(s.isspace() for s in sources):
         return None
     try:
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, pipeline = _action(
-            1, first, default_index, default_routing, require_alias
+        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, _, forced, pipeline = (
+            _action(1, first, default_index, default_routing, require_alias)
         )
-        if action not in ("index", "create") or index is None:
+        if action not in ("index", "create") or index is None or version is not None or forced or pipeline:
             return None
         name = resolve_date_math(str(index)) or ""
         validate_index_name(name)
     except QuidditchError:
         return None  # the general walk reports it where ES does
-    return [WriteItem(action, name, doc_id, routing, source, if_seq_no, if_primary_term, None, alias_only,
-                      pipeline) for source in sources]  # fmt: skip
+    return [WriteItem(action, name, doc_id, routing, source, if_seq_no, if_primary_term, None, alias_only)
+            for source in sources]  # fmt: skip
 
 
 # A ``_bulk`` body is applied in segments of about this many bytes (whole action/document pairs), so the
@@ -510,6 +682,10 @@ def parse_bulk_segments(
         items = _uniform_documents(segment, default_index, default_routing, require_alias)  # type: ignore[assignment]
         if items is None:
             items = _walk(_numbered(segment, first_line - 1), default_index, default_routing, require_alias)
+        if "pipeline" in params:  # the request's pipeline, for the items that name none
+            for item in items:
+                if isinstance(item, WriteItem) and item.pipeline is None:
+                    item.pipeline = params["pipeline"]
         if items:
             yield items
 
@@ -571,9 +747,10 @@ def _walk(lines: Iterator[tuple[int, bytes]], default_index: str | None, default
         known = seen.get(line)
         if known is None:
             known = seen[line] = _action(line_no, line, default_index, default_routing, require_alias)
-        action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, pipeline = known
+        (action, index, doc_id, routing, if_seq_no, if_primary_term, alias_only, version, version_type, forced,
+         pipeline) = known
         item = WriteItem(action, str(index) if index is not None else "", doc_id, routing, None, if_seq_no,
-                         if_primary_term, None, alias_only, pipeline)  # fmt: skip
+                         if_primary_term, None, alias_only, version, version_type, forced, pipeline)  # fmt: skip
         if action != "delete":
             try:
                 _, source = next(lines)

@@ -30,8 +30,8 @@ def single_index(request: Request, expression: str, params: dict[str, str]) -> I
     metas = resolve(request, expression, params)
     if len(metas) != 1:
         raise IllegalArgument(
-            f"alias [{expression}] has more than one index associated with it "
-            f"[{', '.join(sorted(m.name for m in metas))}], can't execute a single index op"
+            f"Alias [{expression}] has more than one index associated with it "
+            f"[[{', '.join(sorted(m.name for m in metas))}]], can't execute a single index op"
         )
     return metas[0]
 

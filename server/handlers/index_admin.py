@@ -388,17 +388,47 @@ def _leaf_paths(mapping: dict[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+# ``include_defaults=true``: the parameters ES reports for a field that does not set them (the common types).
+_COMMON_DEFAULTS: dict[str, Any] = {"index": True, "store": False, "meta": {}, "copy_to": [], "fields": {}}
+FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "text": {**_COMMON_DEFAULTS, "analyzer": "default", "search_analyzer": "default",
+             "search_quote_analyzer": "default", "norms": True, "index_options": "positions",
+             "position_increment_gap": 100, "eager_global_ordinals": False, "fielddata": False,
+             "index_phrases": False, "similarity": "BM25", "term_vector": "no"},
+    "keyword": {**_COMMON_DEFAULTS, "doc_values": True, "norms": False, "index_options": "docs",
+                "eager_global_ordinals": False, "ignore_above": 2147483647, "null_value": None,
+                "normalizer": None, "split_queries_on_whitespace": False, "similarity": "BM25"},
+    **{t: {**_COMMON_DEFAULTS, "doc_values": True, "coerce": True, "ignore_malformed": False, "null_value": None}
+       for t in ("long", "integer", "short", "byte", "double", "float", "half_float", "unsigned_long")},
+    "date": {**_COMMON_DEFAULTS, "doc_values": True, "format": "strict_date_optional_time||epoch_millis",
+             "ignore_malformed": False, "null_value": None},
+    "boolean": {**_COMMON_DEFAULTS, "doc_values": True, "null_value": None},
+    "ip": {**_COMMON_DEFAULTS, "doc_values": True, "ignore_malformed": False, "null_value": None},
+}  # fmt: skip
+
+
+def _with_defaults(field: dict[str, Any]) -> dict[str, Any]:
+    out = {**FIELD_DEFAULTS.get(str(field.get("type")), {}), **field}
+    if field.get("type") == "text":  # the search analyzers default to the index one
+        out["search_analyzer"] = field.get("search_analyzer", field.get("analyzer", "default"))
+        out["search_quote_analyzer"] = field.get("search_quote_analyzer", out["search_analyzer"])
+    return out
+
+
 async def get_field_mapping(request: Request) -> Response:
     params = check_params(request)
     defaults = flag(params, "include_defaults")
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     fields = request.path_params["fields"]
+    defaults = flag(params, "include_defaults")
     out: dict[str, Any] = {}
     for m in metas:
         mapping = Mapping(m.mappings).to_dict()
         found: dict[str, Any] = {}
         for path in match_names(fields, _leaf_paths(mapping)):
             field = _field_mapping(mapping, path)
+            if field is not None and defaults:
+                field = _with_defaults(field)
             if field is not None:
                 shown = with_defaults(field) if defaults else field
                 found[path] = {"full_name": path, "mapping": {path.rsplit(".", 1)[-1]: shown}}

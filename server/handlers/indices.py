@@ -18,6 +18,7 @@ from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFoun
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
 from server.errors import broadcast_failures
+from server.handlers.field_caps_values import drop_empty_fields
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 
@@ -429,6 +430,7 @@ class _IndexCap:
     aggregatable: bool
     metadata: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    passthrough: bool = False  # an object of type passthrough (reported as an object, flagged)
 
 
 def _index_caps(mapping: Mapping, patterns: list[str], filters: set[str], types: set[str]) -> dict[str, _IndexCap]:
@@ -473,8 +475,9 @@ def _index_caps(mapping: Mapping, patterns: list[str], filters: set[str], types:
                 continue  # the parent of a multi-field is a field, not an object
             if "-nested" in filters and kind == "nested":
                 break
-            if not types or kind in types:
-                out[parent] = _IndexCap(kind, False, False)
+            shown = "object" if kind == "passthrough" else kind
+            if not types or shown in types:
+                out[parent] = _IndexCap(shown, False, False, passthrough=kind == "passthrough")
     return out
 
 
@@ -516,6 +519,11 @@ def _merge_caps(
                     meta[k].extend(v for v in values if v not in meta[k])
             if meta:
                 entry["meta"] = meta
+            if any(c.passthrough for _, c in entries):
+                if all(c.passthrough for _, c in entries):
+                    entry["passthrough"] = True
+                else:
+                    entry["non_passthrough_indices"] = [i for i, c in entries if not c.passthrough]
             out[ftype] = entry
         if with_unmapped:
             out["unmapped"] = {"type": "unmapped", "metadata_field": False, "searchable": False,
@@ -559,6 +567,9 @@ async def field_caps(request: Request) -> Response:
         metas = [m for m, c in zip(metas, counts, strict=True) if c["count"] > 0]
     metas = sorted(metas, key=lambda m: m.name)
     per_index = {m.name: _index_caps(Mapping(m.mappings), patterns, filters, types) for m in metas}
+    if not flag(params, "include_empty_fields", default=True):
+        root = cluster_of(request).root
+        per_index = {m.name: await drop_empty_fields(root, m, per_index[m.name]) for m in metas}
     fields = _merge_caps(per_index, flag(params, "include_unmapped"))
     return es_json(request, {"indices": [m.name for m in metas], "fields": fields})
 

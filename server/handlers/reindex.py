@@ -14,6 +14,7 @@ from cluster.reindex import DEFAULT_BATCH, ReindexRequest, ReindexTask, ReindexT
 from cluster.search_request import parse_sort, parse_source_filter
 from cluster.throttle import Throttle, parse_requests_per_second
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ResourceNotFound, ScriptingDisabled
+from native.versioning import INTERNAL, parse_version_type, validation_error
 from server.handlers.cluster_admin import NODE_ID, _node
 from server.handlers.indices import resolve
 from server.http import check_params, cluster_of, es_json, flag, json_body
@@ -90,9 +91,9 @@ def parse_reindex(request: Request, body: Any, params: dict[str, str]) -> Reinde
     op_type = str(dest.get("op_type", "index"))
     if op_type not in ("index", "create"):
         raise IllegalArgument(f"opType must be 'create' or 'index', found: [{op_type}]")
-    version_type = str(dest.get("version_type", "internal"))
-    if version_type != "internal":
-        raise IllegalArgument(f"version_type [{version_type}] is not supported by reindex here, only [internal]")
+    version_type = parse_version_type(str(dest["version_type"]) if dest.get("version_type") is not None else None)
+    if op_type == "create" and version_type != INTERNAL:
+        raise validation_error(["create operations only support internal versioning. use index instead"])
     if dest.get("pipeline"):
         raise IllegalArgument(f"pipeline with id [{dest['pipeline']}] does not exist")
     routing = dest.get("routing")
@@ -122,6 +123,7 @@ def parse_reindex(request: Request, body: Any, params: dict[str, str]) -> Reinde
         routing=str(routing) if routing is not None else None,
         abort_on_conflict=conflicts == "abort",
         refresh=flag(params, "refresh"),
+        version_type=version_type,
     )
 
 
@@ -189,6 +191,12 @@ async def rethrottle(request: Request) -> Response:
     if "requests_per_second" not in params:
         raise ActionRequestValidation("Validation Failed: 1: requests_per_second must be set;")
     rate = parse_requests_per_second(params["requests_per_second"])
+    node_id, _, number = request.path_params["task_id"].rpartition(":")
+    if node_id and number.isdigit() and node_id != NODE_ID:  # as ES: the node's failure, in a 200
+        cause = {"type": "no_such_node_exception", "reason": f"No such node [{node_id}]", "node_id": node_id}
+        failure = {"type": "failed_node_exception", "reason": f"Failed node [{node_id}]", "node_id": node_id,
+                   "caused_by": cause}  # fmt: skip
+        return es_json(request, {"nodes": {}, "node_failures": [failure]})
     task = _task_or_404(request)
     task.throttle.set_rate(rate)
     node = _node(request) | {"host": request.app.state.settings.host, "ip": request.app.state.settings.host}

@@ -148,8 +148,12 @@ async def count(request: Request) -> Response:
     query = None
     if isinstance(body, dict):
         for key in body:
-            if key != "query":
+            if key not in ("query", "stats"):  # ``stats``: search stats groups, which only _stats reports
                 raise ParsingError(f"request does not support [{key}]")
+        groups = body.get("stats", [])
+        listed = isinstance(groups, list) and all(isinstance(g, str) for g in groups)
+        if not isinstance(groups, str) and not listed:
+            raise ParsingError("[stats] must be a string or an array of strings")
         query = body.get("query")
     if "q" in params:
         query = query_from_params(params)

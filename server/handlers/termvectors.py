@@ -14,7 +14,8 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from cluster.routing import shard_for
 from cluster.termvectors import TermVectorOptions, term_vectors
-from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError
+from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError, RoutingMissing
+from native.mapping import routing_required
 from server.handlers.explain import single_index
 from server.http import check_params, es_json, json_body
 
@@ -75,11 +76,14 @@ async def _one(request: Request, index: str, doc_id: str | None, spec: dict[str,
     cluster: EmbeddedCluster = request.app.state.cluster
     meta = single_index(request, index, params)
     routing = spec.get("routing", params.get("routing"))
+    if routing is None and doc is None and routing_required(meta.mappings):
+        raise RoutingMissing(meta.name, doc_id)
     out: dict[str, Any] = {"_index": meta.name}
     if doc is None:
         assert doc_id is not None
         out["_id"] = doc_id
-        stored = await cluster.writes.get(meta, doc_id, routing)
+        realtime = spec.get("realtime", params.get("realtime", True))
+        stored = await cluster.writes.get(meta, doc_id, routing, realtime=str(realtime).lower() != "false")
         if not stored.found:
             return out | {"found": False, "took": int((time.monotonic() - started) * 1000)}
         source = orjson.loads(stored.source)
@@ -124,10 +128,14 @@ async def mtermvectors(request: Request) -> Response:
         entries = [{"_id": str(i)} for i in ids]
     if not entries:
         raise ActionRequestValidation("Validation Failed: 1: multi term vectors: no documents requested;")
-    docs: list[dict[str, Any]] = []
-    for entry in entries:
+    for entry in entries:  # as ES: a malformed item fails the whole request
         if not isinstance(entry, dict):
             raise ParsingError("failed to parse multi term vectors request: a doc must be an object")
+        for key in entry:
+            if key not in BODY_KEYS and key not in ("_index", "_id"):
+                raise ParsingError(f"failed to parse term vectors request: unknown field [{key}]")
+    docs: list[dict[str, Any]] = []
+    for entry in entries:
         index = entry.pop("_index", default_index)
         doc_id = entry.pop("_id", None)
         if index is None:
@@ -135,7 +143,8 @@ async def mtermvectors(request: Request) -> Response:
         try:
             docs.append(await _one(request, str(index), None if doc_id is None else str(doc_id), entry, params))
         except QuidditchError as exc:
-            docs.append({"_index": index, "_id": doc_id, "error": exc.to_dict()})
+            error = exc.to_dict()
+            docs.append({"_index": error.get("index", index), "_id": doc_id, "error": error})
     return es_json(request, {"docs": docs})
 
 

@@ -468,3 +468,48 @@ def test_query_error_messages_for_unsupported_fields():
     assert query_error(compiled.field("r"), "range") is None  # type: ignore[arg-type]
     assert query_error(compiled.field("r"), "term") is not None  # type: ignore[arg-type]
     assert query_error(compiled.field("k")) is None  # type: ignore[arg-type]
+
+
+def test_doc_values_cardinality_object_on_keyword() -> None:
+    import pytest
+
+    from native.errors import MapperParsingError
+    from native.mapping import Mapping
+
+    for cardinality in ("low", "high"):
+        mapping = Mapping({"properties": {"k": {"type": "keyword", "index": False,
+                                                "doc_values": {"cardinality": cardinality}}}})  # fmt: skip
+        leaf = mapping.leaf("k")
+        assert leaf is not None and leaf.aggregatable and leaf.searchable
+    for bad in ({"cardinality": "medium"}, {"other": "low"}):
+        with pytest.raises(MapperParsingError):
+            Mapping({"properties": {"k": {"type": "keyword", "doc_values": bad}}})
+    with pytest.raises(MapperParsingError):
+        Mapping({"properties": {"n": {"type": "long", "doc_values": {"cardinality": "low"}}}})
+
+
+def test_date_range_inclusive_upper_bound_rounds_up() -> None:
+    from native.field_types import Leaf
+    from native.values import parse_range
+
+    leaf = Leaf("d", "date_range", {"format": "yyyy-MM-dd"})
+    assert parse_range(leaf, {"gte": "2016-10-31", "lte": "2016-11-01"}) == (1477872000000, 1478044799999)
+    assert parse_range(leaf, {"gt": "2016-10-31", "lt": "2016-11-01"}) == (1477872000001, 1477958399999)
+
+
+def test_date_nanos_range() -> None:
+    import pytest
+
+    from native.errors import QuidditchError
+    from native.field_types import Leaf
+    from native.values import convert_value
+
+    leaf = Leaf("d", "date_nanos", {})
+    assert convert_value(leaf, "2020-01-01T00:00:00Z", "1") == 1577836800000
+    with pytest.raises(QuidditchError) as before:
+        convert_value(leaf, "1969-10-28T12:12:12.123456789Z", "1")
+    assert before.value.caused_by is not None
+    assert "is before the epoch in 1970 and cannot be stored in nanosecond resolution" in str(before.value.caused_by)
+    with pytest.raises(QuidditchError, match="failed to parse field"):
+        convert_value(leaf, "2263-10-29T12:12:12.123456789Z", "1")
+    assert convert_value(Leaf("d", "date", {}), "1969-10-28T12:12:12Z", "1") < 0

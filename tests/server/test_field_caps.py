@@ -129,3 +129,18 @@ async def test_date_math_names_in_paths(asgi_client: httpx.AsyncClient) -> None:
     assert got.json()["_source"] == {"x": 1}
     fixed = quote("<logs-{2022-12-31||/d{yyyy-MM-dd}}>", safe="")
     assert (await asgi_client.put(f"/{fixed}")).json()["index"] == "logs-2022-12-31"
+
+
+async def test_include_empty_fields_false_drops_fields_without_values(asgi_client: httpx.AsyncClient) -> None:
+    await asgi_client.put("/fce", json={"mappings": {"properties": {
+        "foo": {"type": "long"}, "empty": {"type": "text"},
+        "obj": {"properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"}}},
+        "none": {"properties": {"x": {"type": "keyword"}}}}}})  # fmt: skip
+    await asgi_client.put("/fce/_doc/1", json={"foo": 42, "obj": {"a": "v"}, "dyn": "bar"},
+                          params={"refresh": "true"})  # fmt: skip
+    every = await _caps(asgi_client, "/fce/_field_caps", fields="*")
+    assert {"empty", "obj.b", "none", "none.x"} <= set(every["fields"])
+    body = await _caps(asgi_client, "/fce/_field_caps", fields="*", include_empty_fields="false")
+    names = set(body["fields"])
+    assert {"foo", "obj", "obj.a", "dyn", "dyn.keyword", "_index", "_id"} <= names
+    assert not names & {"empty", "obj.b", "none", "none.x"}
