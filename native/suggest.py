@@ -1,4 +1,5 @@
-"""Suggesters: ``term`` and ``completion`` (``phrase`` is refused by name), per shard and merged on the root.
+"""Suggesters: ``term``, ``phrase`` (``native.phrase_suggest``) and ``completion``, per shard and merged on the
+root.
 
 * ``term``: each token of the text (the field's search analyzer) gets the index terms within ``max_edits``
   (Damerau-Levenshtein, the first ``prefix_length`` characters equal), scored as Lucene's spell checker
@@ -28,6 +29,7 @@ import tantivy
 
 from native.errors import IllegalArgument, ParsingError
 from native.fields import ID_FIELD, SOURCE_FIELD
+from native.phrase_suggest import check_phrase, merge_phrase, shard_phrase
 from native.schema import CompiledMapping
 
 __all__ = ["SuggestSpec", "merge_suggest", "parse_suggest", "shard_suggest"]
@@ -44,7 +46,7 @@ _FUZZY_KEYS = {"fuzziness", "transpositions", "min_length", "prefix_length", "un
 @dataclass(frozen=True)
 class SuggestSpec:
     name: str
-    kind: str  # term | completion
+    kind: str  # term | phrase | completion
     text: str
     field: str
     size: int = 5
@@ -83,13 +85,13 @@ def parse_suggest(body: Any) -> list[SuggestSpec]:
             raise ParsingError(f"suggestion [{name}] must have exactly one suggester, got {kinds}")
         kind = kinds[0]
         options = entry[kind]
-        if kind == "phrase":
-            raise IllegalArgument("[phrase] suggester is not supported by this server")
-        if kind not in ("term", "completion"):
+        if kind not in ("term", "phrase", "completion"):
             raise ParsingError(f"unknown suggester [{kind}]")
         if not isinstance(options, dict):
             raise ParsingError(f"[{kind}] suggester must be an object")
-        allowed = _TERM_KEYS if kind == "term" else _COMPLETION_KEYS
+        if kind == "phrase" and regex:
+            raise ParsingError("suggester[phrase] doesn't support field [regex]")
+        allowed = {"term": _TERM_KEYS, "phrase": options.keys(), "completion": _COMPLETION_KEYS}[kind]
         for key in options:
             if key not in allowed:
                 raise ParsingError(f"suggester[{kind}] doesn't support field [{key}]")
@@ -104,6 +106,8 @@ def parse_suggest(body: Any) -> list[SuggestSpec]:
             raise IllegalArgument("size must be positive")
         if kind == "term":
             _check_term(options)
+        elif kind == "phrase":
+            check_phrase(options, size)
         else:
             _check_completion(options)
         out.append(SuggestSpec(name, kind, text, options["field"], size, dict(options), regex))
@@ -141,6 +145,8 @@ def shard_suggest(
     for spec in specs:
         if spec.kind == "term":
             out[spec.name] = _term(spec, searcher, compiled)
+        elif spec.kind == "phrase":
+            out[spec.name] = shard_phrase(spec.text, check_phrase(spec.options, spec.size), searcher, compiled)
         else:
             out[spec.name] = _completion(spec, searcher, compiled, index)
     return out
@@ -332,6 +338,8 @@ def merge_suggest(specs: list[SuggestSpec], partials: list[dict[str, Any]]) -> d
         parts = [p[spec.name] for p in partials if spec.name in p]
         if spec.kind == "term":
             out[spec.name] = _merge_term(spec, parts)
+        elif spec.kind == "phrase":
+            out[spec.name] = merge_phrase(spec.text, check_phrase(spec.options, spec.size), parts)
         else:
             options = sorted((o for part in parts for o in part), key=lambda o: (-o["_score"], o["text"], o["_id"]))
             if spec.options.get("skip_duplicates"):
