@@ -32,7 +32,9 @@ async def client(asgi_client: httpx.AsyncClient) -> httpx.AsyncClient:
     settings = {"index": {"number_of_shards": 1, "analysis": {
         "analyzer": {"trigram": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "shingle"]}},
         "filter": {"shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 3}}}}}  # fmt: skip
-    mappings = {"properties": {"title": {"type": "text", "fields": {"trigram": {"type": "text", "analyzer": "trigram"}}}}}
+    mappings = {
+        "properties": {"title": {"type": "text", "fields": {"trigram": {"type": "text", "analyzer": "trigram"}}}}
+    }
     r = await asgi_client.put("/ph", json={"settings": settings, "mappings": mappings})
     assert r.status_code == 200, r.text
     lines = []
