@@ -12,7 +12,8 @@ cells of the point's geohash at ``min(precision, mapping precision)`` (query pre
 its 8 neighbours when that is the mapping's precision, or the cells (and neighbours) of each ``neighbours``
 precision; a cell shorter than the mapping's precision matches the geohashes it prefixes. A suggestion
 matches when any of its contexts matches any query context and scores ``weight x`` the best matching boost.
-Without query contexts every suggestion is considered, scored by its weight.
+A context-enabled field needs query contexts ("Missing mandatory contexts in context query") and, at index
+time, contexts in every value (checked in ``native.document`` unless a mapping reads them from a ``path``).
 """
 
 from __future__ import annotations
@@ -119,14 +120,13 @@ def doc_contexts(value: Any, source: Any, mappings: list[ContextMapping], values
         raise ParsingError("[contexts] must be an object")
     out: dict[str, set[str]] = {}
     for mapping in mappings:
-        if mapping.path is not None:
-            raw = [v for found in values_at(source, mapping.path) for v in (found if isinstance(found, list) and
-                   mapping.type == "category" else [found])]  # fmt: skip
-        else:
-            got = (given or {}).get(mapping.name)
-            if got is None:
-                continue
-            raw = got if isinstance(got, list) and (mapping.type == "category" or _is_point_list(got)) else [got]
+        raw: list[Any] = []
+        if mapping.path is not None:  # the document's field, and the value's own contexts too (as ES merges them)
+            for found in values_at(source, mapping.path):
+                raw.extend(_listed(found, mapping))
+        got = (given or {}).get(mapping.name)
+        if got is not None:
+            raw.extend(_listed(got, mapping))
         if mapping.type == "category":
             values = {str(v).lower() if isinstance(v, bool) else str(v) for v in raw if v is not None}
         else:
@@ -134,6 +134,12 @@ def doc_contexts(value: Any, source: Any, mappings: list[ContextMapping], values
         if values:
             out[mapping.name] = values
     return out
+
+
+def _listed(value: Any, mapping: ContextMapping) -> list[Any]:
+    if isinstance(value, list) and (mapping.type == "category" or _is_point_list(value)):
+        return value
+    return [value]
 
 
 def _is_point_list(value: list[Any]) -> bool:
@@ -158,6 +164,8 @@ def parse_query(raw: Any, mappings: list[ContextMapping], field: str) -> list[Qu
             entries = [entries]
         for entry in entries if isinstance(entries, list) else [entries]:
             out.extend(_category(name, entry) if mapping.type == "category" else _geo(name, entry, mapping))
+    if not out:
+        raise IllegalArgument("Missing mandatory contexts in context query")
     return out
 
 

@@ -251,7 +251,9 @@ def _completion(
 
     matches = _matcher(spec, analyzed)
     mappings = parse_mappings(params)
-    query = parse_query(spec.options["contexts"], mappings, spec.field) if spec.options.get("contexts") else None
+    query = None
+    if "contexts" in spec.options or mappings:
+        query = parse_query(spec.options.get("contexts") or {}, mappings, spec.field)
     num_docs = int(searcher.num_docs)
     # a completion value is often an object ({"input", "weight"}), which leaves no trace in ``_field_names``:
     # every document is a candidate

@@ -64,10 +64,32 @@ async def test_category(client: httpx.AsyncClient) -> None:
     assert brief(got) == [("3", "tim hortons", 1.0)] and got[0]["contexts"] == {"kind": ["shop"]}
 
 
-async def test_no_query_contexts_considers_everything(client: httpx.AsyncClient) -> None:
-    got = await options(client)
-    assert brief(got) == [("1", "timmy's", 3.0), ("2", "timmy's", 2.0), ("3", "tim hortons", 1.0)]
-    assert got[0]["contexts"] == {"location": ["dpz8"], "place_type": ["cafe", "food"]}
+async def test_contexts_are_mandatory(client: httpx.AsyncClient) -> None:
+    for contexts in (None, {}, {"place_type": []}):
+        completion = {"field": "suggest"} | ({} if contexts is None else {"contexts": contexts})
+        r = await client.post("/place/_search", json={"suggest": {"s": {"prefix": "tim", "completion": completion}}})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["root_cause"][0]["reason"] == "Missing mandatory contexts in context query"
+    mappings = {"properties": {"sug": {"type": "completion", "contexts": [{"name": "c", "type": "category"}]}}}
+    r = await client.put("/strict", json={"mappings": mappings})
+    assert r.status_code == 200, r.text
+    for value in ({"input": "foo"}, "foo", {"input": "foo", "contexts": {"c": []}}):
+        r = await client.put("/strict/_doc/1", json={"sug": value})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["reason"] == "Contexts are mandatory in context enabled completion field [sug]"
+    r = await client.put("/strict/_doc/1", json={"sug": {"input": "foo", "contexts": {"c": "x"}}})
+    assert r.status_code == 201, r.text
+
+
+async def test_path_contexts_merge_with_inline_ones(client: httpx.AsyncClient) -> None:
+    doc = {"suggest": {"input": "timbuktu", "contexts": {"kind": "travel"}}, "kind": "city"}
+    r = await client.put("/place/_doc/9?refresh=true", json=doc)
+    assert r.status_code == 201, r.text
+    for kind in ("travel", "city"):
+        got = await options(client, {"kind": kind})
+        assert [o["_id"] for o in got] == ["9"], kind
+    got = await options(client, {"kind": ["travel", "city"]})
+    assert got[0]["contexts"] == {"kind": ["city", "travel"]}
 
 
 async def test_geo(client: httpx.AsyncClient) -> None:
