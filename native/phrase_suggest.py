@@ -312,14 +312,14 @@ def _similar(term: str, gen: Generator, stats: TermStats) -> list[tuple[str, flo
     if gen.suggest_mode != "always" and own > 0:
         plateau = int(threshold) if threshold >= 1 else int(stats.max_doc * threshold)
         ratio = math.log10(own - plateau) / math.log10(5) if own > plateau else float("nan")
-        computed = 0 if math.isnan(ratio) else max(0, round(own * ratio + 1))
+        computed = 0 if math.isnan(ratio) else max(0, math.floor(own * ratio + 1 + 0.5))  # Java's Math.round
         threshold = max(threshold, computed)
     floor = own if gen.suggest_mode == "popular" else 0
     if threshold >= 1:
         floor = max(floor, int(threshold))
     elif threshold > 0:
         floor = max(floor, int(threshold * stats.max_doc) - 1)
-    keep = term[: gen.prefix_length]
+    keep = term[: max(gen.prefix_length, gen.max_edits - 1)]  # Lucene's FuzzyTermsEnum prefix
     found: list[tuple[float, int, str]] = []
     for cand, freq in stats.df.items():
         if cand == term or not cand.startswith(keep) or freq <= floor:
@@ -329,7 +329,7 @@ def _similar(term: str, gen: Generator, stats: TermStats) -> list[tuple[str, flo
         edits = _edits(cand, term)
         if edits > gen.max_edits:
             continue
-        score = _f32(1.0 - edits / min(len(cand), len(term)))
+        score = _f32(1.0 - _f32(edits / min(len(cand), len(term))))  # float arithmetic, as Lucene's boost
         if score >= gen.accuracy:
             found.append((score, freq, cand))
     found.sort(key=lambda f: (-f[0], -f[1], f[2]))

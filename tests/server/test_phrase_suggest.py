@@ -174,3 +174,32 @@ async def test_unknown_field_fails(client: httpx.AsyncClient) -> None:
     r = await client.post("/ph/_search", json=body)
     assert r.status_code == 400
     assert "no mapping found for field [nope]" in r.text
+
+
+async def test_shards_merge_options_by_text(asgi_client: httpx.AsyncClient) -> None:
+    """Two shards holding the same documents score the same options; one holding nothing adds no cutoff."""
+    from cluster.routing import shard_for
+
+    routings = {shard_for(r, 3): r for r in "abcdefghijklmnop"}
+    settings = {"index": {"number_of_shards": 3, "analysis": {
+        "analyzer": {"trigram": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "shingle"]}},
+        "filter": {"shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 3}}}}}  # fmt: skip
+    mappings = {
+        "properties": {"title": {"type": "text", "fields": {"trigram": {"type": "text", "analyzer": "trigram"}}}}
+    }
+    r = await asgi_client.put("/ph3", json={"settings": settings, "mappings": mappings})
+    assert r.status_code == 200, r.text
+    lines = []
+    for shard in (0, 1):  # shard 2 stays empty
+        for i, title in enumerate(DOCS):
+            lines += [orjson.dumps({"index": {"_id": f"{shard}-{i}", "routing": routings[shard]}}),
+                      orjson.dumps({"title": title})]  # fmt: skip
+    r = await asgi_client.post("/ph3/_bulk?refresh=true", content=b"\n".join(lines) + b"\n",
+                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert r.status_code == 200 and not r.json()["errors"], r.text
+    body = {"suggest": {"s": {"text": "noble prize", "phrase": {"field": "title.trigram", "confidence": 0, **ALWAYS}}}}
+    r = await asgi_client.post("/ph3/_search", json=body)
+    assert r.status_code == 200, r.text
+    (entry,) = r.json()["suggest"]["s"]
+    assert [(o["text"], o["score"]) for o in entry["options"]] == [
+        ("nobel prize", pytest.approx(NOBEL, rel=1e-6)), ("noble prize", pytest.approx(INPUT, rel=1e-6))]  # fmt: skip
