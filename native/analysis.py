@@ -12,11 +12,12 @@ Mapping from ES building blocks (what tantivy can express):
   (ES splits *on* the pattern; we invert the common patterns ``\\W+``, ``\\s+`` and single separators).
 - filters: ``lowercase``, ``asciifolding``, ``stop`` (``_english_`` or a list), ``stemmer``
   (``language``/``name``), ``porter_stem``, ``kstem``, ``length``/``truncate``-like limits are ignored.
-- ``shingle`` (``min_shingle_size``, ``max_shingle_size``, ``output_unigrams``, ``separator``,
-  ``filler_token``): tantivy has no shingle filter, so shingles exist in this analysis layer only
-  (``Analysis.tokens``, used by the phrase suggester to count word n-grams from ``_source``); the tantivy
-  index of such a field holds the unigrams, so match queries on it score unigrams only. Positions removed
-  by a stop filter are not filled with ``filler_token`` (tantivy's analyzer output has no positions).
+- ``shingle`` (``min_shingle_size``, ``max_shingle_size``, ``output_unigrams``,
+  ``output_unigrams_if_no_shingles``, ``token_separator``; ``index.max_shingle_diff`` checked): tantivy has
+  no shingle filter, so shingles exist in this analysis layer only (``Analysis.tokens``, used by the phrase
+  suggester to count word n-grams from ``_source``, and ``_analyze``); the tantivy index of such a field
+  holds the unigrams, so match queries on it score unigrams only. Positions removed by a stop filter are
+  not filled with ``filler_token``.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ class Shingle:
     min_size: int = 2
     max_size: int = 2
     output_unigrams: bool = True
-    separator: str = " "
+    separator: str = " "  # ES's ``token_separator``
+    unigrams_if_no_shingles: bool = False
 
     def apply(self, tokens: list[str]) -> list[tuple[str, bool]]:
         """(token, is_unigram) in Lucene's order: at each position the unigram, then the longer shingles."""
@@ -107,8 +109,8 @@ class Shingle:
             for size in range(self.min_size, self.max_size + 1):
                 if i + size <= len(tokens):
                     out.append((self.separator.join(tokens[i : i + size]), False))
-        if not self.output_unigrams and not out and tokens:
-            out = [(token, True) for token in tokens]  # ES's output_unigrams_if_no_shingles shape
+        if not out and self.unigrams_if_no_shingles:
+            out = [(token, True) for token in tokens]
         return out
 
 
@@ -132,7 +134,8 @@ def _shingle(spec: Mapping[str, Any], max_diff: int) -> Shingle:
             f"outputting unigrams) must be less than or equal to: [{max_diff}] but was [{diff}]. This limit can "
             "be set by changing the [index.max_shingle_diff] index level setting."
         )
-    return Shingle(low, high, unigrams, str(spec.get("separator", " ")))
+    if_none = str(spec.get("output_unigrams_if_no_shingles", False)).lower() == "true"
+    return Shingle(low, high, unigrams, str(spec.get("token_separator", " ")), if_none)
 
 
 def _filter(name: str, custom: Mapping[str, Mapping[str, Any]]) -> list[tantivy.Filter]:
