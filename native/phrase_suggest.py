@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -524,7 +525,7 @@ def _collate_check(phrase: Phrase, searcher: tantivy.Searcher, compiled: Compile
         body = render_template(phrase.collate_query, {**phrase.collate_params, "suggestion": suggestion})
         if isinstance(body, dict) and set(body) == {"query"}:
             body = body["query"]
-        query = compile_query(parse_query(body), compiled, now_millis=0, searcher=searcher)
+        query = compile_query(parse_query(body), compiled, now_millis=int(time.time() * 1000), searcher=searcher)
         return count_matches(searcher, query) > 0
 
     return matches
