@@ -118,3 +118,15 @@ async def test_context_errors(client: httpx.AsyncClient, contexts: Any, field: s
     r = await client.post("/place/_search", json=body)
     assert r.status_code == 400, r.text
     assert message in r.text
+
+
+@pytest.mark.parametrize(
+    "contexts",
+    [[{"name": "c", "type": "colour"}], [{"type": "category"}], [{"name": "g", "type": "geo", "precision": 13}]],
+)
+async def test_context_mapping_checked(asgi_client: httpx.AsyncClient, contexts: Any) -> None:
+    r = await asgi_client.put(
+        "/bad", json={"mappings": {"properties": {"s": {"type": "completion", "contexts": contexts}}}}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["type"] == "mapper_parsing_exception"
