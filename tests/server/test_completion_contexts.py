@@ -130,3 +130,27 @@ async def test_context_mapping_checked(asgi_client: httpx.AsyncClient, contexts:
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["type"] == "mapper_parsing_exception"
+
+
+async def test_geo_and_category_from_paths(asgi_client: httpx.AsyncClient) -> None:
+    contexts = [{"name": "location", "type": "geo", "precision": "5km", "path": "location"},
+                {"name": "color", "type": "category", "path": "color"}]  # fmt: skip
+    mappings = {"properties": {"location": {"type": "geo_point"}, "color": {"type": "keyword"},
+                               "s": {"type": "completion", "contexts": contexts}}}  # fmt: skip
+    r = await asgi_client.put("/multi", json={"mappings": mappings})
+    assert r.status_code == 200, r.text
+    docs = {"5": {"s": "Marriot in Amsterdam", "location": {"lat": 52.22, "lon": 4.53}, "color": "red"},
+            "6": {"s": "Marriot in Berlin", "location": {"lat": 53.31, "lon": 13.24}, "color": "blue"}}  # fmt: skip
+    for doc_id, doc in docs.items():
+        r = await asgi_client.put(f"/multi/_doc/{doc_id}?refresh=true", json=doc)
+        assert r.status_code == 201, r.text
+
+    async def texts(contexts: Any) -> list[str]:
+        body = {"suggest": {"r": {"text": "mar", "completion": {"field": "s", "contexts": contexts}}}}
+        r = await asgi_client.post("/multi/_search", json=body)
+        assert r.status_code == 200, r.text
+        return [o["text"] for o in r.json()["suggest"]["r"][0]["options"]]
+
+    assert await texts({"location": {"lat": 52.22, "lon": 4.53}}) == ["Marriot in Amsterdam"]
+    assert await texts({"color": "blue"}) == ["Marriot in Berlin"]
+    assert await texts({"color": ["blue", "red"]}) == ["Marriot in Amsterdam", "Marriot in Berlin"]
