@@ -543,6 +543,8 @@ def _analyzer_name(compiled: CompiledMapping, field: str) -> str | None:
     leaf = compiled.mapping.leaf(field)
     if leaf is None:
         return None
+    if leaf.type not in ("text", "match_only_text"):
+        return "keyword"  # the whole text is one term, as a keyword field's value is
     return str(leaf.params.get("search_analyzer", leaf.params.get("analyzer", "standard")))
 
 
