@@ -12,6 +12,12 @@ Mapping from ES building blocks (what tantivy can express):
   (ES splits *on* the pattern; we invert the common patterns ``\\W+``, ``\\s+`` and single separators).
 - filters: ``lowercase``, ``asciifolding``, ``stop`` (``_english_`` or a list), ``stemmer``
   (``language``/``name``), ``porter_stem``, ``kstem``, ``length``/``truncate``-like limits are ignored.
+- ``shingle`` (``min_shingle_size``, ``max_shingle_size``, ``output_unigrams``,
+  ``output_unigrams_if_no_shingles``, ``token_separator``; ``index.max_shingle_diff`` checked): tantivy has
+  no shingle filter, so shingles exist in this analysis layer only (``Analysis.tokens``, used by the phrase
+  suggester to count word n-grams from ``_source``, and ``_analyze``); the tantivy index of such a field
+  holds the unigrams, so match queries on it score unigrams only. Positions removed by a stop filter are
+  not filled with ``filler_token``.
 """
 
 from __future__ import annotations
@@ -82,6 +88,54 @@ def _invert_split_pattern(pattern: str) -> str:
     if len(pattern) == 1 or (len(pattern) == 2 and pattern[0] == "\\"):
         return f"[^{pattern}]+"
     raise IllegalArgument(f"pattern tokenizer pattern [{pattern}] is not supported")
+
+
+@dataclass(frozen=True)
+class Shingle:
+    """An analyzer's ``shingle`` token filter, applied after its tantivy chain."""
+
+    min_size: int = 2
+    max_size: int = 2
+    output_unigrams: bool = True
+    separator: str = " "  # ES's ``token_separator``
+    unigrams_if_no_shingles: bool = False
+
+    def apply(self, tokens: list[str]) -> list[tuple[str, bool]]:
+        """(token, is_unigram) in Lucene's order: at each position the unigram, then the longer shingles."""
+        out: list[tuple[str, bool]] = []
+        for i, token in enumerate(tokens):
+            if self.output_unigrams:
+                out.append((token, True))
+            for size in range(self.min_size, self.max_size + 1):
+                if i + size <= len(tokens):
+                    out.append((self.separator.join(tokens[i : i + size]), False))
+        if not out and self.unigrams_if_no_shingles:
+            out = [(token, True) for token in tokens]
+        return out
+
+
+def _shingle(spec: Mapping[str, Any], max_diff: int) -> Shingle:
+    def size(key: str, default: int) -> int:
+        try:
+            return int(spec.get(key, default))
+        except (TypeError, ValueError):
+            raise IllegalArgument(f"Failed to parse value [{spec.get(key)}] for setting [{key}]") from None
+
+    low, high = size("min_shingle_size", 2), size("max_shingle_size", 2)
+    unigrams = str(spec.get("output_unigrams", True)).lower() != "false"
+    if low < 2:
+        raise IllegalArgument(f"[min_shingle_size] must be greater than 1, got [{low}]")  # fmt: skip
+    if high < low:
+        raise IllegalArgument("[max_shingle_size] must be greater than or equal to [min_shingle_size]")
+    diff = high - low + (1 if unigrams else 0)
+    if diff > max_diff:
+        raise IllegalArgument(
+            "In Shingle TokenFilter the difference between max_shingle_size and min_shingle_size (and +1 if "
+            f"outputting unigrams) must be less than or equal to: [{max_diff}] but was [{diff}]. This limit can "
+            "be set by changing the [index.max_shingle_diff] index level setting."
+        )
+    if_none = str(spec.get("output_unigrams_if_no_shingles", False)).lower() == "true"
+    return Shingle(low, high, unigrams, str(spec.get("token_separator", " ")), if_none)
 
 
 def _filter(name: str, custom: Mapping[str, Mapping[str, Any]]) -> list[tantivy.Filter]:
@@ -163,6 +217,7 @@ class Analysis:
 
     analyzers: dict[str, tantivy.TextAnalyzer] = field(default_factory=dict)
     normalizers: dict[str, tantivy.TextAnalyzer] = field(default_factory=dict)
+    shingles: dict[str, Shingle] = field(default_factory=dict)  # analyzer name → its shingle filter
     # Index-level mapping defaults (``index.mapping.ignore_malformed`` / ``index.mapping.coerce``) that
     # ``native.schema.CompiledMapping`` applies to fields which do not set the parameter themselves.
     ignore_malformed: bool = False
@@ -205,6 +260,10 @@ class Analysis:
             tok_spec = tokenizers.get(tok_name, tok_name)
             chain: list[tantivy.Filter] = []
             for fname in _names(spec.get("filter")):
+                if str(filters.get(str(fname), {"type": fname}).get("type", fname)) == "shingle":
+                    max_diff = int((index_settings or {}).get("index.max_shingle_diff", 3))
+                    out.shingles[name] = _shingle(filters.get(str(fname), {}), max_diff)
+                    continue
                 chain.extend(_filter(str(fname), filters))
             out.analyzers[name] = _build(_tokenizer(tok_spec), chain)
         for name, spec in _section(analysis, "normalizer", (dict,)).items():
@@ -228,6 +287,12 @@ class Analysis:
             return self.analyzers[name]
         except KeyError:
             raise MapperParsingError(f"analyzer [{name}] has not been configured in mappings") from None
+
+    def tokens(self, name: str, text: str) -> list[tuple[str, bool]]:
+        """``text`` through analyzer ``name`` including its shingle filter: (token, is_unigram) pairs."""
+        words = list(self.analyzer(name).analyze(text))
+        shingle = self.shingles.get(name)
+        return shingle.apply(words) if shingle is not None else [(w, True) for w in words]
 
     def normalizer(self, name: str) -> tantivy.TextAnalyzer:
         try:

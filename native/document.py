@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from native.errors import IllegalArgument
 from native.fields import FieldInfo
 from native.mapping import Leaf, convert_value, geo_point_values
 
@@ -110,6 +111,28 @@ def _token_count_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
             else:
                 counts.append(convert_value(leaf, item, doc_id))
         _put(out, name, counts)
+
+    return handle
+
+
+def _completion_handler(leaf: Leaf) -> Callable[..., None]:
+    """A context-enabled ``completion`` value must carry its contexts (``native.completion_contexts``); a
+    mapping reading them from a ``path`` of the document is not checked here (the handler sees one value)."""
+    from native.completion_contexts import parse_mappings
+
+    mappings = parse_mappings(leaf.params)
+    if not mappings or any(m.path is not None for m in mappings):
+        return _source_only_handler(leaf)
+    path = leaf.path
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        if value is None or value == []:
+            return
+        present.append(path)
+        for item in value if type(value) is list else [value]:
+            given = item.get("contexts") if isinstance(item, dict) else None
+            if not isinstance(given, dict) or all(given.get(m.name) in (None, []) for m in mappings):
+                raise IllegalArgument(f"Contexts are mandatory in context enabled completion field [{path}]")
 
     return handle
 

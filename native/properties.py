@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
-from native.errors import IllegalArgument, MapperParsingError
+from native.errors import IllegalArgument, MapperParsingError, ParsingError
 from native.field_types import LEAF_TYPES, OBJECT_TYPES, RANGE_TYPES, Leaf
 from native.fields import NUMERIC_FLOAT_TYPES, NUMERIC_INT_TYPES
 from native.values import convert_value
@@ -194,6 +194,13 @@ def _check_field_def(path: str, spec: Any) -> None:
             raise MapperParsingError(
                 f"Failed to parse mapping: [scaling_factor] must be a positive number, got [{factor}]"
             )
+    if ftype == "completion" and spec.get("contexts") is not None:
+        from native.completion_contexts import parse_mappings
+
+        try:
+            parse_mappings(spec)
+        except (IllegalArgument, ParsingError) as exc:
+            raise MapperParsingError(f"Failed to parse mapping: {exc.reason}") from None
     if ftype == "token_count" and "analyzer" not in spec:
         raise MapperParsingError(f"Analyzer must be set for field [{path}] but wasn't.")
     if ftype == "dense_vector" and "dims" in spec and not isinstance(spec["dims"], int):

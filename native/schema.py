@@ -15,6 +15,7 @@ import tantivy
 from native.analysis import Analysis
 from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.document import (
+    _completion_handler,
     _converter,
     _flat,
     _flattened_handler,
@@ -279,6 +280,8 @@ class CompiledMapping:
             return _flattened_handler(leaf, info)
         if ftype == "token_count":
             return _token_count_handler(leaf, info)
+        if ftype == "completion":
+            return _completion_handler(leaf)
         if ftype in SOURCE_ONLY_TYPES:
             return _source_only_handler(leaf)
         return None

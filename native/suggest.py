@@ -1,4 +1,5 @@
-"""Suggesters: ``term`` and ``completion`` (``phrase`` is refused by name), per shard and merged on the root.
+"""Suggesters: ``term``, ``phrase`` (``native.phrase_suggest``) and ``completion``, per shard and merged on the
+root.
 
 * ``term``: each token of the text (the field's search analyzer) gets the index terms within ``max_edits``
   (Damerau-Levenshtein, the first ``prefix_length`` characters equal), scored as Lucene's spell checker
@@ -10,8 +11,8 @@
   ``{"input", "weight"}`` objects) are analyzed with the field's analyzer (``simple`` by default) and
   matched by ``prefix`` (or ``regex``), optionally ``fuzzy`` (``fuzziness``, ``transpositions``,
   ``min_length``, ``prefix_length``); a document is suggested once, by its best input, scored by its
-  weight; ``skip_duplicates`` drops repeated texts; ``size``. ``contexts`` are refused by name (context
-  suggesters are not implemented). The field is read from every document's ``_source`` (there is no
+  weight; ``skip_duplicates`` drops repeated texts; ``size``; ``contexts`` (category and geo,
+  ``native.completion_contexts``) filter and boost. The field is read from every document's ``_source`` (there is no
   FST index): the cost grows with the number of documents on the shard.
 """
 
@@ -26,8 +27,10 @@ from typing import Any
 import orjson
 import tantivy
 
+from native.completion_contexts import doc_contexts, match_contexts, parse_mappings, parse_query
 from native.errors import IllegalArgument, ParsingError
 from native.fields import ID_FIELD, SOURCE_FIELD
+from native.phrase_suggest import check_phrase, merge_phrase, shard_phrase
 from native.schema import CompiledMapping
 
 __all__ = ["SuggestSpec", "merge_suggest", "parse_suggest", "shard_suggest"]
@@ -44,7 +47,7 @@ _FUZZY_KEYS = {"fuzziness", "transpositions", "min_length", "prefix_length", "un
 @dataclass(frozen=True)
 class SuggestSpec:
     name: str
-    kind: str  # term | completion
+    kind: str  # term | phrase | completion
     text: str
     field: str
     size: int = 5
@@ -83,18 +86,18 @@ def parse_suggest(body: Any) -> list[SuggestSpec]:
             raise ParsingError(f"suggestion [{name}] must have exactly one suggester, got {kinds}")
         kind = kinds[0]
         options = entry[kind]
-        if kind == "phrase":
-            raise IllegalArgument("[phrase] suggester is not supported by this server")
-        if kind not in ("term", "completion"):
+        if kind not in ("term", "phrase", "completion"):
             raise ParsingError(f"unknown suggester [{kind}]")
         if not isinstance(options, dict):
             raise ParsingError(f"[{kind}] suggester must be an object")
-        allowed = _TERM_KEYS if kind == "term" else _COMPLETION_KEYS
+        if kind == "phrase" and regex:
+            raise ParsingError("suggester[phrase] doesn't support field [regex]")
+        allowed = {"term": _TERM_KEYS, "phrase": options.keys(), "completion": _COMPLETION_KEYS}[kind]
         for key in options:
             if key not in allowed:
                 raise ParsingError(f"suggester[{kind}] doesn't support field [{key}]")
-        if options.get("contexts"):
-            raise IllegalArgument("[contexts] of the completion suggester are not supported by this server")
+        if kind == "completion" and options.get("contexts") is not None and not isinstance(options["contexts"], dict):
+            raise ParsingError("[completion] failed to parse field [contexts]")
         if not isinstance(options.get("field"), str):
             raise IllegalArgument("The required field option [field] is missing")
         if text is None or not isinstance(text, str):
@@ -104,6 +107,8 @@ def parse_suggest(body: Any) -> list[SuggestSpec]:
             raise IllegalArgument("size must be positive")
         if kind == "term":
             _check_term(options)
+        elif kind == "phrase":
+            check_phrase(options, size)
         else:
             _check_completion(options)
         out.append(SuggestSpec(name, kind, text, options["field"], size, dict(options), regex))
@@ -141,6 +146,8 @@ def shard_suggest(
     for spec in specs:
         if spec.kind == "term":
             out[spec.name] = _term(spec, searcher, compiled)
+        elif spec.kind == "phrase":
+            out[spec.name] = shard_phrase(spec.text, check_phrase(spec.options, spec.size), searcher, compiled)
         else:
             out[spec.name] = _completion(spec, searcher, compiled, index)
     return out
@@ -243,6 +250,10 @@ def _completion(
         return separator.join(analyzer.analyze(text))
 
     matches = _matcher(spec, analyzed)
+    mappings = parse_mappings(params)
+    query = None
+    if "contexts" in spec.options or mappings:
+        query = parse_query(spec.options.get("contexts") or {}, mappings, spec.field)
     num_docs = int(searcher.num_docs)
     # a completion value is often an object ({"input", "weight"}), which leaves no trace in ``_field_names``:
     # every document is a candidate
@@ -251,14 +262,30 @@ def _completion(
     for _, addr in searcher.search(candidates, max(num_docs, 1), count=False).hits:
         stored = searcher.doc(addr).to_dict()
         source = orjson.loads(bytes(stored[SOURCE_FIELD][0]))
-        top: tuple[int, str] | None = None
+        top: tuple[float, str] | None = None
+        found: dict[str, set[str]] = {}
         for value in _values_at(source, leaf.source_path):
-            for text, weight in _inputs(value):
-                if matches(analyzed(text)) and (top is None or (weight, text) > (top[0], top[1])):
-                    top = (weight, text)
+            for item in value if isinstance(value, list) else [value]:
+                contexts = doc_contexts(item, source, mappings, _values_at) if mappings else {}
+                for text, weight in _inputs(item):
+                    if not matches(analyzed(text)):
+                        continue
+                    score, shown = float(weight), contexts
+                    if query is not None:
+                        matched = match_contexts(query, contexts)
+                        if matched is None:
+                            continue
+                        score, shown = score * matched[0], matched[1]
+                    for name, values in shown.items():
+                        found.setdefault(name, set()).update(values)
+                    if top is None or (score, text) > (top[0], top[1]):
+                        top = (score, text)
         if top is not None:
-            best.append({"text": top[1], "_index": index, "_id": str(stored[ID_FIELD][0]),
-                         "_score": float(top[0]), "_source": source})  # fmt: skip
+            option = {"text": top[1], "_index": index, "_id": str(stored[ID_FIELD][0]),
+                      "_score": top[0], "_source": source}  # fmt: skip
+            if found:
+                option["contexts"] = {name: sorted(values) for name, values in sorted(found.items())}
+            best.append(option)
     best.sort(key=lambda o: (-o["_score"], o["text"], o["_id"]))
     if spec.options.get("skip_duplicates"):
         best = _unique_texts(best)
@@ -332,6 +359,8 @@ def merge_suggest(specs: list[SuggestSpec], partials: list[dict[str, Any]]) -> d
         parts = [p[spec.name] for p in partials if spec.name in p]
         if spec.kind == "term":
             out[spec.name] = _merge_term(spec, parts)
+        elif spec.kind == "phrase":
+            out[spec.name] = merge_phrase(spec.text, check_phrase(spec.options, spec.size), parts)
         else:
             options = sorted((o for part in parts for o in part), key=lambda o: (-o["_score"], o["text"], o["_id"]))
             if spec.options.get("skip_duplicates"):

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.settings import analysis_settings
-from native.analysis import Analysis
+from native.analysis import Analysis, Shingle
 from native.errors import IllegalArgument
 from native.mapping import Mapping
 from server.handlers.index_admin import _field_mapping, _object_body
@@ -62,16 +62,19 @@ async def analyze(request: Request) -> Response:
         name = "_custom"
     analyzer = analysis.normalizer(body["normalizer"]) if body.get("normalizer") else analysis.analyzer(
         name or default)  # fmt: skip
+    shingle = None if body.get("normalizer") else analysis.shingles.get(name or default)
     tokens: list[dict[str, Any]] = []
     position = 0  # of the next text: after the last token, then ES's position_increment_gap (100)
     base = 0
     for piece in texts:
         last = -1
         # the analyzer's own offsets and positions: a removed stopword leaves a gap, as in Lucene
+        words: list[dict[str, Any]] = []
         for token in analyzer.pre_tokenize(piece).tokens:
             last = position + token.position
-            tokens.append({"token": token.text, "start_offset": base + token.char_offset_from,
-                           "end_offset": base + token.char_offset_to, "type": "word", "position": last})  # fmt: skip
+            words.append({"token": token.text, "start_offset": base + token.char_offset_from,
+                          "end_offset": base + token.char_offset_to, "type": "word", "position": last})  # fmt: skip
+        tokens.extend(_shingled(words, shingle) if shingle is not None else words)
         base += len(piece) + 1
         position = max(position, last + 1) + (100 if len(texts) > 1 else 0)
         if len(tokens) > max_tokens:
@@ -92,6 +95,22 @@ async def analyze(request: Request) -> Response:
         label = body.get("normalizer") or name or default
         return es_json(request, {"detail": {"custom_analyzer": False, key: {"name": label, "tokens": detailed}}})
     return es_json(request, {"tokens": tokens})
+
+
+def _shingled(words: list[dict[str, Any]], shingle: Shingle) -> list[dict[str, Any]]:
+    """A ``shingle`` filter's output (``native.analysis.Shingle``): at each position the word (if
+    ``output_unigrams``), then the shingles starting there, typed ``shingle``."""
+    out: list[dict[str, Any]] = []
+    for i, word in enumerate(words):
+        if shingle.output_unigrams:
+            out.append(word)
+        for size in range(shingle.min_size, shingle.max_size + 1):
+            if i + size <= len(words):
+                run = words[i : i + size]
+                out.append({"token": shingle.separator.join(w["token"] for w in run),
+                            "start_offset": word["start_offset"], "end_offset": run[-1]["end_offset"],
+                            "type": "shingle", "position": word["position"]})  # fmt: skip
+    return out if out or not shingle.unigrams_if_no_shingles else words
 
 
 routes = [

@@ -18,6 +18,7 @@ from native.aggs.typed_keys import apply_typed_keys
 from native.dates import parse_time_value
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from native.mapping import Mapping
+from native.suggest import parse_suggest
 from server.errors import error_body, error_status
 from server.handlers.indices import resolve
 from server.handlers.pit import check_keep_alive, pit_indices, pit_search
@@ -100,7 +101,11 @@ async def run_search(
 
 
 def typed_keys(response: dict[str, Any], spec: SearchSpec, metas: list[IndexMeta]) -> None:
-    """``typed_keys``: aggregation names prefixed with their result type (``native.aggs.typed_keys``)."""
+    """``typed_keys``: aggregation names prefixed with their result type (``native.aggs.typed_keys``),
+    suggestion names with their suggester (``term#``, ``phrase#``, ``completion#``)."""
+    if spec.suggest and isinstance(response.get("suggest"), dict):
+        kinds = {s.name: s.kind for s in parse_suggest(spec.suggest)}
+        response["suggest"] = {f"{kinds[k]}#{k}" if k in kinds else k: v for k, v in response["suggest"].items()}
     if not spec.aggs or not isinstance(response.get("aggregations"), dict):
         return
     mappings = [Mapping(m.mappings) for m in metas]

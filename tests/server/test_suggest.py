@@ -91,7 +91,7 @@ async def test_completion_suggester(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("suggest", [
-    {"s": {"text": "x", "phrase": {"field": "body"}}},
+    {"s": {"text": "x", "phrase": {"field": "body", "bogus": 1}}},
     {"s": {"prefix": "x", "completion": {"field": "sug", "contexts": {"place": ["cafe"]}}}},
     {"s": {"text": "x", "term": {"field": "body", "bogus": 1}}},
     {"s": {"text": "x", "term": {}}},
