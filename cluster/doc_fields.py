@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
+from native.date_nanos import DEFAULT_NANOS_FORMATS, format_date_nanos
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
 from native.nested import NestedPath, nested_paths, reroot, strip
 from native.schema import flatten_source
@@ -73,6 +74,9 @@ def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
     if fmt and fmt != "use_field_mapping" and isinstance(converted, int | float) and not isinstance(converted, bool):
         if leaf.type not in ("date", "date_nanos", "boolean"):
             return decimal_format(converted, fmt)
+    if leaf.type == "date_nanos":  # epoch nanoseconds, in the mapping's format unless one is asked
+        pattern = fmt if fmt and fmt != "use_field_mapping" else str(leaf.params.get("format", "")) or None
+        return format_date_nanos(converted, pattern or DEFAULT_NANOS_FORMATS[0])
     if leaf.type == "date":
         pattern = fmt or "strict_date_optional_time"
         if pattern.startswith("strict_date_optional_time"):

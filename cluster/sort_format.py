@@ -15,6 +15,7 @@ from typing import Any
 
 from native.aggs.number_format import format_number
 from native.date_formats import format_date
+from native.date_nanos import format_date_nanos
 from native.mapping import Mapping
 from native.search import SortField
 
@@ -37,8 +38,11 @@ def render_sort_values(values: Sequence[Any], sort: Sequence[SortField], mapping
         es_type = leaf.type if leaf is not None else None
         if spec.format is not None and (es_type in _DATE_TYPES or spec.numeric_type in _DATE_TYPES):
             # shards give date_nanos keys in nanoseconds, date keys in milliseconds
-            millis = int(value) // 1_000_000 if es_type == "date_nanos" else int(value)
-            out[i] = format_date(millis, spec.format)
+            if es_type == "date_nanos" and spec.numeric_type in (None, "date_nanos"):
+                out[i] = format_date_nanos(int(value), spec.format)
+            else:
+                millis = int(value) // 1_000_000 if es_type == "date_nanos" else int(value)
+                out[i] = format_date(millis, spec.format)
             continue
         if spec.numeric_type is not None and isinstance(value, int | float):
             value = _numeric(value, es_type, spec.numeric_type)

@@ -18,6 +18,7 @@ from native import narrowing, selectivity
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.multi_sort import multi_valued, sort_values_from_source
+from native.query.values import nanos_column
 from native.schema import CompiledMapping
 from native.sort_values import coerce_missing, coerce_search_after
 
@@ -123,6 +124,8 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
                 "sorting, so these operations are disabled by default. Please use a keyword field instead."
             ),
         )
+    if "nanos" in info.extra:  # date_nanos keys: its nanosecond column (native.date_nanos)
+        return nanos_column(info)
     return info
 
 
@@ -136,7 +139,8 @@ def _check_nested_context(field: str, compiled: CompiledMapping) -> None:
         from native.query.errors import QueryShardError
 
         raise QueryShardError(f"it is mandatory to set the [nested] context on the nested sort field: [{field}].")
-NANOS_PER_MILLI = 1_000_000
+
+
 # Multi-valued sort keys are read from _source for up to this many matches on a shard; past it, the first
 # value of each document (the fast column's) is the key: exact for single-valued documents only.
 MAX_SOURCE_SORT = 100_000
@@ -155,44 +159,9 @@ def query_shard(
 ) -> ShardHits:
     """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given.
 
-    A ``date_nanos`` sort key is given in nanoseconds, as ES gives it (and compares it with other indices'
-    values as it is, ES's own behaviour without ``numeric_type``); values are stored at millisecond
-    precision, so its last six digits are zeros. ``search_after`` takes it back in nanoseconds.
-    """
-    hits = _query_shard(
-        searcher, compiled, query, limit=limit, sort=sort, search_after=search_after, min_score=min_score,
-        matches_all=matches_all,
-    )  # fmt: skip
-    nanos = [j for j, s in enumerate(sort) if s.field not in ("_score", "_doc") and _is_nanos(compiled, s.field)]
-    if not nanos or not hits.hits:
-        return hits
-    rescaled = []
-    for hit in hits.hits:
-        values = list(hit.sort_values)
-        for j in nanos:
-            if isinstance(values[j], int) and not isinstance(values[j], bool):
-                values[j] = values[j] * NANOS_PER_MILLI
-        rescaled.append(replace(hit, sort_values=tuple(values)))
-    return ShardHits(rescaled, hits.total, hits.max_score)
-
-
-def _is_nanos(compiled: CompiledMapping, field: str) -> bool:
-    info = compiled.field(field)
-    return info is not None and info.extra.get("mapping_type") == "date_nanos"
-
-
-def _query_shard(
-    searcher: tantivy.Searcher,
-    compiled: CompiledMapping,
-    query: tantivy.Query,
-    *,
-    limit: int,
-    sort: Sequence[SortField] = SCORE_SORT,
-    search_after: Sequence[Any] | None = None,
-    min_score: float | None = None,
-    matches_all: bool = False,
-) -> ShardHits:
-    """``query_shard`` with date_nanos keys still in milliseconds.
+    A ``date_nanos`` sort key is given in nanoseconds, read from its nanosecond column (``native.date_nanos``),
+    as ES gives it (and compares it with other indices' values as it is, ES's own behaviour without
+    ``numeric_type``). ``search_after`` takes it back in nanoseconds.
 
     ``matches_all`` says ``query`` matches every live document (a ``match_all``), so a size-0 request
     (aggregations, ``_count``) takes its total from ``num_docs`` instead of a counting search.

@@ -85,7 +85,11 @@ def hit_fields(
                 continue
             if converted is None:
                 continue
-            if leaf.type == "date":
+            if leaf.type == "date_nanos":
+                from native.date_nanos import format_date_nanos
+
+                converted = format_date_nanos(int(converted), fmt or "strict_date_optional_time_nanos")
+            elif leaf.type == "date":
                 from native.dates import format_date
 
                 pattern = fmt or "strict_date_optional_time"
