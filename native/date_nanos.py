@@ -193,3 +193,33 @@ def format_date_nanos(nanos: int, fmt: str = "strict_date_optional_time_nanos", 
         return head + _fraction(nano_of_second, 3, maximum) + _offset_text(offset, 3, "X")
     pattern = _NAMED_PATTERNS.get(first.removeprefix("strict_"), first)
     return _format_pattern(pattern, civil, offset, nano_of_second)
+
+
+# -- numeric_type: sorting date and date_nanos indices together -------------------------------------------------
+def sort_unit_scale(mapping_type: str | None, numeric_type: str | None) -> int:
+    """How a shard converts a date sort key for ``numeric_type``: +1 millis → nanos (a ``date`` field sorted as
+    ``date_nanos``), -1 nanos → millis (a ``date_nanos`` field sorted as ``date``), 0 none — so keys of
+    ``date`` and ``date_nanos`` indices compare in one unit when merged, as ES converts them per shard."""
+    if numeric_type == "date_nanos" and mapping_type == "date":
+        return 1
+    if numeric_type == "date" and mapping_type == "date_nanos":
+        return -1
+    return 0
+
+
+def to_sort_unit(value: object, scale: int) -> object:
+    """A shard's key (in the field's unit) in the ``numeric_type``'s unit."""
+    if scale == 0 or not isinstance(value, int) or isinstance(value, bool):
+        return value
+    return value * NANOS_PER_MILLI if scale > 0 else value // NANOS_PER_MILLI
+
+
+def from_sort_unit(value: object, scale: int, reverse: bool) -> object:
+    """A ``search_after`` key (in the ``numeric_type``'s unit) as a key of the field's unit that keeps exactly
+    the documents whose converted key comes after it."""
+    if scale == 0 or not isinstance(value, int) or isinstance(value, bool):
+        return value
+    if scale > 0:  # nanos → the millis column: v * 1e6 > x  ⇔  v > floor(x / 1e6); v * 1e6 < x  ⇔  v < ceil
+        return -(-value // NANOS_PER_MILLI) if reverse else value // NANOS_PER_MILLI
+    # millis → the nanos column: v // 1e6 > x  ⇔  v > x * 1e6 + 999 999; v // 1e6 < x  ⇔  v < x * 1e6
+    return value * NANOS_PER_MILLI if reverse else value * NANOS_PER_MILLI + NANOS_PER_MILLI - 1

@@ -15,6 +15,7 @@ from typing import Any
 import tantivy
 
 from native import narrowing, selectivity
+from native.date_nanos import from_sort_unit, sort_unit_scale, to_sort_unit
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.multi_sort import multi_valued, sort_values_from_source
@@ -161,7 +162,45 @@ def query_shard(
 
     A ``date_nanos`` sort key is given in nanoseconds, read from its nanosecond column (``native.date_nanos``),
     as ES gives it (and compares it with other indices' values as it is, ES's own behaviour without
-    ``numeric_type``). ``search_after`` takes it back in nanoseconds.
+    ``numeric_type``); a sort's ``numeric_type`` ``date``/``date_nanos`` converts the keys of date and
+    date_nanos fields to its unit, ``search_after`` included.
+    """
+    scales = {
+        j: sort_unit_scale(info.extra.get("mapping_type"), s.numeric_type)
+        for j, s in enumerate(sort)
+        if s.numeric_type is not None and (info := compiled.field(s.field)) is not None
+    }
+    scales = {j: scale for j, scale in scales.items() if scale}
+    if scales and search_after is not None:
+        search_after = [
+            from_sort_unit(v, scales.get(j, 0), sort[j].reverse) if j < len(sort) else v
+            for j, v in enumerate(search_after)
+        ]
+    hits = _query_shard(
+        searcher, compiled, query, limit=limit, sort=sort, search_after=search_after, min_score=min_score,
+        matches_all=matches_all,
+    )  # fmt: skip
+    if not scales or not hits.hits:
+        return hits
+    converted = [
+        replace(hit, sort_values=tuple(to_sort_unit(v, scales.get(j, 0)) for j, v in enumerate(hit.sort_values)))
+        for hit in hits.hits
+    ]
+    return ShardHits(converted, hits.total, hits.max_score)
+
+
+def _query_shard(
+    searcher: tantivy.Searcher,
+    compiled: CompiledMapping,
+    query: tantivy.Query,
+    *,
+    limit: int,
+    sort: Sequence[SortField] = SCORE_SORT,
+    search_after: Sequence[Any] | None = None,
+    min_score: float | None = None,
+    matches_all: bool = False,
+) -> ShardHits:
+    """``query_shard`` with keys in their fields' own units.
 
     ``matches_all`` says ``query`` matches every live document (a ``match_all``), so a size-0 request
     (aggregations, ``_count``) takes its total from ``num_docs`` instead of a counting search.
