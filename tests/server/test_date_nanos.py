@@ -116,7 +116,9 @@ async def test_range_with_epoch_millis_fraction_date_math_and_rounding(client: h
     # a whole day rounded: lte 2018-10-29 ends at its last nanosecond, gt excludes all of it
     day_end = nanos_of("2018-10-29T23:59:59.999999999Z")
     assert await _ids(client, {"range": {"d": {"lte": "2018-10-29"}}}) == {k for k, n in NANOS.items() if n <= day_end}
-    assert await _ids(client, {"range": {"d": {"gt": "2018-10-29||/d"}}}) == {k for k, n in NANOS.items() if n > day_end}
+    assert await _ids(client, {"range": {"d": {"gt": "2018-10-29||/d"}}}) == {
+        k for k, n in NANOS.items() if n > day_end
+    }
     plus = VALUES["a"] + "||+1d"
     got = await _ids(client, {"range": {"d": {"gte": plus}}})
     assert got == {k for k, n in NANOS.items() if n >= NANOS["a"] + 86_400 * 10**9}
