@@ -166,7 +166,7 @@ def query_shard(
     date_nanos fields to its unit, ``search_after`` included.
     """
     scales = {
-        j: sort_unit_scale(info.extra.get("mapping_type"), s.numeric_type)
+        j: sort_unit_scale(str(info.extra.get("mapping_type")), s.numeric_type)
         for j, s in enumerate(sort)
         if s.numeric_type is not None and (info := compiled.field(s.field)) is not None
     }
