@@ -226,3 +226,19 @@ async def test_date_and_date_nanos_indices_sorted_together(client: httpx.AsyncCl
     fmt = {"order": "asc", "numeric_type": "date_nanos", "format": "strict_date_optional_time_nanos"}
     body = await _search(client, {"sort": [{"d": fmt}]}, "ns,ms")
     assert [h["sort"][0] for h in body["hits"]["hits"]] == [iso9(n) for n in sorted(every.values())]
+
+
+async def test_multi_valued_date_nanos(client: httpx.AsyncClient) -> None:
+    many = ["2018-10-29T12:12:12.123456788Z", "2018-10-31T23:59:59.999999998Z"]
+    assert not (await _bulk(client, "ns", {"m": {"d": many}}))["errors"]
+    values = {**{k: [n] for k, n in NANOS.items()}, "m": [nanos_of(v) for v in many]}
+    for order, pick in (("asc", min), ("desc", max)):
+        body = await _search(client, {"sort": [{"d": order}]})
+        keys = sorted(((k, pick(v)) for k, v in values.items()), key=lambda kv: kv[1], reverse=order == "desc")
+        assert [(h["_id"], h["sort"][0]) for h in body["hits"]["hits"]] == keys
+    body = await _search(client, {"query": {"ids": {"values": ["m"]}}, "fields": ["d"]})
+    assert body["hits"]["hits"][0]["fields"]["d"] == [iso9(n) for n in values["m"]]
+    # a range between the two values matches neither; one covering either value matches the document
+    lo, hi = values["m"]
+    assert "m" not in await _ids(client, {"range": {"d": {"gt": iso9(lo), "lt": iso9(hi)}}})
+    assert "m" in await _ids(client, {"range": {"d": {"gte": iso9(hi), "lte": iso9(hi)}}})
