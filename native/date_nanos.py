@@ -63,7 +63,8 @@ def _parse_one(value: str, fmt: str, zone: _Zone, round_up: bool) -> int:
             raise ValueError(value)
         whole, frac = match.group(1), match.group(2) or ""
         scale, digits = (NANOS_PER_MILLI, 6) if fmt == "epoch_millis" else (NANOS_PER_SECOND, 9)
-        part = int((frac + "0" * digits)[:digits]) if frac else 0
+        # rounding up, a missing fraction is the unit's last nanosecond (ES's round-up epoch parsers)
+        part = int((frac + "0" * digits)[:digits]) if frac else (10**digits - 1 if round_up else 0)
         sign = -1 if whole.startswith("-") else 1
         return int(whole) * scale + sign * part
     regex = _format_regex(fmt) or _compile_pattern(fmt)

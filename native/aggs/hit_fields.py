@@ -88,7 +88,8 @@ def hit_fields(
             if leaf.type == "date_nanos":
                 from native.date_nanos import format_date_nanos
 
-                converted = format_date_nanos(int(converted), fmt or "strict_date_optional_time_nanos")
+                pattern = fmt or str(leaf.params.get("format", "strict_date_optional_time_nanos"))
+                converted = format_date_nanos(int(converted), pattern)
             elif leaf.type == "date":
                 from native.dates import format_date
 

@@ -119,6 +119,9 @@ async def test_range_with_epoch_millis_fraction_date_math_and_rounding(client: h
     assert await _ids(client, {"range": {"d": {"gt": "2018-10-29||/d"}}}) == {
         k for k, n in NANOS.items() if n > day_end
     }
+    # an epoch_millis term covers its whole millisecond
+    got = await _ids(client, {"term": {"d": NANOS["a"] // 1_000_000}})
+    assert got == {k for k, n in NANOS.items() if n // 1_000_000 == NANOS["a"] // 1_000_000}
     plus = VALUES["a"] + "||+1d"
     got = await _ids(client, {"range": {"d": {"gte": plus}}})
     assert got == {k for k, n in NANOS.items() if n >= NANOS["a"] + 86_400 * 10**9}
@@ -158,6 +161,7 @@ async def test_aggregations_work_in_milliseconds(client: httpx.AsyncClient) -> N
         "hi": {"max": {"field": "d"}},
         "days": {"date_histogram": {"field": "d", "calendar_interval": "day"}},
         "ms": {"terms": {"field": "d", "size": 100}},
+        "top": {"top_hits": {"size": 1, "sort": [{"d": "desc"}], "docvalue_fields": ["d"], "_source": False}},
     }
     body = await _search(client, {"size": 0, "aggs": aggs})
     result = body["aggregations"]
@@ -173,6 +177,9 @@ async def test_aggregations_work_in_milliseconds(client: httpx.AsyncClient) -> N
     for ms in millis:
         counts[ms] = counts.get(ms, 0) + 1
     assert {b["key"]: b["doc_count"] for b in result["ms"]["buckets"]} == counts
+    (top,) = result["top"]["hits"]["hits"]
+    latest = max(NANOS.values())
+    assert (top["sort"], top["fields"]["d"]) == ([latest], [iso9(latest)])
 
 
 async def test_out_of_range_values_fail_the_document(client: httpx.AsyncClient) -> None:
