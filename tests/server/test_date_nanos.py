@@ -249,3 +249,14 @@ async def test_multi_valued_date_nanos(client: httpx.AsyncClient) -> None:
     lo, hi = values["m"]
     assert "m" not in await _ids(client, {"range": {"d": {"gt": iso9(lo), "lt": iso9(hi)}}})
     assert "m" in await _ids(client, {"range": {"d": {"gte": iso9(hi), "lte": iso9(hi)}}})
+
+
+async def test_exists_query_string_and_match(client: httpx.AsyncClient) -> None:
+    assert not (await _bulk(client, "ns", {"none": {"n": 99}}))["errors"]
+    assert await _ids(client, {"exists": {"field": "d"}}) == set(NANOS)
+    lo, hi = (VALUES[k].replace(":", "\\:") for k in ("b", "e"))
+    got = await _ids(client, {"query_string": {"query": f"d:[{lo} TO {hi}}}"}})
+    assert got == {k for k, n in NANOS.items() if NANOS["b"] <= n < NANOS["e"]}
+    got = await _ids(client, {"query_string": {"query": f'd:{{"{VALUES["b"]}" TO "{VALUES["e"]}"]'}})
+    assert got == {k for k, n in NANOS.items() if NANOS["b"] < n <= NANOS["e"]}
+    assert await _ids(client, {"match": {"d": VALUES["g"]}}) == {"g"}
