@@ -12,6 +12,12 @@ Storage (``native.schema``): a ``date_nanos`` field keeps two i64 columns, both 
 ``_source`` keeps the value as sent. ES's range applies: 1970-01-01T00:00:00Z .. 2262-04-11T23:47:16.854775807Z
 (a signed 64-bit nanosecond count); a value outside it fails the document with ES's message.
 
+A sort's ``numeric_type`` (``sort_unit_scale``) converts keys on the shard so that ``date`` (millis) and
+``date_nanos`` (nanos) indices merge in one unit; a date outside 1970..2262 cannot become nanoseconds (ES's
+error). ES aggregates date_nanos in milliseconds; queries, sort values and ``fields``/``docvalue_fields``
+keep the nanoseconds (``format_date_nanos``: ``strict_date_optional_time_nanos`` prints 3 to 9 fractional
+digits, ``epoch_millis`` a fraction of a millisecond).
+
 A shard built before this encoding existed has no ``_ns`` column: its fingerprint (``native.shard``) carries
 ``STORAGE_ENCODING`` for date_nanos leaves, so it differs and the generation is rebuilt from ``_source`` when it
 opens (``native.generations``).
@@ -34,6 +40,7 @@ from native.date_formats import (
     split_formats,
 )
 from native.dates import _apply_math
+from native.errors import IllegalArgument
 
 __all__ = [
     "DEFAULT_NANOS_FORMATS",
@@ -212,7 +219,18 @@ def to_sort_unit(value: object, scale: int) -> object:
     """A shard's key (in the field's unit) in the ``numeric_type``'s unit."""
     if scale == 0 or not isinstance(value, int) or isinstance(value, bool):
         return value
-    return value * NANOS_PER_MILLI if scale > 0 else value // NANOS_PER_MILLI
+    if scale < 0:
+        return value // NANOS_PER_MILLI
+    if value < 0:  # ES's DateUtils.toNanoSeconds refuses what a long of nanoseconds cannot hold
+        raise IllegalArgument(
+            f"milliSeconds [{value}] are before the epoch in 1970 and cannot be processed in nanosecond resolution"
+        )
+    if value > MAX_NANOS // NANOS_PER_MILLI:
+        raise IllegalArgument(
+            f"milliSeconds [{value}] are after 2262-04-11T23:47:16.854775807 and cannot be processed in nanosecond "
+            "resolution"
+        )
+    return value * NANOS_PER_MILLI
 
 
 def from_sort_unit(value: object, scale: int, reverse: bool) -> object:

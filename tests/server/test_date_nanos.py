@@ -260,3 +260,14 @@ async def test_exists_query_string_and_match(client: httpx.AsyncClient) -> None:
     got = await _ids(client, {"query_string": {"query": f'd:{{"{VALUES["b"]}" TO "{VALUES["e"]}"]'}})
     assert got == {k for k, n in NANOS.items() if NANOS["b"] < n <= NANOS["e"]}
     assert await _ids(client, {"match": {"d": VALUES["g"]}}) == {"g"}
+
+
+async def test_numeric_type_date_nanos_refuses_dates_outside_its_range(client: httpx.AsyncClient) -> None:
+    r = await client.put("/old", json={"mappings": {"properties": {"d": {"type": "date"}}}})
+    assert r.status_code == 200, r.text
+    assert not (await _bulk(client, "old", {"x": {"d": "1969-07-20T20:17:40Z"}}))["errors"]
+    r = await client.post("/old/_search", json={"sort": [{"d": {"numeric_type": "date_nanos"}}]})
+    assert r.status_code == 400, r.text
+    assert "before the epoch in 1970" in r.text
+    r = await client.post("/old/_search", json={"sort": [{"d": {"numeric_type": "date"}}]})
+    assert r.json()["hits"]["hits"][0]["sort"] == [nanos_of("1969-07-20T20:17:40Z") // 1_000_000]
