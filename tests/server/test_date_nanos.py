@@ -271,3 +271,26 @@ async def test_numeric_type_date_nanos_refuses_dates_outside_its_range(client: h
     assert "before the epoch in 1970" in r.text
     r = await client.post("/old/_search", json={"sort": [{"d": {"numeric_type": "date"}}]})
     assert r.json()["hits"]["hits"][0]["sort"] == [nanos_of("1969-07-20T20:17:40Z") // 1_000_000]
+
+
+async def test_nested_date_nanos_sort_and_query(asgi_client: httpx.AsyncClient) -> None:
+    mappings = {"properties": {"ev": {"type": "nested", "properties": {"t": {"type": "date_nanos"}}}}}
+    r = await asgi_client.put("/nest", json={"mappings": mappings})
+    assert r.status_code == 200, r.text
+    docs = {
+        "p": [VALUES["a"], VALUES["e"]],
+        "q": [VALUES["b"]],
+        "r": [VALUES["c"], VALUES["g"]],
+    }
+    assert not (await _bulk(asgi_client, "nest", {k: {"ev": [{"t": t} for t in v]} for k, v in docs.items()}))["errors"]
+    for order, pick in (("asc", min), ("desc", max)):
+        sort = [{"ev.t": {"order": order, "nested": {"path": "ev"}}}]
+        body = await _search(asgi_client, {"sort": sort}, "nest")
+        keys = sorted(((k, pick(nanos_of(t) for t in v)) for k, v in docs.items()), key=lambda kv: kv[1])
+        if order == "desc":
+            keys.reverse()
+        assert [(h["_id"], h["sort"][0]) for h in body["hits"]["hits"]] == keys
+    query = {"nested": {"path": "ev", "query": {"range": {"ev.t": {"gt": VALUES["a"], "lt": VALUES["g"]}}}}}
+    body = await _search(asgi_client, {"query": query}, "nest")
+    inside = {k for k, v in docs.items() if any(NANOS["a"] < nanos_of(t) < NANOS["g"] for t in v)}
+    assert {h["_id"] for h in body["hits"]["hits"]} == inside
