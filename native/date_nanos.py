@@ -236,7 +236,11 @@ def to_sort_unit(value: object, scale: int) -> object:
 def from_sort_unit(value: object, scale: int, reverse: bool) -> object:
     """A ``search_after`` key (in the ``numeric_type``'s unit) as a key of the field's unit that keeps exactly
     the documents whose converted key comes after it."""
-    if scale == 0 or not isinstance(value, int) or isinstance(value, bool):
+    if scale == 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
         return value
     if scale > 0:  # nanos → the millis column: v * 1e6 > x  ⇔  v > floor(x / 1e6); v * 1e6 < x  ⇔  v < ceil
         return -(-value // NANOS_PER_MILLI) if reverse else value // NANOS_PER_MILLI
