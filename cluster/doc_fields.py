@@ -18,6 +18,7 @@ from typing import Any
 from native import dates
 from native.errors import IllegalArgument
 from native.fields import NUMERIC_TYPES
+from native.date_nanos import DEFAULT_NANOS_FORMATS, format_date_nanos
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
 from native.mapping_limits import with_index_defaults
 from native.nested import NestedPath, nested_paths, reroot, strip
@@ -78,6 +79,10 @@ def _render(leaf: Leaf, value: Any, fmt: str | None) -> Any:
     if fmt and fmt != "use_field_mapping" and isinstance(converted, int | float) and not isinstance(converted, bool):
         if leaf.type not in ("date", "date_nanos", "boolean"):
             return decimal_format(converted, fmt)
+    if leaf.type == "date_nanos":  # epoch nanoseconds, in the mapping's (first) format unless one is asked
+        own = str(leaf.params.get("format", "")).split("||")[0]
+        pattern = fmt if fmt and fmt != "use_field_mapping" else own or None
+        return format_date_nanos(converted, pattern or DEFAULT_NANOS_FORMATS[0])
     if leaf.type == "date":  # the field's own (first) format unless the request names one
         pattern = fmt or str(leaf.params.get("format", "strict_date_optional_time")).split("||")[0]
         if pattern.startswith("strict_date_optional_time"):

@@ -279,7 +279,9 @@ def _offset_text(offset_ms: int, width: int, letter: str) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
-def _format_pattern(pattern: str, civil: Civil, offset_ms: int) -> str:
+def _format_pattern(pattern: str, civil: Civil, offset_ms: int, nano_of_second: int | None = None) -> str:
+    """``pattern`` for ``civil``; ``S`` letters print the nano-of-second (``civil``'s millis when not given)."""
+    nanos = civil.milli * 1_000_000 if nano_of_second is None else nano_of_second
     out: list[str] = []
     for match in _FORMAT_TOKEN_RE.finditer(pattern.replace("[", "").replace("]", "")):
         tok = match.group(0)
@@ -311,7 +313,7 @@ def _format_pattern(pattern: str, civil: Civil, offset_ms: int) -> str:
         elif letter == "s":
             out.append(f"{civil.second:0{width}d}")
         elif letter == "S":
-            out.append(f"{civil.milli:03d}{'0' * max(0, width - 3)}"[:width])
+            out.append(f"{nanos:09d}{'0' * max(0, width - 9)}"[:width])
         elif letter == "E" or (letter in "ec" and width >= 3):
             weekday = (days_from_civil(civil.year, civil.month, civil.day) + 3) % 7
             out.append((_DAYS_FULL if width >= 4 else _DAYS)[weekday].capitalize())

@@ -94,6 +94,23 @@ def _flattened_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
     return handle
 
 
+def _date_nanos_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
+    """date_nanos: epoch millis (rounded down) in the field's own column, epoch nanos in its hidden one."""
+    name, nanos_name = info.tantivy_name, str(info.extra["nanos"])
+
+    def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
+        nanos = []
+        for item in _flat(value) if type(value) is list else [value]:
+            converted = convert_value(leaf, item, doc_id)
+            if converted is not None:
+                nanos.append(int(converted))
+        if nanos:
+            _put(out, name, [n // 1_000_000 for n in nanos])
+            _put(out, nanos_name, nanos)
+
+    return handle
+
+
 def _token_count_handler(leaf: Leaf, info: FieldInfo) -> Callable[..., None]:
     name = info.tantivy_name
     analyze = info.extra["analyzer"]

@@ -17,6 +17,8 @@ double/float/       f64, indexed + fast (scaled_float is rounded to its scaling 
 half_float/
 scaled_float
 date                i64 **epoch milliseconds**, indexed + fast
+date_nanos          i64 epoch milliseconds (as ``date``) + hidden i64 ``<name>_ns`` **epoch nanoseconds**
+                    (``extra["nanos"]``; queries and sort read it, see ``native.date_nanos``)
 boolean             bool, indexed + fast
 ip                  ip address, indexed + fast (IPv4 stored as IPv4-mapped IPv6)
 ==================  ==========================================================================

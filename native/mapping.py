@@ -21,9 +21,10 @@ Field types beyond the core ones (how ``native.schema`` stores them):
 * range types (``integer_range long_range float_range double_range date_range ip_range``): each range's
   inclusive lower/upper bound goes to two hidden fast fields (``gt``/``lt`` are made inclusive first).
   A multi-valued range field loses the pairing of its bounds (queries can only approximate).
-* ``date_nanos`` is stored as a ``date`` (millisecond precision); ``version`` and ``flattened`` (every
-  leaf value) as ``keyword``; ``search_as_you_type`` as ``text`` plus ``._2gram``/``._3gram``/
-  ``._index_prefix`` text sub-fields; ``token_count`` as the integer token count of its analyzer;
+* ``date_nanos`` keeps epoch millis in its column and epoch nanos in a hidden one (``native.date_nanos``);
+  ``version`` and ``flattened`` (every leaf value) as ``keyword``; ``search_as_you_type`` as ``text``
+  plus ``._2gram``/``._3gram``/``._index_prefix`` text sub-fields; ``token_count`` as the integer token
+  count of its analyzer;
   ``unsigned_long`` as i64 (values above 2^63-1 are rejected).
 * ``alias`` resolves to its target (``FieldResolver.field``); writing to it is an error.
 * ``binary``, ``dense_vector``, ``sparse_vector``, ``rank_feature(s)``, ``completion`` are accepted and

@@ -22,6 +22,7 @@ import orjson
 import tantivy
 
 from native import dates
+from native.date_nanos import parse_date_nanos
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, SOURCE_FIELD, FieldInfo
 from native.schema import CompiledMapping, flatten_source
 
@@ -69,6 +70,8 @@ def _typed(info: FieldInfo, value: Any) -> Any:
                 tokens = list(info.analyze(text))
                 return tokens[0] if tokens else None
             return text
+        if info.extra.get("column_nanos"):  # a date_nanos key (native.date_nanos)
+            return parse_date_nanos(value, info.date_formats)
         if info.es_type == "date":
             return int(dates.parse_date(value, info.date_formats))
         if info.es_type == "boolean":

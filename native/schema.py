@@ -17,6 +17,7 @@ from native.doc_count import DOC_COUNT_FIELD, doc_count_value
 from native.document import (
     _completion_handler,
     _converter,
+    _date_nanos_handler,
     _flat,
     _flattened_handler,
     _geo_handler,
@@ -100,7 +101,9 @@ class CompiledMapping:
     Most leaves are one typed tantivy field (``native.fields``). The others (see ``native.mapping``):
     ``geo_point`` → two hidden f64 fields ``<name>_lat``/``<name>_lon``; range types → two hidden fields
     ``<name>_gte``/``<name>_lte`` of the bound type (i64 for integer/long/date, f64, ip) holding inclusive
-    bounds; ``flattened`` → a keyword field with every leaf value; types kept in ``_source`` only
+    bounds; ``date_nanos`` → its i64 field in epoch millis plus a hidden i64 ``<name>_ns`` in epoch
+    nanos (``extra["nanos"]``, ``native.date_nanos``); ``flattened`` → a keyword field with every leaf
+    value; types kept in ``_source`` only
     (``binary``, vectors, shapes, ``completion``, ``rank_feature(s)``) → no field at all, their
     ``FieldInfo.tantivy_name`` is not in the schema. ``FieldInfo.extra`` carries ``mapping_type`` (the ES
     type), ``searchable``/``aggregatable`` (``field_caps`` semantics; a non-searchable field is a text field
@@ -222,9 +225,13 @@ class CompiledMapping:
             ftype = "keyword"
         elif ftype in NUMERIC_INT_TYPES or ftype in ("date", "date_nanos", "token_count"):
             builder.add_integer_field(name, indexed=True, fast=True)
-            if ftype in ("date", "date_nanos"):
-                formats = tuple(str(params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
+            if ftype == "date_nanos":  # epoch millis here, epoch nanos in a hidden column (native.date_nanos)
+                extra["nanos"] = f"{name}_ns"
+                builder.add_integer_field(f"{name}_ns", indexed=True, fast=True)
+                formats = tuple(str(params.get("format", "strict_date_optional_time_nanos||epoch_millis")).split("||"))
                 ftype = "date"
+            elif ftype == "date":
+                formats = tuple(str(params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
             elif ftype == "token_count":
                 extra["analyzer"] = self.analysis.analyzer(str(params.get("analyzer", "standard"))).analyze
                 ftype = "integer"
@@ -282,6 +289,8 @@ class CompiledMapping:
             return _token_count_handler(leaf, info)
         if ftype == "completion":
             return _completion_handler(leaf)
+        if ftype == "date_nanos":
+            return _date_nanos_handler(leaf, info)
         if ftype in SOURCE_ONLY_TYPES:
             return _source_only_handler(leaf)
         return None

@@ -15,9 +15,11 @@ from typing import Any
 import tantivy
 
 from native import narrowing, selectivity
+from native.date_nanos import from_sort_unit, sort_unit_scale, to_sort_unit
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.multi_sort import multi_valued, sort_values_from_source
+from native.query.values import nanos_column
 from native.schema import CompiledMapping
 from native.sort_values import coerce_missing, coerce_search_after
 
@@ -123,6 +125,8 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
                 "sorting, so these operations are disabled by default. Please use a keyword field instead."
             ),
         )
+    if "nanos" in info.extra:  # date_nanos keys: its nanosecond column (native.date_nanos)
+        return nanos_column(info)
     return info
 
 
@@ -136,7 +140,8 @@ def _check_nested_context(field: str, compiled: CompiledMapping) -> None:
         from native.query.errors import QueryShardError
 
         raise QueryShardError(f"it is mandatory to set the [nested] context on the nested sort field: [{field}].")
-NANOS_PER_MILLI = 1_000_000
+
+
 # Multi-valued sort keys are read from _source for up to this many matches on a shard; past it, the first
 # value of each document (the fast column's) is the key: exact for single-valued documents only.
 MAX_SOURCE_SORT = 100_000
@@ -155,30 +160,33 @@ def query_shard(
 ) -> ShardHits:
     """The top ``limit`` hits of this shard in ``sort`` order, after ``search_after`` when given.
 
-    A ``date_nanos`` sort key is given in nanoseconds, as ES gives it (and compares it with other indices'
-    values as it is, ES's own behaviour without ``numeric_type``); values are stored at millisecond
-    precision, so its last six digits are zeros. ``search_after`` takes it back in nanoseconds.
+    A ``date_nanos`` sort key is given in nanoseconds, read from its nanosecond column (``native.date_nanos``),
+    as ES gives it (and compares it with other indices' values as it is, ES's own behaviour without
+    ``numeric_type``); a sort's ``numeric_type`` ``date``/``date_nanos`` converts the keys of date and
+    date_nanos fields to its unit, ``search_after`` included.
     """
+    scales = {
+        j: sort_unit_scale(str(info.extra.get("mapping_type")), s.numeric_type)
+        for j, s in enumerate(sort)
+        if s.numeric_type is not None and (info := compiled.field(s.field)) is not None
+    }
+    scales = {j: scale for j, scale in scales.items() if scale}
+    if scales and search_after is not None:
+        search_after = [
+            from_sort_unit(v, scales.get(j, 0), sort[j].reverse) if j < len(sort) else v
+            for j, v in enumerate(search_after)
+        ]
     hits = _query_shard(
         searcher, compiled, query, limit=limit, sort=sort, search_after=search_after, min_score=min_score,
         matches_all=matches_all,
     )  # fmt: skip
-    nanos = [j for j, s in enumerate(sort) if s.field not in ("_score", "_doc") and _is_nanos(compiled, s.field)]
-    if not nanos or not hits.hits:
+    if not scales or not hits.hits:
         return hits
-    rescaled = []
-    for hit in hits.hits:
-        values = list(hit.sort_values)
-        for j in nanos:
-            if isinstance(values[j], int) and not isinstance(values[j], bool):
-                values[j] = values[j] * NANOS_PER_MILLI
-        rescaled.append(replace(hit, sort_values=tuple(values)))
-    return ShardHits(rescaled, hits.total, hits.max_score)
-
-
-def _is_nanos(compiled: CompiledMapping, field: str) -> bool:
-    info = compiled.field(field)
-    return info is not None and info.extra.get("mapping_type") == "date_nanos"
+    converted = [
+        replace(hit, sort_values=tuple(to_sort_unit(v, scales.get(j, 0)) for j, v in enumerate(hit.sort_values)))
+        for hit in hits.hits
+    ]
+    return ShardHits(converted, hits.total, hits.max_score)
 
 
 def _query_shard(
@@ -192,7 +200,7 @@ def _query_shard(
     min_score: float | None = None,
     matches_all: bool = False,
 ) -> ShardHits:
-    """``query_shard`` with date_nanos keys still in milliseconds.
+    """``query_shard`` with keys in their fields' own units.
 
     ``matches_all`` says ``query`` matches every live document (a ``match_all``), so a size-0 request
     (aggregations, ``_count``) takes its total from ``num_docs`` instead of a counting search.

@@ -51,6 +51,7 @@ import tantivy
 from native.analysis import Analysis
 from native.applier import WRITER_HEAP, WRITER_THREADS, _Applier, _Docs
 from native.damage import prepare_shard_dir
+from native.date_nanos import STORAGE_ENCODING as DATE_NANOS_ENCODING
 from native.errors import (
     DiskFull,
     DocumentMissing,
@@ -186,8 +187,12 @@ class Shard(GenerationsMixin):
 
     @staticmethod
     def _fingerprint(compiled: CompiledMapping) -> str:
-        leaves = [(leaf.path, leaf.type, sorted((k, str(v)) for k, v in leaf.params.items() if k != "fields"))
-                  for leaf in compiled.leaves]  # fmt: skip
+        leaves: list[tuple[Any, ...]] = [
+            (leaf.path, leaf.type, sorted((k, str(v)) for k, v in leaf.params.items() if k != "fields"))
+            for leaf in compiled.leaves
+        ]
+        # a storage encoding that changed (date_nanos: native.date_nanos) makes older generations rebuild
+        leaves = [(*item, DATE_NANOS_ENCODING) if item[1] == "date_nanos" else item for item in leaves]
         return orjson.dumps(leaves).decode()
 
     def _max_committed_seq_no(self) -> int:

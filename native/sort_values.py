@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from native import dates
+from native.date_nanos import parse_date_nanos
 from native.errors import IllegalArgument, QuidditchError
 from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo
 
@@ -94,8 +95,11 @@ def _coerce_one(value: Any, field: str, info: FieldInfo | None, fmt: str | None 
         if value in ("true", "false"):
             return int(value == "true")
         return 1 if _as_long(value) else 0
-    if info.extra.get("mapping_type") == "date_nanos" and _numeric(value):  # nanoseconds, as sort values are given
-        return _as_long(value) // 1_000_000
+    if info.extra.get("mapping_type") == "date_nanos":  # nanoseconds, as sort values are given
+        if _numeric(value):
+            return _as_long(value)
+        formats = (fmt, *info.date_formats) if fmt else info.date_formats
+        return parse_date_nanos(value, formats)
     if es_type == "date" or es_type == "date_nanos":
         return _as_date(value, info, fmt)
     if es_type in NUMERIC_FLOAT_TYPES:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from native import dates
+from native.date_nanos import check_nanos_range, parse_date_nanos
 from native.errors import FieldValueError, IllegalArgument, MapperParsingError
 from native.field_types import INT_RANGES, RANGE_TYPES, SOURCE_ONLY_TYPES, Leaf
 from native.fields import NUMERIC_FLOAT_TYPES, NUMERIC_INT_TYPES
@@ -49,7 +50,12 @@ def convert_value(leaf: Leaf, value: Any, doc_id: str | None) -> Any:
                 factor = float(leaf.params["scaling_factor"])
                 number = round(number * factor) / factor
             return number
-        if ftype in ("date", "date_nanos"):
+        if ftype == "date_nanos":  # epoch nanoseconds (native.date_nanos)
+            if isinstance(value, bool):
+                raise ValueError("boolean")
+            formats = tuple(str(leaf.params.get("format", "strict_date_optional_time_nanos||epoch_millis")).split("||"))
+            return check_nanos_range(parse_date_nanos(value, formats))
+        if ftype == "date":
             formats = tuple(str(leaf.params.get("format", "strict_date_optional_time||epoch_millis")).split("||"))
             if isinstance(value, bool):
                 raise ValueError("boolean")

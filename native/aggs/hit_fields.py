@@ -85,7 +85,12 @@ def hit_fields(
                 continue
             if converted is None:
                 continue
-            if leaf.type == "date":
+            if leaf.type == "date_nanos":
+                from native.date_nanos import format_date_nanos
+
+                pattern = fmt or str(leaf.params.get("format", "strict_date_optional_time_nanos"))
+                converted = format_date_nanos(int(converted), pattern)
+            elif leaf.type == "date":
                 from native.dates import format_date
 
                 pattern = fmt or "strict_date_optional_time"

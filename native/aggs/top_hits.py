@@ -209,6 +209,8 @@ def _sort_field(ctx: ShardContext, spec: TopHitsSpec) -> str | None:
     if not spec.sort or spec.sort[0].field == "_score":
         return None
     info = ctx.field(spec.sort[0].field)
+    if info is not None and "nanos" in info.extra:  # date_nanos keys in nanoseconds (native.date_nanos)
+        return str(info.extra["nanos"])
     return None if info is None else info.tantivy_name
 
 

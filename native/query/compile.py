@@ -52,6 +52,7 @@ from native.query.values import (
     date_value,
     ip_network_bounds,
     ip_value,
+    nanos_column,
     numeric_bound,
     term_value,
 )
@@ -220,6 +221,8 @@ class _Compiler(
         """One exact-value match on a field of any type (term semantics), or empty."""
         if "bound_type" in info.extra:
             return self.range_field(info, A.Range(info.path, value, value))
+        if "nanos" in info.extra:  # date_nanos: the value's span (its own instant at full precision)
+            return self.range(A.Range(info.path, value, value))
         if info.es_type == "ip" and isinstance(value, str) and "/" in value:
             lo, hi = ip_network_bounds(value)
             q = Query.range_query(self.schema, info.tantivy_name, tantivy.FieldType.IpAddr, lo, hi)
@@ -254,7 +257,7 @@ class _Compiler(
         info = self.field(node.field, "term")
         if info is None or not node.values:
             return Query.empty_query()
-        if info.es_type == "ip" or "bound_type" in info.extra:
+        if info.es_type == "ip" or "bound_type" in info.extra or "nanos" in info.extra:
             return self.const(self.any_of([self.exact(info, v) for v in node.values]), node.boost)
         typed = [term_value(info, v, self.now_millis) for v in node.values]
         typed = [v for v in typed if v is not NO_MATCH]
@@ -274,6 +277,8 @@ class _Compiler(
             return self.boosted(self.exists(A.Exists(node.field)), node.boost)
         if "bound_type" in info.extra:
             return self.range_field(info, node)
+        if "nanos" in info.extra:  # date_nanos: nanosecond bounds on its nanosecond column
+            info = nanos_column(info)
         es_type = info.es_type
         if es_type in STRING_TYPES:
             lo = None if node.lower is None else self.normalize(info, str(node.lower))

@@ -125,8 +125,9 @@ class _Builder:
         )
 
     def range(self, field: str | None, lo: str | None, hi: str | None, inc_lo: bool, inc_hi: bool) -> QueryAst:
-        lo = None if lo == "*" else lo
-        hi = None if hi == "*" else hi
+        # Lucene's endpoints: ``*`` is open, quotes are dropped and escapes discarded (``12\:00``, ``"12:00"``)
+        lo = None if lo in (None, "*") else _unescape(lo[1:-1] if len(lo) > 1 and lo[0] == lo[-1] == '"' else lo)
+        hi = None if hi in (None, "*") else _unescape(hi[1:-1] if len(hi) > 1 and hi[0] == hi[-1] == '"' else hi)
         return self.on_fields(field, Range("", lo, hi, inc_lo, inc_hi, time_zone=self.time_zone))
 
     def combine_clauses(self, items: list[tuple[str, QueryAst]]) -> QueryAst:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from dataclasses import replace
 from typing import Any
 
+from native.date_nanos import parse_date_math_nanos
 from native.dates import DateParseError, parse_date_math
 from native.errors import IllegalArgument
 from native.fields import NUMERIC_FLOAT_TYPES, NUMERIC_INT_TYPES, FieldInfo
@@ -87,6 +89,13 @@ def ip_network_bounds(value: str) -> tuple[str, str]:
     return ip_value(net.network_address), ip_value(net.broadcast_address)
 
 
+def nanos_column(info: FieldInfo) -> FieldInfo:
+    """A date_nanos field as its hidden epoch-nanosecond column (``native.date_nanos``); ``date_value`` reads
+    bounds for it in nanoseconds."""
+    extra = {k: v for k, v in info.extra.items() if k != "nanos"}
+    return replace(info, tantivy_name=str(info.extra["nanos"]), extra={**extra, "column_nanos": True})
+
+
 def date_value(
     info: FieldInfo,
     value: Any,
@@ -96,6 +105,14 @@ def date_value(
     fmt: str | None = None,
     time_zone: str | None = None,
 ) -> int:
+    if info.extra.get("column_nanos"):
+        try:
+            nanos = parse_date_math_nanos(
+                value, now_millis=now_millis, round_up=round_up, formats=fmt or info.date_formats, time_zone=time_zone
+            )
+        except DateParseError as exc:
+            raise BadValue(f"failed to create query: {exc}") from None
+        return max(-(2**63), min(nanos, 2**63 - 1))  # the column's range; outside it nothing is stored
     try:
         millis = parse_date_math(
             value,
