@@ -16,9 +16,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from native import dates
+from native.date_nanos import DEFAULT_NANOS_FORMATS, format_date_nanos
 from native.errors import IllegalArgument
 from native.fields import NUMERIC_TYPES
-from native.date_nanos import DEFAULT_NANOS_FORMATS, format_date_nanos
 from native.mapping import RANGE_TYPES, Leaf, Mapping, convert_value, geo_point_values
 from native.mapping_limits import with_index_defaults
 from native.nested import NestedPath, nested_paths, reroot, strip
