@@ -794,7 +794,6 @@ async def test_highlighting_past_max_analyzed_offset(client: httpx.AsyncClient) 
 @pytest.mark.parametrize(
     ("body", "es_type"),
     [({"collapse": {"field": "tag", "bogus": 1}}, "parsing_exception"),
-     ({"suggest": {"s": {"text": "x", "term": {"field": "title", "sort": "bogus"}}}}, "illegal_argument_exception"),
      ({"slice": {"id": 0, "max": 2}}, "action_request_validation_exception"),  # only with scroll or PIT
      ({"knn": {"field": "v", "query_vector": [1], "k": 1}}, "illegal_argument_exception"),
      ({"version": {"a": 1}}, "parsing_exception"), ({"explain": 5}, "parsing_exception"),
