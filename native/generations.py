@@ -141,7 +141,7 @@ class GenerationsMixin:
         """
         with self._refresh_lock, self._lock:
             self._check_open()
-            compiled = CompiledMapping(mapping, self.analysis)
+            compiled = CompiledMapping(mapping, self.analysis, index_name=self.index_name)
             fingerprint = self._fingerprint(compiled)
             if self._target is not None:  # a background rebuild runs: it takes the newest mapping
                 if fingerprint == self._fingerprint(self.compiled):

@@ -107,9 +107,10 @@ class CompiledMapping:
     ``FieldInfo`` with the alias path (``field``/``expand`` by exact name only).
     """
 
-    def __init__(self, mapping: Mapping, analysis: Analysis) -> None:
+    def __init__(self, mapping: Mapping, analysis: Analysis, *, index_name: str = "") -> None:
         self.mapping = mapping
         self.analysis = analysis
+        self.index_name = index_name  # what queries on ``_index`` match (``native.query.index_field``)
         self.leaves: list[Leaf] = [self._with_index_defaults(leaf) for leaf in mapping.iter_leaves()]
         self._fields: dict[str, FieldInfo] = {}
         self._aliases: dict[str, FieldInfo] = {}
