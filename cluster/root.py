@@ -23,6 +23,7 @@ from typing import Any
 import numpy
 import orjson
 
+from cluster.can_match import matching_targets, should_pre_filter
 from cluster.collapse import collapsed_search
 from cluster.config import Backpressure, ClusterConfig
 from cluster.doc_fields import doc_fields, parse_field_specs
@@ -540,6 +541,11 @@ class Root:
                 "search_type [dfs_query_then_fetch] over more than one shard is not supported by this server: "
                 "scores use each shard's own term statistics"
             )
+        num_targets = len(targets)
+        paging = generations is not None or cursors is not None or scroll_offset is not None or pin_seconds > 0
+        if not paging and should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
+            keep = await matching_targets(self, targets, spec.query, now_millis)
+            targets = [t for t, k in zip(targets, keep, strict=True) if k]
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
         # rescore: each shard rescores its own top ``window_size`` hits, so it returns at least that many
@@ -593,9 +599,9 @@ class Root:
         if spec.terminate_after is not None:
             response["terminated_early"] = phase.terminated_early
         response["_shards"] = {
-            "total": len(targets),
-            "successful": len(targets) - len(phase.failures),
-            "skipped": 0,
+            "total": num_targets,
+            "successful": num_targets - len(phase.failures),
+            "skipped": num_targets - len(targets),
             "failed": len(phase.failures),
         }
         if phase.failures:
