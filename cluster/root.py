@@ -663,24 +663,38 @@ class Root:
 
     async def count(
         self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None,
-        routing: Sequence[str] = (), only_shards: Sequence[int] = (),
+        routing: Sequence[str] = (), only_shards: Sequence[int] = (), stats_groups: Sequence[str] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
+        """``_count``: a search of size 0, pre-filtered as ES runs it. ``stats_groups`` (the ``_count`` API's
+        ``stats``; None for the server's own counts) counts it in the search stats, as ES counts a search."""
+        started = time.monotonic()
         self.parse(query)
         self.check_expensive(query, indices)
         (query,) = await self.resolve_lookups(query)
         targets = targets_for(indices, routing, only_shards)
+        num_targets = len(targets)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
+        now_millis = int(time.time() * 1000)
+        if should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
+            keep = await matching_targets(self, targets, query, now_millis)
+            targets = [t for t, k in zip(targets, keep, strict=True) if k]
         phase = await self.query_phase(
-            targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000),
+            targets, spec, limit=0, query=query, aggs=None, now_millis=now_millis,
             deadline=self.deadline(time.monotonic(), None),
         )  # fmt: skip
+        failed_shards = {(t.meta.uuid, t.shard) for t, _ in phase.failures}
+        searched = [(t.meta.uuid, t.shard) for t in targets if (t.meta.uuid, t.shard) not in failed_shards]
+        if stats_groups is not None:
+            took = int((time.monotonic() - started) * 1000)
+            self.search_stats.record(search_counts(searched, [], took, 0), stats_groups)
         # ``_count`` has no ``timed_out``: a shard that did not answer by the server's cap counts as failed
         failed = len(phase.failures) + len(phase.timed_out)
         out: dict[str, Any] = {"count": phase.total}
         if terminate_after is not None:
             out["terminated_early"] = phase.terminated_early
+        skipped = num_targets - len(targets)
         return out | {
-            "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},
+            "_shards": {"total": num_targets, "successful": num_targets - failed, "skipped": skipped, "failed": failed},
         }
 
 
