@@ -1,0 +1,93 @@
+"""Queries and aggregations on the ``_index`` metadata field, over several multi-shard indices: each query
+matches every document of the indices whose name it names (``*`` patterns too), else none."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.helpers import assert_canonical_error
+
+INDICES = {"books-2023": 7, "books-2024": 5, "films": 4}
+
+
+@pytest.fixture
+async def client(asgi_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    lines = []
+    for name, count in INDICES.items():
+        r = await asgi_client.put(f"/{name}", json={"settings": {"number_of_shards": 3}})
+        assert r.status_code == 200, r.text
+        for i in range(count):
+            lines += [json.dumps({"index": {"_index": name, "_id": f"{name}-{i}"}}), json.dumps({"n": i})]
+    r = await asgi_client.post("/_bulk?refresh=true", content="\n".join(lines) + "\n",
+                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert not r.json()["errors"]
+    return asgi_client
+
+
+def _ids(*names: str) -> set[str]:
+    return {f"{name}-{i}" for name in names for i in range(INDICES[name])}
+
+
+async def _hits(client: httpx.AsyncClient, query: dict[str, Any]) -> dict[str, Any]:
+    r = await client.post("/_search", json={"query": query, "size": 100})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ({"term": {"_index": "films"}}, ("films",)),
+        ({"term": {"_index": {"value": "FILMS", "case_insensitive": True}}}, ("films",)),
+        ({"term": {"_index": "FILMS"}}, ()),
+        ({"term": {"_index": "books-*"}}, ("books-2023", "books-2024")),
+        ({"terms": {"_index": ["books-2024", "films", "nope"]}}, ("books-2024", "films")),
+        ({"match": {"_index": "books-2023"}}, ("books-2023",)),
+        ({"prefix": {"_index": "book"}}, ("books-2023", "books-2024")),
+        ({"wildcard": {"_index": "*-2024"}}, ("books-2024",)),
+        ({"wildcard": {"_index": "f*s"}}, ("films",)),
+        ({"query_string": {"query": "_index:films OR _index:books-2023"}}, ("films", "books-2023")),
+        ({"bool": {"must_not": [{"term": {"_index": "films"}}]}}, ("books-2023", "books-2024")),
+        ({"bool": {"filter": [{"term": {"_index": "films"}}, {"range": {"n": {"gte": 2}}}]}}, ()),
+        ({"exists": {"field": "_index"}}, tuple(INDICES)),
+    ],
+)
+async def test_index_queries(client: httpx.AsyncClient, query: dict[str, Any], names: tuple[str, ...]) -> None:
+    body = await _hits(client, query)
+    want = _ids(*names)
+    if "range" in json.dumps(query):  # films with n >= 2
+        want = {f"films-{i}" for i in range(2, INDICES["films"])}
+    assert {h["_id"] for h in body["hits"]["hits"]} == want
+    assert body["hits"]["total"]["value"] == len(want)
+
+
+async def test_index_term_scores_its_boost(client: httpx.AsyncClient) -> None:
+    body = await _hits(client, {"term": {"_index": {"value": "films", "boost": 2.5}}})
+    assert {h["_score"] for h in body["hits"]["hits"]} == {2.5}
+
+
+async def test_terms_aggregation_on_index(client: httpx.AsyncClient) -> None:
+    r = await client.post("/_search", json={"size": 0, "query": {"range": {"n": {"gte": 3}}},
+                                            "aggs": {"i": {"terms": {"field": "_index"},
+                                                           "aggs": {"m": {"max": {"field": "n"}}}}}})  # fmt: skip
+    buckets = r.json()["aggregations"]["i"]["buckets"]
+    want = {name: count - 3 for name, count in INDICES.items() if count > 3}
+    assert [(b["key"], b["doc_count"]) for b in buckets] == sorted(want.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert {b["key"]: b["m"]["value"] for b in buckets} == {n: float(INDICES[n] - 1) for n in want}
+    terms = {"field": "_index", "include": "books.*", "order": {"_key": "desc"}}
+    r = await client.post("/_search", json={"size": 0, "aggs": {"i": {"terms": terms}}})
+    assert [(b["key"], b["doc_count"]) for b in r.json()["aggregations"]["i"]["buckets"]] == [
+        ("books-2024", 5), ("books-2023", 7)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", [{"regexp": {"_index": "fi.*"}}, {"fuzzy": {"_index": "film"}},
+                                   {"range": {"_index": {"gte": "a"}}}])  # fmt: skip
+async def test_unsupported_index_queries_are_400(client: httpx.AsyncClient, query: dict[str, Any]) -> None:
+    r = await client.post("/films/_search", json={"query": query})
+    assert_canonical_error(r, 400, "search_phase_execution_exception")
+    assert "[_index]" in r.text
