@@ -54,7 +54,10 @@ class _Check:
         field = getattr(node, "field", None)
         if field == INDEX_FIELD and isinstance(node, INDEX_NODES):
             try:
-                return index_query_matches(node, getattr(self.resolver, "index_name", ""))
+                resolver = self.resolver
+                return index_query_matches(
+                    node, getattr(resolver, "index_name", ""), getattr(resolver, "index_aliases", ())
+                )
             except QuidditchError:  # the shard's query phase reports it
                 return True
         if isinstance(node, A.Range):

@@ -139,7 +139,8 @@ class _Compiler(
 
     def compile(self, node: A.QueryAst) -> Query:
         if isinstance(node, INDEX_NODES) and node.field == INDEX_FIELD:  # type: ignore[attr-defined]
-            if not index_query_matches(node, getattr(self.resolver, "index_name", "")):
+            names = getattr(self.resolver, "index_name", ""), getattr(self.resolver, "index_aliases", ())
+            if not index_query_matches(node, *names):
                 return Query.empty_query()
             return self.const(self.leaf(Query.all_query()), node.boost)  # type: ignore[attr-defined]
         handler = self.dispatch.get(type(node))

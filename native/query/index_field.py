@@ -7,13 +7,15 @@ document of the shard when the index name matches, else none. Values are matched
 patterns: ``*`` is a wildcard in ``term`` values too. ``case_insensitive`` lower-cases the pattern (index
 names are lower case). ``regexp``, ``fuzzy`` and ``range`` on ``_index`` are ES's 400s.
 
-Not done: ES also accepts an alias of the index as the value; a shard only knows its index name, so an
-alias matches nothing here.
+As ES resolves the value as an index expression, an alias of the index (by name or pattern) matches it too;
+the node keeps each shard's alias names current (``CompiledMapping.index_aliases``). A ``cluster:index``
+value never matches (no remote clusters).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import lru_cache
 
 from native.errors import IllegalArgument
@@ -34,29 +36,33 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.S)
 
 
-def index_matches(pattern: str, index_name: str, case_insensitive: bool = False) -> bool:
-    """Whether an ``_index`` query value names ``index_name`` (``*`` matching any characters)."""
+def index_matches(pattern: str, names: Collection[str], case_insensitive: bool = False) -> bool:
+    """Whether an ``_index`` query value names one of ``names`` (the index and its aliases; ``*`` matches any
+    characters)."""
     if case_insensitive:
         pattern = pattern.lower()
     if "*" not in pattern:
-        return pattern == index_name
-    return _pattern(pattern).fullmatch(index_name) is not None
+        return pattern in names
+    compiled = _pattern(pattern)
+    return any(compiled.fullmatch(name) is not None for name in names)
 
 
-def index_query_matches(node: A.QueryAst, index_name: str) -> bool:
-    """Whether ``node`` (one of ``INDEX_NODES`` on ``_index``) matches the documents of index ``index_name``."""
+def index_query_matches(node: A.QueryAst, index_name: str, aliases: Collection[str] = ()) -> bool:
+    """Whether ``node`` (one of ``INDEX_NODES`` on ``_index``) matches the documents of index ``index_name``
+    (known by ``aliases`` too)."""
+    names = {index_name, *aliases}
     if isinstance(node, A.Term):
-        return index_matches(str(node.value), index_name, node.case_insensitive)
+        return index_matches(str(node.value), names, node.case_insensitive)
     if isinstance(node, A.Terms):
-        return any(index_matches(str(v), index_name) for v in node.values)
+        return any(index_matches(str(v), names) for v in node.values)
     if isinstance(node, A.Match | A.MatchPhrase):
-        return index_matches(str(node.query), index_name)
+        return index_matches(str(node.query), names)
     if isinstance(node, A.MatchPhrasePrefix):
-        return index_matches(str(node.query) + "*", index_name)
+        return index_matches(str(node.query) + "*", names)
     if isinstance(node, A.Prefix):
-        return index_matches(node.value + "*", index_name, node.case_insensitive)
+        return index_matches(node.value + "*", names, node.case_insensitive)
     if isinstance(node, A.Wildcard):
-        return index_matches(node.value, index_name, node.case_insensitive)
+        return index_matches(node.value, names, node.case_insensitive)
     if isinstance(node, A.Range):
         raise IllegalArgument(f"Field [{INDEX_FIELD}] of type [{INDEX_FIELD}] does not support range queries")
     kind = "regexp" if isinstance(node, A.Regexp) else "fuzzy"

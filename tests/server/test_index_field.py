@@ -91,3 +91,28 @@ async def test_unsupported_index_queries_are_400(client: httpx.AsyncClient, quer
     r = await client.post("/films/_search", json={"query": query})
     assert_canonical_error(r, 400, "search_phase_execution_exception")
     assert "[_index]" in r.text
+
+
+async def test_index_queries_accept_aliases(client: httpx.AsyncClient) -> None:
+    r = await client.post("/_aliases", json={"actions": [
+        {"add": {"index": "books-2023", "alias": "library"}}, {"add": {"index": "films", "alias": "library"}},
+        {"add": {"index": "books-2024", "alias": "latest"}},
+    ]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert {h["_id"] for h in (await _hits(client, {"term": {"_index": "library"}}))["hits"]["hits"]} == _ids(
+        "books-2023", "films"
+    )
+    body = await _hits(client, {"terms": {"_index": ["latest", "films"]}})
+    assert {h["_id"] for h in body["hits"]["hits"]} == _ids("books-2024", "films")
+    body = await _hits(client, {"wildcard": {"_index": "lat*"}})
+    assert {h["_id"] for h in body["hits"]["hits"]} == _ids("books-2024")
+    # the alias moves: the next search follows it
+    r = await client.post("/_aliases", json={"actions": [{"remove": {"index": "books-2024", "alias": "latest"}},
+                                                         {"add": {"index": "films", "alias": "latest"}}]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = await _hits(client, {"term": {"_index": "latest"}})
+    assert {h["_id"] for h in body["hits"]["hits"]} == _ids("films")
+    # and the pre-filter skips the shards of the other indices
+    r = await client.post("/_search", params={"pre_filter_shard_size": 1},
+                          json={"query": {"term": {"_index": "library"}}, "size": 0})  # fmt: skip
+    assert r.json()["_shards"]["skipped"] == 3 and r.json()["hits"]["total"]["value"] == 11
