@@ -17,6 +17,7 @@ import tantivy
 from native import narrowing, selectivity
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
+from native.index_sort import has_index_sort, index_sorted
 from native.multi_sort import multi_valued, sort_values_from_source
 from native.schema import CompiledMapping
 from native.sort_values import coerce_missing, coerce_search_after
@@ -159,6 +160,9 @@ def query_shard(
     values as it is, ES's own behaviour without ``numeric_type``); values are stored at millisecond
     precision, so its last six digits are zeros. ``search_after`` takes it back in nanoseconds.
     """
+    if has_index_sort(sort):  # ``native.index_sort``: a constant per shard
+        return index_sorted(query_shard, searcher, compiled, query, limit=limit, sort=sort, search_after=search_after,
+                            min_score=min_score, matches_all=matches_all)  # type: ignore[no-any-return]  # fmt: skip
     hits = _query_shard(
         searcher, compiled, query, limit=limit, sort=sort, search_after=search_after, min_score=min_score,
         matches_all=matches_all,

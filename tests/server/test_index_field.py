@@ -116,3 +116,37 @@ async def test_index_queries_accept_aliases(client: httpx.AsyncClient) -> None:
     r = await client.post("/_search", params={"pre_filter_shard_size": 1},
                           json={"query": {"term": {"_index": "library"}}, "size": 0})  # fmt: skip
     assert r.json()["_shards"]["skipped"] == 3 and r.json()["hits"]["total"]["value"] == 11
+
+
+async def test_sort_on_index(client: httpx.AsyncClient) -> None:
+    everything = [(name, i) for name, count in INDICES.items() for i in range(count)]
+    want = sorted(everything, key=lambda t: (_neg(t[0]), t[1]))  # _index desc, then n asc
+    r = await client.post("/_search", json={"size": 100, "sort": [{"_index": "desc"}, {"n": "asc"}]})
+    hits = r.json()["hits"]["hits"]
+    assert [(h["_index"], h["_source"]["n"]) for h in hits] == want
+    assert [h["sort"] for h in hits] == [[name, n] for name, n in want]
+    # paging with search_after goes on from the last hit, across indices
+    page: list[tuple[str, int]] = []
+    after: list[object] | None = None
+    while True:
+        body: dict[str, object] = {"size": 3, "sort": [{"_index": "desc"}, {"n": "asc"}]}
+        if after is not None:
+            body["search_after"] = after
+        hits = (await client.post("/_search", json=body)).json()["hits"]["hits"]
+        if not hits:
+            break
+        page += [(h["_index"], h["_source"]["n"]) for h in hits]
+        after = hits[-1]["sort"]
+    assert page == want
+    # ``_index`` alone: index names ascending; the total is every document
+    r = await client.post("/_search", json={"size": 100, "sort": ["_index"]})
+    assert [h["_index"] for h in r.json()["hits"]["hits"]] == sorted(name for name, _ in everything)
+    r = await client.post("/_search", json={"size": 5, "sort": ["_index"], "search_after": ["books-2024"]})
+    assert {h["_index"] for h in r.json()["hits"]["hits"]} == {"films"}
+    assert r.json()["hits"]["total"]["value"] == len(everything)
+    r = await client.post("/_search", json={"sort": [{"n": "asc"}, "_index"], "search_after": [1, "films"]})
+    assert r.status_code == 400 and "[_index]" in r.text
+
+
+def _neg(name: str) -> tuple[int, ...]:
+    return (*(-ord(c) for c in name), 1)
