@@ -150,3 +150,17 @@ async def test_sort_on_index(client: httpx.AsyncClient) -> None:
 
 def _neg(name: str) -> tuple[int, ...]:
     return (*(-ord(c) for c in name), 1)
+
+
+async def test_cardinality_and_value_count_on_index(client: httpx.AsyncClient) -> None:
+    aggs = {"c": {"cardinality": {"field": "_index"}}, "v": {"value_count": {"field": "_index"}}}
+    cases: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+        ({"match_all": {}}, tuple(INDICES)),
+        ({"prefix": {"_index": "books"}}, ("books-2023", "books-2024")),
+        ({"range": {"n": {"gte": 5}}}, ("books-2023",)),
+    ]
+    for query, names in cases:
+        r = await client.post("/_search", json={"size": 0, "query": query, "aggs": aggs})
+        body = r.json()
+        assert body["aggregations"]["c"]["value"] == len(names), query
+        assert body["aggregations"]["v"]["value"] == body["hits"]["total"]["value"]
