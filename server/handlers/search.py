@@ -42,7 +42,7 @@ MSEARCH_HEADER_KEYS = frozenset({
 # msearch URL parameters that are defaults for every search in the body
 MSEARCH_SHARED_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildcards", "rest_total_hits_as_int",
                          "search_type", "ignore_throttled", "preference", "routing", "request_cache",
-                         "typed_keys")  # fmt: skip
+                         "typed_keys", "pre_filter_shard_size", "max_concurrent_shard_requests")  # fmt: skip
 
 
 def _keep_alive(value: str) -> float:

@@ -171,3 +171,15 @@ async def test_default_threshold_read_only_and_field_sort(client: httpx.AsyncCli
 async def test_invalid_pre_filter_shard_size(client: httpx.AsyncClient) -> None:
     r = await client.post("/logs-*/_search", params={"pre_filter_shard_size": 0}, json={})
     assert r.status_code == 400 and "preFilterShardSize must be >= 1" in r.text
+
+
+async def test_msearch_passes_pre_filter_shard_size(client: httpx.AsyncClient) -> None:
+    lines = '{"index":"logs-*"}\n{"query":{"range":{"n":{"gte":200}}},"size":0}\n{"index":"logs-a"}\n{}\n'
+    r = await client.post("/_msearch", params={"pre_filter_shard_size": 1}, content=lines,
+                          headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    first, second = r.json()["responses"]
+    assert first["_shards"]["skipped"] == 4 and first["hits"]["total"]["value"] == DOCS
+    assert second["_shards"]["skipped"] == 0 and second["hits"]["total"]["value"] == DOCS
+    r = await client.post("/_msearch", params={"pre_filter_shard_size": 0}, content=lines,
+                          headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert r.status_code == 400 and "preFilterShardSize must be >= 1" in r.text
