@@ -63,7 +63,7 @@ class _Check:
         if isinstance(node, A.Range):
             return self._range(node)
         if isinstance(node, _UNMAPPED_NONE) and isinstance(field, str) and not field.startswith("_"):
-            return self.resolver.field(field) is not None
+            return not self._unmapped(field)
         if isinstance(node, A.Bool):
             if any(not self.may_match(c) for c in (*node.must, *node.filter)):
                 return False
@@ -83,7 +83,7 @@ class _Check:
             return True  # metadata fields (``_seq_no``, ``_id``…) are left to the query phase
         info = self.resolver.field(node.field)
         if info is None:
-            return False  # ES rewrites a range on an unmapped field to match_none
+            return not self._unmapped(node.field)  # ES rewrites a range on an unmapped field to match_none
         if "bound_type" in info.extra or not (info.es_type == "date" or info.is_numeric):
             return True
         if not self._indexed(node.field):
@@ -105,6 +105,12 @@ class _Check:
         if lo is not None and (lo > high or (lo == high and not lo_inc)):
             return False
         return not (hi is not None and (hi < low or (hi == low and not hi_inc)))
+
+    def _unmapped(self, path: str) -> bool:
+        """No field at ``path`` nor at any path above it (a field there, such as a ``flattened`` one, may
+        answer for its sub-keys: left to the query phase)."""
+        parts = path.split(".")
+        return all(self.resolver.field(".".join(parts[:n])) is None for n in range(1, len(parts) + 1))
 
     def _indexed(self, path: str) -> bool:
         mapping = getattr(self.resolver, "mapping", None)
