@@ -164,3 +164,23 @@ async def test_cardinality_and_value_count_on_index(client: httpx.AsyncClient) -
         body = r.json()
         assert body["aggregations"]["c"]["value"] == len(names), query
         assert body["aggregations"]["v"]["value"] == body["hits"]["total"]["value"]
+
+
+async def test_composite_terms_source_on_index(client: httpx.AsyncClient) -> None:
+    sources = [{"i": {"terms": {"field": "_index", "order": "desc"}}}, {"n": {"terms": {"field": "n"}}}]
+    pairs = [(name, i) for name, count in INDICES.items() for i in range(count)]
+    want = sorted(pairs, key=lambda t: (_neg(t[0]), t[1]))
+    got: list[tuple[str, int]] = []
+    after = None
+    while True:
+        composite: dict[str, Any] = {"sources": sources, "size": 4}
+        if after is not None:
+            composite["after"] = after
+        r = await client.post("/_search", json={"size": 0, "aggs": {"c": {"composite": composite}}})
+        agg = r.json()["aggregations"]["c"]
+        if not agg["buckets"]:
+            break
+        got += [(b["key"]["i"], b["key"]["n"]) for b in agg["buckets"]]
+        assert all(b["doc_count"] == 1 for b in agg["buckets"])
+        after = agg["after_key"]
+    assert got == want
