@@ -9,7 +9,7 @@ answering no is skipped. As ES's shard-level rewrite does, a query provably matc
   shard (the minimum and maximum of its fast column) all lie outside the range, or that no document of the
   shard has (a field with ``index: false`` is never bounded, as ES has no points for it);
 - a query on ``_index`` that does not name the shard's index (``native.query.index_field``);
-- a ``term``/``terms``/``prefix``/``wildcard`` on a field the shard does not map;
+- a ``term``/``terms``/``prefix``/``wildcard``/``exists`` on a field the shard does not map;
 - a ``bool`` whose ``must`` or ``filter`` holds such a clause, or whose ``should`` clauses all are (when it
   has no ``must``/``filter``); ``constant_score``, ``boosting`` (its positive query), ``dis_max`` (every
   query) by their parts.
@@ -64,6 +64,9 @@ class _Check:
             return self._range(node)
         if isinstance(node, _UNMAPPED_NONE) and isinstance(field, str) and not field.startswith("_"):
             return not self._unmapped(field)
+        if isinstance(node, A.Exists) and not node.field.startswith("_") and "*" not in node.field:
+            # no field at the path, above it or under it (an object's sub-fields)
+            return not self._unmapped(node.field) or bool(self.resolver.expand(node.field + ".*"))
         if isinstance(node, A.Bool):
             if any(not self.may_match(c) for c in (*node.must, *node.filter)):
                 return False

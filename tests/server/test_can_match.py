@@ -128,6 +128,8 @@ async def test_index_name_unmapped_fields_and_bool_composition(client: httpx.Asy
          {d for n in ("logs-a", "logs-c") for d, _ in DATA[n]}),
         ({"constant_score": {"filter": {"range": {"n": {"gt": 1000}}}}}, 5, set()),
         ({"match_none": {}}, 5, set()),
+        ({"exists": {"field": "nope"}}, 5, set()),
+        ({"exists": {"field": "n"}}, 0, _matching(lambda d: True)),
     ]  # fmt: skip
     for query, skipped, want in cases:
         got = await _search(client, {"query": query, "size": 200}, pre_filter_shard_size=1)
