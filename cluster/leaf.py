@@ -27,6 +27,7 @@ from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
+from native.can_match import can_match
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
@@ -91,6 +92,8 @@ class LeafService:
 
     # -- search -------------------------------------------------------------------------------------------
     def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
+        if request.can_match:
+            return self._can_match(request)
         query_json = request.query_json
         sort = self._sort_of(request.sort_json)
         after = orjson.loads(request.search_after_json) if request.search_after_json else None
@@ -239,6 +242,20 @@ class LeafService:
             return all(self.node.shard(ref.uuid, ref.shard).readers_free() for ref in shards)
         except QuidditchError:
             return False
+
+    def _can_match(self, request: pb.SearchRequest) -> pb.SearchResponse:
+        """The can_match pre-filter: per shard, whether the query may match (``native.can_match``); a shard
+        that cannot answer says it may (the query phase then reports its failure)."""
+        ast = self._query_of(request.query_json)
+        response = pb.SearchResponse()
+        for ref in request.shards:
+            result = response.results.add(shard=ref)
+            try:
+                _, searcher, compiled = self.node.shard(ref.uuid, ref.shard).view(0)
+                result.cannot_match = not can_match(ast, compiled, searcher, request.now_millis)
+            except QuidditchError:
+                pass
+        return response
 
     def _request_cache_enabled(self, request: pb.SearchRequest, index_uuid: str) -> bool:
         if request.HasField("request_cache"):

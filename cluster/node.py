@@ -73,6 +73,12 @@ class DataNode:
                         shard = self.shards.get((index_uuid, shard_id))
                         if shard is not None:  # a failed shard gets the mapping when it opens again
                             shard.update_mapping(mapping)
+                if known is not None and set(known.aliases) != set(meta.aliases):
+                    aliases = frozenset(meta.aliases)
+                    for shard_id in range(meta.number_of_shards):
+                        shard = self.shards.get((index_uuid, shard_id))
+                        if shard is not None:
+                            shard.set_index_aliases(aliases)
                 self._meta[index_uuid] = meta
             if old is None:
                 self._report_damaged(new)
@@ -85,9 +91,11 @@ class DataNode:
         mapping = Mapping(meta.mappings)
         for shard_id in range(meta.number_of_shards):
             try:
-                self.shards[(meta.uuid, shard_id)] = Shard(
+                shard = Shard(
                     self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id
                 )
+                shard.set_index_aliases(frozenset(meta.aliases))
+                self.shards[(meta.uuid, shard_id)] = shard
             except Exception as exc:  # damaged files or an index that does not open: fail this shard only
                 failure = ShardFailure.of(meta.name, meta.uuid, shard_id, exc)
                 self.failed[(meta.uuid, shard_id)] = failure

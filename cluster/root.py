@@ -23,6 +23,7 @@ from typing import Any
 import numpy
 import orjson
 
+from cluster.can_match import matching_targets, should_pre_filter
 from cluster.collapse import collapsed_search
 from cluster.config import Backpressure, ClusterConfig
 from cluster.doc_fields import (
@@ -578,6 +579,11 @@ class Root:
                 "search_type [dfs_query_then_fetch] over more than one shard is not supported by this server: "
                 "scores use each shard's own term statistics"
             )
+        num_targets = len(targets)
+        paging = generations is not None or cursors is not None or scroll_offset is not None or pin_seconds > 0
+        if not paging and should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
+            keep = await matching_targets(self, targets, spec.query, now_millis)
+            targets = [t for t, k in zip(targets, keep, strict=True) if k]
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
         # rescore: each shard rescores its own top ``window_size`` hits, so it returns at least that many
@@ -631,9 +637,9 @@ class Root:
         if spec.terminate_after is not None:
             response["terminated_early"] = phase.terminated_early
         response["_shards"] = {
-            "total": len(targets),
-            "successful": len(targets) - len(phase.failures),
-            "skipped": 0,
+            "total": num_targets,
+            "successful": num_targets - len(phase.failures),
+            "skipped": num_targets - len(targets),
             "failed": len(phase.failures),
         }
         if phase.failures:
@@ -695,24 +701,38 @@ class Root:
 
     async def count(
         self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None,
-        routing: Sequence[str] = (), only_shards: Sequence[int] = (),
+        routing: Sequence[str] = (), only_shards: Sequence[int] = (), stats_groups: Sequence[str] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
+        """``_count``: a search of size 0, pre-filtered as ES runs it. ``stats_groups`` (the ``_count`` API's
+        ``stats``; None for the server's own counts) counts it in the search stats, as ES counts a search."""
+        started = time.monotonic()
         self.parse(query)
         self.check_expensive(query, indices)
         (query,) = await self.resolve_lookups(query)
         targets = targets_for(indices, routing, only_shards)
+        num_targets = len(targets)
         spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
+        now_millis = int(time.time() * 1000)
+        if should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
+            keep = await matching_targets(self, targets, query, now_millis)
+            targets = [t for t, k in zip(targets, keep, strict=True) if k]
         phase = await self.query_phase(
-            targets, spec, limit=0, query=query, aggs=None, now_millis=int(time.time() * 1000),
+            targets, spec, limit=0, query=query, aggs=None, now_millis=now_millis,
             deadline=self.deadline(time.monotonic(), None),
         )  # fmt: skip
+        failed_shards = {(t.meta.uuid, t.shard) for t, _ in phase.failures}
+        searched = [(t.meta.uuid, t.shard) for t in targets if (t.meta.uuid, t.shard) not in failed_shards]
+        if stats_groups is not None:
+            took = int((time.monotonic() - started) * 1000)
+            self.search_stats.record(search_counts(searched, [], took, 0), stats_groups)
         # ``_count`` has no ``timed_out``: a shard that did not answer by the server's cap counts as failed
         failed = len(phase.failures) + len(phase.timed_out)
         out: dict[str, Any] = {"count": phase.total}
         if terminate_after is not None:
             out["terminated_early"] = phase.terminated_early
+        skipped = num_targets - len(targets)
         return out | {
-            "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},
+            "_shards": {"total": num_targets, "successful": num_targets - failed, "skipped": skipped, "failed": failed},
         }
 
 

@@ -99,6 +99,8 @@ class SearchSpec:
     script_fields: int = 0
     # ``include_named_queries_score``: ``matched_queries`` as {name: score} instead of a list of names
     include_named_queries_score: bool = False
+    # ``pre_filter_shard_size`` (None: ES's default rule, ``cluster.can_match``)
+    pre_filter_shard_size: int | None = None
 
 
 def parse_sort(raw: Any) -> list[SortField]:
@@ -468,6 +470,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         # coordinator tuning only (the answer is the same), but a value ES refuses is refused here too
         if param in params and _int(params[param], param) < least:
             raise IllegalArgument(f"{java} must be >= {least}")
+    if "pre_filter_shard_size" in params:
+        spec.pre_filter_shard_size = _int(params["pre_filter_shard_size"], "pre_filter_shard_size")
     spec.routing = routing_values(params)
     spec.only_shards = preferred_shards(params.get("preference"))
     if "request_cache" in params:

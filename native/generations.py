@@ -141,7 +141,9 @@ class GenerationsMixin:
         """
         with self._refresh_lock, self._lock:
             self._check_open()
-            compiled = CompiledMapping(mapping, self.analysis)
+            compiled = CompiledMapping(
+                mapping, self.analysis, index_name=self.index_name, index_aliases=self.compiled.index_aliases
+            )
             fingerprint = self._fingerprint(compiled)
             if self._target is not None:  # a background rebuild runs: it takes the newest mapping
                 if fingerprint == self._fingerprint(self.compiled):
@@ -169,6 +171,14 @@ class GenerationsMixin:
                 # Earlier searchers stay (their deleted files stay readable while mapped): a fetch phase or
                 # scroll page names the generation its query phase read, whose documents it must get.
                 self._reload()
+
+    def set_index_aliases(self, aliases: frozenset[str]) -> None:
+        """The index's aliases changed: queries on ``_index`` accept the new names (also once a running rebuild
+        swaps its mapping in)."""
+        with self._lock:
+            for compiled in (self.compiled, self._target):
+                if compiled is not None:
+                    compiled.index_aliases = aliases
 
     def await_rebuild(self, timeout: float | None = None) -> bool:
         """Wait for a background rebuild (``update_mapping``) to be swapped in; False on timeout."""

@@ -112,9 +112,14 @@ class CompiledMapping:
     ``FieldInfo`` with the alias path (``field``/``expand`` by exact name only).
     """
 
-    def __init__(self, mapping: Mapping, analysis: Analysis) -> None:
+    def __init__(
+        self, mapping: Mapping, analysis: Analysis, *, index_name: str = "", index_aliases: frozenset[str] = frozenset()
+    ) -> None:
         self.mapping = mapping
         self.analysis = analysis
+        # what queries on ``_index`` match (``native.query.index_field``); the aliases are kept current by the node
+        self.index_name = index_name
+        self.index_aliases = index_aliases
         self.leaves: list[Leaf] = [self._with_index_defaults(leaf) for leaf in mapping.iter_leaves()]
         self._fields: dict[str, FieldInfo] = {}
         self._aliases: dict[str, FieldInfo] = {}

@@ -18,6 +18,7 @@ from native import narrowing, selectivity
 from native.date_nanos import from_sort_unit, sort_unit_scale, to_sort_unit
 from native.errors import IllegalArgument, SearchPhaseError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
+from native.index_sort import has_index_sort, index_sorted
 from native.multi_sort import multi_valued, sort_values_from_source
 from native.query.values import nanos_column
 from native.schema import CompiledMapping
@@ -165,6 +166,9 @@ def query_shard(
     ``numeric_type``); a sort's ``numeric_type`` ``date``/``date_nanos`` converts the keys of date and
     date_nanos fields to its unit, ``search_after`` included.
     """
+    if has_index_sort(sort):  # ``native.index_sort``: a constant per shard
+        return index_sorted(query_shard, searcher, compiled, query, limit=limit, sort=sort, search_after=search_after,
+                            min_score=min_score, matches_all=matches_all)  # type: ignore[no-any-return]  # fmt: skip
     scales = {
         j: sort_unit_scale(str(info.extra.get("mapping_type")), s.numeric_type)
         for j, s in enumerate(sort)

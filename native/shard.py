@@ -140,7 +140,7 @@ class Shard(GenerationsMixin):
         self.generation: int = state.get("generation", 0)
         remove_stale_generations(path, self.generation)
         self.committed_seq_no: int = state.get("committed_seq_no", -1)
-        self.compiled = CompiledMapping(mapping, analysis)
+        self.compiled = CompiledMapping(mapping, analysis, index_name=index_name)
         self.index = self._open_generation(state)  # with the schema it was built with, rebuilt to ``mapping``
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.max_seq_no = max(self.committed_seq_no, self._max_committed_seq_no())

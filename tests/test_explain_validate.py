@@ -119,7 +119,10 @@ async def test_validate_query(client: httpx.AsyncClient) -> None:
     r = await client.post("/books/_validate/query", json={"query": {"bogus": {}}})
     assert r.status_code == 200 and r.json() == {"valid": False}
     r = await client.post("/books/_validate/query?explain=true", json={"query": {"bogus": {}}})
-    assert r.json()["error"].endswith("unknown query [bogus]")
+    assert r.json()["error"] == (
+        "org.elasticsearch.common.ParsingException: unknown query [bogus]; "
+        "nested: NamedObjectNotFoundException[unknown field [bogus]];"
+    )
     r = await client.post("/missing/_validate/query", json={"query": {"match_all": {}}})
     assert r.status_code == 404
 

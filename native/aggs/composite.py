@@ -197,6 +197,9 @@ def _source_keys(ctx: ShardContext, source: CompositeSource, query: tantivy.Quer
     """(key, doc_count, bucket filter) of every key of ``source`` among the docs matching ``query``."""
     info = ctx.field(source.field)
     out: list[tuple[Any, int, Any]] = []
+    if info is None and source.kind == "terms" and source.field == "_index":  # one key per shard, every doc
+        n = ctx.count(query)
+        return [(ctx.index_name, n, tantivy.Query.all_query())] if n else []
     if info is not None:
         if source.kind == "geotile_grid":
             from native.aggs.geogrid import composite_keys

@@ -61,6 +61,9 @@ class StatsKind:
         spec: MetricSpec = node.params
         info = ctx.field(spec.field)
         out = _empty()
+        if info is None and spec.field == "_index" and node.kind == "value_count":
+            out["c"] = ctx.count(query)  # every document has its index name (``native.query.index_field``)
+            return out
         if info is None:
             if spec.missing is not None:
                 if node.kind == "value_count":

@@ -483,6 +483,10 @@ class CardinalityKind:
         spec: CardinalitySpec = node.params
         sketch = HyperLogLog(spec.precision_threshold)
         info = ctx.field(spec.field)
+        if info is None and spec.field == "_index":  # one value per shard: its index name
+            if ctx.count(query):
+                sketch.add_hashes(hash_strings([ctx.index_name]))
+            return sketch.to_wire()
         if info is None:
             if spec.missing is not None and ctx.count(query):
                 sketch.add_hashes(_hash_one(spec.missing, text=isinstance(spec.missing, str), integral=False))

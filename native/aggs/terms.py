@@ -32,9 +32,12 @@ from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_l
 from native.aggs.spec import AggNode, Order, TermsSpec
 from native.doc_count import weighted_terms
 from native.errors import AggregationExecution, IllegalArgument, QuidditchError
+from native.fields import FieldInfo
 
 MAX_NUMERIC_TERMS = 65000
 MAX_METRIC_ORDER_CANDIDATES = 10000
+INDEX_FIELD = "_index"
+_INDEX_INFO = FieldInfo(path=INDEX_FIELD, es_type="keyword", tantivy_name=INDEX_FIELD)
 
 
 
@@ -113,6 +116,8 @@ class TermsKind:
         spec: TermsSpec = node.params
         info = ctx.field(spec.field)
         out = {"b": [], "o": 0, "e": 0, "sh": 1, "t": None, "f": None}
+        if info is None and spec.field == INDEX_FIELD:
+            return _index_terms(ctx, node, spec, query, out)
         if info is None:
             if spec.missing is None:
                 return out
@@ -286,6 +291,20 @@ class TermsKind:
             "sum_other_doc_count": other,
             "buckets": buckets,
         }
+
+
+def _index_terms(ctx: ShardContext, node: AggNode, spec: TermsSpec, query: tantivy.Query, out: Partial) -> Partial:
+    """``terms`` on the ``_index`` metadata field: one bucket, the shard's index name, holding every match
+    (with ``min_doc_count: 0`` also when nothing matches, as ES reports every index searched)."""
+    out["t"] = "string"
+    n = ctx.count(query)
+    accept = _acceptor(spec, _INDEX_INFO)
+    candidates = [(ctx.index_name, n)] if accept(ctx.index_name) and n >= spec.shard_min_doc_count else []
+    if not n and spec.min_doc_count > 0:
+        candidates = []  # no bucket of a shard without matches
+    chosen = _chosen(node, spec, candidates)
+    buckets = [[k, c, 0, ctx.collect_subs(node, query, None)] for k, c in chosen]
+    return _finish(out, spec, buckets, sum(c for _, c in candidates), len(candidates) > len(buckets))
 
 
 def _all_terms(info: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from native.query.compile_more import MoreCompilerMixin
 from native.query.errors import QueryShardError
 from native.query.exact import Exact, ExactCompilerMixin
 from native.query.function_score import FunctionScore
+from native.query.index_field import INDEX_FIELD, INDEX_NODES, index_query_matches
 from native.query.intervals import Intervals
 from native.query.limits import MAX_CLAUSE_COUNT, MAX_FUZZINESS, too_many_clauses
 from native.query.msm import resolve_msm
@@ -138,6 +139,11 @@ class _Compiler(
     # -- helpers ------------------------------------------------------------------------------------
 
     def compile(self, node: A.QueryAst) -> Query:
+        if isinstance(node, INDEX_NODES) and node.field == INDEX_FIELD:  # type: ignore[attr-defined]
+            names = getattr(self.resolver, "index_name", ""), getattr(self.resolver, "index_aliases", ())
+            if not index_query_matches(node, *names):
+                return Query.empty_query()
+            return self.const(self.leaf(Query.all_query()), node.boost)  # type: ignore[attr-defined]
         handler = self.dispatch.get(type(node))
         if handler is None:
             raise IllegalArgument(f"cannot compile query node [{type(node).__name__}]")

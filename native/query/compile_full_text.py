@@ -13,6 +13,7 @@ from native.errors import IllegalArgument
 from native.fields import FieldInfo
 from native.query import ast as A
 from native.query.errors import QueryShardError
+from native.query.index_field import INDEX_FIELD, INDEX_INFO
 from native.query.limits import MAX_SLOP
 from native.query.msm import resolve_msm
 from native.query.patterns import escape
@@ -157,6 +158,8 @@ class FullTextCompilerMixin:
                 infos = self.resolver.expand(fb.pattern)
             else:
                 one = self.info(fb.pattern)
+                if one is None and fb.pattern == INDEX_FIELD:
+                    one = INDEX_INFO  # decided per shard by ``compile`` (``native.query.index_field``)
                 infos = [one] if one is not None else []
             for info in infos:
                 if info.path not in seen:

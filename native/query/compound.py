@@ -6,6 +6,7 @@ rejected at level ``max_nested_depth + 1`` without descending further.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from native.errors import ParsingError, ScriptingDisabled
@@ -14,6 +15,30 @@ from native.query.limits import ParseContext
 from native.query.params import as_float, as_str, check_params, expect_object
 
 __all__ = ["PARSERS", "parse_inner"]
+
+
+def _edits(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """ES's suggestion for an unknown query name: the known names whose Levenshtein similarity (``1 - edits /
+    longer length``) is above 0.5, best first: `` did you mean [x]?`` or `` did you mean any of [x, y]?``."""
+    scored = []
+    for candidate in known:
+        similarity = 1.0 - _edits(name, candidate) / max(len(name), len(candidate), 1)
+        if similarity > 0.5:
+            scored.append((-similarity, candidate))
+    if not scored:
+        return ""
+    close = [c for _, c in sorted(scored)]
+    return f" did you mean [{close[0]}]?" if len(close) == 1 else f" did you mean any of [{', '.join(close)}]?"
 
 
 def parse_inner(obj: Any, ctx: ParseContext) -> QueryAst:
@@ -30,7 +55,7 @@ def parse_inner(obj: Any, ctx: ParseContext) -> QueryAst:
     if parser is None:
         if name in ("script", "script_score"):
             raise ScriptingDisabled("cannot execute [inline] scripts")
-        raise ParsingError(f"unknown query [{name}]")
+        raise ParsingError(f"unknown query [{name}]{did_you_mean(name, ctx.dispatch)}")
     ctx.enter()
     try:
         result: QueryAst = parser(obj[name], ctx)

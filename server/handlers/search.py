@@ -13,6 +13,7 @@ from cluster.names import resolve_date_math
 from cluster.root import validate_window
 from cluster.scroll import Pages, check_slices_per_scroll
 from cluster.search_request import SearchSpec, parse_search, preferred_shards, query_from_params, routing_values
+from cluster.search_stats import parse_stats_groups
 from cluster.state import IndexMeta
 from native.aggs.typed_keys import apply_typed_keys
 from native.dates import parse_time_value
@@ -42,7 +43,7 @@ MSEARCH_HEADER_KEYS = frozenset({
 # msearch URL parameters that are defaults for every search in the body
 MSEARCH_SHARED_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildcards", "rest_total_hits_as_int",
                          "search_type", "ignore_throttled", "preference", "routing", "request_cache",
-                         "typed_keys")  # fmt: skip
+                         "typed_keys", "pre_filter_shard_size", "max_concurrent_shard_requests")  # fmt: skip
 
 
 def _keep_alive(value: str) -> float:
@@ -151,22 +152,20 @@ async def count(request: Request) -> Response:
             raise IllegalArgument("terminateAfter must be > 0")
     body = await json_body(request)
     query = None
+    groups: tuple[str, ...] = ()
     if isinstance(body, dict):
         for key in body:
-            if key not in ("query", "stats"):  # ``stats``: search stats groups, which only _stats reports
+            if key not in ("query", "stats"):
                 raise ParsingError(f"request does not support [{key}]")
-        groups = body.get("stats", [])
-        listed = isinstance(groups, list) and all(isinstance(g, str) for g in groups)
-        if not isinstance(groups, str) and not listed:
-            raise ParsingError("[stats] must be a string or an array of strings")
         query = body.get("query")
+        groups = parse_stats_groups(body.get("stats"), None)
     if "q" in params:
         query = query_from_params(params)
     metas = resolve(request, resolve_date_math(request.path_params.get("index")), params)
     root = cluster_of(request).root
     counted = await root.count(
         metas, query, terminate_after=terminate_after or None, routing=routing_values(params),
-        only_shards=preferred_shards(params.get("preference")),
+        only_shards=preferred_shards(params.get("preference")), stats_groups=groups,
     )  # fmt: skip
     return es_json(request, counted)
 

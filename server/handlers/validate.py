@@ -9,6 +9,7 @@ bad numbers or dates and the like fail.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -27,9 +28,20 @@ PARAMS = {"explain", "rewrite", "all_shards", "q", "df", "default_operator", "an
           "lenient"}  # fmt: skip
 
 
+_UNKNOWN_QUERY = re.compile(r"unknown query \[([^\]]*)\]")
+
+
 def _parse_failure(exc: QuidditchError) -> str:
+    """ES's detailed message of a parse failure (an unknown query name also shows ES's nested cause, the
+    registry lookup that failed; its ``[line:column]`` position is not tracked here and left out)."""
     kind = "ParsingException" if isinstance(exc, ParsingError) else exc.es_type
-    return f"org.elasticsearch.common.{kind}: {exc.reason}" if kind == "ParsingException" else f"[{kind}] {exc.reason}"
+    if kind != "ParsingException":
+        return f"[{kind}] {exc.reason}"
+    message = f"org.elasticsearch.common.{kind}: {exc.reason}"
+    unknown = _UNKNOWN_QUERY.match(exc.reason)
+    if unknown is not None:
+        message += f"; nested: NamedObjectNotFoundException[unknown field [{unknown.group(1)}]];"
+    return message
 
 
 async def validate_query(request: Request) -> Response:
