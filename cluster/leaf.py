@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,12 +22,14 @@ import tantivy
 
 from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
+from cluster.load_stats import LoadTracker
 from cluster.node import DataNode
 from cluster.profile import Laps
 from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
+from native.completion_stats import completion_sizes
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
@@ -67,6 +70,9 @@ class LeafService:
         self._aggs_of = cache(self._parse_aggs_json)
         self._sort_of = cache(self._parse_sort_json)
         self.request_cache = ShardRequestCache()
+        self.write_load = LoadTracker()  # time spent applying writes, per shard (``_stats`` indexing loads)
+        # (index uuid, shard) → (the searcher measured, its completion field sizes): measured once per refresh
+        self._completion: dict[tuple[str, int], tuple[Any, dict[str, int]]] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
 
     def _parse(self, body: object) -> QueryAst:
@@ -362,6 +368,14 @@ class LeafService:
         """Apply a shard-level bulk. ``parsed`` (in-process callers only) holds, per op, the already parsed
         ``source`` or None; it saves the shard a second parse of each document."""
         response = pb.BulkResponse()
+        started_ns = time.perf_counter_ns()
+        try:
+            return self._bulk(request, parsed, response)
+        finally:
+            self.write_load.record(request.shard.uuid, request.shard.shard, time.perf_counter_ns() - started_ns)
+
+    def _bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None,
+              response: pb.BulkResponse) -> pb.BulkResponse:  # fmt: skip
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             if request.HasField("columns"):
@@ -500,12 +514,26 @@ class LeafService:
             for seg in shard.segments():
                 stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,
                                    size_in_bytes=seg.size_in_bytes)  # fmt: skip
+            if request.completion:
+                stats.completion_bytes.update(self._completion_sizes(ref, searcher, compiled))
+            busy, elapsed, load, recent, peak = self.write_load.read(ref.uuid, ref.shard)
+            stats.write_load.CopyFrom(pb.WriteLoad(index_time_nanos=busy, elapsed_seconds=elapsed, load=load,
+                                                   recent=recent, peak=peak))  # fmt: skip
             memory, evictions, hits, misses = self.request_cache.stats(shard)
             cache = stats.request_cache
             cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count = (
                 memory, evictions, hits, misses
             )
         return response
+
+    def _completion_sizes(self, ref: pb.ShardRef, searcher: Any, compiled: CompiledMapping) -> dict[str, int]:
+        key = (ref.uuid, ref.shard)
+        cached = self._completion.get(key)
+        if cached is not None and cached[0] is searcher:
+            return cached[1]
+        sizes = completion_sizes(searcher, compiled)
+        self._completion[key] = (searcher, sizes)
+        return sizes
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

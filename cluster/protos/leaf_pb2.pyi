@@ -327,26 +327,53 @@ class ShardFailure(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
-    __slots__ = ("shards",)
+    __slots__ = ("shards", "completion")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
+    completion: bool
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., completion: _Optional[bool] = ...) -> None: ...
 
 class ShardStats(_message.Message):
-    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache")
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache", "completion_bytes", "write_load")
+    class CompletionBytesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SHARD_FIELD_NUMBER: _ClassVar[int]
     NUM_DOCS_FIELD_NUMBER: _ClassVar[int]
     SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_CACHE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_BYTES_FIELD_NUMBER: _ClassVar[int]
+    WRITE_LOAD_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     num_docs: int
     size_in_bytes: int
     max_seq_no: int
     segments: _containers.RepeatedCompositeFieldContainer[SegmentStats]
     request_cache: RequestCacheStats
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ...) -> None: ...
+    completion_bytes: _containers.ScalarMap[str, int]
+    write_load: WriteLoad
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ..., completion_bytes: _Optional[_Mapping[str, int]] = ..., write_load: _Optional[_Union[WriteLoad, _Mapping]] = ...) -> None: ...
+
+class WriteLoad(_message.Message):
+    __slots__ = ("index_time_nanos", "elapsed_seconds", "load", "recent", "peak")
+    INDEX_TIME_NANOS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FIELD_NUMBER: _ClassVar[int]
+    PEAK_FIELD_NUMBER: _ClassVar[int]
+    index_time_nanos: int
+    elapsed_seconds: float
+    load: float
+    recent: float
+    peak: float
+    def __init__(self, index_time_nanos: _Optional[int] = ..., elapsed_seconds: _Optional[float] = ..., load: _Optional[float] = ..., recent: _Optional[float] = ..., peak: _Optional[float] = ...) -> None: ...
 
 class RequestCacheStats(_message.Message):
     __slots__ = ("memory_size_in_bytes", "evictions", "hit_count", "miss_count")

@@ -13,8 +13,9 @@ from cluster.state import IndexMeta
 from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
-from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.indices import IndexStats, index_stats, indexing_load, resolve
 from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES
+from server.handlers.stats_fields import completion_section, field_patterns, fielddata_section
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
 
@@ -34,13 +35,14 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
         "store": {"size_in_bytes": st.size, "total_data_set_size_in_bytes": st.size, "reserved_in_bytes": 0},
         "indexing": {"index_total": indexed, "index_time_in_millis": 0, "index_current": 0, "index_failed": 0,
                      "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0, "noop_update_total": 0,
-                     "is_throttled": False, "throttle_time_in_millis": 0, "write_load": 0.0},
+                     "is_throttled": False, "throttle_time_in_millis": 0, "write_load": 0.0,
+                     "recent_write_load": 0.0, "peak_write_load": 0.0},
         "get": {"total": 0, "time_in_millis": 0, "exists_total": 0, "exists_time_in_millis": 0, "missing_total": 0,
                 "missing_time_in_millis": 0, "current": 0},
         "search": {"open_contexts": 0, "query_total": 0, "query_time_in_millis": 0, "query_current": 0,
                    "fetch_total": 0, "fetch_time_in_millis": 0, "fetch_current": 0, "scroll_total": 0,
                    "scroll_time_in_millis": 0, "scroll_current": 0, "suggest_total": 0,
-                   "suggest_time_in_millis": 0, "suggest_current": 0},
+                   "suggest_time_in_millis": 0, "suggest_current": 0, "recent_search_load": 0.0},
         "merges": {"current": 0, "current_docs": 0, "current_size_in_bytes": 0, "total": counters.get("merge", 0),
                    "total_time_in_millis": counters.get("merge_time_in_millis", 0), "total_docs": 0,
                    "total_size_in_bytes": 0},
@@ -50,7 +52,7 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
         "warmer": {"current": 0, "total": 0, "total_time_in_millis": 0},
         "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
                         "cache_size": 0, "cache_count": 0, "evictions": 0},
-        "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
+        "fielddata": fielddata_section(None),
         "completion": {"size_in_bytes": 0},
         "segments": {"count": sum(len(segs) for segs in st.segments.values()), "memory_in_bytes": 0},
         "translog": {"operations": 0, "size_in_bytes": 0, "uncommitted_operations": 0,
@@ -130,7 +132,16 @@ async def stats(request: Request) -> Response:
         raise IllegalArgument(f"level parameter must be one of [cluster] or [indices] or [shards] but was [{level}]")
     groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
     search_stats = cluster_of(request).root.search_stats
-    st = await index_stats(request, metas)
+    st = await index_stats(request, metas, completion=metrics is None or "completion" in metrics)
+    completion_fields = field_patterns(params, "completion_fields")
+    fielddata_fields = field_patterns(params, "fielddata_fields")
+
+    def per_field(section: dict[str, Any], stats_of: IndexStats, shard: int | None = None) -> dict[str, Any]:
+        section["completion"] = completion_section(stats_of.completion_sizes(shard), completion_fields)
+        section["fielddata"] = fielddata_section(fielddata_fields)
+        section["indexing"].update(stats_of.indexing_load(shard))
+        return section
+
     counters = _counters(request)
     body: dict[str, Any] = {"_shards": _shards_header(metas)}
     all_pri: dict[str, Any] = {}
@@ -141,8 +152,8 @@ async def stats(request: Request) -> Response:
                                "status": "close", "creation_date": m.creation_date,
                                "tier_preference": _tier_preference(m), "primaries": {}, "total": {}}  # fmt: skip
             continue
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
-                           search_stats.of(m.uuid, groups=groups))
+        section = per_field(_section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
+                                     search_stats.of(m.uuid, groups=groups)), st[m.name])  # fmt: skip
         if flag(params, "include_segment_file_sizes"):
             section["segments"]["file_sizes"] = segment_file_sizes(cluster_of(request).node, [m])
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
@@ -156,8 +167,9 @@ async def stats(request: Request) -> Response:
             entry["shards"] = {
                 str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
                                       "relocating_node": None},
-                          **_pick({**_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
-                                              m, {}, 1, search_stats.of(m.uuid, s, groups)),
+                          **_pick({**per_field(_section(IndexStats(docs=d, size=b,
+                                                                   segments={s: st[m.name].segments.get(s, [])}),
+                                                        m, {}, 1, search_stats.of(m.uuid, s, groups)), st[m.name], s),
                                    "translog": translog_stats(cluster_of(request).node, m,
                                                               [(s, st[m.name].shard_max_seq_no.get(s, -1))])},
                                   metrics),
@@ -166,7 +178,12 @@ async def stats(request: Request) -> Response:
             }  # fmt: skip
         indices[m.name] = entry
     if not all_pri:
-        all_pri = _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
+        all_pri = per_field(_section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0), IndexStats())
+    if indices:  # loads are averaged over every shard, weighted by elapsed time, not summed
+        all_pri["indexing"] = {**all_pri["indexing"], **indexing_load(
+            [row for m in metas if m.is_open for row in st[m.name].write_load.values()])}
+        all_pri["search"] = {**all_pri["search"], "recent_search_load": search_stats.recent_load(
+            [(m.uuid, s) for m in metas if m.is_open for s in range(m.number_of_shards)])}
     body["_all"] = {"primaries": _pick(all_pri, metrics), "total": _pick(all_pri, metrics)}
     if level in ("indices", "shards"):
         body["indices"] = indices

@@ -1,0 +1,106 @@
+"""``_stats``: per-field completion sizes, the fielddata section, and the measured write/search loads."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+
+from cluster.load_stats import EwmRate, weighted_average
+
+DOCS = [
+    {"s": ["Hello World", {"input": "abc", "weight": 3}], "k": "x"},
+    {"s": {"input": ["Über Straße", "z"], "weight": 2}, "k": "y"},
+    {"t": "no completion value here"},
+]
+
+
+def _expected_bytes(docs: list[dict]) -> int:
+    """The ``simple`` analyzer (lowercased letter runs, joined by a space) + 4 bytes of weight per input."""
+    import re
+
+    total = 0
+    for doc in docs:
+        values = doc.get("s")
+        if values is None:
+            continue
+        for item in values if isinstance(values, list) else [values]:
+            inputs = [item] if isinstance(item, str) else item["input"]
+            for text in inputs if isinstance(inputs, list) else [inputs]:
+                analyzed = " ".join(t.lower() for t in re.findall(r"[^\W\d_]+", text))
+                total += len(analyzed.encode()) + 4
+    return total
+
+
+async def _index(c: httpx.AsyncClient) -> None:
+    await c.put("/cf", json={"settings": {"number_of_shards": 2, "number_of_replicas": 0},
+                             "mappings": {"properties": {"s": {"type": "completion"}, "k": {"type": "keyword"},
+                                                         "t": {"type": "text", "fields": {
+                                                             "c": {"type": "completion"}}}}}})  # fmt: skip
+    for i, doc in enumerate(DOCS):
+        await c.put(f"/cf/_doc/{i}", json=doc)
+    await c.post("/cf/_refresh")
+
+
+async def test_completion_sizes_per_field(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await _index(c)
+    s_bytes = _expected_bytes(DOCS)
+    c_bytes = len(b"no completion value here") + 4
+    body = (await c.get("/cf/_stats")).json()
+    completion = body["_all"]["total"]["completion"]
+    assert completion == {"size_in_bytes": s_bytes + c_bytes}  # no ``fields`` unless asked for
+    assert "fields" not in body["_all"]["total"]["fielddata"]
+    body = (await c.get("/cf/_stats/completion", params={"fields": "s"})).json()
+    assert body["_all"]["total"] == {"completion": {"size_in_bytes": s_bytes + c_bytes,
+                                                    "fields": {"s": {"size_in_bytes": s_bytes}}}}  # fmt: skip
+    body = (await c.get("/cf/_stats", params={"completion_fields": "*", "fielddata_fields": "k"})).json()
+    total = body["_all"]["total"]
+    assert total["completion"]["fields"] == {"s": {"size_in_bytes": s_bytes}, "t.c": {"size_in_bytes": c_bytes}}
+    # no fielddata is ever loaded: the per-field map is asked for and empty
+    assert total["fielddata"] == {"memory_size_in_bytes": 0, "evictions": 0,
+                                  "global_ordinals": {"build_time_in_millis": 0}, "fields": {}}  # fmt: skip
+    # per shard: the shards' sizes add up to the index's
+    body = (await c.get("/cf/_stats/completion", params={"level": "shards", "fields": "*"})).json()
+    per_shard = [copies[0]["completion"]["size_in_bytes"] for copies in body["indices"]["cf"]["shards"].values()]
+    assert sum(per_shard) == s_bytes + c_bytes
+    # a new document grows the size once refreshed
+    await c.put("/cf/_doc/9", json={"s": "more"}, params={"refresh": "true"})
+    body = (await c.get("/cf/_stats/completion")).json()
+    assert body["_all"]["total"]["completion"]["size_in_bytes"] == s_bytes + c_bytes + len(b"more") + 4
+
+
+async def test_write_and_search_load(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/wl", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    body = (await c.get("/wl/_stats/indexing,search", params={"level": "shards"})).json()
+    indexing = body["indices"]["wl"]["shards"]["0"][0]["indexing"]
+    assert (indexing["write_load"], indexing["recent_write_load"], indexing["peak_write_load"]) == (0.0, 0.0, 0.0)
+    assert body["_all"]["total"]["search"]["recent_search_load"] == 0.0
+    for i in range(3):
+        await c.put(f"/wl/_doc/{i}", json={"a": i})
+    await c.post("/wl/_refresh")
+    await c.post("/wl/_search", json={"query": {"match_all": {}}})
+    body = (await c.get("/wl/_stats/indexing,search", params={"level": "shards"})).json()
+    for section in (body["_all"]["total"], body["indices"]["wl"]["total"], body["indices"]["wl"]["shards"]["0"][0]):
+        assert 0.0 < section["indexing"]["write_load"] < 1.0
+        assert 0.0 < section["indexing"]["recent_write_load"] <= section["indexing"]["peak_write_load"]
+        assert 0.0 < section["search"]["recent_search_load"] < 1.0
+
+
+def test_ewm_rate_matches_closed_form() -> None:
+    half_life = 10.0
+    rate = EwmRate(0.0, half_life)
+    rate.add(2.0, 5.0)
+    rate.add(1.0, 15.0)
+    lam = math.log(2) / half_life
+    at = 20.0
+    decayed = 2.0 * math.exp(-lam * 15.0) + 1.0 * math.exp(-lam * 5.0)
+    window = (1 - math.exp(-lam * at)) / lam
+    assert math.isclose(rate.rate(at), decayed / window)
+    # a constant load of 0.5 (0.5 s busy every second) converges to 0.5
+    steady = EwmRate(0.0, half_life)
+    for second in range(1, 200):
+        steady.add(0.5, float(second))
+    assert math.isclose(steady.rate(199.0), 0.5, rel_tol=0.05)
+    assert weighted_average([(1.0, 1.0), (0.0, 3.0)]) == 0.25 and weighted_average([]) == 0.0
