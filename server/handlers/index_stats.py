@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.closed_stats import closed_shard
 from cluster.segment_files import segment_file_sizes, shard_commit
 from cluster.state import IndexMeta
 from cluster.translog_stats import translog_stats
@@ -113,6 +114,20 @@ def _pick(section: dict[str, Any], metrics: set[str] | None) -> dict[str, Any]:
     return {k: v for k, v in section.items() if k in metrics}
 
 
+def _closed_stats(request: Request, meta: IndexMeta, unloaded_segments: bool) -> IndexStats:
+    """A closed index's stats from its shards' last commits (see ``cluster.closed_stats``)."""
+    out = IndexStats()
+    for s in range(meta.number_of_shards):
+        shard = closed_shard(cluster_of(request).node, meta, s)
+        out.docs += shard.docs
+        out.size += shard.size_in_bytes
+        out.max_seq_no = max(out.max_seq_no, shard.committed_seq_no)
+        out.shards[s] = (shard.docs, shard.size_in_bytes)
+        out.shard_max_seq_no[s] = shard.committed_seq_no
+        out.segments[s] = list(shard.segments) if unloaded_segments else []
+    return out
+
+
 async def stats(request: Request) -> Response:
     params = check_params(request, {"level", "fields", "completion_fields", "fielddata_fields", "groups",
                                     "include_segment_file_sizes", "include_unloaded_segments", "forbid_closed_indices",
@@ -147,7 +162,9 @@ async def stats(request: Request) -> Response:
     all_pri: dict[str, Any] = {}
     indices: dict[str, Any] = {}
     for m in metas:
-        if not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
+        if not m.is_open and not flag(params, "forbid_closed_indices", True):
+            st[m.name] = _closed_stats(request, m, flag(params, "include_unloaded_segments"))
+        elif not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
             indices[m.name] = {"uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
                                "status": "close", "creation_date": m.creation_date,
                                "tier_preference": _tier_preference(m), "primaries": {}, "total": {}}  # fmt: skip
@@ -159,7 +176,8 @@ async def stats(request: Request) -> Response:
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         all_pri = _merge(all_pri, section) if all_pri else section
         entry: dict[str, Any] = {
-            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green", "status": "open",
+            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+            "status": "open" if m.is_open else "close",
             "creation_date": m.creation_date, "tier_preference": _tier_preference(m),
             "primaries": _pick(section, metrics), "total": _pick(section, metrics),
         }  # fmt: skip

@@ -104,3 +104,27 @@ def test_ewm_rate_matches_closed_form() -> None:
         steady.add(0.5, float(second))
     assert math.isclose(steady.rate(199.0), 0.5, rel_tol=0.05)
     assert weighted_average([(1.0, 1.0), (0.0, 3.0)]) == 0.25 and weighted_average([]) == 0.0
+
+
+async def test_closed_index_stats(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/cl", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    for i in range(3):
+        await c.put(f"/cl/_doc/{i}", json={"a": i})
+    body = (await c.get("/cl/_stats/translog")).json()
+    assert body["indices"]["cl"]["primaries"]["translog"]["operations"] == 3  # not yet committed
+    await c.post("/cl/_refresh")
+    open_segments = (await c.get("/cl/_stats/segments")).json()["indices"]["cl"]["primaries"]["segments"]["count"]
+    assert open_segments > 0
+    await c.post("/cl/_close")
+    params = {"expand_wildcards": "all", "forbid_closed_indices": "false"}
+    body = (await c.get("/_stats/translog,docs,segments", params=params)).json()
+    closed = body["indices"]["cl"]
+    assert closed["status"] == "close"
+    assert closed["primaries"]["translog"]["operations"] == 0
+    assert closed["primaries"]["docs"]["count"] == 3
+    assert closed["primaries"]["segments"]["count"] == 0  # nothing loaded
+    body = (await c.get("/_stats/segments", params={**params, "include_unloaded_segments": "true"})).json()
+    assert body["indices"]["cl"]["primaries"]["segments"]["count"] == open_segments
+    body = (await c.get("/_stats/translog", params={"expand_wildcards": "all"})).json()
+    assert body["indices"]["cl"]["primaries"] == {}  # forbid_closed_indices defaults to true
