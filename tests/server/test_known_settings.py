@@ -19,7 +19,8 @@ async def test_unknown_setting_refused_everywhere(asgi_client: httpx.AsyncClient
     assert (await c.head("/u")).status_code == 404  # nothing created
     # a near miss gets ES's suggestion
     r = await c.put("/u", json={"settings": {"number_of_shard": 2}})
-    assert r.json()["error"]["reason"] == "unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?"
+    reason = r.json()["error"]["reason"]
+    assert reason == "unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?"
     # settings update
     assert (await c.put("/u", json={"settings": {"number_of_replicas": 0}})).status_code == 200
     r = await c.put("/u/_settings", json={"index": {"foo": {"bar": "x"}}})
