@@ -29,7 +29,6 @@ from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
-from native.completion_stats import completion_sizes
 from native.errors import QuidditchError
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
@@ -42,6 +41,7 @@ from native.schema import CompiledMapping
 from native.search import ShardHits, SortField, query_shard
 from native.shard import Shard, WriteOp
 from native.slicing import ShardSlice, slice_field, slice_filter
+from native.source_field_stats import SourceFieldStats, source_field_stats
 from native.suggest import parse_suggest, shard_suggest
 from native.track_scores import with_scores
 
@@ -71,8 +71,8 @@ class LeafService:
         self._sort_of = cache(self._parse_sort_json)
         self.request_cache = ShardRequestCache()
         self.write_load = LoadTracker()  # time spent applying writes, per shard (``_stats`` indexing loads)
-        # (index uuid, shard) → (the searcher measured, its completion field sizes): measured once per refresh
-        self._completion: dict[tuple[str, int], tuple[Any, dict[str, int]]] = {}
+        # (index uuid, shard) → (the searcher measured, its _source-only field stats): measured once per refresh
+        self._source_fields: dict[tuple[str, int], tuple[Any, SourceFieldStats]] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
 
     def _parse(self, body: object) -> QueryAst:
@@ -514,8 +514,11 @@ class LeafService:
             for seg in shard.segments():
                 stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,
                                    size_in_bytes=seg.size_in_bytes)  # fmt: skip
-            if request.completion:
-                stats.completion_bytes.update(self._completion_sizes(ref, searcher, compiled))
+            if request.source_fields:
+                measured = self._source_field_stats(ref, searcher, compiled)
+                stats.completion_bytes.update(measured.completion)
+                stats.dense_vector_values = measured.dense_vector_values
+                stats.sparse_vector_values = measured.sparse_vector_values
             busy, elapsed, load, recent, peak = self.write_load.read(ref.uuid, ref.shard)
             stats.write_load.CopyFrom(pb.WriteLoad(index_time_nanos=busy, elapsed_seconds=elapsed, load=load,
                                                    recent=recent, peak=peak))  # fmt: skip
@@ -526,14 +529,14 @@ class LeafService:
             )
         return response
 
-    def _completion_sizes(self, ref: pb.ShardRef, searcher: Any, compiled: CompiledMapping) -> dict[str, int]:
+    def _source_field_stats(self, ref: pb.ShardRef, searcher: Any, compiled: CompiledMapping) -> SourceFieldStats:
         key = (ref.uuid, ref.shard)
-        cached = self._completion.get(key)
+        cached = self._source_fields.get(key)
         if cached is not None and cached[0] is searcher:
             return cached[1]
-        sizes = completion_sizes(searcher, compiled)
-        self._completion[key] = (searcher, sizes)
-        return sizes
+        measured = source_field_stats(searcher, compiled)
+        self._source_fields[key] = (searcher, measured)
+        return measured
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

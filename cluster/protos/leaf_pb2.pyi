@@ -327,15 +327,15 @@ class ShardFailure(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
-    __slots__ = ("shards", "completion")
+    __slots__ = ("shards", "source_fields")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
-    COMPLETION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELDS_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
-    completion: bool
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., completion: _Optional[bool] = ...) -> None: ...
+    source_fields: bool
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., source_fields: _Optional[bool] = ...) -> None: ...
 
 class ShardStats(_message.Message):
-    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache", "completion_bytes", "write_load")
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache", "completion_bytes", "write_load", "dense_vector_values", "sparse_vector_values")
     class CompletionBytesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -351,6 +351,8 @@ class ShardStats(_message.Message):
     REQUEST_CACHE_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_BYTES_FIELD_NUMBER: _ClassVar[int]
     WRITE_LOAD_FIELD_NUMBER: _ClassVar[int]
+    DENSE_VECTOR_VALUES_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTOR_VALUES_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     num_docs: int
     size_in_bytes: int
@@ -359,7 +361,9 @@ class ShardStats(_message.Message):
     request_cache: RequestCacheStats
     completion_bytes: _containers.ScalarMap[str, int]
     write_load: WriteLoad
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ..., completion_bytes: _Optional[_Mapping[str, int]] = ..., write_load: _Optional[_Union[WriteLoad, _Mapping]] = ...) -> None: ...
+    dense_vector_values: int
+    sparse_vector_values: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ..., completion_bytes: _Optional[_Mapping[str, int]] = ..., write_load: _Optional[_Union[WriteLoad, _Mapping]] = ..., dense_vector_values: _Optional[int] = ..., sparse_vector_values: _Optional[int] = ...) -> None: ...
 
 class WriteLoad(_message.Message):
     __slots__ = ("index_time_nanos", "elapsed_seconds", "load", "recent", "peak")

@@ -69,6 +69,18 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
     return section
 
 
+def _measured(section: dict[str, Any], stats_of: IndexStats, shard: int | None, completion_fields: list[str] | None,
+              fielddata_fields: list[str] | None) -> dict[str, Any]:  # fmt: skip
+    """Fill ``section`` with what the leaves measured: completion sizes, fielddata, write loads, vector counts."""
+    section["completion"] = completion_section(stats_of.completion_sizes(shard), completion_fields)
+    section["fielddata"] = fielddata_section(fielddata_fields)
+    section["indexing"].update(stats_of.indexing_load(shard))
+    dense, sparse = stats_of.vector_counts(shard)
+    section["dense_vector"] = {"value_count": dense}
+    section["sparse_vector"] = {"value_count": sparse}
+    return section
+
+
 def _shard_details(request: Request, meta: IndexMeta, shard: int, max_seq_no: int) -> dict[str, Any]:
     """What ES adds per shard copy at ``level=shards``: its last commit, sequence numbers, paths and
     search-idle state (shards are never search-idle here: refreshes do not pause; the idle time is the
@@ -147,15 +159,13 @@ async def stats(request: Request) -> Response:
         raise IllegalArgument(f"level parameter must be one of [cluster] or [indices] or [shards] but was [{level}]")
     groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
     search_stats = cluster_of(request).root.search_stats
-    st = await index_stats(request, metas, completion=metrics is None or "completion" in metrics)
+    st = await index_stats(request, metas, source_fields=metrics is None
+                           or bool(metrics & {"completion", "dense_vector", "sparse_vector"}))  # fmt: skip
     completion_fields = field_patterns(params, "completion_fields")
     fielddata_fields = field_patterns(params, "fielddata_fields")
 
     def per_field(section: dict[str, Any], stats_of: IndexStats, shard: int | None = None) -> dict[str, Any]:
-        section["completion"] = completion_section(stats_of.completion_sizes(shard), completion_fields)
-        section["fielddata"] = fielddata_section(fielddata_fields)
-        section["indexing"].update(stats_of.indexing_load(shard))
-        return section
+        return _measured(section, stats_of, shard, completion_fields, fielddata_fields)
 
     counters = _counters(request)
     body: dict[str, Any] = {"_shards": _shards_header(metas)}
@@ -212,15 +222,22 @@ async def node_indices_section(request: Request) -> dict[str, Any]:
     """The ``indices`` section of ``_nodes/stats``: the ``_stats`` sections of every open index, summed (the
     one node holds every shard)."""
     metas = [m for m in cluster_of(request).master.state.indices.values() if m.is_open]
-    st = await index_stats(request, metas)
+    st = await index_stats(request, metas, source_fields=True)
     counters = _counters(request)
     total: dict[str, Any] = {}
     search_stats = cluster_of(request).root.search_stats
     for m in metas:
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards, search_stats.of(m.uuid))
+        section = _measured(_section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
+                                     search_stats.of(m.uuid)), st[m.name], None, None, None)  # fmt: skip
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         total = _merge(total, section) if total else section
-    return total or _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
+    if not total:
+        return _measured(_section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0), IndexStats(), None, None, None)
+    # loads are averaged over every shard, weighted by elapsed time, not summed
+    total["indexing"].update(indexing_load([row for m in metas for row in st[m.name].write_load.values()]))
+    total["search"]["recent_search_load"] = search_stats.recent_load(
+        [(m.uuid, s) for m in metas for s in range(m.number_of_shards)])
+    return total
 
 
 # -- segments / recovery ----------------------------------------------------------------------------------

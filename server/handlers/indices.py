@@ -326,8 +326,14 @@ class IndexStats:
     segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     # the shard request cache, summed: memory_size_in_bytes, evictions, hit_count, miss_count
     request_cache: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    # shard → completion field → bytes (only when asked for with ``completion=True``)
+    # shard → completion field → bytes, and the vector counts (only when asked for with ``source_fields=True``)
     completion: dict[int, dict[str, int]] = field(default_factory=dict)
+    vectors: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (dense, sparse) value counts
+
+    def vector_counts(self, shard: int | None = None) -> tuple[int, int]:
+        """(dense, sparse) vector value counts, summed over the shards (or of one shard)."""
+        rows = [row for number, row in self.vectors.items() if shard is None or number == shard]
+        return sum(r[0] for r in rows), sum(r[1] for r in rows)
     # shard → (index time ns, elapsed s, write load, recent write load, peak write load)
     write_load: dict[int, tuple[int, float, float, float, float]] = field(default_factory=dict)
 
@@ -360,9 +366,10 @@ def indexing_load(rows: list[tuple[int, float, float, float, float]]) -> dict[st
     }
 
 
-async def index_stats(request: Request, metas: list[IndexMeta], completion: bool = False) -> dict[str, IndexStats]:
-    """Docs and bytes per open index (and per shard), from the leaves; ``completion``: also the completion
-    field sizes (each shard reads its documents' ``_source`` once per refresh for them)."""
+async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False
+                      ) -> dict[str, IndexStats]:  # fmt: skip
+    """Docs and bytes per open index (and per shard), from the leaves; ``source_fields``: also the completion
+    field sizes and vector counts (each shard reads its documents' ``_source`` once per refresh for them)."""
     from cluster.protos import leaf_pb2 as pb
 
     cluster = cluster_of(request)
@@ -370,7 +377,7 @@ async def index_stats(request: Request, metas: list[IndexMeta], completion: bool
     refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
     out = {m.name: IndexStats() for m in metas}
     if refs:
-        response = await cluster.leaf.stats(pb.StatsRequest(shards=refs, completion=completion))
+        response = await cluster.leaf.stats(pb.StatsRequest(shards=refs, source_fields=source_fields))
         for st in response.shards:
             entry = out[st.shard.index]
             entry.docs += st.num_docs
@@ -382,6 +389,7 @@ async def index_stats(request: Request, metas: list[IndexMeta], completion: bool
             load = st.write_load
             entry.write_load[st.shard.shard] = (load.index_time_nanos, load.elapsed_seconds, load.load, load.recent,
                                                 load.peak)  # fmt: skip
+            entry.vectors[st.shard.shard] = (st.dense_vector_values, st.sparse_vector_values)
             if st.completion_bytes:
                 entry.completion[st.shard.shard] = dict(st.completion_bytes)
             cache = st.request_cache

@@ -128,3 +128,24 @@ async def test_closed_index_stats(asgi_client: httpx.AsyncClient) -> None:
     assert body["indices"]["cl"]["primaries"]["segments"]["count"] == open_segments
     body = (await c.get("/_stats/translog", params={"expand_wildcards": "all"})).json()
     assert body["indices"]["cl"]["primaries"] == {}  # forbid_closed_indices defaults to true
+
+
+async def test_vector_value_counts(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await c.put("/vd", json={"settings": {"number_of_shards": 2, "number_of_replicas": 0}, "mappings": {"properties": {
+        "v": {"type": "dense_vector", "dims": 2}, "w": {"type": "dense_vector", "dims": 2, "index": False},
+        "s": {"type": "sparse_vector"}}}})  # fmt: skip
+    docs = [{"v": [1, 2], "w": [1, 1], "s": {"a": 1.0}}, {"v": [3, 4]}, {"s": {"b": 2.0, "c": 1.0}}, {"x": 1},
+            {"s": {}}]  # fmt: skip
+    for i, doc in enumerate(docs):
+        await c.put(f"/vd/_doc/{i}", json=doc)
+    await c.post("/vd/_refresh")
+    dense = sum(1 for d in docs if d.get("v"))  # ``w`` is not indexed: not counted
+    sparse = sum(1 for d in docs if d.get("s"))
+    body = (await c.get("/vd/_stats/dense_vector,sparse_vector")).json()
+    assert body["_all"]["total"] == {"dense_vector": {"value_count": dense}, "sparse_vector": {"value_count": sparse}}
+    indices = (await c.get("/_cluster/stats")).json()["indices"]
+    assert indices["dense_vector"] == {"value_count": dense} and indices["sparse_vector"] == {"value_count": sparse}
+    await c.delete("/vd/_doc/1", params={"refresh": "true"})
+    body = (await c.get("/vd/_stats/dense_vector")).json()
+    assert body["_all"]["total"]["dense_vector"]["value_count"] == dense - 1
