@@ -30,6 +30,7 @@ from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cac
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.errors import QuidditchError
+from native.field_usage import FieldUsageTracker, agg_usage, fetch_usage, query_usage, sort_usage
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
 from native.named_queries import NamedQueries, named_clauses
@@ -70,6 +71,7 @@ class LeafService:
         self._aggs_of = cache(self._parse_aggs_json)
         self._sort_of = cache(self._parse_sort_json)
         self.request_cache = ShardRequestCache()
+        self.field_usage = FieldUsageTracker()  # ``_field_usage_stats``
         self.write_load = LoadTracker()  # time spent applying writes, per shard (``_stats`` indexing loads)
         # (index uuid, shard) → (the searcher measured, its _source-only field stats): measured once per refresh
         self._source_fields: dict[tuple[str, int], tuple[Any, SourceFieldStats]] = {}
@@ -188,6 +190,8 @@ class LeafService:
                 if tree is not None:
                     laps.lap("aggregations")
                 _fill(result, hits.total, hits.max_score, agg_partial)
+                if not request.untracked:
+                    self._record_usage(ref, ast, compiled, sort, tree, bool(request.track_scores))
                 if cache_key is not None:
                     self.request_cache.put(
                         shard, gen, compiled, cache_key, CachedResult(hits.total, hits.max_score, agg_partial)
@@ -201,6 +205,8 @@ class LeafService:
                             request.highlight_json, ref.uuid, searcher, query, ast, compiled, request.now_millis
                         )
                     window = ordered[request.fetch_from :]
+                    if window and not request.untracked:
+                        self.field_usage.record(ref.uuid, ref.shard, fetch_usage())
                     laps.lap("fetch_reader")
                     inner = _inner_hits(ast, searcher, compiled, request.now_millis, ref.index)
                     named = self._named(query_json, searcher, compiled, request.now_millis)
@@ -519,6 +525,9 @@ class LeafService:
                 stats.completion_bytes.update(measured.completion)
                 stats.dense_vector_values = measured.dense_vector_values
                 stats.sparse_vector_values = measured.sparse_vector_values
+            if request.field_usage:
+                started, fields = self.field_usage.read(ref.uuid, ref.shard)
+                stats.field_usage_json = orjson.dumps({"started": started, "fields": fields})
             busy, elapsed, load, recent, peak = self.write_load.read(ref.uuid, ref.shard)
             stats.write_load.CopyFrom(pb.WriteLoad(index_time_nanos=busy, elapsed_seconds=elapsed, load=load,
                                                    recent=recent, peak=peak))  # fmt: skip
@@ -528,6 +537,18 @@ class LeafService:
                 memory, evictions, hits, misses
             )
         return response
+
+    def _record_usage(self, ref: pb.ShardRef, ast: QueryAst, compiled: CompiledMapping, sort: Any, tree: Any,
+                      track_scores: bool) -> None:  # fmt: skip
+        """Count the structures this shard search read (``native.field_usage``); never fails the search."""
+        try:
+            sort_fields = list(sort or ())
+            scored = track_scores or not sort_fields or any(s.field == "_score" for s in sort_fields)
+            self.field_usage.record(ref.uuid, ref.shard, query_usage(ast, compiled, scored),
+                                    sort_usage(sort_fields, compiled),
+                                    agg_usage(tree.nodes, compiled) if tree is not None else {})  # fmt: skip
+        except Exception:
+            log.exception("field usage accounting failed")
 
     def _source_field_stats(self, ref: pb.ShardRef, searcher: Any, compiled: CompiledMapping) -> SourceFieldStats:
         key = (ref.uuid, ref.shard)

@@ -294,6 +294,7 @@ class Root:
             track_scores=spec.track_scores and bool(spec.sort) and limit > 0,
             rescore_json=orjson.dumps([r.__dict__ for r in spec.rescore]) if spec.rescore else b"",
             suggest_json=orjson.dumps(spec.suggest) if spec.suggest else b"",
+            untracked=spec.internal,
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache

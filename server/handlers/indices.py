@@ -7,6 +7,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -329,6 +330,8 @@ class IndexStats:
     # shard → completion field → bytes, and the vector counts (only when asked for with ``source_fields=True``)
     completion: dict[int, dict[str, int]] = field(default_factory=dict)
     vectors: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (dense, sparse) value counts
+    # shard → (tracking started, epoch millis; field → structure → count), when asked with ``field_usage=True``
+    field_usage: dict[int, tuple[int, dict[str, dict[str, int]]]] = field(default_factory=dict)
 
     def vector_counts(self, shard: int | None = None) -> tuple[int, int]:
         """(dense, sparse) vector value counts, summed over the shards (or of one shard)."""
@@ -366,8 +369,8 @@ def indexing_load(rows: list[tuple[int, float, float, float, float]]) -> dict[st
     }
 
 
-async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False
-                      ) -> dict[str, IndexStats]:  # fmt: skip
+async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False,
+                      field_usage: bool = False) -> dict[str, IndexStats]:  # fmt: skip
     """Docs and bytes per open index (and per shard), from the leaves; ``source_fields``: also the completion
     field sizes and vector counts (each shard reads its documents' ``_source`` once per refresh for them)."""
     from cluster.protos import leaf_pb2 as pb
@@ -377,7 +380,8 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
     refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
     out = {m.name: IndexStats() for m in metas}
     if refs:
-        response = await cluster.leaf.stats(pb.StatsRequest(shards=refs, source_fields=source_fields))
+        request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage)
+        response = await cluster.leaf.stats(request_pb)
         for st in response.shards:
             entry = out[st.shard.index]
             entry.docs += st.num_docs
@@ -390,6 +394,9 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
             entry.write_load[st.shard.shard] = (load.index_time_nanos, load.elapsed_seconds, load.load, load.recent,
                                                 load.peak)  # fmt: skip
             entry.vectors[st.shard.shard] = (st.dense_vector_values, st.sparse_vector_values)
+            if st.field_usage_json:
+                usage = orjson.loads(st.field_usage_json)
+                entry.field_usage[st.shard.shard] = (int(usage["started"]), usage["fields"])
             if st.completion_bytes:
                 entry.completion[st.shard.shard] = dict(st.completion_bytes)
             cache = st.request_cache
