@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -184,7 +186,7 @@ async def stats(request: Request) -> Response:
         if flag(params, "include_segment_file_sizes"):
             section["segments"]["file_sizes"] = segment_file_sizes(cluster_of(request).node, [m])
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
-        all_pri = _merge(all_pri, section) if all_pri else section
+        all_pri = _merge(all_pri, section) if all_pri else copy.deepcopy(section)
         entry: dict[str, Any] = {
             "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
             "status": "open" if m.is_open else "close",
@@ -218,25 +220,49 @@ async def stats(request: Request) -> Response:
     return es_json(request, body)
 
 
-async def node_indices_section(request: Request) -> dict[str, Any]:
+async def node_indices_section(request: Request, params: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``indices`` section of ``_nodes/stats``: the ``_stats`` sections of every open index, summed (the
-    one node holds every shard)."""
+    one node holds every shard); ``params``: the ``fields`` / ``completion_fields`` / ``fielddata_fields`` /
+    ``groups`` of the request, as ``_stats`` reads them, and ``level``."""
+    params = params or {}
     metas = [m for m in cluster_of(request).master.state.indices.values() if m.is_open]
     st = await index_stats(request, metas, source_fields=True)
     counters = _counters(request)
     total: dict[str, Any] = {}
     search_stats = cluster_of(request).root.search_stats
+    completion_fields = field_patterns(params, "completion_fields")
+    fielddata_fields = field_patterns(params, "fielddata_fields")
+    groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
+    level = params.get("level", "node")
+    per_index: dict[str, Any] = {}
+    per_shard: dict[str, Any] = {}
     for m in metas:
         section = _measured(_section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
-                                     search_stats.of(m.uuid)), st[m.name], None, None, None)  # fmt: skip
+                                     search_stats.of(m.uuid, groups=groups)), st[m.name], None, completion_fields,
+                            fielddata_fields)  # fmt: skip
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
-        total = _merge(total, section) if total else section
+        total = _merge(total, section) if total else copy.deepcopy(section)
+        if level == "indices":
+            per_index[m.name] = section
+        elif level == "shards":
+            per_shard[m.name] = [
+                {str(s): {**_measured(_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
+                                               m, {}, 1, search_stats.of(m.uuid, s, groups)),
+                                      st[m.name], s, completion_fields, fielddata_fields),
+                          "translog": translog_stats(cluster_of(request).node, m,
+                                                     [(s, st[m.name].shard_max_seq_no.get(s, -1))])}}
+                for s, (d, b) in sorted(st[m.name].shards.items())
+            ]  # fmt: skip
     if not total:
         return _measured(_section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0), IndexStats(), None, None, None)
     # loads are averaged over every shard, weighted by elapsed time, not summed
     total["indexing"].update(indexing_load([row for m in metas for row in st[m.name].write_load.values()]))
     total["search"]["recent_search_load"] = search_stats.recent_load(
         [(m.uuid, s) for m in metas for s in range(m.number_of_shards)])
+    if level == "indices":  # ES adds each index's sections (``level=indices``) or each shard's (``shards``)
+        total["indices"] = per_index
+    elif level == "shards":
+        total["shards"] = per_shard
     return total
 
 

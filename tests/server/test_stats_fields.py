@@ -149,3 +149,28 @@ async def test_vector_value_counts(asgi_client: httpx.AsyncClient) -> None:
     await c.delete("/vd/_doc/1", params={"refresh": "true"})
     body = (await c.get("/vd/_stats/dense_vector")).json()
     assert body["_all"]["total"]["dense_vector"]["value_count"] == dense - 1
+
+
+async def test_node_stats_fields_and_levels(asgi_client: httpx.AsyncClient) -> None:
+    c = asgi_client
+    await _index(c)
+    await c.put("/other", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await c.put("/other/_doc/1", json={"q": 1}, params={"refresh": "true"})
+    await c.post("/cf/_search", json={"stats": ["g1"], "query": {"match_all": {}}})
+    nodes = (await c.get("/_nodes/stats/indices", params={"fields": "s", "groups": "g*", "level": "indices"})).json()
+    indices = next(iter(nodes["nodes"].values()))["indices"]
+    s_bytes = _expected_bytes(DOCS)
+    assert indices["completion"]["fields"] == {"s": {"size_in_bytes": s_bytes}}
+    assert indices["fielddata"]["fields"] == {}
+    assert indices["search"]["groups"]["g1"]["query_total"] == 2  # one query phase per shard of cf
+    assert set(indices["indices"]) == {"cf", "other"}
+    assert indices["indices"]["other"]["docs"]["count"] == 1 and indices["indices"]["cf"]["docs"]["count"] == 3
+    assert indices["docs"]["count"] == 4
+    # each index keeps its own loads; the node's are averaged, weighted by elapsed time (all equal here)
+    loads = [indices["indices"][n]["indexing"]["write_load"] for n in ("cf", "other")]
+    assert indices["indices"]["cf"]["indexing"] is not indices["indexing"]
+    assert min(loads) <= indices["indexing"]["write_load"] <= max(loads) + 1e-9
+    nodes = (await c.get("/_nodes/stats/indices/docs", params={"level": "shards"})).json()
+    shards = next(iter(nodes["nodes"].values()))["indices"]["shards"]
+    assert sorted(shards) == ["cf", "other"] and len(shards["cf"]) == 2
+    assert sum(next(iter(row.values()))["docs"]["count"] for row in shards["cf"]) == 3
