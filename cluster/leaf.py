@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +22,7 @@ import tantivy
 
 from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
+from cluster.load_stats import LoadTracker
 from cluster.node import DataNode
 from cluster.profile import Laps
 from cluster.protos import leaf_pb2 as pb
@@ -29,6 +31,7 @@ from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
 from native.can_match import can_match
 from native.errors import QuidditchError
+from native.field_usage import FieldUsageTracker, agg_usage, fetch_usage, query_usage, sort_usage
 from native.highlight import Highlighter, parse_highlight
 from native.inner_hits import InnerHits, inner_hits_for
 from native.named_queries import NamedQueries, named_clauses
@@ -40,6 +43,7 @@ from native.schema import CompiledMapping
 from native.search import ShardHits, SortField, query_shard
 from native.shard import Shard, WriteOp
 from native.slicing import ShardSlice, slice_field, slice_filter
+from native.source_field_stats import SourceFieldStats, source_field_stats
 from native.suggest import parse_suggest, shard_suggest
 from native.track_scores import with_scores
 
@@ -68,6 +72,10 @@ class LeafService:
         self._aggs_of = cache(self._parse_aggs_json)
         self._sort_of = cache(self._parse_sort_json)
         self.request_cache = ShardRequestCache()
+        self.field_usage = FieldUsageTracker()  # ``_field_usage_stats``
+        self.write_load = LoadTracker()  # time spent applying writes, per shard (``_stats`` indexing loads)
+        # (index uuid, shard) → (the searcher measured, its _source-only field stats): measured once per refresh
+        self._source_fields: dict[tuple[str, int], tuple[Any, SourceFieldStats]] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
 
     def _parse(self, body: object) -> QueryAst:
@@ -185,6 +193,8 @@ class LeafService:
                 if tree is not None:
                     laps.lap("aggregations")
                 _fill(result, hits.total, hits.max_score, agg_partial)
+                if not request.untracked:
+                    self._record_usage(ref, ast, compiled, sort, tree, bool(request.track_scores))
                 if cache_key is not None:
                     self.request_cache.put(
                         shard, gen, compiled, cache_key, CachedResult(hits.total, hits.max_score, agg_partial)
@@ -198,6 +208,8 @@ class LeafService:
                             request.highlight_json, ref.uuid, searcher, query, ast, compiled, request.now_millis
                         )
                     window = ordered[request.fetch_from :]
+                    if window and not request.untracked:
+                        self.field_usage.record(ref.uuid, ref.shard, fetch_usage())
                     laps.lap("fetch_reader")
                     inner = _inner_hits(ast, searcher, compiled, request.now_millis, ref.index)
                     named = self._named(query_json, searcher, compiled, request.now_millis)
@@ -381,6 +393,14 @@ class LeafService:
         """Apply a shard-level bulk. ``parsed`` (in-process callers only) holds, per op, the already parsed
         ``source`` or None; it saves the shard a second parse of each document."""
         response = pb.BulkResponse()
+        started_ns = time.perf_counter_ns()
+        try:
+            return self._bulk(request, parsed, response)
+        finally:
+            self.write_load.record(request.shard.uuid, request.shard.shard, time.perf_counter_ns() - started_ns)
+
+    def _bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None,
+              response: pb.BulkResponse) -> pb.BulkResponse:  # fmt: skip
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             if request.HasField("columns"):
@@ -525,12 +545,44 @@ class LeafService:
             for seg in shard.segments():
                 stats.segments.add(name=seg.name, num_docs=seg.num_docs, deleted_docs=seg.deleted_docs,
                                    size_in_bytes=seg.size_in_bytes)  # fmt: skip
+            if request.source_fields:
+                measured = self._source_field_stats(ref, searcher, compiled)
+                stats.completion_bytes.update(measured.completion)
+                stats.dense_vector_values = measured.dense_vector_values
+                stats.sparse_vector_values = measured.sparse_vector_values
+            if request.field_usage:
+                started, fields = self.field_usage.read(ref.uuid, ref.shard)
+                stats.field_usage_json = orjson.dumps({"started": started, "fields": fields})
+            busy, elapsed, load, recent, peak = self.write_load.read(ref.uuid, ref.shard)
+            stats.write_load.CopyFrom(pb.WriteLoad(index_time_nanos=busy, elapsed_seconds=elapsed, load=load,
+                                                   recent=recent, peak=peak))  # fmt: skip
             memory, evictions, hits, misses = self.request_cache.stats(shard)
             cache = stats.request_cache
             cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count = (
                 memory, evictions, hits, misses
             )
         return response
+
+    def _record_usage(self, ref: pb.ShardRef, ast: QueryAst, compiled: CompiledMapping, sort: Any, tree: Any,
+                      track_scores: bool) -> None:  # fmt: skip
+        """Count the structures this shard search read (``native.field_usage``); never fails the search."""
+        try:
+            sort_fields = list(sort or ())
+            scored = track_scores or not sort_fields or any(s.field == "_score" for s in sort_fields)
+            self.field_usage.record(ref.uuid, ref.shard, query_usage(ast, compiled, scored),
+                                    sort_usage(sort_fields, compiled),
+                                    agg_usage(tree.nodes, compiled) if tree is not None else {})  # fmt: skip
+        except Exception:
+            log.exception("field usage accounting failed")
+
+    def _source_field_stats(self, ref: pb.ShardRef, searcher: Any, compiled: CompiledMapping) -> SourceFieldStats:
+        key = (ref.uuid, ref.shard)
+        cached = self._source_fields.get(key)
+        if cached is not None and cached[0] is searcher:
+            return cached[1]
+        measured = source_field_stats(searcher, compiled)
+        self._source_fields[key] = (searcher, measured)
+        return measured
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

@@ -20,6 +20,7 @@ from typing import Any
 
 from cluster import templates
 from cluster.auto_expand import apply_auto_expand
+from cluster.known_settings import check_known_settings
 from cluster.names import AliasesNotFound, validate_alias_name, validate_index_name
 from cluster.settings import (
     DEFAULTS,
@@ -215,6 +216,7 @@ class Master:
             )
             own = {k: v for k, v in flatten_settings(body.get("settings")).items() if v is not None}
             flat = {**DEFAULTS, **contribution.settings, **own}
+            check_known_settings(flat)
             validate_settings(flat)
             flat = apply_auto_expand(flat, self.data_nodes)
             if str(flat.get("index.soft_deletes.enabled", "true")).lower() == "false":
@@ -345,6 +347,7 @@ class Master:
                                           "Elasticsearch")  # fmt: skip
                 if is_final_setting(key):
                     raise IllegalArgument(f"final index setting [{key}], not updateable")
+            check_known_settings(flat)
             static = sorted(k for k in flat if is_static_setting(k))
             if static and meta.is_open:
                 raise IllegalArgument(
@@ -491,6 +494,7 @@ class Master:
 
     def _validate_block(self, block: MappingABC[str, Any]) -> None:
         flat = {**DEFAULTS, **(block.get("settings") or {})}
+        check_known_settings(flat)
         validate_settings(flat)
         try:
             from native.schema import CompiledMapping

@@ -108,7 +108,7 @@ def target_settings(kind: str, source: IndexMeta, requested: dict[str, Any]) -> 
 
 async def scan_documents(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> AsyncIterator[list[dict[str, Any]]]:
     """Every document of ``metas`` as pages of hits, read from the readers pinned by the first page."""
-    spec = SearchSpec(query=None, size=_SCAN_PAGE, sort=[SortField("_doc")], explicit_sort=True)
+    spec = SearchSpec(query=None, size=_SCAN_PAGE, sort=[SortField("_doc")], explicit_sort=True, internal=True)
     spec.allow_partial_search_results = False  # a shard that fails or times out must not be skipped
     spec.track_total_hits = True
     pages = Pages(cluster.root, metas, spec, SNAPSHOT_PIN_SECONDS)

@@ -303,6 +303,7 @@ class Root:
             track_scores=spec.track_scores and bool(spec.sort) and limit > 0,
             rescore_json=orjson.dumps([r.__dict__ for r in spec.rescore]) if spec.rescore else b"",
             suggest_json=orjson.dumps(spec.suggest) if spec.suggest else b"",
+            untracked=spec.internal,
         )
         if spec.request_cache is not None:
             request.request_cache = spec.request_cache
@@ -629,7 +630,8 @@ class Root:
         self.search_stats.record(search_counts(
             [(t.meta.uuid, t.shard) for t in targets if (t.meta.uuid, t.shard) not in failed_shards],
             [(targets[e[1]].meta.uuid, targets[e[1]].shard) for e in window],
-            int((query_done - started) * 1000), int((time.monotonic() - query_done) * 1000)), spec.stats_groups)
+            int((query_done - started) * 1000), int((time.monotonic() - query_done) * 1000),
+            int((query_done - started) * 1e9), int((time.monotonic() - query_done) * 1e9)), spec.stats_groups)
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000),
             "timed_out": bool(phase.timed_out),

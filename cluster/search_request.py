@@ -59,6 +59,7 @@ class SearchSpec:
     size: int = 10
     sort: list[SortField] = field(default_factory=list)
     explicit_sort: bool = False
+    internal: bool = False  # a server-internal scan: not counted in ``_field_usage_stats``
     search_after: list[Any] | None = None
     aggs: dict[str, Any] | None = None
     track_total_hits: bool | int = 10_000

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.load_stats import LoadTracker, weighted_average
 from native.errors import IllegalArgument
 
 __all__ = ["SearchCounts", "SearchStats", "parse_stats_groups", "search_counts"]
@@ -30,6 +31,7 @@ class SearchCounts:
     fetch_time_in_millis: int = 0
     scroll_total: int = 0
     scroll_time_in_millis: int = 0
+    busy_ns: int = 0  # the query and fetch phases' time, precisely (for the search load)
 
     def add(self, other: SearchCounts) -> None:
         self.query_total += other.query_total
@@ -38,6 +40,7 @@ class SearchCounts:
         self.fetch_time_in_millis += other.fetch_time_in_millis
         self.scroll_total += other.scroll_total
         self.scroll_time_in_millis += other.scroll_time_in_millis
+        self.busy_ns += other.busy_ns
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +64,7 @@ class SearchStats:
         self._lock = threading.Lock()
         self._by_shard: dict[tuple[str, int], _IndexCounts] = {}
         self._last_search: dict[tuple[str, int], float] = {}  # wall-clock seconds of the last query phase
+        self._load = LoadTracker()  # ``recent_search_load``: busy time per shard
 
     def record(self, per_shard: Mapping[tuple[str, int], SearchCounts], groups: Iterable[str] = ()) -> None:
         """Add one search's counts ((index uuid, shard) → counts), also under each group."""
@@ -70,6 +74,8 @@ class SearchStats:
             for key, counts in per_shard.items():
                 if counts.query_total:
                     self._last_search[key] = now
+                if counts.busy_ns:
+                    self._load.record(key[0], key[1], counts.busy_ns)
                 entry = self._by_shard.setdefault(key, _IndexCounts())
                 entry.total.add(counts)
                 for name in names:
@@ -85,14 +91,17 @@ class SearchStats:
         (None: no groups)."""
         total = SearchCounts()
         by_group: dict[str, SearchCounts] = {}
+        shards: list[int] = []
         with self._lock:
             for (uuid, number), entry in self._by_shard.items():
                 if uuid != index_uuid or (shard is not None and number != shard):
                     continue
+                shards.append(number)
                 total.add(entry.total)
                 for name, counts in entry.groups.items():
                     by_group.setdefault(name, SearchCounts()).add(counts)
         out = total.to_json()
+        out["recent_search_load"] = self.recent_load([(index_uuid, s) for s in shards]) if shards else 0.0
         if groups is not None:
             patterns = list(groups)
             chosen = {name: counts.to_json() for name, counts in sorted(by_group.items())
@@ -100,6 +109,16 @@ class SearchStats:
             if chosen:
                 out["groups"] = chosen
         return out
+
+
+    def recent_load(self, shards: Iterable[tuple[str, int]]) -> float:
+        """``recent_search_load`` of (index uuid, shard)s: each shard's exponentially weighted busy time over
+        elapsed time (see ``cluster.load_stats``), averaged weighted by elapsed time."""
+        rows = []
+        for uuid, number in shards:
+            _, elapsed, _, recent, _ = self._load.read(uuid, number)
+            rows.append((recent, elapsed))
+        return weighted_average(rows)
 
 
 def parse_stats_groups(body_value: Any, param: str | None) -> tuple[str, ...]:
@@ -116,7 +135,8 @@ def parse_stats_groups(body_value: Any, param: str | None) -> tuple[str, ...]:
 
 
 def search_counts(searched: Iterable[tuple[str, int]], fetched: Iterable[tuple[str, int]], query_ms: int,
-                  fetch_ms: int) -> dict[tuple[str, int], SearchCounts]:  # fmt: skip
+                  fetch_ms: int, query_ns: int = 0,
+                  fetch_ns: int = 0) -> dict[tuple[str, int], SearchCounts]:  # fmt: skip
     """One search's counts by (index uuid, shard): ``searched`` and ``fetched`` name the shards that ran the
     query phase / the fetch phase (each is charged the phase's time, as ES times each shard's phase)."""
     out: dict[tuple[str, int], SearchCounts] = {}
@@ -124,8 +144,10 @@ def search_counts(searched: Iterable[tuple[str, int]], fetched: Iterable[tuple[s
         counts = out.setdefault(key, SearchCounts())
         counts.query_total += 1
         counts.query_time_in_millis = query_ms
+        counts.busy_ns += query_ns
     for key in set(fetched):
         counts = out.setdefault(key, SearchCounts())
         counts.fetch_total += 1
         counts.fetch_time_in_millis = fetch_ms
+        counts.busy_ns += fetch_ns
     return out

@@ -31,7 +31,7 @@ class Error(_message.Message):
     def __init__(self, status: _Optional[int] = ..., es_type: _Optional[str] = ..., reason: _Optional[str] = ..., extra_json: _Optional[bytes] = ..., caused_by: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "shard_slice_json", "profile", "track_scores", "rescore_json", "suggest_json", "can_match")
+    __slots__ = ("shards", "query_json", "sort_json", "limit", "search_after_json", "aggs_json", "has_min_score", "min_score", "now_millis", "searcher_generations", "fetch", "fetch_from", "highlight_json", "pin_seconds", "request_cache", "shard_search_after_json", "timeout_seconds", "shard_slice_json", "profile", "track_scores", "rescore_json", "suggest_json", "can_match", "untracked")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SORT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class SearchRequest(_message.Message):
     RESCORE_JSON_FIELD_NUMBER: _ClassVar[int]
     SUGGEST_JSON_FIELD_NUMBER: _ClassVar[int]
     CAN_MATCH_FIELD_NUMBER: _ClassVar[int]
+    UNTRACKED_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     query_json: bytes
     sort_json: bytes
@@ -78,7 +79,8 @@ class SearchRequest(_message.Message):
     rescore_json: bytes
     suggest_json: bytes
     can_match: bool
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., shard_slice_json: _Optional[_Iterable[bytes]] = ..., profile: _Optional[bool] = ..., track_scores: _Optional[bool] = ..., rescore_json: _Optional[bytes] = ..., suggest_json: _Optional[bytes] = ..., can_match: _Optional[bool] = ...) -> None: ...
+    untracked: bool
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., sort_json: _Optional[bytes] = ..., limit: _Optional[int] = ..., search_after_json: _Optional[bytes] = ..., aggs_json: _Optional[bytes] = ..., has_min_score: _Optional[bool] = ..., min_score: _Optional[float] = ..., now_millis: _Optional[int] = ..., searcher_generations: _Optional[_Iterable[int]] = ..., fetch: _Optional[bool] = ..., fetch_from: _Optional[int] = ..., highlight_json: _Optional[bytes] = ..., pin_seconds: _Optional[float] = ..., request_cache: _Optional[bool] = ..., shard_search_after_json: _Optional[_Iterable[bytes]] = ..., timeout_seconds: _Optional[float] = ..., shard_slice_json: _Optional[_Iterable[bytes]] = ..., profile: _Optional[bool] = ..., track_scores: _Optional[bool] = ..., rescore_json: _Optional[bytes] = ..., suggest_json: _Optional[bytes] = ..., can_match: _Optional[bool] = ..., untracked: _Optional[bool] = ...) -> None: ...
 
 class PartialHit(_message.Message):
     __slots__ = ("sort_values_json", "score", "has_score", "segment_ord", "doc", "tiebreak")
@@ -345,26 +347,61 @@ class ShardFailure(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
-    __slots__ = ("shards",)
+    __slots__ = ("shards", "source_fields", "field_usage")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_USAGE_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
+    source_fields: bool
+    field_usage: bool
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., source_fields: _Optional[bool] = ..., field_usage: _Optional[bool] = ...) -> None: ...
 
 class ShardStats(_message.Message):
-    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache")
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache", "completion_bytes", "write_load", "dense_vector_values", "sparse_vector_values", "field_usage_json")
+    class CompletionBytesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SHARD_FIELD_NUMBER: _ClassVar[int]
     NUM_DOCS_FIELD_NUMBER: _ClassVar[int]
     SIZE_IN_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_CACHE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_BYTES_FIELD_NUMBER: _ClassVar[int]
+    WRITE_LOAD_FIELD_NUMBER: _ClassVar[int]
+    DENSE_VECTOR_VALUES_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTOR_VALUES_FIELD_NUMBER: _ClassVar[int]
+    FIELD_USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     num_docs: int
     size_in_bytes: int
     max_seq_no: int
     segments: _containers.RepeatedCompositeFieldContainer[SegmentStats]
     request_cache: RequestCacheStats
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ...) -> None: ...
+    completion_bytes: _containers.ScalarMap[str, int]
+    write_load: WriteLoad
+    dense_vector_values: int
+    sparse_vector_values: int
+    field_usage_json: bytes
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ..., completion_bytes: _Optional[_Mapping[str, int]] = ..., write_load: _Optional[_Union[WriteLoad, _Mapping]] = ..., dense_vector_values: _Optional[int] = ..., sparse_vector_values: _Optional[int] = ..., field_usage_json: _Optional[bytes] = ...) -> None: ...
+
+class WriteLoad(_message.Message):
+    __slots__ = ("index_time_nanos", "elapsed_seconds", "load", "recent", "peak")
+    INDEX_TIME_NANOS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FIELD_NUMBER: _ClassVar[int]
+    PEAK_FIELD_NUMBER: _ClassVar[int]
+    index_time_nanos: int
+    elapsed_seconds: float
+    load: float
+    recent: float
+    peak: float
+    def __init__(self, index_time_nanos: _Optional[int] = ..., elapsed_seconds: _Optional[float] = ..., load: _Optional[float] = ..., recent: _Optional[float] = ..., peak: _Optional[float] = ...) -> None: ...
 
 class RequestCacheStats(_message.Message):
     __slots__ = ("memory_size_in_bytes", "evictions", "hit_count", "miss_count")

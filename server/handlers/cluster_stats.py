@@ -21,6 +21,7 @@ from cluster.state import IndexMeta
 from native.mapping import Mapping
 from server.handlers.indices import index_stats
 from server.handlers.root import health_body
+from server.handlers.stats_fields import fielddata_section
 from server.http import check_params, cluster_of, es_json
 
 __all__ = ["cluster_stats", "memory_stats"]
@@ -93,7 +94,7 @@ async def cluster_stats(request: Request) -> Response:
     state = cluster.master.state
     metas = list(state.indices.values())
     open_metas = [m for m in metas if m.is_open]
-    stats = await index_stats(request, open_metas)
+    stats = await index_stats(request, open_metas, source_fields=True)
     docs = sum(s.docs for s in stats.values())
     deleted = sum(s.deleted for s in stats.values())
     size = sum(s.size for s in stats.values())
@@ -121,10 +122,12 @@ async def cluster_stats(request: Request) -> Response:
             },
             "docs": {"count": docs, "deleted": deleted, "total_size_in_bytes": size},
             "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
-            "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
+            "fielddata": fielddata_section(None),
             "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
                             "cache_size": 0, "cache_count": 0, "evictions": 0},
-            "completion": {"size_in_bytes": 0},
+            "completion": {"size_in_bytes": sum(sum(s.completion_sizes().values()) for s in stats.values())},
+            "dense_vector": {"value_count": sum(s.vector_counts()[0] for s in stats.values())},
+            "sparse_vector": {"value_count": sum(s.vector_counts()[1] for s in stats.values())},
             "segments": {"count": segments, "memory_in_bytes": 0},
             "mappings": _mappings(metas),
             "analysis": {"char_filter_types": [], "tokenizer_types": [], "filter_types": [], "analyzer_types": [],

@@ -27,6 +27,7 @@ from cluster.resize import scan_documents
 from cluster.rollover_conditions import IndexFacts, evaluate, parse_conditions
 from cluster.state import IndexMeta
 from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound
+from native.field_usage import render as render_usage
 from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
@@ -337,27 +338,32 @@ async def disk_usage(request: Request) -> Response:
 
 
 async def field_usage_stats(request: Request) -> Response:
-    """``_field_usage_stats``: ES's shape, one entry per started shard copy. Field accesses are not counted,
-    so no field is listed (ES lists a field once a search has read it)."""
+    """``_field_usage_stats``: per started shard copy, the structures of each field its searches read since
+    tracking started (see ``native.field_usage`` for what is counted); ``fields`` filters the fields listed."""
     params = check_params(request, {"fields"})
     metas = resolve(request, request.path_params["index"], params)
+    patterns = [p.strip() for p in params["fields"].split(",") if p.strip()] if "fields" in params else None
+    stats = await index_stats(request, metas, field_usage=True)
     body: dict[str, Any] = {"_shards": _shards_header(metas)}
     for meta in metas:
-        body[meta.name] = {"shards": [{
-            "tracking_id": f"{meta.uuid[:8]}-{shard}",
-            "tracking_started_at_millis": meta.creation_date,
-            "routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_name,
-                        "relocating_node": None},
-            "stats": {"all_fields": _empty_usage(), "fields": {}},
-        } for shard in range(meta.number_of_shards)]}  # fmt: skip
+        shards = []
+        for shard in range(meta.number_of_shards):
+            started, fields = stats.get(meta.name, IndexStats()).field_usage.get(shard, (meta.creation_date, {}))
+            chosen = {f: c for f, c in sorted(fields.items())
+                      if patterns is None or any(fnmatch.fnmatchcase(f, p) for p in patterns)}  # fmt: skip
+            total: dict[str, int] = {}
+            for counts in chosen.values():
+                for kind, n in counts.items():
+                    total[kind] = total.get(kind, 0) + n
+            shards.append({
+                "tracking_id": f"{meta.uuid[:8]}-{shard}",
+                "tracking_started_at_millis": max(started, meta.creation_date),
+                "routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_name,
+                            "relocating_node": None},
+                "stats": {"all_fields": render_usage(total), "fields": {f: render_usage(c) for f, c in chosen.items()}},
+            })  # fmt: skip
+        body[meta.name] = {"shards": shards}
     return es_json(request, body)
-
-
-def _empty_usage() -> dict[str, Any]:
-    inverted = dict.fromkeys(("terms", "postings", "proximity", "positions", "term_frequencies", "offsets",
-                              "payloads"), 0)  # fmt: skip
-    return {"any": 0, "inverted_index": inverted, "stored_fields": 0, "doc_values": 0, "points": 0, "norms": 0,
-            "term_vectors": 0, "knn_vectors": 0}  # fmt: skip
 
 
 def _field_mapping(mapping: dict[str, Any], path: str) -> dict[str, Any] | None:

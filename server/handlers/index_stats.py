@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.closed_stats import closed_shard
 from cluster.segment_files import segment_file_sizes, shard_commit
 from cluster.state import IndexMeta
 from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
-from server.handlers.indices import IndexStats, index_stats, resolve
+from server.handlers.indices import IndexStats, index_stats, indexing_load, resolve
 from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES
+from server.handlers.stats_fields import completion_section, field_patterns, fielddata_section
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
 
@@ -34,13 +38,14 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
         "store": {"size_in_bytes": st.size, "total_data_set_size_in_bytes": st.size, "reserved_in_bytes": 0},
         "indexing": {"index_total": indexed, "index_time_in_millis": 0, "index_current": 0, "index_failed": 0,
                      "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0, "noop_update_total": 0,
-                     "is_throttled": False, "throttle_time_in_millis": 0, "write_load": 0.0},
+                     "is_throttled": False, "throttle_time_in_millis": 0, "write_load": 0.0,
+                     "recent_write_load": 0.0, "peak_write_load": 0.0},
         "get": {"total": 0, "time_in_millis": 0, "exists_total": 0, "exists_time_in_millis": 0, "missing_total": 0,
                 "missing_time_in_millis": 0, "current": 0},
         "search": {"open_contexts": 0, "query_total": 0, "query_time_in_millis": 0, "query_current": 0,
                    "fetch_total": 0, "fetch_time_in_millis": 0, "fetch_current": 0, "scroll_total": 0,
                    "scroll_time_in_millis": 0, "scroll_current": 0, "suggest_total": 0,
-                   "suggest_time_in_millis": 0, "suggest_current": 0},
+                   "suggest_time_in_millis": 0, "suggest_current": 0, "recent_search_load": 0.0},
         "merges": {"current": 0, "current_docs": 0, "current_size_in_bytes": 0, "total": counters.get("merge", 0),
                    "total_time_in_millis": counters.get("merge_time_in_millis", 0), "total_docs": 0,
                    "total_size_in_bytes": 0},
@@ -50,7 +55,7 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
         "warmer": {"current": 0, "total": 0, "total_time_in_millis": 0},
         "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
                         "cache_size": 0, "cache_count": 0, "evictions": 0},
-        "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
+        "fielddata": fielddata_section(None),
         "completion": {"size_in_bytes": 0},
         "segments": {"count": sum(len(segs) for segs in st.segments.values()), "memory_in_bytes": 0},
         "translog": {"operations": 0, "size_in_bytes": 0, "uncommitted_operations": 0,
@@ -63,6 +68,18 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
     }  # fmt: skip
     if search is not None:
         section["search"] = {"open_contexts": 0, **search}
+    return section
+
+
+def _measured(section: dict[str, Any], stats_of: IndexStats, shard: int | None, completion_fields: list[str] | None,
+              fielddata_fields: list[str] | None) -> dict[str, Any]:  # fmt: skip
+    """Fill ``section`` with what the leaves measured: completion sizes, fielddata, write loads, vector counts."""
+    section["completion"] = completion_section(stats_of.completion_sizes(shard), completion_fields)
+    section["fielddata"] = fielddata_section(fielddata_fields)
+    section["indexing"].update(stats_of.indexing_load(shard))
+    dense, sparse = stats_of.vector_counts(shard)
+    section["dense_vector"] = {"value_count": dense}
+    section["sparse_vector"] = {"value_count": sparse}
     return section
 
 
@@ -111,6 +128,20 @@ def _pick(section: dict[str, Any], metrics: set[str] | None) -> dict[str, Any]:
     return {k: v for k, v in section.items() if k in metrics}
 
 
+def _closed_stats(request: Request, meta: IndexMeta, unloaded_segments: bool) -> IndexStats:
+    """A closed index's stats from its shards' last commits (see ``cluster.closed_stats``)."""
+    out = IndexStats()
+    for s in range(meta.number_of_shards):
+        shard = closed_shard(cluster_of(request).node, meta, s)
+        out.docs += shard.docs
+        out.size += shard.size_in_bytes
+        out.max_seq_no = max(out.max_seq_no, shard.committed_seq_no)
+        out.shards[s] = (shard.docs, shard.size_in_bytes)
+        out.shard_max_seq_no[s] = shard.committed_seq_no
+        out.segments[s] = list(shard.segments) if unloaded_segments else []
+    return out
+
+
 async def stats(request: Request) -> Response:
     params = check_params(request, {"level", "fields", "completion_fields", "fielddata_fields", "groups",
                                     "include_segment_file_sizes", "include_unloaded_segments", "forbid_closed_indices",
@@ -130,25 +161,35 @@ async def stats(request: Request) -> Response:
         raise IllegalArgument(f"level parameter must be one of [cluster] or [indices] or [shards] but was [{level}]")
     groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
     search_stats = cluster_of(request).root.search_stats
-    st = await index_stats(request, metas)
+    st = await index_stats(request, metas, source_fields=metrics is None
+                           or bool(metrics & {"completion", "dense_vector", "sparse_vector"}))  # fmt: skip
+    completion_fields = field_patterns(params, "completion_fields")
+    fielddata_fields = field_patterns(params, "fielddata_fields")
+
+    def per_field(section: dict[str, Any], stats_of: IndexStats, shard: int | None = None) -> dict[str, Any]:
+        return _measured(section, stats_of, shard, completion_fields, fielddata_fields)
+
     counters = _counters(request)
     body: dict[str, Any] = {"_shards": _shards_header(metas)}
     all_pri: dict[str, Any] = {}
     indices: dict[str, Any] = {}
     for m in metas:
-        if not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
+        if not m.is_open and not flag(params, "forbid_closed_indices", True):
+            st[m.name] = _closed_stats(request, m, flag(params, "include_unloaded_segments"))
+        elif not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
             indices[m.name] = {"uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
                                "status": "close", "creation_date": m.creation_date,
                                "tier_preference": _tier_preference(m), "primaries": {}, "total": {}}  # fmt: skip
             continue
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
-                           search_stats.of(m.uuid, groups=groups))
+        section = per_field(_section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
+                                     search_stats.of(m.uuid, groups=groups)), st[m.name])  # fmt: skip
         if flag(params, "include_segment_file_sizes"):
             section["segments"]["file_sizes"] = segment_file_sizes(cluster_of(request).node, [m])
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
-        all_pri = _merge(all_pri, section) if all_pri else section
+        all_pri = _merge(all_pri, section) if all_pri else copy.deepcopy(section)
         entry: dict[str, Any] = {
-            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green", "status": "open",
+            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+            "status": "open" if m.is_open else "close",
             "creation_date": m.creation_date, "tier_preference": _tier_preference(m),
             "primaries": _pick(section, metrics), "total": _pick(section, metrics),
         }  # fmt: skip
@@ -156,8 +197,9 @@ async def stats(request: Request) -> Response:
             entry["shards"] = {
                 str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
                                       "relocating_node": None},
-                          **_pick({**_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
-                                              m, {}, 1, search_stats.of(m.uuid, s, groups)),
+                          **_pick({**per_field(_section(IndexStats(docs=d, size=b,
+                                                                   segments={s: st[m.name].segments.get(s, [])}),
+                                                        m, {}, 1, search_stats.of(m.uuid, s, groups)), st[m.name], s),
                                    "translog": translog_stats(cluster_of(request).node, m,
                                                               [(s, st[m.name].shard_max_seq_no.get(s, -1))])},
                                   metrics),
@@ -166,26 +208,62 @@ async def stats(request: Request) -> Response:
             }  # fmt: skip
         indices[m.name] = entry
     if not all_pri:
-        all_pri = _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
+        all_pri = per_field(_section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0), IndexStats())
+    if indices:  # loads are averaged over every shard, weighted by elapsed time, not summed
+        all_pri["indexing"] = {**all_pri["indexing"], **indexing_load(
+            [row for m in metas if m.is_open for row in st[m.name].write_load.values()])}
+        all_pri["search"] = {**all_pri["search"], "recent_search_load": search_stats.recent_load(
+            [(m.uuid, s) for m in metas if m.is_open for s in range(m.number_of_shards)])}
     body["_all"] = {"primaries": _pick(all_pri, metrics), "total": _pick(all_pri, metrics)}
     if level in ("indices", "shards"):
         body["indices"] = indices
     return es_json(request, body)
 
 
-async def node_indices_section(request: Request) -> dict[str, Any]:
+async def node_indices_section(request: Request, params: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``indices`` section of ``_nodes/stats``: the ``_stats`` sections of every open index, summed (the
-    one node holds every shard)."""
+    one node holds every shard); ``params``: the ``fields`` / ``completion_fields`` / ``fielddata_fields`` /
+    ``groups`` of the request, as ``_stats`` reads them, and ``level``."""
+    params = params or {}
     metas = [m for m in cluster_of(request).master.state.indices.values() if m.is_open]
-    st = await index_stats(request, metas)
+    st = await index_stats(request, metas, source_fields=True)
     counters = _counters(request)
     total: dict[str, Any] = {}
     search_stats = cluster_of(request).root.search_stats
+    completion_fields = field_patterns(params, "completion_fields")
+    fielddata_fields = field_patterns(params, "fielddata_fields")
+    groups = [g.strip() for g in params["groups"].split(",") if g.strip()] if "groups" in params else None
+    level = params.get("level", "node")
+    per_index: dict[str, Any] = {}
+    per_shard: dict[str, Any] = {}
     for m in metas:
-        section = _section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards, search_stats.of(m.uuid))
+        section = _measured(_section(st[m.name], m, counters.get(m.uuid, {}), m.number_of_shards,
+                                     search_stats.of(m.uuid, groups=groups)), st[m.name], None, completion_fields,
+                            fielddata_fields)  # fmt: skip
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
-        total = _merge(total, section) if total else section
-    return total or _section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0)
+        total = _merge(total, section) if total else copy.deepcopy(section)
+        if level == "indices":
+            per_index[m.name] = section
+        elif level == "shards":
+            per_shard[m.name] = [
+                {str(s): {**_measured(_section(IndexStats(docs=d, size=b, segments={s: st[m.name].segments.get(s, [])}),
+                                               m, {}, 1, search_stats.of(m.uuid, s, groups)),
+                                      st[m.name], s, completion_fields, fielddata_fields),
+                          "translog": translog_stats(cluster_of(request).node, m,
+                                                     [(s, st[m.name].shard_max_seq_no.get(s, -1))])}}
+                for s, (d, b) in sorted(st[m.name].shards.items())
+            ]  # fmt: skip
+    if not total:
+        return _measured(_section(IndexStats(), IndexMeta("", "", {}, {}, 0), {}, 0), IndexStats(), None, None, None)
+    # loads are averaged over every shard, weighted by elapsed time, not summed
+    total["indexing"].update(indexing_load([row for m in metas for row in st[m.name].write_load.values()]))
+    total["search"]["recent_search_load"] = search_stats.recent_load(
+        [(m.uuid, s) for m in metas for s in range(m.number_of_shards)])
+    if level == "indices":  # ES adds each index's sections (``level=indices``) or each shard's (``shards``)
+        total["indices"] = per_index
+    elif level == "shards":
+        total["shards"] = per_shard
+    return total
 
 
 # -- segments / recovery ----------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.load_stats import weighted_average
 from cluster.names import resolve_date_math, resolve_expression, validate_index_name
 from cluster.settings import flatten_settings, is_static_setting, nest_settings
 from cluster.state import IndexMeta
@@ -326,6 +328,31 @@ class IndexStats:
     segments: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     # the shard request cache, summed: memory_size_in_bytes, evictions, hit_count, miss_count
     request_cache: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    # shard → completion field → bytes, and the vector counts (only when asked for with ``source_fields=True``)
+    completion: dict[int, dict[str, int]] = field(default_factory=dict)
+    vectors: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (dense, sparse) value counts
+    # shard → (tracking started, epoch millis; field → structure → count), when asked with ``field_usage=True``
+    field_usage: dict[int, tuple[int, dict[str, dict[str, int]]]] = field(default_factory=dict)
+
+    def vector_counts(self, shard: int | None = None) -> tuple[int, int]:
+        """(dense, sparse) vector value counts, summed over the shards (or of one shard)."""
+        rows = [row for number, row in self.vectors.items() if shard is None or number == shard]
+        return sum(r[0] for r in rows), sum(r[1] for r in rows)
+    # shard → (index time ns, elapsed s, write load, recent write load, peak write load)
+    write_load: dict[int, tuple[int, float, float, float, float]] = field(default_factory=dict)
+
+    def indexing_load(self, shard: int | None = None) -> dict[str, Any]:
+        """``index_time_in_millis`` and the write loads (averaged over shards, weighted by elapsed time)."""
+        return indexing_load([row for number, row in self.write_load.items() if shard is None or number == shard])
+
+    def completion_sizes(self, shard: int | None = None) -> dict[str, int]:
+        """Completion field → bytes, summed over the shards (or of one shard)."""
+        out: dict[str, int] = {}
+        for number, sizes in self.completion.items():
+            if shard is None or number == shard:
+                for name, size in sizes.items():
+                    out[name] = out.get(name, 0) + size
+        return out
 
     @property
     def deleted(self) -> int:
@@ -333,8 +360,20 @@ class IndexStats:
         return sum(deleted for segments in self.segments.values() for _, deleted, _ in segments)
 
 
-async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, IndexStats]:
-    """Docs and bytes per open index (and per shard), from the leaves."""
+def indexing_load(rows: list[tuple[int, float, float, float, float]]) -> dict[str, Any]:
+    """The indexing time and loads of several shards' ``write_load`` rows (see ``IndexStats``)."""
+    return {
+        "index_time_in_millis": sum(row[0] for row in rows) // 1_000_000,
+        "write_load": weighted_average([(row[2], row[1]) for row in rows]),
+        "recent_write_load": weighted_average([(row[3], row[1]) for row in rows]),
+        "peak_write_load": weighted_average([(row[4], row[1]) for row in rows]),
+    }
+
+
+async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False,
+                      field_usage: bool = False) -> dict[str, IndexStats]:  # fmt: skip
+    """Docs and bytes per open index (and per shard), from the leaves; ``source_fields``: also the completion
+    field sizes and vector counts (each shard reads its documents' ``_source`` once per refresh for them)."""
     from cluster.protos import leaf_pb2 as pb
 
     cluster = cluster_of(request)
@@ -342,7 +381,8 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
     refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
     out = {m.name: IndexStats() for m in metas}
     if refs:
-        response = await cluster.leaf.stats(pb.StatsRequest(shards=refs))
+        request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage)
+        response = await cluster.leaf.stats(request_pb)
         for st in response.shards:
             entry = out[st.shard.index]
             entry.docs += st.num_docs
@@ -351,6 +391,15 @@ async def index_stats(request: Request, metas: list[IndexMeta]) -> dict[str, Ind
             entry.shards[st.shard.shard] = (st.num_docs, st.size_in_bytes)
             entry.shard_max_seq_no[st.shard.shard] = st.max_seq_no
             entry.segments[st.shard.shard] = [(g.num_docs, g.deleted_docs, g.size_in_bytes) for g in st.segments]
+            load = st.write_load
+            entry.write_load[st.shard.shard] = (load.index_time_nanos, load.elapsed_seconds, load.load, load.recent,
+                                                load.peak)  # fmt: skip
+            entry.vectors[st.shard.shard] = (st.dense_vector_values, st.sparse_vector_values)
+            if st.field_usage_json:
+                usage = orjson.loads(st.field_usage_json)
+                entry.field_usage[st.shard.shard] = (int(usage["started"]), usage["fields"])
+            if st.completion_bytes:
+                entry.completion[st.shard.shard] = dict(st.completion_bytes)
             cache = st.request_cache
             for i, value in enumerate((cache.memory_size_in_bytes, cache.evictions, cache.hit_count, cache.miss_count)):
                 entry.request_cache[i] += value

@@ -223,7 +223,8 @@ async def nodes_stats(request: Request) -> Response:
 async def _indices(request: Request, cluster: EmbeddedCluster, index_metric: str | None,
                    params: dict[str, str]) -> dict[str, Any]:  # fmt: skip
     chosen = _names(request, index_metric or "_all", INDEX_METRICS, "index metric")
-    section = await node_indices_section(request)
+    section = await node_indices_section(request, params)
+    per_shard = section.pop("shards", None)  # level=shards
     section["search"]["open_contexts"] = len(cluster.scrolls)
     metas = [m for m in cluster.master.state.indices.values() if m.is_open]
     section["shards"] = {"total_count": sum(m.number_of_shards for m in metas)}
@@ -231,4 +232,10 @@ async def _indices(request: Request, cluster: EmbeddedCluster, index_metric: str
     if params.get("include_segment_file_sizes", "false") != "false":
         section["segments"]["file_sizes"] = segment_file_sizes(cluster.node, metas)
     keys = {INDEX_METRICS[name] for name in chosen}
-    return {k: v for k, v in section.items() if k in keys}
+    out = {k: v for k, v in section.items() if k in keys}
+    if "indices" in section:  # level=indices: each index's sections, with the same metrics
+        out["indices"] = {name: {k: v for k, v in s.items() if k in keys} for name, s in section["indices"].items()}
+    if per_shard is not None:  # ES writes this second ``shards`` key after ``shards.total_count``: it wins here
+        out["shards"] = {name: [{sid: {k: v for k, v in s.items() if k in keys} for sid, s in row.items()}
+                                for row in rows] for name, rows in per_shard.items()}  # fmt: skip
+    return out
