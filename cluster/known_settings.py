@@ -39,7 +39,8 @@ mapping.total_fields.limit mapping.total_fields.ignore_dynamic_beyond_limit mapp
 mapping.nested_fields.limit mapping.nested_objects.limit mapping.field_name_length.limit
 mapping.dimension_fields.limit mapping.coerce mapping.ignore_malformed mapping.ignore_above
 mapping.source.mode mapping.synthetic_source_keep mapping.recovery_use_synthetic_source
-mapping.ignored_source.enabled
+mapping.ignored_source.enabled mapping.field_name_length.ignore_dynamic_beyond_limit
+mapping.array_objects.limit mapping.total_tokens_per_document.limit
 allocation.max_retries recovery.type resize.source.name resize.source.uuid shrink.source.name shrink.source.uuid
 data_path shadow_replicas shared_filesystem bloom_filter_for_id_field.enabled
 dense_vector.hnsw_filter_heuristic dense_vector.hnsw_early_termination
