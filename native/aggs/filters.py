@@ -25,6 +25,7 @@ from native.aggs.execute import ShardContext, convert_key, date_format, missing_
 from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
 from native.aggs.spec import AggNode, FiltersSpec, RangeSpec
+from native.doc_count import bucket_count, with_weight
 from native.errors import IllegalArgument
 
 
@@ -224,7 +225,8 @@ def _one_pass(
     inline = inline_spec(ctx, node.children) if node.children else None
     request: dict[str, Any] = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}
     try:
-        got = ctx.aggregate(query, {"r": {**request, **({"aggs": inline} if inline else {})}})["r"]["buckets"]
+        aggs = with_weight(inline, ctx.weighted)
+        got = ctx.aggregate(query, {"r": {**request, **({"aggs": aggs} if aggs else {})}})["r"]["buckets"]
     except (IllegalArgument, ValueError):
         return None
     read = inline_reader(ctx, node.children) if inline is not None else None
@@ -232,7 +234,7 @@ def _one_pass(
     for i in range(len(edges)):
         bucket = got.get(f"r{i}", {})
         subs = {} if not node.children else read(bucket) if read is not None and bucket else None
-        out.append((int(bucket.get("doc_count", 0)), subs))
+        out.append((bucket_count(bucket, ctx.weighted), subs))
     return out
 
 
