@@ -29,6 +29,14 @@ from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
 from native.search import count_matches
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+# kinds that read a text field without field data (``significant_text`` re-analyses ``_source``; ``missing``
+# only asks whether the field has a value)
+_TEXT_SOURCE_KINDS = frozenset({"significant_text", "missing"})
+_NUMERIC_SOURCE_KINDS = frozenset({
+    "avg", "sum", "min", "max", "stats", "extended_stats", "percentiles", "percentile_ranks",
+    "median_absolute_deviation", "histogram", "date_histogram", "range", "date_range", "auto_date_histogram",
+    "variable_width_histogram",
+})  # fmt: skip
 
 
 @dataclass
@@ -174,7 +182,25 @@ class ShardContext:
     # -- recursion ---------------------------------------------------------------------------------
 
     def collect_level(self, nodes: tuple[AggNode, ...], query: tantivy.Query) -> Level:
+        for node in nodes:
+            self.check_text_source(node)
         return {node.name: kind_of(node).collect(self, node, query) for node in nodes}
+
+    def check_text_source(self, node: AggNode) -> None:
+        """ES refuses a ``text`` field as the values source of an aggregation: without ``fielddata`` any
+        kind (the field data cannot be loaded), with it the numeric and date kinds (wrong type)."""
+        path = getattr(node.params, "field", None)
+        if not isinstance(path, str) or node.kind in _TEXT_SOURCE_KINDS:
+            return
+        info = self.field(path)
+        if info is None or info.es_type != "text":
+            return
+        if not info.extra.get("fielddata", False):
+            from native.aggs.significant import fielddata_disabled
+
+            raise IllegalArgument(fielddata_disabled(info.path, self.index_name))
+        if node.kind in _NUMERIC_SOURCE_KINDS:
+            raise IllegalArgument(f"Field [{info.path}] of type [text] is not supported for aggregation [{node.kind}]")
 
     def collect_subs(self, node: AggNode, query: tantivy.Query, bucket_filter: tantivy.Query | None) -> Level:
         """Sub-aggregation partials of one bucket (``{}`` when the node has no children)."""
