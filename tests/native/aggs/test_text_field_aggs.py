@@ -16,7 +16,8 @@ KINDS: dict[str, dict[str, Any]] = {
     "variable_width_histogram": {}, "auto_date_histogram": {},
 }  # fmt: skip
 NUMERIC = {"avg", "sum", "min", "max", "stats", "extended_stats", "percentiles", "percentile_ranks",
-           "median_absolute_deviation", "histogram", "date_histogram", "auto_date_histogram", "range", "variable_width_histogram"}  # fmt: skip
+           "median_absolute_deviation", "histogram", "date_histogram", "auto_date_histogram", "range",
+           "variable_width_histogram"}  # fmt: skip
 
 
 async def _setup(client: httpx.AsyncClient) -> None:

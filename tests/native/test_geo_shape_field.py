@@ -1,0 +1,79 @@
+"""``geo_shape`` fields: shapes kept in ``_source``, matched by the ``geo_shape`` query's four relations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from native.errors import IllegalArgument
+from native.query.geo_shapes import parse_shape, relate
+
+DOCS: dict[str, Any] = {
+    "pt_in": {"type": "point", "coordinates": [0.5, 3]},
+    "pt_out": {"type": "point", "coordinates": [5, 5]},
+    "pt_edge": "POINT (1 2)",  # on the query envelope's corner
+    "line_cross": {"type": "linestring", "coordinates": [[-1, 4], [2, 4]]},
+    "line_in": {"type": "linestring", "coordinates": [[0.2, 3], [0.8, 5]]},
+    "poly_big": {"type": "polygon", "coordinates": [[[-10, -10], [10, -10], [10, 10], [-10, 10], [-10, -10]]]},
+    "poly_hole": {"type": "polygon", "coordinates": [  # a big square whose hole holds the whole query box
+        [[-10, -10], [10, -10], [10, 10], [-10, 10], [-10, -10]], [[-2, 0], [3, 0], [3, 8], [-2, 8], [-2, 0]]]},
+    "env_in": {"type": "envelope", "coordinates": [[0.1, 5], [0.9, 2.5]]},
+    "multi": [{"type": "point", "coordinates": [0.5, 3]}, {"type": "point", "coordinates": [50, 50]}],
+}  # fmt: skip
+QUERY = {"type": "envelope", "coordinates": [[0, 6], [1, 2]]}  # lon 0..1, lat 2..6
+EXPECTED = {
+    "intersects": {"pt_in", "pt_edge", "line_cross", "line_in", "poly_big", "env_in", "multi"},
+    "within": {"pt_in", "pt_edge", "line_in", "env_in"},
+    "contains": {"poly_big"},
+}
+EXPECTED["disjoint"] = set(DOCS) - EXPECTED["intersects"]
+
+
+async def _load(client: httpx.AsyncClient) -> None:
+    r = await client.put("/shapes", json={"settings": {"number_of_shards": 2},
+                                          "mappings": {"properties": {"loc": {"type": "geo_shape"}}}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    for doc_id, shape in DOCS.items():
+        r = await client.put(f"/shapes/_doc/{doc_id}", json={"loc": shape})
+        assert r.status_code == 201, r.text
+    await client.put("/shapes/_doc/none", json={"other": 1})
+    await client.post("/shapes/_refresh")
+
+
+@pytest.mark.parametrize("relation", sorted(EXPECTED))
+async def test_relations_on_geo_shape_field(asgi_client: httpx.AsyncClient, relation: str) -> None:
+    await _load(asgi_client)
+    body = {"size": 100, "query": {"geo_shape": {"loc": {"shape": QUERY, "relation": relation}}}}
+    r = await asgi_client.post("/shapes/_search", json=body)
+    assert r.status_code == 200, r.text
+    hits = r.json()["hits"]["hits"]
+    assert {h["_id"] for h in hits} == EXPECTED[relation]
+    assert all(h["_score"] == 0.0 for h in hits)
+
+
+async def test_wkt_query_shape_and_refusals(asgi_client: httpx.AsyncClient) -> None:
+    await _load(asgi_client)
+    body = {"query": {"geo_shape": {"loc": {"shape": "BBOX (0, 1, 6, 2)", "relation": "within"}}}}
+    r = await asgi_client.post("/shapes/_search", json=body)
+    assert r.status_code == 200, r.text
+    assert {h["_id"] for h in r.json()["hits"]["hits"]} == EXPECTED["within"]
+    circle = {"type": "circle", "coordinates": [0, 0], "radius": "10km"}
+    r = await asgi_client.post("/shapes/_search", json={"query": {"geo_shape": {"loc": {"shape": circle}}}})
+    assert r.status_code == 400, r.text
+    assert "[circle] is not supported on a geo_shape field" in r.text
+
+
+def test_polygon_relations_exact() -> None:
+    square = parse_shape({"type": "polygon", "coordinates": [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]]}, "q")
+    inner = parse_shape("POLYGON ((1 1, 2 1, 2 2, 1 2, 1 1))", "d")
+    touching = parse_shape("POLYGON ((4 0, 6 0, 6 4, 4 4, 4 0))", "d")  # shares an edge
+    concave = parse_shape("POLYGON ((0 0, 4 0, 4 4, 3 4, 3 1, 1 1, 1 4, 0 4, 0 0))", "d")
+    gap = parse_shape("POLYGON ((1.5 2, 2.5 2, 2.5 3.5, 1.5 3.5, 1.5 2))", "d")  # inside concave's notch
+    assert relate(inner, square, "within") and relate(square, inner, "contains")
+    assert relate(touching, square, "intersects") and not relate(touching, square, "within")
+    assert not relate(gap, concave, "intersects") and relate(gap, concave, "disjoint")
+    assert not relate(square, concave, "within") and relate(concave, square, "within")
+    with pytest.raises(IllegalArgument):
+        parse_shape({"type": "polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]}, "q")  # ring not closed
