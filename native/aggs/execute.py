@@ -25,10 +25,11 @@ from native.aggs.spec import AggNode
 from native.date_calendar import DateParseError
 from native.doc_count import shard_has_doc_counts, weighted_count
 from native.errors import IllegalArgument
-from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
 from native.search import count_matches
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_U64_MAX = 2**64 - 1
 # kinds that read a text field without field data (``significant_text`` re-analyses ``_source``; ``missing``
 # only asks whether the field has a value)
 _TEXT_SOURCE_KINDS = frozenset({"significant_text", "missing"})
@@ -168,12 +169,13 @@ class ShardContext:
         if ilo is not None and ihi is not None and (ihi < ilo or (ihi == ilo and not inc)):
             return tantivy.Query.empty_query()
         # a bound past the 64-bit column's range (``from: 1e308``) either matches nothing or bounds nothing
-        below = ihi is not None and (ihi < _I64_MIN or (ihi == _I64_MIN and not inc))
-        if (ilo is not None and ilo > _I64_MAX) or below:
+        col_min, col_max = (0, _U64_MAX) if ftype == tantivy.FieldType.Unsigned else (_I64_MIN, _I64_MAX)
+        below = ihi is not None and (ihi < col_min or (ihi == col_min and not inc))
+        if (ilo is not None and ilo > col_max) or below:
             return tantivy.Query.empty_query()
-        if ilo is not None and ilo < _I64_MIN:
+        if ilo is not None and ilo < col_min:
             ilo = None
-        if ihi is not None and ihi > _I64_MAX:
+        if ihi is not None and ihi > col_max:
             ihi, inc = None, True
         if ilo is None and ihi is None:
             return self.exists_filter(info)
@@ -244,10 +246,17 @@ def _convert_key(info: FieldInfo, value: Any) -> Any:
         from native.dates import parse_date
 
         return int(parse_date(value, info.date_formats))
-    if info.tantivy_type == tantivy.FieldType.Integer:
-        number = float(value) if isinstance(value, str) else value
+    if info.tantivy_type in INTEGRAL_COLUMNS:
+        number = value
+        if isinstance(value, str):
+            try:
+                number = int(value)  # exact, also past 2^53 (``unsigned_long``)
+            except ValueError:
+                number = float(value)
         if isinstance(number, float) and not math.isfinite(number):
             raise ValueError(value)
+        if info.tantivy_type == tantivy.FieldType.Unsigned:
+            return max(0, min(_U64_MAX, int(number)))
         return max(_I64_MIN, min(_I64_MAX, int(number)))
     number = float(value)
     if not math.isfinite(number):

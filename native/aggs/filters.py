@@ -27,6 +27,7 @@ from native.aggs.partials import Partial, empty_level, finalize_level, java_doub
 from native.aggs.spec import AggNode, FiltersSpec, RangeSpec
 from native.doc_count import bucket_count, with_weight
 from native.errors import IllegalArgument
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_COLUMNS
 
 
 class SingleBucketKind:
@@ -199,11 +200,11 @@ def _one_pass(
     from one tantivy ``range`` aggregation, which counts a document once per range as ES does, or None when
     it cannot take these ranges (overlapping ones, a non-numeric field): then each range counts its own
     query. Integer columns get the bounds the per-range query uses (``x >= lo`` as ``x >= ceil(lo)``)."""
-    if info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float) or info.es_type == "boolean":
+    if info.tantivy_type not in NUMERIC_COLUMNS or info.es_type == "boolean":
         return None
     if "bound_type" in info.extra:
         return None
-    integral = info.tantivy_type == tantivy.FieldType.Integer
+    integral = info.tantivy_type in INTEGRAL_COLUMNS
     edges: list[tuple[float | None, float | None]] = []
     for lo, hi, _ in bounds:
         lo_v = None if lo is None else (math.ceil(lo) if integral else float(lo))

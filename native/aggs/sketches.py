@@ -34,7 +34,7 @@ from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.spec import AggNode, CardinalitySpec, PercentilesSpec
 from native.errors import IllegalArgument
-from native.fields import FieldInfo
+from native.fields import NUMERIC_COLUMNS, FieldInfo
 
 # -- percentiles -----------------------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ def _numeric_or_fail(info: FieldInfo, kind: str) -> None:
         raise IllegalArgument(f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [{kind}]")
 
 
-_GRID_TYPES = (tantivy.FieldType.Integer, tantivy.FieldType.Float)
+_GRID_TYPES = NUMERIC_COLUMNS
 EXACT_VALUES_LIMIT = 4096  # up to this many values per shard the digest is built from the values themselves
 
 

@@ -32,6 +32,7 @@ from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_l
 from native.aggs.spec import AggNode, Order, TermsSpec
 from native.doc_count import weighted_terms
 from native.errors import AggregationExecution, IllegalArgument, QuidditchError
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_COLUMNS
 
 MAX_NUMERIC_TERMS = 65000
 MAX_METRIC_ORDER_CANDIDATES = 10000
@@ -192,7 +193,7 @@ class TermsKind:
             return None
         if spec.value_type is not None or any(o.path not in ("_count", "_key") for o in spec.order):
             return None
-        if info.es_type != "keyword" and info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float):
+        if info.es_type != "keyword" and info.tantivy_type not in NUMERIC_COLUMNS:
             return None
         return {key: _all_terms(info)}
 
@@ -300,7 +301,7 @@ def _bucket_key(info: Any, key: Any) -> Any:
         return str(key)
     if info.es_type == "boolean":
         return bool(key)
-    return int(key) if info.tantivy_type == tantivy.FieldType.Integer else float(key)
+    return int(key) if info.tantivy_type in INTEGRAL_COLUMNS else float(key)
 
 
 def _bucket_counts(info: Any, buckets: list[dict[str, Any]]) -> dict[Any, int]:
@@ -352,7 +353,7 @@ def _tantivy_top(
     error bounds are identical. The children are computed in the same call when they can be
     (``native.aggs.inline``); then the result buckets hold them, else that mapping is empty.
     """
-    numeric = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Float) and info.es_type != "boolean"
+    numeric = info.tantivy_type in NUMERIC_COLUMNS and info.es_type != "boolean"
     if (info.es_type != "keyword" and not numeric) or spec.missing is not None or spec.min_doc_count == 0:
         return None
     if ctx.weighted:
@@ -445,7 +446,7 @@ def _acceptor(spec: TermsSpec, info: Any) -> Any:
     include = _rule(spec.include, info)
     exclude = _rule(spec.exclude, info)
     partition = spec.partition
-    integral = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Boolean)
+    integral = info.tantivy_type in (*INTEGRAL_COLUMNS, tantivy.FieldType.Boolean)
 
     def accept(key: Any) -> bool:
         if include is not None and not include(key):
