@@ -51,6 +51,11 @@ class ShardContext:
     # (then a nested view's) holds.
     nested_path: str | None = None
     _weighted: bool | None = None
+    # The search query's named clauses (``native.named_queries.NamedQueries``) for ``top_hits``, or None.
+    named: Any = None
+    # ``address → ES explanation`` of the search query's score (the cluster's Lucene-vocabulary rewrite of
+    # tantivy's), for ``top_hits`` with ``explain``; None: the score alone is reported.
+    explain: Any = None
 
     @property
     def schema(self) -> tantivy.Schema:
