@@ -23,9 +23,9 @@ from native.aggs import buckets
 from native.aggs.partials import Level, kind_of
 from native.aggs.spec import AggNode
 from native.date_calendar import DateParseError
-from native.doc_count import shard_has_doc_counts, weighted_count
+from native.doc_count import DOC_COUNT_FIELD, shard_has_doc_counts, weighted_count
 from native.errors import IllegalArgument
-from native.fields import INTEGRAL_COLUMNS, NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_FLOAT_TYPES, SEQ_NO_FIELD, FieldInfo, FieldResolver
 from native.search import count_matches
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
@@ -89,6 +89,18 @@ class ShardContext:
         if self.weighted:
             return weighted_count(self.searcher, query)
         return count_matches(self.searcher, query)
+
+    def seq_count(self, seqs: list[int]) -> int:
+        """The bucket doc count of the documents with these ``_seq_no``s (weighed by ``_doc_count``)."""
+        if not self.weighted or not seqs:
+            return len(seqs)
+        return weighted_count(self.searcher, tantivy.Query.term_set_query(self.schema, SEQ_NO_FIELD, seqs))
+
+    def addr_count(self, addrs: list[tantivy.DocAddress]) -> int:
+        """The bucket doc count of the documents at these addresses (weighed by ``_doc_count``)."""
+        if not self.weighted or not addrs:
+            return len(addrs)
+        return sum(1 if v is None else int(v) for v in self.searcher.fast_field_values(DOC_COUNT_FIELD, addrs))
 
     @property
     def weighted(self) -> bool:

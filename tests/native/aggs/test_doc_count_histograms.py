@@ -115,3 +115,39 @@ async def test_auto_and_variable_width_weigh_documents(asgi_client: httpx.AsyncC
     for b in got["v"]["buckets"]:  # (a value present on both shards may stay as two clusters)
         seen[b["key"]] += b["doc_count"]
     assert seen == per_value
+
+
+async def test_ip_and_geo_buckets_weigh_documents(asgi_client: httpx.AsyncClient) -> None:
+    docs: list[dict[str, Any]] = [
+        {"ip": f"10.0.{i % 3}.{i}", "p": {"lat": 10.0 + i % 4, "lon": 20.0}, **({"_doc_count": 2 + i} if i % 2 else {})}
+        for i in range(12)
+    ]
+    mappings = {"properties": {"ip": {"type": "ip"}, "p": {"type": "geo_point"}}}
+    r = await asgi_client.put("/dcg", json={"settings": {"number_of_shards": 2}, "mappings": mappings})
+    assert r.status_code == 200, r.text
+    lines = []
+    for i, doc in enumerate(docs):
+        lines += [json.dumps({"index": {"_id": str(i)}}), json.dumps(doc)]
+    r = await asgi_client.post("/dcg/_bulk?refresh=true", content="\n".join(lines) + "\n",
+                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    assert r.status_code == 200 and not r.json()["errors"], r.text
+    aggs = {
+        "ipr": {"ip_range": {"field": "ip", "ranges": [{"to": "10.0.1.0"}, {"from": "10.0.1.0"}]}},
+        "ipp": {"ip_prefix": {"field": "ip", "prefix_length": 24}},
+        "gd": {"geo_distance": {"field": "p", "origin": {"lat": 10.0, "lon": 20.0}, "unit": "km",
+                                "ranges": [{"to": 150}, {"from": 150}]}},
+        "gh": {"geohash_grid": {"field": "p", "precision": 5}},
+    }  # fmt: skip
+    r = await asgi_client.post("/dcg/_search", json={"size": 0, "aggs": aggs})
+    assert r.status_code == 200, r.text
+    got = r.json()["aggregations"]
+    third = Counter[int]()
+    lat = Counter[float]()
+    for i, d in enumerate(docs):
+        third[i % 3] += _w(d)
+        lat[d["p"]["lat"]] += _w(d)
+    assert [b["doc_count"] for b in got["ipr"]["buckets"]] == [third[0], third[1] + third[2]]
+    assert {b["key"]: b["doc_count"] for b in got["ipp"]["buckets"]} == {f"10.0.{k}.0": n for k, n in third.items()}
+    near = lat[10.0] + lat[11.0]  # 1 degree of latitude ~ 111 km
+    assert [b["doc_count"] for b in got["gd"]["buckets"]] == [near, sum(lat.values()) - near]
+    assert sorted(b["doc_count"] for b in got["gh"]["buckets"]) == sorted(lat.values())
