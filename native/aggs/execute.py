@@ -25,7 +25,15 @@ from native.aggs.spec import AggNode
 from native.date_calendar import DateParseError
 from native.doc_count import DOC_COUNT_FIELD, shard_has_doc_counts, weighted_count
 from native.errors import IllegalArgument
-from native.fields import INTEGRAL_COLUMNS, NUMERIC_FLOAT_TYPES, SEQ_NO_FIELD, FieldInfo, FieldResolver
+from native.field_types import SOURCE_ONLY_TYPES
+from native.fields import (
+    FIELD_NAMES_FIELD,
+    INTEGRAL_COLUMNS,
+    NUMERIC_FLOAT_TYPES,
+    SEQ_NO_FIELD,
+    FieldInfo,
+    FieldResolver,
+)
 from native.search import count_matches
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
@@ -144,6 +152,8 @@ class ShardContext:
     # -- bucket filters ----------------------------------------------------------------------------
 
     def exists_filter(self, info: FieldInfo) -> tantivy.Query:
+        if info.extra.get("mapping_type", info.es_type) in SOURCE_ONLY_TYPES:  # no column: ``_field_names``
+            return tantivy.Query.term_query(self.schema, FIELD_NAMES_FIELD, info.path)
         return tantivy.Query.exists_query(info.tantivy_name)
 
     def missing_filter(self, info: FieldInfo | None) -> tantivy.Query:
@@ -202,17 +212,24 @@ class ShardContext:
 
     def collect_level(self, nodes: tuple[AggNode, ...], query: tantivy.Query) -> Level:
         for node in nodes:
-            self.check_text_source(node)
+            self.check_values_source(node)
         return {node.name: kind_of(node).collect(self, node, query) for node in nodes}
 
-    def check_text_source(self, node: AggNode) -> None:
+    def check_values_source(self, node: AggNode) -> None:
         """ES refuses a ``text`` field as the values source of an aggregation: without ``fielddata`` any
-        kind (the field data cannot be loaded), with it the numeric and date kinds (wrong type)."""
+        kind (the field data cannot be loaded), with it the numeric and date kinds (wrong type). Fields
+        kept in ``_source`` only (``geo_shape``, ``binary``, vectors…) have no values to aggregate."""
         path = getattr(node.params, "field", None)
         if not isinstance(path, str) or node.kind in _TEXT_SOURCE_KINDS:
             return
         info = self.field(path)
-        if info is None or info.es_type != "text":
+        if info is None:
+            return
+        mapping_type = str(info.extra.get("mapping_type", info.es_type))
+        if mapping_type in SOURCE_ONLY_TYPES:
+            raise IllegalArgument(f"Field [{info.path}] of type [{mapping_type}] is not supported for aggregation "
+                                  f"[{node.kind}]")  # fmt: skip
+        if info.es_type != "text":
             return
         if not info.extra.get("fielddata", False):
             from native.aggs.significant import fielddata_disabled

@@ -114,6 +114,12 @@ class GeoCompilerMixin:
     # -- nodes ----------------------------------------------------------------------------------------
 
     def geo_bounding_box(self, node: A.GeoBoundingBox) -> Query:
+        shape_field = self.resolver.field(node.field)
+        if shape_field is not None and shape_field.extra.get("mapping_type", shape_field.es_type) == "geo_shape":
+            # the shapes that intersect the box (ES: geo_bounding_box on a geo_shape field)
+            envelope = {"type": "envelope", "coordinates": [[node.left, node.top], [node.right, node.bottom]]}
+            box = A.GeoShape(node.field, (), "intersects", shape_json=orjson.dumps(envelope).decode())
+            return self.const(self.geo_shape_field(shape_field, box), node.boost)
         info = self.geo_field(node.field, "geo_bounding_box", node.ignore_unmapped)
         if info is None:
             return Query.empty_query()

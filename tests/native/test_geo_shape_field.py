@@ -77,3 +77,28 @@ def test_polygon_relations_exact() -> None:
     assert not relate(square, concave, "within") and relate(concave, square, "within")
     with pytest.raises(IllegalArgument):
         parse_shape({"type": "polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]}, "q")  # ring not closed
+
+
+async def test_bounding_box_on_geo_shape_field(asgi_client: httpx.AsyncClient) -> None:
+    await _load(asgi_client)
+    box = {"top_left": {"lat": 6, "lon": 0}, "bottom_right": {"lat": 2, "lon": 1}}
+    r = await asgi_client.post("/shapes/_search", json={"size": 100, "query": {"geo_bounding_box": {"loc": box}}})
+    assert r.status_code == 200, r.text
+    assert {h["_id"] for h in r.json()["hits"]["hits"]} == EXPECTED["intersects"]
+
+
+@pytest.mark.parametrize("kind", ["terms", "value_count", "cardinality", "geo_bounds"])
+async def test_aggregations_on_geo_shape_are_refused(asgi_client: httpx.AsyncClient, kind: str) -> None:
+    await _load(asgi_client)
+    r = await asgi_client.post("/shapes/_search", json={"size": 0, "aggs": {"a": {kind: {"field": "loc"}}}})
+    assert r.status_code == 400, r.text
+    cause = r.json()["error"]["root_cause"][0]
+    reason = f"Field [loc] of type [geo_shape] is not supported for aggregation [{kind}]"
+    assert cause == {"type": "illegal_argument_exception", "reason": reason}
+
+
+async def test_missing_agg_on_geo_shape_field(asgi_client: httpx.AsyncClient) -> None:
+    await _load(asgi_client)
+    r = await asgi_client.post("/shapes/_search", json={"size": 0, "aggs": {"a": {"missing": {"field": "loc"}}}})
+    assert r.status_code == 200, r.text
+    assert r.json()["aggregations"]["a"]["doc_count"] == 1  # the one document without ``loc``
