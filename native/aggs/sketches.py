@@ -499,8 +499,14 @@ class CardinalityKind:
             request = {"terms": {"field": info.tantivy_name, "size": 65000, "segment_size": 65000}}
             buckets = ctx.aggregate(query, {"t": request})["t"]["buckets"]
             sketch.add_hashes(hash_strings([str(b["key"]) for b in buckets]))
-        else:
-            values = np.unique(ctx.values(info, query))
+        else:  # every value of every document, exact (u64 values past 2^53 stay apart)
+            distinct = _distinct_numbers(ctx, info, query)
+            if info.tantivy_type == tantivy.FieldType.Unsigned:
+                values = np.array([int(v) for v in distinct], dtype=_U64).view(np.int64)
+            elif integral:
+                values = np.array([int(v) for v in distinct], dtype=np.int64)
+            else:
+                values = np.array([float(v) for v in distinct], dtype=np.float64)
             sketch.add_hashes(hash_numbers(values, integral=integral))
         if spec.missing is not None and ctx.count(ctx.restrict(query, ctx.missing_filter(info))):
             sketch.add_hashes(_hash_one(convert_key(info, spec.missing), text=text, integral=integral))
@@ -514,6 +520,22 @@ class CardinalityKind:
 
 
 _DISTINCT_LIMIT = 65000  # tantivy's terms aggregation aborts past this many buckets
+
+
+def _distinct_numbers(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> list[Any]:
+    """The distinct values of a numeric/date/boolean column among the matching docs, every value of a
+    multi-valued doc included: tantivy's terms (exact keys) up to 65 000 of them, else every doc's values."""
+    request = {"terms": {"field": info.tantivy_name, "size": _MAX_TERMS, "segment_size": _MAX_TERMS}}
+    result = ctx.aggregate(query, {"t": request})["t"]
+    buckets = result["buckets"]
+    if not result.get("sum_other_doc_count") and len(buckets) < _MAX_TERMS:
+        return [b["key"] for b in buckets]
+    from native.aggs.docvalues import doc_values
+
+    return list({v for row in doc_values(ctx, query, [info.tantivy_name]) for v in row.get(info.tantivy_name, ())})
+
+
+_MAX_TERMS = 65000
 
 
 def _distinct_keywords(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> list[str] | None:

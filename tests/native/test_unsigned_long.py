@@ -69,3 +69,11 @@ async def test_out_of_range_values_are_refused(asgi_client: httpx.AsyncClient) -
     for bad in (-1, 2**64):
         r = await asgi_client.put("/ul/_doc/bad", json={"u": bad})
         assert r.status_code == 400, (bad, r.text)
+
+
+async def test_search_after_and_cardinality_past_2_63(asgi_client: httpx.AsyncClient) -> None:
+    await _load(asgi_client)
+    got = await _search(asgi_client, {"sort": [{"u": "asc"}], "search_after": [BIG], "size": 20})
+    assert [h["sort"][0] for h in got["hits"]["hits"]] == sorted(v for v in VALUES if v > BIG)
+    got = await _search(asgi_client, {"size": 0, "aggs": {"c": {"cardinality": {"field": "u"}}}})
+    assert got["aggregations"]["c"]["value"] == len(set(VALUES))
