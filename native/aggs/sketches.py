@@ -256,7 +256,12 @@ class PercentilesKind:
 
                 values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
             else:
-                values = ctx.values(info, query)
+                values = ctx.values(info, query)  # first values: every value when some doc has several
+                counted = ctx.aggregate(query, {"c": {"value_count": {"field": info.tantivy_name}}})["c"].get("value")
+                if int(counted or 0) > values.size:
+                    from native.aggs.docvalues import all_values
+
+                    values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
             if spec.missing is not None:
                 n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:

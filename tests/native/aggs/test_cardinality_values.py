@@ -32,3 +32,18 @@ async def test_cardinality_counts_every_value(asgi_client: httpx.AsyncClient) ->
     got = {f: v["value"] for f, v in r.json()["aggregations"].items()}
     expected = {f: len({json.dumps(v) for doc in DOCS for v in doc[f]}) for f in props}
     assert got == expected
+
+
+async def test_percentiles_use_every_value(asgi_client: httpx.AsyncClient) -> None:
+    r = await asgi_client.put("/pm", json={"mappings": {"properties": {"n": {"type": "long"}}}})
+    assert r.status_code == 200, r.text
+    for i, values in enumerate([[1, 100], [2, 200], [3, 300]]):
+        await asgi_client.put(f"/pm/_doc/{i}", json={"n": values})
+    await asgi_client.post("/pm/_refresh")
+    body = {"size": 0, "aggs": {"p": {"percentiles": {"field": "n", "percents": [0, 100]}},
+                                "r": {"percentile_ranks": {"field": "n", "values": [50]}}}}  # fmt: skip
+    r = await asgi_client.post("/pm/_search", json=body)
+    assert r.status_code == 200, r.text
+    got = r.json()["aggregations"]
+    assert got["p"]["values"] == {"0.0": 1.0, "100.0": 300.0}
+    assert 40.0 < got["r"]["values"]["50.0"] < 60.0  # 3 of the 6 values lie below 50 (first values only: 100)
