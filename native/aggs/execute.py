@@ -98,6 +98,10 @@ class ShardContext:
             return weighted_count(self.searcher, query)
         return count_matches(self.searcher, query)
 
+    def matches(self, query: tantivy.Query) -> int:
+        """The number of documents matching ``query`` (metrics count documents, never ``_doc_count``)."""
+        return count_matches(self.searcher, query)
+
     def seq_count(self, seqs: list[int]) -> int:
         """The bucket doc count of the documents with these ``_seq_no``s (weighed by ``_doc_count``)."""
         if not self.weighted or not seqs:

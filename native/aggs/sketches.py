@@ -244,7 +244,7 @@ class PercentilesKind:
         if info is None:
             if spec.missing is None:
                 return {}
-            values = np.full(ctx.count(query), missing_number(spec.missing))
+            values = np.full(ctx.matches(query), missing_number(spec.missing))
         else:
             _numeric_or_fail(info, node.kind)
             use_grid = spec.missing is None and spec.hdr_digits is None
@@ -263,7 +263,7 @@ class PercentilesKind:
 
                     values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
             if spec.missing is not None:
-                n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+                n_missing = ctx.matches(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:
                     missing = float(convert_key(info, spec.missing))
                     values = np.concatenate([values, np.full(n_missing, missing)])

@@ -35,7 +35,7 @@ class TopHitsKind:
         if ctx.nested_path is not None:
             return _collect_nested(ctx, spec, query)
         wanted = spec.from_ + spec.size
-        total = ctx.count(query)
+        total = ctx.matches(query)
         if wanted == 0 or total == 0:
             return {"t": total, "ms": None, "h": []}
         by_field = _sort_field(ctx, spec)

@@ -151,3 +151,22 @@ async def test_ip_and_geo_buckets_weigh_documents(asgi_client: httpx.AsyncClient
     near = lat[10.0] + lat[11.0]  # 1 degree of latitude ~ 111 km
     assert [b["doc_count"] for b in got["gd"]["buckets"]] == [near, sum(lat.values()) - near]
     assert sorted(b["doc_count"] for b in got["gh"]["buckets"]) == sorted(lat.values())
+
+
+async def test_metrics_count_documents_not_doc_count(asgi_client: httpx.AsyncClient) -> None:
+    await _load(asgi_client)
+    got = await _aggs(asgi_client, {
+        "vc": {"value_count": {"field": "n"}},
+        "vm": {"value_count": {"field": "nope", "missing": 1}},
+        "avg_missing": {"avg": {"field": "nope", "missing": 2}},
+        "p": {"percentiles": {"field": "nope", "missing": 3, "percents": [50]}},
+        "top": {"top_hits": {"size": 1}},
+        "h": {"histogram": {"field": "n", "interval": 100}, "aggs": {"c": {"value_count": {"field": "n"}}}},
+    })  # fmt: skip
+    assert got["vc"]["value"] == len(DOCS)
+    assert got["vm"]["value"] == len(DOCS)
+    assert got["avg_missing"]["value"] == 2.0
+    assert got["p"]["values"]["50.0"] == 3.0
+    assert got["top"]["hits"]["total"]["value"] == len(DOCS)
+    bucket = got["h"]["buckets"][0]
+    assert bucket["doc_count"] == sum(_w(d) for d in DOCS) and bucket["c"]["value"] == len(DOCS)
