@@ -102,3 +102,19 @@ async def test_missing_agg_on_geo_shape_field(asgi_client: httpx.AsyncClient) ->
     r = await asgi_client.post("/shapes/_search", json={"size": 0, "aggs": {"a": {"missing": {"field": "loc"}}}})
     assert r.status_code == 200, r.text
     assert r.json()["aggregations"]["a"]["doc_count"] == 1  # the one document without ``loc``
+
+
+async def test_malformed_shapes_are_refused_at_index_time(asgi_client: httpx.AsyncClient) -> None:
+    await _load(asgi_client)
+    for bad in ({"type": "point", "coordinates": "x"}, {"type": "circle", "coordinates": [0, 0], "radius": "1km"},
+                "POLYGON ((0 0, 1 0, 1 1))", 42):  # fmt: skip
+        r = await asgi_client.put("/shapes/_doc/bad", json={"loc": bad})
+        assert r.status_code == 400, (bad, r.text)
+        assert r.json()["error"]["type"] == "document_parsing_exception", r.text
+    r = await asgi_client.put("/lenient", json={"mappings": {"properties": {
+        "loc": {"type": "geo_shape", "ignore_malformed": True}}}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = await asgi_client.put("/lenient/_doc/1?refresh=true", json={"loc": {"type": "point", "coordinates": "x"}})
+    assert r.status_code == 201, r.text
+    r = await asgi_client.post("/lenient/_search", json={"query": {"exists": {"field": "loc"}}})
+    assert r.json()["hits"]["total"]["value"] == 0
