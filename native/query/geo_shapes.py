@@ -2,8 +2,10 @@
 
 A ``geo_shape`` value (GeoJSON or WKT: point, multipoint, linestring, multilinestring, polygon with holes,
 multipolygon, envelope/BBOX, geometrycollection; an array of them) is not indexed: only its path goes into
-``_field_names``. The query reads the ``_source`` of every document of the shard holding the field,
-parses its shapes and decides the relation exactly, planar in (lon, lat) as Lucene's shape edges are:
+``_field_names``, once the value is known to parse here (``native.document``: a malformed shape is a
+``document_parsing_exception``, or is left out with ``ignore_malformed``). The query reads the ``_source``
+of every document of the shard holding the field, parses its shapes and decides the relation exactly,
+planar in (lon, lat) as Lucene's shape edges are:
 
 * ``intersects``: some part of the document's shape shares a point with the query shape;
 * ``disjoint``: the document has the field and nothing intersects;
@@ -11,7 +13,8 @@ parses its shapes and decides the relation exactly, planar in (lon, lat) as Luce
 * ``contains``: the query shape lies inside the document's shape.
 
 Cost: one stored-document read, a JSON parse and the geometry per document with the field, per query
-and shard (no spatial index), so about 10-20 µs per such document. ``circle`` shapes (not indexable in ES
+and shard (no spatial index): about 15 µs for a point and 75 µs for a small polygon against an envelope
+(pure Python, edges x edges), plus the stored-document read; 100 000 shapes cost seconds. ``circle`` shapes (not indexable in ES
 either) and dateline-crossing polygons are refused by name; an envelope whose west edge is east of its
 east edge is split at the dateline as ES does.
 """
