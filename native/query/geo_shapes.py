@@ -14,9 +14,9 @@ planar in (lon, lat) as Lucene's shape edges are:
 
 Cost: one stored-document read, a JSON parse and the geometry per document with the field, per
 query and shard (no spatial index): about 15 µs for a point and 75 µs for a small polygon against
-an envelope (pure Python, edges x edges), plus the stored-document read; 100 000 shapes take seconds. ``circle`` shapes (not indexable in ES
-either) and dateline-crossing polygons are refused by name; an envelope whose west edge is east of its
-east edge is split at the dateline as ES does.
+an envelope (pure Python, edges x edges), plus the stored-document read; 100 000 shapes take seconds.
+``circle`` shapes (not indexable in ES either) and dateline-crossing polygons are refused by name; an
+envelope whose west edge is east of its east edge is split at the dateline as ES does.
 """
 
 from __future__ import annotations
