@@ -77,3 +77,20 @@ async def test_search_after_and_cardinality_past_2_63(asgi_client: httpx.AsyncCl
     assert [h["sort"][0] for h in got["hits"]["hits"]] == sorted(v for v in VALUES if v > BIG)
     got = await _search(asgi_client, {"size": 0, "aggs": {"c": {"cardinality": {"field": "u"}}}})
     assert got["aggregations"]["c"]["value"] == len(set(VALUES))
+
+
+async def test_multi_valued_sort_keys_stay_exact(asgi_client: httpx.AsyncClient) -> None:
+    r = await asgi_client.put("/um", json={"settings": {"number_of_shards": 1},
+                                           "mappings": {"properties": {"u": {"type": "unsigned_long"}}}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    docs = {"a": [7, 2**64 - 2], "b": 2**64 - 1, "c": [5, 9]}
+    for doc_id, value in docs.items():
+        await asgi_client.put(f"/um/_doc/{doc_id}", json={"u": value})
+    await asgi_client.post("/um/_refresh")
+    r = await asgi_client.post("/um/_search", json={"sort": [{"u": "desc"}]})
+    assert r.status_code == 200 and r.json()["_shards"]["failed"] == 0, r.text
+    assert [(h["_id"], h["sort"][0]) for h in r.json()["hits"]["hits"]] == [
+        ("b", 2**64 - 1), ("a", 2**64 - 2), ("c", 9)
+    ]
+    r = await asgi_client.post("/um/_search", json={"sort": [{"u": {"order": "asc", "mode": "min"}}]})
+    assert [(h["_id"], h["sort"][0]) for h in r.json()["hits"]["hits"]] == [("c", 5), ("a", 7), ("b", 2**64 - 1)]
