@@ -17,7 +17,8 @@ DOCS: list[dict[str, Any]] = [
 
 
 async def _load(client: httpx.AsyncClient) -> None:
-    mappings = {"properties": {"text": {"type": "text"}, "page": {"type": "integer"}}}
+    # (a geo_point's hidden ``_lat``/``_lon`` columns are in the schema the explanation names fields from)
+    mappings = {"properties": {"text": {"type": "text"}, "page": {"type": "integer"}, "loc": {"type": "geo_point"}}}
     r = await client.put("/th", json={"settings": {"number_of_shards": 1}, "mappings": mappings})
     assert r.status_code == 200, r.text
     for i, doc in enumerate(DOCS):
@@ -66,3 +67,13 @@ async def test_top_hits_explain(asgi_client: httpx.AsyncClient) -> None:
     got = await _search(asgi_client, {"size": 0, "query": {"match": {"text": "the"}},
                                       "aggs": {"top": {"top_hits": {}}}})  # fmt: skip
     assert all("_explanation" not in h for h in got["aggregations"]["top"]["hits"]["hits"])
+
+
+def test_hidden_column_names_decode() -> None:
+    from cluster.explain import decode_tantivy_name
+    from native.schema import tantivy_name
+
+    for path in ("a.b", "x_y", "loc", "é-z"):
+        assert decode_tantivy_name(tantivy_name(path)) == path
+    assert decode_tantivy_name(tantivy_name("loc") + "_lat") == "loc_lat"
+    assert decode_tantivy_name(tantivy_name("a.b") + "_gte") == "a.b_gte"
