@@ -224,7 +224,10 @@ class TermsKind:
                 counts[key] = counts.get(key, 0) + n
             return counts
         if info.tantivy_type == tantivy.FieldType.Text:
-            return dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
+            counts = dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
+            if ctx.weighted:  # a ``fielddata`` text field has no column: one weighted count per term
+                return {t: ctx.count(ctx.restrict(query, ctx.term_filter(info, t))) for t in counts}
+            return counts
         return _bucket_counts(info, ctx.aggregate(query, {"t": _all_terms(info)})["t"]["buckets"])
 
     # -- merge / finalize --------------------------------------------------------------------------

@@ -170,3 +170,20 @@ async def test_metrics_count_documents_not_doc_count(asgi_client: httpx.AsyncCli
     assert got["top"]["hits"]["total"]["value"] == len(DOCS)
     bucket = got["h"]["buckets"][0]
     assert bucket["doc_count"] == sum(_w(d) for d in DOCS) and bucket["c"]["value"] == len(DOCS)
+
+
+async def test_terms_on_fielddata_text_weigh_documents(asgi_client: httpx.AsyncClient) -> None:
+    mappings = {"properties": {"t": {"type": "text", "fielddata": True}}}
+    r = await asgi_client.put("/dct", json={"settings": {"number_of_shards": 1}, "mappings": mappings})
+    assert r.status_code == 200, r.text
+    docs: list[dict[str, Any]] = [{"t": "red fox"}, {"t": "red dog", "_doc_count": 5}, {"t": "blue fox", "_doc_count": 2}]
+    for i, doc in enumerate(docs):
+        await asgi_client.put(f"/dct/_doc/{i}", json=doc)
+    await asgi_client.post("/dct/_refresh")
+    r = await asgi_client.post("/dct/_search", json={"size": 0, "aggs": {"t": {"terms": {"field": "t"}}}})
+    assert r.status_code == 200, r.text
+    expected: Counter[str] = Counter()
+    for doc in docs:
+        for word in set(doc["t"].split()):
+            expected[word] += _w(doc)
+    assert {b["key"]: b["doc_count"] for b in r.json()["aggregations"]["t"]["buckets"]} == expected
