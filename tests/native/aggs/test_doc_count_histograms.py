@@ -176,7 +176,9 @@ async def test_terms_on_fielddata_text_weigh_documents(asgi_client: httpx.AsyncC
     mappings = {"properties": {"t": {"type": "text", "fielddata": True}}}
     r = await asgi_client.put("/dct", json={"settings": {"number_of_shards": 1}, "mappings": mappings})
     assert r.status_code == 200, r.text
-    docs: list[dict[str, Any]] = [{"t": "red fox"}, {"t": "red dog", "_doc_count": 5}, {"t": "blue fox", "_doc_count": 2}]
+    docs: list[dict[str, Any]] = [
+        {"t": "red fox"}, {"t": "red dog", "_doc_count": 5}, {"t": "blue fox", "_doc_count": 2}
+    ]
     for i, doc in enumerate(docs):
         await asgi_client.put(f"/dct/_doc/{i}", json=doc)
     await asgi_client.post("/dct/_refresh")
