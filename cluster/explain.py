@@ -53,7 +53,10 @@ def decode_tantivy_name(name: str) -> str:
             out.append("_")
             i += 2
         else:
-            end = text.index("_", i + 1)
+            end = text.find("_", i + 1)
+            if end < 0:  # a hidden column's raw suffix (``_lat``, ``_gte``…), kept as it is
+                out.append(text[i:])
+                break
             out.append(chr(int(text[i + 1 : end], 16)))
             i = end + 1
     return "".join(out)

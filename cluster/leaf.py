@@ -13,7 +13,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +22,7 @@ import tantivy
 
 from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
+from cluster.explain import convert, field_names
 from cluster.load_stats import LoadTracker
 from cluster.node import DataNode
 from cluster.profile import Laps
@@ -186,6 +187,9 @@ class LeafService:
                     native_aggs.execute_shard(
                         tree, searcher, query, compiled, now_millis=request.now_millis, index_name=ref.index,
                         max_buckets=self.max_buckets,
+                        named=self._named(query_json, searcher, compiled, request.now_millis)
+                        if b"top_hits" in aggs_json else None,
+                        explain=_explainer(shard, searcher, query) if b'"explain"' in aggs_json else None,
                     )
                     if tree is not None
                     else b""
@@ -621,3 +625,19 @@ def _inner_hits(
         return compile_query(node, compiled, now_millis=now_millis, searcher=view_searcher, nested_level=level)
 
     return inner_hits_for(ast, searcher, compiled, compile_for, index)
+
+
+def _explainer(shard: Any, searcher: tantivy.Searcher, query: tantivy.Query) -> Callable[[Any], dict[str, Any]]:
+    """``address → ES explanation`` of ``query``'s score there (``top_hits`` with ``explain``)."""
+    names: list[list[str]] = []
+
+    def explain(address: Any) -> dict[str, Any]:
+        if not names:
+            names.append(field_names(shard))
+        try:
+            raw = orjson.loads(query.explain(searcher, address).to_json())
+        except ValueError:
+            return {"value": 0.0, "description": "no matching term", "details": []}
+        return convert(raw, names[0], address.doc)
+
+    return explain

@@ -75,3 +75,21 @@ def weighted_terms(searcher: tantivy.Searcher, query: tantivy.Query, field: str)
     }
     buckets = searcher.aggregate(query, request)["t"]["buckets"]
     return [(b["key"], int(b["w"]["value"] or 0)) for b in buckets]
+
+
+WEIGHT_AGG = "_dcw"  # the sub-aggregation summing ``_doc_count`` inside a bucket aggregation's tantivy call
+
+
+def with_weight(aggs: dict[str, Any] | None, weighted: bool) -> dict[str, Any] | None:
+    """``aggs`` (a tantivy bucket aggregation's sub-aggregations) plus the ``_doc_count`` sum when the shard
+    is ``weighted``: each bucket's count is then read with ``bucket_count``."""
+    if not weighted:
+        return aggs
+    return {**(aggs or {}), WEIGHT_AGG: {"sum": {"field": DOC_COUNT_FIELD, "missing": 1}}}
+
+
+def bucket_count(bucket: dict[str, Any], weighted: bool) -> int:
+    """A tantivy result bucket's doc count, each document counted ``_doc_count`` times when ``weighted``."""
+    if weighted and WEIGHT_AGG in bucket:
+        return int(bucket[WEIGHT_AGG].get("value") or 0)
+    return int(bucket.get("doc_count", 0))

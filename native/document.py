@@ -156,12 +156,35 @@ def _completion_handler(leaf: Leaf) -> Callable[..., None]:
 
 def _source_only_handler(leaf: Leaf) -> Callable[..., None]:
     path = leaf.path
+    shapes = leaf.type == "geo_shape"
 
     def handle(out: dict[str, Any], present: list[str], value: Any, doc_id: str) -> None:
-        if value is not None and value != []:
-            present.append(path)
+        if value is None or value == []:
+            return
+        if shapes and not _valid_shapes(leaf, value, doc_id):
+            return
+        present.append(path)
 
     return handle
+
+
+def _valid_shapes(leaf: Leaf, value: Any, doc_id: str) -> bool:
+    """Whether a ``geo_shape`` value parses as the ``geo_shape`` query reads it (``native.query.geo_shapes``);
+    a malformed one is a 400, or, with ``ignore_malformed``, left out of ``_field_names`` (never matched)."""
+    from native.errors import FieldValueError, IllegalArgument
+    from native.query.geo_shapes import parse_shape, source_shapes
+    from native.values import _flag, _preview
+
+    try:
+        for raw in source_shapes({"v": value}, "v"):
+            parse_shape(raw, leaf.path)
+    except IllegalArgument as exc:
+        if _flag(leaf.params.get("ignore_malformed", False)):
+            return False
+        reason = (f"failed to parse field [{leaf.path}] of type [geo_shape] in document with id '{doc_id}'. "
+                  f"Preview of field's value: '{_preview(value)}'")  # fmt: skip
+        raise FieldValueError(reason, caused_by=IllegalArgument(exc.reason)) from None
+    return True
 
 
 def _flat(values: list[Any]) -> Iterator[Any]:

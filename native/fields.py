@@ -39,6 +39,9 @@ import tantivy
 NUMERIC_INT_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long"})
 NUMERIC_FLOAT_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
 NUMERIC_TYPES = NUMERIC_INT_TYPES | NUMERIC_FLOAT_TYPES
+# tantivy column types holding whole numbers (i64 columns, and u64 ones for ``unsigned_long``)
+INTEGRAL_COLUMNS = (tantivy.FieldType.Integer, tantivy.FieldType.Unsigned)
+NUMERIC_COLUMNS = (tantivy.FieldType.Integer, tantivy.FieldType.Unsigned, tantivy.FieldType.Float)
 # Types whose values live in a numeric fast column (fast_field_values works on them).
 COLUMNAR_NUMERIC_TYPES = NUMERIC_TYPES | {"date", "boolean"}
 
@@ -71,6 +74,8 @@ class FieldInfo:
 
     @property
     def tantivy_type(self) -> tantivy.FieldType:
+        if self.es_type == "unsigned_long":
+            return tantivy.FieldType.Unsigned
         if self.es_type in NUMERIC_INT_TYPES or self.es_type == "date":
             return tantivy.FieldType.Integer
         if self.es_type in NUMERIC_FLOAT_TYPES:

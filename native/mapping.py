@@ -25,7 +25,7 @@ Field types beyond the core ones (how ``native.schema`` stores them):
   ``version`` and ``flattened`` (every leaf value) as ``keyword``; ``search_as_you_type`` as ``text``
   plus ``._2gram``/``._3gram``/``._index_prefix`` text sub-fields; ``token_count`` as the integer token
   count of its analyzer;
-  ``unsigned_long`` as i64 (values above 2^63-1 are rejected).
+  ``unsigned_long`` as u64 (0 to 2^64-1, exact).
 * ``alias`` resolves to its target (``FieldResolver.field``); writing to it is an error.
 * ``binary``, ``dense_vector``, ``sparse_vector``, ``rank_feature(s)``, ``completion`` are accepted and
   kept in ``_source`` only (not searchable).

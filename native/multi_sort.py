@@ -78,6 +78,10 @@ def _typed(info: FieldInfo, value: Any) -> Any:
             return int(value in (True, "true"))
         if info.es_type in ("double", "float", "half_float", "scaled_float"):
             return float(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value  # exact (``unsigned_long`` values past 2^53)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
         return int(float(value))
     except (TypeError, ValueError, OverflowError):
         return None  # ignore_malformed values are not indexed either
@@ -95,7 +99,8 @@ def _reduce(values: list[Any], mode: str) -> Any:
     if isinstance(values[0], str):  # sum / avg / median make no sense on strings: ES refuses, keep min
         return min(values)
     if mode == "sum":
-        return sum(values)
+        total = sum(values)
+        return max(-(2**63), min(2**64 - 1, total)) if isinstance(total, int) else total  # a 64-bit key
     reduced = sum(values) / len(values) if mode == "avg" else statistics.median(values)
     if all(isinstance(v, int) for v in values):  # a long column's average is a long (Java's truncation)
         return int(reduced)

@@ -22,7 +22,7 @@ from typing import Any
 
 import tantivy
 
-from native.fields import FieldInfo
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_COLUMNS, FieldInfo
 
 # Below this many documents ordering the whole shard is already cheap.
 MIN_DOCS = 50_000
@@ -54,7 +54,7 @@ def threshold(
     """A value of ``info`` that about ``OVERSHOOT * want`` of ``matching`` documents pass (are ``>=`` it when
     ``descending``, ``<=`` otherwise), counting only from ``after`` on (``search_after``), or None when
     narrowing is not worth it or not possible."""
-    if info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float) or info.es_type == "boolean":
+    if info.tantivy_type not in NUMERIC_COLUMNS or info.es_type == "boolean":
         return None
     num_docs = int(searcher.num_docs)
     fraction = OVERSHOOT * want / max(matching, 1)
@@ -92,7 +92,7 @@ def threshold(
     value, seen = walk(histogram, target, refine=True)
     if value is None or not math.isfinite(value) or seen > TOO_WIDE * target:
         return None  # (a skewed field's buckets can hold far more than asked: the range would cost more)
-    if info.tantivy_type == tantivy.FieldType.Integer:  # round outwards: the range only grows
+    if info.tantivy_type in INTEGRAL_COLUMNS:  # round outwards: the range only grows
         return math.floor(value) if descending else math.ceil(value)
     return value
 
@@ -152,7 +152,7 @@ def sub_histogram(
 
 
 def _typed(info: FieldInfo, value: float, rounding: Callable[[float], int]) -> int | float:
-    return rounding(value) if info.tantivy_type == tantivy.FieldType.Integer else value
+    return rounding(value) if info.tantivy_type in INTEGRAL_COLUMNS else value
 
 
 def _histogram(

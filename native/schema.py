@@ -228,6 +228,8 @@ class CompiledMapping:
                 analyze = self.analysis.normalizer(str(normalizer)).analyze
             builder.add_text_field(name, fast=True, tokenizer_name=tokenizer, index_option="freq")
             ftype = "keyword"
+        elif ftype == "unsigned_long":  # a u64 column: values up to 2^64-1, exact
+            builder.add_unsigned_field(name, indexed=True, fast=True)
         elif ftype in NUMERIC_INT_TYPES or ftype in ("date", "date_nanos", "token_count"):
             builder.add_integer_field(name, indexed=True, fast=True)
             if ftype == "date_nanos":  # epoch millis here, epoch nanos in a hidden column (native.date_nanos)

@@ -24,7 +24,7 @@ from collections import OrderedDict
 import tantivy
 
 from native import narrowing
-from native.fields import FieldInfo
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_COLUMNS, FieldInfo
 
 # Measured on the bench's 1M-document shard (µs): the term walk costs about this per distinct value in
 # range and per matching document; the cheapest column scan (a sorted column) about this per document.
@@ -54,7 +54,7 @@ def prefer_inverted(
 ) -> bool:
     """Whether ``lower <= info <= upper`` (None: unbounded) should walk the inverted index rather than scan
     the fast column of ``searcher``'s shard; ``owner`` identifies the shard (its tantivy schema object)."""
-    if searcher is None or info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float):
+    if searcher is None or info.tantivy_type not in NUMERIC_COLUMNS:
         return False
     if info.es_type == "boolean" or (lower is None and upper is None):
         return False
@@ -70,7 +70,7 @@ def prefer_inverted(
 
     def cost(docs: float) -> float:
         terms = docs
-        if info.tantivy_type == tantivy.FieldType.Integer and lower is not None and upper is not None:
+        if info.tantivy_type in INTEGRAL_COLUMNS and lower is not None and upper is not None:
             terms = min(docs, float(upper) - float(lower) + 1)
         return TERM_COST_US * terms + POSTING_COST_US * docs
 

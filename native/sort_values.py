@@ -108,7 +108,21 @@ def _coerce_one(value: Any, field: str, info: FieldInfo | None, fmt: str | None 
         if isinstance(value, dict | list):
             raise ValueError(value)
         return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if es_type == "unsigned_long":  # a u64 column: keep the whole unsigned range
+        return _as_unsigned(value)
     return _as_long(value)
+
+
+def _as_unsigned(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, min(2**64 - 1, value))
+    if isinstance(value, str):
+        try:
+            return max(0, min(2**64 - 1, int(value.strip())))
+        except ValueError:
+            pass
+    number = _as_double(value)
+    return 2**64 - 1 if number >= 2.0**64 else max(0, int(number))
 
 
 def coerce_search_after(

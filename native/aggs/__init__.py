@@ -50,11 +50,14 @@ def execute_shard(
     now_millis: int,
     index_name: str = "",
     max_buckets: int | None = None,
+    named: Any = None,
+    explain: Any = None,
 ) -> bytes:
-    """Run every aggregation of ``tree`` over the docs of one shard matching ``query``."""
+    """Run every aggregation of ``tree`` over the docs of one shard matching ``query``; ``named`` (the
+    request's ``native.named_queries.NamedQueries``) gives ``top_hits`` hits their ``matched_queries``."""
     with buckets.limited(max_buckets):
         buckets.check_fixed(tree)
-        ctx = ShardContext(searcher, resolver, now_millis, index_name)
+        ctx = ShardContext(searcher, resolver, now_millis, index_name, named=named, explain=explain)
         return encode(ctx.collect_level(tree.nodes, query))
 
 

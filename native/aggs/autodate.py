@@ -27,6 +27,7 @@ from native.aggs.execute import ShardContext, convert_key, date_format
 from native.aggs.partials import Partial, empty_level, finalize_level, merge_level
 from native.aggs.readers import _check_keys, _field, _int, _missing_value, _text, _time_zone
 from native.aggs.spec import AggNode
+from native.doc_count import DOC_COUNT_FIELD
 from native.errors import IllegalArgument
 from native.fields import SEQ_NO_FIELD
 
@@ -144,13 +145,17 @@ class AutoDateHistogramKind:
             )
         missing = None if spec.missing is None else int(convert_key(info, spec.missing))
         docs: list[tuple[int, list[int]]] = []
-        for row in doc_values(ctx, query, [info.tantivy_name, SEQ_NO_FIELD]):
+        weights: dict[int, int] = {}  # seq_no → ``_doc_count`` (absent: 1)
+        columns = [info.tantivy_name, SEQ_NO_FIELD, *([DOC_COUNT_FIELD] if ctx.weighted else [])]
+        for row in doc_values(ctx, query, columns):
             seq = row.get(SEQ_NO_FIELD)
             values = [int(v) for v in row.get(info.tantivy_name, [])]
             if not values and missing is not None:
                 values = [missing]
             if seq and values:
                 docs.append((int(seq[0]), values))
+                if row.get(DOC_COUNT_FIELD):
+                    weights[int(seq[0])] = int(row[DOC_COUNT_FIELD][0])
         if not docs:
             return self.empty(node)
         lo = min(min(v) for _, v in docs)
@@ -166,7 +171,7 @@ class AutoDateHistogramKind:
             if node.children:
                 flt = tantivy.Query.term_set_query(ctx.schema, SEQ_NO_FIELD, groups[key])
                 subs = ctx.collect_subs(node, query, flt)
-            rows.append([key, len(groups[key]), subs])
+            rows.append([key, sum(weights.get(seq_no, 1) for seq_no in groups[key]), subs])
         return {"r": idx, "b": rows, "f": date_format(info, spec.format)}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:

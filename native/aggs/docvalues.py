@@ -15,13 +15,14 @@ import tantivy
 
 from native.aggs.execute import ShardContext
 from native.fields import FieldInfo
+from native.search import count_matches
 
 
 def doc_values(ctx: ShardContext, query: tantivy.Query, columns: list[str]) -> list[dict[str, list[Any]]]:
     """For each doc matching ``query``: ``{column: [values...]}`` (a column without values is absent)."""
     if not columns:
         return []
-    size = ctx.count(query)
+    size = count_matches(ctx.searcher, query)  # documents, not ``_doc_count`` weights
     if size == 0:
         return []
     request = {"top_hits": {"size": size, "sort": [], "docvalue_fields": sorted(set(columns))}}

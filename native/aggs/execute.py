@@ -23,12 +23,29 @@ from native.aggs import buckets
 from native.aggs.partials import Level, kind_of
 from native.aggs.spec import AggNode
 from native.date_calendar import DateParseError
-from native.doc_count import shard_has_doc_counts, weighted_count
+from native.doc_count import DOC_COUNT_FIELD, shard_has_doc_counts, weighted_count
 from native.errors import IllegalArgument
-from native.fields import NUMERIC_FLOAT_TYPES, FieldInfo, FieldResolver
+from native.field_types import SOURCE_ONLY_TYPES
+from native.fields import (
+    FIELD_NAMES_FIELD,
+    INTEGRAL_COLUMNS,
+    NUMERIC_FLOAT_TYPES,
+    SEQ_NO_FIELD,
+    FieldInfo,
+    FieldResolver,
+)
 from native.search import count_matches
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_U64_MAX = 2**64 - 1
+# kinds that read a text field without field data (``significant_text`` re-analyses ``_source``; ``missing``
+# only asks whether the field has a value)
+_TEXT_SOURCE_KINDS = frozenset({"significant_text", "missing"})
+_NUMERIC_SOURCE_KINDS = frozenset({
+    "avg", "sum", "min", "max", "stats", "extended_stats", "percentiles", "percentile_ranks",
+    "median_absolute_deviation", "histogram", "date_histogram", "range", "date_range", "auto_date_histogram",
+    "variable_width_histogram",
+})  # fmt: skip
 
 
 @dataclass
@@ -42,6 +59,11 @@ class ShardContext:
     # (then a nested view's) holds.
     nested_path: str | None = None
     _weighted: bool | None = None
+    # The search query's named clauses (``native.named_queries.NamedQueries``) for ``top_hits``, or None.
+    named: Any = None
+    # ``address → ES explanation`` of the search query's score (the cluster's Lucene-vocabulary rewrite of
+    # tantivy's), for ``top_hits`` with ``explain``; None: the score alone is reported.
+    explain: Any = None
 
     @property
     def schema(self) -> tantivy.Schema:
@@ -75,6 +97,22 @@ class ShardContext:
         if self.weighted:
             return weighted_count(self.searcher, query)
         return count_matches(self.searcher, query)
+
+    def matches(self, query: tantivy.Query) -> int:
+        """The number of documents matching ``query`` (metrics count documents, never ``_doc_count``)."""
+        return count_matches(self.searcher, query)
+
+    def seq_count(self, seqs: list[int]) -> int:
+        """The bucket doc count of the documents with these ``_seq_no``s (weighed by ``_doc_count``)."""
+        if not self.weighted or not seqs:
+            return len(seqs)
+        return weighted_count(self.searcher, tantivy.Query.term_set_query(self.schema, SEQ_NO_FIELD, seqs))
+
+    def addr_count(self, addrs: list[tantivy.DocAddress]) -> int:
+        """The bucket doc count of the documents at these addresses (weighed by ``_doc_count``)."""
+        if not self.weighted or not addrs:
+            return len(addrs)
+        return sum(1 if v is None else int(v) for v in self.searcher.fast_field_values(DOC_COUNT_FIELD, addrs))
 
     @property
     def weighted(self) -> bool:
@@ -118,6 +156,8 @@ class ShardContext:
     # -- bucket filters ----------------------------------------------------------------------------
 
     def exists_filter(self, info: FieldInfo) -> tantivy.Query:
+        if info.extra.get("mapping_type", info.es_type) in SOURCE_ONLY_TYPES:  # no column: ``_field_names``
+            return tantivy.Query.term_query(self.schema, FIELD_NAMES_FIELD, info.path)
         return tantivy.Query.exists_query(info.tantivy_name)
 
     def missing_filter(self, info: FieldInfo | None) -> tantivy.Query:
@@ -160,12 +200,13 @@ class ShardContext:
         if ilo is not None and ihi is not None and (ihi < ilo or (ihi == ilo and not inc)):
             return tantivy.Query.empty_query()
         # a bound past the 64-bit column's range (``from: 1e308``) either matches nothing or bounds nothing
-        below = ihi is not None and (ihi < _I64_MIN or (ihi == _I64_MIN and not inc))
-        if (ilo is not None and ilo > _I64_MAX) or below:
+        col_min, col_max = (0, _U64_MAX) if ftype == tantivy.FieldType.Unsigned else (_I64_MIN, _I64_MAX)
+        below = ihi is not None and (ihi < col_min or (ihi == col_min and not inc))
+        if (ilo is not None and ilo > col_max) or below:
             return tantivy.Query.empty_query()
-        if ilo is not None and ilo < _I64_MIN:
+        if ilo is not None and ilo < col_min:
             ilo = None
-        if ihi is not None and ihi > _I64_MAX:
+        if ihi is not None and ihi > col_max:
             ihi, inc = None, True
         if ilo is None and ihi is None:
             return self.exists_filter(info)
@@ -174,7 +215,32 @@ class ShardContext:
     # -- recursion ---------------------------------------------------------------------------------
 
     def collect_level(self, nodes: tuple[AggNode, ...], query: tantivy.Query) -> Level:
+        for node in nodes:
+            self.check_values_source(node)
         return {node.name: kind_of(node).collect(self, node, query) for node in nodes}
+
+    def check_values_source(self, node: AggNode) -> None:
+        """ES refuses a ``text`` field as the values source of an aggregation: without ``fielddata`` any
+        kind (the field data cannot be loaded), with it the numeric and date kinds (wrong type). Fields
+        kept in ``_source`` only (``geo_shape``, ``binary``, vectors…) have no values to aggregate."""
+        path = getattr(node.params, "field", None)
+        if not isinstance(path, str) or node.kind in _TEXT_SOURCE_KINDS:
+            return
+        info = self.field(path)
+        if info is None:
+            return
+        mapping_type = str(info.extra.get("mapping_type", info.es_type))
+        if mapping_type in SOURCE_ONLY_TYPES:
+            raise IllegalArgument(f"Field [{info.path}] of type [{mapping_type}] is not supported for aggregation "
+                                  f"[{node.kind}]")  # fmt: skip
+        if info.es_type != "text":
+            return
+        if not info.extra.get("fielddata", False):
+            from native.aggs.significant import fielddata_disabled
+
+            raise IllegalArgument(fielddata_disabled(info.path, self.index_name))
+        if node.kind in _NUMERIC_SOURCE_KINDS:
+            raise IllegalArgument(f"Field [{info.path}] of type [text] is not supported for aggregation [{node.kind}]")
 
     def collect_subs(self, node: AggNode, query: tantivy.Query, bucket_filter: tantivy.Query | None) -> Level:
         """Sub-aggregation partials of one bucket (``{}`` when the node has no children)."""
@@ -218,10 +284,17 @@ def _convert_key(info: FieldInfo, value: Any) -> Any:
         from native.dates import parse_date
 
         return int(parse_date(value, info.date_formats))
-    if info.tantivy_type == tantivy.FieldType.Integer:
-        number = float(value) if isinstance(value, str) else value
+    if info.tantivy_type in INTEGRAL_COLUMNS:
+        number = value
+        if isinstance(value, str):
+            try:
+                number = int(value)  # exact, also past 2^53 (``unsigned_long``)
+            except ValueError:
+                number = float(value)
         if isinstance(number, float) and not math.isfinite(number):
             raise ValueError(value)
+        if info.tantivy_type == tantivy.FieldType.Unsigned:
+            return max(0, min(_U64_MAX, int(number)))
         return max(_I64_MIN, min(_I64_MAX, int(number)))
     number = float(value)
     if not math.isfinite(number):

@@ -25,7 +25,9 @@ from native.aggs.execute import ShardContext, convert_key, date_format, missing_
 from native.aggs.inline import inline_reader, inline_spec
 from native.aggs.partials import Partial, empty_level, finalize_level, java_double, merge_level
 from native.aggs.spec import AggNode, FiltersSpec, RangeSpec
+from native.doc_count import bucket_count, with_weight
 from native.errors import IllegalArgument
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_COLUMNS
 
 
 class SingleBucketKind:
@@ -198,11 +200,11 @@ def _one_pass(
     from one tantivy ``range`` aggregation, which counts a document once per range as ES does, or None when
     it cannot take these ranges (overlapping ones, a non-numeric field): then each range counts its own
     query. Integer columns get the bounds the per-range query uses (``x >= lo`` as ``x >= ceil(lo)``)."""
-    if info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float) or info.es_type == "boolean":
+    if info.tantivy_type not in NUMERIC_COLUMNS or info.es_type == "boolean":
         return None
     if "bound_type" in info.extra:
         return None
-    integral = info.tantivy_type == tantivy.FieldType.Integer
+    integral = info.tantivy_type in INTEGRAL_COLUMNS
     edges: list[tuple[float | None, float | None]] = []
     for lo, hi, _ in bounds:
         lo_v = None if lo is None else (math.ceil(lo) if integral else float(lo))
@@ -224,7 +226,8 @@ def _one_pass(
     inline = inline_spec(ctx, node.children) if node.children else None
     request: dict[str, Any] = {"range": {"field": info.tantivy_name, "ranges": ranges, "keyed": True}}
     try:
-        got = ctx.aggregate(query, {"r": {**request, **({"aggs": inline} if inline else {})}})["r"]["buckets"]
+        aggs = with_weight(inline, ctx.weighted)
+        got = ctx.aggregate(query, {"r": {**request, **({"aggs": aggs} if aggs else {})}})["r"]["buckets"]
     except (IllegalArgument, ValueError):
         return None
     read = inline_reader(ctx, node.children) if inline is not None else None
@@ -232,7 +235,7 @@ def _one_pass(
     for i in range(len(edges)):
         bucket = got.get(f"r{i}", {})
         subs = {} if not node.children else read(bucket) if read is not None and bucket else None
-        out.append((int(bucket.get("doc_count", 0)), subs))
+        out.append((bucket_count(bucket, ctx.weighted), subs))
     return out
 
 

@@ -189,7 +189,7 @@ class GeoDistanceKind:
                 seqs = ctx.searcher.fast_field_values(SEQ_NO_FIELD, addrs) if addrs else []
                 flt = _seq_filter(ctx, seqs) if addrs else tantivy.Query.empty_query()
                 subs = ctx.collect_subs(node, query, flt)
-            out.append([len(addrs), subs])
+            out.append([ctx.addr_count(addrs), subs])
         return {"b": out}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:

@@ -202,7 +202,7 @@ def cell_members(ctx: ShardContext, node: AggNode, query: tantivy.Query) -> dict
 def composite_keys(ctx: ShardContext, node: AggNode, query: tantivy.Query) -> list[tuple[Any, int, Any]]:
     """(key, doc_count, bucket filter) per cell, for a ``geotile_grid`` source of ``composite``."""
     return [
-        (key, len(seqs), tantivy.Query.term_set_query(ctx.schema, SEQ_NO_FIELD, seqs))
+        (key, ctx.seq_count(seqs), tantivy.Query.term_set_query(ctx.schema, SEQ_NO_FIELD, seqs))
         for key, seqs in cell_members(ctx, node, query).items()
     ]
 
@@ -214,14 +214,15 @@ class GeoGridKind:
     def collect(self, ctx: ShardContext, node: AggNode, query: tantivy.Query) -> Partial:
         spec: GeoGridSpec = node.params
         cells = cell_members(ctx, node, query)
-        ranked = sorted(cells, key=lambda k: _rank(node.kind, len(cells[k]), k))[: spec.shard_size]
+        counts = {k: ctx.seq_count(seqs) for k, seqs in cells.items()}  # (``_doc_count`` weighs them)
+        ranked = sorted(cells, key=lambda k: _rank(node.kind, counts[k], k))[: spec.shard_size]
         rows = []
         for key in ranked:
             subs: dict[str, Any] = {}
             if node.children:
                 flt = tantivy.Query.term_set_query(ctx.schema, SEQ_NO_FIELD, cells[key])
                 subs = ctx.collect_subs(node, query, flt)
-            rows.append([key, len(cells[key]), subs])
+            rows.append([key, counts[key], subs])
         return {"b": rows}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:

@@ -49,6 +49,7 @@ from native.aggs.partials import (
     sort_key_for,
 )
 from native.aggs.spec import AggNode, DateHistogramSpec, HistogramSpec, Order
+from native.doc_count import bucket_count, with_weight
 from native.errors import IllegalArgument
 from native.fields import FieldInfo
 
@@ -94,7 +95,10 @@ class _Base:
         for token in sorted(counts):
             start, end = key_of(token), key_of(succ(token))
             subs = ctx.collect_subs(node, query, _overlap_filter(ctx, info, start, end)) if node.children else {}
-            buckets.append([start, counts[token], subs])
+            count = counts[token]
+            if ctx.weighted:  # ``_doc_count``: one weighted count per non-empty bucket
+                count = ctx.count(ctx.restrict(query, _overlap_filter(ctx, info, start, end)))
+            buckets.append([start, count, subs])
         out["b"] = buckets
         return out
 
@@ -201,7 +205,7 @@ class HistogramKind(_Base):
             if abs((key - offset) / spec.interval) >= _MAX_BUCKET_INDEX:
                 raise IllegalArgument(f"[interval] [{spec.interval}] is too small: bucket keys of field "
                                       f"[{spec.field}] overflow")  # fmt: skip
-        counts = {k: int(b["doc_count"]) for k, b in raw.items()}
+        counts = {k: bucket_count(b, ctx.weighted) for k, b in raw.items()}
         if spec.missing is not None:
             n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
             if n_missing:
@@ -274,7 +278,7 @@ class DateHistogramKind(_Base):
             }  # fmt: skip
             result, inline = _aggregate(ctx, query, "h", {"histogram": hist}, inline)
             raw = {int(b["key"]): b for b in result["buckets"] if b["doc_count"]}
-            counts = {k: int(b["doc_count"]) for k, b in raw.items()}
+            counts = {k: bucket_count(b, ctx.weighted) for k, b in raw.items()}
             edges = {k: k + width for k in counts}
         else:
             counts, edges, raw, inline = self._calendar_counts(ctx, node, out, info, query, inline)
@@ -329,7 +333,7 @@ class DateHistogramKind(_Base):
         raw: dict[int, Any] = {}
         for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
             bucket = got.get(str(i), {})
-            n = int(bucket.get("doc_count", 0))
+            n = bucket_count(bucket, ctx.weighted)
             if n:
                 counts[start] = n
                 edges[start] = end
@@ -537,11 +541,11 @@ def _aggregate(
     exceed its bucket limit (a ``terms`` child of many values in many buckets), without them (they then
     run per bucket). Returns the result and the inline spec it was computed with."""
     try:
-        return ctx.aggregate(query, {name: {**request, **_with_aggs(inline)}})[name], inline
+        return ctx.aggregate(query, {name: {**request, **_with_aggs(with_weight(inline, ctx.weighted))}})[name], inline
     except (IllegalArgument, bucket_limit.TooManyBuckets):
         if not inline:
             raise
-        return ctx.aggregate(query, {name: request})[name], None
+        return ctx.aggregate(query, {name: {**request, **_with_aggs(with_weight(None, ctx.weighted))}})[name], None
 
 
 def _resolve_bounds(

@@ -223,7 +223,7 @@ class IpRangeKind:
             seqs = [seq for seq, values in docs if any(inside(v) for v in values)]
             if missing is not None and inside(missing):
                 seqs += missing_docs
-            out.append([len(seqs), _subs(ctx, node, query, seqs)])
+            out.append([ctx.seq_count(seqs), _subs(ctx, node, query, seqs)])
         return {"b": out}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:
@@ -266,7 +266,7 @@ class IpPrefixKind:
         rows = []
         for subnet in sorted(groups):
             seqs = groups[subnet]
-            rows.append([f"{subnet:032x}", len(seqs), _subs(ctx, node, query, seqs)])
+            rows.append([f"{subnet:032x}", ctx.seq_count(seqs), _subs(ctx, node, query, seqs)])
         return {"b": rows}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:

@@ -68,12 +68,12 @@ class MadKind:
         if info is None:
             if spec.missing is None:
                 return {}
-            values = np.full(ctx.count(query), missing_number(spec.missing))
+            values = np.full(ctx.matches(query), missing_number(spec.missing))
         else:
             rows = all_values(ctx, info, query)
             values = np.asarray(rows, dtype=np.float64)
             if spec.missing is not None:
-                n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+                n_missing = ctx.matches(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:
                     values = np.concatenate([values, np.full(n_missing, float(convert_key(info, spec.missing)))])
         return digest_from_values(values, spec.compression)

@@ -118,8 +118,6 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
         )
     raw_sort = body.get("sort", [])
     sort = tuple(_sort_item(s) for s in (raw_sort if isinstance(raw_sort, list) else [raw_sort]))
-    if str(body.get("explain", False)).lower() == "true":  # no per-hit explanation here: refused, not dropped
-        raise IllegalArgument("[top_hits] option [explain] is not supported")
     if str(body.get("track_scores", False)).lower() == "true" and sort and sort[0].field != "_score":
         raise IllegalArgument("[top_hits] option [track_scores] with a field sort is not supported")
     source = body.get("_source", True)
@@ -155,7 +153,7 @@ def _top_hits(name: str, kind: str, body: dict[str, Any]) -> TopHitsSpec:
     return TopHitsSpec(
         size, from_, sort, enabled and "_none_" not in stored, includes, excludes,
         bool(body.get("version", False)), bool(body.get("seq_no_primary_term", False)), stored, docvalue, fetch,
-        highlight,
+        highlight, str(body.get("explain", False)).lower() == "true",
     )  # fmt: skip
 
 

@@ -67,9 +67,9 @@ class StatsKind:
         if info is None:
             if spec.missing is not None:
                 if node.kind == "value_count":
-                    out["c"] = ctx.count(query)
+                    out["c"] = ctx.matches(query)
                 else:
-                    _add_missing(out, missing_number(spec.missing), ctx.count(query))
+                    _add_missing(out, missing_number(spec.missing), ctx.matches(query))
             return out
         out["f"] = date_format(info, spec.format)
         if node.kind == "value_count":
@@ -82,7 +82,7 @@ class StatsKind:
                 result = ctx.aggregate(query, {"m": {"value_count": {"field": info.tantivy_name}}})["m"]
                 out["c"] = int(result.get("value") or 0)
             if spec.missing is not None:
-                out["c"] += ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+                out["c"] += ctx.matches(ctx.restrict(query, ctx.missing_filter(info)))
             return out
         if info.tantivy_type in (tantivy.FieldType.Text, tantivy.FieldType.IpAddr):
             raise IllegalArgument(
@@ -95,7 +95,7 @@ class StatsKind:
         result = ctx.aggregate(query, {"m": request})["m"]
         out = from_tantivy(result, out["f"])
         if spec.missing is not None:
-            n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+            n_missing = ctx.matches(ctx.restrict(query, ctx.missing_filter(info)))
             if n_missing:
                 _add_missing(out, float(convert_key(info, spec.missing)), n_missing)
         return out

@@ -85,7 +85,7 @@ def top_hits_of_view(ctx: ShardContext, query: tantivy.Query, wanted: int, order
     documents of the bucket, each hit with the top-level ``_id``, ``_nested`` and the object as ``_source``."""
     view = VIEWS.level_of(ctx.searcher)
     assert view is not None
-    total = ctx.count(query)
+    total = ctx.matches(query)
     if not wanted or not total:
         return total, []
     if order_by is None:

@@ -34,7 +34,7 @@ from native.aggs.execute import ShardContext, convert_key, missing_number
 from native.aggs.partials import Partial
 from native.aggs.spec import AggNode, CardinalitySpec, PercentilesSpec
 from native.errors import IllegalArgument
-from native.fields import FieldInfo
+from native.fields import NUMERIC_COLUMNS, FieldInfo
 
 # -- percentiles -----------------------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ def _numeric_or_fail(info: FieldInfo, kind: str) -> None:
         raise IllegalArgument(f"Field [{info.path}] of type [{info.es_type}] is not supported for aggregation [{kind}]")
 
 
-_GRID_TYPES = (tantivy.FieldType.Integer, tantivy.FieldType.Float)
+_GRID_TYPES = NUMERIC_COLUMNS
 EXACT_VALUES_LIMIT = 4096  # up to this many values per shard the digest is built from the values themselves
 
 
@@ -244,7 +244,7 @@ class PercentilesKind:
         if info is None:
             if spec.missing is None:
                 return {}
-            values = np.full(ctx.count(query), missing_number(spec.missing))
+            values = np.full(ctx.matches(query), missing_number(spec.missing))
         else:
             _numeric_or_fail(info, node.kind)
             use_grid = spec.missing is None and spec.hdr_digits is None
@@ -256,9 +256,14 @@ class PercentilesKind:
 
                 values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
             else:
-                values = ctx.values(info, query)
+                values = ctx.values(info, query)  # first values: every value when some doc has several
+                counted = ctx.aggregate(query, {"c": {"value_count": {"field": info.tantivy_name}}})["c"].get("value")
+                if int(counted or 0) > values.size:
+                    from native.aggs.docvalues import all_values
+
+                    values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
             if spec.missing is not None:
-                n_missing = ctx.count(ctx.restrict(query, ctx.missing_filter(info)))
+                n_missing = ctx.matches(ctx.restrict(query, ctx.missing_filter(info)))
                 if n_missing:
                     missing = float(convert_key(info, spec.missing))
                     values = np.concatenate([values, np.full(n_missing, missing)])
@@ -503,8 +508,14 @@ class CardinalityKind:
             request = {"terms": {"field": info.tantivy_name, "size": 65000, "segment_size": 65000}}
             buckets = ctx.aggregate(query, {"t": request})["t"]["buckets"]
             sketch.add_hashes(hash_strings([str(b["key"]) for b in buckets]))
-        else:
-            values = np.unique(ctx.values(info, query))
+        else:  # every value of every document, exact (u64 values past 2^53 stay apart)
+            distinct = _distinct_numbers(ctx, info, query)
+            if info.tantivy_type == tantivy.FieldType.Unsigned:
+                values = np.array([int(v) for v in distinct], dtype=_U64).view(np.int64)
+            elif integral:
+                values = np.array([int(v) for v in distinct], dtype=np.int64)
+            else:
+                values = np.array([float(v) for v in distinct], dtype=np.float64)
             sketch.add_hashes(hash_numbers(values, integral=integral))
         if spec.missing is not None and ctx.count(ctx.restrict(query, ctx.missing_filter(info))):
             sketch.add_hashes(_hash_one(convert_key(info, spec.missing), text=text, integral=integral))
@@ -518,6 +529,22 @@ class CardinalityKind:
 
 
 _DISTINCT_LIMIT = 65000  # tantivy's terms aggregation aborts past this many buckets
+
+
+def _distinct_numbers(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> list[Any]:
+    """The distinct values of a numeric/date/boolean column among the matching docs, every value of a
+    multi-valued doc included: tantivy's terms (exact keys) up to 65 000 of them, else every doc's values."""
+    request = {"terms": {"field": info.tantivy_name, "size": _MAX_TERMS, "segment_size": _MAX_TERMS}}
+    result = ctx.aggregate(query, {"t": request})["t"]
+    buckets = result["buckets"]
+    if not result.get("sum_other_doc_count") and len(buckets) < _MAX_TERMS:
+        return [b["key"] for b in buckets]
+    from native.aggs.docvalues import doc_values
+
+    return list({v for row in doc_values(ctx, query, [info.tantivy_name]) for v in row.get(info.tantivy_name, ())})
+
+
+_MAX_TERMS = 65000
 
 
 def _distinct_keywords(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> list[str] | None:

@@ -220,6 +220,7 @@ class TopHitsSpec:
     docvalue_fields: tuple[tuple[str, str | None], ...] = ()  # (field pattern, format)
     fetch_fields: tuple[tuple[str, str | None], ...] = ()  # ``fields``: (field pattern, format)
     highlight: str | None = None  # the ``highlight`` object as JSON text (checked by native.highlight)
+    explain: bool = False  # each hit's ``_explanation`` (``ShardContext.explain``)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from native.aggs.partials import Partial, bucket_metric, finalize_level, merge_l
 from native.aggs.spec import AggNode, Order, TermsSpec
 from native.doc_count import weighted_terms
 from native.errors import AggregationExecution, IllegalArgument, QuidditchError
-from native.fields import FieldInfo
+from native.fields import INTEGRAL_COLUMNS, NUMERIC_COLUMNS, FieldInfo
 
 MAX_NUMERIC_TERMS = 65000
 MAX_METRIC_ORDER_CANDIDATES = 10000
@@ -197,7 +197,7 @@ class TermsKind:
             return None
         if spec.value_type is not None or any(o.path not in ("_count", "_key") for o in spec.order):
             return None
-        if info.es_type != "keyword" and info.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float):
+        if info.es_type != "keyword" and info.tantivy_type not in NUMERIC_COLUMNS:
             return None
         return {key: _all_terms(info)}
 
@@ -228,7 +228,10 @@ class TermsKind:
                 counts[key] = counts.get(key, 0) + n
             return counts
         if info.tantivy_type == tantivy.FieldType.Text:
-            return dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
+            counts = dict(ctx.searcher.terms_with_prefix(info.tantivy_name, "", filter_query=query))
+            if ctx.weighted:  # a ``fielddata`` text field has no column: one weighted count per term
+                return {t: ctx.count(ctx.restrict(query, ctx.term_filter(info, t))) for t in counts}
+            return counts
         return _bucket_counts(info, ctx.aggregate(query, {"t": _all_terms(info)})["t"]["buckets"])
 
     # -- merge / finalize --------------------------------------------------------------------------
@@ -319,7 +322,7 @@ def _bucket_key(info: Any, key: Any) -> Any:
         return str(key)
     if info.es_type == "boolean":
         return bool(key)
-    return int(key) if info.tantivy_type == tantivy.FieldType.Integer else float(key)
+    return int(key) if info.tantivy_type in INTEGRAL_COLUMNS else float(key)
 
 
 def _bucket_counts(info: Any, buckets: list[dict[str, Any]]) -> dict[Any, int]:
@@ -371,7 +374,7 @@ def _tantivy_top(
     error bounds are identical. The children are computed in the same call when they can be
     (``native.aggs.inline``); then the result buckets hold them, else that mapping is empty.
     """
-    numeric = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Float) and info.es_type != "boolean"
+    numeric = info.tantivy_type in NUMERIC_COLUMNS and info.es_type != "boolean"
     if (info.es_type != "keyword" and not numeric) or spec.missing is not None or spec.min_doc_count == 0:
         return None
     if ctx.weighted:
@@ -464,7 +467,7 @@ def _acceptor(spec: TermsSpec, info: Any) -> Any:
     include = _rule(spec.include, info)
     exclude = _rule(spec.exclude, info)
     partition = spec.partition
-    integral = info.tantivy_type in (tantivy.FieldType.Integer, tantivy.FieldType.Boolean)
+    integral = info.tantivy_type in (*INTEGRAL_COLUMNS, tantivy.FieldType.Boolean)
 
     def accept(key: Any) -> bool:
         if include is not None and not include(key):

@@ -35,7 +35,7 @@ class TopHitsKind:
         if ctx.nested_path is not None:
             return _collect_nested(ctx, spec, query)
         wanted = spec.from_ + spec.size
-        total = ctx.count(query)
+        total = ctx.matches(query)
         if wanted == 0 or total == 0:
             return {"t": total, "ms": None, "h": []}
         by_field = _sort_field(ctx, spec)
@@ -64,6 +64,11 @@ class TopHitsKind:
                 hit["_seq_no"] = _first_int(stored.get(SEQ_NO_FIELD))
                 hit["_primary_term"] = _first_int(stored.get(PRIMARY_TERM_FIELD))
             hit["_score"] = None if by_field is not None else float(value)
+            if spec.explain:
+                hit["_explanation"] = (
+                    ctx.explain(addr) if ctx.explain is not None
+                    else {"value": hit["_score"] or 0.0, "description": "score", "details": []}
+                )  # fmt: skip
             if spec.source and _source_enabled(ctx):
                 hit["_source"] = filter_source(_stored_source(stored), spec.includes, spec.excludes)
             if highlighter is not None:
@@ -81,6 +86,11 @@ class TopHitsKind:
             else:
                 max_score = add_opt(max_score, float(value), max)
             hits.append([value, hit])
+        if ctx.named is not None and hits:  # the search query's ``_name``d clauses each hit matches
+            refs = [(addr.segment_ord, addr.doc) for _, addr in result.hits]
+            for (_, hit), matched in zip(hits, ctx.named.scores(refs), strict=True):
+                if matched:
+                    hit["matched_queries"] = list(matched)
         return {"t": total, "ms": max_score, "h": hits}
 
     def merge(self, node: AggNode, a: Partial, b: Partial) -> Partial:

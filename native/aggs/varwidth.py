@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import tantivy
 
-from native.aggs.docvalues import all_values
+from native.aggs.docvalues import all_values, doc_values
 from native.aggs.execute import ShardContext
 from native.aggs.partials import Partial, empty_level, finalize_level, merge_level
 from native.aggs.readers import _check_keys, _field, _int, _text
 from native.aggs.spec import AggNode
 from native.aggs.weighted import numeric_info
+from native.doc_count import DOC_COUNT_FIELD
 from native.errors import IllegalArgument
+from native.fields import FieldInfo
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,21 @@ def _merge_closest(node: AggNode, rows: list[list[Any]], limit: int) -> list[lis
     return rows
 
 
+def _weighted_values(ctx: ShardContext, info: FieldInfo, query: tantivy.Query) -> tuple[np.ndarray, np.ndarray]:
+    """Every value of the matching docs and its weight: the doc's ``_doc_count`` (1 without one)."""
+    if not ctx.weighted:
+        values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
+        return values, np.ones(values.size, dtype=np.float64)
+    vals: list[float] = []
+    weights: list[float] = []
+    for row in doc_values(ctx, query, [info.tantivy_name, DOC_COUNT_FIELD]):
+        weight = float(row[DOC_COUNT_FIELD][0]) if row.get(DOC_COUNT_FIELD) else 1.0
+        for v in row.get(info.tantivy_name, ()):
+            vals.append(float(v))
+            weights.append(weight)
+    return np.asarray(vals, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+
+
 class VariableWidthKind:
     def empty(self, node: AggNode) -> Partial:
         return {"b": []}
@@ -77,10 +94,11 @@ class VariableWidthKind:
         info = numeric_info(ctx, spec.field, node.kind)
         if info is None:
             return self.empty(node)
-        values = np.asarray(all_values(ctx, info, query), dtype=np.float64)
+        values, weights = _weighted_values(ctx, info, query)
         if values.size == 0:
             return self.empty(node)
-        uniq, counts = np.unique(values, return_counts=True)
+        uniq, inverse = np.unique(values, return_inverse=True)
+        counts = np.bincount(inverse, weights=weights).astype(np.int64)
         rows: list[list[Any]] = [[float(v), float(v), float(v), int(c), {}] for v, c in zip(uniq, counts, strict=True)]
         if not node.children:
             return {"b": _merge_closest(node, rows, spec.shard_size)}

@@ -103,7 +103,7 @@ class WeightedAvgKind:
         columns = [info.tantivy_name for info in (value_info, weight_info) if info is not None]
         rows = doc_values(ctx, query, columns)
         if value_info is None or weight_info is None:  # one side unmapped: every doc takes its missing value
-            n_docs = ctx.count(query)
+            n_docs = ctx.matches(query)
             rows = rows + [{}] * (n_docs - len(rows)) if len(rows) < n_docs else rows
         total = weights = 0.0
         for row in rows:

@@ -291,6 +291,8 @@ class GeoShape(QueryAst):
     relation: str = "intersects"
     ignore_unmapped: bool = False
     boost: float = 1.0
+    shape_json: str = ""  # the query's shape as given (JSON), for geo_shape fields (native.query.geo_shapes)
+    point_error: bool = False  # the shape is not one a geo_point field takes (the parse error is raised then)
 
 
 # -- other specialised queries (``native.query.specialized``) ---------------------------------------------

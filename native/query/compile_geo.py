@@ -23,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import tantivy
 from tantivy import Occur, Query
 
 from native.errors import IllegalArgument
-from native.fields import SEQ_NO_FIELD, FieldInfo
+from native.fields import FIELD_NAMES_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, FieldInfo
 from native.query import ast as A
-from native.query import geo
+from native.query import geo, geo_shapes
 from native.query.errors import QueryShardError
 
 F = tantivy.FieldType.Float
@@ -113,6 +114,12 @@ class GeoCompilerMixin:
     # -- nodes ----------------------------------------------------------------------------------------
 
     def geo_bounding_box(self, node: A.GeoBoundingBox) -> Query:
+        shape_field = self.resolver.field(node.field)
+        if shape_field is not None and shape_field.extra.get("mapping_type", shape_field.es_type) == "geo_shape":
+            # the shapes that intersect the box (ES: geo_bounding_box on a geo_shape field)
+            envelope = {"type": "envelope", "coordinates": [[node.left, node.top], [node.right, node.bottom]]}
+            box = A.GeoShape(node.field, (), "intersects", shape_json=orjson.dumps(envelope).decode())
+            return self.const(self.geo_shape_field(shape_field, box), node.boost)
         info = self.geo_field(node.field, "geo_bounding_box", node.ignore_unmapped)
         if info is None:
             return Query.empty_query()
@@ -177,9 +184,17 @@ class GeoCompilerMixin:
         return coarse if refined is None else refined
 
     def geo_shape(self, node: A.GeoShape) -> Query:
+        shape_field = self.resolver.field(node.field)
+        if shape_field is not None and shape_field.extra.get("mapping_type", shape_field.es_type) == "geo_shape":
+            matched = self.geo_shape_field(shape_field, node)
+            return self.const(matched, 0.0 if node.boost == 1.0 else node.boost)
         info = self.geo_field(node.field, "geo_shape", node.ignore_unmapped)
         if info is None:
             return Query.empty_query()
+        if node.point_error:
+            from native.query.geo_parse import _shape_nodes
+
+            _shape_nodes(node.field, orjson.loads(node.shape_json))  # raises what the parse deferred
         parts: list[Query] = []
         for shape in node.shapes:
             if isinstance(shape, A.GeoBoundingBox):
@@ -195,3 +210,31 @@ class GeoCompilerMixin:
             )
         # geo_shape queries on points score 0 (constant score with no weight), as ES/OpenSearch report
         return self.const(matched, 0.0 if node.boost == 1.0 else node.boost)
+
+    def geo_shape_field(self, info: FieldInfo, node: A.GeoShape) -> Query:
+        """``geo_shape`` on a ``geo_shape`` field: each document holding the field has its shapes read from
+        ``_source`` and related to the query shape in Python (``native.query.geo_shapes``)."""
+        query_shape = geo_shapes.parse_shape(orjson.loads(node.shape_json), "geo_shape")
+        holders = self.leaf(Query.term_query(self.schema, FIELD_NAMES_FIELD, info.path))
+        searcher = self.searcher
+        if searcher is None:  # validate_query: compiles and renders, never matches
+            return holders
+        count = int(searcher.search(holders, 1, count=True).count)  # type: ignore[attr-defined]
+        if count == 0:
+            return Query.empty_query()
+        addrs = [a for _, a in searcher.search(holders, count, count=False).hits]
+        seqs = searcher.fast_field_values(SEQ_NO_FIELD, addrs)
+        kept = []
+        for addr, seq in zip(addrs, seqs, strict=True):
+            source = orjson.loads(bytes(searcher.doc(addr).to_dict()[SOURCE_FIELD][0]))
+            parts: list[geo_shapes.Part] = []
+            try:
+                for raw in geo_shapes.source_shapes(source, info.path):
+                    parts.extend(geo_shapes.parse_shape(raw, info.path))
+            except IllegalArgument:
+                continue  # a malformed stored shape (kept by ignore_malformed) matches nothing
+            if parts and seq is not None and geo_shapes.relate(parts, query_shape, node.relation):
+                kept.append(seq)
+        if not kept:
+            return Query.empty_query()
+        return self.leaf(Query.term_set_query(self.schema, SEQ_NO_FIELD, kept))

@@ -13,7 +13,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from native.errors import IllegalArgument
-from native.fields import ID_FIELD, FieldInfo
+from native.fields import ID_FIELD, NUMERIC_COLUMNS, FieldInfo
 from native.query import ast as A
 from native.query import geo
 from native.query.errors import QueryShardError
@@ -62,7 +62,7 @@ class MoreCompilerMixin:
         msm = self.resolver.field(node.msm_field)
         if msm is None:
             return Query.empty_query()
-        if msm.tantivy_type not in (tantivy.FieldType.Integer, tantivy.FieldType.Float):
+        if msm.tantivy_type not in NUMERIC_COLUMNS:
             message = f"failed to create query: field [{node.msm_field}] is not numeric"
             raise QueryShardError(message, caused_by=IllegalArgument(message))
         floating = msm.tantivy_type == tantivy.FieldType.Float

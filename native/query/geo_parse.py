@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 from native.errors import IllegalArgument, ParsingError
 from native.query import geo
 from native.query.ast import GeoBoundingBox, GeoDistance, GeoPolygon, GeoShape, QueryAst
@@ -269,7 +271,11 @@ def parse_geo_shape(body: Any, ctx: ParseContext) -> QueryAst:
     relation = str(raw.get("relation", "intersects")).lower()
     if relation not in ("intersects", "within", "disjoint", "contains"):
         raise IllegalArgument(f"Unknown shape relation [{relation}]")
-    shapes = _shape_nodes(fname, raw["shape"])
+    point_error = False
+    try:
+        shapes = _shape_nodes(fname, raw["shape"])
+    except (IllegalArgument, ParsingError):  # a shape a geo_shape field takes: raised again on a geo_point one
+        shapes, point_error = (), True
     if relation == "contains" and not all(
         isinstance(s, GeoBoundingBox) and s.top == s.bottom and s.left == s.right for s in shapes
     ):
@@ -279,6 +285,8 @@ def parse_geo_shape(body: Any, ctx: ParseContext) -> QueryAst:
         fname, shapes, relation,
         ignore_unmapped=as_bool(name, "ignore_unmapped", body.get("ignore_unmapped", False)),
         boost=as_float(name, "boost", body.get("boost", 1.0)),
+        shape_json=orjson.dumps(raw["shape"]).decode(),
+        point_error=point_error,
     )  # fmt: skip
 
 

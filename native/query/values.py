@@ -26,7 +26,7 @@ _INT_RANGES = {
     "short": (-(2**15), 2**15 - 1),
     "integer": (-(2**31), 2**31 - 1),
     "long": (-(2**63), 2**63 - 1),
-    "unsigned_long": (0, 2**63 - 1),  # stored as i64 here
+    "unsigned_long": (0, 2**64 - 1),  # a u64 column
 }
 
 

@@ -307,11 +307,13 @@ def test_exotic_types_are_accepted_and_documents_index(tmp_path):
         _index(shard, {"2": {"route": "x"}})
 
 
-def test_unsigned_long_above_i64_is_rejected():
+def test_unsigned_long_takes_the_u64_range():
     shard_mapping = Mapping({"properties": {"u": {"type": "unsigned_long"}}})
     compiled = CompiledMapping(shard_mapping, Analysis.from_settings({}))
-    with pytest.raises(MapperParsingError):
-        compiled.document("1", b"{}", {"u": 2**64 - 1}, seq_no=0, version=1, primary_term=1)
+    compiled.document("1", b"{}", {"u": 2**64 - 1}, seq_no=0, version=1, primary_term=1)
+    for bad in (2**64, -1):
+        with pytest.raises(MapperParsingError):
+            compiled.document("1", b"{}", {"u": bad}, seq_no=0, version=1, primary_term=1)
 
 
 # -- copy_to, index: false, null_value, ignore_malformed, coerce ----------------------------------------------
