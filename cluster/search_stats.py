@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cluster.load_stats import LoadTracker, weighted_average
-from native.errors import IllegalArgument
+from native.errors import ParsingError
 
 __all__ = ["SearchCounts", "SearchStats", "parse_stats_groups", "search_counts"]
 
@@ -131,7 +131,9 @@ def parse_stats_groups(body_value: Any, param: str | None) -> tuple[str, ...]:
         return (body_value,)
     if isinstance(body_value, list) and all(isinstance(g, str) for g in body_value):
         return tuple(body_value)
-    raise IllegalArgument("[stats] must be a string or an array of strings")
+    if isinstance(body_value, dict):  # ES's SearchSourceBuilder: an object is not a value of [stats]
+        raise ParsingError("Unknown key for a START_OBJECT in [stats].")
+    raise ParsingError("[stats] must be a string or an array of strings")
 
 
 def search_counts(searched: Iterable[tuple[str, int]], fetched: Iterable[tuple[str, int]], query_ms: int,
