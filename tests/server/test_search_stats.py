@@ -41,7 +41,7 @@ async def test_search_counts_and_groups(asgi_client: httpx.AsyncClient) -> None:
     (node,) = nodes.values()
     assert node["indices"]["search"]["query_total"] == 7
     bad = await c.post("/s/_search", json={"stats": {"x": 1}})
-    assert_canonical_error(bad, 400, "illegal_argument_exception")
+    assert_canonical_error(bad, 400, "parsing_exception")
 
 
 async def test_stats_index_entries(asgi_client: httpx.AsyncClient) -> None:
