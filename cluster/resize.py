@@ -7,7 +7,8 @@ documents. Custom ``_routing`` is not stored with a document, so a routed docume
 its id.
 
 QuidditchError
-└── IllegalState (500, illegal_state_exception)
+└── IllegalState (400, illegal_state_exception: ES answers these 500, but a bad shard count is the request's
+    fault, and a 5xx here must mean a defect of ours)
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _SCAN_PAGE = 1000
 
 
 class IllegalState(QuidditchError):
-    status = 500
+    status = 400
     es_type = "illegal_state_exception"
 
 

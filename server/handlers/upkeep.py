@@ -13,6 +13,7 @@ Both answer from what Quidditch keeps, not from a fixed shape:
   ``no_problems``, as in ES, which leaves "is the data replicated elsewhere" to allocation.
 - **SSL certificates** are those of ``--tls-cert`` (the HTTP layer's, PEM): each certificate of the chain file,
   the first with the private key; none when the server speaks plain HTTP.
+- **Repositories metering**: snapshot repositories are not built, so each node meters none.
 - **Migration**: Quidditch has no system indices (no ``.security``, ``.tasks``, …), so no system feature
   needs a migration, and it tracks no deprecated settings, so the deprecation report is empty.
 """
@@ -58,7 +59,26 @@ async def feature_upgrade_status(request: Request) -> Response:
 
 async def feature_upgrade(request: Request) -> Response:
     check_params(request)
-    return es_json(request, {"accepted": True, "features": []})
+    return es_json(request, {"accepted": False, "features": []})  # nothing to migrate, so nothing started
+
+
+async def repositories_metering(request: Request) -> Response:
+    """``_nodes/{id}/_repositories_metering`` (and its archive clearing): snapshot repositories are not built, so
+    every node meters none."""
+    check_params(request)
+    cluster = cluster_of(request)
+    wanted = [n for n in request.path_params["node_id"].split(",") if n]
+    node = _node(request)
+    ours = any(n in ("_all", "_local", "_master", "*", NODE_ID, node["name"]) for n in wanted)
+    nodes = {NODE_ID: {"repositories": []}} if ours else {}
+    return es_json(
+        request,
+        {
+            "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
+            "cluster_name": cluster.cluster_name,
+            "nodes": nodes,
+        },
+    )
 
 
 async def deprecations(request: Request) -> Response:
@@ -159,6 +179,8 @@ routes = [
     Route("/_dangling", list_dangling, methods=["GET"]),
     Route("/_dangling/{uuid}", import_or_delete_dangling, methods=["POST", "DELETE"]),
     Route("/_ssl/certificates", ssl_certificates, methods=["GET"]),
+    Route("/_nodes/{node_id}/_repositories_metering", repositories_metering, methods=["GET"]),
+    Route("/_nodes/{node_id}/_repositories_metering/{version}", repositories_metering, methods=["DELETE"]),
     Route("/_internal/prevalidate_node_removal", prevalidate_node_removal, methods=["POST"]),
     Route("/_migration/system_features", feature_upgrade_status, methods=["GET"]),
     Route("/_migration/system_features", feature_upgrade, methods=["POST"]),

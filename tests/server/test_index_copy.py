@@ -30,7 +30,7 @@ async def _all_docs(client: httpx.AsyncClient, index: str) -> dict[str, dict[str
 async def test_copy_needs_a_write_block(asgi_client: httpx.AsyncClient) -> None:
     await _source(asgi_client)
     response = await asgi_client.post("/src/_clone/dst")
-    assert_canonical_error(response, 500, "illegal_state_exception")
+    assert_canonical_error(response, 400, "illegal_state_exception")  # ES: 500; the request is at fault
     assert "must be read-only" in response.json()["error"]["reason"]
     assert (await asgi_client.head("/dst")).status_code == 404
 
@@ -133,7 +133,7 @@ async def test_resize_checks_in_es_order_and_split_from_one(asgi_client: httpx.A
                                                                  "index.number_of_routing_shards": 8}})  # fmt: skip
     assert routing.json()["error"]["reason"] == "cannot provide index.number_of_routing_shards on resize"
     not_multiple = await c.put("/src2/_split/t1", json={"settings": {"index.number_of_shards": 6}})
-    assert not_multiple.status_code == 500 and not_multiple.json()["error"]["type"] == "illegal_state_exception"
+    assert not_multiple.status_code == 400 and not_multiple.json()["error"]["type"] == "illegal_state_exception"
     await c.put("/one", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
     for i in range(20):
         await c.put(f"/one/_doc/{i}", json={"n": i})

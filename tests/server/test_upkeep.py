@@ -15,6 +15,7 @@ async def test_dangling_and_migration(asgi_client: httpx.AsyncClient) -> None:
                            "illegal_argument_exception")  # fmt: skip
     status = (await asgi_client.get("/_migration/system_features")).json()
     assert status == {"features": [], "migration_status": "NO_MIGRATION_NEEDED"}
+    assert (await asgi_client.post("/_migration/system_features")).json() == {"accepted": False, "features": []}
     report = (await asgi_client.get("/kept/_migration/deprecations")).json()
     assert report["cluster_settings"] == [] and report["index_settings"] == {}
     assert_canonical_error(await asgi_client.get("/nope/_migration/deprecations"), 404, "index_not_found_exception")
@@ -34,3 +35,12 @@ async def test_prevalidate_node_removal(asgi_client: httpx.AsyncClient) -> None:
     ):
         response = await asgi_client.post("/_internal/prevalidate_node_removal", params=params)
         assert_canonical_error(response, status, es_type)
+
+
+async def test_repositories_metering_meters_no_repositories(asgi_client: httpx.AsyncClient) -> None:
+    node_id = next(iter((await asgi_client.get("/_nodes")).json()["nodes"]))
+    body = (await asgi_client.get(f"/_nodes/{node_id}/_repositories_metering")).json()
+    assert body["nodes"] == {node_id: {"repositories": []}} and body["_nodes"]["total"] == 1
+    body = (await asgi_client.delete(f"/_nodes/{node_id}/_repositories_metering/1")).json()
+    assert body["nodes"] == {node_id: {"repositories": []}}
+    assert (await asgi_client.get("/_nodes/other/_repositories_metering")).json()["nodes"] == {}
