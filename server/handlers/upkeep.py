@@ -20,6 +20,8 @@ Both answer from what Quidditch keeps, not from a fixed shape:
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -70,7 +72,7 @@ async def repositories_metering(request: Request) -> Response:
     wanted = [n for n in request.path_params["node_id"].split(",") if n]
     node = _node(request)
     ours = any(n in ("_all", "_local", "_master", "*", NODE_ID, node["name"]) for n in wanted)
-    nodes = {NODE_ID: {"repositories": []}} if ours else {}
+    nodes: dict[str, Any] = {NODE_ID: {"repositories": []}} if ours else {}
     return es_json(
         request,
         {

@@ -507,7 +507,7 @@ def test_date_nanos_range() -> None:
     from native.values import convert_value
 
     leaf = Leaf("d", "date_nanos", {})
-    assert convert_value(leaf, "2020-01-01T00:00:00Z", "1") == 1577836800000 * 1_000_000  # epoch nanoseconds (native.date_nanos)
+    assert convert_value(leaf, "2020-01-01T00:00:00Z", "1") == 1577836800000 * 1_000_000  # epoch nanoseconds
     with pytest.raises(QuidditchError) as before:
         convert_value(leaf, "1969-10-28T12:12:12.123456789Z", "1")
     assert before.value.caused_by is not None
