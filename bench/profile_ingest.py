@@ -43,7 +43,7 @@ def run_raw(corpus: Corpus, workdir: str) -> dict[str, Any]:
 
 def run_inproc(bodies: list[bytes], n_docs: int, workdir: str, profile: bool) -> dict[str, Any]:
     from cluster.embedded import EmbeddedCluster
-    from server.handlers.documents import bulk_response, parse_bulk
+    from server.handlers.bulk import bulk_response, parse_bulk
 
     async def go() -> dict[str, Any]:
         cluster = EmbeddedCluster(os.path.join(workdir, "inproc"))

@@ -18,8 +18,8 @@ from native.schema import CompiledMapping
 from native.shard import Shard
 from native.wal import WriteAheadLog, delete_payload, index_payload
 from native.writes import WriteOp
-from server.handlers import documents
-from server.handlers.documents import parse_bulk
+from server.handlers import bulk as bulk_handlers
+from server.handlers.bulk import parse_bulk
 from tests.crash_copy import crash_copy
 
 MAPPING = {"properties": {"n": {"type": "long"}, "title": {"type": "text"}, "tag": {"type": "keyword"},
@@ -125,12 +125,12 @@ def test_cached_action_lines_still_give_independent_items() -> None:
 
 def _general_walk(body: bytes, index: str | None, params: dict[str, str]) -> list[Any]:
     """``parse_bulk`` with the uniform-body shortcut off."""
-    saved = documents._uniform_documents
-    documents._uniform_documents = lambda *args: None  # type: ignore[assignment]
+    saved = bulk_handlers._uniform_documents
+    bulk_handlers._uniform_documents = lambda *args: None  # type: ignore[assignment]
     try:
         return _parsed(body, index, params)
     finally:
-        documents._uniform_documents = saved
+        bulk_handlers._uniform_documents = saved
 
 
 def _parsed(body: bytes, index: str | None, params: dict[str, str]) -> list[Any]:
@@ -165,5 +165,5 @@ def _items(parsed: list[Any]) -> list[Any]:
 def test_uniform_bodies_parse_as_the_general_walk_does(
     body: bytes, index: str | None, params: dict[str, str], uniform: bool
 ) -> None:
-    assert (documents._uniform_documents(body, index, params.get("routing"), False) is not None) == uniform
+    assert (bulk_handlers._uniform_documents(body, index, params.get("routing"), False) is not None) == uniform
     assert _parsed(body, index, params) == _general_walk(body, index, params)

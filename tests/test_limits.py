@@ -473,7 +473,7 @@ async def test_shard_limit_on_rollover_and_resize(asgi_client: httpx.AsyncClient
 
 async def test_a_many_segment_bulk_answers_as_one(asgi_client: httpx.AsyncClient) -> None:
     """A body of several segments: items in request order, one refresh at the end, a late bad line fails all."""
-    from server.handlers.documents import BULK_SEGMENT_ITEMS
+    from server.handlers.bulk import BULK_SEGMENT_ITEMS
 
     settings = {"number_of_shards": 2, "refresh_interval": "-1"}
     assert (await asgi_client.put("/seg", json={"settings": settings})).status_code == 200

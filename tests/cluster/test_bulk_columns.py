@@ -17,7 +17,7 @@ import pytest
 
 from cluster import writes
 from cluster.embedded import EmbeddedCluster
-from server.handlers.documents import bulk_response, parse_bulk
+from server.handlers.bulk import bulk_response, parse_bulk
 
 MAPPING = {"properties": {"n": {"type": "long"}, "at": {"type": "date"}, "tag": {"type": "keyword"},
                           "ip": {"type": "ip"}, "title": {"type": "text"}}}  # fmt: skip
