@@ -126,6 +126,10 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
                 "sorting, so these operations are disabled by default. Please use a keyword field instead."
             ),
         )
+    if info.es_type == "text" and spec.mode in ("sum", "avg", "median"):  # terms have no sum (ES refuses)
+        from native.query.errors import QueryShardError
+
+        raise QueryShardError("we only support AVG, MEDIAN and SUM on number based fields")
     if "nanos" in info.extra:  # date_nanos keys: its nanosecond column (native.date_nanos)
         return nanos_column(info)
     return info
