@@ -88,13 +88,13 @@ def doc_terms(
     fresh: dict[tuple[int, int], tuple[str, ...]] = {}
     for addr in missing:
         source = orjson.loads(bytes(searcher.doc(addr).to_dict()[SOURCE_FIELD][0]))
-        terms = sorted({t for v in flatten_source(source).get(path, []) for t in _analyze(info, v)})
-        fresh[(addr.segment_ord, addr.doc)] = tuple(terms)
+        values = flatten_source(source).get(path, [])
+        fresh[(addr.segment_ord, addr.doc)] = tuple(sorted({t for v in values for t in _analyze(info, v)}))
     with _lock:
-        for key, terms in fresh.items():
+        for key, kept in fresh.items():
             if key not in loaded:
-                loaded[key] = terms
-                size = _REF_BYTES + sum(len(t.encode()) + _REF_BYTES for t in terms)
+                loaded[key] = kept
+                size = _REF_BYTES + sum(len(t.encode()) + _REF_BYTES for t in kept)
                 data.bytes[info.path] = data.bytes.get(info.path, 0) + size
         return [loaded[(a.segment_ord, a.doc)] for a in addrs]
 

@@ -49,7 +49,7 @@ async def client(asgi_client: httpx.AsyncClient) -> httpx.AsyncClient:
 
 
 def expected(order: str, missing: Any = "_last") -> list[tuple[Any, str]]:
-    keyed = []
+    keyed: list[tuple[Any, str]] = []
     for doc_id, doc in DOCS.items():
         ts = terms(doc, "t")
         keyed.append(((min(ts) if order == "asc" else max(ts)) if ts else None, doc_id))
@@ -76,7 +76,7 @@ async def test_sort_on_text_terms(client: httpx.AsyncClient, order: str) -> None
     assert [k for k, _ in got] == [k for k, _ in want]
     present = [d for k, d in want if k is not None]
     assert [d for _, d in got[: len(present)]] == present  # keys are distinct: the order is exact
-    assert {d for _, d in got[len(present):]} == {"3", "6"}
+    assert {d for _, d in got[len(present) :]} == {"3", "6"}
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
@@ -90,7 +90,7 @@ async def test_search_after(client: httpx.AsyncClient) -> None:
     got = await _sorted(client, {"sort": [{"t": "asc"}], "search_after": ["banana"]})
     want = [(k, d) for k, d in expected("asc") if k is not None and k > "banana"]
     assert got[: len(want)] == want
-    assert {d for _, d in got[len(want):]} == {"3", "6"}
+    assert {d for _, d in got[len(want) :]} == {"3", "6"}
 
 
 async def test_refusals(client: httpx.AsyncClient) -> None:
@@ -98,6 +98,10 @@ async def test_refusals(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400 and "Fielddata is disabled on [plain]" in r.text
     r = await client.post("/fd/_search", json={"sort": [{"t": {"mode": "sum"}}]})
     assert r.status_code == 400 and "number based fields" in r.text
+
+
+async def _memory(client: httpx.AsyncClient) -> int:
+    return int((await client.get("/fd/_stats/fielddata")).json()["_all"]["total"]["fielddata"]["memory_size_in_bytes"])
 
 
 async def test_memory_reported_and_cleared(client: httpx.AsyncClient) -> None:
@@ -115,7 +119,9 @@ async def test_memory_reported_and_cleared(client: httpx.AsyncClient) -> None:
 
     nodes = (await client.get("/_nodes/stats/indices/fielddata", params={"fields": "t"})).json()["nodes"]
     node = next(iter(nodes.values()))["indices"]["fielddata"]
-    assert node["memory_size_in_bytes"] == t_bytes + u_bytes and node["fields"] == {"t": {"memory_size_in_bytes": t_bytes}}
+    assert node["memory_size_in_bytes"] == t_bytes + u_bytes and node["fields"] == {
+        "t": {"memory_size_in_bytes": t_bytes}
+    }
 
     rows = (await client.get("/_cat/fielddata", params={"h": "field,size", "bytes": "b"})).text.split("\n")
     assert [r.split() for r in rows if r] == [["t", str(t_bytes)], ["u", str(u_bytes)]]
@@ -127,10 +133,30 @@ async def test_memory_reported_and_cleared(client: httpx.AsyncClient) -> None:
     section = (await client.get("/fd/_stats/fielddata")).json()["_all"]["total"]["fielddata"]
     assert section["memory_size_in_bytes"] == t_bytes
     r = await client.post("/fd/_cache/clear", params={"request": "true"})  # another cache only
-    assert (await client.get("/fd/_stats/fielddata")).json()["_all"]["total"]["fielddata"]["memory_size_in_bytes"] == t_bytes
+    assert await _memory(client) == t_bytes
     await client.post("/fd/_cache/clear", params={"fielddata": "true"})
     section = (await client.get("/fd/_stats/fielddata")).json()["_all"]["total"]["fielddata"]
     assert section["memory_size_in_bytes"] == 0
     # a sort after the clear loads it again, sorted the same
     assert [k for k, _ in await _sorted(client, {"sort": ["t"]})] == [k for k, _ in expected("asc")]
-    assert (await client.get("/fd/_stats/fielddata")).json()["_all"]["total"]["fielddata"]["memory_size_in_bytes"] == t_bytes
+    assert await _memory(client) == t_bytes
+
+
+async def _shard_memory(client: httpx.AsyncClient) -> dict[str, int]:
+    body = (await client.get("/fd/_stats/fielddata", params={"level": "shards"})).json()
+    return {n: s[0]["fielddata"]["memory_size_in_bytes"] for n, s in body["indices"]["fd"]["shards"].items()}
+
+
+async def test_dropped_with_the_searcher(client: httpx.AsyncClient) -> None:
+    await _sorted(client, {"sort": ["t"]})
+    before = await _shard_memory(client)
+    assert sum(before.values()) == memory("t", list(DOCS)) and all(before.values())
+    r = await client.put("/fd/_doc/7?refresh=true", json={"t": "aardvark"})
+    assert r.status_code == 201, r.text
+    after = await _shard_memory(client)
+    # the written shard has a new searcher, with nothing loaded yet; the other one keeps its fielddata
+    changed = [n for n in after if after[n] != before[n]]
+    assert len(changed) == 1 and after[changed[0]] == 0
+    got = await _sorted(client, {"sort": ["t"]})
+    assert got[0] == ("aardvark", "7")
+    assert sum((await _shard_memory(client)).values()) == memory("t", list(DOCS)) + 8 + len("aardvark") + 8
