@@ -30,6 +30,7 @@ from cluster.protos import leaf_pb2 as pb
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
 from native import aggs as native_aggs
+from native import fielddata
 from native.can_match import can_match
 from native.errors import QuidditchError
 from native.field_usage import FieldUsageTracker, agg_usage, fetch_usage, query_usage, sort_usage
@@ -544,6 +545,8 @@ class LeafService:
                     except OSError:
                         pass
             _, searcher, compiled = shard.view()
+            if request.clear_fielddata:
+                fielddata.clear(searcher, list(request.clear_fields) or None)
             stats = response.shards.add(shard=ref, num_docs=lucene_doc_count(searcher, compiled), size_in_bytes=size,
                                         max_seq_no=shard.max_seq_no)  # fmt: skip
             for seg in shard.segments():
@@ -554,6 +557,7 @@ class LeafService:
                 stats.completion_bytes.update(measured.completion)
                 stats.dense_vector_values = measured.dense_vector_values
                 stats.sparse_vector_values = measured.sparse_vector_values
+            stats.fielddata_bytes.update(fielddata.memory(searcher))
             if request.field_usage:
                 started, fields = self.field_usage.read(ref.uuid, ref.shard)
                 stats.field_usage_json = orjson.dumps({"started": started, "fields": fields})

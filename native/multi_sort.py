@@ -115,6 +115,10 @@ def sort_values_from_source(
     mode: str,
 ) -> list[Any]:
     """Each document's sort key on ``info`` under ``mode`` (None: no value)."""
+    if info.es_type == "text":  # a ``fielddata`` text field: its analyzed terms (``native.fielddata``)
+        from native.fielddata import doc_terms
+
+        return [_reduce(list(terms), mode) for terms in doc_terms(searcher, compiled, addrs=addrs, info=info)]
     leaf = compiled.mapping.leaf(info.path)
     path = leaf.source_path if leaf is not None else info.path
     out = []

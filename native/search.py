@@ -117,7 +117,7 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
         )
     if spec.nested is None and compiled.nested:
         _check_nested_context(spec.field, compiled)
-    if info.es_type == "text":
+    if info.es_type == "text" and not info.extra.get("fielddata", False):
         raise SearchPhaseError(
             "all shards failed",
             caused_by=IllegalArgument(
@@ -126,6 +126,10 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
                 "sorting, so these operations are disabled by default. Please use a keyword field instead."
             ),
         )
+    if info.es_type == "text" and spec.mode in ("sum", "avg", "median"):  # terms have no sum (ES refuses)
+        from native.query.errors import QueryShardError
+
+        raise QueryShardError("we only support AVG, MEDIAN and SUM on number based fields")
     if "nanos" in info.extra:  # date_nanos keys: its nanosecond column (native.date_nanos)
         return nanos_column(info)
     return info
@@ -234,10 +238,12 @@ def _query_shard(
     from_source = {
         j: s.mode or ("max" if s.reverse else "min")
         for j, (s, i) in enumerate(zip(sort, infos, strict=True))
-        if i is not None and s.field not in ("_score", "_doc") and s.nested is None and multi_valued(searcher, i)
+        if i is not None and s.field not in ("_score", "_doc") and s.nested is None
+        and (i.es_type == "text" or multi_valued(searcher, i))
     }
     matched = num_docs if matches_all else count_matches(searcher, query) if from_source else 0
-    if from_source and matched <= MAX_SOURCE_SORT:
+    # a ``fielddata`` text field has no column: its keys always come from its fielddata (``native.fielddata``)
+    if from_source and (matched <= MAX_SOURCE_SORT or any(i is not None and i.es_type == "text" for i in infos)):
         return _general(searcher, query, sort, infos, limit, search_after, min_score, num_docs, compiled, from_source)
     if by_score and search_after is None and min_score is None:
         result = searcher.search(query, max(limit, 1) if num_docs else 1, count=True)

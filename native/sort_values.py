@@ -104,7 +104,7 @@ def _coerce_one(value: Any, field: str, info: FieldInfo | None, fmt: str | None 
         return _as_date(value, info, fmt)
     if es_type in NUMERIC_FLOAT_TYPES:
         return _as_double(value)
-    if es_type == "keyword":
+    if es_type in ("keyword", "text"):  # ``text``: a ``fielddata`` text field's terms (``native.fielddata``)
         if isinstance(value, dict | list):
             raise ValueError(value)
         return ("true" if value else "false") if isinstance(value, bool) else str(value)

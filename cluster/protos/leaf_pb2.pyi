@@ -347,18 +347,29 @@ class ShardFailure(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
-    __slots__ = ("shards", "source_fields", "field_usage")
+    __slots__ = ("shards", "source_fields", "field_usage", "clear_fielddata", "clear_fields")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELDS_FIELD_NUMBER: _ClassVar[int]
     FIELD_USAGE_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELDDATA_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELDS_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
     source_fields: bool
     field_usage: bool
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., source_fields: _Optional[bool] = ..., field_usage: _Optional[bool] = ...) -> None: ...
+    clear_fielddata: bool
+    clear_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., source_fields: _Optional[bool] = ..., field_usage: _Optional[bool] = ..., clear_fielddata: _Optional[bool] = ..., clear_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ShardStats(_message.Message):
-    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache", "completion_bytes", "write_load", "dense_vector_values", "sparse_vector_values", "field_usage_json")
+    __slots__ = ("shard", "num_docs", "size_in_bytes", "max_seq_no", "segments", "request_cache", "completion_bytes", "write_load", "dense_vector_values", "sparse_vector_values", "field_usage_json", "fielddata_bytes")
     class CompletionBytesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class FielddataBytesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -376,6 +387,7 @@ class ShardStats(_message.Message):
     DENSE_VECTOR_VALUES_FIELD_NUMBER: _ClassVar[int]
     SPARSE_VECTOR_VALUES_FIELD_NUMBER: _ClassVar[int]
     FIELD_USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
+    FIELDDATA_BYTES_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     num_docs: int
     size_in_bytes: int
@@ -387,7 +399,8 @@ class ShardStats(_message.Message):
     dense_vector_values: int
     sparse_vector_values: int
     field_usage_json: bytes
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ..., completion_bytes: _Optional[_Mapping[str, int]] = ..., write_load: _Optional[_Union[WriteLoad, _Mapping]] = ..., dense_vector_values: _Optional[int] = ..., sparse_vector_values: _Optional[int] = ..., field_usage_json: _Optional[bytes] = ...) -> None: ...
+    fielddata_bytes: _containers.ScalarMap[str, int]
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., num_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ..., max_seq_no: _Optional[int] = ..., segments: _Optional[_Iterable[_Union[SegmentStats, _Mapping]]] = ..., request_cache: _Optional[_Union[RequestCacheStats, _Mapping]] = ..., completion_bytes: _Optional[_Mapping[str, int]] = ..., write_load: _Optional[_Union[WriteLoad, _Mapping]] = ..., dense_vector_values: _Optional[int] = ..., sparse_vector_values: _Optional[int] = ..., field_usage_json: _Optional[bytes] = ..., fielddata_bytes: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class WriteLoad(_message.Message):
     __slots__ = ("index_time_nanos", "elapsed_seconds", "load", "recent", "peak")

@@ -522,7 +522,20 @@ async def cat_snapshots(request: Request) -> Response:
 
 
 async def cat_fielddata(request: Request) -> Response:
-    return _cat(request, [], FIELDDATA_COLUMNS, check_params(request, CAT_PARAMS | {"fields"}))
+    """One row per text field with fielddata loaded on the node (summed over its indices and shards);
+    ``fields`` (path or parameter, comma-separated, wildcards) keeps only the matching fields."""
+    params = check_params(request, CAT_PARAMS | {"fields"})
+    cluster = cluster_of(request)
+    metas = [m for m in cluster.master.state.indices.values() if m.is_open]
+    sizes: dict[str, int] = {}
+    for st in (await index_stats(request, metas)).values():
+        for name, size in st.fielddata_sizes().items():
+            sizes[name] = sizes.get(name, 0) + size
+    wanted = request.path_params.get("fields") or params.get("fields")
+    names = sorted(sizes) if not wanted else sorted(set(match_names(wanted, sorted(sizes))))
+    rows = [{"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": cluster.node_name,
+             "field": name, "size": sizes[name]} for name in names]  # fmt: skip
+    return _cat(request, rows, FIELDDATA_COLUMNS, params)
 
 
 async def cat_tasks(request: Request) -> Response:

@@ -122,7 +122,8 @@ async def cluster_stats(request: Request) -> Response:
             },
             "docs": {"count": docs, "deleted": deleted, "total_size_in_bytes": size},
             "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
-            "fielddata": fielddata_section(None),
+            "fielddata": fielddata_section(
+                {"": sum(sum(s.fielddata_sizes().values()) for s in stats.values())}, None),
             "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
                             "cache_size": 0, "cache_count": 0, "evictions": 0},
             "completion": {"size_in_bytes": sum(sum(s.completion_sizes().values()) for s in stats.values())},

@@ -186,6 +186,11 @@ async def _forcemerge(
 async def clear_cache(request: Request) -> Response:
     params = check_params(request, {"fielddata", "query", "request", "fields", "index"})
     metas = resolve(request, request.path_params.get("index") or params.get("index"), params)
+    # ES: no cache named clears them all; ``fields`` limits the fielddata cleared to these fields
+    named = [name for name in ("fielddata", "query", "request") if name in params]
+    if flag(params, "fielddata") or not any(flag(params, n) for n in named):
+        fields = [f.strip() for f in params.get("fields", "").split(",") if f.strip()]
+        await index_stats(request, metas, clear_fielddata=fields)
     return es_json(request, {"_shards": _shards_header(metas)})
 
 

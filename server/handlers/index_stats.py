@@ -55,7 +55,7 @@ def _section(st: IndexStats, meta: IndexMeta, counters: dict[str, int], shards: 
         "warmer": {"current": 0, "total": 0, "total_time_in_millis": 0},
         "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
                         "cache_size": 0, "cache_count": 0, "evictions": 0},
-        "fielddata": fielddata_section(None),
+        "fielddata": fielddata_section({}, None),
         "completion": {"size_in_bytes": 0},
         "segments": {"count": sum(len(segs) for segs in st.segments.values()), "memory_in_bytes": 0},
         "translog": {"operations": 0, "size_in_bytes": 0, "uncommitted_operations": 0,
@@ -75,7 +75,7 @@ def _measured(section: dict[str, Any], stats_of: IndexStats, shard: int | None, 
               fielddata_fields: list[str] | None) -> dict[str, Any]:  # fmt: skip
     """Fill ``section`` with what the leaves measured: completion sizes, fielddata, write loads, vector counts."""
     section["completion"] = completion_section(stats_of.completion_sizes(shard), completion_fields)
-    section["fielddata"] = fielddata_section(fielddata_fields)
+    section["fielddata"] = fielddata_section(stats_of.fielddata_sizes(shard), fielddata_fields)
     section["indexing"].update(stats_of.indexing_load(shard))
     dense, sparse = stats_of.vector_counts(shard)
     section["dense_vector"] = {"value_count": dense}

@@ -330,6 +330,7 @@ class IndexStats:
     request_cache: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     # shard → completion field → bytes, and the vector counts (only when asked for with ``source_fields=True``)
     completion: dict[int, dict[str, int]] = field(default_factory=dict)
+    fielddata: dict[int, dict[str, int]] = field(default_factory=dict)  # shard → text field → loaded bytes
     vectors: dict[int, tuple[int, int]] = field(default_factory=dict)  # shard → (dense, sparse) value counts
     # shard → (tracking started, epoch millis; field → structure → count), when asked with ``field_usage=True``
     field_usage: dict[int, tuple[int, dict[str, dict[str, int]]]] = field(default_factory=dict)
@@ -354,6 +355,15 @@ class IndexStats:
                     out[name] = out.get(name, 0) + size
         return out
 
+    def fielddata_sizes(self, shard: int | None = None) -> dict[str, int]:
+        """Text field → bytes of loaded fielddata, summed over the shards (or of one shard)."""
+        out: dict[str, int] = {}
+        for number, sizes in self.fielddata.items():
+            if shard is None or number == shard:
+                for name, size in sizes.items():
+                    out[name] = out.get(name, 0) + size
+        return out
+
     @property
     def deleted(self) -> int:
         """Deleted documents still held by committed segments (a merge expunges them)."""
@@ -371,9 +381,11 @@ def indexing_load(rows: list[tuple[int, float, float, float, float]]) -> dict[st
 
 
 async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False,
-                      field_usage: bool = False) -> dict[str, IndexStats]:  # fmt: skip
+                      field_usage: bool = False, clear_fielddata: list[str] | None = None,
+                      ) -> dict[str, IndexStats]:  # fmt: skip
     """Docs and bytes per open index (and per shard), from the leaves; ``source_fields``: also the completion
-    field sizes and vector counts (each shard reads its documents' ``_source`` once per refresh for them)."""
+    field sizes and vector counts (each shard reads its documents' ``_source`` once per refresh for them);
+    ``clear_fielddata``: first drop the shards' loaded fielddata of these fields (all when empty)."""
     from cluster.protos import leaf_pb2 as pb
 
     cluster = cluster_of(request)
@@ -381,7 +393,8 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
     refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
     out = {m.name: IndexStats() for m in metas}
     if refs:
-        request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage)
+        request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage,
+                                     clear_fielddata=clear_fielddata is not None, clear_fields=clear_fielddata or [])
         response = await cluster.leaf.stats(request_pb)
         for st in response.shards:
             entry = out[st.shard.index]
@@ -398,6 +411,8 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
             if st.field_usage_json:
                 usage = orjson.loads(st.field_usage_json)
                 entry.field_usage[st.shard.shard] = (int(usage["started"]), usage["fields"])
+            if st.fielddata_bytes:
+                entry.fielddata[st.shard.shard] = dict(st.fielddata_bytes)
             if st.completion_bytes:
                 entry.completion[st.shard.shard] = dict(st.completion_bytes)
             cache = st.request_cache

@@ -2,10 +2,9 @@
 
 ``fields`` names the fields (comma-separated, ``*`` wildcards) reported one by one in both sections;
 ``completion_fields`` / ``fielddata_fields`` override it for one section, as ES does. ``completion`` sizes
-are measured on the shards (``native.completion_stats``). ``fielddata``: a Diagon shard never loads
-fielddata into memory (terms aggregations and sorts read tantivy's columnar fast fields or the term
-dictionary; there are no global ordinals), so memory, evictions and the global ordinals build time are 0
-and the per-field map, when asked for, lists no field: what ES reports for fields without loaded fielddata.
+are measured on the shards (``native.completion_stats``), and so is ``fielddata``: the bytes of the text
+fields' fielddata loaded on the shards' current searchers (``native.fielddata``; sorts load it). There are no
+global ordinals (terms aggregations read the term dictionary), so their build time is 0.
 """
 
 from __future__ import annotations
@@ -38,8 +37,11 @@ def completion_section(sizes: Mapping[str, int], patterns: list[str] | None) -> 
     return out
 
 
-def fielddata_section(patterns: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"memory_size_in_bytes": 0, "evictions": 0, "global_ordinals": {"build_time_in_millis": 0}}
+def fielddata_section(sizes: Mapping[str, int], patterns: list[str] | None) -> dict[str, Any]:
+    """``{"memory_size_in_bytes": total, "evictions": 0, ...[, "fields": {field: {"memory_size_in_bytes": n}}]}``:
+    ``sizes`` are the bytes of the fielddata loaded on the shards' searchers (``native.fielddata``)."""
+    out: dict[str, Any] = {"memory_size_in_bytes": sum(sizes.values()), "evictions": 0,
+                           "global_ordinals": {"build_time_in_millis": 0}}  # fmt: skip
     if patterns is not None:
-        out["fields"] = {}
+        out["fields"] = {f: {"memory_size_in_bytes": n} for f, n in sorted(sizes.items()) if _matches(f, patterns)}
     return out

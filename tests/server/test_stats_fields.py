@@ -57,7 +57,7 @@ async def test_completion_sizes_per_field(asgi_client: httpx.AsyncClient) -> Non
     body = (await c.get("/cf/_stats", params={"completion_fields": "*", "fielddata_fields": "k"})).json()
     total = body["_all"]["total"]
     assert total["completion"]["fields"] == {"s": {"size_in_bytes": s_bytes}, "t.c": {"size_in_bytes": c_bytes}}
-    # no fielddata is ever loaded: the per-field map is asked for and empty
+    # no sort loaded any fielddata: the per-field map is asked for and empty
     assert total["fielddata"] == {"memory_size_in_bytes": 0, "evictions": 0,
                                   "global_ordinals": {"build_time_in_millis": 0}, "fields": {}}  # fmt: skip
     # per shard: the shards' sizes add up to the index's
