@@ -133,7 +133,8 @@ def grouped_failures(failures: Sequence[tuple[ShardTarget, QuidditchError]]) -> 
     """``failed_shards`` as ES groups them: one entry per index and distinct cause."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
-    for target, error in failures:
+    for target, failure in failures:
+        error = failure.root_cause()  # a shard's own "all shards failed" wrapper is not the cause
         key = (target.meta.name, error.es_type, error.reason)
         if key not in seen:
             seen.add(key)
@@ -363,8 +364,9 @@ class Root:
             phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
             raise SearchPhaseError(
-                "all shards failed", caused_by=phase.failures[0][1], failed_shards=grouped_failures(phase.failures)
-            )
+                "all shards failed", caused_by=phase.failures[0][1].root_cause(),
+                failed_shards=grouped_failures(phase.failures),
+            )  # fmt: skip
         return phase
 
     @staticmethod

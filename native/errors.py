@@ -56,7 +56,10 @@ class QuidditchError(Exception):
 
     def root_cause(self) -> QuidditchError:
         err: QuidditchError = self
-        while err.caused_by is not None and isinstance(err, SearchPhaseError):
+        # by type too: a shard's wrapper crosses the leaf contract as a plain error carrying that type
+        while err.caused_by is not None and (
+            isinstance(err, SearchPhaseError) or err.es_type == "search_phase_execution_exception"
+        ):
             err = err.caused_by
         return err
 

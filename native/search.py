@@ -126,7 +126,8 @@ def _resolve_sort_field(spec: SortField, compiled: CompiledMapping) -> FieldInfo
                 "sorting, so these operations are disabled by default. Please use a keyword field instead."
             ),
         )
-    if info.es_type == "text" and spec.mode in ("sum", "avg", "median"):  # terms have no sum (ES refuses)
+    numeric = info.is_numeric or info.es_type in ("date", "date_nanos", "boolean")
+    if spec.mode in ("sum", "avg", "median") and not numeric:  # terms have no sum (ES's FieldSortBuilder refuses)
         from native.query.errors import QueryShardError
 
         raise QueryShardError("we only support AVG, MEDIAN and SUM on number based fields")
