@@ -7,12 +7,17 @@ its dynamic field was left unmapped for a name past ``index.mapping.field_name_l
 
 ES stores the list with each document; here it is worked out from ``_source`` and the current mapping when
 a document is fetched (GET with ``stored_fields: _ignored``, search hits, ``fields: [_ignored]``), so it
-follows later mapping changes, and ``_ignored`` cannot be queried.
+follows later mapping changes. For ``term``/``terms``/``exists`` queries on ``_ignored`` the write path also
+indexes each ignored field path as an ``IGNORED_PREFIX`` term of ``_field_names`` (``CompiledMapping.document``);
+a mapping change that alters what is ignored changes the shard fingerprint and so rebuilds, and
+``IGNORED_ENCODING`` in that fingerprint rebuilds generations written before the terms existed. Fields left
+unmapped past the name length limit are reported at fetch but not indexed (the write path does not see them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +28,7 @@ from native.mapping_limits import FIELD_NAME_LENGTH, IGNORE_DYNAMIC_BEYOND
 from native.schema import _MALFORMED_TYPES, flatten_source
 
 _IGNORE_ABOVE_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
+IGNORED_ENCODING = "field-names-terms-v1"  # in the shard fingerprint of indices that can ignore values
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,14 @@ class _Check:
 class IgnoredFields:
     """The ``_ignored`` computation for one index (its mapping and settings), reused across documents."""
 
-    def __init__(self, mapping: Mapping, settings: MappingABC[str, Any]) -> None:
+    def __init__(
+        self, mapping: Mapping, settings: MappingABC[str, Any], *, leaves: Sequence[Leaf] | None = None
+    ) -> None:
+        """``leaves``: the mapping's leaves when the caller has them already (with index-level defaults)."""
         index_malformed = str(settings.get("index.mapping.ignore_malformed", "false")).lower() == "true"
         checks: list[_Check] = []
         self._mapped: set[str] = set()
-        for leaf in mapping.iter_leaves():
+        for leaf in mapping.iter_leaves() if leaves is None else leaves:
             self._mapped.add(leaf.source_path or leaf.path)
             limit = leaf.params.get("ignore_above") if leaf.type in _IGNORE_ABOVE_TYPES else None
             flag = leaf.params.get("ignore_malformed", index_malformed and leaf.type in _MALFORMED_TYPES)
