@@ -224,6 +224,11 @@ class CompiledMapping:
             self.analysis.analyzer(index_name)
             builder.add_text_field(name, tokenizer_name=f"a:{index_name}", index_option="position")
             analyze = self.analysis.analyzer(search_name).analyze
+            if ftype == "match_only_text" and params.get("index") is False and params.get("doc_values") not in (
+                None, False, "false"
+            ):  # ES 9 doc-values-only: each whole value in a raw column, for prefix/wildcard/regexp queries
+                extra["doc_values_raw"] = f"{name}_dv"
+                builder.add_text_field(f"{name}_dv", fast=True, tokenizer_name="raw", index_option="freq")
             extra["fielddata"] = str(params.get("fielddata", False)).lower() == "true"
             ftype = "text"
         elif ftype in _KEYWORD_TYPES:
@@ -291,6 +296,8 @@ class CompiledMapping:
 
             return write_alias
         assert info is not None
+        if "doc_values_raw" in info.extra:  # doc-values-only match_only_text: its raw column alone is written
+            return _simple_handler(leaf, replace(info, tantivy_name=str(info.extra["doc_values_raw"])))
         if ftype in GEO_POINT_TYPES:
             return _geo_handler(leaf, info)
         if ftype in RANGE_TYPES:

@@ -172,6 +172,10 @@ class _Compiler(
         if info is None:
             return None
         if kind in PATTERN_KINDS:
+            raw = info.extra.get("doc_values_raw")
+            if raw is not None:  # doc-values-only match_only_text: patterns match whole values, as on a keyword
+                extra = {**info.extra, "searchable": True}
+                return replace(info, es_type="keyword", tantivy_name=str(raw), analyze=None, extra=extra)
             self.string_field(info, kind)
         mapping_type = str(info.extra.get("mapping_type", info.es_type))
         if kind == "range" and mapping_type in GEOMETRY_TYPES:
