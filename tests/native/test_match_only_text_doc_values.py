@@ -21,8 +21,13 @@ from native.query.parse import parse_query
 from native.shard import Shard
 from native.writes import WriteOp
 
-VALUES: dict[str, str | list[str]] = {"1": "London Heathrow Airport", "2": "London Gatwick Airport", "3": "Singapore Changi Airport",
-          "4": "New York JFK Airport", "5": ["london city", "Paris CDG"]}  # fmt: skip
+VALUES: dict[str, str | list[str]] = {
+    "1": "London Heathrow Airport",
+    "2": "London Gatwick Airport",
+    "3": "Singapore Changi Airport",
+    "4": "New York JFK Airport",
+    "5": ["london city", "Paris CDG"],
+}
 
 
 def _values(doc_id: str) -> list[str]:
