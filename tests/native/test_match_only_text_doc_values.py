@@ -63,12 +63,16 @@ def _ids(shard: Shard, query: dict[str, Any]) -> set[str]:
         ({"prefix": {"t": {"value": "london", "case_insensitive": True}}}, lambda v: v.lower().startswith("london")),
         ({"prefix": {"t": "Heathrow"}}, lambda v: v.startswith("Heathrow")),  # a token's prefix: no match
         ({"wildcard": {"t": "*Changi*"}}, lambda v: fnmatch.fnmatchcase(v, "*Changi*")),
-        ({"wildcard": {"t": {"value": "*CHANGI*", "case_insensitive": True}}},
-         lambda v: fnmatch.fnmatchcase(v.lower(), "*changi*")),
+        (
+            {"wildcard": {"t": {"value": "*CHANGI*", "case_insensitive": True}}},
+            lambda v: fnmatch.fnmatchcase(v.lower(), "*changi*"),
+        ),
         ({"wildcard": {"t": "? York*"}}, lambda v: fnmatch.fnmatchcase(v, "? York*")),
         ({"regexp": {"t": "London.*"}}, lambda v: re.fullmatch("London.*", v) is not None),
-        ({"regexp": {"t": {"value": "london.*", "case_insensitive": True}}},
-         lambda v: re.fullmatch("london.*", v, re.I) is not None),
+        (
+            {"regexp": {"t": {"value": "london.*", "case_insensitive": True}}},
+            lambda v: re.fullmatch("london.*", v, re.I) is not None,
+        ),
         ({"regexp": {"t": "Paris [A-Z]{3}"}}, lambda v: re.fullmatch("Paris [A-Z]{3}", v) is not None),
     ],
 )
