@@ -224,8 +224,10 @@ class CompiledMapping:
             self.analysis.analyzer(index_name)
             builder.add_text_field(name, tokenizer_name=f"a:{index_name}", index_option="position")
             analyze = self.analysis.analyzer(search_name).analyze
-            if ftype == "match_only_text" and params.get("index") is False and params.get("doc_values") not in (
-                None, False, "false"
+            if (
+                ftype == "match_only_text"
+                and params.get("index") is False
+                and params.get("doc_values") not in (None, False, "false")
             ):  # ES 9 doc-values-only: each whole value in a raw column, for prefix/wildcard/regexp queries
                 extra["doc_values_raw"] = f"{name}_dv"
                 builder.add_text_field(f"{name}_dv", fast=True, tokenizer_name="raw", index_option="freq")
