@@ -60,6 +60,8 @@ class IgnoredFields:
                 checks.append(_Check(leaf.path, leaf.source_path or leaf.path, int(limit) if limit is not None
                                      else None, malformed))  # fmt: skip
         self._checks = checks
+        self._above_only = all(check.malformed is None for check in checks)
+        self._min_above = min((c.ignore_above for c in checks if c.ignore_above is not None), default=0)
         self._name_limit: int | None = None
         if str(settings.get(IGNORE_DYNAMIC_BEYOND, "false")).lower() == "true" and settings.get(FIELD_NAME_LENGTH):
             self._name_limit = int(str(settings[FIELD_NAME_LENGTH]))
@@ -68,6 +70,15 @@ class IgnoredFields:
     def possible(self) -> bool:
         """Whether any document of the index can have ignored fields."""
         return bool(self._checks) or self._name_limit is not None
+
+    def paths(self, source: MappingABC[str, Any]) -> list[str]:
+        """The ignored field paths of one document, for the write path: ``of`` without its values, skipping the
+        full walk when only ``ignore_above`` checks apply and no leaf value of the document is long enough."""
+        if not self.possible:
+            return []
+        if self._above_only and self._name_limit is None and not _any_longer(source, self._min_above):
+            return []
+        return list(self.of(source))
 
     def of(self, source: MappingABC[str, Any]) -> dict[str, list[Any]]:
         """The ignored fields of one document: path → its ignored values, in path order."""
@@ -88,6 +99,25 @@ class IgnoredFields:
                 if path not in self._mapped and any(len(part) > limit for part in path.split(".")):
                     out[path] = values
         return dict(sorted(out.items()))
+
+
+def _any_longer(value: Any, limit: int) -> bool:
+    """Whether any leaf value (a string, or a number by its text as ``_is_ignored`` measures it) is longer than
+    ``limit`` characters."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if len(item) > limit:
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is not bool and item is not None and len(str(item)) > limit:
+            return True
+    return False
 
 
 def _is_ignored(check: _Check, value: Any) -> bool:

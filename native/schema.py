@@ -505,7 +505,7 @@ class CompiledMapping:
         if has_nested:
             present.append(HAS_NESTED)  # the documents a nested view reads (native.nested)
         if top_level and self.ignorer.possible:  # ``_ignored`` is queryable (native.query.compile)
-            present.extend(IGNORED_PREFIX + path for path in self.ignorer.of(source))
+            present.extend(IGNORED_PREFIX + path for path in self.ignorer.paths(source))
         if present:
             out[FIELD_NAMES_FIELD] = present
         return orjson.dumps(out).decode()

@@ -109,3 +109,25 @@ def test_fingerprint_tags_only_indices_that_can_ignore(tmp_path: Path) -> None:
     shard = _open(tmp_path / "b", BODY)
     assert orjson.loads(Shard._fingerprint(shard.compiled))[-1][0] == "_ignored"
     shard.close()
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"k": "abcde", "n": 5},
+        {"k": "abcdef"},
+        {"k": ["a", {"x": "y"}], "other": "a long unmapped value"},
+        {"k": 123456},
+        {"k": 12345.5},
+        {"k": True, "n": None},
+        {"n": "bad"},
+        {"plain": "averyveryverylongvalue"},
+    ],
+)
+def test_write_path_paths_match_fetch_time_computation(tmp_path: Path, doc: dict[str, Any]) -> None:
+    shard = _open(tmp_path, BODY)
+    ignorer = shard.compiled.ignorer
+    assert ignorer.paths(doc) == list(ignorer.of(doc))
+    above_only = IgnoredFields(Mapping({"properties": {"k": {"type": "keyword", "ignore_above": 5}}}), {})
+    assert above_only.paths(doc) == list(above_only.of(doc))
+    shard.close()
