@@ -152,6 +152,8 @@ class _Compiler(
             if not index_query_matches(node, *names):
                 return Query.empty_query()
             return self.const(self.leaf(Query.all_query()), node.boost)  # type: ignore[attr-defined]
+        if isinstance(node, A.Match) and node.field == IGNORED_FIELD:  # a keyword field: one exact term
+            return self.const(self.ignored([node.query]), node.boost)
         handler = self.dispatch.get(type(node))
         if handler is None:
             raise IllegalArgument(f"cannot compile query node [{type(node).__name__}]")

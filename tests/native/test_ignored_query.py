@@ -69,6 +69,9 @@ def _check(shard: Shard) -> None:
     assert _ids(shard, {"exists": {"field": "_ignored"}}) == expected["k"] | expected["n"]
     assert _ids(shard, {"bool": {"must_not": [{"exists": {"field": "_ignored"}}]}}) == {"1", "5"}
     assert _ids(shard, {"bool": {"filter": [{"term": {"_ignored": "k"}}, {"term": {"_ignored": "n"}}]}}) == {"4"}
+    assert _ids(shard, {"match": {"_ignored": "k"}}) == expected["k"]
+    assert _ids(shard, {"query_string": {"query": "_ignored:n"}}) == expected["n"]
+    assert _ids(shard, {"query_string": {"query": "_ignored:k AND _ignored:n"}}) == expected["k"] & expected["n"]
 
 
 def test_ignored_queries(tmp_path: Path) -> None:
