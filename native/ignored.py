@@ -7,7 +7,7 @@ its dynamic field was left unmapped for a name past ``index.mapping.field_name_l
 
 ES stores the list with each document; here it is worked out from ``_source`` and the current mapping when
 a document is fetched (GET with ``stored_fields: _ignored``, search hits, ``fields: [_ignored]``), so it
-follows later mapping changes. For ``term``/``terms``/``exists`` queries on ``_ignored`` the write path also
+follows later mapping changes. For ``term``/``terms``/``match``/``exists`` queries on ``_ignored`` the write path also
 indexes each ignored field path as an ``IGNORED_PREFIX`` term of ``_field_names`` (``CompiledMapping.document``);
 a mapping change that alters what is ignored changes the shard fingerprint and so rebuilds, and
 ``IGNORED_ENCODING`` in that fingerprint rebuilds generations written before the terms existed. Fields left

@@ -134,3 +134,14 @@ def test_write_path_paths_match_fetch_time_computation(tmp_path: Path, doc: dict
     above_only = IgnoredFields(Mapping({"properties": {"k": {"type": "keyword", "ignore_above": 5}}}), {})
     assert above_only.paths(doc) == list(above_only.of(doc))
     shard.close()
+
+
+def test_mapping_update_of_ignore_above_reindexes_ignored(tmp_path: Path) -> None:
+    shard = _open(tmp_path, BODY)
+    _write(shard)
+    assert _ids(shard, {"term": {"_ignored": "k"}}) == {"2", "4"}  # "abcdefgh" (8), "toolongvalue" (12)
+    raised = {"properties": {**BODY["properties"], "k": {"type": "keyword", "ignore_above": 10}}}
+    shard.update_mapping(Mapping(raised))
+    assert _ids(shard, {"term": {"_ignored": "k"}}) == {"4"}  # only "toolongvalue" is longer than 10
+    assert _ids(shard, {"term": {"k": "abcdefgh"}}) == {"2"}
+    shard.close()
