@@ -51,6 +51,9 @@ SEQ_NO_FIELD = "_seq_no"
 VERSION_FIELD = "_version"
 PRIMARY_TERM_FIELD = "_primary_term"
 FIELD_NAMES_FIELD = "_field_names"
+# ``_ignored`` (native.ignored) is indexed as ``IGNORED_PREFIX + path`` terms of ``_field_names``
+IGNORED_FIELD = "_ignored"
+IGNORED_PREFIX = "\x00ignored:"
 ROUTING_FIELD = "_routing"  # the custom routing value a document was written with (stored, raw)
 
 

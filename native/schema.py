@@ -7,7 +7,8 @@ from binascii import b2a_base64
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import replace
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import tantivy
@@ -30,6 +31,7 @@ from native.errors import FieldValueError
 from native.fields import (
     FIELD_NAMES_FIELD,
     ID_FIELD,
+    IGNORED_PREFIX,
     NUMERIC_FLOAT_TYPES,
     NUMERIC_INT_TYPES,
     PRIMARY_TERM_FIELD,
@@ -48,6 +50,9 @@ from native.mapping import (
 )
 from native.nested import HAS_NESTED, nested_documents, nested_paths
 from native.nested import strip as strip_nested
+
+if TYPE_CHECKING:
+    from native.ignored import IgnoredFields
 
 _TEXT_TYPES = ("text", "match_only_text", "search_as_you_type")
 _KEYWORD_TYPES = ("keyword", "constant_keyword", "wildcard", "version", "flattened")
@@ -219,6 +224,13 @@ class CompiledMapping:
             self.analysis.analyzer(index_name)
             builder.add_text_field(name, tokenizer_name=f"a:{index_name}", index_option="position")
             analyze = self.analysis.analyzer(search_name).analyze
+            if (
+                ftype == "match_only_text"
+                and params.get("index") is False
+                and params.get("doc_values") not in (None, False, "false")
+            ):  # ES 9 doc-values-only: each whole value in a raw column, for prefix/wildcard/regexp queries
+                extra["doc_values_raw"] = f"{name}_dv"
+                builder.add_text_field(f"{name}_dv", fast=True, tokenizer_name="raw", index_option="freq")
             extra["fielddata"] = str(params.get("fielddata", False)).lower() == "true"
             ftype = "text"
         elif ftype in _KEYWORD_TYPES:
@@ -286,6 +298,8 @@ class CompiledMapping:
 
             return write_alias
         assert info is not None
+        if "doc_values_raw" in info.extra:  # doc-values-only match_only_text: its raw column alone is written
+            return _simple_handler(leaf, replace(info, tantivy_name=str(info.extra["doc_values_raw"])))
         if ftype in GEO_POINT_TYPES:
             return _geo_handler(leaf, info)
         if ftype in RANGE_TYPES:
@@ -351,6 +365,13 @@ class CompiledMapping:
         index = tantivy.Index(self._schema, path=path, reuse=True) if path else tantivy.Index(self._schema)
         self.analysis.register(index)
         return index
+
+    @cached_property
+    def ignorer(self) -> IgnoredFields:
+        """The ``_ignored`` computation of the index (``native.ignored``), applied to every written document."""
+        from native.ignored import IgnoredFields  # native.ignored builds on this module
+
+        return IgnoredFields(self.mapping, {}, leaves=self.leaves)  # the leaves carry the index-level defaults
 
     def document(
         self,
@@ -483,6 +504,8 @@ class CompiledMapping:
             self._copy_to(out, present, source, doc_id)
         if has_nested:
             present.append(HAS_NESTED)  # the documents a nested view reads (native.nested)
+        if top_level and self.ignorer.possible:  # ``_ignored`` is queryable (native.query.compile)
+            present.extend(IGNORED_PREFIX + path for path in self.ignorer.paths(source))
         if present:
             out[FIELD_NAMES_FIELD] = present
         return orjson.dumps(out).decode()

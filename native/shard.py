@@ -61,8 +61,17 @@ from native.errors import (
     VersionConflict,
 )
 from native.failpoints import failpoint
-from native.fields import ID_FIELD, PRIMARY_TERM_FIELD, ROUTING_FIELD, SEQ_NO_FIELD, SOURCE_FIELD, VERSION_FIELD
+from native.fields import (
+    ID_FIELD,
+    IGNORED_FIELD,
+    PRIMARY_TERM_FIELD,
+    ROUTING_FIELD,
+    SEQ_NO_FIELD,
+    SOURCE_FIELD,
+    VERSION_FIELD,
+)
 from native.generations import GenerationsMixin
+from native.ignored import IGNORED_ENCODING
 from native.mapping import Mapping
 from native.merge import (
     SegmentInfo,
@@ -193,6 +202,8 @@ class Shard(GenerationsMixin):
         ]
         # a storage encoding that changed (date_nanos: native.date_nanos) makes older generations rebuild
         leaves = [(*item, DATE_NANOS_ENCODING) if item[1] == "date_nanos" else item for item in leaves]
+        if compiled.ignorer.possible:  # generations from before ``_ignored`` was indexed (native.ignored) rebuild
+            leaves.append((IGNORED_FIELD, IGNORED_ENCODING))
         return orjson.dumps(leaves).decode()
 
     def _max_committed_seq_no(self) -> int:

@@ -29,7 +29,15 @@ from tantivy import Occur, Query
 
 from native import selectivity
 from native.errors import IllegalArgument, TooComplexToDeterminize
-from native.fields import FIELD_NAMES_FIELD, ID_FIELD, FieldInfo, FieldResolver
+from native.fields import (
+    FIELD_NAMES_FIELD,
+    ID_FIELD,
+    IGNORED_FIELD,
+    IGNORED_PREFIX,
+    ROUTING_FIELD,
+    FieldInfo,
+    FieldResolver,
+)
 from native.query import ast as A
 from native.query.compile_full_text import STRING_TYPES, FullTextCompilerMixin
 from native.query.compile_function_score import FunctionScoreCompilerMixin
@@ -144,6 +152,8 @@ class _Compiler(
             if not index_query_matches(node, *names):
                 return Query.empty_query()
             return self.const(self.leaf(Query.all_query()), node.boost)  # type: ignore[attr-defined]
+        if isinstance(node, A.Match) and node.field == IGNORED_FIELD:  # a keyword field: one exact term
+            return self.const(self.ignored([node.query]), node.boost)
         handler = self.dispatch.get(type(node))
         if handler is None:
             raise IllegalArgument(f"cannot compile query node [{type(node).__name__}]")
@@ -164,6 +174,10 @@ class _Compiler(
         if info is None:
             return None
         if kind in PATTERN_KINDS:
+            raw = info.extra.get("doc_values_raw")
+            if raw is not None:  # doc-values-only match_only_text: patterns match whole values, as on a keyword
+                extra = {**info.extra, "searchable": True}
+                return replace(info, es_type="keyword", tantivy_name=str(raw), analyze=None, extra=extra)
             self.string_field(info, kind)
         mapping_type = str(info.extra.get("mapping_type", info.es_type))
         if kind == "range" and mapping_type in GEOMETRY_TYPES:
@@ -249,6 +263,8 @@ class _Compiler(
     def term(self, node: A.Term) -> Query:
         if node.field == ID_FIELD:
             return self.const(self.leaf(Query.term_query(self.schema, ID_FIELD, str(node.value))), node.boost)
+        if node.field == IGNORED_FIELD:
+            return self.const(self.ignored([node.value]), node.boost)
         info = self.field(node.field, "term")
         if info is None:
             return Query.empty_query()
@@ -260,6 +276,8 @@ class _Compiler(
     def terms(self, node: A.Terms) -> Query:
         if node.field == ID_FIELD:
             return self.ids(A.Ids(tuple(str(v) for v in node.values), node.boost))
+        if node.field == IGNORED_FIELD:
+            return self.const(self.ignored(node.values), node.boost)
         info = self.field(node.field, "term")
         if info is None or not node.values:
             return Query.empty_query()
@@ -402,6 +420,11 @@ class _Compiler(
             raise QueryShardError(f"failed to create query: {message}", caused_by=IllegalArgument(message))
         if path in (ID_FIELD, "_index", "_seq_no", "_version", "_primary_term"):  # every document has them
             return self.const(self.leaf(Query.all_query()), node.boost)
+        if path == ROUTING_FIELD:  # only documents indexed with a custom routing carry one
+            return self.const(self.leaf(Query.regex_query(self.schema, ROUTING_FIELD, "(?s).*")), node.boost)
+        if path == IGNORED_FIELD:  # documents with an ignored field value
+            prefix = "(?s)" + escape(IGNORED_PREFIX) + ".*"
+            return self.const(self.leaf(Query.regex_query(self.schema, FIELD_NAMES_FIELD, prefix)), node.boost)
         infos: list[FieldInfo]
         info = None if "*" in path else self.info(path)
         if info is not None:
@@ -415,6 +438,13 @@ class _Compiler(
             else:
                 queries.append(self.leaf(Query.term_query(self.schema, FIELD_NAMES_FIELD, f.path)))
         return self.const(self.any_of(queries), node.boost)
+
+    def ignored(self, values: Sequence[Any]) -> Query:
+        """The documents whose ``_ignored`` holds one of ``values`` (field paths, indexed in ``_field_names``)."""
+        if not values:
+            return Query.empty_query()
+        terms = [IGNORED_PREFIX + str(v) for v in values]
+        return self.leaf(Query.term_set_query(self.schema, FIELD_NAMES_FIELD, terms))
 
     def ids(self, node: A.Ids) -> Query:
         if not node.values or self.nested_level:  # nested documents have no _id of their own
