@@ -30,6 +30,7 @@ from native.highlight import Highlighter, parse_highlight
 from native.nested import VIEWS, NestedView, filter_nested_source, reroot
 from native.query.ast import QueryAst
 from native.query.nested import NestedQuery
+from native.values import leaf_values_at
 
 _KEYS = frozenset({"name", "from", "size", "_source", "version", "seq_no_primary_term", "sort", "track_scores",
                    "fields", "docvalue_fields", "highlight"})  # fmt: skip
@@ -228,7 +229,7 @@ class InnerHits:
             if name in ("_seq_no", "_version"):
                 fields[name] = [parent[name]]
             else:
-                values = _values(view.source[o], _relative(view, o, name))
+                values = leaf_values_at(view.source[o], _relative(view, o, name))
                 if values:
                     fields[name] = values
         if fields:
@@ -278,23 +279,9 @@ def _relative(view: NestedView, o: int, field: str) -> str:
     return field[len(path) + 1 :] if field.startswith(path + ".") else "\x00"
 
 
-def _values(obj: Any, path: str) -> list[Any]:
-    nodes: list[Any] = [obj]
-    for part in path.split("."):
-        step: list[Any] = []
-        for node in nodes:
-            for item in node if isinstance(node, list) else [node]:
-                if isinstance(item, dict) and part in item:
-                    step.append(item[part])
-        nodes = step
-    out: list[Any] = []
-    for node in nodes:
-        out.extend(node if isinstance(node, list) else [node])
-    return [v for v in out if v is not None and not isinstance(v, dict)]
-
 
 def _value(obj: Any, path: str) -> Any:
-    values = _values(obj, path)
+    values = leaf_values_at(obj, path)
     return values[0] if values else None
 
 

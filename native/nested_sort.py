@@ -27,6 +27,7 @@ from native.errors import IllegalArgument, ParsingError
 from native.fields import COLUMNAR_NUMERIC_TYPES, SEQ_NO_FIELD, FieldInfo
 from native.nested import VIEWS, NestedView
 from native.query import QueryAst, parse_query
+from native.values import leaf_values_at
 
 MODES = ("min", "max", "sum", "avg", "median")
 _NUMERIC_ONLY = ("sum", "avg", "median")
@@ -159,7 +160,7 @@ def _values(view: NestedView, ordinals: list[int], field: str, info: FieldInfo) 
         out: dict[int, list[Any]] = {}
         for o in ordinals:
             relative = field[len(view.path[o]) + 1 :]
-            found = [str(v) for v in _source_values(view.source[o], relative)]
+            found = [str(v) for v in leaf_values_at(view.source[o], relative)]
             if found:
                 out[o] = found
         return out
@@ -172,20 +173,6 @@ def _values(view: NestedView, ordinals: list[int], field: str, info: FieldInfo) 
         columns[o] = [(1 if v else 0) if info.es_type == "boolean" else v]
     return columns
 
-
-def _source_values(obj: Any, path: str) -> list[Any]:
-    nodes: list[Any] = [obj]
-    for part in path.split("."):
-        step: list[Any] = []
-        for node in nodes:
-            for item in node if isinstance(node, list) else [node]:
-                if isinstance(item, dict) and part in item:
-                    step.append(item[part])
-        nodes = step
-    out: list[Any] = []
-    for node in nodes:
-        out.extend(node if isinstance(node, list) else [node])
-    return [v for v in out if v is not None and not isinstance(v, dict)]
 
 
 def _fold(values: list[Any], mode: str) -> Any:

@@ -383,3 +383,26 @@ def _to_float(value: Any, coerce: bool = True) -> float:
     if math.isnan(number) or math.isinf(number):
         raise ValueError("[float] supports only finite values")
     return number
+
+
+def nodes_at(source: Any, path: str) -> list[Any]:
+    """The nodes at a dotted ``path`` of a ``_source`` (arrays on the way walked), each as found: an array at
+    the end of the path stays one node."""
+    nodes: list[Any] = [source]
+    for part in path.split("."):
+        step: list[Any] = []
+        for node in nodes:
+            for item in node if isinstance(node, list) else [node]:
+                if isinstance(item, dict) and part in item:
+                    step.append(item[part])
+        nodes = step
+    return nodes
+
+
+def leaf_values_at(source: Any, path: str) -> list[Any]:
+    """The values at a dotted ``path`` of a ``_source``, arrays flattened, nulls and objects left out."""
+    out: list[Any] = []
+    for node in nodes_at(source, path):
+        out.extend(node if isinstance(node, list) else [node])
+    return [v for v in out if v is not None and not isinstance(v, dict)]
+

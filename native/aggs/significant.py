@@ -39,6 +39,7 @@ from native.aggs.spec import AggNode
 from native.aggs.terms import TermsKind, _acceptor, _key_type, _render_key
 from native.errors import AggregationExecution, IllegalArgument, ParsingError
 from native.fields import SOURCE_FIELD
+from native.values import nodes_at
 
 JLH = Heuristic()
 DUPLICATE_RUN = 6  # ES's DuplicateByteSequenceSpotter window, in tokens
@@ -310,16 +311,8 @@ def _drop_duplicate_runs(tokens: list[str], seen: set[tuple[str, ...]]) -> list[
 
 def _texts(source: Any, path: str) -> list[str]:
     """The string values at a dotted ``path`` of a ``_source``."""
-    nodes: list[Any] = [source]
-    for part in path.split("."):
-        step: list[Any] = []
-        for node in nodes:
-            for item in node if isinstance(node, list) else [node]:
-                if isinstance(item, dict) and part in item:
-                    step.append(item[part])
-        nodes = step
     out: list[str] = []
-    for node in nodes:
+    for node in nodes_at(source, path):
         for item in node if isinstance(node, list) else [node]:
             if isinstance(item, str):
                 out.append(item)

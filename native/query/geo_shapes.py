@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from native.errors import IllegalArgument
+from native.values import nodes_at
 
 Pt = tuple[float, float]  # (lon, lat)
 
@@ -273,16 +274,8 @@ def relate(doc: list[Part], query: list[Part], relation: str) -> bool:
 
 def source_shapes(source: Any, path: str) -> list[Any]:
     """The raw shape values at dotted ``path`` of a ``_source`` (arrays flattened, objects traversed)."""
-    nodes = [source]
-    for key in path.split("."):
-        nxt: list[Any] = []
-        for node in nodes:
-            for item in node if isinstance(node, list) else [node]:
-                if isinstance(item, dict) and key in item:
-                    nxt.append(item[key])
-        nodes = nxt
     out: list[Any] = []
-    for node in nodes:
+    for node in nodes_at(source, path):
         if isinstance(node, list) and node and not isinstance(node[0], int | float):
             out.extend(node)
         elif node is not None:
