@@ -21,7 +21,7 @@ from cluster.state import IndexMeta
 from native.mapping import Mapping
 from server.handlers.indices import index_stats
 from server.handlers.root import health_body
-from server.handlers.stats_fields import fielddata_section
+from server.handlers.stats_fields import fielddata_section, indexing_pressure_section
 from server.http import check_params, cluster_of, es_json
 
 __all__ = ["cluster_stats", "memory_stats"]
@@ -153,17 +153,7 @@ async def cluster_stats(request: Request) -> Response:
             "discovery_types": {"single-node": 1},
             "packaging_types": [{"flavor": "default", "type": "tar", "count": 1}],
             "ingest": {"number_of_pipelines": 0, "processor_stats": {}},
-            "indexing_pressure": {"memory": {
-                "current": {"combined_coordinating_and_primary_in_bytes": pressure.current,
-                            "coordinating_in_bytes": pressure.current, "primary_in_bytes": pressure.current,
-                            "replica_in_bytes": 0, "all_in_bytes": pressure.current},
-                "total": {"combined_coordinating_and_primary_in_bytes": pressure.total,
-                          "coordinating_in_bytes": pressure.total, "primary_in_bytes": pressure.total,
-                          "replica_in_bytes": 0, "all_in_bytes": pressure.total,
-                          "coordinating_rejections": pressure.rejections, "primary_rejections": 0,
-                          "replica_rejections": 0},
-                "limit_in_bytes": pressure.limit,
-            }},
+            "indexing_pressure": indexing_pressure_section(pressure),
         },
     }  # fmt: skip
     return es_json(request, body)

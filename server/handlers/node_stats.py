@@ -26,6 +26,7 @@ from cluster.settings import FLOOD_STAGE, HIGH_WATERMARK, LOW_WATERMARK, min_fre
 from native.errors import IllegalArgument
 from server.handlers.index_stats import node_indices_section
 from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, node_matches, thread_pools
+from server.handlers.stats_fields import indexing_pressure_section
 from server.http import check_params, es_json
 from server.suggest_names import did_you_mean
 
@@ -159,17 +160,7 @@ def _sections(request: Request, wanted: set[str]) -> dict[str, Any]:
         },
         "ingest": {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}},
         "adaptive_selection": {},
-        "indexing_pressure": {"memory": {
-            "current": {"combined_coordinating_and_primary_in_bytes": pressure.current,
-                        "coordinating_in_bytes": pressure.current, "primary_in_bytes": pressure.current,
-                        "replica_in_bytes": 0, "all_in_bytes": pressure.current},
-            "total": {"combined_coordinating_and_primary_in_bytes": pressure.total,
-                      "coordinating_in_bytes": pressure.total, "primary_in_bytes": pressure.total,
-                      "replica_in_bytes": 0, "all_in_bytes": pressure.total,
-                      "coordinating_rejections": pressure.rejections, "primary_rejections": 0,
-                      "replica_rejections": 0},
-            "limit_in_bytes": pressure.limit,
-        }},
+        "indexing_pressure": indexing_pressure_section(pressure),
         "repositories": {},
     }  # fmt: skip
     if "fs" in wanted:

@@ -45,3 +45,19 @@ def fielddata_section(sizes: Mapping[str, int], patterns: list[str] | None) -> d
     if patterns is not None:
         out["fields"] = {f: {"memory_size_in_bytes": n} for f, n in sorted(sizes.items()) if _matches(f, patterns)}
     return out
+
+
+def indexing_pressure_section(pressure: Any) -> dict[str, Any]:
+    """``indexing_pressure`` of ``_nodes/stats`` and ``_cluster/stats``: one node, where every write is both the
+    coordinating and the primary stage (``cluster.indexing_pressure``)."""
+    return {"memory": {
+        "current": {"combined_coordinating_and_primary_in_bytes": pressure.current,
+                    "coordinating_in_bytes": pressure.current, "primary_in_bytes": pressure.current,
+                    "replica_in_bytes": 0, "all_in_bytes": pressure.current},
+        "total": {"combined_coordinating_and_primary_in_bytes": pressure.total,
+                  "coordinating_in_bytes": pressure.total, "primary_in_bytes": pressure.total,
+                  "replica_in_bytes": 0, "all_in_bytes": pressure.total,
+                  "coordinating_rejections": pressure.rejections, "primary_rejections": 0,
+                  "replica_rejections": 0},
+        "limit_in_bytes": pressure.limit,
+    }}  # fmt: skip
