@@ -33,7 +33,7 @@ import re
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,17 @@ _SMOOTHING_KEYS = {
     "laplace": {"alpha"},
     "linear_interpolation": {"trigram_lambda", "bigram_lambda", "unigram_lambda"},
 }
+
+
+def check_defaults_only(kind: str, options: Mapping[str, Any]) -> None:
+    """Options accepted only at their default: candidates are compared by the internal distance and every
+    candidate is inspected, so another ``string_distance`` or ``max_inspections`` would not be honoured."""
+    distance = options.get("string_distance", "internal")
+    if str(distance).lower() != "internal":
+        raise IllegalArgument(f"[{kind}] [string_distance] [{distance}] is not supported by this server")
+    inspections = options.get("max_inspections", 5)
+    if _number("max_inspections", inspections) != 5:
+        raise IllegalArgument(f"[{kind}] [max_inspections] [{inspections}] is not supported by this server")
 
 
 def _f32(value: float) -> float:
@@ -130,9 +141,9 @@ def _generator(raw: Any) -> Generator:
     edits = int(_number("max_edits", raw.get("max_edits", 2)))
     if not 1 <= edits <= 2:
         raise IllegalArgument("Illegal max_edits value: must be 1 or 2")
-    for key in ("sort", "string_distance"):
-        if key in raw and str(raw[key]).lower() not in ("score", "internal"):
-            raise IllegalArgument(f"[direct_generator] [{key}] [{raw[key]}] is not supported by this server")
+    if str(raw.get("sort", "score")).lower() != "score":
+        raise IllegalArgument(f"[direct_generator] [sort] [{raw['sort']}] is not supported by this server")
+    check_defaults_only("direct_generator", raw)
     size = int(_number("size", raw.get("size", 5)))
     if size <= 0:
         raise IllegalArgument("size must be positive")

@@ -30,7 +30,7 @@ import tantivy
 from native.completion_contexts import doc_contexts, match_contexts, parse_mappings, parse_query
 from native.errors import IllegalArgument, ParsingError
 from native.fields import ID_FIELD, SOURCE_FIELD
-from native.phrase_suggest import check_phrase, merge_phrase, shard_phrase
+from native.phrase_suggest import check_defaults_only, check_phrase, merge_phrase, shard_phrase
 from native.schema import CompiledMapping
 
 __all__ = ["SuggestSpec", "merge_suggest", "parse_suggest", "shard_suggest"]
@@ -123,6 +123,7 @@ def _check_term(options: MappingABC[str, Any]) -> None:
     edits = _int("term", "max_edits", options.get("max_edits", 2))
     if not 1 <= edits <= 2:
         raise IllegalArgument("Illegal max_edits value: must be 1 or 2")
+    check_defaults_only("term", options)
 
 
 def _check_completion(options: MappingABC[str, Any]) -> None:

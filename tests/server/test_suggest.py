@@ -96,7 +96,17 @@ async def test_completion_suggester(client: httpx.AsyncClient) -> None:
     {"s": {"text": "x", "term": {"field": "body", "bogus": 1}}},
     {"s": {"text": "x", "term": {}}},
     {"s": {"prefix": "x", "completion": {"field": "body"}}},
+    # accepted only at their defaults: anything else would not be honoured
+    {"s": {"text": "x", "term": {"field": "body", "string_distance": "levenshtein"}}},
+    {"s": {"text": "x", "term": {"field": "body", "max_inspections": 10}}},
+    {"s": {"text": "x", "phrase": {"field": "body", "direct_generator": [{"field": "body", "max_inspections": 2}]}}},
 ])  # fmt: skip
 async def test_suggest_errors(client: httpx.AsyncClient, suggest: dict[str, Any]) -> None:
     r = await client.post("/sg/_search", json={"suggest": suggest})
     assert r.status_code == 400, r.text
+
+
+async def test_default_valued_options_are_accepted(client: httpx.AsyncClient) -> None:
+    term = {"field": "body", "string_distance": "internal", "max_inspections": 5}
+    r = await client.post("/sg/_search", json={"suggest": {"s": {"text": "x", "term": term}}})
+    assert r.status_code == 200, r.text
