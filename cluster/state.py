@@ -97,6 +97,93 @@ class IndexMeta:
         )
 
 
+ROLES = ("master", "data")  # every node with an HTTP port also coordinates (ES's ``coordinating_only`` is no role)
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A cluster member as cluster state records it.
+
+    ``transport_address`` is the ``host:port`` of its gRPC server ("" for the in-process node of the embedded
+    server); ``http_address`` that of its HTTP port ("" when it serves none)."""
+
+    id: str
+    name: str
+    roles: tuple[str, ...] = ROLES
+    transport_address: str = ""
+    http_address: str = ""
+    attributes: MappingABC[str, str] = field(default_factory=dict)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "roles": list(self.roles),
+                "transport_address": self.transport_address, "http_address": self.http_address,
+                "attributes": dict(self.attributes)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: MappingABC[str, Any]) -> NodeInfo:
+        return cls(id=str(data["id"]), name=str(data["name"]), roles=tuple(data.get("roles", ROLES)),
+                   transport_address=str(data.get("transport_address", "")),
+                   http_address=str(data.get("http_address", "")),
+                   attributes=dict(data.get("attributes", {})))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShardCopy:
+    """One copy of a shard placed on a node. ``state``: ``INITIALIZING`` (recovering: it takes writes but
+    no searches), ``STARTED``, or ``RELOCATING`` (a started copy being moved away). ``allocation_id``
+    names the copy for the in-sync set, as ES's allocation ids do."""
+
+    node: str
+    primary: bool
+    state: str = "STARTED"
+    allocation_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "primary": self.primary, "state": self.state, "allocation_id": self.allocation_id}
+
+    @classmethod
+    def from_json(cls, data: MappingABC[str, Any]) -> ShardCopy:
+        return cls(node=str(data["node"]), primary=bool(data["primary"]), state=str(data.get("state", "STARTED")),
+                   allocation_id=str(data.get("allocation_id", "")))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShardRouting:
+    """Where the copies of one shard live. ``primary_term`` grows by one at each promotion; ``in_sync``
+    holds the allocation ids of the copies that have every acknowledged write (only those are promoted)."""
+
+    shard: int
+    primary_term: int = 1
+    copies: tuple[ShardCopy, ...] = ()
+    in_sync: tuple[str, ...] = ()
+
+    @property
+    def primary(self) -> ShardCopy | None:
+        return next((c for c in self.copies if c.primary), None)
+
+    @property
+    def replicas(self) -> tuple[ShardCopy, ...]:
+        return tuple(c for c in self.copies if not c.primary)
+
+    def searchable(self) -> tuple[ShardCopy, ...]:
+        """The copies a search may read: started ones, the primary first."""
+        started = (c for c in self.copies if c.state in ("STARTED", "RELOCATING"))
+        return tuple(sorted(started, key=lambda c: not c.primary))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"shard": self.shard, "primary_term": self.primary_term,
+                "copies": [c.to_json() for c in self.copies], "in_sync": list(self.in_sync)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: MappingABC[str, Any]) -> ShardRouting:
+        return cls(shard=int(data["shard"]), primary_term=int(data.get("primary_term", 1)),
+                   copies=tuple(ShardCopy.from_json(c) for c in data.get("copies", ())),
+                   in_sync=tuple(str(a) for a in data.get("in_sync", ())))  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ClusterState:
     version: int = 0
@@ -112,6 +199,18 @@ class ClusterState:
     # index entries that do not parse (name → the raw JSON): that index is red, its files are kept, and the
     # entry is written back unchanged until an operator deletes the index
     damaged: MappingABC[str, Any] = field(default_factory=dict)
+    # the members (node id → info), the elected master's id, and the routing table: index uuid → its shards'
+    # placement, one ``ShardRouting`` per shard id (in order)
+    nodes: MappingABC[str, NodeInfo] = field(default_factory=dict)
+    master_node: str = ""
+    routing: MappingABC[str, tuple[ShardRouting, ...]] = field(default_factory=dict)
+
+    def shard_routing(self, index_uuid: str, shard: int) -> ShardRouting | None:
+        table = self.routing.get(index_uuid)
+        return table[shard] if table is not None and 0 <= shard < len(table) else None
+
+    def data_nodes(self) -> list[NodeInfo]:
+        return [n for n in self.nodes.values() if n.has_role("data")]
 
     def aliases(self) -> dict[str, list[str]]:
         """Alias name → the indices it points to (sorted)."""
@@ -144,6 +243,9 @@ class ClusterState:
             "index_templates": dict(self.index_templates),
             "component_templates": dict(self.component_templates),
             "legacy_templates": dict(self.legacy_templates),
+            "nodes": {node_id: node.to_json() for node_id, node in self.nodes.items()},
+            "master_node": self.master_node,
+            "routing": {uuid: [r.to_json() for r in table] for uuid, table in self.routing.items()},
         }
 
     @classmethod
@@ -165,6 +267,11 @@ class ClusterState:
             index_templates=dict(data.get("index_templates", {})),
             component_templates=dict(data.get("component_templates", {})),
             legacy_templates=dict(data.get("legacy_templates", {})),
+            nodes={str(k): NodeInfo.from_json(v) for k, v in dict(data.get("nodes", {})).items()},
+            master_node=str(data.get("master_node", "")),
+            routing={
+                str(k): tuple(ShardRouting.from_json(r) for r in v) for k, v in dict(data.get("routing", {})).items()
+            },
         )
 
 
