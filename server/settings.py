@@ -111,6 +111,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("refresh_interval", "1s", "Default `index.refresh_interval` (`-1` disables periodic refresh)", "time"),
     Setting("log_level", "info", "Logging level: debug, info, warning or error"),
+    # the cluster: with none of these set, one process holds every role (the embedded server)
+    Setting("roles", "", "This node's roles, a comma list of `master` and `data` (empty: both, embedded)"),
+    Setting("transport_port", 0, "gRPC port of a cluster node (`0`: none, the embedded server)", "int"),
+    Setting("transport_host", "127.0.0.1", "Address the gRPC transport binds to and other nodes reach"),
+    Setting("seed_hosts", "", "Where a node finds the master's transport port: `host:port[,...]`"),
+    Setting("state_store", "", "Cluster state store: `local` or `etcd://host:port[,...]` (empty: embedded)"),
 )
 
 
@@ -138,6 +144,11 @@ class Settings:
     indexing_pressure_memory_limit: int
     refresh_interval: str
     log_level: str
+    roles: str
+    transport_port: int
+    transport_host: str
+    seed_hosts: str
+    state_store: str
 
 
 def parse_byte_size(value: str | int, name: str = "value") -> int:
