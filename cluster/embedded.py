@@ -31,15 +31,18 @@ class EmbeddedCluster:
         cluster_name: str = "quidditch",
         node_name: str = "quidditch-0",
         config: ClusterConfig | None = None,
+        master: Master | None = None,
     ) -> None:
         self.config = config or ClusterConfig()
         self.data_dir = data_dir
         self.cluster_name = cluster_name
         self.node_name = node_name
-        self.store = LocalStateStore(data_dir)
-        self.master = Master(self.store)
+        # a cluster node (``cluster.cluster_node``) brings its own master: the real one over its store, or the
+        # client of the elected one
+        self.master = master if master is not None else Master(LocalStateStore(data_dir))
         self.node = DataNode(data_dir, default_refresh_interval=self.config.default_refresh_interval)
-        self.node.apply_state(None, self.master.state)
+        if master is None or self.master.state.version > 0:  # (a master client has no state before it joins)
+            self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
         self.leaf_service = LeafService(self.node, config=self.config)
         self.leaf = LocalLeafClient(self.leaf_service)

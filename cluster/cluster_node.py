@@ -1,0 +1,224 @@
+"""One process of a multi-process cluster: ``quidditch serve --roles … --transport-port … --seed-hosts …``.
+
+A ``ClusterNode`` is an ``EmbeddedCluster`` (same root, write coordinator, registries and hooks that ``server/``
+uses) whose master and transport are the cluster's:
+
+- **master role, local store**: it runs ``Master`` over its ``LocalStateStore`` and the coordination service
+  (``cluster.coordination``) on its transport port: other nodes join there, heartbeat, stream the published
+  states and forward master actions; member changes go to ``Master.set_nodes`` (reallocation);
+- **any other node**: its master is a ``MasterClient`` that joins through ``--seed-hosts`` and applies every
+  state the master publishes;
+- **data role**: its ``LeafService`` is served on the transport port (``cluster.grpc_leaf``); its ``DataNode``
+  opens the copies the routing table assigns to it;
+- **every node**: a ``ClusterTransport`` reaches each member's leaf through a ``GrpcLeafClient`` built from the
+  member's ``transport_address`` (its own shards in-process), and closes the clients of departed members.
+
+A node's id is kept in ``<data>/node_id`` so a restarted node is the same member and finds its shard copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from cluster.config import ClusterConfig
+from cluster.coordination import CoordinationService, add_coordination
+from cluster.embedded import EmbeddedCluster
+from cluster.leaf_client import LeafClient
+from cluster.master import Master
+from cluster.master_client import MasterClient
+from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
+from cluster.transport import NodeNotConnected
+
+log = logging.getLogger(__name__)
+
+FIRST_STATE_TIMEOUT_S = 60.0  # how long a starting node looks for its master before it gives up
+
+
+def persistent_node_id(data_dir: str) -> str:
+    """This data dir's node id, created on first start (ES keeps it in the node's metadata likewise)."""
+    path = os.path.join(data_dir, "node_id")
+    try:
+        with open(path) as fh:
+            value = fh.read().strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        pass
+    os.makedirs(data_dir, exist_ok=True)
+    value = os.urandom(11).hex()
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(value)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return value
+
+
+def parse_roles(text: str) -> tuple[str, ...]:
+    """``"master,data"`` → ``("master", "data")``; an empty text is every role; unknown roles are refused."""
+    roles = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip())) if text.strip() else ROLES
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role [{unknown[0]}]: roles are {', '.join(ROLES)}")
+    return roles
+
+
+def parse_seed_hosts(text: str) -> list[str]:
+    hosts = [h.strip() for h in text.split(",") if h.strip()]
+    for host in hosts:
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            raise ValueError(f"seed host [{host}] is not host:port")
+    return hosts
+
+
+class ClusterTransport:
+    """``Transport`` of a cluster node: one ``GrpcLeafClient`` per member, made on first use from the member's
+    ``transport_address`` in the latest state; this node's own shards through its in-process client."""
+
+    def __init__(self, local_node: str, local_client: LeafClient | None, state: Callable[[], ClusterState]) -> None:
+        self._local_node = local_node
+        self._local_client = local_client
+        self._state = state
+        self._clients: dict[str, tuple[str, Any]] = {}  # node id → (address, client)
+
+    @property
+    def local_node(self) -> str:
+        return self._local_node
+
+    def client(self, node_id: str) -> LeafClient:
+        if node_id == self._local_node and self._local_client is not None:
+            return self._local_client
+        node = self._state().nodes.get(node_id)
+        if node is None or not node.transport_address:
+            raise NodeNotConnected(node_id)
+        known = self._clients.get(node_id)
+        if known is not None and known[0] == node.transport_address:
+            client: LeafClient = known[1]
+            return client
+        from cluster.grpc_leaf import GrpcLeafClient
+
+        made = GrpcLeafClient(node.transport_address, node_id=node_id)
+        self._clients[node_id] = (node.transport_address, made)
+        if known is not None:
+            asyncio.get_running_loop().create_task(known[1].close())
+        return made
+
+    async def prune(self) -> None:
+        """Close the clients of nodes that left (or moved to another address)."""
+        nodes = self._state().nodes
+        for node_id, (address, client) in list(self._clients.items()):
+            member = nodes.get(node_id)
+            if member is None or member.transport_address != address:
+                del self._clients[node_id]
+                with contextlib.suppress(Exception):
+                    await client.close()
+
+    async def close(self) -> None:
+        clients, self._clients = self._clients, {}
+        for _, client in clients.values():
+            with contextlib.suppress(Exception):
+                await client.close()
+
+
+class ClusterNode(EmbeddedCluster):
+    def __init__(
+        self,
+        data_dir: str,
+        *,
+        cluster_name: str = "quidditch",
+        node_name: str = "quidditch-0",
+        config: ClusterConfig | None = None,
+        roles: Sequence[str] = ROLES,
+        transport_host: str = "127.0.0.1",
+        transport_port: int = 0,
+        seed_hosts: Sequence[str] = (),
+        http_address: str = "",
+    ) -> None:
+        self.node_id = persistent_node_id(data_dir)
+        self.roles = tuple(roles)
+        self.transport_host = transport_host
+        self.transport_port = transport_port
+        self.http_address = http_address
+        self.is_master = "master" in self.roles
+        master: Master
+        if self.is_master:
+            master = Master(LocalStateStore(data_dir))
+        else:
+            master = MasterClient(seed_hosts, self._describe(0), cluster_name=cluster_name)
+        super().__init__(data_dir, cluster_name=cluster_name, node_name=node_name, config=config, master=master)
+        self.transport = ClusterTransport(self.node_id, self.leaf if "data" in self.roles else None,
+                                          lambda: self.master.state)  # fmt: skip
+        self.coordination: CoordinationService | None = None
+        self._server: grpc.aio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.master.subscribe(self._members_changed)
+
+    def _describe(self, port: int) -> NodeInfo:
+        return NodeInfo(id=self.node_id, name=self.node_name, roles=self.roles,
+                        transport_address=f"{self.transport_host}:{port}" if port else "",
+                        http_address=self.http_address)  # fmt: skip
+
+    @property
+    def local(self) -> NodeInfo:
+        return self._describe(self.transport_port)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._start_transport()
+        if isinstance(self.master, MasterClient):
+            self.master.local = self.local
+            self.master.start()
+            if not await asyncio.to_thread(self.master.wait_first_state, FIRST_STATE_TIMEOUT_S):
+                raise RuntimeError(f"no master found at {self.master.seeds} in {FIRST_STATE_TIMEOUT_S:.0f}s")
+        else:
+            assert self.coordination is not None
+            await self.coordination.start()
+            await self.coordination.wait_members_applied()
+        await super().start()
+
+    async def _start_transport(self) -> None:
+        """One gRPC server on the transport port: the leaf (data role) and coordination (master role)."""
+        from cluster.grpc_leaf import SERVER_OPTIONS, LeafServicer
+        from cluster.protos import leaf_pb2_grpc
+
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        if "data" in self.roles:
+            leaf_pb2_grpc.add_LeafServicer_to_server(LeafServicer(self.leaf_service), server)
+        port = server.add_insecure_port(f"{self.transport_host}:{self.transport_port}")
+        if port == 0:
+            raise OSError(f"cannot bind the transport to [{self.transport_host}:{self.transport_port}]")
+        self.transport_port = port
+        if self.is_master:
+            self.coordination = CoordinationService(self.master, self.local, cluster_name=self.cluster_name)
+            add_coordination(server, self.coordination)
+        await server.start()
+        self._server = server
+        log.info("transport listening", extra={"address": self.local.transport_address, "node": self.node_id})
+
+    def _members_changed(self, old: ClusterState, new: ClusterState) -> None:
+        """Any thread: close the clients of departed members on the event loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or old.nodes == new.nodes:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lambda: loop.create_task(self.transport.prune()))
+
+    async def stop(self) -> None:
+        if isinstance(self.master, MasterClient):
+            await asyncio.to_thread(self.master.stop)
+        if self.coordination is not None:
+            await self.coordination.stop()
+        if self._server is not None:
+            await self._server.stop(grace=1.0)
+        await self.transport.close()
+        await super().stop()
