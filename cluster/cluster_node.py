@@ -40,6 +40,7 @@ from cluster.transport import NodeNotConnected
 log = logging.getLogger(__name__)
 
 FIRST_STATE_TIMEOUT_S = 60.0  # how long a starting node looks for its master before it gives up
+STATE_WAIT_S = 10.0  # a write that reaches this data node before the state it was made with waits this long
 
 
 def persistent_node_id(data_dir: str) -> str:
@@ -156,6 +157,7 @@ class ClusterNode(EmbeddedCluster):
         else:
             master = MasterClient(seed_hosts, self._describe(0), cluster_name=cluster_name)
         super().__init__(data_dir, cluster_name=cluster_name, node_name=node_name, config=config, master=master)
+        self.leaf_service.state_wait_s = STATE_WAIT_S
         self.transport = ClusterTransport(self.node_id, self.leaf if "data" in self.roles else None,
                                           lambda: self.master.state)  # fmt: skip
         self.coordination: CoordinationService | None = None

@@ -75,6 +75,9 @@ class LeafService:
         self._sort_of = cache(self._parse_sort_json)
         self.request_cache = ShardRequestCache()
         self.field_usage = FieldUsageTracker()  # ``_field_usage_stats``
+        # How long a bulk waits for this node to apply the state its coordinator wrote with (the index, its
+        # mapping): 0 in the embedded server (one state for both), some seconds on a cluster's data node.
+        self.state_wait_s = 0.0
         self.write_load = LoadTracker()  # time spent applying writes, per shard (``_stats`` indexing loads)
         # (index uuid, shard) → (the searcher measured, its _source-only field stats): measured once per refresh
         self._source_fields: dict[tuple[str, int], tuple[Any, SourceFieldStats]] = {}
@@ -407,6 +410,10 @@ class LeafService:
     def _bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None,
               response: pb.BulkResponse) -> pb.BulkResponse:  # fmt: skip
         try:
+            known = self.node.index_meta(request.shard.uuid)
+            if self.state_wait_s and (known is None or known.mapping_version < request.mapping_version):
+                # (in a cluster: the state the coordinator wrote with is on its way here)
+                self.node.wait_for(request.shard.uuid, request.shard.shard, request.mapping_version, self.state_wait_s)
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             if request.HasField("columns"):
                 self._index_columns(shard, request.columns, parsed, response)

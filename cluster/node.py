@@ -48,6 +48,7 @@ class DataNode:
         self.failed: dict[tuple[str, int], ShardFailure] = {}
         self._meta: dict[str, IndexMeta] = {}  # uuid → meta
         self._lock = threading.RLock()
+        self._applied = threading.Condition(self._lock)  # notified after each applied state (``wait_for``)
         self._last_refresh: dict[str, float] = {}
         # (index uuid, shard) → seconds to wait after the last failed periodic refresh, and when to try again
         self._backoff: dict[tuple[str, int], float] = {}
@@ -85,6 +86,7 @@ class DataNode:
                 kept = [damaged_uuid(raw) for raw in new.damaged.values()]
                 if all(kept):  # a damaged entry without a uuid: which directory is its own is unknown
                     self._remove_orphans({*live, *(uuid for uuid in kept if uuid)})
+            self._applied.notify_all()
 
     def _open_index(self, meta: IndexMeta, *, created: bool = False) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
@@ -129,6 +131,19 @@ class DataNode:
         for name in os.listdir(root):
             if name not in live:
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+    def wait_for(self, index_uuid: str, shard_id: int, mapping_version: int, timeout_s: float) -> bool:
+        """Until this node holds ``shard_id`` of the index at ``mapping_version`` or newer (True), or ``timeout_s``
+        passed (False). In a cluster a write can reach a data node before the state that created the index or
+        its new mapping does: the coordinator applied it already, this node applies it a moment later."""
+
+        def ready() -> bool:
+            meta = self._meta.get(index_uuid)
+            held = (index_uuid, shard_id) in self.shards or (index_uuid, shard_id) in self.failed
+            return meta is not None and held and meta.mapping_version >= mapping_version
+
+        with self._applied:
+            return self._applied.wait_for(ready, timeout_s)
 
     def index_meta(self, index_uuid: str) -> IndexMeta | None:
         """The metadata of an index this node holds shards of (None once it is removed)."""
