@@ -81,19 +81,18 @@ class Membership:
         return sorted((info for info, _ in self._members.values()), key=lambda n: n.id)
 
 
-def apply_members(master: Any, nodes: Sequence[NodeInfo]) -> None:
+def apply_members(master: Any, nodes: Sequence[NodeInfo], master_node: str) -> None:
     """Hand the member set to the master: ``Master.set_nodes`` reallocates and publishes; a master without it
     (before allocation existed) records the members in the state itself."""
     set_nodes = getattr(master, "set_nodes", None)
     if set_nodes is not None:
-        set_nodes(list(nodes))
+        set_nodes(list(nodes), master_node=master_node)
         return
     with master._lock:
         state: ClusterState = master.state
         members = {n.id: n for n in nodes}
         if dict(state.nodes) != members:
-            master._publish(state.changed(nodes=members))
-    master.data_nodes = max(1, sum(1 for n in nodes if n.has_role("data")))
+            master._publish(state.changed(nodes=members, master_node=master_node))
 
 
 class CoordinationService(cpb_grpc.CoordinationServicer):
@@ -109,7 +108,8 @@ class CoordinationService(cpb_grpc.CoordinationServicer):
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        master.subscribe(self._published)
+        if master is not None:  # (with etcd, only forwarded actions come here: ``master`` is set when elected)
+            master.subscribe(self._published)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -208,7 +208,7 @@ class CoordinationService(cpb_grpc.CoordinationServicer):
             await self._dirty.wait()
             self._dirty.clear()
             try:
-                await asyncio.to_thread(apply_members, self.master, self.membership.nodes())
+                await asyncio.to_thread(apply_members, self.master, self.membership.nodes(), self.membership.local.id)
             except Exception:
                 log.exception("applying the member set failed; retrying")
                 await asyncio.sleep(0.5)

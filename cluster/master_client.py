@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from typing import Any
@@ -28,7 +29,7 @@ import orjson
 
 from cluster.coordination import HEARTBEAT_S
 from cluster.master import AliasAction, Listener, Master
-from cluster.master_actions import ACTIONS, alias_actions_json, raise_remote
+from cluster.master_actions import ACTIONS, alias_actions_json, raise_remote, run_action
 from cluster.protos import coordination_pb2 as cpb
 from cluster.protos import coordination_pb2_grpc as cpb_grpc
 from cluster.state import ClusterState, IndexMeta, NodeInfo
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 30.0  # a forwarded action (an index with many shards to create) answers within this
 APPLY_TIMEOUT_S = 10.0  # how long a caller waits for its node to apply the state of its change
 _RETRY_S = 0.2
+_delivering = threading.local()  # set on the thread that is calling this node's state listeners
 
 
 class MasterNotDiscovered(QuidditchError):
@@ -57,7 +59,6 @@ class MasterClient(Master):
         self._state = ClusterState()
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
-        self.data_nodes = 1
         self._applied = threading.Condition()
         self._channel: grpc.Channel | None = None
         self._stub: cpb_grpc.CoordinationStub | None = None
@@ -166,11 +167,15 @@ class MasterClient(Master):
             if new.version == old.version:
                 return
             self._state = new
-            for listener in self._listeners:
-                try:
-                    listener(old, new)
-                except Exception:
-                    log.exception("cluster state listener failed", extra={"version": new.version})
+            _delivering.active = True  # a listener that forwards an action must not wait for the next state
+            try:
+                for listener in self._listeners:
+                    try:
+                        listener(old, new)
+                    except Exception:
+                        log.exception("cluster state listener failed", extra={"version": new.version})
+            finally:
+                _delivering.active = False
         with self._applied:
             self._applied.notify_all()
 
@@ -180,20 +185,25 @@ class MasterClient(Master):
     # -- forwarded actions ----------------------------------------------------------------------------------------
     def _forward(self, method: str, **args: Any) -> Any:
         assert method in ACTIONS, method
-        stub = self._stub
-        if stub is None or not self._joined.is_set():
-            raise MasterNotDiscovered("no master is known to this node")
-        try:
-            response = stub.MasterAction(
-                cpb.ActionRequest(method=method, args_json=orjson.dumps(args, default=str)), timeout=ACTION_TIMEOUT_S
-            )
-        except grpc.RpcError as exc:
-            raise MasterNotDiscovered(f"the master did not answer [{method}]: {exc.code()}") from None
+        request = cpb.ActionRequest(method=method, args_json=orjson.dumps(args, default=str))
+        response = self._call_master(request)
         self._wait_applied(response.state_version)
         raise_remote(response)
         return ACTIONS[method].decode(orjson.loads(response.result_json or b"null"))
 
+    def _call_master(self, request: cpb.ActionRequest) -> cpb.ActionResponse:
+        stub = self._stub
+        if stub is None or not self._joined.is_set():
+            raise MasterNotDiscovered("no master is known to this node")
+        try:
+            response: cpb.ActionResponse = stub.MasterAction(request, timeout=ACTION_TIMEOUT_S)
+        except grpc.RpcError as exc:
+            raise MasterNotDiscovered(f"the master did not answer [{request.method}]: {exc.code()}") from None
+        return response
+
     def _wait_applied(self, version: int) -> None:
+        if getattr(_delivering, "active", False):  # (called from a listener: the state comes after it returns)
+            return
         with self._applied:
             if not self._applied.wait_for(lambda: self._state.version >= version, APPLY_TIMEOUT_S):
                 log.warning("state of a forwarded change not applied in time", extra={"version": version})
@@ -268,3 +278,76 @@ class MasterClient(Master):
 
     def fail_copy(self, index_uuid: str, shard: int, allocation_id: str, reason: str) -> None:
         self._forward("fail_copy", index_uuid=index_uuid, shard=shard, allocation_id=allocation_id, reason=reason)
+
+
+class StoreMasterClient(MasterClient):
+    """The master as every node of an etcd cluster sees it (``--state-store etcd://…``).
+
+    The node talks to etcd itself: it registers (a lease the store keeps alive), and the states come from the
+    store's watch. Writes go to whichever node holds the master lease: run in this process when that is this
+    node (``local_master``, set by the node's campaign), else sent to the leader's coordination service. During
+    an election (no leader, or a leader that lost its lease: ``not_master_exception``) a write is retried until
+    ``ACTION_TIMEOUT_S``.
+    """
+
+    def __init__(self, store: Any, local: NodeInfo, *, cluster_name: str, ttl_s: float = 3.0) -> None:
+        super().__init__(["(etcd)"], local, cluster_name=cluster_name)
+        self.state_store = store
+        self.ttl_s = ttl_s
+        self.local_master: Master | None = None
+        self._leader_stubs: dict[str, tuple[str, grpc.Channel, cpb_grpc.CoordinationStub]] = {}
+        self._unwatch: Any = None
+
+    def start(self) -> None:
+        self.state_store.register(self.local, self.ttl_s)
+        self._unwatch = self.state_store.watch(self._receive)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._unwatch is not None:
+            self._unwatch()
+        for _, channel, _ in self._leader_stubs.values():
+            channel.close()
+        try:
+            self.state_store.deregister(self.local.id)
+        except QuidditchError:
+            pass
+        self.state_store.close()
+
+    def _leader_stub(self, leader: str) -> cpb_grpc.CoordinationStub | None:
+        node = self._state.nodes.get(leader) or next((n for n in self.state_store.members() if n.id == leader), None)
+        if node is None or not node.transport_address:
+            return None
+        known = self._leader_stubs.get(leader)
+        if known is not None and known[0] == node.transport_address:
+            return known[2]
+        channel = grpc.insecure_channel(node.transport_address)
+        stub = cpb_grpc.CoordinationStub(channel)
+        self._leader_stubs[leader] = (node.transport_address, channel, stub)
+        if known is not None:
+            known[1].close()
+        return stub
+
+    def _call_master(self, request: cpb.ActionRequest) -> cpb.ActionResponse:
+        deadline = time.monotonic() + ACTION_TIMEOUT_S
+        last = "no master is elected"
+        while time.monotonic() < deadline and not self._stop.is_set():
+            try:
+                leader = self.state_store.leader()
+            except QuidditchError as exc:  # etcd itself is unreachable
+                leader, last = None, exc.reason
+            response: cpb.ActionResponse | None = None
+            if leader is not None and leader == self.local.id and self.local_master is not None:
+                response = run_action(self.local_master, request)
+            elif leader is not None:
+                stub = self._leader_stub(leader)
+                try:
+                    response = stub.MasterAction(request, timeout=ACTION_TIMEOUT_S) if stub is not None else None
+                except grpc.RpcError as exc:
+                    last = f"the master [{leader}] did not answer: {exc.code()}"
+            if response is not None:
+                if not (response.HasField("error") and response.error.es_type == "not_master_exception"):
+                    return response
+                last = response.error.reason
+            time.sleep(_RETRY_S / 2)
+        raise MasterNotDiscovered(f"[{request.method}]: {last}")
