@@ -78,17 +78,20 @@ class Node:
 class ProcCluster:
     root: Path
     cluster_name: str = "qt"
+    store: str = "local"  # or the etcd members' ``etcd://h:p,...``
     nodes: dict[str, Node] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
     def start_node(self, name: str, *, roles: str = "master,data", seeds: Sequence[str] = (),
-                   extra: Sequence[str] = (), wait: bool = True) -> Node:  # fmt: skip
+                   extra: Sequence[str] = (), wait: bool = True, embedded: bool = False) -> Node:  # fmt: skip
+        """A cluster node; ``embedded``: today's one-process server instead (no cluster flag at all)."""
         data_dir = self.root / name
         data_dir.mkdir(parents=True, exist_ok=True)
         http_port, transport_port = free_port(), free_port()
-        args = ["--port", str(http_port), "--data-dir", str(data_dir), "--node-name", name,
-                "--cluster-name", self.cluster_name, "--roles", roles, "--transport-port", str(transport_port),
-                "--security-enabled", "false", "--state-store", "local", *extra]  # fmt: skip
+        args = ["--port", str(http_port), "--data-dir", str(data_dir), "--security-enabled", "false"]
+        if not embedded:
+            args += ["--node-name", name, "--cluster-name", self.cluster_name, "--roles", roles,
+                     "--transport-port", str(transport_port), "--state-store", self.store, *extra]  # fmt: skip
         if seeds:
             args += ["--seed-hosts", ",".join(seeds)]
         node = Node(name, data_dir, http_port, transport_port, args, self.root / f"{name}.log")

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from cluster_procs import REPO, ProcCluster, proc_cluster  # noqa: F401 (a fixture)
+
+from tests.cluster.cluster_procs import REPO, ProcCluster, proc_cluster  # noqa: F401 (a fixture)
 
 DISCOVERY_S = 5.0
 
@@ -17,9 +18,11 @@ def _node_names(cluster: ProcCluster) -> set[str]:
     return {row["name"] for row in rows}
 
 
-def _shard_nodes(cluster: ProcCluster, index: str) -> list[str]:
+def _shard_nodes(cluster: ProcCluster, index: str, states: tuple[str, ...] = ("STARTED",)) -> list[str]:
+    """The nodes of the copies in ``states`` (a moving copy, ES's ``d1 -> 127.0.0.1 <id> d2``, names both)."""
     rows = cluster.request("GET", f"/_cat/shards/{index}?format=json&h=shard,prirep,state,node").json()
-    return [row["node"] for row in rows if row["state"] == "STARTED"]
+    picked = [row["node"] for row in rows if row["state"] in states]
+    return [name for node in picked for name in (node.split()[::4] if "->" in node else [node])]
 
 
 @pytest.mark.slow
@@ -31,12 +34,16 @@ def test_join_and_death_within_five_seconds(proc_cluster: ProcCluster) -> None: 
     assert proc_cluster.request("PUT", "/logs", json=body).status_code == 200
     proc_cluster.until(lambda: _shard_nodes(proc_cluster, "logs") == ["d1"] * 4, DISCOVERY_S, "shards on d1")
 
-    # a node started later is a member and holds shards within 5 s of its start
+    # a node started later is a member within 5 s of its start, and gets shards: rebalancing moves copies of
+    # ``logs`` to it (they start once their recovery reports), and a new index's primaries start there
     d2 = proc_cluster.start_node("d2", roles="data", seeds=[master.transport], wait=False)
     proc_cluster.wait_ready(d2)
-    took = proc_cluster.until(lambda: "d2" in _shard_nodes(proc_cluster, "logs"), DISCOVERY_S, "d2 takes shards")
-    assert _node_names(proc_cluster) == {"m1", "d1", "d2"}
+    took = proc_cluster.until(lambda: _node_names(proc_cluster) == {"m1", "d1", "d2"}, DISCOVERY_S, "d2 listed")
     assert took < DISCOVERY_S
+    moving = ("RELOCATING", "INITIALIZING", "STARTED")
+    proc_cluster.until(lambda: "d2" in _shard_nodes(proc_cluster, "logs", moving), DISCOVERY_S, "d2 gets shards")
+    assert proc_cluster.request("PUT", "/fresh", json=body).status_code == 200
+    proc_cluster.until(lambda: "d2" in _shard_nodes(proc_cluster, "fresh"), DISCOVERY_S, "fresh shards on d2")
 
     # a killed node (no goodbye) is gone within 5 s
     proc_cluster.kill("d2")
