@@ -44,6 +44,9 @@ class LeafClient(Protocol):
     async def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse: ...
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse: ...
     async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse: ...
+    async def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse: ...
+    async def validate(self, request: pb.ValidateRequest) -> pb.ValidateResponse: ...
+    async def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse: ...
 
 
 class Workers:
@@ -213,3 +216,12 @@ class LocalLeafClient:
 
     async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
         return await asyncio.to_thread(self.service.forcemerge, request)
+
+    async def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse:
+        return await asyncio.to_thread(self.service.explain, request)
+
+    async def validate(self, request: pb.ValidateRequest) -> pb.ValidateResponse:
+        return await asyncio.to_thread(self.service.validate, request)
+
+    async def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse:
+        return await asyncio.to_thread(self.service.termvectors, request)
