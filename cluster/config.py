@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from native.errors import RejectedExecution
+
+LEAF_TRANSPORT_ENV = "QUIDDITCH_LEAF_TRANSPORT"
+LEAF_TRANSPORTS = ("local", "grpc")
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,14 @@ class ClusterConfig:
     # the deadline of a search that sets no ``timeout``, in seconds (negative: none): the server setting
     # ``search_default_search_timeout``
     default_search_timeout_s: float = 300.0
+    # how the embedded server reaches its own leaf: "local" (in-process ``LocalLeafClient``) or "grpc" (its leaf
+    # servicer on a loopback port and a ``GrpcLeafClient``: every leaf call crosses the wire, as in a cluster);
+    # the default comes from the environment variable ``QUIDDITCH_LEAF_TRANSPORT``
+    leaf_transport: str = field(default_factory=lambda: os.environ.get(LEAF_TRANSPORT_ENV) or "local")
+
+    def __post_init__(self) -> None:
+        if self.leaf_transport not in LEAF_TRANSPORTS:
+            raise ValueError(f"unknown leaf transport [{self.leaf_transport}]: expected one of {list(LEAF_TRANSPORTS)}")
 
 
 class Backpressure:

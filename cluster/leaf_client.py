@@ -157,11 +157,13 @@ class LocalLeafClient:
     2.22 ms p50; ~0.3 ms of a 1.8 ms term query). So a search or
     fetch whose identical request last ran in under ``INLINE_MAX_S`` runs on the event loop when no other
     search is in flight and no shard it reads is being swapped (``LeafService.readers_free``). Under load
-    every search takes the threads, where they overlap.
+    every search takes the threads, where they overlap. ``inline=False`` never runs one on the loop: a gRPC
+    servicer's loop serves every caller, so no leaf work may stall it (``cluster.grpc_leaf``).
     """
 
-    def __init__(self, service: LeafService, *, idle_s: float = 30.0) -> None:
+    def __init__(self, service: LeafService, *, idle_s: float = 30.0, inline: bool = True) -> None:
         self.service = service
+        self._inline = inline
         self._search_threads = Workers(SEARCH_THREADS, "leaf-search", idle_s=idle_s)
         self._in_flight = 0
         self._costs: OrderedDict[bytes, float] = OrderedDict()  # request bytes → seconds of its last run
@@ -183,7 +185,8 @@ class LocalLeafClient:
         if timeout is not None:
             request.timeout_seconds = timeout
         cost = self._costs.get(key)
-        if cost is not None and cost < INLINE_MAX_S and not self._in_flight and self.service.readers_free(shards):
+        if (self._inline and cost is not None and cost < INLINE_MAX_S and not self._in_flight
+                and self.service.readers_free(shards)):  # fmt: skip
             return self._timed(fn, request, key)
         self._in_flight += 1
         try:
