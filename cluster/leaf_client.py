@@ -175,6 +175,8 @@ class LocalLeafClient:
         return await self._run(self.service.fetch, request, [request.shard])
 
     async def _run(self, fn: Callable[[M], R], request: M, shards: Sequence[pb.ShardRef]) -> R:
+        if not self._inline:  # always on a thread: no cost to learn
+            return await self._search_threads.run(fn, request)
         now, request.now_millis = request.now_millis, 0  # the same request at another time: the same cost
         timed = isinstance(request, pb.SearchRequest) and request.HasField("timeout_seconds")
         timeout = request.timeout_seconds if timed else None  # (and at another deadline)
@@ -185,8 +187,7 @@ class LocalLeafClient:
         if timeout is not None:
             request.timeout_seconds = timeout
         cost = self._costs.get(key)
-        if (self._inline and cost is not None and cost < INLINE_MAX_S and not self._in_flight
-                and self.service.readers_free(shards)):  # fmt: skip
+        if cost is not None and cost < INLINE_MAX_S and not self._in_flight and self.service.readers_free(shards):
             return self._timed(fn, request, key)
         self._in_flight += 1
         try:

@@ -66,11 +66,12 @@ async def leaves(asgi_client: httpx.AsyncClient) -> AsyncIterator[Leaves]:
     cluster = _starlette_of(asgi_client._transport.app).state.cluster  # type: ignore[attr-defined]
     server = await start_leaf_server(cluster.leaf_service, "127.0.0.1", 0)
     remote = GrpcLeafClient(server.address, default_timeout_s=10.0)
+    leaves = Leaves(cluster, server, remote)
     try:
-        yield Leaves(cluster, server, remote)
+        yield leaves
     finally:
         await remote.close()
-        await server.stop(None)
+        await leaves.server.stop(None)  # (a test may have replaced it)
 
 
 def _search(leaves: Leaves, **fields: Any) -> pb.SearchRequest:
@@ -252,3 +253,34 @@ def test_an_unknown_leaf_transport_is_refused() -> None:
     assert ClusterConfig(leaf_transport="grpc").leaf_transport == "grpc"
     with pytest.raises(ValueError, match="unknown leaf transport"):
         ClusterConfig(leaf_transport="carrier-pigeon")
+
+
+async def test_messages_past_grpc_default_limit_cross(leaves: Leaves) -> None:
+    """gRPC refuses messages over 4 MB by default; a bulk body (up to 100 MB) and a large document must cross."""
+    big = orjson.dumps({"title": "large " * 2_000_000, "n": 1})
+    assert len(big) > 8 << 20
+    written = await leaves.remote.bulk(pb.BulkRequest(shard=leaves.ref(0), ops=[
+        pb.WriteOp(op="index", id="big", source=big)]))  # fmt: skip
+    assert written.results[0].status == 201, written
+    got = await leaves.remote.get(pb.GetRequest(shard=leaves.ref(0), id="big"))
+    assert got.found and got.source == big
+
+
+async def test_a_restarted_server_is_reached_again_within_seconds(leaves: Leaves) -> None:
+    """The channel retries with a short backoff (gRPC's default grows to two minutes): a node that comes back
+    on its port answers the same client again at once."""
+    request = pb.GetRequest(shard=leaves.ref(0), id="1")
+    await leaves.remote.get(request)
+    port = leaves.server.port
+    await leaves.server.stop(None)
+    with pytest.raises(NodeNotConnected):
+        await leaves.remote.get(request)
+    leaves.server = await start_leaf_server(leaves.cluster.leaf_service, "127.0.0.1", port)
+    started = time.monotonic()
+    while True:  # bounded poll: the channel reconnects on its own schedule
+        try:
+            await leaves.remote.get(request)
+            break
+        except NodeNotConnected:
+            assert time.monotonic() - started < 3.0, "not reconnected within 3 s"
+            await asyncio.sleep(0.05)
