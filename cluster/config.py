@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from native.errors import RejectedExecution
 
-LEAF_TRANSPORT_ENV = "QUIDDITCH_LEAF_TRANSPORT"
 LEAF_TRANSPORTS = ("local", "grpc")
 
 
@@ -28,8 +26,8 @@ class ClusterConfig:
     default_search_timeout_s: float = 300.0
     # how the embedded server reaches its own leaf: "local" (in-process ``LocalLeafClient``) or "grpc" (its leaf
     # servicer on a loopback port and a ``GrpcLeafClient``: every leaf call crosses the wire, as in a cluster);
-    # the default comes from the environment variable ``QUIDDITCH_LEAF_TRANSPORT``
-    leaf_transport: str = field(default_factory=lambda: os.environ.get(LEAF_TRANSPORT_ENV) or "local")
+    # the server setting ``leaf_transport`` (``QUIDDITCH_LEAF_TRANSPORT``)
+    leaf_transport: str = "local"
 
     def __post_init__(self) -> None:
         if self.leaf_transport not in LEAF_TRANSPORTS:
