@@ -190,7 +190,8 @@ class ClusterNode(EmbeddedCluster):
 
     async def _start_transport(self) -> None:
         """One gRPC server on the transport port: the leaf (data role) and coordination (master role)."""
-        from cluster.grpc_leaf import SERVER_OPTIONS, LeafServicer
+        from cluster.grpc_leaf import _SERVER_OPTIONS as SERVER_OPTIONS
+        from cluster.grpc_leaf import LeafServicer
         from cluster.protos import leaf_pb2_grpc
 
         server = grpc.aio.server(options=SERVER_OPTIONS)
