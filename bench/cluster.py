@@ -3,8 +3,9 @@
 Against the embedded server (every role in one process):
 
 - term-query p50 through a coordinator (master role, no shards) and three data-node processes;
-- ``_bulk`` ingest docs/s into 1, 2 and 3 data-node processes (no replicas; the coordinator parses and routes,
-  the data nodes index) and, with one replica, into 3 data nodes.
+- ``_bulk`` ingest docs/s into 1, 2 and 3 data-node processes (no replicas) and, with one replica, into 3
+  data nodes; the bulk clients are spread over the data nodes' HTTP ports (every node coordinates: it parses
+  and routes its share, as behind a client that sniffs the nodes).
 
 Every cluster here uses ``--state-store local`` on loopback ports; indices have 6 shards so every node count
 spreads them evenly. Timings only: nothing here passes or fails.
@@ -18,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,12 @@ class Cluster:
     def url(self) -> str:
         return self.procs[0].url
 
+    @property
+    def ingest_urls(self) -> list[str]:
+        """Where bulk clients send: every data node (each coordinates its share, as a client that sniffs the
+        nodes does), or the embedded server."""
+        return [p.url for p in self.procs[1:]] or [self.url]
+
     def stop(self) -> None:
         for proc in reversed(self.procs):
             proc.stop()
@@ -95,13 +103,32 @@ def _wait_green(url: str, status: str, timeout_s: float = 60.0) -> None:
               timeout=timeout_s + 5).raise_for_status()  # fmt: skip
 
 
+def _ingest(urls: list[str], bodies: list[bytes], clients: int) -> dict[str, Any]:
+    """``bodies`` split over ``urls`` (each with ``clients`` threads, at once): docs, wall seconds, errors."""
+    parts = [bodies[i :: len(urls)] for i in range(len(urls))]
+    results: list[dict[str, Any]] = [{} for _ in urls]
+
+    def one(i: int) -> None:
+        results[i] = qr.ingest(urls[i], parts[i], clients=max(1, clients // len(urls)), deadline_s=600)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(urls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - t0
+    total = {key: sum(r[key] for r in results) for key in ("docs", "errors", "item_errors")}
+    return {**total, "seconds": seconds}
+
+
 def run_one(root: Path, data_nodes: int, replicas: int, bodies: list[bytes], corpus: Corpus, reps: int,
             clients: int, query: bool) -> dict[str, Any]:  # fmt: skip
     cluster = Cluster(root, data_nodes)
     try:
         _create(cluster.url, replicas)
         _wait_green(cluster.url, "green" if replicas == 0 or data_nodes > 1 else "yellow")
-        ingest = qr.ingest(cluster.url, bodies, clients=clients, deadline_s=600)
+        ingest = _ingest(cluster.ingest_urls, bodies, clients)
         out: dict[str, Any] = {"docs": ingest["docs"], "seconds": round(ingest["seconds"], 3),
                                "docs_per_s": round(ingest["docs"] / ingest["seconds"]),
                                "errors": ingest["errors"] + ingest["item_errors"]}  # fmt: skip
