@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 30.0  # a forwarded action (an index with many shards to create) answers within this
 APPLY_TIMEOUT_S = 10.0  # how long a caller waits for its node to apply the state of its change
 _RETRY_S = 0.2
+# cluster states with many indices and mappings pass gRPC's 4 MB default: as the leaf channels, up to 1 GiB
+_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 1 << 30), ("grpc.max_send_message_length", 1 << 30),
+                    ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]  # fmt: skip
 _delivering = threading.local()  # set on the thread that is calling this node's state listeners
 
 
@@ -103,7 +106,7 @@ class MasterClient(Master):
         last: Exception | None = None
         for _ in range(len(self.seeds)):
             address = self.seeds[self._seed % len(self.seeds)]
-            channel = grpc.insecure_channel(address)
+            channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
             stub = cpb_grpc.CoordinationStub(channel)
             try:
                 response = stub.Join(cpb.JoinRequest(node_json=orjson.dumps(self.local.to_json()),
@@ -321,7 +324,7 @@ class StoreMasterClient(MasterClient):
         known = self._leader_stubs.get(leader)
         if known is not None and known[0] == node.transport_address:
             return known[2]
-        channel = grpc.insecure_channel(node.transport_address)
+        channel = grpc.insecure_channel(node.transport_address, options=_CHANNEL_OPTIONS)
         stub = cpb_grpc.CoordinationStub(channel)
         self._leader_stubs[leader] = (node.transport_address, channel, stub)
         if known is not None:
