@@ -136,7 +136,7 @@ class LocalStateStore:
             _shared = _LocalShared(self.path, self.load().version)
         self._shared = _shared
         self._lock = threading.Lock()  # this handle's own registrations and lease
-        self._own: set[str] = set()  # registrations this handle keeps alive
+        self._own: dict[str, tuple[NodeInfo, float]] = {}  # registrations this handle keeps alive
         self._term: int | None = None  # the master term this handle won (None: never)
         self._keepalive: Keepalive | None = None
         self._suspended = False
@@ -169,10 +169,9 @@ class LocalStateStore:
     def save(self, state: ClusterState, expected_version: int) -> None:
         shared = self._shared
         with shared.lock:
-            if self._term is not None and not shared.leases.holds(self._term):
-                raise NotMaster("this node no longer holds the master lease")
-            if self._term is None and shared.leases.leader() is not None:
-                raise NotMaster(f"the master lease is held by [{shared.leases.leader()}]")
+            # once anyone campaigned, only the current holder saves (the embedded server never campaigns)
+            if shared.leases.contested() and (self._term is None or not shared.leases.holds(self._term)):
+                raise NotMaster(f"this node does not hold the master lease (the master is [{shared.leases.leader()}])")
             if expected_version != shared.version:
                 raise StaleStateError(f"cluster state version [{expected_version}] is stale ({shared.version})")
             tmp = self.path + ".tmp"
@@ -204,17 +203,17 @@ class LocalStateStore:
         self._shared.leases.register(node, ttl_s)
         with self._lock:
             if keepalive:
-                self._own.add(node.id)
+                self._own[node.id] = (node, ttl_s)
                 self._keep_alive(ttl_s)
             else:
-                self._own.discard(node.id)
+                self._own.pop(node.id, None)
 
     def renew(self, node_id: str) -> bool:
         return self._shared.leases.renew(node_id)
 
     def deregister(self, node_id: str) -> None:
         with self._lock:
-            self._own.discard(node_id)
+            self._own.pop(node_id, None)
         self._shared.leases.deregister(node_id)
 
     def members(self) -> list[NodeInfo]:
@@ -261,9 +260,10 @@ class LocalStateStore:
 
     def _renew_own(self) -> None:
         with self._lock:
-            own, term = list(self._own), self._term
-        for node_id in own:
-            self._shared.leases.renew(node_id)  # False: expired meanwhile; the owner registers again
+            own, term = list(self._own.values()), self._term
+        for node, ttl_s in own:
+            if not self._shared.leases.renew(node.id):
+                self._shared.leases.register(node, ttl_s)  # lapsed while paused: it is alive again
         if term is not None:
             self._shared.leases.renew_master(term)
 
@@ -288,7 +288,7 @@ class LocalStateStore:
             self._keepalive.close()
             self._keepalive = None
         with self._lock:
-            own, self._own = list(self._own), set()
+            own, self._own = list(self._own), {}
         for node_id in own:
             self._shared.leases.deregister(node_id)
         self.resign()

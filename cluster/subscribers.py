@@ -47,8 +47,10 @@ class _Watcher(Generic[T]):
                 latest = self.queue[-1]
                 self.queue.clear()
                 self.queue.append(latest)
-                log.warning("watcher fell behind: skipped to the latest value",
-                            extra={"watch": self.owner.name, "dropped": dropped})  # fmt: skip
+                log.warning(
+                    "watcher fell behind: skipped to the latest value",
+                    extra={"watch": self.owner.name, "dropped": dropped},
+                )
             self.cond.notify()
 
     def close(self) -> None:
