@@ -7,8 +7,9 @@ range found nothing). A gRPC error comes back as a non-200 answer ``{"error", "m
 
 Failover: a member that refuses the connection, times out or answers "unavailable" (the gRPC code 14 a
 member without a leader gives) is skipped and the next one tried; the last member that answered is tried
-first next time. Only when none answers does a call fail, with ``StoreUnavailable``. A request that timed
-out may still have been applied: callers that write say what a retry means (see ``EtcdStateStore.save``).
+first next time. Only when no member answers for ``retry_s`` does a call fail, with ``StoreUnavailable``.
+A request that timed out may still have been applied: callers that write say what a retry means (see
+``EtcdStateStore.save``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,6 +29,7 @@ from native.errors import QuidditchError
 
 log = logging.getLogger(__name__)
 
+RETRY_PAUSE_S = 0.1
 RETRYABLE_CODES = frozenset({4, 14})  # DEADLINE_EXCEEDED, UNAVAILABLE
 
 
@@ -62,11 +65,12 @@ class EtcdGateway:
     """Blocking calls (``call``) for the store's methods, async ones (``acall``, ``stream``) for its background
     loop; both share the member preference. ``timeout_s`` bounds one attempt on one member."""
 
-    def __init__(self, endpoints: list[str], *, timeout_s: float = 2.0) -> None:
+    def __init__(self, endpoints: list[str], *, timeout_s: float = 2.0, retry_s: float = 5.0) -> None:
         if not endpoints:
             raise StoreUnavailable("no etcd endpoints given")
         self.endpoints = [normalise_endpoint(e) for e in endpoints]
         self.timeout_s = timeout_s
+        self.retry_s = retry_s
         self._preferred = 0
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=timeout_s)
@@ -108,27 +112,34 @@ class EtcdGateway:
         raise EtcdError(f"etcd refused the request: {message}", code=code)
 
     def call(self, path: str, body: dict[str, Any], *, timeout_s: float | None = None) -> dict[str, Any]:
+        """One request, on the first member that can serve it; rounds over the members go on for
+        ``retry_s`` (an election after the etcd leader died leaves every member unavailable for a moment)."""
+        deadline = time.monotonic() + self.retry_s
         last = "no member tried"
-        for index in self._order():
-            endpoint = self.endpoints[index]
-            try:
-                response = self._client.post(
-                    endpoint + path, content=orjson.dumps(body), timeout=timeout_s or self.timeout_s
-                )
-            except httpx.TransportError as exc:
-                last = f"{endpoint}: {type(exc).__name__}"
-                continue
-            data = self._outcome(response)
-            if data is None:
-                last = f"{endpoint}: {response.text.strip()}"
-                continue
-            self._answered(index)
-            return data
-        raise StoreUnavailable(f"no etcd member answers {self.endpoints}: {last}")
+        while True:
+            for index in self._order():
+                endpoint = self.endpoints[index]
+                try:
+                    response = self._client.post(
+                        endpoint + path, content=orjson.dumps(body), timeout=timeout_s or self.timeout_s
+                    )
+                except httpx.TransportError as exc:
+                    last = f"{endpoint}: {type(exc).__name__}"
+                    continue
+                data = self._outcome(response)
+                if data is None:
+                    last = f"{endpoint}: {response.text.strip()}"
+                    continue
+                self._answered(index)
+                return data
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(f"no etcd member answers {self.endpoints}: {last}")
+            time.sleep(RETRY_PAUSE_S)
 
     async def acall(
         self, client: httpx.AsyncClient, path: str, body: dict[str, Any], *, timeout_s: float | None = None
     ) -> dict[str, Any]:
+        """``call`` for the background loop: one round over the members (its callers retry on their period)."""
         last = "no member tried"
         for index in self._order():
             endpoint = self.endpoints[index]

@@ -101,7 +101,7 @@ class EtcdCluster:
             "--heartbeat-interval", "100",
             "--election-timeout", "1000",
         ]  # fmt: skip
-        log = open(member.log_path, "ab")  # noqa: SIM115 (the process owns it)
+        log = open(member.log_path, "ab")
         member.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
 
