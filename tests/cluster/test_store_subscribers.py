@@ -45,7 +45,7 @@ def test_a_watcher_that_falls_behind_gets_the_latest_and_the_skip_is_logged(capl
         wait_for(lambda: slow.snapshot()[-1:] == [100], what="the slow watcher's last value")
     # the fast watcher reached 100 while the slow one was still blocked: one slow watcher holds no one back
     assert fast.snapshot() == sorted(set(fast.snapshot()))
-    assert slow.snapshot()[0] == 1 and len(slow.snapshot()) < 100
+    assert len(slow.snapshot()) < 100
     assert slow.snapshot() == sorted(slow.snapshot())
     assert any("fell behind" in r.getMessage() for r in caplog.records)
     subscribers.close()
