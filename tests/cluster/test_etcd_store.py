@@ -67,6 +67,34 @@ def test_losing_one_etcd_member_of_three_changes_nothing(fresh_etcd_cluster: Etc
         other.close()
 
 
+def test_a_hung_etcd_member_is_routed_around(fresh_etcd_cluster: EtcdCluster) -> None:  # noqa: F811
+    name = f"hung-{uuid.uuid4().hex[:8]}"
+    master = EtcdStateStore(fresh_etcd_cluster.endpoints, name)
+    observer = EtcdStateStore(fresh_etcd_cluster.endpoints, name)
+    try:
+        assert master.campaign("m", TTL_S)
+        master.register(node("m"), TTL_S)
+        master.save(rich_state(1), 0)
+        states = Collector()
+        observer.watch(states)  # its stream runs on the first member, the one about to hang
+        wait_for(lambda: states.snapshot() and states.snapshot()[-1].version == 1, what="state 1 watched")
+
+        fresh_etcd_cluster.pause(0)  # SIGSTOP: connections open, nothing answers
+        started = time.monotonic()
+        master.save(rich_state(2), 1)
+        assert time.monotonic() - started < 3 * master.gateway.timeout_s + 1.0
+        wait_for(lambda: states.snapshot()[-1].version == 2, what="state 2 watched past the hung member")
+        time.sleep(TTL_S * 1.5)
+        assert [n.id for n in observer.members()] == ["m"] and observer.leader() == "m"
+        master.save(rich_state(3), 2)
+        wait_for(lambda: states.snapshot()[-1].version == 3, what="state 3 watched")
+        assert [s.version for s in states.snapshot()] == [1, 2, 3]
+    finally:
+        fresh_etcd_cluster.resume(0)
+        master.close()
+        observer.close()
+
+
 def test_a_state_over_the_etcd_request_limit_is_refused_clearly(etcd_cluster: EtcdCluster) -> None:  # noqa: F811
     store = EtcdStateStore(etcd_cluster.endpoints, f"size-{uuid.uuid4().hex[:8]}")
     try:
