@@ -68,7 +68,9 @@ def parse_etcd_url(url: str) -> list[str]:
 
 
 def etcd_ttl(ttl_s: float) -> int:
-    return max(1, math.ceil(ttl_s))  # etcd leases are whole seconds (and at least its minimum, ~2 s)
+    """etcd leases are whole seconds, and etcd raises a TTL below its minimum (1.5 election timeouts: 2 s with
+    the default timings) to that minimum: ask for 2 to 3 s so a death is seen within the issue's 5 s."""
+    return max(1, math.ceil(ttl_s))
 
 
 @dataclass
@@ -481,7 +483,10 @@ class EtcdStateStore:
                     return await self._reload()
                 raise StoreUnavailable(f"etcd cancelled the watch: {message.get('cancel_reason', '')}")
             for event in message.get("events", []):
-                self._apply(event)
+                try:
+                    self._apply(event)
+                except (ValueError, KeyError, TypeError) as exc:  # someone else's garbage under our prefix
+                    log.warning("unreadable etcd event skipped", extra={"error": str(exc)})
                 revision = int(event["kv"]["mod_revision"]) + 1
         return revision
 
