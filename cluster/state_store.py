@@ -142,10 +142,6 @@ class LocalStateStore:
         self._suspended = False
         self._unsubscribes: list[Unsubscribe] = []
 
-    @property
-    def _version(self) -> int:
-        return self._shared.version
-
     def session(self) -> LocalStateStore:
         """Another handle on this store, with its own registrations and claim to the master lease."""
         return LocalStateStore(self._data_dir, _shared=self._shared)
@@ -169,7 +165,8 @@ class LocalStateStore:
     def save(self, state: ClusterState, expected_version: int) -> None:
         shared = self._shared
         with shared.lock:
-            # once anyone campaigned, only the current holder saves (the embedded server never campaigns)
+            # once anyone campaigned, only the current holder saves (the embedded server never campaigns). The
+            # lease is checked, not held, during the write: a window of one fsync here, none in etcd's txn
             if shared.leases.contested() and (self._term is None or not shared.leases.holds(self._term)):
                 raise NotMaster(f"this node does not hold the master lease (the master is [{shared.leases.leader()}])")
             if expected_version != shared.version:
