@@ -126,6 +126,9 @@ class _Loop:
 
 
 class EtcdStateStore:
+    """One node's connection to the cluster's etcd members (``ClusterStateStore``). Every node opens its own;
+    ``request_timeout_s`` bounds one attempt on one member before the next member is tried."""
+
     def __init__(
         self,
         endpoints: list[str],
