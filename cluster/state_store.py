@@ -121,6 +121,7 @@ class _LocalShared:
         self.version = version
         self.leases = LeaseTable()
         self.state_watchers: Subscribers[ClusterState] = Subscribers("state", key=lambda s: s.version)
+        self.handles = 0
 
 
 class LocalStateStore:
@@ -130,11 +131,13 @@ class LocalStateStore:
     def __init__(self, data_dir: str, *, _shared: _LocalShared | None = None) -> None:
         self.path = os.path.join(data_dir, "cluster_state.json")
         self._data_dir = data_dir
-        self._owner = _shared is None  # the first handle: its close ends the store
         if _shared is None:
             os.makedirs(data_dir, exist_ok=True)
             _shared = _LocalShared(self.path, self.load().version)
         self._shared = _shared
+        with _shared.lock:
+            _shared.handles += 1  # the store ends with the close of its last handle
+        self._closed = False
         self._lock = threading.Lock()  # this handle's own registrations and lease
         self._own: dict[str, tuple[NodeInfo, float]] = {}  # registrations this handle keeps alive
         self._term: int | None = None  # the master term this handle won (None: never)
@@ -280,19 +283,26 @@ class LocalStateStore:
         return unsubscribe
 
     def close(self) -> None:
-        """Ends this handle's keepalive, registrations, lease and watchers (the owner's close ends the store)."""
+        """Ends this handle's keepalive, registrations, lease and watchers; the last handle's close ends the
+        store's background work (its lease reaper)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            own, self._own = list(self._own), {}
         if self._keepalive is not None:
             self._keepalive.close()
             self._keepalive = None
-        with self._lock:
-            own, self._own = list(self._own), {}
         for node_id in own:
             self._shared.leases.deregister(node_id)
         self.resign()
         for unsubscribe in self._unsubscribes:
             unsubscribe()
         self._unsubscribes.clear()
-        if self._owner:
+        with self._shared.lock:
+            self._shared.handles -= 1
+            last = self._shared.handles == 0
+        if last:
             self._shared.leases.close()
             self._shared.state_watchers.close()
 

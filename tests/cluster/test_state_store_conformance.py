@@ -252,3 +252,36 @@ def test_only_the_lease_holder_saves(backend: Backend) -> None:
     with pytest.raises(NotMaster):
         master.save(rich_state(2), 1)
     assert other.load().version == 1
+
+
+def test_closing_a_handle_gives_up_its_registrations_and_lease_at_once(backend: Backend) -> None:
+    leaving, staying = backend.open(), backend.open()  # (the local store's first handle leaves)
+    leaving.register(node("n1"), 30.0)  # a TTL far beyond the wait below: only close can remove it
+    assert leaving.campaign("n1", 30.0)
+    assert [n.id for n in staying.members()] == ["n1"] and staying.leader() == "n1"
+    lists, leaders = Collector(), Collector()
+    staying.watch_members(lists)
+    staying.watch_leader(leaders)
+    leaving.close()
+    wait_for(lambda: lists.snapshot()[-1] == [] and leaders.snapshot()[-1] is None, timeout_s=5.0,
+             what="an orderly leave, watched")  # fmt: skip
+    assert staying.members() == [] and staying.leader() is None
+    assert staying.campaign("n2", TTL_S)
+    wait_for(lambda: leaders.snapshot()[-1] == "n2", what="the next leader watched")
+    staying.register(node("n3"), TTL_S)
+    wait_for(lambda: [n.id for n in lists.snapshot()[-1]] == ["n3"], what="a join watched after the leave")
+
+
+def test_many_members_registered_on_their_behalf(backend: Backend) -> None:
+    coordinator, observer = backend.open(), backend.open()
+    lists = Collector()
+    observer.watch_members(lists)
+    expected = sorted(f"d{i:02d}" for i in range(25))
+    for node_id in expected:
+        coordinator.register(node(node_id), TTL_S, keepalive=False)
+    wait_for(lambda: [n.id for n in lists.snapshot()[-1]] == expected, what="all 25 members watched")
+    assert [n.id for n in observer.members()] == expected
+    for node_id in expected[:10]:
+        coordinator.deregister(node_id)
+    wait_for(lambda: [n.id for n in lists.snapshot()[-1]] == expected[10:], what="10 left")
+    wait_for(lambda: lists.snapshot()[-1] == [], timeout_s=TTL_S + 3, what="the silent rest expired")
