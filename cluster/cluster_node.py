@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,16 +30,19 @@ import grpc
 import grpc.aio
 
 from cluster.config import ClusterConfig
-from cluster.coordination import CoordinationService, add_coordination
+from cluster.coordination import CoordinationService, add_coordination, apply_members
 from cluster.embedded import EmbeddedCluster
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
-from cluster.master_client import MasterClient
+from cluster.master_client import MasterClient, StoreMasterClient
 from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
 from cluster.transport import NodeNotConnected
+from native.errors import QuidditchError
 
 log = logging.getLogger(__name__)
 
+CAMPAIGN_S = 0.25  # how often a master-eligible node of an etcd cluster tries for (or checks) the master lease
+MASTER_TTL_S = 2.0  # the master lease: a dead master's successor is elected within this plus ``CAMPAIGN_S``
 FIRST_STATE_TIMEOUT_S = 60.0  # how long a starting node looks for its master before it gives up
 STATE_WAIT_S = 10.0  # a write that reaches this data node before the state it was made with waits this long
 
@@ -144,15 +148,27 @@ class ClusterNode(EmbeddedCluster):
         transport_port: int = 0,
         seed_hosts: Sequence[str] = (),
         http_address: str = "",
+        state_store: str = "local",
     ) -> None:
         self.node_id = persistent_node_id(data_dir)
+        self.node_name = node_name
         self.roles = tuple(roles)
         self.transport_host = transport_host
         self.transport_port = transport_port
         self.http_address = http_address
-        self.is_master = "master" in self.roles
+        self.is_master = "master" in self.roles  # master-eligible (with a local store: the master)
+        self.store: Any = None  # the etcd store, when the cluster state lives there
+        self._elected: Master | None = None
+        self._campaign: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._unwatch_members: Any = None
         master: Master
-        if self.is_master:
+        if state_store.startswith("etcd://"):
+            from cluster.state_store import store_from_url
+
+            self.store = store_from_url(state_store, data_dir, cluster_name)
+            master = StoreMasterClient(self.store, self._describe(0), cluster_name=cluster_name)
+        elif self.is_master:
             master = Master(LocalStateStore(data_dir))
         else:
             master = MasterClient(seed_hosts, self._describe(0), cluster_name=cluster_name)
@@ -180,6 +196,9 @@ class ClusterNode(EmbeddedCluster):
         if isinstance(self.master, MasterClient):
             self.master.local = self.local
             self.master.start()
+            if isinstance(self.master, StoreMasterClient) and self.is_master:
+                self._campaign = threading.Thread(target=self._campaign_loop, name="master-campaign", daemon=True)
+                self._campaign.start()
             if not await asyncio.to_thread(self.master.wait_first_state, FIRST_STATE_TIMEOUT_S):
                 raise RuntimeError(f"no master found at {self.master.seeds} in {FIRST_STATE_TIMEOUT_S:.0f}s")
         else:
@@ -201,8 +220,9 @@ class ClusterNode(EmbeddedCluster):
         if port == 0:
             raise OSError(f"cannot bind the transport to [{self.transport_host}:{self.transport_port}]")
         self.transport_port = port
-        if self.is_master:
-            self.coordination = CoordinationService(self.master, self.local, cluster_name=self.cluster_name)
+        if self.is_master:  # (with etcd its master is set while this node is the elected one)
+            master = None if self.store is not None else self.master
+            self.coordination = CoordinationService(master, self.local, cluster_name=self.cluster_name)
             add_coordination(server, self.coordination)
         await server.start()
         self._server = server
@@ -216,7 +236,60 @@ class ClusterNode(EmbeddedCluster):
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(lambda: loop.create_task(self.transport.prune()))
 
+    # -- election (etcd) --------------------------------------------------------------------------------------------
+    def _campaign_loop(self) -> None:
+        """A master-eligible node of an etcd cluster: campaign for the master lease until won, run ``Master`` over
+        the store while it is held, step down when it is lost (a stale master's saves are fenced by the store)."""
+        while not self._stopping.wait(CAMPAIGN_S):
+            try:
+                if self._elected is None:
+                    if self.store.campaign(self.node_id, MASTER_TTL_S):
+                        self._become_master()
+                elif self.store.leader() != self.node_id:
+                    self._step_down()
+            except QuidditchError as exc:  # etcd unreachable: try again
+                log.warning("master campaign failed: %s", exc.reason)
+            except Exception:
+                log.exception("master campaign failed")
+
+    def _become_master(self) -> None:
+        master = Master(self.store)  # the newest saved state
+        self._elected = master
+        log.warning("elected master", extra={"node": self.node_id, "version": master.state.version})
+        client = self.master
+        assert isinstance(client, StoreMasterClient)
+        client.local_master = master
+        if self.coordination is not None:
+            self.coordination.master = master
+
+        def members(nodes: list[NodeInfo]) -> None:
+            if self._elected is master:
+                try:
+                    apply_members(master, nodes, self.node_id)
+                except QuidditchError as exc:  # fenced: the lease is gone, the campaign loop steps down
+                    log.warning("member update refused: %s", exc.reason)
+
+        self._unwatch_members = self.store.watch_members(members)
+
+    def _step_down(self) -> None:
+        log.warning("no longer the elected master", extra={"node": self.node_id})
+        self._elected = None
+        if self._unwatch_members is not None:
+            self._unwatch_members()
+            self._unwatch_members = None
+        client = self.master
+        if isinstance(client, StoreMasterClient):
+            client.local_master = None
+        if self.coordination is not None:
+            self.coordination.master = None
+
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._campaign is not None:
+            await asyncio.to_thread(self._campaign.join, 5.0)
+        if self._elected is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.store.resign)
         if isinstance(self.master, MasterClient):
             await asyncio.to_thread(self.master.stop)
         if self.coordination is not None:

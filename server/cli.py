@@ -129,7 +129,7 @@ class Topology:
         return ClusterNode(settings.data_dir, cluster_name=settings.cluster_name, node_name=settings.node_name,
                            config=cluster_config(settings), roles=self.roles, transport_host=settings.transport_host,
                            transport_port=settings.transport_port, seed_hosts=self.seed_hosts,
-                           http_address=f"{settings.host}:{settings.port}")  # fmt: skip
+                           http_address=f"{settings.host}:{settings.port}", state_store=self.state_store)  # fmt: skip
 
 
 def cluster_topology(settings: Settings) -> Topology | None:
@@ -143,7 +143,14 @@ def cluster_topology(settings: Settings) -> Topology | None:
     seeds = tuple(parse_seed_hosts(settings.seed_hosts))
     store = settings.state_store or "local"
     if store.startswith("etcd://"):
-        raise ValueError("--state-store etcd:// is not available in this build yet; use --state-store local")
+        from cluster.etcd_store import parse_etcd_url
+        from native.errors import QuidditchError
+
+        try:
+            parse_etcd_url(store)
+        except QuidditchError as exc:
+            raise ValueError(exc.reason) from None
+        return Topology(roles, seeds, store)
     if store != "local":
         raise ValueError(f"--state-store must be local or etcd://host:port[,...], got [{store}]")
     if "master" in roles and seeds:
