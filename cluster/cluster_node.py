@@ -3,11 +3,13 @@
 A ``ClusterNode`` is an ``EmbeddedCluster`` (same root, write coordinator, registries and hooks that ``server/``
 uses) whose master and transport are the cluster's:
 
-- **master role, local store**: it runs ``Master`` over its ``LocalStateStore`` and the coordination service
-  (``cluster.coordination``) on its transport port: other nodes join there, heartbeat, stream the published
-  states and forward master actions; member changes go to ``Master.set_nodes`` (reallocation);
-- **any other node**: its master is a ``MasterClient`` that joins through ``--seed-hosts`` and applies every
-  state the master publishes;
+- **``--state-store local``**: the master-eligible node is the master: it runs ``Master`` over its
+  ``LocalStateStore`` and the coordination service (``cluster.coordination``) on its transport port, where the
+  other nodes (``--seed-hosts``) join, heartbeat, stream the published states and forward master actions
+  (``cluster.master_client.MasterClient``); member changes go to ``Master.set_nodes`` (reallocation);
+- **``--state-store etcd://…``**: every node registers in etcd and applies the states it watches there
+  (``StoreMasterClient``); master-eligible nodes campaign for the master lease, and the holder runs ``Master``
+  over the store (its saves are fenced once the lease is lost) and serves forwarded actions until it steps down;
 - **data role**: its ``LeafService`` is served on the transport port (``cluster.grpc_leaf``); its ``DataNode``
   opens the copies the routing table assigns to it;
 - **every node**: a ``ClusterTransport`` reaches each member's leaf through a ``GrpcLeafClient`` built from the
