@@ -40,8 +40,10 @@ QuidditchError
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -61,6 +63,51 @@ from native.wal import (
 from native.writes import StoredDoc
 
 PRIMARY, REPLICA = "primary", "replica"
+_SEGMENT_FILE = re.compile(r"^([0-9a-f]{32})\.")
+_SNAPSHOT_TRIES = 20
+
+
+@dataclass
+class CommitSnapshot:
+    """The files of one commit of a shard, held open (a merge that deletes them meanwhile does not matter: an
+    open file stays readable), its ``state.json`` and the WAL records written after it (peer recovery's source:
+    ``cluster.recovery``). ``close`` releases the files."""
+
+    generation: int
+    state: dict[str, Any]
+    tail: list[bytes]
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (fd, size)
+
+    def read(self, name: str, offset: int, length: int) -> bytes:
+        fd, _ = self.files[name]
+        return os.pread(fd, length, offset)
+
+    def close(self) -> None:
+        files, self.files = self.files, {}
+        for fd, _ in files.values():
+            os.close(fd)
+
+
+def _open_commit(index_dir: str) -> dict[str, tuple[int, int]]:
+    """Open ``meta.json`` and the files of the segments it names (FileNotFoundError: a merge removed one
+    between the two; the caller tries again)."""
+    opened: dict[str, tuple[int, int]] = {}
+    try:
+        fd = os.open(os.path.join(index_dir, "meta.json"), os.O_RDONLY)
+        size = os.fstat(fd).st_size
+        opened["meta.json"] = (fd, size)
+        meta = orjson.loads(os.pread(fd, size, 0))
+        segments = {str(seg["segment_id"]).replace("-", "") for seg in meta.get("segments", [])}
+        for name in sorted(os.listdir(index_dir)):
+            match = _SEGMENT_FILE.match(name)
+            if match and match.group(1) in segments:
+                fd = os.open(os.path.join(index_dir, name), os.O_RDONLY)
+                opened[name] = (fd, os.fstat(fd).st_size)
+        return opened
+    except BaseException:
+        for fd, _ in opened.values():
+            os.close(fd)
+        raise
 
 
 class StalePrimaryTerm(QuidditchError):
@@ -93,6 +140,7 @@ class ReplicaMixin:
     path: str
     index_name: str
     shard_id: int
+    generation: int
     primary_term: int
     role: str
     max_seq_no: int
@@ -110,11 +158,15 @@ class ReplicaMixin:
     _applier: _Applier
     _merge_tail: list[_Docs] | None
     _dirty: bool
-    _writing: CompiledMapping
     _check_open: Callable[[], None]
     _committed: Callable[[Sequence[str]], dict[str, StoredDoc]]
     _append: Callable[[list[bytes], tuple[int, dict[str, StoredDoc]]], None]
     _write_state: Callable[[], None]
+    _read_state: Callable[[], dict[str, Any]]
+    refresh: Callable[..., None]
+
+    def _writing_mapping(self) -> CompiledMapping:
+        return self._writing  # type: ignore[attr-defined,no-any-return]  # (``Shard._writing``)
 
     @property
     def local_checkpoint(self) -> int:
@@ -208,7 +260,7 @@ class ReplicaMixin:
     def _apply_decoded(self, applied: list[dict[str, Any]]) -> int:
         """Hand the applier the documents of durable replica records and mark their seq_nos."""
         docs: _Docs = []
-        live, document = self._live, self._writing.document
+        live, document = self._live, self._writing_mapping().document
         for record in applied:
             seq_no = int(record["seq_no"])
             self._mark(seq_no)
@@ -276,3 +328,23 @@ class ReplicaMixin:
                     if int(record["seq_no"]) > seq_no:
                         out.append(encode_record(record))
             return out
+
+    def snapshot_commit(self) -> CommitSnapshot:
+        """Commit every acknowledged write, then hold that commit's files open with the WAL records after it.
+        Writes go on meanwhile (only the listing holds the write lock)."""
+        with self._refresh_lock:
+            self.refresh(force=True)
+            with self._lock:
+                self._check_open()
+                index_dir = os.path.join(self.path, f"index.{self.generation}")
+                for attempt in range(_SNAPSHOT_TRIES):
+                    try:
+                        files = _open_commit(index_dir)
+                        break
+                    except FileNotFoundError:
+                        if attempt == _SNAPSHOT_TRIES - 1:
+                            raise
+                state = self._read_state()
+                tail = self.history_since(self.committed_seq_no)
+                assert tail is not None  # the commit just made covers everything before the WAL
+                return CommitSnapshot(self.generation, state, tail, files)

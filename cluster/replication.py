@@ -1,0 +1,165 @@
+"""Primary → replicas: every shard bulk a primary applies reaches each replica copy before it is acknowledged.
+
+ES's write replication, on this node's primaries:
+
+1. the primary applies the shard bulk (``LeafService.bulk``: seq_nos, versions, conflict checks; WAL fsynced)
+   and keeps the WAL payloads of what it wrote;
+2. it forwards those payloads (``Replicate``) to every replica copy the routing table places on any node,
+   STARTED or INITIALIZING (a recovering copy takes live operations too: ``cluster.recovery``), all at once;
+   each replica appends the same records to its WAL and applies them as the primary assigned them
+   (``native.replica``);
+3. a replica that fails, cannot be reached, or does not answer within ``REPLICATION_TIMEOUT_S`` is reported
+   to the master (``ShardStateActions.fail_copy``), and the primary waits for that to return before it
+   answers: an acknowledged write is on every copy that is still in-sync. When ``fail_copy`` raises (no
+   master, or this primary is stale) nothing of the shard bulk is acknowledged (the items answer the error),
+   as ES does; so does a replica answering that it knows a newer primary term (``stale_primary``): this copy
+   stops taking writes (it becomes a replica until cluster state says otherwise).
+
+The answer carries ``BulkResponse.replication`` (copies total / successful / failed, with each failure), which
+the coordinator renders as the items' ``_shards``. A shard whose routing has no replica copies (and the
+embedded server, whose state has no routing) is written exactly as before, with no forward and no extra copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cluster.errors import error_to_pb, unexpected_to_pb
+from cluster.protos import leaf_pb2 as pb
+from cluster.state import ShardCopy
+from native.errors import QuidditchError
+from native.wal import decode_payload
+
+if TYPE_CHECKING:
+    from cluster.leaf import LeafService
+
+log = logging.getLogger(__name__)
+REPLICATION_TIMEOUT_S = 30.0
+_FORWARDED = ("STARTED", "INITIALIZING", "RELOCATING")
+
+
+class Replicator:
+    """The primary side of replication for one node's ``LeafService`` (see the module docstring)."""
+
+    def __init__(self, service: LeafService, *, timeout_s: float = REPLICATION_TIMEOUT_S) -> None:
+        self.service = service
+        self.timeout_s = timeout_s
+
+    def targets(self, ref: pb.ShardRef) -> list[ShardCopy]:
+        """The replica copies a write of ``ref`` goes to, from the latest cluster state this node applied."""
+        state = self.service.cluster_state
+        routing = state.shard_routing(ref.uuid, ref.shard) if state is not None else None
+        if routing is None:
+            return []
+        return [c for c in routing.replicas if c.state in _FORWARDED and c.node]
+
+    async def bulk(
+        self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None
+    ) -> pb.BulkResponse:
+        targets = self.targets(request.shard)
+        if not targets:
+            return await asyncio.to_thread(self.service.bulk, request, parsed)
+        records: list[bytes] = []
+        response = await asyncio.to_thread(self.service.bulk, request, parsed, records)
+        info = response.replication
+        info.total, info.successful = 1 + len(targets), 1
+        if response.HasField("error") or not records:  # nothing written: nothing for the replicas to miss
+            info.successful = info.total
+            return response
+        first = decode_payload(records[0])
+        term = int(first["term"]) if first is not None else 0
+        forward = pb.ReplicateRequest(shard=request.shard, primary_term=term, records=records,
+                                      refresh=request.refresh)  # fmt: skip
+        answers = await asyncio.gather(*(self._forward(copy, forward) for copy in targets))
+        stale: pb.Error | None = None
+        for copy, (answer, error) in zip(targets, answers, strict=True):
+            if error is None:
+                info.successful += 1
+                continue
+            if answer is not None and answer.stale_primary:
+                stale = error
+                continue
+            info.failed += 1
+            info.failures.add(node=copy.node, allocation_id=copy.allocation_id, error=error)
+        if stale is not None:
+            return self._stale(request, stale)
+        for failure in list(info.failures):
+            try:
+                await self._fail_copy(request.shard, failure)
+            except Exception as exc:  # the master did not take the copy out of the in-sync set: no ack
+                log.warning("could not fail a replica copy: the write is not acknowledged",
+                            extra={"index": request.shard.index, "shard": request.shard.shard,
+                                   "allocation_id": failure.allocation_id, "error": str(exc)})  # fmt: skip
+                return _unacknowledged(exc)
+        return response
+
+    async def _forward(
+        self, copy: ShardCopy, request: pb.ReplicateRequest
+    ) -> tuple[pb.ReplicateResponse | None, pb.Error | None]:
+        """One replica's answer and its error (None: applied)."""
+        message = pb.ReplicateRequest()
+        message.CopyFrom(request)
+        message.allocation_id = copy.allocation_id
+        try:
+            transport = self.service.transport
+            if transport is None:
+                raise QuidditchError(f"no transport to reach node [{copy.node}]")
+            answer = await asyncio.wait_for(transport.client(copy.node).replicate(message), self.timeout_s)
+        except TimeoutError:
+            return None, pb.Error(status=500, es_type="receive_timeout_transport_exception",
+                                  reason=f"[{copy.node}] replication timed out after [{self.timeout_s}s]")  # fmt: skip
+        except QuidditchError as exc:
+            return None, error_to_pb(exc)
+        except Exception as exc:
+            return None, unexpected_to_pb(exc)
+        if answer.HasField("error"):
+            return answer, answer.error
+        return answer, None
+
+    async def _fail_copy(self, ref: pb.ShardRef, failure: pb.CopyFailure) -> None:
+        actions = self.service.shard_state_actions
+        if actions is None:
+            raise QuidditchError("no master to report a failed replica copy to")
+        reason = f"failed to perform indices:data/write/bulk[s] on replica: {failure.error.reason}"
+        await actions.fail_copy(ref.uuid, ref.shard, failure.allocation_id, reason)
+
+    def _stale(self, request: pb.BulkRequest, error: pb.Error) -> pb.BulkResponse:
+        """A replica follows a newer primary: this copy is no longer the primary; nothing is acknowledged."""
+        try:
+            self.service.node.shard(request.shard.uuid, request.shard.shard).become_replica()
+        except QuidditchError:
+            pass
+        log.warning("a replica knows a newer primary term: this primary steps down",
+                    extra={"index": request.shard.index, "shard": request.shard.shard})  # fmt: skip
+        return pb.BulkResponse(error=error)
+
+
+def _unacknowledged(exc: BaseException) -> pb.BulkResponse:
+    error = error_to_pb(exc) if isinstance(exc, QuidditchError) else unexpected_to_pb(exc)
+    return pb.BulkResponse(error=error)
+
+
+def shards_header(response: pb.BulkResponse, number_of_replicas: int, index: str, shard: int) -> dict[str, Any]:
+    """ES's ``_shards`` of a write's items: every copy the index should have counts in ``total`` (an unassigned
+    replica too), ``successful`` the primary plus the replicas that applied it, ``failed`` those that did not."""
+    total = 1 + number_of_replicas
+    if not response.HasField("replication"):
+        return {"total": total, "successful": 1, "failed": 0}
+    info = response.replication
+    header: dict[str, Any] = {"total": max(total, info.total), "successful": info.successful, "failed": info.failed}
+    if info.failures:
+        header["failures"] = [
+            {"_index": index, "_shard": shard, "_node": f.node,
+             "reason": {"type": f.error.es_type, "reason": f.error.reason},
+             "status": _status_name(f.error.status), "primary": False}
+            for f in info.failures
+        ]  # fmt: skip
+    return header
+
+
+def _status_name(status: int) -> str:
+    return {400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 429: "TOO_MANY_REQUESTS",
+            503: "SERVICE_UNAVAILABLE"}.get(status, "INTERNAL_SERVER_ERROR")  # fmt: skip
