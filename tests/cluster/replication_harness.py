@@ -89,8 +89,9 @@ class FakeMaster:
             if self.fail_error is not None:
                 raise self.fail_error
             routing = self.routing
-            self.set_routing(replace(routing, copies=tuple(c for c in routing.copies if c.allocation_id != allocation_id),
-                                     in_sync=tuple(a for a in routing.in_sync if a != allocation_id)))  # fmt: skip
+            copies = tuple(c for c in routing.copies if c.allocation_id != allocation_id)
+            in_sync = tuple(a for a in routing.in_sync if a != allocation_id)
+            self.set_routing(replace(routing, copies=copies, in_sync=in_sync))
 
 
 def copy(node: str, primary: bool, state: str = "STARTED") -> ShardCopy:
