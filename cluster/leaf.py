@@ -423,6 +423,7 @@ class LeafService:
         the peer recoveries this node owes."""
         self.cluster_state = new
         self.recovery.apply_state(new)
+        self.replication.after_state(new)
 
     def replicate(self, request: pb.ReplicateRequest) -> pb.ReplicateResponse:
         """Apply a primary's operations to this node's replica copy (``native.replica``)."""
@@ -430,7 +431,8 @@ class LeafService:
             if self.recovery.offer(request):  # the copy is recovering: kept until its shard is open
                 return pb.ReplicateResponse(local_checkpoint=-1)
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
-            shard.apply_replica(list(request.records), request.primary_term, request.global_checkpoint)
+            shard.apply_replica(list(request.records), request.primary_term, request.global_checkpoint,
+                                request.promotion_checkpoint)
             if request.refresh:
                 _refresh_after_write(shard)
             return pb.ReplicateResponse(local_checkpoint=shard.local_checkpoint)

@@ -13,7 +13,13 @@ ES's write replication, on this node's primaries:
    answers: an acknowledged write is on every copy that is still in-sync. When ``fail_copy`` raises (no
    master, or this primary is stale) nothing of the shard bulk is acknowledged (the items answer the error),
    as ES does; so does a replica answering that it knows a newer primary term (``stale_primary``): this copy
-   stops taking writes (it becomes a replica until cluster state says otherwise).
+   stops taking writes (it becomes a replica until cluster state says otherwise). One exception: an
+   INITIALIZING copy whose node does not hold the shard yet (it has not applied the state that placed it) is
+   skipped, not failed: it is not in-sync, and the recovery it starts once it applies that state begins from
+   the primary's state after this write (``cluster.recovery`` waits for the primary to apply that version).
+
+After a promotion the new primary resyncs the other copies (``resync``), and every forward carries its
+``promotion_checkpoint``, by which a copy of the older term decides whether it may follow it (``native.replica``).
 
 The answer carries ``BulkResponse.replication`` (copies total / successful / failed, with each failure), which
 the coordinator renders as the items' ``_shards``. A shard whose routing has no replica copies (and the
@@ -23,13 +29,14 @@ embedded server, whose state has no routing) is written exactly as before, with 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.protos import leaf_pb2 as pb
-from cluster.state import ShardCopy
+from cluster.state import ClusterState, ShardCopy
 from native.errors import QuidditchError
 from native.wal import decode_payload
 
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 REPLICATION_TIMEOUT_S = 30.0
 _FORWARDED = ("STARTED", "INITIALIZING", "RELOCATING")
+_NOT_THERE = "index_not_found_exception"  # what a node answers for a shard it does not hold
 
 
 class Replicator:
@@ -47,6 +55,8 @@ class Replicator:
     def __init__(self, service: LeafService, *, timeout_s: float = REPLICATION_TIMEOUT_S) -> None:
         self.service = service
         self.timeout_s = timeout_s
+        self._resynced: dict[tuple[str, int], int] = {}  # (index uuid, shard) → the term last resynced
+        self._resyncs: set[concurrent.futures.Future[None]] = set()
 
     def targets(self, ref: pb.ShardRef) -> list[ShardCopy]:
         """The replica copies a write of ``ref`` goes to, from the latest cluster state this node applied."""
@@ -71,8 +81,8 @@ class Replicator:
             return response
         first = decode_payload(records[0])
         term = int(first["term"]) if first is not None else 0
-        forward = pb.ReplicateRequest(shard=request.shard, primary_term=term, records=records,
-                                      refresh=request.refresh)  # fmt: skip
+        forward = pb.ReplicateRequest(shard=request.shard, primary_term=term, records=records, refresh=request.refresh,
+                                      promotion_checkpoint=self._promotion_checkpoint(request.shard))  # fmt: skip
         answers = await asyncio.gather(*(self._forward(copy, forward) for copy in targets))
         stale: pb.Error | None = None
         for copy, (answer, error) in zip(targets, answers, strict=True):
@@ -81,6 +91,9 @@ class Replicator:
                 continue
             if answer is not None and answer.stale_primary:
                 stale = error
+                continue
+            if copy.state == "INITIALIZING" and error.es_type == _NOT_THERE:
+                info.total -= 1  # its node has not applied the state placing it yet: its recovery covers this write
                 continue
             info.failed += 1
             info.failures.add(node=copy.node, allocation_id=copy.allocation_id, error=error)
@@ -95,6 +108,73 @@ class Replicator:
                                    "allocation_id": failure.allocation_id, "error": str(exc)})  # fmt: skip
                 return _unacknowledged(exc)
         return response
+
+    def _promotion_checkpoint(self, ref: pb.ShardRef) -> int:
+        try:
+            return self.service.node.shard(ref.uuid, ref.shard).promotion_checkpoint
+        except QuidditchError:
+            return -1
+
+    # -- resync after a promotion ---------------------------------------------------------------------------
+    def after_state(self, state: ClusterState) -> None:
+        """Start a resync for each local primary the routing table promoted to a newer term (any thread)."""
+        transport, loop = self.service.transport, self.service.recovery.loop
+        if transport is None or loop is None or not state.routing:
+            return
+        for index_uuid, table in state.routing.items():
+            for routing in table:
+                primary, key = routing.primary, (index_uuid, routing.shard)
+                if primary is None or primary.node != transport.local_node or routing.primary_term <= 1:
+                    continue
+                if self._resynced.get(key, 0) >= routing.primary_term:
+                    continue
+                self._resynced[key] = routing.primary_term
+                meta = self.service.node.index_meta(index_uuid)
+                ref = pb.ShardRef(index=meta.name if meta else index_uuid, uuid=index_uuid, shard=routing.shard)
+                future = asyncio.run_coroutine_threadsafe(self.resync(ref, routing.primary_term), loop)
+                self._resyncs.add(future)
+                future.add_done_callback(self._resyncs.discard)
+
+    async def resync(self, ref: pb.ShardRef, term: int) -> None:
+        """ES's primary-replica resync: bring every other STARTED copy to this primary's history. Each copy is
+        first asked for its local checkpoint with an empty forward under the new term (which it takes only when
+        it holds nothing this primary lacks: ``native.replica``); then it gets every WAL record above that
+        checkpoint. A copy that refuses, or that needs records this primary no longer holds, is failed (it
+        recovers by files). Live writes go on meanwhile: a replica applies each seq_no once, in any order."""
+        try:
+            shard = self.service.node.shard(ref.uuid, ref.shard)
+        except QuidditchError:
+            return
+        for copy in [c for c in self.targets(ref) if c.state == "STARTED"]:
+            probe = pb.ReplicateRequest(shard=ref, primary_term=term, promotion_checkpoint=shard.promotion_checkpoint)
+            answer, error = await self._forward(copy, probe)
+            history = None
+            if error is None and answer is not None:
+                history = await asyncio.to_thread(shard.history_since, answer.local_checkpoint)
+                if history is None:
+                    error = pb.Error(status=500, es_type="illegal_state_exception",
+                                     reason="resync needs operations the primary no longer holds")  # fmt: skip
+            if error is None and history:
+                probe.records.extend(history)
+                answer, error = await self._forward(copy, probe)
+            if error is None:
+                log.info("resynced a replica", extra={"index": ref.index, "shard": ref.shard, "node": copy.node,
+                                                      "ops": len(history or ())})  # fmt: skip
+                continue
+            if answer is not None and answer.stale_primary:
+                self._stale(pb.BulkRequest(shard=ref), error)
+                return
+            try:
+                await self._fail_copy(ref, pb.CopyFailure(node=copy.node, allocation_id=copy.allocation_id,
+                                                          error=error))  # fmt: skip
+            except Exception:
+                log.exception("could not fail a copy after a failed resync", extra={"node": copy.node})
+
+    async def wait_resyncs(self, timeout: float = 60.0) -> None:
+        """Wait (bounded) for the running resyncs (tests, shutdown)."""
+        pending = [asyncio.wrap_future(f) for f in list(self._resyncs)]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     async def _forward(
         self, copy: ShardCopy, request: pb.ReplicateRequest

@@ -22,10 +22,13 @@ anything. This mixin holds that side of ``native.shard.Shard``, plus the bookkee
 - **Terms.** ``primary_term`` is the term of the primary whose history this copy follows. An operation sent
   under an older term comes from a stale primary (one the master has replaced): ``StalePrimaryTerm``, which
   makes that primary stop acknowledging. One sent under a newer term comes from a primary promoted since:
-  this copy may hold operations of the old term the new primary never had, so it refuses them
-  (``ReplicaTermBehind``); the new primary fails the copy and it recovers from it by files (instead of ES's
-  rollback to the global checkpoint). ``promote`` turns a replica into the primary of a newer term after
-  filling its seq_no gaps with no-ops, so its checkpoint is its ``max_seq_no`` again.
+  this copy may hold operations of the old term the new primary never had. ``promote`` records the new
+  primary's ``promotion_checkpoint`` (its local checkpoint then: it holds every operation up to it, the same
+  ones as every other copy, since one primary assigned them) before filling its seq_no gaps with no-ops. A
+  copy of the older term whose ``max_seq_no`` is at or below that checkpoint holds nothing the new primary
+  lacks: it takes the new term (the new primary then sends it what it misses: ``cluster.replication``'s
+  resync). Any other copy refuses (``ReplicaTermBehind``); the new primary fails it and it recovers by files
+  (instead of ES's rollback to the global checkpoint).
 - **History.** ``history_since(seq_no)`` returns the WAL records (as payloads) above ``seq_no`` when the WAL
   still holds all of them (nothing above it committed and dropped): ops-based peer recovery
   (``cluster.recovery``). ``records=`` of ``write``/``index_columns`` hands a primary the payloads of a
@@ -147,6 +150,7 @@ class ReplicaMixin:
     committed_seq_no: int
     committed_above: list[int]
     global_checkpoint: int
+    promotion_checkpoint: int
     wal: WriteAheadLog
     _checkpoint: int
     _above: set[int]
@@ -194,7 +198,12 @@ class ReplicaMixin:
         if self.role != PRIMARY:
             raise ShardNotPrimary(f"[{self.index_name}][{self.shard_id}] is a replica copy: writes go to the primary")
 
-    def _check_term(self, primary_term: int) -> None:
+    def _check_term(self, primary_term: int, promotion_checkpoint: int = -1) -> None:
+        if primary_term > self.primary_term and self.max_seq_no <= promotion_checkpoint:
+            # every operation here is at or below the point the new primary held everything up to: its history
+            # continues this one (in memory; a restart before the next commit asks again)
+            self.primary_term = primary_term
+            return
         if primary_term < self.primary_term:
             raise StalePrimaryTerm(
                 f"operation primary term [{primary_term}] is too old (current [{self.primary_term}])"
@@ -205,12 +214,19 @@ class ReplicaMixin:
                 "it must recover from the new primary"
             )
 
-    def apply_replica(self, payloads: Sequence[bytes], primary_term: int, global_checkpoint: int = -1) -> int:
+    def apply_replica(
+        self,
+        payloads: Sequence[bytes],
+        primary_term: int,
+        global_checkpoint: int = -1,
+        promotion_checkpoint: int = -1,
+    ) -> int:
         """Apply operations a primary of ``primary_term`` assigned (WAL payloads); returns how many changed a
-        document. Durable (WAL fsynced) on return; duplicates dropped, stale ones recorded as no-ops."""
+        document. Durable (WAL fsynced) on return; duplicates dropped, stale ones recorded as no-ops. A newer
+        term is taken when this copy holds nothing above the new primary's ``promotion_checkpoint``."""
         with self._lock:
             self._check_open()
-            self._check_term(primary_term)
+            self._check_term(primary_term, promotion_checkpoint)
             if global_checkpoint > self.global_checkpoint:
                 self.global_checkpoint = global_checkpoint
             decoded = []
@@ -304,6 +320,7 @@ class ReplicaMixin:
             self._check_open()
             if primary_term < self.primary_term or (primary_term == self.primary_term and self.role == PRIMARY):
                 return
+            self.promotion_checkpoint = self._checkpoint
             gaps = [s for s in range(self._checkpoint + 1, self.max_seq_no + 1) if s not in self._above]
             if gaps:
                 self._append([noop_payload(s, primary_term) for s in gaps], (self.max_seq_no, {}))

@@ -303,20 +303,22 @@ class CopyFailure(_message.Message):
     def __init__(self, node: _Optional[str] = ..., allocation_id: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class ReplicateRequest(_message.Message):
-    __slots__ = ("shard", "primary_term", "records", "global_checkpoint", "allocation_id", "refresh")
+    __slots__ = ("shard", "primary_term", "records", "global_checkpoint", "allocation_id", "refresh", "promotion_checkpoint")
     SHARD_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     GLOBAL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     ALLOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     REFRESH_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     shard: ShardRef
     primary_term: int
     records: _containers.RepeatedScalarFieldContainer[bytes]
     global_checkpoint: int
     allocation_id: str
     refresh: bool
-    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., primary_term: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., global_checkpoint: _Optional[int] = ..., allocation_id: _Optional[str] = ..., refresh: _Optional[bool] = ...) -> None: ...
+    promotion_checkpoint: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., primary_term: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., global_checkpoint: _Optional[int] = ..., allocation_id: _Optional[str] = ..., refresh: _Optional[bool] = ..., promotion_checkpoint: _Optional[int] = ...) -> None: ...
 
 class ReplicateResponse(_message.Message):
     __slots__ = ("error", "local_checkpoint", "stale_primary")

@@ -121,3 +121,12 @@ async def test_promotion_raises_the_term_and_if_primary_term_stays_correct(clust
     stale = await cluster.bulk("n1", [{"op": "index", "id": "c", "source": {"n": 4}, "if_seq_no": 2,
                                        "if_primary_term": 1}])  # fmt: skip
     assert stale.results[0].status == 409
+
+
+async def test_an_initializing_copy_whose_node_has_not_caught_up_is_skipped_not_failed(cluster: Cluster) -> None:
+    cluster.nodes["n1"].shards.pop(("uuid-idx", 0)).close()  # n1 does not hold the shard (yet)
+    routing = ShardRouting(0, 1, (copy("n0", True), copy("n1", False, "INITIALIZING")), ("alloc-n0",))
+    cluster.master.set_routing(routing, only=["n0"])  # n1 has not applied this state: no recovery started yet
+    response = ok(await cluster.bulk("n0", [{"op": "index", "id": "a", "source": {"n": 1}}]))
+    assert (response.replication.total, response.replication.successful, response.replication.failed) == (1, 1, 0)
+    assert cluster.master.calls == []
