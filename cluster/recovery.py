@@ -93,6 +93,7 @@ class Recoveries:
         self._targets: dict[tuple[str, int], _Target] = {}
         self._running: dict[tuple[str, int], concurrent.futures.Future[None]] = {}
         self._lock = threading.Lock()
+        self._recovered: set[str] = set()  # allocation ids recovered here (their STARTED state may still be on its way)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -112,7 +113,7 @@ class Recoveries:
                 if mine is None or primary is None or primary.state != "STARTED" or not primary.node:
                     continue
                 with self._lock:
-                    if key in self._targets:
+                    if key in self._targets or mine.allocation_id in self._recovered:
                         continue
                     meta = self.service.node.index_meta(index_uuid)
                     target = _Target(key, meta.name if meta else index_uuid, mine.allocation_id, primary.node,
@@ -197,10 +198,12 @@ class Recoveries:
             actions = service.shard_state_actions
             if actions is None:
                 raise RecoveryFailed("no master to report the recovered copy to")
+            self._recovered.add(target.allocation_id)
             await actions.copy_started(index_uuid, shard_id, target.allocation_id)
             log.info("peer recovery done", extra={"index": target.index, "shard": shard_id,
                                                   "files": len(start.files), "ops": start.ops})  # fmt: skip
         except Exception as exc:
+            self._recovered.discard(target.allocation_id)
             log.warning("peer recovery failed", extra={"index": target.index, "shard": shard_id, "error": str(exc)})
             actions = service.shard_state_actions
             if actions is not None:
@@ -212,6 +215,9 @@ class Recoveries:
             with self._lock:
                 self._targets.pop(target.key, None)
                 self._running.pop(target.key, None)
+            state = service.cluster_state
+            if state is not None:  # a copy assigned again meanwhile (after ``fail_copy``) recovers now
+                self.apply_state(state)
 
     async def _copy_files(self, client: LeafClient, ref: pb.ShardRef, start: pb.RecoverResponse) -> str:
         """Copy the primary's committed files into a staging directory (beside the shard's), chunk by chunk."""

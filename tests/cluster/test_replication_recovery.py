@@ -162,3 +162,16 @@ async def test_after_a_failover_the_old_primary_recovers_from_the_new_one(cluste
     old = cluster.shard("n0")
     assert (old.role, old.primary_term) == ("replica", 2)
     assert documents(old) == documents(cluster.shard("n1"))
+
+
+async def test_a_recovery_that_cannot_reach_its_primary_fails_the_copy(cluster: Cluster) -> None:
+    await _load(cluster, 0, 10)
+    cluster.start("n1")
+    cluster.clients.pop("n0")  # n1 cannot reach the primary's node
+    routing = cluster.master.routing
+    cluster.master.set_routing(ShardRouting(0, 1, (*routing.copies, copy("n1", False, "INITIALIZING")),
+                                            routing.in_sync))  # fmt: skip
+    await cluster.services["n1"].recovery.wait(30)
+    assert [c[:2] for c in cluster.master.calls] == [("fail_copy", "alloc-n1")]
+    assert "node_not_connected" in cluster.master.calls[0][2] or "not connected" in cluster.master.calls[0][2]
+    assert [c.node for c in cluster.master.routing.copies] == ["n0"]
