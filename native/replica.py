@@ -66,6 +66,7 @@ from native.wal import (
 from native.writes import StoredDoc
 
 PRIMARY, REPLICA = "primary", "replica"
+_NOT_PROMOTED = -2  # ``promotion_checkpoint`` of a copy not promoted since it opened
 _SEGMENT_FILE = re.compile(r"^([0-9a-f]{32})\.")
 _SNAPSHOT_TRIES = 20
 
@@ -226,6 +227,12 @@ class ReplicaMixin:
         term is taken when this copy holds nothing above the new primary's ``promotion_checkpoint``."""
         with self._lock:
             self._check_open()
+            promoted = self.promotion_checkpoint > _NOT_PROMOTED
+            if self.role == PRIMARY and promoted and primary_term == self.primary_term:
+                # a promoted primary (a relocation's hand-off keeps the term) hears from another primary of its
+                # term: that one is stale (an older term is refused below)
+                raise StalePrimaryTerm(f"operation primary term [{primary_term}] is not newer than this primary's "
+                                       f"[{self.primary_term}]")  # fmt: skip
             self._check_term(primary_term, promotion_checkpoint)
             if global_checkpoint > self.global_checkpoint:
                 self.global_checkpoint = global_checkpoint
@@ -320,7 +327,7 @@ class ReplicaMixin:
             self._check_open()
             if primary_term < self.primary_term or (primary_term == self.primary_term and self.role == PRIMARY):
                 return
-            self.promotion_checkpoint = self._checkpoint
+            self.promotion_checkpoint = max(self._checkpoint, -1)
             gaps = [s for s in range(self._checkpoint + 1, self.max_seq_no + 1) if s not in self._above]
             if gaps:
                 self._append([noop_payload(s, primary_term) for s in gaps], (self.max_seq_no, {}))

@@ -161,7 +161,7 @@ class Shard(GenerationsMixin, ReplicaMixin):
         self._above: set[int] = set(self.committed_above)
         self._tombs: dict[str, int] = {}
         self.global_checkpoint = -1
-        self.promotion_checkpoint = -1  # the local checkpoint when ``promote`` made this copy the primary
+        self.promotion_checkpoint = -2  # the local checkpoint when ``promote`` made this copy the primary (-2: not)
         self.compiled = CompiledMapping(mapping, analysis, index_name=index_name)
         self.index = self._open_generation(state)  # with the schema it was built with, rebuilt to ``mapping``
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)

@@ -186,3 +186,12 @@ def test_history_since_is_none_once_a_commit_dropped_the_records(pair) -> None:
     assert primary.history_since(0) is None
     _write(primary, [_index("c", 1)])
     assert [decode_payload(r)["id"] for r in primary.history_since(1) or []] == ["c"]  # type: ignore[index]
+
+
+def test_a_promoted_primary_refuses_operations_of_another_primary_of_its_term(pair) -> None:
+    primary, replica = pair
+    replica.apply_replica(_write(primary, [_index("a", 1)]), 1)
+    replica.promote(1)  # a relocation's hand-off keeps the term: the source must stop, not be followed
+    with pytest.raises(StalePrimaryTerm):
+        replica.apply_replica(_write(primary, [_index("b", 1)]), 1)
+    assert replica.get("b") is None
