@@ -274,11 +274,8 @@ class ReplicaMixin:
         live = self._live.get(doc_id) or (self._live_sealed.get(doc_id) if self._live_sealed else None)
         if live is not None:
             return live.seq_no
-        tomb = self._tombs.get(doc_id)
-        if tomb is not None:
-            return tomb
-        stored = committed.get(doc_id)
-        return stored.seq_no if stored is not None else -1
+        stored = committed.get(doc_id)  # (a tombstone may be older than a document committed since)
+        return max(self._tombs.get(doc_id, -1), stored.seq_no if stored is not None else -1)
 
     def _apply_decoded(self, applied: list[dict[str, Any]]) -> int:
         """Hand the applier the documents of durable replica records and mark their seq_nos."""

@@ -2,7 +2,8 @@
 
 Directory layout::
 
-    <shard>/state.json        {"generation", "committed_seq_no", "committed_above", "primary_term", "fingerprint"}
+    <shard>/state.json        {"generation", "committed_seq_no", "committed_above", "committed_tombs",
+                               "primary_term", "fingerprint"}
     <shard>/wal.log           the active WAL: operations since the last WAL swap (see ``native.wal``)
     <shard>/wal.<n>.log       sealed WAL generations: operations a refresh is committing (or crashed while
                               committing); deleted once state.json records a commit covering them
@@ -159,7 +160,10 @@ class Shard(GenerationsMixin, ReplicaMixin):
         self.committed_above: list[int] = [int(s) for s in state.get("committed_above", ())]
         self._checkpoint = self.committed_seq_no
         self._above: set[int] = set(self.committed_above)
-        self._tombs: dict[str, int] = {}
+        # deletes above the checkpoint a commit covers (their documents are gone from the index, but an older
+        # operation on the id may still arrive): kept in the state so a restart still knows them
+        self.committed_tombs: dict[str, int] = {str(k): int(v) for k, v in state.get("committed_tombs", {}).items()}
+        self._tombs: dict[str, int] = dict(self.committed_tombs)
         self.global_checkpoint = -1
         self.promotion_checkpoint = -2  # the local checkpoint when ``promote`` made this copy the primary (-2: not)
         self.compiled = CompiledMapping(mapping, analysis, index_name=index_name)
@@ -193,6 +197,7 @@ class Shard(GenerationsMixin, ReplicaMixin):
             "generation": self.generation,
             "committed_seq_no": self.committed_seq_no,
             "committed_above": self.committed_above,
+            "committed_tombs": self.committed_tombs,
             "primary_term": self.primary_term,
             "fingerprint": self._fingerprint(self.compiled),
         }
@@ -258,6 +263,8 @@ class Shard(GenerationsMixin, ReplicaMixin):
             if record["op"] == "noop":
                 continue
             if record["op"] == "delete":
+                if seq_no > self._checkpoint:
+                    self._tombs[doc_id] = max(seq_no, self._tombs.get(doc_id, -1))
                 batch.append((doc_id, None, False))
                 self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], None)
             else:
@@ -645,6 +652,7 @@ class Shard(GenerationsMixin, ReplicaMixin):
                 if self._applier.failure is not None:
                     self._reapply()
                 boundary, above = self._checkpoint, sorted(self._above)  # (a primary: max_seq_no, [])
+                tombs = {k: v for k, v in self._tombs.items() if v > boundary}
                 if self.wal.size():
                     self._wal_gen += 1
                     self.wal.seal(self._wal_gen)
@@ -660,6 +668,7 @@ class Shard(GenerationsMixin, ReplicaMixin):
                 ticket.wait()  # the tantivy commit: writes go on meanwhile
                 failpoint("shard.after_commit")
                 self.committed_seq_no, self.committed_above = boundary, above  # tantivy holds them now
+                self.committed_tombs = tombs
                 self._write_state()
                 failpoint("shard.after_state_write")
                 self._drop_sealed(sealed_upto)

@@ -16,6 +16,7 @@ from native.shard import Shard
 from native.wal import decode_payload, scan
 from native.writes import WriteOp
 
+CRASH = 0.25
 MAPPING = {"properties": {"n": {"type": "long"}, "title": {"type": "text"}}}
 
 
@@ -195,3 +196,38 @@ def test_a_promoted_primary_refuses_operations_of_another_primary_of_its_term(pa
     with pytest.raises(StalePrimaryTerm):
         replica.apply_replica(_write(primary, [_index("b", 1)]), 1)
     assert replica.get("b") is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_order_commits_and_crashes_converge(tmp_path: Path, seed: int) -> None:
+    """Batches delivered shuffled (some twice), with commits and crashes (reopen from disk) in between."""
+    rng = random.Random(seed)
+    primary = _open(tmp_path / "p")
+    replica = _open(tmp_path / "r")
+    replica.become_replica()
+    batches = []
+    for round_ in range(40):
+        ops = [_index(f"d{rng.randrange(20)}", round_ * 10 + k) for k in range(rng.randrange(1, 5))]
+        if rng.random() < 0.3:
+            ops.append(WriteOp("delete", f"d{rng.randrange(20)}"))
+        batches.append(_write(primary, ops))
+    delivery = batches + rng.sample(batches, 8)
+    rng.shuffle(delivery)
+    try:
+        for records in delivery:
+            replica.apply_replica(records, 1)
+            roll = rng.random()
+            if roll < 0.15:
+                replica.refresh(force=True)
+            elif roll < CRASH:
+                replica.close(discard=True)  # a crash: the last commit plus the WAL
+                replica = _open(tmp_path / "r")
+                replica.become_replica()
+        assert replica.local_checkpoint == primary.max_seq_no
+        replica.close()
+        replica = _open(tmp_path / "r")
+        assert replica.local_checkpoint == primary.max_seq_no
+        assert _docs(replica) == _docs(primary)
+    finally:
+        replica.close()
+        primary.close()
