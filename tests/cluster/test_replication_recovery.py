@@ -79,6 +79,14 @@ async def test_a_new_copy_recovers_files_and_wal_tail_while_writes_go_on(
             round_ += 1
             await asyncio.sleep(0)
 
+    async def refresher() -> None:  # the periodic refresh of both nodes: commits while operations arrive
+        while not stop.is_set():
+            for node in list(cluster.nodes.values()):
+                shard = node.shards.get(("uuid-idx", 0))
+                if shard is not None:
+                    await asyncio.to_thread(shard.refresh)
+            await asyncio.sleep(0.01)
+
     target = cluster.start("n1").recovery
     offer, kept = target.offer, []
 
@@ -88,6 +96,7 @@ async def test_a_new_copy_recovers_files_and_wal_tail_while_writes_go_on(
 
     target.offer = counting  # type: ignore[method-assign]
     task = asyncio.create_task(writer())
+    refreshing = asyncio.create_task(refresher())
     await asyncio.sleep(0.05)
     routing = cluster.master.routing
     cluster.master.set_routing(ShardRouting(0, 1, (*routing.copies, copy("n1", False, "INITIALIZING")),
@@ -96,6 +105,7 @@ async def test_a_new_copy_recovers_files_and_wal_tail_while_writes_go_on(
     await asyncio.sleep(0.1)  # (a few more writes reach the started copy)
     stop.set()
     await asyncio.wait_for(task, 30)
+    await asyncio.wait_for(refreshing, 30)
     assert len(acknowledged) > 3
     assert any(kept) and not all(kept)  # live writes were kept while the files were copied, then applied
     assert steps[0] == "start" and steps.count("chunk") > 10 and "ops" in steps and steps[-1] == "finish"
