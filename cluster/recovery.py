@@ -18,7 +18,9 @@ Live operations: from the moment the copy is in the routing table its primary fo
 (``cluster.replication``). Until the target's shard is open they are buffered here (``Recoveries.offer``),
 then applied; a replica applies each seq_no once and never lets an older operation overwrite a newer one,
 so the tail, the buffered and the live operations may overlap and interleave in any order. A recovery that
-fails reports ``fail_copy`` (the master decides again). Sessions idle past ``SESSION_TTL_S`` are dropped.
+fails reports ``fail_copy`` (the master decides again); so does one whose kept live operations outgrow
+``MAX_BUFFERED_BYTES``. A node runs ``CONCURRENT_RECOVERIES`` at once. Sessions idle past ``SESSION_TTL_S``
+are dropped.
 
 A process with an event loop calls ``Recoveries.bind(loop)`` once; ``apply_state`` (a cluster-state
 listener, any thread) starts the recoveries this node owes on that loop.
@@ -55,6 +57,11 @@ CHUNK_BYTES = 1 << 20
 OPS_PAGE = 1000
 SESSION_TTL_S = 600.0
 STATE_WAIT_S = 10.0
+# Recoveries one node runs at once (ES's ``cluster.routing.allocation.node_concurrent_recoveries``: 2).
+CONCURRENT_RECOVERIES = 2
+# Live operations a recovering copy keeps while its files are copied; past it the copy gives up (the primary
+# fails it and the master assigns it again) rather than grow without bound under a heavy ingest.
+MAX_BUFFERED_BYTES = 256 << 20
 
 
 class RecoveryFailed(QuidditchError):
@@ -80,6 +87,7 @@ class _Target:
     state_version: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     buffer: list[tuple[list[bytes], int]] = field(default_factory=list)
+    buffered_bytes: int = 0
     shard: Shard | None = None
 
 
@@ -93,6 +101,7 @@ class Recoveries:
         self._targets: dict[tuple[str, int], _Target] = {}
         self._running: dict[tuple[str, int], concurrent.futures.Future[None]] = {}
         self._lock = threading.Lock()
+        self._slots: asyncio.Semaphore | None = None  # made on the loop the recoveries run on
         self._recovered: set[str] = set()  # allocation ids recovered here (their STARTED state may still be on its way)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -153,18 +162,30 @@ class Recoveries:
         with target.lock:
             if target.shard is not None:
                 return False
+            target.buffered_bytes += sum(len(r) for r in request.records)
+            if target.buffered_bytes > MAX_BUFFERED_BYTES:
+                raise RecoveryFailed(f"recovery of {target.index}[{target.key[1]}] kept more than "
+                                     f"[{MAX_BUFFERED_BYTES}] bytes of live operations")  # fmt: skip
             target.buffer.append((list(request.records), request.primary_term))
             return True
 
     def _install(self, target: _Target, shard: Shard) -> None:
         """From now on live operations reach ``shard``; the ones kept meanwhile are applied first."""
         with target.lock:
+            if target.buffered_bytes > MAX_BUFFERED_BYTES:
+                raise RecoveryFailed(f"recovery of {target.index}[{target.key[1]}] fell behind its live operations")
             for records, term in target.buffer:
                 shard.apply_replica(records, term)
             target.buffer = []
             target.shard = shard
 
     async def _recover(self, target: _Target) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(CONCURRENT_RECOVERIES)
+        async with self._slots:
+            await self._recover_copy(target)
+
+    async def _recover_copy(self, target: _Target) -> None:
         index_uuid, shard_id = target.key
         ref = pb.ShardRef(index=target.index, uuid=index_uuid, shard=shard_id)
         service = self.service
@@ -178,7 +199,7 @@ class Recoveries:
                 allocation_id=target.allocation_id, state_version=target.state_version,
             ))  # fmt: skip
             if start.files:
-                staged = await self._copy_files(client, ref, start)
+                staged = await self._copy_files(client, ref, start, target)
                 shard = await asyncio.to_thread(service.node.replace_shard, index_uuid, shard_id,
                                                 lambda directory: _swap_in(staged, directory))  # fmt: skip
             else:
@@ -219,7 +240,9 @@ class Recoveries:
             if state is not None:  # a copy assigned again meanwhile (after ``fail_copy``) recovers now
                 self.apply_state(state)
 
-    async def _copy_files(self, client: LeafClient, ref: pb.ShardRef, start: pb.RecoverResponse) -> str:
+    async def _copy_files(
+        self, client: LeafClient, ref: pb.ShardRef, start: pb.RecoverResponse, target: _Target
+    ) -> str:
         """Copy the primary's committed files into a staging directory (beside the shard's), chunk by chunk."""
         staged = self.service.node.shard_dir(ref.uuid, ref.shard) + ".recovering"
         state = orjson.loads(start.state_json)
@@ -230,6 +253,8 @@ class Recoveries:
             offset = 0
             with open(path, "wb") as fh:
                 while offset < file.size:
+                    if target.buffered_bytes > MAX_BUFFERED_BYTES:
+                        raise RecoveryFailed(f"recovery of {ref.index}[{ref.shard}] fell behind its live operations")
                     chunk = await _call(client, pb.RecoverRequest(shard=ref, step="chunk", session=start.session,
                                                                   file=file.name, offset=offset,
                                                                   length=CHUNK_BYTES))  # fmt: skip

@@ -37,7 +37,7 @@ anything. This mixin holds that side of ``native.shard.Shard``, plus the bookkee
 QuidditchError
 ├── StalePrimaryTerm (500, illegal_state_exception): the sender's term is older than this copy's
 ├── ReplicaTermBehind (500, illegal_state_exception): the sender's term is newer; this copy must recover
-└── ShardNotPrimary (500, illegal_state_exception): a primary-only write reached a replica copy
+└── ShardNotPrimary (500, shard_not_in_primary_mode_exception): a primary-only write reached a replica copy
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class ReplicaTermBehind(QuidditchError):
 
 
 class ShardNotPrimary(QuidditchError):
-    es_type = "illegal_state_exception"
+    es_type = "shard_not_in_primary_mode_exception"  # a coordinator with an older routing table may retry
 
 
 def encode_record(record: dict[str, Any]) -> bytes:

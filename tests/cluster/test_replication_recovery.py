@@ -4,6 +4,7 @@ tail while writes go on; a restarted copy catches up from the WAL alone when the
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -184,4 +185,33 @@ async def test_a_recovery_that_cannot_reach_its_primary_fails_the_copy(cluster: 
     await cluster.services["n1"].recovery.wait(30)
     assert [c[:2] for c in cluster.master.calls] == [("fail_copy", "alloc-n1")]
     assert "node_not_connected" in cluster.master.calls[0][2] or "not connected" in cluster.master.calls[0][2]
+    assert [c.node for c in cluster.master.routing.copies] == ["n0"]
+
+
+async def test_a_copy_that_falls_behind_its_live_writes_gives_up(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recovery, "MAX_BUFFERED_BYTES", 1)  # any live write outgrows what the copy may keep
+    monkeypatch.setattr(recovery, "CHUNK_BYTES", 512)
+    await _load(cluster, 0, 500)
+    cluster.shard("n0").refresh()
+    source = cluster.services["n0"].recovery
+    serve, live_write_done = source.serve, threading.Event()
+
+    def held(request: pb.RecoverRequest) -> pb.RecoverResponse:  # the copy starts once a live write went out
+        if request.step == "start":
+            assert live_write_done.wait(30)
+        return serve(request)
+
+    source.serve = held  # type: ignore[method-assign]
+    cluster.start("n1")
+    routing = cluster.master.routing
+    cluster.master.set_routing(ShardRouting(0, 1, (*routing.copies, copy("n1", False, "INITIALIZING")),
+                                            routing.in_sync))  # fmt: skip
+    response = ok(await cluster.bulk("n0", [{"op": "index", "id": "live", "source": {"n": 1}}]))
+    live_write_done.set()
+    assert (response.replication.successful, response.replication.failed) == (1, 1)  # acknowledged all the same
+    assert [c[:2] for c in cluster.master.calls] == [("fail_copy", "alloc-n1")]
+    await cluster.services["n1"].recovery.wait(30)
+    assert ("copy_started", "alloc-n1", "") not in cluster.master.calls
     assert [c.node for c in cluster.master.routing.copies] == ["n0"]
