@@ -657,6 +657,7 @@ class LeafService:
     def close(self) -> None:
         self._pool.shutdown(wait=False)
         self.recovery.close()
+        self.replication.close()
 
 
 # An explicit refresh (``_refresh``, ``?refresh=true|wait_for``) also waits this long at most for a background

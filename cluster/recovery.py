@@ -342,6 +342,9 @@ class Recoveries:
                 self._close(session_id)
 
     def close(self) -> None:
+        """Stop: running recoveries are cancelled (the master assigns their copies again), sessions released."""
+        for future in list(self._running.values()):
+            future.cancel()
         for session_id in list(self._sessions):
             self._close(session_id)
 

@@ -176,6 +176,10 @@ class Replicator:
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
+    def close(self) -> None:
+        for future in list(self._resyncs):
+            future.cancel()
+
     async def _forward(
         self, copy: ShardCopy, request: pb.ReplicateRequest
     ) -> tuple[pb.ReplicateResponse | None, pb.Error | None]:
