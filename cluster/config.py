@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from native.errors import RejectedExecution
 
+LEAF_TRANSPORTS = ("local", "grpc")
+
 
 @dataclass(frozen=True)
 class ClusterConfig:
@@ -22,6 +24,14 @@ class ClusterConfig:
     # the deadline of a search that sets no ``timeout``, in seconds (negative: none): the server setting
     # ``search_default_search_timeout``
     default_search_timeout_s: float = 300.0
+    # how the embedded server reaches its own leaf: "local" (in-process ``LocalLeafClient``) or "grpc" (its leaf
+    # servicer on a loopback port and a ``GrpcLeafClient``: every leaf call crosses the wire, as in a cluster);
+    # the server setting ``leaf_transport`` (``QUIDDITCH_LEAF_TRANSPORT``)
+    leaf_transport: str = "local"
+
+    def __post_init__(self) -> None:
+        if self.leaf_transport not in LEAF_TRANSPORTS:
+            raise ValueError(f"unknown leaf transport [{self.leaf_transport}]: expected one of {list(LEAF_TRANSPORTS)}")
 
 
 class Backpressure:

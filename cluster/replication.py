@@ -8,7 +8,7 @@ ES's write replication, on this node's primaries:
    STARTED or INITIALIZING (a recovering copy takes live operations too: ``cluster.recovery``), all at once;
    each replica appends the same records to its WAL and applies them as the primary assigned them
    (``native.replica``);
-3. a replica that fails, cannot be reached, or does not answer within ``REPLICATION_TIMEOUT_S`` is reported
+3. a replica that fails, cannot be reached, or does not answer within ``REPLICATION_TIMEOUT_S`` (60 s) is reported
    to the master (``ShardStateActions.fail_copy``), and the primary waits for that to return before it
    answers: an acknowledged write is on every copy that is still in-sync. When ``fail_copy`` raises (no
    master, or this primary is stale) nothing of the shard bulk is acknowledged (the items answer the error),
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from cluster.leaf import LeafService
 
 log = logging.getLogger(__name__)
-REPLICATION_TIMEOUT_S = 30.0
+REPLICATION_TIMEOUT_S = 60.0  # as ES's bulk timeout: a SIGSTOPped replica costs the write at most this
 _FORWARDED = ("STARTED", "INITIALIZING", "RELOCATING")
 _NOT_THERE = "index_not_found_exception"  # what a node answers for a shard it does not hold
 
