@@ -62,6 +62,7 @@ CONCURRENT_RECOVERIES = 2
 # Live operations a recovering copy keeps while its files are copied; past it the copy gives up (the primary
 # fails it and the master assigns it again) rather than grow without bound under a heavy ingest.
 MAX_BUFFERED_BYTES = 256 << 20
+_ACTIVE = ("STARTED", "RELOCATING")  # a primary being moved away still serves the recovery of its target
 
 
 class RecoveryFailed(QuidditchError):
@@ -119,7 +120,7 @@ class Recoveries:
                 key = (index_uuid, routing.shard)
                 mine = next((c for c in routing.replicas if c.node == me and c.state == "INITIALIZING"), None)
                 primary = routing.primary
-                if mine is None or primary is None or primary.state != "STARTED" or not primary.node:
+                if mine is None or primary is None or primary.state not in _ACTIVE or not primary.node:
                     continue
                 with self._lock:
                     if key in self._targets or mine.allocation_id in self._recovered:

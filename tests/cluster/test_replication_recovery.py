@@ -215,3 +215,12 @@ async def test_a_copy_that_falls_behind_its_live_writes_gives_up(
     await cluster.services["n1"].recovery.wait(30)
     assert ("copy_started", "alloc-n1", "") not in cluster.master.calls
     assert [c.node for c in cluster.master.routing.copies] == ["n0"]
+
+
+async def test_a_relocating_primary_serves_its_targets_recovery(cluster: Cluster) -> None:
+    await _load(cluster, 0, 100)
+    cluster.start("n1")
+    cluster.master.set_routing(ShardRouting(0, 1, (copy("n0", True, "RELOCATING"), copy("n1", False, "INITIALIZING")),
+                                            ("alloc-n0",)))  # fmt: skip
+    await _wait_started(cluster, "alloc-n1")
+    assert documents(cluster.shard("n1")) == documents(cluster.shard("n0"))
