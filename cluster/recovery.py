@@ -22,8 +22,8 @@ fails reports ``fail_copy`` (the master decides again); so does one whose kept l
 ``MAX_BUFFERED_BYTES``. A node runs ``CONCURRENT_RECOVERIES`` at once. Sessions idle past ``SESSION_TTL_S``
 are dropped.
 
-A process with an event loop calls ``Recoveries.bind(loop)`` once; ``apply_state`` (a cluster-state
-listener, any thread) starts the recoveries this node owes on that loop.
+A process with an event loop calls ``Recoveries.bind(loop)`` once (it starts what the state applied before
+owes); ``apply_state`` (a cluster-state listener, any thread) starts the recoveries this node owes on that loop.
 """
 
 from __future__ import annotations
@@ -106,7 +106,12 @@ class Recoveries:
         self._recovered: set[str] = set()  # allocation ids recovered here (their STARTED state may still be on its way)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run recoveries (and resyncs) on ``loop`` from now on, starting those the last applied state owes."""
         self.loop = loop
+        state = self.service.cluster_state
+        if state is not None:
+            self.apply_state(state)
+            self.service.replication.after_state(state)
 
     # -- target -------------------------------------------------------------------------------------------
     def apply_state(self, state: ClusterState) -> None:

@@ -109,10 +109,11 @@ class Cluster:
         self.services: dict[str, LeafService] = {}
         self.actions = MasterShardStateActions(self.master)
 
-    def start(self, node_id: str) -> LeafService:
+    def start(self, node_id: str, *, bind: bool = True) -> LeafService:
         node = DataNode(str(self.root / node_id), node_id=node_id)
         service = LeafService(node, transport=Transport(node_id, self.clients), shard_state_actions=self.actions)
-        service.recovery.bind(asyncio.get_running_loop())
+        if bind:
+            service.recovery.bind(asyncio.get_running_loop())
         node.apply_state(None, self.master.state)
         service.apply_state(None, self.master.state)
         self.master.listeners[node_id] = [node.apply_state, service.apply_state]

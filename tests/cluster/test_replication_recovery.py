@@ -224,3 +224,15 @@ async def test_a_relocating_primary_serves_its_targets_recovery(cluster: Cluster
                                             ("alloc-n0",)))  # fmt: skip
     await _wait_started(cluster, "alloc-n1")
     assert documents(cluster.shard("n1")) == documents(cluster.shard("n0"))
+
+
+async def test_a_recovery_owed_before_the_loop_is_bound_starts_on_bind(cluster: Cluster) -> None:
+    await _load(cluster, 0, 50)
+    late = cluster.start("n1", bind=False)
+    routing = cluster.master.routing
+    new = ShardRouting(0, 1, (*routing.copies, copy("n1", False, "INITIALIZING")), routing.in_sync)
+    await asyncio.to_thread(cluster.master.set_routing, new)  # applied off the loop: nothing can start yet
+    assert ("copy_started", "alloc-n1", "") not in cluster.master.calls
+    late.recovery.bind(asyncio.get_running_loop())
+    await _wait_started(cluster, "alloc-n1")
+    assert documents(cluster.shard("n1")) == documents(cluster.shard("n0"))
