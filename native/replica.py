@@ -18,7 +18,8 @@ anything. This mixin holds that side of ``native.shard.Shard``, plus the bookkee
   of deletes still above the checkpoint, the published searcher) is *stale*: it must not overwrite the newer
   state, so only its seq_no is recorded, as a no-op WAL record (``native.wal.noop_payload``), which keeps
   replay in per-document seq_no order. Tombstones are kept in ``_tombs`` while their seq_no is above the
-  checkpoint: only an operation with a seq_no not yet processed can arrive late, and such a one is above it.
+  checkpoint (only an operation with a seq_no not yet processed can arrive late, and such a one is above it),
+  and a commit records those it covers (``committed_tombs``) so a restart still knows them.
 - **Terms.** ``primary_term`` is the term of the primary whose history this copy follows. An operation sent
   under an older term comes from a stale primary (one the master has replaced): ``StalePrimaryTerm``, which
   makes that primary stop acknowledging. One sent under a newer term comes from a primary promoted since:
@@ -28,7 +29,9 @@ anything. This mixin holds that side of ``native.shard.Shard``, plus the bookkee
   copy of the older term whose ``max_seq_no`` is at or below that checkpoint holds nothing the new primary
   lacks: it takes the new term (the new primary then sends it what it misses: ``cluster.replication``'s
   resync). Any other copy refuses (``ReplicaTermBehind``); the new primary fails it and it recovers by files
-  (instead of ES's rollback to the global checkpoint).
+  (instead of ES's rollback to the global checkpoint). A promoted primary refuses the operations of another
+  primary of its own term (a relocation hands the primary over without a new term): ``StalePrimaryTerm``.
+- **Snapshots.** ``snapshot_commit`` commits and holds that commit's files open for a peer recovery's source.
 - **History.** ``history_since(seq_no)`` returns the WAL records (as payloads) above ``seq_no`` when the WAL
   still holds all of them (nothing above it committed and dropped): ops-based peer recovery
   (``cluster.recovery``). ``records=`` of ``write``/``index_columns`` hands a primary the payloads of a
