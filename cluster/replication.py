@@ -4,7 +4,8 @@ ES's write replication, on this node's primaries:
 
 1. the primary applies the shard bulk (``LeafService.bulk``: seq_nos, versions, conflict checks; WAL fsynced)
    and keeps the WAL payloads of what it wrote;
-2. it forwards those payloads (``Replicate``) to every replica copy the routing table places on any node,
+2. it forwards those payloads (``Replicate``) to every replica copy the routing table places on any node
+   (read after the write, so a copy starting to recover meanwhile is not missed),
    STARTED or INITIALIZING (a recovering copy takes live operations too: ``cluster.recovery``), all at once;
    each replica appends the same records to its WAL and applies them as the primary assigned them
    (``native.replica``);
@@ -69,11 +70,14 @@ class Replicator:
     async def bulk(
         self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None
     ) -> pb.BulkResponse:
-        targets = self.targets(request.shard)
-        if not targets:
-            return await asyncio.to_thread(self.service.bulk, request, parsed)
         records: list[bytes] = []
         response = await asyncio.to_thread(self.service.bulk, request, parsed, records)
+        # The copies are read once the primary wrote (as ES does): a recovery whose snapshot was taken before
+        # this write's WAL append has it in its snapshot; one taken after it started from a state this node
+        # had applied before (``cluster.recovery`` waits for that), so its copy is among the targets here.
+        targets = self.targets(request.shard)
+        if not targets:
+            return response
         info = response.replication
         info.total, info.successful = 1 + len(targets), 1
         if response.HasField("error") or not records:  # nothing written: nothing for the replicas to miss
