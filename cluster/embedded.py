@@ -49,6 +49,10 @@ class EmbeddedCluster:
             self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
         self.leaf_service = LeafService(self.node, config=self.config)
+        # the routing table replication reads (``cluster.replication``): the embedded node routes no replica, and
+        # a cluster node adds a transport, ShardStateActions and ``leaf_service.recovery.bind(loop)``
+        self.leaf_service.apply_state(None, self.master.state)
+        self.master.subscribe(self.leaf_service.apply_state)
         self.leaf: LeafClient = LocalLeafClient(self.leaf_service)
         self.leaf_server: LeafServer | None = None  # with ``leaf_transport = "grpc"``, from ``start``
         self.root = Root(self.leaf, self.config)

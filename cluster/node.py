@@ -12,7 +12,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from cluster.settings import analysis_settings
 from cluster.shard_failures import NoShardAvailable, ShardFailure
@@ -21,6 +21,7 @@ from native.analysis import Analysis
 from native.errors import IndexNotFound
 from native.failpoints import failpoint
 from native.mapping import Mapping
+from native.replica import PRIMARY
 from native.shard import Shard
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ def parse_interval_seconds(value: str) -> float | None:
 
 
 class DataNode:
-    def __init__(self, data_dir: str, *, default_refresh_interval: str = "1s") -> None:
+    def __init__(self, data_dir: str, *, default_refresh_interval: str = "1s", node_id: str = "") -> None:
         self.data_dir = data_dir
+        self.node_id = node_id  # this node's id in the routing table ("": the embedded server's only node)
         self.default_refresh_interval = default_refresh_interval
         self.shards: dict[tuple[str, int], Shard] = {}  # (index uuid, shard id)
         # shards that failed to open (damaged files): reported, never retried (``cluster.shard_failures``)
@@ -81,12 +83,50 @@ class DataNode:
                         if shard is not None:
                             shard.set_index_aliases(aliases)
                 self._meta[index_uuid] = meta
+            self._apply_roles(new)
             if old is None:
                 self._report_damaged(new)
                 kept = [damaged_uuid(raw) for raw in new.damaged.values()]
                 if all(kept):  # a damaged entry without a uuid: which directory is its own is unknown
                     self._remove_orphans({*live, *(uuid for uuid in kept if uuid)})
             self._applied.notify_all()
+
+    def _apply_roles(self, state: ClusterState) -> None:
+        """Tell each local shard its role from the routing table (``native.replica``): a replica copy takes
+        operations from its primary only; a copy the table makes the primary of a newer term is promoted (its
+        term is authoritative from then on: writes carry it, documents keep the term they were written with).
+        Shards the table does not route (the embedded server) stay primaries."""
+        if not state.routing:
+            return
+        for (index_uuid, shard_id), shard in list(self.shards.items()):
+            routing = state.shard_routing(index_uuid, shard_id)
+            mine = next((c for c in routing.copies if c.node == self.node_id), None) if routing else None
+            if routing is None or mine is None:
+                continue
+            if mine.primary:
+                if shard.role != PRIMARY or shard.primary_term < routing.primary_term:
+                    shard.promote(routing.primary_term)
+            elif shard.role == PRIMARY:
+                shard.become_replica()
+
+    def replace_shard(self, index_uuid: str, shard_id: int, install: Callable[[str], None]) -> Shard:
+        """Close the local copy (discarding it), let ``install`` lay new files into its directory, and open
+        what it laid there (peer recovery: ``cluster.recovery``)."""
+        with self._lock:
+            meta = self._meta.get(index_uuid)
+            if meta is None:
+                raise IndexNotFound(index_uuid)
+            old = self.shards.pop((index_uuid, shard_id), None)
+            self.failed.pop((index_uuid, shard_id), None)
+            if old is not None:
+                old.close(discard=True)
+            install(self.shard_dir(index_uuid, shard_id))
+            analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
+            shard = Shard(self.shard_dir(index_uuid, shard_id), Mapping(meta.mappings), analysis,
+                          index_name=meta.name, shard_id=shard_id)  # fmt: skip
+            shard.set_index_aliases(frozenset(meta.aliases))
+            self.shards[(index_uuid, shard_id)] = shard
+            return shard
 
     def _open_index(self, meta: IndexMeta, *, created: bool = False) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)

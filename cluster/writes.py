@@ -27,6 +27,7 @@ from cluster.indexing_pressure import IndexingPressure, default_limit
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.protos import leaf_pb2 as pb
+from cluster.replication import shards_header
 from cluster.routing import shard_for
 from cluster.settings import analysis_settings
 from cluster.state import IndexMeta
@@ -387,7 +388,7 @@ class WriteCoordinator:
                 for pos in positions:
                     results[pos] = self._error_result(items[pos], err)
                 return
-            shards = {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0}
+            shards = shards_header(response, meta.number_of_replicas, index, shard)
             for pos, res in zip(positions, response.results, strict=True):
                 item = items[pos]
                 if res.HasField("error"):
@@ -422,7 +423,7 @@ class WriteCoordinator:
                     results[pos] = self._error_result(items[pos], err)
                 return
             out = response.columns
-            shards = {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0}
+            shards = shards_header(response, meta.number_of_replicas, index, shard)
             term = out.primary_term
             updated = out.updated or [False] * len(positions)
             failed = dict(zip(out.failed, out.errors, strict=True)) if out.failed else {}
