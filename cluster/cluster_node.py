@@ -37,6 +37,7 @@ from cluster.embedded import EmbeddedCluster
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.master_client import MasterClient, StoreMasterClient
+from cluster.shard_state_actions import MasterShardStateActions
 from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
 from cluster.transport import NodeNotConnected
 from native.errors import QuidditchError
@@ -178,6 +179,9 @@ class ClusterNode(EmbeddedCluster):
         self.leaf_service.state_wait_s = STATE_WAIT_S
         self.transport = ClusterTransport(self.node_id, self.leaf if "data" in self.roles else None,
                                           lambda: self.master.state)  # fmt: skip
+        # replication and peer recovery: replicas and primaries on other nodes, shard states to the master
+        self.leaf_service.transport = self.transport
+        self.leaf_service.shard_state_actions = MasterShardStateActions(self.master)
         self.coordination: CoordinationService | None = None
         self._server: grpc.aio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -194,6 +198,7 @@ class ClusterNode(EmbeddedCluster):
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.leaf_service.recovery.bind(self._loop)
         await self._start_transport()
         if isinstance(self.master, MasterClient):
             self.master.local = self.local
