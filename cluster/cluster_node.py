@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import grpc.aio
@@ -181,7 +181,7 @@ class ClusterNode(EmbeddedCluster):
                                           lambda: self.master.state)  # fmt: skip
         # replication and peer recovery: replicas and primaries on other nodes, shard states to the master
         self.leaf_service.transport = self.transport
-        self.leaf_service.shard_state_actions = MasterShardStateActions(self.master)
+        self.leaf_service.shard_state_actions = MasterShardStateActions(cast(Any, self.master))
         self.coordination: CoordinationService | None = None
         self._server: grpc.aio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
