@@ -13,11 +13,12 @@ from cluster.leaf import LeafService
 from cluster.leaf_client import LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
+from cluster.node_identity import persistent_node_id
 from cluster.pit import PitRegistry
 from cluster.root import Root
 from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
-from cluster.state import ClusterState, LocalStateStore
+from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
 from cluster.writes import WriteCoordinator
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,11 @@ class EmbeddedCluster:
         self.node_name = node_name
         self.store = LocalStateStore(data_dir)
         self.master = Master(self.store)
-        self.node = DataNode(data_dir, default_refresh_interval=self.config.default_refresh_interval)
+        self.node_id = persistent_node_id(data_dir)
+        # the one member: master, data and coordinating; registering it allocates every primary here
+        self.master.set_nodes([NodeInfo(self.node_id, node_name, ROLES)], master_node=self.node_id)
+        self.node = DataNode(data_dir, node_id=self.node_id,
+                             default_refresh_interval=self.config.default_refresh_interval)  # fmt: skip
         self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
         self.leaf_service = LeafService(self.node, config=self.config)
