@@ -13,7 +13,7 @@ from cluster.leaf import LeafService
 from cluster.leaf_client import LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
-from cluster.node_identity import persistent_node_id
+from cluster.node_identity import EMBEDDED_NODE_ID, persistent_node_id
 from cluster.pit import PitRegistry
 from cluster.root import Root
 from cluster.scroll import ScrollRegistry
@@ -39,7 +39,7 @@ class EmbeddedCluster:
         self.node_name = node_name
         self.store = LocalStateStore(data_dir)
         self.master = Master(self.store)
-        self.node_id = persistent_node_id(data_dir)
+        self.node_id = persistent_node_id(data_dir, first=EMBEDDED_NODE_ID)
         # the one member: master, data and coordinating; registering it allocates every primary here
         self.master.set_nodes([NodeInfo(self.node_id, node_name, ROLES)], master_node=self.node_id)
         self.node = DataNode(data_dir, node_id=self.node_id,
@@ -49,6 +49,7 @@ class EmbeddedCluster:
         self.leaf_service = LeafService(self.node, config=self.config)
         self.leaf = LocalLeafClient(self.leaf_service)
         self.root = Root(self.leaf, self.config)
+        self.root.node_of = self.node_of
         self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
         self.disk = DiskWatermarks(self.master, data_dir)
         self.writes.disk = self.disk
@@ -60,6 +61,12 @@ class EmbeddedCluster:
         self.async_searches = AsyncSearchRegistry()
         self._refresher: asyncio.Task[None] | None = None
         self._disk_monitor: asyncio.Task[None] | None = None
+
+    def node_of(self, index_uuid: str, shard: int) -> str:
+        """The node whose copy of a shard a request reads (the primary's, as the routing table places it)."""
+        routing = self.master.state.shard_routing(index_uuid, shard)
+        primary = routing.primary if routing is not None else None
+        return primary.node if primary is not None else self.node_id
 
     def _apply_search_settings(self, old: ClusterState | None, new: ClusterState) -> None:
         """``search.max_buckets`` and ``search.allow_expensive_queries`` are dynamic: the root and the leaf read

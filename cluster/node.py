@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Collection
 
+from cluster.node_identity import EMBEDDED_NODE_ID
 from cluster.settings import analysis_settings
 from cluster.shard_failures import NoShardAvailable, ShardFailure
 from cluster.state import ClusterState, IndexMeta, ShardCopy, damaged_uuid
@@ -38,9 +39,6 @@ def parse_interval_seconds(value: str) -> float | None:
         if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
             return float(text[: -len(suffix)]) * factor
     return float(text) / 1000 if text.isdigit() else 1.0
-
-
-EMBEDDED_NODE_ID = "quidditch-node-0"  # the id of a DataNode built without one (tests, tools)
 
 
 class DataNode:

@@ -1,7 +1,9 @@
-"""The ``_cat`` APIs beyond indices/count/health: one node, its shards, aliases, templates and the rest.
+"""The ``_cat`` APIs beyond indices/count/health: nodes, shards, aliases, templates and the rest.
 
-Columns follow ES's ``RestTable`` definitions (names, aliases, defaults); values describe a one-node
-cluster, with numbers Quidditch does not track reported as zero.
+Columns follow ES's ``RestTable`` definitions (names, aliases, defaults). Nodes, shards, allocation and the
+master come from cluster state (every member, every copy); what is measured in a process (heap, load, disk,
+document counts of local shards) is this node's, and another member's is left empty, with numbers Quidditch
+does not track reported as zero.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from native.errors import IllegalArgument
 from server.cat import CatColumn, format_time_millis, render_cat
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES, node_matches, thread_pools
+from server.handlers.members import NODE_ATTRIBUTES, Member, members, role_letters, select_members
+from server.handlers.node_info import thread_pools
+from server.handlers.shard_view import shard_views
 from server.http import check_params, cluster_of, flag
 
-NODE_ID = "quidditch-node-0"
 CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
 
 
@@ -40,6 +43,11 @@ def _cols(spec: str) -> list[CatColumn]:
         name = name.lstrip("-")
         out.append(CatColumn(name, tuple(a for a in aliases.split("/") if a), default=default, kind=kind or "str"))  # type: ignore[arg-type]
     return out
+
+
+def _id(request: Request) -> str:
+    """This node's id (from its data directory; cluster state lists it under the same id)."""
+    return cluster_of(request).node_id
 
 
 def _host(request: Request) -> str:
@@ -88,25 +96,43 @@ async def cat_shards(request: Request) -> Response:
     params.setdefault("expand_wildcards", "all")
     metas = resolve(request, request.path_params.get("index"), params)
     stats = await index_stats(request, metas)
+    cluster = cluster_of(request)
+    by_id = {m.id: m for m in members(request)}
     rows = []
     for m in metas:
-        failures = cluster_of(request).node.failures(m.uuid)
-        for s in range(m.number_of_shards):
-            failure = failures.get(s)
-            if failure is not None:  # a failed primary: unassigned after a failed allocation, as ES lists it
-                rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "UNASSIGNED",
-                             "unassigned.reason": "ALLOCATION_FAILED", "unassigned.at": failure.at,
-                             "unassigned.for": _since(failure.at_millis),
-                             "unassigned.details": f"failed shard on node [{NODE_ID}]: {failure.details}"})  # fmt: skip
-            else:
-                docs, size = stats[m.name].shards.get(s, (0, 0))
-                rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "STARTED", "docs": docs,
-                             "store": size, "dataset": size, "ip": _host(request), "id": NODE_ID,
-                             "node": cluster_of(request).node_name})  # fmt: skip
-            for _ in range(m.number_of_replicas):
-                rows.append({"index": m.name, "shard": s, "prirep": "r", "state": "UNASSIGNED",
-                             "unassigned.reason": "INDEX_CREATED"})  # fmt: skip
+        for s, views in shard_views(request, m).items():
+            for v in views:
+                prirep = "p" if v.primary else "r"
+                if v.node is None:
+                    row: dict[str, Any] = {"index": m.name, "shard": s, "prirep": prirep, "state": "UNASSIGNED",
+                                           "unassigned.reason": v.reason}  # fmt: skip
+                    if v.details:  # a copy that failed: when, and why
+                        row.update({"unassigned.at": _at(v.at_millis), "unassigned.for": _since(v.at_millis),
+                                    "unassigned.details": v.details})  # fmt: skip
+                    rows.append(row)
+                    continue
+                node = by_id.get(v.node)
+                row = {"index": m.name, "shard": s, "prirep": prirep, "state": v.state, "id": v.node,
+                       "ip": node.host if node else None,
+                       "node": _node_label(v.node, v.relocating_node, by_id)}  # fmt: skip
+                if v.node == cluster.node_id:  # documents and bytes are measured where the copy lives
+                    docs, size = stats[m.name].shards.get(s, (0, 0))
+                    row.update({"docs": docs, "store": size, "dataset": size})
+                rows.append(row)
     return _cat(request, rows, SHARD_COLUMNS, params)
+
+
+def _node_label(node: str, relocating_to: str | None, by_id: dict[str, Member]) -> str:
+    """The ``node`` column: the node's name, and for a move ``name -> ip id target-name`` as ES prints it."""
+    name = by_id[node].name if node in by_id else node
+    if not relocating_to:
+        return name
+    target = by_id.get(relocating_to)
+    return f"{name} -> {target.host if target else ''} {relocating_to} {target.name if target else relocating_to}"
+
+
+def _at(millis: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis / 1000)) + f".{millis % 1000:03d}Z"
 
 
 def _since(millis: int) -> str:
@@ -135,25 +161,35 @@ node:n
 
 
 async def cat_allocation(request: Request) -> Response:
+    """One row per data node (its copies; disk measured for this node), then ``UNASSIGNED`` copies."""
     params = check_params(request, CAT_PARAMS)
     cluster = cluster_of(request)
     metas = [m for m in cluster.master.state.indices.values() if m.is_open]
     stats = await index_stats(request, metas)
     disk = os.statvfs(cluster.data_dir)
     total, avail = disk.f_blocks * disk.f_frsize, disk.f_bavail * disk.f_frsize
-    rows = [{
-        "shards": sum(m.number_of_shards for m in metas), "disk.indices": sum(s.size for s in stats.values()),
-        "disk.used": total - avail, "disk.avail": avail, "disk.total": total,
-        "disk.percent": int((total - avail) * 100 / total) if total else 0, "host": _host(request),
-        "ip": _host(request), "node": cluster.node_name, "node.role": "dim", "shards.undesired": 0,
-        "write_load.forecast": 0.0, "disk.indices.forecast": sum(s.size for s in stats.values()),
-    }]  # fmt: skip
-    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
-    if unassigned:
-        rows.append({"shards": unassigned, "node": "UNASSIGNED"})
+    views = [v for m in metas for copies in shard_views(request, m).values() for v in copies]
+    rows: list[dict[str, Any]] = []
     node_ids = [n for n in request.path_params.get("node_id", "").split(",") if n]
-    if node_ids and not node_matches(cluster, _host(request), node_ids):
-        rows = []  # ES: a node filter that matches no node lists nothing
+    chosen = select_members(request, node_ids) if node_ids else members(request)
+    for member in chosen:
+        if not member.node.has_role("data"):
+            continue
+        row: dict[str, Any] = {
+            "shards": sum(v.node == member.id for v in views), "host": member.host, "ip": member.host,
+            "node": member.name, "node.role": role_letters(member.node), "shards.undesired": 0,
+            "write_load.forecast": 0.0,
+        }  # fmt: skip
+        if member.local:
+            row.update({
+                "disk.indices": sum(s.size for s in stats.values()), "disk.used": total - avail, "disk.avail": avail,
+                "disk.total": total, "disk.percent": int((total - avail) * 100 / total) if total else 0,
+                "disk.indices.forecast": sum(s.size for s in stats.values()),
+            })  # fmt: skip
+        rows.append(row)
+    unassigned = sum(v.node is None for v in views)
+    if unassigned and not node_ids:
+        rows.append({"shards": unassigned, "node": "UNASSIGNED"})
     return _cat(request, rows, ALLOCATION_COLUMNS, params)
 
 
@@ -184,7 +220,7 @@ async def cat_segments(request: Request) -> Response:
     for m in metas:
         for s, segments in sorted(stats[m.name].segments.items()):
             for i, (docs, deleted, size) in enumerate(segments):
-                rows.append({"index": m.name, "shard": s, "prirep": "p", "ip": _host(request), "id": NODE_ID,
+                rows.append({"index": m.name, "shard": s, "prirep": "p", "ip": _host(request), "id": _id(request),
                              "segment": segment_name(i), "generation": i, "docs.count": docs,
                              "docs.deleted": deleted, "size": size, "size.memory": 0, "committed": "true",
                              "searchable": "true", "version": "9.12.0", "compound": "true"})  # fmt: skip
@@ -272,16 +308,24 @@ name:n
 """)
 
 
-def _node_row(request: Request, full_id: bool) -> dict[str, Any]:
-    """The one node, measured: process RSS (reported as the heap, as ``_nodes/stats`` does), RAM from
-    ``/proc/meminfo``, file descriptors, load, uptime and the data path's disk."""
+def _node_row(request: Request, member: Member, full_id: bool) -> dict[str, Any]:
+    """One member. This node is measured: process RSS (reported as the heap, as ``_nodes/stats`` does), RAM
+    from ``/proc/meminfo``, file descriptors, load, uptime and the data path's disk. Another member shows what
+    cluster state knows of it (id, name, roles, addresses)."""
+    settings = request.app.state.settings
+    row: dict[str, Any] = {
+        "id": member.id if full_id else member.id[:4], "ip": member.host, "port": member.port,
+        "http_address": member.http_address or None, "version": settings.version_number,
+        "node.role": role_letters(member.node), "master": "*" if member.master else "-", "name": member.name,
+    }  # fmt: skip
+    if not member.local:
+        return row
     import resource
     import shutil
 
     from server.handlers.cluster_stats import memory_stats
     from server.handlers.node_stats import STARTED, rss_bytes
 
-    settings = request.app.state.settings
     cluster = cluster_of(request)
     load = os.getloadavg()
     mem = memory_stats()
@@ -289,23 +333,23 @@ def _node_row(request: Request, full_id: bool) -> dict[str, Any]:
     fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
     fd_max = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     used = disk.total - disk.free
-    return {
-        "id": NODE_ID if full_id else NODE_ID[:4], "pid": os.getpid(), "ip": _host(request), "port": 9300,
-        "http_address": f"{settings.host}:{settings.port}", "version": settings.version_number,
-        "heap.current": rss_bytes(), "heap.percent": 0, "heap.max": 0,
+    row.update({
+        "pid": os.getpid(), "heap.current": rss_bytes(), "heap.percent": 0, "heap.max": 0,
         "ram.current": mem["used_in_bytes"], "ram.percent": mem["used_percent"], "ram.max": mem["total_in_bytes"],
         "file_desc.current": fds, "file_desc.max": fd_max,
         "file_desc.percent": round(100 * fds / fd_max) if fd_max > 0 else 0,
         "cpu": 0, "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}",
-        "uptime": format_time_millis((time.time() - STARTED) * 1000), "node.role": "dim", "master": "*",
-        "name": cluster.node_name, "disk.total": disk.total, "disk.used": used, "disk.avail": disk.free,
+        "uptime": format_time_millis((time.time() - STARTED) * 1000),
+        "disk.total": disk.total, "disk.used": used, "disk.avail": disk.free,
         "disk.used_percent": f"{100 * used / disk.total:.2f}" if disk.total else "0.00",
-    }  # fmt: skip
+    })  # fmt: skip
+    return row
 
 
 async def cat_nodes(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"full_id", "include_unloaded_segments"})
-    return _cat(request, [_node_row(request, params.get("full_id") == "true")], NODE_COLUMNS, params)
+    full_id = params.get("full_id") == "true"
+    return _cat(request, [_node_row(request, m, full_id) for m in members(request)], NODE_COLUMNS, params)
 
 
 MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
@@ -313,8 +357,8 @@ MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
 
 async def cat_master(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    row = {"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": cluster_of(request).node_name}
-    return _cat(request, [row], MASTER_COLUMNS, params)
+    rows = [{"id": m.id, "host": m.host, "ip": m.host, "node": m.name} for m in members(request) if m.master]
+    return _cat(request, rows, MASTER_COLUMNS, params)
 
 
 NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
@@ -323,9 +367,9 @@ NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
 async def cat_nodeattrs(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     # the same attributes ``GET _nodes`` reports (``xpack.installed``: ``GET /_xpack`` answers)
-    rows = [{"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
-             "ip": _host(request), "port": 9300, "attr": attr, "value": value}
-            for attr, value in NODE_ATTRIBUTES.items()]  # fmt: skip
+    rows = [{"node": m.name, "id": m.id, "pid": os.getpid() if m.local else None, "host": m.host, "ip": m.host,
+             "port": m.port, "attr": attr, "value": value}
+            for m in members(request) for attr, value in {**NODE_ATTRIBUTES, **m.node.attributes}.items()]  # fmt: skip
     return _cat(request, rows, NODEATTR_COLUMNS, params)
 
 
@@ -357,7 +401,7 @@ async def cat_thread_pool(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     wanted = request.path_params.get("thread_pools")
     pools = {p.name: p for p in thread_pools(cluster_of(request))}  # as ``_nodes`` info and stats say
-    rows = [{"node_name": cluster_of(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
+    rows = [{"node_name": cluster_of(request).node_name, "node_id": _id(request), "ephemeral_node_id": _id(request),
              "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
              "type": "fixed", "active": pools[name].active, "pool_size": pools[name].size,
              "queue": pools[name].queue, "queue_size": pools[name].queue_size, "rejected": pools[name].rejected,
@@ -533,7 +577,7 @@ async def cat_fielddata(request: Request) -> Response:
             sizes[name] = sizes.get(name, 0) + size
     wanted = request.path_params.get("fields") or params.get("fields")
     names = sorted(sizes) if not wanted else sorted(set(match_names(wanted, sorted(sizes))))
-    rows = [{"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": cluster.node_name,
+    rows = [{"id": cluster.node_id, "host": _host(request), "ip": _host(request), "node": cluster.node_name,
              "field": name, "size": sizes[name]} for name in names]  # fmt: skip
     return _cat(request, rows, FIELDDATA_COLUMNS, params)
 
@@ -552,7 +596,8 @@ async def cat_tasks(request: Request) -> Response:
             "timestamp": time.strftime("%H:%M:%S", time.gmtime(started)),
             "running_time_ns": info["running_time_in_nanos"],
             "running_time": format_time_millis(info["running_time_in_nanos"] / 1e6),
-            "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
+            "node_id": _id(request), "ip": _host(request), "port": 9300,
+            "node": cluster_of(request).node_name,
             "version": request.app.state.settings.version_number,
             "x_opaque_id": info.get("headers", {}).get("X-Opaque-Id", "-"),
             "description": info.get("description", ""),
@@ -562,8 +607,9 @@ async def cat_tasks(request: Request) -> Response:
 
 async def cat_circuit_breaker(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    rows = [{"node_id": NODE_ID, "node_name": cluster_of(request).node_name, "breaker": name, "limit": limit,
-             "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0, "overhead": "1.0"}
+    rows = [{"node_id": _id(request), "node_name": cluster_of(request).node_name, "breaker": name,
+             "limit": limit, "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0,
+             "overhead": "1.0"}
             for name, limit in (("request", 644245094), ("fielddata", 429496729), ("in_flight_requests", 1073741824),
                                 ("parent", 1020054732))]  # fmt: skip
     wanted = request.path_params.get("names")

@@ -17,7 +17,7 @@ from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, indexing_load, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES
+from server.handlers.members import NODE_ATTRIBUTES, es_roles, local_member
 from server.handlers.stats_fields import completion_section, field_patterns, fielddata_section
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
@@ -195,7 +195,7 @@ async def stats(request: Request) -> Response:
         }  # fmt: skip
         if level == "shards":
             entry["shards"] = {
-                str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
+                str(s): [{"routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_id,
                                       "relocating_node": None},
                           **_pick({**per_field(_section(IndexStats(docs=d, size=b,
                                                                    segments={s: st[m.name].segments.get(s, [])}),
@@ -280,7 +280,7 @@ async def segments(request: Request) -> Response:
                                       "compound": True, "attributes": {}}
                     for i, (docs, deleted, size) in enumerate(st[m.name].segments.get(s, []))}  # fmt: skip
             shards[str(s)] = [{
-                "routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0"},
+                "routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_id},
                 "num_committed_segments": len(segs), "num_search_segments": len(segs), "segments": segs,
             }]  # fmt: skip
         indices[m.name] = {"shards": shards}
@@ -305,6 +305,7 @@ async def recovery(request: Request) -> Response:
     params = check_params(request, {"active_only", "detailed"})
     metas = resolve(request, request.path_params.get("index"), params)
     out: dict[str, Any] = {}
+    me = local_member(request)
     for m, s in recovery_rows(metas):
         if flag(params, "active_only"):
             continue
@@ -312,8 +313,8 @@ async def recovery(request: Request) -> Response:
             "id": s, "type": "EMPTY_STORE", "stage": "DONE", "primary": True,
             "start_time_in_millis": m.creation_date, "stop_time_in_millis": m.creation_date,
             "total_time_in_millis": 0, "source": {},
-            "target": {"id": "quidditch-node-0", "host": "127.0.0.1", "transport_address": "127.0.0.1:9300",
-                       "ip": "127.0.0.1", "name": cluster_of(request).node_name},
+            "target": {"id": me.id, "host": me.host, "transport_address": me.transport_address, "ip": me.host,
+                       "name": me.name},
             "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
                                "percent": "0.0%"},
                       "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
@@ -331,16 +332,17 @@ async def shard_stores(request: Request) -> Response:
     metas = resolve(request, request.path_params.get("index"), params)
     statuses = {s.strip() for s in params.get("status", "yellow,red").split(",")}
     indices: dict[str, Any] = {}
+    me = local_member(request)
     for m in metas:
         status = "yellow" if m.number_of_replicas else "green"
         if "all" not in statuses and status not in statuses:
             continue
         indices[m.name] = {"shards": {
             str(s): {"stores": [{
-                "quidditch-node-0": {"name": cluster_of(request).node_name, "ephemeral_id": "quidditch-node-0",
-                                     "transport_address": "127.0.0.1:9300", "external_id": "quidditch-node-0",
-                                     "attributes": dict(NODE_ATTRIBUTES), "roles": list(NODE_ROLES)},
-                "allocation_id": f"{m.uuid[:8]}-{s}", "allocation": "primary",
+                me.id: {"name": me.name, "ephemeral_id": me.id, "transport_address": me.transport_address,
+                        "external_id": me.name, "attributes": dict(NODE_ATTRIBUTES), "roles": es_roles(me.node)},
+                "allocation_id": own.allocation_id if (own := cluster_of(request).node.own_copy(m.uuid, s)) else "",
+                "allocation": "primary",
             }]}
             for s in range(m.number_of_shards)
         }}  # fmt: skip

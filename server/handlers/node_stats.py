@@ -25,7 +25,8 @@ from cluster.segment_files import segment_file_sizes
 from cluster.settings import FLOOD_STAGE, HIGH_WATERMARK, LOW_WATERMARK, min_free_bytes
 from native.errors import IllegalArgument
 from server.handlers.index_stats import node_indices_section
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, node_matches, thread_pools
+from server.handlers.members import NODE_ATTRIBUTES, es_roles, select_members
+from server.handlers.node_info import thread_pools
 from server.handlers.stats_fields import indexing_pressure_section
 from server.http import check_params, es_json
 from server.suggest_names import did_you_mean
@@ -189,20 +190,22 @@ async def nodes_stats(request: Request) -> Response:
         raise IllegalArgument(f"level parameter must be one of [node] or [indices] or [shards] but was [{level}]")
     node_ids = [i for i in request.path_params.get("node_id", "_all").split(",") if i]
     nodes: dict[str, Any] = {}
-    if node_matches(cluster, request.app.state.settings.host, node_ids):
-        settings = request.app.state.settings
+    for member in select_members(request, node_ids):
         node: dict[str, Any] = {
-            "timestamp": int(time.time() * 1000), "name": cluster.node_name,
-            "transport_address": f"{settings.host}:9300", "host": settings.host, "ip": settings.host,
-            "roles": list(NODE_ROLES), "attributes": dict(NODE_ATTRIBUTES),
+            "timestamp": int(time.time() * 1000), "name": member.name,
+            "transport_address": member.transport_address, "host": member.host, "ip": member.host,
+            "roles": es_roles(member.node), "attributes": {**NODE_ATTRIBUTES, **member.node.attributes},
         }  # fmt: skip
+        if not member.local:  # another process's measures are its own: cluster state knows who it is
+            nodes[member.id] = node
+            continue
         if "indices" in wanted:
             node["indices"] = await _indices(request, cluster, index_metric, params)
         for name, value in _sections(request, wanted).items():
             key = "breaker" if name == "breakers" else name
             if key in wanted:
                 node[name] = value
-        nodes[NODE_ID] = node
+        nodes[member.id] = node
     body = {
         "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
         "cluster_name": cluster.cluster_name,

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from cluster.state import IndexMeta
 from native.errors import IllegalArgument, IndexNotFound, ParsingError
-from server.handlers.node_info import NODE_ID, NODE_ROLES
+from server.handlers.members import local_member, members, role_letters
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 __all__ = ["reroute"]
@@ -91,10 +91,10 @@ class _Decider:
         cluster = cluster_of(request)
         self.cluster = cluster
         self.state = cluster.master.state
-        host = request.app.state.settings.host
-        self.node_desc = (f"{{{cluster.node_name}}}{{{NODE_ID}}}{{{NODE_ID}}}{{{host}}}{{{host}:9300}}"
-                          f"{{{''.join(r[0] for r in NODE_ROLES)}}}")  # fmt: skip
-        self.names = {NODE_ID, cluster.node_name, host}
+        me = local_member(request)
+        self.node_desc = (f"{{{me.name}}}{{{me.id}}}{{{me.id}}}{{{me.host}}}{{{me.transport_address}}}"
+                          f"{{{role_letters(me.node)}}}")  # fmt: skip
+        self.names = {name for m in members(request) for name in (m.id, m.name, m.host)}
 
     def node(self, name: str) -> None:
         if name not in self.names and name not in ("_local", "_master"):

@@ -23,8 +23,8 @@ def factory() -> object:
 
 
 def meta(name: str, shards: int = 1, replicas: int = 1) -> IndexMeta:
-    return IndexMeta(name=name, uuid=f"u-{name}", mappings={}, creation_date=0,
-                     settings={"index.number_of_shards": str(shards), "index.number_of_replicas": str(replicas)})  # fmt: skip
+    settings = {"index.number_of_shards": str(shards), "index.number_of_replicas": str(replicas)}
+    return IndexMeta(name=name, uuid=f"u-{name}", mappings={}, creation_date=0, settings=settings)
 
 
 def state(nodes: list[str], *metas: IndexMeta, roles: tuple[str, ...] = ("master", "data")) -> ClusterState:
