@@ -14,7 +14,7 @@ The rules are Elasticsearch's deciders that matter here:
   (``start_copy``); with one data node they stay unassigned (yellow);
 - a lost primary is replaced by promoting a started in-sync replica (``primary_term + 1``); with none left the
   primary stays unassigned (red) and comes back only on a node that held an in-sync copy (``ShardRouting.lost``);
-- nodes are chosen by fewest copies, then fewest copies of the same index, then node id;
+- nodes are chosen by fewest copies, then fewest copies of the same index, then in a rotation by shard id;
 - rebalancing starts only while no copy is initializing and moves at most
   ``cluster.routing.allocation.cluster_concurrent_rebalance`` (2) copies at a time: the target copy
   initializes while the source is ``RELOCATING``, and the source goes only when the target has started;
@@ -176,11 +176,16 @@ class _Plan:
         self.index_load[(index_uuid, node)] -= 1
 
     def _best_node(self, index_uuid: str, routing: ShardRouting) -> str | None:
+        """Fewest copies, then fewest of this index; equal nodes are taken in a rotation that starts one node
+        further per shard id, so that greedy placement of primaries and replicas comes out even."""
         taken = {c.node for c in routing.copies}
         free = [n for n in self.live if n not in taken]
         if not free:
             return None
-        return min(free, key=lambda n: (self.load[n], self.index_load[(index_uuid, n)], n))
+        rank = {n: i for i, n in enumerate(self.live)}
+        size = len(self.live)
+        return min(free, key=lambda n: (self.load[n], self.index_load[(index_uuid, n)],
+                                        (rank[n] - routing.shard) % size, n))  # fmt: skip
 
     def metas(self) -> Iterable[IndexMeta]:
         return sorted((m for m in self.state.indices.values() if m.uuid in self.routing), key=lambda m: m.name)
