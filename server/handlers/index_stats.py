@@ -18,6 +18,7 @@ from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, indexing_load, resolve
 from server.handlers.members import NODE_ATTRIBUTES, es_roles, local_member
+from server.handlers.root import index_status
 from server.handlers.stats_fields import completion_section, field_patterns, fielddata_section
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
@@ -177,7 +178,7 @@ async def stats(request: Request) -> Response:
         if not m.is_open and not flag(params, "forbid_closed_indices", True):
             st[m.name] = _closed_stats(request, m, flag(params, "include_unloaded_segments"))
         elif not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
-            indices[m.name] = {"uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+            indices[m.name] = {"uuid": m.uuid, "health": index_status(cluster_of(request), m),
                                "status": "close", "creation_date": m.creation_date,
                                "tier_preference": _tier_preference(m), "primaries": {}, "total": {}}  # fmt: skip
             continue
@@ -188,7 +189,7 @@ async def stats(request: Request) -> Response:
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         all_pri = _merge(all_pri, section) if all_pri else copy.deepcopy(section)
         entry: dict[str, Any] = {
-            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+            "uuid": m.uuid, "health": index_status(cluster_of(request), m),
             "status": "open" if m.is_open else "close",
             "creation_date": m.creation_date, "tier_preference": _tier_preference(m),
             "primaries": _pick(section, metrics), "total": _pick(section, metrics),
@@ -334,7 +335,7 @@ async def shard_stores(request: Request) -> Response:
     indices: dict[str, Any] = {}
     me = local_member(request)
     for m in metas:
-        status = "yellow" if m.number_of_replicas else "green"
+        status = index_status(cluster_of(request), m)
         if "all" not in statuses and status not in statuses:
             continue
         indices[m.name] = {"shards": {

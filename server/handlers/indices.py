@@ -468,11 +468,13 @@ async def cat_indices(request: Request) -> Response:
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     stats = await index_stats(request, metas)
     rows: list[dict[str, str | int | float | None]] = []
-    node = cluster_of(request).node
+    from server.handlers.root import index_status
+
+    cluster = cluster_of(request)
     for m in metas:
         st = stats.get(m.name)
         docs, size, deleted = (st.docs, st.size, st.deleted) if st else (None, None, None)
-        health = "red" if node.failures(m.uuid) else "yellow" if m.number_of_replicas else "green"
+        health = index_status(cluster, m)
         rows.append({
             "health": health, "status": m.state, "index": m.name,
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,

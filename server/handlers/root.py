@@ -12,7 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.health import ClusterHealth, IndexHealth, cluster_health
+from cluster.health import ClusterHealth, IndexHealth, cluster_health, index_health
+from cluster.state import IndexMeta
 from native.dates import parse_time_value
 from server.cat import CatColumn, render_cat
 from server.http import check_params, cluster_of, es_json
@@ -47,6 +48,12 @@ def cluster_health_of(cluster: EmbeddedCluster, index_names: Collection[str] | N
     state = cluster.master.state
     failed = {m.uuid: list(cluster.node.failures(m.uuid)) for m in state.indices.values()}
     return cluster_health(state, failed, index_names, failed_node=cluster.node_id)
+
+
+def index_status(cluster: EmbeddedCluster, meta: IndexMeta) -> str:
+    """One index's health colour (``_cat/indices``, ``_stats``, shard stores)."""
+    failed = list(cluster.node.failures(meta.uuid))
+    return index_health(cluster.master.state, meta, failed, cluster.node_id).status
 
 
 def health_body(cluster: EmbeddedCluster, index_names: Collection[str] | None = None,
