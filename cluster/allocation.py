@@ -30,7 +30,7 @@ from dataclasses import replace
 
 from cluster.state import ClusterState, IndexMeta, ShardCopy, ShardRouting
 
-__all__ = ["allocate", "drop_copies", "fail_copy", "new_allocation_id", "start_copy"]
+__all__ = ["allocate", "drop_copies", "fail_copy", "new_allocation_id", "placement_inputs", "start_copy"]
 
 IdFactory = Callable[[], str]
 CONCURRENT_REBALANCE = "cluster.routing.allocation.cluster_concurrent_rebalance"
@@ -288,6 +288,15 @@ class _Plan:
         self._unplace(index_uuid, source)
         self._place(index_uuid, incoming)
         return True
+
+
+def placement_inputs(state: ClusterState) -> tuple[object, ...]:
+    """What allocation reads: when two states agree on it (and share their routing table), ``allocate`` would
+    change nothing, so a mapping or alias update skips it."""
+    indices = {m.uuid: (m.number_of_shards, m.number_of_replicas, m.setting(MAX_RETRIES))
+               for m in state.indices.values()}  # fmt: skip
+    rebalance = state.transient.get(CONCURRENT_REBALANCE, state.persistent.get(CONCURRENT_REBALANCE))
+    return (dict(state.nodes), indices, rebalance)
 
 
 def allocate(state: ClusterState, *, new_id: IdFactory = new_allocation_id) -> ClusterState:

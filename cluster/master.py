@@ -182,8 +182,9 @@ class Master:
             members = {n.id: n for n in nodes}
             master = state.master_node if master_node is None else master_node
             if members == dict(state.nodes) and master == state.master_node:
-                if allocation.allocate(state) is not state:  # a state saved before routing existed
-                    self._publish(state.changed())
+                allocated = allocation.allocate(state)
+                if allocated is not state:  # a state saved before routing existed
+                    self._publish(replace(allocated, version=state.version + 1))
                 return
             new = state.changed(nodes=members, master_node=master)
             data = max(1, len(new.data_nodes()))
@@ -217,7 +218,9 @@ class Master:
 
     def _publish(self, new: ClusterState) -> None:
         old = self._state
-        new = allocation.allocate(new)  # every change that can move shards: indices, settings, members, copies
+        # every change that can move shards (indices, settings, members, copies) is allocated before it is saved
+        if new.routing is not old.routing or allocation.placement_inputs(new) != allocation.placement_inputs(old):
+            new = allocation.allocate(new)
         kinds = change_kinds(old, new) if failpoints.active() else []
         for kind in kinds:
             failpoints.failpoint(f"master.before_save.{kind}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from cluster.master import Master
 from cluster.node import DataNode
 from cluster.node_identity import persistent_node_id
@@ -88,3 +90,24 @@ def test_node_id_is_made_once_and_kept(tmp_path: Path) -> None:
     assert len(first) == 22 and persistent_node_id(str(tmp_path)) == first
     assert persistent_node_id(str(tmp_path / "e"), first="fixed") == "fixed"
     assert persistent_node_id(str(tmp_path / "e")) == "fixed"
+
+
+def test_state_saved_before_routing_existed_is_allocated_at_registration(tmp_path: Path) -> None:
+    store = LocalStateStore(str(tmp_path / "state"))
+    master = Master(store)
+    master.create_index("old", {"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
+    assert all(not r.copies for r in master.state.routing[master.state.indices["old"].uuid])  # no member yet
+    legacy = master.state.to_json()
+    legacy.pop("routing")
+    legacy.pop("nodes")
+    (tmp_path / "state" / "cluster_state.json").write_bytes(orjson.dumps(legacy))
+    again = Master(LocalStateStore(str(tmp_path / "state")))
+    again.set_nodes(NODES[:1])
+    uuid = again.state.indices["old"].uuid
+    assert [c.node for r in again.state.routing[uuid] for c in r.copies] == ["n1", "n1"]
+    ids = [r.primary.allocation_id for r in again.state.routing[uuid] if r.primary]
+    restarted = Master(LocalStateStore(str(tmp_path / "state")))
+    version = restarted.state.version
+    restarted.set_nodes(NODES[:1])  # the same member again: nothing changes, nothing is saved
+    assert restarted.state.version == version
+    assert [r.primary.allocation_id for r in restarted.state.routing[uuid] if r.primary] == ids
