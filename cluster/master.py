@@ -236,6 +236,17 @@ class Master:
         for listener in self._listeners:
             listener(old, new)
 
+    def reroute(self, change: Callable[[ClusterState], ClusterState], *, dry_run: bool = False) -> ClusterState:
+        """Apply a routing change (``cluster.reroute`` commands) then allocate; saved unless ``dry_run``. Returns
+        the resulting state (what a dry run would have made)."""
+        with self._lock:
+            state = self._state
+            new = allocation.allocate(change(state))
+            if dry_run or new is state:
+                return new
+            self._publish(replace(new, version=state.version + 1))
+            return self._state
+
     # -- indices ------------------------------------------------------------------------------------------
     def create_index(self, name: str, body: MappingABC[str, Any] | None = None) -> IndexMeta:
         """Create ``name`` from ``body`` laid over the matching templates.

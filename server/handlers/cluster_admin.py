@@ -95,9 +95,9 @@ def _node(request: Request) -> dict[str, Any]:
     return state_node_entry(request, local_member(request))
 
 
-def _routing_table(request: Request, metas: list[IndexMeta]) -> dict[str, Any]:
+def _routing_table(request: Request, metas: list[IndexMeta], state: ClusterState) -> dict[str, Any]:
     return {"indices": {m.name: {"shards": {str(s): [routing_json(v) for v in views]
-                                            for s, views in shard_views(request, m).items()}}
+                                            for s, views in shard_views(request, m, state).items()}}
                         for m in metas}}  # fmt: skip
 
 
@@ -157,9 +157,9 @@ def state_body(request: Request, state: ClusterState, metrics: set[str], metas: 
         }  # fmt: skip
     opened = [m for m in metas if m.is_open]
     if "routing_table" in metrics:
-        body["routing_table"] = _routing_table(request, opened)
+        body["routing_table"] = _routing_table(request, opened, state)
     if "routing_nodes" in metrics:
-        views = [v for m in opened for copies in shard_views(request, m).values() for v in copies]
+        views = [v for m in opened for copies in shard_views(request, m, state).values() for v in copies]
         body["routing_nodes"] = {
             "unassigned": [routing_json(v) for v in views if v.node is None],
             "nodes": {m.id: [routing_json(v) for v in views if v.node == m.id] for m in everyone

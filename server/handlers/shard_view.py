@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 
 from cluster.shard_failures import ShardFailure
-from cluster.state import IndexMeta, ShardRouting
+from cluster.state import ClusterState, IndexMeta, ShardRouting
 from server.http import cluster_of
 
 __all__ = ["CopyView", "routing_json", "shard_copies", "shard_views"]
@@ -104,10 +104,11 @@ def routing_json(view: CopyView) -> dict[str, Any]:
     return out
 
 
-def shard_views(request: Request, meta: IndexMeta) -> dict[int, list[CopyView]]:
-    """Every copy of every shard of ``meta`` (assigned ones from the routing table, then the missing ones)."""
+def shard_views(request: Request, meta: IndexMeta, state: ClusterState | None = None) -> dict[int, list[CopyView]]:
+    """Every copy of every shard of ``meta`` (assigned ones from the routing table, then the missing ones), in
+    ``state`` (the current one by default)."""
     cluster = cluster_of(request)
-    state = cluster.master.state
+    state = state or cluster.master.state
     failures = cluster.node.failures(meta.uuid)
     return {s: shard_copies(meta, state.shard_routing(meta.uuid, s), s, local_node=cluster.node_id,
                             failure=failures.get(s))

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cluster.allocation import allocate, fail_copy, start_copy
+from cluster.reroute import retry_failed
 from cluster.state import ClusterState, IndexMeta, NodeInfo, ShardRouting
 
 
@@ -182,6 +183,8 @@ def test_fail_primary_promotes_and_max_retries_stops_reallocation() -> None:
         s = allocate(fail_copy(s, "u-a", 0, replica[0].allocation_id), new_id=new_id)  # type: ignore[arg-type]
     assert s.routing["u-a"][0].replicas == ()
     assert s.routing["u-a"][0].failed_attempts == 5
+    s = allocate(retry_failed(s), new_id=new_id)  # type: ignore[arg-type]
+    assert [c.state for c in s.routing["u-a"][0].replicas] == ["INITIALIZING"]
 
 
 def test_failing_the_last_copy_keeps_it_until_its_node_restarts() -> None:

@@ -157,3 +157,53 @@ async def test_node_loss_promotes_then_red_without_copies(setup: tuple[httpx.Asy
     _start_replicas(cluster)
     final = await _json(c, "/_cluster/health")
     assert final["status"] == "green" and final["number_of_nodes"] == 3
+
+
+async def test_reroute_moves_cancels_and_retries(setup: tuple[httpx.AsyncClient, EmbeddedCluster]) -> None:
+    c, cluster = setup
+    await c.put("/mv", json={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+    uuid = cluster.master.state.indices["mv"].uuid
+    routing = cluster.master.state.routing[uuid][0]
+    primary, replica = routing.primary, routing.replicas[0]
+    assert primary is not None
+    names = {LOCAL: "node-a", "node-b-id": "node-b", "node-c-id": "node-c"}
+
+    # a dry run changes nothing; the answer shows what it would make
+    dry = await c.post("/_cluster/reroute?dry_run=true&metric=routing_table", json={"commands": [
+        {"cancel": {"index": "mv", "shard": 0, "node": names[replica.node]}}]})  # fmt: skip
+    assert dry.status_code == 200, dry.text
+    assert cluster.master.state.routing[uuid][0].copy(replica.allocation_id) is not None
+    # cancelling the recovering replica: it goes, and allocation places a new one
+    done = await c.post("/_cluster/reroute?metric=none", json={"commands": [
+        {"cancel": {"index": "mv", "shard": 0, "node": names[replica.node]}}]})  # fmt: skip
+    assert done.status_code == 200, done.text
+    after = cluster.master.state.routing[uuid][0]
+    assert after.copy(replica.allocation_id) is None and len(after.replicas) == 1
+    _start_replicas(cluster)
+
+    # moving the primary: RELOCATING until its target starts, then it lives on the target
+    target = next(n for n in names if all(cp.node != n for cp in cluster.master.state.routing[uuid][0].copies))
+    command = {"move": {"index": "mv", "shard": 0, "from_node": names[primary.node], "to_node": names[target]}}
+    moved = await c.post("/_cluster/reroute?metric=none", json={"commands": [command]})
+    assert moved.status_code == 200, moved.text
+    rows = await _json(c, "/_cat/shards/mv?format=json&h=prirep,state,node")
+    relocating = [r for r in rows if r["state"] == "RELOCATING"]
+    assert len(relocating) == 1 and relocating[0]["prirep"] == "p"
+    assert relocating[0]["node"].startswith(f"{names[primary.node]} -> ")
+    assert relocating[0]["node"].endswith(f"{target} {names[target]}")
+    health = await c.get("/_cluster/health?wait_for_no_relocating_shards=true&timeout=50ms")
+    assert health.status_code == 408 and health.json()["relocating_shards"] == 1
+    _start_replicas(cluster)
+    final = cluster.master.state.routing[uuid][0]
+    assert final.primary is not None and final.primary.node == target and final.primary_term == 1
+    assert (await _json(c, "/_cluster/health?wait_for_no_relocating_shards=true&timeout=1s"))["status"] == "green"
+
+    # refusals keep ES's reasons
+    same = await c.post("/_cluster/reroute", json={"commands": [
+        {"allocate_replica": {"index": "mv", "shard": 0, "node": "node-a"}}]})  # fmt: skip
+    assert same.status_code == 400 and "already assigned" in same.json()["error"]["reason"]
+    holder = names[final.primary.node]
+    bad_move = await c.post("/_cluster/reroute", json={"commands": [
+        {"move": {"index": "mv", "shard": 0, "from_node": holder, "to_node": holder}}]})  # fmt: skip
+    assert "a copy of this shard is already allocated to this node" in bad_move.json()["error"]["reason"]
+    assert (await c.post("/_cluster/reroute?retry_failed=true&metric=none")).status_code == 200
