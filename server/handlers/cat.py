@@ -100,7 +100,12 @@ async def cat_shards(request: Request) -> Response:
     by_id = {m.id: m for m in members(request)}
     rows = []
     for m in metas:
-        for s, views in shard_views(request, m).items():
+        views_of = shard_views(request, m)
+        # ``index_stats`` asks this node's copy when it holds one, else the primary's node
+        measured = {s: cluster.node_id if any(v.node == cluster.node_id for v in views)
+                    else next((v.node for v in views if v.primary and v.node), None)
+                    for s, views in views_of.items()}  # fmt: skip
+        for s, views in views_of.items():
             for v in views:
                 prirep = "p" if v.primary else "r"
                 if v.node is None:
@@ -115,8 +120,8 @@ async def cat_shards(request: Request) -> Response:
                 row = {"index": m.name, "shard": s, "prirep": prirep, "state": v.state, "id": v.node,
                        "ip": node.host if node else None,
                        "node": _node_label(v.node, v.relocating_node, by_id)}  # fmt: skip
-                if v.node == cluster.node_id:  # documents and bytes are measured where the copy lives
-                    docs, size = stats[m.name].shards.get(s, (0, 0))
+                if v.node == measured.get(s) and s in stats[m.name].shards:  # the copy whose leaf was asked
+                    docs, size = stats[m.name].shards[s]
                     row.update({"docs": docs, "store": size, "dataset": size})
                 rows.append(row)
     return _cat(request, rows, SHARD_COLUMNS, params)

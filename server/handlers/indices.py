@@ -384,7 +384,7 @@ def indexing_load(rows: list[tuple[int, float, float, float, float]]) -> dict[st
     }
 
 
-def _stats_targets(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> list[tuple[Any, list[Any]]]:
+def _stats_targets(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> dict[str, list[Any]]:
     """Which client to ask for which shards: one copy of each (this node's when it holds one, else the primary's),
     grouped per node; shards on other members only when the cluster has a ``transport`` to reach them."""
     from cluster.protos import leaf_pb2 as pb
@@ -403,8 +403,7 @@ def _stats_targets(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> list[tup
                 node = routing.primary.node if routing.primary is not None else ""
             if node == cluster.node_id or (node and transport is not None):
                 groups.setdefault(node, []).append(pb.ShardRef(index=m.name, uuid=m.uuid, shard=s))
-    return [(cluster.leaf if node == cluster.node_id else transport.client(node), refs)  # type: ignore[union-attr]
-            for node, refs in groups.items()]  # fmt: skip
+    return groups
 
 
 async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False,
@@ -418,16 +417,17 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
     cluster = cluster_of(request)
     metas = [m for m in metas if m.is_open]
     out = {m.name: IndexStats() for m in metas}
-    for client, refs in _stats_targets(cluster, metas):
+    for node, refs in _stats_targets(cluster, metas).items():
         request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage,
                                      clear_fielddata=clear_fielddata is not None, clear_fields=clear_fielddata or [])
-        try:
-            response = await client.stats(request_pb)
-        except QuidditchError as exc:  # another member that does not answer: its shards count nothing
-            if client is cluster.leaf:
-                raise
-            log.warning("shard stats unavailable", extra={"error": exc.reason})
-            continue
+        if node == cluster.node_id:
+            response = await cluster.leaf.stats(request_pb)
+        else:
+            try:
+                response = await cluster.transport.client(node).stats(request_pb)  # type: ignore[attr-defined]
+            except QuidditchError as exc:  # another member that does not answer: its shards count nothing
+                log.warning("shard stats unavailable", extra={"node": node, "error": exc.reason})
+                continue
         for st in response.shards:
             entry = out[st.shard.index]
             entry.docs += st.num_docs

@@ -207,3 +207,47 @@ async def test_reroute_moves_cancels_and_retries(setup: tuple[httpx.AsyncClient,
         {"move": {"index": "mv", "shard": 0, "from_node": holder, "to_node": holder}}]})  # fmt: skip
     assert "a copy of this shard is already allocated to this node" in bad_move.json()["error"]["reason"]
     assert (await c.post("/_cluster/reroute?retry_failed=true&metric=none")).status_code == 200
+
+
+class _Members:
+    """A transport to in-process members: each has its own DataNode and leaf, reached by node id."""
+
+    def __init__(self, clients: dict[str, Any]) -> None:
+        self.clients = clients
+
+    def client(self, node_id: str) -> Any:
+        from cluster.transport import NodeNotConnected
+
+        if node_id not in self.clients:
+            raise NodeNotConnected(node_id)
+        return self.clients[node_id]
+
+
+async def test_stats_of_other_members_come_through_their_leaf(
+    setup: tuple[httpx.AsyncClient, EmbeddedCluster], tmp_path: Path
+) -> None:
+    from cluster.leaf import LeafService
+    from cluster.leaf_client import LocalLeafClient
+    from cluster.node import DataNode
+
+    c, cluster = setup
+    other = DataNode(str(tmp_path / "b"), node_id="node-b-id")
+    other.apply_state(None, cluster.master.state)
+    cluster.master.subscribe(other.apply_state)
+    service = LeafService(other)
+    cluster.transport = _Members({"node-b-id": LocalLeafClient(service)})  # type: ignore[attr-defined]
+    try:
+        await c.put("/spread", json={"settings": {"number_of_shards": 6, "number_of_replicas": 0}})
+        uuid = cluster.master.state.indices["spread"].uuid
+        table = cluster.master.state.routing[uuid]
+        on_b = sorted(r.shard for r in table if r.primary and r.primary.node == "node-b-id")
+        assert on_b and sorted(s for (u, s) in other.shards if u == uuid) == on_b  # that node opened them
+        stats = await _json(c, "/_nodes/node-b-id/stats/indices")
+        assert stats["nodes"]["node-b-id"]["indices"]["shard_stats"]["total_count"] == len(on_b)
+        assert "indices" not in (await _json(c, "/_nodes/node-c-id/stats/indices"))["nodes"]["node-c-id"]
+        rows = await _json(c, "/_cat/shards/spread?format=json&h=shard,node,docs")
+        assert all(r["docs"] == "0" for r in rows if r["node"] in ("node-a", "node-b"))  # measured where they live
+        assert all(r["docs"] is None for r in rows if r["node"] == "node-c")  # unreachable: not measured
+    finally:
+        service.close()
+        other.close()
