@@ -23,7 +23,7 @@ from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
 from server.handlers.members import NODE_ATTRIBUTES, Member, members, role_letters, select_members
 from server.handlers.node_info import thread_pools
-from server.handlers.shard_view import shard_views
+from server.handlers.shard_view import recoveries, shard_views
 from server.http import check_params, cluster_of, flag
 
 CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
@@ -266,18 +266,29 @@ async def cat_recovery(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS | {"active_only", "detailed"})
     # closed indices keep their shards (ES 7.2+); closing re-opens them from the existing store
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
+    state = cluster_of(request).master.state
+    everyone = {m.id: m for m in members(request)}
     rows = []
     for m in metas:
-        for s in range(m.number_of_shards):
+        for v in recoveries(state, m):
+            if params.get("active_only") == "true" and v.stage == "DONE":
+                continue
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(m.creation_date / 1000))
-            kind = "empty_store" if m.is_open else "existing_store"
-            rows.append({"index": m.name, "shard": s, "start_time": stamp, "start_time_millis": m.creation_date,
-                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": kind,
-                         "stage": "done", "source_host": "n/a", "source_node": "n/a", "target_host": _host(request),
-                         "target_node": cluster_of(request).node_name, "repository": "n/a", "snapshot": "n/a",
+            kind = v.type.lower() if m.is_open else "existing_store"
+            source, target = everyone.get(v.source or ""), everyone.get(v.target)
+            done = v.stage == "DONE"
+            rows.append({"index": m.name, "shard": v.shard, "start_time": stamp,
+                         "start_time_millis": m.creation_date,
+                         "stop_time": stamp if done else None, "stop_time_millis": m.creation_date if done else None,
+                         "time": 0, "type": kind, "stage": v.stage.lower(),
+                         "source_host": source.host if source else "n/a",
+                         "source_node": source.name if source else "n/a",
+                         "target_host": target.host if target else "n/a",
+                         "target_node": target.name if target else v.target, "repository": "n/a", "snapshot": "n/a",
                          "files": 0, "files_recovered": 0, "files_percent": "0.0%", "files_total": 0, "bytes": 0,
                          "bytes_recovered": 0, "bytes_percent": "0.0%", "bytes_total": 0, "translog_ops": 0,
-                         "translog_ops_recovered": 0, "translog_ops_percent": "100.0%"})  # fmt: skip
+                         "translog_ops_recovered": 0,
+                         "translog_ops_percent": "100.0%" if done else "0.0%"})  # fmt: skip
     return _cat(request, rows, RECOVERY_COLUMNS, params)
 
 

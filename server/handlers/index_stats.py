@@ -17,8 +17,9 @@ from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, indexing_load, resolve
-from server.handlers.members import NODE_ATTRIBUTES, es_roles, local_member
+from server.handlers.members import NODE_ATTRIBUTES, es_roles, local_member, members
 from server.handlers.root import index_status
+from server.handlers.shard_view import recoveries
 from server.handlers.stats_fields import completion_section, field_patterns, fielddata_section
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
@@ -298,33 +299,39 @@ def segment_name(generation: int) -> str:
             return "_" + digits
 
 
-def recovery_rows(metas: list[IndexMeta]) -> list[tuple[IndexMeta, int]]:
-    return [(m, s) for m in metas if m.is_open for s in range(m.number_of_shards)]
-
-
 async def recovery(request: Request) -> Response:
     params = check_params(request, {"active_only", "detailed"})
     metas = resolve(request, request.path_params.get("index"), params)
     out: dict[str, Any] = {}
-    me = local_member(request)
-    for m, s in recovery_rows(metas):
-        if flag(params, "active_only"):
+    state = cluster_of(request).master.state
+    everyone = {m.id: m for m in members(request)}
+
+    def node(node_id: str | None) -> dict[str, Any]:
+        m = everyone.get(node_id or "")
+        if m is None:
+            return {}
+        return {"id": m.id, "host": m.host, "transport_address": m.transport_address, "ip": m.host, "name": m.name}
+
+    for m in metas:
+        if not m.is_open:
             continue
-        out.setdefault(m.name, {"shards": []})["shards"].append({
-            "id": s, "type": "EMPTY_STORE", "stage": "DONE", "primary": True,
-            "start_time_in_millis": m.creation_date, "stop_time_in_millis": m.creation_date,
-            "total_time_in_millis": 0, "source": {},
-            "target": {"id": me.id, "host": me.host, "transport_address": me.transport_address, "ip": me.host,
-                       "name": me.name},
-            "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
-                               "percent": "0.0%"},
-                      "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
-                      "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
-                      "target_throttle_time_in_millis": 0},
-            "translog": {"recovered": 0, "total": 0, "percent": "100.0%", "total_on_start": 0,
-                         "total_time_in_millis": 0},
-            "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0},
-        })  # fmt: skip
+        for v in recoveries(state, m):
+            if flag(params, "active_only") and v.stage == "DONE":
+                continue
+            out.setdefault(m.name, {"shards": []})["shards"].append({
+                "id": v.shard, "type": v.type, "stage": v.stage, "primary": v.primary,
+                "start_time_in_millis": m.creation_date, **({"stop_time_in_millis": m.creation_date}
+                                                            if v.stage == "DONE" else {}),
+                "total_time_in_millis": 0, "source": node(v.source), "target": node(v.target),
+                "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
+                                   "percent": "0.0%"},
+                          "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
+                          "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
+                          "target_throttle_time_in_millis": 0},
+                "translog": {"recovered": 0, "total": 0, "percent": "100.0%" if v.stage == "DONE" else "0.0%",
+                             "total_on_start": 0, "total_time_in_millis": 0},
+                "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0},
+            })  # fmt: skip
     return es_json(request, out)
 
 

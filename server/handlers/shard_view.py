@@ -113,3 +113,34 @@ def shard_views(request: Request, meta: IndexMeta, state: ClusterState | None = 
     return {s: shard_copies(meta, state.shard_routing(meta.uuid, s), s, local_node=cluster.node_id,
                             failure=failures.get(s))
             for s in range(meta.number_of_shards)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RecoveryView:
+    """How one assigned copy got (or is getting) its data, as ``_recovery`` and ``_cat/recovery`` list it: a
+    primary from its store, a replica or a moved copy from a peer (the primary, or the copy it replaces)."""
+
+    shard: int
+    primary: bool
+    type: str  # EMPTY_STORE, EXISTING_STORE, PEER
+    stage: str  # DONE, or INDEX while the copy recovers
+    source: str | None  # node id of the peer
+    target: str  # node id of the copy
+
+
+def recoveries(state: ClusterState, meta: IndexMeta) -> list[RecoveryView]:
+    out = []
+    for r in state.routing.get(meta.uuid, ()):
+        primary = r.primary
+        for c in r.copies:
+            if c.state == "RELOCATING":
+                continue  # shown through its target
+            stage = "INDEX" if c.state == "INITIALIZING" else "DONE"
+            if c.primary:
+                kind = "EMPTY_STORE" if meta.is_open and r.primary_term == 1 else "EXISTING_STORE"
+                out.append(RecoveryView(r.shard, True, kind, stage, None, c.node))
+            else:
+                source = c.relocating_node or (primary.node if primary is not None else None)
+                moving_primary = bool(c.relocating_node) and primary is not None and primary.node == c.relocating_node
+                out.append(RecoveryView(r.shard, moving_primary, "PEER", stage, source, c.node))
+    return sorted(out, key=lambda v: (v.shard, not v.primary, v.target))

@@ -251,3 +251,20 @@ async def test_stats_of_other_members_come_through_their_leaf(
     finally:
         service.close()
         other.close()
+
+
+async def test_recovery_lists_peer_recoveries(setup: tuple[httpx.AsyncClient, EmbeddedCluster]) -> None:
+    c, cluster = setup
+    await c.put("/rec", json={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+    routing = cluster.master.state.routing[cluster.master.state.indices["rec"].uuid][0]
+    assert routing.primary is not None
+    names = {LOCAL: "node-a", "node-b-id": "node-b", "node-c-id": "node-c"}
+    active = (await _json(c, "/rec/_recovery?active_only=true"))["rec"]["shards"]
+    assert [(s["type"], s["stage"], s["primary"], s["source"]["name"], s["target"]["name"]) for s in active] == [
+        ("PEER", "INDEX", False, names[routing.primary.node], names[routing.replicas[0].node])]
+    rows = await _json(c, "/_cat/recovery/rec?format=json&h=type,stage,source_node,target_node")
+    assert sorted(r["type"] + "/" + r["stage"] for r in rows) == ["empty_store/done", "peer/index"]
+    _start_replicas(cluster)
+    assert (await _json(c, "/rec/_recovery?active_only=true")) == {}
+    done = (await _json(c, "/rec/_recovery"))["rec"]["shards"]
+    assert sorted((s["type"], s["stage"]) for s in done) == [("EMPTY_STORE", "DONE"), ("PEER", "DONE")]
