@@ -18,16 +18,19 @@ The rules are Elasticsearch's deciders that matter here:
 - rebalancing starts only while no copy is initializing and moves at most
   ``cluster.routing.allocation.cluster_concurrent_rebalance`` (2) copies at a time: the target copy
   initializes while the source is ``RELOCATING``, and the source goes only when the target has started;
-- a shard whose copies failed ``index.allocation.max_retries`` (5) times in a row gets no new copies.
+- a shard whose copies failed ``index.allocation.max_retries`` (5) times in a row gets no new copies;
+- the deciders that settings control (``cluster.deciders``: allocation filters, which also move copies off a
+  node they exclude, ``allocation.enable``/``rebalance.enable``, shards per node) are consulted throughout.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
+from cluster.deciders import Deciders
 from cluster.state import ClusterState, IndexMeta, ShardCopy, ShardRouting
 
 __all__ = ["allocate", "drop_copies", "fail_copy", "new_allocation_id", "placement_inputs", "start_copy"]
@@ -36,6 +39,7 @@ IdFactory = Callable[[], str]
 CONCURRENT_REBALANCE = "cluster.routing.allocation.cluster_concurrent_rebalance"
 MAX_RETRIES = "index.allocation.max_retries"
 ACTIVE = ("STARTED", "RELOCATING")
+NODE_OUTGOING = 2  # ES's ``node_concurrent_outgoing_recoveries``: moves out of one node at a time
 
 
 def new_allocation_id() -> str:
@@ -158,6 +162,7 @@ class _Plan:
         self.routing = routing
         self.live = live
         self.new_id = new_id
+        self.deciders = Deciders(state)
         self.load: Counter[str] = Counter()
         self.index_load: Counter[tuple[str, str]] = Counter()
         for index_uuid, table in routing.items():
@@ -175,11 +180,13 @@ class _Plan:
         self.load[node] -= 1
         self.index_load[(index_uuid, node)] -= 1
 
-    def _best_node(self, index_uuid: str, routing: ShardRouting) -> str | None:
-        """Fewest copies, then fewest of this index; equal nodes are taken in a rotation that starts one node
-        further per shard id, so that greedy placement of primaries and replicas comes out even."""
+    def _best_node(self, meta: IndexMeta, routing: ShardRouting) -> str | None:
+        """Among the nodes the deciders allow: fewest copies, then fewest of this index; equal nodes are taken in
+        a rotation that starts one node further per shard id, so that greedy placement comes out even."""
+        index_uuid = meta.uuid
         taken = {c.node for c in routing.copies}
-        free = [n for n in self.live if n not in taken]
+        free = [n for n in self.live if n not in taken
+                and self.deciders.can_allocate(meta, n, self.index_load[(index_uuid, n)], self.load[n])]  # fmt: skip
         if not free:
             return None
         rank = {n: i for i, n in enumerate(self.live)}
@@ -196,8 +203,11 @@ class _Plan:
             for i, r in enumerate(table):
                 if r.primary is not None:
                     continue
-                if not r.in_sync and not r.lost:  # a fresh shard: an empty store starts at once
-                    node = self._best_node(meta.uuid, r)
+                fresh = not r.in_sync and not r.lost
+                if not self.deciders.allocation_enabled(meta, primary=True, new=fresh):
+                    continue
+                if fresh:  # an empty store starts at once
+                    node = self._best_node(meta, r)
                     if node is None:
                         continue
                     copy = ShardCopy(node, True, "STARTED", self.new_id())
@@ -233,15 +243,44 @@ class _Plan:
                     r = drop_copies(r, {c.allocation_id for c in extra}, lost_state="UNASSIGNED",
                                     reason=r.unassigned_reason)  # fmt: skip
                 missing = wanted - len(replicas)
-                if missing > 0 and r.failed_attempts < retries:
+                enabled = self.deciders.allocation_enabled(meta, primary=False, new=False)
+                if missing > 0 and r.failed_attempts < retries and enabled:
                     for _ in range(missing):
-                        node = self._best_node(meta.uuid, r)
+                        node = self._best_node(meta, r)
                         if node is None:
                             break
                         copy = ShardCopy(node, False, "INITIALIZING", self.new_id())
                         r = replace(r, copies=(*r.copies, copy))
                         self._place(meta.uuid, copy)
                 table[i] = r
+
+    def move_away(self) -> None:
+        """Start moving the started copies that the filters no longer let stay where they are (at most
+        ``NODE_OUTGOING`` moves out of a node at a time); a copy with nowhere to go stays."""
+        outgoing: Counter[str] = Counter(c.node for t in self.routing.values() for r in t for c in r.copies
+                                         if c.state == "RELOCATING")  # fmt: skip
+        for meta in self.metas():
+            table = self.routing[meta.uuid]
+            for i, r in enumerate(table):
+                for copy in r.copies:
+                    if copy.state != "STARTED" or outgoing[copy.node] >= NODE_OUTGOING:
+                        continue
+                    if self.deciders.can_remain(meta, copy.node):
+                        continue
+                    target = self._best_node(meta, r)
+                    if target is None:
+                        continue
+                    self._relocate(meta.uuid, i, copy, target)
+                    outgoing[copy.node] += 1
+                    r = table[i]
+
+    def _relocate(self, index_uuid: str, i: int, copy: ShardCopy, target: str) -> None:
+        r = self.routing[index_uuid][i]
+        moving = replace(copy, state="RELOCATING", relocating_node=target)
+        incoming = ShardCopy(target, False, "INITIALIZING", self.new_id(), relocating_node=copy.node)
+        self.routing[index_uuid][i] = replace(r, copies=(*(moving if c is copy else c for c in r.copies), incoming))
+        self._unplace(index_uuid, copy.node)
+        self._place(index_uuid, incoming)
 
     def rebalance(self) -> None:
         budget = _setting(self.state, CONCURRENT_REBALANCE, 2)
@@ -269,11 +308,13 @@ class _Plan:
         best: tuple[tuple[int, str, int], str, int, ShardCopy] | None = None
         for meta in self.metas():
             spread = self.index_load[(meta.uuid, target)] - self.index_load[(meta.uuid, source)]
+            if not self.deciders.can_allocate(meta, target, self.index_load[(meta.uuid, target)], self.load[target]):
+                continue
             for i, r in enumerate(self.routing[meta.uuid]):
                 if any(c.node == target for c in r.copies):
                     continue
                 copy = next((c for c in r.copies if c.node == source and c.state == "STARTED"), None)
-                if copy is None:
+                if copy is None or not self.deciders.rebalance_enabled(meta, primary=copy.primary):
                     continue
                 key = (spread, meta.name, i)
                 if best is None or key < best[0]:
@@ -281,22 +322,21 @@ class _Plan:
         if best is None:
             return False
         _, index_uuid, i, copy = best
-        r = self.routing[index_uuid][i]
-        moving = replace(copy, state="RELOCATING", relocating_node=target)
-        incoming = ShardCopy(target, False, "INITIALIZING", self.new_id(), relocating_node=source)
-        self.routing[index_uuid][i] = replace(r, copies=(*(moving if c is copy else c for c in r.copies), incoming))
-        self._unplace(index_uuid, source)
-        self._place(index_uuid, incoming)
+        self._relocate(index_uuid, i, copy, target)
         return True
 
 
 def placement_inputs(state: ClusterState) -> tuple[object, ...]:
     """What allocation reads: when two states agree on it (and share their routing table), ``allocate`` would
     change nothing, so a mapping or alias update skips it."""
-    indices = {m.uuid: (m.number_of_shards, m.number_of_replicas, m.setting(MAX_RETRIES))
+    def routing_settings(settings: Mapping[str, object], prefix: str) -> dict[str, object]:
+        return {k: v for k, v in settings.items() if k.startswith(prefix)}
+
+    indices = {m.uuid: (m.number_of_shards, m.number_of_replicas, m.setting(MAX_RETRIES),
+                        routing_settings(m.settings, "index.routing."))
                for m in state.indices.values()}  # fmt: skip
-    rebalance = state.transient.get(CONCURRENT_REBALANCE, state.persistent.get(CONCURRENT_REBALANCE))
-    return (dict(state.nodes), indices, rebalance)
+    cluster = [routing_settings(scope, "cluster.routing.") for scope in (state.persistent, state.transient)]
+    return (dict(state.nodes), indices, cluster)
 
 
 def allocate(state: ClusterState, *, new_id: IdFactory = new_allocation_id) -> ClusterState:
@@ -311,6 +351,7 @@ def allocate(state: ClusterState, *, new_id: IdFactory = new_allocation_id) -> C
     plan = _Plan(state, routing, live, new_id)
     plan.assign_primaries()
     plan.assign_replicas()
+    plan.move_away()
     plan.rebalance()
     out = {index_uuid: tuple(table) for index_uuid, table in routing.items()}
     if out == dict(state.routing):

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cluster.deciders import Deciders
 from cluster.shard_failures import ShardFailure
 from cluster.state import IndexMeta, ShardRouting, damaged_uuid
 from native.errors import (
@@ -86,11 +87,21 @@ def _decisions(request: Request, view: CopyView, routing: ShardRouting | None, m
     primary_active = any(c.primary and c.state in ("STARTED", "RELOCATING") for c in copies)
     in_sync_nodes = {c.node for c in (routing.lost if routing is not None else ())}
     retries = int(meta.setting("index.allocation.max_retries", "5") or 5)
+    rules = Deciders(cluster_of(request).master.state)
+    fresh = routing is None or not (routing.in_sync or routing.lost)
     out = []
     for member in members(request):
         if not member.node.has_role("data"):
             continue
         deciders = []
+        if not rules.allocation_enabled(meta, primary=view.primary, new=fresh):
+            deciders.append({"decider": "enable", "decision": "NO",
+                             "explanation": "allocation of this shard copy is disabled by [index|cluster]"
+                                            ".routing.allocation.enable"})  # fmt: skip
+        if not rules.can_remain(meta, member.id):
+            deciders.append({"decider": "filter", "decision": "NO",
+                             "explanation": "node does not match the [index|cluster].routing.allocation "
+                                            "require, include or exclude filters"})  # fmt: skip
         if any(c.node == member.id for c in copies):
             deciders.append({"decider": "same_shard", "decision": "NO",
                              "explanation": "a copy of this shard is already allocated to this node"})  # fmt: skip

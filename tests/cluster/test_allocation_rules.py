@@ -282,3 +282,51 @@ def test_invariants_hold_over_joins_and_leaves(
         for r in s.routing[m.uuid]:
             if r.primary is not None:  # fully replicated as far as the nodes allow
                 assert len(r.copies) == min(data, 1 + m.number_of_replicas)
+
+
+def test_excluding_a_node_drains_it_two_moves_at_a_time() -> None:
+    new_id = factory()
+    s = start_all(allocate(state(["n1", "n2", "n3"], meta("a", shards=9, replicas=0)), new_id=new_id), new_id)
+    assert Counter(c.node for r in s.routing["u-a"] for c in r.copies) == {"n1": 3, "n2": 3, "n3": 3}
+    s = replace(s, persistent={"cluster.routing.allocation.exclude._name": "n2"})
+    s = allocate(s, new_id=new_id)  # type: ignore[arg-type]
+    moving = [c for r in s.routing["u-a"] for c in r.copies if c.state == "RELOCATING"]
+    assert [c.node for c in moving] == ["n2", "n2"]  # node_concurrent_outgoing_recoveries
+    assert all(c.relocating_node in ("n1", "n3") for c in moving)
+    s = start_all(s, new_id)
+    assert sorted(Counter(c.node for r in s.routing["u-a"] for c in r.copies).items()) in (
+        [("n1", 5), ("n3", 4)], [("n1", 4), ("n3", 5)])  # fmt: skip
+    s = start_all(allocate(replace(s, persistent={}), new_id=new_id), new_id)  # the filter goes: n2 gets shards again
+    assert Counter(c.node for r in s.routing["u-a"] for c in r.copies)["n2"] == 3
+
+
+def test_index_filters_enable_and_shards_per_node() -> None:
+    new_id = factory()
+    pinned = replace(meta("p", shards=2, replicas=1), settings={
+        "index.number_of_shards": "2", "index.number_of_replicas": "1",
+        "index.routing.allocation.require._name": "n1,n2"})  # fmt: skip
+    s = start_all(allocate(state(["n1", "n2", "n3"], pinned), new_id=new_id), new_id)
+    assert {c.node for r in s.routing["u-p"] for c in r.copies} == {"n1", "n2"}
+    limited = replace(meta("l", shards=3, replicas=0), settings={
+        "index.number_of_shards": "3", "index.number_of_replicas": "0",
+        "index.routing.allocation.total_shards_per_node": "1"})  # fmt: skip
+    s = allocate(state(["n1", "n2"], limited), new_id=new_id)  # type: ignore[arg-type]
+    assert sorted(len(r.copies) for r in s.routing["u-l"]) == [0, 1, 1]  # the third has no room: red
+    none = replace(state(["n1", "n2"], meta("x")), persistent={"cluster.routing.allocation.enable": "none"})
+    assert all(not r.copies for r in allocate(none, new_id=new_id).routing["u-x"])  # type: ignore[arg-type]
+    prim = replace(none, persistent={"cluster.routing.allocation.enable": "primaries"})
+    s = allocate(prim, new_id=new_id)  # type: ignore[arg-type]
+    assert [(c.primary, c.state) for r in s.routing["u-x"] for c in r.copies] == [(True, "STARTED")]
+    s = allocate(replace(s, persistent={}), new_id=new_id)  # type: ignore[arg-type]
+    assert len(s.routing["u-x"][0].replicas) == 1
+
+
+def test_rebalance_enable_none_keeps_copies_in_place() -> None:
+    new_id = factory()
+    s = start_all(allocate(state(["n1"], meta("a", shards=4, replicas=0)), new_id=new_id), new_id)
+    s = replace(s, transient={"cluster.routing.rebalance.enable": "none"})
+    s = allocate(with_nodes(s, ["n1", "n2"]), new_id=new_id)  # type: ignore[arg-type]
+    assert all(c.state == "STARTED" and c.node == "n1" for r in s.routing["u-a"] for c in r.copies)
+    replicas_only = replace(s, transient={"cluster.routing.rebalance.enable": "replicas"})
+    s = allocate(replicas_only, new_id=new_id)  # type: ignore[arg-type]
+    assert all(c.state == "STARTED" for r in s.routing["u-a"] for c in r.copies)  # only primaries here

@@ -268,3 +268,24 @@ async def test_recovery_lists_peer_recoveries(setup: tuple[httpx.AsyncClient, Em
     assert (await _json(c, "/rec/_recovery?active_only=true")) == {}
     done = (await _json(c, "/rec/_recovery"))["rec"]["shards"]
     assert sorted((s["type"], s["stage"]) for s in done) == [("EMPTY_STORE", "DONE"), ("PEER", "DONE")]
+
+
+async def test_excluding_a_node_through_cluster_settings_drains_it(
+    setup: tuple[httpx.AsyncClient, EmbeddedCluster],
+) -> None:
+    c, cluster = setup
+    await c.put("/drain", json={"settings": {"number_of_shards": 3, "number_of_replicas": 0}})
+    put = await c.put("/_cluster/settings", json={"persistent": {"cluster.routing.allocation.exclude._name": "node-c"}})
+    assert put.status_code == 200, put.text
+    assert (await _json(c, "/_cluster/health"))["relocating_shards"] == 1
+    _start_replicas(cluster)
+    rows = await _json(c, "/_cat/allocation?format=json&h=node,shards")
+    assert {r["node"]: r["shards"] for r in rows}["node-c"] == "0"
+    uuid = cluster.master.state.indices["drain"].uuid
+    await c.put("/_cluster/settings", json={"persistent": {"cluster.routing.allocation.enable": "none"}})
+    await c.put("/late", json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    explain = await _json(c, "/_cluster/allocation/explain")
+    assert explain["index"] == "late" and explain["can_allocate"] == "no"
+    deciders = {d["decider"] for n in explain["node_allocation_decisions"] for d in n["deciders"]}
+    assert {"enable", "filter"} <= deciders
+    assert all(c.node != "node-c-id" for r in cluster.master.state.routing[uuid] for c in r.copies)
