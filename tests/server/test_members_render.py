@@ -289,3 +289,22 @@ async def test_excluding_a_node_through_cluster_settings_drains_it(
     deciders = {d["decider"] for n in explain["node_allocation_decisions"] for d in n["deciders"]}
     assert {"enable", "filter"} <= deciders
     assert all(c.node != "node-c-id" for r in cluster.master.state.routing[uuid] for c in r.copies)
+
+
+async def test_routing_nodes_and_search_shards_name_the_holders(
+    setup: tuple[httpx.AsyncClient, EmbeddedCluster],
+) -> None:
+    c, cluster = setup
+    await c.put("/held", json={"settings": {"number_of_shards": 2, "number_of_replicas": 1}})
+    _start_replicas(cluster)
+    state = await _json(c, "/_cluster/state/routing_nodes")
+    per_node = {n: len(copies) for n, copies in state["routing_nodes"]["nodes"].items()}
+    assert set(per_node) == {LOCAL, "node-b-id", "node-c-id"} and sum(per_node.values()) == 4
+    assert state["routing_nodes"]["unassigned"] == []
+    shards = await _json(c, "/held/_search_shards")
+    holders = {copy["node"] for group in shards["shards"] for copy in group}
+    assert len(shards["shards"]) == 2 and all(len(group) == 2 for group in shards["shards"])
+    assert holders <= set(shards["nodes"]) and len(holders) >= 2
+    for group in shards["shards"]:
+        assert sorted(copy["primary"] for copy in group) == [False, True]
+        assert len({copy["node"] for copy in group}) == 2
