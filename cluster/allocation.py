@@ -284,6 +284,8 @@ class _Plan:
 
     def rebalance(self) -> None:
         budget = _setting(self.state, CONCURRENT_REBALANCE, 2)
+        if budget < 0:  # ES's -1: no limit (every copy could move at once)
+            budget = sum(len(r.copies) for t in self.routing.values() for r in t)
         for table in self.routing.values():
             for r in table:
                 for c in r.copies:

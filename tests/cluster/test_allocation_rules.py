@@ -221,6 +221,10 @@ def test_concurrent_rebalance_setting_is_honoured() -> None:
     s = replace(s, persistent={"cluster.routing.allocation.cluster_concurrent_rebalance": "5"})
     s = allocate(with_nodes(s, ["n1", "n2"]), new_id=new_id)  # type: ignore[arg-type]
     assert sum(c.state == "RELOCATING" for r in s.routing["u-a"] for c in r.copies) == 3  # 6 → 3/3 needs 3
+    unlimited = start_all(allocate(state(["n1"], meta("b", shards=8, replicas=0)), new_id=new_id), new_id)
+    unlimited = replace(unlimited, persistent={"cluster.routing.allocation.cluster_concurrent_rebalance": "-1"})
+    unlimited = allocate(with_nodes(unlimited, ["n1", "n2"]), new_id=new_id)  # type: ignore[arg-type]
+    assert sum(c.state == "RELOCATING" for r in unlimited.routing["u-b"] for c in r.copies) == 4
 
 
 def test_relocation_source_leaving_cancels_target_and_target_leaving_restores_source() -> None:
