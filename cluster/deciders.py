@@ -73,7 +73,9 @@ class Deciders:
         self.state = state
         self.cluster_settings = {**state.persistent, **state.transient}
         self._cluster_filters = _filters(self.cluster_settings, "cluster.routing.allocation.")
+        self._cluster_filtered = any(self._cluster_filters.values())
         self._index_filters: dict[str, dict[str, dict[str, list[str]]]] = {}
+        self._verdicts: dict[tuple[str, str], bool] = {}
 
     def _setting(self, meta: IndexMeta | None, index_key: str, cluster_key: str, default: str) -> str:
         if meta is not None and meta.setting(index_key) is not None:
@@ -86,9 +88,15 @@ class Deciders:
         node = self.state.nodes.get(node_id)
         if node is None:
             return False
-        if meta.uuid not in self._index_filters:
-            self._index_filters[meta.uuid] = _filters(meta.settings, "index.routing.allocation.")
-        return _allowed(node, self._cluster_filters) and _allowed(node, self._index_filters[meta.uuid])
+        index_filters = self._index_filters.get(meta.uuid)
+        if index_filters is None:
+            index_filters = self._index_filters[meta.uuid] = _filters(meta.settings, "index.routing.allocation.")
+        if not self._cluster_filtered and not any(index_filters.values()):
+            return True  # the common case: no filter anywhere
+        key = (meta.uuid, node_id)
+        if key not in self._verdicts:
+            self._verdicts[key] = _allowed(node, self._cluster_filters) and _allowed(node, index_filters)
+        return self._verdicts[key]
 
     def can_allocate(self, meta: IndexMeta, node_id: str, index_copies_on_node: int, copies_on_node: int) -> bool:
         """Filters, then the shards-per-node limits (counts before this copy is added)."""
