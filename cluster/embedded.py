@@ -19,6 +19,7 @@ from cluster.root import Root
 from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
 from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
+from cluster.state_changes import StateChanges
 from cluster.writes import WriteCoordinator
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class EmbeddedCluster:
                              default_refresh_interval=self.config.default_refresh_interval)  # fmt: skip
         self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
+        self.state_changes = StateChanges(lambda: self.master.state)
+        self.master.subscribe(self.state_changes.notify)
         self.leaf_service = LeafService(self.node, config=self.config)
         self.leaf = LocalLeafClient(self.leaf_service)
         self.root = Root(self.leaf, self.config)

@@ -191,10 +191,10 @@ async def cluster_state(request: Request) -> Response:
     wanted_version = params.get("wait_for_metadata_version")
     if wanted_version is not None:
         deadline = time.monotonic() + parse_time_value(params.get("wait_for_timeout", "1m"))
-        while cluster.master.state.version < int(wanted_version):
+        while (version := cluster.master.state.version) < int(wanted_version):
             if time.monotonic() >= deadline:
                 return es_json(request, {"cluster_name": cluster.cluster_name, "wait_for_timed_out": True})
-            await asyncio.sleep(0.05)
+            await next_state(cluster, version, deadline)
     state = cluster.master.state
     index_expr = request.path_params.get("index")
     if index_expr is None:
@@ -249,14 +249,27 @@ async def health(request: Request) -> Response:
     expand = health_expand_wildcards(params.get("expand_wildcards"))
     waits = HealthWaits.from_params(params)
     deadline = time.monotonic() + parse_time_value(params.get("timeout", "30s"))
+    version = cluster.master.state.version
     body = build()
     while not waits.met(body):
         if time.monotonic() >= deadline:
             body["timed_out"] = True
             return es_json(request, body, status=408)
-        await asyncio.sleep(0.05)
+        await next_state(cluster, version, deadline)
+        version = cluster.master.state.version
         body = build()
     return es_json(request, body)
+
+
+async def next_state(cluster: Any, version: int, deadline: float) -> None:
+    """Until the cluster state is newer than ``version`` or ``deadline`` (re-checked at least every second, for
+    what a node learns outside cluster state, such as a shard that failed to open)."""
+    remaining = min(1.0, deadline - time.monotonic())
+    changes = getattr(cluster, "state_changes", None)
+    if changes is None:
+        await asyncio.sleep(min(0.05, max(0.0, remaining)))
+    else:
+        await changes.wait_past(version, remaining)
 
 
 async def remote_info(request: Request) -> Response:

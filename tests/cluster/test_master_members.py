@@ -111,3 +111,27 @@ def test_state_saved_before_routing_existed_is_allocated_at_registration(tmp_pat
     restarted.set_nodes(NODES[:1])  # the same member again: nothing changes, nothing is saved
     assert restarted.state.version == version
     assert [r.primary.allocation_id for r in restarted.state.routing[uuid] if r.primary] == ids
+
+
+async def test_state_changes_wake_waiters_from_another_thread(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from cluster.state_changes import StateChanges
+
+    master = Master(LocalStateStore(str(tmp_path / "state")))
+    changes = StateChanges(lambda: master.state)
+    master.subscribe(changes.notify)
+    version = master.state.version
+    started = time.monotonic()
+    await changes.wait_past(version - 1, 5)  # already past: at once
+    await changes.wait_past(version, 0.05)  # nothing happens: the timeout
+    assert time.monotonic() - started < 2
+    timer = threading.Timer(0.1, master.set_nodes, args=(NODES[:1],))
+    timer.start()
+    try:
+        began = time.monotonic()
+        await changes.wait_past(version, 10)
+        assert master.state.version > version and time.monotonic() - began < 5
+    finally:
+        timer.join()
