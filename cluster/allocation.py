@@ -33,7 +33,8 @@ from dataclasses import replace
 from cluster.deciders import Deciders
 from cluster.state import ClusterState, IndexMeta, ShardCopy, ShardRouting
 
-__all__ = ["allocate", "drop_copies", "fail_copy", "new_allocation_id", "placement_inputs", "start_copy"]
+__all__ = ["allocate", "drop_copies", "fail_copy", "new_allocation_id", "placement_inputs", "stamp_unassigned",
+           "start_copy"]
 
 IdFactory = Callable[[], str]
 CONCURRENT_REBALANCE = "cluster.routing.allocation.cluster_concurrent_rebalance"
@@ -326,6 +327,36 @@ class _Plan:
         _, index_uuid, i, copy = best
         self._relocate(index_uuid, i, copy, target)
         return True
+
+
+def _missing(routing: ShardRouting, wanted: int) -> int:
+    placed = sum(not (c.state == "INITIALIZING" and c.relocating_node) for c in routing.copies)
+    return max(0, wanted - placed)
+
+
+def stamp_unassigned(old: ClusterState, new: ClusterState, now_millis: int) -> ClusterState:
+    """``new`` with ``unassigned_at`` set to ``now_millis`` on the shards that started missing a copy (or
+    missing one for a new reason) in this change: ES's ``unassigned_info.at``. Kept out of ``allocate`` so that
+    allocation stays a function of the state alone."""
+    routing = dict(new.routing)
+    changed = False
+    for meta in new.indices.values():
+        table = new.routing.get(meta.uuid)
+        if table is None or table is old.routing.get(meta.uuid):
+            continue
+        wanted = 1 + meta.number_of_replicas
+        before = old.routing.get(meta.uuid, ())
+        stamped = []
+        for r in table:
+            prev = before[r.shard] if r.shard < len(before) else None
+            fresh = prev is None and not r.in_sync  # a new index: unassigned since its creation date
+            newly = prev is not None and (_missing(prev, wanted) == 0 or prev.unassigned_reason != r.unassigned_reason)
+            if _missing(r, wanted) and newly and not fresh:
+                r = replace(r, unassigned_at=now_millis)
+                changed = True
+            stamped.append(r)
+        routing[meta.uuid] = tuple(stamped)
+    return replace(new, routing=routing) if changed else new
 
 
 def placement_inputs(state: ClusterState) -> tuple[object, ...]:

@@ -220,7 +220,7 @@ class Master:
         old = self._state
         # every change that can move shards (indices, settings, members, copies) is allocated before it is saved
         if new.routing is not old.routing or allocation.placement_inputs(new) != allocation.placement_inputs(old):
-            new = allocation.allocate(new)
+            new = allocation.stamp_unassigned(old, allocation.allocate(new), int(time.time() * 1000))
         kinds = change_kinds(old, new) if failpoints.active() else []
         for kind in kinds:
             failpoints.failpoint(f"master.before_save.{kind}")

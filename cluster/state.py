@@ -178,6 +178,7 @@ class ShardRouting:
     lost: tuple[ShardCopy, ...] = ()
     failed_attempts: int = 0
     unassigned_reason: str = "INDEX_CREATED"
+    unassigned_at: int = 0  # epoch millis since when a copy has been missing (0: since the index was created)
 
     @property
     def primary(self) -> ShardCopy | None:
@@ -199,7 +200,7 @@ class ShardRouting:
         return {"shard": self.shard, "primary_term": self.primary_term,
                 "copies": [c.to_json() for c in self.copies], "in_sync": list(self.in_sync),
                 "lost": [c.to_json() for c in self.lost], "failed_attempts": self.failed_attempts,
-                "unassigned_reason": self.unassigned_reason}  # fmt: skip
+                "unassigned_reason": self.unassigned_reason, "unassigned_at": self.unassigned_at}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: MappingABC[str, Any]) -> ShardRouting:
@@ -208,7 +209,8 @@ class ShardRouting:
                    in_sync=tuple(str(a) for a in data.get("in_sync", ())),
                    lost=tuple(ShardCopy.from_json(c) for c in data.get("lost", ())),
                    failed_attempts=int(data.get("failed_attempts", 0)),
-                   unassigned_reason=str(data.get("unassigned_reason", "INDEX_CREATED")))  # fmt: skip
+                   unassigned_reason=str(data.get("unassigned_reason", "INDEX_CREATED")),
+                   unassigned_at=int(data.get("unassigned_at", 0)))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -110,10 +110,10 @@ async def cat_shards(request: Request) -> Response:
                 prirep = "p" if v.primary else "r"
                 if v.node is None:
                     row: dict[str, Any] = {"index": m.name, "shard": s, "prirep": prirep, "state": "UNASSIGNED",
-                                           "unassigned.reason": v.reason}  # fmt: skip
-                    if v.details:  # a copy that failed: when, and why
-                        row.update({"unassigned.at": _at(v.at_millis), "unassigned.for": _since(v.at_millis),
-                                    "unassigned.details": v.details})  # fmt: skip
+                                           "unassigned.reason": v.reason, "unassigned.at": _at(v.at_millis),
+                                           "unassigned.for": _since(v.at_millis)}  # fmt: skip
+                    if v.details:  # a copy that failed: why
+                        row["unassigned.details"] = v.details
                     rows.append(row)
                     continue
                 node = by_id.get(v.node)

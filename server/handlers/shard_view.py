@@ -69,7 +69,8 @@ def shard_copies(meta: IndexMeta, routing: ShardRouting | None, shard: int, *, l
     missing = max(0, 1 + meta.number_of_replicas - placed)
     for i in range(missing):
         primary = i == 0 and not has_primary
-        out.append(CopyView(meta.name, shard, primary, "UNASSIGNED", reason=reason, at_millis=meta.creation_date,
+        at = routing.unassigned_at if routing is not None and routing.unassigned_at else meta.creation_date
+        out.append(CopyView(meta.name, shard, primary, "UNASSIGNED", reason=reason, at_millis=at,
                             failed_attempts=attempts))  # fmt: skip
     failed.sort(key=lambda v: not v.primary)
     return [*failed, *out] if any(v.primary for v in failed) else [*out, *failed]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cluster.allocation import allocate, fail_copy, start_copy
+from cluster.allocation import allocate, fail_copy, stamp_unassigned, start_copy
 from cluster.reroute import retry_failed
 from cluster.state import ClusterState, IndexMeta, NodeInfo, ShardRouting
 
@@ -334,3 +334,17 @@ def test_rebalance_enable_none_keeps_copies_in_place() -> None:
     replicas_only = replace(s, transient={"cluster.routing.rebalance.enable": "replicas"})
     s = allocate(replicas_only, new_id=new_id)  # type: ignore[arg-type]
     assert all(c.state == "STARTED" for r in s.routing["u-a"] for c in r.copies)  # only primaries here
+
+
+def test_unassigned_since_is_stamped_when_a_copy_goes_missing() -> None:
+    new_id = factory()
+    s = start_all(allocate(state(["n1", "n2"], meta("a", shards=2, replicas=1)), new_id=new_id), new_id)
+    created = stamp_unassigned(ClusterState(), s, 111)
+    assert all(r.unassigned_at == 0 for r in created.routing["u-a"])  # a new index: since its creation date
+    left = allocate(with_nodes(s, ["n1"]), new_id=new_id)  # type: ignore[arg-type]
+    stamped = stamp_unassigned(s, left, 222)
+    assert [r.unassigned_at for r in stamped.routing["u-a"]] == [222, 222]
+    assert all(r.unassigned_reason == "NODE_LEFT" for r in stamped.routing["u-a"])
+    again = stamp_unassigned(stamped, replace(stamped, persistent={"x": "1"}), 333)
+    assert [r.unassigned_at for r in again.routing["u-a"]] == [222, 222]  # still missing: the first time stays
+    assert ClusterState.from_json(stamped.to_json()) == stamped
