@@ -348,3 +348,41 @@ def test_unassigned_since_is_stamped_when_a_copy_goes_missing() -> None:
     again = stamp_unassigned(stamped, replace(stamped, persistent={"x": "1"}), 333)
     assert [r.unassigned_at for r in again.routing["u-a"]] == [222, 222]  # still missing: the first time stays
     assert ClusterState.from_json(stamped.to_json()) == stamped
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["join", "leave", "start", "fail"]), st.integers(0, 1000)),
+                min_size=1, max_size=30))  # fmt: skip
+def test_invariants_hold_over_random_events(events: list[tuple[str, int]]) -> None:
+    new_id = factory()
+    pool = ["n1", "n2", "n3", "n4"]
+    members = ["n1", "n2"]
+    s = allocate(state(members, meta("a", shards=3, replicas=1), meta("b", shards=1, replicas=2)), new_id=new_id)  # type: ignore[arg-type]
+    for kind, pick in events:
+        before = s
+        copies = [(u, r.shard, c) for u, t in s.routing.items() for r in t for c in r.copies]
+        if kind == "join" and len(members) < len(pool):
+            members = [*members, next(n for n in pool if n not in members)]
+            s = allocate(with_nodes(s, members), new_id=new_id)  # type: ignore[arg-type]
+        elif kind == "leave" and members:
+            members = [n for i, n in enumerate(members) if i != pick % len(members)]
+            s = allocate(with_nodes(s, members), new_id=new_id)  # type: ignore[arg-type]
+        elif kind == "start":
+            initializing = [x for x in copies if x[2].state == "INITIALIZING"]
+            if initializing:
+                u, shard, c = initializing[pick % len(initializing)]
+                s = allocate(start_copy(s, u, shard, c.allocation_id), new_id=new_id)  # type: ignore[arg-type]
+        elif kind == "fail" and copies:
+            u, shard, c = copies[pick % len(copies)]
+            s = allocate(fail_copy(s, u, shard, c.allocation_id), new_id=new_id)  # type: ignore[arg-type]
+        check_invariants(s)
+        for u, table in s.routing.items():
+            for r in table:
+                old = before.shard_routing(u, r.shard)
+                assert old is None or r.primary_term >= old.primary_term
+                for c in r.copies:
+                    if c.state in ("STARTED", "RELOCATING"):
+                        assert c.allocation_id in r.in_sync, r  # only started copies that kept every write
+                if r.primary is None and old is not None and old.primary is not None and r.in_sync:
+                    # red: the in-sync copies that went are remembered with their node
+                    assert {c.allocation_id for c in r.lost} <= set(r.in_sync)
