@@ -23,10 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -37,6 +36,7 @@ from cluster.embedded import EmbeddedCluster
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.master_client import MasterClient, StoreMasterClient
+from cluster.node_identity import persistent_node_id
 from cluster.shard_state_actions import MasterShardStateActions
 from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
 from cluster.transport import NodeNotConnected
@@ -48,27 +48,6 @@ CAMPAIGN_S = 0.25  # how often a master-eligible node of an etcd cluster tries f
 MASTER_TTL_S = 2.0  # the master lease: a dead master's successor is elected within this plus ``CAMPAIGN_S``
 FIRST_STATE_TIMEOUT_S = 60.0  # how long a starting node looks for its master before it gives up
 STATE_WAIT_S = 10.0  # a write that reaches this data node before the state it was made with waits this long
-
-
-def persistent_node_id(data_dir: str) -> str:
-    """This data dir's node id, created on first start (ES keeps it in the node's metadata likewise)."""
-    path = os.path.join(data_dir, "node_id")
-    try:
-        with open(path) as fh:
-            value = fh.read().strip()
-        if value:
-            return value
-    except FileNotFoundError:
-        pass
-    os.makedirs(data_dir, exist_ok=True)
-    value = os.urandom(11).hex()
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(value)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return value
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -181,7 +160,7 @@ class ClusterNode(EmbeddedCluster):
                                           lambda: self.master.state)  # fmt: skip
         # replication and peer recovery: replicas and primaries on other nodes, shard states to the master
         self.leaf_service.transport = self.transport
-        self.leaf_service.shard_state_actions = MasterShardStateActions(cast(Any, self.master))
+        self.leaf_service.shard_state_actions = MasterShardStateActions(self.master)
         self.coordination: CoordinationService | None = None
         self._server: grpc.aio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

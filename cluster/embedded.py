@@ -14,11 +14,13 @@ from cluster.leaf import LeafService
 from cluster.leaf_client import LeafClient, LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
+from cluster.node_identity import EMBEDDED_NODE_ID, persistent_node_id
 from cluster.pit import PitRegistry
 from cluster.root import Root
 from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
-from cluster.state import ClusterState, LocalStateStore
+from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
+from cluster.state_changes import StateChanges
 from cluster.writes import WriteCoordinator
 
 if TYPE_CHECKING:
@@ -41,13 +43,22 @@ class EmbeddedCluster:
         self.data_dir = data_dir
         self.cluster_name = cluster_name
         self.node_name = node_name
-        # a cluster node (``cluster.cluster_node``) brings its own master: the real one over its store, or the
-        # client of the elected one
-        self.master = master if master is not None else Master(LocalStateStore(data_dir))
-        self.node = DataNode(data_dir, default_refresh_interval=self.config.default_refresh_interval)
+        if master is None:
+            self.store = LocalStateStore(data_dir)
+            self.master = Master(self.store)
+            self.node_id = persistent_node_id(data_dir, first=EMBEDDED_NODE_ID)
+            # the one member: master, data and coordinating; registering it allocates every primary here
+            self.master.set_nodes([NodeInfo(self.node_id, node_name, ROLES)], master_node=self.node_id)
+        else:  # a cluster node (``cluster.cluster_node``): the master over its store, or the elected one's client
+            self.master = master
+            self.node_id = persistent_node_id(data_dir)
+        self.node = DataNode(data_dir, node_id=self.node_id,
+                             default_refresh_interval=self.config.default_refresh_interval)  # fmt: skip
         if master is None or self.master.state.version > 0:  # (a master client has no state before it joins)
             self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
+        self.state_changes = StateChanges(lambda: self.master.state)
+        self.master.subscribe(self.state_changes.notify)
         self.leaf_service = LeafService(self.node, config=self.config)
         # the routing table replication reads (``cluster.replication``): the embedded node routes no replica, and
         # a cluster node adds a transport, ShardStateActions and ``leaf_service.recovery.bind(loop)``
@@ -56,6 +67,7 @@ class EmbeddedCluster:
         self.leaf: LeafClient = LocalLeafClient(self.leaf_service)
         self.leaf_server: LeafServer | None = None  # with ``leaf_transport = "grpc"``, from ``start``
         self.root = Root(self.leaf, self.config)
+        self.root.node_of = self.node_of
         self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
         self.disk = DiskWatermarks(self.master, data_dir)
         self.writes.disk = self.disk
@@ -67,6 +79,12 @@ class EmbeddedCluster:
         self.async_searches = AsyncSearchRegistry()
         self._refresher: asyncio.Task[None] | None = None
         self._disk_monitor: asyncio.Task[None] | None = None
+
+    def node_of(self, index_uuid: str, shard: int) -> str:
+        """The node whose copy of a shard a request reads (the primary's, as the routing table places it)."""
+        routing = self.master.state.shard_routing(index_uuid, shard)
+        primary = routing.primary if routing is not None else None
+        return primary.node if primary is not None else self.node_id
 
     def _apply_search_settings(self, old: ClusterState | None, new: ClusterState) -> None:
         """``search.max_buckets`` and ``search.allow_expensive_queries`` are dynamic: the root and the leaf read

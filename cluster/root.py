@@ -126,10 +126,12 @@ def _as_float32(score: float) -> float:
     return float(str(numpy.float32(score)))
 
 
-NODE_ID = "quidditch-node-0"  # the id of the one node that holds every shard (ES's ``node`` in shard failures)
+NodeOf = Callable[[str, int], str]  # (index uuid, shard) → the id of the node whose copy was read
 
 
-def grouped_failures(failures: Sequence[tuple[ShardTarget, QuidditchError]]) -> list[dict[str, Any]]:
+def grouped_failures(
+    failures: Sequence[tuple[ShardTarget, QuidditchError]], node_of: NodeOf
+) -> list[dict[str, Any]]:
     """``failed_shards`` as ES groups them: one entry per index and distinct cause."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
@@ -139,7 +141,8 @@ def grouped_failures(failures: Sequence[tuple[ShardTarget, QuidditchError]]) -> 
         if key not in seen:
             seen.add(key)
             out.append(
-                {"shard": target.shard, "index": target.meta.name, "node": NODE_ID, "reason": error.to_dict()}
+                {"shard": target.shard, "index": target.meta.name,
+                 "node": node_of(target.meta.uuid, target.shard), "reason": error.to_dict()}
             )
     return out
 
@@ -192,6 +195,7 @@ class Root:
         self._parsed: dict[bytes, Any] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
         self.allow_expensive_queries = True  # ``search.allow_expensive_queries``, kept current from state
+        self.node_of: NodeOf = lambda index_uuid, shard: ""  # from the routing table, set by whoever runs the root
         self.search_stats = SearchStats()  # ``_stats`` ``search`` section, per index and ``stats`` group
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
@@ -365,7 +369,7 @@ class Root:
         if phase.failures and len(phase.failures) == len(targets):
             raise SearchPhaseError(
                 "all shards failed", caused_by=phase.failures[0][1].root_cause(),
-                failed_shards=grouped_failures(phase.failures),
+                failed_shards=grouped_failures(phase.failures, self.node_of),
             )  # fmt: skip
         return phase
 
@@ -612,11 +616,12 @@ class Root:
             phase.timed_out = phase.timed_out or agg_phase.timed_out
         if phase.failures and not spec.allow_partial_search_results:
             # ES: without partial results, a failed shard fails the whole search (with that shard's cause)
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": NODE_ID, "reason": e.to_dict()}
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": self.node_of(t.meta.uuid, t.shard),
+                       "reason": e.to_dict()}
                       for t, e in phase.failures]  # fmt: skip
             raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": NODE_ID,
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": self.node_of(t.meta.uuid, t.shard),
                        "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
             raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
                                    failed_shards=failed)  # fmt: skip
@@ -648,7 +653,7 @@ class Root:
         }
         if phase.failures:
             response["_shards"]["failures"] = [
-                {"shard": t.shard, "index": t.meta.name, "node": NODE_ID,
+                {"shard": t.shard, "index": t.meta.name, "node": self.node_of(t.meta.uuid, t.shard),
                  "reason": {"type": e.es_type, "reason": e.reason}}
                 for t, e in phase.failures
             ]  # fmt: skip
@@ -683,7 +688,8 @@ class Root:
                 continue
             fetch = phase.fetch_profiles.get(i)
             shards.append(shard_profile(
-                index=target.meta.name, shard=target.shard, query_ast=query_ast, search_raw=phase.profiles[i],
+                index=target.meta.name, shard=target.shard, node_id=self.node_of(target.meta.uuid, target.shard),
+                query_ast=query_ast, search_raw=phase.profiles[i],
                 fetch_raw=fetch["raw"] if fetch else b"", root_fetch=fetch, agg_names=agg_names, limit=limit,
                 sorted_by_field=by_field,
             ))  # fmt: skip
