@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
 from cluster.errors import error_from_pb, error_to_pb, unexpected_to_pb
 from cluster.protos import coordination_pb2 as cpb
-from cluster.state import IndexMeta
+from cluster.state import ClusterState, IndexMeta, ShardRouting, StaleStateError
 from native.errors import QuidditchError
 
 
@@ -85,10 +85,32 @@ ACTIONS: dict[str, Action] = {
         ),
         **_TUPLE,
     ),
-    # shard state (helper 3's allocation): a data node reports a started or a failed copy
+    # ``_cluster/reroute``: the commands are decided on the caller's state; the master takes the routing they made
+    # only over that same state (else ``StaleStateError``: the caller decides again on the newer one)
+    "reroute": Action(
+        lambda m, a: m.reroute(_routing_over(a["base_version"], a["routing"])),
+        encode=lambda state: state.to_json(),
+        decode=ClusterState.from_json,
+    ),
+    # shard state (allocation): a data node reports a started or a failed copy
     "copy_started": Action(lambda m, a: m.copy_started(a["index_uuid"], a["shard"], a["allocation_id"])),
     "fail_copy": Action(lambda m, a: m.fail_copy(a["index_uuid"], a["shard"], a["allocation_id"], a["reason"])),
 }
+
+
+def _routing_over(base_version: int, routing: Any) -> Callable[[ClusterState], ClusterState]:
+    table = {str(k): tuple(ShardRouting.from_json(r) for r in v) for k, v in dict(routing).items()}
+
+    def change(state: ClusterState) -> ClusterState:
+        if state.version != base_version:
+            raise StaleStateError(f"cluster state version [{base_version}] is stale ({state.version})")
+        return replace(state, routing=table)
+
+    return change
+
+
+def routing_json(state: ClusterState) -> dict[str, Any]:
+    return {uuid: [r.to_json() for r in table] for uuid, table in state.routing.items()}
 
 
 def run_action(master: Any, request: cpb.ActionRequest) -> cpb.ActionResponse:

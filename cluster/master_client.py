@@ -20,19 +20,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
 import grpc
 import orjson
 
+from cluster.allocation import allocate
 from cluster.coordination import HEARTBEAT_S
 from cluster.master import AliasAction, Listener, Master
-from cluster.master_actions import ACTIONS, alias_actions_json, raise_remote, run_action
+from cluster.master_actions import ACTIONS, alias_actions_json, raise_remote, routing_json, run_action
 from cluster.protos import coordination_pb2 as cpb
 from cluster.protos import coordination_pb2_grpc as cpb_grpc
-from cluster.state import ClusterState, IndexMeta, NodeInfo
+from cluster.state import ClusterState, IndexMeta, NodeInfo, StaleStateError
 from native.errors import QuidditchError
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,22 @@ class MasterClient(Master):
         result: tuple[str, str, bool] = self._forward("rollover", alias=alias, new_name=new_name, body=dict(body),
                                                       dry_run=dry_run, conditions_met=conditions_met)  # fmt: skip
         return result
+
+    def reroute(self, change: Callable[[ClusterState], ClusterState], *, dry_run: bool = False) -> ClusterState:
+        """The commands run on this node's state; the master applies the routing they made if its state is still
+        that one, else they run again on the newer state (a few times)."""
+        for _ in range(5):
+            base = self._state
+            new = allocate(change(base))
+            if dry_run or new is base:
+                return new
+            try:
+                result: ClusterState = self._forward("reroute", base_version=base.version, routing=routing_json(new))
+            except StaleStateError:
+                self._wait_applied(base.version + 1)
+                continue
+            return result
+        raise StaleStateError("cluster state changed during every reroute attempt")
 
     def copy_started(self, index_uuid: str, shard: int, allocation_id: str) -> None:
         self._forward("copy_started", index_uuid=index_uuid, shard=shard, allocation_id=allocation_id)
