@@ -22,6 +22,12 @@ class ClusterConfig:
     # the deadline of a search that sets no ``timeout``, in seconds (negative: none): the server setting
     # ``search_default_search_timeout``
     default_search_timeout_s: float = 300.0
+    # the longest wait for another node's answer to a shard call that has no deadline of its own (a search
+    # without one, a realtime GET, refresh, stats, a shard bulk); a hung node fails those calls after it
+    transport_timeout_s: float = 60.0
+    # a bulk or index request's ``timeout`` when it sets none (ES's 1m): how long a write waits for its
+    # shard's primary to be started (and for a new primary after its node is lost)
+    default_write_timeout_s: float = 60.0
 
 
 class Backpressure:

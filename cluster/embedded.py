@@ -14,10 +14,11 @@ from cluster.leaf_client import LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
 from cluster.pit import PitRegistry
-from cluster.root import Root
+from cluster.root import NODE_ID, Root
 from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
 from cluster.state import ClusterState, LocalStateStore
+from cluster.transport import LocalTransport
 from cluster.writes import WriteCoordinator
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,9 @@ class EmbeddedCluster:
         self.master.subscribe(self.node.apply_state)
         self.leaf_service = LeafService(self.node, config=self.config)
         self.leaf = LocalLeafClient(self.leaf_service)
-        self.root = Root(self.leaf, self.config)
-        self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
+        self.transport = LocalTransport(NODE_ID, self.leaf)
+        self.root = Root(self.transport, self.config, state=lambda: self.master.state)
+        self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
         self.disk = DiskWatermarks(self.master, data_dir)
         self.writes.disk = self.disk
         self.root.attach_documents(self.master.index, self.writes.get)

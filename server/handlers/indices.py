@@ -395,7 +395,7 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
     if refs:
         request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage,
                                      clear_fielddata=clear_fielddata is not None, clear_fields=clear_fielddata or [])
-        response = await cluster.leaf.stats(request_pb)
+        response = await cluster.writes.stats(request_pb)
         for st in response.shards:
             entry = out[st.shard.index]
             entry.docs += st.num_docs
