@@ -49,6 +49,11 @@ class Backpressure:
     def queued(self) -> int:
         return self._waiting
 
+    @property
+    def free(self) -> bool:
+        """Whether a request would be admitted at once (a slot is free and nobody waits for one)."""
+        return not self._slots.locked() and not self._waiting
+
     @contextlib.asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:
         if self._waiting >= self.capacity:

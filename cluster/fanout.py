@@ -90,7 +90,12 @@ class SearchFanout:
     ) -> list[list[str]]:
         """Per target, the nodes to try in order (``pinned``: the one node each shard's context lives on; a
         shard pinned nowhere, "", had no answer when the context was made and reads any copy)."""
+        if pinned is not None and len(pinned) != len(targets):
+            pinned = None
         state, local, choose = self.state(), self.transport.local_node, self.chooser.candidates
+        if not state.routing and pinned is None:  # no routing table (the embedded server): all here
+            here = [local]
+            return [here] * len(targets)
         turn = self.chooser.next_turn()
         return [
             [pinned[i]] if pinned is not None and pinned[i] else
@@ -120,15 +125,28 @@ class SearchFanout:
         except Exception as exc:
             raise as_node_error(node, exc) from exc
 
+    async def _search_on(self, node: str, request: pb.SearchRequest, timeout_s: float | None) -> pb.SearchResponse:
+        """``call`` for a search, without its extra coroutine (this one runs on every search)."""
+        try:
+            client = self.transport.client(node)
+            async with asyncio.timeout(timeout_s):
+                return await client.search(request)
+        except TimeoutError:
+            raise TransportTimeout(node, "search", timeout_s or 0.0) from None
+        except QuidditchError:
+            raise
+        except Exception as exc:
+            raise as_node_error(node, exc) from exc
+
     async def search(
         self, request: pb.SearchRequest, targets: Sequence[ShardTarget], deadline: float | None, *,
-        preference: CopyPreference, pinned: Sequence[str] | None = None,
+        candidates: list[list[str]], pinned: Sequence[str] | None = None,
     ) -> tuple[list[pb.ShardSearchResult], list[str]]:  # fmt: skip
-        """Per target (in order), its shard's result and the node that gave it (or was tried last)."""
+        """Per target (in order), its shard's result and the node that gave it (or was tried last).
+        ``candidates``: per target, the nodes to try (``candidates()``); ``pinned``: the nodes they came from."""
         n = len(targets)
         if pinned is not None and len(pinned) != n:
             pinned = None
-        candidates = self.candidates(targets, preference, pinned)
         results: list[pb.ShardSearchResult | None] = [None] * n
         nodes = [""] * n
         tried = [0] * n
@@ -163,8 +181,7 @@ class SearchFanout:
                 sub.timeout_seconds = max(deadline - time.monotonic(), 0.0)
             timeout_s = self.bound(node, deadline)
             try:
-                client = self.transport.client(node)
-                response = await self.call(node, "search", timeout_s, lambda: client.search(sub))
+                response = await self._search_on(node, sub, timeout_s)
             except TransportTimeout as exc:
                 for i in positions:
                     if node == local:  # our own leaf is slow: partial results, as ES's shard timeouts
@@ -203,7 +220,12 @@ class SearchFanout:
             elif groups:
                 await asyncio.gather(*(send(node, positions) for node, positions in groups.items()))
 
-        await dispatch(regroup(range(n)))
+        groups = regroup(range(n))
+        if len(groups) == 1:  # (the embedded server: one node, one call)
+            ((node, positions),) = groups.items()
+            await send(node, positions)
+        else:
+            await dispatch(groups)
         return [r if r is not None else failed(i) for i, r in enumerate(results)], nodes
 
     async def can_match(
@@ -236,4 +258,9 @@ class SearchFanout:
         """A fetch from the node that answered the query phase for that shard (its searcher lives there); the
         caller bounds the whole fetch phase."""
         client = self.transport.client(node)
-        return await self.call(node, "fetch", None, lambda: client.fetch(request))
+        try:
+            return await client.fetch(request)
+        except QuidditchError:
+            raise
+        except Exception as exc:
+            raise as_node_error(node, exc) from exc

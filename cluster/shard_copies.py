@@ -36,18 +36,20 @@ from cluster.state import ClusterState, IndexMeta, ShardCopy, ShardRouting
 from native.errors import IllegalArgument, QuidditchError
 
 # Shard-level errors meaning "this copy is not here (or not usable)": another copy may answer.
-RETRYABLE_TYPES = frozenset({
-    "no_shard_available_action_exception",
-    "shard_not_found_exception",
-    "index_not_found_exception",
-    "illegal_index_shard_state_exception",
-    "unavailable_shards_exception",
-    "already_closed_exception",
-    "node_not_connected_exception",
-    "connect_transport_exception",
-    "receive_timeout_transport_exception",
-    "node_closed_exception",
-})
+RETRYABLE_TYPES = frozenset(
+    {
+        "no_shard_available_action_exception",
+        "shard_not_found_exception",
+        "index_not_found_exception",
+        "illegal_index_shard_state_exception",
+        "unavailable_shards_exception",
+        "already_closed_exception",
+        "node_not_connected_exception",
+        "connect_transport_exception",
+        "receive_timeout_transport_exception",
+        "node_closed_exception",
+    }
+)
 _KINDS = ("_local", "_only_local", "_prefer_nodes", "_only_nodes")
 
 

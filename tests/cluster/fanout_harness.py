@@ -128,7 +128,8 @@ class ThreeNodes:
         self.clients: dict[str, FlakyClient] = {}
         for n in NODES:
             others = [c for m, c in self.local.items() if m != n]
-            self.clients[n] = ReplicatingClient(n, self.local[n], others) if replicate else FlakyClient(n, self.local[n])
+            plain = FlakyClient(n, self.local[n])
+            self.clients[n] = ReplicatingClient(n, self.local[n], others) if replicate else plain
         self.transport = MapTransport(NODES[0], dict(self.clients))
         self.root = Root(self.transport, self.config, state=lambda: self.master.state)
         self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
@@ -139,13 +140,13 @@ class ThreeNodes:
     def route(self, index: str, placement: Sequence[Sequence[str]], *, primary_term: int = 1) -> None:
         """The routing of ``index``: per shard, the nodes of its copies, the primary first."""
         meta = self.master.index(index)
-        table = tuple(
-            ShardRouting(shard=s, primary_term=primary_term,
-                         copies=tuple(ShardCopy(node=n, primary=j == 0, allocation_id=f"{index}-{s}-{j}")
-                                      for j, n in enumerate(nodes)),
-                         in_sync=tuple(f"{index}-{s}-{j}" for j in range(len(nodes))))  # fmt: skip
-            for s, nodes in enumerate(placement)
-        )
+
+        def shard(s: int, nodes: Sequence[str]) -> ShardRouting:
+            ids = [f"{index}-{s}-{j}" for j in range(len(nodes))]
+            copies = tuple(ShardCopy(node=n, primary=j == 0, allocation_id=ids[j]) for j, n in enumerate(nodes))
+            return ShardRouting(shard=s, primary_term=primary_term, copies=copies, in_sync=tuple(ids))
+
+        table = tuple(shard(s, nodes) for s, nodes in enumerate(placement))
         state: ClusterState = self.master.state
         self.master._publish(state.changed(routing={**state.routing, meta.uuid: table}))
 
