@@ -93,7 +93,7 @@ class SearchFanout:
         if pinned is not None and len(pinned) != len(targets):
             pinned = None
         state, local, choose = self.state(), self.transport.local_node, self.chooser.candidates
-        if not state.routing and pinned is None:  # no routing table (the embedded server): all here
+        if not state.routing and pinned is None and not preference.kind:  # the embedded server: all here
             here = [local]
             return [here] * len(targets)
         turn = self.chooser.next_turn()

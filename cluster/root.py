@@ -37,18 +37,19 @@ from cluster.doc_fields import (
 )
 from cluster.errors import error_from_pb
 from cluster.fanout import LEAF_GRACE_S as LEAF_GRACE_S  # re-exported: its home was here
-from cluster.fanout import SearchFanout, StateSource, transport_error_types
+from cluster.fanout import SearchFanout, StateSource
 from cluster.leaf_client import LeafClient
 from cluster.pit import SHARD_DOC, shard_doc, with_tiebreaker
 from cluster.pit import shard_after as shard_after_doc
 from cluster.profile import FetchClock, shard_profile
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
+from cluster.search_failures import NODE_ID as NODE_ID  # re-exported: its home was here
+from cluster.search_failures import all_failed_cause, failure_entries, grouped_failures
 from cluster.search_limits import validate_window as validate_window  # re-exported: its home was here
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.search_stats import SearchStats, search_counts
 from cluster.shard_copies import CopyPreference
-from cluster.shard_failures import NoShardAvailable
 from cluster.sort_format import needs_rendering, render_sort_values
 from cluster.source_filter import filter_source
 from cluster.state import ClusterState, IndexMeta
@@ -116,6 +117,13 @@ class QueryPhase:
     nodes: list[str] = field(default_factory=list)
     failure_nodes: list[str] = field(default_factory=list)
 
+    def node_of(self, target: ShardTarget) -> str:
+        """The node that answered (or was tried last) for ``target`` (one of ``targets``)."""
+        for i, t in enumerate(self.targets):
+            if t is target and i < len(self.nodes) and self.nodes[i]:
+                return self.nodes[i]
+        return NODE_ID
+
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
 SNAPSHOT_PIN_SECONDS = 300.0
@@ -134,47 +142,6 @@ def _as_float32(score: float) -> float:
     return float(str(numpy.float32(score)))
 
 
-NODE_ID = "quidditch-node-0"  # the id of the one node that holds every shard (ES's ``node`` in shard failures)
-
-
-def grouped_failures(
-    failures: Sequence[tuple[ShardTarget, QuidditchError]], nodes: Sequence[str] = ()
-) -> list[dict[str, Any]]:
-    """``failed_shards`` as ES groups them: one entry per index and distinct cause (``nodes``: per failure, the
-    node it failed on)."""
-    out: list[dict[str, Any]] = []
-    seen: set[tuple[str, str, str]] = set()
-    for j, (target, failure) in enumerate(failures):
-        error = failure.root_cause()  # a shard's own "all shards failed" wrapper is not the cause
-        key = (target.meta.name, error.es_type, error.reason)
-        if key not in seen:
-            seen.add(key)
-            node = nodes[j] if j < len(nodes) and nodes[j] else NODE_ID
-            out.append({"shard": target.shard, "index": target.meta.name, "node": node, "reason": error.to_dict()})
-    return out
-
-
-def failure_entries(phase: QueryPhase, detailed: bool = False) -> list[dict[str, Any]]:
-    """``_shards.failures`` (``detailed``: the reason with its extras and causes, for ``failed_shards``)."""
-    out = []
-    for j, (t, e) in enumerate(phase.failures):
-        node = phase.failure_nodes[j] if j < len(phase.failure_nodes) and phase.failure_nodes[j] else NODE_ID
-        reason = e.to_dict() if detailed else {"type": e.es_type, "reason": e.reason}
-        out.append({"shard": t.shard, "index": t.meta.name, "node": node, "reason": reason})
-    return out
-
-
-def all_failed_cause(phase: QueryPhase) -> QuidditchError:
-    """The cause of "all shards failed": the first shard's, except that shards no copy of which could be
-    reached make ES's 503 (``no_shard_available_action_exception``, caused by the transport failure)."""
-    target, first = phase.failures[0]
-    cause = first.root_cause()
-    if all(e.root_cause().es_type in transport_error_types() for _, e in phase.failures):
-        if cause.es_type != NoShardAvailable.es_type:
-            unavailable = NoShardAvailable(target.meta.name, target.shard)
-            unavailable.caused_by = cause
-            return unavailable
-    return cause
 
 
 def targets_for(
@@ -695,7 +662,7 @@ class Root:
             failed = failure_entries(phase, detailed=True)
             raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": NODE_ID,
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": phase.node_of(t),
                        "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
             raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
                                    failed_shards=failed)  # fmt: skip
