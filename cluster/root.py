@@ -49,7 +49,7 @@ from cluster.search_failures import all_failed_cause, failure_entries, grouped_f
 from cluster.search_limits import validate_window as validate_window  # re-exported: its home was here
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.search_stats import SearchStats, search_counts
-from cluster.shard_copies import CopyPreference
+from cluster.shard_copies import CopyPreference, retryable
 from cluster.sort_format import needs_rendering, render_sort_values
 from cluster.source_filter import filter_source
 from cluster.state import ClusterState, IndexMeta
@@ -473,6 +473,7 @@ class Root:
             by_shard[entry[1]].append(pos)
         fetched: dict[int, pb.StoredDoc] = {}
         fetch_raw: dict[int, bytes] = {}
+        lost: list[tuple[int, QuidditchError]] = []
 
         async def fetch_one(shard_index: int, positions: list[int]) -> None:
             request = pb.FetchRequest(
@@ -484,7 +485,13 @@ class Root:
                 now_millis=now_millis,
                 profile=spec.profile,
             )
-            response = await self.fanout.fetch(phase.nodes[shard_index], request)
+            try:
+                response = await self.fanout.fetch(phase.nodes[shard_index], request)
+            except QuidditchError as exc:
+                if not retryable(exc):
+                    raise
+                lost.append((shard_index, exc))  # its node is gone since the query phase: a failed shard
+                return
             if response.HasField("error"):
                 raise error_from_pb(response.error)
             if response.profile_json:
@@ -500,6 +507,9 @@ class Root:
                     await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
             except TimeoutError:
                 raise RequestTimeout("fetch phase did not finish before the search's deadline") from None
+        for shard_index, error in sorted(lost, key=lambda entry: entry[0]):  # (ES: the shard's hits are left out)
+            phase.failures.append((phase.targets[shard_index], error))
+            phase.failure_nodes.append(phase.nodes[shard_index])
         hits: list[dict[str, Any]] = []
         with_score = not spec.explicit_sort or spec.track_scores
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
@@ -512,6 +522,8 @@ class Root:
         loads = orjson.loads
         clock = FetchClock(spec.hide_id, sorted({e[1] for e in window}), fetch_raw) if spec.profile else None
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
+            if lost and pos not in fetched:
+                continue
             doc = fetched[pos]
             hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
             if not spec.hide_id:

@@ -37,6 +37,7 @@ class FlakyClient:
         self.node_id = node_id
         self.inner = inner
         self.down = False
+        self.fetch_down = False  # only its fetches fail: lost between the query and the fetch phase
         self.hang = False
         self.release = asyncio.Event()
         self.calls = 0
@@ -57,6 +58,8 @@ class FlakyClient:
 
     async def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         self._check()
+        if self.fetch_down:
+            raise NodeNotConnected(self.node_id)
         await self._hold()
         return await self.inner.fetch(request)
 

@@ -90,6 +90,16 @@ async def test_a_lost_node_leaves_one_failure_per_missing_shard(single: ThreeNod
     assert count["count"] == len(expected) and count["_shards"]["failed"] == len(lost)
 
 
+async def test_a_node_lost_before_the_fetch_phase_fails_its_shards(single: ThreeNodes) -> None:
+    single.clients["node-a"].fetch_down = True
+    body = await _search(single, {"query": {"match_all": {}}, "size": DOCS, "sort": [{"n": "asc"}]})
+    lost = _on("node-a")
+    assert body["_shards"]["failed"] == len(lost) and body["_shards"]["successful"] == SHARDS - len(lost)
+    assert sorted(f["shard"] for f in body["_shards"]["failures"]) == lost
+    assert {f["node"] for f in body["_shards"]["failures"]} == {"node-a"}
+    assert [h["_id"] for h in body["hits"]["hits"]] == [str(i) for i in range(DOCS) if _owner(str(i)) not in lost]
+
+
 async def test_without_partial_results_a_lost_shard_fails_the_search(single: ThreeNodes) -> None:
     single.clients["node-c"].down = True
     with pytest.raises(SearchPhaseError) as caught:
