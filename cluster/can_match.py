@@ -82,7 +82,7 @@ def must_visit_all_docs(aggs: Any) -> bool:
 
 async def matching_targets(
     root: Any, targets: list[ShardTarget], query: dict[str, Any] | None, now_millis: int,
-    preference: str | None = None,
+    preference: str | None = None, deadline: float | None = None,
 ) -> list[bool]:
     """Per target, whether its shard may match ``query`` (the leaves' can_match answers, one request per node;
     a shard whose node does not answer is kept); at least one is True."""
@@ -93,7 +93,7 @@ async def matching_targets(
         can_match=True,
     )
     async with root.queue.admit():
-        keep: list[bool] = await root.fanout.can_match(request, targets, CopyPreference.parse(preference))
+        keep: list[bool] = await root.fanout.can_match(request, targets, CopyPreference.parse(preference), deadline)
     if not any(keep):
         keep[0] = True
     return keep

@@ -229,22 +229,33 @@ class SearchFanout:
         return [r if r is not None else failed(i) for i, r in enumerate(results)], nodes
 
     async def can_match(
-        self, request: pb.SearchRequest, targets: Sequence[ShardTarget], preference: CopyPreference
+        self,
+        request: pb.SearchRequest,
+        targets: Sequence[ShardTarget],
+        preference: CopyPreference,
+        deadline: float | None = None,
     ) -> list[bool]:
-        """Per target, whether its shard may match (one can_match request per node; a shard whose node does
-        not answer is kept: the query phase will retry or report it)."""
+        """Per target, whether its shard may match (one can_match request per node, waited for until the
+        search's ``deadline`` at most; a shard whose node does not answer is kept: the query phase will retry
+        or report it)."""
         candidates = self.candidates(targets, preference)
         groups: dict[str, list[int]] = defaultdict(list)
         for i, nodes in enumerate(candidates):
             if nodes:
                 groups[nodes[0]].append(i)
         keep = [True] * len(targets)
+        local = self.transport.local_node
+        if len(groups) == 1 and local in groups and len(groups[local]) == len(targets):  # the embedded server
+            response = await self.transport.client(local).search(request)
+            if len(response.results) == len(targets):  # (a leaf that does not know the phase: search all)
+                keep = [not result.cannot_match for result in response.results]
+            return keep
 
         async def ask(node: str, positions: list[int]) -> None:
             sub = request if len(positions) == len(targets) else subrequest(request, positions)
             try:
                 client = self.transport.client(node)
-                response = await self.call(node, "can_match", self.bound(node, None), lambda: client.search(sub))
+                response = await self.call(node, "can_match", self.bound(node, deadline), lambda: client.search(sub))
             except QuidditchError:
                 return
             if len(response.results) == len(positions):

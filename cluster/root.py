@@ -643,7 +643,7 @@ class Root:
         num_targets = len(targets)
         paging = generations is not None or cursors is not None or scroll_offset is not None or pin_seconds > 0
         if not paging and should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
-            keep = await matching_targets(self, targets, spec.query, now_millis, spec.preference)
+            keep = await matching_targets(self, targets, spec.query, now_millis, spec.preference, deadline)
             targets = [t for t, k in zip(targets, keep, strict=True) if k]
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size

@@ -206,6 +206,10 @@ async def test_a_hung_node_costs_the_timeout_and_only_its_searches_wait(single: 
     assert sorted(f["shard"] for f in body["_shards"]["failures"]) == lost
     assert {f["reason"]["type"] for f in body["_shards"]["failures"]} == {"receive_timeout_transport_exception"}
     assert {h["_id"] for h in body["hits"]["hits"]} == {str(i) for i in range(DOCS) if _owner(str(i)) not in lost}
+    started = time.monotonic()  # a search with a can_match phase first: both phases within the one timeout
+    body = await _search(single, {"query": {"range": {"n": {"gte": 0}}}, "sort": [{"n": "asc"}], "timeout": "1s"})
+    assert time.monotonic() - started < 4
+    assert sorted(f["shard"] for f in body["_shards"]["failures"]) == lost
 
 
 async def test_scroll_and_pit_shards_stay_on_their_node(replicated: ThreeNodes) -> None:
