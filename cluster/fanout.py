@@ -14,8 +14,9 @@ answer in time is ``timed_out`` when it is this process's own in-process leaf (s
 results, as the embedded server always answered) and a failed shard (``receive_timeout_transport_exception``)
 when it is another node (a hung node). Only the requests that touch a slow node wait for it.
 
-The embedded server has one node: every shard lands in one group, and that group is the caller's request
-itself, unchanged (same bytes, so the leaf's inline-cost cache and the request cache see what they saw before).
+When every shard has one candidate, this node (the embedded server), the root skips all of this and makes the
+one in-process call it always made (``Root._local_search``); a group that holds every shard is the caller's
+request itself, unchanged (same bytes, so the leaf's inline-cost cache and the request cache see the same).
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ def subrequest(request: pb.SearchRequest, positions: Sequence[int]) -> pb.Search
             del field[:]
             field.extend([values[i] if i < len(values) else empty for i in positions])
     return sub
+
+
+def _timeout(error: QuidditchError) -> bool:
+    return error.root_cause().es_type == TransportTimeout.es_type
 
 
 def transport_error_types() -> frozenset[str]:
@@ -158,7 +163,8 @@ class SearchFanout:
             target = targets[i]
             if error is None:
                 error = NoShardAvailable(target.meta.name, target.shard)
-            elif pinned is not None and pinned[i] and retryable(error):  # the context's node (or shard) is gone
+            elif pinned is not None and pinned[i] and retryable(error) and not _timeout(error):
+                # the context's node (or its shard there) is gone
                 gens = request.searcher_generations
                 error = SearchContextMissing(f"No search context found for id [{gens[i] if i < len(gens) else 0}]")
             return pb.ShardSearchResult(shard=target.ref(), error=error_to_pb(error))
