@@ -117,6 +117,12 @@ class QueryPhase:
     nodes: list[str] = field(default_factory=list)
     failure_nodes: list[str] = field(default_factory=list)
 
+    def context_nodes(self) -> list[str]:
+        """Per target, the node whose readers later pages (scroll, PIT) must read: "" for a shard that failed
+        or timed out (it pinned nothing; a later page reads any copy)."""
+        missed = {id(t) for t, _ in self.failures} | {id(t) for t in self.timed_out}
+        return [("" if id(t) in missed else node) for t, node in zip(self.targets, self.nodes, strict=False)]
+
     def node_of(self, target: ShardTarget) -> str:
         """The node that answered (or was tried last) for ``target`` (one of ``targets``)."""
         for i, t in enumerate(self.targets):

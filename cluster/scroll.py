@@ -48,7 +48,7 @@ class Pages:
         if first:
             response, phase = await self.root.search(self.indices, self.spec, pin_seconds=pin)
             self.generations = phase.generations
-            self.nodes = phase.nodes or None
+            self.nodes = phase.context_nodes() or None
         elif self.by_cursor:
             response, phase = await self.root.search(
                 self.indices, self.spec, generations=self.generations, pin_seconds=pin, cursors=self._cursors,

@@ -106,7 +106,7 @@ async def open_pit(request: Request) -> Response:
     )  # fmt: skip
     failed = len(phase.failures) + len(phase.timed_out)
     ctx = cluster.pits.open([m.name for m in metas], [m.uuid for m in metas], phase.generations, keep_alive,
-                            phase.nodes)
+                            phase.context_nodes())
     return es_json(request, {
         "id": ctx.id,
         "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},

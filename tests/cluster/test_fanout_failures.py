@@ -82,6 +82,8 @@ async def test_a_lost_node_leaves_one_failure_per_missing_shard(single: ThreeNod
     failures = body["_shards"]["failures"]
     assert sorted(f["shard"] for f in failures) == lost
     assert all(f["index"] == "docs" and f["node"] == "node-b" for f in failures)
+    assert all(set(f) == {"shard", "index", "node", "reason"} and set(f["reason"]) == {"type", "reason"}
+               for f in failures)  # fmt: skip
     assert {f["reason"]["type"] for f in failures} == {"node_not_connected_exception"}
     expected = {str(i) for i in range(DOCS) if _owner(str(i)) not in lost}
     assert {h["_id"] for h in body["hits"]["hits"]} == expected
