@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from native.errors import RejectedExecution
 
+LEAF_TRANSPORTS = ("local", "grpc")
+
 
 @dataclass(frozen=True)
 class ClusterConfig:
@@ -28,6 +30,14 @@ class ClusterConfig:
     # a bulk or index request's ``timeout`` when it sets none (ES's 1m): how long a write waits for its
     # shard's primary to be started (and for a new primary after its node is lost)
     default_write_timeout_s: float = 60.0
+    # how the embedded server reaches its own leaf: "local" (in-process ``LocalLeafClient``) or "grpc" (its leaf
+    # servicer on a loopback port and a ``GrpcLeafClient``: every leaf call crosses the wire, as in a cluster);
+    # the server setting ``leaf_transport`` (``QUIDDITCH_LEAF_TRANSPORT``)
+    leaf_transport: str = "local"
+
+    def __post_init__(self) -> None:
+        if self.leaf_transport not in LEAF_TRANSPORTS:
+            raise ValueError(f"unknown leaf transport [{self.leaf_transport}]: expected one of {list(LEAF_TRANSPORTS)}")
 
 
 class Backpressure:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from cluster.async_search import AsyncSearchRegistry
 from cluster.config import ClusterConfig
 from cluster.disk import DiskWatermarks
 from cluster.leaf import LeafService
-from cluster.leaf_client import LocalLeafClient
+from cluster.leaf_client import LeafClient, LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
 from cluster.pit import PitRegistry
@@ -20,6 +21,9 @@ from cluster.settings import allow_expensive_queries_of, max_buckets_of
 from cluster.state import ClusterState, LocalStateStore
 from cluster.transport import LocalTransport
 from cluster.writes import WriteCoordinator
+
+if TYPE_CHECKING:
+    from cluster.grpc_leaf import LeafServer
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +47,9 @@ class EmbeddedCluster:
         self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
         self.leaf_service = LeafService(self.node, config=self.config)
-        self.leaf = LocalLeafClient(self.leaf_service)
-        self.transport = LocalTransport(NODE_ID, self.leaf)
+        self.leaf: LeafClient = LocalLeafClient(self.leaf_service)
+        self.leaf_server: LeafServer | None = None  # with ``leaf_transport = "grpc"``, from ``start``
+        self.transport = LocalTransport(NODE_ID, self.leaf)  # (``root.leaf = …`` below repoints these)
         self.root = Root(self.transport, self.config, state=lambda: self.master.state)
         self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
         self.disk = DiskWatermarks(self.master, data_dir)
@@ -66,8 +71,21 @@ class EmbeddedCluster:
         self.root.allow_expensive_queries = allow_expensive_queries_of(new)
 
     async def start(self) -> None:
+        if self.config.leaf_transport == "grpc":
+            await self._leaf_over_grpc()
         self._refresher = asyncio.create_task(self._refresh_loop())
         self._disk_monitor = asyncio.create_task(self._disk_loop())
+
+    async def _leaf_over_grpc(self) -> None:
+        """Serve this node's leaf on a loopback port and reach it through a ``GrpcLeafClient``, so every leaf
+        call crosses the wire as it does in a cluster (``ClusterConfig.leaf_transport = "grpc"``). Requests
+        arrive only after ``start``, so the root and the write coordinator are repointed here."""
+        from cluster.grpc_leaf import GrpcLeafClient, start_leaf_server
+
+        self.leaf_server = await start_leaf_server(self.leaf_service, "127.0.0.1", 0)
+        client = GrpcLeafClient(self.leaf_server.address, node_id=self.node_name)
+        self.leaf = self.root.leaf = self.writes.leaf = client
+        self.transport = LocalTransport(NODE_ID, client)
 
     async def _disk_loop(self) -> None:
         while True:
@@ -91,5 +109,11 @@ class EmbeddedCluster:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self.leaf_server is not None:
+            close = getattr(self.leaf, "close", None)
+            if close is not None:
+                await close()
+            await self.leaf_server.stop(None)
+            self.leaf_server = None
         await asyncio.to_thread(self.node.close)
         self.leaf_service.close()

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import tantivy
 
+from cluster import leaf_reads
 from cluster.config import ClusterConfig
 from cluster.errors import error_to_pb, unexpected_to_pb
 from cluster.explain import convert, field_names
@@ -491,6 +492,16 @@ class LeafService:
             found=True,
             routing=doc.routing or "",
         )
+
+    # -- per-document and per-shard reads (``cluster.leaf_reads``) ---------------------------------------
+    def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse:
+        return leaf_reads.explain(self.node, self._query_of, self.config.max_clause_count, request)
+
+    def validate(self, request: pb.ValidateRequest) -> pb.ValidateResponse:
+        return leaf_reads.validate(self.node, self._query_of, self.config.max_clause_count, request)
+
+    def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse:
+        return leaf_reads.termvectors(self.node, request)
 
     def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse:
         """Refresh each shard; one that fails (a commit refused by the disk) is reported, its writes kept."""

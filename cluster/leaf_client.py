@@ -44,6 +44,9 @@ class LeafClient(Protocol):
     async def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse: ...
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse: ...
     async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse: ...
+    async def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse: ...
+    async def validate(self, request: pb.ValidateRequest) -> pb.ValidateResponse: ...
+    async def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse: ...
 
 
 class Workers:
@@ -154,11 +157,13 @@ class LocalLeafClient:
     2.22 ms p50; ~0.3 ms of a 1.8 ms term query). So a search or
     fetch whose identical request last ran in under ``INLINE_MAX_S`` runs on the event loop when no other
     search is in flight and no shard it reads is being swapped (``LeafService.readers_free``). Under load
-    every search takes the threads, where they overlap.
+    every search takes the threads, where they overlap. ``inline=False`` never runs one on the loop: a gRPC
+    servicer's loop serves every caller, so no leaf work may stall it (``cluster.grpc_leaf``).
     """
 
-    def __init__(self, service: LeafService, *, idle_s: float = 30.0) -> None:
+    def __init__(self, service: LeafService, *, idle_s: float = 30.0, inline: bool = True) -> None:
         self.service = service
+        self._inline = inline
         self._search_threads = Workers(SEARCH_THREADS, "leaf-search", idle_s=idle_s)
         self._in_flight = 0
         self._costs: OrderedDict[bytes, float] = OrderedDict()  # request bytes → seconds of its last run
@@ -170,6 +175,8 @@ class LocalLeafClient:
         return await self._run(self.service.fetch, request, [request.shard])
 
     async def _run(self, fn: Callable[[M], R], request: M, shards: Sequence[pb.ShardRef]) -> R:
+        if not self._inline:  # always on a thread: no cost to learn
+            return await self._search_threads.run(fn, request)
         now, request.now_millis = request.now_millis, 0  # the same request at another time: the same cost
         timed = isinstance(request, pb.SearchRequest) and request.HasField("timeout_seconds")
         timeout = request.timeout_seconds if timed else None  # (and at another deadline)
@@ -213,3 +220,12 @@ class LocalLeafClient:
 
     async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
         return await asyncio.to_thread(self.service.forcemerge, request)
+
+    async def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse:
+        return await asyncio.to_thread(self.service.explain, request)
+
+    async def validate(self, request: pb.ValidateRequest) -> pb.ValidateResponse:
+        return await asyncio.to_thread(self.service.validate, request)
+
+    async def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse:
+        return await asyncio.to_thread(self.service.termvectors, request)

@@ -214,6 +214,11 @@ class Root:
         """This node's own leaf client."""
         return self.transport.client(self.transport.local_node)
 
+    @leaf.setter
+    def leaf(self, client: LeafClient) -> None:
+        """One node holding every shard, reached through ``client`` (the embedded server's leaf over gRPC)."""
+        self.transport = self.fanout.transport = LocalTransport(self.transport.local_node, client)
+
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
         self.index_of, self.get_doc = index_of, get_doc

@@ -48,6 +48,7 @@ RETRYABLE_TYPES = frozenset(
         "connect_transport_exception",
         "receive_timeout_transport_exception",
         "node_closed_exception",
+        "transport_exception",
     }
 )
 _KINDS = ("_local", "_only_local", "_prefer_nodes", "_only_nodes")
@@ -72,6 +73,18 @@ class TransportFailed(QuidditchError):
 def as_node_error(node_id: str, exc: BaseException) -> QuidditchError:
     """What a failed call to ``node_id`` counts as: its own domain error, else a ``TransportFailed``."""
     return exc if isinstance(exc, QuidditchError) else TransportFailed(node_id, exc)
+
+
+# A whole call to a node that failed with one of these: the node is gone or hung, not the request at fault.
+NODE_FAILURE_TYPES = frozenset(
+    {
+        "node_not_connected_exception",
+        "receive_timeout_transport_exception",
+        "transport_exception",
+        "connect_transport_exception",
+        "node_closed_exception",
+    }
+)
 
 
 def retryable(error: QuidditchError) -> bool:

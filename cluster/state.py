@@ -1,22 +1,16 @@
-"""Cluster state: the versioned description of every index, and the store that persists it.
+"""Cluster state: the versioned description of every index, its nodes and its routing table.
 
 ``ClusterState`` is immutable; the master derives a new one per change and saves it through a
-``ClusterStateStore`` with compare-and-set on ``version``. The embedded default is ``LocalStateStore``
-(one fsynced JSON file).
+``ClusterStateStore`` (``cluster.state_store``, re-exported here) with compare-and-set on ``version``.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
-
-import orjson
+from typing import Any
 
 from native.errors import QuidditchError
-from native.failpoints import failpoint
 
 
 class StaleStateError(QuidditchError):
@@ -301,52 +295,7 @@ def change_kinds(old: ClusterState, new: ClusterState) -> list[str]:
     return kinds
 
 
-class ClusterStateStore(Protocol):
-    """Persists cluster state. ``save`` fails with ``StaleStateError`` unless ``expected_version`` matches."""
-
-    def load(self) -> ClusterState: ...
-
-    def save(self, state: ClusterState, expected_version: int) -> None: ...
-
-
-class LocalStateStore:
-    """The embedded store: ``<data>/cluster_state.json``, written atomically and fsynced."""
-
-    def __init__(self, data_dir: str) -> None:
-        self.path = os.path.join(data_dir, "cluster_state.json")
-        os.makedirs(data_dir, exist_ok=True)
-        self._lock = threading.Lock()
-        self._version = self.load().version
-
-    def load(self) -> ClusterState:
-        try:
-            with open(self.path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            return ClusterState(cluster_uuid=os.urandom(11).hex())
-        try:
-            data = orjson.loads(raw)
-            if not isinstance(data, dict) or not isinstance(data.get("indices", {}), dict):
-                raise ValueError("not a cluster state object")
-            return ClusterState.from_json(data)
-        except (ValueError, TypeError, AttributeError) as exc:  # orjson.JSONDecodeError is a ValueError
-            raise ClusterStateCorrupted(f"cluster state [{self.path}] is unreadable: {exc}") from None
-
-    def save(self, state: ClusterState, expected_version: int) -> None:
-        with self._lock:
-            if expected_version != self._version:
-                raise StaleStateError(f"cluster state version [{expected_version}] is stale ({self._version})")
-            tmp = self.path + ".tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(orjson.dumps(state.to_json()))
-                fh.flush()
-                os.fsync(fh.fileno())
-            failpoint("cluster_state.after_tmp_write")
-            os.replace(tmp, self.path)
-            failpoint("cluster_state.after_rename")
-            fd = os.open(os.path.dirname(self.path), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._version = state.version
+# The stores moved to ``cluster.state_store``; imported last because that module imports this one (the
+# ``cluster`` package imports this module first, so the cycle always resolves here).
+from cluster.state_store import ClusterStateStore as ClusterStateStore  # noqa: E402
+from cluster.state_store import LocalStateStore as LocalStateStore  # noqa: E402

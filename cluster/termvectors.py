@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -56,6 +56,18 @@ class TermVectorOptions:
     field_statistics: bool = True
     per_field_analyzer: dict[str, str] = field(default_factory=dict)
     filter: dict[str, Any] | None = None
+
+    def to_json(self) -> bytes:
+        """The options as the ``_termvectors`` leaf call carries them (``TermvectorsRequest.options_json``)."""
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: bytes) -> TermVectorOptions:
+        if not data:
+            return cls()
+        values = orjson.loads(data)
+        fields = values.pop("fields", None)
+        return cls(fields=None if fields is None else tuple(fields), **values)
 
 
 @dataclass

@@ -44,6 +44,7 @@ from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
 from cluster.settings import analysis_settings
 from cluster.shard_copies import (
+    NODE_FAILURE_TYPES,
     CopyChooser,
     CopyPreference,
     TransportFailed,
@@ -260,6 +261,30 @@ class WriteCoordinator:
         """This node's own leaf client."""
         return self.transport.client(self.transport.local_node)
 
+    @leaf.setter
+    def leaf(self, client: LeafClient) -> None:
+        """One node holding every shard, reached through ``client`` (the embedded server's leaf over gRPC)."""
+        self.transport = LocalTransport(self.transport.local_node, client)
+
+    def shard_client(self, meta: IndexMeta, shard: int) -> LeafClient:
+        """The client of the node a single-shard read goes to (explain, termvectors): the shard's started
+        primary, else a started replica; ``NoShardAvailable`` when none is started."""
+        nodes = primary_first(self._routing(self.master.state, meta, shard))
+        if not nodes:
+            raise NoShardAvailable(meta.name, shard)
+        return self.transport.client(nodes[0])
+
+    def shard_clients(self, meta: IndexMeta, shards: Sequence[int]) -> list[tuple[LeafClient, list[int]]]:
+        """``shards`` grouped by the node ``shard_client`` reads each from (validate over several shards)."""
+        state = self.master.state
+        groups: dict[str, list[int]] = defaultdict(list)
+        for shard in shards:
+            nodes = primary_first(self._routing(state, meta, shard))
+            if not nodes:
+                raise NoShardAvailable(meta.name, shard)
+            groups[nodes[0]].append(shard)
+        return [(self.transport.client(node), group) for node, group in groups.items()]
+
     def _routing(self, state: ClusterState, meta: IndexMeta, shard: int) -> Any:
         return shard_routing(state, meta, shard, self.transport.local_node)
 
@@ -292,7 +317,9 @@ class WriteCoordinator:
                     raise
                 except Exception as exc:
                     raise TransportFailed(node, exc) from exc
-            except (NodeNotConnected, TransportTimeout, TransportFailed):
+            except QuidditchError as exc:
+                if exc.es_type not in NODE_FAILURE_TYPES:
+                    raise
                 # the primary's node is gone (or hung): wait for the routing to name another primary
                 if not await self.changes.wait_after(state.version, deadline):
                     raise unavailable(meta.name, shard, requests, timeout_s) from None

@@ -138,6 +138,7 @@ def cluster_config(settings: Settings) -> ClusterConfig:
         default_search_timeout_s=parse_time_value(settings.search_default_search_timeout),
         write_queue_size=settings.write_queue_size,
         indexing_pressure_limit=settings.indexing_pressure_memory_limit,
+        leaf_transport=settings.leaf_transport,
     )
 
 

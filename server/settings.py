@@ -101,6 +101,12 @@ SETTINGS: tuple[Setting, ...] = (
         " wait forever",
         "time",
     ),
+    Setting(
+        "leaf_transport",
+        "local",
+        "How this server reaches its own shards: `local` (in process) or `grpc` (through its leaf servicer on a"
+        " loopback port, every shard call crossing the wire as between cluster nodes: for testing the transport)",
+    ),
     Setting("write_queue_size", 10000, "Bulk shard writes that may wait before a 429", "int"),
     Setting(
         "indexing_pressure_memory_limit",
@@ -134,6 +140,7 @@ class Settings:
     indices_query_max_clause_count: int
     search_queue_size: int
     search_default_search_timeout: str
+    leaf_transport: str
     write_queue_size: int
     indexing_pressure_memory_limit: int
     refresh_interval: str

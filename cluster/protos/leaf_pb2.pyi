@@ -129,10 +129,12 @@ class ShardSearchResult(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[PartialHit, _Mapping]]] = ..., total: _Optional[int] = ..., max_score: _Optional[float] = ..., has_max_score: _Optional[bool] = ..., agg_partial: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., docs: _Optional[_Iterable[_Union[StoredDoc, _Mapping]]] = ..., timed_out: _Optional[bool] = ..., profile_json: _Optional[bytes] = ..., suggest_json: _Optional[bytes] = ..., cannot_match: _Optional[bool] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("results",)
+    __slots__ = ("results", "error")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[ShardSearchResult]
-    def __init__(self, results: _Optional[_Iterable[_Union[ShardSearchResult, _Mapping]]] = ...) -> None: ...
+    error: Error
+    def __init__(self, results: _Optional[_Iterable[_Union[ShardSearchResult, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class DocRef(_message.Message):
     __slots__ = ("segment_ord", "doc")
@@ -161,7 +163,7 @@ class FetchRequest(_message.Message):
     def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., searcher_generation: _Optional[int] = ..., docs: _Optional[_Iterable[_Union[DocRef, _Mapping]]] = ..., highlight_json: _Optional[bytes] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ..., profile: _Optional[bool] = ...) -> None: ...
 
 class StoredDoc(_message.Message):
-    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json", "matched_queries_json", "routing")
+    __slots__ = ("id", "source", "version", "seq_no", "primary_term", "found", "highlight_json", "inner_hits_json", "matched_queries_json", "routing", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -172,6 +174,7 @@ class StoredDoc(_message.Message):
     INNER_HITS_JSON_FIELD_NUMBER: _ClassVar[int]
     MATCHED_QUERIES_JSON_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     source: bytes
     version: int
@@ -182,7 +185,8 @@ class StoredDoc(_message.Message):
     inner_hits_json: bytes
     matched_queries_json: bytes
     routing: str
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ..., matched_queries_json: _Optional[bytes] = ..., routing: _Optional[str] = ...) -> None: ...
+    error: Error
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., found: _Optional[bool] = ..., highlight_json: _Optional[bytes] = ..., inner_hits_json: _Optional[bytes] = ..., matched_queries_json: _Optional[bytes] = ..., routing: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
     __slots__ = ("docs", "error", "profile_json")
@@ -311,12 +315,14 @@ class RefreshRequest(_message.Message):
     def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ...) -> None: ...
 
 class RefreshResponse(_message.Message):
-    __slots__ = ("successful", "failures")
+    __slots__ = ("successful", "failures", "error")
     SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
     FAILURES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     successful: int
     failures: _containers.RepeatedCompositeFieldContainer[ShardFailure]
-    def __init__(self, successful: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ShardFailure, _Mapping]]] = ...) -> None: ...
+    error: Error
+    def __init__(self, successful: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ShardFailure, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class ForcemergeRequest(_message.Message):
     __slots__ = ("shards", "max_num_segments", "only_expunge_deletes")
@@ -329,14 +335,16 @@ class ForcemergeRequest(_message.Message):
     def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., max_num_segments: _Optional[int] = ..., only_expunge_deletes: _Optional[bool] = ...) -> None: ...
 
 class ForcemergeResponse(_message.Message):
-    __slots__ = ("successful", "merged", "failures")
+    __slots__ = ("successful", "merged", "failures", "error")
     SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
     MERGED_FIELD_NUMBER: _ClassVar[int]
     FAILURES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     successful: int
     merged: int
     failures: _containers.RepeatedCompositeFieldContainer[ShardFailure]
-    def __init__(self, successful: _Optional[int] = ..., merged: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ShardFailure, _Mapping]]] = ...) -> None: ...
+    error: Error
+    def __init__(self, successful: _Optional[int] = ..., merged: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ShardFailure, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class ShardFailure(_message.Message):
     __slots__ = ("shard", "error")
@@ -441,7 +449,95 @@ class SegmentStats(_message.Message):
     def __init__(self, name: _Optional[str] = ..., num_docs: _Optional[int] = ..., deleted_docs: _Optional[int] = ..., size_in_bytes: _Optional[int] = ...) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("shards",)
+    __slots__ = ("shards", "error")
     SHARDS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     shards: _containers.RepeatedCompositeFieldContainer[ShardStats]
-    def __init__(self, shards: _Optional[_Iterable[_Union[ShardStats, _Mapping]]] = ...) -> None: ...
+    error: Error
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardStats, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class ExplainRequest(_message.Message):
+    __slots__ = ("shard", "id", "query_json", "now_millis")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    NOW_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    id: str
+    query_json: bytes
+    now_millis: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ...) -> None: ...
+
+class ExplainResponse(_message.Message):
+    __slots__ = ("found", "matched", "explanation_json", "version", "seq_no", "primary_term", "source", "error")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_JSON_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    matched: bool
+    explanation_json: bytes
+    version: int
+    seq_no: int
+    primary_term: int
+    source: bytes
+    error: Error
+    def __init__(self, found: _Optional[bool] = ..., matched: _Optional[bool] = ..., explanation_json: _Optional[bytes] = ..., version: _Optional[int] = ..., seq_no: _Optional[int] = ..., primary_term: _Optional[int] = ..., source: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class ValidateRequest(_message.Message):
+    __slots__ = ("shards", "query_json", "now_millis")
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    NOW_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[ShardRef]
+    query_json: bytes
+    now_millis: int
+    def __init__(self, shards: _Optional[_Iterable[_Union[ShardRef, _Mapping]]] = ..., query_json: _Optional[bytes] = ..., now_millis: _Optional[int] = ...) -> None: ...
+
+class ShardValidation(_message.Message):
+    __slots__ = ("shard", "explanation", "error")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    explanation: str
+    error: Error
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., explanation: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class ValidateResponse(_message.Message):
+    __slots__ = ("results", "error")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ShardValidation]
+    error: Error
+    def __init__(self, results: _Optional[_Iterable[_Union[ShardValidation, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class TermvectorsRequest(_message.Message):
+    __slots__ = ("shard", "id", "not_realtime", "doc_json", "options_json")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_REALTIME_FIELD_NUMBER: _ClassVar[int]
+    DOC_JSON_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    id: str
+    not_realtime: bool
+    doc_json: bytes
+    options_json: bytes
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., id: _Optional[str] = ..., not_realtime: _Optional[bool] = ..., doc_json: _Optional[bytes] = ..., options_json: _Optional[bytes] = ...) -> None: ...
+
+class TermvectorsResponse(_message.Message):
+    __slots__ = ("found", "version", "term_vectors_json", "error")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TERM_VECTORS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    version: int
+    term_vectors_json: bytes
+    error: Error
+    def __init__(self, found: _Optional[bool] = ..., version: _Optional[int] = ..., term_vectors_json: _Optional[bytes] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...

@@ -69,6 +69,21 @@ class LeafStub:
                 request_serializer=leaf__pb2.StatsRequest.SerializeToString,
                 response_deserializer=leaf__pb2.StatsResponse.FromString,
                 _registered_method=True)
+        self.Explain = channel.unary_unary(
+                '/quidditch.leaf.Leaf/Explain',
+                request_serializer=leaf__pb2.ExplainRequest.SerializeToString,
+                response_deserializer=leaf__pb2.ExplainResponse.FromString,
+                _registered_method=True)
+        self.Validate = channel.unary_unary(
+                '/quidditch.leaf.Leaf/Validate',
+                request_serializer=leaf__pb2.ValidateRequest.SerializeToString,
+                response_deserializer=leaf__pb2.ValidateResponse.FromString,
+                _registered_method=True)
+        self.Termvectors = channel.unary_unary(
+                '/quidditch.leaf.Leaf/Termvectors',
+                request_serializer=leaf__pb2.TermvectorsRequest.SerializeToString,
+                response_deserializer=leaf__pb2.TermvectorsResponse.FromString,
+                _registered_method=True)
 
 
 class LeafServicer:
@@ -116,6 +131,24 @@ class LeafServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Explain(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Validate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Termvectors(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeafServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +186,21 @@ def add_LeafServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=leaf__pb2.StatsRequest.FromString,
                     response_serializer=leaf__pb2.StatsResponse.SerializeToString,
+            ),
+            'Explain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Explain,
+                    request_deserializer=leaf__pb2.ExplainRequest.FromString,
+                    response_serializer=leaf__pb2.ExplainResponse.SerializeToString,
+            ),
+            'Validate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Validate,
+                    request_deserializer=leaf__pb2.ValidateRequest.FromString,
+                    response_serializer=leaf__pb2.ValidateResponse.SerializeToString,
+            ),
+            'Termvectors': grpc.unary_unary_rpc_method_handler(
+                    servicer.Termvectors,
+                    request_deserializer=leaf__pb2.TermvectorsRequest.FromString,
+                    response_serializer=leaf__pb2.TermvectorsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -344,6 +392,87 @@ class Leaf:
             '/quidditch.leaf.Leaf/Stats',
             leaf__pb2.StatsRequest.SerializeToString,
             leaf__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Explain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quidditch.leaf.Leaf/Explain',
+            leaf__pb2.ExplainRequest.SerializeToString,
+            leaf__pb2.ExplainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Validate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quidditch.leaf.Leaf/Validate',
+            leaf__pb2.ValidateRequest.SerializeToString,
+            leaf__pb2.ValidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Termvectors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quidditch.leaf.Leaf/Termvectors',
+            leaf__pb2.TermvectorsRequest.SerializeToString,
+            leaf__pb2.TermvectorsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,9 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster import shard_reads
 from cluster.embedded import EmbeddedCluster
-from cluster.explain import explain_doc
-from cluster.routing import shard_for
 from cluster.search_request import parse_source_filter, query_from_params
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
@@ -51,15 +49,13 @@ async def explain(request: Request) -> Response:
     cluster: EmbeddedCluster = request.app.state.cluster
     meta = single_index(request, request.path_params["index"], params)
     doc_id = request.path_params["id"]
-    ast = cluster.root.parse(query)
+    cluster.root.parse(query)  # the 400s of a bad query, before any shard is asked
     (resolved,) = await cluster.root.resolve_lookups(query)
     if resolved != query:
-        ast = cluster.root.parse(resolved)
-    shard = cluster.node.shard(meta.uuid, shard_for(params.get("routing") or doc_id, meta.number_of_shards))
-    result = await asyncio.to_thread(
-        explain_doc, shard, doc_id, ast, now_millis=int(time.time() * 1000),
-        max_clause_count=cluster.config.max_clause_count,
-    )  # fmt: skip
+        cluster.root.parse(resolved)
+    client = cluster.writes.shard_client(meta, shard_reads.doc_shard(meta, doc_id, params.get("routing")))
+    result = await shard_reads.explain(client, meta, doc_id, params.get("routing"), resolved,
+                                       now_millis=int(time.time() * 1000))  # fmt: skip
     out: dict[str, Any] = {"_index": meta.name, "_id": doc_id, "matched": result.matched}
     if not result.found:
         return es_json(request, out, status=404)

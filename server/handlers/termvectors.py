@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster import shard_reads
 from cluster.embedded import EmbeddedCluster
-from cluster.routing import shard_for
-from cluster.termvectors import TermVectorOptions, term_vectors
+from cluster.termvectors import TermVectorOptions
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError, RoutingMissing
 from native.mapping import routing_required
 from server.handlers.explain import single_index
@@ -82,18 +80,14 @@ async def _one(request: Request, index: str, doc_id: str | None, spec: dict[str,
     if doc is None:
         assert doc_id is not None
         out["_id"] = doc_id
-        realtime = spec.get("realtime", params.get("realtime", True))
-        stored = await cluster.writes.get(meta, doc_id, routing, realtime=str(realtime).lower() != "false")
-        if not stored.found:
-            return out | {"found": False, "took": int((time.monotonic() - started) * 1000)}
-        source = orjson.loads(stored.source)
-        out["_version"] = stored.version
-    else:
-        source = doc
-        out["_version"] = 0
-    shard = cluster.node.shard(meta.uuid, shard_for(str(routing or doc_id or ""), meta.number_of_shards))
-    _, searcher, compiled = shard.view()
-    vectors = await asyncio.to_thread(term_vectors, searcher, compiled, source, opts, artificial=doc is not None)
+    realtime = spec.get("realtime", params.get("realtime", True))
+    client = cluster.writes.shard_client(meta, shard_reads.doc_shard(meta, doc_id, routing))
+    read = await shard_reads.termvectors(client, meta, doc_id=doc_id, routing=routing, doc=doc, opts=opts,
+                                         realtime=str(realtime).lower() != "false")  # fmt: skip
+    if not read.found:
+        return out | {"found": False, "took": int((time.monotonic() - started) * 1000)}
+    out["_version"] = read.version
+    vectors = read.term_vectors
     out["found"] = True
     out["took"] = int((time.monotonic() - started) * 1000)
     if vectors:

@@ -8,7 +8,6 @@ bad numbers or dates and the like fail.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Any
@@ -17,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster import shard_reads
 from cluster.embedded import EmbeddedCluster
-from cluster.explain import field_names, validate_on
 from cluster.search_request import query_from_params
 from native.errors import ParsingError, QuidditchError
 from server.handlers.indices import resolve
@@ -57,10 +56,10 @@ async def validate_query(request: Request) -> Response:
             if key != "query":
                 raise ParsingError(f"request does not support [{key}]")
         query = query_from_params(params) if "q" in params else (body or {}).get("query")
-        ast = cluster.root.parse(query)
+        cluster.root.parse(query)
         (resolved,) = await cluster.root.resolve_lookups(query)
         if resolved != query:
-            ast = cluster.root.parse(resolved)
+            cluster.root.parse(resolved)
     except QuidditchError as exc:
         invalid: dict[str, Any] = {"valid": False}
         if explain:
@@ -72,22 +71,17 @@ async def validate_query(request: Request) -> Response:
     valid = True
     for meta in metas:
         shards = range(meta.number_of_shards) if all_shards else range(1)
-        for shard_id in shards:
-            shard = cluster.node.shard(meta.uuid, shard_id)
+        answers = [shard for client, group in cluster.writes.shard_clients(meta, shards)
+                   for shard in await shard_reads.validate(client, meta, group, resolved, now_millis=now)]  # fmt: skip
+        for shard in sorted(answers, key=lambda answer: answer.shard):
             entry: dict[str, Any] = {"index": meta.name}
             if all_shards:
-                entry["shard"] = shard_id
-            try:
-                names = await asyncio.to_thread(field_names, shard)
-                rendered = await asyncio.to_thread(
-                    validate_on, shard.compiled, ast, names, now_millis=now,
-                    max_clause_count=cluster.config.max_clause_count,
-                )  # fmt: skip
-                entry |= {"valid": True, "explanation": rendered}
-            except (QuidditchError, ValueError) as exc:  # tantivy reports bad terms as ValueError
+                entry["shard"] = shard.shard
+            if shard.error is None:
+                entry |= {"valid": True, "explanation": shard.explanation}
+            else:
                 valid = False
-                reason = exc.reason if isinstance(exc, QuidditchError) else str(exc)
-                reason = reason.removeprefix("failed to create query: ")
+                reason = shard.error.reason.removeprefix("failed to create query: ")
                 entry |= {"valid": False,
                           "error": f"[{meta.name}/{meta.uuid}] QueryShardException[failed to create query: "
                                    f"{reason}]"}  # fmt: skip
