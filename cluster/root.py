@@ -148,8 +148,6 @@ def _as_float32(score: float) -> float:
     return float(str(numpy.float32(score)))
 
 
-
-
 def targets_for(
     indices: Sequence[IndexMeta], routing: Sequence[str] = (), only_shards: Sequence[int] = ()
 ) -> list[ShardTarget]:
