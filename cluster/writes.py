@@ -9,7 +9,9 @@ Each shard group goes to the node of the shard's primary in the routing table of
 for the state to change (not a poll), up to the request's ``timeout`` (ES's 1m), then its items fail with ES's
 503 ``unavailable_shards_exception``. When the primary's node cannot be reached (``NodeNotConnected``, or it
 did not answer within the transport timeout) the group waits the same way for a new primary (a promoted
-replica: the routing changes) and is sent again, as ES retries on a primary failover.
+replica: the routing changes) and is sent again, as ES retries on a primary failover. A primary's node that
+answers "no such shard" (it has not applied the state that placed the copy there yet) is asked again after a
+short, growing pause, also until the timeout.
 
 The retry is safe for what the leaf checks: an ``op_type=create`` or ``if_seq_no``/``if_primary_term`` write
 that the lost primary had applied and replicated fails with 409 on the new primary instead of applying
@@ -295,6 +297,7 @@ class WriteCoordinator:
         """The shard bulk, sent to the node of the shard's started primary (see the module docstring: waits for
         a primary, and for a new one when its node is lost, until ``deadline``)."""
         local = self.transport.local_node
+        attempt = 0
         while True:
             state = self.master.state
             primary = self._routing(state, meta, shard).primary
@@ -310,7 +313,7 @@ class WriteCoordinator:
                 bound = max(self.config.transport_timeout_s, deadline - time.monotonic())
                 try:
                     async with asyncio.timeout(bound):
-                        return await client.bulk(request, parsed)
+                        response = await client.bulk(request, parsed)
                 except TimeoutError:
                     raise TransportTimeout(node, "bulk", bound) from None
                 except QuidditchError:
@@ -323,6 +326,16 @@ class WriteCoordinator:
                 # the primary's node is gone (or hung): wait for the routing to name another primary
                 if not await self.changes.wait_after(state.version, deadline):
                     raise unavailable(meta.name, shard, requests, timeout_s) from None
+                continue
+            if not response.HasField("error") or not retryable(error_from_pb(response.error)):
+                return response
+            # that node has not opened the copy the routing names yet (it applies the states after this one):
+            # ask again after a short, growing pause (or at the next state), until the deadline
+            attempt += 1
+            now = time.monotonic()
+            if now >= deadline:
+                return response
+            await self.changes.wait_after(state.version, min(deadline, now + min(0.01 * 2**attempt, 0.5)))
 
     def _token_counter(self, meta: IndexMeta) -> Callable[[str, str], int]:
         """Counts the tokens an analyzer of ``meta`` makes of a text (for the per-document token limit); the

@@ -245,6 +245,23 @@ async def test_writes_go_to_the_primary_and_wait_for_a_new_one(replicated: Three
     assert stored.found and orjson.loads(stored.source) == {"n": -1}
 
 
+async def test_a_write_waits_for_a_primary_copy_its_node_has_not_opened_yet(single: ThreeNodes) -> None:
+    meta = single.master.index("docs")
+    node = single.data["node-b"]
+    shard = node.shards.pop((meta.uuid, 1))  # the routing puts shard 1's primary on node-b; node-b lags
+    doc = next(str(i) for i in range(5000, 6000) if _owner(str(i)) == 1)
+    write = asyncio.create_task(single.writes.write([WriteItem("index", "docs", doc, source=b'{"n":7}')]))
+    try:
+        await asyncio.sleep(0.2)
+        assert not write.done()
+    finally:
+        node.shards[(meta.uuid, 1)] = shard  # node-b catches up
+    (result,) = await asyncio.wait_for(write, 10)
+    assert result.status == 201, result.body
+    stored = await single.writes.get(meta, doc)
+    assert stored.found and orjson.loads(stored.source) == {"n": 7}
+
+
 async def test_a_shard_without_a_started_primary_is_503_after_the_timeout(single: ThreeNodes) -> None:
     meta = single.master.index("docs")
     table = list(single.master.state.routing[meta.uuid])
