@@ -32,6 +32,7 @@ from cluster.errors import error_from_pb, error_to_pb
 from cluster.pit import SearchContextMissing
 from cluster.protos import leaf_pb2 as pb
 from cluster.shard_copies import (
+    NODE_FAILURE_TYPES,
     CopyChooser,
     CopyPreference,
     TransportTimeout,
@@ -189,6 +190,8 @@ class SearchFanout:
             try:
                 response = await self._search_on(node, sub, timeout_s)
             except TransportTimeout as exc:
+                if node != local:
+                    self.chooser.suspect(node)
                 for i in positions:
                     if node == local:  # our own leaf is slow: partial results, as ES's shard timeouts
                         results[i] = pb.ShardSearchResult(shard=targets[i].ref(), timed_out=True)
@@ -197,10 +200,13 @@ class SearchFanout:
                         results[i] = failed(i)
                 return
             except QuidditchError as exc:
+                if exc.es_type in NODE_FAILURE_TYPES:
+                    self.chooser.suspect(node)
                 for i in positions:
                     last_error[i] = exc
                 await dispatch(regroup(positions))
                 return
+            self.chooser.answered(node)
             if len(response.results) != len(positions):
                 broken = QuidditchError(f"[{node}] answered {len(response.results)} shards for {len(positions)}")
                 for i in positions:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,8 @@ RETRYABLE_TYPES = frozenset(
     }
 )
 _KINDS = ("_local", "_only_local", "_prefer_nodes", "_only_nodes")
+# How long a node whose call failed or timed out is tried after the other copies (``CopyChooser``).
+SUSPECT_S = 5.0
 
 
 class TransportTimeout(QuidditchError):
@@ -145,10 +148,32 @@ def _matches(spec: str, node_id: str, state: ClusterState, local_node: str) -> b
 
 
 class CopyChooser:
-    """Orders the candidate nodes of a shard read (one instance per coordinator: it holds the round-robin)."""
+    """Orders the candidate nodes of a shard read (one instance per coordinator: it holds the round-robin).
+
+    A node whose call just failed or timed out is *suspect* for ``SUSPECT_S``: its copies go last (except under
+    ``_only_*`` preferences), so that while a node is hung the searches that follow read the other copies at once
+    instead of each waiting for its timeout (a crude form of ES's adaptive replica selection)."""
 
     def __init__(self) -> None:
         self._turn = itertools.count()
+        self._suspect: dict[str, float] = {}  # node id → until when (``time.monotonic()``)
+
+    def suspect(self, node: str) -> None:
+        self._suspect[node] = time.monotonic() + SUSPECT_S
+
+    def answered(self, node: str) -> None:
+        if self._suspect:
+            self._suspect.pop(node, None)
+
+    def _last_if_suspect(self, nodes: list[str]) -> list[str]:
+        if not self._suspect or len(nodes) <= 1:
+            return nodes
+        now = time.monotonic()
+        bad = {n for n, until in list(self._suspect.items()) if until > now}
+        if not bad:
+            self._suspect.clear()
+            return nodes
+        return [n for n in nodes if n not in bad] + [n for n in nodes if n in bad]
 
     def next_turn(self) -> int:
         """A per-request rotation, so that consecutive requests start on different copies."""
@@ -166,7 +191,7 @@ class CopyChooser:
         kind = preference.kind
         if kind == "custom":
             seed = mmh3.hash(f"{preference.custom}\x00{meta.uuid}\x00{routing.shard}", 0, signed=False)
-            return _rotated(nodes, seed)
+            return self._last_if_suspect(_rotated(nodes, seed))
         if kind in ("_only_local", "_only_nodes"):
             specs = ("_local",) if kind == "_only_local" else preference.nodes
             picked = [n for n in nodes if any(_matches(s, n, state, local_node) for s in specs)]
@@ -179,8 +204,8 @@ class CopyChooser:
         if kind in ("_local", "_prefer_nodes"):
             specs = ("_local",) if kind == "_local" else preference.nodes
             first = [n for n in spread if any(_matches(s, n, state, local_node) for s in specs)]
-            return first + [n for n in spread if n not in first]
-        return spread
+            return self._last_if_suspect(first) + self._last_if_suspect([n for n in spread if n not in first])
+        return self._last_if_suspect(spread)
 
 
 def _rotated(nodes: list[str], by: int) -> list[str]:

@@ -214,6 +214,23 @@ async def test_a_hung_node_costs_the_timeout_and_only_its_searches_wait(single: 
     assert sorted(f["shard"] for f in body["_shards"]["failures"]) == lost
 
 
+async def test_after_a_hung_node_timed_out_searches_read_the_other_copies(replicated: ThreeNodes) -> None:
+    replicated.clients["node-c"].hang = True
+    body = {"query": {"match_all": {}}, "track_total_hits": True, "timeout": "3s"}
+    first = None
+    for _ in range(3):  # until a search starts on a copy on node-c (the rotation spreads them)
+        first = await _search(replicated, body)
+        if first["_shards"]["failed"]:
+            break
+    assert first is not None and first["_shards"]["failed"] > 0
+    assert {f["reason"]["type"] for f in first["_shards"]["failures"]} == {"receive_timeout_transport_exception"}
+    for _ in range(4):  # node-c is tried last now: complete answers, without waiting for the timeout
+        started = time.monotonic()
+        answer = await _search(replicated, body)
+        assert time.monotonic() - started < 2  # (waiting for node-c would take the 3 s timeout)
+        assert answer["_shards"]["failed"] == 0 and answer["hits"]["total"]["value"] == DOCS
+
+
 async def test_scroll_and_pit_shards_stay_on_their_node(replicated: ThreeNodes) -> None:
     meta = replicated.master.index("docs")
     phase = await replicated.root.query_phase(targets_for([meta]), SearchSpec(size=0), limit=0, query=None, aggs=None,
