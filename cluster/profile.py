@@ -69,9 +69,10 @@ def _query_entry(query: Any, ns: dict[str, int], counts: dict[str, int]) -> dict
 
 def shard_profile(
     *, index: str, shard: int, query_ast: Any, search_raw: bytes, fetch_raw: bytes, root_fetch: dict[str, Any] | None,
-    agg_names: list[str], limit: int, sorted_by_field: bool,
+    agg_names: list[str], limit: int, sorted_by_field: bool, node: str = NODE_ID,
 ) -> dict[str, Any]:  # fmt: skip
-    """One ``profile.shards[]`` entry from the leaf's measures of the query (and fetch) phases and the root's."""
+    """One ``profile.shards[]`` entry from the leaf's measures of the query (and fetch) phases and the root's
+    (``node``: the node whose copy answered)."""
     ns, counts = _read(search_raw)
     fetch_ns, fetch_counts = _read(fetch_raw)
     for key in ("fetch_reader", "fetch_load"):  # single-shard query-and-fetch: loaded by the query phase
@@ -89,8 +90,8 @@ def shard_profile(
         }],
     }  # fmt: skip
     out: dict[str, Any] = {
-        "id": f"[{NODE_ID}][{index}][{shard}]",
-        "node_id": NODE_ID,
+        "id": f"[{node}][{index}][{shard}]",
+        "node_id": node,
         "shard_id": shard,
         "index": index,
         "cluster": "(local)",

@@ -748,7 +748,7 @@ class Root:
             shards.append(shard_profile(
                 index=target.meta.name, shard=target.shard, query_ast=query_ast, search_raw=phase.profiles[i],
                 fetch_raw=fetch["raw"] if fetch else b"", root_fetch=fetch, agg_names=agg_names, limit=limit,
-                sorted_by_field=by_field,
+                sorted_by_field=by_field, node=phase.nodes[i] if i < len(phase.nodes) and phase.nodes[i] else NODE_ID,
             ))  # fmt: skip
         shards.sort(key=lambda s: s["id"])
         return {"shards": shards}

@@ -212,3 +212,11 @@ async def test_pit_searches_are_identical_and_pinned(pair: tuple[EmbeddedCluster
     assert answers[1] == answers[0]
     ids = [entry[0] for entry in answers[0] if isinstance(entry[0], str)]
     assert len(ids) == 300 and not any(i.startswith("8-") for i in ids)
+
+
+async def test_profile_names_the_node_of_each_shard(pair: tuple[EmbeddedCluster, ThreeNodes]) -> None:
+    _, three = pair
+    response, _ = await three.root.search(_meta(three), parse_search({"profile": True, "query": {"match_all": {}}}, {}))
+    shards = response["profile"]["shards"]
+    assert sorted((s["shard_id"], s["node_id"]) for s in shards) == [(s, NODES[s % 3]) for s in range(SHARDS)]
+    assert all(s["id"] == f"[{s['node_id']}][docs][{s['shard_id']}]" for s in shards)
