@@ -56,7 +56,7 @@ from cluster.shard_copies import (
     shard_routing,
 )
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
-from cluster.state import ClusterState, IndexMeta
+from cluster.state import ClusterState, IndexMeta, ShardRouting
 from cluster.state_changes import StateChanges
 from cluster.transport import LocalTransport, NodeNotConnected, Transport
 from native.analysis import Analysis
@@ -287,7 +287,7 @@ class WriteCoordinator:
             groups[nodes[0]].append(shard)
         return [(self.transport.client(node), group) for node, group in groups.items()]
 
-    def _routing(self, state: ClusterState, meta: IndexMeta, shard: int) -> Any:
+    def _routing(self, state: ClusterState, meta: IndexMeta, shard: int) -> ShardRouting:
         return shard_routing(state, meta, shard, self.transport.local_node)
 
     async def _to_primary(
@@ -321,7 +321,7 @@ class WriteCoordinator:
                 except Exception as exc:
                     raise TransportFailed(node, exc) from exc
             except QuidditchError as exc:
-                if exc.es_type not in NODE_FAILURE_TYPES:
+                if exc.es_type not in NODE_FAILURE_TYPES or node == local:  # (this node's leaf: as it always was)
                     raise
                 # the primary's node is gone (or hung): wait for the routing to name another primary
                 if not await self.changes.wait_after(state.version, deadline):
