@@ -2,6 +2,10 @@
 
 Query then fetch: leaves return sort values and doc addresses; the root keeps the global top
 ``from + size`` ordered by sort values then (shard, segment, doc), and fetches ``_source`` for those only.
+The shards are reached through a ``Transport`` and the routing table of the current cluster state
+(``cluster.fanout``: one request per node, retries on the next copy, failed shards in ``_shards.failures``);
+the fetch phase asks the node that answered the query phase for that shard, and a scroll or a PIT keeps
+reading the nodes its first page read (``QueryPhase.nodes``).
 
 Before fan-out the root resolves ``terms`` lookups (``native.query.lookup``): each looked-up document is
 read once with a realtime GET (``index_of`` + ``get_doc``, the master's index resolution and the write
