@@ -54,7 +54,7 @@ RETRYABLE_TYPES = frozenset(
 )
 _KINDS = ("_local", "_only_local", "_prefer_nodes", "_only_nodes")
 # How long a node whose call failed or timed out is tried after the other copies (``CopyChooser``).
-SUSPECT_S = 5.0
+SUSPECT_S = 30.0
 
 
 class TransportTimeout(QuidditchError):
