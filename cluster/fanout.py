@@ -279,10 +279,14 @@ class SearchFanout:
 
     async def fetch(self, node: str, request: pb.FetchRequest) -> pb.FetchResponse:
         """A fetch from the node that answered the query phase for that shard (its searcher lives there); the
-        caller bounds the whole fetch phase."""
+        caller bounds the whole fetch phase, and another node's part of it by the transport timeout."""
         client = self.transport.client(node)
+        timeout_s = None if node == self.transport.local_node else self.config.transport_timeout_s
         try:
-            return await client.fetch(request)
+            async with asyncio.timeout(timeout_s):
+                return await client.fetch(request)
+        except TimeoutError:
+            raise TransportTimeout(node, "fetch", timeout_s or 0.0) from None
         except QuidditchError:
             raise
         except Exception as exc:

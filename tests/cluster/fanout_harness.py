@@ -39,6 +39,7 @@ class FlakyClient:
         self.down = False
         self.fetch_down = False  # only its fetches fail: lost between the query and the fetch phase
         self.hang = False
+        self.hang_fetch = False  # only its fetches hang
         self.release = asyncio.Event()
         self.calls = 0
 
@@ -60,6 +61,8 @@ class FlakyClient:
         self._check()
         if self.fetch_down:
             raise NodeNotConnected(self.node_id)
+        if self.hang_fetch:
+            await self.release.wait()
         await self._hold()
         return await self.inner.fetch(request)
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from cluster.config import ClusterConfig
 from cluster.protos import leaf_pb2 as pb
 from cluster.root import targets_for
 from cluster.routing import shard_for
@@ -34,8 +35,8 @@ def _owner(doc_id: str) -> int:
     return shard_for(doc_id, SHARDS)
 
 
-async def _three(base: Path, replicas: bool) -> ThreeNodes:
-    nodes = ThreeNodes(str(base), replicate=replicas)
+async def _three(base: Path, replicas: bool, config: ClusterConfig | None = None) -> ThreeNodes:
+    nodes = ThreeNodes(str(base), replicate=replicas, config=config)
     nodes.master.create_index("docs", {"settings": {"number_of_shards": SHARDS, "number_of_replicas": int(replicas)},
                                        "mappings": {"properties": {"n": {"type": "long"}}}})  # fmt: skip
     placement = [[NODES[s % 3], NODES[(s + 1) % 3]] if replicas else [NODES[s % 3]] for s in range(SHARDS)]
@@ -100,6 +101,21 @@ async def test_a_node_lost_before_the_fetch_phase_fails_its_shards(single: Three
     assert sorted(f["shard"] for f in body["_shards"]["failures"]) == lost
     assert {f["node"] for f in body["_shards"]["failures"]} == {"node-a"}
     assert [h["_id"] for h in body["hits"]["hits"]] == [str(i) for i in range(DOCS) if _owner(str(i)) not in lost]
+
+
+async def test_a_node_hung_in_the_fetch_phase_fails_its_shards_after_the_transport_timeout(tmp_path: Path) -> None:
+    nodes = await _three(tmp_path, replicas=False, config=ClusterConfig(transport_timeout_s=0.5))
+    try:
+        nodes.clients["node-c"].hang_fetch = True
+        started = time.monotonic()
+        body = await _search(nodes, {"query": {"match_all": {}}, "size": DOCS, "sort": [{"n": "asc"}]})
+        assert time.monotonic() - started < 5
+        lost = _on("node-c")
+        assert sorted(f["shard"] for f in body["_shards"]["failures"]) == lost
+        assert {f["reason"]["type"] for f in body["_shards"]["failures"]} == {"receive_timeout_transport_exception"}
+        assert [h["_id"] for h in body["hits"]["hits"]] == [str(i) for i in range(DOCS) if _owner(str(i)) not in lost]
+    finally:
+        nodes.close()
 
 
 async def test_without_partial_results_a_lost_shard_fails_the_search(single: ThreeNodes) -> None:
