@@ -15,19 +15,21 @@ results, as the embedded server always answered) and a failed shard (``receive_t
 when it is another node (a hung node). Only the requests that touch a slow node wait for it.
 
 When every shard has one candidate, this node (the embedded server), the root skips all of this and makes the
-one in-process call it always made (``Root._local_search``); a group that holds every shard is the caller's
+one in-process call it always made (``SearchFanout._local_query``); a group that holds every shard is the caller's
 request itself, unchanged (same bytes, so the leaf's inline-cost cache and the request cache see the same).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from cluster.config import ClusterConfig
+from cluster.config import Backpressure, ClusterConfig
 from cluster.errors import error_from_pb, error_to_pb
 from cluster.pit import SearchContextMissing
 from cluster.protos import leaf_pb2 as pb
@@ -47,6 +49,8 @@ from native.errors import QuidditchError
 
 if TYPE_CHECKING:
     from cluster.root import ShardTarget
+
+log = logging.getLogger(__name__)
 
 # How much longer than a search's deadline the root waits for a leaf that reports its shards' timeouts itself.
 LEAF_GRACE_S = 0.1
@@ -130,6 +134,52 @@ class SearchFanout:
             raise
         except Exception as exc:
             raise as_node_error(node, exc) from exc
+
+    async def query(
+        self, request: pb.SearchRequest, targets: Sequence[ShardTarget], deadline: float | None, queue: Backpressure,
+        preference: CopyPreference, pinned: Sequence[str] | None = None,
+    ) -> tuple[list[pb.ShardSearchResult], list[str]]:  # fmt: skip
+        """A query phase's shard calls: per target, its shard's answer and the node that gave it, admission to
+        ``queue`` included, all within ``deadline``: a search still waiting for admission then has every shard
+        timed out; a node still searching has its shards timed out (this node) or failed (another node), and
+        its call is cancelled (the local worker drops it if it has not started). The leaves answer for the
+        shards they have by the deadline themselves (``timeout_seconds``)."""
+        candidates = self.candidates(targets, preference, pinned)
+        local = self.transport.local_node
+        if all(len(c) == 1 and c[0] == local for c in candidates):
+            return await self._local_query(request, targets, deadline, queue), [local] * len(targets)
+        if deadline is None or queue.free:  # admitted at once: nothing to bound
+            async with queue.admit():
+                return await self.search(request, targets, deadline, candidates=candidates, pinned=pinned)
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S):
+                    await stack.enter_async_context(queue.admit())
+            except TimeoutError:
+                log.info("leaf search timed out", extra={"shards": len(targets)})
+                timed_out = [pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets]
+                return timed_out, list(pinned) if pinned is not None else [""] * len(targets)
+            return await self.search(request, targets, deadline, candidates=candidates, pinned=pinned)
+        raise AssertionError("unreachable")  # (mypy: the stack does not swallow exceptions)
+
+    async def _local_query(
+        self, request: pb.SearchRequest, targets: Sequence[ShardTarget], deadline: float | None, queue: Backpressure
+    ) -> list[pb.ShardSearchResult]:
+        """Every shard on this node, one copy each (the embedded server): one call to the in-process leaf, as
+        before the fan-out existed (no retry is possible, and the leaf's exceptions are the request's).
+        Past ``deadline`` every shard counts as timed out, the admission slot is released and the leaf call is
+        cancelled (its worker drops it if it has not started)."""
+        leaf = self.transport.client(self.transport.local_node)
+        if deadline is None:
+            async with queue.admit():
+                return list((await leaf.search(request)).results)
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S), queue.admit():
+                request.timeout_seconds = max(deadline - time.monotonic(), 0.0)
+                return list((await leaf.search(request)).results)
+        except TimeoutError:
+            log.info("leaf search timed out", extra={"shards": len(targets)})
+            return [pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets]
 
     async def _search_on(self, node: str, request: pb.SearchRequest, timeout_s: float | None) -> pb.SearchResponse:
         """``call`` for a search, without its extra coroutine (this one runs on every search)."""

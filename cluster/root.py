@@ -15,7 +15,6 @@ coordinator's GET) and the request JSON is rewritten with its values, so leaves 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import functools
 import logging
@@ -342,7 +341,9 @@ class Root:
         if spec.slice is not None:
             parts = plan_slices(spec.slice.id, spec.slice.max, len(targets), spec.slice.field, spec.pit is not None)
             request.shard_slice_json.extend([b"" if p is None else p.to_json() for p in parts])
-        results, answered = await self._leaf_search(request, targets, deadline, spec, nodes)
+        results, answered = await self.fanout.query(
+            request, targets, deadline, self.queue, CopyPreference.parse(spec.preference), nodes
+        )
         phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [], nodes=answered)
         # One shard's hits arrive in the global order already (the leaf orders them the way the merge
         # below does): only hits of several shards need sort keys and the merge sort.
@@ -417,51 +418,6 @@ class Root:
             [*search_after[:at], shard_after_doc(value, i, descending), *search_after[at + 1 :]]
             for i in range(num_shards)
         ]
-
-    async def _leaf_search(
-        self, request: pb.SearchRequest, targets: list[ShardTarget], deadline: float | None, spec: SearchSpec,
-        nodes: Sequence[str] | None,
-    ) -> tuple[list[pb.ShardSearchResult], list[str]]:  # fmt: skip
-        """Per target, its shard's answer and the node that gave it (``cluster.fanout``), admission included,
-        all within ``deadline``: a search still waiting for admission then has every shard timed out; a node
-        still searching has its shards timed out (this node) or failed (another node), and its call is
-        cancelled (the local worker drops it if it has not started). The leaves answer for the shards they
-        have by the deadline themselves (``timeout_seconds``)."""
-        candidates = self.fanout.candidates(targets, CopyPreference.parse(spec.preference), nodes)
-        local = self.transport.local_node
-        if all(len(c) == 1 and c[0] == local for c in candidates):
-            return await self._local_search(request, targets, deadline), [local] * len(targets)
-        if deadline is None or self.queue.free:  # admitted at once: nothing to bound
-            async with self.queue.admit():
-                return await self.fanout.search(request, targets, deadline, candidates=candidates, pinned=nodes)
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S):
-                    await stack.enter_async_context(self.queue.admit())
-            except TimeoutError:
-                log.info("leaf search timed out", extra={"shards": len(targets)})
-                timed_out = [pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets]
-                return timed_out, list(nodes) if nodes is not None else [""] * len(targets)
-            return await self.fanout.search(request, targets, deadline, candidates=candidates, pinned=nodes)
-        raise AssertionError("unreachable")  # (mypy: the stack does not swallow exceptions)
-
-    async def _local_search(
-        self, request: pb.SearchRequest, targets: list[ShardTarget], deadline: float | None
-    ) -> list[pb.ShardSearchResult]:
-        """Every shard on this node, one copy each (the embedded server): one call to the in-process leaf, as
-        before the fan-out existed (no retry is possible, and the leaf's exceptions are the request's).
-        Past ``deadline`` every shard counts as timed out, the admission slot is released and the leaf call is
-        cancelled (its worker drops it if it has not started)."""
-        if deadline is None:
-            async with self.queue.admit():
-                return list((await self.leaf.search(request)).results)
-        try:
-            async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S), self.queue.admit():
-                request.timeout_seconds = max(deadline - time.monotonic(), 0.0)
-                return list((await self.leaf.search(request)).results)
-        except TimeoutError:
-            log.info("leaf search timed out", extra={"shards": len(targets)})
-            return [pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets]
 
     def deadline(self, started: float, timeout_s: float | None) -> float | None:
         """When a search started at ``started`` (``time.monotonic()``) stops waiting for shards: its own
