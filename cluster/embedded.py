@@ -14,11 +14,13 @@ from cluster.leaf import LeafService
 from cluster.leaf_client import LeafClient, LocalLeafClient
 from cluster.master import Master
 from cluster.node import DataNode
+from cluster.node_identity import EMBEDDED_NODE_ID, persistent_node_id
 from cluster.pit import PitRegistry
-from cluster.root import NODE_ID, Root
+from cluster.root import Root
 from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
-from cluster.state import ClusterState, LocalStateStore
+from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
+from cluster.state_changes import StateChanges
 from cluster.transport import LocalTransport
 from cluster.writes import WriteCoordinator
 
@@ -43,14 +45,25 @@ class EmbeddedCluster:
         self.node_name = node_name
         self.store = LocalStateStore(data_dir)
         self.master = Master(self.store)
-        self.node = DataNode(data_dir, default_refresh_interval=self.config.default_refresh_interval)
+        self.node_id = persistent_node_id(data_dir, first=EMBEDDED_NODE_ID)
+        # the one member: master, data and coordinating; registering it allocates every primary here
+        self.master.set_nodes([NodeInfo(self.node_id, node_name, ROLES)], master_node=self.node_id)
+        self.node = DataNode(data_dir, node_id=self.node_id,
+                             default_refresh_interval=self.config.default_refresh_interval)  # fmt: skip
         self.node.apply_state(None, self.master.state)
         self.master.subscribe(self.node.apply_state)
+        self.state_changes = StateChanges(lambda: self.master.state)
+        self.master.subscribe(self.state_changes.notify)
         self.leaf_service = LeafService(self.node, config=self.config)
+        # the routing table replication reads (``cluster.replication``): the embedded node routes no replica, and
+        # a cluster node adds a transport, ShardStateActions and ``leaf_service.recovery.bind(loop)``
+        self.leaf_service.apply_state(None, self.master.state)
+        self.master.subscribe(self.leaf_service.apply_state)
         self.leaf: LeafClient = LocalLeafClient(self.leaf_service)
         self.leaf_server: LeafServer | None = None  # with ``leaf_transport = "grpc"``, from ``start``
-        self.transport = LocalTransport(NODE_ID, self.leaf)  # (``root.leaf = …`` below repoints these)
+        self.transport = LocalTransport(self.node_id, self.leaf)  # (``root.leaf = …`` below repoints these)
         self.root = Root(self.transport, self.config, state=lambda: self.master.state)
+        self.root.node_of = self.node_of
         self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
         self.disk = DiskWatermarks(self.master, data_dir)
         self.writes.disk = self.disk
@@ -62,6 +75,12 @@ class EmbeddedCluster:
         self.async_searches = AsyncSearchRegistry()
         self._refresher: asyncio.Task[None] | None = None
         self._disk_monitor: asyncio.Task[None] | None = None
+
+    def node_of(self, index_uuid: str, shard: int) -> str:
+        """The node whose copy of a shard a request reads (the primary's, as the routing table places it)."""
+        routing = self.master.state.shard_routing(index_uuid, shard)
+        primary = routing.primary if routing is not None else None
+        return primary.node if primary is not None else self.node_id
 
     def _apply_search_settings(self, old: ClusterState | None, new: ClusterState) -> None:
         """``search.max_buckets`` and ``search.allow_expensive_queries`` are dynamic: the root and the leaf read
@@ -85,7 +104,7 @@ class EmbeddedCluster:
         self.leaf_server = await start_leaf_server(self.leaf_service, "127.0.0.1", 0)
         client = GrpcLeafClient(self.leaf_server.address, node_id=self.node_name)
         self.leaf = self.root.leaf = self.writes.leaf = client
-        self.transport = LocalTransport(NODE_ID, client)
+        self.transport = LocalTransport(self.node_id, client)
 
     async def _disk_loop(self) -> None:
         while True:

@@ -158,7 +158,7 @@ class SearchFanout:
             except TimeoutError:
                 log.info("leaf search timed out", extra={"shards": len(targets)})
                 timed_out = [pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets]
-                return timed_out, list(pinned) if pinned is not None else [""] * len(targets)
+                return timed_out, [c[0] if c else "" for c in candidates]
             return await self.search(request, targets, deadline, candidates=candidates, pinned=pinned)
         raise AssertionError("unreachable")  # (mypy: the stack does not swallow exceptions)
 

@@ -170,6 +170,14 @@ class GrpcLeafClient:
     async def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse:
         return await self._call("termvectors", self._leaf().Termvectors, request, self.default_timeout_s)
 
+    async def replicate(self, request: pb.ReplicateRequest) -> pb.ReplicateResponse:
+        """The replica's own failure comes back in ``error``; a transport failure raises (either way the
+        primary fails that copy: ``cluster.replication``)."""
+        return await self._call("replicate", self._leaf().Replicate, request, self.bulk_timeout_s)
+
+    async def recover(self, request: pb.RecoverRequest) -> pb.RecoverResponse:
+        return await self._call("recover", self._leaf().Recover, request, self.bulk_timeout_s)
+
     async def close(self) -> None:
         channel, self._channel, self._stub = self._channel, None, None
         if channel is not None:
@@ -230,6 +238,12 @@ class LeafServicer(leaf_pb2_grpc.LeafServicer):
 
     async def Termvectors(self, request: pb.TermvectorsRequest, context: Any) -> pb.TermvectorsResponse:
         return await self._serve("termvectors", self.local.termvectors(request), pb.TermvectorsResponse)
+
+    async def Replicate(self, request: pb.ReplicateRequest, context: Any) -> pb.ReplicateResponse:
+        return await self._serve("replicate", self.local.replicate(request), pb.ReplicateResponse)
+
+    async def Recover(self, request: pb.RecoverRequest, context: Any) -> pb.RecoverResponse:
+        return await self._serve("recover", self.local.recover(request), pb.RecoverResponse)
 
 
 class LeafServer:

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import tantivy
@@ -28,8 +28,11 @@ from cluster.load_stats import LoadTracker
 from cluster.node import DataNode
 from cluster.profile import Laps
 from cluster.protos import leaf_pb2 as pb
+from cluster.recovery import Recoveries
+from cluster.replication import Replicator
 from cluster.request_cache import CachedResult, CacheKey, ShardRequestCache, cacheable
 from cluster.shard_failures import NoShardAvailable, UnavailableShards
+from cluster.state import ClusterState
 from native import aggs as native_aggs
 from native import fielddata
 from native.can_match import can_match
@@ -41,6 +44,7 @@ from native.named_queries import NamedQueries, named_clauses
 from native.nested import lucene_doc_count
 from native.query import QueryAst, compile_query, parse_query
 from native.query.ast import MatchAll
+from native.replica import StalePrimaryTerm
 from native.rescore import Rescorer, rescore_hits
 from native.schema import CompiledMapping
 from native.search import ShardHits, SortField, query_shard
@@ -49,6 +53,10 @@ from native.slicing import ShardSlice, slice_field, slice_filter
 from native.source_field_stats import SourceFieldStats, source_field_stats
 from native.suggest import parse_suggest, shard_suggest
 from native.track_scores import with_scores
+
+if TYPE_CHECKING:
+    from cluster.shard_state_actions import ShardStateActions
+    from cluster.transport import Transport
 
 log = logging.getLogger(__name__)
 # Parsed requests by their JSON bytes: dashboards and benchmarks repeat the same bodies, and the parsed
@@ -66,9 +74,25 @@ def _fill(result: pb.ShardSearchResult, total: int, max_score: float | None, agg
 
 
 class LeafService:
-    def __init__(self, node: DataNode, *, workers: int = 4, config: ClusterConfig | None = None) -> None:
+    def __init__(
+        self,
+        node: DataNode,
+        *,
+        workers: int = 4,
+        config: ClusterConfig | None = None,
+        transport: Transport | None = None,
+        shard_state_actions: ShardStateActions | None = None,
+    ) -> None:
         self.node = node
         self.config = config or ClusterConfig()
+        # Replication (``cluster.replication``, ``cluster.recovery``): how this node reaches the others, whom it
+        # reports copies to, and the last cluster state it applied (its routing table names the copies). The
+        # embedded server has none of them: its state routes nothing, so writes are not forwarded.
+        self.transport = transport
+        self.shard_state_actions = shard_state_actions
+        self.cluster_state: ClusterState | None = None
+        self.replication = Replicator(self)
+        self.recovery = Recoveries(self)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leaf-shard")
         cache = functools.lru_cache(maxsize=_PARSE_CACHE_SIZE)
         self._query_of = cache(self._parse_query_json)
@@ -394,23 +418,61 @@ class LeafService:
             response.error.CopyFrom(unexpected_to_pb(exc))
         return response
 
+    # -- replication ----------------------------------------------------------------------------------------
+    def apply_state(self, old: ClusterState | None, new: ClusterState) -> None:
+        """A cluster-state listener (after ``DataNode.apply_state``): the routing table replication reads, and
+        the peer recoveries this node owes."""
+        self.cluster_state = new
+        self.recovery.apply_state(new)
+        self.replication.after_state(new)
+
+    def replicate(self, request: pb.ReplicateRequest) -> pb.ReplicateResponse:
+        """Apply a primary's operations to this node's replica copy (``native.replica``)."""
+        try:
+            if self.recovery.offer(request):  # the copy is recovering: kept until its shard is open
+                return pb.ReplicateResponse(local_checkpoint=-1)
+            shard = self.node.shard(request.shard.uuid, request.shard.shard)
+            shard.apply_replica(list(request.records), request.primary_term, request.global_checkpoint,
+                                request.promotion_checkpoint)
+            if request.refresh:
+                _refresh_after_write(shard)
+            return pb.ReplicateResponse(local_checkpoint=shard.local_checkpoint)
+        except StalePrimaryTerm as exc:
+            return pb.ReplicateResponse(error=error_to_pb(exc), stale_primary=True)
+        except QuidditchError as exc:
+            return pb.ReplicateResponse(error=error_to_pb(exc))
+        except Exception as exc:
+            log.exception("replica write failed", extra={"index": request.shard.index, "shard": request.shard.shard})
+            return pb.ReplicateResponse(error=unexpected_to_pb(exc))
+
+    def recover(self, request: pb.RecoverRequest) -> pb.RecoverResponse:
+        """One step of a peer recovery this node's primary serves (``cluster.recovery``)."""
+        return self.recovery.serve(request)
+
     # -- writes and reads by id ---------------------------------------------------------------------------
-    def bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None) -> pb.BulkResponse:
-        """Apply a shard-level bulk. ``parsed`` (in-process callers only) holds, per op, the already parsed
-        ``source`` or None; it saves the shard a second parse of each document."""
+    def bulk(
+        self,
+        request: pb.BulkRequest,
+        parsed: Sequence[dict[str, Any] | None] | None = None,
+        records: list[bytes] | None = None,
+    ) -> pb.BulkResponse:
+        """Apply a shard-level bulk on its primary. ``parsed`` (in-process callers only) holds, per op, the
+        already parsed ``source`` or None; it saves the shard a second parse of each document. ``records``
+        receives the WAL payloads written, for the replicas (``cluster.replication``: transports call
+        ``self.replication.bulk``, which forwards them)."""
         response = pb.BulkResponse()
         started_ns = time.perf_counter_ns()
         try:
-            return self._bulk(request, parsed, response)
+            return self._bulk(request, parsed, response, records)
         finally:
             self.write_load.record(request.shard.uuid, request.shard.shard, time.perf_counter_ns() - started_ns)
 
     def _bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None,
-              response: pb.BulkResponse) -> pb.BulkResponse:  # fmt: skip
+              response: pb.BulkResponse, records: list[bytes] | None = None) -> pb.BulkResponse:  # fmt: skip
         try:
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             if request.HasField("columns"):
-                self._index_columns(shard, request.columns, parsed, response)
+                self._index_columns(shard, request.columns, parsed, response, records)
                 if request.refresh:
                     _refresh(shard)
                 return response
@@ -442,7 +504,7 @@ class LeafService:
                     hint = hints[i] if hints is not None else None
                     append(WriteOp(kind, op.id, op.source or None, None, None, op.auto_id, parsed=hint))
             add = response.results.add
-            for res in shard.write(ops):
+            for res in shard.write(ops, records=records):
                 if res.error is None:
                     add(id=res.id, result=res.result, version=res.version, seq_no=res.seq_no,
                         primary_term=res.primary_term, status=res.status)  # fmt: skip
@@ -462,13 +524,13 @@ class LeafService:
     @staticmethod
     def _index_columns(
         shard: Shard, columns: pb.IndexColumns, parsed: Sequence[dict[str, Any] | None] | None,
-        response: pb.BulkResponse,
+        response: pb.BulkResponse, records: list[bytes] | None = None,
     ) -> None:
         ids, sources = columns.ids, columns.sources
         hints = parsed if parsed is not None and len(parsed) == len(ids) else None
         routings = [r or None for r in columns.routings] if columns.routings else None
         result = shard.index_columns(columns.op, ids, sources, auto_id=columns.auto_id, parsed=hints,
-                                     routings=routings)  # fmt: skip
+                                     routings=routings, records=records)  # fmt: skip
         out = response.columns
         out.seq_nos.extend(result.seq_nos)
         out.versions.extend(result.versions)
@@ -605,6 +667,8 @@ class LeafService:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+        self.recovery.close()
+        self.replication.close()
 
 
 # An explicit refresh (``_refresh``, ``?refresh=true|wait_for``) also waits this long at most for a background

@@ -44,6 +44,12 @@ class LeafClient(Protocol):
     async def refresh(self, request: pb.RefreshRequest) -> pb.RefreshResponse: ...
     async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse: ...
     async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse: ...
+    async def replicate(self, request: pb.ReplicateRequest) -> pb.ReplicateResponse:
+        """Primary → replica: apply these operations (``cluster.replication``)."""
+
+    async def recover(self, request: pb.RecoverRequest) -> pb.RecoverResponse:
+        """Recovering copy → primary: one step of a peer recovery (``cluster.recovery``)."""
+
     async def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse: ...
     async def validate(self, request: pb.ValidateRequest) -> pb.ValidateResponse: ...
     async def termvectors(self, request: pb.TermvectorsRequest) -> pb.TermvectorsResponse: ...
@@ -207,7 +213,7 @@ class LocalLeafClient:
     async def bulk(
         self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None
     ) -> pb.BulkResponse:
-        return await asyncio.to_thread(self.service.bulk, request, parsed)
+        return await self.service.replication.bulk(request, parsed)  # the primary, then its replicas
 
     async def get(self, request: pb.GetRequest) -> pb.StoredDoc:
         return await asyncio.to_thread(self.service.get, request)
@@ -220,6 +226,12 @@ class LocalLeafClient:
 
     async def forcemerge(self, request: pb.ForcemergeRequest) -> pb.ForcemergeResponse:
         return await asyncio.to_thread(self.service.forcemerge, request)
+
+    async def replicate(self, request: pb.ReplicateRequest) -> pb.ReplicateResponse:
+        return await asyncio.to_thread(self.service.replicate, request)
+
+    async def recover(self, request: pb.RecoverRequest) -> pb.RecoverResponse:
+        return await asyncio.to_thread(self.service.recover, request)
 
     async def explain(self, request: pb.ExplainRequest) -> pb.ExplainResponse:
         return await asyncio.to_thread(self.service.explain, request)

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import logging
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cluster import templates
+from cluster import allocation, templates
 from cluster.auto_expand import apply_auto_expand
 from cluster.known_settings import check_known_settings
 from cluster.names import AliasesNotFound, validate_alias_name, validate_index_name
@@ -32,7 +33,7 @@ from cluster.settings import (
     update_cluster_settings,
     validate_settings,
 )
-from cluster.state import ClusterState, ClusterStateStore, IndexMeta, change_kinds
+from cluster.state import ClusterState, ClusterStateStore, IndexMeta, NodeInfo, change_kinds
 from native import failpoints
 from native.analysis import Analysis
 from native.errors import (
@@ -50,6 +51,7 @@ from native.mapping import Mapping
 from native.mapping_limits import check_field_name_lengths
 
 Listener = Callable[[ClusterState, ClusterState], None]
+log = logging.getLogger(__name__)
 
 ALIAS_KEYS = frozenset({"filter", "routing", "index_routing", "search_routing", "is_write_index", "is_hidden"})
 
@@ -159,18 +161,66 @@ class Master:
         self._state = state
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
-        # ``cluster.max_shards_per_node`` is per data node; nodes are not in the cluster state yet, so one.
-        self.data_nodes = 1
 
     @property
     def state(self) -> ClusterState:
         return self._state
+
+    @property
+    def data_nodes(self) -> int:
+        """Data members (at least one: a master alone still sizes ``auto_expand_replicas`` and shard limits as
+        ES's one-node cluster does)."""
+        return max(1, len(self._state.data_nodes()))
+
+    # -- members and shard copies (allocation) -----------------------------------------------------------------
+    def set_nodes(self, nodes: Sequence[NodeInfo], *, master_node: str | None = None) -> None:
+        """The live members are ``nodes``: copies on departed nodes go (promoting in-sync replicas), joined
+        nodes get shards, and ``auto_expand_replicas`` follows the new data-node count. ``master_node``: the
+        elected master's id, when the caller (who runs this master) sets it."""
+        with self._lock:
+            state = self._state
+            members = {n.id: n for n in nodes}
+            master = state.master_node if master_node is None else master_node
+            if members == dict(state.nodes) and master == state.master_node:
+                allocated = allocation.allocate(state)
+                if allocated is not state:  # a state saved before routing existed
+                    self._publish(replace(allocated, version=state.version + 1))
+                return
+            new = state.changed(nodes=members, master_node=master)
+            data = max(1, len(new.data_nodes()))
+            expanded = [replace(m, settings=apply_auto_expand(m.settings, data)) for m in new.indices.values()]
+            changed = [m for m in expanded if m.settings != new.indices[m.name].settings]
+            if changed:
+                new = replace(new, indices={**new.indices, **{m.name: m for m in changed}})
+            self._publish(new)
+
+    def copy_started(self, index_uuid: str, shard: int, allocation_id: str) -> None:
+        """A recovering copy finished (ES's shard-started): it is STARTED and in sync; a stale report is ignored."""
+        with self._lock:
+            state = self._state
+            new = allocation.start_copy(state, index_uuid, shard, allocation_id)
+            if new is not state:
+                self._publish(replace(new, version=state.version + 1))
+
+    def fail_copy(self, index_uuid: str, shard: int, allocation_id: str, reason: str) -> None:
+        """A copy failed: it leaves the copies and the in-sync set, and the state saying so is saved before this
+        returns (a primary acknowledges a write its replica missed only after that). Unknown copies: no-op."""
+        with self._lock:
+            state = self._state
+            new = allocation.fail_copy(state, index_uuid, shard, allocation_id)
+            if new is not state:
+                log.warning("shard copy failed", extra={"index_uuid": index_uuid, "shard": shard,
+                                                        "allocation_id": allocation_id, "reason": reason})  # fmt: skip
+                self._publish(replace(new, version=state.version + 1))
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
     def _publish(self, new: ClusterState) -> None:
         old = self._state
+        # every change that can move shards (indices, settings, members, copies) is allocated before it is saved
+        if new.routing is not old.routing or allocation.placement_inputs(new) != allocation.placement_inputs(old):
+            new = allocation.stamp_unassigned(old, allocation.allocate(new), int(time.time() * 1000))
         kinds = change_kinds(old, new) if failpoints.active() else []
         for kind in kinds:
             failpoints.failpoint(f"master.before_save.{kind}")
@@ -185,6 +235,17 @@ class Master:
         self._state = new
         for listener in self._listeners:
             listener(old, new)
+
+    def reroute(self, change: Callable[[ClusterState], ClusterState], *, dry_run: bool = False) -> ClusterState:
+        """Apply a routing change (``cluster.reroute`` commands) then allocate; saved unless ``dry_run``. Returns
+        the resulting state (what a dry run would have made)."""
+        with self._lock:
+            state = self._state
+            new = allocation.allocate(change(state))
+            if dry_run or new is state:
+                return new
+            self._publish(replace(new, version=state.version + 1))
+            return self._state
 
     # -- indices ------------------------------------------------------------------------------------------
     def create_index(self, name: str, body: MappingABC[str, Any] | None = None) -> IndexMeta:

@@ -1,8 +1,9 @@
 """A data node: opens, serves and closes the Diagon shards that cluster state assigns to it.
 
-In the embedded server every shard of every index lives here. The node reacts to cluster-state
-changes (new index → open its shards, deleted index → close and remove them, new mapping → hand it to
-the shards) and runs the periodic refresh (``index.refresh_interval``).
+The node opens the shard copies the routing table places on its ``node_id`` (in the embedded server, the
+only node: every primary). It reacts to cluster-state changes (a copy assigned here → open it, a copy moved
+away or a deleted index → close and remove it, new mapping → hand it to the shards) and runs the periodic
+refresh (``index.refresh_interval``). Which role a copy plays (primary or replica) is the routing table's.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
+from cluster.node_identity import EMBEDDED_NODE_ID
 from cluster.settings import analysis_settings
 from cluster.shard_failures import NoShardAvailable, ShardFailure
-from cluster.state import ClusterState, IndexMeta, damaged_uuid
+from cluster.state import ClusterState, IndexMeta, ShardCopy, damaged_uuid
 from native.analysis import Analysis
 from native.errors import IndexNotFound
 from native.failpoints import failpoint
 from native.mapping import Mapping
+from native.replica import PRIMARY
 from native.shard import Shard
 
 log = logging.getLogger(__name__)
@@ -40,8 +43,10 @@ def parse_interval_seconds(value: str) -> float | None:
 
 
 class DataNode:
-    def __init__(self, data_dir: str, *, default_refresh_interval: str = "1s") -> None:
+    def __init__(self, data_dir: str, *, node_id: str = EMBEDDED_NODE_ID, default_refresh_interval: str = "1s") -> None:
         self.data_dir = data_dir
+        self.node_id = node_id
+        self._state = ClusterState()
         self.default_refresh_interval = default_refresh_interval
         self.shards: dict[tuple[str, int], Shard] = {}  # (index uuid, shard id)
         # shards that failed to open (damaged files): reported, never retried (``cluster.shard_failures``)
@@ -66,30 +71,98 @@ class DataNode:
             for index_uuid, meta in live.items():
                 known = self._meta.get(index_uuid)
                 if known is None:
-                    self._open_index(meta, created=old is not None)
-                elif known.mapping_version != meta.mapping_version:
+                    self._open_index(meta, self.own_shards(new, index_uuid), created=old is not None)
+                    continue
+                if known.mapping_version != meta.mapping_version:
                     mapping = Mapping(meta.mappings)
                     for shard_id in range(meta.number_of_shards):
                         shard = self.shards.get((index_uuid, shard_id))
                         if shard is not None:  # a failed shard gets the mapping when it opens again
                             shard.update_mapping(mapping)
-                if known is not None and set(known.aliases) != set(meta.aliases):
+                if set(known.aliases) != set(meta.aliases):
                     aliases = frozenset(meta.aliases)
                     for shard_id in range(meta.number_of_shards):
                         shard = self.shards.get((index_uuid, shard_id))
                         if shard is not None:
                             shard.set_index_aliases(aliases)
+                self._sync_copies(meta, new)
                 self._meta[index_uuid] = meta
+            self._state = new
+            self._apply_roles(new)
             if old is None:
                 self._report_damaged(new)
                 kept = [damaged_uuid(raw) for raw in new.damaged.values()]
                 if all(kept):  # a damaged entry without a uuid: which directory is its own is unknown
                     self._remove_orphans({*live, *(uuid for uuid in kept if uuid)})
 
-    def _open_index(self, meta: IndexMeta, *, created: bool = False) -> None:
+    def _apply_roles(self, state: ClusterState) -> None:
+        """Tell each local shard its role from the routing table (``native.replica``): a replica copy takes
+        operations from its primary only; a copy the table makes the primary of a newer term is promoted (its
+        term is authoritative from then on: writes carry it, documents keep the term they were written with).
+        Shards the table does not route (the embedded server) stay primaries."""
+        if not state.routing:
+            return
+        for (index_uuid, shard_id), shard in list(self.shards.items()):
+            routing = state.shard_routing(index_uuid, shard_id)
+            mine = next((c for c in routing.copies if c.node == self.node_id), None) if routing else None
+            if routing is None or mine is None:
+                continue
+            if mine.primary:
+                if shard.role != PRIMARY or shard.primary_term < routing.primary_term:
+                    shard.promote(routing.primary_term)
+            elif shard.role == PRIMARY:
+                shard.become_replica()
+
+    def replace_shard(self, index_uuid: str, shard_id: int, install: Callable[[str], None]) -> Shard:
+        """Close the local copy (discarding it), let ``install`` lay new files into its directory, and open
+        what it laid there (peer recovery: ``cluster.recovery``)."""
+        with self._lock:
+            meta = self._meta.get(index_uuid)
+            if meta is None:
+                raise IndexNotFound(index_uuid)
+            old = self.shards.pop((index_uuid, shard_id), None)
+            self.failed.pop((index_uuid, shard_id), None)
+            if old is not None:
+                old.close(discard=True)
+            install(self.shard_dir(index_uuid, shard_id))
+            analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
+            shard = Shard(self.shard_dir(index_uuid, shard_id), Mapping(meta.mappings), analysis,
+                          index_name=meta.name, shard_id=shard_id)  # fmt: skip
+            shard.set_index_aliases(frozenset(meta.aliases))
+            self.shards[(index_uuid, shard_id)] = shard
+            return shard
+
+    def own_shards(self, state: ClusterState, index_uuid: str) -> set[int]:
+        """The shard ids of ``index_uuid`` that have a copy on this node (any state) in ``state``."""
+        table = state.routing.get(index_uuid, ())
+        return {r.shard for r in table if any(c.node == self.node_id for c in r.copies)}
+
+    def own_copy(self, index_uuid: str, shard_id: int) -> ShardCopy | None:
+        """This node's copy of a shard as the last applied state places it (None: not assigned here)."""
+        routing = self._state.shard_routing(index_uuid, shard_id)
+        return next((c for c in routing.copies if c.node == self.node_id), None) if routing else None
+
+    def _sync_copies(self, meta: IndexMeta, state: ClusterState) -> None:
+        """Open the copies newly assigned here; close the ones moved away (their files go once a primary is
+        active elsewhere and this node's copy is not one the shard waits for, see ``ShardRouting.lost``)."""
+        own = self.own_shards(state, meta.uuid)
+        held = {sid for (uuid, sid) in [*self.shards, *self.failed] if uuid == meta.uuid}
+        if own - held:
+            self._open_index(meta, own - held)
+        for shard_id in sorted(held - own):
+            self.failed.pop((meta.uuid, shard_id), None)
+            shard = self.shards.pop((meta.uuid, shard_id), None)
+            routing = state.shard_routing(meta.uuid, shard_id)
+            keep = routing is None or routing.primary is None or any(c.node == self.node_id for c in routing.lost)
+            if shard is not None:
+                shard.close(discard=not keep)
+            if not keep:
+                shutil.rmtree(self.shard_dir(meta.uuid, shard_id), ignore_errors=True)
+
+    def _open_index(self, meta: IndexMeta, shard_ids: Collection[int], *, created: bool = False) -> None:
         analysis = Analysis.from_settings(analysis_settings(meta.settings), index_settings=meta.settings)
         mapping = Mapping(meta.mappings)
-        for shard_id in range(meta.number_of_shards):
+        for shard_id in sorted(shard_ids):
             try:
                 shard = Shard(
                     self.shard_dir(meta.uuid, shard_id), mapping, analysis, index_name=meta.name, shard_id=shard_id

@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 
-NODE_ID = "quidditch-node-0"
 _QUERY_KEYS = ("set_min_competitive_score", "match", "shallow_advance", "next_doc", "score", "compute_max_score",
                "advance", "build_scorer", "create_weight", "count_weight")  # fmt: skip
 
@@ -68,11 +67,10 @@ def _query_entry(query: Any, ns: dict[str, int], counts: dict[str, int]) -> dict
 
 
 def shard_profile(
-    *, index: str, shard: int, query_ast: Any, search_raw: bytes, fetch_raw: bytes, root_fetch: dict[str, Any] | None,
-    agg_names: list[str], limit: int, sorted_by_field: bool, node: str = NODE_ID,
+    *, index: str, shard: int, node_id: str, query_ast: Any, search_raw: bytes, fetch_raw: bytes,
+    root_fetch: dict[str, Any] | None, agg_names: list[str], limit: int, sorted_by_field: bool,
 ) -> dict[str, Any]:  # fmt: skip
-    """One ``profile.shards[]`` entry from the leaf's measures of the query (and fetch) phases and the root's
-    (``node``: the node whose copy answered)."""
+    """One ``profile.shards[]`` entry from the leaf's measures of the query (and fetch) phases and the root's."""
     ns, counts = _read(search_raw)
     fetch_ns, fetch_counts = _read(fetch_raw)
     for key in ("fetch_reader", "fetch_load"):  # single-shard query-and-fetch: loaded by the query phase
@@ -90,8 +88,8 @@ def shard_profile(
         }],
     }  # fmt: skip
     out: dict[str, Any] = {
-        "id": f"[{node}][{index}][{shard}]",
-        "node_id": node,
+        "id": f"[{node_id}][{index}][{shard}]",
+        "node_id": node_id,
         "shard_id": shard,
         "index": index,
         "cluster": "(local)",

@@ -92,6 +92,7 @@ class ShardTarget:
         return pb.ShardRef(index=self.meta.name, uuid=self.meta.uuid, shard=self.shard)
 
 
+NodeOf = Callable[[str, int], str]  # (index uuid, shard) → the id of the node whose copy was read
 RankedHit = tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None, int]
 
 
@@ -208,6 +209,7 @@ class Root:
         self._parsed: dict[bytes, Any] = {}
         self.max_buckets = native_aggs.DEFAULT_MAX_BUCKETS  # ``search.max_buckets``, kept current from state
         self.allow_expensive_queries = True  # ``search.allow_expensive_queries``, kept current from state
+        self.node_of: NodeOf = lambda index_uuid, shard: ""  # from the routing table, set by whoever runs the root
         self.search_stats = SearchStats()  # ``_stats`` ``search`` section, per index and ``stats`` group
 
     @property
@@ -706,9 +708,11 @@ class Root:
                 continue
             fetch = phase.fetch_profiles.get(i)
             shards.append(shard_profile(
-                index=target.meta.name, shard=target.shard, query_ast=query_ast, search_raw=phase.profiles[i],
+                index=target.meta.name, shard=target.shard,
+                node_id=phase.nodes[i] if i < len(phase.nodes) and phase.nodes[i] else NODE_ID,
+                query_ast=query_ast, search_raw=phase.profiles[i],
                 fetch_raw=fetch["raw"] if fetch else b"", root_fetch=fetch, agg_names=agg_names, limit=limit,
-                sorted_by_field=by_field, node=phase.nodes[i] if i < len(phase.nodes) and phase.nodes[i] else NODE_ID,
+                sorted_by_field=by_field,
             ))  # fmt: skip
         shards.sort(key=lambda s: s["id"])
         return {"shards": shards}

@@ -128,31 +128,51 @@ class NodeInfo:
 class ShardCopy:
     """One copy of a shard placed on a node. ``state``: ``INITIALIZING`` (recovering: it takes writes but
     no searches), ``STARTED``, or ``RELOCATING`` (a started copy being moved away). ``allocation_id``
-    names the copy for the in-sync set, as ES's allocation ids do."""
+    names the copy for the in-sync set, as ES's allocation ids do.
+
+    A move pairs two copies through ``relocating_node``: the ``RELOCATING`` source names its target's node and
+    the ``INITIALIZING`` target (never flagged primary while it recovers) names its source's node. In
+    ``ShardRouting.lost`` a copy keeps the node it was last on, with state ``UNASSIGNED`` (the node left) or
+    ``FAILED`` (it failed there)."""
 
     node: str
     primary: bool
     state: str = "STARTED"
     allocation_id: str = ""
+    relocating_node: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"node": self.node, "primary": self.primary, "state": self.state, "allocation_id": self.allocation_id}
+        out = {"node": self.node, "primary": self.primary, "state": self.state, "allocation_id": self.allocation_id}
+        if self.relocating_node:
+            out["relocating_node"] = self.relocating_node
+        return out
 
     @classmethod
     def from_json(cls, data: MappingABC[str, Any]) -> ShardCopy:
         return cls(node=str(data["node"]), primary=bool(data["primary"]), state=str(data.get("state", "STARTED")),
-                   allocation_id=str(data.get("allocation_id", "")))  # fmt: skip
+                   allocation_id=str(data.get("allocation_id", "")),
+                   relocating_node=str(data.get("relocating_node", "")))  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ShardRouting:
     """Where the copies of one shard live. ``primary_term`` grows by one at each promotion; ``in_sync``
-    holds the allocation ids of the copies that have every acknowledged write (only those are promoted)."""
+    holds the allocation ids of the copies that have every acknowledged write (only those are promoted).
+
+    ``copies`` are the assigned copies only. While no primary is active, ``lost`` remembers the in-sync copies
+    that went away and the node each was on: the primary comes back only on such a node (ES keeps the in-sync
+    set for the same reason). ``failed_attempts`` counts copy failures since the last start (allocation
+    gives up at ``index.allocation.max_retries``); ``unassigned_reason`` is ES's ``unassigned_info.reason``
+    for the copies still missing (``INDEX_CREATED``, ``NODE_LEFT``, ``ALLOCATION_FAILED``, ...)."""
 
     shard: int
     primary_term: int = 1
     copies: tuple[ShardCopy, ...] = ()
     in_sync: tuple[str, ...] = ()
+    lost: tuple[ShardCopy, ...] = ()
+    failed_attempts: int = 0
+    unassigned_reason: str = "INDEX_CREATED"
+    unassigned_at: int = 0  # epoch millis since when a copy has been missing (0: since the index was created)
 
     @property
     def primary(self) -> ShardCopy | None:
@@ -167,15 +187,24 @@ class ShardRouting:
         started = (c for c in self.copies if c.state in ("STARTED", "RELOCATING"))
         return tuple(sorted(started, key=lambda c: not c.primary))
 
+    def copy(self, allocation_id: str) -> ShardCopy | None:
+        return next((c for c in self.copies if c.allocation_id == allocation_id), None)
+
     def to_json(self) -> dict[str, Any]:
         return {"shard": self.shard, "primary_term": self.primary_term,
-                "copies": [c.to_json() for c in self.copies], "in_sync": list(self.in_sync)}  # fmt: skip
+                "copies": [c.to_json() for c in self.copies], "in_sync": list(self.in_sync),
+                "lost": [c.to_json() for c in self.lost], "failed_attempts": self.failed_attempts,
+                "unassigned_reason": self.unassigned_reason, "unassigned_at": self.unassigned_at}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: MappingABC[str, Any]) -> ShardRouting:
         return cls(shard=int(data["shard"]), primary_term=int(data.get("primary_term", 1)),
                    copies=tuple(ShardCopy.from_json(c) for c in data.get("copies", ())),
-                   in_sync=tuple(str(a) for a in data.get("in_sync", ())))  # fmt: skip
+                   in_sync=tuple(str(a) for a in data.get("in_sync", ())),
+                   lost=tuple(ShardCopy.from_json(c) for c in data.get("lost", ())),
+                   failed_attempts=int(data.get("failed_attempts", 0)),
+                   unassigned_reason=str(data.get("unassigned_reason", "INDEX_CREATED")),
+                   unassigned_at=int(data.get("unassigned_at", 0)))  # fmt: skip
 
 
 @dataclass(frozen=True)

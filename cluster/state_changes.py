@@ -1,66 +1,52 @@
-"""Waiting for the cluster state to change, without polling: a write waits for its shard's primary this way.
+"""Waiting for the next cluster state: what ``_cluster/health?wait_for_*`` and ``wait_for_metadata_version``
+block on, instead of polling.
 
-The master calls its listeners on whatever thread publishes (``Master.subscribe``); ``StateChanges`` turns
-each publication into a wake-up of the asyncio waiters, on their own loops.
+The master calls ``notify`` (it is one of its listeners) from whichever thread published; waiting coroutines
+are woken on their own event loop. ``wait_past(version, timeout)`` returns as soon as the state is newer than
+``version`` (at once if it already is), or when ``timeout`` passes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-import time
 from collections.abc import Callable
-from typing import Protocol
 
 from cluster.state import ClusterState
 
-
-class StateSource(Protocol):
-    @property
-    def state(self) -> ClusterState: ...
-
-    def subscribe(self, listener: Callable[[ClusterState, ClusterState], None]) -> None: ...
+__all__ = ["StateChanges"]
 
 
 class StateChanges:
-    def __init__(self, master: StateSource) -> None:
-        self._master = master
+    def __init__(self, current: Callable[[], ClusterState]) -> None:
+        self._current = current
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
-        master.subscribe(self._published)
 
-    def _published(self, old: ClusterState, new: ClusterState) -> None:
+    def notify(self, old: ClusterState | None, new: ClusterState) -> None:
         with self._lock:
-            waiters, self._waiters = self._waiters, set()
-        for loop, fut in waiters:
-            try:
-                loop.call_soon_threadsafe(_wake, fut)
-            except RuntimeError:  # that loop is closed: nobody waits any more
-                pass
+            waiters = list(self._waiters)
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # a loop that has closed meanwhile
+                loop.call_soon_threadsafe(_wake, future)
 
-    async def wait_after(self, version: int, deadline: float) -> bool:
-        """Wait until the state's version is past ``version`` (True) or ``deadline`` passes (False)."""
+    async def wait_past(self, version: int, timeout: float) -> None:
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        entry = (loop, fut)
+        future: asyncio.Future[None] = loop.create_future()
+        entry = (loop, future)
         with self._lock:
             self._waiters.add(entry)
         try:
-            if self._master.state.version != version:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(asyncio.shield(fut), remaining)
-            except TimeoutError:
-                return self._master.state.version != version
-            return True
+            if self._current().version > version:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, max(0.0, timeout))
         finally:
             with self._lock:
                 self._waiters.discard(entry)
 
 
-def _wake(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -43,6 +43,7 @@ from cluster.indexing_pressure import IndexingPressure, default_limit
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
 from cluster.protos import leaf_pb2 as pb
+from cluster.replication import shards_header
 from cluster.routing import shard_for
 from cluster.settings import analysis_settings
 from cluster.shard_copies import (
@@ -249,7 +250,8 @@ class WriteCoordinator:
             transport = LocalTransport(LOCAL_NODE_ID, transport)  # type: ignore[arg-type]
         self.transport: Transport = transport  # type: ignore[assignment]
         self.config = config or ClusterConfig()
-        self.changes = StateChanges(master)
+        self.changes = StateChanges(lambda: master.state)
+        master.subscribe(self.changes.notify)
         self.chooser = CopyChooser()
         self.auto_create = auto_create
         self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
@@ -287,6 +289,11 @@ class WriteCoordinator:
             groups[nodes[0]].append(shard)
         return [(self.transport.client(node), group) for node, group in groups.items()]
 
+    async def _changed(self, version: int, until: float) -> bool:
+        """Wait for a state newer than ``version`` until ``until`` (``time.monotonic()``): whether one came."""
+        await self.changes.wait_past(version, until - time.monotonic())
+        return self.master.state.version != version
+
     def _routing(self, state: ClusterState, meta: IndexMeta, shard: int) -> ShardRouting:
         return shard_routing(state, meta, shard, self.transport.local_node)
 
@@ -302,7 +309,7 @@ class WriteCoordinator:
             state = self.master.state
             primary = self._routing(state, meta, shard).primary
             if primary is None or primary.state not in ("STARTED", "RELOCATING"):
-                if not await self.changes.wait_after(state.version, deadline):
+                if not await self._changed(state.version, deadline):
                     raise unavailable(meta.name, shard, requests, timeout_s)
                 continue
             node = primary.node
@@ -324,7 +331,7 @@ class WriteCoordinator:
                 if exc.es_type not in NODE_FAILURE_TYPES or node == local:  # (this node's leaf: as it always was)
                     raise
                 # the primary's node is gone (or hung): wait for the routing to name another primary
-                if not await self.changes.wait_after(state.version, deadline):
+                if not await self._changed(state.version, deadline):
                     raise unavailable(meta.name, shard, requests, timeout_s) from None
                 continue
             if not response.HasField("error") or not retryable(error_from_pb(response.error)):
@@ -335,7 +342,7 @@ class WriteCoordinator:
             now = time.monotonic()
             if now >= deadline:
                 return response
-            await self.changes.wait_after(state.version, min(deadline, now + min(0.01 * 2**attempt, 0.5)))
+            await self._changed(state.version, min(deadline, now + min(0.01 * 2**attempt, 0.5)))
 
     def _token_counter(self, meta: IndexMeta) -> Callable[[str, str], int]:
         """Counts the tokens an analyzer of ``meta`` makes of a text (for the per-document token limit); the
@@ -534,7 +541,7 @@ class WriteCoordinator:
                 for pos in positions:
                     results[pos] = self._error_result(items[pos], err)
                 return
-            shards = {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0}
+            shards = shards_header(response, meta.number_of_replicas, index, shard)
             for pos, res in zip(positions, response.results, strict=True):
                 item = items[pos]
                 if res.HasField("error"):
@@ -570,7 +577,7 @@ class WriteCoordinator:
                     results[pos] = self._error_result(items[pos], err)
                 return
             out = response.columns
-            shards = {"total": 1 + meta.number_of_replicas, "successful": 1, "failed": 0}
+            shards = shards_header(response, meta.number_of_replicas, index, shard)
             term = out.primary_term
             updated = out.updated or [False] * len(positions)
             failed = dict(zip(out.failed, out.errors, strict=True)) if out.failed else {}

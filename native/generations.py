@@ -79,7 +79,12 @@ class GenerationsMixin:
     writer: tantivy.IndexWriter
     generation: int
     committed_seq_no: int
+    committed_above: list[int]
     max_seq_no: int
+    committed_tombs: dict[str, int]
+    _checkpoint: int
+    _above: set[int]
+    _tombs: dict[str, int]
     _lock: threading.RLock
     _refresh_lock: threading.RLock
     _merge_lock: threading.Lock
@@ -289,7 +294,8 @@ class GenerationsMixin:
                     self.compiled, self._target = self._target if self._target is not None else compiled, None
                 self._applier.writer = writer
                 failpoint(f"{kind}.after_swap")
-                self.committed_seq_no = self.max_seq_no
+                self.committed_seq_no, self.committed_above = self._checkpoint, sorted(self._above)
+                self.committed_tombs = {k: v for k, v in self._tombs.items() if v > self._checkpoint}
                 self._write_state()
                 failpoint(f"{kind}.after_state_write")
                 self._live, self._live_sealed, self._merge_tail = {}, {}, None

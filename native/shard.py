@@ -2,7 +2,8 @@
 
 Directory layout::
 
-    <shard>/state.json        {"generation", "committed_seq_no", "primary_term", "fingerprint"}
+    <shard>/state.json        {"generation", "committed_seq_no", "committed_above", "committed_tombs",
+                               "primary_term", "fingerprint"}
     <shard>/wal.log           the active WAL: operations since the last WAL swap (see ``native.wal``)
     <shard>/wal.<n>.log       sealed WAL generations: operations a refresh is committing (or crashed while
                               committing); deleted once state.json records a commit covering them
@@ -30,6 +31,9 @@ Contract:
 - ``update_mapping`` rebuilds the tantivy index from stored ``_source`` when the field set changes: in the
   call for a small shard, in the background for a large one (the force merge's protocol, with the new
   mapping; writes are checked against it at once, searches read the old index until the swap).
+- Replicas (``native.replica``): ``apply_replica`` takes the operations a primary assigned; the local
+  checkpoint (``committed_seq_no`` is the checkpoint a commit covers, ``committed_above`` the seq_nos past it
+  that it also covers) lets operations arrive out of order.
 - ``forcemerge`` rewrites the documents into a new generation with one writer (fewer segments, no deleted
   documents) while searches, writes and refreshes go on; writes made meanwhile are replayed onto the new
   generation before it is swapped in (``native.merge``). Both live in ``native.generations``.
@@ -79,6 +83,7 @@ from native.merge import (
     segment_infos,
 )
 from native.readers import Readers
+from native.replica import PRIMARY, ReplicaMixin
 from native.schema import CompiledMapping
 from native.versioning import INTERNAL, write_conflict
 from native.wal import WriteAheadLog, delete_payload, index_payload, sealed_generations
@@ -109,7 +114,7 @@ def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> StoredDo
     )
 
 
-class Shard(GenerationsMixin):
+class Shard(GenerationsMixin, ReplicaMixin):
     def __init__(
         self,
         path: str,
@@ -146,13 +151,25 @@ class Shard(GenerationsMixin):
         os.makedirs(path, exist_ok=True)
         prepare_shard_dir(path)  # damage fails the shard here, before anything is opened or created
         state = self._read_state()
+        # the term of the primary whose history this copy follows: a copy promoted earlier keeps its term
+        self.primary_term = max(primary_term, int(state.get("primary_term", 1)))
+        self.role = PRIMARY  # ``cluster.node.DataNode`` makes a replica copy a replica (``native.replica``)
         self.generation: int = state.get("generation", 0)
         remove_stale_generations(path, self.generation)
         self.committed_seq_no: int = state.get("committed_seq_no", -1)
+        self.committed_above: list[int] = [int(s) for s in state.get("committed_above", ())]
+        self._checkpoint = self.committed_seq_no
+        self._above: set[int] = set(self.committed_above)
+        # deletes above the checkpoint a commit covers (their documents are gone from the index, but an older
+        # operation on the id may still arrive): kept in the state so a restart still knows them
+        self.committed_tombs: dict[str, int] = {str(k): int(v) for k, v in state.get("committed_tombs", {}).items()}
+        self._tombs: dict[str, int] = dict(self.committed_tombs)
+        self.global_checkpoint = -1
+        self.promotion_checkpoint = -2  # the local checkpoint when ``promote`` made this copy the primary (-2: not)
         self.compiled = CompiledMapping(mapping, analysis, index_name=index_name)
         self.index = self._open_generation(state)  # with the schema it was built with, rebuilt to ``mapping``
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
-        self.max_seq_no = max(self.committed_seq_no, self._max_committed_seq_no())
+        self.max_seq_no = max(self.committed_seq_no, self._max_committed_seq_no(), *self.committed_above)
         self.wal = WriteAheadLog(os.path.join(path, "wal.log"))
         sealed = sealed_generations(self.wal.path)
         self._wal_gen = sealed[-1][0] if sealed else 0  # the last sealed WAL generation
@@ -179,6 +196,8 @@ class Shard(GenerationsMixin):
         state = {
             "generation": self.generation,
             "committed_seq_no": self.committed_seq_no,
+            "committed_above": self.committed_above,
+            "committed_tombs": self.committed_tombs,
             "primary_term": self.primary_term,
             "fingerprint": self._fingerprint(self.compiled),
         }
@@ -234,13 +253,18 @@ class Shard(GenerationsMixin):
     def _replay(self, wal: WriteAheadLog) -> int:
         replayed = 0
         batch: _Docs = []
+        committed_above = set(self.committed_above)
         for record in wal.replay():
             seq_no = int(record["seq_no"])
-            if seq_no <= self.committed_seq_no:
+            if seq_no <= self.committed_seq_no or seq_no in committed_above:
                 continue
             doc_id = record["id"]
-            self.max_seq_no = max(self.max_seq_no, seq_no)
+            self._mark(seq_no)  # (a re-apply after a writer failure marks again: a no-op)
+            if record["op"] == "noop":
+                continue
             if record["op"] == "delete":
+                if seq_no > self._checkpoint:
+                    self._tombs[doc_id] = max(seq_no, self._tombs.get(doc_id, -1))
                 batch.append((doc_id, None, False))
                 self._live[doc_id] = StoredDoc(doc_id, record["version"], seq_no, record["term"], None)
             else:
@@ -329,15 +353,20 @@ class Shard(GenerationsMixin):
         return segment_infos(os.path.join(self.path, f"index.{self.generation}"))
 
     # -- writes -------------------------------------------------------------------------------------------
-    def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+    def write(self, ops: Sequence[WriteOp], *, records: list[bytes] | None = None) -> list[WriteResult]:
+        """Apply ``ops`` as the primary; ``records`` (when given) receives the batch's WAL payloads, which the
+        replicas apply (``cluster.replication``)."""
         with self._lock:
             self._check_open()
+            self._check_primary()
             pending = _Pending()
             prepare = self._prepare
             undo = self._undo_point(op.id for op in ops)
             results = [prepare(op, pending) for op in ops]
             self._append(pending.records, undo)
             failpoint("shard.after_wal_fsync")
+            if records is not None:
+                records.extend(pending.records)
             if pending.docs:
                 self._applier.apply(pending.docs)
                 if self._merge_tail is not None:
@@ -355,6 +384,7 @@ class Shard(GenerationsMixin):
         auto_id: bool = False,
         parsed: Sequence[dict[str, Any] | None] | None = None,
         routings: Sequence[str | None] | None = None,
+        records: list[bytes] | None = None,
     ) -> ColumnsResult:
         """``write`` for plain ``index``/``create`` operations given in columns (the bulk loader shape).
 
@@ -368,7 +398,8 @@ class Shard(GenerationsMixin):
         errors: dict[int, QuidditchError] = {}
         with self._lock:
             self._check_open()
-            records: list[bytes] = []
+            self._check_primary()
+            payloads: list[bytes] = []
             docs: _Docs = []
             live, term, document = self._live, self.primary_term, self._writing.document
             create = op == "create"
@@ -398,14 +429,16 @@ class Shard(GenerationsMixin):
                     updated.append(False)
                     continue
                 self.max_seq_no = seq_no
-                records.append(index_payload(doc_id, seq_no, version, term, source, routing))
+                payloads.append(index_payload(doc_id, seq_no, version, term, source, routing))
                 docs.append((doc_id, tantivy_doc, auto_id))
                 live[doc_id] = StoredDoc(doc_id, version, seq_no, term, source, routing)
                 seq_nos.append(seq_no)
                 versions.append(version)
                 updated.append(current is not None)
-            self._append(records, undo)
+            self._append(payloads, undo)
             failpoint("shard.after_wal_fsync")
+            if records is not None:
+                records.extend(payloads)
             if docs:
                 self._applier.apply(docs)
                 if self._merge_tail is not None:
@@ -424,6 +457,8 @@ class Shard(GenerationsMixin):
         room answers as an index past the flood-stage watermark (``DiskFull``)."""
         try:
             self.wal.append_payloads(records)
+            if not self._above:  # a primary (no gaps): every seq_no up to max_seq_no is processed
+                self._checkpoint = self.max_seq_no
         except OSError as exc:
             self.max_seq_no, before = undo
             for doc_id, entry in before.items():
@@ -616,7 +651,8 @@ class Shard(GenerationsMixin):
                     return
                 if self._applier.failure is not None:
                     self._reapply()
-                boundary = self.max_seq_no
+                boundary, above = self._checkpoint, sorted(self._above)  # (a primary: max_seq_no, [])
+                tombs = {k: v for k, v in self._tombs.items() if v > boundary}
                 if self.wal.size():
                     self._wal_gen += 1
                     self.wal.seal(self._wal_gen)
@@ -631,7 +667,8 @@ class Shard(GenerationsMixin):
             try:
                 ticket.wait()  # the tantivy commit: writes go on meanwhile
                 failpoint("shard.after_commit")
-                self.committed_seq_no = boundary  # tantivy holds them now, whatever follows
+                self.committed_seq_no, self.committed_above = boundary, above  # tantivy holds them now
+                self.committed_tombs = tombs
                 self._write_state()
                 failpoint("shard.after_state_write")
                 self._drop_sealed(sealed_upto)
@@ -642,6 +679,7 @@ class Shard(GenerationsMixin):
             self._reload()
             with self._lock:
                 self._live_sealed = {}
+                self._prune_tombs()
 
     def _reapply(self) -> None:
         """Roll the failed writer back to the last commit and hand it again every operation after it, from the

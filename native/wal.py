@@ -20,7 +20,8 @@ Two payload encodings, told apart by their first byte, are replayed alike:
   UTF-8 id, then (index only) the raw ``_source`` bytes, so a document is neither escaped into JSON nor
   decoded to ``str``. Replay yields the same dict with ``source`` as ``bytes``. ``\x03`` is an index
   operation with a custom routing: ``<I routing length>`` and the UTF-8 routing follow the id (``routing``
-  in the replayed dict).
+  in the replayed dict). ``\x04`` is a no-op (``noop_payload``: a seq_no a replica processed without a
+  document change, ``native.replica``), with an empty id; replayed as ``{"op": "noop", "seq_no", "term"}``.
 
 Generations: ``seal(n)`` moves the active file (``wal.log``) to ``wal.<n>.log`` and starts an empty
 active file (a hard link, then an atomic replace: ``wal.log`` exists at every instant, so a missing one is
@@ -47,7 +48,7 @@ from native.damage import TranslogCorrupted
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<II")
 _BINARY = struct.Struct("<BqqqI")
-_INDEX, _DELETE, _INDEX_ROUTED = 1, 2, 3
+_INDEX, _DELETE, _INDEX_ROUTED, _NOOP = 1, 2, 3, 4
 _ROUTING_LEN = struct.Struct("<I")
 MAX_RECORD = 512 * 1024 * 1024
 
@@ -70,6 +71,17 @@ def delete_payload(doc_id: str, seq_no: int, version: int, term: int) -> bytes:
     return _BINARY.pack(_DELETE, seq_no, version, term, len(raw_id)) + raw_id
 
 
+def noop_payload(seq_no: int, term: int) -> bytes:
+    """A seq_no marked processed with no document change (a stale replica op, a filled gap)."""
+    return _BINARY.pack(_NOOP, seq_no, 0, term, 0)
+
+
+def decode_payload(payload: bytes) -> dict[str, Any] | None:
+    """The record a payload holds (as ``replay`` yields it), or None when it is not a well-formed record:
+    replicas decode the payloads their primary forwards (``native.replica``)."""
+    return _decode(payload)
+
+
 def _decode(payload: bytes) -> dict[str, Any] | None:
     """A record from its payload, or None when the payload is not a well-formed record."""
     if payload[:1] == b"{":
@@ -78,9 +90,12 @@ def _decode(payload: bytes) -> dict[str, Any] | None:
         except orjson.JSONDecodeError:
             return None
         return decoded if isinstance(decoded, dict) else None
-    if len(payload) < _BINARY.size or payload[0] not in (_INDEX, _DELETE, _INDEX_ROUTED):
+    if len(payload) < _BINARY.size or payload[0] not in (_INDEX, _DELETE, _INDEX_ROUTED, _NOOP):
         return None
     kind, seq_no, version, term, id_len = _BINARY.unpack_from(payload)
+    if kind == _NOOP:
+        return {"op": "noop", "id": "", "seq_no": seq_no, "version": 0, "term": term} if (
+            id_len == 0 and len(payload) == _BINARY.size) else None
     id_end = _BINARY.size + id_len
     if id_end > len(payload) or (kind == _DELETE and id_end != len(payload)):
         return None
@@ -125,7 +140,7 @@ def _record_at(data: bytes, offset: int) -> tuple[int, dict[str, Any]] | None:
 
 # A record's payload starts with one of these bytes (JSON ``{``, binary index/delete): only offsets 8 bytes
 # before one can start a record, which keeps the search past a bad record linear in C.
-_PAYLOAD_START = re.compile(rb"[{\x01\x02]")
+_PAYLOAD_START = re.compile(rb"[{\x01\x02\x03\x04]")
 
 
 def next_intact(data: bytes, after: int) -> int | None:

@@ -273,14 +273,118 @@ class IndexColumns(_message.Message):
     def __init__(self, op: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., sources: _Optional[_Iterable[bytes]] = ..., auto_id: _Optional[bool] = ..., routings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BulkResponse(_message.Message):
-    __slots__ = ("results", "error", "columns")
+    __slots__ = ("results", "error", "columns", "replication")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    REPLICATION_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[WriteResult]
     error: Error
     columns: IndexColumnsResult
-    def __init__(self, results: _Optional[_Iterable[_Union[WriteResult, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., columns: _Optional[_Union[IndexColumnsResult, _Mapping]] = ...) -> None: ...
+    replication: ReplicationInfo
+    def __init__(self, results: _Optional[_Iterable[_Union[WriteResult, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., columns: _Optional[_Union[IndexColumnsResult, _Mapping]] = ..., replication: _Optional[_Union[ReplicationInfo, _Mapping]] = ...) -> None: ...
+
+class ReplicationInfo(_message.Message):
+    __slots__ = ("total", "successful", "failed", "failures")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    successful: int
+    failed: int
+    failures: _containers.RepeatedCompositeFieldContainer[CopyFailure]
+    def __init__(self, total: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[CopyFailure, _Mapping]]] = ...) -> None: ...
+
+class CopyFailure(_message.Message):
+    __slots__ = ("node", "allocation_id", "error")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    allocation_id: str
+    error: Error
+    def __init__(self, node: _Optional[str] = ..., allocation_id: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class ReplicateRequest(_message.Message):
+    __slots__ = ("shard", "primary_term", "records", "global_checkpoint", "allocation_id", "refresh", "promotion_checkpoint")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    primary_term: int
+    records: _containers.RepeatedScalarFieldContainer[bytes]
+    global_checkpoint: int
+    allocation_id: str
+    refresh: bool
+    promotion_checkpoint: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., primary_term: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., global_checkpoint: _Optional[int] = ..., allocation_id: _Optional[str] = ..., refresh: _Optional[bool] = ..., promotion_checkpoint: _Optional[int] = ...) -> None: ...
+
+class ReplicateResponse(_message.Message):
+    __slots__ = ("error", "local_checkpoint", "stale_primary")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    STALE_PRIMARY_FIELD_NUMBER: _ClassVar[int]
+    error: Error
+    local_checkpoint: int
+    stale_primary: bool
+    def __init__(self, error: _Optional[_Union[Error, _Mapping]] = ..., local_checkpoint: _Optional[int] = ..., stale_primary: _Optional[bool] = ...) -> None: ...
+
+class RecoverRequest(_message.Message):
+    __slots__ = ("shard", "step", "session", "local_checkpoint", "primary_term", "allocation_id", "state_version", "file", "offset", "length")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardRef
+    step: str
+    session: str
+    local_checkpoint: int
+    primary_term: int
+    allocation_id: str
+    state_version: int
+    file: str
+    offset: int
+    length: int
+    def __init__(self, shard: _Optional[_Union[ShardRef, _Mapping]] = ..., step: _Optional[str] = ..., session: _Optional[str] = ..., local_checkpoint: _Optional[int] = ..., primary_term: _Optional[int] = ..., allocation_id: _Optional[str] = ..., state_version: _Optional[int] = ..., file: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+
+class RecoverFile(_message.Message):
+    __slots__ = ("name", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    size: int
+    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class RecoverResponse(_message.Message):
+    __slots__ = ("error", "session", "files", "state_json", "ops", "primary_term", "data", "records")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    STATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    OPS_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TERM_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    error: Error
+    session: str
+    files: _containers.RepeatedCompositeFieldContainer[RecoverFile]
+    state_json: bytes
+    ops: int
+    primary_term: int
+    data: bytes
+    records: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, error: _Optional[_Union[Error, _Mapping]] = ..., session: _Optional[str] = ..., files: _Optional[_Iterable[_Union[RecoverFile, _Mapping]]] = ..., state_json: _Optional[bytes] = ..., ops: _Optional[int] = ..., primary_term: _Optional[int] = ..., data: _Optional[bytes] = ..., records: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class IndexColumnsResult(_message.Message):
     __slots__ = ("seq_nos", "versions", "updated", "primary_term", "failed", "errors")

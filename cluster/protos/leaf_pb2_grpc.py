@@ -69,6 +69,16 @@ class LeafStub:
                 request_serializer=leaf__pb2.StatsRequest.SerializeToString,
                 response_deserializer=leaf__pb2.StatsResponse.FromString,
                 _registered_method=True)
+        self.Replicate = channel.unary_unary(
+                '/quidditch.leaf.Leaf/Replicate',
+                request_serializer=leaf__pb2.ReplicateRequest.SerializeToString,
+                response_deserializer=leaf__pb2.ReplicateResponse.FromString,
+                _registered_method=True)
+        self.Recover = channel.unary_unary(
+                '/quidditch.leaf.Leaf/Recover',
+                request_serializer=leaf__pb2.RecoverRequest.SerializeToString,
+                response_deserializer=leaf__pb2.RecoverResponse.FromString,
+                _registered_method=True)
         self.Explain = channel.unary_unary(
                 '/quidditch.leaf.Leaf/Explain',
                 request_serializer=leaf__pb2.ExplainRequest.SerializeToString,
@@ -131,6 +141,18 @@ class LeafServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Replicate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Recover(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Explain(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -186,6 +208,16 @@ def add_LeafServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=leaf__pb2.StatsRequest.FromString,
                     response_serializer=leaf__pb2.StatsResponse.SerializeToString,
+            ),
+            'Replicate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Replicate,
+                    request_deserializer=leaf__pb2.ReplicateRequest.FromString,
+                    response_serializer=leaf__pb2.ReplicateResponse.SerializeToString,
+            ),
+            'Recover': grpc.unary_unary_rpc_method_handler(
+                    servicer.Recover,
+                    request_deserializer=leaf__pb2.RecoverRequest.FromString,
+                    response_serializer=leaf__pb2.RecoverResponse.SerializeToString,
             ),
             'Explain': grpc.unary_unary_rpc_method_handler(
                     servicer.Explain,
@@ -392,6 +424,60 @@ class Leaf:
             '/quidditch.leaf.Leaf/Stats',
             leaf__pb2.StatsRequest.SerializeToString,
             leaf__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Replicate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quidditch.leaf.Leaf/Replicate',
+            leaf__pb2.ReplicateRequest.SerializeToString,
+            leaf__pb2.ReplicateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Recover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quidditch.leaf.Leaf/Recover',
+            leaf__pb2.RecoverRequest.SerializeToString,
+            leaf__pb2.RecoverResponse.FromString,
             options,
             channel_credentials,
             insecure,

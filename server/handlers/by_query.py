@@ -13,10 +13,9 @@ from cluster.embedded import EmbeddedCluster
 from cluster.search_request import routing_values
 from cluster.throttle import Throttle, parse_requests_per_second
 from native.errors import IllegalArgument, ParsingError, ScriptingDisabled
-from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import resolve
 from server.handlers.reindex import _tasks
-from server.http import check_params, es_json, flag, json_body
+from server.http import check_params, cluster_of, es_json, flag, json_body
 
 PARAMS = {"refresh", "conflicts", "max_docs", "q", "df", "default_operator", "analyzer", "analyze_wildcard",
           "lenient", "routing", "scroll", "scroll_size", "slices", "wait_for_completion", "requests_per_second",
@@ -70,7 +69,7 @@ async def _run(request: Request, action: str) -> Response:
         names = ", ".join(m.name for m in metas)
         task = _tasks(request).start(f"{kind}-by-query [{names}]", work, action=f"indices:data/write/{kind}/byquery",
                                      throttle=throttle)  # fmt: skip
-        return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
+        return es_json(request, {"task": f"{cluster_of(request).node_id}:{task.id}"})
     result = await work
     status = 409 if result["failures"] and any(f["status"] == 409 for f in result["failures"]) else 200
     return es_json(request, result, status=status)

@@ -1,7 +1,8 @@
-"""The ``_cat`` APIs beyond indices/count/health: one node, its shards, aliases, templates and the rest.
+"""The ``_cat`` APIs beyond indices/count/health: segments, thread pools, aliases, templates and the rest
+(members and shard copies: ``cat_members``), with their route table.
 
-Columns follow ES's ``RestTable`` definitions (names, aliases, defaults); values describe a one-node
-cluster, with numbers Quidditch does not track reported as zero.
+Columns follow ES's ``RestTable`` definitions (names, aliases, defaults); numbers Quidditch does not track are
+reported as zero.
 """
 
 from __future__ import annotations
@@ -16,36 +17,24 @@ from starlette.routing import Route
 
 from cluster.names import match_names
 from native.errors import IllegalArgument
-from server.cat import CatColumn, format_time_millis, render_cat
+from server.cat import format_time_millis
+from server.handlers.cat_common import CAT_PARAMS
+from server.handlers.cat_common import cat_response as _cat
+from server.handlers.cat_common import columns as _cols
+from server.handlers.cat_common import local_host as _host
+from server.handlers.cat_common import local_id as _id
+from server.handlers.cat_members import (
+    cat_allocation,
+    cat_master,
+    cat_nodeattrs,
+    cat_nodes,
+    cat_recovery,
+    cat_shards,
+)
 from server.handlers.index_stats import segment_name
 from server.handlers.indices import index_stats, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES, node_matches, thread_pools
+from server.handlers.node_info import thread_pools
 from server.http import check_params, cluster_of, flag
-
-NODE_ID = "quidditch-node-0"
-CAT_PARAMS = {"v", "h", "s", "help", "bytes", "time", "local", "format"}
-
-
-def _cat(request: Request, rows: list[dict[str, Any]], columns: list[CatColumn], params: dict[str, str]) -> Response:
-    content, media = render_cat(rows, columns, params)
-    return Response(content, media_type=media)
-
-
-def _cols(spec: str) -> list[CatColumn]:
-    """``name:alias1/alias2:kind`` per line; a leading ``-`` marks a non-default column."""
-    out = []
-    for line in spec.strip().splitlines():
-        name, aliases, kind = [*line.strip().split(":"), "", ""][:3]
-        default = not name.startswith("-")
-        name = name.lstrip("-")
-        out.append(CatColumn(name, tuple(a for a in aliases.split("/") if a), default=default, kind=kind or "str"))  # type: ignore[arg-type]
-    return out
-
-
-def _host(request: Request) -> str:
-    host: str = request.app.state.settings.host
-    return host
-
 
 # -- help -------------------------------------------------------------------------------------------------
 CAT_ENDPOINTS = [
@@ -64,99 +53,6 @@ async def cat_help(request: Request) -> Response:
 
 
 # -- shards / allocation / segments / recovery ------------------------------------------------------------
-SHARD_COLUMNS = _cols("""
-index:i/idx
-shard:s/sh
-prirep:p/pr/primaryOrReplica
-state:st
-docs:d/dc:int
-store:sto:bytes
-dataset::bytes
-ip
-id
-node:n
--sync_id
--unassigned.reason:ur
--unassigned.at:ua
--unassigned.for:uf
--unassigned.details:ud
-""")
-
-
-async def cat_shards(request: Request) -> Response:
-    params = check_params(request, CAT_PARAMS)
-    params.setdefault("expand_wildcards", "all")
-    metas = resolve(request, request.path_params.get("index"), params)
-    stats = await index_stats(request, metas)
-    rows = []
-    for m in metas:
-        failures = cluster_of(request).node.failures(m.uuid)
-        for s in range(m.number_of_shards):
-            failure = failures.get(s)
-            if failure is not None:  # a failed primary: unassigned after a failed allocation, as ES lists it
-                rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "UNASSIGNED",
-                             "unassigned.reason": "ALLOCATION_FAILED", "unassigned.at": failure.at,
-                             "unassigned.for": _since(failure.at_millis),
-                             "unassigned.details": f"failed shard on node [{NODE_ID}]: {failure.details}"})  # fmt: skip
-            else:
-                docs, size = stats[m.name].shards.get(s, (0, 0))
-                rows.append({"index": m.name, "shard": s, "prirep": "p", "state": "STARTED", "docs": docs,
-                             "store": size, "dataset": size, "ip": _host(request), "id": NODE_ID,
-                             "node": cluster_of(request).node_name})  # fmt: skip
-            for _ in range(m.number_of_replicas):
-                rows.append({"index": m.name, "shard": s, "prirep": "r", "state": "UNASSIGNED",
-                             "unassigned.reason": "INDEX_CREATED"})  # fmt: skip
-    return _cat(request, rows, SHARD_COLUMNS, params)
-
-
-def _since(millis: int) -> str:
-    """The time since ``millis`` the way ``_cat`` prints a duration (``unassigned.for``)."""
-    elapsed = max(0, int(time.time() * 1000) - millis)
-    if elapsed < 1000:
-        return f"{elapsed}ms"
-    return f"{elapsed / 1000:.1f}s" if elapsed < 60_000 else f"{elapsed / 60_000:.1f}m"
-
-
-ALLOCATION_COLUMNS = _cols("""
-shards:s:int
--shards.undesired
--write_load.forecast
--disk.indices.forecast:dif:bytes
-disk.indices:di/diskIndices:bytes
-disk.used:du/diskUsed:bytes
-disk.avail:da/diskAvail:bytes
-disk.total:dt/diskTotal:bytes
-disk.percent:dp/diskPercent:int
-host:h
-ip
-node:n
--node.role:r/role/nodeRole
-""")
-
-
-async def cat_allocation(request: Request) -> Response:
-    params = check_params(request, CAT_PARAMS)
-    cluster = cluster_of(request)
-    metas = [m for m in cluster.master.state.indices.values() if m.is_open]
-    stats = await index_stats(request, metas)
-    disk = os.statvfs(cluster.data_dir)
-    total, avail = disk.f_blocks * disk.f_frsize, disk.f_bavail * disk.f_frsize
-    rows = [{
-        "shards": sum(m.number_of_shards for m in metas), "disk.indices": sum(s.size for s in stats.values()),
-        "disk.used": total - avail, "disk.avail": avail, "disk.total": total,
-        "disk.percent": int((total - avail) * 100 / total) if total else 0, "host": _host(request),
-        "ip": _host(request), "node": cluster.node_name, "node.role": "dim", "shards.undesired": 0,
-        "write_load.forecast": 0.0, "disk.indices.forecast": sum(s.size for s in stats.values()),
-    }]  # fmt: skip
-    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas)
-    if unassigned:
-        rows.append({"shards": unassigned, "node": "UNASSIGNED"})
-    node_ids = [n for n in request.path_params.get("node_id", "").split(",") if n]
-    if node_ids and not node_matches(cluster, _host(request), node_ids):
-        rows = []  # ES: a node filter that matches no node lists nothing
-    return _cat(request, rows, ALLOCATION_COLUMNS, params)
-
-
 SEGMENT_COLUMNS = _cols("""
 index:i/idx
 shard:s/sh
@@ -184,149 +80,11 @@ async def cat_segments(request: Request) -> Response:
     for m in metas:
         for s, segments in sorted(stats[m.name].segments.items()):
             for i, (docs, deleted, size) in enumerate(segments):
-                rows.append({"index": m.name, "shard": s, "prirep": "p", "ip": _host(request), "id": NODE_ID,
+                rows.append({"index": m.name, "shard": s, "prirep": "p", "ip": _host(request), "id": _id(request),
                              "segment": segment_name(i), "generation": i, "docs.count": docs,
                              "docs.deleted": deleted, "size": size, "size.memory": 0, "committed": "true",
                              "searchable": "true", "version": "9.12.0", "compound": "true"})  # fmt: skip
     return _cat(request, rows, SEGMENT_COLUMNS, params)
-
-
-RECOVERY_COLUMNS = _cols("""
-index:i/idx
-shard:s/sh
-start_time:start
-start_time_millis:start_millis
-stop_time:stop
-stop_time_millis:stop_millis
-time:t/ti:time
-type:ty
-stage:st
-source_host:shost
-source_node:snode
-target_host:thost
-target_node:tnode
-repository:rep
-snapshot:snap
-files:f
-files_recovered:fr
-files_percent:fp
-files_total:tf
-bytes:b
-bytes_recovered:br
-bytes_percent:bp
-bytes_total:tb
-translog_ops:to
-translog_ops_recovered:tor
-translog_ops_percent:top
-""")
-
-
-async def cat_recovery(request: Request) -> Response:
-    params = check_params(request, CAT_PARAMS | {"active_only", "detailed"})
-    # closed indices keep their shards (ES 7.2+); closing re-opens them from the existing store
-    metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
-    rows = []
-    for m in metas:
-        for s in range(m.number_of_shards):
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(m.creation_date / 1000))
-            kind = "empty_store" if m.is_open else "existing_store"
-            rows.append({"index": m.name, "shard": s, "start_time": stamp, "start_time_millis": m.creation_date,
-                         "stop_time": stamp, "stop_time_millis": m.creation_date, "time": 0, "type": kind,
-                         "stage": "done", "source_host": "n/a", "source_node": "n/a", "target_host": _host(request),
-                         "target_node": cluster_of(request).node_name, "repository": "n/a", "snapshot": "n/a",
-                         "files": 0, "files_recovered": 0, "files_percent": "0.0%", "files_total": 0, "bytes": 0,
-                         "bytes_recovered": 0, "bytes_percent": "0.0%", "bytes_total": 0, "translog_ops": 0,
-                         "translog_ops_recovered": 0, "translog_ops_percent": "100.0%"})  # fmt: skip
-    return _cat(request, rows, RECOVERY_COLUMNS, params)
-
-
-# -- nodes ------------------------------------------------------------------------------------------------
-NODE_COLUMNS = _cols("""
--id:nodeId
--pid:p
-ip:i
--port:po
--http_address:http
--version:v
--heap.current:hc/heapCurrent:bytes
-heap.percent:hp/heapPercent:int
--heap.max:hm/heapMax:bytes
--ram.current:rc/ramCurrent:bytes
-ram.percent:rp/ramPercent:int
--ram.max:rm/ramMax:bytes
--file_desc.current:fdc/fileDescriptorCurrent:int
--file_desc.percent:fdp/fileDescriptorPercent:int
--file_desc.max:fdm/fileDescriptorMax:int
-cpu:int
-load_1m:l
-load_5m:l
-load_15m:l
--uptime:u
-node.role:r/role/nodeRole
-master:m
-name:n
--disk.total:dt/diskTotal:bytes
--disk.used:du/diskUsed:bytes
--disk.avail:d/da/disk/diskAvail:bytes
--disk.used_percent:dup/diskUsedPercent
-""")
-
-
-def _node_row(request: Request, full_id: bool) -> dict[str, Any]:
-    """The one node, measured: process RSS (reported as the heap, as ``_nodes/stats`` does), RAM from
-    ``/proc/meminfo``, file descriptors, load, uptime and the data path's disk."""
-    import resource
-    import shutil
-
-    from server.handlers.cluster_stats import memory_stats
-    from server.handlers.node_stats import STARTED, rss_bytes
-
-    settings = request.app.state.settings
-    cluster = cluster_of(request)
-    load = os.getloadavg()
-    mem = memory_stats()
-    disk = shutil.disk_usage(cluster.data_dir)
-    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
-    fd_max = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    used = disk.total - disk.free
-    return {
-        "id": NODE_ID if full_id else NODE_ID[:4], "pid": os.getpid(), "ip": _host(request), "port": 9300,
-        "http_address": f"{settings.host}:{settings.port}", "version": settings.version_number,
-        "heap.current": rss_bytes(), "heap.percent": 0, "heap.max": 0,
-        "ram.current": mem["used_in_bytes"], "ram.percent": mem["used_percent"], "ram.max": mem["total_in_bytes"],
-        "file_desc.current": fds, "file_desc.max": fd_max,
-        "file_desc.percent": round(100 * fds / fd_max) if fd_max > 0 else 0,
-        "cpu": 0, "load_1m": f"{load[0]:.2f}", "load_5m": f"{load[1]:.2f}", "load_15m": f"{load[2]:.2f}",
-        "uptime": format_time_millis((time.time() - STARTED) * 1000), "node.role": "dim", "master": "*",
-        "name": cluster.node_name, "disk.total": disk.total, "disk.used": used, "disk.avail": disk.free,
-        "disk.used_percent": f"{100 * used / disk.total:.2f}" if disk.total else "0.00",
-    }  # fmt: skip
-
-
-async def cat_nodes(request: Request) -> Response:
-    params = check_params(request, CAT_PARAMS | {"full_id", "include_unloaded_segments"})
-    return _cat(request, [_node_row(request, params.get("full_id") == "true")], NODE_COLUMNS, params)
-
-
-MASTER_COLUMNS = _cols("id\nhost:h\nip\nnode:n")
-
-
-async def cat_master(request: Request) -> Response:
-    params = check_params(request, CAT_PARAMS)
-    row = {"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": cluster_of(request).node_name}
-    return _cat(request, [row], MASTER_COLUMNS, params)
-
-
-NODEATTR_COLUMNS = _cols("node\n-id\n-pid\nhost:h\nip:i\n-port\nattr\nvalue")
-
-
-async def cat_nodeattrs(request: Request) -> Response:
-    params = check_params(request, CAT_PARAMS)
-    # the same attributes ``GET _nodes`` reports (``xpack.installed``: ``GET /_xpack`` answers)
-    rows = [{"node": cluster_of(request).node_name, "id": NODE_ID, "pid": os.getpid(), "host": _host(request),
-             "ip": _host(request), "port": 9300, "attr": attr, "value": value}
-            for attr, value in NODE_ATTRIBUTES.items()]  # fmt: skip
-    return _cat(request, rows, NODEATTR_COLUMNS, params)
 
 
 THREAD_POOL_COLUMNS = _cols("""
@@ -357,7 +115,7 @@ async def cat_thread_pool(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
     wanted = request.path_params.get("thread_pools")
     pools = {p.name: p for p in thread_pools(cluster_of(request))}  # as ``_nodes`` info and stats say
-    rows = [{"node_name": cluster_of(request).node_name, "node_id": NODE_ID, "ephemeral_node_id": NODE_ID,
+    rows = [{"node_name": cluster_of(request).node_name, "node_id": _id(request), "ephemeral_node_id": _id(request),
              "pid": os.getpid(), "host": _host(request), "ip": _host(request), "port": 9300, "name": name,
              "type": "fixed", "active": pools[name].active, "pool_size": pools[name].size,
              "queue": pools[name].queue, "queue_size": pools[name].queue_size, "rejected": pools[name].rejected,
@@ -533,7 +291,7 @@ async def cat_fielddata(request: Request) -> Response:
             sizes[name] = sizes.get(name, 0) + size
     wanted = request.path_params.get("fields") or params.get("fields")
     names = sorted(sizes) if not wanted else sorted(set(match_names(wanted, sorted(sizes))))
-    rows = [{"id": NODE_ID, "host": _host(request), "ip": _host(request), "node": cluster.node_name,
+    rows = [{"id": cluster.node_id, "host": _host(request), "ip": _host(request), "node": cluster.node_name,
              "field": name, "size": sizes[name]} for name in names]  # fmt: skip
     return _cat(request, rows, FIELDDATA_COLUMNS, params)
 
@@ -552,7 +310,8 @@ async def cat_tasks(request: Request) -> Response:
             "timestamp": time.strftime("%H:%M:%S", time.gmtime(started)),
             "running_time_ns": info["running_time_in_nanos"],
             "running_time": format_time_millis(info["running_time_in_nanos"] / 1e6),
-            "node_id": NODE_ID, "ip": _host(request), "port": 9300, "node": cluster_of(request).node_name,
+            "node_id": _id(request), "ip": _host(request), "port": 9300,
+            "node": cluster_of(request).node_name,
             "version": request.app.state.settings.version_number,
             "x_opaque_id": info.get("headers", {}).get("X-Opaque-Id", "-"),
             "description": info.get("description", ""),
@@ -562,8 +321,9 @@ async def cat_tasks(request: Request) -> Response:
 
 async def cat_circuit_breaker(request: Request) -> Response:
     params = check_params(request, CAT_PARAMS)
-    rows = [{"node_id": NODE_ID, "node_name": cluster_of(request).node_name, "breaker": name, "limit": limit,
-             "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0, "overhead": "1.0"}
+    rows = [{"node_id": _id(request), "node_name": cluster_of(request).node_name, "breaker": name,
+             "limit": limit, "limit_bytes": limit, "estimated": 0, "estimated_bytes": 0, "tripped": 0,
+             "overhead": "1.0"}
             for name, limit in (("request", 644245094), ("fielddata", 429496729), ("in_flight_requests", 1073741824),
                                 ("parent", 1020054732))]  # fmt: skip
     wanted = request.path_params.get("names")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -17,10 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.names import resolve_expression
-from cluster.root import NODE_ID
 from cluster.settings import nest_settings
-from cluster.shard_failures import ShardFailure
-from cluster.state import ClusterState, IndexMeta, damaged_shards
+from cluster.state import ClusterState, IndexMeta
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ParsingError, QuidditchError
 from native.mapping import Mapping
@@ -28,9 +25,11 @@ from server.deprecation import warning_header
 from server.handlers.allocation_explain import allocation_explain
 from server.handlers.cluster_stats import cluster_stats
 from server.handlers.health_waits import HealthWaits, health_expand_wildcards
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES, thread_pools
+from server.handlers.members import local_member, members, state_node_entry
+from server.handlers.node_info import thread_pools
 from server.handlers.reroute import reroute
-from server.handlers.root import health_body
+from server.handlers.root import cluster_health_of, health_body, index_health_body
+from server.handlers.shard_view import routing_json, shard_views
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 STATE_METRICS = ("version", "master_node", "blocks", "nodes", "metadata", "routing_table", "routing_nodes",
@@ -92,60 +91,17 @@ def _sets_a_value(settings: Any) -> bool:
 
 
 def _node(request: Request) -> dict[str, Any]:
-    settings = request.app.state.settings
-    return {
-        "name": cluster_of(request).node_name,
-        "ephemeral_id": NODE_ID,
-        "transport_address": f"{settings.host}:9300",
-        "external_id": cluster_of(request).node_name,
-        "attributes": dict(NODE_ATTRIBUTES),  # the same as ``_nodes`` and ``_cat/nodeattrs``
-        "roles": list(NODE_ROLES),
-        "version": settings.version_number,
-        "min_index_version": 7000099,
-        "max_index_version": 8521000,
-    }
+    """This node as ``_cluster/state`` lists it."""
+    return state_node_entry(request, local_member(request))
 
 
-def _shard_routing(meta: IndexMeta, shard: int, primary: bool, failure: ShardFailure | None = None) -> dict[str, Any]:
-    if primary and failure is not None:  # a failed primary: unassigned after its allocation failed
-        return {
-            "state": "UNASSIGNED", "primary": True, "node": None, "relocating_node": None, "shard": shard,
-            "index": meta.name, "recovery_source": {"type": "EXISTING_STORE"},
-            "unassigned_info": {"reason": "ALLOCATION_FAILED", "at": failure.at, "failed_attempts": 1,
-                                "delayed": False, "details": f"failed shard on node [{NODE_ID}]: {failure.details}",
-                                "allocation_status": "no"},
-        }  # fmt: skip
-    return {
-        "state": "STARTED" if primary else "UNASSIGNED",
-        "primary": primary,
-        "node": NODE_ID if primary else None,
-        "relocating_node": None,
-        "shard": shard,
-        "index": meta.name,
-        **({"allocation_id": {"id": f"{meta.uuid[:8]}-{shard}"}} if primary else {
-            "recovery_source": {"type": "PEER"},
-            "unassigned_info": {"reason": "INDEX_CREATED", "at": "1970-01-01T00:00:00.000Z",
-                                "delayed": False, "allocation_status": "no_attempt"},
-        }),
-    }  # fmt: skip
+def _routing_table(request: Request, metas: list[IndexMeta], state: ClusterState) -> dict[str, Any]:
+    return {"indices": {m.name: {"shards": {str(s): [routing_json(v) for v in views]
+                                            for s, views in shard_views(request, m, state).items()}}
+                        for m in metas}}  # fmt: skip
 
 
-def _routing_table(metas: list[IndexMeta], failed: dict[str, dict[int, ShardFailure]]) -> dict[str, Any]:
-    return {
-        "indices": {
-            m.name: {
-                "shards": {
-                    str(s): [_shard_routing(m, s, True, failed[m.uuid].get(s))]
-                    + [_shard_routing(m, s, False)] * m.number_of_replicas
-                    for s in range(m.number_of_shards)
-                }
-            }
-            for m in metas
-        }
-    }
-
-
-def _index_metadata(meta: IndexMeta, flat_settings: bool) -> dict[str, Any]:
+def _index_metadata(state: ClusterState, meta: IndexMeta, flat_settings: bool) -> dict[str, Any]:
     settings = dict(meta.settings)
     if not meta.is_open:
         settings["index.verified_before_close"] = "true"
@@ -159,8 +115,10 @@ def _index_metadata(meta: IndexMeta, flat_settings: bool) -> dict[str, Any]:
         "settings": settings if flat_settings else nest_settings(settings),
         "mappings": {"_doc": Mapping(meta.mappings).to_dict()},
         "aliases": sorted(meta.aliases),
-        "primary_terms": {str(s): 1 for s in range(meta.number_of_shards)},
-        "in_sync_allocations": {str(s): [f"{meta.uuid[:8]}-{s}"] for s in range(meta.number_of_shards)},
+        "primary_terms": {str(s): r.primary_term if (r := state.shard_routing(meta.uuid, s)) else 1
+                          for s in range(meta.number_of_shards)},
+        "in_sync_allocations": {str(s): sorted(r.in_sync) if (r := state.shard_routing(meta.uuid, s)) else []
+                                for s in range(meta.number_of_shards)},
         "rollover_info": {},
         "system": False,
         "timestamp_range": {"shards": []},
@@ -174,38 +132,39 @@ def state_body(request: Request, state: ClusterState, metrics: set[str], metas: 
     if "version" in metrics:
         body["version"] = state.version
         body["state_uuid"] = f"{state.cluster_uuid[:12]}{state.version:010d}"
+    everyone = members(request)
     if "master_node" in metrics:
-        body["master_node"] = NODE_ID
+        body["master_node"] = next((m.id for m in everyone if m.master), None)
     if "blocks" in metrics:
         closed = {m.name: {"4": {"description": "index closed", "retryable": False, "levels": ["read", "write"]}}
                   for m in metas if not m.is_open}  # fmt: skip
         body["blocks"] = {"indices": closed} if closed else {}
     if "nodes" in metrics:
-        body["nodes"] = {NODE_ID: _node(request)}
+        body["nodes"] = {m.id: state_node_entry(request, m) for m in everyone}
     if "metadata" in metrics:
+        voters = sorted(m.id for m in everyone if m.node.has_role("master"))
         body["metadata"] = {
             "cluster_uuid": state.cluster_uuid,
             "cluster_uuid_committed": True,
-            "cluster_coordination": {"term": 1, "last_committed_config": [NODE_ID],
-                                     "last_accepted_config": [NODE_ID],
+            "cluster_coordination": {"term": 1, "last_committed_config": voters, "last_accepted_config": voters,
                                      "voting_config_exclusions": list(_exclusions(request))},
             "templates": {n: _legacy_out(t, flat_settings) for n, t in state.legacy_templates.items()},
-            "indices": {m.name: _index_metadata(m, flat_settings) for m in metas},
+            "indices": {m.name: _index_metadata(state, m, flat_settings) for m in metas},
             "index-graveyard": {"tombstones": []},
             "component_template": {"component_template": dict(state.component_templates)},
             "index_template": {"index_template": dict(state.index_templates)},
             "persistent": dict(state.persistent),
         }  # fmt: skip
-    failed = {m.uuid: cluster.node.failures(m.uuid) for m in metas}
+    opened = [m for m in metas if m.is_open]
     if "routing_table" in metrics:
-        body["routing_table"] = _routing_table([m for m in metas if m.is_open], failed)
+        body["routing_table"] = _routing_table(request, opened, state)
     if "routing_nodes" in metrics:
-        started = [_shard_routing(m, s, True) for m in metas if m.is_open for s in range(m.number_of_shards)
-                   if s not in failed[m.uuid]]  # fmt: skip
-        unassigned = [_shard_routing(m, s, True, f) for m in metas if m.is_open for s, f in failed[m.uuid].items()]
-        unassigned += [_shard_routing(m, s, False) for m in metas if m.is_open for s in range(m.number_of_shards)
-                       for _ in range(m.number_of_replicas)]  # fmt: skip
-        body["routing_nodes"] = {"unassigned": unassigned, "nodes": {NODE_ID: started}}
+        views = [v for m in opened for copies in shard_views(request, m, state).values() for v in copies]
+        body["routing_nodes"] = {
+            "unassigned": [routing_json(v) for v in views if v.node is None],
+            "nodes": {m.id: [routing_json(v) for v in views if v.node == m.id] for m in everyone
+                      if m.node.has_role("data")},
+        }  # fmt: skip
     return body
 
 
@@ -232,10 +191,10 @@ async def cluster_state(request: Request) -> Response:
     wanted_version = params.get("wait_for_metadata_version")
     if wanted_version is not None:
         deadline = time.monotonic() + parse_time_value(params.get("wait_for_timeout", "1m"))
-        while cluster.master.state.version < int(wanted_version):
+        while (version := cluster.master.state.version) < int(wanted_version):
             if time.monotonic() >= deadline:
                 return es_json(request, {"cluster_name": cluster.cluster_name, "wait_for_timed_out": True})
-            await asyncio.sleep(0.05)
+            await next_state(cluster, version, deadline)
     state = cluster.master.state
     index_expr = request.path_params.get("index")
     if index_expr is None:
@@ -260,29 +219,6 @@ async def pending_tasks(request: Request) -> Response:
 
 
 
-def _index_health(meta: IndexMeta, shards: bool, failed: Collection[int] = ()) -> dict[str, Any]:
-    """One index's health; ``failed``: its failed shards (unassigned primaries, red)."""
-    pri, rep = meta.number_of_shards, meta.number_of_replicas
-    status = "red" if failed else "yellow" if rep else "green"
-    out: dict[str, Any] = {
-        "status": status, "number_of_shards": pri, "number_of_replicas": rep,
-        "active_primary_shards": pri - len(failed), "active_shards": pri - len(failed), "relocating_shards": 0,
-        "initializing_shards": 0, "unassigned_shards": pri * rep + len(failed),
-        "unassigned_primary_shards": len(failed),
-    }  # fmt: skip
-    if shards:
-        ok = "yellow" if rep else "green"
-        out["shards"] = {
-            str(s): {"status": "red", "primary_active": False, "active_shards": 0, "relocating_shards": 0,
-                     "initializing_shards": 0, "unassigned_shards": rep + 1, "unassigned_primary_shards": 1}
-            if s in failed else
-            {"status": ok, "primary_active": True, "active_shards": 1, "relocating_shards": 0,
-             "initializing_shards": 0, "unassigned_shards": rep, "unassigned_primary_shards": 0}
-            for s in range(pri)
-        }  # fmt: skip
-    return out
-
-
 async def health(request: Request) -> Response:
     params = check_params(
         request,
@@ -304,32 +240,36 @@ async def health(request: Request) -> Response:
         if expand is not None and (names is None or index is None or "*" in index):
             names = [n for n in (names if names is not None else sorted(state.indices))
                      if ("open" if state.indices[n].is_open else "closed") in expand]  # fmt: skip
-        body = health_body(cluster, names)
+        result = cluster_health_of(cluster, names)
+        body = health_body(cluster, names, result)
         if level != "cluster":
-            chosen = names if names is not None else sorted(state.indices)
-            body["indices"] = {
-                n: _index_health(state.indices[n], level == "shards", cluster.node.failures(state.indices[n].uuid))
-                for n in chosen if n in state.indices
-            }
-            for name, raw in state.damaged.items():  # metadata that does not parse: every primary unassigned
-                if names is None or name in names:
-                    body["indices"][name] = {"status": "red", "number_of_shards": damaged_shards(raw),
-                                             "active_primary_shards": 0, "active_shards": 0,
-                                             "unassigned_shards": damaged_shards(raw),
-                                             "unassigned_primary_shards": damaged_shards(raw)}  # fmt: skip
+            body["indices"] = {n: index_health_body(h, level == "shards") for n, h in result.indices.items()}
         return body
 
     expand = health_expand_wildcards(params.get("expand_wildcards"))
     waits = HealthWaits.from_params(params)
     deadline = time.monotonic() + parse_time_value(params.get("timeout", "30s"))
+    version = cluster.master.state.version
     body = build()
     while not waits.met(body):
         if time.monotonic() >= deadline:
             body["timed_out"] = True
             return es_json(request, body, status=408)
-        await asyncio.sleep(0.05)
+        await next_state(cluster, version, deadline)
+        version = cluster.master.state.version
         body = build()
     return es_json(request, body)
+
+
+async def next_state(cluster: Any, version: int, deadline: float) -> None:
+    """Until the cluster state is newer than ``version`` or ``deadline`` (re-checked at least every second, for
+    what a node learns outside cluster state, such as a shard that failed to open)."""
+    remaining = min(1.0, deadline - time.monotonic())
+    changes = getattr(cluster, "state_changes", None)
+    if changes is None:
+        await asyncio.sleep(min(0.05, max(0.0, remaining)))
+    else:
+        await changes.wait_past(version, remaining)
 
 
 async def remote_info(request: Request) -> Response:
@@ -393,14 +333,14 @@ async def post_voting_exclusions(request: Request) -> Response:
     if bool(ids) == bool(names):
         raise IllegalArgument("You must set [node_names] or [node_ids] but not both")
     exclusions = _exclusions(request)
-    cluster = cluster_of(request)
+    known = members(request)
     for node_id in ids:
-        name = cluster.node_name if node_id == NODE_ID else "_absent_"
+        name = next((m.name for m in known if m.id == node_id), "_absent_")
         entry = {"node_id": node_id, "node_name": name}
         if entry not in exclusions:
             exclusions.append(entry)
     for name in names:
-        entry = {"node_id": NODE_ID if name == cluster.node_name else "_absent_", "node_name": name}
+        entry = {"node_id": next((m.id for m in known if m.name == name), "_absent_"), "node_name": name}
         if entry not in exclusions:
             exclusions.append(entry)
     return Response(b"", 200)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from cluster.state import IndexMeta
 from native.mapping import Mapping
 from server.handlers.indices import index_stats
+from server.handlers.members import es_roles, members
 from server.handlers.root import health_body
 from server.handlers.stats_fields import fielddata_section, indexing_pressure_section
 from server.http import check_params, cluster_of, es_json
@@ -102,13 +103,17 @@ async def cluster_stats(request: Request) -> Response:
     primaries = sum(m.number_of_shards for m in open_metas)
     per_index = [m.number_of_shards for m in open_metas]
     health = health_body(cluster)
+    active_shards = int(health["active_shards"])
+    everyone = members(request)
+    count = len(everyone)
+    roles = [es_roles(m.node) for m in everyone]
     settings = request.app.state.settings
     disk = shutil.disk_usage(cluster.data_dir)
     pressure = cluster.writes.pressure
     processors = os.cpu_count() or 1
     fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
     body = {
-        "_nodes": {"total": 1, "successful": 1, "failed": 0},
+        "_nodes": {"total": count, "successful": count, "failed": 0},
         "cluster_name": cluster.cluster_name,
         "cluster_uuid": state.cluster_uuid,
         "timestamp": int(time.time() * 1000),
@@ -116,7 +121,8 @@ async def cluster_stats(request: Request) -> Response:
         "indices": {
             "count": len(metas),
             "shards": {
-                "total": primaries, "primaries": primaries, "replication": 0.0,
+                "total": active_shards, "primaries": primaries,
+                "replication": (active_shards - primaries) / primaries if primaries else 0.0,
                 "index": {"shards": _min_max_avg(per_index), "primaries": _min_max_avg(per_index),
                           "replication": {"min": 0.0, "max": 0.0, "avg": 0.0}},
             },
@@ -138,7 +144,8 @@ async def cluster_stats(request: Request) -> Response:
                           "primary_shard_count": primaries, "total_primary_bytes": size}],
         },
         "nodes": {
-            "count": {"total": 1, "coordinating_only": 0, "data": 1, "ingest": 1, "master": 1},
+            "count": {"total": count, "coordinating_only": sum(not r for r in roles),
+                      **{role: sum(role in r for r in roles) for role in ("data", "ingest", "master")}},
             "versions": [settings.version_number],
             "os": {"available_processors": processors, "allocated_processors": processors,
                    "names": [{"name": os.uname().sysname, "count": 1}],

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from cluster.settings import FLOOD_STAGE, HIGH_WATERMARK, LOW_WATERMARK, min_free_bytes
 from native.errors import ResourceNotFound
+from server.handlers.members import local_member, members
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json
 
@@ -30,10 +31,10 @@ DEFAULT_MAX_SHARDS_PER_NODE = 1000
 
 
 def _master(request: Request) -> dict[str, Any]:
+    master = next((m for m in members(request) if m.master), local_member(request))
     return {"status": "green", "symptom": "The cluster has a stable master node",
-            "details": {"current_master": {"node_id": "quidditch-node-0", "name": cluster_of(request).node_name},
-                        "recent_masters": [{"node_id": "quidditch-node-0",
-                                            "name": cluster_of(request).node_name}]}}  # fmt: skip
+            "details": {"current_master": {"node_id": master.id, "name": master.name},
+                        "recent_masters": [{"node_id": master.id, "name": master.name}]}}  # fmt: skip
 
 
 def _shards(request: Request) -> dict[str, Any]:

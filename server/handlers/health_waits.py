@@ -3,7 +3,7 @@
 The handler rebuilds the health body until every condition holds or ``timeout`` passes (then ES's 408 with
 ``timed_out: true``). Nothing is assumed: ``wait_for_nodes=10`` on a one-node cluster times out, as does
 ``wait_for_active_shards=5`` with fewer active shard copies. ``wait_for_no_relocating_shards`` and
-``wait_for_no_initializing_shards`` always hold (shards never relocate or initialize here).
+``wait_for_no_initializing_shards`` wait for the moves and recoveries of the routing table to finish.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class HealthWaits:
     status: str | None = None
     nodes: tuple[str, int] | None = None  # (eq|ge|le|gt|lt, count)
     active_shards: int | None = None  # -1: all
+    no_relocating: bool = False
+    no_initializing: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> HealthWaits:
@@ -51,7 +53,8 @@ class HealthWaits:
                     raise IllegalArgument(f"cannot parse value [{value}] for [wait_for_active_shards]") from None
                 if active < 0:
                     raise IllegalArgument(f"[wait_for_active_shards] must be >= 0 but was [{value}]")
-        return cls(status, nodes, active)
+        return cls(status, nodes, active, _flag(params, "wait_for_no_relocating_shards"),
+                   _flag(params, "wait_for_no_initializing_shards"))  # fmt: skip
 
     def met(self, body: Mapping[str, Any]) -> bool:
         if self.status is not None and _RANK[body["status"]] > _RANK[self.status]:
@@ -63,11 +66,26 @@ class HealthWaits:
                   "lt": have < want}[op]  # fmt: skip
             if not ok:
                 return False
+        if self.no_relocating and int(body["relocating_shards"]):
+            return False
+        if self.no_initializing and int(body["initializing_shards"]):
+            return False
         if self.active_shards is not None:
             if self.active_shards == -1:
                 return int(body["unassigned_shards"]) == 0 and int(body["initializing_shards"]) == 0
             return int(body["active_shards"]) >= self.active_shards
         return True
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name)
+    if value is None:
+        return False
+    if value in ("", "true"):
+        return True
+    if value == "false":
+        return False
+    raise IllegalArgument(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
 
 
 def health_expand_wildcards(value: str | None) -> set[str] | None:

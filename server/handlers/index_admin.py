@@ -32,7 +32,6 @@ from native.mapping import Mapping
 from native.schema import flatten_source
 from server.cat import format_byte_size
 from server.errors import broadcast_failures
-from server.handlers.cluster_admin import NODE_ID
 from server.handlers.indices import IndexStats, index_stats, resolve
 from server.handlers.mapping_defaults import with_defaults
 from server.handlers.reindex import _tasks
@@ -148,7 +147,7 @@ async def forcemerge(request: Request) -> Response:
     if not flag(params, "wait_for_completion", True):
         names = ", ".join(m.name for m in metas)
         task = _tasks(request).start(f"Force-merge indices [{names}]", work, action="indices:admin/forcemerge")
-        return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
+        return es_json(request, {"task": f"{cluster_of(request).node_id}:{task.id}"})
     return es_json(request, await work)
 
 

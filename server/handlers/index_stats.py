@@ -17,7 +17,9 @@ from cluster.translog_stats import translog_stats
 from native.errors import IllegalArgument
 from server.handlers.index_admin import _counters, _shards_header
 from server.handlers.indices import IndexStats, index_stats, indexing_load, resolve
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ROLES
+from server.handlers.members import NODE_ATTRIBUTES, es_roles, local_member, members
+from server.handlers.root import index_status
+from server.handlers.shard_view import recoveries
 from server.handlers.stats_fields import completion_section, field_patterns, fielddata_section
 from server.http import check_params, cluster_of, es_json, flag
 from server.suggest_names import did_you_mean
@@ -177,7 +179,7 @@ async def stats(request: Request) -> Response:
         if not m.is_open and not flag(params, "forbid_closed_indices", True):
             st[m.name] = _closed_stats(request, m, flag(params, "include_unloaded_segments"))
         elif not m.is_open:  # ES lists a closed index (when asked for one) with its state and no shard stats
-            indices[m.name] = {"uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+            indices[m.name] = {"uuid": m.uuid, "health": index_status(cluster_of(request), m),
                                "status": "close", "creation_date": m.creation_date,
                                "tier_preference": _tier_preference(m), "primaries": {}, "total": {}}  # fmt: skip
             continue
@@ -188,14 +190,14 @@ async def stats(request: Request) -> Response:
         section["translog"] = translog_stats(cluster_of(request).node, m, st[m.name].shard_max_seq_no.items())
         all_pri = _merge(all_pri, section) if all_pri else copy.deepcopy(section)
         entry: dict[str, Any] = {
-            "uuid": m.uuid, "health": "yellow" if m.number_of_replicas else "green",
+            "uuid": m.uuid, "health": index_status(cluster_of(request), m),
             "status": "open" if m.is_open else "close",
             "creation_date": m.creation_date, "tier_preference": _tier_preference(m),
             "primaries": _pick(section, metrics), "total": _pick(section, metrics),
         }  # fmt: skip
         if level == "shards":
             entry["shards"] = {
-                str(s): [{"routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0",
+                str(s): [{"routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_id,
                                       "relocating_node": None},
                           **_pick({**per_field(_section(IndexStats(docs=d, size=b,
                                                                    segments={s: st[m.name].segments.get(s, [])}),
@@ -280,7 +282,7 @@ async def segments(request: Request) -> Response:
                                       "compound": True, "attributes": {}}
                     for i, (docs, deleted, size) in enumerate(st[m.name].segments.get(s, []))}  # fmt: skip
             shards[str(s)] = [{
-                "routing": {"state": "STARTED", "primary": True, "node": "quidditch-node-0"},
+                "routing": {"state": "STARTED", "primary": True, "node": cluster_of(request).node_id},
                 "num_committed_segments": len(segs), "num_search_segments": len(segs), "segments": segs,
             }]  # fmt: skip
         indices[m.name] = {"shards": shards}
@@ -297,32 +299,39 @@ def segment_name(generation: int) -> str:
             return "_" + digits
 
 
-def recovery_rows(metas: list[IndexMeta]) -> list[tuple[IndexMeta, int]]:
-    return [(m, s) for m in metas if m.is_open for s in range(m.number_of_shards)]
-
-
 async def recovery(request: Request) -> Response:
     params = check_params(request, {"active_only", "detailed"})
     metas = resolve(request, request.path_params.get("index"), params)
     out: dict[str, Any] = {}
-    for m, s in recovery_rows(metas):
-        if flag(params, "active_only"):
+    state = cluster_of(request).master.state
+    everyone = {m.id: m for m in members(request)}
+
+    def node(node_id: str | None) -> dict[str, Any]:
+        m = everyone.get(node_id or "")
+        if m is None:
+            return {}
+        return {"id": m.id, "host": m.host, "transport_address": m.transport_address, "ip": m.host, "name": m.name}
+
+    for m in metas:
+        if not m.is_open:
             continue
-        out.setdefault(m.name, {"shards": []})["shards"].append({
-            "id": s, "type": "EMPTY_STORE", "stage": "DONE", "primary": True,
-            "start_time_in_millis": m.creation_date, "stop_time_in_millis": m.creation_date,
-            "total_time_in_millis": 0, "source": {},
-            "target": {"id": "quidditch-node-0", "host": "127.0.0.1", "transport_address": "127.0.0.1:9300",
-                       "ip": "127.0.0.1", "name": cluster_of(request).node_name},
-            "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
-                               "percent": "0.0%"},
-                      "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
-                      "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
-                      "target_throttle_time_in_millis": 0},
-            "translog": {"recovered": 0, "total": 0, "percent": "100.0%", "total_on_start": 0,
-                         "total_time_in_millis": 0},
-            "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0},
-        })  # fmt: skip
+        for v in recoveries(state, m):
+            if flag(params, "active_only") and v.stage == "DONE":
+                continue
+            out.setdefault(m.name, {"shards": []})["shards"].append({
+                "id": v.shard, "type": v.type, "stage": v.stage, "primary": v.primary,
+                "start_time_in_millis": m.creation_date, **({"stop_time_in_millis": m.creation_date}
+                                                            if v.stage == "DONE" else {}),
+                "total_time_in_millis": 0, "source": node(v.source), "target": node(v.target),
+                "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
+                                   "percent": "0.0%"},
+                          "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "0.0%"},
+                          "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
+                          "target_throttle_time_in_millis": 0},
+                "translog": {"recovered": 0, "total": 0, "percent": "100.0%" if v.stage == "DONE" else "0.0%",
+                             "total_on_start": 0, "total_time_in_millis": 0},
+                "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0},
+            })  # fmt: skip
     return es_json(request, out)
 
 
@@ -331,16 +340,17 @@ async def shard_stores(request: Request) -> Response:
     metas = resolve(request, request.path_params.get("index"), params)
     statuses = {s.strip() for s in params.get("status", "yellow,red").split(",")}
     indices: dict[str, Any] = {}
+    me = local_member(request)
     for m in metas:
-        status = "yellow" if m.number_of_replicas else "green"
+        status = index_status(cluster_of(request), m)
         if "all" not in statuses and status not in statuses:
             continue
         indices[m.name] = {"shards": {
             str(s): {"stores": [{
-                "quidditch-node-0": {"name": cluster_of(request).node_name, "ephemeral_id": "quidditch-node-0",
-                                     "transport_address": "127.0.0.1:9300", "external_id": "quidditch-node-0",
-                                     "attributes": dict(NODE_ATTRIBUTES), "roles": list(NODE_ROLES)},
-                "allocation_id": f"{m.uuid[:8]}-{s}", "allocation": "primary",
+                me.id: {"name": me.name, "ephemeral_id": me.id, "transport_address": me.transport_address,
+                        "external_id": me.name, "attributes": dict(NODE_ATTRIBUTES), "roles": es_roles(me.node)},
+                "allocation_id": own.allocation_id if (own := cluster_of(request).node.own_copy(m.uuid, s)) else "",
+                "allocation": "primary",
             }]}
             for s in range(m.number_of_shards)
         }}  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,16 +13,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cluster.embedded import EmbeddedCluster
 from cluster.load_stats import weighted_average
 from cluster.names import resolve_date_math, resolve_expression, validate_index_name
 from cluster.settings import flatten_settings, is_static_setting, nest_settings
 from cluster.state import IndexMeta
-from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError
+from native.errors import ActionRequestValidation, IllegalArgument, IndexNotFound, ParsingError, QuidditchError
 from native.mapping import Mapping
 from server.cat import CatColumn, render_cat
 from server.errors import broadcast_failures
 from server.handlers.field_caps_values import drop_empty_fields
 from server.http import check_params, cluster_of, es_json, flag, json_body
+
+log = logging.getLogger(__name__)
 
 
 def resolve(
@@ -380,6 +384,28 @@ def indexing_load(rows: list[tuple[int, float, float, float, float]]) -> dict[st
     }
 
 
+def _stats_targets(cluster: EmbeddedCluster, metas: list[IndexMeta]) -> dict[str, list[Any]]:
+    """Which client to ask for which shards: one copy of each (this node's when it holds one, else the primary's),
+    grouped per node; shards on other members only when the cluster has a ``transport`` to reach them."""
+    from cluster.protos import leaf_pb2 as pb
+
+    state = cluster.master.state
+    transport = getattr(cluster, "transport", None)
+    groups: dict[str, list[Any]] = {}
+    for m in metas:
+        for s in range(m.number_of_shards):
+            routing = state.shard_routing(m.uuid, s)
+            if routing is None:  # not allocated yet (no member registered): this node's
+                node = cluster.node_id
+            elif any(c.node == cluster.node_id for c in routing.copies):
+                node = cluster.node_id
+            else:  # elsewhere, or nowhere (an unassigned primary): nothing to count
+                node = routing.primary.node if routing.primary is not None else ""
+            if node == cluster.node_id or (node and transport is not None):
+                groups.setdefault(node, []).append(pb.ShardRef(index=m.name, uuid=m.uuid, shard=s))
+    return groups
+
+
 async def index_stats(request: Request, metas: list[IndexMeta], source_fields: bool = False,
                       field_usage: bool = False, clear_fielddata: list[str] | None = None,
                       ) -> dict[str, IndexStats]:  # fmt: skip
@@ -390,12 +416,18 @@ async def index_stats(request: Request, metas: list[IndexMeta], source_fields: b
 
     cluster = cluster_of(request)
     metas = [m for m in metas if m.is_open]
-    refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
     out = {m.name: IndexStats() for m in metas}
-    if refs:
+    for node, refs in _stats_targets(cluster, metas).items():
         request_pb = pb.StatsRequest(shards=refs, source_fields=source_fields, field_usage=field_usage,
                                      clear_fielddata=clear_fielddata is not None, clear_fields=clear_fielddata or [])
-        response = await cluster.writes.stats(request_pb)
+        if node == cluster.node_id:
+            response = await cluster.leaf.stats(request_pb)
+        else:
+            try:
+                response = await cluster.transport.client(node).stats(request_pb)  # type: ignore[attr-defined]
+            except QuidditchError as exc:  # another member that does not answer: its shards count nothing
+                log.warning("shard stats unavailable", extra={"node": node, "error": exc.reason})
+                continue
         for st in response.shards:
             entry = out[st.shard.index]
             entry.docs += st.num_docs
@@ -436,11 +468,13 @@ async def cat_indices(request: Request) -> Response:
     metas = resolve(request, request.path_params.get("index"), params, allow_closed=True)
     stats = await index_stats(request, metas)
     rows: list[dict[str, str | int | float | None]] = []
-    node = cluster_of(request).node
+    from server.handlers.root import index_status
+
+    cluster = cluster_of(request)
     for m in metas:
         st = stats.get(m.name)
         docs, size, deleted = (st.docs, st.size, st.deleted) if st else (None, None, None)
-        health = "red" if node.failures(m.uuid) else "yellow" if m.number_of_replicas else "green"
+        health = index_status(cluster, m)
         rows.append({
             "health": health, "status": m.state, "index": m.name,
             "uuid": m.uuid, "pri": m.number_of_shards, "rep": m.number_of_replicas, "docs.count": docs,

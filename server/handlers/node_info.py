@@ -4,12 +4,13 @@ The path is read as ES's ``RestNodesInfoAction`` reads it: ``/_nodes/os,jvm`` na
 is a metric name, else node ids (``/_nodes/_local``); ``/_nodes/{ids}/{metrics}`` and
 ``/_nodes/{ids}/info/{metrics}`` name both. A node filter that matches no node gives an empty ``nodes`` map
 (ES's answer); an unknown metric is ES's 400. The node's identity fields (name, addresses, roles, version,
-attributes) are always present; each metric adds its own section.
+attributes) are always present; each metric adds its own section. Every member of cluster state is listed:
+another node's sections are the ones cluster state knows (settings, addresses), its process's own (os,
+jvm, thread pools) only for this node.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +21,11 @@ from starlette.responses import Response
 from cluster.embedded import EmbeddedCluster
 from native.aggs.spec import KNOWN_KINDS
 from native.errors import IllegalArgument
+from server.handlers.members import NODE_ATTRIBUTES, Member, es_roles, select_members
 from server.http import check_params, es_json
 
-__all__ = ["NODE_ATTRIBUTES", "NODE_ID", "NODE_ROLES", "PoolStats", "node_matches", "nodes_info", "thread_pools"]
+__all__ = ["NODE_ATTRIBUTES", "PoolStats", "nodes_info", "thread_pools"]
 
-NODE_ID = "quidditch-node-0"
-NODE_ROLES = ("data", "ingest", "master")
-# the attributes ES's default distribution sets on every node; ``_cat/nodeattrs`` lists the same ones
-NODE_ATTRIBUTES = {"xpack.installed": "true"}
 INFO_METRICS = ("settings", "os", "process", "jvm", "thread_pool", "transport", "http", "remote_cluster_server",
                 "plugins", "ingest", "aggregations", "indices")  # fmt: skip
 
@@ -69,25 +67,6 @@ _AGG_TYPES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def node_matches(cluster: EmbeddedCluster, host: str, node_ids: list[str]) -> bool:
-    """Whether this node is one of ``node_ids`` (ids, names, addresses, wildcards, ``_local``, ``role:true``)."""
-    names = {NODE_ID, cluster.node_name, host}
-    selected = False
-    for item in node_ids:
-        if item in ("_all", "_local", "_master", "*"):
-            selected = True
-        elif ":" in item:
-            role, _, flag = item.partition(":")
-            has = role in NODE_ROLES or (role == "master_eligible" and "master" in NODE_ROLES)
-            if flag in ("true", "false") and has == (flag == "true"):
-                selected = True
-            elif flag == "false" and has:
-                selected = False
-        elif any(fnmatch.fnmatchcase(name, item) for name in names):
-            selected = True
-    return selected
-
-
 def _parse_path(request: Request) -> tuple[list[str], set[str]]:
     parts = [p for p in request.path_params.get("rest", "").split("/") if p]
     if len(parts) == 3 and parts[1] == "info":
@@ -127,18 +106,22 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _sections(request: Request, flat_settings: bool) -> dict[str, Any]:
+_LOCAL_ONLY = ("os", "process", "jvm", "thread_pool")  # measured in this process: not known of another node
+
+
+def _sections(request: Request, member: Member, flat_settings: bool) -> dict[str, Any]:
     cluster: EmbeddedCluster = request.app.state.cluster
     settings = request.app.state.settings
-    http_address = f"{settings.host}:{settings.port}"
+    http_address = member.http_address
+    http_host, _, http_port = http_address.rpartition(":")
     node_settings: dict[str, Any] = {
         "client": {"type": "node"},
         "cluster": {"name": cluster.cluster_name},
-        "node": {"name": cluster.node_name, "attr": dict(NODE_ATTRIBUTES)},
-        "path": {"data": [str(cluster.data_dir)]},
-        "http": {"host": settings.host, "port": str(settings.port)},
+        "node": {"name": member.name, "attr": {**NODE_ATTRIBUTES, **member.node.attributes}},
+        "path": {"data": [str(cluster.data_dir)] if member.local else []},
+        "http": {"host": http_host, "port": http_port},
     }
-    return {
+    sections = {
         "settings": _flat("", node_settings, {}) if flat_settings else node_settings,
         "os": {"refresh_interval_in_millis": 1000, "name": os.uname().sysname, "pretty_name": os.uname().sysname,
                "arch": os.uname().machine, "version": os.uname().release,
@@ -151,9 +134,9 @@ def _sections(request: Request, flat_settings: bool) -> dict[str, Any]:
                 "gc_collectors": [], "memory_pools": [], "input_arguments": []},
         "thread_pool": {p.name: {"type": "fixed", "size": p.size, "queue_size": p.queue_size}
                         for p in thread_pools(cluster)},
-        "transport": {"bound_address": [f"{settings.host}:9300"], "publish_address": f"{settings.host}:9300",
+        "transport": {"bound_address": [member.transport_address], "publish_address": member.transport_address,
                       "profiles": {}},
-        "http": {"bound_address": [http_address], "publish_address": http_address,
+        "http": {"bound_address": [http_address] if http_address else [], "publish_address": http_address,
                  "max_content_length_in_bytes": settings.http_max_content_length},
         "remote_cluster_server": {"bound_address": [], "publish_address": ""},
         "plugins": [],
@@ -163,6 +146,7 @@ def _sections(request: Request, flat_settings: bool) -> dict[str, Any]:
         "indices": {"index_version": 8521000},
         "total_indexing_buffer": int(settings.indexing_pressure_memory_limit),
     }  # fmt: skip
+    return sections if member.local else {k: v for k, v in sections.items() if k not in _LOCAL_ONLY}
 
 
 # which sections each metric brings in (``plugins`` also lists modules, ``indices`` the indexing buffer)
@@ -176,27 +160,28 @@ async def nodes_info(request: Request) -> Response:
     node_ids, asked = _parse_path(request)
     metrics = _metrics(request, asked)
     nodes: dict[str, Any] = {}
-    if node_matches(cluster, settings.host, node_ids):
+    for member in select_members(request, node_ids):
         node: dict[str, Any] = {
-            "name": cluster.node_name,
-            "transport_address": f"{settings.host}:9300",
-            "host": settings.host,
-            "ip": settings.host,
+            "name": member.name,
+            "transport_address": member.transport_address,
+            "host": member.host,
+            "ip": member.host,
             "version": settings.version_number,
             "transport_version": 8797000,
             "index_version": 8521000,
             "build_flavor": "default",
             "build_type": "tar",
             "build_hash": "quidditch",
-            "roles": list(NODE_ROLES),
-            "attributes": dict(NODE_ATTRIBUTES),
+            "roles": es_roles(member.node),
+            "attributes": {**NODE_ATTRIBUTES, **member.node.attributes},
         }
-        sections = _sections(request, params.get("flat_settings") == "true")
+        sections = _sections(request, member, params.get("flat_settings") == "true")
         for metric in INFO_METRICS:
             if metric in metrics:
                 for key in _METRIC_SECTIONS.get(metric, (metric,)):
-                    node[key] = sections[key]
-        nodes[NODE_ID] = node
+                    if key in sections:
+                        node[key] = sections[key]
+        nodes[member.id] = node
     body = {
         "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
         "cluster_name": cluster.cluster_name,

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from cluster.embedded import EmbeddedCluster
 from native.dates import parse_time_value
 from native.errors import IllegalArgument
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, node_matches
+from server.handlers.members import NODE_ATTRIBUTES, local_member, role_letters, select_members
 from server.http import check_params, es_json, json_body
 
 _TYPES = ("cpu", "wait", "block", "mem")
@@ -77,14 +77,15 @@ async def hot_threads(request: Request) -> Response:
     interval_text = params.get("interval", "500ms")
     interval = parse_time_value(interval_text)
     ignore_idle = params.get("ignore_idle_threads", "true") != "false"
-    cluster: EmbeddedCluster = request.app.state.cluster
     host = request.app.state.settings.host
     node_ids = [i for i in request.path_params.get("node_id", "_all").split(",") if i]
-    if not node_matches(cluster, host, node_ids):
+    if not _selects_me(request, node_ids):
         return PlainTextResponse("")
+    me = local_member(request)
+    attrs = ", ".join(f"{k}={v}" for k, v in NODE_ATTRIBUTES.items())
     lines = [
-        f"::: {{{cluster.node_name}}}{{{NODE_ID}}}{{{NODE_ID}}}{{{host}}}{{{host}}}{{{host}:9300}}"
-        f"{{{''.join(r[0] for r in NODE_ROLES)}}}{{{', '.join(f'{k}={v}' for k, v in NODE_ATTRIBUTES.items())}}}",
+        f"::: {{{me.name}}}{{{me.id}}}{{{me.id}}}{{{host}}}{{{host}}}{{{me.transport_address}}}"
+        f"{{{role_letters(me.node)}}}{{{attrs}}}",
         f"   Hot threads at {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z, interval={interval_text}, "
         f"busiestThreads={threads}, ignoreIdleThreads={str(ignore_idle).lower()}:",
         "   ",
@@ -125,17 +126,22 @@ async def reload_secure_settings(request: Request) -> Response:
     cluster: EmbeddedCluster = request.app.state.cluster
     node_ids = [i for i in request.path_params.get("node_id", "_all").split(",") if i]
     nodes: dict[str, Any] = {}
-    if node_matches(cluster, request.app.state.settings.host, node_ids):
+    if _selects_me(request, node_ids):
         node: dict[str, Any] = {"name": cluster.node_name}
         if body.get("secure_settings_password"):
             node["reload_exception"] = {"type": "security_exception",
                                         "reason": "Provided keystore password was incorrect"}  # fmt: skip
-        nodes[NODE_ID] = node
+        nodes[cluster.node_id] = node
     return es_json(request, {
         "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
         "cluster_name": cluster.cluster_name,
         "nodes": nodes,
     })  # fmt: skip
+
+
+def _selects_me(request: Request, node_ids: list[str]) -> bool:
+    """Whether ``node_ids`` names this node (these APIs act on the process that answers)."""
+    return any(m.local for m in select_members(request, node_ids))
 
 
 routes = [
@@ -161,8 +167,8 @@ async def nodes_usage(request: Request) -> Response:
     clients = request.app.state.http_clients
     node_ids = [i for i in request.path_params.get("node_id", "_all").split(",") if i]
     nodes: dict[str, Any] = {}
-    if node_matches(cluster, request.app.state.settings.host, node_ids):
-        nodes[NODE_ID] = {"timestamp": int(time.time() * 1000), "since": clients.since,
+    if _selects_me(request, node_ids):
+        nodes[cluster.node_id] = {"timestamp": int(time.time() * 1000), "since": clients.since,
                           "rest_actions": dict(sorted(clients.rest_actions.items()))}  # fmt: skip
     return es_json(request, {
         "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},

@@ -11,6 +11,7 @@ empty ``nodes`` map.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import shutil
@@ -23,9 +24,10 @@ from starlette.responses import Response
 from cluster.embedded import EmbeddedCluster
 from cluster.segment_files import segment_file_sizes
 from cluster.settings import FLOOD_STAGE, HIGH_WATERMARK, LOW_WATERMARK, min_free_bytes
-from native.errors import IllegalArgument
+from native.errors import IllegalArgument, QuidditchError
 from server.handlers.index_stats import node_indices_section
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, node_matches, thread_pools
+from server.handlers.members import NODE_ATTRIBUTES, es_roles, select_members
+from server.handlers.node_info import thread_pools
 from server.handlers.stats_fields import indexing_pressure_section
 from server.http import check_params, es_json
 from server.suggest_names import did_you_mean
@@ -189,26 +191,57 @@ async def nodes_stats(request: Request) -> Response:
         raise IllegalArgument(f"level parameter must be one of [node] or [indices] or [shards] but was [{level}]")
     node_ids = [i for i in request.path_params.get("node_id", "_all").split(",") if i]
     nodes: dict[str, Any] = {}
-    if node_matches(cluster, request.app.state.settings.host, node_ids):
-        settings = request.app.state.settings
+    for member in select_members(request, node_ids):
         node: dict[str, Any] = {
-            "timestamp": int(time.time() * 1000), "name": cluster.node_name,
-            "transport_address": f"{settings.host}:9300", "host": settings.host, "ip": settings.host,
-            "roles": list(NODE_ROLES), "attributes": dict(NODE_ATTRIBUTES),
+            "timestamp": int(time.time() * 1000), "name": member.name,
+            "transport_address": member.transport_address, "host": member.host, "ip": member.host,
+            "roles": es_roles(member.node), "attributes": {**NODE_ATTRIBUTES, **member.node.attributes},
         }  # fmt: skip
+        if not member.local:  # another process's measures are its own: cluster state knows who it is
+            if "indices" in wanted:
+                remote = await _remote_indices(cluster, member.id)
+                if remote is not None:
+                    node["indices"] = remote
+            nodes[member.id] = node
+            continue
         if "indices" in wanted:
             node["indices"] = await _indices(request, cluster, index_metric, params)
         for name, value in _sections(request, wanted).items():
             key = "breaker" if name == "breakers" else name
             if key in wanted:
                 node[name] = value
-        nodes[NODE_ID] = node
+        nodes[member.id] = node
     body = {
         "_nodes": {"total": len(nodes), "successful": len(nodes), "failed": 0},
         "cluster_name": cluster.cluster_name,
         "nodes": nodes,
     }
     return es_json(request, body)
+
+
+REMOTE_STATS_TIMEOUT_S = 10.0
+
+
+async def _remote_indices(cluster: EmbeddedCluster, node_id: str) -> dict[str, Any] | None:
+    """Docs, store and shard count of another member's copies, asked of its leaf when the cluster has a
+    ``transport`` to reach it (None without one, or when it does not answer in time)."""
+    from cluster.protos import leaf_pb2 as pb
+
+    transport = getattr(cluster, "transport", None)
+    if transport is None:
+        return None
+    state = cluster.master.state
+    refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=r.shard) for m in state.indices.values() if m.is_open
+            for r in state.routing.get(m.uuid, ()) if any(c.node == node_id for c in r.copies)]  # fmt: skip
+    try:
+        response = await asyncio.wait_for(transport.client(node_id).stats(pb.StatsRequest(shards=refs)),
+                                          REMOTE_STATS_TIMEOUT_S)  # fmt: skip
+    except (QuidditchError, TimeoutError):
+        return None
+    docs = sum(st.num_docs for st in response.shards)
+    size = sum(st.size_in_bytes for st in response.shards)
+    return {"docs": {"count": docs, "deleted": 0}, "shard_stats": {"total_count": len(refs)},
+            "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0}}
 
 
 async def _indices(request: Request, cluster: EmbeddedCluster, index_metric: str | None,

@@ -15,7 +15,7 @@ from cluster.search_request import parse_sort, parse_source_filter
 from cluster.throttle import Throttle, parse_requests_per_second
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, ResourceNotFound, ScriptingDisabled
 from native.versioning import INTERNAL, parse_version_type, validation_error
-from server.handlers.cluster_admin import NODE_ID, _node
+from server.handlers.cluster_admin import _node
 from server.handlers.indices import resolve
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
@@ -142,7 +142,7 @@ async def reindex_handler(request: Request) -> Response:
         sources = ", ".join(m.name for m in parsed.sources)
         work = reindex(cluster.root, cluster.writes, parsed, throttle)
         task = _tasks(request).start(f"reindex from [{sources}] to [{parsed.dest}]", work, throttle=throttle)
-        return es_json(request, {"task": f"{NODE_ID}:{task.id}"})
+        return es_json(request, {"task": f"{cluster_of(request).node_id}:{task.id}"})
     result = await reindex(cluster.root, cluster.writes, parsed, throttle)
     return es_json(request, result, status=_status(result))
 
@@ -152,13 +152,13 @@ def _task_or_404(request: Request) -> ReindexTask:
     node, _, number = raw.rpartition(":")
     if not node or not number.isdigit():
         raise IllegalArgument(f"malformed task id {raw}")
-    task = _tasks(request).get(int(number)) if node == NODE_ID else None
+    task = _tasks(request).get(int(number)) if node == cluster_of(request).node_id else None
     if task is None:
         raise ResourceNotFound(f"task [{raw}] isn't running and hasn't stored its results")
     return task
 
 
-def _task_info(task: ReindexTask) -> dict[str, Any]:
+def _task_info(task: ReindexTask, node_id: str) -> dict[str, Any]:
     status = dict(task.result) if task.result is not None else {"total": 0, "updated": 0, "created": 0,
                                                                  "deleted": 0, "batches": 0,
                                                                  **task.throttle.status()}  # fmt: skip
@@ -166,7 +166,7 @@ def _task_info(task: ReindexTask) -> dict[str, Any]:
         status.pop(key, None)
     running_ns = int((time.monotonic() - task.started) * 1e9) if not task.completed else 0
     return {
-        "node": NODE_ID, "id": task.id, "type": "transport", "action": task.action, "status": status,
+        "node": node_id, "id": task.id, "type": "transport", "action": task.action, "status": status,
         "description": task.description, "start_time_in_millis": task.start_millis,
         "running_time_in_nanos": max(running_ns, 0), "cancellable": True, "cancelled": False, "headers": {},
     }  # fmt: skip
@@ -177,7 +177,7 @@ async def get_task(request: Request) -> Response:
     task = _task_or_404(request)
     if flag(params, "wait_for_completion") and task.handle is not None:
         await asyncio.shield(task.handle)
-    body: dict[str, Any] = {"completed": task.completed, "task": _task_info(task)}
+    body: dict[str, Any] = {"completed": task.completed, "task": _task_info(task, cluster_of(request).node_id)}
     if task.result is not None:
         body["response"] = task.result
     elif task.error is not None:
@@ -192,7 +192,7 @@ async def rethrottle(request: Request) -> Response:
         raise ActionRequestValidation("Validation Failed: 1: requests_per_second must be set;")
     rate = parse_requests_per_second(params["requests_per_second"])
     node_id, _, number = request.path_params["task_id"].rpartition(":")
-    if node_id and number.isdigit() and node_id != NODE_ID:  # as ES: the node's failure, in a 200
+    if node_id and number.isdigit() and node_id != cluster_of(request).node_id:  # as ES: the node's failure, in a 200
         cause = {"type": "no_such_node_exception", "reason": f"No such node [{node_id}]", "node_id": node_id}
         failure = {"type": "failed_node_exception", "reason": f"Failed node [{node_id}]", "node_id": node_id,
                    "caused_by": cause}  # fmt: skip
@@ -200,8 +200,9 @@ async def rethrottle(request: Request) -> Response:
     task = _task_or_404(request)
     task.throttle.set_rate(rate)
     node = _node(request) | {"host": request.app.state.settings.host, "ip": request.app.state.settings.host}
-    node["tasks"] = {f"{NODE_ID}:{task.id}": _task_info(task)}
-    return es_json(request, {"nodes": {NODE_ID: node}})
+    own = cluster_of(request).node_id
+    node["tasks"] = {f"{own}:{task.id}": _task_info(task, own)}
+    return es_json(request, {"nodes": {own: node}})
 
 
 routes = [

@@ -1,18 +1,21 @@
-"""``POST /_cluster/reroute``: ES's allocation commands, decided as ES's deciders decide on one node.
+"""``POST /_cluster/reroute``: ES's allocation commands, decided and applied on the routing table.
 
-Every command is parsed (an unknown command or field is ES's parsing error) and decided against the routing
-table, with ES's messages: on a single node a replica can never be allocated (``same_shard``), a started
-primary is already assigned, a move needs another node, and a shard that is not on the named node cannot be
-cancelled. With ``explain`` each decision is listed under ``explanations``; without it, the first ``NO`` is
-ES's ``illegal_argument_exception``. The only command that can say ``YES`` here, cancelling a started primary
-with ``allow_primary``, changes nothing visible: the primary is re-created on the same (only) node, as ES
-would re-create it. ``state`` holds what ``metric`` asks for (default: the routing parts; ``none``: no
+Every command is parsed (an unknown command or field is ES's parsing error) and decided in order against the
+routing table (``cluster.reroute``), with ES's messages: a replica never goes on a node that holds a copy
+(``same_shard``, so on a single node never), a started primary is already assigned, and a shard that is not
+on the named node cannot be moved or cancelled. ``move`` relocates a copy, ``cancel`` drops one (a started
+primary with ``allow_primary`` is recovered again from its in-sync copies), ``allocate_replica`` places a
+missing replica, ``retry_failed`` clears the failure counts that stopped allocation; ``dry_run`` saves
+nothing. With ``explain`` each decision is listed under ``explanations``; without it, the first ``NO`` is
+ES's ``illegal_argument_exception``. Empty or stale primaries are not forced: a failed shard keeps its files.
+``state`` holds what ``metric`` asks for (the resulting state; default: the routing parts; ``none``: no
 ``state``). ES 8 also sends a deprecation warning about ``state``; it is left out, as ES 9 (which dropped
 the field) and the clients' own tests expect no warning on a plain reroute.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +23,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cluster.state import IndexMeta
+from cluster import reroute as reroute_commands
+from cluster.state import ClusterState, IndexMeta
 from native.errors import IllegalArgument, IndexNotFound, ParsingError
-from server.handlers.node_info import NODE_ID, NODE_ROLES
+from server.handlers.members import local_member, members, role_letters
 from server.http import check_params, cluster_of, es_json, flag, json_body
 
 __all__ = ["reroute"]
@@ -87,18 +91,27 @@ def _parse(commands: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 class _Decider:
+    """Decides each command against the state the commands before it produced (ES applies them in order)."""
+
     def __init__(self, request: Request) -> None:
         cluster = cluster_of(request)
         self.cluster = cluster
         self.state = cluster.master.state
-        host = request.app.state.settings.host
-        self.node_desc = (f"{{{cluster.node_name}}}{{{NODE_ID}}}{{{NODE_ID}}}{{{host}}}{{{host}:9300}}"
-                          f"{{{''.join(r[0] for r in NODE_ROLES)}}}")  # fmt: skip
-        self.names = {NODE_ID, cluster.node_name, host}
+        self.members = members(request)
+        self.local = local_member(request)
 
-    def node(self, name: str) -> None:
-        if name not in self.names and name not in ("_local", "_master"):
-            raise IllegalArgument(f"failed to resolve [{name}], no matching nodes")
+    def node(self, name: str) -> str:
+        """The id of the member ``name`` names (id, name or host; ``_local``, ``_master``)."""
+        if name == "_local":
+            return self.local.id
+        for m in self.members:
+            if (name == "_master" and m.master) or name in (m.id, m.name, m.host):
+                return m.id
+        raise IllegalArgument(f"failed to resolve [{name}], no matching nodes")
+
+    def describe(self, node_id: str) -> str:
+        m = next((m for m in self.members if m.id == node_id), self.local)
+        return f"{{{m.name}}}{{{m.id}}}{{{m.id}}}{{{m.host}}}{{{m.transport_address}}}{{{role_letters(m.node)}}}"
 
     def meta(self, index: str) -> IndexMeta:
         meta = self.state.indices.get(index)
@@ -106,44 +119,51 @@ class _Decider:
             raise IndexNotFound(index)
         return meta
 
+    def _failed(self, meta: IndexMeta, shard: int) -> bool:
+        return shard in self.cluster.node.failures(meta.uuid)
+
     def primary_started(self, meta: IndexMeta, shard: int) -> bool:
-        return meta.is_open and 0 <= shard < meta.number_of_shards and shard not in self.cluster.node.failures(
-            meta.uuid)
+        routing = self.state.shard_routing(meta.uuid, shard)
+        primary = routing.primary if routing is not None and meta.is_open else None
+        return primary is not None and primary.state in ("STARTED", "RELOCATING") and not self._failed(meta, shard)
 
     def decide(self, name: str, p: dict[str, Any]) -> Decision:
+        """The decision, and (when YES) ``self.state`` moved on to the state the command makes."""
+        try:
+            return self._decide(name, p)
+        except reroute_commands.RerouteRefused as refused:
+            return Decision(name, p, False, refused.reason)
+
+    def _decide(self, name: str, p: dict[str, Any]) -> Decision:
         index, shard = p["index"], p["shard"]
         label = f"[{index}][{shard}]"
+        state = self.state
         if name == "move":
-            self.node(p["from_node"])
-            self.node(p["to_node"])
+            source, target = self.node(p["from_node"]), self.node(p["to_node"])
             meta = self.meta(index)
-            if not self.primary_started(meta, shard):
-                return Decision(name, p, False, f"[move_allocation] can't move {label}, failed to find it on node "
-                                                f"{self.node_desc}")  # fmt: skip
-            return Decision(name, p, False, f"[move_allocation] can't move {label}, from {self.node_desc}, to "
-                                            f"{self.node_desc}, since its not allowed, reason: [NO(a copy of this "
-                                            "shard is already allocated to this node)]")  # fmt: skip
-        self.node(p["node"])
+            if not meta.is_open or self._failed(meta, shard):
+                raise reroute_commands.RerouteRefused(f"[move_allocation] can't move {label}, failed to find it on "
+                                                      f"node {self.describe(source)}")  # fmt: skip
+            self.state = reroute_commands.move(state, meta.uuid, shard, source, target, label=label,
+                                               describe=self.describe)  # fmt: skip
+            return Decision(name, p, True, f"shard {label} can be moved from {self.describe(source)} to "
+                                           f"{self.describe(target)}")  # fmt: skip
+        node = self.node(p["node"])
         meta = self.meta(index)
         if name == "cancel":
-            if not self.primary_started(meta, shard):
-                return Decision(name, p, False, f"can't cancel {label}, failed to find it on node {self.node_desc}")
-            if not p["allow_primary"]:
-                return Decision(name, p, False, f"can't cancel {label} on node {self.node_desc}, shard is primary "
-                                                "and started")  # fmt: skip
-            return Decision(name, p, True, f"shard {label} on node {self.node_desc} can be cancelled")
+            if not meta.is_open or self._failed(meta, shard):
+                raise reroute_commands.RerouteRefused(f"can't cancel {label}, failed to find it on node "
+                                                      f"{self.describe(node)}")  # fmt: skip
+            self.state = reroute_commands.cancel(state, meta.uuid, shard, node, allow_primary=p["allow_primary"],
+                                                 label=label, describe=self.describe)  # fmt: skip
+            return Decision(name, p, True, f"shard {label} on node {self.describe(node)} can be cancelled")
         if not 0 <= shard < meta.number_of_shards:
             raise IllegalArgument(f"[{name}] no such shard {label}")
         if name == "allocate_replica":
-            if not self.primary_started(meta, shard):
-                return Decision(name, p, False, f"[allocate_replica] trying to allocate a replica shard {label}, "
-                                                "while corresponding primary shard is still unassigned")  # fmt: skip
-            if not meta.number_of_replicas:
-                return Decision(name, p, False, f"[allocate_replica] all copies of {label} are already assigned. "
-                                                "Use the move allocation command instead")  # fmt: skip
-            return Decision(name, p, False, f"[allocate_replica] allocation of {label} on node {self.node_desc} is "
-                                            "not allowed, reason: [NO(a copy of this shard is already allocated "
-                                            "to this node)]")  # fmt: skip
+            self.state = reroute_commands.allocate_replica(state, meta.uuid, shard, node,
+                                                           wanted=meta.number_of_replicas, label=label,
+                                                           describe=self.describe)  # fmt: skip
+            return Decision(name, p, True, f"allocation of {label} on node {self.describe(node)} is allowed")
         if self.primary_started(meta, shard):
             return Decision(name, p, False, f"[{name}] primary {label} is already assigned")
         if not p["accept_data_loss"]:
@@ -169,11 +189,20 @@ async def reroute(request: Request) -> Response:
     commands = _parse(body.get("commands", []))
     decider = _Decider(request)
     explain = flag(params, "explain")
-    decisions = [decider.decide(name, p) for name, p in commands]
-    if not explain:
-        for decision in decisions:
-            if not decision.yes:
-                raise IllegalArgument(decision.explanation)
+    decisions: list[Decision] = []
+
+    def run(current: ClusterState) -> ClusterState:
+        """The commands decided and applied in order on the master's current state (under its lock)."""
+        decider.state = current
+        decisions[:] = [decider.decide(name, p) for name, p in commands]
+        if not explain:
+            for decision in decisions:
+                if not decision.yes:
+                    raise IllegalArgument(decision.explanation)
+        return reroute_commands.retry_failed(decider.state) if flag(params, "retry_failed") else decider.state
+
+    master = cluster_of(request).master
+    state = await asyncio.to_thread(master.reroute, run, dry_run=flag(params, "dry_run"))
     out: dict[str, Any] = {"acknowledged": True}
     if explain:
         out["explanations"] = [d.to_json() for d in decisions]
@@ -187,6 +216,5 @@ async def reroute(request: Request) -> Response:
     for name in wanted:
         if name not in _STATE_METRICS:
             raise IllegalArgument(f"request [{request.url.path}] contains unrecognized metric: [{name}]")
-    state = decider.state
     out["state"] = state_body(request, state, wanted, list(state.indices.values()), False)
     return es_json(request, out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -11,7 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cluster.embedded import EmbeddedCluster
-from cluster.state import damaged_shards
+from cluster.health import ClusterHealth, IndexHealth, cluster_health, index_health
+from cluster.state import IndexMeta
 from native.dates import parse_time_value
 from server.cat import CatColumn, render_cat
 from server.http import check_params, cluster_of, es_json
@@ -41,35 +43,63 @@ async def info(request: Request) -> Response:
     return es_json(request, body)
 
 
-def health_body(cluster: EmbeddedCluster, index_names: list[str] | None = None) -> dict[str, Any]:
-    metas = [m for n, m in cluster.master.state.indices.items() if index_names is None or n in index_names]
-    # failed primaries (damaged shard files, or index metadata that does not parse) are unassigned: red
-    damaged = [damaged_shards(raw) for name, raw in cluster.master.state.damaged.items()
-               if index_names is None or name in index_names]  # fmt: skip
-    failed = sum(len(cluster.node.failures(m.uuid)) for m in metas) + sum(damaged)
-    primaries = sum(m.number_of_shards for m in metas) + sum(damaged)
-    unassigned = sum(m.number_of_shards * m.number_of_replicas for m in metas) + failed
-    status = "red" if failed else "yellow" if unassigned else "green"
-    total = primaries + unassigned - failed
-    active = primaries - failed
+def cluster_health_of(cluster: EmbeddedCluster, index_names: Collection[str] | None = None) -> ClusterHealth:
+    """Health from the routing table, counting the copies that failed to open on this node as unassigned."""
+    state = cluster.master.state
+    failed = {m.uuid: list(cluster.node.failures(m.uuid)) for m in state.indices.values()}
+    return cluster_health(state, failed, index_names, failed_node=cluster.node_id)
+
+
+def index_status(cluster: EmbeddedCluster, meta: IndexMeta) -> str:
+    """One index's health colour (``_cat/indices``, ``_stats``, shard stores)."""
+    failed = list(cluster.node.failures(meta.uuid))
+    return index_health(cluster.master.state, meta, failed, cluster.node_id).status
+
+
+def health_body(cluster: EmbeddedCluster, index_names: Collection[str] | None = None,
+                health: ClusterHealth | None = None) -> dict[str, Any]:  # fmt: skip
+    h = health or cluster_health_of(cluster, index_names)
     return {
         "cluster_name": cluster.cluster_name,
-        "status": status,
+        "status": h.status,
         "timed_out": False,
-        "number_of_nodes": 1,
-        "number_of_data_nodes": 1,
-        "active_primary_shards": active,
-        "active_shards": active,
-        "relocating_shards": 0,
-        "initializing_shards": 0,
-        "unassigned_shards": unassigned,
-        "unassigned_primary_shards": failed,
+        "number_of_nodes": h.number_of_nodes,
+        "number_of_data_nodes": h.number_of_data_nodes,
+        "active_primary_shards": h.active_primary_shards,
+        "active_shards": h.active_shards,
+        "relocating_shards": h.relocating_shards,
+        "initializing_shards": h.initializing_shards,
+        "unassigned_shards": h.unassigned_shards,
+        "unassigned_primary_shards": h.unassigned_primary_shards,
         "delayed_unassigned_shards": 0,
         "number_of_pending_tasks": 0,
         "number_of_in_flight_fetch": 0,
         "task_max_waiting_in_queue_millis": 0,
-        "active_shards_percent_as_number": 100.0 if total == 0 else active * 100.0 / total,
+        "active_shards_percent_as_number": h.active_shards_percent,
     }
+
+
+def index_health_body(h: IndexHealth, shards: bool) -> dict[str, Any]:
+    """One index of ``_cluster/health?level=indices|shards``."""
+    if h.damaged:  # metadata that does not parse: what is known of it
+        return {"status": "red", "number_of_shards": h.number_of_shards, "active_primary_shards": 0,
+                "active_shards": 0, "unassigned_shards": h.unassigned_shards,
+                "unassigned_primary_shards": h.unassigned_primary_shards}  # fmt: skip
+    out: dict[str, Any] = {
+        "status": h.status, "number_of_shards": h.number_of_shards, "number_of_replicas": h.number_of_replicas,
+        "active_primary_shards": h.active_primary_shards, "active_shards": h.active_shards,
+        "relocating_shards": h.relocating_shards, "initializing_shards": h.initializing_shards,
+        "unassigned_shards": h.unassigned_shards, "unassigned_primary_shards": h.unassigned_primary_shards,
+    }  # fmt: skip
+    if shards:
+        out["shards"] = {
+            str(s.shard): {"status": s.status, "primary_active": s.primary_active, "active_shards": s.active_shards,
+                           "relocating_shards": s.relocating_shards, "initializing_shards": s.initializing_shards,
+                           "unassigned_shards": s.unassigned_shards,
+                           "unassigned_primary_shards": s.unassigned_primary_shards}
+            for s in h.shards
+        }  # fmt: skip
+    return out
 
 
 _RANK = {"green": 0, "yellow": 1, "red": 2}
@@ -126,12 +156,12 @@ async def cat_health(request: Request) -> Response:
         "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
         "cluster": body["cluster_name"],
         "status": body["status"],
-        "node.total": 1,
-        "node.data": 1,
+        "node.total": body["number_of_nodes"],
+        "node.data": body["number_of_data_nodes"],
         "shards": body["active_shards"],
         "pri": body["active_primary_shards"],
-        "relo": 0,
-        "init": 0,
+        "relo": body["relocating_shards"],
+        "init": body["initializing_shards"],
         "unassign": body["unassigned_shards"],
         "unassign.pri": body["unassigned_primary_shards"],
         "pending_tasks": 0,

@@ -11,8 +11,9 @@ from starlette.routing import Route
 
 from cluster.routing import shard_for
 from cluster.state import IndexMeta
-from server.handlers.cluster_admin import NODE_ID, _node, _shard_routing
 from server.handlers.indices import resolve
+from server.handlers.members import members, state_node_entry
+from server.handlers.shard_view import routing_json, shard_views
 from server.http import check_params, es_json
 
 PARAMS = {"routing", "preference", "local", "master_timeout"}
@@ -29,11 +30,12 @@ async def search_shards(request: Request) -> Response:
     for meta in sorted(metas, key=lambda m: m.name):
         indices[meta.name] = alias_filter(meta, expressions)
         shards = sorted({shard_for(r, meta.number_of_shards) for r in routing}) or range(meta.number_of_shards)
+        views = shard_views(request, meta)
         for shard in shards:
-            copies = [_shard_routing(meta, shard, True)]
-            copies += [_shard_routing(meta, shard, False) for _ in range(meta.number_of_replicas)]
-            groups.append(copies)
-    return es_json(request, {"nodes": {NODE_ID: _node(request)}, "indices": indices, "shards": groups})
+            groups.append([routing_json(v) for v in views[shard]])
+    holding = {v["node"] for group in groups for v in group if v["node"]}
+    nodes = {m.id: state_node_entry(request, m) for m in members(request) if m.id in holding or m.local}
+    return es_json(request, {"nodes": nodes, "indices": indices, "shards": groups})
 
 
 def alias_filter(meta: IndexMeta, expressions: list[str]) -> dict[str, Any]:

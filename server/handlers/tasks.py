@@ -22,7 +22,7 @@ from starlette.routing import Route
 from cluster.reindex import ReindexTask
 from native.dates import parse_time_value
 from native.errors import IllegalArgument, ResourceNotFound
-from server.handlers.node_info import NODE_ATTRIBUTES, NODE_ID, NODE_ROLES, node_matches
+from server.handlers.members import NODE_ATTRIBUTES, es_roles, local_member, select_members
 from server.handlers.reindex import _task_info, _tasks
 from server.http import check_params, cluster_of, es_json, flag
 
@@ -40,16 +40,17 @@ class Listed:
 
     @property
     def key(self) -> str:
-        return f"{NODE_ID}:{self.info['id']}"
+        return f"{self.info['node']}:{self.info['id']}"
 
 
 def listed_tasks(request: Request, params: dict[str, str], *, include_self: bool = True) -> list[Listed]:
     """The tasks matching ``actions``, ``nodes`` and ``parent_task_id``, with or without this request."""
     registry = _tasks(request)
-    out = [Listed(_task_info(t), t) for t in registry.running()]
+    own_id = cluster_of(request).node_id
+    out = [Listed(_task_info(t, own_id), t) for t in registry.running()]
     if include_self:
         own: dict[str, Any] = {
-            "node": NODE_ID, "id": next(registry._ids), "type": "transport", "action": LIST_ACTION,
+            "node": own_id, "id": next(registry._ids), "type": "transport", "action": LIST_ACTION,
             "start_time_in_millis": int(time.time() * 1000), "running_time_in_nanos": 0, "cancellable": False,
             "headers": {"X-Opaque-Id": request.headers["x-opaque-id"]} if "x-opaque-id" in request.headers else {},
         }  # fmt: skip
@@ -58,7 +59,7 @@ def listed_tasks(request: Request, params: dict[str, str], *, include_self: bool
     if actions:
         out = [t for t in out if any(fnmatch.fnmatchcase(t.info["action"], a) for a in actions)]
     nodes = [n for n in params.get("nodes", "").split(",") if n]
-    if nodes and not node_matches(cluster_of(request), request.app.state.settings.host, nodes):
+    if nodes and not any(m.local for m in select_members(request, nodes)):
         out = []
     parent = params.get("parent_task_id")
     if parent and parent != "-1":
@@ -70,10 +71,9 @@ def listed_tasks(request: Request, params: dict[str, str], *, include_self: bool
 
 
 def _node_entry(request: Request) -> dict[str, Any]:
-    settings = request.app.state.settings
-    return {"name": cluster_of(request).node_name, "transport_address": f"{settings.host}:9300",
-            "host": settings.host, "ip": f"{settings.host}:9300", "roles": list(NODE_ROLES),
-            "attributes": dict(NODE_ATTRIBUTES)}  # fmt: skip
+    me = local_member(request)
+    return {"name": me.name, "transport_address": me.transport_address, "host": me.host,
+            "ip": me.transport_address, "roles": es_roles(me.node), "attributes": dict(NODE_ATTRIBUTES)}  # fmt: skip
 
 
 def _grouped(request: Request, tasks: list[Listed], group_by: str) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def _grouped(request: Request, tasks: list[Listed], group_by: str) -> dict[str, 
         return {"tasks": {t.key: t.info for t in tasks}}
     if not tasks:
         return {"nodes": {}}
-    return {"nodes": {NODE_ID: {**_node_entry(request), "tasks": {t.key: t.info for t in tasks}}}}
+    return {"nodes": {cluster_of(request).node_id: {**_node_entry(request), "tasks": {t.key: t.info for t in tasks}}}}
 
 
 def _group_by(params: dict[str, str]) -> str:

@@ -30,7 +30,8 @@ from cluster.embedded import EmbeddedCluster
 from cluster.names import resolve_expression
 from cluster.state import damaged_shards
 from native.errors import ActionRequestValidation, IllegalArgument, ResourceNotFound
-from server.handlers.cluster_admin import NODE_ID, _node
+from server.handlers.cluster_admin import _node
+from server.handlers.members import select_members
 from server.handlers.root import health_body
 from server.http import check_params, cluster_of, es_json, flag
 
@@ -70,9 +71,7 @@ async def repositories_metering(request: Request) -> Response:
     check_params(request)
     cluster = cluster_of(request)
     wanted = [n for n in request.path_params["node_id"].split(",") if n]
-    node = _node(request)
-    ours = any(n in ("_all", "_local", "_master", "*", NODE_ID, node["name"]) for n in wanted)
-    nodes: dict[str, Any] = {NODE_ID: {"repositories": []}} if ours else {}
+    nodes: dict[str, Any] = {m.id: {"repositories": []} for m in select_members(request, wanted)}
     return es_json(
         request,
         {
@@ -124,7 +123,7 @@ async def prevalidate_node_removal(request: Request) -> Response:
     node = _node(request)
     key = given[0]
     wanted = [v for v in params[key].split(",") if v]
-    own = {"names": node["name"], "ids": NODE_ID, "external_ids": node["external_id"]}[key]
+    own = {"names": node["name"], "ids": cluster.node_id, "external_ids": node["external_id"]}[key]
     unknown = [v for v in wanted if v != own]
     if unknown or not wanted:
         raise ResourceNotFound(f"could not resolve node {_NODE_SELECTORS[key]} [{', '.join(unknown or wanted)}]")
@@ -140,7 +139,8 @@ async def prevalidate_node_removal(request: Request) -> Response:
         {
             "is_safe": result["is_safe"],
             "message": "" if result["is_safe"] else "cluster health is RED",
-            "nodes": [{"name": node["name"], "id": NODE_ID, "external_id": node["external_id"], "result": result}],
+            "nodes": [{"name": node["name"], "id": cluster.node_id, "external_id": node["external_id"],
+                       "result": result}],
         },
     )
 

@@ -2,9 +2,9 @@
 dirs, each behind a ``LocalLeafClient`` that a test can make unreachable or hang, a ``Transport`` naming them,
 one ``Master`` whose routing table the test writes by hand, and a ``Root`` + ``WriteCoordinator`` over them.
 
-``replicate=True`` sends every shard bulk to every node (each node holds every shard here), standing in for
-replication (not built yet): the replica copies then hold what the primaries hold, so a search may read
-either.
+Each node opens only the copies the routing table places on it, and its leaf replicates its primaries' writes
+to their replica copies (``cluster.replication``) through plain in-process clients (not the test's flaky
+ones: a node "down" for the coordinator still takes its replica writes).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from cluster.master import Master
 from cluster.node import DataNode
 from cluster.protos import leaf_pb2 as pb
 from cluster.root import Root
+from cluster.shard_state_actions import MasterShardStateActions
 from cluster.state import ClusterState, LocalStateStore, NodeInfo, ShardCopy, ShardRouting
 from cluster.transport import NodeNotConnected
 from cluster.writes import WriteCoordinator
@@ -33,7 +34,7 @@ class FlakyClient:
     """A node's ``LocalLeafClient`` that the test can make unreachable (``down``) or hang (``hang``: searches and
     fetches wait until ``release`` is set, as a SIGSTOPped node). ``calls`` counts the searches it got."""
 
-    def __init__(self, node_id: str, inner: LocalLeafClient) -> None:
+    def __init__(self, node_id: str, inner: LeafClient) -> None:
         self.node_id = node_id
         self.inner = inner
         self.down = False
@@ -88,21 +89,6 @@ class FlakyClient:
         return await self.inner.forcemerge(request)
 
 
-class ReplicatingClient(FlakyClient):
-    """A primary's client whose shard bulks also go to the other nodes' copies (a stand-in for replication)."""
-
-    def __init__(self, node_id: str, inner: LocalLeafClient, others: list[LocalLeafClient]) -> None:
-        super().__init__(node_id, inner)
-        self.others = others
-
-    async def bulk(self, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None] | None = None
-                   ) -> pb.BulkResponse:  # fmt: skip
-        response = await super().bulk(request, parsed)
-        for other in self.others:
-            await other.bulk(request, None)
-        return response
-
-
 class MapTransport:
     """Node id → client; ``local_node`` is the coordinator's own node."""
 
@@ -122,26 +108,38 @@ class MapTransport:
 
 
 class ThreeNodes:
-    def __init__(self, base: str, *, replicate: bool = False, config: ClusterConfig | None = None) -> None:
+    def __init__(self, base: str, *, config: ClusterConfig | None = None) -> None:
         self.config = config or ClusterConfig()
         self.master = Master(LocalStateStore(os.path.join(base, "master")))
-        self.data = {n: DataNode(os.path.join(base, n), default_refresh_interval="-1") for n in NODES}
+        self.data = {n: DataNode(os.path.join(base, n), node_id=n, default_refresh_interval="-1") for n in NODES}
         for node in self.data.values():
             node.apply_state(None, self.master.state)
             self.master.subscribe(node.apply_state)
-        self.services = {n: LeafService(d, config=self.config) for n, d in self.data.items()}
-        self.local = {n: LocalLeafClient(s) for n, s in self.services.items()}
-        self.clients: dict[str, FlakyClient] = {}
-        for n in NODES:
-            others = [c for m, c in self.local.items() if m != n]
-            plain = FlakyClient(n, self.local[n])
-            self.clients[n] = ReplicatingClient(n, self.local[n], others) if replicate else plain
+        self.local: dict[str, LeafClient] = {}
+        actions = MasterShardStateActions(self.master)
+        self.services = {n: LeafService(d, config=self.config, transport=MapTransport(n, self.local),
+                                        shard_state_actions=actions) for n, d in self.data.items()}  # fmt: skip
+        for service in self.services.values():
+            service.apply_state(None, self.master.state)
+            self.master.subscribe(service.apply_state)
+        self.local.update({n: LocalLeafClient(s) for n, s in self.services.items()})
+        self.clients: dict[str, FlakyClient] = {n: FlakyClient(n, self.local[n]) for n in NODES}
         self.transport = MapTransport(NODES[0], dict(self.clients))
         self.root = Root(self.transport, self.config, state=lambda: self.master.state)
         self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
         self.root.attach_documents(self.master.index, self.writes.get)
         nodes = {n: NodeInfo(id=n, name=f"name-{n}") for n in NODES}
-        self.master._publish(replace(self.master.state.changed(nodes=nodes), master_node=NODES[0]))
+        self.force(replace(self.master.state.changed(nodes=nodes), master_node=NODES[0]))
+
+    def force(self, new: ClusterState) -> None:
+        """Publish ``new`` as it is: the master's own publication would run allocation over the hand-made
+        routing table (the tests place the copies themselves)."""
+        master: Any = self.master
+        old = master.state
+        master.store.save(new, old.version)
+        master._state = new
+        for listener in master._listeners:
+            listener(old, new)
 
     def route(self, index: str, placement: Sequence[Sequence[str]], *, primary_term: int = 1) -> None:
         """The routing of ``index``: per shard, the nodes of its copies, the primary first."""
@@ -154,7 +152,7 @@ class ThreeNodes:
 
         table = tuple(shard(s, nodes) for s, nodes in enumerate(placement))
         state: ClusterState = self.master.state
-        self.master._publish(state.changed(routing={**state.routing, meta.uuid: table}))
+        self.force(state.changed(routing={**state.routing, meta.uuid: table}))
 
     def close(self) -> None:
         for client in self.clients.values():

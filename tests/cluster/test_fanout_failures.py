@@ -2,7 +2,7 @@
 other copy, ES's errors without partial results or without any shard, and a hung node bounded by the timeout.
 
 Three in-process nodes (``fanout_harness``), five shards, primaries on node ``s mod 3``; with replicas the
-copy of shard s is on node ``s+1 mod 3`` and every node holds every document (``replicate``).
+copy of shard s is on node ``s+1 mod 3`` (replicated by the leaves, ``cluster.replication``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _owner(doc_id: str) -> int:
 
 
 async def _three(base: Path, replicas: bool, config: ClusterConfig | None = None) -> ThreeNodes:
-    nodes = ThreeNodes(str(base), replicate=replicas, config=config)
+    nodes = ThreeNodes(str(base), config=config)
     nodes.master.create_index("docs", {"settings": {"number_of_shards": SHARDS, "number_of_replicas": int(replicas)},
                                        "mappings": {"properties": {"n": {"type": "long"}}}})  # fmt: skip
     placement = [[NODES[s % 3], NODES[(s + 1) % 3]] if replicas else [NODES[s % 3]] for s in range(SHARDS)]
@@ -44,6 +44,10 @@ async def _three(base: Path, replicas: bool, config: ClusterConfig | None = None
     items = [WriteItem("index", "docs", str(i), source=orjson.dumps({"n": i})) for i in range(DOCS)]
     results = await nodes.writes.write(items, refresh=True)
     assert all(r.status == 201 for r in results)
+    assert all(r.body["_shards"] == {"total": 1 + int(replicas), "successful": 1 + int(replicas), "failed": 0}
+               for r in results)  # fmt: skip
+    refreshed = await nodes.writes.refresh([nodes.master.index("docs")])  # every copy, replicas too
+    assert refreshed.successful == SHARDS * (1 + int(replicas)) and not refreshed.failures
     return nodes
 
 
@@ -271,7 +275,7 @@ async def test_writes_go_to_the_primary_and_wait_for_a_new_one(replicated: Three
     table[1] = type(table[1])(shard=1, primary_term=2, copies=(type(table[1].copies[0])(
         node="node-c", primary=True, allocation_id="docs-1-1"),), in_sync=("docs-1-1",))  # fmt: skip
     state = replicated.master.state
-    replicated.master._publish(state.changed(routing={**state.routing, meta.uuid: tuple(table)}))
+    replicated.force(state.changed(routing={**state.routing, meta.uuid: tuple(table)}))
     (result,) = await asyncio.wait_for(write, 10)
     assert result.status == 201, result.body
     stored = await replicated.writes.get(meta, doc)
@@ -302,7 +306,7 @@ async def test_a_shard_without_a_started_primary_is_503_after_the_timeout(single
     table[2] = type(table[2])(shard=2, copies=(type(copy)(node=copy.node, primary=True, state="INITIALIZING",
                                                           allocation_id=copy.allocation_id),))  # fmt: skip
     state = single.master.state
-    single.master._publish(state.changed(routing={**state.routing, meta.uuid: tuple(table)}))
+    single.force(state.changed(routing={**state.routing, meta.uuid: tuple(table)}))
     ids = [next(str(i) for i in range(3000, 4000) if _owner(str(i)) == s) for s in (2, 3)]
     started = time.monotonic()
     results = await single.writes.write([WriteItem("index", "docs", i, source=b'{"n":1}') for i in ids],

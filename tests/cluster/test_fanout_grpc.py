@@ -2,8 +2,8 @@
 ``GrpcLeafClient``. A stopped node's shards are read from their replicas (complete answers), and without
 replicas they are failed shards (``node_not_connected_exception``) in a 200; writes reach the primaries.
 
-The documents are loaded before the switch to gRPC, through the harness's in-process clients (which stand in
-for replication when there are replicas).
+The documents are loaded before the switch to gRPC, through the harness's in-process clients (the leaves
+replicate them to the replica copies in process).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ Cluster = tuple[ThreeNodes, dict[str, LeafServer], int]
 
 @contextlib.asynccontextmanager
 async def _started(base: Path, replicas: int) -> AsyncIterator[Cluster]:
-    nodes = ThreeNodes(str(base), replicate=bool(replicas))
+    nodes = ThreeNodes(str(base))
     servers: dict[str, LeafServer] = {}
     clients: list[GrpcLeafClient] = []
     try:
@@ -38,6 +38,7 @@ async def _started(base: Path, replicas: int) -> AsyncIterator[Cluster]:
         items = [WriteItem("index", "g", str(i), source=orjson.dumps({"n": i})) for i in range(DOCS)]
         results = await nodes.writes.write(items, refresh=True)
         assert all(r.status == 201 for r in results), results[0].body
+        await nodes.writes.refresh([nodes.master.index("g")])  # every copy, replicas too
         for n in NODES:
             servers[n] = await start_leaf_server(nodes.services[n], "127.0.0.1", 0)
             client = GrpcLeafClient(servers[n].address, node_id=n, default_timeout_s=5.0)
