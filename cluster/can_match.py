@@ -25,6 +25,7 @@ import orjson
 
 from cluster.protos import leaf_pb2 as pb
 from cluster.search_request import SearchSpec
+from cluster.shard_copies import CopyPreference
 from cluster.state import IndexMeta
 from cluster.writes import write_block
 
@@ -80,9 +81,11 @@ def must_visit_all_docs(aggs: Any) -> bool:
 
 
 async def matching_targets(
-    root: Any, targets: list[ShardTarget], query: dict[str, Any] | None, now_millis: int
+    root: Any, targets: list[ShardTarget], query: dict[str, Any] | None, now_millis: int,
+    preference: str | None = None, deadline: float | None = None,
 ) -> list[bool]:
-    """Per target, whether its shard may match ``query`` (the leaf's can_match answers); at least one is True."""
+    """Per target, whether its shard may match ``query`` (the leaves' can_match answers, one request per node;
+    a shard whose node does not answer is kept); at least one is True."""
     request = pb.SearchRequest(
         shards=[t.ref() for t in targets],
         query_json=orjson.dumps(query) if query is not None else b"",
@@ -90,10 +93,7 @@ async def matching_targets(
         can_match=True,
     )
     async with root.queue.admit():
-        response = await root.leaf.search(request)
-    keep = [not result.cannot_match for result in response.results]
-    if len(keep) != len(targets):  # a leaf that does not know the phase: search everything
-        return [True] * len(targets)
+        keep: list[bool] = await root.fanout.can_match(request, targets, CopyPreference.parse(preference), deadline)
     if not any(keep):
         keep[0] = True
     return keep

@@ -24,6 +24,12 @@ class ClusterConfig:
     # the deadline of a search that sets no ``timeout``, in seconds (negative: none): the server setting
     # ``search_default_search_timeout``
     default_search_timeout_s: float = 300.0
+    # the longest wait for another node's answer to a shard call that has no deadline of its own (a search
+    # without one, a realtime GET, refresh, stats, a shard bulk); a hung node fails those calls after it
+    transport_timeout_s: float = 60.0
+    # a bulk or index request's ``timeout`` when it sets none (ES's 1m): how long a write waits for its
+    # shard's primary to be started (and for a new primary after its node is lost)
+    default_write_timeout_s: float = 60.0
     # how the embedded server reaches its own leaf: "local" (in-process ``LocalLeafClient``) or "grpc" (its leaf
     # servicer on a loopback port and a ``GrpcLeafClient``: every leaf call crosses the wire, as in a cluster);
     # the server setting ``leaf_transport`` (``QUIDDITCH_LEAF_TRANSPORT``)
@@ -52,6 +58,11 @@ class Backpressure:
     @property
     def queued(self) -> int:
         return self._waiting
+
+    @property
+    def free(self) -> bool:
+        """Whether a request would be admitted at once (a slot is free and nobody waits for one)."""
+        return not self._slots.locked() and not self._waiting
 
     @contextlib.asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:

@@ -21,6 +21,7 @@ from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
 from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
 from cluster.state_changes import StateChanges
+from cluster.transport import LocalTransport
 from cluster.writes import WriteCoordinator
 
 if TYPE_CHECKING:
@@ -66,9 +67,10 @@ class EmbeddedCluster:
         self.master.subscribe(self.leaf_service.apply_state)
         self.leaf: LeafClient = LocalLeafClient(self.leaf_service)
         self.leaf_server: LeafServer | None = None  # with ``leaf_transport = "grpc"``, from ``start``
-        self.root = Root(self.leaf, self.config)
+        self.transport = LocalTransport(self.node_id, self.leaf)  # (``root.leaf = …`` below repoints these)
+        self.root = Root(self.transport, self.config, state=lambda: self.master.state)
         self.root.node_of = self.node_of
-        self.writes = WriteCoordinator(self.master, self.leaf, config=self.config)
+        self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
         self.disk = DiskWatermarks(self.master, data_dir)
         self.writes.disk = self.disk
         self.root.attach_documents(self.master.index, self.writes.get)
@@ -108,6 +110,7 @@ class EmbeddedCluster:
         self.leaf_server = await start_leaf_server(self.leaf_service, "127.0.0.1", 0)
         client = GrpcLeafClient(self.leaf_server.address, node_id=self.node_name)
         self.leaf = self.root.leaf = self.writes.leaf = client
+        self.transport = LocalTransport(self.node_id, client)
 
     async def _disk_loop(self) -> None:
         while True:

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from native.errors import ActionRequestValidation, IllegalArgument, ParsingError, QuidditchError, SearchPhaseError
@@ -69,6 +69,8 @@ class PitContext:
     generations: list[int]
     keep_alive: float
     expires_at: float
+    # per shard, the node whose readers are pinned (a search of the PIT reads there and nowhere else)
+    nodes: list[str] = field(default_factory=list)
 
 
 def parse_pit(raw: Any, parse_keep_alive: Any) -> PitRef | None:
@@ -165,7 +167,8 @@ class PitRegistry:
         self._lock = threading.Lock()
 
     def open(
-        self, index_names: Sequence[str], index_uuids: Sequence[str], generations: Sequence[int], keep_alive: float
+        self, index_names: Sequence[str], index_uuids: Sequence[str], generations: Sequence[int], keep_alive: float,
+        nodes: Sequence[str] = (),
     ) -> PitContext:
         self.expire()
         with self._lock:
@@ -176,7 +179,7 @@ class PitRegistry:
                 )
             pit_id = base64.urlsafe_b64encode(b"pit:" + os.urandom(24)).decode()
             ctx = PitContext(pit_id, list(index_names), list(index_uuids), list(generations), keep_alive,
-                             time.monotonic() + keep_alive)  # fmt: skip
+                             time.monotonic() + keep_alive, list(nodes))  # fmt: skip
             self._contexts[pit_id] = ctx
             return ctx
 

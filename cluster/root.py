@@ -2,6 +2,10 @@
 
 Query then fetch: leaves return sort values and doc addresses; the root keeps the global top
 ``from + size`` ordered by sort values then (shard, segment, doc), and fetches ``_source`` for those only.
+The shards are reached through a ``Transport`` and the routing table of the current cluster state
+(``cluster.fanout``: one request per node, retries on the next copy, failed shards in ``_shards.failures``);
+the fetch phase asks the node that answered the query phase for that shard, and a scroll or a PIT keeps
+reading the nodes its first page read (``QueryPhase.nodes``).
 
 Before fan-out the root resolves ``terms`` lookups (``native.query.lookup``): each looked-up document is
 read once with a realtime GET (``index_of`` + ``get_doc``, the master's index resolution and the write
@@ -35,18 +39,24 @@ from cluster.doc_fields import (
     unmapped_fields,
 )
 from cluster.errors import error_from_pb
+from cluster.fanout import LEAF_GRACE_S as LEAF_GRACE_S  # re-exported: its home was here
+from cluster.fanout import SearchFanout, StateSource
 from cluster.leaf_client import LeafClient
 from cluster.pit import SHARD_DOC, shard_doc, with_tiebreaker
 from cluster.pit import shard_after as shard_after_doc
 from cluster.profile import FetchClock, shard_profile
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
+from cluster.search_failures import NODE_ID as NODE_ID  # re-exported: its home was here
+from cluster.search_failures import all_failed_cause, failure_entries, grouped_failures
 from cluster.search_limits import validate_window as validate_window  # re-exported: its home was here
 from cluster.search_request import SearchSpec, SourceFilter
 from cluster.search_stats import SearchStats, search_counts
+from cluster.shard_copies import CopyPreference, retryable
 from cluster.sort_format import needs_rendering, render_sort_values
 from cluster.source_filter import filter_source
-from cluster.state import IndexMeta
+from cluster.state import ClusterState, IndexMeta
+from cluster.transport import LocalTransport, Transport
 from native import aggs as native_aggs
 from native.errors import (
     IllegalArgument,
@@ -82,6 +92,7 @@ class ShardTarget:
         return pb.ShardRef(index=self.meta.name, uuid=self.meta.uuid, shard=self.shard)
 
 
+NodeOf = Callable[[str, int], str]  # (index uuid, shard) → the id of the node whose copy was read
 RankedHit = tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None, int]
 
 
@@ -105,12 +116,27 @@ class QueryPhase:
     fetch_profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
     # each shard's ``suggest`` answer (``native.suggest.shard_suggest``)
     suggest_partials: list[dict[str, Any]] = field(default_factory=list)
+    # per target, the node whose copy answered (or was tried last): the fetch phase, a scroll's or a PIT's
+    # later pages go there; and per entry of ``failures``, the node it failed on
+    nodes: list[str] = field(default_factory=list)
+    failure_nodes: list[str] = field(default_factory=list)
+
+    def context_nodes(self) -> list[str]:
+        """Per target, the node whose readers later pages (scroll, PIT) must read: "" for a shard that failed
+        or timed out (it pinned nothing; a later page reads any copy)."""
+        missed = {id(t) for t, _ in self.failures} | {id(t) for t in self.timed_out}
+        return [("" if id(t) in missed else node) for t, node in zip(self.targets, self.nodes, strict=False)]
+
+    def node_of(self, target: ShardTarget) -> str:
+        """The node that answered (or was tried last) for ``target`` (one of ``targets``)."""
+        for i, t in enumerate(self.targets):
+            if t is target and i < len(self.nodes) and self.nodes[i]:
+                return self.nodes[i]
+        return NODE_ID
 
 
 # Snapshot passes (by-query, reindex, resize) renew their readers' pin by this much on every page.
 SNAPSHOT_PIN_SECONDS = 300.0
-# How much longer than a search's deadline the root waits for a leaf that reports its shards' timeouts itself.
-LEAF_GRACE_S = 0.1
 
 
 def as_float32(score: float | None) -> float | None:
@@ -124,27 +150,6 @@ def as_float32(score: float | None) -> float | None:
 def _as_float32(score: float) -> float:
     # cached: the same few scores repeat across hits and requests, and numpy's str() costs ~1.5 µs
     return float(str(numpy.float32(score)))
-
-
-NodeOf = Callable[[str, int], str]  # (index uuid, shard) → the id of the node whose copy was read
-
-
-def grouped_failures(
-    failures: Sequence[tuple[ShardTarget, QuidditchError]], node_of: NodeOf
-) -> list[dict[str, Any]]:
-    """``failed_shards`` as ES groups them: one entry per index and distinct cause."""
-    out: list[dict[str, Any]] = []
-    seen: set[tuple[str, str, str]] = set()
-    for target, failure in failures:
-        error = failure.root_cause()  # a shard's own "all shards failed" wrapper is not the cause
-        key = (target.meta.name, error.es_type, error.reason)
-        if key not in seen:
-            seen.add(key)
-            out.append(
-                {"shard": target.shard, "index": target.meta.name,
-                 "node": node_of(target.meta.uuid, target.shard), "reason": error.to_dict()}
-            )
-    return out
 
 
 def targets_for(
@@ -177,16 +182,25 @@ def index_boosts(indices: Sequence[IndexMeta], entries: list[tuple[str, float]])
 
 
 class Root:
+    """Searches over the shards of the cluster: ``transport`` reaches each node's leaf, ``state`` gives the
+    current cluster state (its routing table places the shard copies; ``cluster.fanout``). A bare
+    ``LeafClient`` is one node holding every shard (``LocalTransport``)."""
+
     def __init__(
         self,
-        leaf: LeafClient,
+        transport: Transport | LeafClient,
         config: ClusterConfig | None = None,
         *,
+        state: StateSource | None = None,
         index_of: IndexOf | None = None,
         get_doc: GetDoc | None = None,
     ) -> None:
-        self.leaf = leaf
+        if not hasattr(transport, "local_node"):
+            transport = LocalTransport(NODE_ID, transport)  # type: ignore[arg-type]
+        self.transport: Transport = transport  # type: ignore[assignment]
         self.config = config or ClusterConfig()
+        empty = ClusterState()
+        self.fanout = SearchFanout(self.transport, state or (lambda: empty), self.config)
         self.queue = Backpressure("search", workers=8, capacity=self.config.search_queue_size)
         self.index_of = index_of
         self.get_doc = get_doc
@@ -197,6 +211,16 @@ class Root:
         self.allow_expensive_queries = True  # ``search.allow_expensive_queries``, kept current from state
         self.node_of: NodeOf = lambda index_uuid, shard: ""  # from the routing table, set by whoever runs the root
         self.search_stats = SearchStats()  # ``_stats`` ``search`` section, per index and ``stats`` group
+
+    @property
+    def leaf(self) -> LeafClient:
+        """This node's own leaf client."""
+        return self.transport.client(self.transport.local_node)
+
+    @leaf.setter
+    def leaf(self, client: LeafClient) -> None:
+        """One node holding every shard, reached through ``client`` (the embedded server's leaf over gRPC)."""
+        self.transport = self.fanout.transport = LocalTransport(self.transport.local_node, client)
 
     def attach_documents(self, index_of: IndexOf, get_doc: GetDoc) -> None:
         """Where ``terms`` lookups read their documents (without it, a lookup is a 400)."""
@@ -280,8 +304,10 @@ class Root:
         pin_seconds: float = 0.0,
         shard_after: Sequence[Sequence[Any] | None] | None = None,
         deadline: float | None = None,
+        nodes: Sequence[str] | None = None,
     ) -> QueryPhase:
-        """``deadline`` (``time.monotonic()``): shards that have not answered by then count as timed out."""
+        """``deadline`` (``time.monotonic()``): shards that have not answered by then count as timed out.
+        ``nodes``: per target, the node its ``generations`` entry lives on (a scroll's or PIT's readers)."""
         sort = spec.sort or list(SCORE_SORT)
         score_positions = {j for j, s in enumerate(sort) if s.field == "_score"}
         # ``_shard_doc`` (PIT tiebreaker): the leaf sorts by ``_doc``; its values become shard << 32 | doc below
@@ -317,14 +343,17 @@ class Root:
         if spec.slice is not None:
             parts = plan_slices(spec.slice.id, spec.slice.max, len(targets), spec.slice.field, spec.pit is not None)
             request.shard_slice_json.extend([b"" if p is None else p.to_json() for p in parts])
-        response = await self._leaf_search(request, targets, deadline)
-        phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [])
+        results, answered = await self.fanout.query(
+            request, targets, deadline, self.queue, CopyPreference.parse(spec.preference), nodes
+        )
+        phase = QueryPhase(targets, [0] * len(targets), [], 0, None, [], [], nodes=answered)
         # One shard's hits arrive in the global order already (the leaf orders them the way the merge
         # below does): only hits of several shards need sort keys and the merge sort.
         merge = len(targets) > 1 or boosts is not None
-        for i, result in enumerate(response.results):
+        for i, result in enumerate(results):
             if result.HasField("error"):
                 phase.failures.append((targets[i], error_from_pb(result.error)))
+                phase.failure_nodes.append(answered[i])
                 continue
             if result.timed_out:
                 phase.timed_out.append(targets[i])
@@ -368,8 +397,8 @@ class Root:
             phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
             raise SearchPhaseError(
-                "all shards failed", caused_by=phase.failures[0][1].root_cause(),
-                failed_shards=grouped_failures(phase.failures, self.node_of),
+                "all shards failed", caused_by=all_failed_cause(phase),
+                failed_shards=grouped_failures(phase.failures, phase.failure_nodes),
             )  # fmt: skip
         return phase
 
@@ -391,23 +420,6 @@ class Root:
             [*search_after[:at], shard_after_doc(value, i, descending), *search_after[at + 1 :]]
             for i in range(num_shards)
         ]
-
-    async def _leaf_search(
-        self, request: pb.SearchRequest, targets: list[ShardTarget], deadline: float | None
-    ) -> pb.SearchResponse:
-        """The leaf's answer, waited for (admission included) until ``deadline``: past it every shard counts
-        as timed out, the admission slot is released and the leaf call is cancelled (its worker drops it if it
-        has not started). The leaf itself answers for the shards it has by the deadline (``timeout_seconds``)."""
-        if deadline is None:
-            async with self.queue.admit():
-                return await self.leaf.search(request)
-        try:
-            async with asyncio.timeout(max(deadline - time.monotonic(), 0.0) + LEAF_GRACE_S), self.queue.admit():
-                request.timeout_seconds = max(deadline - time.monotonic(), 0.0)
-                return await self.leaf.search(request)
-        except TimeoutError:
-            log.info("leaf search timed out", extra={"shards": len(targets)})
-            return pb.SearchResponse(results=[pb.ShardSearchResult(shard=t.ref(), timed_out=True) for t in targets])
 
     def deadline(self, started: float, timeout_s: float | None) -> float | None:
         """When a search started at ``started`` (``time.monotonic()``) stops waiting for shards: its own
@@ -432,6 +444,7 @@ class Root:
             by_shard[entry[1]].append(pos)
         fetched: dict[int, pb.StoredDoc] = {}
         fetch_raw: dict[int, bytes] = {}
+        lost: list[tuple[int, QuidditchError]] = []
 
         async def fetch_one(shard_index: int, positions: list[int]) -> None:
             request = pb.FetchRequest(
@@ -443,7 +456,13 @@ class Root:
                 now_millis=now_millis,
                 profile=spec.profile,
             )
-            response = await self.leaf.fetch(request)
+            try:
+                response = await self.fanout.fetch(phase.nodes[shard_index], request)
+            except QuidditchError as exc:
+                if not retryable(exc):
+                    raise
+                lost.append((shard_index, exc))  # its node is gone since the query phase: a failed shard
+                return
             if response.HasField("error"):
                 raise error_from_pb(response.error)
             if response.profile_json:
@@ -459,6 +478,9 @@ class Root:
                     await asyncio.gather(*(fetch_one(s, ps) for s, ps in by_shard.items()))
             except TimeoutError:
                 raise RequestTimeout("fetch phase did not finish before the search's deadline") from None
+        for shard_index, error in sorted(lost, key=lambda entry: entry[0]):  # (ES: the shard's hits are left out)
+            phase.failures.append((phase.targets[shard_index], error))
+            phase.failure_nodes.append(phase.nodes[shard_index])
         hits: list[dict[str, Any]] = []
         with_score = not spec.explicit_sort or spec.track_scores
         field_specs = parse_field_specs(spec.docvalue_fields) + parse_field_specs(spec.fields)
@@ -471,6 +493,8 @@ class Root:
         loads = orjson.loads
         clock = FetchClock(spec.hide_id, sorted({e[1] for e in window}), fetch_raw) if spec.profile else None
         for pos, (_, shard_index, _, _, values, score, _) in enumerate(window):
+            if lost and pos not in fetched:
+                continue
             doc = fetched[pos]
             hit: dict[str, Any] = {"_index": phase.targets[shard_index].meta.name}
             if not spec.hide_id:
@@ -553,15 +577,16 @@ class Root:
     async def search(
         self, indices: Sequence[IndexMeta], spec: SearchSpec, *, scroll_offset: int | None = None,
         generations: list[int] | None = None, pin_seconds: float = 0.0,
-        cursors: Sequence[Sequence[Any] | None] | None = None,
+        cursors: Sequence[Sequence[Any] | None] | None = None, nodes: Sequence[str] | None = None,
     ) -> tuple[dict[str, Any], QueryPhase]:  # fmt: skip
-        """One search. ``generations`` re-reads the readers of an earlier page (scroll, snapshot passes);
-        ``pin_seconds`` keeps the readers used now alive that much longer on every shard; ``cursors`` (one per
-        target shard, see ``Pages``) continues each shard after the sort values it last gave."""
+        """One search. ``generations`` re-reads the readers of an earlier page (scroll, snapshot passes), on
+        ``nodes`` (per target shard, the node holding them; None: any copy); ``pin_seconds`` keeps the readers
+        used now alive that much longer on every shard; ``cursors`` (one per target shard, see ``Pages``)
+        continues each shard after the sort values it last gave."""
         if spec.collapse is not None:
             return await collapsed_search(
                 self, indices, replace(spec, collapse=None), spec.collapse, scroll_offset=scroll_offset,
-                generations=generations, pin_seconds=pin_seconds, cursors=cursors,
+                generations=generations, pin_seconds=pin_seconds, cursors=cursors, nodes=nodes,
             )  # fmt: skip
         started = time.monotonic()
         deadline = self.deadline(started, spec.timeout_s)
@@ -589,7 +614,7 @@ class Root:
         num_targets = len(targets)
         paging = generations is not None or cursors is not None or scroll_offset is not None or pin_seconds > 0
         if not paging and should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
-            keep = await matching_targets(self, targets, spec.query, now_millis)
+            keep = await matching_targets(self, targets, spec.query, now_millis, spec.preference, deadline)
             targets = [t for t, k in zip(targets, keep, strict=True) if k]
         offset = 0 if cursors is not None else spec.from_ if scroll_offset is None else scroll_offset
         limit = offset + spec.size
@@ -605,23 +630,22 @@ class Root:
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
             fetch_from=offset if len(targets) == 1 and shard_limit == limit else None, pin_seconds=pin_seconds,
             shard_after=cursors,
-            deadline=deadline,
+            deadline=deadline, nodes=nodes,
         )  # fmt: skip
         if spec.post_filter is not None and spec.aggs:
-            agg_spec = SearchSpec(query=spec.query, size=0, pit=spec.pit, slice=spec.slice)
+            agg_spec = SearchSpec(query=spec.query, size=0, pit=spec.pit, slice=spec.slice, preference=spec.preference)
             agg_phase = await self.query_phase(
-                targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis, deadline=deadline
+                targets, agg_spec, limit=0, query=spec.query, aggs=spec.aggs, now_millis=now_millis, deadline=deadline,
+                nodes=nodes,
             )
             phase.agg_partials = agg_phase.agg_partials
             phase.timed_out = phase.timed_out or agg_phase.timed_out
         if phase.failures and not spec.allow_partial_search_results:
             # ES: without partial results, a failed shard fails the whole search (with that shard's cause)
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": self.node_of(t.meta.uuid, t.shard),
-                       "reason": e.to_dict()}
-                      for t, e in phase.failures]  # fmt: skip
+            failed = failure_entries(phase, detailed=True)
             raise SearchPhaseError("Partial shards failure", caused_by=phase.failures[0][1], failed_shards=failed)
         if phase.timed_out and not spec.allow_partial_search_results:
-            failed = [{"shard": t.shard, "index": t.meta.name, "node": self.node_of(t.meta.uuid, t.shard),
+            failed = [{"shard": t.shard, "index": t.meta.name, "node": phase.node_of(t),
                        "reason": {"type": SearchTimeout.es_type, "reason": "Time exceeded"}} for t in phase.timed_out]
             raise SearchPhaseError("Partial shards failure", caused_by=SearchTimeout("Time exceeded"),
                                    failed_shards=failed)  # fmt: skip
@@ -652,11 +676,7 @@ class Root:
             "failed": len(phase.failures),
         }
         if phase.failures:
-            response["_shards"]["failures"] = [
-                {"shard": t.shard, "index": t.meta.name, "node": self.node_of(t.meta.uuid, t.shard),
-                 "reason": {"type": e.es_type, "reason": e.reason}}
-                for t, e in phase.failures
-            ]  # fmt: skip
+            response["_shards"]["failures"] = failure_entries(phase)
         response["hits"] = {
             "total": self._total(phase.total, spec),
             "max_score": None if spec.explicit_sort and not spec.track_scores else as_float32(phase.max_score),
@@ -688,7 +708,8 @@ class Root:
                 continue
             fetch = phase.fetch_profiles.get(i)
             shards.append(shard_profile(
-                index=target.meta.name, shard=target.shard, node_id=self.node_of(target.meta.uuid, target.shard),
+                index=target.meta.name, shard=target.shard,
+                node_id=phase.nodes[i] if i < len(phase.nodes) and phase.nodes[i] else NODE_ID,
                 query_ast=query_ast, search_raw=phase.profiles[i],
                 fetch_raw=fetch["raw"] if fetch else b"", root_fetch=fetch, agg_names=agg_names, limit=limit,
                 sorted_by_field=by_field,
@@ -712,19 +733,21 @@ class Root:
     async def count(
         self, indices: Sequence[IndexMeta], query: dict[str, Any] | None, terminate_after: int | None = None,
         routing: Sequence[str] = (), only_shards: Sequence[int] = (), stats_groups: Sequence[str] | None = None,
+        preference: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """``_count``: a search of size 0, pre-filtered as ES runs it. ``stats_groups`` (the ``_count`` API's
-        ``stats``; None for the server's own counts) counts it in the search stats, as ES counts a search."""
+        ``stats``; None for the server's own counts) counts it in the search stats, as ES counts a search.
+        ``preference``: which copy of each shard (``cluster.shard_copies``)."""
         started = time.monotonic()
         self.parse(query)
         self.check_expensive(query, indices)
         (query,) = await self.resolve_lookups(query)
         targets = targets_for(indices, routing, only_shards)
         num_targets = len(targets)
-        spec = SearchSpec(query=query, size=0, terminate_after=terminate_after)
+        spec = SearchSpec(query=query, size=0, terminate_after=terminate_after, preference=preference)
         now_millis = int(time.time() * 1000)
         if should_pre_filter(spec, indices, num_targets):  # ``cluster.can_match``
-            keep = await matching_targets(self, targets, query, now_millis)
+            keep = await matching_targets(self, targets, query, now_millis, preference)
             targets = [t for t, k in zip(targets, keep, strict=True) if k]
         phase = await self.query_phase(
             targets, spec, limit=0, query=query, aggs=None, now_millis=now_millis,

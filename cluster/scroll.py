@@ -35,6 +35,7 @@ class Pages:
         self.spec = spec
         self.pin_seconds = pin_seconds
         self.generations: list[int] | None = None
+        self.nodes: list[str] | None = None  # per target shard, the node whose readers the pages read
         self.offset = spec.from_
         by_doc = [(s.field, s.order) for s in spec.sort] == [("_doc", "asc")]
         self.by_cursor = by_doc and spec.from_ == 0 and spec.search_after is None
@@ -47,13 +48,16 @@ class Pages:
         if first:
             response, phase = await self.root.search(self.indices, self.spec, pin_seconds=pin)
             self.generations = phase.generations
+            self.nodes = phase.context_nodes() or None
         elif self.by_cursor:
             response, phase = await self.root.search(
-                self.indices, self.spec, generations=self.generations, pin_seconds=pin, cursors=self._cursors
+                self.indices, self.spec, generations=self.generations, pin_seconds=pin, cursors=self._cursors,
+                nodes=self.nodes,
             )
         else:
             response, phase = await self.root.search(
-                self.indices, self.spec, scroll_offset=self.offset, generations=self.generations, pin_seconds=pin
+                self.indices, self.spec, scroll_offset=self.offset, generations=self.generations, pin_seconds=pin,
+                nodes=self.nodes,
             )
         if self.by_cursor:
             if first:

@@ -13,6 +13,7 @@ import orjson
 from cluster.collapse import CollapseSpec, parse_collapse, validate_collapse, validate_collapse_early
 from cluster.pit import PitRef, SliceSpec, parse_pit, parse_slice, validate_contexts
 from cluster.search_stats import parse_stats_groups
+from cluster.shard_copies import CopyPreference
 from native.dates import parse_time_value
 from native.errors import (
     ActionRequestValidation,
@@ -88,6 +89,7 @@ class SearchSpec:
     request_cache: bool | None = None
     routing: tuple[str, ...] = ()  # ``?routing=a,b``: only the shards these values hash to
     only_shards: tuple[int, ...] = ()  # ``?preference=_shards:0,2``: only these shard numbers
+    preference: str | None = None  # ``?preference=``: which copy of each shard (``cluster.shard_copies``)
     dfs: bool = False  # ``search_type=dfs_query_then_fetch``
     profile: bool = False  # ``profile: true`` (``cluster.profile``)
     collapse: CollapseSpec | None = None  # ``collapse`` (``cluster.collapse``)
@@ -475,6 +477,8 @@ def parse_search(body: MappingABC[str, Any] | None, params: MappingABC[str, str]
         spec.pre_filter_shard_size = _int(params["pre_filter_shard_size"], "pre_filter_shard_size")
     spec.routing = routing_values(params)
     spec.only_shards = preferred_shards(params.get("preference"))
+    spec.preference = params.get("preference")
+    CopyPreference.parse(spec.preference)  # an unknown ``_name`` is a 400 before any fan-out
     if "request_cache" in params:
         spec.request_cache = params["request_cache"] in ("true", "")
     spec.stats_groups = parse_stats_groups(body.get("stats"), params.get("stats"))

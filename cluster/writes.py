@@ -3,6 +3,22 @@
 ``_bulk`` items are grouped by target shard (``_routing`` or ``_id`` through ``cluster.routing``); the
 coordinator first merges the dynamic mapping updates of the whole request through the master, so
 shards only ever see one agreed mapping version.
+
+Each shard group goes to the node of the shard's primary in the routing table of the current state
+(``cluster.shard_copies.shard_routing``), through the ``Transport``. With no started primary the group waits
+for the state to change (not a poll), up to the request's ``timeout`` (ES's 1m), then its items fail with ES's
+503 ``unavailable_shards_exception``. When the primary's node cannot be reached (``NodeNotConnected``, or it
+did not answer within the transport timeout) the group waits the same way for a new primary (a promoted
+replica: the routing changes) and is sent again, as ES retries on a primary failover. A primary's node that
+answers "no such shard" (it has not applied the state that placed the copy there yet) is asked again after a
+short, growing pause, also until the timeout.
+
+The retry is safe for what the leaf checks: an ``op_type=create`` or ``if_seq_no``/``if_primary_term`` write
+that the lost primary had applied and replicated fails with 409 on the new primary instead of applying
+twice, and an ``index`` with an explicit id overwrites itself (one more ``_version``). A document with an
+auto-generated id is at least once: if the lost primary applied it and a replica got it before the node was
+lost, the retry may write it again under the same id (ES marks such retries and deduplicates them by id;
+the leaf's append-only path here does not look the id up).
 """
 
 from __future__ import annotations
@@ -12,17 +28,17 @@ import base64
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
 
 from cluster.config import Backpressure, ClusterConfig
 from cluster.disk import DiskWatermarks
-from cluster.errors import error_from_pb
+from cluster.errors import error_from_pb, error_to_pb
 from cluster.indexing_pressure import IndexingPressure, default_limit
 from cluster.leaf_client import LeafClient
 from cluster.master import Master
@@ -30,7 +46,20 @@ from cluster.protos import leaf_pb2 as pb
 from cluster.replication import shards_header
 from cluster.routing import shard_for
 from cluster.settings import analysis_settings
-from cluster.state import IndexMeta
+from cluster.shard_copies import (
+    NODE_FAILURE_TYPES,
+    CopyChooser,
+    CopyPreference,
+    TransportFailed,
+    TransportTimeout,
+    primary_first,
+    retryable,
+    shard_routing,
+)
+from cluster.shard_failures import NoShardAvailable, UnavailableShards
+from cluster.state import ClusterState, IndexMeta, ShardRouting
+from cluster.state_changes import StateChanges
+from cluster.transport import LocalTransport, NodeNotConnected, Transport
 from native.analysis import Analysis
 from native.errors import (
     FLOOD_STAGE_BLOCK,
@@ -53,6 +82,8 @@ from native.mapping_limits import (
 )
 
 MAX_ID_BYTES = 512
+T = TypeVar("T")
+R = TypeVar("R")
 
 # The index blocks that refuse document writes, as ES's ``ClusterBlockLevel.WRITE`` blocks: setting → (status,
 # block id, description).
@@ -183,18 +214,135 @@ def _plain_index_ops(items: list[WriteItem], positions: list[int]) -> bool:
     return True
 
 
+# The one node of a bare ``LeafClient`` (``Root`` names it the same).
+LOCAL_NODE_ID = "quidditch-node-0"
+# A forcemerge has no deadline of its own (ES's runs to the end); a node that hangs fails it after this long.
+FORCEMERGE_TIMEOUT_S = 3600.0
+
+
+def unavailable(index: str, shard: int, requests: int, timeout_s: float) -> UnavailableShards:
+    """ES's 503 for a shard group whose primary did not become available within the request's timeout."""
+    error = UnavailableShards(index, shard, requests)
+    error.reason = (f"[{index}][{shard}] primary shard is not active Timeout: [{_time_text(timeout_s)}], "
+                    f"request: [BulkShardRequest [[{index}][{shard}]] containing [{requests}] requests]")  # fmt: skip
+    error.args = (error.reason,)
+    return error
+
+
+def _time_text(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    if seconds >= 1 and seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{int(seconds * 1000)}ms"
+
+
 class WriteCoordinator:
+    """Writes, realtime GETs and the per-copy broadcasts (refresh, forcemerge, stats) over a ``Transport``; a
+    bare ``LeafClient`` is one node holding every shard (``LocalTransport``)."""
+
     def __init__(
-        self, master: Master, leaf: LeafClient, *, auto_create: bool = True, config: ClusterConfig | None = None
-    ) -> None:
+        self, master: Master, transport: Transport | LeafClient, *, auto_create: bool = True,
+        config: ClusterConfig | None = None,
+    ) -> None:  # fmt: skip
         self.master = master
-        self.leaf = leaf
+        if not hasattr(transport, "local_node"):
+            transport = LocalTransport(LOCAL_NODE_ID, transport)  # type: ignore[arg-type]
+        self.transport: Transport = transport  # type: ignore[assignment]
+        self.config = config or ClusterConfig()
+        self.changes = StateChanges(lambda: master.state)
+        master.subscribe(self.changes.notify)
+        self.chooser = CopyChooser()
         self.auto_create = auto_create
         self.queue = Backpressure("write", workers=4, capacity=(config or ClusterConfig()).write_queue_size)
         self.pressure = IndexingPressure((config or ClusterConfig()).indexing_pressure_limit or default_limit())
         # Read before each request's writes: a disk past the flood stage blocks the indices (``cluster.disk``).
         self.disk: DiskWatermarks | None = None
         self._analyses: dict[str, tuple[Any, Analysis]] = {}  # index uuid → (its settings, their analyzers)
+
+    @property
+    def leaf(self) -> LeafClient:
+        """This node's own leaf client."""
+        return self.transport.client(self.transport.local_node)
+
+    @leaf.setter
+    def leaf(self, client: LeafClient) -> None:
+        """One node holding every shard, reached through ``client`` (the embedded server's leaf over gRPC)."""
+        self.transport = LocalTransport(self.transport.local_node, client)
+
+    def shard_client(self, meta: IndexMeta, shard: int) -> LeafClient:
+        """The client of the node a single-shard read goes to (explain, termvectors): the shard's started
+        primary, else a started replica; ``NoShardAvailable`` when none is started."""
+        nodes = primary_first(self._routing(self.master.state, meta, shard))
+        if not nodes:
+            raise NoShardAvailable(meta.name, shard)
+        return self.transport.client(nodes[0])
+
+    def shard_clients(self, meta: IndexMeta, shards: Sequence[int]) -> list[tuple[LeafClient, list[int]]]:
+        """``shards`` grouped by the node ``shard_client`` reads each from (validate over several shards)."""
+        state = self.master.state
+        groups: dict[str, list[int]] = defaultdict(list)
+        for shard in shards:
+            nodes = primary_first(self._routing(state, meta, shard))
+            if not nodes:
+                raise NoShardAvailable(meta.name, shard)
+            groups[nodes[0]].append(shard)
+        return [(self.transport.client(node), group) for node, group in groups.items()]
+
+    async def _changed(self, version: int, until: float) -> bool:
+        """Wait for a state newer than ``version`` until ``until`` (``time.monotonic()``): whether one came."""
+        await self.changes.wait_past(version, until - time.monotonic())
+        return self.master.state.version != version
+
+    def _routing(self, state: ClusterState, meta: IndexMeta, shard: int) -> ShardRouting:
+        return shard_routing(state, meta, shard, self.transport.local_node)
+
+    async def _to_primary(
+        self, meta: IndexMeta, shard: int, request: pb.BulkRequest, parsed: Sequence[dict[str, Any] | None],
+        requests: int, timeout_s: float, deadline: float,
+    ) -> pb.BulkResponse:  # fmt: skip
+        """The shard bulk, sent to the node of the shard's started primary (see the module docstring: waits for
+        a primary, and for a new one when its node is lost, until ``deadline``)."""
+        local = self.transport.local_node
+        attempt = 0
+        while True:
+            state = self.master.state
+            primary = self._routing(state, meta, shard).primary
+            if primary is None or primary.state not in ("STARTED", "RELOCATING"):
+                if not await self._changed(state.version, deadline):
+                    raise unavailable(meta.name, shard, requests, timeout_s)
+                continue
+            node = primary.node
+            try:
+                client = self.transport.client(node)
+                if node == local:
+                    return await client.bulk(request, parsed)
+                bound = max(self.config.transport_timeout_s, deadline - time.monotonic())
+                try:
+                    async with asyncio.timeout(bound):
+                        response = await client.bulk(request, parsed)
+                except TimeoutError:
+                    raise TransportTimeout(node, "bulk", bound) from None
+                except QuidditchError:
+                    raise
+                except Exception as exc:
+                    raise TransportFailed(node, exc) from exc
+            except QuidditchError as exc:
+                if exc.es_type not in NODE_FAILURE_TYPES or node == local:  # (this node's leaf: as it always was)
+                    raise
+                # the primary's node is gone (or hung): wait for the routing to name another primary
+                if not await self._changed(state.version, deadline):
+                    raise unavailable(meta.name, shard, requests, timeout_s) from None
+                continue
+            if not response.HasField("error") or not retryable(error_from_pb(response.error)):
+                return response
+            # that node has not opened the copy the routing names yet (it applies the states after this one):
+            # ask again after a short, growing pause (or at the next state), until the deadline
+            attempt += 1
+            now = time.monotonic()
+            if now >= deadline:
+                return response
+            await self._changed(state.version, min(deadline, now + min(0.01 * 2**attempt, 0.5)))
 
     def _token_counter(self, meta: IndexMeta) -> Callable[[str, str], int]:
         """Counts the tokens an analyzer of ``meta`` makes of a text (for the per-document token limit); the
@@ -335,9 +483,14 @@ class WriteCoordinator:
             changed.add(index)
 
     async def write(
-        self, items: list[WriteItem], *, refresh: bool = False, forced_refresh: bool = False
+        self, items: list[WriteItem], *, refresh: bool = False, forced_refresh: bool = False,
+        timeout_s: float | None = None,
     ) -> list[ItemResult]:
-        """Apply ``items``; ``forced_refresh`` (``?refresh=true``, not ``wait_for``) is echoed per item as ES does."""
+        """Apply ``items``; ``forced_refresh`` (``?refresh=true``, not ``wait_for``) is echoed per item as ES does;
+        ``timeout_s`` (``?timeout``, default ``ClusterConfig.default_write_timeout_s``): how long a shard group
+        waits for its primary."""
+        timeout = self.config.default_write_timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout
         metas = await asyncio.to_thread(self._prepare, items)
         groups: dict[tuple[str, int], list[int]] = defaultdict(list)
         shard_counts = {name: meta.number_of_shards for name, meta in metas.items()}
@@ -382,7 +535,7 @@ class WriteCoordinator:
                     op.version_type = item.version_type
                 parsed.append(item.parsed)
             async with self.queue.admit():
-                response = await self.leaf.bulk(request, parsed)
+                response = await self._to_primary(meta, shard, request, parsed, len(positions), timeout, deadline)
             if response.HasField("error"):
                 err = error_from_pb(response.error)
                 for pos in positions:
@@ -416,7 +569,8 @@ class WriteCoordinator:
             if any(item.routing is not None for item in group):
                 columns.routings.extend([item.routing or "" for item in group])  # type: ignore[misc]
             async with self.queue.admit():
-                response = await self.leaf.bulk(request, [item.parsed for item in group])
+                response = await self._to_primary(meta, shard, request, [item.parsed for item in group], len(group),
+                                                  timeout, deadline)  # fmt: skip
             if response.HasField("error"):
                 err = error_from_pb(response.error)
                 for pos in positions:
@@ -438,7 +592,14 @@ class WriteCoordinator:
                                   status, shards, forced_refresh)  # fmt: skip
                 results[pos] = ItemResult(action, index, item.id, status, body)
 
-        await asyncio.gather(*(send(index, shard, positions) for (index, shard), positions in groups.items()))
+        async def guarded(index: str, shard: int, positions: list[int]) -> None:
+            try:
+                await send(index, shard, positions)
+            except UnavailableShards as exc:  # no primary in time: those items fail, the others stand
+                for pos in positions:
+                    results[pos] = self._error_result(items[pos], exc)
+
+        await asyncio.gather(*(guarded(index, shard, positions) for (index, shard), positions in groups.items()))
         for pos, item in enumerate(items):
             if results[pos] is None:
                 assert item.error is not None
@@ -458,26 +619,145 @@ class WriteCoordinator:
         })  # fmt: skip
 
     async def get(self, meta: IndexMeta, doc_id: str, routing: str | None = None, *,
-                  realtime: bool = True) -> pb.StoredDoc:  # fmt: skip
+                  realtime: bool = True, preference: str | None = None) -> pb.StoredDoc:  # fmt: skip
+        """A document by id, read from the shard's primary (then its replicas if the primary's node cannot
+        answer), or from the copies ``preference`` picks (``cluster.shard_copies``)."""
         shard = shard_for(routing or doc_id, meta.number_of_shards)
-        return await self.leaf.get(pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard),
-                                                 id=doc_id, not_realtime=not realtime))  # fmt: skip
+        request = pb.GetRequest(shard=pb.ShardRef(index=meta.name, uuid=meta.uuid, shard=shard), id=doc_id,
+                                not_realtime=not realtime)  # fmt: skip
+        state = self.master.state
+        table = self._routing(state, meta, shard)
+        local = self.transport.local_node
+        if preference:
+            nodes = self.chooser.candidates(table, meta, CopyPreference.parse(preference), local, state,
+                                            self.chooser.next_turn())  # fmt: skip
+        else:
+            nodes = primary_first(table)
+        if not nodes:
+            raise NoShardAvailable(meta.name, shard)
+        last: BaseException | None = None
+        for node in nodes:
+            try:
+                return await self._call(node, "get", self.config.transport_timeout_s,
+                                        lambda client: client.get(request))  # fmt: skip
+            except QuidditchError as exc:
+                if not retryable(exc):
+                    raise
+                last = exc
+        assert last is not None
+        raise last
+
+    async def _call(self, node: str, action: str, timeout_s: float, fn: Callable[[LeafClient], Awaitable[T]]) -> T:
+        """``fn(client of node)``: unbounded on this node's in-process leaf (as the embedded server always ran),
+        within ``timeout_s`` on another node, whose failures become ``QuidditchError``s."""
+        client = self.transport.client(node)
+        if node == self.transport.local_node:
+            return await fn(client)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await fn(client)
+        except TimeoutError:
+            raise TransportTimeout(node, action, timeout_s) from None
+        except QuidditchError:
+            raise
+        except Exception as exc:
+            raise TransportFailed(node, exc) from exc
+
+    def _copies_by_node(self, metas: list[IndexMeta], primaries_only: bool = False) -> dict[str, list[pb.ShardRef]]:
+        """The started copies of every shard of ``metas`` (or only one per shard, the primary first), by node."""
+        state = self.master.state
+        out: dict[str, list[pb.ShardRef]] = defaultdict(list)
+        for m in metas:
+            for s in range(m.number_of_shards):
+                nodes = primary_first(self._routing(state, m, s))
+                for node in nodes[:1] if primaries_only else nodes:
+                    out[node].append(pb.ShardRef(index=m.name, uuid=m.uuid, shard=s))
+        return out
+
+    async def _broadcast(
+        self, by_node: dict[str, list[pb.ShardRef]], action: str, timeout_s: float,
+        call: Callable[[LeafClient, list[pb.ShardRef]], Awaitable[R]],
+    ) -> list[tuple[list[pb.ShardRef], R | QuidditchError]]:  # fmt: skip
+        """``call`` on every node with its shards, all at once: per node, its shards and answer (or failure)."""
+
+        async def one(node: str, refs: list[pb.ShardRef]) -> tuple[list[pb.ShardRef], R | QuidditchError]:
+            try:
+                return refs, await self._call(node, action, timeout_s, lambda client: call(client, refs))
+            except QuidditchError as exc:
+                if node == self.transport.local_node and not isinstance(exc, NodeNotConnected):
+                    raise  # this node's own leaf failed as a whole: as before, the request fails
+                return refs, exc
+
+        return list(await asyncio.gather(*(one(node, refs) for node, refs in by_node.items())))
 
     async def refresh(self, metas: list[IndexMeta]) -> pb.RefreshResponse:
-        """Refresh every shard of ``metas``; the response counts the shards refreshed and lists those that failed."""
-        refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
-        if not refs:
-            return pb.RefreshResponse()
-        return await self.leaf.refresh(pb.RefreshRequest(shards=refs))
+        """Refresh every started copy of every shard of ``metas``; the response counts the copies refreshed and
+        lists those that failed (a node that cannot be reached fails each of its copies)."""
+        by_node = self._copies_by_node(metas)
+        out = pb.RefreshResponse()
+        if not by_node:
+            return out
+        answers = await self._broadcast(by_node, "refresh", self.config.transport_timeout_s,
+                                        lambda client, refs: client.refresh(pb.RefreshRequest(shards=refs)))
+        if len(answers) == 1 and not isinstance(answers[0][1], QuidditchError):
+            return answers[0][1]
+        for refs, answer in answers:
+            if isinstance(answer, QuidditchError):
+                out.failures.extend([pb.ShardFailure(shard=ref, error=error_to_pb(answer)) for ref in refs])
+            else:
+                out.successful += answer.successful
+                out.failures.extend(answer.failures)
+        return out
 
     async def forcemerge(
         self, metas: list[IndexMeta], *, max_num_segments: int = 1, only_expunge_deletes: bool = False
     ) -> pb.ForcemergeResponse:
-        """Merge every shard of ``metas`` (``native.merge``): acknowledged writes are committed first, and
-        searches and writes go on meanwhile."""
-        refs = [pb.ShardRef(index=m.name, uuid=m.uuid, shard=s) for m in metas for s in range(m.number_of_shards)]
-        if not refs:
-            return pb.ForcemergeResponse()
-        request = pb.ForcemergeRequest(shards=refs, max_num_segments=max_num_segments,
-                                       only_expunge_deletes=only_expunge_deletes)  # fmt: skip
-        return await self.leaf.forcemerge(request)
+        """Merge every started copy of every shard of ``metas`` (``native.merge``): acknowledged writes are
+        committed first, and searches and writes go on meanwhile."""
+        by_node = self._copies_by_node(metas)
+        out = pb.ForcemergeResponse()
+        if not by_node:
+            return out
+
+        def call(client: LeafClient, refs: list[pb.ShardRef]) -> Awaitable[pb.ForcemergeResponse]:
+            return client.forcemerge(pb.ForcemergeRequest(shards=refs, max_num_segments=max_num_segments,
+                                                          only_expunge_deletes=only_expunge_deletes))  # fmt: skip
+
+        answers = await self._broadcast(by_node, "forcemerge", FORCEMERGE_TIMEOUT_S, call)
+        if len(answers) == 1 and not isinstance(answers[0][1], QuidditchError):
+            return answers[0][1]
+        for refs, answer in answers:
+            if isinstance(answer, QuidditchError):
+                out.failures.extend([pb.ShardFailure(shard=ref, error=error_to_pb(answer)) for ref in refs])
+            else:
+                out.successful += answer.successful
+                out.merged += answer.merged
+                out.failures.extend(answer.failures)
+        return out
+
+    async def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
+        """The shard statistics of ``request.shards``, one copy per shard (the primary, else a started
+        replica), asked of each node at once; a node that cannot answer leaves its shards out (as ES leaves out
+        unassigned shards)."""
+        state = self.master.state
+        metas = {m.uuid: m for m in state.indices.values()}
+        by_node: dict[str, list[pb.ShardRef]] = defaultdict(list)
+        for ref in request.shards:
+            meta = metas.get(ref.uuid)
+            nodes = primary_first(self._routing(state, meta, ref.shard)) if meta is not None else []
+            by_node[nodes[0] if nodes else self.transport.local_node].append(ref)
+        if len(by_node) == 1 and self.transport.local_node in by_node:
+            return await self.leaf.stats(request)
+
+        def call(client: LeafClient, refs: list[pb.ShardRef]) -> Awaitable[pb.StatsResponse]:
+            sub = pb.StatsRequest()
+            sub.CopyFrom(request)
+            del sub.shards[:]
+            sub.shards.extend(refs)
+            return client.stats(sub)
+
+        out = pb.StatsResponse()
+        for _, answer in await self._broadcast(by_node, "stats", self.config.transport_timeout_s, call):
+            if not isinstance(answer, QuidditchError):
+                out.shards.extend(answer.shards)
+        return out

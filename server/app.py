@@ -128,6 +128,12 @@ async def _no_handler(request: Request) -> Response:
     raise NoHandlerFound(request.url.path, request.method)
 
 
+def _transport_timeout_s(value: str) -> float:
+    """``transport_timeout`` in seconds; ``-1`` (or ``0``): no bound (a year)."""
+    seconds = parse_time_value(value)
+    return seconds if seconds > 0 else 365 * 86_400.0
+
+
 def cluster_config(settings: Settings) -> ClusterConfig:
     return ClusterConfig(
         max_nested_depth=settings.indices_query_bool_max_nested_depth,
@@ -139,6 +145,7 @@ def cluster_config(settings: Settings) -> ClusterConfig:
         write_queue_size=settings.write_queue_size,
         indexing_pressure_limit=settings.indexing_pressure_memory_limit,
         leaf_transport=settings.leaf_transport,
+        transport_timeout_s=_transport_timeout_s(settings.transport_timeout),
     )
 
 

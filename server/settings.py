@@ -107,6 +107,14 @@ SETTINGS: tuple[Setting, ...] = (
         "How this server reaches its own shards: `local` (in process) or `grpc` (through its leaf servicer on a"
         " loopback port, every shard call crossing the wire as between cluster nodes: for testing the transport)",
     ),
+    Setting(
+        "transport_timeout",
+        "1m",
+        "How long a shard call to another node that has no deadline of its own (a search without `timeout` when"
+        " `search_default_search_timeout` is `-1`, a GET, a refresh, stats, a shard bulk) waits before that node"
+        " counts as failed (its shards are retried on other copies or reported failed); `-1` waits forever",
+        "time",
+    ),
     Setting("write_queue_size", 10000, "Bulk shard writes that may wait before a 429", "int"),
     Setting(
         "indexing_pressure_memory_limit",
@@ -147,6 +155,7 @@ class Settings:
     search_queue_size: int
     search_default_search_timeout: str
     leaf_transport: str
+    transport_timeout: str
     write_queue_size: int
     indexing_pressure_memory_limit: int
     refresh_interval: str

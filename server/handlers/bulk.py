@@ -25,6 +25,7 @@ from server.handlers.documents import (
     _refuse_data_stream_only,
     _token,
     _update_body,
+    write_timeout,
 )
 from server.http import JSON_TYPE, check_params, cluster_of, es_json, flag, read_body
 from server.jsonio import dumps, iter_ndjson, loads
@@ -401,8 +402,9 @@ async def _write_bulk_items(
             if source_filter is not None:
                 wanted[pos] = source_filter
     forced = _forced_refresh(params)
+    timeout_s = write_timeout(params)
     if not wanted:
-        return await cluster.writes.write(items, refresh=refresh, forced_refresh=forced)
+        return await cluster.writes.write(items, refresh=refresh, forced_refresh=forced, timeout_s=timeout_s)
     results: list[ItemResult] = []
     cuts = [*sorted(wanted), len(items) - 1]
     start = 0
@@ -411,7 +413,8 @@ async def _write_bulk_items(
             continue
         chunk = items[start : cut + 1]
         last = cut == len(items) - 1
-        results += await cluster.writes.write(chunk, refresh=refresh and last, forced_refresh=forced)
+        results += await cluster.writes.write(chunk, refresh=refresh and last, forced_refresh=forced,
+                                              timeout_s=timeout_s)
         result = results[cut]
         if cut in wanted and "error" not in result.body:
             doc = await cluster.writes.get(cluster.master.index(result.index), str(result.id), items[cut].routing)

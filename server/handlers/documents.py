@@ -17,6 +17,7 @@ from cluster.search_request import SourceFilter, parse_source_filter
 from cluster.source_filter import filter_source
 from cluster.state import IndexMeta
 from cluster.writes import WriteItem
+from native.dates import parse_time_value
 from native.did_you_mean import field_hint
 from native.errors import (
     ActionRequestValidation,
@@ -94,6 +95,18 @@ def _write_item(action: str, index: str, doc_id: str | None, params: dict[str, s
     )
 
 
+def write_timeout(params: dict[str, str]) -> float | None:
+    """``?timeout`` of a write: how long its shard groups wait for a started primary (None: ES's 1m)."""
+    raw = params.get("timeout")
+    if raw is None:
+        return None
+    try:
+        seconds = parse_time_value(raw)
+    except ValueError as exc:
+        raise IllegalArgument(f"failed to parse setting [timeout] with value [{raw}] as a time value: {exc}") from None
+    return None if seconds < 0 else seconds
+
+
 async def _write_one(request: Request, item: WriteItem, params: dict[str, str]) -> Response:
     """Apply one write and answer with its result (its ``status`` as the HTTP status), or raise its error."""
     status, body = await _write_result(request, item, params)
@@ -105,7 +118,8 @@ async def _write_result(request: Request, item: WriteItem, params: dict[str, str
     writes = cluster_of(request).writes
     refresh = _refresh_flag(params)
     with writes.pressure.coordinating(len(item.source) if item.source is not None else 0):  # as ES: every write
-        result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params)))[0]
+        result = (await writes.write([item], refresh=refresh, forced_refresh=_forced_refresh(params),
+                                     timeout_s=write_timeout(params)))[0]  # fmt: skip
     if "error" in result.body:
         raise _ItemFailure(result.status, result.body["error"])
     body = dict(result.body)
@@ -239,7 +253,8 @@ async def update_doc(request: Request) -> Response:
     validate_index_name(item.index)
     with cluster.writes.pressure.coordinating(0):
         result = (await cluster.writes.write([item], refresh=_refresh_flag(params),
-                                             forced_refresh=_forced_refresh(params)))[0]  # fmt: skip
+                                             forced_refresh=_forced_refresh(params),
+                                             timeout_s=write_timeout(params)))[0]  # fmt: skip
     if "error" in result.body:
         raise _ItemFailure(result.status, result.body["error"])
     out = dict(result.body)
@@ -292,7 +307,8 @@ async def _get(request: Request, index: str, doc_id: str, params: dict[str, str]
     if flag(params, "refresh"):
         await cluster.writes.refresh([meta])
     realtime = flag(params, "realtime", default=True)
-    doc = await cluster.writes.get(meta, doc_id, params.get("routing"), realtime=realtime)
+    doc = await cluster.writes.get(meta, doc_id, params.get("routing"), realtime=realtime,
+                                   preference=params.get("preference"))
     if not doc.found:
         return {"_index": index, "_id": doc_id, "found": False}
     why = read_conflict(doc.version, version)

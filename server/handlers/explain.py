@@ -53,7 +53,8 @@ async def explain(request: Request) -> Response:
     (resolved,) = await cluster.root.resolve_lookups(query)
     if resolved != query:
         cluster.root.parse(resolved)
-    result = await shard_reads.explain(cluster.leaf, meta, doc_id, params.get("routing"), resolved,
+    client = cluster.writes.shard_client(meta, shard_reads.doc_shard(meta, doc_id, params.get("routing")))
+    result = await shard_reads.explain(client, meta, doc_id, params.get("routing"), resolved,
                                        now_millis=int(time.time() * 1000))  # fmt: skip
     out: dict[str, Any] = {"_index": meta.name, "_id": doc_id, "matched": result.matched}
     if not result.found:

@@ -75,7 +75,8 @@ async def pit_search(request: Request, index: str | None, spec: SearchSpec) -> d
     ctx = cluster.pits.get(spec.pit.id, spec.pit.keep_alive)
     metas = pit_indices(request, ctx)
     response, _ = await cluster.root.search(
-        metas, spec, generations=ctx.generations, pin_seconds=max(ctx.expires_at - time.monotonic(), 0.0)
+        metas, spec, generations=ctx.generations, pin_seconds=max(ctx.expires_at - time.monotonic(), 0.0),
+        nodes=ctx.nodes or None,
     )
     return {"pit_id": ctx.id, **response}
 
@@ -104,7 +105,8 @@ async def open_pit(request: Request) -> Response:
         pin_seconds=keep_alive,
     )  # fmt: skip
     failed = len(phase.failures) + len(phase.timed_out)
-    ctx = cluster.pits.open([m.name for m in metas], [m.uuid for m in metas], phase.generations, keep_alive)
+    ctx = cluster.pits.open([m.name for m in metas], [m.uuid for m in metas], phase.generations, keep_alive,
+                            phase.context_nodes())
     return es_json(request, {
         "id": ctx.id,
         "_shards": {"total": len(targets), "successful": len(targets) - failed, "skipped": 0, "failed": failed},

@@ -166,6 +166,7 @@ async def count(request: Request) -> Response:
     counted = await root.count(
         metas, query, terminate_after=terminate_after or None, routing=routing_values(params),
         only_shards=preferred_shards(params.get("preference")), stats_groups=groups,
+        preference=params.get("preference"),
     )  # fmt: skip
     return es_json(request, counted)
 

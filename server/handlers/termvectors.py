@@ -81,7 +81,8 @@ async def _one(request: Request, index: str, doc_id: str | None, spec: dict[str,
         assert doc_id is not None
         out["_id"] = doc_id
     realtime = spec.get("realtime", params.get("realtime", True))
-    read = await shard_reads.termvectors(cluster.leaf, meta, doc_id=doc_id, routing=routing, doc=doc, opts=opts,
+    client = cluster.writes.shard_client(meta, shard_reads.doc_shard(meta, doc_id, routing))
+    read = await shard_reads.termvectors(client, meta, doc_id=doc_id, routing=routing, doc=doc, opts=opts,
                                          realtime=str(realtime).lower() != "false")  # fmt: skip
     if not read.found:
         return out | {"found": False, "took": int((time.monotonic() - started) * 1000)}

@@ -71,7 +71,9 @@ async def validate_query(request: Request) -> Response:
     valid = True
     for meta in metas:
         shards = range(meta.number_of_shards) if all_shards else range(1)
-        for shard in await shard_reads.validate(cluster.leaf, meta, shards, resolved, now_millis=now):
+        answers = [shard for client, group in cluster.writes.shard_clients(meta, shards)
+                   for shard in await shard_reads.validate(client, meta, group, resolved, now_millis=now)]  # fmt: skip
+        for shard in sorted(answers, key=lambda answer: answer.shard):
             entry: dict[str, Any] = {"index": meta.name}
             if all_shards:
                 entry["shard"] = shard.shard
