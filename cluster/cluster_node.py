@@ -154,10 +154,9 @@ class ClusterNode(EmbeddedCluster):
             master = Master(LocalStateStore(data_dir))
         else:
             master = MasterClient(seed_hosts, self._describe(0), cluster_name=cluster_name)
-        super().__init__(data_dir, cluster_name=cluster_name, node_name=node_name, config=config, master=master)
+        super().__init__(data_dir, cluster_name=cluster_name, node_name=node_name, config=config, master=master,
+                         transport=self._cluster_transport)  # fmt: skip
         self.leaf_service.state_wait_s = STATE_WAIT_S
-        self.transport = ClusterTransport(self.node_id, self.leaf if "data" in self.roles else None,
-                                          lambda: self.master.state)  # fmt: skip
         # replication and peer recovery: replicas and primaries on other nodes, shard states to the master
         self.leaf_service.transport = self.transport
         self.leaf_service.shard_state_actions = MasterShardStateActions(self.master)
@@ -165,6 +164,9 @@ class ClusterNode(EmbeddedCluster):
         self._server: grpc.aio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.master.subscribe(self._members_changed)
+
+    def _cluster_transport(self, leaf: LeafClient) -> ClusterTransport:
+        return ClusterTransport(self.node_id, leaf if "data" in self.roles else None, lambda: self.master.state)
 
     def _describe(self, port: int) -> NodeInfo:
         return NodeInfo(id=self.node_id, name=self.node_name, roles=self.roles,
@@ -178,6 +180,8 @@ class ClusterNode(EmbeddedCluster):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.leaf_service.recovery.bind(self._loop)
+        if self.master.state.version > 0:  # (a master over its own store: the recoveries it owes, on this loop)
+            self.leaf_service.apply_state(None, self.master.state)
         await self._start_transport()
         if isinstance(self.master, MasterClient):
             self.master.local = self.local
@@ -220,7 +224,11 @@ class ClusterNode(EmbeddedCluster):
         if loop is None or loop.is_closed() or old.nodes == new.nodes:
             return
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(lambda: loop.create_task(self.transport.prune()))
+            loop.call_soon_threadsafe(lambda: loop.create_task(self._prune()))
+
+    async def _prune(self) -> None:
+        if isinstance(self.transport, ClusterTransport):
+            await self.transport.prune()
 
     # -- election (etcd) --------------------------------------------------------------------------------------------
     def _campaign_loop(self) -> None:
@@ -282,5 +290,6 @@ class ClusterNode(EmbeddedCluster):
             await self.coordination.stop()
         if self._server is not None:
             await self._server.stop(grace=1.0)
-        await self.transport.close()
+        if isinstance(self.transport, ClusterTransport):
+            await self.transport.close()
         await super().stop()

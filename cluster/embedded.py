@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cluster.async_search import AsyncSearchRegistry
@@ -21,7 +22,7 @@ from cluster.scroll import ScrollRegistry
 from cluster.settings import allow_expensive_queries_of, max_buckets_of
 from cluster.state import ROLES, ClusterState, LocalStateStore, NodeInfo
 from cluster.state_changes import StateChanges
-from cluster.transport import LocalTransport
+from cluster.transport import LocalTransport, Transport
 from cluster.writes import WriteCoordinator
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class EmbeddedCluster:
         node_name: str = "quidditch-0",
         config: ClusterConfig | None = None,
         master: Master | None = None,
+        transport: Callable[[LeafClient], Transport] | None = None,
     ) -> None:
         self.config = config or ClusterConfig()
         self.data_dir = data_dir
@@ -67,7 +69,9 @@ class EmbeddedCluster:
         self.master.subscribe(self.leaf_service.apply_state)
         self.leaf: LeafClient = LocalLeafClient(self.leaf_service)
         self.leaf_server: LeafServer | None = None  # with ``leaf_transport = "grpc"``, from ``start``
-        self.transport = LocalTransport(self.node_id, self.leaf)  # (``root.leaf = …`` below repoints these)
+        # (a cluster node's ``transport`` reaches every member; ``root.leaf = …`` below repoints the embedded one)
+        self.transport: Transport = (LocalTransport(self.node_id, self.leaf) if transport is None
+                                     else transport(self.leaf))  # fmt: skip
         self.root = Root(self.transport, self.config, state=lambda: self.master.state)
         self.root.node_of = self.node_of
         self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
