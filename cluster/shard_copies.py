@@ -184,6 +184,9 @@ class CopyChooser:
         state: ClusterState, turn: int,
     ) -> list[str]:  # fmt: skip
         """The nodes to try for this shard, in order (empty: no copy may serve it)."""
+        if len(routing.copies) == 1 and not preference.kind:  # one copy (no replicas): nothing to choose
+            only = routing.copies[0]
+            return [only.node] if only.state in ("STARTED", "RELOCATING") else []
         copies: Sequence[ShardCopy] = routing.searchable()
         if not copies:
             return []

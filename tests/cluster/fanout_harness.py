@@ -129,7 +129,9 @@ class ThreeNodes:
         self.writes = WriteCoordinator(self.master, self.transport, config=self.config)
         self.root.attach_documents(self.master.index, self.writes.get)
         nodes = {n: NodeInfo(id=n, name=f"name-{n}") for n in NODES}
-        self.force(replace(self.master.state.changed(nodes=nodes), master_node=NODES[0]))
+        # the master allocates nothing (``route`` places the copies): no copy of its own, no recovery started
+        persistent = {**self.master.state.persistent, "cluster.routing.allocation.enable": "none"}
+        self.force(replace(self.master.state.changed(nodes=nodes, persistent=persistent), master_node=NODES[0]))
 
     def force(self, new: ClusterState) -> None:
         """Publish ``new`` as it is: the master's own publication would run allocation over the hand-made
