@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import grpc
 import pytest
@@ -14,7 +15,7 @@ from cluster.coordination import CoordinationService, Membership, add_coordinati
 from cluster.master import Master
 from cluster.master_actions import ACTIONS
 from cluster.master_client import MasterClient, MasterNotDiscovered
-from cluster.state import LocalStateStore, NodeInfo
+from cluster.state import ClusterState, LocalStateStore, NodeInfo, ShardRouting
 from native.errors import IndexNotFound, ResourceAlreadyExists
 
 MASTER = NodeInfo(id="m1", name="master-1", roles=("master", "data"), transport_address="127.0.0.1:1")
@@ -131,3 +132,37 @@ def test_every_state_writing_master_method_can_be_forwarded() -> None:
     assert public - reads <= set(ACTIONS)
     for name in ACTIONS:
         assert hasattr(MasterClient, name)
+
+
+async def test_reroute_is_applied_over_the_state_it_was_decided_on(coordination: Harness) -> None:
+    client = _client(coordination.address, "d4")
+    client.start()
+    try:
+        assert await asyncio.to_thread(client.wait_first_state, 5.0)
+        await asyncio.to_thread(client.create_index, "r", {"settings": {"number_of_shards": 1}})
+        calls: list[int] = []
+
+        def change(state: ClusterState) -> ClusterState:
+            calls.append(state.version)
+            if len(calls) == 1:  # the master's state moves on while the first decision is under way
+                coordination.master.put_cluster_settings({"search.max_buckets": 77}, None)
+            return state
+
+        unchanged = await asyncio.to_thread(client.reroute, change)
+        assert unchanged.version == client.state.version  # nothing to route: no write
+        assert len(calls) == 1
+        uuid = client.state.indices["r"].uuid
+        moved = ShardRouting(0, 1, (), ())  # a routing the master takes only over the state it was made on
+
+        def unassign(state: ClusterState) -> ClusterState:
+            calls.append(state.version)
+            if len(calls) == 2:
+                coordination.master.put_cluster_settings({"search.max_buckets": 78}, None)
+            return replace(state, routing={**state.routing, uuid: (moved,)})
+
+        result = await asyncio.to_thread(client.reroute, unassign)
+        assert len(calls) == 3 and calls[2] > calls[1]  # decided again on the newer state
+        assert result.version == coordination.master.state.version
+        assert client.cluster_setting("search.max_buckets") in (78, "78")
+    finally:
+        await asyncio.to_thread(client.stop)
