@@ -7,6 +7,7 @@ is green again. Trials: 3 (``QUIDDITCH_SLOW=1``:
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -45,6 +46,10 @@ class Writer(threading.Thread):
         self.acked: dict[str, dict[str, Any]] = {}
         self.stop = threading.Event()
         self.requests = 0
+        self.problems: list[str] = []  # the last few failed requests or items, for a failure's message
+
+    def _problem(self, text: str) -> None:
+        self.problems = [*self.problems[-4:], f"{time.strftime('%H:%M:%S')} {text[:300]}"]
 
     def run(self) -> None:
         client = httpx.Client(base_url=self.cluster.nodes["m1"].url, timeout=60)
@@ -56,15 +61,19 @@ class Writer(threading.Thread):
                             for i, d in docs.items())  # fmt: skip
             try:
                 response = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
+                self._problem(repr(exc))
                 continue
             self.requests += 1
             if response.status_code != 200:
+                self._problem(f"{response.status_code} {response.text}")
                 continue
             for item in response.json()["items"]:
                 result = item["index"]
                 if result.get("status") in (200, 201):
                     self.acked[result["_id"]] = docs[result["_id"]]
+                else:
+                    self._problem(orjson.dumps(result).decode())
         client.close()
 
 
@@ -90,6 +99,19 @@ class Searcher(threading.Thread):
         client.close()
 
 
+def _acked(cluster: ProcCluster, writer: Writer, count: int, timeout_s: float, what: str) -> None:
+    """Wait until ``writer`` has ``count`` acknowledged documents; else fail saying what its requests got and
+    where the shards were."""
+    try:
+        cluster.until(lambda: len(writer.acked) >= count, timeout_s, what)
+    except AssertionError as exc:
+        with contextlib.suppress(httpx.HTTPError):
+            shards = cluster.request("GET", "/_cat/shards/logs?v", timeout=5).text
+            raise AssertionError(f"{exc}\nacked {len(writer.acked)} of {count} in {writer.requests} requests; "
+                                 f"last problems: {writer.problems}\n{shards}") from None  # fmt: skip
+        raise
+
+
 @pytest.mark.slow
 def test_kill_a_data_node_during_bulk(proc_cluster: ProcCluster) -> None:  # noqa: F811
     master = proc_cluster.start_node("m1", roles="master")
@@ -108,10 +130,10 @@ def test_kill_a_data_node_during_bulk(proc_cluster: ProcCluster) -> None:  # noq
         writer, searcher = Writer(proc_cluster), Searcher(proc_cluster)
         writer.start()
         searcher.start()
-        proc_cluster.until(lambda: len(writer.acked) >= 200, 30, "writes before the kill")  # noqa: B023
+        _acked(proc_cluster, writer, 200, 30, f"trial {trial}: writes before the kill")
         proc_cluster.kill(victim)
         killed_at = len(writer.acked)
-        proc_cluster.until(lambda: len(writer.acked) >= killed_at + 200, 60, "writes after the kill")  # noqa: B023
+        _acked(proc_cluster, writer, killed_at + 200, 60, f"trial {trial}: writes after killing {victim}")
         writer.stop.set()
         searcher.stop.set()
         writer.join(60)
