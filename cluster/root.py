@@ -93,6 +93,8 @@ class ShardTarget:
 
 
 NodeOf = Callable[[str, int], str]  # (index uuid, shard) → the id of the node whose copy was read
+# query-and-fetch over several shards: at most this many documents loaded with the query phase (``_fetch_from``)
+QUERY_AND_FETCH_DOCS = 64
 RankedHit = tuple[tuple[Any, ...], int, int, int, tuple[Any, ...], float | None, int]
 
 
@@ -107,8 +109,8 @@ class QueryPhase:
     failures: list[tuple[ShardTarget, QuidditchError]]
     agg_partials: list[bytes]
     terminated_early: bool = False
-    # single-shard query-and-fetch: documents of hits[fetch_from:], fetched with the query phase
-    prefetched: list[pb.StoredDoc] | None = None
+    # query-and-fetch: documents fetched with the query phase, by (shard index, segment, doc) of their hit
+    prefetched: dict[tuple[int, int, int], pb.StoredDoc] | None = None
     # shards that did not answer by the deadline: no hits from them, ``timed_out: true`` (ES's partial results)
     timed_out: list[ShardTarget] = field(default_factory=list)
     # ``profile: true``: per target, the leaf's measures of its query phase, then of its fetch (``cluster.profile``)
@@ -391,8 +393,10 @@ class Root:
                 phase.agg_partials.append(result.agg_partial)
             if result.suggest_json:
                 phase.suggest_partials.append(orjson.loads(result.suggest_json))
-            if fetch_from is not None:
-                phase.prefetched = list(result.docs)
+            if fetch_from is not None:  # the documents of this shard's hits[fetch_from:], in order
+                docs = phase.prefetched = phase.prefetched if phase.prefetched is not None else {}
+                for hit, doc in zip(result.hits[fetch_from:], result.docs, strict=False):
+                    docs[(i, hit.segment_ord, hit.doc)] = doc
         if merge:
             phase.hits.sort(key=lambda h: (h[0], h[1], h[6], h[2], h[3]))
         if phase.failures and len(phase.failures) == len(targets):
@@ -420,6 +424,23 @@ class Root:
             [*search_after[:at], shard_after_doc(value, i, descending), *search_after[at + 1 :]]
             for i in range(num_shards)
         ]
+
+    def _fetch_from(
+        self, spec: SearchSpec, targets: list[ShardTarget], offset: int, limit: int, shard_limit: int, paging: bool
+    ) -> int | None:
+        """Where each shard's documents start when they come back with the query phase (query-and-fetch), else
+        None (a fetch phase follows). One shard: from the page's offset, as ES does. Several shards in a cluster
+        of several nodes: from 0 when at most ``QUERY_AND_FETCH_DOCS`` documents would be loaded in all (each
+        shard loads its whole top ``from + size``, of which the page keeps ``size``): one network round trip
+        saved (~1-2 ms through gRPC) for a few documents read in vain. The embedded server keeps its two phases:
+        a hop there costs microseconds, and loading the extra documents would not."""
+        if shard_limit != limit:  # (rescore: a shard's window is wider than the page)
+            return None
+        if len(targets) == 1:
+            return offset
+        if paging or spec.profile or limit * len(targets) > QUERY_AND_FETCH_DOCS:
+            return None
+        return 0 if len(self.fanout.state().nodes) > 1 else None
 
     def deadline(self, started: float, timeout_s: float | None) -> float | None:
         """When a search started at ``started`` (``time.monotonic()``) stops waiting for shards: its own
@@ -470,8 +491,9 @@ class Root:
             for pos, doc in zip(positions, response.docs, strict=True):
                 fetched[pos] = doc
 
-        if phase.prefetched is not None and len(phase.prefetched) >= len(window):
-            fetched = dict(enumerate(phase.prefetched))
+        prefetched = phase.prefetched
+        if prefetched is not None and all((e[1], e[2], e[3]) in prefetched for e in window):
+            fetched = {pos: prefetched[(e[1], e[2], e[3])] for pos, e in enumerate(window)}
         else:
             try:
                 async with asyncio.timeout(None if deadline is None else max(deadline - time.monotonic(), 0.0)):
@@ -628,7 +650,7 @@ class Root:
             targets, spec, limit=shard_limit, query=hits_query, aggs=spec.aggs if spec.post_filter is None else None,
             generations=generations, now_millis=now_millis,
             boosts=[boosts[t.meta.name] for t in targets] if boosts else None,
-            fetch_from=offset if len(targets) == 1 and shard_limit == limit else None, pin_seconds=pin_seconds,
+            fetch_from=self._fetch_from(spec, targets, offset, limit, shard_limit, paging), pin_seconds=pin_seconds,
             shard_after=cursors,
             deadline=deadline, nodes=nodes,
         )  # fmt: skip

@@ -32,7 +32,8 @@ NODES = ("node-a", "node-b", "node-c")
 
 class FlakyClient:
     """A node's ``LocalLeafClient`` that the test can make unreachable (``down``) or hang (``hang``: searches and
-    fetches wait until ``release`` is set, as a SIGSTOPped node). ``calls`` counts the searches it got."""
+    fetches wait until ``release`` is set, as a SIGSTOPped node). ``calls`` counts the searches it got,
+    ``fetches`` the fetches."""
 
     def __init__(self, node_id: str, inner: LeafClient) -> None:
         self.node_id = node_id
@@ -43,6 +44,7 @@ class FlakyClient:
         self.hang_fetch = False  # only its fetches hang
         self.release = asyncio.Event()
         self.calls = 0
+        self.fetches = 0
 
     def _check(self) -> None:
         if self.down:
@@ -60,6 +62,7 @@ class FlakyClient:
 
     async def fetch(self, request: pb.FetchRequest) -> pb.FetchResponse:
         self._check()
+        self.fetches += 1
         if self.fetch_down:
             raise NodeNotConnected(self.node_id)
         if self.hang_fetch:

@@ -19,7 +19,7 @@ import pytest
 
 from cluster.embedded import EmbeddedCluster
 from cluster.protos import leaf_pb2 as pb
-from cluster.root import Root, targets_for
+from cluster.root import QUERY_AND_FETCH_DOCS, Root, targets_for
 from cluster.scroll import Pages
 from cluster.search_request import SearchSpec, parse_search
 from cluster.state import IndexMeta
@@ -98,6 +98,8 @@ SEARCHES: list[dict[str, Any]] = [
     {"query": {"match": {"title": "theta"}}, "post_filter": {"term": {"tag": "blue"}},
      "aggs": {"tags": {"terms": {"field": "tag"}}}},
     {"track_total_hits": True, "query": {"match_all": {}}, "size": 3},
+    {"query": {"match": {"title": "alpha"}}, "from": 2, "size": 6, "highlight": {"fields": {"title": {}}},
+     "_source": ["title", "n"]},
 ]  # fmt: skip
 
 
@@ -106,6 +108,21 @@ async def test_searches_are_identical(pair: tuple[EmbeddedCluster, ThreeNodes], 
     embedded, three = await _both(pair, body)
     assert three == embedded
     assert three["_shards"] == {"total": SHARDS, "successful": SHARDS, "skipped": 0, "failed": 0}
+
+
+async def test_small_pages_come_back_with_the_query_phase(pair: tuple[EmbeddedCluster, ThreeNodes]) -> None:
+    """Query-and-fetch: a page whose shards load at most ``QUERY_AND_FETCH_DOCS`` documents in all saves the fetch
+    round trip; a larger one fetches its winners only. Both answer as the embedded server (above)."""
+    _, three = pair
+    clients = three.clients.values()
+    body = {"query": {"match": {"title": "alpha"}}, "size": 5, "highlight": {"fields": {"title": {}}}}
+    before = sum(c.fetches for c in clients)
+    small = _plain((await three.root.search(_meta(three), parse_search(body, {})))[0])
+    assert small["hits"]["hits"] and all("highlight" in h and "_source" in h for h in small["hits"]["hits"])
+    assert sum(c.fetches for c in clients) == before
+    wider = {**body, "size": QUERY_AND_FETCH_DOCS // SHARDS + 1}
+    large = _plain((await three.root.search(_meta(three), parse_search(wider, {})))[0])
+    assert large["hits"]["hits"] and sum(c.fetches for c in clients) > before
 
 
 async def test_writes_land_on_their_primary_only(pair: tuple[EmbeddedCluster, ThreeNodes]) -> None:
