@@ -476,7 +476,11 @@ class LeafService:
             known = self.node.index_meta(request.shard.uuid)
             if self.state_wait_s and (known is None or known.mapping_version < request.mapping_version):
                 # (in a cluster: the state the coordinator wrote with is on its way here)
-                self.node.wait_for(request.shard.uuid, request.shard.shard, request.mapping_version, self.state_wait_s)
+                if not self.node.wait_for(request.shard.uuid, request.shard.shard, request.mapping_version,
+                                          self.state_wait_s):  # fmt: skip
+                    log.warning("a shard bulk waited %.0fs for a cluster state this node has not applied",
+                                self.state_wait_s, extra={"index": request.shard.index, "shard": request.shard.shard,
+                                                          "mapping_version": request.mapping_version})  # fmt: skip
             shard = self.node.shard(request.shard.uuid, request.shard.shard)
             if request.HasField("columns"):
                 self._index_columns(shard, request.columns, parsed, response, records)

@@ -37,6 +37,7 @@ from cluster.state import ClusterState, IndexMeta, NodeInfo, StaleStateError
 from native.errors import QuidditchError
 
 log = logging.getLogger(__name__)
+SLOW_APPLY_S = 2.0  # applying one state for longer than this is logged (a stuck listener stalls every later one)
 
 ACTION_TIMEOUT_S = 30.0  # a forwarded action (an index with many shards to create) answers within this
 APPLY_TIMEOUT_S = 10.0  # how long a caller waits for its node to apply the state of its change
@@ -172,6 +173,7 @@ class MasterClient(Master):
                 return
             self._state = new
             _delivering.active = True  # a listener that forwards an action must not wait for the next state
+            started = time.monotonic()
             try:
                 for listener in self._listeners:
                     try:
@@ -180,6 +182,9 @@ class MasterClient(Master):
                         log.exception("cluster state listener failed", extra={"version": new.version})
             finally:
                 _delivering.active = False
+            took = time.monotonic() - started
+            if took > SLOW_APPLY_S:  # every later state waits behind this one (heartbeats keep the node a member)
+                log.warning("applying cluster state version %d took %.1fs", new.version, took)
         with self._applied:
             self._applied.notify_all()
 
