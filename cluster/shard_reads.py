@@ -16,22 +16,14 @@ from typing import Any
 import orjson
 
 from cluster.errors import RemoteError, error_from_pb
+from cluster.explain import ExplainResult
 from cluster.leaf_client import LeafClient
 from cluster.protos import leaf_pb2 as pb
 from cluster.routing import shard_for
 from cluster.state import IndexMeta
 from cluster.termvectors import TermVectorOptions
 
-
-@dataclass(frozen=True)
-class Explained:
-    found: bool
-    matched: bool = False
-    explanation: dict[str, Any] | None = None
-    version: int = 0
-    seq_no: int = 0
-    primary_term: int = 0
-    source: bytes = b""
+Explained = ExplainResult  # what a leaf's explain found (the same result on both sides of the wire)
 
 
 @dataclass(frozen=True)
