@@ -330,9 +330,14 @@ class WriteCoordinator:
             except QuidditchError as exc:
                 if exc.es_type not in NODE_FAILURE_TYPES or node == local:  # (this node's leaf: as it always was)
                     raise
-                # the primary's node is gone (or hung): wait for the routing to name another primary
-                if not await self._changed(state.version, deadline):
+                # the primary's node is gone, hung, or its connection broke (a node that restarted and joined again
+                # within one state keeps its address): ask again at the next state (a promoted replica) or after a
+                # short, growing pause (the same node, reconnected), until the deadline
+                attempt += 1
+                now = time.monotonic()
+                if now >= deadline:
                     raise unavailable(meta.name, shard, requests, timeout_s) from None
+                await self._changed(state.version, min(deadline, now + min(0.05 * 2**attempt, 1.0)))
                 continue
             if not response.HasField("error") or not retryable(error_from_pb(response.error)):
                 return response

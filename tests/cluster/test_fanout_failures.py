@@ -299,6 +299,26 @@ async def test_a_write_waits_for_a_primary_copy_its_node_has_not_opened_yet(sing
     assert stored.found and orjson.loads(stored.source) == {"n": 7}
 
 
+async def test_a_write_retries_a_primary_whose_connection_broke_with_the_routing_unchanged(single: ThreeNodes) -> None:
+    """The primary's node answers ``node_not_connected`` once (its connection broke: it restarted and joined again
+    within one state, keeping its address) and nothing in the routing changes: the write asks again after a short
+    pause instead of waiting for a state that never comes."""
+    meta = single.master.index("docs")
+    owner = next(c.node for c in single.master.state.routing[meta.uuid][1].copies if c.primary)
+    doc = next(str(i) for i in range(6000, 7000) if _owner(str(i)) == 1)
+    single.clients[owner].down = True
+    started = time.monotonic()
+    write = asyncio.create_task(single.writes.write([WriteItem("index", "docs", doc, source=b'{"n":8}')]))
+    try:
+        await asyncio.sleep(0.3)
+        assert not write.done()
+    finally:
+        single.clients[owner].down = False  # reconnected; the state is the same
+    (result,) = await asyncio.wait_for(write, 10)
+    assert result.status == 201, result.body
+    assert time.monotonic() - started < 5  # well before the write's 1m timeout
+
+
 async def test_a_shard_without_a_started_primary_is_503_after_the_timeout(single: ThreeNodes) -> None:
     meta = single.master.index("docs")
     table = list(single.master.state.routing[meta.uuid])
